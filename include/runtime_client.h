@@ -1,0 +1,51 @@
+/*
+ * runtime_client: GETs against the async runtime's stats API, HTTP/1.1
+ * over its Unix socket through libcurl (CURLOPT_UNIX_SOCKET_PATH).
+ *
+ * The body is streamed into a runtime_parse parser as it arrives, so no
+ * page is ever held whole. Every GET has one deadline covering connect,
+ * send and receive: a runtime that hangs costs at most that long. The
+ * connection is kept between GETs when the runtime allows it.
+ *
+ * collectd-free; not thread-safe (one client per runtime, used by one read
+ * at a time). curl_global_init() is the caller's.
+ */
+#ifndef SM_RUNTIME_CLIENT_H
+#define SM_RUNTIME_CLIENT_H 1
+
+#include <stddef.h>
+
+#include "runtime_parse.h"
+
+typedef enum {
+  SM_RT_GET_OK = 0,       /* 200 and a complete, valid document */
+  SM_RT_GET_TRANSPORT,    /* connect, timeout, connection closed early */
+  SM_RT_GET_HTTP_STATUS,  /* an answer other than 200 */
+  SM_RT_GET_BAD_DOCUMENT, /* 200, but the body was not a valid document */
+} sm_rt_get_status_t;
+
+typedef struct {
+  sm_rt_get_status_t status;
+  long http_code;   /* 0 when no answer came */
+  char message[512]; /* what went wrong, "" on success */
+} sm_rt_get_result_t;
+
+typedef struct sm_rt_client_s sm_rt_client_t;
+
+/* The longest socket path a sockaddr_un holds. Longer paths are refused
+ * rather than truncated. */
+size_t sm_rt_client_max_path(void);
+
+/* Returns NULL if the path is too long (see above) or memory runs out. */
+sm_rt_client_t *sm_rt_client_create(const char *socket_path);
+void sm_rt_client_destroy(sm_rt_client_t *cl);
+
+/* GETs path (for example "/v1/requests?after=5&limit=1000"), feeding a 200
+ * body to parser, within timeout_ms (at least 1). parser must be fresh;
+ * on SM_RT_GET_OK it has been finished successfully. Non-200 bodies are
+ * read as {"error": "text"} and the text is quoted in res->message. */
+void sm_rt_client_get(sm_rt_client_t *cl, const char *path,
+                      sm_rt_parser_t *parser, long timeout_ms,
+                      sm_rt_get_result_t *res);
+
+#endif /* SM_RUNTIME_CLIENT_H */

@@ -1,0 +1,164 @@
+/*
+ * runtime_parse: a streaming parser for the async runtime's stats API
+ * (GET /v1/snapshot, GET /v1/requests, and the {"error": ...} body of a
+ * non-200 answer), built on yajl's callback interface.
+ *
+ * The parser is fed bytes as they arrive (any split, down to one byte a
+ * call) and never does I/O. Request records are handed to a callback one
+ * by one as each closes, so memory stays bounded whatever the page size:
+ * the parser holds one record, the page header and yajl's token buffer,
+ * which the byte cap bounds.
+ *
+ * Members the parser does not know are skipped, whatever their value, down
+ * to a nesting cap. Known members must have the documented JSON type;
+ * records must carry the members their outcome requires.
+ *
+ * collectd-free: unit tests and the fuzz target drive it directly.
+ */
+#ifndef SM_RUNTIME_PARSE_H
+#define SM_RUNTIME_PARSE_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* String caps (bytes, without the terminating NUL). A boot_id or
+ * inference_id longer than this is an error; error texts, names and
+ * instance IDs are truncated on a UTF-8 boundary. */
+#define SM_RT_BOOT_ID_MAX 128
+#define SM_RT_INFERENCE_ID_MAX 256
+#define SM_RT_NAME_MAX 256
+#define SM_RT_ERROR_MAX 512
+
+/* Default caps; a caller may lower or raise them through sm_rt_limits_t. */
+#define SM_RT_DEFAULT_MAX_BYTES (16u * 1024u * 1024u)
+#define SM_RT_DEFAULT_MAX_DEPTH 32u
+#define SM_RT_DEFAULT_MAX_RECORDS 10000u /* runtime-api.md: limit <= 10000 */
+
+typedef enum {
+  SM_RT_DOC_SNAPSHOT, /* GET /v1/snapshot */
+  SM_RT_DOC_REQUESTS, /* GET /v1/requests */
+  SM_RT_DOC_ERROR,    /* body of a non-200 answer: {"error": "text"} */
+} sm_rt_doc_t;
+
+typedef enum {
+  SM_RT_OUTCOME_SUCCESS = 0,
+  SM_RT_OUTCOME_MODEL_ERROR,
+  SM_RT_OUTCOME_DOWNLOAD_FAILED,
+  SM_RT_OUTCOME_UPLOAD_FAILED,
+  SM_RT_OUTCOME_EXPIRED,
+  SM_RT_OUTCOME_TIMEOUT,
+  SM_RT_OUTCOME_INTERNAL_ERROR,
+  SM_RT_OUTCOME_COUNT
+} sm_rt_outcome_t;
+
+typedef enum {
+  SM_RT_NOTIFY_ABSENT = 0, /* member left out (expired requests) */
+  SM_RT_NOTIFY_NONE,
+  SM_RT_NOTIFY_SENT,
+  SM_RT_NOTIFY_FAILED,
+} sm_rt_notify_t;
+
+/* Bits of sm_rt_record_t.have: which optional members were present. */
+#define SM_RT_HAVE_DOWNLOAD_US (1u << 0)
+#define SM_RT_HAVE_DOWNLOAD_OK (1u << 1)
+#define SM_RT_HAVE_MODEL_US (1u << 2)
+#define SM_RT_HAVE_STATUS_CODE (1u << 3)
+#define SM_RT_HAVE_UPLOAD_US (1u << 4)
+#define SM_RT_HAVE_UPLOAD_OK (1u << 5)
+#define SM_RT_HAVE_ERROR (1u << 6)
+
+typedef struct {
+  int64_t seq;
+  char inference_id[SM_RT_INFERENCE_ID_MAX + 1];
+  int64_t received_ms;
+  int64_t completed_ms;
+  sm_rt_outcome_t outcome;
+  int64_t backlog_us;
+  int64_t download_us;
+  bool download_ok;
+  int64_t model_us;
+  int status_code;
+  int64_t upload_us;
+  bool upload_ok;
+  sm_rt_notify_t notification;
+  int64_t total_ms;
+  char error[SM_RT_ERROR_MAX + 1];
+  unsigned have; /* SM_RT_HAVE_* */
+} sm_rt_record_t;
+
+typedef struct {
+  int64_t protocol;
+  char boot_id[SM_RT_BOOT_ID_MAX + 1];
+  char endpoint_name[SM_RT_NAME_MAX + 1]; /* "" when absent */
+  char variant_name[SM_RT_NAME_MAX + 1];  /* "" when absent */
+  char instance_id[SM_RT_NAME_MAX + 1];   /* "" when absent */
+  int64_t instance_count;
+  int64_t time_ms;
+  int64_t backlog_size;
+  int64_t oldest_request_age_ms;
+  int64_t in_flight;
+  int64_t max_concurrency;
+  int64_t next_seq;
+} sm_rt_snapshot_t;
+
+typedef struct {
+  int64_t protocol;
+  char boot_id[SM_RT_BOOT_ID_MAX + 1];
+  int64_t first_seq;
+  int64_t next_seq;
+  size_t records; /* records handed to the callback */
+} sm_rt_page_t;
+
+typedef struct {
+  size_t max_bytes;   /* whole document; 0: SM_RT_DEFAULT_MAX_BYTES */
+  unsigned max_depth; /* JSON nesting; 0: SM_RT_DEFAULT_MAX_DEPTH */
+  size_t max_records; /* records in one page; 0: SM_RT_DEFAULT_MAX_RECORDS */
+} sm_rt_limits_t;
+
+/* Called once for each complete, valid record of a requests page, in
+ * document order. Return 0 to go on; any other value stops the parse,
+ * which then fails with the message "stopped by the record callback". The
+ * record is only valid during the call. */
+typedef int (*sm_rt_record_cb)(const sm_rt_record_t *rec, void *user_data);
+
+typedef struct sm_rt_parser_s sm_rt_parser_t;
+
+/* Creates a parser for one document of the given kind. cb may be NULL
+ * (records are then validated and counted only); limits may be NULL.
+ * Returns NULL when out of memory. */
+sm_rt_parser_t *sm_rt_parser_create(sm_rt_doc_t kind, sm_rt_record_cb cb,
+                                    void *user_data,
+                                    const sm_rt_limits_t *limits);
+
+/* Feeds the next len bytes. Returns 0 when the bytes were accepted, -1 on
+ * error; after an error every further call returns -1 and
+ * sm_rt_parser_error() says what was wrong and at which byte offset. */
+int sm_rt_parser_feed(sm_rt_parser_t *p, const char *buf, size_t len);
+
+/* Ends the document. Returns 0 when it was complete and valid (for a
+ * snapshot or page: every required member present, protocol 1), -1
+ * otherwise, with the reason in sm_rt_parser_error(). */
+int sm_rt_parser_finish(sm_rt_parser_t *p);
+
+/* The last error as a short sentence ("malformed JSON at byte 17: ...",
+ * "record 3 (seq 1004): member model_us must be an integer", ...), or ""
+ * when there was none. Owned by the parser. */
+const char *sm_rt_parser_error(const sm_rt_parser_t *p);
+
+/* The parsed snapshot, page header or error text. Valid after a
+ * successful sm_rt_parser_finish() on a document of that kind (the page
+ * header also during the parse, as far as it has been read), NULL for a
+ * document of another kind. Owned by the parser. */
+const sm_rt_snapshot_t *sm_rt_parser_snapshot(const sm_rt_parser_t *p);
+const sm_rt_page_t *sm_rt_parser_page(const sm_rt_parser_t *p);
+const char *sm_rt_parser_error_text(const sm_rt_parser_t *p);
+
+void sm_rt_parser_destroy(sm_rt_parser_t *p);
+
+/* "success", "model_error", ... as in runtime-api.md. */
+const char *sm_rt_outcome_name(sm_rt_outcome_t o);
+/* "none", "sent", "failed", or "" for SM_RT_NOTIFY_ABSENT. */
+const char *sm_rt_notify_name(sm_rt_notify_t n);
+
+#endif /* SM_RUNTIME_PARSE_H */

@@ -1,0 +1,111 @@
+/*
+ * sm_collect: what the read plugin knows about one runtime between reads,
+ * without any I/O: the cursor (boot_id and last accepted seq), the page
+ * being staged, the interval's aggregate and the failed records of the
+ * last committed page.
+ *
+ * A requests page is staged record by record (sm_collect_record_cb is the
+ * parser's record callback) and then committed whole or not at all: the
+ * cursor never moves past a record that was not accepted, and a page that
+ * failed half-way is asked for again on the next read.
+ *
+ * Cursor rules:
+ *  - The first snapshot ever seen sets the cursor to its next_seq - 1:
+ *    requests completed before the plugin started are not counted (they
+ *    may have been counted by a previous run).
+ *  - A snapshot or page with another boot_id means the runtime restarted:
+ *    the cursor moves to seq 0 of the new boot, so the new boot is read
+ *    from its first record. Records of the old boot that completed but were
+ *    never read (known from the last next_seq seen) are counted as lost.
+ *  - A page whose first_seq is above cursor + 1 (the ring overflowed) or
+ *    that skips seqs counts the missing records as lost and goes on.
+ */
+#ifndef SM_COLLECT_H
+#define SM_COLLECT_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime_parse.h"
+#include "sm_agg.h"
+
+typedef struct sm_collect_s sm_collect_t;
+
+/* Results of sm_collect_snapshot(). */
+typedef enum {
+  SM_COLLECT_SAME_BOOT = 0,
+  SM_COLLECT_FIRST_CONTACT, /* cursor set from the first snapshot */
+  SM_COLLECT_NEW_BOOT,      /* the runtime restarted */
+  SM_COLLECT_SEQ_WENT_BACK, /* same boot, but next_seq below the cursor */
+} sm_collect_snap_t;
+
+/* Results of sm_collect_page_commit(). */
+typedef enum {
+  SM_COLLECT_COMMITTED = 0, /* records accepted, cursor advanced */
+  SM_COLLECT_BOOT_CHANGED,  /* page of another boot: nothing accepted */
+  SM_COLLECT_REJECTED,      /* inconsistent page: nothing accepted */
+} sm_collect_commit_t;
+
+/* max_page_records bounds the records staged for one page (and so the
+ * failed records kept): use the page limit asked of the runtime. */
+sm_collect_t *sm_collect_create(size_t max_page_records);
+void sm_collect_destroy(sm_collect_t *c);
+
+/* Starts an interval: clears the aggregate, the lost count and the seq
+ * range; the cursor stays. */
+void sm_collect_begin_interval(sm_collect_t *c);
+
+/* Takes a snapshot into account (boot changes, first contact). */
+sm_collect_snap_t sm_collect_snapshot(sm_collect_t *c,
+                                      const sm_rt_snapshot_t *snap);
+
+/* The cursor: ask the runtime for records after this seq. -1 before the
+ * first snapshot. */
+int64_t sm_collect_cursor(const sm_collect_t *c);
+const char *sm_collect_boot_id(const sm_collect_t *c);
+
+/* Starts staging a page. */
+void sm_collect_page_begin(sm_collect_t *c);
+
+/* The parser's record callback (user_data: the sm_collect_t). Returns
+ * non-zero, stopping the parse, when a record is out of order or there
+ * are more records than max_page_records; sm_collect_page_error() says
+ * which. */
+int sm_collect_record_cb(const sm_rt_record_t *rec, void *user_data);
+
+/* Commits the staged page, whose header the parser read. On
+ * SM_COLLECT_COMMITTED, *more tells whether the runtime holds more
+ * records after the new cursor. On SM_COLLECT_REJECTED,
+ * sm_collect_page_error() says why. */
+sm_collect_commit_t sm_collect_page_commit(sm_collect_t *c,
+                                           const sm_rt_page_t *page,
+                                           bool *more);
+
+/* Drops the staged page (the fetch or the parse failed). */
+void sm_collect_page_abort(sm_collect_t *c);
+
+const char *sm_collect_page_error(const sm_collect_t *c);
+
+/* The interval so far: records accepted since sm_collect_begin_interval(). */
+const sm_agg_t *sm_collect_agg(const sm_collect_t *c);
+
+/* Requests lost this interval (ring overflow, gaps, restart), and in all. */
+uint64_t sm_collect_lost_interval(const sm_collect_t *c);
+uint64_t sm_collect_lost_total(const sm_collect_t *c);
+
+/* The seqs accepted this interval, all of one boot (a boot change ends the
+ * paging of a read): *first > *last when none. */
+void sm_collect_seq_range(const sm_collect_t *c, int64_t *first,
+                          int64_t *last);
+
+/* The failed and expired records of the page committed last, in seq
+ * order; valid until the next sm_collect_page_begin(). */
+size_t sm_collect_failed_num(const sm_collect_t *c);
+const sm_rt_record_t *sm_collect_failed_get(const sm_collect_t *c, size_t i);
+
+/* Restores a cursor (for a state file); boot_id must fit
+ * SM_RT_BOOT_ID_MAX. Returns 0, or -1 if it does not. */
+int sm_collect_set_cursor(sm_collect_t *c, const char *boot_id, int64_t seq);
+
+#endif /* SM_COLLECT_H */

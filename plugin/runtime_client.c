@@ -1,0 +1,164 @@
+/*
+ * runtime_client: HTTP over the runtime's Unix socket (see
+ * include/runtime_client.h).
+ */
+#include "runtime_client.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include <curl/curl.h>
+
+/* An error body is short; more than this is not worth reading. */
+#define SM_RT_ERROR_BODY_MAX 4096
+
+struct sm_rt_client_s {
+  CURL *curl;
+  char *socket_path;
+  char curl_error[CURL_ERROR_SIZE];
+};
+
+/* State of one GET, seen by the write callback. */
+typedef struct {
+  CURL *curl;
+  sm_rt_parser_t *body;      /* the caller's parser, for a 200 */
+  sm_rt_parser_t *error_doc; /* ours, for any other status */
+  long http_code;
+  bool parse_failed;
+} sm_rt_get_t;
+
+size_t sm_rt_client_max_path(void) {
+  struct sockaddr_un sa;
+  return sizeof(sa.sun_path) - 1;
+}
+
+sm_rt_client_t *sm_rt_client_create(const char *socket_path) {
+  sm_rt_client_t *cl = NULL;
+
+  if (socket_path == NULL || socket_path[0] == 0 ||
+      strlen(socket_path) > sm_rt_client_max_path())
+    return NULL;
+  cl = calloc(1, sizeof(*cl));
+  if (cl == NULL)
+    return NULL;
+  cl->socket_path = strdup(socket_path);
+  cl->curl = curl_easy_init();
+  if (cl->socket_path == NULL || cl->curl == NULL) {
+    sm_rt_client_destroy(cl);
+    return NULL;
+  }
+  return cl;
+}
+
+void sm_rt_client_destroy(sm_rt_client_t *cl) {
+  if (cl == NULL)
+    return;
+  if (cl->curl != NULL)
+    curl_easy_cleanup(cl->curl);
+  free(cl->socket_path);
+  free(cl);
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud) {
+  sm_rt_get_t *g = ud;
+  size_t len = size * nmemb;
+
+  if (g->http_code == 0) {
+    curl_easy_getinfo(g->curl, CURLINFO_RESPONSE_CODE, &g->http_code);
+    if (g->http_code != 200) {
+      sm_rt_limits_t lim = {.max_bytes = SM_RT_ERROR_BODY_MAX};
+      g->error_doc = sm_rt_parser_create(SM_RT_DOC_ERROR, NULL, NULL, &lim);
+    }
+  }
+  if (g->http_code == 200) {
+    if (sm_rt_parser_feed(g->body, data, len) != 0) {
+      g->parse_failed = true;
+      return 0; /* aborts the transfer: no point reading the rest */
+    }
+    return len;
+  }
+  /* An unreadable error body only loses its text; keep the status. */
+  if (g->error_doc != NULL && sm_rt_parser_feed(g->error_doc, data, len) != 0)
+    return 0;
+  return len;
+}
+
+static void set_options(sm_rt_client_t *cl, sm_rt_get_t *g, const char *url,
+                        long timeout_ms) {
+  CURL *c = cl->curl;
+
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, cl->socket_path);
+  /* Never through a proxy, whatever the environment says. */
+  curl_easy_setopt(c, CURLOPT_PROXY, "");
+#if LIBCURL_VERSION_NUM >= 0x075500
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+#else
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
+#endif
+  curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, g);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cl->curl_error);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "collectd-sagemaker");
+}
+
+void sm_rt_client_get(sm_rt_client_t *cl, const char *path,
+                      sm_rt_parser_t *parser, long timeout_ms,
+                      sm_rt_get_result_t *res) {
+  sm_rt_get_t g = {.curl = cl->curl, .body = parser};
+  char url[1024];
+  CURLcode rc;
+
+  memset(res, 0, sizeof(*res));
+  if (timeout_ms < 1)
+    timeout_ms = 1;
+  if ((size_t)snprintf(url, sizeof(url), "http://localhost%s", path) >=
+      sizeof(url)) {
+    res->status = SM_RT_GET_TRANSPORT;
+    snprintf(res->message, sizeof(res->message), "path too long: %.64s...",
+             path);
+    return;
+  }
+  cl->curl_error[0] = 0;
+  set_options(cl, &g, url, timeout_ms);
+  rc = curl_easy_perform(cl->curl);
+  res->http_code = g.http_code;
+  if (g.http_code == 0 && rc == CURLE_OK)
+    curl_easy_getinfo(cl->curl, CURLINFO_RESPONSE_CODE, &res->http_code);
+
+  if (g.parse_failed) {
+    res->status = SM_RT_GET_BAD_DOCUMENT;
+    snprintf(res->message, sizeof(res->message), "GET %s: %s", path,
+             sm_rt_parser_error(parser));
+  } else if (rc != CURLE_OK) {
+    res->status = SM_RT_GET_TRANSPORT;
+    snprintf(res->message, sizeof(res->message), "GET %s: %s", path,
+             cl->curl_error[0] ? cl->curl_error : curl_easy_strerror(rc));
+  } else if (res->http_code != 200) {
+    const char *text = NULL;
+    if (g.error_doc != NULL && sm_rt_parser_finish(g.error_doc) == 0)
+      text = sm_rt_parser_error_text(g.error_doc);
+    res->status = SM_RT_GET_HTTP_STATUS;
+    snprintf(res->message, sizeof(res->message), "GET %s: HTTP status %ld%s%s",
+             path, res->http_code, text ? ": " : " (no error text)",
+             text ? text : "");
+  } else if (sm_rt_parser_finish(parser) != 0) {
+    res->status = SM_RT_GET_BAD_DOCUMENT;
+    snprintf(res->message, sizeof(res->message), "GET %s: %s", path,
+             sm_rt_parser_error(parser));
+  } else {
+    res->status = SM_RT_GET_OK;
+  }
+  sm_rt_parser_destroy(g.error_doc);
+  /* Drop our pointers from the handle: they die with this call. */
+  curl_easy_setopt(cl->curl, CURLOPT_WRITEDATA, NULL);
+  curl_easy_setopt(cl->curl, CURLOPT_ERRORBUFFER, NULL);
+}

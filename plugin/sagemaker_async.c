@@ -1,0 +1,607 @@
+/*
+ * sagemaker_async: collectd read plugin for the SageMaker asynchronous
+ * inference runtime.
+ *
+ * Each <Runtime> block is one runtime behind one Unix socket, read on its
+ * own interval. A read GETs /v1/snapshot and then every completed request
+ * after the runtime's cursor, page by page, and dispatches the backlog
+ * gauges, the interval's counts and statistic sets, and one notification
+ * per failed or expired request.
+ *
+ * This file is the collectd glue only: configuration, registration,
+ * logging and dispatch. The work is done by collectd-free modules:
+ * runtime_client (HTTP over the socket), runtime_parse (streaming JSON),
+ * sm_collect (cursor and page staging) and sm_agg (aggregation).
+ */
+#include "sm_collectd.h"
+
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <time.h>
+
+#include "runtime_client.h"
+#include "runtime_parse.h"
+#include "sm_agg.h"
+#include "sm_collect.h"
+#include "sm_metrics.h"
+
+#define PLUGIN_NAME "sagemaker_async"
+#define DEFAULT_SOCKET "/run/sagemaker/async-runtime.sock"
+#define DEFAULT_TIMEOUT_MS 2000
+#define DEFAULT_PAGE_SIZE 1000
+#define MAX_PAGE_SIZE 10000 /* runtime-api.md: limit is 1..10000 */
+#define DEFAULT_MAX_RESPONSE_BYTES (16 * 1024 * 1024)
+
+typedef struct {
+  /* configuration */
+  char *name;
+  char *socket;
+  char *endpoint_name; /* NULL: from the snapshot */
+  char *variant_name;  /* NULL: from the snapshot */
+  cdtime_t interval;   /* 0: collectd's */
+  long timeout_ms;
+  int page_size;
+  size_t max_response_bytes;
+  bool notifications;
+
+  /* state, touched by this runtime's read only */
+  sm_rt_client_t *client;
+  sm_collect_t *collect;
+  c_complain_t complaint_down;  /* snapshot failures */
+  c_complain_t complaint_pages; /* page failures */
+  c_complain_t complaint_late;  /* could not catch up within Timeout */
+  c_complain_t complaint_names; /* no endpoint/variant name */
+} sm_runtime_t;
+
+static void sm_runtime_free(void *arg) {
+  sm_runtime_t *rt = arg;
+  if (rt == NULL)
+    return;
+  sm_rt_client_destroy(rt->client);
+  sm_collect_destroy(rt->collect);
+  sfree(rt->name);
+  sfree(rt->socket);
+  sfree(rt->endpoint_name);
+  sfree(rt->variant_name);
+  sfree(rt);
+}
+
+static long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+typedef struct {
+  const char *endpoint;
+  const char *variant;
+  const char *instance_id;
+  cdtime_t time;
+  cdtime_t interval;
+} sm_dispatch_ctx_t;
+
+static meta_data_t *names_meta(const sm_runtime_t *rt,
+                               const sm_dispatch_ctx_t *ctx, bool with_range) {
+  meta_data_t *md = meta_data_create();
+  if (md == NULL)
+    return NULL;
+  meta_data_add_string(md, "sagemaker:endpoint_name", ctx->endpoint);
+  meta_data_add_string(md, "sagemaker:variant_name", ctx->variant);
+  if (ctx->instance_id[0] != 0)
+    meta_data_add_string(md, "sagemaker:instance_id", ctx->instance_id);
+  if (with_range) {
+    int64_t first, last;
+    sm_collect_seq_range(rt->collect, &first, &last);
+    meta_data_add_string(md, "sagemaker:boot_id",
+                         sm_collect_boot_id(rt->collect));
+    meta_data_add_signed_int(md, "sagemaker:seq_first", first);
+    meta_data_add_signed_int(md, "sagemaker:seq_last", last);
+  }
+  return md;
+}
+
+static void dispatch_one(const sm_runtime_t *rt, const sm_dispatch_ctx_t *ctx,
+                         const char *type, const char *type_instance,
+                         value_t *values, size_t n, bool with_range) {
+  value_list_t vl = VALUE_LIST_INIT;
+
+  vl.values = values;
+  vl.values_len = n;
+  vl.time = ctx->time;
+  vl.interval = ctx->interval;
+  sstrncpy(vl.plugin, PLUGIN_NAME, sizeof(vl.plugin));
+  sstrncpy(vl.plugin_instance, rt->name, sizeof(vl.plugin_instance));
+  sstrncpy(vl.type, type, sizeof(vl.type));
+  sstrncpy(vl.type_instance, type_instance, sizeof(vl.type_instance));
+  vl.meta = names_meta(rt, ctx, with_range);
+  plugin_dispatch_values(&vl);
+  meta_data_destroy(vl.meta);
+}
+
+static void dispatch_snapshot(const sm_runtime_t *rt,
+                              const sm_dispatch_ctx_t *ctx,
+                              const sm_rt_snapshot_t *snap) {
+  double g[SM_G_NUM];
+
+  g[SM_G_BACKLOG_SIZE] = (double)snap->backlog_size;
+  g[SM_G_BACKLOG_PER_INSTANCE] =
+      (double)snap->backlog_size / (double)snap->instance_count;
+  g[SM_G_OLDEST_REQUEST_AGE] = (double)snap->oldest_request_age_ms / 1000.0;
+  for (int i = 0; i < SM_G_NUM; i++) {
+    value_t v = {.gauge = g[i]};
+    dispatch_one(rt, ctx, SM_TYPE_GAUGE,
+                 sm_metric_by_index(SM_KIND_GAUGE, i)->name, &v, 1, false);
+  }
+}
+
+static void dispatch_interval(const sm_runtime_t *rt,
+                              const sm_dispatch_ctx_t *ctx) {
+  const sm_agg_t *agg = sm_collect_agg(rt->collect);
+
+  for (int i = 0; i < SM_C_NUM; i++) {
+    value_t v = {.gauge = (gauge_t)agg->counts[i]};
+    dispatch_one(rt, ctx, SM_TYPE_COUNT,
+                 sm_metric_by_index(SM_KIND_COUNT, i)->name, &v, 1, true);
+  }
+  for (int i = 0; i < SM_S_NUM; i++) {
+    const sm_stat_t *s = &agg->stats[i];
+    value_t v[4] = {{.gauge = (gauge_t)s->count},
+                    {.gauge = s->sum},
+                    {.gauge = s->min},
+                    {.gauge = s->max}};
+    dispatch_one(rt, ctx, SM_TYPE_STATS,
+                 sm_metric_by_index(SM_KIND_STATS, i)->name, v, 4, true);
+  }
+  /* Not a SageMaker metric: the plugin's own account of what it could
+   * not read. */
+  value_t lost = {.gauge = (gauge_t)sm_collect_lost_interval(rt->collect)};
+  dispatch_one(rt, ctx, SM_TYPE_COUNT, "LostRequests", &lost, 1, true);
+}
+
+static void dispatch_failed(const sm_runtime_t *rt,
+                            const sm_dispatch_ctx_t *ctx) {
+  size_t n = sm_collect_failed_num(rt->collect);
+
+  for (size_t i = 0; i < n; i++) {
+    const sm_rt_record_t *r = sm_collect_failed_get(rt->collect, i);
+    const char *outcome = sm_rt_outcome_name(r->outcome);
+    const char *stage = sm_agg_failed_stage(r);
+    notification_t notif = {
+        .severity = r->outcome == SM_RT_OUTCOME_EXPIRED ? NOTIF_WARNING
+                                                        : NOTIF_FAILURE,
+        .time = MS_TO_CDTIME_T((uint64_t)r->completed_ms),
+    };
+    char status[32] = "";
+
+    sstrncpy(notif.host, hostname_g, sizeof(notif.host));
+    sstrncpy(notif.plugin, PLUGIN_NAME, sizeof(notif.plugin));
+    sstrncpy(notif.plugin_instance, rt->name, sizeof(notif.plugin_instance));
+    sstrncpy(notif.type, "sagemaker_request", sizeof(notif.type));
+    sstrncpy(notif.type_instance, outcome, sizeof(notif.type_instance));
+    if (r->have & SM_RT_HAVE_STATUS_CODE)
+      ssnprintf(status, sizeof(status), " (status %d)", r->status_code);
+    ssnprintf(notif.message, sizeof(notif.message),
+              "inference %s on %s/%s: %s in %s%s%s%s", r->inference_id,
+              ctx->endpoint, ctx->variant, outcome, stage, status,
+              (r->have & SM_RT_HAVE_ERROR) ? ": " : "",
+              (r->have & SM_RT_HAVE_ERROR) ? r->error : "");
+
+    plugin_notification_meta_add_string(&notif, "sagemaker:inference_id",
+                                        r->inference_id);
+    plugin_notification_meta_add_string(&notif, "sagemaker:endpoint_name",
+                                        ctx->endpoint);
+    plugin_notification_meta_add_string(&notif, "sagemaker:variant_name",
+                                        ctx->variant);
+    if (ctx->instance_id[0] != 0)
+      plugin_notification_meta_add_string(&notif, "sagemaker:instance_id",
+                                          ctx->instance_id);
+    plugin_notification_meta_add_string(&notif, "sagemaker:outcome", outcome);
+    plugin_notification_meta_add_string(&notif, "sagemaker:stage", stage);
+    if (r->have & SM_RT_HAVE_STATUS_CODE)
+      plugin_notification_meta_add_signed_int(&notif, "sagemaker:status_code",
+                                              r->status_code);
+    if (r->have & SM_RT_HAVE_ERROR)
+      plugin_notification_meta_add_string(&notif, "sagemaker:error",
+                                          r->error);
+    plugin_notification_meta_add_string(&notif, "sagemaker:boot_id",
+                                        sm_collect_boot_id(rt->collect));
+    plugin_notification_meta_add_signed_int(&notif, "sagemaker:seq", r->seq);
+    plugin_notification_meta_add_signed_int(&notif, "sagemaker:received_ms",
+                                            r->received_ms);
+    plugin_notification_meta_add_signed_int(&notif, "sagemaker:completed_ms",
+                                            r->completed_ms);
+    plugin_dispatch_notification(&notif);
+    plugin_notification_meta_free(notif.meta);
+  }
+}
+
+/* ---------------------------------------------------------------- read */
+
+static const char *or_default(const char *configured, const char *fallback) {
+  return configured != NULL ? configured : fallback;
+}
+
+/* Reads the snapshot into *snap. Returns 0, or -1 after complaining. */
+static int read_snapshot(sm_runtime_t *rt, long deadline,
+                         sm_rt_snapshot_t *snap) {
+  sm_rt_limits_t lim = {.max_bytes = rt->max_response_bytes};
+  sm_rt_parser_t *p = sm_rt_parser_create(SM_RT_DOC_SNAPSHOT, NULL, NULL, &lim);
+  sm_rt_get_result_t res;
+
+  if (p == NULL) {
+    ERROR(PLUGIN_NAME " plugin: runtime \"%s\": out of memory", rt->name);
+    return -1;
+  }
+  sm_rt_client_get(rt->client, "/v1/snapshot", p, deadline - now_ms(), &res);
+  if (res.status == SM_RT_GET_OK)
+    *snap = *sm_rt_parser_snapshot(p);
+  sm_rt_parser_destroy(p);
+  if (res.status != SM_RT_GET_OK) {
+    c_complain(LOG_ERR, &rt->complaint_down,
+               PLUGIN_NAME " plugin: runtime \"%s\" (socket %s): %s", rt->name,
+               rt->socket, res.message);
+    return -1;
+  }
+  c_release(LOG_INFO, &rt->complaint_down,
+            PLUGIN_NAME " plugin: runtime \"%s\" (socket %s) answers again",
+            rt->name, rt->socket);
+  return 0;
+}
+
+static void note_snapshot(sm_runtime_t *rt, sm_collect_snap_t what,
+                          const char *old_boot, const sm_rt_snapshot_t *snap) {
+  switch (what) {
+  case SM_COLLECT_SAME_BOOT:
+    break;
+  case SM_COLLECT_FIRST_CONTACT:
+    INFO(PLUGIN_NAME " plugin: runtime \"%s\": boot %s, counting requests "
+                     "from seq %" PRId64,
+         rt->name, snap->boot_id, snap->next_seq);
+    break;
+  case SM_COLLECT_NEW_BOOT:
+    NOTICE(PLUGIN_NAME " plugin: runtime \"%s\" restarted (boot %s, was %s); "
+                       "reading the new boot from its first request",
+           rt->name, snap->boot_id, old_boot);
+    break;
+  case SM_COLLECT_SEQ_WENT_BACK:
+    WARNING(PLUGIN_NAME " plugin: runtime \"%s\": next_seq %" PRId64
+                        " of boot %s is below what was already read; "
+                        "following the runtime",
+            rt->name, snap->next_seq, snap->boot_id);
+    break;
+  }
+}
+
+/* Reads pages until caught up, the deadline, or an error. */
+static void read_pages(sm_runtime_t *rt, long deadline,
+                       const sm_dispatch_ctx_t *ctx) {
+  sm_rt_limits_t lim = {.max_bytes = rt->max_response_bytes,
+                        .max_records = (size_t)rt->page_size};
+  bool more = true;
+  bool failed = false;
+
+  while (more) {
+    char path[96];
+    sm_rt_get_result_t res;
+    sm_rt_parser_t *p;
+    long left = deadline - now_ms();
+
+    if (left <= 0) {
+      c_complain(LOG_WARNING, &rt->complaint_late,
+                 PLUGIN_NAME " plugin: runtime \"%s\": not caught up within "
+                             "Timeout; reading on from seq %" PRId64
+                             " next interval",
+                 rt->name, sm_collect_cursor(rt->collect));
+      return;
+    }
+    p = sm_rt_parser_create(SM_RT_DOC_REQUESTS, sm_collect_record_cb,
+                            rt->collect, &lim);
+    if (p == NULL) {
+      ERROR(PLUGIN_NAME " plugin: runtime \"%s\": out of memory", rt->name);
+      return;
+    }
+    ssnprintf(path, sizeof(path), "/v1/requests?after=%" PRId64 "&limit=%d",
+              sm_collect_cursor(rt->collect), rt->page_size);
+    sm_collect_page_begin(rt->collect);
+    sm_rt_client_get(rt->client, path, p, left, &res);
+
+    if (res.status != SM_RT_GET_OK) {
+      const char *why = sm_collect_page_error(rt->collect);
+      sm_collect_page_abort(rt->collect);
+      c_complain(LOG_ERR, &rt->complaint_pages,
+                 PLUGIN_NAME " plugin: runtime \"%s\" (socket %s): %s%s%s; "
+                             "records after seq %" PRId64 " not accepted",
+                 rt->name, rt->socket, res.message, why[0] ? ": " : "", why,
+                 sm_collect_cursor(rt->collect));
+      failed = true;
+      more = false;
+    } else {
+      switch (sm_collect_page_commit(rt->collect, sm_rt_parser_page(p),
+                                     &more)) {
+      case SM_COLLECT_COMMITTED:
+        if (rt->notifications)
+          dispatch_failed(rt, ctx);
+        break;
+      case SM_COLLECT_BOOT_CHANGED:
+        /* The runtime restarted between the snapshot and this page: the
+         * next read's snapshot moves the cursor to the new boot. */
+        INFO(PLUGIN_NAME " plugin: runtime \"%s\": boot changed to %s while "
+                         "paging; reading it next interval",
+             rt->name, sm_rt_parser_page(p)->boot_id);
+        more = false;
+        break;
+      case SM_COLLECT_REJECTED:
+        c_complain(LOG_ERR, &rt->complaint_pages,
+                   PLUGIN_NAME " plugin: runtime \"%s\" (socket %s): GET %s: "
+                               "%s; records after seq %" PRId64
+                               " not accepted",
+                   rt->name, rt->socket, path,
+                   sm_collect_page_error(rt->collect),
+                   sm_collect_cursor(rt->collect));
+        failed = true;
+        more = false;
+        break;
+      }
+    }
+    sm_rt_parser_destroy(p);
+  }
+  if (!failed)
+    c_release(LOG_INFO, &rt->complaint_pages,
+              PLUGIN_NAME " plugin: runtime \"%s\": pages are read again",
+              rt->name);
+  c_release(LOG_INFO, &rt->complaint_late,
+            PLUGIN_NAME " plugin: runtime \"%s\": caught up", rt->name);
+}
+
+static int sm_async_read(user_data_t *ud) {
+  sm_runtime_t *rt = ud->data;
+  long deadline = now_ms() + rt->timeout_ms;
+  char old_boot[SM_RT_BOOT_ID_MAX + 1];
+  sm_rt_snapshot_t snap;
+  sm_dispatch_ctx_t ctx;
+  sm_collect_snap_t what;
+  uint64_t lost;
+
+  sm_collect_begin_interval(rt->collect);
+  ctx.time = cdtime();
+  ctx.interval = rt->interval;
+
+  /* A runtime that is down is not a failed read for collectd: a failing
+   * read is suspended with a back-off of up to a day, and we want to see
+   * the runtime again at the next interval. The complaint says it. */
+  if (read_snapshot(rt, deadline, &snap) != 0)
+    return 0;
+
+  sstrncpy(old_boot, sm_collect_boot_id(rt->collect), sizeof(old_boot));
+  what = sm_collect_snapshot(rt->collect, &snap);
+  note_snapshot(rt, what, old_boot, &snap);
+
+  ctx.endpoint = or_default(rt->endpoint_name, snap.endpoint_name);
+  ctx.variant = or_default(rt->variant_name, snap.variant_name);
+  ctx.instance_id = snap.instance_id;
+  if (ctx.endpoint[0] == 0 || ctx.variant[0] == 0) {
+    c_complain(LOG_ERR, &rt->complaint_names,
+               PLUGIN_NAME " plugin: runtime \"%s\": the snapshot names no %s; "
+                           "set %s in the <Runtime \"%s\"> block",
+               rt->name, ctx.endpoint[0] == 0 ? "endpoint" : "variant",
+               ctx.endpoint[0] == 0 ? "EndpointName" : "VariantName",
+               rt->name);
+    return 0;
+  }
+  c_release(LOG_INFO, &rt->complaint_names,
+            PLUGIN_NAME " plugin: runtime \"%s\": names known again", rt->name);
+
+  read_pages(rt, deadline, &ctx);
+
+  lost = sm_collect_lost_interval(rt->collect);
+  if (lost > 0)
+    WARNING(PLUGIN_NAME " plugin: runtime \"%s\": %" PRIu64
+                        " completed requests were gone before they could be "
+                        "read (the runtime's ring overflowed or it restarted); "
+                        "counted as LostRequests",
+            rt->name, lost);
+
+  dispatch_snapshot(rt, &ctx, &snap);
+  dispatch_interval(rt, &ctx);
+  return 0;
+}
+
+/* -------------------------------------------------------------- config */
+
+/* Names the block, the key and the value at fault; collectd's cf_util_*
+ * have already said what they expected. */
+static int config_fail(const oconfig_item_t *ci, const char *rt_name,
+                       const char *what) {
+  char value[128] = "(none)";
+
+  if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_STRING)
+    ssnprintf(value, sizeof(value), "\"%s\"", ci->values[0].value.string);
+  else if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_NUMBER)
+    ssnprintf(value, sizeof(value), "%g", ci->values[0].value.number);
+  else if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_BOOLEAN)
+    sstrncpy(value, ci->values[0].value.boolean ? "true" : "false",
+             sizeof(value));
+  else if (ci->values_num > 1)
+    sstrncpy(value, "(several values)", sizeof(value));
+  ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: %s %s: %s", rt_name, what,
+        ci->key, value);
+  return -1;
+}
+
+static int config_positive_ms(const oconfig_item_t *ci, const char *rt_name,
+                              long *ret) {
+  cdtime_t t = 0;
+  if (cf_util_get_cdtime(ci, &t) != 0 || t == 0)
+    return config_fail(ci, rt_name, "expected a positive number of seconds for");
+  *ret = (long)CDTIME_T_TO_MS(t);
+  if (*ret < 1)
+    *ret = 1;
+  return 0;
+}
+
+static int config_runtime(oconfig_item_t *ci) {
+  sm_runtime_t *rt = calloc(1, sizeof(*rt));
+  int status = 0;
+  char group_name[DATA_MAX_NAME_LEN * 2];
+
+  if (rt == NULL)
+    return ENOMEM;
+  rt->timeout_ms = DEFAULT_TIMEOUT_MS;
+  rt->page_size = DEFAULT_PAGE_SIZE;
+  rt->max_response_bytes = DEFAULT_MAX_RESPONSE_BYTES;
+  rt->notifications = true;
+  C_COMPLAIN_INIT(&rt->complaint_down);
+  C_COMPLAIN_INIT(&rt->complaint_pages);
+  C_COMPLAIN_INIT(&rt->complaint_late);
+  C_COMPLAIN_INIT(&rt->complaint_names);
+
+  if (cf_util_get_string(ci, &rt->name) != 0 || rt->name[0] == 0) {
+    ERROR(PLUGIN_NAME " plugin: <Runtime> needs one non-empty name, as in "
+                      "<Runtime \"main\">");
+    sm_runtime_free(rt);
+    return -1;
+  }
+
+  for (int i = 0; i < ci->children_num && status == 0; i++) {
+    oconfig_item_t *child = ci->children + i;
+    if (strcasecmp("Socket", child->key) == 0)
+      status = cf_util_get_string(child, &rt->socket);
+    else if (strcasecmp("EndpointName", child->key) == 0)
+      status = cf_util_get_string(child, &rt->endpoint_name);
+    else if (strcasecmp("VariantName", child->key) == 0)
+      status = cf_util_get_string(child, &rt->variant_name);
+    else if (strcasecmp("Interval", child->key) == 0) {
+      status = cf_util_get_cdtime(child, &rt->interval);
+      if (status == 0 && rt->interval == 0)
+        status = -1;
+    } else if (strcasecmp("Timeout", child->key) == 0)
+      status = config_positive_ms(child, rt->name, &rt->timeout_ms);
+    else if (strcasecmp("PageSize", child->key) == 0) {
+      status = cf_util_get_int(child, &rt->page_size);
+      if (status == 0 && (rt->page_size < 1 || rt->page_size > MAX_PAGE_SIZE))
+        status = -1;
+    } else if (strcasecmp("MaxResponseBytes", child->key) == 0) {
+      double d = 0;
+      status = cf_util_get_double(child, &d);
+      if (status == 0 && (d < 4096 || d > 1024.0 * 1024 * 1024))
+        status = -1;
+      rt->max_response_bytes = (size_t)d;
+    } else if (strcasecmp("Notifications", child->key) == 0)
+      status = cf_util_get_boolean(child, &rt->notifications);
+    else {
+      ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: unknown option \"%s\"",
+            rt->name, child->key);
+      status = -1;
+      break;
+    }
+    if (status != 0 && strcasecmp("Timeout", child->key) != 0)
+      config_fail(child, rt->name, "invalid value for");
+  }
+
+  if (status == 0 && rt->socket == NULL)
+    rt->socket = strdup(DEFAULT_SOCKET);
+  if (status == 0 && strlen(rt->socket) > sm_rt_client_max_path()) {
+    ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: Socket \"%s\" is longer "
+                      "than the %zu bytes a Unix socket path can have",
+          rt->name, rt->socket, sm_rt_client_max_path());
+    status = -1;
+  }
+  if (status == 0) {
+    cdtime_t interval = rt->interval ? rt->interval : plugin_get_interval();
+    if (MS_TO_CDTIME_T((uint64_t)rt->timeout_ms) > interval) {
+      ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: Timeout (%.3f s) must not "
+                        "exceed the interval (%.3f s)",
+            rt->name, (double)rt->timeout_ms / 1000.0,
+            CDTIME_T_TO_DOUBLE(interval));
+      status = -1;
+    }
+  }
+  if (status == 0) {
+    rt->client = sm_rt_client_create(rt->socket);
+    rt->collect = sm_collect_create((size_t)rt->page_size);
+    if (rt->client == NULL || rt->collect == NULL) {
+      ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: out of memory", rt->name);
+      status = -1;
+    }
+  }
+  if (status != 0) {
+    sm_runtime_free(rt);
+    return -1;
+  }
+  ssnprintf(group_name, sizeof(group_name), PLUGIN_NAME "/%s", rt->name);
+  return plugin_register_complex_read(
+      PLUGIN_NAME, group_name, sm_async_read, rt->interval,
+      &(user_data_t){.data = rt, .free_func = sm_runtime_free});
+}
+
+static int sm_async_config(oconfig_item_t *ci) {
+  int status = 0;
+
+  for (int i = 0; i < ci->children_num; i++) {
+    oconfig_item_t *child = ci->children + i;
+    if (strcasecmp("Runtime", child->key) == 0) {
+      if (config_runtime(child) != 0)
+        status = -1;
+    } else {
+      ERROR(PLUGIN_NAME " plugin: unknown option \"%s\"; expected <Runtime>",
+            child->key);
+      status = -1;
+    }
+  }
+  return status;
+}
+
+/* ---------------------------------------------------------------- init */
+
+static int register_type(const char *type, const char *const *names,
+                         size_t n, double first_min) {
+  data_source_t ds[4];
+  data_set_t set = {.ds_num = n, .ds = ds};
+
+  if (plugin_get_ds(type) != NULL)
+    return 0; /* from types.db: that definition wins */
+  sstrncpy(set.type, type, sizeof(set.type));
+  for (size_t i = 0; i < n; i++) {
+    sstrncpy(ds[i].name, names[i], sizeof(ds[i].name));
+    ds[i].type = DS_TYPE_GAUGE;
+    ds[i].min = NAN;
+    ds[i].max = NAN;
+  }
+  ds[0].min = first_min;
+  return plugin_register_data_set(&set);
+}
+
+static int sm_async_init(void) {
+  static const char *const value[] = {"value"};
+  static const char *const stats[] = {"count", "sum", "min", "max"};
+  /* curl_global_cleanup() is left to process exit: collectd frees the
+   * read callbacks' curl handles after the shutdown callbacks ran. */
+  static bool done;
+
+  if (done)
+    return 0;
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    ERROR(PLUGIN_NAME " plugin: curl_global_init failed");
+    plugin_unregister_read_group(PLUGIN_NAME);
+    return -1;
+  }
+  /* The types are also in the project's types.db; registering them here
+   * means a collectd.conf need not list that file. */
+  if (register_type(SM_TYPE_GAUGE, value, 1, NAN) != 0 ||
+      register_type(SM_TYPE_COUNT, value, 1, 0) != 0 ||
+      register_type(SM_TYPE_STATS, stats, 4, 0) != 0) {
+    ERROR(PLUGIN_NAME " plugin: could not register the sagemaker_* types");
+    plugin_unregister_read_group(PLUGIN_NAME);
+    return -1;
+  }
+  done = true;
+  return 0;
+}
+
+void module_register(void) {
+  plugin_register_complex_config(PLUGIN_NAME, sm_async_config);
+  plugin_register_init(PLUGIN_NAME, sm_async_init);
+}

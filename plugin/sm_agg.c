@@ -1,0 +1,109 @@
+/*
+ * sm_agg: per-interval aggregation (see include/sm_agg.h).
+ */
+#include "sm_agg.h"
+
+#include <math.h>
+
+void sm_stat_reset(sm_stat_t *s) {
+  s->count = 0;
+  s->sum = 0;
+  s->min = NAN;
+  s->max = NAN;
+}
+
+void sm_stat_add(sm_stat_t *s, double v) {
+  if (s->count == 0 || v < s->min)
+    s->min = v;
+  if (s->count == 0 || v > s->max)
+    s->max = v;
+  s->count++;
+  s->sum += v;
+}
+
+void sm_stat_merge(sm_stat_t *dst, const sm_stat_t *src) {
+  if (src->count == 0)
+    return;
+  if (dst->count == 0 || src->min < dst->min)
+    dst->min = src->min;
+  if (dst->count == 0 || src->max > dst->max)
+    dst->max = src->max;
+  dst->count += src->count;
+  dst->sum += src->sum;
+}
+
+void sm_agg_reset(sm_agg_t *a) {
+  a->records = 0;
+  for (int i = 0; i < SM_C_NUM; i++)
+    a->counts[i] = 0;
+  for (int i = 0; i < SM_S_NUM; i++)
+    sm_stat_reset(&a->stats[i]);
+}
+
+int sm_agg_record_failed(const sm_rt_record_t *rec) {
+  return rec->outcome != SM_RT_OUTCOME_SUCCESS;
+}
+
+const char *sm_agg_failed_stage(const sm_rt_record_t *rec) {
+  switch (rec->outcome) {
+  case SM_RT_OUTCOME_SUCCESS:
+    return NULL;
+  case SM_RT_OUTCOME_EXPIRED:
+    return "queue";
+  case SM_RT_OUTCOME_DOWNLOAD_FAILED:
+    return "download";
+  case SM_RT_OUTCOME_MODEL_ERROR:
+  case SM_RT_OUTCOME_TIMEOUT:
+    return "model";
+  case SM_RT_OUTCOME_UPLOAD_FAILED:
+    return "upload";
+  case SM_RT_OUTCOME_INTERNAL_ERROR:
+  case SM_RT_OUTCOME_COUNT:
+    break;
+  }
+  return "runtime";
+}
+
+/* The mapping table of runtime-api.md, one line of it per statement. */
+void sm_agg_add_record(sm_agg_t *a, const sm_rt_record_t *rec) {
+  int expired = rec->outcome == SM_RT_OUTCOME_EXPIRED;
+
+  a->records++;
+  if (expired)
+    a->counts[SM_C_EXPIRED_REQUESTS]++;
+  else
+    a->counts[SM_C_INVOCATIONS_PROCESSED]++;
+  if (!expired && rec->outcome != SM_RT_OUTCOME_SUCCESS)
+    a->counts[SM_C_INVOCATION_FAILURES]++;
+  if ((rec->have & SM_RT_HAVE_DOWNLOAD_OK) && !rec->download_ok)
+    a->counts[SM_C_DOWNLOAD_FAILURES]++;
+  if ((rec->have & SM_RT_HAVE_UPLOAD_OK) && !rec->upload_ok)
+    a->counts[SM_C_UPLOAD_FAILURES]++;
+  if (rec->notification == SM_RT_NOTIFY_FAILED)
+    a->counts[SM_C_NOTIFICATION_FAILURES]++;
+
+  if (rec->have & SM_RT_HAVE_STATUS_CODE) {
+    int cls = rec->status_code / 100;
+    sm_stat_add(&a->stats[SM_S_4XX_ERRORS], cls == 4 ? 1.0 : 0.0);
+    sm_stat_add(&a->stats[SM_S_5XX_ERRORS], cls == 5 ? 1.0 : 0.0);
+  }
+  if (rec->have & SM_RT_HAVE_MODEL_US)
+    sm_stat_add(&a->stats[SM_S_MODEL_LATENCY], (double)rec->model_us);
+  if (rec->have & SM_RT_HAVE_DOWNLOAD_US)
+    sm_stat_add(&a->stats[SM_S_DOWNLOAD_LATENCY], (double)rec->download_us);
+  if (rec->have & SM_RT_HAVE_UPLOAD_US)
+    sm_stat_add(&a->stats[SM_S_UPLOAD_LATENCY], (double)rec->upload_us);
+  if (!expired) {
+    sm_stat_add(&a->stats[SM_S_TIME_IN_BACKLOG], (double)rec->backlog_us);
+    sm_stat_add(&a->stats[SM_S_TOTAL_PROCESSING_TIME],
+                (double)rec->total_ms);
+  }
+}
+
+void sm_agg_merge(sm_agg_t *dst, const sm_agg_t *src) {
+  dst->records += src->records;
+  for (int i = 0; i < SM_C_NUM; i++)
+    dst->counts[i] += src->counts[i];
+  for (int i = 0; i < SM_S_NUM; i++)
+    sm_stat_merge(&dst->stats[i], &src->stats[i]);
+}

@@ -1,0 +1,94 @@
+#!/bin/sh
+# The test command: installs what is missing (Debian 12, as root), then
+# builds and runs every test three ways: with gcc, with clang, and with
+# AddressSanitizer and UndefinedBehaviorSanitizer; the unit tests also run
+# under valgrind, and the release tarball is checked with make distcheck.
+# The last line is "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+top=$(pwd)
+jobs=${JOBS:-2}
+
+scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+./autogen.sh > build-autogen.log 2>&1 || {
+  cat build-autogen.log; echo "0 passed, 1 failed"; exit 1; }
+rm -f build-autogen.log
+
+passed=0
+failed=0
+skipped=0
+
+count() { # add one test-suite.log's totals
+  p=$(sed -n 's/^# PASS: *//p' "$1" | head -n 1)
+  f=$(sed -n 's/^# FAIL: *//p' "$1" | head -n 1)
+  e=$(sed -n 's/^# ERROR: *//p' "$1" | head -n 1)
+  x=$(sed -n 's/^# XPASS: *//p' "$1" | head -n 1)
+  s=$(sed -n 's/^# SKIP: *//p' "$1" | head -n 1)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0} + ${e:-0} + ${x:-0}))
+  skipped=$((skipped + ${s:-0}))
+}
+
+step() { # one pass/fail step that is not a test suite
+  if [ "$1" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+}
+
+build() { # build NAME CONFIGURE-ARGS...: configure, make, make check
+  name=$1; shift
+  dir=$top/build/$name
+  rm -rf "$dir"; mkdir -p "$dir"
+  echo "== $name: configure $*"
+  if ! (cd "$dir" && "$top/configure" "$@" > configure.log 2>&1); then
+    tail -n 30 "$dir/configure.log"; step 1; return 1
+  fi
+  echo "== $name: make"
+  if ! make -C "$dir" -j"$jobs" > "$dir/make.log" 2>&1; then
+    grep -E 'error|warning' "$dir/make.log" | head -n 40; step 1; return 1
+  fi
+  step 0
+  echo "== $name: make check"
+  make -C "$dir" -j"$jobs" check > "$dir/check.log" 2>&1
+  grep -E '^(PASS|FAIL|ERROR|SKIP|XPASS):' "$dir/check.log" |
+    grep -v '^PASS' | head -n 60
+  grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR):' "$dir/check.log" | tr '\n' ' '
+  echo
+  if [ -f "$dir/test-suite.log" ]; then
+    count "$dir/test-suite.log"
+    if grep -qE '^# (FAIL|ERROR): *[1-9]' "$dir/test-suite.log"; then
+      sed -n '/^FAIL\|^ERROR\|^not ok/,+3p' "$dir"/tests/*.log \
+        "$dir"/tests/*/*.log 2>/dev/null | head -n 80
+    fi
+  else
+    step 1
+  fi
+}
+
+build gcc CC=gcc
+build clang CC=clang
+SM_FUZZ_SECONDS=0 build sanitizers CC=gcc --enable-sanitizers
+
+echo "== valgrind: unit tests"
+for t in "$top"/build/gcc/tests/test_*; do
+  case "$t" in *.log|*.trs|*.o) continue ;; esac
+  [ -x "$t" ] || continue
+  if SM_SRCDIR=$top valgrind -q --error-exitcode=99 \
+      --leak-check=full --errors-for-leak-kinds=definite,indirect \
+      "$t" > "$t.valgrind.log" 2>&1; then
+    step 0
+  else
+    echo "valgrind: $(basename "$t") failed:"; tail -n 30 "$t.valgrind.log"
+    step 1
+  fi
+done
+
+echo "== make distcheck"
+if make -C "$top/build/gcc" distcheck \
+    DISTCHECK_CONFIGURE_FLAGS="CC=gcc" SM_FUZZ_SECONDS=0 \
+    > "$top/build/distcheck.log" 2>&1; then
+  step 0
+else
+  tail -n 40 "$top/build/distcheck.log"; step 1
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]

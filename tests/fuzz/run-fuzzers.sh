@@ -1,0 +1,58 @@
+#!/bin/sh
+# Builds each libFuzzer target with clang and runs it for SM_FUZZ_SECONDS
+# (default 20) over a copy of its seed corpus. TAP: one test per target.
+# A crash, leak or UBSan report fails the test and leaves the input in
+# the log directory.
+set -u
+src=${SM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+seconds=${SM_FUZZ_SECONDS:-20}
+work=$(mktemp -d "${TMPDIR:-/tmp}/sm-fuzz.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+targets="runtime_parse"
+n=0
+for t in $targets; do n=$((n + 1)); done
+
+if ! command -v clang > /dev/null 2>&1; then
+  echo "1..0 # SKIP clang is not installed"
+  exit 0
+fi
+if [ "$seconds" = 0 ]; then
+  echo "1..0 # SKIP SM_FUZZ_SECONDS=0"
+  exit 0
+fi
+
+echo "1..$((n * 2))"
+i=0
+for t in $targets; do
+  i=$((i + 1))
+  bin=$work/fuzz_$t
+  case $t in
+    runtime_parse) srcs="$src/plugin/runtime_parse.c" libs="-lyajl" ;;
+  esac
+  if clang -g -O1 -fsanitize=fuzzer,address,undefined \
+      -fno-sanitize-recover=undefined -I"$src/include" \
+      $srcs "$src/tests/fuzz/fuzz_$t.c" $libs -o "$bin" > "$work/$t.build" 2>&1
+  then
+    echo "ok $i - fuzz_$t builds"
+  else
+    echo "not ok $i - fuzz_$t builds"; sed 's/^/# /' "$work/$t.build"
+    i=$((i + 1)); echo "not ok $i - fuzz_$t runs # not built"; continue
+  fi
+  i=$((i + 1))
+  mkdir -p "$work/corpus_$t"
+  cp "$src/tests/fuzz/corpus/$t"/* "$work/corpus_$t/" 2>/dev/null
+  if (cd "$work" && "$bin" -max_total_time="$seconds" -timeout=10 \
+      -rss_limit_mb=1024 -print_final_stats=1 "$work/corpus_$t" \
+      > "$work/$t.run" 2>&1); then
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t.run")
+    echo "ok $i - fuzz_$t: ${runs:-?} inputs in ${seconds}s, no crash, leak or UB"
+  else
+    echo "not ok $i - fuzz_$t found a failure"
+    grep -E 'ERROR|SUMMARY|runtime error|Test unit written' "$work/$t.run" |
+      head -n 20 | sed 's/^/# /'
+    for f in "$work"/crash-* "$work"/leak-* "$work"/timeout-*; do
+      [ -f "$f" ] && echo "# input (base64): $(base64 -w0 "$f")"
+    done
+  fi
+done

@@ -1,0 +1,111 @@
+"""The simulator's ledger, and what runtime-api.md's mapping table says
+the plugin must make of it. This is written from the API document alone,
+independently of the plugin's C code."""
+import math
+
+from harness import read_jsonl
+
+COUNTS = ["InvocationsProcesssed", "ExpiredRequests", "InvocationFailures",
+          "RequestDownloadFailures", "ResponseUploadFailures",
+          "NotificationFailures"]
+STATS = ["ModelLatency", "RequestDownloadLatency", "ResponseUploadLatency",
+         "TimeInBacklog", "TotalProcessingTime", "Invocation4XXErrors",
+         "Invocation5XXErrors"]
+GAUGES = ["ApproximateBacklogSize", "ApproximateBacklogSizePerInstance",
+          "ApproximateAgeOfOldestRequest"]
+
+
+class Ledger:
+    def __init__(self, path):
+        self.events = read_jsonl(path)
+        self.boots = [e["boot_id"] for e in self.events if e["event"] == "boot"]
+        self.requests = {}  # boot_id -> {seq: record}
+        self.snapshots = []
+        self.pages = []
+        for e in self.events:
+            kind = e["event"]
+            if kind == "request":
+                self.requests.setdefault(e["boot_id"], {})[e["seq"]] = e
+            elif kind == "snapshot":
+                self.snapshots.append(e)
+            elif kind == "page":
+                self.pages.append(e)
+
+    def skipped(self, boot):
+        """Seqs of boot that a page served told the client were gone: for
+        a page asked for after A whose first_seq F is above A + 1, the
+        seqs A+1 .. F-1 (at most up to next_seq - 1). A client that
+        accepted that page (or a retry of it, which reports the same seqs
+        or more) counts exactly these as lost."""
+        gone = set()
+        for e in self.pages:
+            if e["boot_id"] != boot:
+                continue
+            top = min(e["first_seq"], e["next_seq"]) - 1
+            gone.update(range(e["after"] + 1, top + 1))
+        return gone
+
+    def max_announced(self, boot):
+        """The highest seq of boot that any snapshot or page served
+        announced (next_seq - 1): what a client could know existed."""
+        m = 0
+        for e in self.snapshots + self.pages:
+            if e["boot_id"] == boot:
+                m = max(m, e["next_seq"] - 1)
+        return m
+
+
+def empty_stats():
+    return {"count": 0, "sum": 0.0, "min": None, "max": None}
+
+
+def add(st, v):
+    st["count"] += 1
+    st["sum"] += v
+    st["min"] = v if st["min"] is None else min(st["min"], v)
+    st["max"] = v if st["max"] is None else max(st["max"], v)
+
+
+def expected(records):
+    """Counts and statistic sets of a list of ledger records."""
+    counts = {k: 0 for k in COUNTS}
+    stats = {k: empty_stats() for k in STATS}
+    for r in records:
+        expired = r["outcome"] == "expired"
+        if expired:
+            counts["ExpiredRequests"] += 1
+        else:
+            counts["InvocationsProcesssed"] += 1
+            if r["outcome"] != "success":
+                counts["InvocationFailures"] += 1
+        if r.get("download_ok") is False:
+            counts["RequestDownloadFailures"] += 1
+        if r.get("upload_ok") is False:
+            counts["ResponseUploadFailures"] += 1
+        if r.get("notification") == "failed":
+            counts["NotificationFailures"] += 1
+        if "status_code" in r:
+            add(stats["Invocation4XXErrors"], 1 if r["status_code"] // 100 == 4 else 0)
+            add(stats["Invocation5XXErrors"], 1 if r["status_code"] // 100 == 5 else 0)
+        if "model_us" in r:
+            add(stats["ModelLatency"], r["model_us"])
+        if "download_us" in r:
+            add(stats["RequestDownloadLatency"], r["download_us"])
+        if "upload_us" in r:
+            add(stats["ResponseUploadLatency"], r["upload_us"])
+        if not expired:
+            add(stats["TimeInBacklog"], r["backlog_us"])
+            add(stats["TotalProcessingTime"], r["total_ms"])
+    return counts, stats
+
+
+def stats_of_values(values):
+    """A dispatched sagemaker_stats value list as the dict above."""
+    count, total, mn, mx = values
+    return {"count": int(count), "sum": total,
+            "min": None if mn is None or (isinstance(mn, float) and math.isnan(mn)) else mn,
+            "max": None if mx is None or (isinstance(mx, float) and math.isnan(mx)) else mx}
+
+
+def failed(r):
+    return r["outcome"] != "success"

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Configuration errors in the real collectd: each names the block, the
+key and the value at fault, every bad block is reported, and collectd
+refuses to start; a good configuration passes collectd -T."""
+import subprocess
+
+from harness import (COLLECTD, Tap, Workdir, collectd_conf, collectd_env,
+                     plugin_block, read_jsonl, read_text, require_collectd,
+                     runtime_block, start_collectd, start_sim, stop, wait_for)
+
+tap = Tap()
+require_collectd(tap)
+
+BAD = [
+    ('<Runtime "r1">\n Sockt "/tmp/x.sock"\n</Runtime>',
+     ['<Runtime "r1">', 'unknown option "Sockt"']),
+    ('<Runtime "r2">\n PageSize 0\n</Runtime>',
+     ['<Runtime "r2">', "PageSize", ": 0"]),
+    ('<Runtime "r3">\n PageSize 10001\n</Runtime>',
+     ['<Runtime "r3">', "PageSize", "10001"]),
+    ('<Runtime "r4">\n Interval 5\n Timeout 20\n</Runtime>',
+     ['<Runtime "r4">', "Timeout (20.000 s) must not exceed the interval (5.000 s)"]),
+    ('<Runtime "r5">\n Timeout "soon"\n</Runtime>',
+     ['<Runtime "r5">', "Timeout", '"soon"']),
+    ('<Runtime "r6">\n Socket "/%s.sock"\n</Runtime>' % ("x" * 120),
+     ['<Runtime "r6">', "longer than the 107 bytes"]),
+    ('<Runtime>\n Socket "/tmp/x.sock"\n</Runtime>',
+     ["<Runtime> needs one non-empty name"]),
+    ('<Runtime "r8">\n Notifications "maybe"\n</Runtime>',
+     ['<Runtime "r8">', "Notifications", '"maybe"']),
+    ('Runtimes "r9"',
+     ['unknown option "Runtimes"']),
+]
+
+work = Workdir("config")
+
+# All the bad blocks in one file: each is reported, and collectd refuses
+# to start rather than run with part of its configuration.
+conf, out, log = collectd_conf(work, plugin_block(*[b for b, _ in BAD]))
+cd = start_collectd(work, conf)
+exited = wait_for(lambda: cd.poll() is not None, 10)
+tap.ok(exited and cd.returncode != 0,
+       "collectd refuses to start (exit %s)" % cd.poll())
+stop(cd)
+tap.ok("Parsing the config file failed" in read_text(work.file("collectd.stderr")),
+       "collectd says its configuration failed")
+text = read_text(log)
+for block, needles in BAD:
+    lines = [l for l in text.splitlines() if "sagemaker_async" in l and
+             "[error]" in l and all(n in l for n in needles)]
+    tap.ok(lines, "error names %s" % " / ".join(needles),
+           "\n".join(l for l in text.splitlines() if "error" in l)[-2000:])
+
+# A good configuration passes collectd -T (config, init, one read).
+sim, sock, ledger = start_sim(work, ["--seed", "3", "--rate", "50"])
+work2 = Workdir("config-good")
+conf, out, log = collectd_conf(work2, plugin_block(
+    runtime_block("good", sock, Interval=1, Timeout=0.5, PageSize=100,
+                  EndpointName="ep-from-config", Notifications=False)))
+res = subprocess.run([COLLECTD, "-T", "-C", conf], capture_output=True,
+                     text=True, timeout=30, env=collectd_env())
+tap.eq(res.returncode, 0, "collectd -T passes a good configuration")
+
+# The same configuration, run: the options take effect.
+cd = start_collectd(work2, conf)
+
+
+def reads():
+    return [v for v in read_jsonl(out) if v["kind"] == "value" and
+            v["plugin"] == "sagemaker_async" and
+            v["type_instance"] == "InvocationFailures"]
+
+
+tap.ok(wait_for(lambda: sum(r["values"][0] for r in reads()) >= 3, 15),
+       "failed requests were read")
+stop(cd)
+stop(sim)
+values = [v for v in read_jsonl(out) if v["kind"] == "value" and
+          v["plugin"] == "sagemaker_async"]
+tap.ok(values and all(v["meta"]["sagemaker:endpoint_name"] == "ep-from-config"
+                      and v["meta"]["sagemaker:variant_name"] == "AllTraffic"
+                      for v in values),
+       "EndpointName from the configuration overrides the snapshot's; "
+       "VariantName comes from the snapshot")
+tap.ok(not [n for n in read_jsonl(out) if n["kind"] == "notification"],
+       "Notifications false: no notification for the failed requests")
+tap.done()

@@ -1,0 +1,159 @@
+/*
+ * sm_agg: the mapping table of runtime-api.md applied to records of every
+ * outcome, and exact merging.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sm_agg.h"
+#include "tap.h"
+
+static sm_rt_record_t rec(int64_t seq, sm_rt_outcome_t o) {
+  sm_rt_record_t r;
+  memset(&r, 0, sizeof(r));
+  r.seq = seq;
+  snprintf(r.inference_id, sizeof(r.inference_id), "id-%lld", (long long)seq);
+  r.outcome = o;
+  r.backlog_us = 1000 * seq;
+  r.total_ms = 10 * seq;
+  r.received_ms = 1764187200000;
+  r.completed_ms = r.received_ms + r.total_ms;
+  if (o == SM_RT_OUTCOME_EXPIRED)
+    return r;
+  r.have |= SM_RT_HAVE_DOWNLOAD_US | SM_RT_HAVE_DOWNLOAD_OK;
+  r.download_us = 100 + seq;
+  r.download_ok = o != SM_RT_OUTCOME_DOWNLOAD_FAILED;
+  r.notification = SM_RT_NOTIFY_SENT;
+  if (o == SM_RT_OUTCOME_DOWNLOAD_FAILED)
+    return r;
+  r.have |= SM_RT_HAVE_MODEL_US;
+  r.model_us = 5000 + seq;
+  if (o == SM_RT_OUTCOME_TIMEOUT || o == SM_RT_OUTCOME_INTERNAL_ERROR)
+    return r;
+  r.have |= SM_RT_HAVE_STATUS_CODE | SM_RT_HAVE_UPLOAD_US | SM_RT_HAVE_UPLOAD_OK;
+  r.status_code = o == SM_RT_OUTCOME_MODEL_ERROR ? 400 + (int)(seq % 2) * 100
+                                                 : 200;
+  r.upload_us = 300 + seq;
+  r.upload_ok = o != SM_RT_OUTCOME_UPLOAD_FAILED;
+  return r;
+}
+
+static void test_stat(void) {
+  sm_stat_t a, b;
+  sm_stat_reset(&a);
+  T_EQ_INT(a.count, 0, "empty count");
+  T_OK(isnan(a.min) && isnan(a.max), "empty min/max are NaN");
+  sm_stat_add(&a, 5);
+  sm_stat_add(&a, -2);
+  sm_stat_add(&a, 9);
+  T_EQ_INT(a.count, 3, "count");
+  T_EQ_DBL(a.sum, 12, "sum");
+  T_EQ_DBL(a.min, -2, "min");
+  T_EQ_DBL(a.max, 9, "max");
+  sm_stat_reset(&b);
+  sm_stat_merge(&b, &a);
+  T_EQ_DBL(b.min, -2, "merge into empty: min");
+  T_EQ_DBL(b.max, 9, "merge into empty: max");
+  sm_stat_reset(&b);
+  sm_stat_merge(&a, &b);
+  T_EQ_INT(a.count, 3, "merging an empty set changes nothing");
+  T_EQ_DBL(a.min, -2, "merging an empty set keeps min");
+}
+
+static void test_mapping(void) {
+  sm_agg_t a;
+  sm_rt_record_t r;
+
+  sm_agg_reset(&a);
+  for (int o = 0; o < SM_RT_OUTCOME_COUNT; o++) {
+    r = rec(o + 1, (sm_rt_outcome_t)o);
+    sm_agg_add_record(&a, &r);
+  }
+  /* seq 1 success(200), 2 model_error(500: seq 2 % 2 = 0 -> 400), ... */
+  T_EQ_INT(a.records, 7, "records");
+  T_EQ_INT(a.counts[SM_C_INVOCATIONS_PROCESSED], 6, "processed: not expired");
+  T_EQ_INT(a.counts[SM_C_EXPIRED_REQUESTS], 1, "expired");
+  T_EQ_INT(a.counts[SM_C_INVOCATION_FAILURES], 5,
+           "failures: neither success nor expired");
+  T_EQ_INT(a.counts[SM_C_DOWNLOAD_FAILURES], 1, "download failures");
+  T_EQ_INT(a.counts[SM_C_UPLOAD_FAILURES], 1, "upload failures");
+  T_EQ_INT(a.counts[SM_C_NOTIFICATION_FAILURES], 0, "notification failures");
+  /* status codes: success 200, model_error 400 (seq 2), upload_failed 200 */
+  T_EQ_INT(a.stats[SM_S_4XX_ERRORS].count, 3, "4xx samples: with status");
+  T_EQ_DBL(a.stats[SM_S_4XX_ERRORS].sum, 1, "4xx sum");
+  T_EQ_DBL(a.stats[SM_S_4XX_ERRORS].max, 1, "4xx max");
+  T_EQ_DBL(a.stats[SM_S_4XX_ERRORS].min, 0, "4xx min");
+  T_EQ_DBL(a.stats[SM_S_5XX_ERRORS].sum, 0, "5xx sum");
+  /* model_us on success, model_error, upload_failed, timeout, internal */
+  T_EQ_INT(a.stats[SM_S_MODEL_LATENCY].count, 5, "model latency samples");
+  T_EQ_DBL(a.stats[SM_S_MODEL_LATENCY].sum, 5001 + 5002 + 5004 + 5006 + 5007,
+           "model latency sum");
+  T_EQ_DBL(a.stats[SM_S_MODEL_LATENCY].min, 5001, "model latency min");
+  T_EQ_DBL(a.stats[SM_S_MODEL_LATENCY].max, 5007, "model latency max");
+  T_EQ_INT(a.stats[SM_S_DOWNLOAD_LATENCY].count, 6, "download samples");
+  T_EQ_INT(a.stats[SM_S_UPLOAD_LATENCY].count, 3, "upload samples");
+  T_EQ_INT(a.stats[SM_S_TIME_IN_BACKLOG].count, 6,
+           "backlog time: not expired");
+  T_EQ_DBL(a.stats[SM_S_TIME_IN_BACKLOG].max, 7000, "backlog time max");
+  T_EQ_DBL(a.stats[SM_S_TIME_IN_BACKLOG].sum,
+           1000.0 * (1 + 2 + 3 + 4 + 6 + 7), "backlog time sum skips expired");
+  T_EQ_INT(a.stats[SM_S_TOTAL_PROCESSING_TIME].count, 6, "total: not expired");
+  T_EQ_DBL(a.stats[SM_S_TOTAL_PROCESSING_TIME].sum, 10.0 * 23,
+           "total time sum");
+
+  r = rec(9, SM_RT_OUTCOME_MODEL_ERROR); /* 500 */
+  r.notification = SM_RT_NOTIFY_FAILED;
+  sm_agg_add_record(&a, &r);
+  T_EQ_DBL(a.stats[SM_S_5XX_ERRORS].sum, 1, "5xx counted");
+  T_EQ_INT(a.counts[SM_C_NOTIFICATION_FAILURES], 1, "notification failure");
+
+  T_OK(sm_agg_failed_stage(&r) != NULL &&
+           strcmp(sm_agg_failed_stage(&r), "model") == 0,
+       "model_error fails in the model stage");
+  r = rec(1, SM_RT_OUTCOME_SUCCESS);
+  T_OK(sm_agg_failed_stage(&r) == NULL && !sm_agg_record_failed(&r),
+       "success is not failed");
+  r = rec(1, SM_RT_OUTCOME_EXPIRED);
+  T_OK(sm_agg_record_failed(&r), "expired gets a data-log line");
+  T_EQ_STR(sm_agg_failed_stage(&r), "queue", "expired in the queue");
+}
+
+/* Splitting records into pages and merging gives the same as one pass. */
+static void test_merge_equals_single_pass(void) {
+  sm_agg_t whole, merged, part;
+  unsigned seed = 7;
+
+  sm_agg_reset(&whole);
+  sm_agg_reset(&merged);
+  sm_agg_reset(&part);
+  for (int i = 1; i <= 1000; i++) {
+    sm_rt_record_t r;
+    seed = seed * 1103515245u + 12345u;
+    r = rec(i, (sm_rt_outcome_t)((seed >> 16) % SM_RT_OUTCOME_COUNT));
+    r.model_us = (seed >> 8) % 1000000;
+    sm_agg_add_record(&whole, &r);
+    sm_agg_add_record(&part, &r);
+    if ((seed >> 20) % 17 == 0) {
+      sm_agg_merge(&merged, &part);
+      sm_agg_reset(&part);
+    }
+  }
+  sm_agg_merge(&merged, &part);
+  T_OK(memcmp(whole.counts, merged.counts, sizeof(whole.counts)) == 0,
+       "counts merge exactly");
+  for (int i = 0; i < SM_S_NUM; i++) {
+    T_OK(whole.stats[i].count == merged.stats[i].count &&
+             whole.stats[i].sum == merged.stats[i].sum &&
+             whole.stats[i].min == merged.stats[i].min &&
+             whole.stats[i].max == merged.stats[i].max,
+         "statistic set %d merges exactly", i);
+  }
+}
+
+int main(void) {
+  test_stat();
+  test_mapping();
+  test_merge_equals_single_pass();
+  return t_done();
+}

@@ -1,0 +1,330 @@
+/*
+ * runtime_client against a scripted server on a Unix socket: what a
+ * runtime can do wrong (error status, early close, silence, garbage, a
+ * body too large, no socket at all) and what it does right (chunked and
+ * sized bodies, kept connections). Each answer checks the status, the
+ * message and, for silence, that the deadline held.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime_client.h"
+#include "tap.h"
+
+typedef enum {
+  R_SIZED,     /* 200 with Content-Length */
+  R_CHUNKED,   /* 200, chunked, in small pieces */
+  R_STATUS503, /* 503 {"error":"runtime starting"} */
+  R_CLOSE_MID, /* Content-Length promises more than is sent */
+  R_SILENT,    /* reads the request, never answers */
+  R_RAW,       /* body as given, 200 */
+} reply_kind_t;
+
+typedef struct {
+  reply_kind_t kind;
+  const char *body;
+  bool close_after;
+} reply_t;
+
+typedef struct {
+  int listen_fd;
+  const reply_t *replies;
+  size_t n;
+  int connections;
+  int served;
+} server_t;
+
+static const char SNAPSHOT[] =
+    "{\"protocol\":1,\"boot_id\":\"b-1\",\"endpoint_name\":\"ep\","
+    "\"variant_name\":\"AllTraffic\",\"instance_id\":\"i-1\","
+    "\"instance_count\":3,\"time_ms\":1764187200123,\"backlog_size\":42,"
+    "\"oldest_request_age_ms\":5300,\"in_flight\":4,\"max_concurrency\":4,"
+    "\"next_seq\":1043}";
+
+static const char PAGE[] =
+    "{\"protocol\":1,\"boot_id\":\"b-1\",\"first_seq\":1000,\"next_seq\":1003,"
+    "\"requests\":[{\"seq\":1001,\"inference_id\":\"a\",\"received_ms\":1,"
+    "\"completed_ms\":2,\"outcome\":\"success\",\"backlog_us\":3,"
+    "\"total_ms\":4},{\"seq\":1002,\"inference_id\":\"b\",\"received_ms\":1,"
+    "\"completed_ms\":2,\"outcome\":\"expired\",\"backlog_us\":3,"
+    "\"total_ms\":4}]}";
+
+static void write_all(int fd, const char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t w = write(fd, buf, len);
+    if (w <= 0)
+      return;
+    buf += w;
+    len -= (size_t)w;
+  }
+}
+
+static int read_request(int fd) {
+  char buf[4096];
+  size_t have = 0;
+  while (have < sizeof(buf) - 1) {
+    ssize_t r = read(fd, buf + have, sizeof(buf) - 1 - have);
+    if (r <= 0)
+      return -1;
+    have += (size_t)r;
+    buf[have] = 0;
+    if (strstr(buf, "\r\n\r\n") != NULL)
+      return 0;
+  }
+  return -1;
+}
+
+static void answer(int fd, const reply_t *r) {
+  char head[256];
+  const char *body = r->body ? r->body : "";
+  size_t len = strlen(body);
+  const char *conn = r->close_after ? "Connection: close\r\n" : "";
+
+  switch (r->kind) {
+  case R_SIZED:
+  case R_RAW:
+    snprintf(head, sizeof(head),
+             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+             "%sContent-Length: %zu\r\n\r\n",
+             conn, len);
+    write_all(fd, head, strlen(head));
+    write_all(fd, body, len);
+    break;
+  case R_CHUNKED:
+    snprintf(head, sizeof(head),
+             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+             "%sTransfer-Encoding: chunked\r\n\r\n",
+             conn);
+    write_all(fd, head, strlen(head));
+    for (size_t off = 0, step = 1; off < len; off += step, step = step % 7 + 1) {
+      char size[32];
+      if (step > len - off)
+        step = len - off;
+      snprintf(size, sizeof(size), "%zx\r\n", step);
+      write_all(fd, size, strlen(size));
+      write_all(fd, body + off, step);
+      write_all(fd, "\r\n", 2);
+    }
+    write_all(fd, "0\r\n\r\n", 5);
+    break;
+  case R_STATUS503:
+    body = "{\"error\":\"runtime starting\"}";
+    snprintf(head, sizeof(head),
+             "HTTP/1.1 503 Service Unavailable\r\n"
+             "%sContent-Length: %zu\r\n\r\n",
+             conn, strlen(body));
+    write_all(fd, head, strlen(head));
+    write_all(fd, body, strlen(body));
+    break;
+  case R_CLOSE_MID:
+    snprintf(head, sizeof(head),
+             "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", len + 100);
+    write_all(fd, head, strlen(head));
+    write_all(fd, body, len);
+    break;
+  case R_SILENT:
+    break;
+  }
+}
+
+static void *serve(void *arg) {
+  server_t *s = arg;
+  int fd = -1;
+
+  for (size_t i = 0; i < s->n; i++) {
+    const reply_t *r = &s->replies[i];
+    if (fd < 0) {
+      fd = accept(s->listen_fd, NULL, NULL);
+      if (fd < 0)
+        return NULL;
+      s->connections++;
+    }
+    if (read_request(fd) != 0) {
+      close(fd);
+      fd = -1;
+      i--; /* the client reconnects for the same reply */
+      continue;
+    }
+    answer(fd, r);
+    s->served++;
+    if (r->kind == R_SILENT) {
+      /* Wait for the client to give up, then hang up. */
+      char c;
+      while (read(fd, &c, 1) > 0)
+        ;
+    }
+    if (r->close_after || r->kind == R_CLOSE_MID || r->kind == R_SILENT) {
+      close(fd);
+      fd = -1;
+    }
+  }
+  if (fd >= 0)
+    close(fd);
+  return NULL;
+}
+
+static int listen_on(const char *path) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  unlink(path);
+  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+      listen(fd, 4) != 0)
+    return -1;
+  return fd;
+}
+
+static long elapsed_ms(const struct timespec *t0) {
+  struct timespec t1;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static int count_cb(const sm_rt_record_t *rec, void *ud) {
+  (void)rec;
+  (*(int *)ud)++;
+  return 0;
+}
+
+int main(void) {
+  char path[108];
+  const reply_t script[] = {
+      {R_SIZED, SNAPSHOT, false},   /* 0: snapshot */
+      {R_CHUNKED, PAGE, false},     /* 1: page, same connection */
+      {R_STATUS503, NULL, false},   /* 2 */
+      {R_CLOSE_MID, PAGE, false},   /* 3 */
+      {R_SILENT, NULL, false},      /* 4 */
+      {R_RAW, "{\"protocol\":1,", false}, /* 5: truncated document */
+      {R_RAW, "[1,2]", false},       /* 6: not an object */
+      {R_SIZED, SNAPSHOT, true},    /* 7: then closes */
+      {R_SIZED, SNAPSHOT, false},   /* 8: needs a new connection */
+  };
+  server_t srv = {.replies = script, .n = sizeof(script) / sizeof(script[0])};
+  pthread_t th;
+  sm_rt_client_t *cl;
+  sm_rt_get_result_t res;
+  sm_rt_parser_t *p;
+  struct timespec t0;
+  int records = 0;
+  char longpath[200];
+
+  snprintf(path, sizeof(path), "/tmp/sm-client-test-%d.sock", (int)getpid());
+  srv.listen_fd = listen_on(path);
+  if (!T_OK(srv.listen_fd >= 0, "listen on %s", path))
+    return t_done();
+  pthread_create(&th, NULL, serve, &srv);
+  cl = sm_rt_client_create(path);
+  T_OK(cl != NULL, "client created");
+
+  p = sm_rt_parser_create(SM_RT_DOC_SNAPSHOT, NULL, NULL, NULL);
+  sm_rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
+  T_EQ_INT(res.status, SM_RT_GET_OK, "snapshot: ok");
+  T_EQ_INT(res.http_code, 200, "snapshot: 200");
+  T_OK(res.status == SM_RT_GET_OK &&
+           sm_rt_parser_snapshot(p)->next_seq == 1043 &&
+           sm_rt_parser_snapshot(p)->instance_count == 3,
+       "snapshot: values read");
+  sm_rt_parser_destroy(p);
+
+  p = sm_rt_parser_create(SM_RT_DOC_REQUESTS, count_cb, &records, NULL);
+  sm_rt_client_get(cl, "/v1/requests?after=1000&limit=10", p, 2000, &res);
+  T_EQ_INT(res.status, SM_RT_GET_OK, "chunked page in 1..7-byte chunks: ok");
+  T_EQ_INT(records, 2, "both records delivered");
+  T_EQ_INT(srv.connections, 1, "the connection was kept");
+  sm_rt_parser_destroy(p);
+
+  p = sm_rt_parser_create(SM_RT_DOC_SNAPSHOT, NULL, NULL, NULL);
+  sm_rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
+  T_EQ_INT(res.status, SM_RT_GET_HTTP_STATUS, "503: status error");
+  T_EQ_INT(res.http_code, 503, "503: code");
+  T_OK(strstr(res.message, "503") && strstr(res.message, "runtime starting"),
+       "503: message quotes the runtime: %s", res.message);
+  sm_rt_parser_destroy(p);
+
+  records = 0;
+  p = sm_rt_parser_create(SM_RT_DOC_REQUESTS, count_cb, &records, NULL);
+  sm_rt_client_get(cl, "/v1/requests?after=1000&limit=10", p, 2000, &res);
+  T_EQ_INT(res.status, SM_RT_GET_TRANSPORT, "closed mid-body: transport error");
+  T_OK(res.message[0] != 0, "closed mid-body: says so: %s", res.message);
+  sm_rt_parser_destroy(p);
+
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  p = sm_rt_parser_create(SM_RT_DOC_SNAPSHOT, NULL, NULL, NULL);
+  sm_rt_client_get(cl, "/v1/snapshot", p, 300, &res);
+  T_EQ_INT(res.status, SM_RT_GET_TRANSPORT, "silent runtime: transport error");
+  T_OK(elapsed_ms(&t0) >= 250 && elapsed_ms(&t0) < 1000,
+       "silent runtime: gave up at the deadline (%ld ms for 300)",
+       elapsed_ms(&t0));
+  T_OK(strstr(res.message, "imeout") || strstr(res.message, "imed out"),
+       "silent runtime: says timeout: %s", res.message);
+  sm_rt_parser_destroy(p);
+
+  p = sm_rt_parser_create(SM_RT_DOC_SNAPSHOT, NULL, NULL, NULL);
+  sm_rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
+  T_EQ_INT(res.status, SM_RT_GET_BAD_DOCUMENT, "truncated JSON: bad document");
+  sm_rt_parser_destroy(p);
+
+  p = sm_rt_parser_create(SM_RT_DOC_SNAPSHOT, NULL, NULL, NULL);
+  sm_rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
+  T_EQ_INT(res.status, SM_RT_GET_BAD_DOCUMENT, "array: bad document");
+  T_OK(strstr(res.message, "/v1/snapshot") != NULL,
+       "bad document: names the path: %s", res.message);
+  sm_rt_parser_destroy(p);
+
+  for (int i = 0; i < 2; i++) {
+    p = sm_rt_parser_create(SM_RT_DOC_SNAPSHOT, NULL, NULL, NULL);
+    sm_rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
+    T_EQ_INT(res.status, SM_RT_GET_OK, "after Connection: close, ok again");
+    sm_rt_parser_destroy(p);
+  }
+
+  pthread_join(th, NULL);
+  T_EQ_INT(srv.served, (int)srv.n, "every scripted reply was used");
+  close(srv.listen_fd);
+
+  /* Nobody listening any more. */
+  unlink(path);
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  p = sm_rt_parser_create(SM_RT_DOC_SNAPSHOT, NULL, NULL, NULL);
+  sm_rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
+  T_EQ_INT(res.status, SM_RT_GET_TRANSPORT, "no socket: transport error");
+  T_OK(elapsed_ms(&t0) < 500, "no socket: fails at once");
+  T_OK(strstr(res.message, path) != NULL ||
+           strstr(res.message, "onnect") != NULL,
+       "no socket: says it could not connect: %s", res.message);
+  sm_rt_parser_destroy(p);
+  sm_rt_client_destroy(cl);
+
+  /* A page larger than the parser's byte cap. */
+  {
+    sm_rt_limits_t lim = {.max_bytes = 64};
+    const reply_t big[] = {{R_SIZED, PAGE, false}};
+    server_t s2 = {.replies = big, .n = 1};
+    s2.listen_fd = listen_on(path);
+    pthread_create(&th, NULL, serve, &s2);
+    cl = sm_rt_client_create(path);
+    p = sm_rt_parser_create(SM_RT_DOC_REQUESTS, NULL, NULL, &lim);
+    sm_rt_client_get(cl, "/v1/requests", p, 2000, &res);
+    T_EQ_INT(res.status, SM_RT_GET_BAD_DOCUMENT, "over the byte cap: refused");
+    T_OK(strstr(res.message, "64") != NULL, "names the cap: %s", res.message);
+    sm_rt_parser_destroy(p);
+    sm_rt_client_destroy(cl);
+    pthread_join(th, NULL);
+    close(s2.listen_fd);
+    unlink(path);
+  }
+
+  memset(longpath, 'x', sizeof(longpath) - 1);
+  longpath[0] = '/';
+  longpath[sizeof(longpath) - 1] = 0;
+  T_OK(sm_rt_client_create(longpath) == NULL,
+       "a socket path longer than %zu bytes is refused, not truncated",
+       sm_rt_client_max_path());
+  return t_done();
+}
