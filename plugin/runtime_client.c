@@ -27,6 +27,7 @@ typedef struct {
   sm_rt_parser_t *body;      /* the caller's parser, for a 200 */
   sm_rt_parser_t *error_doc; /* ours, for any other status */
   long http_code;
+  size_t error_bytes; /* of a non-200 body */
   bool parse_failed;
 } sm_rt_get_t;
 
@@ -80,10 +81,14 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud) {
     }
     return len;
   }
-  /* An unreadable error body only loses its text; keep the status. */
-  if (g->error_doc != NULL && sm_rt_parser_feed(g->error_doc, data, len) != 0)
-    return 0;
-  return len;
+  /* An unreadable error body only loses its text; the status stands. */
+  if (g->error_doc != NULL && sm_rt_parser_feed(g->error_doc, data, len) != 0) {
+    sm_rt_parser_destroy(g->error_doc);
+    g->error_doc = NULL;
+  }
+  g->error_bytes += len;
+  /* Stop reading an error body that will not end. */
+  return g->error_bytes > SM_RT_ERROR_BODY_MAX ? 0 : len;
 }
 
 static void set_options(sm_rt_client_t *cl, sm_rt_get_t *g, const char *url,
@@ -138,13 +143,14 @@ void sm_rt_client_get(sm_rt_client_t *cl, const char *path,
     res->status = SM_RT_GET_BAD_DOCUMENT;
     snprintf(res->message, sizeof(res->message), "GET %s: %s", path,
              sm_rt_parser_error(parser));
-  } else if (rc != CURLE_OK) {
+  } else if (rc != CURLE_OK && (g.http_code == 0 || g.http_code == 200)) {
     res->status = SM_RT_GET_TRANSPORT;
     snprintf(res->message, sizeof(res->message), "GET %s: %s", path,
              cl->curl_error[0] ? cl->curl_error : curl_easy_strerror(rc));
   } else if (res->http_code != 200) {
     const char *text = NULL;
-    if (g.error_doc != NULL && sm_rt_parser_finish(g.error_doc) == 0)
+    if (rc == CURLE_OK && g.error_doc != NULL &&
+        sm_rt_parser_finish(g.error_doc) == 0)
       text = sm_rt_parser_error_text(g.error_doc);
     res->status = SM_RT_GET_HTTP_STATUS;
     snprintf(res->message, sizeof(res->message), "GET %s: HTTP status %ld%s%s",
