@@ -1,0 +1,2178 @@
+/*
+ * sagemaker-runtime-sim: a stand-in for the Amazon SageMaker async-inference
+ * runtime's stats API, version 1 (shared/reference/runtime-api.md is the
+ * contract).
+ *
+ * It serves GET /v1/snapshot and GET /v1/requests over HTTP/1.1 on a Unix
+ * stream socket, generates a seeded synthetic workload that follows the wall
+ * clock, and writes a JSON-lines ledger of everything it generated and served
+ * so that tests can hold a client's output against ground truth. It is also
+ * the benchmark load, so the hot path (generate, format, page) allocates
+ * nothing per record.
+ *
+ * One process, one thread, non-blocking sockets driven by ppoll(2); only libc
+ * and libm.
+ *
+ * Determinism: record contents (values, outcomes, inference IDs) come from a
+ * PRNG stream of their own and a queue model that runs in virtual time (one
+ * step per generated record), so the same seed and options give the same
+ * records in the same order however the wall clock and the clients behave.
+ * Boot IDs and response framing use separate streams for the same reason.
+ *
+ * Build: gcc -std=gnu11 -O2 -Wall -Wextra -Werror \
+ *          -o sagemaker-runtime-sim sagemaker-runtime-sim.c -lm
+ */
+
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SIM_NAME "sagemaker-runtime-sim"
+
+/* ---- Limits ------------------------------------------------------------ */
+
+#define SIM_PROTOCOL "1"       /* runtime-api.md: version 1 */
+#define SIM_LIMIT_DEFAULT 1000 /* runtime-api.md: default page size */
+#define SIM_LIMIT_MAX 10000    /* runtime-api.md: N from 1 to 10000 */
+#define SIM_HEADER_MAX 8192    /* request line + headers, CRLFCRLF included */
+#define SIM_CONN_MAX 64        /* more clients wait in the listen backlog */
+#define SIM_LISTEN_BACKLOG 128
+/* Pipelined requests are not answered while this much is still unsent, so a
+ * client that never reads cannot make us buffer without bound. */
+#define SIM_OUT_HIGH_WATER ((size_t)256 * 1024)
+#define SIM_OUT_MAX ((size_t)256 * 1024 * 1024)
+#define SIM_OUT_KEEP ((size_t)1024 * 1024) /* free drained buffers above */
+#define SIM_BODY_MAX ((size_t)64 * 1024 * 1024)
+#define SIM_LEDGER_WRITE_AT ((size_t)1024 * 1024) /* write(2) in big pieces */
+#define SIM_LEDGER_BUF_MAX ((size_t)16 * 1024 * 1024)
+/* The ledger reaches the file at least this often. */
+#define SIM_LEDGER_FLUSH_US 100000
+#define SIM_POLL_BUSY_MS 10 /* while generating: completions spread in time */
+#define SIM_POLL_IDLE_MS 100
+#define SIM_IDLE_TIMEOUT_US ((uint64_t)300 * 1000000)
+#define SIM_LINGER_US ((uint64_t)1000000) /* draining a closing client */
+#define SIM_CHUNK_MAX 4096                /* largest chunk in chunked framing */
+#define SIM_NAME_MAX 256                  /* endpoint, variant, instance ID */
+#define SIM_RING_MAX 10000000
+#define SIM_RATE_MAX 10000000.0
+#define SIM_SECONDS_MAX (10.0 * 365 * 86400)
+#define SIM_COUNT_MAX 1000000 /* instance count, max concurrency */
+#define SIM_START_DELAY_MAX_MS ((uint64_t)86400 * 1000)
+#define SIM_CATCHUP_MAX_S 1.0 /* most records owed after a stall */
+#define SIM_TURN_MAX_S 0.05   /* most records generated in one loop turn */
+#define SIM_UUID_LEN 36
+
+/* ---- Workload model (tunable constants, all in one place) -------------- */
+
+#define WL_TAU 6.283185307179586
+/* Arrivals per completion: the mean sits below 1 so that the queue drains
+ * between the wave's crests and the bursts instead of random-walking away. */
+#define WL_ARRIVAL_BASE 0.92
+#define WL_ARRIVAL_WAVE 0.5
+#define WL_WAVE_PERIOD_S 30.0 /* virtual s: builds and drains within a test */
+#define WL_BURST_GAP_S 60.0   /* mean virtual time between bursts */
+#define WL_BURST_MIN_S 1.0
+#define WL_BURST_MAX_S 5.0
+#define WL_BURST_LEVEL_MIN 0.5
+#define WL_BURST_LEVEL_MAX 2.0
+#define WL_QUEUE_MAX_S 3600.0 /* the queue never holds more than an hour */
+#define WL_SERVICE_S 0.1      /* typical download+model+upload, for in_flight */
+#define WL_DRAIN_MAX_S 2.0    /* after generation stops the queue empties */
+#define WL_DEQUEUE_MEDIAN_US 400.0
+#define WL_DOWNLOAD_MEDIAN_US 15000.0
+#define WL_UPLOAD_MEDIAN_US 8000.0
+#define WL_MODEL_MEDIAN_US 50000.0
+#define WL_MODEL_TAIL_P 0.01 /* share of model times from the Pareto tail */
+#define WL_MODEL_TAIL_MIN_US 1e6
+#define WL_MODEL_TAIL_ALPHA 1.1
+#define WL_MODEL_MAX_US 600e6 /* rare values up to minutes */
+#define WL_STAGE_MAX_US 600e6
+#define WL_NOTIFY_MEDIAN_US 1500.0
+#define WL_NOTIFY_NONE_P 0.05 /* share with no notification configured */
+
+/* ---- Small helpers ----------------------------------------------------- */
+
+/* Process-wide by nature: signal handlers can reach nothing else. */
+static volatile sig_atomic_t sig_stop;
+static volatile sig_atomic_t sig_restart;
+
+static void sim_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sim_err(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs(SIM_NAME ": ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+static uint64_t mono_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t clamp_us(double v, double max) {
+  if (!(v > 0.0)) /* also catches NaN */
+    return 0;
+  return (uint64_t)llround(v < max ? v : max);
+}
+
+/* ---- Growable buffer with a maximum (after curl's dynbuf) ------------- */
+
+struct dbuf {
+  char *data;
+  size_t len;
+  size_t cap;
+  size_t max;
+  /* Sticky, so that a whole response is checked once instead of after
+   * every append. */
+  bool failed;
+};
+
+#define DBUF_LIT(b, lit) dbuf_put((b), (lit), sizeof(lit) - 1)
+
+static void dbuf_init(struct dbuf *b, size_t max) {
+  b->data = NULL;
+  b->len = 0;
+  b->cap = 0;
+  b->max = max;
+  b->failed = false;
+}
+
+static void dbuf_free(struct dbuf *b) {
+  free(b->data);
+  dbuf_init(b, b->max);
+}
+
+static void dbuf_reset(struct dbuf *b) {
+  b->len = 0;
+  b->failed = false;
+}
+
+static bool dbuf_room(struct dbuf *b, size_t extra) {
+  if (b->failed)
+    return false;
+  if (extra <= b->cap - b->len)
+    return true;
+  if (extra > b->max - b->len) {
+    b->failed = true;
+    return false;
+  }
+  size_t want = b->len + extra;
+  size_t cap = b->cap != 0 ? b->cap : (b->max < 4096 ? b->max : 4096);
+  while (cap < want)
+    cap = cap > b->max / 2 ? b->max : cap * 2;
+  char *p = realloc(b->data, cap);
+  if (p == NULL) {
+    b->failed = true;
+    return false;
+  }
+  b->data = p;
+  b->cap = cap;
+  return true;
+}
+
+static void dbuf_put(struct dbuf *b, const void *p, size_t n) {
+  if (n == 0 || !dbuf_room(b, n))
+    return;
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+}
+
+static void dbuf_putc(struct dbuf *b, char ch) { dbuf_put(b, &ch, 1); }
+
+static void dbuf_puts(struct dbuf *b, const char *s) {
+  dbuf_put(b, s, strlen(s));
+}
+
+static void dbuf_put_u64(struct dbuf *b, uint64_t v) {
+  char tmp[20];
+  size_t i = sizeof(tmp);
+  do {
+    tmp[--i] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  dbuf_put(b, tmp + i, sizeof(tmp) - i);
+}
+
+static void dbuf_put_i64(struct dbuf *b, int64_t v) {
+  if (v < 0) {
+    dbuf_putc(b, '-');
+    dbuf_put_u64(b, (uint64_t)0 - (uint64_t)v);
+    return;
+  }
+  dbuf_put_u64(b, (uint64_t)v);
+}
+
+static void dbuf_put_hex(struct dbuf *b, uint64_t v) {
+  static const char digits[] = "0123456789abcdef";
+  char tmp[16];
+  size_t i = sizeof(tmp);
+  do {
+    tmp[--i] = digits[v & 15];
+    v >>= 4;
+  } while (v != 0);
+  dbuf_put(b, tmp + i, sizeof(tmp) - i);
+}
+
+/* JSON string body: quote, backslash and control characters escaped; other
+ * bytes (UTF-8 included) pass through, so the input must be valid UTF-8. */
+static void dbuf_put_escaped(struct dbuf *b, const char *s) {
+  static const char digits[] = "0123456789abcdef";
+  const char *run = s;
+  for (; *s != '\0'; s++) {
+    unsigned char ch = (unsigned char)*s;
+    char esc[6] = {'\\', 'u', '0', '0', 0, 0};
+    size_t n = 2;
+    if (ch >= 0x20 && ch != '"' && ch != '\\')
+      continue;
+    dbuf_put(b, run, (size_t)(s - run));
+    run = s + 1;
+    switch (ch) {
+    case '"':
+    case '\\':
+      esc[1] = (char)ch;
+      break;
+    case '\n':
+      esc[1] = 'n';
+      break;
+    case '\r':
+      esc[1] = 'r';
+      break;
+    case '\t':
+      esc[1] = 't';
+      break;
+    default:
+      esc[4] = digits[ch >> 4];
+      esc[5] = digits[ch & 15];
+      n = 6;
+      break;
+    }
+    dbuf_put(b, esc, n);
+  }
+  dbuf_put(b, run, (size_t)(s - run));
+}
+
+static void dbuf_put_jstr(struct dbuf *b, const char *s) {
+  dbuf_putc(b, '"');
+  dbuf_put_escaped(b, s);
+  dbuf_putc(b, '"');
+}
+
+/* ---- PRNG: xoshiro256** seeded through splitmix64 ---------------------- */
+
+enum { RNG_RECORDS = 1, RNG_BOOT = 2, RNG_FRAMING = 3 };
+
+struct rng {
+  uint64_t s[4];
+};
+
+static uint64_t splitmix64(uint64_t *x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+static void rng_seed(struct rng *r, uint64_t seed, uint64_t stream) {
+  uint64_t x = seed ^ (stream * 0xd1b54a32d192ed03ULL);
+  for (size_t i = 0; i < 4; i++)
+    r->s[i] = splitmix64(&x);
+}
+
+static uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t rng_next(struct rng *r) {
+  uint64_t *s = r->s;
+  uint64_t result = rotl64(s[1] * 5, 7) * 9;
+  uint64_t t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl64(s[3], 45);
+  return result;
+}
+
+/* [0, 1) */
+static double rng_unit(struct rng *r) {
+  return (double)(rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+/* (0, 1): safe under log() and pow(). */
+static double rng_open(struct rng *r) {
+  return ((double)(rng_next(r) >> 11) + 0.5) * 0x1.0p-53;
+}
+
+/* [0, n) for small n; the bias of the float route is far below 2^-40. */
+static uint64_t rng_below(struct rng *r, uint64_t n) {
+  return (uint64_t)(rng_unit(r) * (double)n);
+}
+
+static double rng_normal(struct rng *r) {
+  return sqrt(-2.0 * log(rng_open(r))) * cos(WL_TAU * rng_unit(r));
+}
+
+static double rng_lognormal(struct rng *r, double median, double sigma) {
+  return median * exp(sigma * rng_normal(r));
+}
+
+static void uuid_make(struct rng *r, uint8_t id[16]) {
+  uint64_t hi = rng_next(r), lo = rng_next(r);
+  for (size_t i = 0; i < 8; i++) {
+    id[i] = (uint8_t)(hi >> (56 - 8 * i));
+    id[8 + i] = (uint8_t)(lo >> (56 - 8 * i));
+  }
+  id[6] = (uint8_t)((id[6] & 0x0f) | 0x40); /* looks like a version 4 UUID */
+  id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
+}
+
+static void uuid_format(const uint8_t id[16], char out[SIM_UUID_LEN + 1]) {
+  static const char digits[] = "0123456789abcdef";
+  size_t o = 0;
+  for (size_t i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10)
+      out[o++] = '-';
+    out[o++] = digits[id[i] >> 4];
+    out[o++] = digits[id[i] & 15];
+  }
+  out[o] = '\0';
+}
+
+/* ---- Records and outcomes ---------------------------------------------- */
+
+enum outcome {
+  OUT_SUCCESS,
+  OUT_MODEL_ERROR,
+  OUT_DOWNLOAD_FAILED,
+  OUT_UPLOAD_FAILED,
+  OUT_EXPIRED,
+  OUT_TIMEOUT,
+  OUT_INTERNAL_ERROR,
+  OUT_COUNT
+};
+
+static const char *const outcome_names[OUT_COUNT] = {
+    "success", "model_error", "download_failed", "upload_failed",
+    "expired", "timeout",     "internal_error",
+};
+
+/* Which optional members each outcome carries (runtime-api.md: a stage that
+ * did not run leaves its members out). The one table both generation and
+ * formatting read, so they cannot disagree. */
+#define M_DOWNLOAD (1u << 0) /* download_us, download_ok */
+#define M_MODEL (1u << 1)    /* model_us */
+#define M_STATUS (1u << 2)   /* status_code */
+#define M_UPLOAD (1u << 3)   /* upload_us, upload_ok */
+#define M_NOTIFY (1u << 4)   /* notification */
+#define M_ERROR (1u << 5)    /* error */
+
+static const unsigned outcome_members[OUT_COUNT] = {
+    [OUT_SUCCESS] = M_DOWNLOAD | M_MODEL | M_STATUS | M_UPLOAD | M_NOTIFY,
+    [OUT_MODEL_ERROR] =
+        M_DOWNLOAD | M_MODEL | M_STATUS | M_UPLOAD | M_NOTIFY | M_ERROR,
+    [OUT_DOWNLOAD_FAILED] = M_DOWNLOAD | M_NOTIFY | M_ERROR,
+    [OUT_UPLOAD_FAILED] =
+        M_DOWNLOAD | M_MODEL | M_STATUS | M_UPLOAD | M_NOTIFY | M_ERROR,
+    [OUT_EXPIRED] = M_ERROR,
+    [OUT_TIMEOUT] = M_DOWNLOAD | M_MODEL | M_NOTIFY | M_ERROR,
+    [OUT_INTERNAL_ERROR] = M_DOWNLOAD | M_NOTIFY | M_ERROR,
+};
+
+enum notification { NOTIFY_NONE, NOTIFY_SENT, NOTIFY_FAILED };
+static const char *const notify_names[] = {"none", "sent", "failed"};
+
+/* Error texts. Some carry a quote, a backslash, a control character or
+ * non-ASCII UTF-8 so that clients' JSON unescaping is exercised. */
+struct err_text {
+  const char *head;
+  bool with_status; /* the status code follows head */
+  const char *tail;
+};
+
+static const struct err_text err_model[] = {
+    {"model container returned HTTP ", true, ""},
+    {"container replied ", true, ": \"invalid input shape\""},
+    {"container replied ", true, " \xe2\x80\x94 see the model logs"},
+    {"Traceback (most recent call last):\n  File \"serve.py\"; status ", true,
+     ""},
+};
+static const struct err_text err_download[] = {
+    {"S3 GetObject failed: AccessDenied", false, ""},
+    {"S3 GetObject failed: NoSuchKey s3://sim-bucket/in/\xe2\x80\xa6", false,
+     ""},
+    {"request payload download timed out", false, ""},
+    {"S3 GetObject failed: SlowDown \"Please reduce your request rate.\"",
+     false, ""},
+};
+static const struct err_text err_upload[] = {
+    {"S3 PutObject failed: AccessDenied", false, ""},
+    {"S3 PutObject failed: InternalError", false, ""},
+    {"response upload failed for key out\\results\\part-0", false, ""},
+    {"S3 PutObject failed: EntityTooLarge \xe2\x80\x94 response over limit",
+     false, ""},
+};
+static const struct err_text err_expired[] = {
+    {"request TTL exceeded while queued", false, ""},
+    {"expired before processing: \"RequestTTLSeconds\" reached", false, ""},
+    {"dropped from the queue after its TTL", false, ""},
+};
+static const struct err_text err_timeout[] = {
+    {"model invocation timed out", false, ""},
+    {"no response within InvocationTimeoutSeconds", false, ""},
+    {"d\xc3\xa9lai d\xc3\xa9pass\xc3\xa9 \xc3\xa0 l'invocation", false, ""},
+};
+static const struct err_text err_internal[] = {
+    {"internal runtime error", false, ""},
+    {"container health check failed", false, ""},
+    {"worker crashed:\tsignal 11 in C:\\runtime\\worker", false, ""},
+};
+
+#define ERR_SET(a)                                                             \
+  { (a), sizeof(a) / sizeof((a)[0]) }
+static const struct {
+  const struct err_text *texts;
+  size_t count;
+} outcome_errors[OUT_COUNT] = {
+    [OUT_SUCCESS] = {NULL, 0},
+    [OUT_MODEL_ERROR] = ERR_SET(err_model),
+    [OUT_DOWNLOAD_FAILED] = ERR_SET(err_download),
+    [OUT_UPLOAD_FAILED] = ERR_SET(err_upload),
+    [OUT_EXPIRED] = ERR_SET(err_expired),
+    [OUT_TIMEOUT] = ERR_SET(err_timeout),
+    [OUT_INTERNAL_ERROR] = ERR_SET(err_internal),
+};
+
+static const uint16_t status_4xx[] = {400, 404, 408, 413, 422, 424, 429};
+static const uint16_t status_5xx[] = {500, 502, 503, 504, 507};
+/* SageMaker async: RequestTTLSeconds and InvocationTimeoutSeconds choices. */
+static const uint32_t ttl_s[] = {60, 300, 900, 3600, 21600};
+static const uint32_t invocation_timeout_s[] = {60, 120, 300, 900, 3600};
+#define PICK(r, a) ((a)[rng_below((r), sizeof(a) / sizeof((a)[0]))])
+
+/* Compact on purpose: the ring holds --ring of these, and the JSON form is
+ * produced by one formatter for both the ledger and the pages. */
+struct sim_rec {
+  uint64_t seq;
+  int64_t received_ms;
+  int64_t completed_ms;
+  uint64_t backlog_us;
+  uint64_t download_us;
+  uint64_t model_us;
+  uint64_t upload_us;
+  uint64_t total_ms;
+  uint8_t id[16];
+  uint16_t status_code;
+  uint8_t outcome;
+  uint8_t notification;
+  uint8_t error_idx;
+  bool download_ok;
+  bool upload_ok;
+};
+
+static void rec_put_error(struct dbuf *b, const struct sim_rec *r) {
+  const struct err_text *e = &outcome_errors[r->outcome].texts[r->error_idx];
+  DBUF_LIT(b, ",\"error\":\"");
+  dbuf_put_escaped(b, e->head);
+  if (e->with_status)
+    dbuf_put_u64(b, r->status_code);
+  dbuf_put_escaped(b, e->tail);
+  dbuf_putc(b, '"');
+}
+
+/* The record's members, without braces, in runtime-api.md's order. */
+static void rec_put_members(struct dbuf *b, const struct sim_rec *r) {
+  unsigned m = outcome_members[r->outcome];
+  char id[SIM_UUID_LEN + 1];
+
+  uuid_format(r->id, id);
+  DBUF_LIT(b, "\"seq\":");
+  dbuf_put_u64(b, r->seq);
+  DBUF_LIT(b, ",\"inference_id\":\"");
+  dbuf_put(b, id, SIM_UUID_LEN);
+  DBUF_LIT(b, "\",\"received_ms\":");
+  dbuf_put_i64(b, r->received_ms);
+  DBUF_LIT(b, ",\"completed_ms\":");
+  dbuf_put_i64(b, r->completed_ms);
+  DBUF_LIT(b, ",\"outcome\":\"");
+  dbuf_puts(b, outcome_names[r->outcome]);
+  DBUF_LIT(b, "\",\"backlog_us\":");
+  dbuf_put_u64(b, r->backlog_us);
+  if (m & M_DOWNLOAD) {
+    DBUF_LIT(b, ",\"download_us\":");
+    dbuf_put_u64(b, r->download_us);
+    if (r->download_ok)
+      DBUF_LIT(b, ",\"download_ok\":true");
+    else
+      DBUF_LIT(b, ",\"download_ok\":false");
+  }
+  if (m & M_MODEL) {
+    DBUF_LIT(b, ",\"model_us\":");
+    dbuf_put_u64(b, r->model_us);
+  }
+  if (m & M_STATUS) {
+    DBUF_LIT(b, ",\"status_code\":");
+    dbuf_put_u64(b, r->status_code);
+  }
+  if (m & M_UPLOAD) {
+    DBUF_LIT(b, ",\"upload_us\":");
+    dbuf_put_u64(b, r->upload_us);
+    if (r->upload_ok)
+      DBUF_LIT(b, ",\"upload_ok\":true");
+    else
+      DBUF_LIT(b, ",\"upload_ok\":false");
+  }
+  if (m & M_NOTIFY) {
+    DBUF_LIT(b, ",\"notification\":\"");
+    dbuf_puts(b, notify_names[r->notification]);
+    dbuf_putc(b, '"');
+  }
+  DBUF_LIT(b, ",\"total_ms\":");
+  dbuf_put_u64(b, r->total_ms);
+  if (m & M_ERROR)
+    rec_put_error(b, r);
+}
+
+/* ---- Options ----------------------------------------------------------- */
+
+enum chunk_mode { CHUNK_NEVER, CHUNK_ALWAYS, CHUNK_RANDOM };
+
+struct sim_opts {
+  const char *socket_path;
+  const char *ledger_path;
+  const char *pidfile;
+  const char *endpoint;
+  const char *variant;
+  const char *instance_id;
+  uint64_t seed;
+  uint64_t total;
+  uint64_t ring;
+  uint64_t instance_count;
+  uint64_t max_concurrency;
+  uint64_t start_delay_ms;
+  double rate;
+  double duration_s;
+  double restart_every_s;
+  double notify_fail;
+  double mix[OUT_COUNT]; /* normalised weights */
+  enum chunk_mode chunked;
+  bool quiet;
+};
+
+static void usage(FILE *f) {
+  fputs(
+      "Usage: " SIM_NAME " --socket PATH [--ledger FILE] [options]\n"
+      "Serves the SageMaker async runtime's stats API (version 1) with a\n"
+      "seeded synthetic workload and writes a ledger of what it served.\n"
+      "\n"
+      "  --socket PATH          Unix socket to listen on (a socket file there\n"
+      "                         is replaced; other file types are refused)\n"
+      "  --ledger FILE          JSON-lines ledger, '-' for stdout (default: "
+      "none)\n"
+      "  --seed N               PRNG seed (default 1)\n"
+      "  --rate R               completed requests per second (default 50;\n"
+      "                         0 = no traffic)\n"
+      "  --duration S           generate for S seconds, then only serve\n"
+      "                         (default 0 = forever)\n"
+      "  --total N              stop generating after N requests (0 = no "
+      "limit)\n"
+      "  --mix LIST             outcome weights, e.g. success=0.9,expired=0.1\n"
+      "                         (success, model_error, download_failed,\n"
+      "                         upload_failed, expired, timeout, "
+      "internal_error)\n"
+      "  --notification-fail P  probability of a failed notification "
+      "(0.02)\n"
+      "  --ring N               records kept for /v1/requests (100000)\n"
+      "  --restart-every S      simulate a restart every S seconds (0 = "
+      "never);\n"
+      "                         SIGUSR1 restarts at once\n"
+      "  --chunked MODE         never | always | random (default random)\n"
+      "  --endpoint NAME        endpoint name (sim-endpoint)\n"
+      "  --variant NAME         variant name (AllTraffic)\n"
+      "  --instance-id ID       instance ID (i-0sim0000000000001)\n"
+      "  --instance-count N     instances behind the endpoint (2)\n"
+      "  --max-concurrency N    concurrent invocations per instance (4)\n"
+      "  --start-delay-ms MS    answer 503 for MS ms after each boot (0)\n"
+      "  --pidfile FILE         write the process ID\n"
+      "  --quiet                no progress lines on stderr\n"
+      "  -h, --help             this text\n"
+      "SIGTERM/SIGINT flush the ledger, remove the socket and exit 0.\n",
+      f);
+}
+
+static bool arg_u64(const char *opt, const char *arg, uint64_t min,
+                    uint64_t max, uint64_t *out) {
+  char *end = NULL;
+  unsigned long long v = 0;
+
+  if (arg[0] >= '0' && arg[0] <= '9') {
+    errno = 0;
+    v = strtoull(arg, &end, 10);
+    if (errno == 0 && *end == '\0' && v >= min && v <= max) {
+      *out = v;
+      return true;
+    }
+  }
+  sim_err("--%s: expected an integer from %" PRIu64 " to %" PRIu64 ", got '%s'",
+          opt, min, max, arg);
+  return false;
+}
+
+static bool arg_double(const char *opt, const char *arg, double min, double max,
+                       double *out) {
+  char *end = NULL;
+  double v = 0.0;
+
+  if ((arg[0] >= '0' && arg[0] <= '9') || arg[0] == '.') {
+    errno = 0;
+    v = strtod(arg, &end);
+    if (errno == 0 && *end == '\0' && isfinite(v) && v >= min && v <= max) {
+      *out = v;
+      return true;
+    }
+  }
+  sim_err("--%s: expected a number from %g to %g, got '%s'", opt, min, max,
+          arg);
+  return false;
+}
+
+/* Printable ASCII only: the names go into JSON unchanged but for escaping,
+ * and real endpoint, variant and instance names are ASCII. */
+static bool arg_name(const char *opt, const char *arg) {
+  size_t len = strlen(arg);
+  bool ok = len > 0 && len <= SIM_NAME_MAX;
+  for (size_t i = 0; ok && i < len; i++)
+    ok = arg[i] >= 0x20 && arg[i] < 0x7f;
+  if (!ok)
+    sim_err("--%s: expected 1 to %d printable ASCII characters", opt,
+            SIM_NAME_MAX);
+  return ok;
+}
+
+static bool arg_mix(const char *arg, double mix[OUT_COUNT]) {
+  double w[OUT_COUNT] = {0};
+  bool seen[OUT_COUNT] = {false};
+  double sum = 0.0;
+  const char *p = arg;
+
+  for (;;) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+    const char *eq = memchr(p, '=', len);
+    char value[64];
+    size_t k;
+
+    if (eq == NULL) {
+      sim_err("--mix: expected NAME=WEIGHT, got '%.*s'", (int)len, p);
+      return false;
+    }
+    for (k = 0; k < OUT_COUNT; k++)
+      if (strlen(outcome_names[k]) == (size_t)(eq - p) &&
+          strncmp(outcome_names[k], p, (size_t)(eq - p)) == 0)
+        break;
+    if (k == OUT_COUNT) {
+      sim_err("--mix: unknown outcome '%.*s'", (int)(eq - p), p);
+      return false;
+    }
+    if (seen[k]) {
+      sim_err("--mix: outcome '%s' given twice", outcome_names[k]);
+      return false;
+    }
+    seen[k] = true;
+    size_t vlen = len - (size_t)(eq + 1 - p);
+    if (vlen >= sizeof(value)) {
+      sim_err("--mix: weight of '%s' is too long", outcome_names[k]);
+      return false;
+    }
+    memcpy(value, eq + 1, vlen);
+    value[vlen] = '\0';
+    if (!arg_double("mix", value, 0.0, 1e9, &w[k]))
+      return false;
+    sum += w[k];
+    if (comma == NULL)
+      break;
+    p = comma + 1;
+  }
+  if (!(sum > 0.0)) {
+    sim_err("--mix: the weights add up to zero");
+    return false;
+  }
+  for (size_t k = 0; k < OUT_COUNT; k++)
+    mix[k] = w[k] / sum;
+  return true;
+}
+
+enum {
+  OPT_SOCKET = 256,
+  OPT_LEDGER,
+  OPT_SEED,
+  OPT_RATE,
+  OPT_DURATION,
+  OPT_TOTAL,
+  OPT_MIX,
+  OPT_NOTIFY_FAIL,
+  OPT_RING,
+  OPT_RESTART_EVERY,
+  OPT_CHUNKED,
+  OPT_ENDPOINT,
+  OPT_VARIANT,
+  OPT_INSTANCE_ID,
+  OPT_INSTANCE_COUNT,
+  OPT_MAX_CONCURRENCY,
+  OPT_START_DELAY,
+  OPT_PIDFILE,
+  OPT_QUIET,
+};
+
+static const struct option long_options[] = {
+    {"socket", required_argument, NULL, OPT_SOCKET},
+    {"ledger", required_argument, NULL, OPT_LEDGER},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"total", required_argument, NULL, OPT_TOTAL},
+    {"mix", required_argument, NULL, OPT_MIX},
+    {"notification-fail", required_argument, NULL, OPT_NOTIFY_FAIL},
+    {"ring", required_argument, NULL, OPT_RING},
+    {"restart-every", required_argument, NULL, OPT_RESTART_EVERY},
+    {"chunked", required_argument, NULL, OPT_CHUNKED},
+    {"endpoint", required_argument, NULL, OPT_ENDPOINT},
+    {"variant", required_argument, NULL, OPT_VARIANT},
+    {"instance-id", required_argument, NULL, OPT_INSTANCE_ID},
+    {"instance-count", required_argument, NULL, OPT_INSTANCE_COUNT},
+    {"max-concurrency", required_argument, NULL, OPT_MAX_CONCURRENCY},
+    {"start-delay-ms", required_argument, NULL, OPT_START_DELAY},
+    {"pidfile", required_argument, NULL, OPT_PIDFILE},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static bool opt_one(struct sim_opts *o, int c, const char *arg) {
+  const char *name = NULL;
+  for (size_t i = 0; long_options[i].name != NULL; i++)
+    if (long_options[i].val == c)
+      name = long_options[i].name;
+
+  switch (c) {
+  case OPT_SOCKET:
+    o->socket_path = arg;
+    return arg[0] != '\0' || (sim_err("--socket: empty path"), false);
+  case OPT_LEDGER:
+    o->ledger_path = arg;
+    return arg[0] != '\0' || (sim_err("--ledger: empty path"), false);
+  case OPT_PIDFILE:
+    o->pidfile = arg;
+    return arg[0] != '\0' || (sim_err("--pidfile: empty path"), false);
+  case OPT_SEED:
+    return arg_u64(name, arg, 0, UINT64_MAX, &o->seed);
+  case OPT_RATE:
+    return arg_double(name, arg, 0.0, SIM_RATE_MAX, &o->rate);
+  case OPT_DURATION:
+    return arg_double(name, arg, 0.0, SIM_SECONDS_MAX, &o->duration_s);
+  case OPT_TOTAL:
+    return arg_u64(name, arg, 0, UINT64_MAX / 2, &o->total);
+  case OPT_MIX:
+    return arg_mix(arg, o->mix);
+  case OPT_NOTIFY_FAIL:
+    return arg_double(name, arg, 0.0, 1.0, &o->notify_fail);
+  case OPT_RING:
+    return arg_u64(name, arg, 1, SIM_RING_MAX, &o->ring);
+  case OPT_RESTART_EVERY:
+    return arg_double(name, arg, 0.0, SIM_SECONDS_MAX, &o->restart_every_s);
+  case OPT_CHUNKED:
+    if (strcmp(arg, "never") == 0)
+      o->chunked = CHUNK_NEVER;
+    else if (strcmp(arg, "always") == 0)
+      o->chunked = CHUNK_ALWAYS;
+    else if (strcmp(arg, "random") == 0)
+      o->chunked = CHUNK_RANDOM;
+    else {
+      sim_err("--chunked: expected never, always or random, got '%s'", arg);
+      return false;
+    }
+    return true;
+  case OPT_ENDPOINT:
+    o->endpoint = arg;
+    return arg_name(name, arg);
+  case OPT_VARIANT:
+    o->variant = arg;
+    return arg_name(name, arg);
+  case OPT_INSTANCE_ID:
+    o->instance_id = arg;
+    return arg_name(name, arg);
+  case OPT_INSTANCE_COUNT:
+    return arg_u64(name, arg, 1, SIM_COUNT_MAX, &o->instance_count);
+  case OPT_MAX_CONCURRENCY:
+    return arg_u64(name, arg, 1, SIM_COUNT_MAX, &o->max_concurrency);
+  case OPT_START_DELAY:
+    return arg_u64(name, arg, 0, SIM_START_DELAY_MAX_MS, &o->start_delay_ms);
+  case OPT_QUIET:
+    o->quiet = true;
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* Returns -1 to run, otherwise the exit status (0 after --help, 2 on a bad
+ * command line). */
+static int opts_parse(int argc, char **argv, struct sim_opts *o) {
+  static const double default_mix[OUT_COUNT] = {
+      [OUT_SUCCESS] = 0.90,         [OUT_MODEL_ERROR] = 0.03,
+      [OUT_DOWNLOAD_FAILED] = 0.01, [OUT_UPLOAD_FAILED] = 0.01,
+      [OUT_EXPIRED] = 0.03,         [OUT_TIMEOUT] = 0.01,
+      [OUT_INTERNAL_ERROR] = 0.01,
+  };
+  int c;
+
+  memset(o, 0, sizeof(*o));
+  o->seed = 1;
+  o->rate = 50.0;
+  o->ring = 100000;
+  o->notify_fail = 0.02;
+  o->chunked = CHUNK_RANDOM;
+  o->endpoint = "sim-endpoint";
+  o->variant = "AllTraffic";
+  o->instance_id = "i-0sim0000000000001";
+  o->instance_count = 2;
+  o->max_concurrency = 4;
+  memcpy(o->mix, default_mix, sizeof(o->mix));
+
+  while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+    if (c == 'h') {
+      usage(stdout);
+      return 0;
+    }
+    if (c == '?' || !opt_one(o, c, optarg)) {
+      fputs("Try '" SIM_NAME " --help'.\n", stderr);
+      return 2;
+    }
+  }
+  if (optind < argc) {
+    sim_err("unexpected argument '%s'", argv[optind]);
+    fputs("Try '" SIM_NAME " --help'.\n", stderr);
+    return 2;
+  }
+  if (o->socket_path == NULL) {
+    sim_err("--socket PATH is required");
+    fputs("Try '" SIM_NAME " --help'.\n", stderr);
+    return 2;
+  }
+  return -1;
+}
+
+/* ---- Simulator state --------------------------------------------------- */
+
+struct ring {
+  struct sim_rec *recs;
+  uint64_t cap;
+  uint64_t head; /* slot of first_seq */
+  uint64_t count;
+  /* The oldest seq held; next_seq while the ring is empty, which reads as
+   * "nothing held": a client at after = next_seq - 1 has lost nothing, and
+   * first_seq - 1 never exceeds what was handed out. */
+  uint64_t first_seq;
+  uint64_t next_seq;
+};
+
+struct conn {
+  int fd;
+  size_t in_len;
+  struct dbuf out;
+  size_t out_off;   /* sent part of out */
+  bool http10;      /* no chunked framing for HTTP/1.0 clients */
+  bool close_after; /* answer nothing more; close once out is sent */
+  bool peer_eof;
+  uint64_t linger_until_us; /* nonzero: all sent, draining input to close */
+  bool broken;              /* close now, unsent data lost */
+  uint64_t last_active_us;
+  char in[SIM_HEADER_MAX];
+};
+
+struct queue_view {
+  uint64_t backlog_size;
+  uint64_t oldest_age_ms;
+  uint64_t in_flight;
+};
+
+struct sim {
+  const struct sim_opts *o;
+  struct rng rec_rng;
+  struct rng boot_rng;
+  struct rng frame_rng;
+  char boot_id[SIM_UUID_LEN + 1];
+  bool booted;
+  uint64_t boot_us;
+  struct ring ring;
+
+  /* Pacing: records due = floor(rate * active time) - forgiven. */
+  uint64_t last_turn_us;
+  uint64_t active_us; /* generating time: start delays excluded */
+  uint64_t gen_count;
+  uint64_t forgiven; /* skipped after stalls longer than the catch-up cap */
+  bool gen_stopped;
+
+  /* Queue model: the endpoint's waiting requests, in virtual time. */
+  double queue;
+  double burst_left_s;
+  double burst_level;
+  uint64_t stop_us;
+  double stop_backlog;
+  double drain_rate;
+
+  bool evict_pending;
+  uint64_t evict_from;
+  uint64_t evict_to;
+
+  int ledger_fd; /* -1: no ledger */
+  uint64_t ledger_flush_us;
+  struct dbuf ledger_buf; /* whole lines not yet written */
+
+  int listen_fd;
+  bool sock_owned;
+  dev_t sock_dev;
+  ino_t sock_ino;
+  bool pid_written;
+  struct conn *conns[SIM_CONN_MAX];
+  size_t nconns;
+  struct dbuf body;
+
+  bool fatal;
+  uint64_t n_pages;
+  uint64_t n_snapshots;
+  uint64_t n_errors;
+};
+
+static void sim_log(const struct sim *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void sim_log(const struct sim *s, const char *fmt, ...) {
+  va_list ap;
+  if (s->o->quiet)
+    return;
+  va_start(ap, fmt);
+  fputs(SIM_NAME ": ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+static bool in_start_delay(const struct sim *s, uint64_t now_us) {
+  return now_us - s->boot_us < s->o->start_delay_ms * 1000;
+}
+
+/* ---- Ledger ------------------------------------------------------------ */
+
+/* Lines collect in s->ledger_buf and reach the file whole, so a reader
+ * tailing the ledger while the simulator runs never sees half a line. The
+ * write blocks on purpose: the ledger is ground truth and may not skip. */
+static void ledger_write(struct sim *s) {
+  struct dbuf *l = &s->ledger_buf;
+  size_t off = 0;
+
+  while (off < l->len) {
+    ssize_t n = write(s->ledger_fd, l->data + off, l->len - off);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      sim_err("ledger: write failed: %s", strerror(errno));
+      s->fatal = true;
+      break;
+    }
+    off += (size_t)n;
+  }
+  dbuf_reset(l);
+}
+
+/* Returns false when there is no ledger to write. */
+static bool ledger_begin(struct sim *s, const char *event, bool with_boot) {
+  if (s->ledger_fd < 0)
+    return false;
+  DBUF_LIT(&s->ledger_buf, "{\"event\":\"");
+  dbuf_puts(&s->ledger_buf, event);
+  dbuf_putc(&s->ledger_buf, '"');
+  if (with_boot) {
+    DBUF_LIT(&s->ledger_buf, ",\"boot_id\":\"");
+    dbuf_puts(&s->ledger_buf, s->boot_id);
+    dbuf_putc(&s->ledger_buf, '"');
+  }
+  return true;
+}
+
+static void ledger_end(struct sim *s) {
+  struct dbuf *l = &s->ledger_buf;
+  DBUF_LIT(l, "}\n");
+  if (l->failed) {
+    sim_err("ledger: buffer over %zu bytes", l->max);
+    s->fatal = true;
+    dbuf_reset(l);
+  } else if (l->len >= SIM_LEDGER_WRITE_AT) {
+    ledger_write(s);
+  }
+}
+
+static void ledger_flush(struct sim *s, uint64_t now_us) {
+  s->ledger_flush_us = now_us;
+  if (s->ledger_fd >= 0 && s->ledger_buf.len > 0)
+    ledger_write(s);
+}
+
+static void ledger_kv(struct sim *s, const char *key, uint64_t v) {
+  dbuf_putc(&s->ledger_buf, ',');
+  dbuf_put_jstr(&s->ledger_buf, key);
+  dbuf_putc(&s->ledger_buf, ':');
+  dbuf_put_u64(&s->ledger_buf, v);
+}
+
+static void ledger_boot(struct sim *s) {
+  if (!ledger_begin(s, "boot", true))
+    return;
+  DBUF_LIT(&s->ledger_buf, ",\"time_ms\":");
+  dbuf_put_i64(&s->ledger_buf, wall_ms());
+  ledger_kv(s, "seed", s->o->seed);
+  ledger_end(s);
+}
+
+static void ledger_request(struct sim *s, const struct sim_rec *r) {
+  if (!ledger_begin(s, "request", true))
+    return;
+  dbuf_putc(&s->ledger_buf, ',');
+  rec_put_members(&s->ledger_buf, r);
+  ledger_end(s);
+}
+
+/* Records leave the ring one by one; the ledger gets one line per range. */
+static void evict_note(struct sim *s, uint64_t from, uint64_t to) {
+  if (!s->evict_pending) {
+    s->evict_pending = true;
+    s->evict_from = from;
+  }
+  s->evict_to = to;
+}
+
+static void evict_flush(struct sim *s) {
+  if (!s->evict_pending)
+    return;
+  s->evict_pending = false;
+  if (!ledger_begin(s, "evict", true))
+    return;
+  ledger_kv(s, "from", s->evict_from);
+  ledger_kv(s, "to", s->evict_to);
+  ledger_end(s);
+}
+
+/* A served body's members after the event name: the ledger holds exactly
+ * the bytes that went out. */
+static void ledger_served(struct sim *s, const char *event) {
+  if (!ledger_begin(s, event, false))
+    return;
+  dbuf_putc(&s->ledger_buf, ',');
+  /* The body is an object: drop its braces, keep its members. */
+  dbuf_put(&s->ledger_buf, s->body.data + 1, s->body.len - 2);
+  ledger_end(s);
+}
+
+static void ledger_page(struct sim *s, uint64_t after, uint64_t limit,
+                        uint64_t from, uint64_t to, uint64_t count) {
+  if (!ledger_begin(s, "page", true))
+    return;
+  ledger_kv(s, "after", after);
+  ledger_kv(s, "limit", limit);
+  ledger_kv(s, "first_seq", s->ring.first_seq);
+  ledger_kv(s, "next_seq", s->ring.next_seq);
+  ledger_kv(s, "from", from);
+  ledger_kv(s, "to", to);
+  ledger_kv(s, "count", count);
+  ledger_end(s);
+}
+
+/* ---- Ring -------------------------------------------------------------- */
+
+static struct sim_rec *ring_push(struct sim *s) {
+  struct ring *r = &s->ring;
+  struct sim_rec *rec;
+
+  if (r->count == r->cap) {
+    evict_note(s, r->first_seq, r->first_seq);
+    r->head = (r->head + 1) % r->cap;
+    r->count--;
+    r->first_seq++;
+  }
+  rec = &r->recs[(r->head + r->count) % r->cap];
+  memset(rec, 0, sizeof(*rec));
+  rec->seq = r->next_seq++;
+  r->count++;
+  return rec;
+}
+
+static const struct sim_rec *ring_at(const struct ring *r, uint64_t seq) {
+  return &r->recs[(r->head + (seq - r->first_seq)) % r->cap];
+}
+
+/* ---- Workload ---------------------------------------------------------- */
+
+/* One step of the endpoint's queue per completion, in virtual time, so that
+ * the backlog a record saw depends on the seed alone. Returns the time the
+ * completing request waited. */
+static double wl_queue_step(struct sim *s) {
+  const double rate = s->o->rate;
+  const double ic = (double)s->o->instance_count;
+  const double vt = (double)s->gen_count / rate;
+  double m =
+      WL_ARRIVAL_BASE + WL_ARRIVAL_WAVE * sin(WL_TAU * vt / WL_WAVE_PERIOD_S);
+  double wait_s = s->queue / (rate * ic);
+
+  if (s->burst_left_s > 0.0) {
+    m += s->burst_level;
+    s->burst_left_s -= 1.0 / rate;
+  } else if (rng_unit(&s->rec_rng) * rate * WL_BURST_GAP_S < 1.0) {
+    s->burst_left_s = WL_BURST_MIN_S +
+                      (WL_BURST_MAX_S - WL_BURST_MIN_S) * rng_unit(&s->rec_rng);
+    s->burst_level =
+        WL_BURST_LEVEL_MIN +
+        (WL_BURST_LEVEL_MAX - WL_BURST_LEVEL_MIN) * rng_unit(&s->rec_rng);
+  }
+  /* Every instance completes at --rate; arrivals are endpoint-wide. */
+  s->queue += (m - 1.0) * ic;
+  if (s->queue < 0.0)
+    s->queue = 0.0;
+  if (s->queue > rate * ic * WL_QUEUE_MAX_S)
+    s->queue = rate * ic * WL_QUEUE_MAX_S;
+  return wait_s;
+}
+
+static enum outcome wl_pick_outcome(struct sim *s) {
+  double u = rng_unit(&s->rec_rng);
+  size_t last = OUT_SUCCESS;
+  for (size_t k = 0; k < OUT_COUNT; k++) {
+    if (s->o->mix[k] <= 0.0)
+      continue;
+    last = k;
+    if (u < s->o->mix[k])
+      return (enum outcome)k;
+    u -= s->o->mix[k];
+  }
+  return (enum outcome)last; /* rounding left u just above the sum */
+}
+
+/* Lognormal body with a Pareto tail: rare invocations take minutes. */
+static uint64_t wl_model_us(struct rng *g) {
+  double v;
+  if (rng_unit(g) < WL_MODEL_TAIL_P)
+    v = WL_MODEL_TAIL_MIN_US / pow(rng_open(g), 1.0 / WL_MODEL_TAIL_ALPHA);
+  else
+    v = rng_lognormal(g, WL_MODEL_MEDIAN_US, 0.8);
+  return clamp_us(v, WL_MODEL_MAX_US);
+}
+
+static void wl_generate_one(struct sim *s, int64_t now_ms) {
+  struct rng *g = &s->rec_rng;
+  double wait_s = wl_queue_step(s);
+  struct sim_rec *r = ring_push(s);
+  enum outcome out = wl_pick_outcome(s);
+  unsigned m = outcome_members[out];
+  uint64_t stages_us, overhead_ms = 0;
+
+  r->outcome = (uint8_t)out;
+  uuid_make(g, r->id);
+  if (out == OUT_EXPIRED) {
+    /* It waited out its TTL and never reached a stage. */
+    r->backlog_us = (uint64_t)PICK(g, ttl_s) * 1000000u + rng_below(g, 1000000);
+  } else {
+    r->backlog_us = clamp_us(wait_s * 1e6 * rng_lognormal(g, 1.0, 0.2) +
+                                 rng_lognormal(g, WL_DEQUEUE_MEDIAN_US, 0.6),
+                             WL_QUEUE_MAX_S * 1e6);
+  }
+  if (m & M_DOWNLOAD) {
+    r->download_us =
+        clamp_us(rng_lognormal(g, WL_DOWNLOAD_MEDIAN_US, 0.6), WL_STAGE_MAX_US);
+    r->download_ok = out != OUT_DOWNLOAD_FAILED;
+  }
+  if (m & M_MODEL) {
+    if (out == OUT_TIMEOUT)
+      r->model_us = (uint64_t)PICK(g, invocation_timeout_s) * 1000000u +
+                    rng_below(g, 50000);
+    else
+      r->model_us = wl_model_us(g);
+  }
+  if (m & M_STATUS) {
+    if (out != OUT_MODEL_ERROR)
+      r->status_code = 200;
+    else if (rng_below(g, 2) == 0)
+      r->status_code = PICK(g, status_4xx);
+    else
+      r->status_code = PICK(g, status_5xx);
+  }
+  if (m & M_UPLOAD) {
+    r->upload_us =
+        clamp_us(rng_lognormal(g, WL_UPLOAD_MEDIAN_US, 0.7), WL_STAGE_MAX_US);
+    r->upload_ok = out != OUT_UPLOAD_FAILED;
+  }
+  if (m & M_NOTIFY) {
+    double u = rng_unit(g);
+    double p_none = WL_NOTIFY_NONE_P < 1.0 - s->o->notify_fail
+                        ? WL_NOTIFY_NONE_P
+                        : 1.0 - s->o->notify_fail;
+    if (u < s->o->notify_fail)
+      r->notification = NOTIFY_FAILED;
+    else if (u < s->o->notify_fail + p_none)
+      r->notification = NOTIFY_NONE;
+    else
+      r->notification = NOTIFY_SENT;
+    if (r->notification != NOTIFY_NONE) {
+      /* A failed notification was retried, so it took longer. */
+      double us = rng_lognormal(g, WL_NOTIFY_MEDIAN_US, 0.7) *
+                  (r->notification == NOTIFY_FAILED ? 3.0 : 1.0);
+      overhead_ms = (clamp_us(us, 60e6) + 999) / 1000;
+    }
+  }
+  if (m & M_ERROR)
+    r->error_idx = (uint8_t)rng_below(g, outcome_errors[out].count);
+
+  /* Rounded up, so total_ms never claims less than the stages took. */
+  stages_us = r->backlog_us + r->download_us + r->model_us + r->upload_us;
+  r->total_ms = (stages_us + 999) / 1000 + overhead_ms;
+  r->completed_ms = now_ms;
+  r->received_ms = now_ms - (int64_t)r->total_ms;
+  s->gen_count++;
+  ledger_request(s, r);
+}
+
+static void queue_view(const struct sim *s, uint64_t now_us,
+                       struct queue_view *v) {
+  const double rate = s->o->rate;
+  const uint64_t maxc = s->o->max_concurrency;
+  double waiting, out_rate;
+
+  memset(v, 0, sizeof(*v));
+  if (!(rate > 0.0))
+    return;
+  if (!s->gen_stopped) {
+    uint64_t base = (uint64_t)llround(rate * WL_SERVICE_S);
+    /* With requests waiting, every slot is busy. */
+    v->in_flight = s->queue >= 1.0 ? maxc : (base < maxc ? base : maxc);
+    waiting = floor(s->queue);
+    out_rate = rate * (double)s->o->instance_count;
+  } else {
+    double left =
+        s->stop_backlog - s->drain_rate * (double)(now_us - s->stop_us) / 1e6;
+    if (!(left > 0.0))
+      return;
+    double remaining = ceil(left);
+    v->in_flight = remaining < (double)maxc ? (uint64_t)remaining : maxc;
+    waiting = remaining - (double)v->in_flight;
+    out_rate = s->drain_rate;
+  }
+  v->backlog_size = (uint64_t)waiting + v->in_flight;
+  if (v->backlog_size > 0)
+    v->oldest_age_ms = (uint64_t)llround(1000.0 * waiting / out_rate) +
+                       (uint64_t)llround(WL_SERVICE_S * 1000.0);
+}
+
+/* No more arrivals: what is queued drains over at most WL_DRAIN_MAX_S. */
+static void wl_stop(struct sim *s, uint64_t now_us) {
+  struct queue_view v;
+  double rate = s->o->rate * (double)s->o->instance_count;
+
+  queue_view(s, now_us, &v);
+  s->gen_stopped = true;
+  s->stop_us = now_us;
+  s->stop_backlog = (double)v.backlog_size;
+  s->drain_rate = s->stop_backlog / WL_DRAIN_MAX_S;
+  if (s->drain_rate < rate)
+    s->drain_rate = rate;
+  sim_log(s, "generation stopped after %" PRIu64 " requests", s->gen_count);
+}
+
+/* Called once per loop turn. Generation follows the wall clock but pauses
+ * during start delays (the runtime is not processing then). */
+static void wl_generate(struct sim *s, uint64_t now_us) {
+  const struct sim_opts *o = s->o;
+  uint64_t dt = now_us - s->last_turn_us;
+  uint64_t want, due, cap, turn_cap;
+  double duration_us = o->duration_s * 1e6;
+
+  s->last_turn_us = now_us;
+  if (s->gen_stopped || in_start_delay(s, now_us))
+    return;
+  s->active_us += dt;
+  if (o->duration_s > 0.0 && (double)s->active_us > duration_us)
+    s->active_us = (uint64_t)duration_us;
+
+  /* The epsilon keeps rate * duration from landing a hair under an integer. */
+  want = (uint64_t)floor(o->rate * (double)s->active_us / 1e6 + 1e-7);
+  want = want > s->forgiven ? want - s->forgiven : 0;
+  if (o->total > 0 && want > o->total)
+    want = o->total;
+  due = want > s->gen_count ? want - s->gen_count : 0;
+  /* After a stall, catch up at most this much and forgive the rest, so a
+   * stopped process does not produce millions of records at once. */
+  cap = (uint64_t)ceil(o->rate * SIM_CATCHUP_MAX_S);
+  if (due > cap) {
+    s->forgiven += due - cap;
+    due = cap;
+  }
+  /* What is due beyond one turn's share waits for the next turns, so that
+   * clients are still served when generation cannot keep up. */
+  turn_cap = (uint64_t)ceil(o->rate * SIM_TURN_MAX_S);
+  if (due > turn_cap)
+    due = turn_cap;
+  if (due > 0) {
+    int64_t now_ms = wall_ms();
+    for (uint64_t i = 0; i < due && !s->fatal; i++)
+      wl_generate_one(s, now_ms);
+  }
+  if ((o->duration_s > 0.0 && (double)s->active_us >= duration_us &&
+       s->gen_count >= want) ||
+      (o->total > 0 && s->gen_count >= o->total))
+    wl_stop(s, now_us);
+}
+
+/* ---- HTTP responses ---------------------------------------------------- */
+
+static const char *http_reason(int status) {
+  switch (status) {
+  case 200:
+    return "OK";
+  case 400:
+    return "Bad Request";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 503:
+    return "Service Unavailable";
+  default:
+    return "Internal Server Error";
+  }
+}
+
+/* Chunk sizes from 1 byte to SIM_CHUNK_MAX, biased so that tiny chunks and
+ * splits inside tokens and UTF-8 sequences are common. */
+static size_t frame_chunk_size(struct rng *g) {
+  uint64_t k = rng_below(g, 8);
+  if (k == 0)
+    return 1;
+  if (k == 1)
+    return 2 + (size_t)rng_below(g, 63);
+  return 65 + (size_t)rng_below(g, SIM_CHUNK_MAX - 64);
+}
+
+/* Frames s->body as a response on c. Returns true when the response is
+ * queued; false when it could not be (the connection is then dropped). */
+static bool http_respond(struct sim *s, struct conn *c, int status,
+                         const char *extra_headers) {
+  struct dbuf *out = &c->out;
+  const struct dbuf *body = &s->body;
+  size_t mark = out->len;
+  bool chunked = false;
+
+  if (body->failed) {
+    sim_err("response body over %zu bytes", body->max);
+    c->broken = true;
+    return false;
+  }
+  if (!c->http10 && s->o->chunked != CHUNK_NEVER)
+    chunked = s->o->chunked == CHUNK_ALWAYS || (rng_next(&s->frame_rng) & 1);
+
+  DBUF_LIT(out, "HTTP/1.1 ");
+  dbuf_put_u64(out, (uint64_t)status);
+  dbuf_putc(out, ' ');
+  dbuf_puts(out, http_reason(status));
+  DBUF_LIT(out, "\r\nContent-Type: application/json\r\n");
+  if (chunked) {
+    DBUF_LIT(out, "Transfer-Encoding: chunked\r\n");
+  } else {
+    DBUF_LIT(out, "Content-Length: ");
+    dbuf_put_u64(out, body->len);
+    DBUF_LIT(out, "\r\n");
+  }
+  if (c->close_after)
+    DBUF_LIT(out, "Connection: close\r\n");
+  else if (c->http10)
+    DBUF_LIT(out, "Connection: keep-alive\r\n");
+  if (extra_headers != NULL)
+    dbuf_puts(out, extra_headers);
+  DBUF_LIT(out, "\r\n");
+  if (!chunked) {
+    dbuf_put(out, body->data, body->len);
+  } else {
+    for (size_t off = 0; off < body->len;) {
+      size_t n = frame_chunk_size(&s->frame_rng);
+      if (n > body->len - off)
+        n = body->len - off;
+      dbuf_put_hex(out, n);
+      DBUF_LIT(out, "\r\n");
+      dbuf_put(out, body->data + off, n);
+      DBUF_LIT(out, "\r\n");
+      off += n;
+    }
+    DBUF_LIT(out, "0\r\n\r\n");
+  }
+  if (out->failed) {
+    sim_err("output buffer over %zu bytes; dropping the client", out->max);
+    out->len = mark;
+    out->failed = false;
+    c->broken = true;
+    return false;
+  }
+  if (status != 200)
+    s->n_errors++;
+  return true;
+}
+
+static void http_error(struct sim *s, struct conn *c, int status,
+                       const char *msg, const char *extra_headers) {
+  dbuf_reset(&s->body);
+  DBUF_LIT(&s->body, "{\"error\":");
+  dbuf_put_jstr(&s->body, msg);
+  dbuf_putc(&s->body, '}');
+  http_respond(s, c, status, extra_headers);
+}
+
+/* ---- The API ----------------------------------------------------------- */
+
+static void body_str(struct dbuf *b, const char *key, const char *v) {
+  dbuf_putc(b, ',');
+  dbuf_put_jstr(b, key);
+  dbuf_putc(b, ':');
+  dbuf_put_jstr(b, v);
+}
+
+static void body_u64(struct dbuf *b, const char *key, uint64_t v) {
+  dbuf_putc(b, ',');
+  dbuf_put_jstr(b, key);
+  dbuf_putc(b, ':');
+  dbuf_put_u64(b, v);
+}
+
+static void api_snapshot(struct sim *s, struct conn *c) {
+  const struct sim_opts *o = s->o;
+  struct dbuf *b = &s->body;
+  struct queue_view v;
+
+  queue_view(s, mono_us(), &v);
+  dbuf_reset(b);
+  DBUF_LIT(b, "{\"protocol\":" SIM_PROTOCOL);
+  body_str(b, "boot_id", s->boot_id);
+  body_str(b, "endpoint_name", o->endpoint);
+  body_str(b, "variant_name", o->variant);
+  body_str(b, "instance_id", o->instance_id);
+  body_u64(b, "instance_count", o->instance_count);
+  DBUF_LIT(b, ",\"time_ms\":");
+  dbuf_put_i64(b, wall_ms());
+  body_u64(b, "backlog_size", v.backlog_size);
+  body_u64(b, "oldest_request_age_ms", v.oldest_age_ms);
+  body_u64(b, "in_flight", v.in_flight);
+  body_u64(b, "max_concurrency", o->max_concurrency);
+  body_u64(b, "next_seq", s->ring.next_seq);
+  dbuf_putc(b, '}');
+  if (http_respond(s, c, 200, NULL)) {
+    s->n_snapshots++;
+    ledger_served(s, "snapshot");
+  }
+}
+
+/* A non-negative decimal integer that fits in 64 bits: no sign, no space. */
+static bool parse_digits(const char *p, size_t len, uint64_t *out) {
+  uint64_t v = 0;
+  if (len == 0)
+    return false;
+  for (size_t i = 0; i < len; i++) {
+    unsigned d = (unsigned)(p[i] - '0');
+    if (d > 9 || v > (UINT64_MAX - d) / 10)
+      return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
+
+static bool key_is(const char *p, size_t len, const char *key) {
+  return strlen(key) == len && memcmp(p, key, len) == 0;
+}
+
+/* Unknown parameters are ignored; a repeated one takes its last value. */
+static const char *parse_query(const char *q, size_t len, uint64_t *after,
+                               uint64_t *limit) {
+  const char *p = q, *end = q + len;
+
+  *after = 0;
+  *limit = SIM_LIMIT_DEFAULT;
+  while (p < end) {
+    const char *amp = memchr(p, '&', (size_t)(end - p));
+    if (amp == NULL)
+      amp = end;
+    const char *eq = memchr(p, '=', (size_t)(amp - p));
+    const char *key_end = eq != NULL ? eq : amp;
+    const char *val = eq != NULL ? eq + 1 : amp;
+    size_t klen = (size_t)(key_end - p), vlen = (size_t)(amp - val);
+
+    if (key_is(p, klen, "after")) {
+      if (!parse_digits(val, vlen, after))
+        return "after must be a non-negative integer";
+    } else if (key_is(p, klen, "limit")) {
+      if (!parse_digits(val, vlen, limit) || *limit < 1 ||
+          *limit > SIM_LIMIT_MAX)
+        return "limit must be an integer from 1 to 10000";
+    }
+    p = amp < end ? amp + 1 : end;
+  }
+  return NULL;
+}
+
+static void api_requests(struct sim *s, struct conn *c, const char *query,
+                         size_t query_len) {
+  const struct ring *r = &s->ring;
+  struct dbuf *b = &s->body;
+  uint64_t after, limit, from = 0, to = 0, count = 0;
+  const char *why = parse_query(query, query_len, &after, &limit);
+
+  if (why != NULL) {
+    http_error(s, c, 400, why, NULL);
+    return;
+  }
+  if (r->count > 0 && after < r->next_seq - 1) {
+    from = after + 1 > r->first_seq ? after + 1 : r->first_seq;
+    to = r->next_seq - 1;
+    if (to - from >= limit)
+      to = from + limit - 1;
+    count = to - from + 1;
+  }
+  dbuf_reset(b);
+  DBUF_LIT(b, "{\"protocol\":" SIM_PROTOCOL);
+  body_str(b, "boot_id", s->boot_id);
+  body_u64(b, "first_seq", r->first_seq);
+  body_u64(b, "next_seq", r->next_seq);
+  DBUF_LIT(b, ",\"requests\":[");
+  for (uint64_t i = 0; i < count; i++) {
+    if (i > 0)
+      dbuf_putc(b, ',');
+    dbuf_putc(b, '{');
+    rec_put_members(b, ring_at(r, from + i));
+    dbuf_putc(b, '}');
+  }
+  DBUF_LIT(b, "]}");
+  if (http_respond(s, c, 200, NULL)) {
+    s->n_pages++;
+    ledger_page(s, after, limit, from, to, count);
+  }
+}
+
+/* ---- HTTP requests ----------------------------------------------------- */
+
+struct http_req {
+  const char *method;
+  size_t method_len;
+  const char *path;
+  size_t path_len;
+  const char *query; /* after '?', empty when there is none */
+  size_t query_len;
+  bool http10;
+  bool close;
+};
+
+static bool header_is(const char *p, size_t len, const char *name) {
+  return strlen(name) == len && strncasecmp(p, name, len) == 0;
+}
+
+static void header_connection(const char *v, size_t len, bool *close,
+                              bool *keep_alive) {
+  const char *end = v + len;
+  while (v < end) {
+    const char *comma = memchr(v, ',', (size_t)(end - v));
+    const char *tok_end = comma != NULL ? comma : end;
+    while (v < tok_end && (*v == ' ' || *v == '\t'))
+      v++;
+    const char *t = tok_end;
+    while (t > v && (t[-1] == ' ' || t[-1] == '\t'))
+      t--;
+    if (header_is(v, (size_t)(t - v), "close"))
+      *close = true;
+    else if (header_is(v, (size_t)(t - v), "keep-alive"))
+      *keep_alive = true;
+    v = comma != NULL ? comma + 1 : end;
+  }
+}
+
+/* Parses a request head: p[0..len) ends with the CRLF of its last line.
+ * Returns NULL, or why it is malformed. */
+static const char *http_parse(const char *p, size_t len, struct http_req *q) {
+  const char *end = p + len;
+  const char *eol = memmem(p, len, "\r\n", 2);
+  const char *sp1, *sp2, *line;
+  bool close = false, keep_alive = false;
+
+  memset(q, 0, sizeof(*q));
+  sp1 = memchr(p, ' ', (size_t)(eol - p));
+  if (sp1 == NULL || sp1 == p)
+    return "malformed request line";
+  for (const char *m = p; m < sp1; m++)
+    if (*m < 'A' || *m > 'Z')
+      return "malformed method";
+  sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1));
+  if (sp2 == NULL || sp2 == sp1 + 1 || sp1[1] != '/')
+    return "malformed request target";
+  for (const char *t = sp1 + 1; t < sp2; t++)
+    if ((unsigned char)*t <= 0x20 || (unsigned char)*t >= 0x7f)
+      return "malformed request target";
+  if (key_is(sp2 + 1, (size_t)(eol - sp2 - 1), "HTTP/1.0"))
+    q->http10 = true;
+  else if (!key_is(sp2 + 1, (size_t)(eol - sp2 - 1), "HTTP/1.1"))
+    return "unsupported HTTP version";
+  q->method = p;
+  q->method_len = (size_t)(sp1 - p);
+  q->path = sp1 + 1;
+  q->path_len = (size_t)(sp2 - q->path);
+  q->query = sp2;
+  const char *qm = memchr(q->path, '?', q->path_len);
+  if (qm != NULL) {
+    q->query = qm + 1;
+    q->query_len = (size_t)(sp2 - q->query);
+    q->path_len = (size_t)(qm - q->path);
+  }
+
+  for (line = eol + 2; line < end;) {
+    const char *nl = memmem(line, (size_t)(end - line), "\r\n", 2);
+    const char *colon = memchr(line, ':', (size_t)(nl - line));
+    const char *v, *ve;
+
+    if (colon == NULL || colon == line || *line == ' ' || *line == '\t' ||
+        colon[-1] == ' ' || colon[-1] == '\t')
+      return "malformed header line";
+    for (v = colon + 1; v < nl && (*v == ' ' || *v == '\t'); v++)
+      ;
+    for (ve = nl; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
+      ;
+    size_t nlen = (size_t)(colon - line), vlen = (size_t)(ve - v);
+    if (header_is(line, nlen, "connection")) {
+      header_connection(v, vlen, &close, &keep_alive);
+    } else if (header_is(line, nlen, "content-length")) {
+      uint64_t n;
+      if (!parse_digits(v, vlen, &n))
+        return "malformed Content-Length";
+      if (n != 0)
+        return "request bodies are not supported";
+    } else if (header_is(line, nlen, "transfer-encoding")) {
+      return "request bodies are not supported";
+    }
+    line = nl + 2;
+  }
+  q->close = close || (q->http10 && !keep_alive);
+  return NULL;
+}
+
+static void http_request(struct sim *s, struct conn *c, const char *req,
+                         size_t len) {
+  struct http_req q;
+  const char *why = http_parse(req, len, &q);
+
+  if (why != NULL) {
+    /* The stream cannot be trusted past a malformed head. */
+    c->close_after = true;
+    http_error(s, c, 400, why, NULL);
+    return;
+  }
+  c->http10 = q.http10;
+  if (q.close)
+    c->close_after = true;
+  if (in_start_delay(s, mono_us()))
+    http_error(s, c, 503, "runtime starting", NULL);
+  else if (!key_is(q.method, q.method_len, "GET")) {
+    /* A HEAD client expects no body; closing keeps the framing unambiguous. */
+    if (key_is(q.method, q.method_len, "HEAD"))
+      c->close_after = true;
+    http_error(s, c, 405, "only GET is supported", "Allow: GET\r\n");
+  } else if (key_is(q.path, q.path_len, "/v1/snapshot"))
+    api_snapshot(s, c);
+  else if (key_is(q.path, q.path_len, "/v1/requests"))
+    api_requests(s, c, q.query, q.query_len);
+  else
+    http_error(s, c, 404, "unknown path", NULL);
+}
+
+/* ---- Connections ------------------------------------------------------- */
+
+static size_t conn_unsent(const struct conn *c) {
+  return c->out.len - c->out_off;
+}
+
+/* Answers the complete requests in c->in, in order, while the unsent output
+ * stays below the high-water mark. */
+static void conn_serve(struct sim *s, struct conn *c) {
+  while (!c->close_after && !c->broken && conn_unsent(c) < SIM_OUT_HIGH_WATER) {
+    const char *end = memmem(c->in, c->in_len, "\r\n\r\n", 4);
+    if (end == NULL) {
+      if (c->in_len == sizeof(c->in)) {
+        c->close_after = true;
+        http_error(s, c, 400, "request header too large", NULL);
+      }
+      return;
+    }
+    size_t used = (size_t)(end - c->in) + 4;
+    http_request(s, c, c->in, used - 2);
+    memmove(c->in, c->in + used, c->in_len - used);
+    c->in_len -= used;
+  }
+}
+
+static void conn_read(struct conn *c, uint64_t now_us) {
+  while (!c->peer_eof && c->in_len < sizeof(c->in)) {
+    ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+    if (n > 0) {
+      c->in_len += (size_t)n;
+      c->last_active_us = now_us;
+      if (c->linger_until_us != 0)
+        c->in_len = 0; /* nothing more will be answered */
+    } else if (n == 0) {
+      c->peer_eof = true;
+    } else if (errno != EINTR) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        c->broken = true;
+      return;
+    }
+  }
+}
+
+static void conn_write(struct conn *c, uint64_t now_us) {
+  while (!c->broken && conn_unsent(c) > 0) {
+    ssize_t n = send(c->fd, c->out.data + c->out_off, conn_unsent(c),
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) {
+      c->out_off += (size_t)n;
+      c->last_active_us = now_us;
+    } else if (errno != EINTR) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        c->broken = true;
+      return;
+    }
+  }
+  if (conn_unsent(c) == 0) {
+    dbuf_reset(&c->out);
+    c->out_off = 0;
+    /* One huge page should not pin its memory for the connection's life. */
+    if (c->out.cap > SIM_OUT_KEEP)
+      dbuf_free(&c->out);
+  }
+}
+
+/* Whether to close c now. A connection we end is first shut down for
+ * writing and drained for a while: closing a Unix socket with unread input
+ * resets it, and the peer would lose the answer it has not read yet. */
+static bool conn_done(struct conn *c, uint64_t now_us) {
+  if (c->broken)
+    return true;
+  if (conn_unsent(c) > 0)
+    return false;
+  if (c->linger_until_us != 0)
+    return c->peer_eof || now_us >= c->linger_until_us;
+  if (c->peer_eof)
+    return true;
+  if (c->close_after) {
+    shutdown(c->fd, SHUT_WR);
+    c->linger_until_us = now_us + SIM_LINGER_US;
+    return false;
+  }
+  return now_us - c->last_active_us > SIM_IDLE_TIMEOUT_US;
+}
+
+static void conn_close(struct sim *s, size_t slot) {
+  struct conn *c = s->conns[slot];
+  close(c->fd);
+  dbuf_free(&c->out);
+  free(c);
+  s->conns[slot] = NULL;
+  s->nconns--;
+}
+
+static void conn_accept(struct sim *s, uint64_t now_us) {
+  while (s->nconns < SIM_CONN_MAX) {
+    int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    size_t slot = 0;
+    struct conn *c;
+
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED)
+        continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        sim_err("accept: %s", strerror(errno));
+      return;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+      sim_err("out of memory for a connection");
+      close(fd);
+      return;
+    }
+    while (s->conns[slot] != NULL)
+      slot++;
+    c->fd = fd;
+    dbuf_init(&c->out, SIM_OUT_MAX);
+    c->last_active_us = now_us;
+    s->conns[slot] = c;
+    s->nconns++;
+  }
+}
+
+/* ---- Boot, socket, pidfile --------------------------------------------- */
+
+static void sim_boot(struct sim *s, uint64_t now_us) {
+  struct ring *r = &s->ring;
+  uint8_t id[16];
+
+  if (s->booted) {
+    if (r->count > 0)
+      evict_note(s, r->first_seq, r->next_seq - 1);
+    evict_flush(s); /* under the old boot_id */
+    /* A real restart drops its clients; drop the idle ones, so that nothing
+     * already answered (and in the ledger) is lost. */
+    for (size_t i = 0; i < SIM_CONN_MAX; i++)
+      if (s->conns[i] != NULL && conn_unsent(s->conns[i]) == 0 &&
+          s->conns[i]->in_len == 0)
+        s->conns[i]->close_after = true;
+  }
+  r->head = 0;
+  r->count = 0;
+  r->first_seq = 1;
+  r->next_seq = 1;
+  uuid_make(&s->boot_rng, id);
+  uuid_format(id, s->boot_id);
+  s->boot_us = now_us;
+  ledger_boot(s);
+  sim_log(s, "%s boot_id %s", s->booted ? "restart:" : "boot:", s->boot_id);
+  s->booted = true;
+}
+
+static int sim_listen(struct sim *s) {
+  const char *path = s->o->socket_path;
+  struct sockaddr_un addr;
+  char tmp[sizeof(addr.sun_path)];
+  const char *bind_path = path;
+  struct stat st;
+  int fd = -1;
+
+  memset(&addr, 0, sizeof(addr));
+  addr.sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof(addr.sun_path)) {
+    sim_err("--socket: path longer than %zu bytes", sizeof(addr.sun_path) - 1);
+    return -1;
+  }
+  if (lstat(path, &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      sim_err("%s exists and is not a socket; refusing to replace it", path);
+      return -1;
+    }
+    if (unlink(path) != 0) {
+      sim_err("unlink %s: %s", path, strerror(errno));
+      return -1;
+    }
+  } else if (errno != ENOENT) {
+    sim_err("stat %s: %s", path, strerror(errno));
+    return -1;
+  }
+  /* Bind under a temporary name and rename once listening, so that the
+   * socket file appears only when it accepts connections. Paths too long
+   * for the temporary name bind directly. */
+  int n = snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+  if (n > 0 && (size_t)n < sizeof(tmp)) {
+    bind_path = tmp;
+    unlink(tmp);
+  }
+  memcpy(addr.sun_path, bind_path, strlen(bind_path) + 1);
+
+  fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    sim_err("socket: %s", strerror(errno));
+    return -1;
+  }
+  if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
+      listen(fd, SIM_LISTEN_BACKLOG) != 0 ||
+      (bind_path != path && rename(bind_path, path) != 0) ||
+      stat(path, &st) != 0) {
+    sim_err("listening on %s: %s", path, strerror(errno));
+    if (bind_path != path)
+      unlink(bind_path);
+    close(fd);
+    return -1;
+  }
+  s->listen_fd = fd;
+  s->sock_owned = true;
+  s->sock_dev = st.st_dev;
+  s->sock_ino = st.st_ino;
+  return 0;
+}
+
+static int sim_pidfile(struct sim *s) {
+  int fd = open(s->o->pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || dprintf(fd, "%ld\n", (long)getpid()) < 0) {
+    sim_err("pidfile %s: %s", s->o->pidfile, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  s->pid_written = true;
+  return close(fd);
+}
+
+/* Only while it still names this process: a successor may own it now. */
+static void sim_pidfile_remove(const struct sim *s) {
+  char want[32], got[32];
+  int n = snprintf(want, sizeof(want), "%ld\n", (long)getpid());
+  int fd = open(s->o->pidfile, O_RDONLY | O_CLOEXEC);
+  ssize_t len;
+
+  if (fd < 0)
+    return;
+  len = read(fd, got, sizeof(got));
+  close(fd);
+  if (len == n && memcmp(got, want, (size_t)n) == 0)
+    unlink(s->o->pidfile);
+}
+
+static void on_signal(int sig) {
+  if (sig == SIGUSR1)
+    sig_restart = 1;
+  else
+    sig_stop = 1;
+}
+
+/* The signals stay blocked except inside ppoll, so a flag set by a handler
+ * is always seen before the next wait. */
+static int sim_signals(sigset_t *waitmask) {
+  struct sigaction sa;
+  sigset_t block;
+
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGUSR1);
+  if (sigprocmask(SIG_BLOCK, &block, waitmask) != 0 ||
+      sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0 ||
+      sigaction(SIGUSR1, &sa, NULL) != 0) {
+    sim_err("signals: %s", strerror(errno));
+    return -1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  sigdelset(waitmask, SIGTERM);
+  sigdelset(waitmask, SIGINT);
+  sigdelset(waitmask, SIGUSR1);
+  return 0;
+}
+
+/* ---- Life cycle -------------------------------------------------------- */
+
+static int sim_init(struct sim *s) {
+  const struct sim_opts *o = s->o;
+  uint64_t now = mono_us();
+
+  dbuf_init(&s->ledger_buf, SIM_LEDGER_BUF_MAX);
+  dbuf_init(&s->body, SIM_BODY_MAX);
+  rng_seed(&s->rec_rng, o->seed, RNG_RECORDS);
+  rng_seed(&s->boot_rng, o->seed, RNG_BOOT);
+  rng_seed(&s->frame_rng, o->seed, RNG_FRAMING);
+  s->ring.cap = o->ring;
+  s->ring.recs = calloc(o->ring, sizeof(*s->ring.recs));
+  if (s->ring.recs == NULL) {
+    sim_err("out of memory for a ring of %" PRIu64 " records", o->ring);
+    return -1;
+  }
+  if (o->ledger_path != NULL) {
+    if (strcmp(o->ledger_path, "-") == 0)
+      s->ledger_fd = STDOUT_FILENO;
+    else
+      s->ledger_fd =
+          open(o->ledger_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (s->ledger_fd < 0) {
+      sim_err("ledger %s: %s", o->ledger_path, strerror(errno));
+      return -1;
+    }
+  }
+  if (sim_listen(s) != 0 || (o->pidfile != NULL && sim_pidfile(s) != 0))
+    return -1;
+  s->gen_stopped = !(o->rate > 0.0);
+  s->last_turn_us = now;
+  s->ledger_flush_us = now;
+  sim_boot(s, now);
+  sim_log(s, "listening on %s (rate %g/s, seed %" PRIu64 ")", o->socket_path,
+          o->rate, o->seed);
+  return s->fatal ? -1 : 0;
+}
+
+/* Safe on a partly initialised sim. */
+static void sim_fini(struct sim *s, bool clean) {
+  struct stat st;
+
+  for (size_t i = 0; i < SIM_CONN_MAX; i++)
+    if (s->conns[i] != NULL)
+      conn_close(s, i);
+  if (s->listen_fd >= 0)
+    close(s->listen_fd);
+  /* Only our own socket file: another simulator may have replaced it. */
+  if (s->sock_owned && stat(s->o->socket_path, &st) == 0 &&
+      st.st_dev == s->sock_dev && st.st_ino == s->sock_ino)
+    unlink(s->o->socket_path);
+  if (s->pid_written)
+    sim_pidfile_remove(s);
+  if (s->ledger_fd >= 0) {
+    evict_flush(s);
+    if (clean && ledger_begin(s, "exit", false)) {
+      DBUF_LIT(&s->ledger_buf, ",\"time_ms\":");
+      dbuf_put_i64(&s->ledger_buf, wall_ms());
+      ledger_end(s);
+    }
+    ledger_write(s);
+    if (s->ledger_fd != STDOUT_FILENO)
+      close(s->ledger_fd);
+  }
+  if (s->booted)
+    sim_log(s,
+            "exit: %" PRIu64 " requests generated, %" PRIu64 " pages, %" PRIu64
+            " snapshots, %" PRIu64 " error responses",
+            s->gen_count, s->n_pages, s->n_snapshots, s->n_errors);
+  free(s->ring.recs);
+  dbuf_free(&s->ledger_buf);
+  dbuf_free(&s->body);
+}
+
+static int sim_poll_timeout(const struct sim *s, uint64_t now_us) {
+  int ms = s->gen_stopped ? SIM_POLL_IDLE_MS : SIM_POLL_BUSY_MS;
+  if (s->ledger_buf.len > 0) {
+    uint64_t due = s->ledger_flush_us + SIM_LEDGER_FLUSH_US;
+    int left = due > now_us ? (int)((due - now_us + 999) / 1000) : 0;
+    if (left < ms)
+      ms = left;
+  }
+  return ms;
+}
+
+static void sim_loop(struct sim *s, const sigset_t *waitmask) {
+  struct pollfd pfd[1 + SIM_CONN_MAX];
+  size_t slot_of[1 + SIM_CONN_MAX];
+  const uint64_t restart_us = (uint64_t)(s->o->restart_every_s * 1e6);
+
+  while (!s->fatal && !sig_stop) {
+    nfds_t n = 0;
+    uint64_t now = mono_us();
+    int ms = sim_poll_timeout(s, now);
+    struct timespec ts = {.tv_sec = ms / 1000,
+                          .tv_nsec = (long)(ms % 1000) * 1000000};
+
+    if (s->nconns < SIM_CONN_MAX) {
+      pfd[n] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
+      slot_of[n++] = SIM_CONN_MAX;
+    }
+    for (size_t i = 0; i < SIM_CONN_MAX; i++) {
+      struct conn *c = s->conns[i];
+      short ev = 0;
+      if (c == NULL)
+        continue;
+      if (!c->peer_eof && (c->linger_until_us != 0 ||
+                           (!c->close_after && c->in_len < sizeof(c->in))))
+        ev |= POLLIN;
+      if (conn_unsent(c) > 0)
+        ev |= POLLOUT;
+      pfd[n] = (struct pollfd){.fd = c->fd, .events = ev};
+      slot_of[n++] = i;
+    }
+    int rc = ppoll(pfd, n, &ts, waitmask);
+    if (rc < 0 && errno != EINTR) {
+      sim_err("ppoll: %s", strerror(errno));
+      s->fatal = true;
+      break;
+    }
+    if (sig_stop)
+      break;
+    now = mono_us();
+    if (sig_restart || (restart_us > 0 && now - s->boot_us >= restart_us)) {
+      sig_restart = 0;
+      sim_boot(s, now);
+    }
+    /* Due records first, so that every answer this turn is current; their
+     * evictions then get one ledger line, ahead of the pages. */
+    wl_generate(s, now);
+    evict_flush(s);
+
+    for (nfds_t k = 0; rc > 0 && k < n; k++) {
+      short re = pfd[k].revents;
+      if (re == 0)
+        continue;
+      if (slot_of[k] == SIM_CONN_MAX) {
+        conn_accept(s, now);
+        continue;
+      }
+      struct conn *c = s->conns[slot_of[k]];
+      if (re & (POLLERR | POLLNVAL))
+        c->broken = true;
+      else if (re & (POLLIN | POLLHUP))
+        conn_read(c, now);
+    }
+    for (size_t i = 0; i < SIM_CONN_MAX; i++) {
+      struct conn *c = s->conns[i];
+      if (c == NULL)
+        continue;
+      conn_serve(s, c);
+      conn_write(c, now);
+      if (conn_done(c, now))
+        conn_close(s, i);
+    }
+    if (now - s->ledger_flush_us >= SIM_LEDGER_FLUSH_US)
+      ledger_flush(s, now);
+  }
+}
+
+int main(int argc, char **argv) {
+  struct sim_opts o;
+  struct sim *s = NULL;
+  sigset_t waitmask;
+  int rc = opts_parse(argc, argv, &o);
+
+  if (rc >= 0)
+    return rc;
+  rc = 1;
+  s = calloc(1, sizeof(*s));
+  if (s == NULL) {
+    sim_err("out of memory");
+    return rc;
+  }
+  s->o = &o;
+  s->listen_fd = -1;
+  s->ledger_fd = -1;
+  if (sim_signals(&waitmask) == 0 && sim_init(s) == 0) {
+    sim_loop(s, &waitmask);
+    if (!s->fatal)
+      rc = 0;
+  }
+  sim_fini(s, rc == 0);
+  free(s);
+  return rc;
+}
