@@ -1,0 +1,73 @@
+/*
+ * cw_queue: write_cloudwatch's bounded store of datums between collectd's
+ * write threads and the sender thread.
+ *
+ * Values arrive as statistic sets (a gauge sample is a set of one) and are
+ * merged per series and storage-resolution period while they wait, so the
+ * datums sent per flush do not grow with the collection rate: one datum
+ * per series and period per flush. A merged datum carries the period's
+ * start as its timestamp; a later value of a period already sent becomes
+ * another datum of the same period, which CloudWatch aggregates.
+ *
+ * cw_queue_seal() (the sender, at each flush) turns the merged datums into
+ * ready ones, oldest period first; the sender takes ready datums in
+ * batches and removes them only once CloudWatch accepted them, so a batch
+ * that fails stays at the front and is sent again.
+ *
+ * At most max_datums datums are held, merged and ready together. Adding
+ * beyond that drops the oldest ready datum not being sent (or, with none,
+ * the oldest merged one) and counts it.
+ *
+ * collectd-free; not thread-safe (the caller locks).
+ */
+#ifndef CW_QUEUE_H
+#define CW_QUEUE_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cw_datum.h"
+
+typedef struct cw_queue_s cw_queue_t;
+
+typedef enum {
+  CW_QUEUE_NEW = 0, /* a new datum for its series and period */
+  CW_QUEUE_MERGED,  /* merged into the datum of its series and period */
+  CW_QUEUE_NOMEM,   /* out of memory: not added */
+  CW_QUEUE_INVALID, /* not a statistic set with samples: not added */
+  CW_QUEUE_FULL,    /* full of datums being sent: not added, counted */
+} cw_queue_result_t;
+
+cw_queue_t *cw_queue_create(size_t max_datums);
+void cw_queue_destroy(cw_queue_t *q);
+
+/* Adds a datum of kind CW_KIND_STATS (copied). Its timestamp is moved to
+ * the start of its period (of its storage resolution). The caller has
+ * validated it. */
+cw_queue_result_t cw_queue_add(cw_queue_t *q, const cw_datum_t *d);
+
+/* Makes every merged datum ready. Returns how many became ready. */
+size_t cw_queue_seal(cw_queue_t *q);
+
+/* The i-th ready datum from the front (0 is the oldest), or NULL. */
+const cw_datum_t *cw_queue_ready_get(const cw_queue_t *q, size_t i);
+
+/* Marks the n oldest ready datums as being sent: they are not dropped to
+ * make room while the caller, unlocked, waits for CloudWatch. n is capped
+ * at the ready datums. Returns n. */
+size_t cw_queue_claim(cw_queue_t *q, size_t n);
+
+/* Ends a claim: the claimed datums are removed when done is non-zero
+ * (sent, or refused for good), else they stay at the front for the next
+ * attempt. */
+void cw_queue_release(cw_queue_t *q, int done);
+
+size_t cw_queue_ready_num(const cw_queue_t *q);
+size_t cw_queue_merging_num(const cw_queue_t *q);
+/* Datums held in all, against max_datums. */
+size_t cw_queue_size(const cw_queue_t *q);
+
+/* Datums dropped because the queue was full, since creation. */
+uint64_t cw_queue_dropped(const cw_queue_t *q);
+
+#endif /* CW_QUEUE_H */

@@ -1,0 +1,379 @@
+/*
+ * cw_http: POST, error classification and backoff (see include/cw_http.h).
+ */
+#include "cw_http.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <yajl/yajl_parse.h>
+
+struct cw_http_s {
+  CURL *curl;
+  char curl_error[CURL_ERROR_SIZE];
+  char body[CW_HTTP_BODY_MAX];
+  size_t body_len;
+  char header_type[128]; /* from x-amzn-errortype */
+};
+
+cw_http_t *cw_http_create(void) {
+  cw_http_t *h = calloc(1, sizeof(*h));
+  if (h == NULL)
+    return NULL;
+  h->curl = curl_easy_init();
+  if (h->curl == NULL) {
+    free(h);
+    return NULL;
+  }
+  return h;
+}
+
+void cw_http_destroy(cw_http_t *h) {
+  if (h == NULL)
+    return;
+  curl_easy_cleanup(h->curl);
+  free(h);
+}
+
+static size_t body_cb(char *data, size_t size, size_t nmemb, void *ud) {
+  cw_http_t *h = ud;
+  size_t len = size * nmemb;
+  size_t room = sizeof(h->body) - 1 - h->body_len;
+  size_t take = len < room ? len : room;
+
+  memcpy(h->body + h->body_len, data, take);
+  h->body_len += take;
+  h->body[h->body_len] = 0;
+  return len; /* the rest is dropped, not an error */
+}
+
+/* Copies the type out of "Name:http://..." or "prefix#Name". */
+static void set_type(char *dst, size_t dstlen, const char *src, size_t len) {
+  const char *hash = memchr(src, '#', len);
+  size_t n;
+
+  if (hash != NULL) {
+    len -= (size_t)(hash + 1 - src);
+    src = hash + 1;
+  }
+  for (n = 0; n < len; n++)
+    if (src[n] == ':' || src[n] == '\r' || src[n] == '\n' || src[n] == ' ')
+      break;
+  if (n >= dstlen)
+    n = dstlen - 1;
+  memcpy(dst, src, n);
+  dst[n] = 0;
+}
+
+static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud) {
+  cw_http_t *h = ud;
+  size_t len = size * nmemb;
+  static const char name[] = "x-amzn-errortype:";
+  size_t nl = sizeof(name) - 1;
+
+  if (len > nl && strncasecmp(data, name, nl) == 0) {
+    const char *v = data + nl;
+    size_t vl = len - nl;
+    while (vl > 0 && (*v == ' ' || *v == '\t')) {
+      v++;
+      vl--;
+    }
+    set_type(h->header_type, sizeof(h->header_type), v, vl);
+  }
+  return len;
+}
+
+/* ------------------------------------------------------ error body */
+
+typedef struct {
+  cw_http_result_t *res;
+  int depth;
+  enum { K_NONE, K_TYPE, K_MESSAGE } key;
+  bool found;
+} err_parse_t;
+
+static int ep_map_key(void *ctx, const unsigned char *k, size_t len) {
+  err_parse_t *ep = ctx;
+  ep->key = K_NONE;
+  if (ep->depth != 1)
+    return 1;
+  if (len == 6 && memcmp(k, "__type", 6) == 0)
+    ep->key = K_TYPE;
+  else if (len == 7 && (memcmp(k, "message", 7) == 0 ||
+                        memcmp(k, "Message", 7) == 0))
+    ep->key = K_MESSAGE;
+  return 1;
+}
+
+static int ep_string(void *ctx, const unsigned char *s, size_t len) {
+  err_parse_t *ep = ctx;
+  if (ep->depth == 1 && ep->key == K_TYPE) {
+    set_type(ep->res->error_type, sizeof(ep->res->error_type),
+             (const char *)s, len);
+    ep->found = true;
+  } else if (ep->depth == 1 && ep->key == K_MESSAGE) {
+    size_t n = len < sizeof(ep->res->message) - 1
+                   ? len
+                   : sizeof(ep->res->message) - 1;
+    memcpy(ep->res->message, s, n);
+    ep->res->message[n] = 0;
+    ep->found = true;
+  }
+  ep->key = K_NONE;
+  return 1;
+}
+
+static int ep_scalar(void *ctx) {
+  ((err_parse_t *)ctx)->key = K_NONE;
+  return 1;
+}
+static int ep_null(void *ctx) { return ep_scalar(ctx); }
+static int ep_bool(void *ctx, int b) {
+  (void)b;
+  return ep_scalar(ctx);
+}
+static int ep_number(void *ctx, const char *s, size_t l) {
+  (void)s;
+  (void)l;
+  return ep_scalar(ctx);
+}
+static int ep_open(void *ctx) {
+  err_parse_t *ep = ctx;
+  ep->key = K_NONE;
+  /* Nothing we want is nested: refuse deep documents outright. */
+  return ++ep->depth <= 16;
+}
+static int ep_close(void *ctx) {
+  err_parse_t *ep = ctx;
+  ep->depth--;
+  return 1;
+}
+
+int cw_http_parse_error_body(const char *body, size_t len,
+                             cw_http_result_t *res) {
+  static const yajl_callbacks cb = {
+      .yajl_null = ep_null,
+      .yajl_boolean = ep_bool,
+      .yajl_number = ep_number,
+      .yajl_string = ep_string,
+      .yajl_start_map = ep_open,
+      .yajl_map_key = ep_map_key,
+      .yajl_end_map = ep_close,
+      .yajl_start_array = ep_open,
+      .yajl_end_array = ep_close,
+  };
+  err_parse_t ep = {.res = res};
+  yajl_handle y = yajl_alloc(&cb, NULL, &ep);
+
+  if (y == NULL)
+    return -1;
+  /* Members already read count even if the body is cut short. */
+  if (yajl_parse(y, (const unsigned char *)body, len) == yajl_status_ok)
+    yajl_complete_parse(y);
+  yajl_free(y);
+  return ep.found ? 0 : -1;
+}
+
+/* Some front ends answer AWS JSON requests with the Query protocol's XML
+ * error document; take its <Code> and <Message> so the log says why. */
+static void xml_member(const char *body, const char *tag, char *dst,
+                       size_t dstlen) {
+  char open[32], close[32];
+  const char *a, *b;
+  size_t n;
+
+  snprintf(open, sizeof(open), "<%s>", tag);
+  snprintf(close, sizeof(close), "</%s>", tag);
+  a = strstr(body, open);
+  if (a == NULL)
+    return;
+  a += strlen(open);
+  b = strstr(a, close);
+  if (b == NULL)
+    return;
+  n = (size_t)(b - a) < dstlen - 1 ? (size_t)(b - a) : dstlen - 1;
+  memcpy(dst, a, n);
+  dst[n] = 0;
+}
+
+/* ------------------------------------------------------------ POST */
+
+void cw_http_post(cw_http_t *h, const char *url, const char *const *headers,
+                  const void *body, size_t body_len, long timeout_ms,
+                  cw_http_result_t *res) {
+  struct curl_slist *list = NULL;
+  CURL *c = h->curl;
+  CURLcode rc;
+  bool oom = false;
+
+  memset(res, 0, sizeof(*res));
+  h->body_len = 0;
+  h->body[0] = 0;
+  h->header_type[0] = 0;
+  h->curl_error[0] = 0;
+
+  for (size_t i = 0; headers != NULL && headers[i] != NULL && !oom; i++) {
+    struct curl_slist *next = curl_slist_append(list, headers[i]);
+    if (next == NULL)
+      oom = true;
+    else
+      list = next;
+  }
+  /* libcurl would add these on its own; AWS does not want them signed or
+   * sent. */
+  if (!oom) {
+    struct curl_slist *next = curl_slist_append(list, "Expect:");
+    if (next == NULL)
+      oom = true;
+    else
+      list = next;
+  }
+  if (oom) {
+    curl_slist_free_all(list);
+    res->transport_error = 1;
+    snprintf(res->message, sizeof(res->message), "out of memory");
+    return;
+  }
+
+  curl_easy_reset(c);
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_POST, 1L);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+#if LIBCURL_VERSION_NUM >= 0x075500
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS,
+                   (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                   timeout_ms > 0 ? timeout_ms : 1L);
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_error);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "collectd-sagemaker");
+
+  rc = curl_easy_perform(c);
+  curl_slist_free_all(list);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
+  res->bytes_sent = body_len;
+  if (rc != CURLE_OK) {
+    res->transport_error = 1;
+    snprintf(res->message, sizeof(res->message), "%s",
+             h->curl_error[0] ? h->curl_error : curl_easy_strerror(rc));
+  } else if (res->status < 200 || res->status >= 300) {
+    if (cw_http_parse_error_body(h->body, h->body_len, res) != 0 &&
+        h->body_len > 0) {
+      xml_member(h->body, "Code", res->error_type, sizeof(res->error_type));
+      xml_member(h->body, "Message", res->message, sizeof(res->message));
+      if (res->message[0] == 0)
+        snprintf(res->message, sizeof(res->message), "%.200s", h->body);
+    }
+    if (res->error_type[0] == 0 && h->header_type[0] != 0)
+      snprintf(res->error_type, sizeof(res->error_type), "%s",
+               h->header_type);
+  }
+  /* Our buffers and list die with this call. */
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+}
+
+/* ------------------------------------------------------ classify */
+
+static bool type_in(const char *type, const char *const *list) {
+  for (size_t i = 0; list[i] != NULL; i++)
+    if (strcasecmp(type, list[i]) == 0)
+      return true;
+  return false;
+}
+
+cw_http_class_t cw_http_classify(const cw_http_result_t *res) {
+  /* AWS SDKs' lists of throttling and credential error codes. */
+  static const char *const throttling[] = {
+      "Throttling",           "ThrottlingException",
+      "ThrottledException",   "RequestThrottledException",
+      "TooManyRequestsException", "RequestLimitExceeded",
+      "SlowDown",             "PriorRequestNotComplete",
+      "TransactionInProgressException", "ServiceUnavailable",
+      "InternalFailure",      "InternalServiceError",
+      "RequestTimeout",       "RequestTimeoutException",
+      NULL};
+  static const char *const credentials[] = {
+      "ExpiredToken",          "ExpiredTokenException",
+      "RequestExpired",        "InvalidClientTokenId",
+      "UnrecognizedClientException", "InvalidToken",
+      "TokenRefreshRequired",  NULL};
+
+  if (res->transport_error)
+    return CW_HTTP_RETRY;
+  if (res->status >= 200 && res->status < 300)
+    return CW_HTTP_OK;
+  if (type_in(res->error_type, credentials))
+    return CW_HTTP_CREDENTIALS;
+  if (res->status == 429 || res->status >= 500 ||
+      type_in(res->error_type, throttling))
+    return CW_HTTP_RETRY;
+  return CW_HTTP_PERMANENT;
+}
+
+const char *cw_http_class_name(cw_http_class_t c) {
+  switch (c) {
+  case CW_HTTP_OK:
+    return "ok";
+  case CW_HTTP_RETRY:
+    return "retry";
+  case CW_HTTP_CREDENTIALS:
+    return "credentials";
+  case CW_HTTP_PERMANENT:
+    return "permanent";
+  }
+  return "?";
+}
+
+/* ------------------------------------------------------- backoff */
+
+uint64_t cw_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms,
+                       double random01) {
+  uint64_t ceiling = base_ms;
+
+  for (unsigned i = 0; i < attempt && ceiling < cap_ms; i++)
+    ceiling *= 2;
+  if (ceiling > cap_ms)
+    ceiling = cap_ms;
+  if (random01 < 0)
+    random01 = 0;
+  if (random01 >= 1)
+    random01 = 0.999999;
+  return (uint64_t)((double)ceiling * random01);
+}
+
+void cw_retry_budget_init(cw_retry_budget_t *b, unsigned capacity,
+                          unsigned retry_cost) {
+  b->tokens = capacity;
+  b->capacity = capacity;
+  b->retry_cost = retry_cost;
+}
+
+int cw_retry_budget_take(cw_retry_budget_t *b) {
+  if (b->tokens < b->retry_cost)
+    return -1;
+  b->tokens -= b->retry_cost;
+  return 0;
+}
+
+void cw_retry_budget_success(cw_retry_budget_t *b) {
+  if (b->tokens < b->capacity)
+    b->tokens++;
+}

@@ -1,0 +1,279 @@
+/*
+ * cw_queue: merge-per-period, bounded datum queue (see include/cw_queue.h).
+ *
+ * Merging datums live in an array with an index by key (open addressing);
+ * ready datums in a ring, oldest first.
+ */
+#include "cw_queue.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  char *key; /* series and period; NULL: free slot */
+  uint64_t hash;
+  cw_datum_t *d; /* owned */
+  uint64_t order; /* arrival of its first value: oldest is dropped first */
+} merging_t;
+
+struct cw_queue_s {
+  size_t max_datums;
+
+  merging_t *slots; /* hash table of merging datums */
+  size_t cap;       /* power of two */
+  size_t merging;
+
+  cw_datum_t **ready; /* ring of max_datums */
+  size_t ready_head;
+  size_t ready_num;
+  size_t claimed; /* ready datums at the front being sent */
+
+  uint64_t order;
+  uint64_t dropped;
+};
+
+static uint64_t fnv1a(const char *s, size_t len) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < len; i++) {
+    h ^= (unsigned char)s[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+cw_queue_t *cw_queue_create(size_t max_datums) {
+  cw_queue_t *q;
+
+  if (max_datums == 0)
+    return NULL;
+  q = calloc(1, sizeof(*q));
+  if (q == NULL)
+    return NULL;
+  q->max_datums = max_datums;
+  q->cap = 64;
+  q->slots = calloc(q->cap, sizeof(*q->slots));
+  q->ready = calloc(max_datums, sizeof(*q->ready));
+  if (q->slots == NULL || q->ready == NULL) {
+    cw_queue_destroy(q);
+    return NULL;
+  }
+  return q;
+}
+
+void cw_queue_destroy(cw_queue_t *q) {
+  if (q == NULL)
+    return;
+  if (q->slots != NULL)
+    for (size_t i = 0; i < q->cap; i++) {
+      free(q->slots[i].key);
+      cw_datum_free(q->slots[i].d);
+    }
+  if (q->ready != NULL)
+    for (size_t i = 0; i < q->ready_num; i++)
+      cw_datum_free(q->ready[(q->ready_head + i) % q->max_datums]);
+  free(q->slots);
+  free(q->ready);
+  free(q);
+}
+
+/* The series and period of a datum as one string: fields separated by
+ * bytes that cannot occur in valid names (control characters). */
+static char *make_key(const cw_datum_t *d, double period) {
+  size_t len = strlen(d->metric_name) + 64;
+  char *key, *p;
+
+  for (size_t i = 0; i < d->num_dims; i++)
+    len += strlen(d->dims[i].name) + strlen(d->dims[i].value) + 2;
+  key = malloc(len);
+  if (key == NULL)
+    return NULL;
+  p = key + snprintf(key, len, "%s\x1f%d\x1f%d\x1f%.0f", d->metric_name,
+                     (int)d->unit, d->storage_resolution, period);
+  for (size_t i = 0; i < d->num_dims; i++)
+    p += snprintf(p, len - (size_t)(p - key), "\x1f%s\x1e%s", d->dims[i].name,
+                  d->dims[i].value);
+  return key;
+}
+
+static merging_t *find(merging_t *slots, size_t cap, const char *key,
+                       uint64_t h) {
+  size_t i = (size_t)h & (cap - 1);
+  while (slots[i].key != NULL) {
+    if (slots[i].hash == h && strcmp(slots[i].key, key) == 0)
+      return &slots[i];
+    i = (i + 1) & (cap - 1);
+  }
+  return &slots[i];
+}
+
+static int rehash(cw_queue_t *q, size_t cap) {
+  merging_t *slots = calloc(cap, sizeof(*slots));
+  if (slots == NULL)
+    return -1;
+  for (size_t i = 0; i < q->cap; i++)
+    if (q->slots[i].key != NULL)
+      *find(slots, cap, q->slots[i].key, q->slots[i].hash) = q->slots[i];
+  free(q->slots);
+  q->slots = slots;
+  q->cap = cap;
+  return 0;
+}
+
+static void ready_push(cw_queue_t *q, cw_datum_t *d) {
+  q->ready[(q->ready_head + q->ready_num) % q->max_datums] = d;
+  q->ready_num++;
+}
+
+/* Makes room for one more datum by dropping the oldest that is not
+ * being sent. Returns -1 when every datum held is being sent. */
+static int drop_oldest(cw_queue_t *q) {
+  if (q->ready_num > q->claimed) {
+    /* The oldest unclaimed one sits right after the claimed ones: move
+     * those up by one over it. */
+    size_t at = (q->ready_head + q->claimed) % q->max_datums;
+    cw_datum_free(q->ready[at]);
+    for (size_t i = q->claimed; i > 0; i--)
+      q->ready[(q->ready_head + i) % q->max_datums] =
+          q->ready[(q->ready_head + i - 1) % q->max_datums];
+    q->ready_head = (q->ready_head + 1) % q->max_datums;
+    q->ready_num--;
+  } else {
+    merging_t *oldest = NULL;
+    for (size_t i = 0; i < q->cap; i++)
+      if (q->slots[i].key != NULL &&
+          (oldest == NULL || q->slots[i].order < oldest->order))
+        oldest = &q->slots[i];
+    if (oldest == NULL)
+      return -1;
+    free(oldest->key);
+    cw_datum_free(oldest->d);
+    oldest->key = NULL;
+    oldest->d = NULL;
+    q->merging--;
+    /* Keep probe chains whole (same size: cannot need more memory than
+     * it frees, but may fail; then lookups may miss and start a second
+     * datum for a series, which is still correct). */
+    rehash(q, q->cap);
+  }
+  q->dropped++;
+  return 0;
+}
+
+cw_queue_result_t cw_queue_add(cw_queue_t *q, const cw_datum_t *d) {
+  cw_datum_t copy;
+  double period;
+  char *key;
+  uint64_t h;
+  merging_t *slot;
+
+  if (d->kind != CW_KIND_STATS || !(d->stats.sample_count > 0) ||
+      d->storage_resolution <= 0)
+    return CW_QUEUE_INVALID;
+  period = floor(d->timestamp / d->storage_resolution) * d->storage_resolution;
+  key = make_key(d, period);
+  if (key == NULL)
+    return CW_QUEUE_NOMEM;
+  h = fnv1a(key, strlen(key));
+  slot = find(q->slots, q->cap, key, h);
+  if (slot->key != NULL) {
+    cw_statset_merge(&slot->d->stats, &d->stats);
+    free(key);
+    return CW_QUEUE_MERGED;
+  }
+
+  if (q->merging + q->ready_num >= q->max_datums && drop_oldest(q) != 0) {
+    free(key);
+    q->dropped++;
+    return CW_QUEUE_FULL;
+  }
+  if ((q->merging + 1) * 4 > q->cap * 3) {
+    if (rehash(q, q->cap * 2) != 0) {
+      free(key);
+      return CW_QUEUE_NOMEM;
+    }
+  }
+  copy = *d;
+  copy.timestamp = period;
+  slot = find(q->slots, q->cap, key, h);
+  slot->d = cw_datum_dup(&copy);
+  if (slot->d == NULL) {
+    free(key);
+    return CW_QUEUE_NOMEM;
+  }
+  slot->key = key;
+  slot->hash = h;
+  slot->order = q->order++;
+  q->merging++;
+  return CW_QUEUE_NEW;
+}
+
+static int by_order(const void *a, const void *b) {
+  const merging_t *x = a, *y = b;
+  return x->order < y->order ? -1 : x->order > y->order;
+}
+
+size_t cw_queue_seal(cw_queue_t *q) {
+  size_t n = 0;
+  merging_t *list;
+
+  if (q->merging == 0)
+    return 0;
+  list = malloc(q->merging * sizeof(*list));
+  if (list == NULL) {
+    /* Seal in table order rather than not at all. */
+    for (size_t i = 0; i < q->cap; i++)
+      if (q->slots[i].key != NULL) {
+        ready_push(q, q->slots[i].d);
+        free(q->slots[i].key);
+        q->slots[i].key = NULL;
+        q->slots[i].d = NULL;
+        n++;
+      }
+    q->merging = 0;
+    return n;
+  }
+  for (size_t i = 0; i < q->cap; i++)
+    if (q->slots[i].key != NULL) {
+      list[n++] = q->slots[i];
+      q->slots[i].key = NULL;
+      q->slots[i].d = NULL;
+    }
+  qsort(list, n, sizeof(*list), by_order);
+  for (size_t i = 0; i < n; i++) {
+    ready_push(q, list[i].d);
+    free(list[i].key);
+  }
+  free(list);
+  q->merging = 0;
+  return n;
+}
+
+const cw_datum_t *cw_queue_ready_get(const cw_queue_t *q, size_t i) {
+  if (i >= q->ready_num)
+    return NULL;
+  return q->ready[(q->ready_head + i) % q->max_datums];
+}
+
+size_t cw_queue_claim(cw_queue_t *q, size_t n) {
+  q->claimed = n < q->ready_num ? n : q->ready_num;
+  return q->claimed;
+}
+
+void cw_queue_release(cw_queue_t *q, int done) {
+  if (done) {
+    for (size_t i = 0; i < q->claimed; i++) {
+      cw_datum_free(q->ready[q->ready_head]);
+      q->ready_head = (q->ready_head + 1) % q->max_datums;
+    }
+    q->ready_num -= q->claimed;
+  }
+  q->claimed = 0;
+}
+
+size_t cw_queue_ready_num(const cw_queue_t *q) { return q->ready_num; }
+size_t cw_queue_merging_num(const cw_queue_t *q) { return q->merging; }
+size_t cw_queue_size(const cw_queue_t *q) { return q->merging + q->ready_num; }
+uint64_t cw_queue_dropped(const cw_queue_t *q) { return q->dropped; }

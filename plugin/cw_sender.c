@@ -1,0 +1,374 @@
+/*
+ * cw_sender: batches, signs, sends and retries (see include/cw_sender.h).
+ */
+#include "cw_sender.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "aws_sigv4.h"
+#include "cw_encode.h"
+#include "cw_http.h"
+
+#define CW_TARGET "GraniteServiceVersion20100801.PutMetricData"
+#define CW_CONTENT_TYPE "application/x-amz-json-1.0"
+
+struct cw_sender_s {
+  cw_sender_config_t cfg;
+  char *url;
+  char *host; /* host[:port] as in the Host header */
+  char *path;
+  char *region;
+  char *ns;
+  cw_enc_t *enc;
+  cw_http_t *http;
+  cw_retry_budget_t budget;
+  pthread_mutex_t stats_lock;
+  cw_sender_stats_t stats;
+  char last_error[1024];
+};
+
+static void logf_(cw_sender_t *s, cw_log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void logf_(cw_sender_t *s, cw_log_level_t level, const char *fmt,
+                  ...) {
+  char msg[1024];
+  va_list ap;
+  if (s->cfg.log == NULL)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  s->cfg.log(level, msg, s->cfg.ud);
+}
+
+/* Splits the endpoint URL with libcurl's parser: the Host header value
+ * (with a non-default port) and the path are what gets signed. */
+static int split_url(cw_sender_t *s, const char *url, char *err,
+                     size_t err_size) {
+  CURLU *u = curl_url();
+  char *host = NULL, *port = NULL, *path = NULL, *scheme = NULL;
+  int rc = -1;
+
+  if (u == NULL) {
+    snprintf(err, err_size, "out of memory");
+    return -1;
+  }
+  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+    snprintf(err, err_size, "Endpoint \"%s\" is not a URL", url);
+    goto out;
+  }
+  if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0) {
+    snprintf(err, err_size, "Endpoint \"%s\": scheme must be https or http",
+             url);
+    goto out;
+  }
+  curl_url_get(u, CURLUPART_PORT, &port, 0); /* absent: default port */
+  curl_url_get(u, CURLUPART_PATH, &path, 0);
+  {
+    size_t len = strlen(host) + (port ? strlen(port) + 2 : 1);
+    s->host = malloc(len);
+    if (s->host == NULL)
+      goto out;
+    snprintf(s->host, len, "%s%s%s", host, port ? ":" : "", port ? port : "");
+  }
+  s->path = strdup(path && path[0] ? path : "/");
+  s->url = strdup(url);
+  if (s->path == NULL || s->url == NULL)
+    goto out;
+  rc = 0;
+out:
+  curl_free(host);
+  curl_free(port);
+  curl_free(path);
+  curl_free(scheme);
+  curl_url_cleanup(u);
+  return rc;
+}
+
+cw_sender_t *cw_sender_create(const cw_sender_config_t *cfg, char *err,
+                              size_t err_size) {
+  cw_sender_t *s = calloc(1, sizeof(*s));
+
+  if (s == NULL) {
+    snprintf(err, err_size, "out of memory");
+    return NULL;
+  }
+  s->cfg = *cfg;
+  pthread_mutex_init(&s->stats_lock, NULL);
+  if (s->cfg.max_attempts == 0)
+    s->cfg.max_attempts = CW_SENDER_DEFAULT_MAX_ATTEMPTS;
+  if (s->cfg.backoff_base_ms == 0)
+    s->cfg.backoff_base_ms = CW_SENDER_DEFAULT_BACKOFF_BASE_MS;
+  if (s->cfg.backoff_cap_ms == 0)
+    s->cfg.backoff_cap_ms = CW_SENDER_DEFAULT_BACKOFF_CAP_MS;
+  if (s->cfg.max_batch_bytes == 0 || s->cfg.max_batch_bytes > CW_ENC_MAX_BYTES)
+    s->cfg.max_batch_bytes = CW_ENC_DEFAULT_MAX_BYTES;
+  cw_retry_budget_init(&s->budget, CW_SENDER_RETRY_CAPACITY,
+                       CW_SENDER_RETRY_COST);
+  err[0] = 0;
+  if (split_url(s, cfg->url, err, err_size) != 0)
+    goto fail;
+  s->region = strdup(cfg->region);
+  s->ns = strdup(cfg->ns);
+  s->cfg.url = s->url;
+  s->cfg.region = s->region;
+  s->cfg.ns = s->ns;
+  s->enc = cw_enc_create(cfg->ns, CW_ENC_MAX_DATUMS, s->cfg.max_batch_bytes,
+                         err, err_size);
+  if (s->enc == NULL)
+    goto fail;
+  s->http = cw_http_create();
+  if (s->region == NULL || s->ns == NULL || s->http == NULL) {
+    snprintf(err, err_size, "out of memory");
+    goto fail;
+  }
+  return s;
+fail:
+  if (err[0] == 0)
+    snprintf(err, err_size, "out of memory");
+  cw_sender_destroy(s);
+  return NULL;
+}
+
+void cw_sender_destroy(cw_sender_t *s) {
+  if (s == NULL)
+    return;
+  cw_enc_destroy(s->enc);
+  cw_http_destroy(s->http);
+  free(s->url);
+  free(s->host);
+  free(s->path);
+  free(s->region);
+  free(s->ns);
+  pthread_mutex_destroy(&s->stats_lock);
+  free(s);
+}
+
+void cw_sender_get_stats(cw_sender_t *s, cw_sender_stats_t *out) {
+  pthread_mutex_lock(&s->stats_lock);
+  *out = s->stats;
+  pthread_mutex_unlock(&s->stats_lock);
+}
+
+#define STAT_ADD(s, field, n)                                                  \
+  do {                                                                         \
+    pthread_mutex_lock(&(s)->stats_lock);                                      \
+    (s)->stats.field += (n);                                                   \
+    pthread_mutex_unlock(&(s)->stats_lock);                                    \
+  } while (0)
+
+/* Encodes the oldest ready datums into one body and claims them. Returns
+ * how many; 0 with none ready. A datum that cannot be encoded at the
+ * front is dropped and counted. Called with the queue locked. */
+static size_t build_batch(cw_sender_t *s, cw_queue_t *q) {
+  size_t n = 0;
+  const cw_datum_t *d;
+
+  cw_enc_reset(s->enc);
+  while ((d = cw_queue_ready_get(q, n)) != NULL) {
+    cw_enc_result_t r = cw_enc_add(s->enc, d);
+    if (r == CW_ENC_ADDED) {
+      n++;
+      continue;
+    }
+    if (r == CW_ENC_FULL || n > 0)
+      break;
+    /* The front datum can never be sent (validation should have stopped
+     * it): drop it so it does not block the queue. */
+    logf_(s, CW_LOG_ERR, "dropping %s datum: cannot be encoded (%s)",
+          d->metric_name, cw_enc_result_name(r));
+    cw_queue_claim(q, 1);
+    cw_queue_release(q, 1);
+    STAT_ADD(s, datums_dropped, 1);
+    cw_enc_reset(s->enc);
+  }
+  return cw_queue_claim(q, n);
+}
+
+/* One signed POST of body. */
+static cw_http_class_t post(cw_sender_t *s, const char *body, size_t len,
+                            cw_http_result_t *res, aws_creds_t *used) {
+  unsigned char *gz = NULL;
+  size_t gz_len = 0;
+  const void *payload = body;
+  size_t payload_len = len;
+  bool gzipped = false;
+  sigv4_header_t sh[3];
+  size_t nsh = 0;
+  sigv4_request_t req;
+  sigv4_credentials_t sc;
+  sigv4_result_t sig;
+  const char *lines[12];
+  size_t nl = 0;
+  char errbuf[512];
+  aws_creds_status_t cs;
+  cw_http_class_t cls;
+
+  memset(res, 0, sizeof(*res));
+  memset(&sig, 0, sizeof(sig));
+  cs = aws_creds_get(s->cfg.creds, used, errbuf, sizeof(errbuf));
+  if (cs == AWS_CREDS_FAILED) {
+    res->transport_error = 1;
+    snprintf(res->message, sizeof(res->message), "no credentials: %.480s",
+             errbuf);
+    return CW_HTTP_RETRY;
+  }
+  if (cs == AWS_CREDS_KEPT)
+    logf_(s, CW_LOG_WARNING, "refreshing credentials failed, using the "
+                             "cached ones from %s: %s",
+          used->provider, errbuf);
+
+  if (s->cfg.compress && cw_gzip_wanted(len, s->cfg.compress_threshold) &&
+      cw_gzip(body, len, 6, &gz, &gz_len) == CW_GZIP_OK && gz_len < len) {
+    payload = gz;
+    payload_len = gz_len;
+    gzipped = true;
+  }
+
+  sh[nsh++] = (sigv4_header_t){"Content-Type", CW_CONTENT_TYPE};
+  sh[nsh++] = (sigv4_header_t){"X-Amz-Target", CW_TARGET};
+  if (gzipped)
+    sh[nsh++] = (sigv4_header_t){"Content-Encoding", "gzip"};
+  sc = (sigv4_credentials_t){used->access_key_id, used->secret_access_key,
+                             used->session_token};
+  req = (sigv4_request_t){.method = "POST",
+                          .host = s->host,
+                          .path = s->path,
+                          .headers = sh,
+                          .header_count = nsh,
+                          .payload = payload,
+                          .payload_len = payload_len,
+                          .region = s->region,
+                          .service = "monitoring",
+                          .now = s->cfg.now(s->cfg.ud)};
+  if (sigv4_sign(&req, &sc, &sig) != 0) {
+    res->transport_error = 1;
+    snprintf(res->message, sizeof(res->message), "signing failed: %s",
+             sig.error);
+    cls = CW_HTTP_PERMANENT;
+    goto out;
+  }
+  lines[nl++] = "Content-Type: " CW_CONTENT_TYPE;
+  lines[nl++] = "X-Amz-Target: " CW_TARGET;
+  if (gzipped)
+    lines[nl++] = "Content-Encoding: gzip";
+  for (size_t i = 0; i < sig.header_count; i++)
+    lines[nl++] = sig.headers[i].line;
+  lines[nl] = NULL;
+
+  cw_http_post(s->http, s->url, lines, payload, payload_len,
+               s->cfg.timeout_ms, res);
+  STAT_ADD(s, requests, 1);
+  STAT_ADD(s, bytes_sent, payload_len);
+  STAT_ADD(s, bytes_raw, len);
+  cls = cw_http_classify(res);
+  if (cls != CW_HTTP_OK)
+    STAT_ADD(s, requests_failed, 1);
+out:
+  sigv4_result_free(&sig);
+  free(gz);
+  return cls;
+}
+
+int cw_sender_drain(cw_sender_t *s, cw_queue_t *q, pthread_mutex_t *lock,
+                    time_t deadline) {
+  for (;;) {
+    size_t n, len;
+    const char *body;
+    char *copy;
+    unsigned attempt = 0;
+    bool refreshed = false;
+    int done = 0;
+    cw_http_class_t cls = CW_HTTP_RETRY;
+    cw_http_result_t res;
+
+    pthread_mutex_lock(lock);
+    n = build_batch(s, q);
+    body = cw_enc_body(s->enc, &len);
+    copy = n > 0 ? malloc(len) : NULL;
+    if (copy != NULL)
+      memcpy(copy, body, len);
+    else
+      cw_queue_release(q, 0);
+    pthread_mutex_unlock(lock);
+    if (n == 0)
+      return 0;
+    if (copy == NULL) {
+      logf_(s, CW_LOG_ERR, "out of memory building a request");
+      return -1;
+    }
+
+    for (;;) {
+      aws_creds_t used;
+      memset(&used, 0, sizeof(used));
+      cls = post(s, copy, len, &res, &used);
+      if (cls == CW_HTTP_CREDENTIALS && used.access_key_id != NULL)
+        aws_creds_invalidate(s->cfg.creds, &used);
+      aws_creds_clear(&used);
+      if (cls == CW_HTTP_OK) {
+        cw_retry_budget_success(&s->budget);
+        STAT_ADD(s, datums_sent, n);
+        done = 1;
+        break;
+      }
+      if (cls == CW_HTTP_PERMANENT) {
+        logf_(s, CW_LOG_ERR,
+              "PutMetricData refused %zu datums (HTTP %ld %s): %s; dropped",
+              n, res.status, res.error_type, res.message);
+        STAT_ADD(s, datums_dropped, n);
+        done = 1;
+        break;
+      }
+      /* Fresh credentials get one immediate try. */
+      if (cls == CW_HTTP_CREDENTIALS && !refreshed) {
+        refreshed = true;
+        logf_(s, CW_LOG_WARNING,
+              "PutMetricData: %s (%s); retrying with fresh credentials",
+              res.error_type, res.message);
+        continue;
+      }
+      attempt++;
+      if (attempt >= s->cfg.max_attempts ||
+          cw_retry_budget_take(&s->budget) != 0 ||
+          (deadline != 0 && s->cfg.now(s->cfg.ud) >= deadline))
+        break;
+      STAT_ADD(s, retries, 1);
+      if (s->cfg.sleep_ms(cw_backoff_ms(attempt - 1, s->cfg.backoff_base_ms,
+                                        s->cfg.backoff_cap_ms,
+                                        s->cfg.random01(s->cfg.ud)),
+                          s->cfg.ud) != 0)
+        break;
+    }
+    free(copy);
+    pthread_mutex_lock(lock);
+    cw_queue_release(q, done);
+    pthread_mutex_unlock(lock);
+    if (!done) {
+      char status[200] = "";
+      if (res.status != 0)
+        snprintf(status, sizeof(status), " (HTTP %ld%s%s)", res.status,
+                 res.error_type[0] ? " " : "", res.error_type);
+      pthread_mutex_lock(&s->stats_lock);
+      snprintf(s->last_error, sizeof(s->last_error),
+               "PutMetricData failed%s: %s; %zu datums kept for the next "
+               "attempt",
+               status, res.message, n);
+      pthread_mutex_unlock(&s->stats_lock);
+      return -1;
+    }
+  }
+}
+
+void cw_sender_last_error(cw_sender_t *s, char *buf, size_t size) {
+  pthread_mutex_lock(&s->stats_lock);
+  snprintf(buf, size, "%s", s->last_error);
+  pthread_mutex_unlock(&s->stats_lock);
+}

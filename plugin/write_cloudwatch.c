@@ -1,0 +1,760 @@
+/*
+ * write_cloudwatch: collectd write plugin publishing to Amazon CloudWatch
+ * with PutMetricData.
+ *
+ * The write callback maps a value list to CloudWatch datums, validates
+ * them and merges them into a bounded queue: it never touches the network.
+ * One sender thread per <Plugin write_cloudwatch> block seals the queue
+ * every FlushInterval and sends it (cw_sender: batches, gzip, SigV4,
+ * retries). Values of sagemaker_async become exactly the SageMaker
+ * asynchronous-endpoint metrics (sm_metrics); any other value is published
+ * only when GenericMetrics is on, by the naming rule in the README.
+ *
+ * This file is the collectd glue: configuration, mapping of value lists,
+ * locking, the thread and the plugin's own metrics. The rest lives in
+ * collectd-free modules (cw_datum, cw_queue, cw_sender, cw_dedup,
+ * aws_creds, aws_sigv4, cw_encode, cw_http).
+ */
+#include "sm_collectd.h"
+
+#include "collectd/core/daemon/utils_cache.h"
+
+#include <curl/curl.h>
+#include <unistd.h>
+#include <math.h>
+#include <pthread.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "aws_creds.h"
+#include "cw_datum.h"
+#include "cw_dedup.h"
+#include "cw_queue.h"
+#include "cw_sender.h"
+#include "sm_metrics.h"
+
+#define PLUGIN_NAME "write_cloudwatch"
+#define DEFAULT_NAMESPACE "SageMaker/AsyncInference"
+#define DEFAULT_FLUSH_INTERVAL 10
+#define DEFAULT_MAX_QUEUED 100000
+#define DEFAULT_TIMEOUT_MS 5000
+#define DEFAULT_SHUTDOWN_TIMEOUT 5
+#define MAX_FILTERS 64
+#define MAX_STATIC_DIMS 10
+/* Series not written for this long are forgotten by the repeat check. */
+#define DEDUP_MAX_AGE TIME_T_TO_CDTIME_T(3600)
+
+typedef struct {
+  char *name;
+  char *value;
+} static_dim_t;
+
+typedef struct {
+  /* configuration */
+  char *instance; /* "0", "1", ...: one per <Plugin> block */
+  char *region_cfg;
+  char *endpoint;
+  char *ns;
+  char *profile;
+  cdtime_t flush_interval;
+  int storage_resolution;
+  size_t max_queued;
+  bool compress;
+  long timeout_ms;
+  int max_attempts;
+  cdtime_t shutdown_timeout;
+  bool imds_v1;
+  bool generic;
+  regex_t include[MAX_FILTERS];
+  size_t include_num;
+  regex_t exclude[MAX_FILTERS];
+  size_t exclude_num;
+  static_dim_t dims[MAX_STATIC_DIMS];
+  size_t dims_num;
+
+  /* runtime */
+  pthread_mutex_t lock; /* queue, dedup, counters, thread state */
+  pthread_cond_t cond;
+  cw_queue_t *queue;
+  cw_dedup_t *dedup;
+  aws_creds_provider_t *creds;
+  cw_sender_t *sender;
+  pthread_t thread;
+  bool thread_running;
+  bool thread_failed;
+  bool flush_now;
+  bool stopping;
+  uint64_t duplicates;
+  uint64_t invalid[CW_DATUM_E_NUM];
+  unsigned logged_reasons; /* bit per reason: logged once */
+  c_complain_t complaint_send;
+  uint64_t rng; /* jitter state */
+} wcw_t;
+
+/* ------------------------------------------------------------ helpers */
+
+static const char *env_getenv(void *ud, const char *name) {
+  (void)ud;
+  return getenv(name);
+}
+
+static time_t clock_now(void *ud) {
+  (void)ud;
+  return time(NULL);
+}
+
+/* splitmix64: the sender thread is the only user of an instance's state,
+ * and backoff jitter needs no more than this. */
+static double random01(void *ud) {
+  wcw_t *w = ud;
+  uint64_t z = (w->rng += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  return (double)(z >> 11) / 9007199254740992.0;
+}
+
+/* Sleeps on the condition variable so that stopping wakes it. */
+static int sleep_ms(uint64_t ms, void *ud) {
+  wcw_t *w = ud;
+  struct timespec until;
+  int stop;
+
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += (time_t)(ms / 1000);
+  until.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  pthread_mutex_lock(&w->lock);
+  while (!w->stopping &&
+         pthread_cond_timedwait(&w->cond, &w->lock, &until) == 0)
+    ;
+  stop = w->stopping;
+  pthread_mutex_unlock(&w->lock);
+  return stop;
+}
+
+static void sender_log(cw_log_level_t level, const char *msg, void *ud) {
+  wcw_t *w = ud;
+  int l = level == CW_LOG_ERR ? LOG_ERR
+                              : level == CW_LOG_WARNING ? LOG_WARNING
+                                                        : LOG_INFO;
+  plugin_log(l, PLUGIN_NAME " plugin (%s): %s", w->ns, msg);
+}
+
+/* ------------------------------------------------------------ mapping */
+
+/* Validates d and queues it; counts and logs (once per reason) what is
+ * refused. Called with the lock held. */
+static void enqueue(wcw_t *w, const cw_datum_t *d, double now) {
+  char msg[512];
+  cw_datum_reason_t why = cw_datum_validate(d, now, msg, sizeof(msg));
+
+  if (why != CW_DATUM_OK) {
+    w->invalid[why]++;
+    if (!(w->logged_reasons & (1u << why))) {
+      w->logged_reasons |= 1u << why;
+      WARNING(PLUGIN_NAME " plugin (%s): dropping a datum CloudWatch would "
+                          "refuse (%s): %s; further datums dropped for this "
+                          "reason are only counted",
+              w->ns, cw_datum_reason_name(why), msg);
+    }
+    return;
+  }
+  if (cw_queue_add(w->queue, d) == CW_QUEUE_NOMEM)
+    ERROR(PLUGIN_NAME " plugin (%s): out of memory queueing %s", w->ns,
+          d->metric_name);
+}
+
+static void statset_datum(cw_datum_t *d, const cw_statset_t *s) {
+  d->kind = CW_KIND_STATS;
+  d->stats = *s;
+}
+
+/* sagemaker_async's values: exactly the metric table's names, units and
+ * dimension sets. Returns 1 if the value list was one of them (handled),
+ * 0 if not. Called with the lock held. */
+static int map_sagemaker(wcw_t *w, const data_set_t *ds,
+                         const value_list_t *vl, double now) {
+  const sm_metric_t *m;
+  char *endpoint = NULL, *variant = NULL;
+  cw_dimension_t dims[2];
+  cw_datum_t d;
+  cw_statset_t s;
+  cw_unit_t unit;
+
+  if (strcmp(vl->plugin, "sagemaker_async") != 0)
+    return 0;
+  m = sm_metric_find(vl->type_instance);
+  if (m == NULL)
+    return 0;
+  if ((m->kind == SM_KIND_STATS && (strcmp(vl->type, SM_TYPE_STATS) != 0 ||
+                                    ds->ds_num != 4)) ||
+      (m->kind == SM_KIND_GAUGE && strcmp(vl->type, SM_TYPE_GAUGE) != 0) ||
+      (m->kind == SM_KIND_COUNT && strcmp(vl->type, SM_TYPE_COUNT) != 0))
+    return 0;
+  if (meta_data_get_string(vl->meta, "sagemaker:endpoint_name", &endpoint) !=
+          0 ||
+      (m->dims == SM_DIMS_ENDPOINT_VARIANT &&
+       meta_data_get_string(vl->meta, "sagemaker:variant_name", &variant) !=
+           0)) {
+    w->invalid[CW_DATUM_E_DIMENSION]++;
+    sfree(endpoint);
+    sfree(variant);
+    return 1;
+  }
+
+  cw_datum_init(&d);
+  d.metric_name = m->name;
+  dims[0] = (cw_dimension_t){"EndpointName", endpoint};
+  dims[1] = (cw_dimension_t){"VariantName", variant};
+  d.dims = dims;
+  d.num_dims = m->dims == SM_DIMS_ENDPOINT_VARIANT ? 2 : 1;
+  d.timestamp = CDTIME_T_TO_DOUBLE(vl->time);
+  d.storage_resolution = w->storage_resolution;
+  if (cw_unit_from_name(m->unit, &unit) == 0)
+    d.unit = unit;
+  cw_statset_init(&s);
+  if (m->kind == SM_KIND_STATS) {
+    /* count, sum, min, max; an interval without samples has nothing to
+     * publish (a statistic set needs SampleCount > 0). */
+    if (vl->values[0].gauge > 0) {
+      s.sample_count = vl->values[0].gauge;
+      s.sum = vl->values[1].gauge;
+      s.minimum = vl->values[2].gauge;
+      s.maximum = vl->values[3].gauge;
+      statset_datum(&d, &s);
+      enqueue(w, &d, now);
+    }
+  } else if (cw_statset_add(&s, vl->values[0].gauge) == 0) {
+    statset_datum(&d, &s);
+    enqueue(w, &d, now);
+  }
+  sfree(endpoint);
+  sfree(variant);
+  return 1;
+}
+
+static bool filters_pass(const wcw_t *w, const char *id) {
+  bool in = w->include_num == 0;
+  for (size_t i = 0; i < w->include_num && !in; i++)
+    in = regexec(&w->include[i], id, 0, NULL, 0) == 0;
+  for (size_t i = 0; i < w->exclude_num && in; i++)
+    in = regexec(&w->exclude[i], id, 0, NULL, 0) != 0;
+  return in;
+}
+
+/* Any other value, by the generic naming rule:
+ *   MetricName  plugin.type[.type_instance][.ds_name when several]
+ *   Dimensions  Host, PluginInstance (when set), then the static ones
+ *   Value       the gauge, or the rate per second of a counter/derive
+ * Called with the lock held. */
+static void map_generic(wcw_t *w, const data_set_t *ds, const value_list_t *vl,
+                        double now) {
+  cw_dimension_t dims[2 + MAX_STATIC_DIMS];
+  size_t nd = 0;
+  char id[6 * DATA_MAX_NAME_LEN];
+  gauge_t *rates = NULL;
+
+  ssnprintf(id, sizeof(id), "%s%s%s/%s%s%s", vl->plugin,
+            vl->plugin_instance[0] ? "-" : "", vl->plugin_instance, vl->type,
+            vl->type_instance[0] ? "-" : "", vl->type_instance);
+  if (!filters_pass(w, id))
+    return;
+
+  dims[nd++] = (cw_dimension_t){"Host", vl->host};
+  if (vl->plugin_instance[0])
+    dims[nd++] = (cw_dimension_t){"PluginInstance", vl->plugin_instance};
+  for (size_t i = 0; i < w->dims_num; i++)
+    dims[nd++] = (cw_dimension_t){w->dims[i].name, w->dims[i].value};
+
+  for (size_t i = 0; i < ds->ds_num; i++) {
+    char name[4 * DATA_MAX_NAME_LEN];
+    cw_datum_t d;
+    cw_statset_t s;
+    double v;
+
+    if (ds->ds[i].type == DS_TYPE_GAUGE)
+      v = vl->values[i].gauge;
+    else {
+      if (rates == NULL)
+        rates = uc_get_rate(ds, vl);
+      if (rates == NULL)
+        return;
+      v = rates[i];
+    }
+    ssnprintf(name, sizeof(name), "%s.%s%s%s%s%s", vl->plugin, vl->type,
+              vl->type_instance[0] ? "." : "", vl->type_instance,
+              ds->ds_num > 1 ? "." : "", ds->ds_num > 1 ? ds->ds[i].name : "");
+    cw_statset_init(&s);
+    if (cw_statset_add(&s, v) != 0)
+      continue; /* NaN: collectd's "no value" */
+    cw_datum_init(&d);
+    d.metric_name = name;
+    d.dims = dims;
+    d.num_dims = nd;
+    d.timestamp = CDTIME_T_TO_DOUBLE(vl->time);
+    d.storage_resolution = w->storage_resolution;
+    d.unit = CW_UNIT_NONE;
+    statset_datum(&d, &s);
+    enqueue(w, &d, now);
+  }
+  sfree(rates);
+}
+
+/* ------------------------------------------------------- own metrics */
+
+typedef struct {
+  const char *type;
+  const char *ti;
+  uint64_t v;
+} own_value_t;
+
+static void dispatch_own(wcw_t *w) {
+  cw_sender_stats_t st;
+  uint64_t invalid = 0, dup, dropped_full;
+  size_t queued;
+  own_value_t vals[12];
+  size_t n = 0;
+
+  cw_sender_get_stats(w->sender, &st);
+  pthread_mutex_lock(&w->lock);
+  for (int i = 0; i < CW_DATUM_E_NUM; i++)
+    invalid += w->invalid[i];
+  dup = w->duplicates;
+  dropped_full = cw_queue_dropped(w->queue);
+  queued = cw_queue_size(w->queue);
+  pthread_mutex_unlock(&w->lock);
+
+  vals[n++] = (own_value_t){"derive", "datums_sent", st.datums_sent};
+  vals[n++] = (own_value_t){"derive", "datums_dropped-queue_full",
+                                dropped_full};
+  vals[n++] = (own_value_t){"derive", "datums_dropped-invalid", invalid};
+  vals[n++] = (own_value_t){"derive", "datums_dropped-refused",
+                                st.datums_dropped};
+  vals[n++] = (own_value_t){"derive", "values_repeated", dup};
+  vals[n++] = (own_value_t){"derive", "requests", st.requests};
+  vals[n++] = (own_value_t){"derive", "requests_failed",
+                                st.requests_failed};
+  vals[n++] = (own_value_t){"derive", "retries", st.retries};
+  vals[n++] = (own_value_t){"derive", "bytes_sent", st.bytes_sent};
+  vals[n++] = (own_value_t){"derive", "bytes_uncompressed", st.bytes_raw};
+  vals[n++] = (own_value_t){"queue_length", "datums", queued};
+
+  for (size_t i = 0; i < n; i++) {
+    value_list_t vl = VALUE_LIST_INIT;
+    value_t v;
+    if (strcmp(vals[i].type, "derive") == 0)
+      v.derive = (derive_t)vals[i].v;
+    else
+      v.gauge = (gauge_t)vals[i].v;
+    vl.values = &v;
+    vl.values_len = 1;
+    vl.time = cdtime();
+    /* Not a collectd thread: say the interval. */
+    vl.interval = w->flush_interval;
+    sstrncpy(vl.plugin, PLUGIN_NAME, sizeof(vl.plugin));
+    sstrncpy(vl.plugin_instance, w->instance, sizeof(vl.plugin_instance));
+    sstrncpy(vl.type, vals[i].type, sizeof(vl.type));
+    sstrncpy(vl.type_instance, vals[i].ti, sizeof(vl.type_instance));
+    plugin_dispatch_values(&vl);
+  }
+}
+
+/* ------------------------------------------------------------- sender */
+
+static void send_once(wcw_t *w, time_t deadline) {
+  char err[1024];
+
+  pthread_mutex_lock(&w->lock);
+  cw_queue_seal(w->queue);
+  cw_dedup_expire(w->dedup, cdtime(), DEDUP_MAX_AGE);
+  pthread_mutex_unlock(&w->lock);
+  if (cw_sender_drain(w->sender, w->queue, &w->lock, deadline) == 0) {
+    c_release(LOG_INFO, &w->complaint_send,
+              PLUGIN_NAME " plugin (%s): PutMetricData succeeds again", w->ns);
+    return;
+  }
+  cw_sender_last_error(w->sender, err, sizeof(err));
+  c_complain(LOG_ERR, &w->complaint_send, PLUGIN_NAME " plugin (%s): %s",
+             w->ns, err);
+}
+
+static void *sender_main(void *arg) {
+  wcw_t *w = arg;
+
+  for (;;) {
+    struct timespec until = CDTIME_T_TO_TIMESPEC(cdtime() + w->flush_interval);
+    bool stop;
+
+    pthread_mutex_lock(&w->lock);
+    while (!w->stopping && !w->flush_now) {
+      /* cdtime is the wall clock, as CLOCK_REALTIME is. */
+      if (pthread_cond_timedwait(&w->cond, &w->lock, &until) != 0)
+        break;
+    }
+    w->flush_now = false;
+    stop = w->stopping;
+    pthread_mutex_unlock(&w->lock);
+    if (stop)
+      break;
+    send_once(w, 0);
+    dispatch_own(w);
+  }
+  return NULL;
+}
+
+/* Starts the sender thread on first use: collectd may fork after reading
+ * the configuration, and threads do not survive a fork. Called with the
+ * lock held. */
+static void ensure_thread(wcw_t *w) {
+  char name[16];
+  if (w->thread_running || w->thread_failed || w->stopping)
+    return;
+  ssnprintf(name, sizeof(name), "wcw#%s", w->instance);
+  if (plugin_thread_create(&w->thread, sender_main, w, name) != 0) {
+    ERROR(PLUGIN_NAME " plugin (%s): cannot start the sender thread: %s",
+          w->ns, STRERRNO);
+    w->thread_failed = true;
+    return;
+  }
+  w->thread_running = true;
+}
+
+/* --------------------------------------------------- collectd callbacks */
+
+static int wcw_write(const data_set_t *ds, const value_list_t *vl,
+                     user_data_t *ud) {
+  wcw_t *w = ud->data;
+  char id[6 * DATA_MAX_NAME_LEN];
+  double now = CDTIME_T_TO_DOUBLE(cdtime());
+
+  /* Our own counters would feed back into the queue they describe. */
+  if (strcmp(vl->plugin, PLUGIN_NAME) == 0 && !w->generic)
+    return 0;
+  if (strcmp(vl->plugin, "sagemaker_async") != 0 && !w->generic)
+    return 0;
+
+  FORMAT_VL(id, sizeof(id), vl);
+  pthread_mutex_lock(&w->lock);
+  ensure_thread(w);
+  if (cw_dedup_check(w->dedup, id, vl->time, cdtime()) == 0) {
+    w->duplicates++;
+    pthread_mutex_unlock(&w->lock);
+    return 0;
+  }
+  if (!map_sagemaker(w, ds, vl, now) && w->generic)
+    map_generic(w, ds, vl, now);
+  pthread_mutex_unlock(&w->lock);
+  return 0;
+}
+
+static int wcw_flush(cdtime_t timeout, const char *identifier,
+                     user_data_t *ud) {
+  wcw_t *w = ud->data;
+  (void)timeout;
+  (void)identifier;
+  pthread_mutex_lock(&w->lock);
+  ensure_thread(w);
+  w->flush_now = true;
+  pthread_cond_broadcast(&w->cond);
+  pthread_mutex_unlock(&w->lock);
+  return 0;
+}
+
+/* Frees an instance at shutdown: stops the thread, then sends what is
+ * left within ShutdownTimeout. */
+static void wcw_free(void *arg) {
+  wcw_t *w = arg;
+  bool joined;
+
+  if (w == NULL)
+    return;
+  pthread_mutex_lock(&w->lock);
+  w->stopping = true;
+  joined = w->thread_running;
+  pthread_cond_broadcast(&w->cond);
+  pthread_mutex_unlock(&w->lock);
+  if (joined)
+    pthread_join(w->thread, NULL);
+  if (w->sender != NULL && w->queue != NULL) {
+    time_t deadline = time(NULL) + (time_t)CDTIME_T_TO_TIME_T(
+                                       w->shutdown_timeout);
+    size_t left;
+    /* Stopping is set: sleeps return at once, so a failing endpoint gets
+     * one attempt; a slow one is bounded by the deadline and Timeout. */
+    send_once(w, deadline);
+    pthread_mutex_lock(&w->lock);
+    left = cw_queue_size(w->queue);
+    pthread_mutex_unlock(&w->lock);
+    if (left > 0)
+      WARNING(PLUGIN_NAME " plugin (%s): shutting down with %zu datums not "
+                          "sent",
+              w->ns, left);
+  }
+  cw_sender_destroy(w->sender);
+  aws_creds_provider_destroy(w->creds);
+  cw_queue_destroy(w->queue);
+  cw_dedup_destroy(w->dedup);
+  for (size_t i = 0; i < w->include_num; i++)
+    regfree(&w->include[i]);
+  for (size_t i = 0; i < w->exclude_num; i++)
+    regfree(&w->exclude[i]);
+  for (size_t i = 0; i < w->dims_num; i++) {
+    sfree(w->dims[i].name);
+    sfree(w->dims[i].value);
+  }
+  pthread_cond_destroy(&w->cond);
+  pthread_mutex_destroy(&w->lock);
+  sfree(w->instance);
+  sfree(w->region_cfg);
+  sfree(w->endpoint);
+  sfree(w->ns);
+  sfree(w->profile);
+  sfree(w);
+}
+
+/* -------------------------------------------------------------- config */
+
+static int cfg_fail(const oconfig_item_t *ci, const char *why) {
+  char value[128] = "(none)";
+  if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_STRING)
+    ssnprintf(value, sizeof(value), "\"%s\"", ci->values[0].value.string);
+  else if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_NUMBER)
+    ssnprintf(value, sizeof(value), "%g", ci->values[0].value.number);
+  else if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_BOOLEAN)
+    sstrncpy(value, ci->values[0].value.boolean ? "true" : "false",
+             sizeof(value));
+  else if (ci->values_num > 1)
+    sstrncpy(value, "(several values)", sizeof(value));
+  ERROR(PLUGIN_NAME " plugin: %s %s: %s", ci->key, value, why);
+  return -1;
+}
+
+static int cfg_regex(oconfig_item_t *ci, regex_t *list, size_t *num) {
+  char *re = NULL;
+  int status;
+  if (*num >= MAX_FILTERS)
+    return cfg_fail(ci, "too many filters");
+  if (cf_util_get_string(ci, &re) != 0)
+    return cfg_fail(ci, "expected one string (a regular expression)");
+  status = regcomp(&list[*num], re, REG_EXTENDED | REG_NOSUB);
+  sfree(re);
+  if (status != 0) {
+    char msg[128];
+    regerror(status, NULL, msg, sizeof(msg));
+    return cfg_fail(ci, msg);
+  }
+  (*num)++;
+  return 0;
+}
+
+static int cfg_seconds(oconfig_item_t *ci, cdtime_t *out, double min,
+                       double max) {
+  double d;
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER)
+    return cfg_fail(ci, "expected a number of seconds");
+  d = ci->values[0].value.number;
+  if (!(d >= min && d <= max)) {
+    char why[96];
+    ssnprintf(why, sizeof(why), "must be between %g and %g seconds", min,
+              max);
+    return cfg_fail(ci, why);
+  }
+  *out = DOUBLE_TO_CDTIME_T(d);
+  return 0;
+}
+
+static int wcw_config_item(wcw_t *w, oconfig_item_t *c) {
+  if (strcasecmp("Region", c->key) == 0)
+    return cf_util_get_string(c, &w->region_cfg) ? cfg_fail(c, "expected a string") : 0;
+  if (strcasecmp("Endpoint", c->key) == 0)
+    return cf_util_get_string(c, &w->endpoint) ? cfg_fail(c, "expected a URL") : 0;
+  if (strcasecmp("Namespace", c->key) == 0) {
+    char msg[256];
+    sfree(w->ns);
+    if (cf_util_get_string(c, &w->ns) != 0)
+      return cfg_fail(c, "expected a string");
+    if (cw_namespace_validate(w->ns, msg, sizeof(msg)) != 0)
+      return cfg_fail(c, msg);
+    return 0;
+  }
+  if (strcasecmp("Profile", c->key) == 0)
+    return cf_util_get_string(c, &w->profile) ? cfg_fail(c, "expected a string") : 0;
+  if (strcasecmp("FlushInterval", c->key) == 0)
+    return cfg_seconds(c, &w->flush_interval, 1, 3600);
+  if (strcasecmp("ShutdownTimeout", c->key) == 0)
+    return cfg_seconds(c, &w->shutdown_timeout, 0, 600);
+  if (strcasecmp("Timeout", c->key) == 0) {
+    cdtime_t t;
+    if (cfg_seconds(c, &t, 0.1, 300) != 0)
+      return -1;
+    w->timeout_ms = (long)CDTIME_T_TO_MS(t);
+    return 0;
+  }
+  if (strcasecmp("StorageResolution", c->key) == 0) {
+    int r;
+    if (cf_util_get_int(c, &r) != 0 ||
+        (r != CW_RESOLUTION_HIGH && r != CW_RESOLUTION_STANDARD))
+      return cfg_fail(c, "must be 1 (high resolution) or 60");
+    w->storage_resolution = r;
+    return 0;
+  }
+  if (strcasecmp("MaxQueuedDatums", c->key) == 0) {
+    int n;
+    if (cf_util_get_int(c, &n) != 0 || n < 1000 || n > 10000000)
+      return cfg_fail(c, "must be between 1000 and 10000000");
+    w->max_queued = (size_t)n;
+    return 0;
+  }
+  if (strcasecmp("MaxAttempts", c->key) == 0) {
+    if (cf_util_get_int(c, &w->max_attempts) != 0 || w->max_attempts < 1 ||
+        w->max_attempts > 100)
+      return cfg_fail(c, "must be between 1 and 100");
+    return 0;
+  }
+  if (strcasecmp("Compress", c->key) == 0)
+    return cf_util_get_boolean(c, &w->compress) ? cfg_fail(c, "expected true or false") : 0;
+  if (strcasecmp("GenericMetrics", c->key) == 0)
+    return cf_util_get_boolean(c, &w->generic) ? cfg_fail(c, "expected true or false") : 0;
+  if (strcasecmp("IMDSv1Fallback", c->key) == 0)
+    return cf_util_get_boolean(c, &w->imds_v1) ? cfg_fail(c, "expected true or false") : 0;
+  if (strcasecmp("Include", c->key) == 0)
+    return cfg_regex(c, w->include, &w->include_num);
+  if (strcasecmp("Exclude", c->key) == 0)
+    return cfg_regex(c, w->exclude, &w->exclude_num);
+  if (strcasecmp("Dimension", c->key) == 0) {
+    if (c->values_num != 2 || c->values[0].type != OCONFIG_TYPE_STRING ||
+        c->values[1].type != OCONFIG_TYPE_STRING)
+      return cfg_fail(c, "expected two strings: name and value");
+    if (w->dims_num >= MAX_STATIC_DIMS)
+      return cfg_fail(c, "too many dimensions");
+    w->dims[w->dims_num].name = strdup(c->values[0].value.string);
+    w->dims[w->dims_num].value = strdup(c->values[1].value.string);
+    w->dims_num++;
+    return 0;
+  }
+  ERROR(PLUGIN_NAME " plugin: unknown option \"%s\"", c->key);
+  return -1;
+}
+
+static int wcw_config(oconfig_item_t *ci) {
+  static int instances; /* names the blocks: one sender each */
+  wcw_t *w = calloc(1, sizeof(*w));
+  char err[512];
+  char url[512];
+  char inst[16];
+  aws_region_t region;
+  aws_creds_config_t cc;
+  cw_sender_config_t sc;
+  int status = 0;
+
+  if (w == NULL)
+    return ENOMEM;
+  /* Region discovery and the sender's handles use libcurl before init. */
+  if (instances == 0)
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+  pthread_mutex_init(&w->lock, NULL);
+  pthread_cond_init(&w->cond, NULL);
+  C_COMPLAIN_INIT(&w->complaint_send);
+  w->rng = (uint64_t)cdtime() ^ ((uint64_t)getpid() << 32);
+  w->ns = strdup(DEFAULT_NAMESPACE);
+  w->flush_interval = TIME_T_TO_CDTIME_T(DEFAULT_FLUSH_INTERVAL);
+  w->shutdown_timeout = TIME_T_TO_CDTIME_T(DEFAULT_SHUTDOWN_TIMEOUT);
+  w->storage_resolution = CW_RESOLUTION_STANDARD;
+  w->max_queued = DEFAULT_MAX_QUEUED;
+  w->compress = true;
+  w->timeout_ms = DEFAULT_TIMEOUT_MS;
+  w->max_attempts = CW_SENDER_DEFAULT_MAX_ATTEMPTS;
+  ssnprintf(inst, sizeof(inst), "%d", instances++);
+  w->instance = strdup(inst);
+
+  for (int i = 0; i < ci->children_num && status == 0; i++)
+    status = wcw_config_item(w, ci->children + i);
+  if (status != 0) {
+    wcw_free(w);
+    return -1;
+  }
+
+  memset(&cc, 0, sizeof(cc));
+  cc.getenv_fn = env_getenv;
+  cc.clock_fn = clock_now;
+  cc.home_dir = getenv("HOME");
+  cc.profile = w->profile;
+  cc.imds_url = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+  cc.timeout_ms = w->timeout_ms < 2000 ? w->timeout_ms : 2000;
+  cc.imds_v1_fallback = w->imds_v1;
+
+  if (aws_region_resolve(&cc, w->region_cfg, &region, err, sizeof(err)) ==
+      AWS_CREDS_FAILED) {
+    ERROR(PLUGIN_NAME " plugin: no region: %s; set Region", err);
+    wcw_free(w);
+    return -1;
+  }
+  if (w->endpoint == NULL) {
+    ssnprintf(url, sizeof(url), "https://monitoring.%s.amazonaws.com/",
+              region.name);
+    w->endpoint = strdup(url);
+  }
+
+  w->queue = cw_queue_create(w->max_queued);
+  w->dedup = cw_dedup_create();
+  w->creds = aws_creds_provider_create(&cc);
+  memset(&sc, 0, sizeof(sc));
+  sc.url = w->endpoint;
+  sc.region = region.name;
+  sc.ns = w->ns;
+  sc.compress = w->compress;
+  sc.compress_threshold = CW_SENDER_DEFAULT_COMPRESS_THRESHOLD;
+  sc.timeout_ms = w->timeout_ms;
+  sc.max_attempts = (unsigned)w->max_attempts;
+  sc.creds = w->creds;
+  sc.now = clock_now;
+  sc.random01 = random01;
+  sc.sleep_ms = sleep_ms;
+  sc.log = sender_log;
+  sc.ud = w;
+  if (w->queue == NULL || w->dedup == NULL || w->creds == NULL) {
+    ERROR(PLUGIN_NAME " plugin: out of memory");
+    wcw_free(w);
+    return -1;
+  }
+  w->sender = cw_sender_create(&sc, err, sizeof(err));
+  if (w->sender == NULL) {
+    ERROR(PLUGIN_NAME " plugin: %s", err);
+    wcw_free(w);
+    return -1;
+  }
+  INFO(PLUGIN_NAME " plugin: namespace %s, region %s (from %s), endpoint %s",
+       w->ns, region.name, region.source, w->endpoint);
+
+  {
+    char name[64];
+    ssnprintf(name, sizeof(name), PLUGIN_NAME "/%s", w->instance);
+    /* Only the write callback frees the instance. */
+    plugin_register_write(name, wcw_write,
+                          &(user_data_t){.data = w, .free_func = wcw_free});
+    plugin_register_flush(name, wcw_flush, &(user_data_t){.data = w});
+  }
+  return 0;
+}
+
+static int wcw_init(void) {
+  static bool done;
+  if (done)
+    return 0;
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    ERROR(PLUGIN_NAME " plugin: curl_global_init failed");
+    return -1;
+  }
+  done = true;
+  return 0;
+}
+
+void module_register(void) {
+  plugin_register_complex_config(PLUGIN_NAME, wcw_config);
+  plugin_register_init(PLUGIN_NAME, wcw_init);
+}

@@ -1,0 +1,75 @@
+"""moto_server as a local CloudWatch for the integration tests: started on
+127.0.0.1 with signature checking on, with an IAM user whose access key
+the plugin signs with, and a boto3 client to read back."""
+import os
+import shutil
+import socket
+import sys
+import time
+
+from harness import start, stop, wait_for
+
+
+def available():
+    try:
+        import boto3  # noqa: F401
+        import moto  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which("moto_server") is not None
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Moto:
+    def __init__(self, work, auth=True):
+        import boto3
+        self.port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        env = dict(os.environ)
+        if auth:
+            # The first three actions (a user, its key, its policy) go
+            # unauthenticated; from then on every request must be signed
+            # with a key moto knows.
+            env["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"
+        self.proc = start(["moto_server", "-H", "127.0.0.1", "-p",
+                           str(self.port)], work.file("moto.log"), env=env)
+        ok = wait_for(self._up, 30, step=0.2)
+        if not ok:
+            raise RuntimeError("moto_server did not start")
+        self.key_id = "AKIDEXAMPLE"
+        self.secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+        if auth:
+            iam = boto3.client("iam", endpoint_url=self.url,
+                               region_name="us-east-1",
+                               aws_access_key_id="x", aws_secret_access_key="x")
+            iam.create_user(UserName="collectd")
+            key = iam.create_access_key(UserName="collectd")["AccessKey"]
+            iam.put_user_policy(
+                UserName="collectd", PolicyName="publish",
+                PolicyDocument='{"Version":"2012-10-17","Statement":[{'
+                # moto names CloudWatch actions "monitoring:*" (IAM: "cloudwatch:*").
+                '"Effect":"Allow","Action":["cloudwatch:*","monitoring:*","logs:*"],'
+                '"Resource":"*"}]}')
+            self.key_id = key["AccessKeyId"]
+            self.secret = key["SecretAccessKey"]
+        self.cw = boto3.client("cloudwatch", endpoint_url=self.url,
+                               region_name="us-east-1",
+                               aws_access_key_id=self.key_id,
+                               aws_secret_access_key=self.secret)
+
+    def _up(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self):
+        stop(self.proc)
