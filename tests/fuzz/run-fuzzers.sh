@@ -9,7 +9,7 @@ seconds=${SM_FUZZ_SECONDS:-20}
 work=$(mktemp -d "${TMPDIR:-/tmp}/sm-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-targets="runtime_parse"
+targets="runtime_parse aws_creds"
 n=0
 for t in $targets; do n=$((n + 1)); done
 
@@ -29,6 +29,8 @@ for t in $targets; do
   bin=$work/fuzz_$t
   case $t in
     runtime_parse) srcs="$src/plugin/runtime_parse.c" libs="-lyajl" ;;
+    aws_creds) srcs="$src/plugin/aws_creds.c $src/plugin/aws_profile.c"
+      libs="-lcurl -lyajl -lpthread" ;;
   esac
   if clang -g -O1 -fsanitize=fuzzer,address,undefined \
       -fno-sanitize-recover=undefined -I"$src/include" \

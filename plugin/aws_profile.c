@@ -1,0 +1,292 @@
+/*
+ * aws_profile: the shared credentials and config file parser (see
+ * include/aws_profile.h).
+ */
+#include "aws_profile.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AWS_PROFILE_ERROR_MAX 128
+
+struct aws_profile_parser_s {
+  aws_profile_kind_t kind;
+  char want[AWS_PROFILE_NAME_MAX + 1];
+  char line[AWS_PROFILE_LINE_MAX + 1];
+  size_t line_len;
+  size_t total;     /* bytes fed so far */
+  unsigned line_no; /* lines completed so far */
+  bool in_section;  /* a section header has been seen */
+  bool in_wanted;   /* ... and it is the profile wanted */
+  bool after_key;   /* the last line that counted was "key = value" */
+  bool failed;
+  bool finished;
+  char error[AWS_PROFILE_ERROR_MAX];
+  aws_profile_t result;
+};
+
+/* Keys naming credential sources this module does not implement. */
+static const char *const unsupported_keys[] = {
+    "role_arn",
+    "credential_process",
+    "credential_source",
+    "sso_session",
+    "sso_start_url",
+    "sso_account_id",
+    "web_identity_token_file",
+};
+
+static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\f'; }
+
+static char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Compares s[0..len) with the lower-case word, ignoring the case of s. */
+static bool key_is(const char *s, size_t len, const char *word) {
+  size_t i;
+  for (i = 0; i < len; i++)
+    if (word[i] == '\0' || ascii_lower(s[i]) != word[i])
+      return false;
+  return word[i] == '\0';
+}
+
+__attribute__((format(printf, 2, 3))) static int fail(aws_profile_parser_t *p,
+                                                      const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(p->error, sizeof(p->error), fmt, ap);
+  va_end(ap);
+  p->failed = true;
+  return -1;
+}
+
+/* Trims blanks from both ends of [*b, *e). */
+static void trim(const char **b, const char **e) {
+  while (*b < *e && is_blank(**b))
+    (*b)++;
+  while (*e > *b && is_blank((*e)[-1]))
+    (*e)--;
+}
+
+/* Replaces *slot with a copy of [b, e), or NULL when empty. The old value is
+ * wiped: it may be a secret. */
+static int set_value(aws_profile_parser_t *p, char **slot, const char *b,
+                     const char *e) {
+  char *v = NULL;
+  size_t n = (size_t)(e - b);
+
+  if (n > 0) {
+    v = malloc(n + 1);
+    if (v == NULL)
+      return fail(p, "line %u: out of memory", p->line_no);
+    memcpy(v, b, n);
+    v[n] = '\0';
+  }
+  if (*slot != NULL) {
+    explicit_bzero(*slot, strlen(*slot));
+    free(*slot);
+  }
+  *slot = v;
+  return 0;
+}
+
+static bool section_matches(const aws_profile_parser_t *p, const char *b,
+                            const char *e) {
+  size_t n;
+
+  if (p->kind == AWS_PROFILE_CONFIG_FILE) {
+    if ((size_t)(e - b) > 7 && memcmp(b, "profile", 7) == 0 && is_blank(b[7])) {
+      b += 8;
+      trim(&b, &e);
+    } else if (strcmp(p->want, "default") != 0) {
+      return false; /* only "default" goes without "profile " */
+    }
+  }
+  n = (size_t)(e - b);
+  return n == strlen(p->want) && memcmp(b, p->want, n) == 0;
+}
+
+static int section_line(aws_profile_parser_t *p, const char *b, const char *e) {
+  const char *close = memchr(b, ']', (size_t)(e - b));
+  const char *nb = b + 1, *ne = close, *rest;
+
+  if (close == NULL)
+    return fail(p, "line %u: expected ']' to close the section name",
+                p->line_no);
+  rest = close + 1;
+  while (rest < e && is_blank(*rest))
+    rest++;
+  if (rest < e && *rest != '#' && *rest != ';')
+    return fail(p, "line %u: unexpected text after ']'", p->line_no);
+  trim(&nb, &ne);
+  if (nb == ne)
+    return fail(p, "line %u: empty section name", p->line_no);
+  p->in_section = true;
+  p->in_wanted = section_matches(p, nb, ne);
+  if (p->in_wanted)
+    p->result.found = true;
+  p->after_key = false;
+  return 0;
+}
+
+static int key_line(aws_profile_parser_t *p, const char *b, const char *e) {
+  const char *eq = memchr(b, '=', (size_t)(e - b));
+  const char *colon = memchr(b, ':', (size_t)(e - b));
+  const char *kb = b, *ke, *vb, *ve = e;
+  aws_profile_t *r = &p->result;
+
+  if (eq == NULL || (colon != NULL && colon < eq))
+    eq = colon;
+  if (eq == NULL)
+    return fail(p, "line %u: expected key = value", p->line_no);
+  ke = eq;
+  trim(&kb, &ke);
+  if (kb == ke)
+    return fail(p, "line %u: expected key = value (the key is missing)",
+                p->line_no);
+  if (!p->in_section)
+    return fail(p, "line %u: key = value before any [section]", p->line_no);
+  p->after_key = true;
+  if (!p->in_wanted)
+    return 0;
+
+  vb = eq + 1;
+  /* A comment starts at '#' or ';' after a blank. */
+  for (const char *c = vb; c < ve; c++)
+    if ((*c == '#' || *c == ';') && c > vb && is_blank(c[-1])) {
+      ve = c;
+      break;
+    }
+  trim(&vb, &ve);
+
+  size_t kn = (size_t)(ke - kb);
+  if (key_is(kb, kn, "aws_access_key_id"))
+    return set_value(p, &r->access_key_id, vb, ve);
+  if (key_is(kb, kn, "aws_secret_access_key"))
+    return set_value(p, &r->secret_access_key, vb, ve);
+  if (key_is(kb, kn, "aws_session_token"))
+    return set_value(p, &r->session_token, vb, ve);
+  if (key_is(kb, kn, "region"))
+    return set_value(p, &r->region, vb, ve);
+  if (r->unsupported[0] == '\0')
+    for (size_t i = 0; i < sizeof(unsupported_keys) / sizeof(*unsupported_keys);
+         i++)
+      if (key_is(kb, kn, unsupported_keys[i])) {
+        snprintf(r->unsupported, sizeof(r->unsupported), "%s",
+                 unsupported_keys[i]);
+        break;
+      }
+  return 0;
+}
+
+/* Handles p->line (p->line_len bytes, NUL-terminated, no newline). */
+static int process_line(aws_profile_parser_t *p) {
+  const char *b = p->line, *e = p->line + p->line_len;
+  bool indented;
+
+  if (e > b && e[-1] == '\r')
+    e--;
+  if (p->line_no == 1 && e - b >= 3 && memcmp(b, "\xEF\xBB\xBF", 3) == 0)
+    b += 3; /* a UTF-8 byte order mark, as some editors write */
+  indented = b < e && is_blank(*b);
+  trim(&b, &e);
+  if (b == e || *b == '#' || *b == ';')
+    return 0;
+  if (indented && p->after_key)
+    return 0; /* continues the previous value: a nested setting */
+  if (*b == '[')
+    return section_line(p, b, e);
+  return key_line(p, b, e);
+}
+
+aws_profile_parser_t *aws_profile_parser_create(aws_profile_kind_t kind,
+                                                const char *profile) {
+  aws_profile_parser_t *p;
+  size_t n;
+
+  if (profile == NULL)
+    return NULL;
+  n = strlen(profile);
+  if (n == 0 || n > AWS_PROFILE_NAME_MAX)
+    return NULL;
+  p = calloc(1, sizeof(*p));
+  if (p == NULL)
+    return NULL;
+  p->kind = kind;
+  memcpy(p->want, profile, n + 1);
+  return p;
+}
+
+void aws_profile_parser_destroy(aws_profile_parser_t *p) {
+  char **slots[4];
+
+  if (p == NULL)
+    return;
+  slots[0] = &p->result.access_key_id;
+  slots[1] = &p->result.secret_access_key;
+  slots[2] = &p->result.session_token;
+  slots[3] = &p->result.region;
+  for (size_t i = 0; i < 4; i++)
+    if (*slots[i] != NULL) {
+      explicit_bzero(*slots[i], strlen(*slots[i]));
+      free(*slots[i]);
+    }
+  /* The line buffer may hold a secret too. */
+  explicit_bzero(p, sizeof(*p));
+  free(p);
+}
+
+int aws_profile_parser_feed(aws_profile_parser_t *p, const char *data,
+                            size_t len) {
+  if (p->failed)
+    return -1;
+  if (p->finished)
+    return fail(p, "data after the end of the file");
+  if (len > AWS_PROFILE_FILE_MAX - p->total)
+    return fail(p, "larger than %u bytes", AWS_PROFILE_FILE_MAX);
+  p->total += len;
+  while (len > 0) {
+    const char *nl = memchr(data, '\n', len);
+    size_t seg = nl != NULL ? (size_t)(nl - data) : len;
+
+    if (memchr(data, '\0', seg) != NULL)
+      return fail(p, "line %u: contains a NUL byte", p->line_no + 1);
+    if (seg > AWS_PROFILE_LINE_MAX - p->line_len)
+      return fail(p, "line %u: longer than %u bytes", p->line_no + 1,
+                  AWS_PROFILE_LINE_MAX);
+    memcpy(p->line + p->line_len, data, seg);
+    p->line_len += seg;
+    if (nl == NULL)
+      break;
+    p->line[p->line_len] = '\0';
+    p->line_no++;
+    if (process_line(p) != 0)
+      return -1;
+    p->line_len = 0;
+    data += seg + 1;
+    len -= seg + 1;
+  }
+  return 0;
+}
+
+int aws_profile_parser_finish(aws_profile_parser_t *p) {
+  if (!p->failed && !p->finished && p->line_len > 0) {
+    p->line[p->line_len] = '\0';
+    p->line_no++;
+    (void)process_line(p);
+    p->line_len = 0;
+  }
+  p->finished = true;
+  return p->failed ? -1 : 0;
+}
+
+const char *aws_profile_parser_error(const aws_profile_parser_t *p) {
+  return p->error;
+}
+
+const aws_profile_t *aws_profile_parser_result(const aws_profile_parser_t *p) {
+  return &p->result;
+}

@@ -1,0 +1,204 @@
+/*
+ * libFuzzer target for the parsers under aws_creds: the credentials
+ * document parser (with the ISO 8601 parser on its Expiration) and the
+ * shared credentials / config file parser.
+ *
+ * The first input byte selects: bit 0 clear, a credentials document, fed
+ * in chunks of 1 + (byte >> 1) bytes; bit 0 set, a profile file, of the
+ * kind in bit 1 (credentials, config), for the profile in bit 2 ("default",
+ * "dev"), in chunks of 1 + (byte >> 3) bytes. The rest is the input. It is
+ * parsed whole and in chunks, and both must agree on everything; what came
+ * out must satisfy the headers' contracts (values within their caps and
+ * sendable, a message exactly when the parse failed). A third parse stops
+ * half-way and destroys the parser, for leaks.
+ *
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
+ *     plugin/aws_creds.c plugin/aws_profile.c tests/fuzz/fuzz_aws_creds.c \
+ *     -lcurl -lyajl -lpthread
+ */
+#include "aws_creds.h"
+#include "aws_profile.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "check failed: %s (line %d)\n", #cond, __LINE__);        \
+      __builtin_trap();                                                        \
+    }                                                                          \
+  } while (0)
+
+static uint64_t mix_str(uint64_t h, const char *s) {
+  if (s == NULL)
+    s = "\xff(null)";
+  for (; *s != '\0'; s++) {
+    h ^= (unsigned char)*s;
+    h *= UINT64_C(0x100000001b3); /* FNV-1a */
+  }
+  h ^= 0xfe;
+  return h * UINT64_C(0x100000001b3);
+}
+
+typedef struct {
+  int feed_rc;
+  int finish_rc;
+  char error[256];
+  uint64_t hash;
+} outcome_t;
+
+/* ---- credentials documents ---- */
+
+static const size_t json_caps[AWS_CREDS_JSON_FIELD_COUNT] = {
+    AWS_CREDS_KEY_ID_MAX, AWS_CREDS_SECRET_MAX, AWS_CREDS_TOKEN_MAX, 64, 64};
+
+static void json_run(outcome_t *o, const char *doc, size_t len, size_t chunk) {
+  aws_creds_json_t *j = aws_creds_json_create();
+  uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+  CHECK(j != NULL);
+  memset(o, 0, sizeof(*o));
+  for (size_t off = 0; off < len && o->feed_rc == 0; off += chunk)
+    o->feed_rc = aws_creds_json_feed(j, doc + off,
+                                     len - off < chunk ? len - off : chunk);
+  o->finish_rc = aws_creds_json_finish(j);
+  CHECK(o->finish_rc == 0 || o->finish_rc == -1);
+  CHECK(o->feed_rc == 0 || o->finish_rc == -1);
+  CHECK(aws_creds_json_finish(j) == o->finish_rc);
+  CHECK((aws_creds_json_error(j)[0] == '\0') == (o->finish_rc == 0));
+  snprintf(o->error, sizeof(o->error), "%s", aws_creds_json_error(j));
+  for (int f = 0; f < AWS_CREDS_JSON_FIELD_COUNT; f++) {
+    const char *v = aws_creds_json_get(j, (aws_creds_json_field_t)f);
+    if (o->finish_rc != 0)
+      CHECK(v == NULL);
+    if (v != NULL) {
+      CHECK(strlen(v) <= json_caps[f]);
+      for (const char *c = v; *c != '\0'; c++)
+        CHECK(*c >= 0x20 && *c <= 0x7e);
+    }
+    h = mix_str(h, v);
+  }
+  {
+    const char *exp = aws_creds_json_get(j, AWS_CREDS_JSON_EXPIRATION);
+    time_t t = 0;
+    if (exp != NULL && aws_iso8601_parse(exp, &t) == 0) {
+      CHECK(t >= 0);
+      h = mix_str(h, "valid time");
+      h ^= (uint64_t)t;
+    }
+  }
+  o->hash = h;
+  aws_creds_json_destroy(j);
+}
+
+/* ---- profile files ---- */
+
+static void check_value(const char *v) {
+  size_t n;
+  if (v == NULL)
+    return;
+  n = strlen(v);
+  CHECK(n > 0 && n <= AWS_PROFILE_LINE_MAX);
+  CHECK(strchr(v, '\n') == NULL);
+  CHECK(v[0] != ' ' && v[0] != '\t' && v[n - 1] != ' ' && v[n - 1] != '\t');
+}
+
+static void profile_run(outcome_t *o, aws_profile_kind_t kind, const char *name,
+                        const char *doc, size_t len, size_t chunk) {
+  aws_profile_parser_t *p = aws_profile_parser_create(kind, name);
+  const aws_profile_t *r;
+  uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+  CHECK(p != NULL);
+  memset(o, 0, sizeof(*o));
+  for (size_t off = 0; off < len && o->feed_rc == 0; off += chunk)
+    o->feed_rc = aws_profile_parser_feed(p, doc + off,
+                                         len - off < chunk ? len - off : chunk);
+  o->finish_rc = aws_profile_parser_finish(p);
+  CHECK(o->finish_rc == 0 || o->finish_rc == -1);
+  CHECK(o->feed_rc == 0 || o->finish_rc == -1);
+  CHECK(aws_profile_parser_finish(p) == o->finish_rc);
+  CHECK((aws_profile_parser_error(p)[0] == '\0') == (o->finish_rc == 0));
+  snprintf(o->error, sizeof(o->error), "%s", aws_profile_parser_error(p));
+  r = aws_profile_parser_result(p);
+  CHECK(r != NULL);
+  if (o->finish_rc == 0) {
+    check_value(r->access_key_id);
+    check_value(r->secret_access_key);
+    check_value(r->session_token);
+    check_value(r->region);
+    CHECK(strlen(r->unsupported) < sizeof(r->unsupported));
+    h = mix_str(h, r->found ? "found" : "absent");
+    h = mix_str(h, r->access_key_id);
+    h = mix_str(h, r->secret_access_key);
+    h = mix_str(h, r->session_token);
+    h = mix_str(h, r->region);
+    h = mix_str(h, r->unsupported);
+  }
+  o->hash = h;
+  aws_profile_parser_destroy(p);
+}
+
+static void compare(const outcome_t *a, const outcome_t *b, size_t chunk) {
+  if (a->feed_rc != b->feed_rc || a->finish_rc != b->finish_rc ||
+      strcmp(a->error, b->error) != 0 || a->hash != b->hash) {
+    fprintf(stderr, "whole: %d/%d \"%s\"\n", a->feed_rc, a->finish_rc,
+            a->error);
+    fprintf(stderr, "chunks of %zu: %d/%d \"%s\"\n", chunk, b->feed_rc,
+            b->finish_rc, b->error);
+    __builtin_trap();
+  }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static outcome_t whole, chunked;
+  const char *doc;
+  size_t len, chunk;
+
+  if (size < 1)
+    return 0;
+  doc = (const char *)data + 1;
+  len = size - 1;
+
+  if ((data[0] & 1) == 0) {
+    chunk = 1 + (size_t)(data[0] >> 1);
+    json_run(&whole, doc, len, len > 0 ? len : 1);
+    json_run(&chunked, doc, len, chunk);
+    compare(&whole, &chunked, chunk);
+    {
+      aws_creds_json_t *j = aws_creds_json_create();
+      CHECK(j != NULL);
+      (void)aws_creds_json_feed(j, doc, len / 2);
+      aws_creds_json_destroy(j);
+    }
+    /* The time parser on its own, on short inputs. */
+    if (len < 64) {
+      char s[64];
+      time_t t;
+      memcpy(s, doc, len);
+      s[len] = '\0';
+      if (aws_iso8601_parse(s, &t) == 0)
+        CHECK(t >= 0);
+    }
+  } else {
+    aws_profile_kind_t kind =
+        (data[0] & 2) ? AWS_PROFILE_CONFIG_FILE : AWS_PROFILE_CREDENTIALS_FILE;
+    const char *name = (data[0] & 4) ? "dev" : "default";
+    chunk = 1 + (size_t)(data[0] >> 3);
+    profile_run(&whole, kind, name, doc, len, len > 0 ? len : 1);
+    profile_run(&chunked, kind, name, doc, len, chunk);
+    compare(&whole, &chunked, chunk);
+    {
+      aws_profile_parser_t *p = aws_profile_parser_create(kind, name);
+      CHECK(p != NULL);
+      (void)aws_profile_parser_feed(p, doc, len / 2);
+      aws_profile_parser_destroy(p);
+    }
+  }
+  return 0;
+}

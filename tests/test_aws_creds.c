@@ -1,0 +1,1637 @@
+/*
+ * Unit tests of aws_creds and aws_profile.
+ *
+ * The parsers first: every profile file and credentials document is parsed
+ * whole and re-fed in every chunk size from 1 to 31 bytes, and the outcomes
+ * must agree. Then the chain, against an injected environment, a temporary
+ * home directory, an injected clock and a fake IMDSv2 / container endpoint:
+ * an HTTP server on 127.0.0.1 (ephemeral port) in a thread, scripted per
+ * case. Each scripted step says what the client must send (method, path,
+ * headers that must be there or must not) and what to answer; the fake
+ * refuses, like IMDSv2, a request without a session token with 401 where
+ * the step says so. After each case every step must have been used, as
+ * expected, and nothing asked beyond the script.
+ *
+ * Every message the module returns is checked for the secrets the test
+ * uses; a secret in any message fails the run.
+ */
+#include "aws_creds.h"
+#include "aws_profile.h"
+#include "tap.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CHUNK 31
+#define MAX_STEPS 8
+
+/* ---- secrets: none may ever appear in a message ---- */
+
+#define ENV_ID "AKIAENVEXAMPLE7Q2XZA"
+#define ENV_SECRET "envSECRETwJalrXUtnFEMI/K7MDENG/bPxRfiCY"
+#define ENV_TOKEN "envTOKENIQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJH"
+#define FILE_ID "AKIAFILEEXAMPLE4R7TQ"
+#define FILE_SECRET "fileSECRETnFEMI/K7MDENG/bPxRfiCYzEXAMPLE"
+#define FILE_TOKEN "fileTOKENFwoGZXIvYXdzEBYaDHpvdWQzbm5pcXRpbGVyCzqKIEXAMPLE"
+#define DEV_ID "AKIADEVEXAMPLE000DEV"
+#define DEV_SECRET "devSECRETwJalrXUtnFEMI/K7MDENG+bPxRfiCY"
+#define CONF_ID "AKIACONFEXAMPLE00CNF"
+#define CONF_SECRET "confSECRETalrXUtnFEMI/K7MDENG/bPxRfiCYx"
+#define CT_ID "ASIACONTAINEREXAMPLE"
+#define CT_SECRET "ctSECRETXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLE1"
+#define CT_TOKEN "ctTOKENIQoJb3JpZ2luX2VjENr//////////wEaCXVzLWVhc3QtMiJG"
+#define CT_AUTH "ctAUTHtokenZXlKaGJHY2lPaUpTVXpJMU5pSXNJbXRwWkNJNklq"
+#define CT_AUTH2 "ctAUTH2tokenSTVXpJMU5pSXNJbXRwWkNJNklqRXhNakl6"
+#define IMDS_ID "ASIAIMDSEXAMPLE00001"
+#define IMDS_SECRET "imdsSECRETtnFEMI/K7MDENG/bPxRfiCYEXAMPLE"
+#define IMDS_TOKEN "imdsTOKENIQoJb3JpZ2luX2VjEPv//////////wEaCXVzLWVhc3QtMSJI"
+#define IMDS2_ID "ASIAIMDSEXAMPLE00002"
+#define IMDS2_SECRET "imds2SECRETnFEMI/K7MDENG/bPxRfiCYEXAMPLE"
+#define IMDS2_TOKEN "imds2TOKENIQoJb3JpZ2luX2VjEPv//////////wEaCXVzLWVhc3Qt"
+#define SESSION "AQAEAFdpbmRvd3NfSU1EU3YyX3Rva2VuX2V4YW1wbGU="
+
+static const char *const secrets[] = {
+    ENV_ID,   ENV_SECRET,   ENV_TOKEN,   FILE_ID,     FILE_SECRET, FILE_TOKEN,
+    DEV_ID,   DEV_SECRET,   CONF_ID,     CONF_SECRET, CT_ID,       CT_SECRET,
+    CT_TOKEN, CT_AUTH,      CT_AUTH2,    IMDS_ID,     IMDS_SECRET, IMDS_TOKEN,
+    IMDS2_ID, IMDS2_SECRET, IMDS2_TOKEN, SESSION,
+};
+
+static int msgs_checked;
+static int msgs_leaking;
+
+/* True when msg holds none of the secrets (nor a long piece of one). */
+static bool clean(const char *msg) {
+  msgs_checked++;
+  for (size_t i = 0; i < sizeof(secrets) / sizeof(*secrets); i++) {
+    const char *s = secrets[i];
+    size_t n = strlen(s);
+    for (size_t off = 0; off + 12 <= n; off++) {
+      char piece[13];
+      memcpy(piece, s + off, 12);
+      piece[12] = '\0';
+      if (strstr(msg, piece) != NULL) {
+        msgs_leaking++;
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+/* ---- injected environment and clock ---- */
+
+/* NULL-terminated list of name, value, name, value, ... */
+static const char *fenv_get(void *ud, const char *name) {
+  const char *const *kv = ud;
+  for (size_t i = 0; kv != NULL && kv[i] != NULL; i += 2)
+    if (strcmp(kv[i], name) == 0)
+      return kv[i + 1];
+  return NULL;
+}
+
+static time_t now_;
+static time_t fclock(void *ud) {
+  (void)ud;
+  return __atomic_load_n(&now_, __ATOMIC_SEQ_CST);
+}
+static void set_now(time_t t) { __atomic_store_n(&now_, t, __ATOMIC_SEQ_CST); }
+
+static time_t utc(int y, int mo, int d, int h, int mi, int s) {
+  struct tm tm = {.tm_year = y - 1900,
+                  .tm_mon = mo - 1,
+                  .tm_mday = d,
+                  .tm_hour = h,
+                  .tm_min = mi,
+                  .tm_sec = s};
+  return timegm(&tm);
+}
+
+/* ---- the fake endpoint ---- */
+
+typedef struct {
+  /* what the client must send */
+  const char *method;
+  const char *path;
+  const char *need[3];        /* "Name: value" lines that must be present */
+  const char *deny;           /* a header name that must be absent */
+  const char *refuse_without; /* like IMDSv2: 401 when this header is absent */
+  /* what the fake answers */
+  int status;
+  const char *body;
+  int delay_ms;
+  bool silent; /* reads the request, never answers */
+  /* what happened */
+  bool used;
+  bool as_expected;
+  bool refused;
+  char seen[600]; /* request line, for diagnostics */
+} step_t;
+
+typedef struct {
+  int fd;
+  int port;
+  char url[64];
+  pthread_t thread;
+  pthread_mutex_t lock;
+  step_t *steps;
+  size_t n;
+  size_t next;
+  int unexpected; /* requests beyond the script */
+  int served;
+  bool stop;
+} fake_t;
+
+static fake_t fake;
+
+static bool fake_stopping(void) {
+  bool s;
+  pthread_mutex_lock(&fake.lock);
+  s = fake.stop;
+  pthread_mutex_unlock(&fake.lock);
+  return s;
+}
+
+static void write_all(int fd, const char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t w = write(fd, buf, len);
+    if (w <= 0)
+      return;
+    buf += w;
+    len -= (size_t)w;
+  }
+}
+
+static const char *find_nocase(const char *hay, const char *needle) {
+  size_t n = strlen(needle);
+  for (; *hay != '\0'; hay++)
+    if (strncasecmp(hay, needle, n) == 0)
+      return hay;
+  return NULL;
+}
+
+/* Reads headers (and a Content-Length body, discarded) into buf. */
+static int read_request(int fd, char *buf, size_t cap) {
+  size_t have = 0;
+  while (have < cap - 1) {
+    ssize_t r = read(fd, buf + have, cap - 1 - have);
+    char *end;
+    if (r <= 0)
+      return -1;
+    have += (size_t)r;
+    buf[have] = '\0';
+    end = strstr(buf, "\r\n\r\n");
+    if (end != NULL) {
+      const char *cl = find_nocase(buf, "\r\nContent-Length:");
+      size_t body = cl != NULL ? strtoul(cl + 17, NULL, 10) : 0;
+      size_t got = have - (size_t)(end + 4 - buf);
+      char sink[256];
+      while (got < body) {
+        r = read(fd, sink, sizeof(sink));
+        if (r <= 0)
+          return -1;
+        got += (size_t)r;
+      }
+      *end = '\0';
+      return 0;
+    }
+  }
+  return -1;
+}
+
+/* Does the request (headers after the request line) carry "Name: value",
+ * or with value NULL any header Name? */
+static bool has_header(const char *req, const char *name, size_t name_len,
+                       const char *value) {
+  const char *line = strstr(req, "\r\n");
+  while (line != NULL) {
+    line += 2;
+    const char *eol = strstr(line, "\r\n");
+    size_t len = eol != NULL ? (size_t)(eol - line) : strlen(line);
+    if (len > name_len && strncasecmp(line, name, name_len) == 0 &&
+        line[name_len] == ':') {
+      const char *v = line + name_len + 1;
+      while (*v == ' ')
+        v++;
+      if (value == NULL || ((size_t)(line + len - v) == strlen(value) &&
+                            strncmp(v, value, strlen(value)) == 0))
+        return true;
+    }
+    line = eol;
+  }
+  return false;
+}
+
+static bool has_line(const char *req, const char *header_line) {
+  const char *colon = strchr(header_line, ':');
+  const char *v = colon + 1;
+  while (*v == ' ')
+    v++;
+  return has_header(req, header_line, (size_t)(colon - header_line), v);
+}
+
+static void answer(int fd, int status, const char *body) {
+  char head[256];
+  body = body != NULL ? body : "";
+  snprintf(head, sizeof(head),
+           "HTTP/1.1 %d Scripted\r\nContent-Type: text/plain\r\n"
+           "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+           status, strlen(body));
+  write_all(fd, head, strlen(head));
+  write_all(fd, body, strlen(body));
+}
+
+static void serve_one(int fd) {
+  char req[32768];
+  step_t *s = NULL;
+  char method[16] = "", path[512] = "";
+  struct timeval tv = {.tv_sec = 10};
+
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if (read_request(fd, req, sizeof(req)) != 0)
+    return;
+  sscanf(req, "%15s %511s", method, path);
+  pthread_mutex_lock(&fake.lock);
+  fake.served++;
+  if (fake.next < fake.n)
+    s = &fake.steps[fake.next++];
+  else
+    fake.unexpected++;
+  pthread_mutex_unlock(&fake.lock);
+  if (s == NULL) {
+    T_NOTE("fake: unexpected request: %s %s", method, path);
+    answer(fd, 500, "not in the script");
+    return;
+  }
+  s->used = true;
+  snprintf(s->seen, sizeof(s->seen), "%s %s", method, path);
+  s->as_expected = strcmp(method, s->method) == 0 && strcmp(path, s->path) == 0;
+  for (size_t i = 0; i < 3 && s->need[i] != NULL; i++)
+    if (!has_line(req, s->need[i]))
+      s->as_expected = false;
+  if (s->deny != NULL && has_header(req, s->deny, strlen(s->deny), NULL))
+    s->as_expected = false;
+  if (!s->as_expected)
+    T_NOTE("fake: step \"%s %s\" got: %s", s->method, s->path, s->seen);
+  if (s->refuse_without != NULL &&
+      !has_header(req, s->refuse_without, strlen(s->refuse_without), NULL)) {
+    s->refused = true;
+    answer(fd, 401, "");
+    return;
+  }
+  if (s->silent) {
+    /* Until the client gives up. */
+    char c;
+    while (!fake_stopping()) {
+      struct pollfd pf = {.fd = fd, .events = POLLIN};
+      if (poll(&pf, 1, 50) > 0 && read(fd, &c, 1) <= 0)
+        break;
+    }
+    return;
+  }
+  if (s->delay_ms > 0)
+    usleep((useconds_t)s->delay_ms * 1000);
+  answer(fd, s->status, s->body);
+}
+
+static void *fake_main(void *arg) {
+  (void)arg;
+  while (!fake_stopping()) {
+    struct pollfd pf = {.fd = fake.fd, .events = POLLIN};
+    int fd;
+    if (poll(&pf, 1, 50) <= 0)
+      continue;
+    fd = accept(fake.fd, NULL, NULL);
+    if (fd < 0)
+      continue;
+    serve_one(fd);
+    close(fd);
+  }
+  return NULL;
+}
+
+static int fake_start(void) {
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof(sa);
+
+  pthread_mutex_init(&fake.lock, NULL);
+  fake.fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fake.fd < 0 || bind(fake.fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+      listen(fake.fd, 16) != 0 ||
+      getsockname(fake.fd, (struct sockaddr *)&sa, &len) != 0)
+    return -1;
+  fake.port = ntohs(sa.sin_port);
+  snprintf(fake.url, sizeof(fake.url), "http://127.0.0.1:%d", fake.port);
+  return pthread_create(&fake.thread, NULL, fake_main, NULL) == 0 ? 0 : -1;
+}
+
+static void fake_stop(void) {
+  pthread_mutex_lock(&fake.lock);
+  fake.stop = true;
+  pthread_mutex_unlock(&fake.lock);
+  pthread_join(fake.thread, NULL);
+  close(fake.fd);
+  pthread_mutex_destroy(&fake.lock);
+}
+
+static void script(step_t *steps, size_t n) {
+  pthread_mutex_lock(&fake.lock);
+  for (size_t i = 0; i < n; i++) {
+    steps[i].used = steps[i].as_expected = steps[i].refused = false;
+    steps[i].seen[0] = '\0';
+  }
+  fake.steps = steps;
+  fake.n = n;
+  fake.next = 0;
+  fake.unexpected = 0;
+  fake.served = 0;
+  pthread_mutex_unlock(&fake.lock);
+}
+
+/* Every scripted step used, each as expected, nothing more asked. */
+static void script_check(const char *what) {
+  size_t used = 0, expected = 0;
+  int unexpected;
+
+  pthread_mutex_lock(&fake.lock);
+  for (size_t i = 0; i < fake.n; i++) {
+    used += fake.steps[i].used;
+    expected += fake.steps[i].used && fake.steps[i].as_expected;
+  }
+  unexpected = fake.unexpected;
+  pthread_mutex_unlock(&fake.lock);
+  T_OK(used == fake.n && expected == fake.n && unexpected == 0,
+       "%s: the fake's %zu scripted replies all used, requests as expected "
+       "(used %zu, as expected %zu, unscripted %d)",
+       what, fake.n, used, expected, unexpected);
+}
+
+static int served(void) {
+  int n;
+  pthread_mutex_lock(&fake.lock);
+  n = fake.served;
+  pthread_mutex_unlock(&fake.lock);
+  return n;
+}
+
+/* ---- scripted steps ---- */
+
+#define TTL_LINE "X-aws-ec2-metadata-token-ttl-seconds: 21600"
+#define TOKEN_LINE "X-aws-ec2-metadata-token: " SESSION
+#define TOKEN_HDR "X-aws-ec2-metadata-token"
+#define ROLES_PATH "/latest/meta-data/iam/security-credentials/"
+
+static step_t put_token(void) {
+  return (step_t){.method = "PUT",
+                  .path = "/latest/api/token",
+                  .need = {TTL_LINE},
+                  .status = 200,
+                  .body = SESSION};
+}
+
+static step_t imds_get(const char *path, int status, const char *body) {
+  return (step_t){.method = "GET",
+                  .path = path,
+                  .need = {TOKEN_LINE},
+                  .refuse_without = TOKEN_HDR,
+                  .status = status,
+                  .body = body};
+}
+
+static char creds_doc_buf[8][1024];
+static int creds_doc_next;
+
+/* A credentials document (a rotating static buffer: the fake reads it
+ * during the call). code NULL: no Code member. */
+static const char *creds_doc(const char *code, const char *id,
+                             const char *secret, const char *token,
+                             const char *exp) {
+  char *b = creds_doc_buf[creds_doc_next++ % 8];
+  snprintf(b, sizeof(creds_doc_buf[0]),
+           "{%s%s%s\"LastUpdated\":\"2026-11-26T11:00:00Z\","
+           "\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"%s\","
+           "\"SecretAccessKey\":\"%s\",\"Token\":\"%s\","
+           "\"Expiration\":\"%s\"}",
+           code ? "\"Code\":\"" : "", code ? code : "", code ? "\"," : "", id,
+           secret, token, exp);
+  return b;
+}
+
+/* ---- files ---- */
+
+static char home[64];
+static char aws_dir[96];
+
+static void write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  if (f == NULL)
+    abort();
+  fputs(text, f);
+  fclose(f);
+}
+
+static void home_file(const char *name, const char *text) {
+  char path[160];
+  snprintf(path, sizeof(path), "%s/%s", aws_dir, name);
+  if (text == NULL)
+    unlink(path);
+  else
+    write_file(path, text);
+}
+
+/* ---- config ---- */
+
+static aws_creds_config_t config(const char *const *envp) {
+  return (aws_creds_config_t){.getenv_fn = fenv_get,
+                              .getenv_ud = (void *)envp,
+                              .clock_fn = fclock,
+                              .imds_url = fake.url,
+                              .container_url = fake.url,
+                              .home_dir = home,
+                              .timeout_ms = 3000};
+}
+
+/* Creates a provider, gets once, checks the message for secrets. */
+static aws_creds_status_t get_once(const aws_creds_config_t *cfg,
+                                   aws_creds_t *out, char *err, size_t n) {
+  aws_creds_provider_t *p = aws_creds_provider_create(cfg);
+  aws_creds_status_t st;
+  if (p == NULL)
+    abort();
+  st = aws_creds_get(p, out, err, n);
+  if (!clean(err))
+    T_NOTE("a secret leaked into a message");
+  aws_creds_provider_destroy(p);
+  return st;
+}
+
+static aws_creds_status_t get(aws_creds_provider_t *p, aws_creds_t *out,
+                              char *err, size_t n) {
+  aws_creds_status_t st = aws_creds_get(p, out, err, n);
+  if (!clean(err))
+    T_NOTE("a secret leaked into a message");
+  return st;
+}
+
+static bool contains(const char *s, const char *part) {
+  return s != NULL && strstr(s, part) != NULL;
+}
+
+/* =================== the profile parser =================== */
+
+typedef struct {
+  int feed_rc, finish_rc;
+  char error[160];
+  bool found;
+  char id[64], secret[64], token[96], region[32], unsupported[32];
+} prof_run_t;
+
+static void prof_parse(prof_run_t *r, aws_profile_kind_t kind,
+                       const char *profile, const char *text, size_t len,
+                       size_t chunk) {
+  aws_profile_parser_t *p = aws_profile_parser_create(kind, profile);
+  const aws_profile_t *res;
+
+  memset(r, 0, sizeof(*r));
+  if (p == NULL)
+    abort();
+  if (chunk == 0)
+    chunk = len > 0 ? len : 1;
+  for (size_t off = 0; off < len && r->feed_rc == 0; off += chunk)
+    r->feed_rc = aws_profile_parser_feed(p, text + off,
+                                         len - off < chunk ? len - off : chunk);
+  r->finish_rc = aws_profile_parser_finish(p);
+  snprintf(r->error, sizeof(r->error), "%s", aws_profile_parser_error(p));
+  res = aws_profile_parser_result(p);
+  r->found = res->found;
+  snprintf(r->id, sizeof(r->id), "%s",
+           res->access_key_id ? res->access_key_id : "-");
+  snprintf(r->secret, sizeof(r->secret), "%s",
+           res->secret_access_key ? res->secret_access_key : "-");
+  snprintf(r->token, sizeof(r->token), "%s",
+           res->session_token ? res->session_token : "-");
+  snprintf(r->region, sizeof(r->region), "%s", res->region ? res->region : "-");
+  snprintf(r->unsupported, sizeof(r->unsupported), "%s", res->unsupported);
+  aws_profile_parser_destroy(p);
+}
+
+/* Parses whole, then in chunks of 1..MAX_CHUNK; the outcome must not
+ * depend on the split. Returns the whole parse in *r. */
+static void prof_check(prof_run_t *r, aws_profile_kind_t kind,
+                       const char *profile, const char *text,
+                       const char *what) {
+  size_t len = strlen(text);
+  int differ = 0;
+  prof_parse(r, kind, profile, text, len, 0);
+  for (size_t c = 1; c <= MAX_CHUNK; c++) {
+    prof_run_t x;
+    prof_parse(&x, kind, profile, text, len, c);
+    if (memcmp(&x, r, sizeof(x)) != 0)
+      differ++;
+  }
+  T_OK(differ == 0, "%s: same outcome in chunks of 1..%d bytes", what,
+       MAX_CHUNK);
+  T_OK(clean(r->error), "%s: no secret in the message", what);
+}
+
+static const char CREDS_FILE[] =
+    "# the CLI's credentials file\r\n"
+    "[default]\r\n"
+    "aws_access_key_id = " FILE_ID "\r\n"
+    "AWS_Secret_Access_Key=" FILE_SECRET "   \r\n"
+    "aws_session_token   :   " FILE_TOKEN " # inline comment\r\n"
+    "\r\n"
+    "; another comment\n"
+    "[dev]   ; comment after the header\n"
+    "aws_access_key_id=" DEV_ID "\n"
+    "aws_secret_access_key=" DEV_SECRET "\n"
+    "s3 =\n"
+    "    max_concurrent_requests = 10\n"
+    "    aws_access_key_id = NOT-A-KEY\n"
+    "[ spaced ]\n"
+    "aws_access_key_id = S\n"
+    "aws_secret_access_key = T\n"
+    "[profile dev]\n"
+    "aws_access_key_id = WRONG\n"
+    "[default]\n"
+    "region = eu-west-1"; /* no final newline */
+
+static const char CONFIG_FILE[] = "[default]\n"
+                                  "region = us-west-2\n"
+                                  "output = json\n"
+                                  "[dev]\n"
+                                  "region = wrong-1\n"
+                                  "[profile dev]\n"
+                                  "region=eu-central-1\n"
+                                  "aws_access_key_id = " CONF_ID "\n"
+                                  "aws_secret_access_key = " CONF_SECRET "\n"
+                                  "[profile   assume]\n"
+                                  "role_arn = arn:aws:iam::1:role/x\n"
+                                  "source_profile = default\n"
+                                  "[profile default]\n"
+                                  "output = text\n";
+
+static void test_profile_parser(void) {
+  prof_run_t r;
+  char big[AWS_PROFILE_LINE_MAX + 64];
+
+  prof_check(&r, AWS_PROFILE_CREDENTIALS_FILE, "default", CREDS_FILE,
+             "credentials file, default");
+  T_OK(r.finish_rc == 0 && r.found, "default: found (%s)", r.error);
+  T_EQ_STR(r.id, FILE_ID, "default: key id (whitespace, CRLF)");
+  T_EQ_STR(r.secret, FILE_SECRET, "default: secret (key case ignored)");
+  T_EQ_STR(r.token, FILE_TOKEN, "default: token (':' and inline comment)");
+  T_EQ_STR(r.region, "eu-west-1",
+           "default: a second [default] merges, "
+           "last line without newline");
+
+  prof_check(&r, AWS_PROFILE_CREDENTIALS_FILE, "dev", CREDS_FILE,
+             "credentials file, dev");
+  T_EQ_STR(r.id, DEV_ID,
+           "dev: nested s3 settings skipped, [profile dev] "
+           "is another section in the credentials file");
+  T_EQ_STR(r.secret, DEV_SECRET, "dev: secret");
+  T_EQ_STR(r.token, "-", "dev: no token");
+
+  prof_check(&r, AWS_PROFILE_CREDENTIALS_FILE, "spaced", CREDS_FILE,
+             "credentials file, spaced");
+  T_EQ_STR(r.id, "S", "[ spaced ]: whitespace in brackets ignored");
+
+  prof_check(&r, AWS_PROFILE_CREDENTIALS_FILE, "nope", CREDS_FILE,
+             "credentials file, absent profile");
+  T_OK(r.finish_rc == 0 && !r.found && strcmp(r.id, "-") == 0,
+       "absent profile: not found, no keys");
+
+  prof_check(&r, AWS_PROFILE_CONFIG_FILE, "dev", CONFIG_FILE, "config, dev");
+  T_EQ_STR(r.region, "eu-central-1", "config: [profile dev], not [dev]");
+  T_EQ_STR(r.id, CONF_ID, "config: keys in [profile dev]");
+  prof_check(&r, AWS_PROFILE_CONFIG_FILE, "default", CONFIG_FILE,
+             "config, default");
+  T_EQ_STR(r.region, "us-west-2", "config: [default] and [profile default]");
+  T_OK(r.found && strcmp(r.id, "-") == 0, "config default: found, no keys");
+  prof_check(&r, AWS_PROFILE_CONFIG_FILE, "assume", CONFIG_FILE,
+             "config, assume");
+  T_EQ_STR(r.unsupported, "role_arn", "config: role_arn noted as unsupported");
+
+  /* Malformed files: the line is named, its content never quoted. */
+  static const struct {
+    const char *text, *want;
+  } bad[] = {
+      {"[default]\naws_access_key_id = A\n# c\n\n[x]\nk = v\n"
+       "aws_secret_access_key " FILE_SECRET "\n",
+       "line 7: expected key = value"},
+      {"aws_access_key_id = " FILE_ID "\n[default]\n",
+       "line 1: key = value before any [section]"},
+      {"[default\nk=v\n", "line 1: expected ']' to close the section name"},
+      {"[default]\n[  ]\n", "line 2: empty section name"},
+      {"[default] x\n", "line 1: unexpected text after ']'"},
+      {"[default]\n = " FILE_SECRET "\n",
+       "line 2: expected key = value (the key is missing)"},
+      {"[default]\nk=v\0x\n", "line 2: contains a NUL byte"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+    char what[64];
+    snprintf(what, sizeof(what), "malformed file %zu", i + 1);
+    /* strlen stops at the NUL of the last case: feed its full length. */
+    if (i == 6) {
+      prof_parse(&r, AWS_PROFILE_CREDENTIALS_FILE, "default", bad[i].text,
+                 sizeof("[default]\nk=v\0x\n") - 1, 0);
+    } else {
+      prof_check(&r, AWS_PROFILE_CREDENTIALS_FILE, "default", bad[i].text,
+                 what);
+    }
+    T_OK(r.finish_rc == -1, "%s: refused", what);
+    T_EQ_STR(r.error, bad[i].want, what);
+  }
+
+  memset(big, 'a', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  memcpy(big, "[default]\nk=", 12);
+  prof_parse(&r, AWS_PROFILE_CREDENTIALS_FILE, "default", big, strlen(big), 0);
+  T_EQ_STR(r.error, "line 2: longer than 8192 bytes", "line cap");
+
+  {
+    aws_profile_parser_t *p =
+        aws_profile_parser_create(AWS_PROFILE_CONFIG_FILE, "default");
+    int rc = 0;
+    static char chunk[65536];
+    memset(chunk, '#', sizeof(chunk));
+    for (size_t i = 0; i < sizeof(chunk); i += 64)
+      chunk[i] = '\n';
+    for (int i = 0; i < 17 && rc == 0; i++)
+      rc = aws_profile_parser_feed(p, chunk, sizeof(chunk));
+    T_OK(rc == -1 && aws_profile_parser_finish(p) == -1,
+         "a file over 1 MiB is refused");
+    T_EQ_STR(aws_profile_parser_error(p), "larger than 1048576 bytes",
+             "file cap message");
+    T_OK(aws_profile_parser_feed(p, "x", 1) == -1,
+         "feeding a failed parser fails at once");
+    aws_profile_parser_destroy(p);
+  }
+  {
+    char name[AWS_PROFILE_NAME_MAX + 2];
+    memset(name, 'n', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    T_OK(aws_profile_parser_create(AWS_PROFILE_CONFIG_FILE, name) == NULL &&
+             aws_profile_parser_create(AWS_PROFILE_CONFIG_FILE, "") == NULL,
+         "profile names too long or empty are refused");
+  }
+}
+
+/* =================== the credentials document parser =================== */
+
+typedef struct {
+  int feed_rc, finish_rc;
+  char error[160];
+  char v[AWS_CREDS_JSON_FIELD_COUNT][128];
+} json_run_t;
+
+static void json_parse(json_run_t *r, const char *doc, size_t len,
+                       size_t chunk) {
+  aws_creds_json_t *j = aws_creds_json_create();
+  memset(r, 0, sizeof(*r));
+  if (j == NULL)
+    abort();
+  if (chunk == 0)
+    chunk = len > 0 ? len : 1;
+  for (size_t off = 0; off < len && r->feed_rc == 0; off += chunk)
+    r->feed_rc = aws_creds_json_feed(j, doc + off,
+                                     len - off < chunk ? len - off : chunk);
+  r->finish_rc = aws_creds_json_finish(j);
+  snprintf(r->error, sizeof(r->error), "%s", aws_creds_json_error(j));
+  for (int f = 0; f < AWS_CREDS_JSON_FIELD_COUNT; f++) {
+    const char *v = aws_creds_json_get(j, (aws_creds_json_field_t)f);
+    snprintf(r->v[f], sizeof(r->v[f]), "%s", v ? v : "-");
+  }
+  aws_creds_json_destroy(j);
+}
+
+static void json_check(json_run_t *r, const char *doc, size_t len,
+                       const char *what) {
+  int differ = 0;
+  json_parse(r, doc, len, 0);
+  for (size_t c = 1; c <= MAX_CHUNK; c++) {
+    json_run_t x;
+    json_parse(&x, doc, len, c);
+    if (memcmp(&x, r, sizeof(x)) != 0)
+      differ++;
+  }
+  T_OK(differ == 0, "%s: same outcome in chunks of 1..%d bytes", what,
+       MAX_CHUNK);
+  T_OK(clean(r->error), "%s: no secret in the message", what);
+}
+
+static void test_json_parser(void) {
+  json_run_t r;
+  const char *doc = creds_doc("Success", IMDS_ID, IMDS_SECRET, IMDS_TOKEN,
+                              "2026-11-26T18:00:00Z");
+  static char big[AWS_CREDS_HTTP_BODY_MAX + 64];
+
+  json_check(&r, doc, strlen(doc), "IMDS document");
+  T_OK(r.finish_rc == 0, "IMDS document parsed (%s)", r.error);
+  T_EQ_STR(r.v[AWS_CREDS_JSON_ACCESS_KEY_ID], IMDS_ID, "AccessKeyId");
+  T_EQ_STR(r.v[AWS_CREDS_JSON_SECRET_ACCESS_KEY], IMDS_SECRET,
+           "SecretAccessKey");
+  T_EQ_STR(r.v[AWS_CREDS_JSON_TOKEN], IMDS_TOKEN, "Token");
+  T_EQ_STR(r.v[AWS_CREDS_JSON_EXPIRATION], "2026-11-26T18:00:00Z",
+           "Expiration");
+  T_EQ_STR(r.v[AWS_CREDS_JSON_CODE], "Success", "Code");
+
+  doc = "{\"RoleArn\":{\"AccessKeyId\":[1,{\"Token\":null}]},"
+        "\"AccessKeyId\":\"A\",\"Extra\":[true,false,1.5e300,-1],"
+        "\"SecretAccessKey\":\"S\",\"AccessKeyId\":\"B\"}";
+  json_check(&r, doc, strlen(doc), "unknown members");
+  T_OK(r.finish_rc == 0 &&
+           strcmp(r.v[AWS_CREDS_JSON_ACCESS_KEY_ID], "B") == 0 &&
+           strcmp(r.v[AWS_CREDS_JSON_TOKEN], "-") == 0,
+       "nested names ignored, a repeated member's last value wins");
+
+  static const struct {
+    const char *doc, *want;
+  } bad[] = {
+      {"", "empty document"},
+      {"[1]", "not a JSON object"},
+      {"\"AccessKeyId\"", "not a JSON object"},
+      {"{\"Token\": 5}", "\"Token\" is not a string"},
+      {"{\"Expiration\": {}}", "\"Expiration\" is not a string"},
+      {"{\"Code\": null}", "\"Code\" is not a string"},
+      {"{\"SecretAccessKey\":\"" IMDS_SECRET "\",\"Token\":\"" IMDS_TOKEN
+       "\" x}",
+       "not valid JSON"},
+      {"{\"AccessKeyId\":\"" IMDS_ID "\"} {}", "not valid JSON"},
+      {"{\"Token\":\"a\\nb\"}", "\"Token\" holds a character that cannot be "
+                                "sent"},
+      {"{\"a\":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}",
+       "nested deeper than 16 levels"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+    char what[64];
+    snprintf(what, sizeof(what), "bad document %zu", i + 1);
+    json_check(&r, bad[i].doc, strlen(bad[i].doc), what);
+    T_OK(r.finish_rc == -1 &&
+             strncmp(r.error, bad[i].want, strlen(bad[i].want)) == 0,
+         "%s: \"%s\" (want \"%s\")", what, r.error, bad[i].want);
+  }
+
+  memset(big, ' ', sizeof(big) - 1);
+  big[0] = '{';
+  big[sizeof(big) - 2] = '}';
+  big[sizeof(big) - 1] = '\0';
+  json_parse(&r, big, strlen(big), 0);
+  T_EQ_STR(r.error, "longer than 65536 bytes", "body cap");
+
+  {
+    char key[AWS_CREDS_KEY_ID_MAX + 40];
+    char longid[AWS_CREDS_KEY_ID_MAX + 2];
+    memset(longid, 'A', sizeof(longid) - 1);
+    longid[sizeof(longid) - 1] = '\0';
+    snprintf(key, sizeof(key), "{\"AccessKeyId\":\"%s\"}", longid);
+    json_parse(&r, key, strlen(key), 0);
+    T_EQ_STR(r.error, "\"AccessKeyId\" is longer than 128 bytes", "member cap");
+  }
+}
+
+static void test_iso8601(void) {
+  time_t t = 0;
+  time_t want = utc(2026, 11, 26, 22, 0, 0);
+  static const char *const badtimes[] = {
+      "",
+      "x",
+      "2026-11-26",
+      "2026-11-26T22:00:00",
+      "2026-11-26T22:00:00Zjunk",
+      "2026-13-01T00:00:00Z",
+      "2026-02-29T00:00:00Z",
+      "2026-11-31T00:00:00Z",
+      "2026-11-26T24:00:00Z",
+      "2026-11-26T22:60:00Z",
+      "2026-11-26T22:00:00.Z",
+      "2026-11-26T22:00:00+2400",
+      "1969-12-31T23:59:59Z",
+      "1970-01-01T00:30:00+01:00",
+      "+2026-11-26T22:00:00Z",
+      "2026-1-26T22:00:00Z",
+  };
+
+  T_OK(aws_iso8601_parse("2026-11-26T22:00:00Z", &t) == 0 && t == want,
+       "ISO 8601: 2026-11-26T22:00:00Z");
+  T_OK(aws_iso8601_parse("2026-11-26T22:00:00.123456Z", &t) == 0 && t == want,
+       "ISO 8601: fraction");
+  T_OK(aws_iso8601_parse("2026-11-26T23:30:00+01:30", &t) == 0 && t == want,
+       "ISO 8601: +01:30");
+  T_OK(aws_iso8601_parse("2026-11-26T20:00:00-0200", &t) == 0 && t == want,
+       "ISO 8601: -0200");
+  T_OK(aws_iso8601_parse("2024-02-29T00:00:00Z", &t) == 0 &&
+           t == utc(2024, 2, 29, 0, 0, 0),
+       "ISO 8601: a leap day");
+  T_OK(aws_iso8601_parse("1970-01-01T00:00:00Z", &t) == 0 && t == 0,
+       "ISO 8601: the epoch");
+  for (size_t i = 0; i < sizeof(badtimes) / sizeof(*badtimes); i++)
+    T_OK(aws_iso8601_parse(badtimes[i], &t) == -1, "ISO 8601: refuses \"%s\"",
+         badtimes[i]);
+}
+
+/* =================== the chain =================== */
+
+static const char *const NO_IMDS[] = {"AWS_EC2_METADATA_DISABLED", "true",
+                                      NULL};
+
+static void test_environment(void) {
+  aws_creds_t c = {0};
+  char err[1024];
+  const char *with[] = {"AWS_ACCESS_KEY_ID",
+                        ENV_ID,
+                        "AWS_SECRET_ACCESS_KEY",
+                        ENV_SECRET,
+                        "AWS_SESSION_TOKEN",
+                        ENV_TOKEN,
+                        NULL};
+  const char *without[] = {"AWS_ACCESS_KEY_ID",
+                           ENV_ID,
+                           "AWS_SECRET_ACCESS_KEY",
+                           ENV_SECRET,
+                           "AWS_SESSION_TOKEN",
+                           "",
+                           NULL};
+  const char *half[] = {"AWS_SECRET_ACCESS_KEY", ENV_SECRET, NULL};
+  aws_creds_config_t cfg = config(with);
+
+  home_file("credentials", "[default]\naws_access_key_id=" FILE_ID
+                           "\naws_secret_access_key=" FILE_SECRET "\n");
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_OK,
+           "environment: ok");
+  T_EQ_STR(c.provider, "environment", "environment: named");
+  T_EQ_STR(c.access_key_id, ENV_ID, "environment: key id (before the files)");
+  T_EQ_STR(c.secret_access_key, ENV_SECRET, "environment: secret");
+  T_EQ_STR(c.session_token, ENV_TOKEN, "environment: token");
+  T_EQ_INT(c.expiration, 0, "environment: no expiration");
+  T_EQ_STR(err, "", "environment: no message");
+  aws_creds_clear(&c);
+
+  cfg = config(without);
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_OK,
+           "environment without token: ok");
+  T_OK(c.session_token == NULL, "environment: an empty token is no token");
+  aws_creds_clear(&c);
+
+  {
+    aws_creds_config_t none = {0};
+    aws_creds_provider_t *p;
+    T_OK(aws_creds_provider_create(NULL) == NULL &&
+             aws_creds_provider_create(&none) == NULL,
+         "create: refuses a config without getenv or clock");
+    cfg = config(with);
+    p = aws_creds_provider_create(&cfg);
+    T_EQ_INT(aws_creds_get(p, &c, NULL, 0), AWS_CREDS_OK,
+             "get: a NULL message buffer is fine");
+    aws_creds_clear(&c);
+    aws_creds_clear(&c);
+    T_OK(c.access_key_id == NULL, "clear: twice is harmless");
+    aws_creds_provider_destroy(p);
+    aws_creds_provider_destroy(NULL);
+  }
+
+  cfg = config(half);
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "environment: a secret without a key id fails the chain");
+  T_EQ_STR(err,
+           "environment: AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID "
+           "is not",
+           "environment: half a pair named");
+  T_OK(clean(err) && c.access_key_id == NULL,
+       "environment: no secret in the message, nothing handed out");
+  home_file("credentials", NULL);
+}
+
+static void test_files(void) {
+  aws_creds_t c = {0};
+  char err[1024], path[256];
+  const char *envp[8] = {"AWS_EC2_METADATA_DISABLED", "true", NULL};
+  aws_creds_config_t cfg = config(envp);
+
+  home_file("credentials", CREDS_FILE);
+  home_file("config", CONFIG_FILE);
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_OK,
+           "files: default profile");
+  T_EQ_STR(c.provider, "shared credentials file (profile default)",
+           "files: provider named with the profile");
+  T_EQ_STR(c.access_key_id, FILE_ID, "files: key id");
+  T_EQ_STR(c.session_token, FILE_TOKEN, "files: token");
+  aws_creds_clear(&c);
+
+  envp[2] = "AWS_PROFILE";
+  envp[3] = "dev";
+  envp[4] = NULL;
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_OK,
+           "files: AWS_PROFILE=dev");
+  T_EQ_STR(c.access_key_id, DEV_ID,
+           "files: the credentials file wins over the config file");
+  aws_creds_clear(&c);
+
+  cfg.profile = "spaced";
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_OK,
+           "files: Profile option");
+  T_EQ_STR(c.access_key_id, "S",
+           "files: the Profile option beats "
+           "AWS_PROFILE");
+  aws_creds_clear(&c);
+  cfg.profile = NULL;
+
+  home_file("credentials", NULL);
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_OK,
+           "files: only a config file");
+  T_EQ_STR(c.provider, "shared config file (profile dev)",
+           "files: [profile dev] in the config file");
+  T_EQ_STR(c.access_key_id, CONF_ID, "files: config file key id");
+  aws_creds_clear(&c);
+
+  envp[3] = "missing";
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "files: a named profile that is nowhere fails");
+  T_EQ_STR(err,
+           "shared files: profile \"missing\" (from AWS_PROFILE) is in "
+           "neither ~/.aws/credentials nor ~/.aws/config",
+           "files: says which profile and where it came from");
+
+  envp[3] = "assume";
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "files: a role_arn profile fails");
+  T_OK(contains(err, "uses role_arn, which is not supported"),
+       "files: says role_arn is not supported: %s", err);
+
+  /* AWS_*_FILE, with "~/" expanded. */
+  snprintf(path, sizeof(path), "%s/elsewhere", home);
+  write_file(path, "[default]\naws_access_key_id = " FILE_ID "\n"
+                   "aws_secret_access_key = " FILE_SECRET "\n");
+  envp[2] = "AWS_SHARED_CREDENTIALS_FILE";
+  envp[3] = "~/elsewhere";
+  envp[4] = "AWS_CONFIG_FILE";
+  envp[5] = "/nonexistent/config";
+  envp[6] = NULL;
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_OK,
+           "files: AWS_SHARED_CREDENTIALS_FILE=~/elsewhere");
+  T_EQ_STR(c.access_key_id, FILE_ID, "files: read from the named file");
+  aws_creds_clear(&c);
+
+  /* Malformed: file and line named, the secret on it not quoted. */
+  write_file(path, "[default]\naws_access_key_id = " FILE_ID "\n"
+                   "aws_secret_access_key " FILE_SECRET "\n");
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "files: malformed file fails");
+  T_EQ_STR(err, "~/elsewhere line 3: expected key = value",
+           "files: names the file as given and the line");
+  T_OK(clean(err), "files: no secret in the malformed-line message");
+  unlink(path);
+
+  envp[2] = NULL;
+  home_file("credentials", "[default]\r\n\r\n# keys\r\n"
+                           "aws_access_key_id = " FILE_ID "\r\n"
+                           "\r\n\r\n"
+                           "aws_secret_access_key\t" FILE_SECRET "\r\n");
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "files: malformed default file fails");
+  T_EQ_STR(err, "~/.aws/credentials line 7: expected key = value",
+           "files: ~/.aws/credentials line 7");
+  T_OK(clean(err), "files: no secret in the message");
+
+  home_file("credentials",
+            "[default]\naws_secret_access_key = " FILE_SECRET "\n");
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "files: half a pair fails");
+  T_EQ_STR(err,
+           "~/.aws/credentials: profile \"default\" has aws_secret_access_key "
+           "but no aws_access_key_id",
+           "files: half a pair named");
+
+  /* A directory where the file should be, and no home at all. */
+  home_file("credentials", NULL);
+  home_file("config", NULL);
+  snprintf(path, sizeof(path), "%s/credentials", aws_dir);
+  mkdir(path, 0700);
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "files: a directory instead of a file fails");
+  T_EQ_STR(err, "~/.aws/credentials: not a regular file",
+           "files: says not a regular file");
+  rmdir(path);
+  cfg.home_dir = NULL;
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "no home, nothing anywhere: fails");
+  T_OK(contains(err, "no credentials found: environment: ") &&
+           contains(err, "shared files: no keys for profile \"default\"") &&
+           contains(err, "container: ") &&
+           contains(err, "instance metadata: disabled by "
+                         "AWS_EC2_METADATA_DISABLED"),
+       "the message tells what each provider said: %s", err);
+}
+
+static void test_container(void) {
+  aws_creds_t c = {0};
+  char err[1024], tokfile[160];
+  time_t exp = utc(2026, 11, 26, 18, 0, 0);
+  const char *rel[] = {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                       "/v2/credentials/0f1e2d3c-4b5a",
+                       "AWS_CONTAINER_AUTHORIZATION_TOKEN", CT_AUTH, NULL};
+  const char *full[8] = {"AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                         NULL,
+                         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                         tokfile,
+                         "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                         "ignored",
+                         NULL};
+  char full_uri[128];
+  aws_creds_config_t cfg = config(rel);
+  step_t s[2] = {{.method = "GET",
+                  .path = "/v2/credentials/0f1e2d3c-4b5a",
+                  .need = {"Authorization: " CT_AUTH},
+                  .status = 200}};
+
+  /* Files are looked at before the container: none here. */
+  s[0].body =
+      creds_doc(NULL, CT_ID, CT_SECRET, CT_TOKEN, "2026-11-26T18:00:00Z");
+  script(s, 1);
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_OK,
+           "container, relative URI: ok");
+  script_check("container, relative URI, Authorization header");
+  T_EQ_STR(c.provider, "container", "container: named");
+  T_EQ_STR(c.access_key_id, CT_ID, "container: key id");
+  T_EQ_STR(c.session_token, CT_TOKEN, "container: token");
+  T_EQ_INT(c.expiration, exp, "container: Expiration parsed");
+  aws_creds_clear(&c);
+
+  /* The files come first. */
+  home_file("credentials", "[default]\naws_access_key_id=" FILE_ID
+                           "\naws_secret_access_key=" FILE_SECRET "\n");
+  script(s, 0);
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_OK,
+           "files and container: ok");
+  T_EQ_STR(c.access_key_id, FILE_ID, "the files come before the container");
+  script_check("files before container: the container was not asked");
+  aws_creds_clear(&c);
+  home_file("credentials", NULL);
+
+  /* Full URI with a token file, read on every fetch. */
+  snprintf(full_uri, sizeof(full_uri), "%s/creds?id=1", fake.url);
+  full[1] = full_uri;
+  snprintf(tokfile, sizeof(tokfile), "%s/token", home);
+  write_file(tokfile, CT_AUTH "\n");
+  cfg = config(full);
+  {
+    aws_creds_provider_t *p = aws_creds_provider_create(&cfg);
+    step_t f[2] = {{.method = "GET",
+                    .path = "/creds?id=1",
+                    .need = {"Authorization: " CT_AUTH},
+                    .status = 200},
+                   {.method = "GET",
+                    .path = "/creds?id=1",
+                    .need = {"Authorization: " CT_AUTH2},
+                    .status = 200}};
+    f[0].body =
+        creds_doc(NULL, CT_ID, CT_SECRET, CT_TOKEN, "2026-11-26T18:00:00Z");
+    f[1].body = f[0].body;
+    script(f, 2);
+    T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_OK,
+             "container, full URI and token file: ok");
+    write_file(tokfile, CT_AUTH2);
+    aws_creds_invalidate(p, &c);
+    aws_creds_clear(&c);
+    T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_OK,
+             "container: refreshed after invalidation");
+    script_check("container: the token file is read again on each fetch, "
+                 "and wins over AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    aws_creds_clear(&c);
+    aws_creds_provider_destroy(p);
+  }
+  unlink(tokfile);
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "container: a missing token file fails");
+  T_OK(contains(err, "container credentials: ") && contains(err, tokfile),
+       "container: names the token file: %s", err);
+
+  /* A full URI elsewhere over http is refused without a request. */
+  full[1] = "http://192.0.2.10:8080/creds";
+  full[2] = NULL;
+  script(s, 0);
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "container: http to a non-loopback host refused");
+  T_OK(contains(err, "host \"192.0.2.10\" is not a loopback"),
+       "container: says why: %s", err);
+  script_check("container: no request to a refused host");
+  full[1] = "ftp://127.0.0.1/x";
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "container: ftp refused");
+
+  /* Bad answers. */
+  cfg = config(rel);
+  static const struct {
+    int status;
+    const char *body, *want;
+  } bad[] = {
+      {500, "{}", "container credentials: GET http://127.0.0.1:"},
+      {200,
+       "{\"AccessKeyId\":\"" CT_ID "\",\"SecretAccessKey\":\"" CT_SECRET "\",",
+       "the answer is not a credentials document: not valid JSON"},
+      {200, "<html>", "not valid JSON"},
+      {200,
+       "{\"AccessKeyId\":\"" CT_ID "\",\"SecretAccessKey\":\"" CT_SECRET
+       "\",\"Token\":\"" CT_TOKEN "\",\"Expiration\":\"x\"}",
+       "container credentials: Expiration \"x\" is not an ISO 8601 time"},
+      {200,
+       "{\"AccessKeyId\":\"" CT_ID "\",\"SecretAccessKey\":\"" CT_SECRET
+       "\",\"Token\":\"" CT_TOKEN "\",\"Expiration\":\"2026-11-26T11:59:59Z\"}",
+       "container credentials: the credentials expired at "
+       "2026-11-26T11:59:59Z"},
+      {200, "{\"AccessKeyId\":\"" CT_ID "\",\"Token\":\"" CT_TOKEN "\"}",
+       "container credentials: no SecretAccessKey in the answer"},
+      {200,
+       "{\"AccessKeyId\":\"" CT_ID "\",\"SecretAccessKey\":\"" CT_SECRET "\"}",
+       "container credentials: no Expiration in the answer"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+    char what[64];
+    snprintf(what, sizeof(what), "container, bad answer %zu", i + 1);
+    s[0].status = bad[i].status;
+    s[0].body = bad[i].body;
+    script(s, 1);
+    T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED, what);
+    T_OK(contains(err, bad[i].want), "%s: \"%s\"", what, err);
+    T_OK(clean(err), "%s: no secret in the message", what);
+    script_check(what);
+  }
+  T_OK(c.access_key_id == NULL, "container: nothing handed out on failure");
+}
+
+static void test_imds(void) {
+  aws_creds_t c = {0};
+  char err[1024];
+  const char *envp[] = {NULL};
+  aws_creds_config_t cfg = config(envp);
+  time_t exp = utc(2026, 11, 26, 18, 0, 0);
+  step_t s[4];
+  struct timespec t0, t1;
+  long ms;
+
+  s[0] = put_token();
+  s[1] = imds_get(ROLES_PATH, 200, "web-role\n");
+  s[2] = imds_get(ROLES_PATH "web-role", 200,
+                  creds_doc("Success", IMDS_ID, IMDS_SECRET, IMDS_TOKEN,
+                            "2026-11-26T18:00:00Z"));
+  script(s, 3);
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_OK, "IMDSv2: ok");
+  script_check("IMDSv2: PUT with the TTL header, then both GETs with the "
+               "token");
+  T_OK(!s[1].refused && !s[2].refused, "IMDSv2: no request without token");
+  T_EQ_STR(c.provider, "instance metadata (role web-role)",
+           "IMDSv2: provider names the role");
+  T_EQ_STR(c.access_key_id, IMDS_ID, "IMDSv2: key id");
+  T_EQ_STR(c.secret_access_key, IMDS_SECRET, "IMDSv2: secret");
+  T_EQ_STR(c.session_token, IMDS_TOKEN, "IMDSv2: token");
+  T_EQ_INT(c.expiration, exp, "IMDSv2: expiration");
+  aws_creds_clear(&c);
+
+  s[2].body = creds_doc("AssumeRoleUnauthorizedAccess", IMDS_ID, IMDS_SECRET,
+                        IMDS_TOKEN, "2026-11-26T18:00:00Z");
+  script(s, 3);
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "IMDSv2: Code other than Success fails");
+  T_OK(contains(err, "instance metadata: Code "
+                     "\"AssumeRoleUnauthorizedAccess\" instead of "
+                     "\"Success\""),
+       "IMDSv2: quotes the Code: %s", err);
+  T_OK(clean(err), "IMDSv2: no secret in the Code message");
+  script_check("IMDSv2, Code");
+
+  s[0].status = 403;
+  script(s, 1);
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "IMDSv2: token refused");
+  T_OK(contains(err, "instance metadata: PUT /latest/api/token: HTTP 403"),
+       "IMDSv2: says PUT /latest/api/token: HTTP 403: %s", err);
+  script_check("IMDSv2, 403: nothing asked after the PUT");
+  s[0].status = 200;
+
+  s[1] = imds_get(ROLES_PATH, 404, "");
+  script(s, 2);
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "IMDSv2: no role");
+  T_OK(contains(err, "GET " ROLES_PATH ": HTTP 404"), "no role: %s", err);
+  script_check("IMDSv2, no role");
+
+  s[1] = imds_get(ROLES_PATH, 200, "../../evil\n");
+  script(s, 2);
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "IMDSv2: a role name with a path in it is refused");
+  script_check("IMDSv2, bad role name");
+  s[1] = imds_get(ROLES_PATH, 200, "web-role\n");
+
+  /* IMDSv1: only when enabled. */
+  s[0].status = 404;
+  script(s, 1);
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "IMDSv1 fallback off: a PUT 404 fails");
+  script_check("IMDSv1 fallback off: no GET without a token");
+
+  cfg.imds_v1_fallback = true;
+  s[1].need[0] = NULL;
+  s[1].refuse_without = NULL;
+  s[1].deny = TOKEN_HDR;
+  s[2] = (step_t){.method = "GET",
+                  .path = ROLES_PATH "web-role",
+                  .deny = TOKEN_HDR,
+                  .status = 200,
+                  .body = creds_doc("Success", IMDS_ID, IMDS_SECRET, IMDS_TOKEN,
+                                    "2026-11-26T18:00:00Z")};
+  script(s, 3);
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_OK,
+           "IMDSv1 fallback on: ok after a PUT 404");
+  script_check("IMDSv1 fallback on: GETs without a token");
+  T_EQ_STR(c.access_key_id, IMDS_ID, "IMDSv1: key id");
+  aws_creds_clear(&c);
+
+  /* An IMDSv2-only server refuses the token-less GET. */
+  s[1] = imds_get(ROLES_PATH, 200, "web-role\n");
+  s[1].need[0] = NULL;
+  script(s, 2);
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "IMDSv1 against an IMDSv2-only server fails");
+  T_OK(s[1].refused, "the fake refused the request without a token");
+  T_OK(contains(err, "GET " ROLES_PATH ": HTTP 401"), "says 401: %s", err);
+  script_check("IMDSv1 refused");
+
+  s[0].status = 400;
+  script(s, 1);
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "IMDSv1 fallback on: a PUT 400 is not a reason to fall back");
+  script_check("IMDS, PUT 400");
+  s[0].status = 200;
+  cfg.imds_v1_fallback = false;
+
+  /* A metadata service that accepts and never answers. */
+  s[0].silent = true;
+  script(s, 1);
+  cfg.timeout_ms = 300;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "IMDS silent: fails");
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+  T_OK(ms >= 250 && ms < 1500,
+       "IMDS silent: gave up at the timeout (%ld ms "
+       "for 300)",
+       ms);
+  T_OK(contains(err, "PUT /latest/api/token: ") &&
+           (contains(err, "imed out") || contains(err, "imeout")),
+       "IMDS silent: says it timed out: %s", err);
+  script_check("IMDS silent");
+  s[0].silent = false;
+
+  /* Nobody listening. */
+  {
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    char url[64];
+    bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(sa.sin_port));
+    close(fd);
+    cfg.imds_url = url;
+    T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+             "IMDS unreachable: fails");
+    T_OK(contains(err, "no credentials found: ") &&
+             contains(err, "instance metadata: PUT /latest/api/token: "),
+         "IMDS unreachable: %s", err);
+    cfg.imds_url = fake.url;
+  }
+  cfg.timeout_ms = 3000;
+
+  /* Disabled: no request. */
+  cfg = config(NO_IMDS);
+  script(s, 0);
+  T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "AWS_EC2_METADATA_DISABLED=true: fails");
+  script_check("AWS_EC2_METADATA_DISABLED=true: IMDS not asked");
+
+  /* The container comes before IMDS. */
+  {
+    const char *ct[] = {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/c", NULL};
+    step_t k[1] = {{.method = "GET",
+                    .path = "/c",
+                    .deny = "Authorization",
+                    .status = 200}};
+    k[0].body =
+        creds_doc(NULL, CT_ID, CT_SECRET, CT_TOKEN, "2026-11-26T18:00:00Z");
+    cfg = config(ct);
+    script(k, 1);
+    T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_OK,
+             "container and IMDS: ok");
+    T_EQ_STR(c.provider, "container", "the container comes before IMDS");
+    script_check("container before IMDS, no Authorization without a token");
+    aws_creds_clear(&c);
+  }
+}
+
+/* =================== the cache =================== */
+
+typedef struct {
+  aws_creds_provider_t *p;
+  pthread_barrier_t *start;
+  aws_creds_status_t st;
+  aws_creds_t c;
+  char err[256];
+} racer_t;
+
+static void *racer(void *arg) {
+  racer_t *r = arg;
+  pthread_barrier_wait(r->start);
+  r->st = aws_creds_get(r->p, &r->c, r->err, sizeof(r->err));
+  return NULL;
+}
+
+static void test_cache(void) {
+  aws_creds_t c = {0}, old = {0};
+  char err[1024];
+  const char *envp[] = {NULL};
+  aws_creds_config_t cfg = config(envp);
+  aws_creds_provider_t *p;
+  time_t start = now_;
+  time_t exp = utc(2026, 11, 26, 18, 0, 0);
+  const char *doc1 = creds_doc("Success", IMDS_ID, IMDS_SECRET, IMDS_TOKEN,
+                               "2026-11-26T18:00:00Z");
+  const char *doc2 = creds_doc("Success", IMDS2_ID, IMDS2_SECRET, IMDS2_TOKEN,
+                               "2026-11-27T00:00:00Z");
+  step_t s[3] = {put_token(), imds_get(ROLES_PATH, 200, "r"),
+                 imds_get(ROLES_PATH "r", 200, doc1)};
+  step_t fail[1] = {put_token()};
+
+  p = aws_creds_provider_create(&cfg);
+  script(s, 3);
+  T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_OK, "cache: first get");
+  script_check("cache: first get fetches");
+  aws_creds_clear(&c);
+
+  script(s, 0);
+  set_now(exp - 301);
+  T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_OK, "cache: second get");
+  T_EQ_INT(served(), 0, "cache: the second get does not ask the server");
+  T_EQ_STR(c.access_key_id, IMDS_ID, "cache: same credentials");
+  T_EQ_INT(c.generation, 1, "cache: generation 1");
+  aws_creds_clear(&c);
+
+  /* Inside the refresh window. */
+  set_now(exp - 299);
+  s[2].body = doc2;
+  script(s, 3);
+  T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_OK,
+           "cache: refresh inside the window");
+  script_check("cache: refreshed inside the window");
+  T_EQ_STR(c.access_key_id, IMDS2_ID, "cache: new credentials");
+  T_EQ_INT(c.generation, 2, "cache: generation 2");
+
+  /* Invalidation: by a caller holding stale credentials, nothing. */
+  old.generation = 1;
+  aws_creds_invalidate(p, &old);
+  script(s, 0);
+  aws_creds_clear(&c);
+  T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_OK,
+           "cache: stale invalidation");
+  T_EQ_INT(served(), 0, "cache: invalidating older credentials does nothing");
+  aws_creds_invalidate(p, &c);
+  aws_creds_invalidate(p, &c);
+  aws_creds_clear(&c);
+  s[2].body = doc2;
+  script(s, 3);
+  T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_OK,
+           "cache: after invalidation");
+  script_check("cache: invalidation forces one refresh");
+  T_EQ_INT(c.generation, 3, "cache: generation 3");
+  aws_creds_clear(&c);
+  script(s, 0);
+  T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_OK, "cache: then cached");
+  T_EQ_INT(served(), 0, "cache: only one refresh for two invalidations");
+  aws_creds_clear(&c);
+
+  /* A failed refresh keeps credentials that are still valid. */
+  exp = utc(2026, 11, 27, 0, 0, 0);
+  set_now(exp - 100);
+  fail[0].status = 500;
+  script(fail, 1);
+  T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_KEPT,
+           "cache: failed refresh inside the window: kept");
+  script_check("cache: the failed refresh asked once");
+  T_EQ_STR(c.access_key_id, IMDS2_ID, "cache: the cached credentials");
+  T_OK(contains(err, "refresh failed") &&
+           contains(err, "PUT /latest/api/token: HTTP 500") &&
+           contains(err, "2026-11-27T00:00:00Z"),
+       "cache: says the refresh failed and until when: %s", err);
+  aws_creds_clear(&c);
+  script(fail, 0);
+  set_now(exp - 95);
+  T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_KEPT,
+           "cache: within the retry interval");
+  T_EQ_INT(served(), 0, "cache: no retry within the retry interval");
+  aws_creds_clear(&c);
+  set_now(exp - 100 + AWS_CREDS_RETRY_INTERVAL_S);
+  script(fail, 1);
+  T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_KEPT,
+           "cache: retried after the interval, failed again");
+  script_check("cache: retry after the interval");
+  aws_creds_clear(&c);
+
+  /* Expired, and the refresh fails: nothing handed out. */
+  set_now(exp);
+  script(fail, 1);
+  T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_FAILED,
+           "cache: expired and the refresh failed: no credentials");
+  T_OK(c.access_key_id == NULL, "cache: expired credentials never handed "
+                                "out");
+  T_OK(contains(err, "HTTP 500") && !contains(err, "still using"),
+       "cache: says why: %s", err);
+  script_check("cache: expired");
+
+  /* Recovery. */
+  s[2].body = creds_doc("Success", IMDS_ID, IMDS_SECRET, IMDS_TOKEN,
+                        "2026-11-27T06:00:00Z");
+  script(s, 3);
+  T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_OK, "cache: recovered");
+  T_EQ_STR(err, "", "cache: no message once recovered");
+  script_check("cache: recovered");
+  aws_creds_clear(&c);
+  aws_creds_provider_destroy(p);
+
+  /* Four threads at once: one refresh. */
+  {
+    pthread_barrier_t b;
+    racer_t r[4];
+    pthread_t th[4];
+    int ok = 0, same = 0;
+
+    set_now(start);
+    p = aws_creds_provider_create(&cfg);
+    s[0].delay_ms = 300;
+    s[2].body = doc1;
+    script(s, 3);
+    pthread_barrier_init(&b, NULL, 4);
+    for (int i = 0; i < 4; i++) {
+      memset(&r[i], 0, sizeof(r[i]));
+      r[i].p = p;
+      r[i].start = &b;
+      pthread_create(&th[i], NULL, racer, &r[i]);
+    }
+    for (int i = 0; i < 4; i++)
+      pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++) {
+      ok += r[i].st == AWS_CREDS_OK;
+      same += r[i].c.generation == 1 && r[i].c.access_key_id != NULL &&
+              strcmp(r[i].c.access_key_id, IMDS_ID) == 0;
+      aws_creds_clear(&r[i].c);
+    }
+    T_EQ_INT(ok, 4, "four threads: all ok");
+    T_EQ_INT(same, 4, "four threads: the same credentials");
+    script_check("four threads: a single refresher");
+    pthread_barrier_destroy(&b);
+    aws_creds_provider_destroy(p);
+    s[0].delay_ms = 0;
+  }
+
+  /* Static credentials, invalidated: re-read from the file. */
+  {
+    const char *fe[] = {"AWS_EC2_METADATA_DISABLED", "true", NULL};
+    aws_creds_config_t fc = config(fe);
+    p = aws_creds_provider_create(&fc);
+    home_file("credentials", "[default]\naws_access_key_id=" FILE_ID
+                             "\naws_secret_access_key=" FILE_SECRET "\n");
+    T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_OK, "file: first");
+    home_file("credentials", "[default]\naws_access_key_id=" DEV_ID
+                             "\naws_secret_access_key=" DEV_SECRET "\n");
+    aws_creds_clear(&c);
+    set_now(start + 86400 * 365);
+    T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_OK, "file: a year on");
+    T_EQ_STR(c.access_key_id, FILE_ID,
+             "file: static credentials stay "
+             "cached");
+    aws_creds_invalidate(p, &c);
+    aws_creds_clear(&c);
+    T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_OK, "file: reread");
+    T_EQ_STR(c.access_key_id, DEV_ID, "file: re-read after invalidation");
+    aws_creds_clear(&c);
+    aws_creds_provider_destroy(p);
+    home_file("credentials", NULL);
+    set_now(start);
+  }
+}
+
+/* =================== the region =================== */
+
+static void test_region(void) {
+  aws_region_t r;
+  char err[1024];
+  const char *envp[8];
+  aws_creds_config_t cfg;
+  step_t s[2] = {put_token(), imds_get("/latest/meta-data/placement/region",
+                                       200, "ap-southeast-2\n")};
+
+  home_file("config", CONFIG_FILE);
+  envp[0] = "AWS_REGION";
+  envp[1] = "eu-north-1";
+  envp[2] = "AWS_DEFAULT_REGION";
+  envp[3] = "sa-east-1";
+  envp[4] = NULL;
+  cfg = config(envp);
+  T_EQ_INT(aws_region_resolve(&cfg, "us-gov-west-1", &r, err, sizeof(err)),
+           AWS_CREDS_OK, "region: configured");
+  T_OK(strcmp(r.name, "us-gov-west-1") == 0 &&
+           strcmp(r.source, "configuration") == 0,
+       "region: the configured value first (%s from %s)", r.name, r.source);
+  aws_region_resolve(&cfg, NULL, &r, err, sizeof(err));
+  T_OK(strcmp(r.name, "eu-north-1") == 0 && strcmp(r.source, "AWS_REGION") == 0,
+       "region: then AWS_REGION (%s from %s)", r.name, r.source);
+  envp[0] = "AWS_REGION_UNSET";
+  aws_region_resolve(&cfg, "", &r, err, sizeof(err));
+  T_OK(strcmp(r.name, "sa-east-1") == 0 &&
+           strcmp(r.source, "AWS_DEFAULT_REGION") == 0,
+       "region: then AWS_DEFAULT_REGION (%s from %s)", r.name, r.source);
+  envp[2] = "AWS_PROFILE";
+  envp[3] = "dev";
+  aws_region_resolve(&cfg, NULL, &r, err, sizeof(err));
+  T_OK(strcmp(r.name, "eu-central-1") == 0 &&
+           strcmp(r.source, "shared config file ~/.aws/config (profile dev)") ==
+               0,
+       "region: then the profile's region (%s from %s)", r.name, r.source);
+  home_file("config", NULL);
+  script(s, 2);
+  T_EQ_INT(aws_region_resolve(&cfg, NULL, &r, err, sizeof(err)), AWS_CREDS_OK,
+           "region: from instance metadata");
+  T_OK(strcmp(r.name, "ap-southeast-2") == 0 &&
+           strcmp(r.source, "instance metadata") == 0,
+       "region: then IMDSv2 (%s from %s)", r.name, r.source);
+  script_check("region: IMDSv2 PUT and GET with the token");
+
+  T_EQ_INT(aws_region_resolve(&cfg, "US East", &r, err, sizeof(err)),
+           AWS_CREDS_FAILED, "region: a bad configured value fails");
+  T_EQ_STR(err, "configuration: \"US East\" is not a region name",
+           "region: says where the bad value came from");
+  T_OK(r.name[0] == '\0', "region: nothing on failure");
+
+  home_file("config", "[default]\nregion eu-west-3\n");
+  envp[2] = NULL;
+  T_EQ_INT(aws_region_resolve(&cfg, NULL, &r, err, sizeof(err)),
+           AWS_CREDS_FAILED, "region: malformed config file fails");
+  T_EQ_STR(err, "~/.aws/config line 2: expected key = value",
+           "region: names the line");
+  home_file("config", NULL);
+
+  cfg = config(NO_IMDS);
+  script(s, 0);
+  T_EQ_INT(aws_region_resolve(&cfg, NULL, &r, err, sizeof(err)),
+           AWS_CREDS_FAILED, "region: none anywhere");
+  T_OK(contains(err, "no region"), "region: says so: %s", err);
+  script_check("region: IMDS disabled, not asked");
+}
+
+int main(void) {
+  char tmpl[] = "/tmp/aws-creds-test.XXXXXX";
+
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  set_now(utc(2026, 11, 26, 12, 0, 0));
+  if (mkdtemp(tmpl) == NULL)
+    return 1;
+  snprintf(home, sizeof(home), "%s", tmpl);
+  snprintf(aws_dir, sizeof(aws_dir), "%s/.aws", home);
+  mkdir(aws_dir, 0700);
+  if (!T_OK(fake_start() == 0, "fake endpoint listens on 127.0.0.1"))
+    return t_done();
+  T_NOTE("fake endpoint at %s, home %s", fake.url, home);
+
+  test_profile_parser();
+  test_json_parser();
+  test_iso8601();
+  test_environment();
+  test_files();
+  test_container();
+  test_imds();
+  test_cache();
+  test_region();
+
+  T_OK(msgs_leaking == 0, "none of the %d messages checked holds a secret",
+       msgs_checked);
+  fake_stop();
+  home_file("credentials", NULL);
+  home_file("config", NULL);
+  rmdir(aws_dir);
+  rmdir(home);
+  curl_global_cleanup();
+  return t_done();
+}
