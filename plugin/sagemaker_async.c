@@ -188,6 +188,10 @@ static void dispatch_failed(const sm_runtime_t *rt,
               ctx->endpoint, ctx->variant, outcome, stage, status,
               (r->have & SM_RT_HAVE_ERROR) ? ": " : "",
               (r->have & SM_RT_HAVE_ERROR) ? r->error : "");
+    /* The message is one log line; the meta data keeps the text as is. */
+    for (char *c = notif.message; *c; c++)
+      if ((unsigned char)*c < 0x20)
+        *c = ' ';
 
     plugin_notification_meta_add_string(&notif, "sagemaker:inference_id",
                                         r->inference_id);

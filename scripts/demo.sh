@@ -1,9 +1,12 @@
 #!/bin/sh
-# The main command: builds the project, starts the runtime simulator with a
-# load that builds a backlog and drains it, starts the real collectd with
-# sagemaker_async, and shows what the plugin collects every few seconds:
-# the backlog gauges, the interval's counts and timing statistics, and the
-# notifications for failed requests. Stops everything it started.
+# The main command: builds the project, starts a local CloudWatch
+# (moto_server on 127.0.0.1), the runtime simulator with a load that builds
+# a backlog and drains it, and the real collectd with sagemaker_async and
+# write_cloudwatch. Every few seconds it shows what collectd holds (the
+# backlog gauges, the interval's counts and timing statistics, the
+# notifications for failed requests); at the end it stops collectd (which
+# flushes) and reads the SageMaker metrics back from the local CloudWatch
+# with the AWS SDK. Stops everything it started.
 #
 #   DEMO_SECONDS=40 scripts/demo.sh
 set -u
@@ -26,13 +29,25 @@ work=$(mktemp -d /tmp/sagemaker-demo.XXXXXX)
 sock=$work/async-runtime.sock
 sim_pid=""
 cd_pid=""
+moto_pid=""
 cleanup() {
   [ -n "$cd_pid" ] && kill "$cd_pid" 2> /dev/null && wait "$cd_pid" 2> /dev/null
   [ -n "$sim_pid" ] && kill "$sim_pid" 2> /dev/null && wait "$sim_pid" 2> /dev/null
-  echo "demo: stopped collectd and the simulator; files left in $work"
+  [ -n "$moto_pid" ] && kill "$moto_pid" 2> /dev/null && wait "$moto_pid" 2> /dev/null
+  echo "demo: stopped collectd, the simulator and moto_server; files left in $work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+echo "demo: starting a local CloudWatch (moto_server) on 127.0.0.1:$port"
+moto_server -H 127.0.0.1 -p "$port" > "$work/moto.log" 2>&1 &
+moto_pid=$!
+i=0
+until python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2> /dev/null; do
+  i=$((i + 1)); [ $i -lt 100 ] || { echo "demo: moto_server did not start"; exit 1; }
+  sleep 0.2
+done
 
 echo "demo: starting the runtime simulator on $sock"
 "$build/contrib/sagemaker-runtime-sim" --socket "$sock" \
@@ -70,10 +85,20 @@ LoadPlugin sagemaker_async
     Timeout 2
   </Runtime>
 </Plugin>
+LoadPlugin write_cloudwatch
+<Plugin write_cloudwatch>
+  Region "us-east-1"
+  Endpoint "http://127.0.0.1:$port/"
+  Namespace "SageMaker/AsyncInference"
+  FlushInterval 10
+  # moto_server cannot read gzip-compressed JSON bodies; CloudWatch can.
+  Compress false
+</Plugin>
 CONF
 
 echo "demo: starting collectd ($work/collectd.conf)"
-/usr/sbin/collectd -f -C "$work/collectd.conf" > "$work/collectd.stderr" 2>&1 &
+AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo \
+  /usr/sbin/collectd -f -C "$work/collectd.conf" > "$work/collectd.stderr" 2>&1 &
 cd_pid=$!
 
 get() { # get TYPE-INSTANCE: the values of one identifier, as "a=b c=d"
@@ -114,5 +139,11 @@ while [ $elapsed -lt "$seconds" ]; do
   show
 done
 echo
+echo "demo: stopping collectd (it flushes what it holds to CloudWatch)"
+kill "$cd_pid"; wait "$cd_pid" 2> /dev/null; cd_pid=""
 echo "demo: collectd's log:"
-grep -v 'Notification:' "$work/collectd.log" | tail -n 8
+grep '^\[' "$work/collectd.log" | grep -v 'Notification:' | tail -n 8
+echo
+echo "demo: the SageMaker metrics read back from the local CloudWatch with boto3:"
+python3 "$top/scripts/show_cloudwatch.py" "http://127.0.0.1:$port" \
+  SageMaker/AsyncInference 15

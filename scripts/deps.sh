@@ -34,3 +34,12 @@ if [ -n "$missing" ]; then
   apt-get install -y -qq --no-install-recommends $missing
   [ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d
 fi
+
+# moto_server (a local CloudWatch) and boto3 (to read back) for the demo and
+# the integration tests: from pip, only when they are missing.
+if ! python3 -c 'import moto, boto3, flask' > /dev/null 2>&1 ||
+   ! command -v moto_server > /dev/null 2>&1; then
+  echo "deps: installing moto[server] and boto3 with pip"
+  python3 -m pip install --quiet 'moto[server]>=5' boto3 ||
+    echo "deps: could not install moto/boto3; tests that need them are skipped" >&2
+fi
