@@ -173,8 +173,81 @@ def run():
                "%s: every sample published, min and max exact" % name)
         tap.ok(abs(sum(d["Sum"] for d in dps) - sum(dispatched)) < 1e-6,
                "%s: sum exact" % name)
+    # The plugin's own counters, as collectd values.
+    own = {}
+    for v in captured:
+        if v["kind"] == "value" and v["plugin"] == "write_cloudwatch":
+            own[v["type"] + "-" + v["type_instance"]] = v["values"][0]
+    tap.ok(own.get("derive-datums_sent", 0) > 0 and
+           own.get("derive-requests", 0) > 0,
+           "own counters: datums_sent %s in %s requests"
+           % (own.get("derive-datums_sent"), own.get("derive-requests")))
+    tap.ok(all(own.get("derive-datums_dropped-" + r, -1) == 0
+               for r in ("queue_full", "invalid", "refused")),
+           "own counters: nothing dropped", own)
     tap.ok(not sanitizer_reports(work), "no sanitizer reports",
            sanitizer_reports(work)[:10])
+    moto.stop()
+
+
+def run_generic():
+    """GenericMetrics: collectd's own load and memory plugins through the
+    naming rule, the filters and a static dimension; what moto holds equals
+    what collectd dispatched."""
+    work = Workdir("wcw-generic")
+    moto = motolib.Moto(work, auth=False)
+    conf, out, log = collectd_conf(work, """
+PluginDir "/usr/lib/collectd"
+LoadPlugin load
+LoadPlugin memory
+PluginDir "%s"
+LoadPlugin write_cloudwatch
+<Plugin write_cloudwatch>
+  Region "us-east-1"
+  Endpoint "%s/"
+  Namespace "Hosts/Test"
+  FlushInterval 1
+  StorageResolution 1
+  Compress false
+  GenericMetrics true
+  Include "^(load|memory)/"
+  Exclude "^memory/memory-(free|slab)"
+  Dimension "InstanceId" "i-0123456789abcdef0"
+</Plugin>""" % (os.path.join(os.environ.get("SM_BUILDDIR", SRCDIR), ".libs"),
+                moto.url))
+    os.environ["AWS_ACCESS_KEY_ID"] = "AKIDGENERIC"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "generic-secret"
+    cd = start_collectd(work, conf)
+    time.sleep(4.5)
+    stop(cd, timeout=15)
+    captured = [v for v in read_jsonl(out) if v["kind"] == "value"]
+    ns = "Hosts/Test"
+    names = {m["MetricName"] for m in moto.cw.list_metrics(Namespace=ns)["Metrics"]}
+    tap.ok({"load.load.shortterm", "load.load.midterm", "load.load.longterm",
+            "memory.memory.used"} <= names,
+           "generic names: plugin.type[.type_instance][.ds]", sorted(names))
+    tap.ok(not any(n.startswith("memory.memory.free") or
+                   n.startswith("memory.memory.slab") or
+                   n.startswith("write_cloudwatch") for n in names),
+           "Exclude and the default exclusion of the plugin's own values hold",
+           sorted(names))
+    dims = {tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"]))
+            for m in moto.cw.list_metrics(Namespace=ns)["Metrics"]}
+    tap.eq(dims, {(("Host", "sm-test"), ("InstanceId", "i-0123456789abcdef0"))},
+           "dimensions: Host and the static InstanceId")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    dps = moto.cw.get_metric_statistics(
+        Namespace=ns, MetricName="load.load.shortterm",
+        Dimensions=[{"Name": "Host", "Value": "sm-test"},
+                    {"Name": "InstanceId", "Value": "i-0123456789abcdef0"}],
+        StartTime=now - datetime.timedelta(minutes=5),
+        EndTime=now + datetime.timedelta(minutes=1), Period=1,
+        Statistics=["SampleCount", "Sum", "Maximum"])["Datapoints"]
+    shortterm = [v["values"][0] for v in captured if v["plugin"] == "load"]
+    tap.eq(int(sum(d["SampleCount"] for d in dps)), len(shortterm),
+           "every load sample published once (%d)" % len(shortterm))
+    tap.ok(shortterm and abs(sum(d["Sum"] for d in dps) - sum(shortterm)) < 1e-9,
+           "their sum equals what collectd dispatched")
     moto.stop()
 
 
@@ -209,5 +282,6 @@ def run_bad_secret():
 
 
 run()
+run_generic()
 run_bad_secret()
 tap.done()
