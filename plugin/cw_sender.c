@@ -70,7 +70,9 @@ static int split_url(cw_sender_t *s, const char *url, char *err,
              url);
     goto out;
   }
-  curl_url_get(u, CURLUPART_PORT, &port, 0); /* absent: default port */
+  /* libcurl leaves a scheme's default port out of the Host header, so the
+   * signed host must too. */
+  curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT);
   curl_url_get(u, CURLUPART_PATH, &path, 0);
   {
     size_t len = strlen(host) + (port ? strlen(port) + 2 : 1);
@@ -179,7 +181,7 @@ static size_t build_batch(cw_sender_t *s, cw_queue_t *q) {
       n++;
       continue;
     }
-    if (r == CW_ENC_FULL || n > 0)
+    if (r == CW_ENC_FULL || r == CW_ENC_NOMEM || n > 0)
       break;
     /* The front datum can never be sent (validation should have stopped
      * it): drop it so it does not block the queue. */
@@ -330,6 +332,7 @@ int cw_sender_drain(cw_sender_t *s, cw_queue_t *q, pthread_mutex_t *lock,
       /* Fresh credentials get one immediate try. */
       if (cls == CW_HTTP_CREDENTIALS && !refreshed) {
         refreshed = true;
+        STAT_ADD(s, retries, 1);
         logf_(s, CW_LOG_WARNING,
               "PutMetricData: %s (%s); retrying with fresh credentials",
               res.error_type, res.message);
@@ -340,12 +343,24 @@ int cw_sender_drain(cw_sender_t *s, cw_queue_t *q, pthread_mutex_t *lock,
           cw_retry_budget_take(&s->budget) != 0 ||
           (deadline != 0 && s->cfg.now(s->cfg.ud) >= deadline))
         break;
+      {
+        uint64_t wait = cw_backoff_ms(attempt - 1, s->cfg.backoff_base_ms,
+                                      s->cfg.backoff_cap_ms,
+                                      s->cfg.random01(s->cfg.ud));
+        /* Never sleep past the deadline, nor start a request after it. */
+        if (deadline != 0) {
+          time_t left = deadline - s->cfg.now(s->cfg.ud);
+          if (left <= 0)
+            break;
+          if (wait > (uint64_t)left * 1000)
+            wait = (uint64_t)left * 1000;
+        }
+        if (s->cfg.sleep_ms(wait, s->cfg.ud) != 0)
+          break;
+        if (deadline != 0 && s->cfg.now(s->cfg.ud) >= deadline)
+          break;
+      }
       STAT_ADD(s, retries, 1);
-      if (s->cfg.sleep_ms(cw_backoff_ms(attempt - 1, s->cfg.backoff_base_ms,
-                                        s->cfg.backoff_cap_ms,
-                                        s->cfg.random01(s->cfg.ud)),
-                          s->cfg.ud) != 0)
-        break;
     }
     free(copy);
     pthread_mutex_lock(lock);
