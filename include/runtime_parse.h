@@ -97,8 +97,8 @@ typedef struct {
   int64_t time_ms;
   int64_t backlog_size;
   int64_t oldest_request_age_ms;
-  int64_t in_flight;
-  int64_t max_concurrency;
+  int64_t in_flight;       /* -1 when absent */
+  int64_t max_concurrency; /* -1 when absent */
   int64_t next_seq;
 } sm_rt_snapshot_t;
 

@@ -1,0 +1,1057 @@
+/*
+ * runtime_parse.c: the streaming parser for the async runtime's stats API
+ * (see include/runtime_parse.h and runtime-api.md).
+ *
+ * yajl's callback interface drives a small state machine. No DOM is built
+ * and nothing is allocated per record: the record being read lives in the
+ * parser and is reset field by field when the next one opens. Member names
+ * are looked up in constant tables; a record's names, the hot path, through
+ * a switch on the name's length.
+ *
+ * Choices the contract leaves open:
+ *  - A known member given twice is an error ("duplicate member X"): "last
+ *    one wins" would let a page hand its records over twice.
+ *  - null is not accepted for a known member: the runtime leaves a member
+ *    out when it has no value.
+ *  - Numbers come through yajl_number, so that a double or an integer too
+ *    big for int64_t is reported against the member it was given for. An
+ *    unknown member's number is never converted: any JSON number is fine
+ *    there.
+ *  - A NUL byte (\u0000) in boot_id, inference_id, a name or instance_id is
+ *    an error (those become identifiers); in an error text it is replaced
+ *    with '?' so that the rest of the text survives.
+ *  - Per-outcome members are not enforced beyond the seven every record
+ *    carries: runtime-api.md says which members a stage that did not run
+ *    leaves out, not which ones a stage that ran must give. Consumers go by
+ *    the SM_RT_HAVE_* bits.
+ *  - A snapshot's in_flight and max_concurrency are -1 when absent.
+ */
+#include "runtime_parse.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_parse.h>
+
+/* The only version of the stats API this parser speaks (runtime-api.md). */
+#define SM_RT_PROTOCOL 1
+/* HTTP status codes a model container can answer (RFC 9110, 15). */
+#define SM_RT_STATUS_CODE_MIN 100
+#define SM_RT_STATUS_CODE_MAX 599
+/* Room for one error message; the longest is a record prefix plus a
+ * quoted value of at most SM_RT_QUOTE_MAX bytes, or yajl's short text. */
+#define SM_RT_MESSAGE_MAX 256
+/* Bytes of an unknown enumeration value repeated in an error message. */
+#define SM_RT_QUOTE_MAX 32
+/* Decimal digits that always fit an int64_t (INT64_MAX has 19). */
+#define SM_RT_SAFE_DIGITS 18
+/* Longest UTF-8 sequence minus its lead byte: how far a cut backs off. */
+#define SM_RT_UTF8_MAX_CONT 3
+
+typedef enum {
+  MT_PROTOCOL, /* integer, must be SM_RT_PROTOCOL */
+  MT_INT,      /* int64_t within [min, max] */
+  MT_INT_C,    /* int within [min, max] (status_code) */
+  MT_BOOL,     /* bool */
+  MT_ID,       /* non-empty string of at most cap bytes, no NUL */
+  MT_NAME,     /* string cut to cap bytes, no NUL */
+  MT_TEXT,     /* string cut to cap bytes, NUL replaced */
+  MT_OUTCOME,  /* sm_rt_outcome_t from its name */
+  MT_NOTIFY,   /* sm_rt_notify_t from its name */
+  MT_REQUESTS, /* array of record objects */
+} member_type_t;
+
+typedef struct {
+  const char *name;
+  uint8_t len;  /* of name */
+  uint8_t type; /* member_type_t */
+  bool required;
+  uint16_t offset; /* of the field in the target struct */
+  uint16_t cap;    /* string members: bytes kept */
+  unsigned have;   /* SM_RT_HAVE_* set when present (records) */
+  int64_t min;
+  int64_t max;
+} member_t;
+
+/* The name, type and place of field f of struct st, named as on the wire. */
+#define MEMBER(st, f, t, req)                                                  \
+  .name = #f, .len = sizeof(#f) - 1, .type = t, .required = req,               \
+  .offset = offsetof(st, f)
+#define NON_NEGATIVE .min = 0, .max = INT64_MAX
+#define POSITIVE .min = 1, .max = INT64_MAX
+
+static const member_t snapshot_members[] = {
+    {MEMBER(sm_rt_snapshot_t, protocol, MT_PROTOCOL, true)},
+    {MEMBER(sm_rt_snapshot_t, boot_id, MT_ID, true), .cap = SM_RT_BOOT_ID_MAX},
+    {MEMBER(sm_rt_snapshot_t, endpoint_name, MT_NAME, false),
+     .cap = SM_RT_NAME_MAX},
+    {MEMBER(sm_rt_snapshot_t, variant_name, MT_NAME, false),
+     .cap = SM_RT_NAME_MAX},
+    {MEMBER(sm_rt_snapshot_t, instance_id, MT_NAME, false),
+     .cap = SM_RT_NAME_MAX},
+    {MEMBER(sm_rt_snapshot_t, instance_count, MT_INT, true), POSITIVE},
+    {MEMBER(sm_rt_snapshot_t, time_ms, MT_INT, true), NON_NEGATIVE},
+    {MEMBER(sm_rt_snapshot_t, backlog_size, MT_INT, true), NON_NEGATIVE},
+    {MEMBER(sm_rt_snapshot_t, oldest_request_age_ms, MT_INT, true),
+     NON_NEGATIVE},
+    {MEMBER(sm_rt_snapshot_t, in_flight, MT_INT, false), NON_NEGATIVE},
+    {MEMBER(sm_rt_snapshot_t, max_concurrency, MT_INT, false), NON_NEGATIVE},
+    /* seqs start at 1, so the next one is at least 1 */
+    {MEMBER(sm_rt_snapshot_t, next_seq, MT_INT, true), POSITIVE},
+};
+
+static const member_t page_members[] = {
+    {MEMBER(sm_rt_page_t, protocol, MT_PROTOCOL, true)},
+    {MEMBER(sm_rt_page_t, boot_id, MT_ID, true), .cap = SM_RT_BOOT_ID_MAX},
+    /* 0 is what a runtime that kept nothing yet may say */
+    {MEMBER(sm_rt_page_t, first_seq, MT_INT, true), NON_NEGATIVE},
+    {MEMBER(sm_rt_page_t, next_seq, MT_INT, true), POSITIVE},
+    {.name = "requests", .len = 8, .type = MT_REQUESTS, .required = true},
+};
+
+/* The error body's text goes to offset 0 of the parser's error_text. */
+static const member_t error_members[] = {
+    {.name = "error",
+     .len = 5,
+     .type = MT_TEXT,
+     .required = true,
+     .cap = SM_RT_ERROR_MAX},
+};
+
+/* Indexes into record_members, returned by record_lookup(). */
+enum {
+  R_SEQ,
+  R_INFERENCE_ID,
+  R_RECEIVED_MS,
+  R_COMPLETED_MS,
+  R_OUTCOME,
+  R_BACKLOG_US,
+  R_DOWNLOAD_US,
+  R_DOWNLOAD_OK,
+  R_MODEL_US,
+  R_STATUS_CODE,
+  R_UPLOAD_US,
+  R_UPLOAD_OK,
+  R_NOTIFICATION,
+  R_TOTAL_MS,
+  R_ERROR,
+  R_COUNT
+};
+
+/* rec_seen has a bit for each. */
+_Static_assert(R_COUNT <= 32, "record members must fit a uint32_t");
+
+#define RECORD(f, t, req) MEMBER(sm_rt_record_t, f, t, req)
+
+static const member_t record_members[R_COUNT] = {
+    [R_SEQ] = {RECORD(seq, MT_INT, true), POSITIVE},
+    [R_INFERENCE_ID] = {RECORD(inference_id, MT_ID, true),
+                        .cap = SM_RT_INFERENCE_ID_MAX},
+    [R_RECEIVED_MS] = {RECORD(received_ms, MT_INT, true), NON_NEGATIVE},
+    [R_COMPLETED_MS] = {RECORD(completed_ms, MT_INT, true), NON_NEGATIVE},
+    [R_OUTCOME] = {RECORD(outcome, MT_OUTCOME, true)},
+    [R_BACKLOG_US] = {RECORD(backlog_us, MT_INT, true), NON_NEGATIVE},
+    [R_DOWNLOAD_US] = {RECORD(download_us, MT_INT, false), NON_NEGATIVE,
+                       .have = SM_RT_HAVE_DOWNLOAD_US},
+    [R_DOWNLOAD_OK] = {RECORD(download_ok, MT_BOOL, false),
+                       .have = SM_RT_HAVE_DOWNLOAD_OK},
+    [R_MODEL_US] = {RECORD(model_us, MT_INT, false), NON_NEGATIVE,
+                    .have = SM_RT_HAVE_MODEL_US},
+    [R_STATUS_CODE] = {RECORD(status_code, MT_INT_C, false),
+                       .min = SM_RT_STATUS_CODE_MIN,
+                       .max = SM_RT_STATUS_CODE_MAX,
+                       .have = SM_RT_HAVE_STATUS_CODE},
+    [R_UPLOAD_US] = {RECORD(upload_us, MT_INT, false), NON_NEGATIVE,
+                     .have = SM_RT_HAVE_UPLOAD_US},
+    [R_UPLOAD_OK] = {RECORD(upload_ok, MT_BOOL, false),
+                     .have = SM_RT_HAVE_UPLOAD_OK},
+    /* absent: SM_RT_NOTIFY_ABSENT, no bit needed */
+    [R_NOTIFICATION] = {RECORD(notification, MT_NOTIFY, false)},
+    [R_TOTAL_MS] = {RECORD(total_ms, MT_INT, true), NON_NEGATIVE},
+    [R_ERROR] = {RECORD(error, MT_TEXT, false), .cap = SM_RT_ERROR_MAX,
+                 .have = SM_RT_HAVE_ERROR},
+};
+
+static const char *const outcome_names[SM_RT_OUTCOME_COUNT] = {
+    [SM_RT_OUTCOME_SUCCESS] = "success",
+    [SM_RT_OUTCOME_MODEL_ERROR] = "model_error",
+    [SM_RT_OUTCOME_DOWNLOAD_FAILED] = "download_failed",
+    [SM_RT_OUTCOME_UPLOAD_FAILED] = "upload_failed",
+    [SM_RT_OUTCOME_EXPIRED] = "expired",
+    [SM_RT_OUTCOME_TIMEOUT] = "timeout",
+    [SM_RT_OUTCOME_INTERNAL_ERROR] = "internal_error",
+};
+
+static const char *const notify_names[] = {
+    [SM_RT_NOTIFY_ABSENT] = "", /* no name on the wire */
+    [SM_RT_NOTIFY_NONE] = "none",
+    [SM_RT_NOTIFY_SENT] = "sent",
+    [SM_RT_NOTIFY_FAILED] = "failed",
+};
+#define NOTIFY_COUNT (sizeof(notify_names) / sizeof(notify_names[0]))
+
+static const char *const kind_names[] = {
+    [SM_RT_DOC_SNAPSHOT] = "snapshot",
+    [SM_RT_DOC_REQUESTS] = "page",
+    [SM_RT_DOC_ERROR] = "error body",
+};
+
+typedef enum {
+  ST_START,     /* before the top-level value */
+  ST_TOP,       /* in the top-level object, before a key or its end */
+  ST_TOP_VALUE, /* after a top-level key */
+  ST_ARRAY,     /* in the requests array, before a record or its end */
+  ST_REC,       /* in a record, before a key or its end */
+  ST_REC_VALUE, /* after a record key */
+  ST_SKIP,      /* inside an unknown member's object or array */
+  ST_DONE,      /* after the top-level object */
+} state_t;
+
+typedef enum { RES_RUNNING, RES_DONE, RES_FAILED } result_t;
+
+struct sm_rt_parser_s {
+  yajl_handle yajl;
+  sm_rt_doc_t kind;
+  sm_rt_record_cb cb;
+  void *user_data;
+  size_t max_bytes;
+  size_t max_records;
+  unsigned max_depth;
+
+  result_t result;
+  size_t fed;         /* bytes given to yajl so far */
+  unsigned depth;     /* open objects and arrays */
+  unsigned skip_base; /* depth at which the skipped value ends */
+  state_t state;
+  state_t skip_return; /* state once the skipped value ends */
+  bool in_record;
+
+  const member_t *top; /* the top-level object's member table */
+  size_t top_count;
+  char *top_base; /* its target struct */
+  uint32_t top_required;
+  uint32_t top_seen;
+  uint32_t rec_required;
+  uint32_t rec_seen;
+  const member_t *member; /* whose value comes next; NULL: unknown member */
+
+  sm_rt_record_t rec;
+  sm_rt_snapshot_t snap;
+  sm_rt_page_t page;
+  char error_text[SM_RT_ERROR_MAX + 1];
+  char message[SM_RT_MESSAGE_MAX];
+};
+
+/* Records the first error; returns 0 so that a callback can return it and
+ * make yajl stop. with_where prefixes the place: the document kind, or the
+ * record with its seq once known. */
+__attribute__((format(printf, 3, 0))) static int
+vfail(sm_rt_parser_t *p, bool with_where, const char *fmt, va_list ap) {
+  size_t used = 0;
+
+  if (p->result == RES_FAILED)
+    return 0;
+  p->result = RES_FAILED;
+
+  if (with_where) {
+    int n;
+    if (p->in_record && p->rec.seq > 0)
+      n = snprintf(p->message, sizeof(p->message),
+                   "record %zu (seq %" PRId64 "): ", p->page.records + 1,
+                   p->rec.seq);
+    else if (p->in_record)
+      n = snprintf(p->message, sizeof(p->message),
+                   "record %zu: ", p->page.records + 1);
+    else
+      n = snprintf(p->message, sizeof(p->message), "%s: ", kind_names[p->kind]);
+    if (n > 0 && (size_t)n < sizeof(p->message))
+      used = (size_t)n;
+  }
+  vsnprintf(p->message + used, sizeof(p->message) - used, fmt, ap);
+  return 0;
+}
+
+__attribute__((format(printf, 2, 3))) static int fail(sm_rt_parser_t *p,
+                                                      const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vfail(p, false, fmt, ap);
+  va_end(ap);
+  return 0;
+}
+
+__attribute__((format(printf, 2, 3))) static int
+fail_where(sm_rt_parser_t *p, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vfail(p, true, fmt, ap);
+  va_end(ap);
+  return 0;
+}
+
+/* yajl moves the offset of this one error back to the start of the token
+ * it did not expect, but only when that token lies wholly in the last
+ * chunk: for a token split across two feeds it says 0, so the offset would
+ * depend on how the bytes came. Knowing where the value before it ended
+ * would cost a call into yajl for every value of a page (4% of the parse),
+ * so this error names the member it came after instead. */
+#define YAJL_MSG_AFTER_VALUE "after key and value, inside map"
+
+/* yajl's short message ("parse error: ..."), without its newline. The
+ * verbose form is never asked for: it quotes the input. */
+static void fail_yajl(sm_rt_parser_t *p, size_t offset) {
+  unsigned char *text = yajl_get_error(p->yajl, 0, NULL, 0);
+  const char *msg = text != NULL ? (const char *)text : "unknown error";
+  size_t len = strlen(msg);
+
+  while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+    len--;
+  if (strstr(msg, YAJL_MSG_AFTER_VALUE) == NULL)
+    fail(p, "malformed JSON at byte %zu: %.*s", offset, (int)len, msg);
+  else if (p->state == ST_SKIP)
+    fail_where(p, "malformed JSON inside an unknown member: %.*s", (int)len,
+               msg);
+  else if (p->member == NULL)
+    fail_where(p, "malformed JSON after an unknown member: %.*s", (int)len,
+               msg);
+  else
+    fail_where(p, "malformed JSON after member %s: %.*s", p->member->name,
+               (int)len, msg);
+  if (text != NULL)
+    yajl_free_error(p->yajl, text);
+}
+
+static int type_error(sm_rt_parser_t *p) {
+  const member_t *m = p->member;
+  const char *want;
+
+  switch ((member_type_t)m->type) {
+  case MT_PROTOCOL:
+  case MT_INT:
+  case MT_INT_C:
+    want = "an integer";
+    break;
+  case MT_BOOL:
+    want = "true or false";
+    break;
+  case MT_REQUESTS:
+    want = "an array";
+    break;
+  default:
+    want = "a string";
+    break;
+  }
+  return fail_where(p, "member %s must be %s", m->name, want);
+}
+
+/* Length of the longest prefix of s[0..len) of at most cap bytes that does
+ * not end inside a UTF-8 sequence. yajl has checked the encoding, so at most
+ * SM_RT_UTF8_MAX_CONT continuation bytes need to be given back. */
+static size_t utf8_cut(const unsigned char *s, size_t len, size_t cap) {
+  size_t n = cap;
+  int back = 0;
+
+  if (len <= cap)
+    return len;
+  /* s[n] is the first byte left out: while it continues a sequence, that
+   * sequence's first bytes must go too. */
+  while (n > 0 && back < SM_RT_UTF8_MAX_CONT && (s[n] & 0xC0) == 0x80) {
+    n--;
+    back++;
+  }
+  return n;
+}
+
+/* Copies a value for an error message: cut short, quotes, backslashes and
+ * control characters replaced, so that the message stays one plain line. */
+static void quote_value(char *dst, size_t size, const unsigned char *s,
+                        size_t len) {
+  size_t n = utf8_cut(s, len, size - 1);
+
+  for (size_t i = 0; i < n; i++)
+    dst[i] = (s[i] < 0x20 || s[i] == '"' || s[i] == '\\' || s[i] == 0x7f)
+                 ? '?'
+                 : (char)s[i];
+  dst[n] = '\0';
+}
+
+enum { INT_OK, INT_NOT_INTEGER, INT_OVERFLOW };
+
+/* Converts yajl's number text, which the lexer has checked to be a JSON
+ * number: a '.', 'e' or 'E' makes it a double, whatever its value. Every
+ * number of a page goes through here, so the common case (no more digits
+ * than can never overflow) skips the overflow check of each digit. */
+static inline int parse_int(const char *text, size_t len, int64_t *out) {
+  const unsigned char *s = (const unsigned char *)text;
+  uint64_t v = 0;
+  bool neg = len > 0 && s[0] == '-';
+  bool overflow = false;
+  size_t i = neg ? 1 : 0;
+
+  if (i == len)
+    return INT_NOT_INTEGER;
+  if (len - i <= SM_RT_SAFE_DIGITS) {
+    for (; i < len; i++) {
+      unsigned d = (unsigned)s[i] - '0';
+      if (d > 9)
+        return INT_NOT_INTEGER;
+      v = v * 10 + d;
+    }
+  } else {
+    for (; i < len; i++) {
+      unsigned d = (unsigned)s[i] - '0';
+      if (d > 9)
+        return INT_NOT_INTEGER;
+      if (v > ((uint64_t)INT64_MAX - d) / 10)
+        overflow = true; /* go on: a later '.' or 'e' makes it a double */
+      else
+        v = v * 10 + d;
+    }
+  }
+  if (overflow)
+    return INT_OVERFLOW;
+  *out = neg ? -(int64_t)v : (int64_t)v;
+  return INT_OK;
+}
+
+/* Where a scalar goes. Returns 2 with *base set when p->member takes it,
+ * 1 when it is to be ignored, 0 after an error. */
+static inline int scalar_target(sm_rt_parser_t *p, char **base) {
+  switch (p->state) {
+  case ST_SKIP:
+    return 1;
+  case ST_TOP_VALUE:
+    p->state = ST_TOP;
+    if (p->member == NULL)
+      return 1;
+    *base = p->top_base;
+    return 2;
+  case ST_REC_VALUE:
+    p->state = ST_REC;
+    if (p->member == NULL)
+      return 1;
+    *base = (char *)&p->rec;
+    return 2;
+  case ST_ARRAY:
+    return fail(p, "record %zu: not a JSON object", p->page.records + 1);
+  case ST_START:
+    return fail_where(p, "the document is not a JSON object");
+  default:
+    /* yajl gives no value where a key or the end is due. */
+    return fail_where(p, "unexpected value");
+  }
+}
+
+/* The field of member m in the struct at base: offsetof() gave its
+ * alignment, which a char pointer cast would hide. */
+static inline void *field(char *base, const member_t *m) {
+  return base + m->offset;
+}
+
+static void record_reset(sm_rt_record_t *r) {
+  /* Field by field: clearing the whole struct would cost its 800 bytes of
+   * string buffers for every record. */
+  r->seq = 0;
+  r->inference_id[0] = '\0';
+  r->received_ms = 0;
+  r->completed_ms = 0;
+  r->outcome = SM_RT_OUTCOME_SUCCESS;
+  r->backlog_us = 0;
+  r->download_us = 0;
+  r->download_ok = false;
+  r->model_us = 0;
+  r->status_code = 0;
+  r->upload_us = 0;
+  r->upload_ok = false;
+  r->notification = SM_RT_NOTIFY_ABSENT;
+  r->total_ms = 0;
+  r->error[0] = '\0';
+  r->have = 0;
+}
+
+/* The first required member of table missing from seen, or NULL. */
+static const member_t *first_missing(const member_t *table, size_t count,
+                                     uint32_t required, uint32_t seen) {
+  uint32_t missing = required & ~seen;
+
+  for (size_t i = 0; i < count && missing != 0; i++)
+    if (missing & (UINT32_C(1) << i))
+      return &table[i];
+  return NULL;
+}
+
+static int record_start(sm_rt_parser_t *p) {
+  if (p->page.records >= p->max_records)
+    return fail_where(p, "more than %zu records", p->max_records);
+  record_reset(&p->rec);
+  p->rec_seen = 0;
+  p->in_record = true;
+  p->state = ST_REC;
+  return 1;
+}
+
+static int record_end(sm_rt_parser_t *p) {
+  const member_t *m =
+      first_missing(record_members, R_COUNT, p->rec_required, p->rec_seen);
+
+  if (m != NULL)
+    return fail_where(p, "missing member %s", m->name);
+  p->in_record = false;
+  p->state = ST_ARRAY;
+  p->page.records++;
+  if (p->cb != NULL && p->cb(&p->rec, p->user_data) != 0)
+    return fail(p, "stopped by the record callback");
+  return 1;
+}
+
+static int record_lookup(const unsigned char *key, size_t len) {
+#define KEY_IS(lit) (memcmp(key, lit, sizeof(lit) - 1) == 0)
+  switch (len) {
+  case 3:
+    return KEY_IS("seq") ? R_SEQ : -1;
+  case 5:
+    return KEY_IS("error") ? R_ERROR : -1;
+  case 7:
+    return KEY_IS("outcome") ? R_OUTCOME : -1;
+  case 8:
+    if (KEY_IS("model_us"))
+      return R_MODEL_US;
+    return KEY_IS("total_ms") ? R_TOTAL_MS : -1;
+  case 9:
+    if (KEY_IS("upload_us"))
+      return R_UPLOAD_US;
+    return KEY_IS("upload_ok") ? R_UPLOAD_OK : -1;
+  case 10:
+    return KEY_IS("backlog_us") ? R_BACKLOG_US : -1;
+  case 11:
+    switch (key[0]) {
+    case 'r':
+      return KEY_IS("received_ms") ? R_RECEIVED_MS : -1;
+    case 's':
+      return KEY_IS("status_code") ? R_STATUS_CODE : -1;
+    case 'd':
+      if (KEY_IS("download_us"))
+        return R_DOWNLOAD_US;
+      return KEY_IS("download_ok") ? R_DOWNLOAD_OK : -1;
+    }
+    return -1;
+  case 12:
+    switch (key[0]) {
+    case 'i':
+      return KEY_IS("inference_id") ? R_INFERENCE_ID : -1;
+    case 'c':
+      return KEY_IS("completed_ms") ? R_COMPLETED_MS : -1;
+    case 'n':
+      return KEY_IS("notification") ? R_NOTIFICATION : -1;
+    }
+    return -1;
+  }
+  return -1;
+#undef KEY_IS
+}
+
+/* Top-level names are looked up once a document: a plain scan will do. */
+static int top_lookup(const sm_rt_parser_t *p, const unsigned char *key,
+                      size_t len) {
+  for (size_t i = 0; i < p->top_count; i++)
+    if (p->top[i].len == len && memcmp(p->top[i].name, key, len) == 0)
+      return (int)i;
+  return -1;
+}
+
+/* Any key; duplicates and unknown record keys included. */
+__attribute__((noinline)) static int
+map_key(sm_rt_parser_t *p, const unsigned char *key, size_t len) {
+  const member_t *table;
+  uint32_t *seen;
+  int idx;
+
+  switch (p->state) {
+  case ST_SKIP:
+    return 1;
+  case ST_REC:
+    idx = record_lookup(key, len);
+    table = record_members;
+    seen = &p->rec_seen;
+    p->state = ST_REC_VALUE;
+    break;
+  case ST_TOP:
+    idx = top_lookup(p, key, len);
+    table = p->top;
+    seen = &p->top_seen;
+    p->state = ST_TOP_VALUE;
+    break;
+  default:
+    return fail_where(p, "unexpected key");
+  }
+
+  if (idx < 0) {
+    p->member = NULL;
+    return 1;
+  }
+  if (*seen & (UINT32_C(1) << idx))
+    return fail_where(p, "duplicate member %s", table[idx].name);
+  *seen |= UINT32_C(1) << idx;
+  p->member = &table[idx];
+  return 1;
+}
+
+/* A record's known keys take the short way. */
+static int on_map_key(void *ctx, const unsigned char *key, size_t len) {
+  sm_rt_parser_t *p = ctx;
+
+  if (p->state == ST_REC) {
+    int idx = record_lookup(key, len);
+    if (idx >= 0 && !(p->rec_seen & (UINT32_C(1) << idx))) {
+      p->rec_seen |= UINT32_C(1) << idx;
+      p->member = &record_members[idx];
+      p->state = ST_REC_VALUE;
+      return 1;
+    }
+  }
+  return map_key(p, key, len);
+}
+
+static int container_start(sm_rt_parser_t *p, bool is_array) {
+  if (++p->depth > p->max_depth)
+    return fail_where(p, "nesting deeper than %u levels", p->max_depth);
+
+  switch (p->state) {
+  case ST_SKIP:
+    return 1;
+  case ST_START:
+    if (is_array)
+      return fail_where(p, "the document is not a JSON object");
+    p->state = ST_TOP;
+    return 1;
+  case ST_TOP_VALUE:
+  case ST_REC_VALUE:
+    if (p->member == NULL) {
+      p->skip_return = p->state == ST_TOP_VALUE ? ST_TOP : ST_REC;
+      p->skip_base = p->depth - 1;
+      p->state = ST_SKIP;
+      return 1;
+    }
+    if (is_array && p->member->type == MT_REQUESTS) {
+      p->state = ST_ARRAY;
+      return 1;
+    }
+    return type_error(p);
+  case ST_ARRAY:
+    if (is_array)
+      return fail(p, "record %zu: not a JSON object", p->page.records + 1);
+    return record_start(p);
+  default:
+    return fail_where(p, "unexpected value");
+  }
+}
+
+/* yajl pairs every end with its start, so the state says which one it is. */
+static int container_end(sm_rt_parser_t *p) {
+  p->depth--;
+  switch (p->state) {
+  case ST_SKIP:
+    if (p->depth == p->skip_base)
+      p->state = p->skip_return;
+    return 1;
+  case ST_TOP:
+    p->state = ST_DONE;
+    return 1;
+  case ST_ARRAY:
+    p->state = ST_TOP;
+    return 1;
+  case ST_REC:
+    return record_end(p);
+  default:
+    return fail_where(p, "unexpected end of a value");
+  }
+}
+
+static int on_start_map(void *ctx) { return container_start(ctx, false); }
+static int on_start_array(void *ctx) { return container_start(ctx, true); }
+static int on_end_map(void *ctx) { return container_end(ctx); }
+static int on_end_array(void *ctx) { return container_end(ctx); }
+
+static int on_null(void *ctx) {
+  sm_rt_parser_t *p = ctx;
+  char *base = NULL;
+  int rc = scalar_target(p, &base);
+
+  return rc == 2 ? type_error(p) : rc;
+}
+
+static int on_boolean(void *ctx, int value) {
+  sm_rt_parser_t *p = ctx;
+  char *base = NULL;
+  int rc = scalar_target(p, &base);
+
+  if (rc != 2)
+    return rc;
+  if (p->member->type != MT_BOOL)
+    return type_error(p);
+  *(bool *)field(base, p->member) = value != 0;
+  p->rec.have |= p->member->have;
+  return 1;
+}
+
+/* Any number, wherever it is; errors included. Kept out of on_number so
+ * that the short way stays short. */
+__attribute__((noinline)) static int
+number_value(sm_rt_parser_t *p, const char *text, size_t len) {
+  const member_t *m;
+  char *base = NULL;
+  int64_t v = 0;
+  int rc = scalar_target(p, &base);
+
+  if (rc != 2)
+    return rc;
+  m = p->member;
+  if (m->type != MT_INT && m->type != MT_INT_C && m->type != MT_PROTOCOL)
+    return type_error(p);
+
+  rc = parse_int(text, len, &v);
+  if (rc == INT_NOT_INTEGER)
+    return type_error(p);
+  if (rc == INT_OVERFLOW)
+    return fail_where(p, "member %s is out of range (integer overflow)",
+                      m->name);
+
+  if (m->type == MT_PROTOCOL) {
+    /* Checked here already: nothing else of another version means
+     * anything. */
+    if (v != SM_RT_PROTOCOL)
+      return fail_where(p,
+                        "protocol %" PRId64 " is not supported (version %d "
+                        "expected)",
+                        v, SM_RT_PROTOCOL);
+  } else if (v < m->min || v > m->max) {
+    if (m->max != INT64_MAX)
+      return fail_where(p,
+                        "member %s must be between %" PRId64 " and %" PRId64
+                        ", not %" PRId64,
+                        m->name, m->min, m->max, v);
+    if (m->min == 0)
+      return fail_where(p, "member %s must not be negative", m->name);
+    return fail_where(p, "member %s must be at least %" PRId64, m->name,
+                      m->min);
+  }
+
+  if (m->type == MT_INT_C)
+    *(int *)field(base, m) = (int)v;
+  else
+    *(int64_t *)field(base, m) = v;
+  p->rec.have |= m->have;
+  return 1;
+}
+
+/* A page is mostly a record's integers: those take the short way, the rest
+ * (and every error) the general one. */
+static int on_number(void *ctx, const char *text, size_t len) {
+  sm_rt_parser_t *p = ctx;
+  const member_t *m = p->member;
+  int64_t v;
+
+  if (p->state == ST_REC_VALUE && m != NULL && m->type == MT_INT &&
+      parse_int(text, len, &v) == INT_OK && v >= m->min) {
+    /* MT_INT members have no upper bound but INT64_MAX. */
+    p->state = ST_REC;
+    *(int64_t *)field((char *)&p->rec, m) = v;
+    p->rec.have |= m->have;
+    return 1;
+  }
+  return number_value(p, text, len);
+}
+
+#define IS(lit) (len == sizeof(lit) - 1 && memcmp(s, lit, sizeof(lit) - 1) == 0)
+
+/* The outcome named s, or -1. Once a record: a switch, not a scan. */
+static int outcome_lookup(const unsigned char *s, size_t len) {
+  if (len == 0)
+    return -1;
+  switch (s[0]) {
+  case 's':
+    return IS("success") ? SM_RT_OUTCOME_SUCCESS : -1;
+  case 'm':
+    return IS("model_error") ? SM_RT_OUTCOME_MODEL_ERROR : -1;
+  case 'd':
+    return IS("download_failed") ? SM_RT_OUTCOME_DOWNLOAD_FAILED : -1;
+  case 'u':
+    return IS("upload_failed") ? SM_RT_OUTCOME_UPLOAD_FAILED : -1;
+  case 'e':
+    return IS("expired") ? SM_RT_OUTCOME_EXPIRED : -1;
+  case 't':
+    return IS("timeout") ? SM_RT_OUTCOME_TIMEOUT : -1;
+  case 'i':
+    return IS("internal_error") ? SM_RT_OUTCOME_INTERNAL_ERROR : -1;
+  }
+  return -1;
+}
+
+static int notify_lookup(const unsigned char *s, size_t len) {
+  if (IS("sent"))
+    return SM_RT_NOTIFY_SENT;
+  if (IS("none"))
+    return SM_RT_NOTIFY_NONE;
+  if (IS("failed"))
+    return SM_RT_NOTIFY_FAILED;
+  return -1;
+}
+#undef IS
+
+/* Strings are few (three a record): no short way needed. */
+static int on_string(void *ctx, const unsigned char *s, size_t len) {
+  sm_rt_parser_t *p = ctx;
+  const member_t *m;
+  char *base = NULL;
+  char *dst;
+  char quoted[SM_RT_QUOTE_MAX + 1];
+  size_t n;
+  int idx;
+  int rc = scalar_target(p, &base);
+
+  if (rc != 2)
+    return rc;
+  m = p->member;
+  dst = field(base, m);
+
+  switch ((member_type_t)m->type) {
+  case MT_ID:
+    if (len == 0)
+      return fail_where(p, "member %s must not be empty", m->name);
+    if (len > m->cap)
+      return fail_where(p, "member %s is longer than %u bytes", m->name,
+                        (unsigned)m->cap);
+    if (memchr(s, '\0', len) != NULL)
+      return fail_where(p, "member %s contains a NUL character", m->name);
+    memcpy(dst, s, len);
+    dst[len] = '\0';
+    break;
+  case MT_NAME:
+    if (memchr(s, '\0', len) != NULL)
+      return fail_where(p, "member %s contains a NUL character", m->name);
+    n = utf8_cut(s, len, m->cap);
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+    break;
+  case MT_TEXT:
+    n = utf8_cut(s, len, m->cap);
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+    for (char *nul = memchr(dst, '\0', n); nul != NULL;
+         nul = memchr(nul, '\0', n - (size_t)(nul - dst)))
+      *nul = '?';
+    break;
+  case MT_OUTCOME:
+    idx = outcome_lookup(s, len);
+    if (idx < 0) {
+      quote_value(quoted, sizeof(quoted), s, len);
+      return fail_where(p, "unknown outcome \"%s\"", quoted);
+    }
+    *(sm_rt_outcome_t *)field(base, m) = (sm_rt_outcome_t)idx;
+    break;
+  case MT_NOTIFY:
+    idx = notify_lookup(s, len);
+    if (idx < 0) {
+      quote_value(quoted, sizeof(quoted), s, len);
+      return fail_where(p, "unknown notification \"%s\"", quoted);
+    }
+    *(sm_rt_notify_t *)field(base, m) = (sm_rt_notify_t)idx;
+    break;
+  default:
+    return type_error(p);
+  }
+  p->rec.have |= m->have;
+  return 1;
+}
+
+static const yajl_callbacks callbacks = {
+    .yajl_null = on_null,
+    .yajl_boolean = on_boolean,
+    .yajl_number = on_number, /* yajl_integer and yajl_double unused */
+    .yajl_string = on_string,
+    .yajl_start_map = on_start_map,
+    .yajl_map_key = on_map_key,
+    .yajl_end_map = on_end_map,
+    .yajl_start_array = on_start_array,
+    .yajl_end_array = on_end_array,
+};
+
+static uint32_t required_mask(const member_t *table, size_t count) {
+  uint32_t mask = 0;
+
+  for (size_t i = 0; i < count; i++)
+    if (table[i].required)
+      mask |= UINT32_C(1) << i;
+  return mask;
+}
+
+sm_rt_parser_t *sm_rt_parser_create(sm_rt_doc_t kind, sm_rt_record_cb cb,
+                                    void *user_data,
+                                    const sm_rt_limits_t *limits) {
+  sm_rt_parser_t *p = NULL;
+
+  if (kind != SM_RT_DOC_SNAPSHOT && kind != SM_RT_DOC_REQUESTS &&
+      kind != SM_RT_DOC_ERROR)
+    return NULL;
+
+  p = calloc(1, sizeof(*p));
+  if (p != NULL) {
+    p->kind = kind;
+    p->cb = cb;
+    p->user_data = user_data;
+    p->max_bytes = SM_RT_DEFAULT_MAX_BYTES;
+    p->max_depth = SM_RT_DEFAULT_MAX_DEPTH;
+    p->max_records = SM_RT_DEFAULT_MAX_RECORDS;
+    if (limits != NULL && limits->max_bytes != 0)
+      p->max_bytes = limits->max_bytes;
+    if (limits != NULL && limits->max_depth != 0)
+      p->max_depth = limits->max_depth;
+    if (limits != NULL && limits->max_records != 0)
+      p->max_records = limits->max_records;
+
+    switch (kind) {
+    case SM_RT_DOC_SNAPSHOT:
+      p->top = snapshot_members;
+      p->top_count = sizeof(snapshot_members) / sizeof(snapshot_members[0]);
+      p->top_base = (char *)&p->snap;
+      break;
+    case SM_RT_DOC_REQUESTS:
+      p->top = page_members;
+      p->top_count = sizeof(page_members) / sizeof(page_members[0]);
+      p->top_base = (char *)&p->page;
+      break;
+    case SM_RT_DOC_ERROR:
+      p->top = error_members;
+      p->top_count = sizeof(error_members) / sizeof(error_members[0]);
+      p->top_base = p->error_text;
+      break;
+    }
+    p->top_required = required_mask(p->top, p->top_count);
+    p->rec_required = required_mask(record_members, R_COUNT);
+    p->snap.in_flight = -1;
+    p->snap.max_concurrency = -1;
+    p->state = ST_START;
+    p->result = RES_RUNNING;
+
+    p->yajl = yajl_alloc(&callbacks, NULL, p);
+  }
+
+  if (p != NULL && p->yajl == NULL) {
+    free(p);
+    p = NULL;
+  }
+  return p;
+}
+
+int sm_rt_parser_feed(sm_rt_parser_t *p, const char *buf, size_t len) {
+  size_t room, n;
+  yajl_status st;
+
+  if (p == NULL)
+    return -1;
+  if (p->result == RES_DONE)
+    fail(p, "%s: data after the end of the document", kind_names[p->kind]);
+  if (p->result == RES_FAILED)
+    return -1;
+  if (len == 0)
+    return 0;
+  if (buf == NULL) {
+    fail(p, "%s: no data to feed", kind_names[p->kind]);
+    return -1;
+  }
+
+  /* Parse what fits under the cap before failing on the rest, so that an
+   * error within the first max_bytes is found however the bytes came. */
+  room = p->max_bytes - p->fed;
+  n = len < room ? len : room;
+  if (n > 0) {
+    st = yajl_parse(p->yajl, (const unsigned char *)buf, n);
+    if (st == yajl_status_error)
+      fail_yajl(p, p->fed + yajl_get_bytes_consumed(p->yajl));
+    /* yajl_status_client_canceled: a callback has set the message. */
+    p->fed += n;
+    if (st != yajl_status_ok)
+      return -1;
+  }
+  if (n < len) {
+    fail(p, "%s: document larger than %zu bytes", kind_names[p->kind],
+         p->max_bytes);
+    return -1;
+  }
+  return 0;
+}
+
+int sm_rt_parser_finish(sm_rt_parser_t *p) {
+  const member_t *m;
+  yajl_status st;
+
+  if (p == NULL)
+    return -1;
+  if (p->result != RES_RUNNING)
+    return p->result == RES_DONE ? 0 : -1;
+  if (p->fed == 0) {
+    fail_where(p, "empty document");
+    return -1;
+  }
+
+  st = yajl_complete_parse(p->yajl);
+  if (st == yajl_status_error)
+    fail_yajl(p, p->fed);
+  if (st != yajl_status_ok)
+    return -1;
+  if (p->state != ST_DONE) { /* yajl said complete: cannot happen */
+    fail_where(p, "incomplete document");
+    return -1;
+  }
+  m = first_missing(p->top, p->top_count, p->top_required, p->top_seen);
+  if (m != NULL) {
+    fail_where(p, "missing member %s", m->name);
+    return -1;
+  }
+  p->result = RES_DONE;
+  return 0;
+}
+
+const char *sm_rt_parser_error(const sm_rt_parser_t *p) {
+  return p != NULL ? p->message : "";
+}
+
+const sm_rt_snapshot_t *sm_rt_parser_snapshot(const sm_rt_parser_t *p) {
+  if (p == NULL || p->kind != SM_RT_DOC_SNAPSHOT || p->result != RES_DONE)
+    return NULL;
+  return &p->snap;
+}
+
+const sm_rt_page_t *sm_rt_parser_page(const sm_rt_parser_t *p) {
+  if (p == NULL || p->kind != SM_RT_DOC_REQUESTS)
+    return NULL;
+  return &p->page;
+}
+
+const char *sm_rt_parser_error_text(const sm_rt_parser_t *p) {
+  if (p == NULL || p->kind != SM_RT_DOC_ERROR || p->result != RES_DONE)
+    return NULL;
+  return p->error_text;
+}
+
+void sm_rt_parser_destroy(sm_rt_parser_t *p) {
+  if (p == NULL)
+    return;
+  yajl_free(p->yajl);
+  free(p);
+}
+
+const char *sm_rt_outcome_name(sm_rt_outcome_t o) {
+  if ((unsigned)o >= SM_RT_OUTCOME_COUNT)
+    return "unknown";
+  return outcome_names[o];
+}
+
+const char *sm_rt_notify_name(sm_rt_notify_t n) {
+  if ((unsigned)n >= NOTIFY_COUNT)
+    return "unknown";
+  return notify_names[n];
+}

@@ -1,0 +1,262 @@
+/*
+ * libFuzzer target for runtime_parse.
+ *
+ * The first input byte picks the document kind (low 2 bits: snapshot,
+ * requests, error body, or requests under small limits) and a chunk size
+ * (high 6 bits: 1..64 bytes); the rest is the document. It is parsed whole
+ * and in chunks, and both must agree on everything: results, message,
+ * records handed over and the parsed values. A third parse stops half-way
+ * and destroys the parser, for leaks. Whatever came out must also satisfy
+ * the contract of runtime_parse.h (valid values, strings within their caps
+ * and ending on a UTF-8 boundary).
+ *
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
+ *     plugin/runtime_parse.c tests/fuzz/fuzz_runtime_parse.c -lyajl
+ */
+#include "runtime_parse.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Small limits for kind 3, so that the caps are reached often. */
+#define FUZZ_SMALL_MAX_BYTES 2048
+#define FUZZ_SMALL_MAX_DEPTH 6
+#define FUZZ_SMALL_MAX_RECORDS 3
+/* Inputs whose length is a multiple of this stop at record 2. */
+#define FUZZ_STOP_EVERY 5
+#define FUZZ_STOP_AT 2
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "check failed: %s (line %d)\n", #cond, __LINE__);        \
+      __builtin_trap();                                                        \
+    }                                                                          \
+  } while (0)
+
+typedef struct {
+  uint64_t hash;
+  size_t records;
+  size_t stop_at;
+  sm_rt_parser_t *parser;
+} digest_t;
+
+typedef struct {
+  int feed_rc;
+  int finish_rc;
+  char message[512];
+  digest_t d;
+  uint64_t result_hash; /* of the snapshot, page or error text */
+} outcome_t;
+
+static uint64_t mix(uint64_t h, uint64_t v) {
+  for (int i = 0; i < 8; i++) {
+    h ^= (v >> (8 * i)) & 0xff;
+    h *= UINT64_C(0x100000001b3); /* FNV-1a */
+  }
+  return h;
+}
+
+static uint64_t mix_str(uint64_t h, const char *s) {
+  for (; *s != '\0'; s++)
+    h = mix(h, (unsigned char)*s);
+  return mix(h, 0xff);
+}
+
+/* s fits its cap and does not end inside a UTF-8 sequence. */
+static void check_string(const char *s, size_t cap) {
+  size_t len = strnlen(s, cap + 1);
+  size_t lead = len;
+
+  CHECK(len <= cap);
+  if (len == 0)
+    return;
+  while (lead > 0 && ((unsigned char)s[lead - 1] & 0xC0) == 0x80)
+    lead--;
+  CHECK(lead > 0);
+  unsigned char c = (unsigned char)s[lead - 1];
+  size_t want = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+  CHECK(len - (lead - 1) == want);
+}
+
+static int record_cb(const sm_rt_record_t *r, void *ud) {
+  digest_t *d = ud;
+  uint64_t h = d->hash;
+  const sm_rt_page_t *page = sm_rt_parser_page(d->parser);
+
+  CHECK(page != NULL && page->records == d->records + 1);
+  CHECK(r->seq >= 1);
+  CHECK(r->inference_id[0] != '\0');
+  check_string(r->inference_id, SM_RT_INFERENCE_ID_MAX);
+  check_string(r->error, SM_RT_ERROR_MAX);
+  CHECK(r->received_ms >= 0 && r->completed_ms >= 0 && r->backlog_us >= 0);
+  CHECK(r->total_ms >= 0 && r->download_us >= 0 && r->model_us >= 0 &&
+        r->upload_us >= 0);
+  CHECK((unsigned)r->outcome < SM_RT_OUTCOME_COUNT);
+  CHECK((unsigned)r->notification <= SM_RT_NOTIFY_FAILED);
+  CHECK((r->have & SM_RT_HAVE_STATUS_CODE)
+            ? r->status_code >= 100 && r->status_code <= 599
+            : r->status_code == 0);
+  CHECK((r->have & SM_RT_HAVE_ERROR) || r->error[0] == '\0');
+  CHECK(sm_rt_outcome_name(r->outcome)[0] != '\0');
+  (void)sm_rt_notify_name(r->notification);
+
+  h = mix(h, (uint64_t)r->seq);
+  h = mix_str(h, r->inference_id);
+  h = mix(h, (uint64_t)r->received_ms);
+  h = mix(h, (uint64_t)r->completed_ms);
+  h = mix(h, (uint64_t)r->outcome);
+  h = mix(h, (uint64_t)r->backlog_us);
+  h = mix(h, (uint64_t)r->download_us);
+  h = mix(h, (uint64_t)r->download_ok);
+  h = mix(h, (uint64_t)r->model_us);
+  h = mix(h, (uint64_t)r->status_code);
+  h = mix(h, (uint64_t)r->upload_us);
+  h = mix(h, (uint64_t)r->upload_ok);
+  h = mix(h, (uint64_t)r->notification);
+  h = mix(h, (uint64_t)r->total_ms);
+  h = mix_str(h, r->error);
+  h = mix(h, r->have);
+  d->hash = h;
+  d->records++;
+  return d->stop_at != 0 && d->records == d->stop_at;
+}
+
+static uint64_t result_hash(const sm_rt_parser_t *p, sm_rt_doc_t kind,
+                            int finish_rc) {
+  const sm_rt_snapshot_t *s = sm_rt_parser_snapshot(p);
+  const sm_rt_page_t *pg = sm_rt_parser_page(p);
+  const char *text = sm_rt_parser_error_text(p);
+  uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+  CHECK((s != NULL) == (kind == SM_RT_DOC_SNAPSHOT && finish_rc == 0));
+  CHECK((text != NULL) == (kind == SM_RT_DOC_ERROR && finish_rc == 0));
+  CHECK((pg != NULL) == (kind == SM_RT_DOC_REQUESTS));
+  if (s != NULL) {
+    CHECK(s->protocol == 1 && s->boot_id[0] != '\0');
+    check_string(s->boot_id, SM_RT_BOOT_ID_MAX);
+    check_string(s->endpoint_name, SM_RT_NAME_MAX);
+    check_string(s->variant_name, SM_RT_NAME_MAX);
+    check_string(s->instance_id, SM_RT_NAME_MAX);
+    CHECK(s->instance_count >= 1 && s->next_seq >= 1 && s->time_ms >= 0);
+    CHECK(s->backlog_size >= 0 && s->oldest_request_age_ms >= 0);
+    CHECK(s->in_flight >= -1 && s->max_concurrency >= -1);
+    h = mix(h, (uint64_t)s->protocol);
+    h = mix_str(h, s->boot_id);
+    h = mix_str(h, s->endpoint_name);
+    h = mix_str(h, s->variant_name);
+    h = mix_str(h, s->instance_id);
+    h = mix(h, (uint64_t)s->instance_count);
+    h = mix(h, (uint64_t)s->time_ms);
+    h = mix(h, (uint64_t)s->backlog_size);
+    h = mix(h, (uint64_t)s->oldest_request_age_ms);
+    h = mix(h, (uint64_t)s->in_flight);
+    h = mix(h, (uint64_t)s->max_concurrency);
+    h = mix(h, (uint64_t)s->next_seq);
+  }
+  if (pg != NULL) {
+    check_string(pg->boot_id, SM_RT_BOOT_ID_MAX);
+    if (finish_rc == 0)
+      CHECK(pg->protocol == 1 && pg->boot_id[0] != '\0' && pg->first_seq >= 0 &&
+            pg->next_seq >= 1);
+    h = mix(h, (uint64_t)pg->protocol);
+    h = mix_str(h, pg->boot_id);
+    h = mix(h, (uint64_t)pg->first_seq);
+    h = mix(h, (uint64_t)pg->next_seq);
+    h = mix(h, pg->records);
+  }
+  if (text != NULL) {
+    check_string(text, SM_RT_ERROR_MAX);
+    h = mix_str(h, text);
+  }
+  return h;
+}
+
+static void parse(outcome_t *o, sm_rt_doc_t kind, const sm_rt_limits_t *lim,
+                  const char *doc, size_t len, size_t chunk, size_t stop_at) {
+  sm_rt_parser_t *p;
+  const char *msg;
+
+  memset(o, 0, sizeof(*o));
+  o->d.stop_at = stop_at;
+  p = sm_rt_parser_create(kind, record_cb, &o->d, lim);
+  CHECK(p != NULL);
+  o->d.parser = p;
+  for (size_t off = 0; off < len && o->feed_rc == 0; off += chunk) {
+    size_t n = len - off < chunk ? len - off : chunk;
+    o->feed_rc = sm_rt_parser_feed(p, doc + off, n);
+  }
+  o->finish_rc = sm_rt_parser_finish(p);
+  CHECK(o->finish_rc == 0 || o->finish_rc == -1);
+  CHECK(o->feed_rc == 0 || o->finish_rc == -1);
+  /* finish says the same when asked again */
+  CHECK(sm_rt_parser_finish(p) == o->finish_rc);
+
+  msg = sm_rt_parser_error(p);
+  CHECK(msg != NULL);
+  CHECK((msg[0] == '\0') == (o->finish_rc == 0));
+  snprintf(o->message, sizeof(o->message), "%s", msg);
+  o->result_hash = result_hash(p, kind, o->finish_rc);
+  if (kind == SM_RT_DOC_REQUESTS)
+    CHECK(sm_rt_parser_page(p)->records == o->d.records);
+  sm_rt_parser_destroy(p);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static outcome_t whole, chunked;
+  sm_rt_limits_t small = {FUZZ_SMALL_MAX_BYTES, FUZZ_SMALL_MAX_DEPTH,
+                          FUZZ_SMALL_MAX_RECORDS};
+  const sm_rt_limits_t *lim = NULL;
+  sm_rt_doc_t kind;
+  const char *doc;
+  size_t len, chunk, stop_at;
+
+  if (size < 1)
+    return 0;
+  switch (data[0] & 3) {
+  case 0:
+    kind = SM_RT_DOC_SNAPSHOT;
+    break;
+  case 1:
+    kind = SM_RT_DOC_REQUESTS;
+    break;
+  case 2:
+    kind = SM_RT_DOC_ERROR;
+    break;
+  default:
+    kind = SM_RT_DOC_REQUESTS;
+    lim = &small;
+    break;
+  }
+  chunk = 1 + (size_t)(data[0] >> 2);
+  doc = (const char *)data + 1;
+  len = size - 1;
+  stop_at = len % FUZZ_STOP_EVERY == 0 ? FUZZ_STOP_AT : 0;
+
+  parse(&whole, kind, lim, doc, len, len > 0 ? len : 1, stop_at);
+  parse(&chunked, kind, lim, doc, len, chunk, stop_at);
+  if (whole.feed_rc != chunked.feed_rc ||
+      whole.finish_rc != chunked.finish_rc ||
+      strcmp(whole.message, chunked.message) != 0 ||
+      whole.d.records != chunked.d.records || whole.d.hash != chunked.d.hash ||
+      whole.result_hash != chunked.result_hash) {
+    fprintf(stderr, "whole: %d/%d \"%s\" %zu records\n", whole.feed_rc,
+            whole.finish_rc, whole.message, whole.d.records);
+    fprintf(stderr, "chunks of %zu: %d/%d \"%s\" %zu records\n", chunk,
+            chunked.feed_rc, chunked.finish_rc, chunked.message,
+            chunked.d.records);
+    __builtin_trap();
+  }
+
+  /* Abandoned half-way: destroy without finish. */
+  {
+    digest_t d = {0};
+    sm_rt_parser_t *p = sm_rt_parser_create(kind, record_cb, &d, lim);
+    CHECK(p != NULL);
+    d.parser = p;
+    (void)sm_rt_parser_feed(p, doc, len / 2);
+    sm_rt_parser_destroy(p);
+  }
+  return 0;
+}
