@@ -24,6 +24,7 @@
 #include "runtime_parse.h"
 #include "sm_agg.h"
 #include "sm_collect.h"
+#include "sm_config.h"
 #include "sm_metrics.h"
 
 #define PLUGIN_NAME "sagemaker_async"
@@ -419,17 +420,9 @@ static int sm_async_read(user_data_t *ud) {
  * have already said what they expected. */
 static int config_fail(const oconfig_item_t *ci, const char *rt_name,
                        const char *what) {
-  char value[128] = "(none)";
+  char value[128];
 
-  if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_STRING)
-    ssnprintf(value, sizeof(value), "\"%s\"", ci->values[0].value.string);
-  else if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_NUMBER)
-    ssnprintf(value, sizeof(value), "%g", ci->values[0].value.number);
-  else if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_BOOLEAN)
-    sstrncpy(value, ci->values[0].value.boolean ? "true" : "false",
-             sizeof(value));
-  else if (ci->values_num > 1)
-    sstrncpy(value, "(several values)", sizeof(value));
+  sm_config_value(ci, value, sizeof(value));
   ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: %s %s: %s", rt_name, what,
         ci->key, value);
   return -1;

@@ -32,6 +32,7 @@
 #include "cw_dedup.h"
 #include "cw_queue.h"
 #include "cw_sender.h"
+#include "sm_config.h"
 #include "sm_metrics.h"
 
 #define PLUGIN_NAME "write_cloudwatch"
@@ -520,16 +521,9 @@ static void wcw_free(void *arg) {
 /* -------------------------------------------------------------- config */
 
 static int cfg_fail(const oconfig_item_t *ci, const char *why) {
-  char value[128] = "(none)";
-  if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_STRING)
-    ssnprintf(value, sizeof(value), "\"%s\"", ci->values[0].value.string);
-  else if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_NUMBER)
-    ssnprintf(value, sizeof(value), "%g", ci->values[0].value.number);
-  else if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_BOOLEAN)
-    sstrncpy(value, ci->values[0].value.boolean ? "true" : "false",
-             sizeof(value));
-  else if (ci->values_num > 1)
-    sstrncpy(value, "(several values)", sizeof(value));
+  char value[128];
+
+  sm_config_value(ci, value, sizeof(value));
   ERROR(PLUGIN_NAME " plugin: %s %s: %s", ci->key, value, why);
   return -1;
 }

@@ -109,3 +109,12 @@ def stats_of_values(values):
 
 def failed(r):
     return r["outcome"] != "success"
+
+
+def read_ranges(read):
+    """The (boot_id, seq_first, seq_last) tags of one read's counts and
+    statistic sets: a set of one when the read is consistent."""
+    return {(v["meta"].get("sagemaker:boot_id"),
+             v["meta"].get("sagemaker:seq_first"),
+             v["meta"].get("sagemaker:seq_last"))
+            for k, v in read.items() if k not in GAUGES}

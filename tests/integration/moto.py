@@ -4,8 +4,6 @@ the plugin signs with, and a boto3 client to read back."""
 import os
 import shutil
 import socket
-import sys
-import time
 
 from harness import start, stop, wait_for
 

@@ -39,7 +39,8 @@ from fake_runtime import Fault, FakeRuntime
 from harness import (Tap, Workdir, collectd_conf, plugin_block, read_jsonl,
                      read_text, require_collectd, runtime_block,
                      sanitizer_reports, start_collectd, stop, wait_for)
-from ledger import COUNTS, GAUGES, STATS, expected, failed, stats_of_values
+from ledger import (COUNTS, GAUGES, STATS, expected, failed, read_ranges,
+                    stats_of_values)
 
 PLUGIN = "sagemaker_async"
 INTERVAL = 1.0
@@ -408,10 +409,7 @@ for name in NAMES:
     for t, r in reads:
         if set(r) != want_keys:
             continue
-        metas = {(v["meta"].get("sagemaker:boot_id"),
-                  v["meta"].get("sagemaker:seq_first"),
-                  v["meta"].get("sagemaker:seq_last"))
-                 for k, v in r.items() if k not in GAUGES}
+        metas = read_ranges(r)
         if len(metas) != 1:
             mismatches.append(("ranges differ within a read", metas))
             continue

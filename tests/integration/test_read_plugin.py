@@ -23,8 +23,8 @@ from collections import defaultdict
 from harness import (Tap, Workdir, plugin_block, read_jsonl, read_text,
                      require_collectd, runtime_block, sanitizer_reports,
                      start_collectd, start_sim, stop, wait_for, collectd_conf)
-from ledger import COUNTS, GAUGES, STATS, Ledger, expected, failed, \
-    stats_of_values
+from ledger import (COUNTS, GAUGES, STATS, Ledger, expected, failed,
+                    read_ranges, stats_of_values)
 
 PLUGIN = "sagemaker_async"
 tap = Tap()
@@ -84,10 +84,7 @@ def check_runtime(label, captured, led, instance, interval, expect_lost):
     for r in reads:
         if set(r) != want_keys:
             continue
-        metas = {(v["meta"].get("sagemaker:boot_id"),
-                  v["meta"].get("sagemaker:seq_first"),
-                  v["meta"].get("sagemaker:seq_last"))
-                 for k, v in r.items() if k not in GAUGES}
+        metas = read_ranges(r)
         if len(metas) != 1:
             mismatches.append(("ranges differ within a read", metas))
             continue

@@ -6,7 +6,6 @@ SageMaker metrics must be there with exactly the names, units and
 dimension sets of metrics.tsv, and their SampleCount, Sum, Minimum and
 Maximum over the run must equal what the simulator's ledger says about the
 requests the read plugin covered."""
-import csv
 import datetime
 import os
 import time
