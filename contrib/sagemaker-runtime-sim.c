@@ -616,7 +616,7 @@ static void usage(FILE *f) {
       "  --chunked MODE         never | always | random (default random)\n"
       "  --endpoint NAME        endpoint name (sim-endpoint)\n"
       "  --variant NAME         variant name (AllTraffic)\n"
-      "  --instance-id ID       instance ID (i-0sim0000000000001)\n"
+      "  --instance-id ID       instance ID (i-0sim0000000000001); \"\": none\n"
       "  --instance-count N     instances behind the endpoint (2)\n"
       "  --max-concurrency N    concurrent invocations per instance (4)\n"
       "  --start-delay-ms MS    answer 503 for MS ms after each boot (0)\n"
@@ -826,8 +826,9 @@ static bool opt_one(struct sim_opts *o, int c, const char *arg) {
     o->variant = arg;
     return arg_name(name, arg);
   case OPT_INSTANCE_ID:
+    /* "": the snapshot leaves instance_id out (it is optional). */
     o->instance_id = arg;
-    return arg_name(name, arg);
+    return arg[0] == '\0' || arg_name(name, arg);
   case OPT_INSTANCE_COUNT:
     return arg_u64(name, arg, 1, SIM_COUNT_MAX, &o->instance_count);
   case OPT_MAX_CONCURRENCY:
@@ -1484,7 +1485,8 @@ static void api_snapshot(struct sim *s, struct conn *c) {
   body_str(b, "boot_id", s->boot_id);
   body_str(b, "endpoint_name", o->endpoint);
   body_str(b, "variant_name", o->variant);
-  body_str(b, "instance_id", o->instance_id);
+  if (o->instance_id[0] != '\0')
+    body_str(b, "instance_id", o->instance_id);
   body_u64(b, "instance_count", o->instance_count);
   DBUF_LIT(b, ",\"time_ms\":");
   dbuf_put_i64(b, wall_ms());

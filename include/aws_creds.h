@@ -195,6 +195,12 @@ aws_creds_status_t aws_region_resolve(const aws_creds_config_t *cfg,
  * are skipped whatever their value (down to the depth cap); the members
  * named must be strings. Fed in any split, capped at AWS_CREDS_HTTP_BODY_MAX
  * bytes. */
+/* One instance-metadata value (IMDSv2: token, then GET path, e.g.
+ * "/latest/meta-data/instance-id"), trimmed, into out. 0, or -1 with a
+ * message (IMDS disabled, unreachable, an answer that does not fit). */
+int aws_imds_get(const aws_creds_config_t *cfg, const char *path, char *out,
+                 size_t out_size, char *err, size_t err_size);
+
 typedef enum {
   AWS_CREDS_JSON_ACCESS_KEY_ID,
   AWS_CREDS_JSON_SECRET_ACCESS_KEY,

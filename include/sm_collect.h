@@ -99,10 +99,15 @@ uint64_t sm_collect_lost_total(const sm_collect_t *c);
 void sm_collect_seq_range(const sm_collect_t *c, int64_t *first,
                           int64_t *last);
 
-/* The failed and expired records of the page committed last, in seq
- * order; valid until the next sm_collect_page_begin(). */
+/* The failed and expired records of the page committed last (and its
+ * successful ones too after sm_collect_keep_successes()), in seq order;
+ * valid until the next sm_collect_page_begin(). */
 size_t sm_collect_failed_num(const sm_collect_t *c);
 const sm_rt_record_t *sm_collect_failed_get(const sm_collect_t *c, size_t i);
+
+/* Also keep successful records for sm_collect_failed_get() (for a data
+ * log with a line per request). */
+void sm_collect_keep_successes(sm_collect_t *c, bool keep);
 
 /* Restores a cursor (for a state file); boot_id must fit
  * SM_RT_BOOT_ID_MAX. Returns 0, or -1 if it does not. */

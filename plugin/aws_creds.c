@@ -1676,3 +1676,66 @@ aws_creds_status_t aws_region_resolve(const aws_creds_config_t *cfg,
   }
   return rc == 0 ? AWS_CREDS_OK : AWS_CREDS_FAILED;
 }
+
+int aws_imds_get(const aws_creds_config_t *cfg, const char *path, char *out,
+                 size_t out_size, char *err, size_t err_size) {
+  aws_creds_config_t c;
+  small_t *buf = NULL;
+  char msg[MSG_MAX] = "";
+  const char *token;
+  char *t = NULL;
+  long status;
+  int rc = -1;
+
+  if (out_size > 0)
+    out[0] = '\0';
+  say(err, err_size, "%s", "");
+  if (cfg == NULL || cfg->getenv_fn == NULL || cfg->clock_fn == NULL ||
+      path == NULL || path[0] != '/' || out_size == 0) {
+    say(err, err_size, "instance metadata: bad arguments");
+    return -1;
+  }
+  normalize(cfg, &c);
+  if (imds_disabled(&c)) {
+    say(err, err_size, "instance metadata is disabled by "
+                       "AWS_EC2_METADATA_DISABLED");
+    return -1;
+  }
+  buf = malloc(sizeof(*buf));
+  if (buf == NULL) {
+    say(msg, sizeof(msg), "out of memory");
+    goto out;
+  }
+  if (imds_token(&c, buf, &token, msg, sizeof(msg)) < 0)
+    goto out;
+  t = token != NULL ? strdup(token) : NULL;
+  if (token != NULL && t == NULL) {
+    say(msg, sizeof(msg), "out of memory");
+    goto out;
+  }
+  small_wipe(buf);
+  buf->over = false;
+  buf->data[0] = '\0';
+  if (imds_request(&c, "GET", path, t, buf, NULL, &status, msg,
+                   sizeof(msg)) != 0)
+    goto out;
+  {
+    const char *v = small_trimmed(buf);
+    if (v[0] == '\0' || !sendable(v) || strlen(v) >= out_size) {
+      say(msg, sizeof(msg), "instance metadata: GET %s: unusable answer",
+          path);
+      goto out;
+    }
+    snprintf(out, out_size, "%s", v);
+  }
+  rc = 0;
+out:
+  if (rc != 0)
+    say(err, err_size, "%s", msg);
+  free_secret(t);
+  if (buf != NULL) {
+    small_wipe(buf);
+    free(buf);
+  }
+  return rc;
+}

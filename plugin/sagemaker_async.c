@@ -45,6 +45,7 @@ typedef struct {
   int page_size;
   size_t max_response_bytes;
   bool notifications;
+  bool notify_success;
 
   /* state, touched by this runtime's read only */
   sm_rt_client_t *client;
@@ -171,8 +172,9 @@ static void dispatch_failed(const sm_runtime_t *rt,
     const char *outcome = sm_rt_outcome_name(r->outcome);
     const char *stage = sm_agg_failed_stage(r);
     notification_t notif = {
-        .severity = r->outcome == SM_RT_OUTCOME_EXPIRED ? NOTIF_WARNING
-                                                        : NOTIF_FAILURE,
+        .severity = r->outcome == SM_RT_OUTCOME_SUCCESS   ? NOTIF_OKAY
+                    : r->outcome == SM_RT_OUTCOME_EXPIRED ? NOTIF_WARNING
+                                                          : NOTIF_FAILURE,
         .time = MS_TO_CDTIME_T((uint64_t)r->completed_ms),
     };
     char status[32] = "";
@@ -185,8 +187,9 @@ static void dispatch_failed(const sm_runtime_t *rt,
     if (r->have & SM_RT_HAVE_STATUS_CODE)
       ssnprintf(status, sizeof(status), " (status %d)", r->status_code);
     ssnprintf(notif.message, sizeof(notif.message),
-              "inference %s on %s/%s: %s in %s%s%s%s", r->inference_id,
-              ctx->endpoint, ctx->variant, outcome, stage, status,
+              "inference %s on %s/%s: %s%s%s%s%s%s", r->inference_id,
+              ctx->endpoint, ctx->variant, outcome, stage ? " in " : "",
+              stage ? stage : "", status,
               (r->have & SM_RT_HAVE_ERROR) ? ": " : "",
               (r->have & SM_RT_HAVE_ERROR) ? r->error : "");
     /* The message is one log line; the meta data keeps the text as is. */
@@ -204,7 +207,8 @@ static void dispatch_failed(const sm_runtime_t *rt,
       plugin_notification_meta_add_string(&notif, "sagemaker:instance_id",
                                           ctx->instance_id);
     plugin_notification_meta_add_string(&notif, "sagemaker:outcome", outcome);
-    plugin_notification_meta_add_string(&notif, "sagemaker:stage", stage);
+    if (stage != NULL)
+      plugin_notification_meta_add_string(&notif, "sagemaker:stage", stage);
     if (r->have & SM_RT_HAVE_STATUS_CODE)
       plugin_notification_meta_add_signed_int(&notif, "sagemaker:status_code",
                                               r->status_code);
@@ -488,6 +492,8 @@ static int config_runtime(oconfig_item_t *ci) {
       rt->max_response_bytes = (size_t)d;
     } else if (strcasecmp("Notifications", child->key) == 0)
       status = cf_util_get_boolean(child, &rt->notifications);
+    else if (strcasecmp("NotifySuccess", child->key) == 0)
+      status = cf_util_get_boolean(child, &rt->notify_success);
     else {
       ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: unknown option \"%s\"",
             rt->name, child->key);
@@ -522,6 +528,8 @@ static int config_runtime(oconfig_item_t *ci) {
     if (rt->client == NULL || rt->collect == NULL) {
       ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: out of memory", rt->name);
       status = -1;
+    } else {
+      sm_collect_keep_successes(rt->collect, rt->notify_success);
     }
   }
   if (status != 0) {

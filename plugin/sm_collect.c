@@ -33,6 +33,7 @@ struct sm_collect_s {
   size_t max_page_records;
   sm_rt_record_t *failed; /* failed records of the page: max_page_records */
   size_t failed_num;
+  bool keep_successes;
   char error[256];
 };
 
@@ -165,7 +166,7 @@ int sm_collect_record_cb(const sm_rt_record_t *rec, void *user_data) {
   c->page_last = rec->seq;
   c->page_records++;
   sm_agg_add_record(&c->page_agg, rec);
-  if (sm_agg_record_failed(rec))
+  if (c->keep_successes || sm_agg_record_failed(rec))
     c->failed[c->failed_num++] = *rec;
   return 0;
 }
@@ -249,6 +250,10 @@ size_t sm_collect_failed_num(const sm_collect_t *c) { return c->failed_num; }
 
 const sm_rt_record_t *sm_collect_failed_get(const sm_collect_t *c, size_t i) {
   return i < c->failed_num ? &c->failed[i] : NULL;
+}
+
+void sm_collect_keep_successes(sm_collect_t *c, bool keep) {
+  c->keep_successes = keep;
 }
 
 int sm_collect_set_cursor(sm_collect_t *c, const char *boot_id, int64_t seq) {
