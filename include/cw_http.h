@@ -49,6 +49,19 @@ void cw_http_post(cw_http_t *h, const char *url, const char *const *headers,
                   const void *body, size_t body_len, long timeout_ms,
                   cw_http_result_t *res);
 
+/* The body of the last answer (2xx included; PutLogEvents reports
+ * refused events in a 200), capped at CW_HTTP_BODY_MAX - 1 bytes and
+ * NUL-terminated; valid until the next cw_http_post(). */
+const char *cw_http_response_body(const cw_http_t *h, size_t *len);
+
+/* Splits an endpoint URL with libcurl's parser into what SigV4 signs: the
+ * Host header's value (host, and ":port" unless it is the scheme's
+ * default, as libcurl sends it) and the path ("/" when empty). *host and
+ * *path are malloc'ed (the caller frees). 0, or -1 with a message for a
+ * URL that is not http or https. */
+int cw_http_split_url(const char *url, char **host, char **path, char *err,
+                      size_t err_size);
+
 /* Reads an AWS JSON error body ({"__type": "...#Name", "message": "..."};
  * "Message" also accepted) into the result's error_type (the part after
  * '#', or after the last ':' prefix) and message. Returns 0 if the body

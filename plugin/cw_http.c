@@ -51,21 +51,21 @@ static size_t body_cb(char *data, size_t size, size_t nmemb, void *ud) {
   return len; /* the rest is dropped, not an error */
 }
 
-/* Copies the type out of "Name:http://..." or "prefix#Name". */
+/* Copies the type out of "Name:http://..." or "prefix#Name": what comes
+ * before the first ':' (or blank), after the last '#' there. */
 static void set_type(char *dst, size_t dstlen, const char *src, size_t len) {
-  const char *hash = memchr(src, '#', len);
-  size_t n;
+  size_t end = 0, start = 0, n;
 
-  if (hash != NULL) {
-    len -= (size_t)(hash + 1 - src);
-    src = hash + 1;
-  }
-  for (n = 0; n < len; n++)
-    if (src[n] == ':' || src[n] == '\r' || src[n] == '\n' || src[n] == ' ')
-      break;
+  while (end < len && src[end] != ':' && src[end] != '\r' &&
+         src[end] != '\n' && src[end] != ' ')
+    end++;
+  for (size_t i = 0; i < end; i++)
+    if (src[i] == '#')
+      start = i + 1;
+  n = end - start;
   if (n >= dstlen)
     n = dstlen - 1;
-  memcpy(dst, src, n);
+  memcpy(dst, src + start, n);
   dst[n] = 0;
 }
 
@@ -291,6 +291,64 @@ void cw_http_post(cw_http_t *h, const char *url, const char *const *headers,
 }
 
 /* ------------------------------------------------------ classify */
+
+const char *cw_http_response_body(const cw_http_t *h, size_t *len) {
+  if (len != NULL)
+    *len = h->body_len;
+  return h->body;
+}
+
+int cw_http_split_url(const char *url, char **host_out, char **path_out,
+                      char *err, size_t err_size) {
+  CURLU *u = curl_url();
+  char *host = NULL, *port = NULL, *path = NULL, *scheme = NULL;
+  int rc = -1;
+
+  *host_out = NULL;
+  *path_out = NULL;
+  if (u == NULL) {
+    snprintf(err, err_size, "out of memory");
+    return -1;
+  }
+  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+    snprintf(err, err_size, "\"%s\" is not a URL", url);
+    goto out;
+  }
+  if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0) {
+    snprintf(err, err_size, "\"%s\": the scheme must be https or http", url);
+    goto out;
+  }
+  /* libcurl leaves a scheme's default port out of the Host header, so the
+   * signed host must too. */
+  curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT);
+  curl_url_get(u, CURLUPART_PATH, &path, 0);
+  {
+    size_t len = strlen(host) + (port != NULL ? strlen(port) + 2 : 1);
+    *host_out = malloc(len);
+    if (*host_out != NULL)
+      snprintf(*host_out, len, "%s%s%s", host, port != NULL ? ":" : "",
+               port != NULL ? port : "");
+  }
+  *path_out = strdup(path != NULL && path[0] != '\0' ? path : "/");
+  if (*host_out == NULL || *path_out == NULL) {
+    free(*host_out);
+    free(*path_out);
+    *host_out = NULL;
+    *path_out = NULL;
+    snprintf(err, err_size, "out of memory");
+    goto out;
+  }
+  rc = 0;
+out:
+  curl_free(host);
+  curl_free(port);
+  curl_free(path);
+  curl_free(scheme);
+  curl_url_cleanup(u);
+  return rc;
+}
 
 static bool type_in(const char *type, const char *const *list) {
   for (size_t i = 0; list[i] != NULL; i++)

@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "aws_sigv4.h"
 #include "cw_encode.h"
 #include "cw_http.h"
@@ -47,54 +45,6 @@ static void logf_(cw_sender_t *s, cw_log_level_t level, const char *fmt,
   s->cfg.log(level, msg, s->cfg.ud);
 }
 
-/* Splits the endpoint URL with libcurl's parser: the Host header value
- * (with a non-default port) and the path are what gets signed. */
-static int split_url(cw_sender_t *s, const char *url, char *err,
-                     size_t err_size) {
-  CURLU *u = curl_url();
-  char *host = NULL, *port = NULL, *path = NULL, *scheme = NULL;
-  int rc = -1;
-
-  if (u == NULL) {
-    snprintf(err, err_size, "out of memory");
-    return -1;
-  }
-  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-      curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-    snprintf(err, err_size, "Endpoint \"%s\" is not a URL", url);
-    goto out;
-  }
-  if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0) {
-    snprintf(err, err_size, "Endpoint \"%s\": scheme must be https or http",
-             url);
-    goto out;
-  }
-  /* libcurl leaves a scheme's default port out of the Host header, so the
-   * signed host must too. */
-  curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT);
-  curl_url_get(u, CURLUPART_PATH, &path, 0);
-  {
-    size_t len = strlen(host) + (port ? strlen(port) + 2 : 1);
-    s->host = malloc(len);
-    if (s->host == NULL)
-      goto out;
-    snprintf(s->host, len, "%s%s%s", host, port ? ":" : "", port ? port : "");
-  }
-  s->path = strdup(path && path[0] ? path : "/");
-  s->url = strdup(url);
-  if (s->path == NULL || s->url == NULL)
-    goto out;
-  rc = 0;
-out:
-  curl_free(host);
-  curl_free(port);
-  curl_free(path);
-  curl_free(scheme);
-  curl_url_cleanup(u);
-  return rc;
-}
-
 cw_sender_t *cw_sender_create(const cw_sender_config_t *cfg, char *err,
                               size_t err_size) {
   cw_sender_t *s = calloc(1, sizeof(*s));
@@ -116,8 +66,13 @@ cw_sender_t *cw_sender_create(const cw_sender_config_t *cfg, char *err,
   cw_retry_budget_init(&s->budget, CW_SENDER_RETRY_CAPACITY,
                        CW_SENDER_RETRY_COST);
   err[0] = 0;
-  if (split_url(s, cfg->url, err, err_size) != 0)
+  if (cw_http_split_url(cfg->url, &s->host, &s->path, err, err_size) != 0) {
+    char why[512];
+    snprintf(why, sizeof(why), "Endpoint %s", err);
+    snprintf(err, err_size, "%s", why);
     goto fail;
+  }
+  s->url = strdup(cfg->url);
   s->region = strdup(cfg->region);
   s->ns = strdup(cfg->ns);
   s->cfg.url = s->url;
@@ -128,7 +83,8 @@ cw_sender_t *cw_sender_create(const cw_sender_config_t *cfg, char *err,
   if (s->enc == NULL)
     goto fail;
   s->http = cw_http_create();
-  if (s->region == NULL || s->ns == NULL || s->http == NULL) {
+  if (s->url == NULL || s->region == NULL || s->ns == NULL ||
+      s->http == NULL) {
     snprintf(err, err_size, "out of memory");
     goto fail;
   }

@@ -1,0 +1,49 @@
+/*
+ * libFuzzer target for cw_http's reading of AWS error bodies and the
+ * classification that follows. The first two input bytes choose an HTTP
+ * status (100..599) and whether the transport failed; the rest is the body.
+ *
+ * Checked: never a crash, leak or UB; the type and message are always
+ * NUL-terminated within their buffers; the type never holds '#' or ':'
+ * (the prefix and suffix AWS puts around the name are cut); a success
+ * status without a transport error is always OK, a transport error always
+ * a retry.
+ */
+#include "cw_http.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "check failed: %s (line %d)\n", #cond, __LINE__);        \
+      __builtin_trap();                                                        \
+    }                                                                          \
+  } while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  cw_http_result_t r;
+  cw_http_class_t c;
+
+  if (size < 2)
+    return 0;
+  memset(&r, 0, sizeof(r));
+  r.status = 100 + (long)(data[0] % 500);
+  r.transport_error = data[1] & 1;
+  cw_http_parse_error_body((const char *)data + 2, size - 2, &r);
+  CHECK(memchr(r.error_type, 0, sizeof(r.error_type)) != NULL);
+  CHECK(memchr(r.message, 0, sizeof(r.message)) != NULL);
+  CHECK(strchr(r.error_type, '#') == NULL);
+  CHECK(strchr(r.error_type, ':') == NULL);
+  c = cw_http_classify(&r);
+  if (r.transport_error)
+    CHECK(c == CW_HTTP_RETRY);
+  else if (r.status >= 200 && r.status < 300)
+    CHECK(c == CW_HTTP_OK);
+  CHECK(cw_http_class_name(c)[0] != '?');
+  return 0;
+}
