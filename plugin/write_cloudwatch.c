@@ -31,14 +31,18 @@
 #include "cw_datum.h"
 #include "cw_dedup.h"
 #include "cw_queue.h"
+#include "cw_logs.h"
 #include "cw_sender.h"
 #include "sm_config.h"
+#include "sm_datalog.h"
 #include "sm_metrics.h"
 
 #define PLUGIN_NAME "write_cloudwatch"
 #define DEFAULT_NAMESPACE "SageMaker/AsyncInference"
 #define DEFAULT_FLUSH_INTERVAL 10
 #define DEFAULT_MAX_QUEUED 100000
+#define DEFAULT_MAX_QUEUED_LOG_EVENTS 100000
+#define IMDS_INSTANCE_ID_PATH "/latest/meta-data/instance-id"
 #define DEFAULT_TIMEOUT_MS 5000
 #define DEFAULT_SHUTDOWN_TIMEOUT 5
 #define MAX_FILTERS 64
@@ -73,6 +77,10 @@ typedef struct {
   size_t exclude_num;
   static_dim_t dims[MAX_STATIC_DIMS];
   size_t dims_num;
+  bool datalog;
+  char *logs_endpoint;
+  size_t max_log_events;
+  char *instance_id_cfg;
 
   /* runtime */
   pthread_mutex_t lock; /* queue, dedup, counters, thread state */
@@ -81,6 +89,13 @@ typedef struct {
   cw_dedup_t *dedup;
   aws_creds_provider_t *creds;
   cw_sender_t *sender;
+  cw_logs_queue_t *logq;
+  cw_logs_t *logs;
+  aws_creds_config_t creds_cfg; /* for instance metadata */
+  char imds_instance_id[64];
+  bool imds_tried;
+  uint64_t log_events_invalid; /* no instance ID, or names Logs refuses */
+  c_complain_t complaint_logs;
   pthread_t thread;
   bool thread_running;
   bool thread_failed;
@@ -318,11 +333,22 @@ static void dispatch_own(wcw_t *w) {
   cw_sender_stats_t st;
   uint64_t invalid = 0, dup, dropped_full;
   size_t queued;
-  own_value_t vals[12];
+  own_value_t vals[20];
   size_t n = 0;
+  cw_logs_stats_t ls;
+  uint64_t log_dropped_full = 0, log_invalid;
+  size_t log_queued = 0;
 
+  memset(&ls, 0, sizeof(ls));
   cw_sender_get_stats(w->sender, &st);
+  if (w->logs != NULL)
+    cw_logs_get_stats(w->logs, &ls);
   pthread_mutex_lock(&w->lock);
+  if (w->logq != NULL) {
+    log_dropped_full = cw_logs_queue_dropped(w->logq);
+    log_queued = cw_logs_queue_size(w->logq);
+  }
+  log_invalid = w->log_events_invalid;
   for (int i = 0; i < CW_DATUM_E_NUM; i++)
     invalid += w->invalid[i];
   dup = w->duplicates;
@@ -344,6 +370,18 @@ static void dispatch_own(wcw_t *w) {
   vals[n++] = (own_value_t){"derive", "bytes_sent", st.bytes_sent};
   vals[n++] = (own_value_t){"derive", "bytes_uncompressed", st.bytes_raw};
   vals[n++] = (own_value_t){"queue_length", "datums", queued};
+  if (w->logs != NULL) {
+    vals[n++] = (own_value_t){"derive", "log_events_sent", ls.events_sent};
+    vals[n++] = (own_value_t){"derive", "log_events_dropped-queue",
+                              log_dropped_full};
+    vals[n++] = (own_value_t){"derive", "log_events_dropped-refused",
+                              ls.events_dropped};
+    vals[n++] = (own_value_t){"derive", "log_events_dropped-invalid",
+                              log_invalid};
+    vals[n++] = (own_value_t){"derive", "log_requests", ls.requests};
+    vals[n++] = (own_value_t){"derive", "log_retries", ls.retries};
+    vals[n++] = (own_value_t){"queue_length", "log_events", log_queued};
+  }
 
   for (size_t i = 0; i < n; i++) {
     value_list_t vl = VALUE_LIST_INIT;
@@ -377,11 +415,21 @@ static void send_once(wcw_t *w, time_t deadline) {
   if (cw_sender_drain(w->sender, w->queue, &w->lock, deadline) == 0) {
     c_release(LOG_INFO, &w->complaint_send,
               PLUGIN_NAME " plugin (%s): PutMetricData succeeds again", w->ns);
-    return;
+  } else {
+    cw_sender_last_error(w->sender, err, sizeof(err));
+    c_complain(LOG_ERR, &w->complaint_send, PLUGIN_NAME " plugin (%s): %s",
+               w->ns, err);
   }
-  cw_sender_last_error(w->sender, err, sizeof(err));
-  c_complain(LOG_ERR, &w->complaint_send, PLUGIN_NAME " plugin (%s): %s",
-             w->ns, err);
+  if (w->logs == NULL)
+    return;
+  if (cw_logs_drain(w->logs, w->logq, &w->lock, deadline) == 0) {
+    c_release(LOG_INFO, &w->complaint_logs,
+              PLUGIN_NAME " plugin (%s): PutLogEvents succeeds again", w->ns);
+  } else {
+    cw_logs_last_error(w->logs, err, sizeof(err));
+    c_complain(LOG_ERR, &w->complaint_logs, PLUGIN_NAME " plugin (%s): %s",
+               w->ns, err);
+  }
 }
 
 static void *sender_main(void *arg) {
@@ -466,6 +514,98 @@ static int wcw_flush(cdtime_t timeout, const char *identifier,
   return 0;
 }
 
+/* The instance ID for a data-log stream: the runtime's (in the
+ * notification), else instance metadata (asked once), else InstanceId.
+ * Called with the lock held. */
+static const char *instance_id_for(wcw_t *w, const char *from_runtime) {
+  if (from_runtime != NULL && from_runtime[0] != 0)
+    return from_runtime;
+  if (!w->imds_tried) {
+    char err[512];
+    w->imds_tried = true;
+    /* Once per process and bounded by the metadata timeout. */
+    if (aws_imds_get(&w->creds_cfg, IMDS_INSTANCE_ID_PATH, w->imds_instance_id,
+                     sizeof(w->imds_instance_id), err, sizeof(err)) != 0) {
+      w->imds_instance_id[0] = 0;
+      if (w->instance_id_cfg == NULL)
+        WARNING(PLUGIN_NAME " plugin (%s): the runtime names no instance and "
+                            "instance metadata failed (%s); set InstanceId for "
+                            "the data log",
+                w->ns, err);
+    }
+  }
+  if (w->imds_instance_id[0] != 0)
+    return w->imds_instance_id;
+  return w->instance_id_cfg;
+}
+
+static const char *nmeta_string(const notification_t *n, const char *name) {
+  for (notification_meta_t *m = n->meta; m != NULL; m = m->next)
+    if (m->type == NM_TYPE_STRING && strcmp(m->name, name) == 0)
+      return m->nm_value.nm_string;
+  return NULL;
+}
+
+static int64_t nmeta_int(const notification_t *n, const char *name,
+                         int64_t dflt) {
+  for (notification_meta_t *m = n->meta; m != NULL; m = m->next)
+    if (m->type == NM_TYPE_SIGNED_INT && strcmp(m->name, name) == 0)
+      return m->nm_value.nm_signed_int;
+  return dflt;
+}
+
+/* sagemaker_async's notification of a request becomes a data-log event. */
+static int wcw_notify(const notification_t *n, user_data_t *ud) {
+  wcw_t *w = ud->data;
+  sm_datalog_entry_t e;
+  char group[512], stream[512];
+  char *line;
+  cw_logs_add_t r;
+
+  if (strcmp(n->plugin, "sagemaker_async") != 0 ||
+      strcmp(n->type, "sagemaker_request") != 0)
+    return 0;
+  memset(&e, 0, sizeof(e));
+  e.inference_id = nmeta_string(n, "sagemaker:inference_id");
+  e.outcome = nmeta_string(n, "sagemaker:outcome");
+  e.stage = nmeta_string(n, "sagemaker:stage");
+  e.status_code = (int)nmeta_int(n, "sagemaker:status_code", 0);
+  e.error = nmeta_string(n, "sagemaker:error");
+  e.endpoint_name = nmeta_string(n, "sagemaker:endpoint_name");
+  e.variant_name = nmeta_string(n, "sagemaker:variant_name");
+  e.boot_id = nmeta_string(n, "sagemaker:boot_id");
+  e.seq = nmeta_int(n, "sagemaker:seq", 0);
+  e.received_ms = nmeta_int(n, "sagemaker:received_ms", -1);
+  e.time_ms = nmeta_int(n, "sagemaker:completed_ms",
+                        (int64_t)CDTIME_T_TO_MS(n->time));
+
+  pthread_mutex_lock(&w->lock);
+  ensure_thread(w);
+  e.instance_id =
+      instance_id_for(w, nmeta_string(n, "sagemaker:instance_id"));
+  if (sm_datalog_group(e.endpoint_name, group, sizeof(group)) != 0 ||
+      sm_datalog_stream(e.variant_name, e.instance_id, stream,
+                        sizeof(stream)) != 0) {
+    w->log_events_invalid++;
+    pthread_mutex_unlock(&w->lock);
+    return 0;
+  }
+  line = sm_datalog_line(&e);
+  if (line != NULL) {
+    r = cw_logs_queue_add(w->logq, group, stream, e.time_ms, line,
+                          (int64_t)CDTIME_T_TO_MS(cdtime()));
+    if (r == CW_LOGS_NOMEM)
+      ERROR(PLUGIN_NAME " plugin (%s): out of memory queueing a data-log "
+                        "event",
+            w->ns);
+    else if (r == CW_LOGS_INVALID)
+      w->log_events_invalid++;
+  }
+  pthread_mutex_unlock(&w->lock);
+  free(line);
+  return 0;
+}
+
 /* Frees an instance at shutdown: stops the thread, then sends what is
  * left within ShutdownTimeout. */
 static void wcw_free(void *arg) {
@@ -481,7 +621,7 @@ static void wcw_free(void *arg) {
   pthread_mutex_unlock(&w->lock);
   if (joined)
     pthread_join(w->thread, NULL);
-  if (w->sender != NULL && w->queue != NULL) {
+  if (w->sender != NULL && w->queue != NULL && w->thread_running) {
     time_t deadline = time(NULL) + (time_t)CDTIME_T_TO_TIME_T(
                                        w->shutdown_timeout);
     size_t left;
@@ -490,12 +630,18 @@ static void wcw_free(void *arg) {
     send_once(w, deadline);
     pthread_mutex_lock(&w->lock);
     left = cw_queue_size(w->queue);
+    if (w->logq != NULL && cw_logs_queue_size(w->logq) > 0)
+      WARNING(PLUGIN_NAME " plugin (%s): shutting down with %zu data-log "
+                          "events not sent",
+              w->ns, cw_logs_queue_size(w->logq));
     pthread_mutex_unlock(&w->lock);
     if (left > 0)
       WARNING(PLUGIN_NAME " plugin (%s): shutting down with %zu datums not "
                           "sent",
               w->ns, left);
   }
+  cw_logs_destroy(w->logs);
+  cw_logs_queue_destroy(w->logq);
   cw_sender_destroy(w->sender);
   aws_creds_provider_destroy(w->creds);
   cw_queue_destroy(w->queue);
@@ -515,6 +661,8 @@ static void wcw_free(void *arg) {
   sfree(w->endpoint);
   sfree(w->ns);
   sfree(w->profile);
+  sfree(w->logs_endpoint);
+  sfree(w->instance_id_cfg);
   sfree(w);
 }
 
@@ -616,6 +764,19 @@ static int wcw_config_item(wcw_t *w, oconfig_item_t *c) {
     return cf_util_get_boolean(c, &w->generic) ? cfg_fail(c, "expected true or false") : 0;
   if (strcasecmp("IMDSv1Fallback", c->key) == 0)
     return cf_util_get_boolean(c, &w->imds_v1) ? cfg_fail(c, "expected true or false") : 0;
+  if (strcasecmp("DataLog", c->key) == 0)
+    return cf_util_get_boolean(c, &w->datalog) ? cfg_fail(c, "expected true or false") : 0;
+  if (strcasecmp("LogsEndpoint", c->key) == 0)
+    return cf_util_get_string(c, &w->logs_endpoint) ? cfg_fail(c, "expected a URL") : 0;
+  if (strcasecmp("InstanceId", c->key) == 0)
+    return cf_util_get_string(c, &w->instance_id_cfg) ? cfg_fail(c, "expected a string") : 0;
+  if (strcasecmp("MaxQueuedLogEvents", c->key) == 0) {
+    int n;
+    if (cf_util_get_int(c, &n) != 0 || n < 1000 || n > 10000000)
+      return cfg_fail(c, "must be between 1000 and 10000000");
+    w->max_log_events = (size_t)n;
+    return 0;
+  }
   if (strcasecmp("Include", c->key) == 0)
     return cfg_regex(c, w->include, &w->include_num);
   if (strcasecmp("Exclude", c->key) == 0)
@@ -663,6 +824,9 @@ static int wcw_config(oconfig_item_t *ci) {
   w->compress = true;
   w->timeout_ms = DEFAULT_TIMEOUT_MS;
   w->max_attempts = CW_SENDER_DEFAULT_MAX_ATTEMPTS;
+  w->datalog = true;
+  w->max_log_events = DEFAULT_MAX_QUEUED_LOG_EVENTS;
+  C_COMPLAIN_INIT(&w->complaint_logs);
   ssnprintf(inst, sizeof(inst), "%d", instances++);
   w->instance = strdup(inst);
 
@@ -722,6 +886,35 @@ static int wcw_config(oconfig_item_t *ci) {
     wcw_free(w);
     return -1;
   }
+  w->creds_cfg = cc;
+
+  if (w->datalog) {
+    cw_logs_config_t lc;
+    if (w->logs_endpoint == NULL) {
+      ssnprintf(url, sizeof(url), "https://logs.%s.amazonaws.com/",
+                region.name);
+      w->logs_endpoint = strdup(url);
+    }
+    memset(&lc, 0, sizeof(lc));
+    lc.url = w->logs_endpoint;
+    lc.region = region.name;
+    lc.timeout_ms = w->timeout_ms;
+    lc.max_attempts = (unsigned)w->max_attempts;
+    lc.creds = w->creds;
+    lc.now = clock_now;
+    lc.random01 = random01;
+    lc.sleep_ms = sleep_ms;
+    lc.log = sender_log;
+    lc.ud = w;
+    w->logq = cw_logs_queue_create(w->max_log_events);
+    w->logs = w->logq ? cw_logs_create(&lc, err, sizeof(err)) : NULL;
+    if (w->logs == NULL) {
+      ERROR(PLUGIN_NAME " plugin: data log: %s",
+            w->logq ? err : "out of memory");
+      wcw_free(w);
+      return -1;
+    }
+  }
   INFO(PLUGIN_NAME " plugin: namespace %s, region %s (from %s), endpoint %s",
        w->ns, region.name, region.source, w->endpoint);
 
@@ -732,6 +925,9 @@ static int wcw_config(oconfig_item_t *ci) {
     plugin_register_write(name, wcw_write,
                           &(user_data_t){.data = w, .free_func = wcw_free});
     plugin_register_flush(name, wcw_flush, &(user_data_t){.data = w});
+    if (w->datalog)
+      plugin_register_notification(name, wcw_notify,
+                                   &(user_data_t){.data = w});
   }
   return 0;
 }

@@ -89,6 +89,7 @@ LoadPlugin write_cloudwatch
 <Plugin write_cloudwatch>
   Region "us-east-1"
   Endpoint "http://127.0.0.1:$port/"
+  LogsEndpoint "http://127.0.0.1:$port/"
   Namespace "SageMaker/AsyncInference"
   FlushInterval 10
   # moto_server cannot read gzip-compressed JSON bodies; CloudWatch can.
@@ -144,6 +145,6 @@ kill "$cd_pid"; wait "$cd_pid" 2> /dev/null; cd_pid=""
 echo "demo: collectd's log:"
 grep '^\[' "$work/collectd.log" | grep -v 'Notification:' | tail -n 8
 echo
-echo "demo: the SageMaker metrics read back from the local CloudWatch with boto3:"
+echo "demo: the SageMaker metrics and the data log read back from the local CloudWatch with boto3:"
 python3 "$top/scripts/show_cloudwatch.py" "http://127.0.0.1:$port" \
   SageMaker/AsyncInference 15

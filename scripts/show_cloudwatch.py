@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Reads the SageMaker metrics back from a CloudWatch endpoint with the AWS
 SDK (boto3) and prints one row per metric and dimension set: the
-statistics over the last minutes.
+statistics over the last minutes; then the endpoints' data logs from
+CloudWatch Logs at the same endpoint.
 
   show_cloudwatch.py ENDPOINT_URL NAMESPACE [MINUTES]
 """
@@ -47,6 +48,20 @@ def main():
     for r in rows:
         print("%-34s %-26s %-12s %9d %16.6g %14.6g %12.6g %14.6g" % r)
     print("(%d metrics read back from %s, namespace %s)" % (len(rows), url, ns))
+
+    logs = boto3.client("logs", endpoint_url=url, region_name="us-east-1",
+                        aws_access_key_id="demo", aws_secret_access_key="demo")
+    for g in logs.describe_log_groups(
+            logGroupNamePrefix="/aws/sagemaker/Endpoints/")["logGroups"]:
+        for st in logs.describe_log_streams(
+                logGroupName=g["logGroupName"])["logStreams"]:
+            evs = logs.get_log_events(logGroupName=g["logGroupName"],
+                                      logStreamName=st["logStreamName"],
+                                      startFromHead=True)["events"]
+            print("\ndata log %s, stream %s: %d events; the last ones:"
+                  % (g["logGroupName"], st["logStreamName"], len(evs)))
+            for e in evs[-3:]:
+                print("  " + e["message"])
     return 0 if rows else 1
 
 

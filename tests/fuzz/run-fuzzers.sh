@@ -9,7 +9,7 @@ seconds=${SM_FUZZ_SECONDS:-20}
 work=$(mktemp -d "${TMPDIR:-/tmp}/sm-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-targets="runtime_parse aws_creds"
+targets="runtime_parse aws_creds cw_logs cw_http"
 n=0
 for t in $targets; do n=$((n + 1)); done
 
@@ -31,6 +31,10 @@ for t in $targets; do
     runtime_parse) srcs="$src/plugin/runtime_parse.c" libs="-lyajl" ;;
     aws_creds) srcs="$src/plugin/aws_creds.c $src/plugin/aws_profile.c"
       libs="-lcurl -lyajl -lpthread" ;;
+    cw_logs) srcs="$src/plugin/cw_logs.c $src/plugin/cw_http.c
+      $src/plugin/aws_sigv4.c $src/plugin/aws_creds.c $src/plugin/aws_profile.c"
+      libs="-lcurl -lyajl -lcrypto -lpthread" ;;
+    cw_http) srcs="$src/plugin/cw_http.c" libs="-lcurl -lyajl" ;;
   esac
   if clang -g -O1 -fsanitize=fuzzer,address,undefined \
       -fno-sanitize-recover=undefined -I"$src/include" \

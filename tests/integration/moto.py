@@ -62,6 +62,13 @@ class Moto:
                                aws_access_key_id=self.key_id,
                                aws_secret_access_key=self.secret)
 
+    def logs(self):
+        import boto3
+        return boto3.client("logs", endpoint_url=self.url,
+                            region_name="us-east-1",
+                            aws_access_key_id=self.key_id,
+                            aws_secret_access_key=self.secret)
+
     def _up(self):
         try:
             socket.create_connection(("127.0.0.1", self.port), 0.2).close()

@@ -1,0 +1,387 @@
+/*
+ * libFuzzer target for cw_logs' queue: UTF-8 repair and batching.
+ *
+ * The first input byte selects: bit 0 clear, UTF-8 repair of the rest
+ * into an output of 1 + (byte >> 1) bytes, and again with room to spare;
+ * bit 0 set, a program of queue operations (add, add many, add a large
+ * message, advance the clock, claim, release) run against a plain model
+ * of what the queue must hold, with a small queue (at most 1 + (byte >> 3)
+ * events) or, when bits 1 and 2 are set, a large one (20,000 events, so
+ * that the 10,000-event limit is reached).
+ *
+ * Checked: repaired text is valid UTF-8 by an independent decoder, never
+ * longer than asked, cut only between characters, unchanged by a second
+ * repair, and equal to the input when that was valid and fits. A claim is
+ * the earliest events (by timestamp, then arrival) of the stream whose
+ * oldest event arrived first, within 10,000 events, 1,048,576 bytes with
+ * 26 per event and 24 hours, and as many as those limits allow; too-old
+ * events are dropped and counted; drops to make room take the oldest
+ * arrival not being sent; nothing is lost or counted twice.
+ *
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
+ *     plugin/cw_logs.c plugin/cw_http.c plugin/aws_sigv4.c \
+ *     plugin/aws_creds.c plugin/aws_profile.c tests/fuzz/fuzz_cw_logs.c \
+ *     -lcurl -lyajl -lcrypto -lpthread
+ */
+#include "cw_logs.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "check failed: %s (line %d)\n", #cond, __LINE__);        \
+      __builtin_trap();                                                        \
+    }                                                                          \
+  } while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* 2025-11-26T20:00:30Z */
+#define T0_MS (INT64_C(1764187230) * 1000)
+#define HOUR_MS (INT64_C(3600) * 1000)
+
+/* Unicode's table 3-7, decoded independently of cw_logs_utf8_repair. */
+static bool utf8_ok(const unsigned char *s, size_t len) {
+  size_t i = 0;
+
+  while (i < len) {
+    unsigned c = s[i], need, cp, min;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if ((c & 0xE0) == 0xC0) {
+      need = 1, cp = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      need = 2, cp = c & 0x0F, min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      need = 3, cp = c & 0x07, min = 0x10000;
+    } else {
+      return false;
+    }
+    if (i + need >= len)
+      return false;
+    for (unsigned k = 1; k <= need; k++) {
+      if ((s[i + k] & 0xC0) != 0x80)
+        return false;
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += need + 1;
+  }
+  return true;
+}
+
+static void fuzz_repair(const uint8_t *in, size_t len, size_t out_size) {
+  size_t big = 3 * len + 1;
+  char *small = malloc(out_size);
+  char *full = malloc(big);
+  char *again = malloc(big);
+  size_t n, m, r;
+
+  CHECK(small != NULL && full != NULL && again != NULL);
+  n = cw_logs_utf8_repair((const char *)in, len, small, out_size);
+  m = cw_logs_utf8_repair((const char *)in, len, full, big);
+  CHECK(n < out_size && small[n] == '\0');
+  CHECK(m < big && full[m] == '\0');
+  CHECK(utf8_ok((const unsigned char *)small, n));
+  CHECK(utf8_ok((const unsigned char *)full, m));
+  /* The cut output is the full output up to a character boundary, and
+   * the next character would not have fitted. */
+  CHECK(n <= m && memcmp(small, full, n) == 0);
+  if (n < m) {
+    size_t next = 1;
+    while (n + next < m && ((unsigned char)full[n + next] & 0xC0) == 0x80)
+      next++;
+    CHECK(((unsigned char)full[n] & 0xC0) != 0x80);
+    CHECK(n + next > out_size - 1);
+  }
+  r = cw_logs_utf8_repair(full, m, again, big);
+  CHECK(r == m && memcmp(full, again, m) == 0);
+  if (utf8_ok(in, len))
+    CHECK(m == len && memcmp(full, in, len) == 0);
+  free(small);
+  free(full);
+  free(again);
+}
+
+/* ---- queue against a model ---- */
+
+#define STREAMS 4
+static const char *const groups[STREAMS] = {"/g/one", "/g/one", "/g/two",
+                                            "/g/two"};
+static const char *const names[STREAMS] = {"a/i-1/data-log", "b/i-1/data-log",
+                                           "a/i-1/data-log", "\xC3\xA9/x"};
+
+typedef struct {
+  uint32_t id; /* arrival */
+  int stream;
+  int64_t ts;
+  size_t len; /* repaired */
+  bool alive, claimed;
+} mev_t;
+
+typedef struct {
+  const uint8_t *p, *end;
+  cw_logs_queue_t *q;
+  mev_t *ev;
+  size_t nev, cap;
+  size_t lo; /* no event below this index is alive and not claimed */
+  size_t max_events;
+  size_t budget; /* adds left: bounds the time one input takes */
+  size_t alive;
+  uint64_t dropped;
+  int64_t now;
+  bool open; /* a claim is open */
+} prog_t;
+
+static unsigned byte(prog_t *pr) { return pr->p < pr->end ? *pr->p++ : 0; }
+
+/* The repaired length of a message as the queue cuts it. */
+static size_t repaired_len(const char *msg) {
+  static char out[CW_LOGS_MAX_MESSAGE + 1];
+  return cw_logs_utf8_repair(msg, strnlen(msg, CW_LOGS_MAX_MESSAGE + 4), out,
+                             sizeof(out));
+}
+
+/* lo only grows between claims and releases, which reset it. */
+static mev_t *oldest_unclaimed(prog_t *pr) {
+  while (pr->lo < pr->nev && (!pr->ev[pr->lo].alive || pr->ev[pr->lo].claimed))
+    pr->lo++;
+  return pr->lo < pr->nev ? &pr->ev[pr->lo] : NULL;
+}
+
+/* Adds "<id>:" + body at ts on stream s, and mirrors it in the model. */
+static void add(prog_t *pr, int s, int64_t ts, const char *body) {
+  size_t blen = strlen(body);
+  char *msg;
+  mev_t e = {.id = (uint32_t)pr->nev, .stream = s, .ts = ts};
+  cw_logs_add_t r;
+  bool room;
+
+  if (pr->budget == 0)
+    return;
+  pr->budget--;
+  msg = malloc(blen + 16);
+  CHECK(msg != NULL);
+  snprintf(msg, blen + 16, "%07u:%s", e.id, body);
+  e.len = repaired_len(msg);
+  r = cw_logs_queue_add(pr->q, groups[s], names[s], ts, msg, pr->now);
+  free(msg);
+  if (ts < pr->now - CW_LOGS_MAX_AGE_MS) {
+    CHECK(r == CW_LOGS_TOO_OLD);
+    pr->dropped++;
+    return;
+  }
+  if (ts > pr->now + CW_LOGS_MAX_AHEAD_MS) {
+    CHECK(r == CW_LOGS_TOO_NEW);
+    pr->dropped++;
+    return;
+  }
+  room = pr->alive < pr->max_events;
+  if (!room) {
+    mev_t *o = oldest_unclaimed(pr);
+    if (o == NULL) {
+      CHECK(r == CW_LOGS_FULL);
+      pr->dropped++;
+      return;
+    }
+    CHECK(r == CW_LOGS_ADDED_DROPPED_OLDEST);
+    o->alive = false;
+    pr->alive--;
+    pr->dropped++;
+  } else {
+    CHECK(r == CW_LOGS_ADDED);
+  }
+  if (pr->nev == pr->cap) {
+    pr->cap = pr->cap ? pr->cap * 2 : 64;
+    pr->ev = realloc(pr->ev, pr->cap * sizeof(*pr->ev));
+    CHECK(pr->ev != NULL);
+  }
+  e.alive = true;
+  pr->ev[pr->nev++] = e;
+  pr->alive++;
+}
+
+static int cmp_ts(const void *a, const void *b) {
+  const mev_t *x = *(mev_t *const *)a, *y = *(mev_t *const *)b;
+  if (x->ts != y->ts)
+    return x->ts < y->ts ? -1 : 1;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static uint32_t id_of(const char *m) {
+  uint32_t id = 0;
+  for (int k = 0; k < 7; k++) {
+    CHECK(m[k] >= '0' && m[k] <= '9');
+    id = id * 10 + (uint32_t)(m[k] - '0');
+  }
+  CHECK(m[7] == ':');
+  return id;
+}
+
+static void claim(prog_t *pr) {
+  cw_logs_batch_t b;
+  size_t n, want_old = 0, k = 0, bytes = 0;
+  mev_t **sorted;
+  mev_t *first = NULL;
+  int s = -1;
+
+  if (pr->open) {
+    CHECK(cw_logs_queue_claim(pr->q, pr->now, &b) == 0);
+    return;
+  }
+  for (size_t i = 0; i < pr->nev; i++)
+    if (pr->ev[i].alive && pr->ev[i].ts < pr->now - CW_LOGS_MAX_AGE_MS) {
+      pr->ev[i].alive = false;
+      pr->alive--;
+      want_old++;
+    }
+  n = cw_logs_queue_claim(pr->q, pr->now, &b);
+  CHECK(b.too_old == want_old);
+  CHECK(cw_logs_queue_size(pr->q) == pr->alive);
+  for (size_t i = 0; i < pr->nev && first == NULL; i++)
+    if (pr->ev[i].alive)
+      first = &pr->ev[i];
+  if (first == NULL) {
+    CHECK(n == 0);
+    return;
+  }
+  s = first->stream;
+  CHECK(n > 0 && n == b.num && n <= CW_LOGS_MAX_EVENTS);
+  CHECK(strcmp(b.group, groups[s]) == 0 && strcmp(b.stream, names[s]) == 0);
+  sorted = malloc(pr->alive * sizeof(*sorted));
+  CHECK(sorted != NULL);
+  for (size_t i = 0; i < pr->nev; i++)
+    if (pr->ev[i].alive && pr->ev[i].stream == s)
+      sorted[k++] = &pr->ev[i];
+  qsort(sorted, k, sizeof(*sorted), cmp_ts);
+  CHECK(n <= k);
+  for (size_t i = 0; i < n; i++) {
+    const cw_logs_event_t *e = cw_logs_queue_claimed(pr->q, i);
+    CHECK(e != NULL);
+    CHECK(e->len > 0 && e->len <= CW_LOGS_MAX_MESSAGE);
+    CHECK(strlen(e->message) == e->len);
+    CHECK(utf8_ok((const unsigned char *)e->message, e->len));
+    CHECK(id_of(e->message) == sorted[i]->id);
+    CHECK(e->timestamp_ms == sorted[i]->ts && e->len == sorted[i]->len);
+    CHECK(e->timestamp_ms - sorted[0]->ts <= CW_LOGS_MAX_SPAN_MS);
+    sorted[i]->claimed = true;
+    bytes += e->len + CW_LOGS_EVENT_OVERHEAD;
+  }
+  CHECK(cw_logs_queue_claimed(pr->q, n) == NULL);
+  CHECK(bytes == b.bytes && bytes <= CW_LOGS_MAX_BYTES);
+  /* As many as the limits allow. */
+  if (n < k)
+    CHECK(n == CW_LOGS_MAX_EVENTS ||
+          bytes + sorted[n]->len + CW_LOGS_EVENT_OVERHEAD > CW_LOGS_MAX_BYTES ||
+          sorted[n]->ts - sorted[0]->ts > CW_LOGS_MAX_SPAN_MS);
+  free(sorted);
+  pr->open = true;
+  pr->lo = 0;
+}
+
+static void release(prog_t *pr, bool done) {
+  cw_logs_queue_release(pr->q, done);
+  for (size_t i = 0; i < pr->nev; i++)
+    if (pr->ev[i].claimed) {
+      pr->ev[i].claimed = false;
+      if (done) {
+        pr->ev[i].alive = false;
+        pr->alive--;
+      }
+    }
+  pr->open = false;
+  pr->lo = 0;
+}
+
+static void fuzz_queue(const uint8_t *data, size_t size, bool large,
+                       size_t small_max) {
+  prog_t pr = {.p = data, .end = data + size, .now = T0_MS};
+  static char big[CW_LOGS_MAX_MESSAGE + 64];
+
+  pr.max_events = large ? 20000 : small_max;
+  pr.budget = 30000;
+  pr.q = cw_logs_queue_create(pr.max_events);
+  CHECK(pr.q != NULL);
+  while (pr.p < pr.end) {
+    unsigned op = byte(&pr);
+    int s = (int)((op >> 3) % STREAMS);
+    /* -16 h .. +3 h around now, in steps that make equal stamps likely;
+     * 0xFF: 15 days old. */
+    unsigned t = byte(&pr);
+    int64_t ts = t == 0xFF ? pr.now - 15 * 24 * HOUR_MS
+                           : pr.now + ((int64_t)t - 200) * 5 * 60 * 1000;
+
+    switch (op & 7) {
+    case 0:
+    case 1: { /* a message of raw input bytes, NUL ends it */
+      char body[64];
+      size_t len = byte(&pr) % sizeof(body), i;
+      for (i = 0; i < len && pr.p < pr.end && *pr.p != 0; i++)
+        body[i] = (char)*pr.p++;
+      body[i] = '\0';
+      add(&pr, s, ts, body);
+      break;
+    }
+    case 2: { /* many at once */
+      unsigned n = large ? 1 + byte(&pr) * 40u : 1 + byte(&pr) % 8;
+      for (unsigned i = 0; i < n; i++)
+        add(&pr, s, ts + (int64_t)(i % 3), "x");
+      break;
+    }
+    case 3: { /* a large message, up to past the cut */
+      size_t len = (size_t)byte(&pr) * 1100;
+      unsigned char fill = (unsigned char)byte(&pr);
+      if (len > sizeof(big) - 1)
+        len = sizeof(big) - 1;
+      memset(big, fill == 0 ? 'a' : fill, len);
+      big[len] = '\0';
+      add(&pr, s, ts, big);
+      break;
+    }
+    case 4: /* time passes: up to ~2 days */
+      pr.now += (int64_t)t * 12 * 60 * 1000;
+      break;
+    case 5:
+    case 6:
+      claim(&pr);
+      break;
+    case 7:
+      if (pr.open)
+        release(&pr, (t & 1) != 0);
+      break;
+    }
+    CHECK(cw_logs_queue_size(pr.q) == pr.alive);
+    CHECK(cw_logs_queue_dropped(pr.q) == pr.dropped);
+  }
+  /* Drain what is left: everything comes out exactly once. */
+  if (pr.open)
+    release(&pr, false);
+  for (;;) {
+    claim(&pr);
+    if (!pr.open)
+      break;
+    release(&pr, true);
+  }
+  CHECK(pr.alive == 0 && cw_logs_queue_size(pr.q) == 0);
+  cw_logs_queue_destroy(pr.q);
+  free(pr.ev);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (size == 0)
+    return 0;
+  if ((data[0] & 1) == 0)
+    fuzz_repair(data + 1, size - 1, 1 + (size_t)(data[0] >> 1));
+  else
+    fuzz_queue(data + 1, size - 1, (data[0] & 6) == 6,
+               1 + (size_t)(data[0] >> 3));
+  return 0;
+}
