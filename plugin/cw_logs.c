@@ -32,6 +32,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "aws_post.h"
 #include "aws_sigv4.h"
 #include "cw_http.h"
 
@@ -773,66 +774,32 @@ static void known_forget(cw_logs_t *l, const char *key) {
 static cw_http_class_t post(cw_logs_t *l, const char *action,
                             const unsigned char *body, size_t len,
                             cw_http_result_t *res, aws_creds_t *used) {
-  char target[64], target_line[96], errbuf[512];
-  sigv4_header_t sh[2];
-  sigv4_request_t req;
-  sigv4_credentials_t sc;
-  sigv4_result_t sig;
-  const char *lines[4 + SIGV4_OUT_MAX];
-  size_t nl = 0;
-  aws_creds_status_t cs;
+  char target[64], warn[1024];
+  sigv4_header_t sh[2] = {{"Content-Type", LOGS_CONTENT_TYPE},
+                          {"X-Amz-Target", target}};
+  aws_post_t p = {.url = l->url,
+                  .host = l->host,
+                  .path = l->path,
+                  .region = l->region,
+                  .service = LOGS_SERVICE,
+                  .headers = sh,
+                  .header_count = 2,
+                  .payload = body,
+                  .payload_len = len,
+                  .now = l->cfg.now(l->cfg.ud),
+                  .timeout_ms = l->cfg.timeout_ms};
   cw_http_class_t cls;
 
-  memset(res, 0, sizeof(*res));
-  memset(&sig, 0, sizeof(sig));
-  cs = aws_creds_get(l->cfg.creds, used, errbuf, sizeof(errbuf));
-  if (cs == AWS_CREDS_FAILED) {
-    res->transport_error = 1;
-    snprintf(res->message, sizeof(res->message), "no credentials: %.480s",
-             errbuf);
-    return CW_HTTP_RETRY;
-  }
-  if (cs == AWS_CREDS_KEPT)
-    logf_(l, CW_LOG_WARNING,
-          "refreshing credentials failed, using the cached ones from %s: %s",
-          used->provider, errbuf);
-
   snprintf(target, sizeof(target), LOGS_TARGET_PREFIX "%s", action);
-  snprintf(target_line, sizeof(target_line), "X-Amz-Target: %s", target);
-  sh[0] = (sigv4_header_t){"Content-Type", LOGS_CONTENT_TYPE};
-  sh[1] = (sigv4_header_t){"X-Amz-Target", target};
-  sc = (sigv4_credentials_t){used->access_key_id, used->secret_access_key,
-                             used->session_token};
-  req = (sigv4_request_t){.method = "POST",
-                          .host = l->host,
-                          .path = l->path,
-                          .headers = sh,
-                          .header_count = 2,
-                          .payload = body,
-                          .payload_len = len,
-                          .region = l->region,
-                          .service = LOGS_SERVICE,
-                          .now = l->cfg.now(l->cfg.ud)};
-  if (sigv4_sign(&req, &sc, &sig) != 0) {
-    res->transport_error = 1;
-    snprintf(res->message, sizeof(res->message), "signing failed: %s",
-             sig.error);
-    cls = CW_HTTP_PERMANENT;
-    goto out;
+  cls = aws_post(l->http, &p, l->cfg.creds, used, res, warn, sizeof(warn));
+  if (warn[0])
+    logf_(l, CW_LOG_WARNING, "%s", warn);
+  if (res->bytes_sent > 0) { /* a request went out */
+    STAT_ADD(l, requests, 1);
+    if (cls != CW_HTTP_OK &&
+        strcmp(res->error_type, LOGS_ALREADY_EXISTS) != 0)
+      STAT_ADD(l, requests_failed, 1);
   }
-  lines[nl++] = "Content-Type: " LOGS_CONTENT_TYPE;
-  lines[nl++] = target_line;
-  for (size_t i = 0; i < sig.header_count; i++)
-    lines[nl++] = sig.headers[i].line;
-  lines[nl] = NULL;
-
-  cw_http_post(l->http, l->url, lines, body, len, l->cfg.timeout_ms, res);
-  cls = cw_http_classify(res);
-  STAT_ADD(l, requests, 1);
-  if (cls != CW_HTTP_OK && strcmp(res->error_type, LOGS_ALREADY_EXISTS) != 0)
-    STAT_ADD(l, requests_failed, 1);
-out:
-  sigv4_result_free(&sig);
   return cls;
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aws_post.h"
 #include "aws_sigv4.h"
 #include "cw_encode.h"
 #include "cw_http.h"
@@ -156,82 +157,39 @@ static cw_http_class_t post(cw_sender_t *s, const char *body, size_t len,
                             cw_http_result_t *res, aws_creds_t *used) {
   unsigned char *gz = NULL;
   size_t gz_len = 0;
-  const void *payload = body;
-  size_t payload_len = len;
-  bool gzipped = false;
-  sigv4_header_t sh[3];
-  size_t nsh = 0;
-  sigv4_request_t req;
-  sigv4_credentials_t sc;
-  sigv4_result_t sig;
-  const char *lines[12];
-  size_t nl = 0;
-  char errbuf[512];
-  aws_creds_status_t cs;
+  sigv4_header_t sh[3] = {{"Content-Type", CW_CONTENT_TYPE},
+                          {"X-Amz-Target", CW_TARGET},
+                          {"Content-Encoding", "gzip"}};
+  aws_post_t p = {.url = s->url,
+                  .host = s->host,
+                  .path = s->path,
+                  .region = s->region,
+                  .service = "monitoring",
+                  .headers = sh,
+                  .header_count = 2,
+                  .payload = body,
+                  .payload_len = len,
+                  .now = s->cfg.now(s->cfg.ud),
+                  .timeout_ms = s->cfg.timeout_ms};
+  char warn[1024];
   cw_http_class_t cls;
-
-  memset(res, 0, sizeof(*res));
-  memset(&sig, 0, sizeof(sig));
-  cs = aws_creds_get(s->cfg.creds, used, errbuf, sizeof(errbuf));
-  if (cs == AWS_CREDS_FAILED) {
-    res->transport_error = 1;
-    snprintf(res->message, sizeof(res->message), "no credentials: %.480s",
-             errbuf);
-    return CW_HTTP_RETRY;
-  }
-  if (cs == AWS_CREDS_KEPT)
-    logf_(s, CW_LOG_WARNING, "refreshing credentials failed, using the "
-                             "cached ones from %s: %s",
-          used->provider, errbuf);
 
   if (s->cfg.compress && cw_gzip_wanted(len, s->cfg.compress_threshold) &&
       cw_gzip(body, len, 6, &gz, &gz_len) == CW_GZIP_OK && gz_len < len) {
-    payload = gz;
-    payload_len = gz_len;
-    gzipped = true;
+    p.payload = gz;
+    p.payload_len = gz_len;
+    p.header_count = 3;
   }
-
-  sh[nsh++] = (sigv4_header_t){"Content-Type", CW_CONTENT_TYPE};
-  sh[nsh++] = (sigv4_header_t){"X-Amz-Target", CW_TARGET};
-  if (gzipped)
-    sh[nsh++] = (sigv4_header_t){"Content-Encoding", "gzip"};
-  sc = (sigv4_credentials_t){used->access_key_id, used->secret_access_key,
-                             used->session_token};
-  req = (sigv4_request_t){.method = "POST",
-                          .host = s->host,
-                          .path = s->path,
-                          .headers = sh,
-                          .header_count = nsh,
-                          .payload = payload,
-                          .payload_len = payload_len,
-                          .region = s->region,
-                          .service = "monitoring",
-                          .now = s->cfg.now(s->cfg.ud)};
-  if (sigv4_sign(&req, &sc, &sig) != 0) {
-    res->transport_error = 1;
-    snprintf(res->message, sizeof(res->message), "signing failed: %s",
-             sig.error);
-    cls = CW_HTTP_PERMANENT;
-    goto out;
+  cls = aws_post(s->http, &p, s->cfg.creds, used, res, warn, sizeof(warn));
+  if (warn[0])
+    logf_(s, CW_LOG_WARNING, "%s", warn);
+  if (res->bytes_sent > 0) { /* a request went out */
+    STAT_ADD(s, requests, 1);
+    STAT_ADD(s, bytes_sent, p.payload_len);
+    STAT_ADD(s, bytes_raw, len);
+    if (cls != CW_HTTP_OK)
+      STAT_ADD(s, requests_failed, 1);
   }
-  lines[nl++] = "Content-Type: " CW_CONTENT_TYPE;
-  lines[nl++] = "X-Amz-Target: " CW_TARGET;
-  if (gzipped)
-    lines[nl++] = "Content-Encoding: gzip";
-  for (size_t i = 0; i < sig.header_count; i++)
-    lines[nl++] = sig.headers[i].line;
-  lines[nl] = NULL;
-
-  cw_http_post(s->http, s->url, lines, payload, payload_len,
-               s->cfg.timeout_ms, res);
-  STAT_ADD(s, requests, 1);
-  STAT_ADD(s, bytes_sent, payload_len);
-  STAT_ADD(s, bytes_raw, len);
-  cls = cw_http_classify(res);
-  if (cls != CW_HTTP_OK)
-    STAT_ADD(s, requests_failed, 1);
-out:
-  sigv4_result_free(&sig);
   free(gz);
   return cls;
 }

@@ -31,7 +31,7 @@ for t in $targets; do
     runtime_parse) srcs="$src/plugin/runtime_parse.c" libs="-lyajl" ;;
     aws_creds) srcs="$src/plugin/aws_creds.c $src/plugin/aws_profile.c"
       libs="-lcurl -lyajl -lpthread" ;;
-    cw_logs) srcs="$src/plugin/cw_logs.c $src/plugin/cw_http.c
+    cw_logs) srcs="$src/plugin/cw_logs.c $src/plugin/cw_http.c $src/plugin/aws_post.c
       $src/plugin/aws_sigv4.c $src/plugin/aws_creds.c $src/plugin/aws_profile.c"
       libs="-lcurl -lyajl -lcrypto -lpthread" ;;
     cw_http) srcs="$src/plugin/cw_http.c" libs="-lcurl -lyajl" ;;
