@@ -143,6 +143,15 @@ void sm_rt_client_get(sm_rt_client_t *cl, const char *path,
     res->status = SM_RT_GET_BAD_DOCUMENT;
     snprintf(res->message, sizeof(res->message), "GET %s: %s", path,
              sm_rt_parser_error(parser));
+  } else if (rc == CURLE_COULDNT_CONNECT) {
+    long os_errno = 0;
+    /* curl names "localhost port 80" here, which says nothing about a
+     * Unix socket; the system's reason does. */
+    curl_easy_getinfo(cl->curl, CURLINFO_OS_ERRNO, &os_errno);
+    res->status = SM_RT_GET_TRANSPORT;
+    snprintf(res->message, sizeof(res->message),
+             "GET %s: cannot connect to the socket: %s", path,
+             os_errno ? strerror((int)os_errno) : "connection refused");
   } else if (rc != CURLE_OK && (g.http_code == 0 || g.http_code == 200)) {
     res->status = SM_RT_GET_TRANSPORT;
     snprintf(res->message, sizeof(res->message), "GET %s: %s", path,

@@ -295,9 +295,9 @@ int main(void) {
   sm_rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
   T_EQ_INT(res.status, SM_RT_GET_TRANSPORT, "no socket: transport error");
   T_OK(elapsed_ms(&t0) < 500, "no socket: fails at once");
-  T_OK(strstr(res.message, path) != NULL ||
-           strstr(res.message, "onnect") != NULL,
-       "no socket: says it could not connect: %s", res.message);
+  T_OK(strstr(res.message, "cannot connect to the socket: No such file") !=
+           NULL,
+       "no socket: says why it could not connect: %s", res.message);
   sm_rt_parser_destroy(p);
   sm_rt_client_destroy(cl);
 
