@@ -2,9 +2,10 @@
 """Configuration errors in the real collectd: each names the block, the
 key and the value at fault, every bad block is reported, and collectd
 refuses to start; a good configuration passes collectd -T."""
+import os
 import subprocess
 
-from harness import (COLLECTD, Tap, Workdir, collectd_conf, collectd_env,
+from harness import (COLLECTD, SRCDIR, Tap, Workdir, collectd_conf, collectd_env,
                      plugin_block, read_jsonl, read_text, require_collectd,
                      runtime_block, start_collectd, start_sim, stop, wait_for)
 
@@ -50,6 +51,35 @@ for block, needles in BAD:
              "[error]" in l and all(n in l for n in needles)]
     tap.ok(lines, "error names %s" % " / ".join(needles),
            "\n".join(l for l in text.splitlines() if "error" in l)[-2000:])
+
+# write_cloudwatch's errors, each block on its own.
+WCW_BAD = [
+    ('Namespace "AWS/SageMaker"', ["Namespace", "AWS/"]),
+    ('StorageResolution 30', ["StorageResolution 30", "1 (high resolution) or 60"]),
+    ('Endpoint "ftp://example.com/"', ["Endpoint", "https or http"]),
+    ('MaxQueuedDatums 10', ["MaxQueuedDatums 10", "between 1000"]),
+    ('FlushInterval 0', ["FlushInterval 0", "between 1 and 3600"]),
+    ('Include "(unclosed"', ["Include", "(unclosed"]),
+    ('Dimension "OnlyName"', ["Dimension", "two strings"]),
+    ('Regoin "us-east-1"', ['unknown option "Regoin"']),
+]
+for line, needles in WCW_BAD:
+    w = Workdir("config-wcw")
+    conf, out, log = collectd_conf(w, """PluginDir "%s"
+LoadPlugin write_cloudwatch
+<Plugin write_cloudwatch>
+  Region "us-east-1"
+  %s
+</Plugin>""" % (os.path.join(os.environ.get("SM_BUILDDIR", SRCDIR), ".libs"),
+                line))
+    res = subprocess.run([COLLECTD, "-T", "-C", conf], capture_output=True,
+                         text=True, timeout=30, env=collectd_env())
+    text = read_text(log)
+    lines = [l for l in text.splitlines() if "write_cloudwatch" in l and
+             "[error]" in l and all(n in l for n in needles)]
+    tap.ok(res.returncode != 0 and lines,
+           "write_cloudwatch: %s is refused, naming %s" % (line, " / ".join(needles)),
+           "\n".join(l for l in text.splitlines() if "error" in l)[-1000:])
 
 # A good configuration passes collectd -T (config, init, one read).
 sim, sock, ledger = start_sim(work, ["--seed", "3", "--rate", "50"])
