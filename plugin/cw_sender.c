@@ -206,6 +206,22 @@ int cw_sender_drain(cw_sender_t *s, cw_queue_t *q, pthread_mutex_t *lock,
     cw_http_class_t cls = CW_HTTP_RETRY;
     cw_http_result_t res;
 
+    /* No batch starts after the deadline (collectd's shutdown waits). */
+    if (deadline != 0 && s->cfg.now(s->cfg.ud) >= deadline) {
+      size_t left;
+      pthread_mutex_lock(lock);
+      left = cw_queue_ready_num(q);
+      pthread_mutex_unlock(lock);
+      if (left == 0)
+        return 0;
+      pthread_mutex_lock(&s->stats_lock);
+      snprintf(s->last_error, sizeof(s->last_error),
+               "out of time: %zu datums not sent", left);
+      pthread_mutex_unlock(&s->stats_lock);
+      return -1;
+    }
+
+
     pthread_mutex_lock(lock);
     n = build_batch(s, q);
     body = cw_enc_body(s->enc, &len);

@@ -506,6 +506,11 @@ static int config_runtime(oconfig_item_t *ci) {
 
   if (status == 0 && rt->socket == NULL)
     rt->socket = strdup(DEFAULT_SOCKET);
+  if (status == 0 && rt->socket[0] == 0) {
+    ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: Socket must not be empty",
+          rt->name);
+    status = -1;
+  }
   if (status == 0 && strlen(rt->socket) > sm_rt_client_max_path()) {
     ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: Socket \"%s\" is longer "
                       "than the %zu bytes a Unix socket path can have",

@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""The documentation against the code: every configuration option the
+plugins accept is documented in README.md and in the man page, every
+option documented exists, every metric of the table is in README, and the
+man page is well-formed POD."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+SRC = os.environ.get("SM_SRCDIR") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), ".."))
+n = 0
+failed = 0
+
+
+def ok(cond, what, detail=None):
+    global n, failed
+    n += 1
+    print("%s %d - %s" % ("ok" if cond else "not ok", n, what))
+    if not cond:
+        failed += 1
+        if detail:
+            print("#   %s" % detail)
+
+
+def read(*parts):
+    with open(os.path.join(SRC, *parts)) as f:
+        return f.read()
+
+
+readme = read("README.md")
+pod = read("doc", "collectd-sagemaker.5.pod")
+for plugin in ("sagemaker_async", "write_cloudwatch"):
+    code = read("plugin", plugin + ".c")
+    options = sorted(set(re.findall(r'strcasecmp\("([A-Za-z0-9]+)", (?:c|child)->key\)', code)))
+    ok(len(options) >= 5, "%s: %d options found in the code" % (plugin, len(options)))
+    for opt in options:
+        ok("`%s`" % opt in readme, "%s: option %s is in README.md" % (plugin, opt))
+        ok(re.search(r"=item B<%s>" % re.escape(opt), pod) is not None,
+           "%s: option %s is in the man page" % (plugin, opt))
+
+# Options the man page documents must exist.
+code_all = read("plugin", "sagemaker_async.c") + read("plugin", "write_cloudwatch.c")
+documented = set(re.findall(r"=item B<([A-Za-z0-9]+)>", pod))
+known = set(re.findall(r'strcasecmp\("([A-Za-z0-9]+)", (?:c|child)->key\)', code_all))
+extra = sorted(documented - known - {"Runtime", "Plugin"})
+ok(not extra, "the man page documents no option the code lacks", extra)
+
+table = read("plugin", "sm_metrics.c")
+names = re.findall(r'\{"([A-Za-z0-9]+)", "(?:None|Microseconds|Milliseconds|Count|Seconds)"', table)
+ok(len(names) == 16, "16 metrics in the table")
+for name in names:
+    ok(name in readme, "metric %s is in README.md" % name)
+    ok(name in pod, "metric %s is in the man page" % name)
+
+if shutil.which("podchecker"):
+    r = subprocess.run(["podchecker", os.path.join(SRC, "doc", "collectd-sagemaker.5.pod")],
+                       capture_output=True, text=True)
+    ok(r.returncode == 0 and "WARNING" not in r.stderr,
+       "podchecker: the man page is well-formed", r.stderr.strip()[:500])
+print("1..%d" % n)
+sys.exit(1 if failed else 0)
