@@ -16,7 +16,7 @@ from harness import (SRCDIR, Tap, Workdir, collectd_conf, plugin_block,
                      sanitizer_reports, start_collectd, start_sim, stop,
                      wait_for)
 from ledger import Ledger, failed, read_ranges
-import moto as motolib
+import motoserver as motolib
 
 tap = Tap()
 require_collectd(tap)

@@ -15,7 +15,7 @@ from harness import (SRCDIR, Tap, Workdir, collectd_conf, plugin_block,
                      sanitizer_reports, start_collectd, start_sim, stop,
                      wait_for)
 from ledger import Ledger, expected
-import moto as motolib
+import motoserver as motolib
 
 tap = Tap()
 require_collectd(tap)
@@ -61,12 +61,13 @@ def wcw_block(moto, extra=""):
     return """<Plugin write_cloudwatch>
   Region "us-east-1"
   Endpoint "%s/"
+  LogsEndpoint "%s/"
   Namespace "%s"
   FlushInterval 2
   Compress false
   Timeout 5
 %s
-</Plugin>""" % (moto.url, NS, extra)
+</Plugin>""" % (moto.url, moto.url, NS, extra)
 
 
 def run():
@@ -204,6 +205,7 @@ LoadPlugin write_cloudwatch
 <Plugin write_cloudwatch>
   Region "us-east-1"
   Endpoint "%s/"
+  DataLog false
   Namespace "Hosts/Test"
   FlushInterval 1
   StorageResolution 1

@@ -9,10 +9,11 @@ from harness import start, stop, wait_for
 
 
 def available():
-    try:
-        import boto3  # noqa: F401
-        import moto  # noqa: F401
-    except ImportError:
+    """moto (the package, not this module) and boto3 are importable and
+    moto_server is on the PATH."""
+    import importlib.util
+    if importlib.util.find_spec("boto3") is None or \
+            importlib.util.find_spec("moto") is None:
         return False
     return shutil.which("moto_server") is not None
 
