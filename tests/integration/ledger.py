@@ -2,6 +2,7 @@
 the plugin must make of it. This is written from the API document alone,
 independently of the plugin's C code."""
 import math
+from collections import defaultdict
 
 from harness import read_jsonl
 
@@ -118,3 +119,18 @@ def read_ranges(read):
              v["meta"].get("sagemaker:seq_first"),
              v["meta"].get("sagemaker:seq_last"))
             for k, v in read.items() if k not in GAUGES}
+
+
+def reads_of(captured, instance, plugin="sagemaker_async"):
+    """The value lists one runtime dispatched, grouped by read (their
+    time), oldest first, as (time, {type_instance: value list}); a type
+    instance dispatched twice in one read is marked under "__dup__"."""
+    reads = defaultdict(dict)
+    for v in captured:
+        if v["kind"] == "value" and v["plugin"] == plugin and \
+                v["plugin_instance"] == instance:
+            key = v["type_instance"]
+            if key in reads[v["time"]]:
+                reads[v["time"]]["__dup__"] = key
+            reads[v["time"]][key] = v
+    return [(t, reads[t]) for t in sorted(reads)]

@@ -40,7 +40,7 @@ from harness import (Tap, Workdir, collectd_conf, plugin_block, read_jsonl,
                      read_text, require_collectd, runtime_block,
                      sanitizer_reports, start_collectd, stop, wait_for)
 from ledger import (COUNTS, GAUGES, STATS, expected, failed, read_ranges,
-                    stats_of_values)
+                    reads_of, stats_of_values)
 
 PLUGIN = "sagemaker_async"
 INTERVAL = 1.0
@@ -221,19 +221,6 @@ def drive(name, log, fake, phases):
             ph.off1 = log.size()
         phases.append(ph)
         time.sleep(0.3)
-
-
-def reads_of(captured, instance):
-    """The value lists of one runtime grouped by read (their time)."""
-    reads = defaultdict(dict)
-    for v in captured:
-        if v["kind"] == "value" and v["plugin"] == PLUGIN and \
-                v["plugin_instance"] == instance:
-            key = v["type_instance"]
-            if key in reads[v["time"]]:
-                reads[v["time"]]["__dup__"] = key
-            reads[v["time"]][key] = v
-    return [(t, reads[t]) for t in sorted(reads)]
 
 
 def covered_last(captured, instance, boot):

@@ -25,6 +25,7 @@ from harness import (Tap, Workdir, plugin_block, read_jsonl, read_text,
                      start_collectd, start_sim, stop, wait_for, collectd_conf)
 from ledger import (COUNTS, GAUGES, STATS, Ledger, expected, failed,
                     read_ranges, stats_of_values)
+from ledger import reads_of as ledger_reads_of
 
 PLUGIN = "sagemaker_async"
 tap = Tap()
@@ -32,16 +33,8 @@ require_collectd(tap)
 
 
 def reads_of(captured, instance):
-    """The value lists of one runtime grouped by read (their time)."""
-    reads = defaultdict(dict)
-    for v in captured:
-        if v["kind"] == "value" and v["plugin"] == PLUGIN and \
-                v["plugin_instance"] == instance:
-            key = v["type_instance"]
-            if key in reads[v["time"]]:
-                reads[v["time"]]["__dup__"] = key
-            reads[v["time"]][key] = v
-    return [reads[t] for t in sorted(reads)]
+    """The value lists of one runtime, one dict per read, oldest first."""
+    return [r for _, r in ledger_reads_of(captured, instance)]
 
 
 def caught_up(capture_path, ledger_path, instance):
