@@ -1,0 +1,127 @@
+/*
+ * sm_sketch: a mergeable distribution sketch with a relative-error bound,
+ * from which write_cloudwatch publishes a timing metric as Values/Counts
+ * so that the percentiles CloudWatch computes are within the bound while
+ * SampleCount, Sum, Minimum and Maximum stay exact.
+ *
+ * Samples (>= 0) fall into log-spaced buckets: with accuracy a, bucket i
+ * holds the samples in (g^(i-1), g^i], g = 1 + a; zero has a bucket of its
+ * own. A bucket keeps the count and the sum of its samples, so sketches
+ * merge exactly (bucket by bucket) and a bucket's mean is a value inside
+ * the bucket. The sketch also keeps the exact minimum and maximum.
+ *
+ * sm_sketch_values() turns a sketch into Values/Counts:
+ *  - the minimum and the maximum are values of their own (count 1 each);
+ *  - every other sample is represented by a value inside the range of the
+ *    samples of its bucket: the bucket's mean, or, when every sample is an
+ *    integer (timings in microseconds or milliseconds), the integer just
+ *    below or above the mean, chosen so that the values times their
+ *    counts add up to the exact sum in integer arithmetic.
+ * Every published value is thus within the samples of one bucket, in
+ * bucket order; the k-th smallest published value and the k-th smallest
+ * sample lie in the same bucket, and any percentile (nearest-rank or
+ * interpolated) of the published values is within a factor of g of the
+ * same percentile of the samples: a relative error of at most a.
+ *
+ * Memory is bounded: at most max_buckets buckets (16 bytes each) whatever
+ * the rate and the range of the samples. sm_sketch_buckets_for(accuracy)
+ * buckets hold every integer from 1 to 2^53 without folding (microseconds
+ * from 1 us to 285 years): 3,694 buckets (58 KiB) at 1%, 36,755 at 0.1%;
+ * a sketch only allocates the range its samples span (1 us to one hour
+ * spans 2,212 buckets at 1%). A sketch that would need more than
+ * max_buckets folds its lowest buckets into one (and says so with
+ * sm_sketch_collapsed): the low percentiles lose the bound, the high ones
+ * and the exact statistics keep theirs.
+ *
+ * Sketches travel from the read plugin to the write plugin as a line of
+ * text in a value list's meta data (sm_sketch_encode/sm_sketch_decode).
+ *
+ * collectd-free; not thread-safe.
+ */
+#ifndef SM_SKETCH_H
+#define SM_SKETCH_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The relative-error bound: default and limits. */
+#define SM_SKETCH_DEFAULT_ACCURACY 0.01
+#define SM_SKETCH_MIN_ACCURACY 0.001
+#define SM_SKETCH_MAX_ACCURACY 0.1
+/* Buckets per sketch: limits (the default is sm_sketch_buckets_for). */
+#define SM_SKETCH_MIN_MAX_BUCKETS 16
+#define SM_SKETCH_MAX_MAX_BUCKETS 65536
+
+/* The meta data key carrying a sketch from sagemaker_async to
+ * write_cloudwatch. */
+#define SM_SKETCH_META_KEY "sagemaker:sketch"
+
+typedef struct sm_sketch_s sm_sketch_t;
+
+/* The buckets that hold every integer from 1 to 2^53 at an accuracy
+ * (within the limits above): the default max_buckets. */
+size_t sm_sketch_buckets_for(double accuracy);
+
+/* A sketch with a relative-error bound of accuracy and at most max_buckets
+ * buckets (both within the limits above); NULL when out of range or out of
+ * memory. */
+sm_sketch_t *sm_sketch_create(double accuracy, size_t max_buckets);
+void sm_sketch_destroy(sm_sketch_t *s);
+
+/* Empties a sketch (keeping its memory for the next interval). */
+void sm_sketch_reset(sm_sketch_t *s);
+
+/* Adds a sample. Returns 0, or -1 when the sample is negative, NaN or
+ * infinite (not added) or when memory ran out (the sample is counted in
+ * the statistics but the sketch is marked broken: see sm_sketch_ok). */
+int sm_sketch_add(sm_sketch_t *s, double v);
+
+/* dst becomes the sketch of dst's and src's samples. Returns 0, or -1
+ * when the accuracies differ or memory ran out (dst is then marked
+ * broken). */
+int sm_sketch_merge(sm_sketch_t *dst, const sm_sketch_t *src);
+
+/* A copy of s; NULL when out of memory. */
+sm_sketch_t *sm_sketch_clone(const sm_sketch_t *s);
+
+double sm_sketch_accuracy(const sm_sketch_t *s);
+uint64_t sm_sketch_count(const sm_sketch_t *s);
+/* Sum of the samples: exact for integers while below 2^53. */
+double sm_sketch_sum(const sm_sketch_t *s);
+/* Exact minimum and maximum; NaN when empty. */
+double sm_sketch_min(const sm_sketch_t *s);
+double sm_sketch_max(const sm_sketch_t *s);
+/* Whether every sample was an integer below 2^53 (and so Values/Counts
+ * reproduce the sum exactly). */
+bool sm_sketch_integral(const sm_sketch_t *s);
+/* Whether buckets were folded to stay within max_buckets. */
+bool sm_sketch_collapsed(const sm_sketch_t *s);
+/* False once memory ran out: the buckets no longer hold every sample. */
+bool sm_sketch_ok(const sm_sketch_t *s);
+/* Non-empty buckets, counting the zero bucket. */
+size_t sm_sketch_buckets(const sm_sketch_t *s);
+/* Bytes allocated for buckets. */
+size_t sm_sketch_memory(const sm_sketch_t *s);
+
+/* The most values sm_sketch_values can produce for s. */
+size_t sm_sketch_values_max(const sm_sketch_t *s);
+
+/* Writes the sketch's Values and Counts, ascending and distinct, into
+ * values[] and counts[] (room for max entries each; sm_sketch_values_max
+ * is always enough). Returns the number of entries; 0 for an empty or
+ * broken sketch, or when max is too small. */
+size_t sm_sketch_values(const sm_sketch_t *s, double *values, double *counts,
+                        size_t max);
+
+/* The sketch as one line of text (malloc'ed, NUL-terminated); NULL for an
+ * empty or broken sketch or when out of memory. */
+char *sm_sketch_encode(const sm_sketch_t *s);
+
+/* A sketch read back from sm_sketch_encode's text, checked: NULL when the
+ * text is not a consistent sketch or needs more than max_buckets buckets,
+ * with a line saying what is wrong in err (unless NULL). */
+sm_sketch_t *sm_sketch_decode(const char *text, size_t max_buckets, char *err,
+                              size_t err_size);
+
+#endif /* SM_SKETCH_H */
