@@ -14,9 +14,20 @@
  * batches and removes them only once CloudWatch accepted them, so a batch
  * that fails stays at the front and is sent again.
  *
- * At most max_datums datums are held, merged and ready together. Adding
- * beyond that drops the oldest ready datum not being sent (or, with none,
- * the oldest merged one) and counts it.
+ * A timing may come with the sketch of its samples (cw_queue_add_sketch):
+ * sketches merge per series and period like the statistic sets, and
+ * sealing turns a period's sketch into Values/Counts datums of at most
+ * CW_MAX_VALUES values each (see sm_sketch.h), which together carry
+ * exactly the statistic set's SampleCount, Sum, Minimum and Maximum. The
+ * period is published as its statistic set instead (and counted as a
+ * fallback) when a value of the period came without a sketch, when the
+ * sketch disagrees with the statistic set, or when its datums would not
+ * fit within max_datums: percentiles are given up before data is.
+ *
+ * At most max_datums datums are held, merged and ready together (a merging
+ * datum with a sketch counts as one; its sketch is bounded by its
+ * max_buckets). Adding beyond that drops the oldest ready datum not being
+ * sent (or, with none, the oldest merged one) and counts it.
  *
  * collectd-free; not thread-safe (the caller locks).
  */
@@ -27,6 +38,7 @@
 #include <stdint.h>
 
 #include "cw_datum.h"
+#include "sm_sketch.h"
 
 typedef struct cw_queue_s cw_queue_t;
 
@@ -46,7 +58,13 @@ void cw_queue_destroy(cw_queue_t *q);
  * validated it. */
 cw_queue_result_t cw_queue_add(cw_queue_t *q, const cw_datum_t *d);
 
-/* Makes every merged datum ready. Returns how many became ready. */
+/* Adds a datum of kind CW_KIND_STATS with the sketch of its samples
+ * (copied; NULL is the same as cw_queue_add). */
+cw_queue_result_t cw_queue_add_sketch(cw_queue_t *q, const cw_datum_t *d,
+                                      const sm_sketch_t *sketch);
+
+/* Makes every merged datum ready (a period with a sketch becomes one or
+ * more Values/Counts datums). Returns how many became ready. */
 size_t cw_queue_seal(cw_queue_t *q);
 
 /* The i-th ready datum from the front (0 is the oldest), or NULL. */
@@ -69,5 +87,9 @@ size_t cw_queue_size(const cw_queue_t *q);
 
 /* Datums dropped because the queue was full, since creation. */
 uint64_t cw_queue_dropped(const cw_queue_t *q);
+
+/* Periods given with sketches but published as statistic sets (see
+ * above), since creation. */
+uint64_t cw_queue_sketch_fallbacks(const cw_queue_t *q);
 
 #endif /* CW_QUEUE_H */

@@ -1,8 +1,10 @@
 /*
  * sm_agg: exact per-interval aggregation of the runtime's request records
  * into the SageMaker counts and statistic sets (the mapping table of
- * runtime-api.md). Plain structs, no allocation: the read plugin keeps one
- * per page being staged and one per interval, and merges them exactly.
+ * runtime-api.md), and, once sm_agg_enable_sketches() is called, a sketch
+ * per timing metric for its percentiles. The read plugin keeps one per
+ * page being staged and one per interval, and merges them exactly.
+ * Without sketches it is a plain struct that needs no cleanup.
  */
 #ifndef SM_AGG_H
 #define SM_AGG_H 1
@@ -11,6 +13,7 @@
 
 #include "runtime_parse.h"
 #include "sm_metrics.h"
+#include "sm_sketch.h"
 
 /* Count, sum, min and max of a set of samples. With count 0, sum is 0 and
  * min and max are NaN. Sums are doubles: exact for integer samples while
@@ -30,9 +33,20 @@ typedef struct {
   uint64_t records;           /* records aggregated */
   uint64_t counts[SM_C_NUM];  /* indexed by SM_C_* */
   sm_stat_t stats[SM_S_NUM];  /* indexed by SM_S_* */
+  sm_sketch_t *sketch[SM_S_NUM]; /* timings only; NULL when not enabled */
 } sm_agg_t;
 
+/* Clears the counts, statistics and sketches (the sketches stay
+ * allocated). A zeroed sm_agg_t is a valid argument. */
 void sm_agg_reset(sm_agg_t *a);
+
+/* Gives every timing metric (sm_metric_is_timing) a sketch of that
+ * accuracy and size. Returns 0, or -1 when out of memory or the accuracy
+ * is out of range (then no sketch is kept). */
+int sm_agg_enable_sketches(sm_agg_t *a, double accuracy, size_t max_buckets);
+
+/* Frees the sketches. */
+void sm_agg_free_sketches(sm_agg_t *a);
 void sm_agg_add_record(sm_agg_t *a, const sm_rt_record_t *rec);
 void sm_agg_merge(sm_agg_t *dst, const sm_agg_t *src);
 

@@ -52,6 +52,11 @@ typedef enum {
 sm_collect_t *sm_collect_create(size_t max_page_records);
 void sm_collect_destroy(sm_collect_t *c);
 
+/* Keeps a sketch per timing metric in the interval's aggregate (see
+ * sm_agg_enable_sketches). Returns 0, or -1 (no sketches kept). */
+int sm_collect_enable_sketches(sm_collect_t *c, double accuracy,
+                               size_t max_buckets);
+
 /* Starts an interval: clears the aggregate, the lost count and the seq
  * range; the cursor stays. */
 void sm_collect_begin_interval(sm_collect_t *c);

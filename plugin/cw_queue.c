@@ -17,6 +17,9 @@ typedef struct {
   uint64_t hash;
   cw_datum_t *d; /* owned */
   uint64_t order; /* arrival of its first value: oldest is dropped first */
+  sm_sketch_t *sketch; /* owned; NULL when none */
+  bool no_sketch;      /* a value of the period came without one */
+  bool had_sketch;     /* a value of the period came with one */
 } merging_t;
 
 struct cw_queue_s {
@@ -33,6 +36,7 @@ struct cw_queue_s {
 
   uint64_t order;
   uint64_t dropped;
+  uint64_t fallbacks;
 };
 
 static uint64_t fnv1a(const char *s, size_t len) {
@@ -70,6 +74,7 @@ void cw_queue_destroy(cw_queue_t *q) {
     for (size_t i = 0; i < q->cap; i++) {
       free(q->slots[i].key);
       cw_datum_free(q->slots[i].d);
+      sm_sketch_destroy(q->slots[i].sketch);
     }
   if (q->ready != NULL)
     for (size_t i = 0; i < q->ready_num; i++)
@@ -150,8 +155,8 @@ static int drop_oldest(cw_queue_t *q) {
       return -1;
     free(oldest->key);
     cw_datum_free(oldest->d);
-    oldest->key = NULL;
-    oldest->d = NULL;
+    sm_sketch_destroy(oldest->sketch);
+    *oldest = (merging_t){0};
     q->merging--;
     /* Keep probe chains whole (same size: cannot need more memory than
      * it frees, but may fail; then lookups may miss and start a second
@@ -162,7 +167,23 @@ static int drop_oldest(cw_queue_t *q) {
   return 0;
 }
 
+/* Merges a value's sketch (or its absence) into its period's. */
+static void merge_sketch(merging_t *slot, const sm_sketch_t *sketch) {
+  if (slot->no_sketch)
+    return;
+  if (sketch == NULL || sm_sketch_merge(slot->sketch, sketch) != 0) {
+    sm_sketch_destroy(slot->sketch);
+    slot->sketch = NULL;
+    slot->no_sketch = true;
+  }
+}
+
 cw_queue_result_t cw_queue_add(cw_queue_t *q, const cw_datum_t *d) {
+  return cw_queue_add_sketch(q, d, NULL);
+}
+
+cw_queue_result_t cw_queue_add_sketch(cw_queue_t *q, const cw_datum_t *d,
+                                      const sm_sketch_t *sketch) {
   cw_datum_t copy;
   double period;
   char *key;
@@ -180,6 +201,8 @@ cw_queue_result_t cw_queue_add(cw_queue_t *q, const cw_datum_t *d) {
   slot = find(q->slots, q->cap, key, h);
   if (slot->key != NULL) {
     cw_statset_merge(&slot->d->stats, &d->stats);
+    merge_sketch(slot, sketch);
+    slot->had_sketch = slot->had_sketch || sketch != NULL;
     free(key);
     return CW_QUEUE_MERGED;
   }
@@ -206,8 +229,85 @@ cw_queue_result_t cw_queue_add(cw_queue_t *q, const cw_datum_t *d) {
   slot->key = key;
   slot->hash = h;
   slot->order = q->order++;
+  slot->sketch = NULL;
+  slot->no_sketch = sketch == NULL;
+  slot->had_sketch = sketch != NULL;
+  if (sketch != NULL) {
+    slot->sketch = sm_sketch_clone(sketch);
+    slot->no_sketch = slot->sketch == NULL;
+  }
   q->merging++;
   return CW_QUEUE_NEW;
+}
+
+/* Whether a period's sketch describes exactly the samples of its
+ * statistic set. */
+static bool sketch_matches(const sm_sketch_t *k, const cw_statset_t *s) {
+  double sum = sm_sketch_sum(k);
+  if (!sm_sketch_ok(k) || (double)sm_sketch_count(k) != s->sample_count ||
+      sm_sketch_min(k) != s->minimum || sm_sketch_max(k) != s->maximum)
+    return false;
+  if (sm_sketch_integral(k))
+    return sum == s->sum;
+  return fabs(sum - s->sum) <= 1e-9 * fmax(fabs(sum), fabs(s->sum));
+}
+
+/* Turns a merging datum into ready ones: Values/Counts datums from its
+ * sketch when it has a usable one and they fit in room, else its
+ * statistic set. Takes ownership of m's datum and sketch. Returns the
+ * datums made ready. */
+static size_t seal_one(cw_queue_t *q, merging_t *m, size_t room) {
+  size_t made = 0, cap, k, chunks;
+  double *values = NULL, *counts = NULL;
+  cw_datum_t **out = NULL;
+
+  if (m->sketch == NULL || !sketch_matches(m->sketch, &m->d->stats))
+    goto stats;
+  cap = sm_sketch_values_max(m->sketch);
+  values = malloc(cap * sizeof(*values));
+  counts = malloc(cap * sizeof(*counts));
+  if (values == NULL || counts == NULL)
+    goto stats;
+  k = sm_sketch_values(m->sketch, values, counts, cap);
+  chunks = (k + CW_MAX_VALUES - 1) / CW_MAX_VALUES;
+  if (k == 0 || chunks > room)
+    goto stats;
+  out = calloc(chunks, sizeof(*out));
+  if (out == NULL)
+    goto stats;
+  for (size_t i = 0; i < chunks; i++) {
+    cw_datum_t c = *m->d;
+    size_t off = i * CW_MAX_VALUES;
+    c.kind = CW_KIND_VALUES;
+    c.values = values + off;
+    c.counts = counts + off;
+    c.num_values = k - off < CW_MAX_VALUES ? k - off : CW_MAX_VALUES;
+    out[i] = cw_datum_dup(&c);
+    if (out[i] == NULL) {
+      for (size_t j = 0; j < i; j++)
+        cw_datum_free(out[j]);
+      goto stats;
+    }
+  }
+  for (size_t i = 0; i < chunks; i++)
+    ready_push(q, out[i]);
+  cw_datum_free(m->d);
+  made = chunks;
+  goto done;
+
+stats:
+  if (m->had_sketch)
+    q->fallbacks++;
+  ready_push(q, m->d);
+  made = 1;
+done:
+  m->d = NULL;
+  sm_sketch_destroy(m->sketch);
+  m->sketch = NULL;
+  free(out);
+  free(values);
+  free(counts);
+  return made;
 }
 
 static int by_order(const void *a, const void *b) {
@@ -226,24 +326,27 @@ size_t cw_queue_seal(cw_queue_t *q) {
     /* Seal in table order rather than not at all. */
     for (size_t i = 0; i < q->cap; i++)
       if (q->slots[i].key != NULL) {
-        ready_push(q, q->slots[i].d);
+        q->merging--;
+        n += seal_one(q, &q->slots[i],
+                      q->max_datums - q->ready_num - q->merging);
         free(q->slots[i].key);
-        q->slots[i].key = NULL;
-        q->slots[i].d = NULL;
-        n++;
+        q->slots[i] = (merging_t){0};
       }
     q->merging = 0;
     return n;
   }
+  size_t num = 0;
   for (size_t i = 0; i < q->cap; i++)
     if (q->slots[i].key != NULL) {
-      list[n++] = q->slots[i];
-      q->slots[i].key = NULL;
-      q->slots[i].d = NULL;
+      list[num++] = q->slots[i];
+      q->slots[i] = (merging_t){0};
     }
-  qsort(list, n, sizeof(*list), by_order);
-  for (size_t i = 0; i < n; i++) {
-    ready_push(q, list[i].d);
+  qsort(list, num, sizeof(*list), by_order);
+  /* Each merging datum holds a place in max_datums; the ones not sealed
+   * yet keep theirs while this one may take the rest. */
+  for (size_t i = 0; i < num; i++) {
+    size_t later = num - i - 1;
+    n += seal_one(q, &list[i], q->max_datums - q->ready_num - later);
     free(list[i].key);
   }
   free(list);
@@ -277,3 +380,6 @@ size_t cw_queue_ready_num(const cw_queue_t *q) { return q->ready_num; }
 size_t cw_queue_merging_num(const cw_queue_t *q) { return q->merging; }
 size_t cw_queue_size(const cw_queue_t *q) { return q->merging + q->ready_num; }
 uint64_t cw_queue_dropped(const cw_queue_t *q) { return q->dropped; }
+uint64_t cw_queue_sketch_fallbacks(const cw_queue_t *q) {
+  return q->fallbacks;
+}

@@ -26,6 +26,7 @@
 #include "sm_collect.h"
 #include "sm_config.h"
 #include "sm_metrics.h"
+#include "sm_sketch.h"
 
 #define PLUGIN_NAME "sagemaker_async"
 #define DEFAULT_SOCKET "/run/sagemaker/async-runtime.sock"
@@ -46,6 +47,8 @@ typedef struct {
   size_t max_response_bytes;
   bool notifications;
   bool notify_success;
+  bool percentiles;
+  double percentile_accuracy;
 
   /* state, touched by this runtime's read only */
   sm_rt_client_t *client;
@@ -86,7 +89,8 @@ typedef struct {
 } sm_dispatch_ctx_t;
 
 static meta_data_t *names_meta(const sm_runtime_t *rt,
-                               const sm_dispatch_ctx_t *ctx, bool with_range) {
+                               const sm_dispatch_ctx_t *ctx, bool with_range,
+                               const char *sketch) {
   meta_data_t *md = meta_data_create();
   if (md == NULL)
     return NULL;
@@ -102,12 +106,15 @@ static meta_data_t *names_meta(const sm_runtime_t *rt,
     meta_data_add_signed_int(md, "sagemaker:seq_first", first);
     meta_data_add_signed_int(md, "sagemaker:seq_last", last);
   }
+  if (sketch != NULL)
+    meta_data_add_string(md, SM_SKETCH_META_KEY, sketch);
   return md;
 }
 
 static void dispatch_one(const sm_runtime_t *rt, const sm_dispatch_ctx_t *ctx,
                          const char *type, const char *type_instance,
-                         value_t *values, size_t n, bool with_range) {
+                         value_t *values, size_t n, bool with_range,
+                         const char *sketch) {
   value_list_t vl = VALUE_LIST_INIT;
 
   vl.values = values;
@@ -118,7 +125,7 @@ static void dispatch_one(const sm_runtime_t *rt, const sm_dispatch_ctx_t *ctx,
   sstrncpy(vl.plugin_instance, rt->name, sizeof(vl.plugin_instance));
   sstrncpy(vl.type, type, sizeof(vl.type));
   sstrncpy(vl.type_instance, type_instance, sizeof(vl.type_instance));
-  vl.meta = names_meta(rt, ctx, with_range);
+  vl.meta = names_meta(rt, ctx, with_range, sketch);
   plugin_dispatch_values(&vl);
   meta_data_destroy(vl.meta);
 }
@@ -135,7 +142,8 @@ static void dispatch_snapshot(const sm_runtime_t *rt,
   for (int i = 0; i < SM_G_NUM; i++) {
     value_t v = {.gauge = g[i]};
     dispatch_one(rt, ctx, SM_TYPE_GAUGE,
-                 sm_metric_by_index(SM_KIND_GAUGE, i)->name, &v, 1, false);
+                 sm_metric_by_index(SM_KIND_GAUGE, i)->name, &v, 1, false,
+                 NULL);
   }
 }
 
@@ -146,7 +154,8 @@ static void dispatch_interval(const sm_runtime_t *rt,
   for (int i = 0; i < SM_C_NUM; i++) {
     value_t v = {.gauge = (gauge_t)agg->counts[i]};
     dispatch_one(rt, ctx, SM_TYPE_COUNT,
-                 sm_metric_by_index(SM_KIND_COUNT, i)->name, &v, 1, true);
+                 sm_metric_by_index(SM_KIND_COUNT, i)->name, &v, 1, true,
+                 NULL);
   }
   for (int i = 0; i < SM_S_NUM; i++) {
     const sm_stat_t *s = &agg->stats[i];
@@ -154,13 +163,21 @@ static void dispatch_interval(const sm_runtime_t *rt,
                     {.gauge = s->sum},
                     {.gauge = s->min},
                     {.gauge = s->max}};
+    /* The timing's distribution rides along for write_cloudwatch's
+     * Values/Counts; without it (none kept, or out of memory) the
+     * statistic set alone is published. */
+    char *sketch = NULL;
+    if (agg->sketch[i] != NULL && s->count > 0)
+      sketch = sm_sketch_encode(agg->sketch[i]);
     dispatch_one(rt, ctx, SM_TYPE_STATS,
-                 sm_metric_by_index(SM_KIND_STATS, i)->name, v, 4, true);
+                 sm_metric_by_index(SM_KIND_STATS, i)->name, v, 4, true,
+                 sketch);
+    free(sketch);
   }
   /* Not a SageMaker metric: the plugin's own account of what it could
    * not read. */
   value_t lost = {.gauge = (gauge_t)sm_collect_lost_interval(rt->collect)};
-  dispatch_one(rt, ctx, SM_TYPE_COUNT, "LostRequests", &lost, 1, true);
+  dispatch_one(rt, ctx, SM_TYPE_COUNT, "LostRequests", &lost, 1, true, NULL);
 }
 
 static void dispatch_failed(const sm_runtime_t *rt,
@@ -454,6 +471,8 @@ static int config_runtime(oconfig_item_t *ci) {
   rt->page_size = DEFAULT_PAGE_SIZE;
   rt->max_response_bytes = DEFAULT_MAX_RESPONSE_BYTES;
   rt->notifications = true;
+  rt->percentiles = true;
+  rt->percentile_accuracy = SM_SKETCH_DEFAULT_ACCURACY;
   C_COMPLAIN_INIT(&rt->complaint_down);
   C_COMPLAIN_INIT(&rt->complaint_pages);
   C_COMPLAIN_INIT(&rt->complaint_late);
@@ -494,7 +513,22 @@ static int config_runtime(oconfig_item_t *ci) {
       status = cf_util_get_boolean(child, &rt->notifications);
     else if (strcasecmp("NotifySuccess", child->key) == 0)
       status = cf_util_get_boolean(child, &rt->notify_success);
-    else {
+    else if (strcasecmp("Percentiles", child->key) == 0)
+      status = cf_util_get_boolean(child, &rt->percentiles);
+    else if (strcasecmp("PercentileAccuracy", child->key) == 0) {
+      status = cf_util_get_double(child, &rt->percentile_accuracy);
+      if (status == 0 &&
+          !(rt->percentile_accuracy >= SM_SKETCH_MIN_ACCURACY &&
+            rt->percentile_accuracy <= SM_SKETCH_MAX_ACCURACY)) {
+        char value[64];
+        sm_config_value(child, value, sizeof(value));
+        ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: PercentileAccuracy %s "
+                          "is out of range: expected a fraction from %g to %g",
+              rt->name, value, SM_SKETCH_MIN_ACCURACY, SM_SKETCH_MAX_ACCURACY);
+        sm_runtime_free(rt);
+        return -1;
+      }
+    } else {
       ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: unknown option \"%s\"",
             rt->name, child->key);
       status = -1;
@@ -535,6 +569,13 @@ static int config_runtime(oconfig_item_t *ci) {
       status = -1;
     } else {
       sm_collect_keep_successes(rt->collect, rt->notify_success);
+      if (rt->percentiles &&
+          sm_collect_enable_sketches(
+              rt->collect, rt->percentile_accuracy,
+              sm_sketch_buckets_for(rt->percentile_accuracy)) != 0) {
+        ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: out of memory", rt->name);
+        status = -1;
+      }
     }
   }
   if (status != 0) {

@@ -36,8 +36,39 @@ void sm_agg_reset(sm_agg_t *a) {
   a->records = 0;
   for (int i = 0; i < SM_C_NUM; i++)
     a->counts[i] = 0;
-  for (int i = 0; i < SM_S_NUM; i++)
+  for (int i = 0; i < SM_S_NUM; i++) {
     sm_stat_reset(&a->stats[i]);
+    if (a->sketch[i] != NULL)
+      sm_sketch_reset(a->sketch[i]);
+  }
+}
+
+void sm_agg_free_sketches(sm_agg_t *a) {
+  for (int i = 0; i < SM_S_NUM; i++) {
+    sm_sketch_destroy(a->sketch[i]);
+    a->sketch[i] = NULL;
+  }
+}
+
+int sm_agg_enable_sketches(sm_agg_t *a, double accuracy, size_t max_buckets) {
+  sm_agg_free_sketches(a);
+  for (int i = 0; i < SM_S_NUM; i++) {
+    if (!sm_metric_is_timing(sm_metric_by_index(SM_KIND_STATS, i)))
+      continue;
+    a->sketch[i] = sm_sketch_create(accuracy, max_buckets);
+    if (a->sketch[i] == NULL) {
+      sm_agg_free_sketches(a);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* A timing sample: into the statistic set, and the sketch if any. */
+static void timing_add(sm_agg_t *a, int i, double v) {
+  sm_stat_add(&a->stats[i], v);
+  if (a->sketch[i] != NULL)
+    sm_sketch_add(a->sketch[i], v);
 }
 
 int sm_agg_record_failed(const sm_rt_record_t *rec) {
@@ -88,15 +119,14 @@ void sm_agg_add_record(sm_agg_t *a, const sm_rt_record_t *rec) {
     sm_stat_add(&a->stats[SM_S_5XX_ERRORS], cls == 5 ? 1.0 : 0.0);
   }
   if (rec->have & SM_RT_HAVE_MODEL_US)
-    sm_stat_add(&a->stats[SM_S_MODEL_LATENCY], (double)rec->model_us);
+    timing_add(a, SM_S_MODEL_LATENCY, (double)rec->model_us);
   if (rec->have & SM_RT_HAVE_DOWNLOAD_US)
-    sm_stat_add(&a->stats[SM_S_DOWNLOAD_LATENCY], (double)rec->download_us);
+    timing_add(a, SM_S_DOWNLOAD_LATENCY, (double)rec->download_us);
   if (rec->have & SM_RT_HAVE_UPLOAD_US)
-    sm_stat_add(&a->stats[SM_S_UPLOAD_LATENCY], (double)rec->upload_us);
+    timing_add(a, SM_S_UPLOAD_LATENCY, (double)rec->upload_us);
   if (!expired) {
-    sm_stat_add(&a->stats[SM_S_TIME_IN_BACKLOG], (double)rec->backlog_us);
-    sm_stat_add(&a->stats[SM_S_TOTAL_PROCESSING_TIME],
-                (double)rec->total_ms);
+    timing_add(a, SM_S_TIME_IN_BACKLOG, (double)rec->backlog_us);
+    timing_add(a, SM_S_TOTAL_PROCESSING_TIME, (double)rec->total_ms);
   }
 }
 
@@ -104,6 +134,9 @@ void sm_agg_merge(sm_agg_t *dst, const sm_agg_t *src) {
   dst->records += src->records;
   for (int i = 0; i < SM_C_NUM; i++)
     dst->counts[i] += src->counts[i];
-  for (int i = 0; i < SM_S_NUM; i++)
+  for (int i = 0; i < SM_S_NUM; i++) {
     sm_stat_merge(&dst->stats[i], &src->stats[i]);
+    if (dst->sketch[i] != NULL && src->sketch[i] != NULL)
+      sm_sketch_merge(dst->sketch[i], src->sketch[i]);
+  }
 }

@@ -57,9 +57,22 @@ sm_collect_t *sm_collect_create(size_t max_page_records) {
   return c;
 }
 
+int sm_collect_enable_sketches(sm_collect_t *c, double accuracy,
+                               size_t max_buckets) {
+  if (sm_agg_enable_sketches(&c->agg, accuracy, max_buckets) != 0 ||
+      sm_agg_enable_sketches(&c->page_agg, accuracy, max_buckets) != 0) {
+    sm_agg_free_sketches(&c->agg);
+    sm_agg_free_sketches(&c->page_agg);
+    return -1;
+  }
+  return 0;
+}
+
 void sm_collect_destroy(sm_collect_t *c) {
   if (c == NULL)
     return;
+  sm_agg_free_sketches(&c->agg);
+  sm_agg_free_sketches(&c->page_agg);
   free(c->failed);
   free(c);
 }

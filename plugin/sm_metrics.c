@@ -58,6 +58,13 @@ const sm_metric_t *sm_metric_find(const char *name) {
   return NULL;
 }
 
+int sm_metric_is_timing(const sm_metric_t *m) {
+  return m != NULL && m->kind == SM_KIND_STATS &&
+         (strcmp(m->unit, "Microseconds") == 0 ||
+          strcmp(m->unit, "Milliseconds") == 0 ||
+          strcmp(m->unit, "Seconds") == 0);
+}
+
 const sm_metric_t *sm_metric_by_index(sm_metric_kind_t kind, int index) {
   for (size_t i = 0; i < sm_metrics_num; i++)
     if (sm_metrics[i].kind == kind && sm_metrics[i].index == index)

@@ -425,6 +425,21 @@ size_t sm_sketch_values(const sm_sketch_t *s, double *values, double *counts,
     }
     k = out;
   }
+  /* What the promises above rest on, checked: values ascending from the
+   * minimum to the maximum, counts adding up. A sketch of real samples
+   * always passes; one read from damaged text may not, and then has no
+   * values. */
+  {
+    double total = 0;
+    for (size_t j = 0; j < k; j++) {
+      if (j > 0 && !(values[j] > values[j - 1]))
+        return 0;
+      total += counts[j];
+    }
+    if (values[0] != s->min || values[k - 1] != s->max ||
+        total != (double)s->count)
+      return 0;
+  }
   return k;
 }
 
@@ -687,16 +702,34 @@ sm_sketch_t *sm_sketch_decode(const char *text, size_t max_buckets, char *err,
     goto fail;
   }
   /* min in the first non-empty bucket, max in the last. */
-  if ((zero > 0) != (min == 0) ||
+  /* (bucket_of only for positive values) */
+  if ((zero > 0) != (min == 0) || (nb == 0) != (max == 0) ||
       (zero == 0 && !collapsed && bucket_of(s, min) != first_idx) ||
       (zero == 0 && collapsed && bucket_of(s, min) > first_idx) ||
-      (nb == 0 ? max != 0 : bucket_of(s, max) != idx)) {
+      (nb > 0 && bucket_of(s, max) != idx)) {
     set_err(err, err_size, "minimum or maximum outside its bucket");
     goto fail;
   }
   if (total == 1 && min != max) {
     set_err(err, err_size, "one sample but minimum and maximum differ");
     goto fail;
+  }
+  /* Each bucket's samples lie between min and max; a lone sample in the
+   * first or last bucket is min or max itself. */
+  for (int64_t i = s->lo; i <= s->hi; i++) {
+    uint64_t c = s->counts[i - s->base];
+    double bs = s->sums[i - s->base];
+    if (c == 0)
+      continue;
+    if (bs < (double)c * min * (1 - 1e-12) ||
+        bs > (double)c * max * (1 + 1e-12) ||
+        (c == 1 && i == s->lo && zero == 0 && bs != min) ||
+        (c == 1 && i == s->hi && bs != max)) {
+      set_err(err, err_size,
+              "bucket %" PRId64 ": sum %.17g does not fit between the "
+              "minimum and the maximum", i, bs);
+      goto fail;
+    }
   }
   if (integral ? (sum != bucket_sums || min != floor(min) ||
                   max != floor(max) || sum >= EXACT_LIMIT)
@@ -712,6 +745,17 @@ sm_sketch_t *sm_sketch_decode(const char *text, size_t max_buckets, char *err,
   s->max = max;
   s->integral = integral;
   s->collapsed = collapsed;
+  {
+    size_t cap = sm_sketch_values_max(s);
+    double *v = malloc(cap * sizeof(*v)), *c = malloc(cap * sizeof(*c));
+    size_t k = v != NULL && c != NULL ? sm_sketch_values(s, v, c, cap) : 0;
+    free(v);
+    free(c);
+    if (k == 0) {
+      set_err(err, err_size, "buckets out of order for their values");
+      goto fail;
+    }
+  }
   return s;
 
 fail:

@@ -36,6 +36,7 @@
 #include "sm_config.h"
 #include "sm_datalog.h"
 #include "sm_metrics.h"
+#include "sm_sketch.h"
 
 #define PLUGIN_NAME "write_cloudwatch"
 #define DEFAULT_NAMESPACE "SageMaker/AsyncInference"
@@ -71,6 +72,7 @@ typedef struct {
   cdtime_t shutdown_timeout;
   bool imds_v1;
   bool generic;
+  bool percentiles;
   regex_t include[MAX_FILTERS];
   size_t include_num;
   regex_t exclude[MAX_FILTERS];
@@ -102,6 +104,8 @@ typedef struct {
   bool flush_now;
   bool stopping;
   uint64_t duplicates;
+  uint64_t bad_sketches;
+  c_complain_t complaint_sketch;
   uint64_t invalid[CW_DATUM_E_NUM];
   unsigned logged_reasons; /* bit per reason: logged once */
   c_complain_t complaint_send;
@@ -163,9 +167,11 @@ static void sender_log(cw_log_level_t level, const char *msg, void *ud) {
 
 /* ------------------------------------------------------------ mapping */
 
-/* Validates d and queues it; counts and logs (once per reason) what is
- * refused. Called with the lock held. */
-static void enqueue(wcw_t *w, const cw_datum_t *d, double now) {
+/* Validates d and queues it (with the sketch of its samples, if any);
+ * counts and logs (once per reason) what is refused. Called with the lock
+ * held. */
+static void enqueue_sketch(wcw_t *w, const cw_datum_t *d, double now,
+                           const sm_sketch_t *sketch) {
   char msg[512];
   cw_datum_reason_t why = cw_datum_validate(d, now, msg, sizeof(msg));
 
@@ -180,9 +186,38 @@ static void enqueue(wcw_t *w, const cw_datum_t *d, double now) {
     }
     return;
   }
-  if (cw_queue_add(w->queue, d) == CW_QUEUE_NOMEM)
+  if (cw_queue_add_sketch(w->queue, d, sketch) == CW_QUEUE_NOMEM)
     ERROR(PLUGIN_NAME " plugin (%s): out of memory queueing %s", w->ns,
           d->metric_name);
+}
+
+static void enqueue(wcw_t *w, const cw_datum_t *d, double now) {
+  enqueue_sketch(w, d, now, NULL);
+}
+
+/* The sketch sagemaker_async sent with a timing, or NULL (none, not
+ * wanted, or unreadable: then the statistic set alone is published). */
+static sm_sketch_t *timing_sketch(wcw_t *w, const value_list_t *vl) {
+  char *text = NULL;
+  char err[256];
+  sm_sketch_t *s;
+
+  if (!w->percentiles ||
+      meta_data_get_string(vl->meta, SM_SKETCH_META_KEY, &text) != 0)
+    return NULL;
+  s = sm_sketch_decode(text, SM_SKETCH_MAX_MAX_BUCKETS, err, sizeof(err));
+  if (s == NULL) {
+    w->bad_sketches++;
+    c_complain(LOG_WARNING, &w->complaint_sketch,
+               PLUGIN_NAME " plugin (%s): %s/%s: unreadable sketch (%s); "
+                           "publishing the statistic set without percentiles",
+               w->ns, vl->plugin_instance, vl->type_instance, err);
+  } else {
+    c_release(LOG_INFO, &w->complaint_sketch,
+              PLUGIN_NAME " plugin (%s): sketches readable again", w->ns);
+  }
+  sfree(text);
+  return s;
 }
 
 static void statset_datum(cw_datum_t *d, const cw_statset_t *s) {
@@ -243,7 +278,10 @@ static int map_sagemaker(wcw_t *w, const data_set_t *ds,
       s.minimum = vl->values[2].gauge;
       s.maximum = vl->values[3].gauge;
       statset_datum(&d, &s);
-      enqueue(w, &d, now);
+      sm_sketch_t *sketch =
+          sm_metric_is_timing(m) ? timing_sketch(w, vl) : NULL;
+      enqueue_sketch(w, &d, now, sketch);
+      sm_sketch_destroy(sketch);
     }
   } else if (cw_statset_add(&s, vl->values[0].gauge) == 0) {
     statset_datum(&d, &s);
@@ -331,9 +369,9 @@ typedef struct {
 
 static void dispatch_own(wcw_t *w) {
   cw_sender_stats_t st;
-  uint64_t invalid = 0, dup, dropped_full;
+  uint64_t invalid = 0, dup, dropped_full, fallbacks, bad_sketches;
   size_t queued;
-  own_value_t vals[20];
+  own_value_t vals[24];
   size_t n = 0;
   cw_logs_stats_t ls;
   uint64_t log_dropped_full = 0, log_invalid;
@@ -352,6 +390,8 @@ static void dispatch_own(wcw_t *w) {
   for (int i = 0; i < CW_DATUM_E_NUM; i++)
     invalid += w->invalid[i];
   dup = w->duplicates;
+  fallbacks = cw_queue_sketch_fallbacks(w->queue);
+  bad_sketches = w->bad_sketches;
   dropped_full = cw_queue_dropped(w->queue);
   queued = cw_queue_size(w->queue);
   pthread_mutex_unlock(&w->lock);
@@ -363,6 +403,12 @@ static void dispatch_own(wcw_t *w) {
   vals[n++] = (own_value_t){"derive", "datums_dropped-refused",
                                 st.datums_dropped};
   vals[n++] = (own_value_t){"derive", "values_repeated", dup};
+  /* Timing periods published without percentiles (see cw_queue.h), and
+   * sketches that could not be read. */
+  vals[n++] = (own_value_t){"derive", "percentiles_dropped-fallback",
+                            fallbacks};
+  vals[n++] = (own_value_t){"derive", "percentiles_dropped-unreadable",
+                            bad_sketches};
   vals[n++] = (own_value_t){"derive", "requests", st.requests};
   vals[n++] = (own_value_t){"derive", "requests_failed",
                                 st.requests_failed};
@@ -760,6 +806,8 @@ static int wcw_config_item(wcw_t *w, oconfig_item_t *c) {
   }
   if (strcasecmp("Compress", c->key) == 0)
     return cf_util_get_boolean(c, &w->compress) ? cfg_fail(c, "expected true or false") : 0;
+  if (strcasecmp("Percentiles", c->key) == 0)
+    return cf_util_get_boolean(c, &w->percentiles) ? cfg_fail(c, "expected true or false") : 0;
   if (strcasecmp("GenericMetrics", c->key) == 0)
     return cf_util_get_boolean(c, &w->generic) ? cfg_fail(c, "expected true or false") : 0;
   if (strcasecmp("IMDSv1Fallback", c->key) == 0)
@@ -825,8 +873,10 @@ static int wcw_config(oconfig_item_t *ci) {
   w->timeout_ms = DEFAULT_TIMEOUT_MS;
   w->max_attempts = CW_SENDER_DEFAULT_MAX_ATTEMPTS;
   w->datalog = true;
+  w->percentiles = true;
   w->max_log_events = DEFAULT_MAX_QUEUED_LOG_EVENTS;
   C_COMPLAIN_INIT(&w->complaint_logs);
+  C_COMPLAIN_INIT(&w->complaint_sketch);
   ssnprintf(inst, sizeof(inst), "%d", instances++);
   w->instance = strdup(inst);
 

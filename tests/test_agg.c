@@ -2,6 +2,7 @@
  * sm_agg: the mapping table of runtime-api.md applied to records of every
  * outcome, and exact merging.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +63,7 @@ static void test_stat(void) {
 }
 
 static void test_mapping(void) {
-  sm_agg_t a;
+  sm_agg_t a = {0};
   sm_rt_record_t r;
 
   sm_agg_reset(&a);
@@ -121,9 +122,13 @@ static void test_mapping(void) {
 
 /* Splitting records into pages and merging gives the same as one pass. */
 static void test_merge_equals_single_pass(void) {
-  sm_agg_t whole, merged, part;
+  sm_agg_t whole = {0}, merged = {0}, part = {0};
   unsigned seed = 7;
 
+  T_OK(sm_agg_enable_sketches(&whole, 0.01, 4096) == 0 &&
+           sm_agg_enable_sketches(&merged, 0.01, 4096) == 0 &&
+           sm_agg_enable_sketches(&part, 0.01, 4096) == 0,
+       "sketches enabled");
   sm_agg_reset(&whole);
   sm_agg_reset(&merged);
   sm_agg_reset(&part);
@@ -149,6 +154,25 @@ static void test_merge_equals_single_pass(void) {
              whole.stats[i].max == merged.stats[i].max,
          "statistic set %d merges exactly", i);
   }
+  /* A sketch for each timing, and its statistics are the statistic set's. */
+  for (int i = 0; i < SM_S_NUM; i++) {
+    const sm_metric_t *m = sm_metric_by_index(SM_KIND_STATS, i);
+    const sm_sketch_t *k = merged.sketch[i];
+    if (!sm_metric_is_timing(m)) {
+      T_OK(k == NULL, "%s: no sketch", m->name);
+      continue;
+    }
+    T_OK(k != NULL && sm_sketch_count(k) == merged.stats[i].count &&
+             sm_sketch_sum(k) == merged.stats[i].sum &&
+             sm_sketch_min(k) == merged.stats[i].min &&
+             sm_sketch_max(k) == merged.stats[i].max,
+         "%s: the merged sketch holds the statistic set's %" PRIu64
+         " samples, sum, min and max",
+         m->name, merged.stats[i].count);
+  }
+  sm_agg_free_sketches(&whole);
+  sm_agg_free_sketches(&merged);
+  sm_agg_free_sketches(&part);
 }
 
 int main(void) {

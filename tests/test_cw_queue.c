@@ -1,9 +1,13 @@
 /*
  * cw_queue: merging per series and period is exact, datums become ready in
  * arrival order, a claimed batch survives drops and is removed only when
- * done, and the bound drops the oldest and counts it.
+ * done, and the bound drops the oldest and counts it. Periods with
+ * sketches become Values/Counts datums that carry the exact statistics and
+ * percentiles within the accuracy, or fall back to the statistic set.
  */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cw_queue.h"
@@ -31,6 +35,155 @@ static cw_datum_t mk(const char *name, const char *ep, double ts, double n,
   d.stats.minimum = mn;
   d.stats.maximum = mx;
   return d;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* A statistic set and a sketch of n lognormal integer samples, appended to
+ * all[]. */
+static void timing(unsigned *seed, size_t n, double *all, size_t *num,
+                   cw_statset_t *st, sm_sketch_t *k) {
+  cw_statset_init(st);
+  sm_sketch_reset(k);
+  for (size_t i = 0; i < n; i++) {
+    double u1, u2, v;
+    *seed = *seed * 1103515245u + 12345u;
+    u1 = ((*seed >> 8) + 0.5) / 16777216.0;
+    *seed = *seed * 1103515245u + 12345u;
+    u2 = ((*seed >> 8) + 0.5) / 16777216.0;
+    v = round(exp(log(30000) + sqrt(-2 * log(u1)) * cos(6.283185307 * u2)));
+    cw_statset_add(st, v);
+    sm_sketch_add(k, v);
+    all[(*num)++] = v;
+  }
+}
+
+static void test_sketches(void) {
+  cw_queue_t *q = cw_queue_create(100);
+  sm_sketch_t *k = sm_sketch_create(0.01, 4096);
+  double *all = malloc(20000 * sizeof(*all));
+  size_t num = 0, datums, values = 0;
+  double count = 0, sum = 0, mn = INFINITY, mx = -INFINITY, exact_sum = 0;
+  unsigned seed = 11;
+  cw_statset_t st;
+  cw_datum_t d;
+  int same = 1, valid = 1, within = 1;
+
+  /* Three intervals of one minute, each with its sketch. */
+  for (int i = 0; i < 3; i++) {
+    timing(&seed, 5000, all, &num, &st, k);
+    d = mk("ModelLatency", "e1", 600 + 10 * i, 0, 0, 0, 0);
+    d.stats = st;
+    cw_queue_add_sketch(q, &d, k);
+  }
+  T_EQ_INT(cw_queue_size(q), 1, "three intervals of a minute: one datum");
+  datums = cw_queue_seal(q);
+  T_OK(datums > 1, "sealed into %zu Values/Counts datums", datums);
+  for (size_t i = 0; i < datums; i++) {
+    const cw_datum_t *r = cw_queue_ready_get(q, i);
+    char msg[200];
+    if (r->kind != CW_KIND_VALUES || r->timestamp != 600 ||
+        strcmp(r->metric_name, "ModelLatency") != 0 ||
+        strcmp(r->dims[0].value, "e1") != 0 || r->num_values > CW_MAX_VALUES)
+      same = 0;
+    if (cw_datum_validate(r, 700, msg, sizeof(msg)) != CW_DATUM_OK) {
+      T_NOTE("%s", msg);
+      valid = 0;
+    }
+    for (size_t j = 0; j < r->num_values; j++) {
+      count += r->counts[j];
+      sum += r->values[j] * r->counts[j];
+      mn = fmin(mn, r->values[j]);
+      mx = fmax(mx, r->values[j]);
+    }
+    values += r->num_values;
+  }
+  T_OK(same, "each: the metric, dimensions and period start, at most %d "
+             "values", CW_MAX_VALUES);
+  T_OK(valid, "each passes CloudWatch's rules");
+  qsort(all, num, sizeof(*all), cmp_double);
+  for (size_t i = 0; i < num; i++)
+    exact_sum += all[i];
+  T_OK(count == (double)num && sum == exact_sum && mn == all[0] &&
+           mx == all[num - 1],
+       "together: SampleCount %g, Sum %.17g, Minimum %g, Maximum %g exact",
+       count, sum, mn, mx);
+  {
+    /* p50..p99.9 of the union of the datums, as CloudWatch takes them */
+    static const double ps[] = {0.5, 0.9, 0.99, 0.999};
+    for (size_t p = 0; p < 4; p++) {
+      size_t rank = (size_t)ceil(ps[p] * (double)num) - 1;
+      double seen = 0, got = NAN;
+      for (size_t i = 0; i < datums && isnan(got); i++) {
+        const cw_datum_t *r = cw_queue_ready_get(q, i);
+        for (size_t j = 0; j < r->num_values; j++) {
+          seen += r->counts[j];
+          if ((double)rank < seen) {
+            got = r->values[j];
+            break;
+          }
+        }
+      }
+      if (!(fabs(got - all[rank]) <= 0.01 * all[rank]))
+        within = 0;
+    }
+  }
+  T_OK(within, "p50, p90, p99, p99.9 of the datums within 1%% (%zu values)",
+       values);
+  T_EQ_INT(cw_queue_sketch_fallbacks(q), 0, "no fallback");
+  cw_queue_claim(q, datums);
+  cw_queue_release(q, 1);
+
+  /* A value of the period without a sketch: the statistic set. */
+  num = 0;
+  timing(&seed, 100, all, &num, &st, k);
+  d = mk("ModelLatency", "e1", 660, 0, 0, 0, 0);
+  d.stats = st;
+  cw_queue_add_sketch(q, &d, k);
+  d.stats = (cw_statset_t){1, 5, 5, 5};
+  cw_queue_add(q, &d);
+  T_EQ_INT(cw_queue_seal(q), 1, "a value without a sketch: one datum");
+  T_OK(cw_queue_ready_get(q, 0)->kind == CW_KIND_STATS &&
+           cw_queue_ready_get(q, 0)->stats.sample_count == 101,
+       "... the statistic set of all 101 samples");
+  T_EQ_INT(cw_queue_sketch_fallbacks(q), 1, "... counted as a fallback");
+  cw_queue_claim(q, 1);
+  cw_queue_release(q, 1);
+
+  /* A sketch that disagrees with its statistic set: the statistic set. */
+  timing(&seed, 100, all, &num, &st, k);
+  d.stats = st;
+  d.stats.sum += 1;
+  cw_queue_add_sketch(q, &d, k);
+  T_EQ_INT(cw_queue_seal(q), 1, "a sketch that disagrees: one datum");
+  T_OK(cw_queue_ready_get(q, 0)->kind == CW_KIND_STATS,
+       "... the statistic set");
+  T_EQ_INT(cw_queue_sketch_fallbacks(q), 2, "... counted");
+  cw_queue_claim(q, 1);
+  cw_queue_release(q, 1);
+  cw_queue_destroy(q);
+
+  /* No room for the Values datums: the statistic set, nothing dropped. */
+  q = cw_queue_create(2);
+  num = 0;
+  timing(&seed, 5000, all, &num, &st, k);
+  d.stats = st;
+  cw_queue_add_sketch(q, &d, k);
+  d = mk("TimeInBacklog", "e1", 660, 1, 3, 3, 3);
+  cw_queue_add(q, &d);
+  T_EQ_INT(cw_queue_seal(q), 2, "no room for Values: two datums");
+  T_OK(cw_queue_ready_get(q, 0)->kind == CW_KIND_STATS &&
+           cw_queue_ready_get(q, 0)->stats.sample_count == 5000,
+       "... the timing as its statistic set");
+  T_EQ_INT(cw_queue_dropped(q), 0, "... nothing dropped");
+  T_EQ_INT(cw_queue_sketch_fallbacks(q), 1, "... a fallback counted");
+  cw_queue_destroy(q);
+
+  sm_sketch_destroy(k);
+  free(all);
 }
 
 int main(void) {
@@ -121,5 +274,6 @@ int main(void) {
   }
   cw_queue_destroy(q);
   T_OK(cw_queue_create(0) == NULL, "a queue of 0 is refused");
+  test_sketches();
   return t_done();
 }

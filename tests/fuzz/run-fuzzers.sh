@@ -9,7 +9,7 @@ seconds=${SM_FUZZ_SECONDS:-20}
 work=$(mktemp -d "${TMPDIR:-/tmp}/sm-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-targets="runtime_parse aws_creds cw_logs cw_http"
+targets="runtime_parse aws_creds cw_logs cw_http sm_sketch"
 n=0
 for t in $targets; do n=$((n + 1)); done
 
@@ -35,6 +35,7 @@ for t in $targets; do
       $src/plugin/aws_sigv4.c $src/plugin/aws_creds.c $src/plugin/aws_profile.c"
       libs="-lcurl -lyajl -lcrypto -lpthread" ;;
     cw_http) srcs="$src/plugin/cw_http.c" libs="-lcurl -lyajl" ;;
+    sm_sketch) srcs="$src/plugin/sm_sketch.c" libs="-lm" ;;
   esac
   if clang -g -O1 -fsanitize=fuzzer,address,undefined \
       -fno-sanitize-recover=undefined -I"$src/include" \

@@ -85,19 +85,49 @@ def expected(records):
             counts["ResponseUploadFailures"] += 1
         if r.get("notification") == "failed":
             counts["NotificationFailures"] += 1
-        if "status_code" in r:
-            add(stats["Invocation4XXErrors"], 1 if r["status_code"] // 100 == 4 else 0)
-            add(stats["Invocation5XXErrors"], 1 if r["status_code"] // 100 == 5 else 0)
-        if "model_us" in r:
-            add(stats["ModelLatency"], r["model_us"])
-        if "download_us" in r:
-            add(stats["RequestDownloadLatency"], r["download_us"])
-        if "upload_us" in r:
-            add(stats["ResponseUploadLatency"], r["upload_us"])
-        if not expired:
-            add(stats["TimeInBacklog"], r["backlog_us"])
-            add(stats["TotalProcessingTime"], r["total_ms"])
+        for name, v in samples_of(r):
+            add(stats[name], v)
     return counts, stats
+
+
+TIMINGS = ("ModelLatency", "RequestDownloadLatency", "ResponseUploadLatency",
+           "TimeInBacklog", "TotalProcessingTime")
+
+
+def samples_of(r):
+    """The (metric, sample) pairs of one record's statistic-set metrics,
+    by runtime-api.md's mapping table."""
+    out = []
+    if "status_code" in r:
+        out.append(("Invocation4XXErrors", 1 if r["status_code"] // 100 == 4 else 0))
+        out.append(("Invocation5XXErrors", 1 if r["status_code"] // 100 == 5 else 0))
+    if "model_us" in r:
+        out.append(("ModelLatency", r["model_us"]))
+    if "download_us" in r:
+        out.append(("RequestDownloadLatency", r["download_us"]))
+    if "upload_us" in r:
+        out.append(("ResponseUploadLatency", r["upload_us"]))
+    if r["outcome"] != "expired":
+        out.append(("TimeInBacklog", r["backlog_us"]))
+        out.append(("TotalProcessingTime", r["total_ms"]))
+    return out
+
+
+def timing_samples(records):
+    """Every sample of each timing metric in the records."""
+    out = {k: [] for k in TIMINGS}
+    for r in records:
+        for name, v in samples_of(r):
+            if name in out:
+                out[name].append(v)
+    return out
+
+
+def percentile(values, p):
+    """Nearest-rank percentile (0 < p <= 100) of a list of numbers."""
+    s = sorted(values)
+    k = max(1, math.ceil(p / 100.0 * len(s)))
+    return s[k - 1]
 
 
 def stats_of_values(values):

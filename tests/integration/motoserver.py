@@ -70,6 +70,36 @@ class Moto:
                             aws_access_key_id=self.key_id,
                             aws_secret_access_key=self.secret)
 
+    def list_metrics(self, namespace):
+        """Every metric of a namespace, all pages of ListMetrics."""
+        out = []
+        for page in self.cw.get_paginator("list_metrics").paginate(
+                Namespace=namespace):
+            out.extend(page["Metrics"])
+        return out
+
+    def stored(self, namespace):
+        """What moto holds for a namespace, from its state dump
+        (/moto-api/data.json): {metric name: {"values": [every Value, once
+        per Count], "statsets": number of StatisticValues datums}}. moto
+        keeps each published Value as its own datapoint, which the
+        CloudWatch API does not give back."""
+        import json
+        import urllib.request
+        with urllib.request.urlopen(self.url + "/moto-api/data.json",
+                                    timeout=30) as r:
+            cw = json.load(r)["cloudwatch"]
+        out = {}
+        for d in cw.get("MetricDatum", []):
+            if d["namespace"] == namespace:
+                out.setdefault(d["name"], {"values": [], "statsets": 0})[
+                    "values"].append(d["value"])
+        for d in cw.get("MetricAggregatedDatum", []):
+            if d["namespace"] == namespace:
+                out.setdefault(d["name"], {"values": [], "statsets": 0})[
+                    "statsets"] += 1
+        return out
+
     def _up(self):
         try:
             socket.create_connection(("127.0.0.1", self.port), 0.2).close()

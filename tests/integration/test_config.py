@@ -31,6 +31,10 @@ BAD = [
      ['<Runtime "r8">', "Notifications", '"maybe"']),
     ('Runtimes "r9"',
      ['unknown option "Runtimes"']),
+    ('<Runtime "r10">\n PercentileAccuracy 0.5\n</Runtime>',
+     ['<Runtime "r10">', "PercentileAccuracy 0.5", "from 0.001 to 0.1"]),
+    ('<Runtime "r11">\n Percentiles "often"\n</Runtime>',
+     ['<Runtime "r11">', "Percentiles", '"often"']),
 ]
 
 work = Workdir("config")
@@ -62,6 +66,7 @@ WCW_BAD = [
     ('Include "(unclosed"', ["Include", "(unclosed"]),
     ('Dimension "OnlyName"', ["Dimension", "two strings"]),
     ('Regoin "us-east-1"', ['unknown option "Regoin"']),
+    ('Percentiles 2', ["Percentiles 2", "true or false"]),
 ]
 for line, needles in WCW_BAD:
     w = Workdir("config-wcw")

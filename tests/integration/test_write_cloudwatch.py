@@ -5,7 +5,10 @@ signature checking on. Read back with boto3 (get_metric_statistics), the
 SageMaker metrics must be there with exactly the names, units and
 dimension sets of metrics.tsv, and their SampleCount, Sum, Minimum and
 Maximum over the run must equal what the simulator's ledger says about the
-requests the read plugin covered."""
+requests the read plugin covered. Timings go out as Values/Counts: moto
+must hold each request's timing once (read from moto's state dump), with
+p50/p90/p99/p99.9 within 1% of the ledger's; with Percentiles false, as
+statistic sets only."""
 import datetime
 import os
 import time
@@ -14,7 +17,7 @@ from harness import (SRCDIR, Tap, Workdir, collectd_conf, plugin_block,
                      read_jsonl, read_text, require_collectd, runtime_block,
                      sanitizer_reports, start_collectd, start_sim, stop,
                      wait_for)
-from ledger import Ledger, expected
+from ledger import TIMINGS, Ledger, expected, percentile, timing_samples
 import motoserver as motolib
 
 tap = Tap()
@@ -70,8 +73,10 @@ def wcw_block(moto, extra=""):
 </Plugin>""" % (moto.url, moto.url, NS, extra)
 
 
-def run():
-    work = Workdir("wcw")
+def run(percentiles=True):
+    tap.note("Percentiles %s" % ("true (the default)" if percentiles
+                                 else "false: statistic sets only"))
+    work = Workdir("wcw" if percentiles else "wcw-statsets")
     moto = motolib.Moto(work)
     sim, sock, ledger = start_sim(work, ["--seed", "11", "--rate", "150",
                                          "--duration", "6"])
@@ -80,7 +85,7 @@ def run():
                                          Timeout=0.8)) + "\n" +
         'PluginDir "%s"\nLoadPlugin write_cloudwatch\n' %
         os.path.join(os.environ.get("SM_BUILDDIR", SRCDIR), ".libs") +
-        wcw_block(moto))
+        wcw_block(moto, "" if percentiles else "  Percentiles false"))
     os.environ["AWS_ACCESS_KEY_ID"] = moto.key_id
     os.environ["AWS_SECRET_ACCESS_KEY"] = moto.secret
     os.environ.pop("AWS_SESSION_TOKEN", None)
@@ -113,7 +118,7 @@ def run():
 
     table = metrics_table()
     cw = moto.cw
-    listed = cw.list_metrics(Namespace=NS)["Metrics"]
+    listed = moto.list_metrics(NS)
     names = {m["MetricName"] for m in listed}
     tap.eq(names, set(table), "exactly the metrics of metrics.tsv are "
            "published (and never OverheadLatency, Invocations, "
@@ -152,6 +157,29 @@ def run():
                "equal the ledger" % name)
         tap.ok(dps and all(d.get("Unit") == unit for d in dps),
                "%s: unit %s" % (name, unit))
+    # How the timings were published: every sample as a Value (moto keeps
+    # them one by one), percentiles within 1% of the exact ones; or only
+    # statistic sets.
+    stored = moto.stored(NS)
+    samples = timing_samples(recs)
+    for name in TIMINGS:
+        st = stored.get(name, {"values": [], "statsets": 0})
+        if not percentiles:
+            tap.ok(not st["values"] and st["statsets"] > 0,
+                   "%s: statistic sets only (%d)" % (name, st["statsets"]))
+            continue
+        tap.ok(st["statsets"] == 0 and
+               len(st["values"]) == len(samples[name]),
+               "%s: published as Values/Counts, one value per request (%d)"
+               % (name, len(st["values"])))
+        errs = []
+        for p in (50, 90, 99, 99.9):
+            want = percentile(samples[name], p)
+            got = percentile(st["values"], p) if st["values"] else None
+            if got is None or abs(got - want) > 0.01 * want:
+                errs.append((p, got, want))
+        tap.ok(not errs, "%s: p50, p90, p99, p99.9 of what moto holds within "
+               "1%% of the ledger's" % name, errs)
     for name in ["InvocationsProcesssed", "ExpiredRequests",
                  "InvocationFailures", "RequestDownloadFailures",
                  "ResponseUploadFailures", "NotificationFailures"]:
@@ -183,8 +211,10 @@ def run():
            "own counters: datums_sent %s in %s requests"
            % (own.get("derive-datums_sent"), own.get("derive-requests")))
     tap.ok(all(own.get("derive-datums_dropped-" + r, -1) == 0
-               for r in ("queue_full", "invalid", "refused")),
-           "own counters: nothing dropped", own)
+               for r in ("queue_full", "invalid", "refused")) and
+           all(own.get("derive-percentiles_dropped-" + r, -1) == 0
+               for r in ("fallback", "unreadable")),
+           "own counters: nothing dropped, no timing without percentiles", own)
     tap.ok(not sanitizer_reports(work), "no sanitizer reports",
            sanitizer_reports(work)[:10])
     moto.stop()
@@ -223,7 +253,7 @@ LoadPlugin write_cloudwatch
     stop(cd, timeout=15)
     captured = [v for v in read_jsonl(out) if v["kind"] == "value"]
     ns = "Hosts/Test"
-    names = {m["MetricName"] for m in moto.cw.list_metrics(Namespace=ns)["Metrics"]}
+    names = {m["MetricName"] for m in moto.list_metrics(ns)}
     tap.ok({"load.load.shortterm", "load.load.midterm", "load.load.longterm",
             "memory.memory.used"} <= names,
            "generic names: plugin.type[.type_instance][.ds]", sorted(names))
@@ -233,7 +263,7 @@ LoadPlugin write_cloudwatch
            "Exclude and the default exclusion of the plugin's own values hold",
            sorted(names))
     dims = {tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"]))
-            for m in moto.cw.list_metrics(Namespace=ns)["Metrics"]}
+            for m in moto.list_metrics(ns)}
     tap.eq(dims, {(("Host", "sm-test"), ("InstanceId", "i-0123456789abcdef0"))},
            "dimensions: Host and the static InstanceId")
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -275,7 +305,7 @@ def run_bad_secret():
     tap.ok("SignatureDoesNotMatch" in text or "signature" in text.lower(),
            "and quotes CloudWatch's reason",
            [l for l in text.splitlines() if "write_cloudwatch" in l][:5])
-    tap.eq(moto.cw.list_metrics(Namespace=NS)["Metrics"], [],
+    tap.eq(moto.list_metrics(NS), [],
            "nothing was published")
     tap.ok(moto.secret[:-1] + "X" not in text and moto.secret not in text,
            "the secret never appears in the log")
@@ -283,6 +313,7 @@ def run_bad_secret():
 
 
 run()
+run(percentiles=False)
 run_generic()
 run_bad_secret()
 tap.done()

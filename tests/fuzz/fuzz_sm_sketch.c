@@ -1,0 +1,70 @@
+/*
+ * libFuzzer target: sm_sketch_decode (the text a sketch travels in between
+ * the plugins). Whatever it accepts must be a sketch whose Values/Counts
+ * keep its invariants: ascending distinct values, counts adding up to the
+ * sample count, the minimum and maximum as the extremes; and it must
+ * survive a merge and a round trip through its own text.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sm_sketch.h"
+
+static void check(const sm_sketch_t *s) {
+  size_t cap = sm_sketch_values_max(s), k;
+  double *v = malloc(cap * sizeof(*v)), *c = malloc(cap * sizeof(*c));
+  double total = 0;
+
+  if (v == NULL || c == NULL)
+    abort();
+  k = sm_sketch_values(s, v, c, cap);
+  if (k == 0 || v[0] != sm_sketch_min(s) || v[k - 1] != sm_sketch_max(s))
+    abort();
+  for (size_t i = 0; i < k; i++) {
+    if (!(c[i] >= 1) || (i > 0 && !(v[i] > v[i - 1])))
+      abort();
+    total += c[i];
+  }
+  if (total != (double)sm_sketch_count(s))
+    abort();
+  free(v);
+  free(c);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  char *text = malloc(size + 1);
+  char err[256];
+  sm_sketch_t *s, *t;
+  char *again;
+
+  if (text == NULL)
+    return 0;
+  memcpy(text, data, size);
+  text[size] = 0;
+  s = sm_sketch_decode(text, 4096, err, sizeof(err));
+  free(text);
+  if (s == NULL) {
+    if (err[0] == 0)
+      abort(); /* a refusal always says why */
+    return 0;
+  }
+  check(s);
+  again = sm_sketch_encode(s);
+  if (again == NULL)
+    abort();
+  t = sm_sketch_decode(again, 4096, err, sizeof(err));
+  if (t == NULL || sm_sketch_count(t) != sm_sketch_count(s) ||
+      sm_sketch_min(t) != sm_sketch_min(s) ||
+      sm_sketch_max(t) != sm_sketch_max(s))
+    abort();
+  if (sm_sketch_merge(t, s) != 0 ||
+      sm_sketch_count(t) != 2 * sm_sketch_count(s))
+    abort();
+  check(t);
+  free(again);
+  sm_sketch_destroy(t);
+  sm_sketch_destroy(s);
+  return 0;
+}
