@@ -94,6 +94,10 @@
 #define WL_BURST_MAX_S 5.0
 #define WL_BURST_LEVEL_MIN 0.5
 #define WL_BURST_LEVEL_MAX 2.0
+/* --burst: arrivals per completion between the bursts, so that a backlog
+ * drains at half the instances' capacity. */
+#define WL_PATTERN_REST 0.5
+#define WL_PATTERN_LOAD_MAX 1000.0
 #define WL_QUEUE_MAX_S 3600.0 /* the queue never holds more than an hour */
 #define WL_SERVICE_S 0.1      /* typical download+model+upload, for in_flight */
 #define WL_DRAIN_MAX_S 2.0    /* after generation stops the queue empties */
@@ -581,6 +585,12 @@ struct sim_opts {
   double duration_s;
   double restart_every_s;
   double notify_fail;
+  /* --burst AT:SECONDS:LOAD[:EVERY], in virtual seconds of generation. */
+  bool burst;
+  double burst_at_s;
+  double burst_len_s;
+  double burst_load;
+  double burst_every_s;  /* 0: once */
   double mix[OUT_COUNT]; /* normalised weights */
   enum chunk_mode chunked;
   bool quiet;
@@ -613,6 +623,14 @@ static void usage(FILE *f) {
       "  --restart-every S      simulate a restart every S seconds (0 = "
       "never);\n"
       "                         SIGUSR1 restarts at once\n"
+      "  --burst AT:SECONDS:LOAD[:EVERY]\n"
+      "                         a plain load pattern instead of the default\n"
+      "                         waves and random bursts: from AT seconds into\n"
+      "                         generation, for SECONDS, requests arrive LOAD\n"
+      "                         times as fast as the instances complete them\n"
+      "                         (the backlog builds), and at half their pace\n"
+      "                         otherwise (it drains); with EVERY, again\n"
+      "                         every EVERY seconds\n"
       "  --chunked MODE         never | always | random (default random)\n"
       "  --endpoint NAME        endpoint name (sim-endpoint)\n"
       "  --variant NAME         variant name (AllTraffic)\n"
@@ -729,6 +747,56 @@ static bool arg_mix(const char *arg, double mix[OUT_COUNT]) {
   return true;
 }
 
+/* AT:SECONDS:LOAD[:EVERY] */
+static bool arg_burst(const char *arg, struct sim_opts *o) {
+  static const char *const what[] = {"AT", "SECONDS", "LOAD", "EVERY"};
+  double v[4] = {0.0, 0.0, 0.0, 0.0};
+  const char *p = arg;
+  size_t n = 0;
+
+  for (;;) {
+    const char *colon = strchr(p, ':');
+    size_t len = colon != NULL ? (size_t)(colon - p) : strlen(p);
+    char field[64];
+    char opt[32];
+
+    if (n == 4 || len >= sizeof(field)) {
+      sim_err("--burst: expected AT:SECONDS:LOAD[:EVERY], got '%s'", arg);
+      return false;
+    }
+    memcpy(field, p, len);
+    field[len] = '\0';
+    snprintf(opt, sizeof(opt), "burst %s", what[n]);
+    if (!arg_double(opt, field, n == 2 ? 1.0 : 0.0,
+                    n == 2 ? WL_PATTERN_LOAD_MAX : SIM_SECONDS_MAX, &v[n]))
+      return false;
+    n++;
+    if (colon == NULL)
+      break;
+    p = colon + 1;
+  }
+  if (n < 3) {
+    sim_err("--burst: expected AT:SECONDS:LOAD[:EVERY], got '%s'", arg);
+    return false;
+  }
+  if (!(v[1] > 0.0)) {
+    sim_err("--burst: SECONDS must be above 0");
+    return false;
+  }
+  if (v[3] != 0.0 && v[3] <= v[1]) {
+    sim_err("--burst: EVERY (%g) must exceed SECONDS (%g), or the burst "
+            "never ends",
+            v[3], v[1]);
+    return false;
+  }
+  o->burst = true;
+  o->burst_at_s = v[0];
+  o->burst_len_s = v[1];
+  o->burst_load = v[2];
+  o->burst_every_s = v[3];
+  return true;
+}
+
 enum {
   OPT_SOCKET = 256,
   OPT_LEDGER,
@@ -740,6 +808,7 @@ enum {
   OPT_NOTIFY_FAIL,
   OPT_RING,
   OPT_RESTART_EVERY,
+  OPT_BURST,
   OPT_CHUNKED,
   OPT_ENDPOINT,
   OPT_VARIANT,
@@ -762,6 +831,7 @@ static const struct option long_options[] = {
     {"notification-fail", required_argument, NULL, OPT_NOTIFY_FAIL},
     {"ring", required_argument, NULL, OPT_RING},
     {"restart-every", required_argument, NULL, OPT_RESTART_EVERY},
+    {"burst", required_argument, NULL, OPT_BURST},
     {"chunked", required_argument, NULL, OPT_CHUNKED},
     {"endpoint", required_argument, NULL, OPT_ENDPOINT},
     {"variant", required_argument, NULL, OPT_VARIANT},
@@ -807,6 +877,8 @@ static bool opt_one(struct sim_opts *o, int c, const char *arg) {
     return arg_u64(name, arg, 1, SIM_RING_MAX, &o->ring);
   case OPT_RESTART_EVERY:
     return arg_double(name, arg, 0.0, SIM_SECONDS_MAX, &o->restart_every_s);
+  case OPT_BURST:
+    return arg_burst(arg, o);
   case OPT_CHUNKED:
     if (strcmp(arg, "never") == 0)
       o->chunked = CHUNK_NEVER;
@@ -1139,6 +1211,15 @@ static const struct sim_rec *ring_at(const struct ring *r, uint64_t seq) {
 
 /* ---- Workload ---------------------------------------------------------- */
 
+/* Arrivals per completion under --burst at virtual time vt. */
+static double wl_pattern(const struct sim_opts *o, double vt) {
+  double t = vt - o->burst_at_s;
+
+  if (t >= 0.0 && o->burst_every_s > 0.0)
+    t = fmod(t, o->burst_every_s);
+  return t >= 0.0 && t < o->burst_len_s ? o->burst_load : WL_PATTERN_REST;
+}
+
 /* One step of the endpoint's queue per completion, in virtual time, so that
  * the backlog a record saw depends on the seed alone. Returns the time the
  * completing request waited. */
@@ -1150,7 +1231,10 @@ static double wl_queue_step(struct sim *s) {
       WL_ARRIVAL_BASE + WL_ARRIVAL_WAVE * sin(WL_TAU * vt / WL_WAVE_PERIOD_S);
   double wait_s = s->queue / (rate * ic);
 
-  if (s->burst_left_s > 0.0) {
+  if (s->o->burst) {
+    /* The pattern alone: no wave, no random bursts. */
+    m = wl_pattern(s->o, vt);
+  } else if (s->burst_left_s > 0.0) {
     m += s->burst_level;
     s->burst_left_s -= 1.0 / rate;
   } else if (rng_unit(&s->rec_rng) * rate * WL_BURST_GAP_S < 1.0) {
@@ -2027,6 +2111,10 @@ static int sim_init(struct sim *s) {
   sim_boot(s, now);
   sim_log(s, "listening on %s (rate %g/s, seed %" PRIu64 ")", o->socket_path,
           o->rate, o->seed);
+  if (o->burst)
+    sim_log(s, "burst: arrivals %g times capacity from %gs for %gs%s",
+            o->burst_load, o->burst_at_s, o->burst_len_s,
+            o->burst_every_s > 0.0 ? ", repeating" : "");
   return s->fatal ? -1 : 0;
 }
 
