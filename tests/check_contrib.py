@@ -95,6 +95,7 @@ IAM_PREFIX = {"monitoring": "cloudwatch", "logs": "logs"}
 AWS_VERBS = ("Associate|Cancel|Create|Delete|Describe|Disable|Disassociate|"
              "Enable|Filter|Get|List|Put|Set|Start|Stop|Tag|Test|Untag|Update")
 code_actions = set()
+senders = {}  # file: IAM prefix of the service it signs for
 unknown = []
 for fn in sorted(os.listdir(path("plugin"))):
     if not fn.endswith(".c"):
@@ -109,7 +110,7 @@ for fn in sorted(os.listdir(path("plugin"))):
     if len(services) > 1 or next(iter(services)) not in IAM_PREFIX:
         unknown.append("%s signs for %s" % (fn, sorted(services)))
         continue
-    prefix = IAM_PREFIX[next(iter(services))]
+    prefix = senders[fn] = IAM_PREFIX[next(iter(services))]
     literals = re.findall(r'"([^"\\]*)"', code)
     found = {l.split(".", 1)[1] for l in literals
              if re.fullmatch(r"[A-Za-z0-9_]+\.[A-Z][A-Za-z]+", l)}
@@ -134,7 +135,7 @@ if botocore is not None:
     ok(not bad, "each is an operation of its service (botocore's models)", bad)
     # An operation named in the code but missed above (a verb not listed).
     missed = []
-    for fn, prefix in (("cw_sender.c", "cloudwatch"), ("cw_logs.c", "logs")):
+    for fn, prefix in sorted(senders.items()):
         lits = set(re.findall(r'"([A-Za-z]+)"', c_code(read("plugin", fn))))
         missed += ["%s:%s" % (prefix, l) for l in lits & real[prefix]
                    if "%s:%s" % (prefix, l) not in code_actions]
@@ -201,6 +202,9 @@ for i, w in enumerate(widgets):
                 for k, v in enumerate(body)]
         prev = body
         if opts.get("expression"):
+            continue
+        if len(body) < 2:
+            bad.append("%s: metric entry %r" % (title, e))
             continue
         ns, name, pairs = body[0], body[1], body[2:]
         dims = dict(zip(pairs[0::2], pairs[1::2]))
