@@ -269,6 +269,12 @@ if moto:
     tap.eq(groups, ["/aws/sagemaker/Endpoints/deb-endpoint"],
            "the endpoint's data log is in CloudWatch Logs")
     moto.stop()
+else:
+    for what in ("write_cloudwatch sends datums to CloudWatch",
+                 "nothing logged an error",
+                 "the SageMaker metrics are in CloudWatch",
+                 "the endpoint's data log is in CloudWatch Logs"):
+        tap.ok(True, "%s # SKIP moto_server and boto3 are not installed" % what)
 
 # --------------------------------------------------------- remove
 r = subprocess.run(["dpkg", "--purge", PACKAGE], capture_output=True, text=True)
