@@ -6,7 +6,7 @@ set -eu
 PACKAGES="build-essential autoconf automake libtool pkg-config
   collectd-core collectd-dev collectd-utils
   libcurl4-openssl-dev libyajl-dev zlib1g-dev libssl-dev
-  clang valgrind python3 curl perl gnuplot-nox"
+  clang valgrind python3 curl perl gnuplot-nox debhelper"
 
 missing=""
 for p in $PACKAGES; do

@@ -3,6 +3,7 @@
 # builds and runs every test three ways: with gcc, with clang, and with
 # AddressSanitizer and UndefinedBehaviorSanitizer; the unit tests also run
 # under valgrind, and the release tarball is checked with make distcheck.
+# Last, the Debian package is built, installed, run and purged.
 # The last line is "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -27,6 +28,16 @@ count() { # add one test-suite.log's totals
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0} + ${e:-0} + ${x:-0}))
   skipped=$((skipped + ${s:-0}))
+}
+
+tap() { # add one TAP log's results; $2 is the exit status of its test
+  p=$(grep -E '^ok ' "$1" | grep -vc '# SKIP')
+  f=$(grep -Ec '^(not ok |Bail out!)' "$1")
+  s=$(grep -Ec '^(ok .*# SKIP|1\.\.0 # SKIP)' "$1")
+  [ "$2" = 0 ] || [ "$f" -gt 0 ] || f=1
+  passed=$((passed + p))
+  failed=$((failed + f))
+  skipped=$((skipped + s))
 }
 
 step() { # one pass/fail step that is not a test suite
@@ -89,6 +100,13 @@ if make -C "$top/build/gcc" distcheck \
 else
   tail -n 40 "$top/build/distcheck.log"; step 1
 fi
+
+echo "== Debian package: build, install, run, remove"
+JOBS=$jobs python3 tests/integration/test_deb.py > "$top/build/deb.log" 2>&1
+rc=$?
+grep -E '^(not ok|Bail out!|1\.\.0)|# SKIP' "$top/build/deb.log"
+[ "$rc" = 0 ] || tail -n 40 "$top/build/deb.log"
+tap "$top/build/deb.log" "$rc"
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
