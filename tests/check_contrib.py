@@ -61,17 +61,20 @@ ENDPOINT, VARIANT, REGION, ACCOUNT = \
 DIM_PLACEHOLDER = {"EndpointName": ENDPOINT, "VariantName": VARIANT}
 # The metric table's short statistic names, as CloudWatch spells them.
 STAT_NAME = {"Min": "Minimum", "Max": "Maximum"}
+TIME_UNITS = ("Microseconds", "Milliseconds", "Seconds")
 
 # ------------------------------------------------------------ the code
 header = read("include", "sm_metrics.h")
 dim_sets = {k: [d.strip() for d in v.split(",")] for k, v in re.findall(
     r"(SM_DIMS_[A-Z_]+),?\s*/\*\s*([A-Za-z, ]+?)\s*\*/", header)}
 table = {}
-for name, unit, dims, stats in re.findall(
+for name, unit, dims, kind, stats in re.findall(
         r'\{\s*"([A-Za-z0-9]+)",\s*"([A-Za-z]+)",\s*(SM_DIMS_[A-Z_]+),'
-        r'\s*SM_KIND_[A-Z]+,\s*[A-Z0-9_]+,\s*"([A-Za-z,]+)"\s*\}',
+        r'\s*SM_KIND_([A-Z]+),\s*[A-Z0-9_]+,\s*"([A-Za-z,]+)"\s*\}',
         read("plugin", "sm_metrics.c")):
     table[name] = {"unit": unit, "dims": dim_sets.get(dims),
+                   # sm_metric_is_timing: a statistic set in a unit of time
+                   "timing": kind == "STATS" and unit in TIME_UNITS,
                    "stats": {STAT_NAME.get(s, s) for s in stats.split(",")}}
 ok(len(table) == 16 and all(m["dims"] for m in table.values()),
    "16 metrics with their dimensions in plugin/sm_metrics.c",
@@ -184,6 +187,7 @@ ok(widgets and not overlap,
    "\n".join(sorted(set(overlap))))
 
 seen = set()
+pcts = {}
 bad = []
 for i, w in enumerate(widgets):
     if w.get("type") != "metric":
@@ -222,11 +226,21 @@ for i, w in enumerate(widgets):
         elif any(dims[d] != DIM_PLACEHOLDER[d] for d in dims):
             bad.append("%s: %s: dimension values %r, not the placeholders"
                        % (title, name, dims))
-        if stat not in t["stats"]:
+        # Timings go out as Values/Counts: CloudWatch has their
+        # percentiles too.
+        pct = t["timing"] and re.fullmatch(
+            r"p(\d{1,2}(\.\d+)?|100)", stat) is not None
+        if pct:
+            pcts.setdefault(name, set()).add(stat)
+        if stat not in t["stats"] and not pct:
             bad.append("%s: %s with statistic %s (valid: %s)"
                        % (title, name, stat, ", ".join(sorted(t["stats"]))))
 ok(not bad, "dashboard: every metric is in the table, in namespace %s, with "
    "its dimensions and a valid statistic" % NAMESPACE, "\n".join(bad))
+timings = sorted(n for n, t in table.items() if t["timing"])
+ok(all({"p50", "p99"} <= pcts.get(n, set()) for n in timings),
+   "dashboard: p50 and p99 of every timing (%s)" % ", ".join(timings),
+   pcts)
 missing = sorted(set(table) - seen)
 ok(not missing, "dashboard: all %d metrics of the table are shown" % len(table),
    "missing: %s" % ", ".join(missing))
