@@ -478,7 +478,10 @@ class Bench:
             "then %d s of outage" % (steady, MEM_RATE, series, outage))
         qd = "%s/write_cloudwatch-0/queue_length-datums" % HOST
         ql = "%s/write_cloudwatch-0/queue_length-log_events" % HOST
-        time.sleep(steady)
+        qx = "%s/write_cloudwatch-0/derive-log_events_dropped-queue" % HOST
+        time.sleep(1)
+        rss_start, _ = rss_kib(cd.pid)
+        time.sleep(steady - 1)
         _, hwm_steady = rss_kib(cd.pid)
         os.kill(sink.pid, signal.SIGUSR1)  # the outage begins
         t0 = time.monotonic()
@@ -490,8 +493,12 @@ class Bench:
             d = self.getval(unixsock, qd) or 0
             lq = self.getval(unixsock, ql) or 0
             max_d, max_l = max(max_d, d), max(max_l, lq)
+            # The log queue is full when it drops (its byte bound may
+            # come before MaxQueuedLogEvents).
+            log_full = lq >= MAX_QUEUED_LOG_EVENTS or \
+                (self.getval(unixsock, qx) or 0) > 0
             rss, _ = rss_kib(cd.pid)
-            if full_at is None and d >= MAX_QUEUED_DATUMS:
+            if full_at is None and d >= MAX_QUEUED_DATUMS and log_full:
                 full_at, rss_full = time.monotonic() - t0, rss
         _, hwm = rss_kib(cd.pid)
         rss_end, _ = rss_kib(cd.pid)
@@ -500,6 +507,7 @@ class Bench:
         self.procs.stop(sim)
         self.procs.stop(sink)
         mib = lambda kib: kib / 1024.0
+        self.record(sec, "RSS 1 s after start", mib(rss_start), "MiB")
         self.record(sec, "peak RSS, sustained load, sink up", mib(hwm_steady),
                     "MiB", note="%d requests/s, %d generic values/s" %
                     (MEM_RATE, series))
@@ -511,12 +519,16 @@ class Bench:
                     note="MaxQueuedLogEvents %d and 16 MiB of messages" %
                     MAX_QUEUED_LOG_EVENTS)
         if rss_full is not None:
-            self.record(sec, "datum queue full after", full_at, "s")
-            self.record(sec, "RSS when the datum queue filled",
+            self.record(sec, "both queues full after", full_at, "s",
+                        note="into the outage")
+            self.record(sec, "RSS when both queues were full",
                         mib(rss_full), "MiB")
-            self.record(sec, "peak RSS above RSS at full queue",
+            self.record(sec, "peak RSS above RSS at full queues",
                         mib(hwm - rss_full), "MiB",
                         note="growth once the bounds were reached")
+        else:
+            self.record(sec, "both queues full after", None, "s",
+                        note="not full within the outage")
         self.record(sec, "RSS per queued datum or event, outage",
                     (hwm - hwm_steady) * 1024.0 / max(1, max_d + max_l),
                     "bytes", note="(peak - steady peak) / items held")
@@ -648,6 +660,7 @@ def main():
     finally:
         b.procs.stop_all()
     b.print_table()
+    sys.stdout.flush()
     b.write_csv(args.csv)
     log("%d figures in %s; %.0f s" % (len(b.rows), args.csv,
                                       time.monotonic() - t0))
