@@ -53,6 +53,7 @@ typedef struct {
   int fd;
   char *buf;
   size_t len, cap;
+  bool continued; /* 100 Continue sent for the request being read */
 } conn_t;
 
 typedef struct {
@@ -214,12 +215,11 @@ static int serve(sink_t *sk, conn_t *c) {
     if (blen > SINK_BODY_MAX)
       return -1;
     header_get(c->buf, hlen, "Expect", val, sizeof(val));
-    if (strcasecmp(val, "100-continue") == 0 && c->len < hlen + blen) {
-      /* Once per request: forget the header by answering it now. */
+    if (strcasecmp(val, "100-continue") == 0 && !c->continued) {
       static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-      memcpy(strcasestr(c->buf, "\nExpect:") + 1, "X-pect", 6);
       if (send_all(c->fd, cont, sizeof(cont) - 1) != 0)
         return -1;
+      c->continued = true;
     }
     if (c->len < hlen + blen)
       return 0;
@@ -277,6 +277,7 @@ static int serve(sink_t *sk, conn_t *c) {
         fputc('\n', sk->bodies);
       }
     }
+    c->continued = false;
     memmove(c->buf, c->buf + hlen + blen, c->len - hlen - blen);
     c->len -= hlen + blen;
   }
