@@ -1,0 +1,278 @@
+/*
+ * bench-read: the read path of sagemaker_async without collectd, against
+ * the runtime simulator, beside a bare yajl parse of the same bytes.
+ *
+ * The simulator must hold seqs 1..RECORDS of one boot (start it with
+ * --total RECORDS and a ring at least that large, and wait until it has
+ * generated them). Each round then measures, in an order that alternates
+ * between rounds so that drifts of the machine's speed fall on both:
+ *
+ *   streamed  what the plugin does on a read: GET /v1/snapshot, then
+ *             GET /v1/requests pages of PAGE records through
+ *             runtime_client (libcurl over the Unix socket) into
+ *             runtime_parse with sm_collect's record callback (staging,
+ *             aggregation), each page committed, until caught up;
+ *   parse     the same parser and callback fed the same page bodies from
+ *             memory, in 16 KiB pieces as libcurl hands them over;
+ *   bare      yajl with no callbacks over the same bytes, same pieces:
+ *             the floor of any yajl-based parser.
+ *
+ * One line per round on stdout:
+ *   round N records R bytes B streamed_wall S streamed_cpu S parse_cpu S
+ *   bare_cpu S
+ * (seconds; CPU of this process, which is single-threaded).
+ *
+ * Usage: bench-read SOCKET RECORDS PAGE ROUNDS
+ */
+#include <curl/curl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <yajl/yajl_parse.h>
+
+#include "runtime_client.h"
+#include "runtime_parse.h"
+#include "sm_collect.h"
+
+#define PIECE 16384 /* CURL_MAX_WRITE_SIZE: what a write callback gets */
+#define TIMEOUT_MS 60000L
+
+typedef struct {
+  char *data;
+  size_t len, cap;
+} buf_t;
+
+typedef struct {
+  buf_t *pages;
+  size_t num;
+  size_t bytes;
+} corpus_t;
+
+static double clock_s(clockid_t id) {
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what) {
+  fprintf(stderr, "bench-read: %s\n", what);
+  exit(1);
+}
+
+static size_t raw_write(char *data, size_t size, size_t nmemb, void *ud) {
+  buf_t *b = ud;
+  size_t n = size * nmemb;
+  if (b->cap - b->len < n) {
+    size_t cap = b->cap ? b->cap : 65536;
+    while (cap - b->len < n)
+      cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (p == NULL)
+      return 0;
+    b->data = p;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, data, n);
+  b->len += n;
+  return n;
+}
+
+/* The page bodies the streamed pass reads, fetched once, as they are. */
+static void fetch_corpus(const char *sock, long records, long page,
+                         corpus_t *c) {
+  CURL *h = curl_easy_init();
+  if (h == NULL)
+    die("curl_easy_init failed");
+  c->num = (size_t)((records + page - 1) / page);
+  c->pages = calloc(c->num, sizeof(*c->pages));
+  if (c->pages == NULL)
+    die("out of memory");
+  for (size_t i = 0; i < c->num; i++) {
+    char url[128];
+    long code = 0;
+    snprintf(url, sizeof(url), "http://localhost/v1/requests?after=%ld&limit=%ld",
+             (long)i * page, page);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, raw_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->pages[i]);
+    if (curl_easy_perform(h) != CURLE_OK ||
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK ||
+        code != 200)
+      die("fetching a page from the simulator failed");
+    c->bytes += c->pages[i].len;
+  }
+  curl_easy_cleanup(h);
+}
+
+/* The plugin's read, from the snapshot to caught up, cursor at 0. Returns
+ * the records aggregated. */
+static uint64_t streamed(sm_rt_client_t *cl, long page) {
+  sm_rt_limits_t lim = {.max_records = (size_t)page};
+  sm_collect_t *col = sm_collect_create((size_t)page);
+  sm_rt_parser_t *p;
+  sm_rt_get_result_t res;
+  sm_rt_snapshot_t snap;
+  bool more = true;
+  uint64_t n;
+
+  if (col == NULL)
+    die("out of memory");
+  sm_collect_begin_interval(col);
+  p = sm_rt_parser_create(SM_RT_DOC_SNAPSHOT, NULL, NULL, NULL);
+  sm_rt_client_get(cl, "/v1/snapshot", p, TIMEOUT_MS, &res);
+  if (res.status != SM_RT_GET_OK)
+    die(res.message);
+  snap = *sm_rt_parser_snapshot(p);
+  sm_rt_parser_destroy(p);
+  sm_collect_snapshot(col, &snap);
+  /* Read the boot from its start, as after a restart. */
+  sm_collect_set_cursor(col, snap.boot_id, 0);
+  while (more) {
+    char path[96];
+    p = sm_rt_parser_create(SM_RT_DOC_REQUESTS, sm_collect_record_cb, col,
+                            &lim);
+    snprintf(path, sizeof(path), "/v1/requests?after=%" PRId64 "&limit=%ld",
+             sm_collect_cursor(col), page);
+    sm_collect_page_begin(col);
+    sm_rt_client_get(cl, path, p, TIMEOUT_MS, &res);
+    if (res.status != SM_RT_GET_OK)
+      die(res.message);
+    if (sm_collect_page_commit(col, sm_rt_parser_page(p), &more) !=
+        SM_COLLECT_COMMITTED)
+      die(sm_collect_page_error(col));
+    sm_rt_parser_destroy(p);
+  }
+  n = sm_collect_agg(col)->records;
+  sm_collect_destroy(col);
+  return n;
+}
+
+/* The same parser and callback over the stored bodies. */
+static uint64_t parse_memory(const corpus_t *c, long page) {
+  sm_rt_limits_t lim = {.max_records = (size_t)page};
+  sm_collect_t *col = sm_collect_create((size_t)page);
+  sm_rt_snapshot_t snap;
+  uint64_t n;
+  bool more;
+
+  if (col == NULL)
+    die("out of memory");
+  memset(&snap, 0, sizeof(snap));
+  sm_collect_begin_interval(col);
+  for (size_t i = 0; i < c->num; i++) {
+    sm_rt_parser_t *p = sm_rt_parser_create(
+        SM_RT_DOC_REQUESTS, sm_collect_record_cb, col, &lim);
+    if (i == 0) {
+      /* The cursor at 0 of the corpus' boot, known from its first page. */
+      const char *b = strstr(c->pages[0].data, "\"boot_id\":\"");
+      if (b == NULL)
+        die("no boot_id in the first page");
+      snprintf(snap.boot_id, sizeof(snap.boot_id), "%.36s", b + 11);
+      snap.protocol = 1;
+      snap.instance_count = 1;
+      sm_collect_snapshot(col, &snap);
+      sm_collect_set_cursor(col, snap.boot_id, 0);
+    }
+    sm_collect_page_begin(col);
+    for (size_t off = 0; off < c->pages[i].len; off += PIECE) {
+      size_t len = c->pages[i].len - off < PIECE ? c->pages[i].len - off : PIECE;
+      if (sm_rt_parser_feed(p, c->pages[i].data + off, len) != 0)
+        die(sm_rt_parser_error(p));
+    }
+    if (sm_rt_parser_finish(p) != 0)
+      die(sm_rt_parser_error(p));
+    if (sm_collect_page_commit(col, sm_rt_parser_page(p), &more) !=
+        SM_COLLECT_COMMITTED)
+      die(sm_collect_page_error(col));
+    sm_rt_parser_destroy(p);
+  }
+  n = sm_collect_agg(col)->records;
+  sm_collect_destroy(col);
+  return n;
+}
+
+/* yajl with no callbacks: tokenising and validating, nothing else. */
+static void parse_bare(const corpus_t *c) {
+  for (size_t i = 0; i < c->num; i++) {
+    yajl_handle h = yajl_alloc(NULL, NULL, NULL);
+    if (h == NULL)
+      die("out of memory");
+    for (size_t off = 0; off < c->pages[i].len; off += PIECE) {
+      size_t len = c->pages[i].len - off < PIECE ? c->pages[i].len - off : PIECE;
+      if (yajl_parse(h, (const unsigned char *)c->pages[i].data + off, len) !=
+          yajl_status_ok)
+        die("yajl refused a page");
+    }
+    if (yajl_complete_parse(h) != yajl_status_ok)
+      die("yajl refused a page");
+    yajl_free(h);
+  }
+}
+
+int main(int argc, char **argv) {
+  long records, page, rounds;
+  sm_rt_client_t *cl;
+  corpus_t corpus;
+
+  if (argc != 5) {
+    fputs("Usage: bench-read SOCKET RECORDS PAGE ROUNDS\n", stderr);
+    return 2;
+  }
+  records = strtol(argv[2], NULL, 10);
+  page = strtol(argv[3], NULL, 10);
+  rounds = strtol(argv[4], NULL, 10);
+  if (records < 1 || page < 1 || page > 10000 || rounds < 1)
+    die("bad arguments");
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  cl = sm_rt_client_create(argv[1]);
+  if (cl == NULL)
+    die("socket path too long");
+  memset(&corpus, 0, sizeof(corpus));
+  fetch_corpus(argv[1], records, page, &corpus);
+
+  /* One pass of each to warm caches and the simulator's buffers. */
+  streamed(cl, page);
+  parse_memory(&corpus, page);
+  parse_bare(&corpus);
+
+  for (long r = 0; r < rounds; r++) {
+    double t_sw = 0, t_sc = 0, t_p = 0, t_b = 0;
+    uint64_t n = 0, m = 0;
+    for (int step = 0; step < 3; step++) {
+      /* streamed, parse, bare; then bare, parse, streamed */
+      int what = r % 2 == 0 ? step : 2 - step;
+      double w0 = clock_s(CLOCK_MONOTONIC);
+      double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+      if (what == 0)
+        n = streamed(cl, page);
+      else if (what == 1)
+        m = parse_memory(&corpus, page);
+      else
+        parse_bare(&corpus);
+      double w = clock_s(CLOCK_MONOTONIC) - w0;
+      double c = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+      if (what == 0) {
+        t_sw = w;
+        t_sc = c;
+      } else if (what == 1)
+        t_p = c;
+      else
+        t_b = c;
+    }
+    if (n != (uint64_t)records || m != (uint64_t)records) {
+      fprintf(stderr, "bench-read: %" PRIu64 " and %" PRIu64
+                      " records aggregated, %ld served\n", n, m, records);
+      return 1;
+    }
+    printf("round %ld records %ld bytes %zu streamed_wall %.6f streamed_cpu "
+           "%.6f parse_cpu %.6f bare_cpu %.6f\n",
+           r, records, corpus.bytes, t_sw, t_sc, t_p, t_b);
+    fflush(stdout);
+  }
+  sm_rt_client_destroy(cl);
+  curl_global_cleanup();
+  return 0;
+}
