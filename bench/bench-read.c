@@ -14,12 +14,14 @@
  *             aggregation), each page committed, until caught up;
  *   parse     the same parser and callback fed the same page bodies from
  *             memory, in 16 KiB pieces as libcurl hands them over;
+ *   plain     the same, without the percentile sketches (the plugin's
+ *             Percentiles false);
  *   bare      yajl with no callbacks over the same bytes, same pieces:
  *             the floor of any yajl-based parser.
  *
  * One line per round on stdout:
  *   round N records R bytes B streamed_wall S streamed_cpu S parse_cpu S
- *   bare_cpu S
+ *   plain_cpu S bare_cpu S
  * (seconds; CPU of this process, which is single-threaded).
  *
  * Usage: bench-read SOCKET RECORDS PAGE ROUNDS
@@ -35,6 +37,7 @@
 #include "runtime_client.h"
 #include "runtime_parse.h"
 #include "sm_collect.h"
+#include "sm_sketch.h"
 
 #define PIECE 16384 /* CURL_MAX_WRITE_SIZE: what a write callback gets */
 #define TIMEOUT_MS 60000L
@@ -54,6 +57,20 @@ static double clock_s(clockid_t id) {
   struct timespec ts;
   clock_gettime(id, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what);
+
+/* The plugin's state for one runtime: with a sketch per timing, as
+ * deployed (Percentiles true), or without. */
+static sm_collect_t *new_collect(long page, bool sketches) {
+  sm_collect_t *col = sm_collect_create((size_t)page);
+  if (col == NULL ||
+      (sketches && sm_collect_enable_sketches(
+                       col, SM_SKETCH_DEFAULT_ACCURACY,
+                       sm_sketch_buckets_for(SM_SKETCH_DEFAULT_ACCURACY)) != 0))
+    die("out of memory");
+  return col;
 }
 
 static void die(const char *what) {
@@ -111,7 +128,7 @@ static void fetch_corpus(const char *sock, long records, long page,
  * the records aggregated. */
 static uint64_t streamed(sm_rt_client_t *cl, long page) {
   sm_rt_limits_t lim = {.max_records = (size_t)page};
-  sm_collect_t *col = sm_collect_create((size_t)page);
+  sm_collect_t *col = new_collect(page, true);
   sm_rt_parser_t *p;
   sm_rt_get_result_t res;
   sm_rt_snapshot_t snap;
@@ -151,9 +168,9 @@ static uint64_t streamed(sm_rt_client_t *cl, long page) {
 }
 
 /* The same parser and callback over the stored bodies. */
-static uint64_t parse_memory(const corpus_t *c, long page) {
+static uint64_t parse_memory(const corpus_t *c, long page, bool sketches) {
   sm_rt_limits_t lim = {.max_records = (size_t)page};
-  sm_collect_t *col = sm_collect_create((size_t)page);
+  sm_collect_t *col = new_collect(page, sketches);
   sm_rt_snapshot_t snap;
   uint64_t n;
   bool more;
@@ -235,21 +252,24 @@ int main(int argc, char **argv) {
 
   /* One pass of each to warm caches and the simulator's buffers. */
   streamed(cl, page);
-  parse_memory(&corpus, page);
+  parse_memory(&corpus, page, true);
+  parse_memory(&corpus, page, false);
   parse_bare(&corpus);
 
   for (long r = 0; r < rounds; r++) {
-    double t_sw = 0, t_sc = 0, t_p = 0, t_b = 0;
-    uint64_t n = 0, m = 0;
-    for (int step = 0; step < 3; step++) {
-      /* streamed, parse, bare; then bare, parse, streamed */
-      int what = r % 2 == 0 ? step : 2 - step;
+    double t_sw = 0, t_sc = 0, t_p = 0, t_q = 0, t_b = 0;
+    uint64_t n = 0, m = 0, q = 0;
+    for (int step = 0; step < 4; step++) {
+      /* streamed, parse, plain, bare; then the other way round */
+      int what = r % 2 == 0 ? step : 3 - step;
       double w0 = clock_s(CLOCK_MONOTONIC);
       double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
       if (what == 0)
         n = streamed(cl, page);
       else if (what == 1)
-        m = parse_memory(&corpus, page);
+        m = parse_memory(&corpus, page, true);
+      else if (what == 2)
+        q = parse_memory(&corpus, page, false);
       else
         parse_bare(&corpus);
       double w = clock_s(CLOCK_MONOTONIC) - w0;
@@ -259,17 +279,20 @@ int main(int argc, char **argv) {
         t_sc = c;
       } else if (what == 1)
         t_p = c;
+      else if (what == 2)
+        t_q = c;
       else
         t_b = c;
     }
-    if (n != (uint64_t)records || m != (uint64_t)records) {
+    if (n != (uint64_t)records || m != (uint64_t)records ||
+        q != (uint64_t)records) {
       fprintf(stderr, "bench-read: %" PRIu64 " and %" PRIu64
                       " records aggregated, %ld served\n", n, m, records);
       return 1;
     }
     printf("round %ld records %ld bytes %zu streamed_wall %.6f streamed_cpu "
-           "%.6f parse_cpu %.6f bare_cpu %.6f\n",
-           r, records, corpus.bytes, t_sw, t_sc, t_p, t_b);
+           "%.6f parse_cpu %.6f plain_cpu %.6f bare_cpu %.6f\n",
+           r, records, corpus.bytes, t_sw, t_sc, t_p, t_q, t_b);
     fflush(stdout);
   }
   sm_rt_client_destroy(cl);

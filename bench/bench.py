@@ -15,7 +15,11 @@ by more than the differences being measured.
           daemon from /proc/PID/stat over a steady window.
   api     PutMetricData requests and bytes per 1000 datums in those runs.
   read    bench-read: the plugin's read path against the simulator beside
-          a bare yajl parse of the same bytes.
+          a bare yajl parse of the same bytes (as deployed: with a
+          percentile sketch per timing; and without).
+  sketch  bench-sketch: a timing's percentile sketch (insert, then its
+          Values/Counts) beside exact percentiles by sorting every sample;
+          values and datums per metric per interval.
   memory  peak RSS of collectd with both plugins, the simulator at 10,000
           requests/s, then an outage (the sink answers 503) until both
           queues are full.
@@ -419,13 +423,16 @@ class Bench:
         per = lambda key: [n / r[key] for r in rows]
         bare, parse = per("bare_cpu"), per("parse_cpu")
         s_cpu, s_wall = per("streamed_cpu"), per("streamed_wall")
+        plain = per("plain_cpu")
         for label, xs in (("bare yajl parse, no callbacks (floor)", bare),
                           ("runtime_parse + sm_collect, from memory", parse),
+                          ("the same without percentile sketches", plain),
                           ("streamed as deployed, per CPU second", s_cpu),
                           ("streamed as deployed, per wall second", s_wall)):
             self.record(sec, "records/s: " + label, median(xs), "records/s",
                         min(xs), max(xs), len(rows))
         for label, xs in (("from memory", parse),
+                          ("from memory, without sketches", plain),
                           ("streamed, per CPU second", s_cpu),
                           ("streamed, per wall second", s_wall)):
             ratios = [a / b for a, b in zip(xs, bare)]
@@ -439,6 +446,47 @@ class Bench:
                         min(xs), max(xs), len(rows))
         self.record(sec, "bytes per record", rows[0]["bytes"] / n, "bytes",
                     note="PageSize 1000, the simulator's default mix")
+
+    # --------------------------------------------------------- sketch
+    def bench_sketch(self):
+        sec = "sketch"
+        rounds = 3 if self.quick else 9
+        for per, intervals in ((1000, 200), (10000, 20)):
+            log("sketch: %d rounds, %d samples per interval" % (rounds, per))
+            out = subprocess.run(
+                [os.path.join(self.build, "bench", "bench-sketch"), str(per),
+                 str(intervals), str(rounds)],
+                capture_output=True, text=True, timeout=600)
+            if out.returncode != 0:
+                raise RuntimeError("bench-sketch failed: " + out.stderr)
+            by = {}
+            for line in out.stdout.splitlines():
+                f = line.split()
+                row = {f[i]: f[i + 1] for i in range(0, len(f), 2)}
+                by.setdefault(row["dist"], []).append(row)
+            for dist, rows in by.items():
+                sk = [float(r["sketch_ns"]) for r in rows]
+                ex = [float(r["exact_ns"]) for r in rows]
+                what = "%s, %d samples per interval" % (dist, per)
+                self.record(sec, "CPU per sample: sketch (insert + values), "
+                            + what, median(sk), "ns", min(sk), max(sk),
+                            len(rows))
+                self.record(sec, "CPU per sample: exact (keep + sort), "
+                            + what, median(ex), "ns", min(ex), max(ex),
+                            len(rows))
+                ratios = [a / b for a, b in zip(sk, ex)]
+                self.record(sec, "ratio sketch / exact, " + what,
+                            median(ratios), "x", min(ratios), max(ratios),
+                            len(rows), "per-round ratio")
+                self.record(sec, "values per metric per interval, " + what,
+                            float(rows[0]["values"]), "values",
+                            note="accuracy 1%, integer microseconds")
+                self.record(sec, "datums per metric per interval, " + what,
+                            float(rows[0]["datums"]), "datums",
+                            note="at most 150 values per datum")
+                self.record(sec, "sketch memory, " + what,
+                            float(rows[0]["bytes"]) / 1024, "KiB",
+                            note="bucket arrays, after all intervals")
 
     # --------------------------------------------------------- 4. memory
     def getval(self, sock, ident):
@@ -641,7 +689,7 @@ def main():
     ap.add_argument("--builddir", required=True)
     ap.add_argument("--csv", required=True)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="write,read,memory,fresh",
+    ap.add_argument("--only", default="write,read,sketch,memory,fresh",
                     help="comma-separated sections")
     args = ap.parse_args()
     b = Bench(args)
@@ -651,7 +699,7 @@ def main():
     status = 0
     try:
         only = args.only.split(",")
-        for sec in ("write", "read", "memory", "fresh"):
+        for sec in ("write", "read", "sketch", "memory", "fresh"):
             if sec in only:
                 getattr(b, "bench_" + sec)()
     except (RuntimeError, OSError, subprocess.SubprocessError) as e:

@@ -151,15 +151,15 @@ static int make_room(sm_sketch_t *s, int64_t idx, int64_t *at) {
     return 0;
   }
 
-  cap = s->cap * 2;
+  /* Half the range again as spare room, on both sides: the range of a
+   * timing settles after a few intervals, and memory follows it rather
+   * than doubling towards max_buckets. */
+  cap = need + need / 2;
   if (cap < 64)
     cap = 64;
-  if (cap < need)
-    cap = need;
   if (cap > s->max_buckets)
     cap = s->max_buckets;
-  /* Leave the spare room on the side the range grows to. */
-  base = (have_buckets(s) && idx < s->lo) ? hi - (int64_t)cap + 1 : lo;
+  base = lo - (int64_t)(cap - need) / 2;
   counts = calloc(cap, sizeof(*counts));
   sums = calloc(cap, sizeof(*sums));
   if (counts == NULL || sums == NULL) {
@@ -459,7 +459,8 @@ typedef struct {
   bool failed;
 } strbuf_t;
 
-static void sb_printf(strbuf_t *sb, const char *fmt, ...) {
+__attribute__((format(printf, 2, 3))) static void
+sb_printf(strbuf_t *sb, const char *fmt, ...) {
   va_list ap;
   int n;
 
@@ -519,7 +520,8 @@ char *sm_sketch_encode(const sm_sketch_t *s) {
   return sb.buf;
 }
 
-static void set_err(char *err, size_t err_size, const char *fmt, ...) {
+__attribute__((format(printf, 3, 4))) static void
+set_err(char *err, size_t err_size, const char *fmt, ...) {
   va_list ap;
   if (err == NULL || err_size == 0)
     return;
