@@ -30,6 +30,7 @@
 #include "aws_creds.h"
 #include "cw_datum.h"
 #include "cw_dedup.h"
+#include "cw_host.h"
 #include "cw_queue.h"
 #include "cw_logs.h"
 #include "cw_sender.h"
@@ -83,6 +84,11 @@ typedef struct {
   char *logs_endpoint;
   size_t max_log_events;
   char *instance_id_cfg;
+  bool host_metrics;
+  char *host_ns;
+  char *host_endpoint_cfg;
+  char *host_variant_cfg;
+  char *host_disk; /* the df plugin's instance */
 
   /* runtime */
   pthread_mutex_t lock; /* queue, dedup, counters, thread state */
@@ -110,6 +116,11 @@ typedef struct {
   unsigned logged_reasons; /* bit per reason: logged once */
   c_complain_t complaint_send;
   uint64_t rng; /* jitter state */
+  cw_host_t *host; /* host metrics: their reads, queue and sender */
+  cw_queue_t *host_queue;
+  cw_sender_t *host_sender;
+  c_complain_t complaint_host;
+  c_complain_t complaint_host_send;
 } wcw_t;
 
 /* ------------------------------------------------------------ helpers */
@@ -170,8 +181,8 @@ static void sender_log(cw_log_level_t level, const char *msg, void *ud) {
 /* Validates d and queues it (with the sketch of its samples, if any);
  * counts and logs (once per reason) what is refused. Called with the lock
  * held. */
-static void enqueue_sketch(wcw_t *w, const cw_datum_t *d, double now,
-                           const sm_sketch_t *sketch) {
+static void enqueue_into(wcw_t *w, cw_queue_t *q, const cw_datum_t *d,
+                         double now, const sm_sketch_t *sketch) {
   char msg[512];
   cw_datum_reason_t why = cw_datum_validate(d, now, msg, sizeof(msg));
 
@@ -186,9 +197,14 @@ static void enqueue_sketch(wcw_t *w, const cw_datum_t *d, double now,
     }
     return;
   }
-  if (cw_queue_add_sketch(w->queue, d, sketch) == CW_QUEUE_NOMEM)
+  if (cw_queue_add_sketch(q, d, sketch) == CW_QUEUE_NOMEM)
     ERROR(PLUGIN_NAME " plugin (%s): out of memory queueing %s", w->ns,
           d->metric_name);
+}
+
+static void enqueue_sketch(wcw_t *w, const cw_datum_t *d, double now,
+                           const sm_sketch_t *sketch) {
+  enqueue_into(w, w->queue, d, now, sketch);
 }
 
 static void enqueue(wcw_t *w, const cw_datum_t *d, double now) {
@@ -359,6 +375,184 @@ static void map_generic(wcw_t *w, const data_set_t *ds, const value_list_t *vl,
   sfree(rates);
 }
 
+/* ------------------------------------------------------ host metrics */
+
+/* SageMaker's instance metrics (cw_host.h says how they are computed).
+ * They belong to another namespace than the block's, and a PutMetricData
+ * request names one namespace for all its datums: so they have a queue
+ * and a sender of their own, driven by the block's sender thread, with
+ * the same credentials, limits, merging and retries. */
+
+static void host_sender_log(cw_log_level_t level, const char *msg, void *ud) {
+  wcw_t *w = ud;
+  int l = level == CW_LOG_ERR ? LOG_ERR
+                              : level == CW_LOG_WARNING ? LOG_WARNING
+                                                        : LOG_INFO;
+  plugin_log(l, PLUGIN_NAME " plugin (%s): %s", w->host_ns, msg);
+}
+
+/* A sample becomes a gauge sample in percent. Called with the lock
+ * held. */
+static void host_emit(const cw_host_sample_t *s, void *ud) {
+  wcw_t *w = ud;
+  cw_dimension_t dims[2] = {{"EndpointName", s->endpoint},
+                            {"VariantName", s->variant}};
+  cw_datum_t d;
+  cw_statset_t st;
+
+  cw_statset_init(&st);
+  if (cw_statset_add(&st, s->value) != 0)
+    return;
+  cw_datum_init(&d);
+  d.metric_name = s->metric_name;
+  d.dims = dims;
+  d.num_dims = 2;
+  d.timestamp = s->time;
+  d.storage_resolution = w->storage_resolution;
+  d.unit = CW_UNIT_PERCENT;
+  statset_datum(&d, &st);
+  enqueue_into(w, w->host_queue, &d, CDTIME_T_TO_DOUBLE(cdtime()), NULL);
+}
+
+/* Feeds cw_host: the names sagemaker_async's values carry, and the cpu,
+ * memory and df percentages. Called with the lock held. */
+static void map_host(wcw_t *w, const data_set_t *ds, const value_list_t *vl) {
+  cw_host_stats_t before, after;
+  cw_host_value_t v;
+
+  if (strcmp(vl->plugin, "sagemaker_async") == 0) {
+    char *endpoint = NULL, *variant = NULL;
+    if (w->host_endpoint_cfg == NULL)
+      meta_data_get_string(vl->meta, "sagemaker:endpoint_name", &endpoint);
+    if (w->host_variant_cfg == NULL)
+      meta_data_get_string(vl->meta, "sagemaker:variant_name", &variant);
+    if ((endpoint != NULL || variant != NULL) &&
+        cw_host_set_names(w->host, vl->host, endpoint, variant) != 0)
+      c_complain(LOG_WARNING, &w->complaint_host,
+                 PLUGIN_NAME " plugin (%s): host metrics: cannot remember "
+                             "the names of host %s (too many hosts?)",
+                 w->host_ns, vl->host);
+    sfree(endpoint);
+    sfree(variant);
+    return;
+  }
+  if (ds->ds_num != 1 || ds->ds[0].type != DS_TYPE_GAUGE)
+    return;
+  v = (cw_host_value_t){vl->host,
+                        vl->plugin,
+                        vl->plugin_instance,
+                        vl->type,
+                        vl->type_instance,
+                        CDTIME_T_TO_DOUBLE(vl->time),
+                        CDTIME_T_TO_DOUBLE(vl->interval),
+                        vl->values[0].gauge};
+  cw_host_get_stats(w->host, &before);
+  cw_host_add(w->host, &v, host_emit, w);
+  cw_host_get_stats(w->host, &after);
+  /* Usual for a read or so at start-up, before sagemaker_async's first. */
+  if (after.reads_unnamed > before.reads_unnamed)
+    c_complain(LOG_NOTICE, &w->complaint_host,
+               PLUGIN_NAME " plugin (%s): host metrics of %s wait for an "
+                           "endpoint and a variant name (from "
+                           "sagemaker_async, or HostMetricsEndpointName and "
+                           "HostMetricsVariantName)",
+               w->host_ns, vl->host);
+  else if (after.samples > before.samples)
+    c_release(LOG_INFO, &w->complaint_host,
+              PLUGIN_NAME " plugin (%s): host metrics of %s are named",
+              w->host_ns, vl->host);
+}
+
+static int host_setup(wcw_t *w, const cw_sender_config_t *main_sc, char *err,
+                      size_t err_size) {
+  cw_host_config_t hc;
+  cw_sender_config_t sc = *main_sc;
+
+  C_COMPLAIN_INIT(&w->complaint_host);
+  C_COMPLAIN_INIT(&w->complaint_host_send);
+  if (w->host_ns == NULL)
+    w->host_ns = strdup(CW_HOST_DEFAULT_NAMESPACE);
+  memset(&hc, 0, sizeof(hc));
+  hc.disk = w->host_disk;
+  hc.endpoint = w->host_endpoint_cfg;
+  hc.variant = w->host_variant_cfg;
+  w->host = cw_host_create(&hc);
+  w->host_queue = cw_queue_create(w->max_queued);
+  if (w->host_ns == NULL || w->host == NULL || w->host_queue == NULL) {
+    ssnprintf(err, err_size, "host metrics: out of memory");
+    return -1;
+  }
+  sc.ns = w->host_ns;
+  sc.log = host_sender_log;
+  w->host_sender = cw_sender_create(&sc, err, err_size);
+  if (w->host_sender == NULL)
+    return -1;
+  INFO(PLUGIN_NAME " plugin: host metrics in namespace %s, file system %s",
+       w->host_ns, w->host_disk != NULL ? w->host_disk : CW_HOST_DEFAULT_DISK);
+  return 0;
+}
+
+/* Sends the host metrics' queue: on the sender thread, after the block's
+ * own. */
+static void host_send(wcw_t *w, time_t deadline) {
+  char err[1024];
+
+  if (w->host_sender == NULL)
+    return;
+  pthread_mutex_lock(&w->lock);
+  cw_queue_seal(w->host_queue);
+  pthread_mutex_unlock(&w->lock);
+  if (cw_sender_drain(w->host_sender, w->host_queue, &w->lock, deadline) ==
+      0) {
+    c_release(LOG_INFO, &w->complaint_host_send,
+              PLUGIN_NAME " plugin (%s): PutMetricData succeeds again",
+              w->host_ns);
+  } else {
+    cw_sender_last_error(w->host_sender, err, sizeof(err));
+    c_complain(LOG_ERR, &w->complaint_host_send,
+               PLUGIN_NAME " plugin (%s): %s", w->host_ns, err);
+  }
+}
+
+/* Adds the host sender's and queue's counts to the block's. Called with
+ * the lock held. */
+static void host_add_stats(wcw_t *w, cw_sender_stats_t *st, size_t *queued,
+                           uint64_t *dropped_full) {
+  cw_sender_stats_t h;
+
+  if (w->host_sender == NULL)
+    return;
+  cw_sender_get_stats(w->host_sender, &h);
+  st->requests += h.requests;
+  st->requests_failed += h.requests_failed;
+  st->datums_sent += h.datums_sent;
+  st->datums_dropped += h.datums_dropped;
+  st->retries += h.retries;
+  st->bytes_sent += h.bytes_sent;
+  st->bytes_raw += h.bytes_raw;
+  *queued += cw_queue_size(w->host_queue);
+  *dropped_full += cw_queue_dropped(w->host_queue);
+}
+
+/* At shutdown: the reads still open are published if complete. */
+static void host_finish(wcw_t *w) {
+  if (w->host == NULL)
+    return;
+  pthread_mutex_lock(&w->lock);
+  cw_host_finish(w->host, host_emit, w);
+  pthread_mutex_unlock(&w->lock);
+}
+
+static void host_destroy(wcw_t *w) {
+  cw_sender_destroy(w->host_sender);
+  cw_queue_destroy(w->host_queue);
+  cw_host_destroy(w->host);
+  sfree(w->host_ns);
+  sfree(w->host_endpoint_cfg);
+  sfree(w->host_variant_cfg);
+  sfree(w->host_disk);
+}
+
 /* ------------------------------------------------------- own metrics */
 
 typedef struct {
@@ -371,7 +565,8 @@ static void dispatch_own(wcw_t *w) {
   cw_sender_stats_t st;
   uint64_t invalid = 0, dup, dropped_full, fallbacks, bad_sketches;
   size_t queued;
-  own_value_t vals[24];
+  own_value_t vals[32];
+  cw_host_stats_t hs;
   size_t n = 0;
   cw_logs_stats_t ls;
   uint64_t log_dropped_full = 0, log_invalid;
@@ -394,6 +589,10 @@ static void dispatch_own(wcw_t *w) {
   bad_sketches = w->bad_sketches;
   dropped_full = cw_queue_dropped(w->queue);
   queued = cw_queue_size(w->queue);
+  host_add_stats(w, &st, &queued, &dropped_full);
+  memset(&hs, 0, sizeof(hs));
+  if (w->host != NULL)
+    cw_host_get_stats(w->host, &hs);
   pthread_mutex_unlock(&w->lock);
 
   vals[n++] = (own_value_t){"derive", "datums_sent", st.datums_sent};
@@ -416,6 +615,16 @@ static void dispatch_own(wcw_t *w) {
   vals[n++] = (own_value_t){"derive", "bytes_sent", st.bytes_sent};
   vals[n++] = (own_value_t){"derive", "bytes_uncompressed", st.bytes_raw};
   vals[n++] = (own_value_t){"queue_length", "datums", queued};
+  if (w->host != NULL) {
+    vals[n++] = (own_value_t){"derive", "host_reads_dropped-incomplete",
+                              hs.reads_incomplete};
+    vals[n++] = (own_value_t){"derive", "host_reads_dropped-unnamed",
+                              hs.reads_unnamed};
+    vals[n++] = (own_value_t){"derive", "host_values_dropped-late",
+                              hs.values_late};
+    vals[n++] = (own_value_t){"derive", "host_values_dropped-limit",
+                              hs.values_dropped};
+  }
   if (w->logs != NULL) {
     vals[n++] = (own_value_t){"derive", "log_events_sent", ls.events_sent};
     vals[n++] = (own_value_t){"derive", "log_events_dropped-queue",
@@ -466,6 +675,7 @@ static void send_once(wcw_t *w, time_t deadline) {
     c_complain(LOG_ERR, &w->complaint_send, PLUGIN_NAME " plugin (%s): %s",
                w->ns, err);
   }
+  host_send(w, deadline);
   if (w->logs == NULL)
     return;
   if (cw_logs_drain(w->logs, w->logq, &w->lock, deadline) == 0) {
@@ -530,7 +740,8 @@ static int wcw_write(const data_set_t *ds, const value_list_t *vl,
   /* Our own counters would feed back into the queue they describe. */
   if (strcmp(vl->plugin, PLUGIN_NAME) == 0 && !w->generic)
     return 0;
-  if (strcmp(vl->plugin, "sagemaker_async") != 0 && !w->generic)
+  if (strcmp(vl->plugin, "sagemaker_async") != 0 && !w->generic &&
+      !(w->host != NULL && cw_host_wants(vl->plugin, vl->type)))
     return 0;
 
   FORMAT_VL(id, sizeof(id), vl);
@@ -541,6 +752,8 @@ static int wcw_write(const data_set_t *ds, const value_list_t *vl,
     pthread_mutex_unlock(&w->lock);
     return 0;
   }
+  if (w->host != NULL)
+    map_host(w, ds, vl);
   if (!map_sagemaker(w, ds, vl, now) && w->generic)
     map_generic(w, ds, vl, now);
   pthread_mutex_unlock(&w->lock);
@@ -673,9 +886,11 @@ static void wcw_free(void *arg) {
     size_t left;
     /* Stopping is set: sleeps return at once, so a failing endpoint gets
      * one attempt; a slow one is bounded by the deadline and Timeout. */
+    host_finish(w);
     send_once(w, deadline);
     pthread_mutex_lock(&w->lock);
-    left = cw_queue_size(w->queue);
+    left = cw_queue_size(w->queue) +
+           (w->host_queue != NULL ? cw_queue_size(w->host_queue) : 0);
     if (w->logq != NULL && cw_logs_queue_size(w->logq) > 0)
       WARNING(PLUGIN_NAME " plugin (%s): shutting down with %zu data-log "
                           "events not sent",
@@ -686,6 +901,7 @@ static void wcw_free(void *arg) {
                           "sent",
               w->ns, left);
   }
+  host_destroy(w);
   cw_logs_destroy(w->logs);
   cw_logs_queue_destroy(w->logq);
   cw_sender_destroy(w->sender);
@@ -810,6 +1026,33 @@ static int wcw_config_item(wcw_t *w, oconfig_item_t *c) {
     return cf_util_get_boolean(c, &w->percentiles) ? cfg_fail(c, "expected true or false") : 0;
   if (strcasecmp("GenericMetrics", c->key) == 0)
     return cf_util_get_boolean(c, &w->generic) ? cfg_fail(c, "expected true or false") : 0;
+  if (strcasecmp("HostMetrics", c->key) == 0)
+    return cf_util_get_boolean(c, &w->host_metrics) ? cfg_fail(c, "expected true or false") : 0;
+  if (strcasecmp("HostMetricsNamespace", c->key) == 0) {
+    char msg[256];
+    sfree(w->host_ns);
+    if (cf_util_get_string(c, &w->host_ns) != 0)
+      return cfg_fail(c, "expected a string");
+    return cw_namespace_validate(w->host_ns, msg, sizeof(msg)) ? cfg_fail(c, msg) : 0;
+  }
+  if (strcasecmp("HostMetricsEndpointName", c->key) == 0 ||
+      strcasecmp("HostMetricsVariantName", c->key) == 0) {
+    char **dst = strcasecmp("HostMetricsVariantName", c->key) == 0
+                     ? &w->host_variant_cfg : &w->host_endpoint_cfg;
+    sfree(*dst);
+    if (cf_util_get_string(c, dst) != 0 || (*dst)[0] == 0)
+      return cfg_fail(c, "expected a non-empty string");
+    return 0;
+  }
+  if (strcasecmp("HostMetricsFileSystem", c->key) == 0) {
+    char mount[DATA_MAX_NAME_LEN], inst[DATA_MAX_NAME_LEN];
+    if (cf_util_get_string_buffer(c, mount, sizeof(mount)) != 0 ||
+        cw_host_disk_instance(mount, inst, sizeof(inst)) != 0)
+      return cfg_fail(c, "expected a mount point or a df plugin instance");
+    sfree(w->host_disk);
+    w->host_disk = strdup(inst);
+    return 0;
+  }
   if (strcasecmp("IMDSv1Fallback", c->key) == 0)
     return cf_util_get_boolean(c, &w->imds_v1) ? cfg_fail(c, "expected true or false") : 0;
   if (strcasecmp("DataLog", c->key) == 0)
@@ -937,6 +1180,11 @@ static int wcw_config(oconfig_item_t *ci) {
     return -1;
   }
   w->creds_cfg = cc;
+  if (w->host_metrics && host_setup(w, &sc, err, sizeof(err)) != 0) {
+    ERROR(PLUGIN_NAME " plugin: %s", err);
+    wcw_free(w);
+    return -1;
+  }
 
   if (w->datalog) {
     cw_logs_config_t lc;
