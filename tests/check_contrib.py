@@ -83,6 +83,9 @@ ok(len(table) == 16 and all(m["dims"] for m in table.values()),
 m = re.search(r'#define DEFAULT_NAMESPACE "([^"]+)"', read("plugin", "write_cloudwatch.c"))
 NAMESPACE = m.group(1) if m else None
 ok(NAMESPACE, "write_cloudwatch's default namespace: %s" % NAMESPACE)
+m = re.search(r'#define CW_HOST_DEFAULT_NAMESPACE "([^"]+)"', read("include", "cw_host.h"))
+HOST_NAMESPACE = m.group(1) if m else None
+ok(HOST_NAMESPACE, "the host metrics' default namespace: %s" % HOST_NAMESPACE)
 
 m = re.search(r'"(/aws/sagemaker/Endpoints/)%s"', read("plugin", "sm_datalog.c"))
 LOG_GROUP = m.group(1) + ENDPOINT if m else None
@@ -315,16 +318,17 @@ for s in statements:
     if any(a.startswith("cloudwatch:") for a in acts):
         cond = s.get("Condition", {}).get("StringEquals", {})
         if set(acts) != {"cloudwatch:PutMetricData"} or \
-                cond.get("cloudwatch:namespace") != NAMESPACE:
-            bad.append("%s: not PutMetricData bound to cloudwatch:namespace %s"
-                       % (s.get("Sid"), NAMESPACE))
+                sorted(as_list(cond.get("cloudwatch:namespace"))) != \
+                sorted([NAMESPACE, HOST_NAMESPACE]):
+            bad.append("%s: not PutMetricData bound to cloudwatch:namespace "
+                       "%s and %s" % (s.get("Sid"), NAMESPACE, HOST_NAMESPACE))
     if any(a.startswith("logs:") for a in acts):
         want = "arn:aws:logs:%s:%s:log-group:%s:*" % (REGION, ACCOUNT, LOG_GROUP)
         if not all(a.startswith("logs:") for a in acts) or res != [want]:
             bad.append("%s: resources %r, not the endpoint's log group %s"
                        % (s.get("Sid"), res, want))
-ok(not bad, "IAM policy: metrics only in %s, logs only in %s"
-   % (NAMESPACE, LOG_GROUP), "\n".join(bad))
+ok(not bad, "IAM policy: metrics only in %s and %s, logs only in %s"
+   % (NAMESPACE, HOST_NAMESPACE, LOG_GROUP), "\n".join(bad))
 if importlib.util.find_spec("moto") is not None:
     try:
         from moto.iam.policy_validation import IAMPolicyDocumentValidator
