@@ -1,0 +1,426 @@
+"""What the fault-injection tests share: the stack they run (the runtime
+simulator, the real collectd with sagemaker_async and write_cloudwatch,
+the scripted fake CloudWatch) and the accounting that holds what the fake
+accepted against the simulator's ledger.
+
+Accounting. write_cloudwatch runs with StorageResolution 1 and collectd's
+Interval 1, so every read of sagemaker_async becomes datums timestamped
+with the read's second. The ledger says which requests each read covered
+(the seq range on its values, which the capture plugin records) and what
+their counts and statistic sets must be; the datums accepted for a second
+say how many times each read of that second arrived (SampleCount of
+InvocationsProcesssed is the number of reads delivered, and the counts and
+statistic sets must add up). From that, every request of the ledger gets
+the number of times it reached CloudWatch: zero is lost, two is counted
+twice. A request the read plugin never covered is lost too. The totals
+are then checked against an independent sum: InvocationsProcesssed plus
+ExpiredRequests over every accepted datum must equal the requests
+delivered, counting duplicates.
+"""
+import itertools
+import math
+import os
+import re
+import signal
+from collections import defaultdict
+
+from harness import (PLUGIN_DIR, collectd_conf, plugin_block, read_jsonl,
+                     read_text, runtime_block, start_collectd)
+from ledger import COUNTS, GAUGES, STATS, TIMINGS, Ledger, expected
+
+NS = "SageMaker/AsyncInference"
+INSTANCE = "main"
+
+
+# ------------------------------------------------------------------ stack
+
+
+def use_fake_credentials(fake):
+    """collectd (started after this) takes its credentials from the fake's
+    container-credentials endpoint, so that a token can be revoked."""
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+              "AWS_SESSION_TOKEN", "AWS_PROFILE",
+              "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+              "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+              "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"):
+        os.environ.pop(k, None)
+    os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = fake.creds_url
+
+
+def wcw_block(fake, flush=1, timeout=2, attempts=5, shutdown=4, extra=()):
+    """write_cloudwatch against the fake. DataLog false: the fake serves
+    PutMetricData only. StorageResolution 1 keeps every read in a datum
+    of its own second (see the accounting above); Compress true sends the
+    bodies gzipped."""
+    lines = ['PluginDir "%s"' % PLUGIN_DIR, "LoadPlugin write_cloudwatch",
+             "<Plugin write_cloudwatch>",
+             '  Region "us-east-1"',
+             '  Endpoint "%s"' % fake.url,
+             '  Namespace "%s"' % NS,
+             "  DataLog false",
+             "  FlushInterval %s" % flush,
+             "  StorageResolution 1",
+             "  Compress true",
+             "  Timeout %s" % timeout,
+             "  MaxAttempts %d" % attempts,
+             "  ShutdownTimeout %s" % shutdown]
+    lines += ["  " + e for e in extra]
+    lines.append("</Plugin>")
+    return "\n".join(lines)
+
+
+def write_conf(work, sock, wcw, runtime_opts=None):
+    opts = {"Interval": 1, "Timeout": 0.8}
+    opts.update(runtime_opts or {})
+    return collectd_conf(
+        work, plugin_block(runtime_block(INSTANCE, sock, **opts)) + "\n" + wcw)
+
+
+def unknown_options(log):
+    """Options collectd's plugins refused as unknown, from the log."""
+    return sorted(set(re.findall(r'unknown option "([^"]+)"', read_text(log))))
+
+
+def start_or_refused(work, conf, log, wanted, wait_for):
+    """Starts collectd. Returns (process, None), or (None, options) when it
+    refused some of `wanted` as unknown and exited."""
+    cd = start_collectd(work, conf)
+    wait_for(lambda: cd.poll() is not None or
+             "entering read-loop" in read_text(log), 10)
+    refused = [o for o in unknown_options(log) if o in wanted]
+    if cd.poll() is not None and refused:
+        return None, refused
+    return cd, None
+
+
+def own_counters(captured, instance="0"):
+    """write_cloudwatch's own values, oldest first: (time, name, value)."""
+    out = []
+    for v in captured:
+        if v["kind"] == "value" and v["plugin"] == "write_cloudwatch" and \
+                v["plugin_instance"] == instance:
+            out.append((v["time"], v["type"] + "-" + v["type_instance"],
+                        v["values"][0]))
+    return out
+
+
+def last_counter(captured, name, default=None):
+    val = default
+    for _, n, v in own_counters(captured):
+        if n == name:
+            val = v
+    return val
+
+
+def counter_at(captured, name, t):
+    """The last value of a counter dispatched at or before time t."""
+    val = None
+    for tt, n, v in own_counters(captured):
+        if n == name and tt <= t:
+            val = v
+    return val
+
+
+def kill(p, sig):
+    os.kill(p.pid, sig)
+    p.wait()
+
+
+# ------------------------------------------------------------- accounting
+
+
+class Read:
+    def __init__(self, run, time, values):
+        self.run = run
+        self.time = time
+        self.second = int(math.floor(time))
+        self.values = values
+        m = values["InvocationsProcesssed"]["meta"]
+        self.boot = m.get("sagemaker:boot_id")
+        self.first = m.get("sagemaker:seq_first")
+        self.last = m.get("sagemaker:seq_last")
+        self.records = []
+        self.counts = None
+        self.stats = None
+
+
+def empty_agg():
+    return {"count": 0, "sum": 0.0, "min": None, "max": None}
+
+
+def agg_add(a, count, total, mn, mx):
+    a["count"] += count
+    a["sum"] += total
+    if mn is not None:
+        a["min"] = mn if a["min"] is None else min(a["min"], mn)
+    if mx is not None:
+        a["max"] = mx if a["max"] is None else max(a["max"], mx)
+
+
+def accepted_by_second(datums, ns=NS):
+    """{(metric, second): {count, sum, min, max}} over accepted datums:
+    statistic sets as they are, Values/Counts as their samples."""
+    out = defaultdict(empty_agg)
+    for d in datums:
+        if d["ns"] != ns:
+            continue
+        a = out[(d["name"], int(d["ts"]))]
+        if "StatisticValues" in d:
+            s = d["StatisticValues"]
+            agg_add(a, s["SampleCount"], s["Sum"], s["Minimum"], s["Maximum"])
+        elif "Values" in d:
+            vals = d["Values"]
+            cnts = d.get("Counts") or [1] * len(vals)
+            agg_add(a, sum(cnts), sum(v * c for v, c in zip(vals, cnts)),
+                    min(vals), max(vals))
+        else:
+            v = d["Value"]
+            agg_add(a, 1, v, v, v)
+    return out
+
+
+class Ledgers:
+    """The ledgers of one or more simulator processes, as one."""
+
+    def __init__(self, paths):
+        self.parts = [Ledger(p) for p in paths]
+        self.requests = {}
+        for led in self.parts:
+            for boot, recs in led.requests.items():
+                self.requests.setdefault(boot, {}).update(recs)
+        self.boots = [b for led in self.parts for b in led.boots]
+
+    def first_snapshot_seq(self, boot):
+        for led in self.parts:
+            for e in led.snapshots:
+                if e["boot_id"] == boot:
+                    return e["next_seq"]
+        return None
+
+    def skipped(self, boot):
+        gone = set()
+        for led in self.parts:
+            gone |= led.skipped(boot)
+        return gone
+
+    def max_announced(self, boot):
+        return max(led.max_announced(boot) for led in self.parts)
+
+
+class Accounting:
+    """captures: the capture plugin's records of each collectd run;
+    starts: {boot: first seq the read plugin must count} (default: the
+    first snapshot's next_seq for the first boot, 1 for later ones)."""
+
+    def __init__(self, ledgers, captures, datums, starts=None):
+        self.led = ledgers
+        self.reads = []
+        for run, captured in enumerate(captures):
+            by_time = defaultdict(dict)
+            for v in captured:
+                if v["kind"] == "value" and v["plugin"] == "sagemaker_async" \
+                        and v["plugin_instance"] == INSTANCE:
+                    by_time[v["time"]][v["type_instance"]] = v
+            for t in sorted(by_time):
+                if "InvocationsProcesssed" in by_time[t]:
+                    self.reads.append(Read(run, t, by_time[t]))
+        self.reads.sort(key=lambda r: r.time)
+        gone = {b: ledgers.skipped(b) for b in ledgers.requests}
+        self.coverage = defaultdict(list)  # (boot, seq) -> reads
+        for r in self.reads:
+            recs = ledgers.requests.get(r.boot, {})
+            if r.first is not None and r.last is not None:
+                for s in range(r.first, r.last + 1):
+                    if s in recs and s not in gone.get(r.boot, ()):
+                        r.records.append(recs[s])
+                        self.coverage[(r.boot, s)].append(r)
+            r.counts, r.stats = expected(r.records)
+        self.accepted = accepted_by_second(datums)
+        self._solve()
+        self._expected_records(starts or {})
+
+    # -- how many times each read arrived
+
+    def _solve(self):
+        by_second = defaultdict(list)
+        for r in self.reads:
+            by_second[r.second].append(r)
+        self.inconsistent = []  # seconds no multiplicity explains
+        for sec, reads in by_second.items():
+            got = {k: self.accepted.get((k, sec), empty_agg())
+                   for k in COUNTS + STATS}
+            n = got["InvocationsProcesssed"]["count"]
+            found = None
+            # Earlier reads first: at a kill the later ones are lost.
+            for ms in itertools.product((1, 0, 2), repeat=len(reads)):
+                if sum(ms) != n:
+                    continue
+                if all(sum(m * r.counts[k] for m, r in zip(ms, reads)) ==
+                       got[k]["sum"] for k in COUNTS) and \
+                   all(sum(m * r.stats[k]["count"] for m, r in zip(ms, reads))
+                       == got[k]["count"] for k in STATS):
+                    found = ms
+                    break
+            if found is None:
+                self.inconsistent.append(sec)
+                found = tuple(1 if i < n else 0 for i in range(len(reads)))
+            for m, r in zip(found, reads):
+                r.delivered = m
+
+    def _expected_records(self, starts):
+        """Every request the ledger says should reach CloudWatch: for each
+        boot the read plugin saw, from where it had to start counting to
+        the last request it covered."""
+        self.expected_keys = []
+        self.died = {}  # boot -> requests announced but never read
+        boots_seen = []
+        for r in self.reads:
+            if r.boot not in boots_seen:
+                boots_seen.append(r.boot)
+        for i, boot in enumerate(boots_seen):
+            if boot in starts:
+                first = starts[boot]
+            elif i == 0:
+                first = self.led.first_snapshot_seq(boot)
+            else:
+                first = 1
+            covered = [s for (b, s) in self.coverage if b == boot]
+            last = max(covered) if covered else first - 1
+            recs = self.led.requests.get(boot, {})
+            gone = self.led.skipped(boot)
+            for s in range(first, last + 1):
+                if s in recs and s not in gone:
+                    self.expected_keys.append((boot, s))
+            announced = self.led.max_announced(boot)
+            self.died[boot] = [s for s in range(last + 1, announced + 1)
+                               if s in recs]
+
+    def arrivals(self, key):
+        return sum(r.delivered for r in self.coverage.get(key, []))
+
+    def record_time(self, key):
+        """When the request was counted (its first read), or, never read,
+        when it completed."""
+        reads = self.coverage.get(key)
+        if reads:
+            return reads[0].time
+        return self.led.requests[key[0]][key[1]]["completed_ms"] / 1000.0
+
+    def figures(self, t0=None, t1=None):
+        """(requests, lost, counted twice) among the expected requests
+        counted in [t0, t1)."""
+        n = lost = twice = 0
+        for key in self.expected_keys:
+            t = self.record_time(key)
+            if (t0 is not None and t < t0) or (t1 is not None and t >= t1):
+                continue
+            n += 1
+            a = self.arrivals(key)
+            if a == 0:
+                lost += 1
+            twice += max(0, a - 1)
+        return n, lost, twice
+
+    def lost_keys(self):
+        return [k for k in self.expected_keys if self.arrivals(k) == 0]
+
+    def independent_total(self):
+        """InvocationsProcesssed + ExpiredRequests summed over every
+        accepted datum, and the same from the ledger with each request
+        counted as many times as it arrived."""
+        got = sum(a["sum"] for (k, _), a in self.accepted.items()
+                  if k in ("InvocationsProcesssed", "ExpiredRequests"))
+        want = sum(self.arrivals(k) for k in self.expected_keys)
+        return int(got), want
+
+    def exact(self):
+        """Per metric, the accepted totals against the ledger's, each read
+        weighted by how many times it arrived; and per second, the
+        mismatches. Returns a list of differences (empty when exact)."""
+        diffs = []
+        want = {k: empty_agg() for k in COUNTS + STATS}
+        for r in self.reads:
+            for _ in range(r.delivered):
+                for k in COUNTS:
+                    agg_add(want[k], 1, r.counts[k], None, None)
+                for k in STATS:
+                    s = r.stats[k]
+                    if s["count"]:
+                        agg_add(want[k], s["count"], s["sum"], s["min"],
+                                s["max"])
+        got = {k: empty_agg() for k in COUNTS + STATS}
+        for (k, _), a in self.accepted.items():
+            if k in got:
+                agg_add(got[k], a["count"], a["sum"], a["min"], a["max"])
+        for k in COUNTS + STATS:
+            g, w = dict(got[k]), dict(want[k])
+            if k in COUNTS:  # min/max of counts are per read: not kept here
+                g["min"] = g["max"] = w["min"] = w["max"] = None
+            if g != w:
+                diffs.append("%s: accepted %r, ledger %r" % (k, g, w))
+        if self.inconsistent:
+            diffs.append("seconds whose datums no number of deliveries of "
+                         "their reads explains: %s" % self.inconsistent[:10])
+        return diffs
+
+    def gauges(self):
+        """Every gauge sample of a delivered read, as collectd dispatched
+        it, against the accepted statistic sets: a list of differences."""
+        want = defaultdict(empty_agg)
+        for r in self.reads:
+            for _ in range(r.delivered):
+                for k in GAUGES:
+                    if k in r.values:
+                        v = r.values[k]["values"][0]
+                        agg_add(want[(k, r.second)], 1, v, v, v)
+        diffs = []
+        for key, w in want.items():
+            g = self.accepted.get(key, empty_agg())
+            if g["count"] != w["count"] or g["min"] != w["min"] or \
+                    g["max"] != w["max"] or abs(g["sum"] - w["sum"]) > 1e-9 * \
+                    max(1.0, abs(w["sum"])):
+                diffs.append("%s at %d: accepted %r, dispatched %r"
+                             % (key[0], key[1], g, w))
+        return diffs
+
+    def unattributed(self):
+        """Accepted datums of seconds in which collectd dispatched no read
+        (they cannot be checked against anything)."""
+        seconds = {r.second for r in self.reads}
+        return sorted({s for (k, s) in self.accepted
+                       if k in COUNTS + STATS + GAUGES and s not in seconds})
+
+
+def summary(n, lost, twice):
+    return "%d of %d requests lost, %d counted twice" % (lost, n, twice)
+
+
+def requests_between(puts, t0, t1):
+    return [p for p in puts if t0 <= p["t"] < t1]
+
+
+def max_in_window(times, width):
+    """The most events within any window of `width` seconds."""
+    times = sorted(times)
+    best = 0
+    j = 0
+    for i, t in enumerate(times):
+        while times[j] <= t - width:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+def drained(capture_path, ledger_path):
+    """True once the read plugin has covered the last request in the
+    ledger and write_cloudwatch's queue and spool are empty (as its
+    latest own counters say)."""
+    last = max((e["seq"] for e in read_jsonl(ledger_path)
+                if e["event"] == "request"), default=0)
+    capt = read_jsonl(capture_path)
+    seqs = [v["meta"].get("sagemaker:seq_last", 0) for v in capt
+            if v["kind"] == "value" and
+            v["type_instance"] == "InvocationsProcesssed"]
+    return bool(seqs) and max(seqs) >= last and \
+        last_counter(capt, "queue_length-datums") == 0 and \
+        last_counter(capt, "queue_length-spool_datums", 0) == 0

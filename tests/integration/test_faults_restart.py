@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""Restarts: collectd stopped with SIGTERM and killed with SIGKILL while
+CloudWatch is unreachable, then started again; and the runtime restarted,
+its socket removed and created again, while collectd reads it.
+
+collectd keeps its place across its own restarts with sagemaker_async's
+StateFile (the read cursor) and write_cloudwatch's SpoolDirectory (what
+could not be sent yet). With SIGTERM nothing may be lost or counted twice.
+A SIGKILL loses what was only in memory: the values read since the last
+spill to the spool. The test measures what it lost and counted twice
+against the simulator's ledger and bounds it: every lost request was read
+after the last spill the plugin reported before the kill, and no more
+than one read's requests are counted twice (the StateFile's guarantee).
+When collectd refuses StateFile or SpoolDirectory as unknown options, the
+two collectd restarts are skipped.
+
+The runtime's restart needs neither option: the old boot's requests that
+were read arrive once, those it announced but that were never read are
+counted in LostRequests, and the new boot is read from its first request.
+"""
+import os
+import signal
+import time
+
+from faults_common import (Accounting, Ledgers, drained, own_counters,
+                           start_or_refused, summary, use_fake_credentials,
+                           wcw_block, write_conf, kill)
+from fake_cloudwatch import FakeCloudWatch
+from harness import (SIM, Tap, Workdir, read_jsonl, read_text,
+                     require_collectd, sanitizer_reports, start, start_sim,
+                     stop, wait_for)
+
+tap = Tap()
+require_collectd(tap)
+
+RATE = 40
+FLUSH = 1
+SHUTDOWN = 4
+WARM = 5
+DOWN_BEFORE = 8   # outage seconds before the stop
+STOPPED = 4       # seconds collectd is down
+DOWN_AFTER = 5    # outage seconds after the restart
+AFTER = 6         # generation goes on this long after the outage
+NEEDED = ("StateFile", "SpoolDirectory", "MaxRequestsPerSecond")
+
+
+def skip(what, why):
+    tap.n += 1
+    print("ok %d - %s # SKIP %s" % (tap.n, what, why), flush=True)
+
+
+def collectd_restart(sig):
+    """collectd stopped by sig during an outage, started again; returns
+    False if this build lacks the options."""
+    name = {signal.SIGTERM: "SIGTERM", signal.SIGKILL: "SIGKILL"}[sig]
+    work = Workdir("faults-" + name.lower())
+    fake = FakeCloudWatch(work)
+    use_fake_credentials(fake)
+    sim, sock, ledger = start_sim(work, [
+        "--seed", "33" if sig == signal.SIGTERM else "34", "--rate", str(RATE),
+        "--duration", str(WARM + DOWN_BEFORE + STOPPED + DOWN_AFTER + AFTER),
+        "--quiet"])
+    spool = work.file("spool")
+    os.mkdir(spool)
+    state = work.file("main.state")
+    runs = [Workdir("faults-%s-run1" % name.lower()),
+            Workdir("faults-%s-run2" % name.lower())]
+    confs = [write_conf(r, sock, wcw_block(
+        fake, flush=FLUSH, shutdown=SHUTDOWN,
+        extra=['SpoolDirectory "%s"' % spool, "MaxRequestsPerSecond 10"]),
+        runtime_opts={"StateFile": state}) for r in runs]
+
+    cd, refused = start_or_refused(runs[0], confs[0][0], confs[0][2], NEEDED,
+                                   wait_for)
+    if cd is None:
+        stop(sim)
+        fake.stop()
+        return refused
+    t0 = time.time()
+    tap.ok(wait_for(lambda: any(p["status"] == 200 for p in fake.puts()), 10),
+           "%s: write_cloudwatch publishes to the fake CloudWatch" % name)
+    time.sleep(max(0, t0 + WARM - time.time()))
+    t_out = fake.set("refuse")
+    time.sleep(DOWN_BEFORE)
+    t_kill = time.time()
+    if sig == signal.SIGTERM:
+        code, took = stop(cd, timeout=30)
+        tap.ok(code == 0 and took <= SHUTDOWN + 1,
+               "SIGTERM during the outage: collectd exits 0 in %.1f s "
+               "(ShutdownTimeout %d)" % (took, SHUTDOWN))
+    else:
+        kill(cd, signal.SIGKILL)
+    tap.ok(os.listdir(spool), "%s: the spool holds what was not sent (%d "
+           "files)" % (name, len(os.listdir(spool))))
+    tap.ok(os.path.exists(state), "%s: the state file exists" % name)
+    time.sleep(STOPPED)
+    t_restart = time.time()
+    cd, refused = start_or_refused(runs[1], confs[1][0], confs[1][2], (),
+                                   wait_for)
+    time.sleep(DOWN_AFTER)
+    t_back = fake.set("ok")
+    out2 = confs[1][1]
+    tap.ok(wait_for(lambda: drained(out2, ledger), 60, step=0.5),
+           "%s: after the restart and the outage the read plugin read every "
+           "request and the queue and spool emptied" % name)
+    time.sleep(1.5)
+    code, took = stop(cd, timeout=30)
+    stop(sim)
+    tap.eq(code, 0, "%s: the restarted collectd exits 0" % name)
+
+    captures = [read_jsonl(c[1]) for c in confs]
+    acc = Accounting(Ledgers([ledger]), captures, fake.datums())
+    n, lost, twice = acc.figures()
+    tap.note("%s: %d reads before the stop, %d after; %d requests to the "
+             "fake" % (name, sum(r.run == 0 for r in acc.reads),
+                       sum(r.run == 1 for r in acc.reads), len(fake.puts())))
+    if sig == signal.SIGTERM:
+        tap.ok(lost == 0 and twice == 0,
+               "SIGTERM during an outage, restarted %d s later: %s"
+               % (STOPPED, summary(n, lost, twice)), acc.lost_keys()[:10])
+    else:
+        # The last spill before the kill: the own counters dispatched after
+        # the send that spooled, and those dispatched before it. Every read
+        # up to the earlier ones was sealed into that spill.
+        spills = []
+        prev_t = None
+        last_v = 0
+        for t, k, v in own_counters(captures[0]):
+            if k != "derive-datums_spooled":
+                continue
+            if v > last_v:
+                spills.append((prev_t, t))
+            last_v = v
+            prev_t = t
+        sealed_by = spills[-1][0] if spills and spills[-1][0] else t_out
+        after = [k for k in acc.expected_keys
+                 if acc.record_time(k) > sealed_by and
+                 acc.record_time(k) < t_kill + 1]
+        lost_keys = set(acc.lost_keys())
+        # The read in progress at the kill is one of the first run's.
+        per_read = max((len(r.records) for r in acc.reads if r.run == 0),
+                       default=0)
+        outside = sorted(lost_keys - set(after))
+        tap.ok(not outside and twice <= per_read,
+               "SIGKILL during an outage, restarted %d s later: %s (bounds: "
+               "lost, the %d read in the %.1f s since the last spill before "
+               "the kill; counted twice, one read's %d)"
+               % (STOPPED, summary(n, lost, twice), len(after),
+                  t_kill - sealed_by, per_read),
+               "lost but read before the last spill: %s" % outside[:10])
+    got, want = acc.independent_total()
+    tap.eq(got, want, "%s: InvocationsProcesssed + ExpiredRequests summed "
+           "over every accepted datum: %d, the ledger's requests delivered: "
+           "%d" % (name, got, want))
+    tap.eq(acc.exact(), [], "%s: every count and statistic set accepted "
+           "equals the ledger's, exactly" % name)
+    tap.eq(acc.gauges(), [], "%s: every gauge sample of the delivered reads "
+           "arrived once, exactly" % name)
+    replay = [p["t"] for p in fake.puts() if p["t"] >= t_back]
+    tap.ok(replay, "%s: the spool was replayed after the restart (%d "
+           "requests)" % (name, len(replay)))
+    for r in runs:
+        tap.ok(not sanitizer_reports(r), "%s: no sanitizer reports" % name,
+               sanitizer_reports(r)[:10])
+    tap.note("%s: outage %.0f s to %.0f s, stop at %.0f s, restart at %.0f s"
+             % (name, 0, t_back - t_out, t_kill - t_out, t_restart - t_out))
+    fake.stop()
+    return None
+
+
+def runtime_restart():
+    """The runtime is stopped (its socket goes), stays away, and a new one
+    (a new boot) creates the socket again."""
+    work = Workdir("faults-runtime")
+    fake = FakeCloudWatch(work)
+    use_fake_credentials(fake)
+    sim, sock, ledger1 = start_sim(work, ["--seed", "35", "--rate",
+                                          str(RATE), "--quiet"])
+    conf, out, log = write_conf(work, sock, wcw_block(fake, flush=FLUSH))
+    cd, _ = start_or_refused(work, conf, log, (), wait_for)
+    time.sleep(6)
+    stop(sim)
+    tap.ok(not os.path.exists(sock),
+           "runtime restart: the stopped runtime removed its socket")
+    time.sleep(4)
+    ledger2 = work.file("sim2.ledger.jsonl")
+    sim2 = start([SIM, "--socket", sock, "--ledger", ledger2, "--seed", "36",
+                  "--rate", str(RATE), "--duration", "8", "--quiet"],
+                 work.file("sim2.log"))
+    tap.ok(wait_for(lambda: os.path.exists(sock), 10),
+           "runtime restart: the new runtime created the socket again")
+    time.sleep(8)
+    tap.ok(wait_for(lambda: drained(out, ledger2), 40, step=0.5),
+           "runtime restart: the read plugin read every request of the new "
+           "boot and the queue emptied")
+    time.sleep(1.5)
+    code, _ = stop(cd, timeout=30)
+    stop(sim2)
+    tap.eq(code, 0, "runtime restart: collectd exits 0")
+    text = read_text(log)
+    lines = [l for l in text.splitlines() if "sagemaker_async" in l and
+             "Notification" not in l]
+    tap.ok(any("[error]" in l and sock in l for l in lines) and
+           any("answers again" in l for l in lines) and
+           any("restarted" in l for l in lines),
+           "runtime restart: the read plugin logged the missing socket, its "
+           "return and the new boot", lines[-6:])
+
+    captured = read_jsonl(out)
+    leds = Ledgers([ledger1, ledger2])
+    acc = Accounting(leds, [captured], fake.datums())
+    boots = [b for b in leds.boots]
+    tap.eq(len(boots), 2, "runtime restart: two boots in the ledgers")
+    old = boots[0]
+    died = len(acc.died.get(old, []))
+    lost_reported = sum(v["values"][0] for v in captured
+                        if v["kind"] == "value" and
+                        v["type_instance"] == "LostRequests")
+    tap.eq(lost_reported, died,
+           "runtime restart: the %d requests the old runtime announced but "
+           "that were never read are counted in LostRequests" % died)
+    old_recs = leds.requests.get(old, {})
+    unseen = len([s for s in old_recs if s > leds.max_announced(old)])
+    n, lost, twice = acc.figures()
+    tap.ok(lost == 0 and twice == 0,
+           "runtime restarted, socket removed for 4 s and created again: %s "
+           "(besides, %d announced by the old runtime but never read, in "
+           "LostRequests; %d completed after its last answer, never seen)"
+           % (summary(n, lost, twice), died, unseen), acc.lost_keys()[:10])
+    new_first = min((s for (b, s) in acc.expected_keys if b == boots[1]),
+                    default=None)
+    tap.eq(new_first, 1, "runtime restart: the new boot is read from its "
+           "first request")
+    got, want = acc.independent_total()
+    tap.eq(got, want, "runtime restart: InvocationsProcesssed + "
+           "ExpiredRequests summed over every accepted datum: %d, the "
+           "ledger's requests delivered: %d" % (got, want))
+    tap.eq(acc.exact(), [], "runtime restart: every count and statistic set "
+           "accepted equals the ledger's, exactly")
+    tap.eq(acc.gauges(), [], "runtime restart: every gauge sample arrived "
+           "once, exactly")
+    tap.ok(not sanitizer_reports(work), "runtime restart: no sanitizer "
+           "reports", sanitizer_reports(work)[:10])
+    fake.stop()
+
+
+for sig in (signal.SIGTERM, signal.SIGKILL):
+    refused = collectd_restart(sig)
+    if refused:
+        name = {signal.SIGTERM: "SIGTERM", signal.SIGKILL: "SIGKILL"}[sig]
+        skip("%s during an outage, restarted: requests lost and counted "
+             "twice" % name,
+             "collectd refuses %s (unknown option): the restart needs "
+             "StateFile and SpoolDirectory" % ", ".join(refused))
+runtime_restart()
+tap.done()
