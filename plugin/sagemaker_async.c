@@ -328,18 +328,23 @@ static double wall_ms(void) {
   return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
+/* The runtime's name as the state file holds it (names longer than the
+ * file keeps are cut alike when saving and loading). */
+typedef char st_name_t[SM_STATE_NAME_MAX + 1];
+
 /* Loads the state file once, before the first snapshot. Whatever is
  * wrong with the file, the runtime is then read as on first contact. */
 static void load_state(sm_runtime_t *rt) {
   char err[256];
+  char name[sizeof(st_name_t)];
   sm_state_t st;
 
   rt->state_loaded = true;
   rt->saved.seq = -1;
-  switch (sm_state_load(rt->state_file, rt->name, &st, err, sizeof(err))) {
+  sstrncpy(name, rt->name, sizeof(name));
+  switch (sm_state_load(rt->state_file, name, &st, err, sizeof(err))) {
   case SM_STATE_LOADED:
-    if (sm_collect_restore(rt->collect, st.boot_id, st.seq, st.next_seq) !=
-        0) {
+    if (sm_collect_restore(rt->collect, st.boot_id, st.seq, st.next_seq) != 0) {
       ERROR(PLUGIN_NAME " plugin: runtime \"%s\": state file %s: cannot "
                         "restore its cursor; counting from the runtime's "
                         "next_seq",
@@ -369,13 +374,13 @@ static void load_state(sm_runtime_t *rt) {
     int moved =
         sm_state_set_aside(rt->state_file, aside_err, sizeof(aside_err));
     ERROR(PLUGIN_NAME " plugin: runtime \"%s\": state file %s is unusable: "
-                      "%s; %s%s; counting from the runtime's next_seq "
+                      "%s; %s%s%s; counting from the runtime's next_seq "
                       "(requests completed while collectd was stopped are "
                       "not counted)",
           rt->name, rt->state_file, err,
-          moved == 0 ? "moved aside to the same name with .corrupt"
-                     : "could not move it aside: ",
-          moved == 0 ? "" : aside_err);
+          moved == 0 ? "moved aside to " : "could not move it aside: ",
+          moved == 0 ? rt->state_file : aside_err,
+          moved == 0 ? ".corrupt" : "");
     break;
   }
   }
@@ -740,16 +745,15 @@ static int config_runtime(oconfig_item_t *ci) {
     else if (strcasecmp("StateFile", child->key) == 0) {
       status = cf_util_get_string(child, &rt->state_file);
       /* Room for the ".corrupt" a bad file is renamed to. */
-      if (status == 0 && (rt->state_file[0] == 0 ||
-                          strlen(rt->state_file) + 16 > PATH_MAX))
+      if (status == 0 &&
+          (rt->state_file[0] == 0 || strlen(rt->state_file) + 16 > PATH_MAX))
         status = -1;
     } else if (strcasecmp("SocketOwner", child->key) == 0) {
       if (config_socket_owner(child, rt) != 0) {
         sm_runtime_free(rt);
         return -1;
       }
-    }
-    else if (strcasecmp("PercentileAccuracy", child->key) == 0) {
+    } else if (strcasecmp("PercentileAccuracy", child->key) == 0) {
       status = cf_util_get_double(child, &rt->percentile_accuracy);
       if (status == 0 &&
           !(rt->percentile_accuracy >= SM_SKETCH_MIN_ACCURACY &&
@@ -844,8 +848,8 @@ static int config_check_state_files(const oconfig_item_t *ci) {
           const oconfig_item_t *fb = b->children + l;
           if (strcasecmp("StateFile", fb->key) == 0 && fb->values_num == 1 &&
               fb->values[0].type == OCONFIG_TYPE_STRING &&
-              strcmp(fa->values[0].value.string,
-                     fb->values[0].value.string) == 0) {
+              strcmp(fa->values[0].value.string, fb->values[0].value.string) ==
+                  0) {
             ERROR(PLUGIN_NAME " plugin: StateFile \"%s\" is given to two "
                               "<Runtime> blocks; each needs its own",
                   fa->values[0].value.string);

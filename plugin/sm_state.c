@@ -70,8 +70,8 @@ static bool put_encoded(char *buf, size_t size, size_t *len, const char *src) {
   return true;
 }
 
-static bool put_text(char *buf, size_t size, size_t *len, const char *fmt,
-                     ...) __attribute__((format(printf, 4, 5)));
+static bool put_text(char *buf, size_t size, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static bool put_text(char *buf, size_t size, size_t *len, const char *fmt,
                      ...) {
@@ -90,10 +90,9 @@ static bool put_text(char *buf, size_t size, size_t *len, const char *fmt,
 }
 
 static bool state_valid(const sm_state_t *st) {
-  return st->runtime[0] != 0 &&
-         strlen(st->runtime) <= SM_STATE_NAME_MAX && st->boot_id[0] != 0 &&
-         strlen(st->boot_id) <= SM_RT_BOOT_ID_MAX && st->seq >= 0 &&
-         st->next_seq > st->seq && st->saved_ms >= 0;
+  return st->runtime[0] != 0 && strlen(st->runtime) <= SM_STATE_NAME_MAX &&
+         st->boot_id[0] != 0 && strlen(st->boot_id) <= SM_RT_BOOT_ID_MAX &&
+         st->seq >= 0 && st->next_seq > st->seq && st->saved_ms >= 0;
 }
 
 int sm_state_format(const sm_state_t *st, char *buf, size_t size) {
@@ -219,7 +218,7 @@ static const char *parse_int(const char *s, size_t n, int64_t *v) {
 
 int sm_state_parse(const char *text, size_t len, sm_state_t *st, char *err,
                    size_t err_size) {
-  static const char *const keys[] = {"runtime", "boot_id", "seq",
+  static const char *const keys[] = {"runtime",  "boot_id",  "seq",
                                      "next_seq", "saved_ms", "crc32"};
   reader_t r = {.text = text, .len = len};
   sm_state_t out;
@@ -318,7 +317,7 @@ int sm_state_parse(const char *text, size_t len, sm_state_t *st, char *err,
       if (vlen != 8)
         why = "is not eight hex digits";
       for (size_t i = 0; why == NULL && i < 8; i++) {
-        int d = value[i] >= 'a' && value[i] <= 'f' ? value[i] - 'a' + 10
+        int d = value[i] >= 'a' && value[i] <= 'f'   ? value[i] - 'a' + 10
                 : value[i] >= '0' && value[i] <= '9' ? value[i] - '0'
                                                      : -1;
         if (d < 0)
@@ -345,9 +344,8 @@ int sm_state_parse(const char *text, size_t len, sm_state_t *st, char *err,
     return -1;
   }
   if (out.seq == INT64_MAX || out.next_seq <= out.seq) {
-    set_err(err, err_size,
-            "seq %" PRId64 " is not below next_seq %" PRId64, out.seq,
-            out.next_seq);
+    set_err(err, err_size, "seq %" PRId64 " is not below next_seq %" PRId64,
+            out.seq, out.next_seq);
     return -1;
   }
   *st = out;
@@ -437,8 +435,9 @@ int sm_state_prepare(const char *path, const sm_state_t *st, char *err,
 
   set_err(err, err_size, "%s", "");
   if (len < 0) {
-    set_err(err, err_size, "the cursor (boot %.40s, seq %" PRId64
-                           ") cannot be written in the state format",
+    set_err(err, err_size,
+            "the cursor (boot %.40s, seq %" PRId64
+            ") cannot be written in the state format",
             st->boot_id, st->seq);
     return -1;
   }

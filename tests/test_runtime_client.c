@@ -221,8 +221,8 @@ static void test_socket_check(void) {
     T_EQ_INT(sm_rt_socket_check(sock, me + 1, "someone", msg, sizeof(msg)),
              SM_RT_SOCKET_REFUSED, "owner check: another owner is refused");
     snprintf(want, sizeof(want), "owned by uid %lu", (unsigned long)me);
-    T_OK(strstr(msg, sock) && strstr(msg, want) &&
-             strstr(msg, "(someone)") && strstr(msg, "root"),
+    T_OK(strstr(msg, sock) && strstr(msg, want) && strstr(msg, "(someone)") &&
+             strstr(msg, "root"),
          "  naming the path, the owner and what was expected: %s", msg);
   } else {
     T_EQ_INT(chown(sock, 65534, 65534), 0, "chown the socket to uid 65534");

@@ -20,14 +20,13 @@
 
 /* A state written by hand, with its CRC-32 from an independent
  * implementation (Python: "%08x" % zlib.crc32(body)). */
-static const char GOLDEN[] =
-    "sagemaker_async state 1\n"
-    "runtime main%20runtime\n"
-    "boot_id 0d5b3f5e-8a36-4c3b-9d2e-3b6f1f0e9a11\n"
-    "seq 1042\n"
-    "next_seq 1050\n"
-    "saved_ms 1764187200123\n"
-    "crc32 ec193b9a\n";
+static const char GOLDEN[] = "sagemaker_async state 1\n"
+                             "runtime main%20runtime\n"
+                             "boot_id 0d5b3f5e-8a36-4c3b-9d2e-3b6f1f0e9a11\n"
+                             "seq 1042\n"
+                             "next_seq 1050\n"
+                             "saved_ms 1764187200123\n"
+                             "crc32 ec193b9a\n";
 
 static sm_state_t golden_state(void) {
   sm_state_t st;
@@ -101,15 +100,14 @@ static void test_format(void) {
     T_OK(ok, "round trip: longest names of any bytes, largest numbers");
     if (!ok)
       T_NOTE("%s", err);
-    T_OK(memchr(buf, '\r', (size_t)len) == NULL &&
-             strchr(buf, '\x7f') == NULL,
+    T_OK(memchr(buf, '\r', (size_t)len) == NULL && strchr(buf, '\x7f') == NULL,
          "round trip: the file is printable lines");
     odd.seq = 0;
     odd.next_seq = 1;
     odd.saved_ms = 0;
     len = sm_state_format(&odd, buf, sizeof(buf));
-    T_OK(len > 0 && sm_state_parse(buf, (size_t)len, &back, err,
-                                   sizeof(err)) == 0 &&
+    T_OK(len > 0 &&
+             sm_state_parse(buf, (size_t)len, &back, err, sizeof(err)) == 0 &&
              same_state(&back, &odd),
          "round trip: seq 0, next_seq 1, saved_ms 0");
   }
@@ -263,8 +261,8 @@ static void test_grammar(void) {
     if (cases[i].why == NULL)
       T_EQ_INT(rc, 0, cases[i].what);
     else
-      T_OK(rc == -1 && strstr(err, cases[i].why) != NULL,
-           "refused: %s (%s)", cases[i].what, err);
+      T_OK(rc == -1 && strstr(err, cases[i].why) != NULL, "refused: %s (%s)",
+           cases[i].what, err);
   }
 
   T_OK(parse_signed("sagemaker_async state 2\nruntime r\nboot_id b\nseq 1\n"
@@ -353,7 +351,8 @@ static void test_files(void) {
        "saved again under umask 0277");
   memset(&sb, 0, sizeof(sb));
   stat(path, &sb);
-  T_OK((sb.st_mode & 07777) == 0600, "mode 0600 under umask 0277 too (%o)", (unsigned)(sb.st_mode & 07777));
+  T_OK((sb.st_mode & 07777) == 0600, "mode 0600 under umask 0277 too (%o)",
+       (unsigned)(sb.st_mode & 07777));
   umask(old_umask);
   T_EQ_INT(sm_state_load(path, "main runtime", &back, err, sizeof(err)),
            SM_STATE_LOADED, "load");

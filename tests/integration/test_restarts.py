@@ -20,6 +20,9 @@ ledger.
     LostRequests counts exactly the seqs the runtime no longer held.
 (f) SocketOwner (as root): a socket of another owner is refused with a
     message, accepted with SocketOwner; a symbolic link is refused.
+(g) A truncated state file and one of another runtime: an error naming
+    the file and the fault, the file set aside, a first contact, a new
+    state file.
 
 Each read's counts and statistic sets are recomputed from the ledger's
 records of the seq range the read's meta data names (ledger.py).
@@ -28,6 +31,7 @@ import os
 import signal
 import stat
 import time
+import zlib
 from collections import Counter, defaultdict
 
 from harness import (SIM, Tap, Workdir, collectd_conf, plugin_block,
@@ -469,6 +473,49 @@ def scenario_socket_owner():
     no_sanitizer_reports(label, [run])
 
 
+# ------------------------------------------------------------------ (g)
+def scenario_bad_state():
+    label = "bad state file"
+    work = Workdir("badstate")
+    sim, sock, ledger = start_sim(work, ["--seed", "28", "--rate", "100"])
+    cut = work.file("cut.state")
+    other = work.file("other.state")
+    with open(cut, "w") as f:
+        f.write("sagemaker_async state 1\nruntime cut\nboot_id 0d5b")
+    with open(other, "w") as f:
+        # A valid file, but of the runtime "elsewhere".
+        body = ("sagemaker_async state 1\nruntime elsewhere\nboot_id x\n"
+                "seq 1\nnext_seq 2\nsaved_ms 0\n")
+        f.write(body + "crc32 %08x\n" % zlib.crc32(body.encode()))
+    run = Run("badstate", plugin_block(
+        runtime_block("cut", sock, Interval=1, Timeout=0.8, StateFile=cut),
+        runtime_block("other", sock, Interval=1, Timeout=0.8,
+                      StateFile=other)))
+    time.sleep(2.5)
+    code, _ = stop(run.proc)
+    stop(sim)
+    tap.eq(code, 0, "%s: collectd runs on and exits 0" % label)
+    text = read_text(run.log)
+    for name, path, why in (("cut", cut, "truncated"),
+                            ("other", other, 'written for runtime "elsewhere"')):
+        lines = [l for l in text.splitlines() if "[error]" in l and
+                 'runtime "%s"' % name in l and path in l]
+        tap.ok(lines and why in lines[0] and path + ".corrupt" in lines[0],
+               "%s: %s: an error names the file and the fault, and where it "
+               "went" % (label, name), lines or text[-1500:])
+        tap.ok(os.path.exists(path + ".corrupt"),
+               "%s: %s: the file is set aside as .corrupt" % (label, name))
+        tap.ok("runtime \"%s\": boot" % name in text and
+               len(run.reads(name)) >= 1,
+               "%s: %s: read as on first contact (%d reads)"
+               % (label, name, len(run.reads(name))))
+        tap.ok(Ledger(ledger).boots and
+               open(path).read().startswith("sagemaker_async state 1\n"
+                                            "runtime %s\n" % name),
+               "%s: %s: a new state file replaces it" % (label, name))
+    no_sanitizer_reports(label, [run])
+
+
 t0 = time.monotonic()
 scenario_sigterm()
 scenario_sigkill()
@@ -476,5 +523,6 @@ scenario_no_state()
 scenario_runtime_restarts()
 scenario_overflow_while_down()
 scenario_socket_owner()
+scenario_bad_state()
 tap.note("took %.1f s" % (time.monotonic() - t0))
 tap.done()
