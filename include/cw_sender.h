@@ -12,6 +12,14 @@
  * An expired-token answer invalidates the credentials and retries once
  * with fresh ones.
  *
+ * With a spool (cfg.spool), a batch that could not be sent within its
+ * attempts goes to disk with every other ready datum, and while the spool
+ * holds batches, everything goes through it, oldest first: a drain first
+ * appends the ready datums to the spool, then sends the spooled batches in
+ * order. A spooled datum older than CloudWatch accepts (two weeks) is
+ * dropped and counted when its batch is sent. Requests never go out faster
+ * than cfg.max_requests_per_second.
+ *
  * Time, randomness, sleeping and logging are passed in. collectd-free: the
  * glue runs it on its sender thread; unit tests drive it against a
  * scripted server.
@@ -26,6 +34,7 @@
 
 #include "aws_creds.h"
 #include "cw_queue.h"
+#include "cw_spool.h"
 
 #define CW_SENDER_DEFAULT_COMPRESS_THRESHOLD 1024
 #define CW_SENDER_DEFAULT_MAX_ATTEMPTS 5
@@ -49,6 +58,8 @@ typedef struct {
   uint64_t backoff_base_ms;
   uint64_t backoff_cap_ms;
   size_t max_batch_bytes; /* 0: CW_ENC_DEFAULT_MAX_BYTES */
+  cw_spool_t *spool;      /* not owned; NULL: no spool */
+  double max_requests_per_second; /* 0: no limit */
 
   aws_creds_provider_t *creds; /* not owned */
 
@@ -56,6 +67,8 @@ typedef struct {
   double (*random01)(void *ud);
   /* Sleeps ms, or less when woken to stop: returns non-zero then. */
   int (*sleep_ms)(uint64_t ms, void *ud);
+  /* A monotonic clock in ms, for the request rate; NULL: CLOCK_MONOTONIC. */
+  uint64_t (*mono_ms)(void *ud);
   void (*log)(cw_log_level_t level, const char *msg, void *ud);
   void *ud;
 } cw_sender_config_t;
@@ -68,6 +81,9 @@ typedef struct {
   uint64_t retries;
   uint64_t bytes_sent;      /* bodies as sent (after gzip) */
   uint64_t bytes_raw;       /* bodies before gzip */
+  uint64_t datums_spooled;  /* written to the spool */
+  uint64_t datums_expired;  /* older than CloudWatch accepts: dropped */
+  uint64_t spool_errors;    /* spool files set aside or unwritable */
 } cw_sender_stats_t;
 
 typedef struct cw_sender_s cw_sender_t;
@@ -84,6 +100,15 @@ void cw_sender_destroy(cw_sender_t *s);
  * -1; the batch stays queued). */
 int cw_sender_drain(cw_sender_t *s, cw_queue_t *q, pthread_mutex_t *lock,
                     time_t deadline);
+
+/* Gives the sender a spool (not owned; NULL: none) after creation, for a
+ * spool opened once the sender thread runs. */
+void cw_sender_set_spool(cw_sender_t *s, cw_spool_t *spool);
+
+/* Appends every ready datum of q to the spool, in batches (no network):
+ * for a shutdown that ran out of time. Returns the datums spooled; 0
+ * without a spool. */
+size_t cw_sender_spill(cw_sender_t *s, cw_queue_t *q, pthread_mutex_t *lock);
 
 void cw_sender_get_stats(cw_sender_t *s, cw_sender_stats_t *out);
 

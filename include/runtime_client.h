@@ -14,6 +14,7 @@
 #define SM_RUNTIME_CLIENT_H 1
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "runtime_parse.h"
 
@@ -47,5 +48,23 @@ void sm_rt_client_destroy(sm_rt_client_t *cl);
 void sm_rt_client_get(sm_rt_client_t *cl, const char *path,
                       sm_rt_parser_t *parser, long timeout_ms,
                       sm_rt_get_result_t *res);
+
+/* Results of sm_rt_socket_check(). */
+typedef enum {
+  SM_RT_SOCKET_OK = 0,
+  SM_RT_SOCKET_ABSENT,  /* nothing at the path: a connect says so */
+  SM_RT_SOCKET_REFUSED, /* a symbolic link, not a socket, another owner, or
+                           it cannot be examined: see msg */
+} sm_rt_socket_check_t;
+
+/* Looks at path without following a symbolic link before anything is
+ * sent to it: only a socket owned by root or by owner is OK. owner_name,
+ * if not NULL, is how the configuration named owner, for msg. msg says
+ * what was found and what was expected, naming the path. This checks the
+ * file, not the process behind it: it is as strong as the permissions of
+ * the socket's directory, which must keep others from replacing it. */
+sm_rt_socket_check_t sm_rt_socket_check(const char *path, uid_t owner,
+                                        const char *owner_name, char *msg,
+                                        size_t msg_size);
 
 #endif /* SM_RUNTIME_CLIENT_H */

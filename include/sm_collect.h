@@ -118,4 +118,15 @@ void sm_collect_keep_successes(sm_collect_t *c, bool keep);
  * SM_RT_BOOT_ID_MAX. Returns 0, or -1 if it does not. */
 int sm_collect_set_cursor(sm_collect_t *c, const char *boot_id, int64_t seq);
 
+/* The same, with the highest next_seq that boot had announced (taken as
+ * seq + 1 when lower): if the runtime turns out to have restarted, the
+ * records from seq + 1 to known_next_seq - 1 are counted as lost, as they
+ * would have been had the plugin run on. */
+int sm_collect_restore(sm_collect_t *c, const char *boot_id, int64_t seq,
+                       int64_t known_next_seq);
+
+/* The highest next_seq seen for the cursor's boot (what a state file
+ * keeps besides the cursor); 0 before the first snapshot. */
+int64_t sm_collect_known_next_seq(const sm_collect_t *c);
+
 #endif /* SM_COLLECT_H */

@@ -4,10 +4,12 @@
  */
 #include "runtime_client.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <curl/curl.h>
@@ -176,4 +178,44 @@ void sm_rt_client_get(sm_rt_client_t *cl, const char *path,
   /* Drop our pointers from the handle: they die with this call. */
   curl_easy_setopt(cl->curl, CURLOPT_WRITEDATA, NULL);
   curl_easy_setopt(cl->curl, CURLOPT_ERRORBUFFER, NULL);
+}
+
+sm_rt_socket_check_t sm_rt_socket_check(const char *path, uid_t owner,
+                                        const char *owner_name, char *msg,
+                                        size_t msg_size) {
+  struct stat st;
+  char expected[160];
+
+  msg[0] = 0;
+  if (lstat(path, &st) != 0) {
+    if (errno == ENOENT)
+      return SM_RT_SOCKET_ABSENT;
+    snprintf(msg, msg_size, "socket %s cannot be examined: %s", path,
+             strerror(errno));
+    return SM_RT_SOCKET_REFUSED;
+  }
+  if (S_ISLNK(st.st_mode)) {
+    snprintf(msg, msg_size,
+             "socket %s is a symbolic link; refusing to follow it", path);
+    return SM_RT_SOCKET_REFUSED;
+  }
+  if (!S_ISSOCK(st.st_mode)) {
+    snprintf(msg, msg_size, "%s is not a socket; refusing to connect", path);
+    return SM_RT_SOCKET_REFUSED;
+  }
+  if (st.st_uid == 0 || st.st_uid == owner)
+    return SM_RT_SOCKET_OK;
+  if (owner == 0)
+    snprintf(expected, sizeof(expected), "root (uid 0)");
+  else if (owner_name != NULL)
+    snprintf(expected, sizeof(expected), "root or uid %lu (%s)",
+             (unsigned long)owner, owner_name);
+  else
+    snprintf(expected, sizeof(expected), "root or uid %lu",
+             (unsigned long)owner);
+  snprintf(msg, msg_size,
+           "socket %s is owned by uid %lu, expected %s; refusing to "
+           "connect",
+           path, (unsigned long)st.st_uid, expected);
+  return SM_RT_SOCKET_REFUSED;
 }

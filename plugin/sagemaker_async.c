@@ -8,17 +8,25 @@
  * gauges, the interval's counts and statistic sets, and one notification
  * per failed or expired request.
  *
+ * With StateFile, the cursor survives restarts of collectd: it is loaded
+ * before the first read and saved after every read that moved it, around
+ * the dispatch of the read's values (see save_prepare()).
+ *
  * This file is the collectd glue only: configuration, registration,
  * logging and dispatch. The work is done by collectd-free modules:
  * runtime_client (HTTP over the socket), runtime_parse (streaming JSON),
- * sm_collect (cursor and page staging) and sm_agg (aggregation).
+ * sm_collect (cursor and page staging), sm_agg (aggregation) and sm_state
+ * (the cursor on disk).
  */
 #include "sm_collectd.h"
 
 #include <curl/curl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
+#include <pwd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "runtime_client.h"
 #include "runtime_parse.h"
@@ -27,6 +35,7 @@
 #include "sm_config.h"
 #include "sm_metrics.h"
 #include "sm_sketch.h"
+#include "sm_state.h"
 
 #define PLUGIN_NAME "sagemaker_async"
 #define DEFAULT_SOCKET "/run/sagemaker/async-runtime.sock"
@@ -49,10 +58,18 @@ typedef struct {
   bool notify_success;
   bool percentiles;
   double percentile_accuracy;
+  char *state_file;        /* NULL: the cursor lives in memory only */
+  uid_t socket_owner;      /* besides root */
+  char *socket_owner_name; /* as configured, for messages; may be NULL */
 
   /* state, touched by this runtime's read only */
   sm_rt_client_t *client;
   sm_collect_t *collect;
+  bool state_loaded;   /* the state file was looked at */
+  bool state_restored; /* and its cursor is in use, not yet checked */
+  sm_state_t saved;    /* what the state file holds (seq -1: nothing) */
+  c_complain_t complaint_state; /* the state file cannot be saved */
+  c_complain_t complaint_owner; /* the socket fails the owner check */
   c_complain_t complaint_down;  /* snapshot failures */
   c_complain_t complaint_pages; /* page failures */
   c_complain_t complaint_late;  /* could not catch up within Timeout */
@@ -69,6 +86,8 @@ static void sm_runtime_free(void *arg) {
   sfree(rt->socket);
   sfree(rt->endpoint_name);
   sfree(rt->variant_name);
+  sfree(rt->state_file);
+  sfree(rt->socket_owner_name);
   sfree(rt);
 }
 
@@ -301,6 +320,164 @@ static void note_snapshot(sm_runtime_t *rt, sm_collect_snap_t what,
   }
 }
 
+/* --------------------------------------------------------------- state */
+
+static double wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The runtime's name as the state file holds it (names longer than the
+ * file keeps are cut alike when saving and loading). */
+typedef char st_name_t[SM_STATE_NAME_MAX + 1];
+
+/* Loads the state file once, before the first snapshot. Whatever is
+ * wrong with the file, the runtime is then read as on first contact. */
+static void load_state(sm_runtime_t *rt) {
+  char err[256];
+  char name[sizeof(st_name_t)];
+  sm_state_t st;
+
+  rt->state_loaded = true;
+  rt->saved.seq = -1;
+  sstrncpy(name, rt->name, sizeof(name));
+  switch (sm_state_load(rt->state_file, name, &st, err, sizeof(err))) {
+  case SM_STATE_LOADED:
+    if (sm_collect_restore(rt->collect, st.boot_id, st.seq, st.next_seq) != 0) {
+      ERROR(PLUGIN_NAME " plugin: runtime \"%s\": state file %s: cannot "
+                        "restore its cursor; counting from the runtime's "
+                        "next_seq",
+            rt->name, rt->state_file);
+      return;
+    }
+    rt->saved = st;
+    rt->state_restored = true;
+    INFO(PLUGIN_NAME " plugin: runtime \"%s\": state file %s: boot %s, "
+                     "cursor at seq %" PRId64 ", saved %.0f s ago",
+         rt->name, rt->state_file, st.boot_id, st.seq,
+         (wall_ms() - (double)st.saved_ms) / 1000.0);
+    break;
+  case SM_STATE_MISSING:
+    INFO(PLUGIN_NAME " plugin: runtime \"%s\": no state file %s yet; "
+                     "counting from the runtime's next_seq",
+         rt->name, rt->state_file);
+    break;
+  case SM_STATE_UNREADABLE:
+    ERROR(PLUGIN_NAME " plugin: runtime \"%s\": state file %s %s; counting "
+                      "from the runtime's next_seq (requests completed while "
+                      "collectd was stopped are not counted)",
+          rt->name, rt->state_file, err);
+    break;
+  case SM_STATE_INVALID: {
+    char aside_err[PATH_MAX + 128];
+    int moved =
+        sm_state_set_aside(rt->state_file, aside_err, sizeof(aside_err));
+    ERROR(PLUGIN_NAME " plugin: runtime \"%s\": state file %s is unusable: "
+                      "%s; %s%s%s; counting from the runtime's next_seq "
+                      "(requests completed while collectd was stopped are "
+                      "not counted)",
+          rt->name, rt->state_file, err,
+          moved == 0 ? "moved aside to " : "could not move it aside: ",
+          moved == 0 ? rt->state_file : aside_err,
+          moved == 0 ? ".corrupt" : "");
+    break;
+  }
+  }
+}
+
+/* Says how a restored cursor met the runtime, once. */
+static void note_restored(sm_runtime_t *rt, sm_collect_snap_t what,
+                          const sm_rt_snapshot_t *snap) {
+  if (!rt->state_restored)
+    return;
+  rt->state_restored = false;
+  if (what == SM_COLLECT_SAME_BOOT)
+    INFO(PLUGIN_NAME " plugin: runtime \"%s\": boot %s as saved; reading on "
+                     "from seq %" PRId64 " (next_seq %" PRId64 ")",
+         rt->name, snap->boot_id, sm_collect_cursor(rt->collect),
+         snap->next_seq);
+}
+
+/* True when the cursor differs from what the state file holds. */
+static bool state_moved(const sm_runtime_t *rt) {
+  return sm_collect_cursor(rt->collect) >= 0 &&
+         (rt->saved.seq != sm_collect_cursor(rt->collect) ||
+          rt->saved.next_seq != sm_collect_known_next_seq(rt->collect) ||
+          strcmp(rt->saved.boot_id, sm_collect_boot_id(rt->collect)) != 0);
+}
+
+/* Saving is split around the dispatch of a read's values. The new
+ * cursor is written and synced to a temporary file before the values are
+ * dispatched, and renamed into place right after: a crash before the
+ * rename leaves the old cursor, and the next start reads those records
+ * again (counted twice only if the values had been dispatched, which the
+ * rename follows within microseconds); a crash after it finds the values
+ * dispatched. Notifications go out page by page while the read pages, so
+ * a crash in the middle of a read may repeat the notifications of the
+ * pages it had committed. Nothing is ever skipped. */
+static bool save_prepare(sm_runtime_t *rt, sm_state_t *st) {
+  char err[PATH_MAX + 256];
+
+  if (rt->state_file == NULL || !state_moved(rt))
+    return false;
+  memset(st, 0, sizeof(*st));
+  sstrncpy(st->runtime, rt->name, sizeof(st->runtime));
+  sstrncpy(st->boot_id, sm_collect_boot_id(rt->collect), sizeof(st->boot_id));
+  st->seq = sm_collect_cursor(rt->collect);
+  st->next_seq = sm_collect_known_next_seq(rt->collect);
+  if (st->next_seq <= st->seq)
+    st->next_seq = st->seq + 1;
+  st->saved_ms = (int64_t)wall_ms();
+  if (sm_state_prepare(rt->state_file, st, err, sizeof(err)) != 0) {
+    c_complain(LOG_ERR, &rt->complaint_state,
+               PLUGIN_NAME " plugin: runtime \"%s\": state file %s not "
+                           "saved: %s",
+               rt->name, rt->state_file, err);
+    return false;
+  }
+  return true;
+}
+
+static void save_commit(sm_runtime_t *rt, const sm_state_t *st) {
+  char err[PATH_MAX * 2 + 256];
+
+  if (sm_state_commit(rt->state_file, err, sizeof(err)) != 0) {
+    c_complain(LOG_ERR, &rt->complaint_state,
+               PLUGIN_NAME " plugin: runtime \"%s\": state file %s not "
+                           "saved: %s",
+               rt->name, rt->state_file, err);
+    return;
+  }
+  rt->saved = *st;
+  c_release(LOG_INFO, &rt->complaint_state,
+            PLUGIN_NAME " plugin: runtime \"%s\": state file %s saved again",
+            rt->name, rt->state_file);
+}
+
+/* Refuses a socket that is a link, not a socket, or of an unexpected
+ * owner. Returns 0 when the read may go on. */
+static int check_socket(sm_runtime_t *rt) {
+  char msg[PATH_MAX + 256];
+
+  switch (sm_rt_socket_check(rt->socket, rt->socket_owner,
+                             rt->socket_owner_name, msg, sizeof(msg))) {
+  case SM_RT_SOCKET_REFUSED:
+    c_complain(LOG_ERR, &rt->complaint_owner,
+               PLUGIN_NAME " plugin: runtime \"%s\": %s", rt->name, msg);
+    return -1;
+  case SM_RT_SOCKET_OK:
+    c_release(LOG_INFO, &rt->complaint_owner,
+              PLUGIN_NAME " plugin: runtime \"%s\": socket %s passes the "
+                          "owner check again",
+              rt->name, rt->socket);
+    break;
+  case SM_RT_SOCKET_ABSENT:
+    break; /* the connect will say so, as for a runtime that is down */
+  }
+  return 0;
+}
+
 /* Reads pages until caught up, the deadline, or an error. */
 static void read_pages(sm_runtime_t *rt, long deadline,
                        const sm_dispatch_ctx_t *ctx) {
@@ -390,10 +567,17 @@ static int sm_async_read(user_data_t *ud) {
   sm_dispatch_ctx_t ctx;
   sm_collect_snap_t what;
   uint64_t lost;
+  sm_state_t st;
+  bool prepared;
 
+  if (rt->state_file != NULL && !rt->state_loaded)
+    load_state(rt);
   sm_collect_begin_interval(rt->collect);
   ctx.time = cdtime();
   ctx.interval = rt->interval;
+
+  if (check_socket(rt) != 0)
+    return 0;
 
   /* A runtime that is down is not a failed read for collectd: a failing
    * read is suspended with a back-off of up to a day, and we want to see
@@ -404,6 +588,7 @@ static int sm_async_read(user_data_t *ud) {
   sstrncpy(old_boot, sm_collect_boot_id(rt->collect), sizeof(old_boot));
   what = sm_collect_snapshot(rt->collect, &snap);
   note_snapshot(rt, what, old_boot, &snap);
+  note_restored(rt, what, &snap);
 
   ctx.endpoint = or_default(rt->endpoint_name, snap.endpoint_name);
   ctx.variant = or_default(rt->variant_name, snap.variant_name);
@@ -430,8 +615,11 @@ static int sm_async_read(user_data_t *ud) {
                         "counted as LostRequests",
             rt->name, lost);
 
+  prepared = save_prepare(rt, &st);
   dispatch_snapshot(rt, &ctx, &snap);
   dispatch_interval(rt, &ctx);
+  if (prepared)
+    save_commit(rt, &st);
   return 0;
 }
 
@@ -460,6 +648,42 @@ static int config_positive_ms(const oconfig_item_t *ci, const char *rt_name,
   return 0;
 }
 
+/* SocketOwner: a user name or a numeric uid. */
+static int config_socket_owner(const oconfig_item_t *ci, sm_runtime_t *rt) {
+  char *name = NULL;
+  double num = -1;
+
+  if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_NUMBER) {
+    num = ci->values[0].value.number;
+  } else if (cf_util_get_string(ci, &name) != 0) {
+    return config_fail(ci, rt->name, "expected a user name or uid for");
+  } else if (name[0] != 0 && strspn(name, "0123456789") == strlen(name)) {
+    num = strtod(name, NULL);
+    sfree(name);
+  }
+  if (name == NULL) {
+    if (!(num >= 0 && num < (double)UINT32_MAX) || num != floor(num))
+      return config_fail(ci, rt->name, "expected a user name or uid for");
+    rt->socket_owner = (uid_t)num;
+    return 0;
+  }
+  {
+    struct passwd pw, *found = NULL;
+    char buf[4096];
+    int err = getpwnam_r(name, &pw, buf, sizeof(buf), &found);
+    if (err != 0 || found == NULL) {
+      ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: SocketOwner \"%s\": %s",
+            rt->name, name, err != 0 ? STRERROR(err) : "no such user");
+      sfree(name);
+      return -1;
+    }
+    rt->socket_owner = found->pw_uid;
+  }
+  sfree(rt->socket_owner_name);
+  rt->socket_owner_name = name;
+  return 0;
+}
+
 static int config_runtime(oconfig_item_t *ci) {
   sm_runtime_t *rt = calloc(1, sizeof(*rt));
   int status = 0;
@@ -473,6 +697,9 @@ static int config_runtime(oconfig_item_t *ci) {
   rt->notifications = true;
   rt->percentiles = true;
   rt->percentile_accuracy = SM_SKETCH_DEFAULT_ACCURACY;
+  rt->socket_owner = geteuid();
+  C_COMPLAIN_INIT(&rt->complaint_state);
+  C_COMPLAIN_INIT(&rt->complaint_owner);
   C_COMPLAIN_INIT(&rt->complaint_down);
   C_COMPLAIN_INIT(&rt->complaint_pages);
   C_COMPLAIN_INIT(&rt->complaint_late);
@@ -515,7 +742,18 @@ static int config_runtime(oconfig_item_t *ci) {
       status = cf_util_get_boolean(child, &rt->notify_success);
     else if (strcasecmp("Percentiles", child->key) == 0)
       status = cf_util_get_boolean(child, &rt->percentiles);
-    else if (strcasecmp("PercentileAccuracy", child->key) == 0) {
+    else if (strcasecmp("StateFile", child->key) == 0) {
+      status = cf_util_get_string(child, &rt->state_file);
+      /* Room for the ".corrupt" a bad file is renamed to. */
+      if (status == 0 &&
+          (rt->state_file[0] == 0 || strlen(rt->state_file) + 16 > PATH_MAX))
+        status = -1;
+    } else if (strcasecmp("SocketOwner", child->key) == 0) {
+      if (config_socket_owner(child, rt) != 0) {
+        sm_runtime_free(rt);
+        return -1;
+      }
+    } else if (strcasecmp("PercentileAccuracy", child->key) == 0) {
       status = cf_util_get_double(child, &rt->percentile_accuracy);
       if (status == 0 &&
           !(rt->percentile_accuracy >= SM_SKETCH_MIN_ACCURACY &&
@@ -588,8 +826,47 @@ static int config_runtime(oconfig_item_t *ci) {
       &(user_data_t){.data = rt, .free_func = sm_runtime_free});
 }
 
+/* Two runtimes saving their cursors to one file would overwrite each
+ * other. Returns 0 when every StateFile of the block is distinct. */
+static int config_check_state_files(const oconfig_item_t *ci) {
+  int status = 0;
+
+  for (int i = 0; i < ci->children_num; i++) {
+    const oconfig_item_t *a = ci->children + i;
+    if (strcasecmp("Runtime", a->key) != 0)
+      continue;
+    for (int j = 0; j < a->children_num; j++) {
+      const oconfig_item_t *fa = a->children + j;
+      if (strcasecmp("StateFile", fa->key) != 0 || fa->values_num != 1 ||
+          fa->values[0].type != OCONFIG_TYPE_STRING)
+        continue;
+      for (int k = i + 1; k < ci->children_num; k++) {
+        const oconfig_item_t *b = ci->children + k;
+        if (strcasecmp("Runtime", b->key) != 0)
+          continue;
+        for (int l = 0; l < b->children_num; l++) {
+          const oconfig_item_t *fb = b->children + l;
+          if (strcasecmp("StateFile", fb->key) == 0 && fb->values_num == 1 &&
+              fb->values[0].type == OCONFIG_TYPE_STRING &&
+              strcmp(fa->values[0].value.string, fb->values[0].value.string) ==
+                  0) {
+            ERROR(PLUGIN_NAME " plugin: StateFile \"%s\" is given to two "
+                              "<Runtime> blocks; each needs its own",
+                  fa->values[0].value.string);
+            status = -1;
+          }
+        }
+      }
+    }
+  }
+  return status;
+}
+
 static int sm_async_config(oconfig_item_t *ci) {
   int status = 0;
+
+  if (config_check_state_files(ci) != 0)
+    return -1;
 
   for (int i = 0; i < ci->children_num; i++) {
     oconfig_item_t *child = ci->children + i;

@@ -270,11 +270,21 @@ void sm_collect_keep_successes(sm_collect_t *c, bool keep) {
 }
 
 int sm_collect_set_cursor(sm_collect_t *c, const char *boot_id, int64_t seq) {
-  if (boot_id == NULL || strlen(boot_id) > SM_RT_BOOT_ID_MAX || seq < 0)
+  return sm_collect_restore(c, boot_id, seq, 0);
+}
+
+int sm_collect_restore(sm_collect_t *c, const char *boot_id, int64_t seq,
+                       int64_t known_next_seq) {
+  if (boot_id == NULL || strlen(boot_id) > SM_RT_BOOT_ID_MAX || seq < 0 ||
+      seq == INT64_MAX)
     return -1;
   snprintf(c->boot_id, sizeof(c->boot_id), "%s", boot_id);
   c->seq = seq;
-  c->known_next_seq = seq + 1;
+  c->known_next_seq = known_next_seq > seq ? known_next_seq : seq + 1;
   c->have_cursor = true;
   return 0;
+}
+
+int64_t sm_collect_known_next_seq(const sm_collect_t *c) {
+  return c->have_cursor ? c->known_next_seq : 0;
 }

@@ -21,6 +21,7 @@
 
 #include <curl/curl.h>
 #include <unistd.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <regex.h>
@@ -38,6 +39,7 @@
 #include "sm_datalog.h"
 #include "sm_metrics.h"
 #include "sm_sketch.h"
+#include "cw_spool.h"
 
 #define PLUGIN_NAME "write_cloudwatch"
 #define DEFAULT_NAMESPACE "SageMaker/AsyncInference"
@@ -47,6 +49,7 @@
 #define IMDS_INSTANCE_ID_PATH "/latest/meta-data/instance-id"
 #define DEFAULT_TIMEOUT_MS 5000
 #define DEFAULT_SHUTDOWN_TIMEOUT 5
+#define DEFAULT_MAX_REQUESTS_PER_SECOND 20.0
 #define MAX_FILTERS 64
 #define MAX_STATIC_DIMS 10
 /* Series not written for this long are forgotten by the repeat check. */
@@ -73,6 +76,9 @@ typedef struct {
   cdtime_t shutdown_timeout;
   bool imds_v1;
   bool generic;
+  char *spool_dir;
+  uint64_t spool_max_bytes;
+  double max_rps;
   bool percentiles;
   regex_t include[MAX_FILTERS];
   size_t include_num;
@@ -111,6 +117,9 @@ typedef struct {
   bool stopping;
   uint64_t duplicates;
   uint64_t bad_sketches;
+  cw_spool_t *spool;      /* opened by the sender thread */
+  cw_spool_t *host_spool; /* SpoolDirectory/host */
+  c_complain_t complaint_spool;
   c_complain_t complaint_sketch;
   uint64_t invalid[CW_DATUM_E_NUM];
   unsigned logged_reasons; /* bit per reason: logged once */
@@ -530,6 +539,9 @@ static void host_add_stats(wcw_t *w, cw_sender_stats_t *st, size_t *queued,
   st->retries += h.retries;
   st->bytes_sent += h.bytes_sent;
   st->bytes_raw += h.bytes_raw;
+  st->datums_spooled += h.datums_spooled;
+  st->datums_expired += h.datums_expired;
+  st->spool_errors += h.spool_errors;
   *queued += cw_queue_size(w->host_queue);
   *dropped_full += cw_queue_dropped(w->host_queue);
 }
@@ -615,6 +627,22 @@ static void dispatch_own(wcw_t *w) {
   vals[n++] = (own_value_t){"derive", "bytes_sent", st.bytes_sent};
   vals[n++] = (own_value_t){"derive", "bytes_uncompressed", st.bytes_raw};
   vals[n++] = (own_value_t){"queue_length", "datums", queued};
+  if (w->spool_dir != NULL) {
+    cw_spool_stats_t sp = {0}, hsp = {0};
+    if (w->spool != NULL)
+      cw_spool_get_stats(w->spool, &sp);
+    if (w->host_spool != NULL)
+      cw_spool_get_stats(w->host_spool, &hsp);
+    vals[n++] = (own_value_t){"derive", "datums_spooled", st.datums_spooled};
+    vals[n++] = (own_value_t){"derive", "datums_dropped-expired",
+                              st.datums_expired};
+    vals[n++] = (own_value_t){"derive", "datums_dropped-spool_full",
+                              sp.datums_dropped_full +
+                                  hsp.datums_dropped_full};
+    vals[n++] = (own_value_t){"derive", "spool_errors", st.spool_errors};
+    vals[n++] = (own_value_t){"queue_length", "spool_datums",
+                              sp.datums + hsp.datums};
+  }
   if (w->host != NULL) {
     vals[n++] = (own_value_t){"derive", "host_reads_dropped-incomplete",
                               hs.reads_incomplete};
@@ -660,9 +688,65 @@ static void dispatch_own(wcw_t *w) {
 
 /* ------------------------------------------------------------- sender */
 
+/* Opens the spools on the sender thread (not at configuration: collectd -T
+ * must not take the running daemon's spool), and again at every send
+ * until that works. */
+static void spool_open(wcw_t *w) {
+  char err[1024], dir[PATH_MAX];
+  char *notes = NULL;
+
+  if (w->spool_dir == NULL ||
+      (w->spool != NULL && (w->host_sender == NULL || w->host_spool != NULL)))
+    return;
+  if (w->spool == NULL) {
+    w->spool = cw_spool_open(w->spool_dir, w->spool_max_bytes, &notes, err,
+                             sizeof(err));
+    if (notes != NULL) {
+      ERROR(PLUGIN_NAME " plugin (%s): spool %s: %s", w->ns, w->spool_dir,
+            notes);
+      free(notes);
+    }
+    if (w->spool == NULL) {
+      c_complain(LOG_ERR, &w->complaint_spool,
+                 PLUGIN_NAME " plugin (%s): SpoolDirectory: %s; sending "
+                             "without a spool until it can be opened",
+                 w->ns, err);
+      return;
+    }
+    cw_sender_set_spool(w->sender, w->spool);
+    {
+      cw_spool_stats_t st;
+      cw_spool_get_stats(w->spool, &st);
+      if (st.files > 0)
+        INFO(PLUGIN_NAME " plugin (%s): spool %s holds %" PRIu64
+                         " datums in %" PRIu64 " batches; sending them first",
+             w->ns, w->spool_dir, st.datums, st.files);
+    }
+  }
+  if (w->host_sender != NULL && w->host_spool == NULL) {
+    ssnprintf(dir, sizeof(dir), "%s/host", w->spool_dir);
+    w->host_spool = cw_spool_open(dir, w->spool_max_bytes, &notes, err,
+                                  sizeof(err));
+    if (notes != NULL) {
+      ERROR(PLUGIN_NAME " plugin (%s): spool %s: %s", w->host_ns, dir, notes);
+      free(notes);
+    }
+    if (w->host_spool == NULL) {
+      c_complain(LOG_ERR, &w->complaint_spool,
+                 PLUGIN_NAME " plugin (%s): SpoolDirectory: %s", w->host_ns,
+                 err);
+      return;
+    }
+    cw_sender_set_spool(w->host_sender, w->host_spool);
+  }
+  c_release(LOG_INFO, &w->complaint_spool,
+            PLUGIN_NAME " plugin (%s): spool %s open", w->ns, w->spool_dir);
+}
+
 static void send_once(wcw_t *w, time_t deadline) {
   char err[1024];
 
+  spool_open(w);
   pthread_mutex_lock(&w->lock);
   cw_queue_seal(w->queue);
   cw_dedup_expire(w->dedup, cdtime(), DEDUP_MAX_AGE);
@@ -888,6 +972,22 @@ static void wcw_free(void *arg) {
      * one attempt; a slow one is bounded by the deadline and Timeout. */
     host_finish(w);
     send_once(w, deadline);
+    /* What could not be sent in time waits on disk for the next start. */
+    if (w->spool != NULL) {
+      size_t spooled;
+      pthread_mutex_lock(&w->lock);
+      cw_queue_seal(w->queue);
+      if (w->host_queue != NULL)
+        cw_queue_seal(w->host_queue);
+      pthread_mutex_unlock(&w->lock);
+      spooled = cw_sender_spill(w->sender, w->queue, &w->lock);
+      if (w->host_spool != NULL)
+        spooled += cw_sender_spill(w->host_sender, w->host_queue, &w->lock);
+      if (spooled > 0)
+        INFO(PLUGIN_NAME " plugin (%s): %zu datums spooled to %s for the "
+                         "next start",
+             w->ns, spooled, w->spool_dir);
+    }
     pthread_mutex_lock(&w->lock);
     left = cw_queue_size(w->queue) +
            (w->host_queue != NULL ? cw_queue_size(w->host_queue) : 0);
@@ -902,6 +1002,9 @@ static void wcw_free(void *arg) {
               w->ns, left);
   }
   host_destroy(w);
+  cw_spool_close(w->spool);
+  cw_spool_close(w->host_spool);
+  sfree(w->spool_dir);
   cw_logs_destroy(w->logs);
   cw_logs_queue_destroy(w->logq);
   cw_sender_destroy(w->sender);
@@ -1022,6 +1125,28 @@ static int wcw_config_item(wcw_t *w, oconfig_item_t *c) {
   }
   if (strcasecmp("Compress", c->key) == 0)
     return cf_util_get_boolean(c, &w->compress) ? cfg_fail(c, "expected true or false") : 0;
+  if (strcasecmp("SpoolDirectory", c->key) == 0) {
+    sfree(w->spool_dir);
+    if (cf_util_get_string(c, &w->spool_dir) != 0)
+      return cfg_fail(c, "expected a directory");
+    if (w->spool_dir[0] != '/')
+      return cfg_fail(c, "must be an absolute path");
+    return 0;
+  }
+  if (strcasecmp("SpoolMaxBytes", c->key) == 0) {
+    double d;
+    if (cf_util_get_double(c, &d) != 0 || !(d >= CW_SPOOL_MIN_MAX_BYTES) ||
+        d > 1099511627776.0)
+      return cfg_fail(c, "must be between 1048576 (1 MiB) and 1 TiB");
+    w->spool_max_bytes = (uint64_t)d;
+    return 0;
+  }
+  if (strcasecmp("MaxRequestsPerSecond", c->key) == 0) {
+    if (cf_util_get_double(c, &w->max_rps) != 0 || !(w->max_rps >= 0.1) ||
+        w->max_rps > 1000)
+      return cfg_fail(c, "must be between 0.1 and 1000");
+    return 0;
+  }
   if (strcasecmp("Percentiles", c->key) == 0)
     return cf_util_get_boolean(c, &w->percentiles) ? cfg_fail(c, "expected true or false") : 0;
   if (strcasecmp("GenericMetrics", c->key) == 0)
@@ -1117,6 +1242,9 @@ static int wcw_config(oconfig_item_t *ci) {
   w->max_attempts = CW_SENDER_DEFAULT_MAX_ATTEMPTS;
   w->datalog = true;
   w->percentiles = true;
+  w->spool_max_bytes = CW_SPOOL_DEFAULT_MAX_BYTES;
+  w->max_rps = DEFAULT_MAX_REQUESTS_PER_SECOND;
+  C_COMPLAIN_INIT(&w->complaint_spool);
   w->max_log_events = DEFAULT_MAX_QUEUED_LOG_EVENTS;
   C_COMPLAIN_INIT(&w->complaint_logs);
   C_COMPLAIN_INIT(&w->complaint_sketch);
@@ -1162,6 +1290,7 @@ static int wcw_config(oconfig_item_t *ci) {
   sc.compress_threshold = CW_SENDER_DEFAULT_COMPRESS_THRESHOLD;
   sc.timeout_ms = w->timeout_ms;
   sc.max_attempts = (unsigned)w->max_attempts;
+  sc.max_requests_per_second = w->max_rps;
   sc.creds = w->creds;
   sc.now = clock_now;
   sc.random01 = random01;

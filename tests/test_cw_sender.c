@@ -82,6 +82,7 @@ typedef struct {
   int id_reads;
   int rotate; /* later reads give K2 */
   int with_token;
+  uint64_t mono; /* ms; sleeping advances it */
 } ctx_t;
 
 static time_t fake_now(void *ud) { return ((ctx_t *)ud)->now; }
@@ -99,8 +100,11 @@ static int fake_sleep(uint64_t ms, void *ud) {
   if (c->nsleeps < sizeof(c->sleeps) / sizeof(c->sleeps[0]))
     c->sleeps[c->nsleeps] = ms;
   c->nsleeps++;
+  c->mono += ms;
   return c->stop;
 }
+
+static uint64_t fake_mono(void *ud) { return ((ctx_t *)ud)->mono; }
 
 static void fake_log(cw_log_level_t level, const char *msg, void *ud) {
   ctx_t *c = ud;
@@ -1143,6 +1147,77 @@ static void test_create(void) {
   cw_sender_destroy(s);
 }
 
+/* The spool: a batch that fails its attempts goes to disk with the rest;
+ * the next drain appends what is new behind it and sends the spooled
+ * batches oldest first, re-encoded exactly; datums grown too old are
+ * dropped and counted; requests keep to the configured rate. */
+static void test_spool(void) {
+  static const step_t steps[] = {{503, "", NULL}, {503, "", NULL},
+                                 {200, "{}", NULL}, {200, "{}", NULL},
+                                 {503, "", NULL}, {503, "", NULL}};
+  char dir[] = "/tmp/sm-spool-test.XXXXXX", err[512], cmd[128];
+  cw_spool_t *sp;
+  cw_spool_stats_t ss;
+  cw_sender_stats_t st;
+  fx_t fx;
+  int spaced = 0;
+
+  if (!T_OK(mkdtemp(dir) != NULL, "spool: a directory") ||
+      !T_OK(fx_init(&fx, steps, 6) == 0, "spool: fixture"))
+    return;
+  sp = cw_spool_open(dir, CW_SPOOL_DEFAULT_MAX_BYTES, NULL, err, sizeof(err));
+  if (!T_OK(sp != NULL, "spool: open %s", dir)) {
+    T_NOTE("%s", err);
+    return;
+  }
+  fx.cfg.max_attempts = 2;
+  fx.cfg.spool = sp;
+  fx.cfg.max_requests_per_second = 2;
+  fx.cfg.mono_ms = fake_mono;
+  if (fx_sender(&fx) != 0)
+    return;
+
+  queue_datums(fx.q, &fx.lock, 0, 6, 0);
+  T_EQ_INT(fx_drain(&fx, 0), -1, "spool: CloudWatch down: drain returns -1");
+  T_EQ_INT(srv_count(&fx.srv), 2, "spool: two attempts");
+  T_EQ_INT(fx_qsize(&fx), 0, "spool: the queue is empty");
+  cw_spool_get_stats(sp, &ss);
+  T_OK(ss.files == 1 && ss.datums == 6, "spool: one batch of 6 datums on disk");
+  T_EQ_INT(fx_stats(&fx).datums_spooled, 6, "spool: counted as spooled");
+
+  queue_datums(fx.q, &fx.lock, 6, 4, 0);
+  fx.c.nsleeps = 0;
+  T_EQ_INT(fx_drain(&fx, 0), 0, "spool: CloudWatch back: drain returns 0");
+  T_EQ_INT(srv_count(&fx.srv), 4, "spool: two more requests");
+  check_body(&fx, 2, 0, 6, 0, "spool: first the spooled batch");
+  check_body(&fx, 3, 6, 4, 0, "spool: then the new datums, spooled behind");
+  cw_spool_get_stats(sp, &ss);
+  T_OK(ss.files == 0 && ss.datums == 0, "spool: empty again");
+  st = fx_stats(&fx);
+  T_OK(st.datums_sent == 10 && st.datums_dropped == 0,
+       "spool: all 10 datums sent, none dropped");
+  for (size_t i = 0; i < fx.c.nsleeps && i < 64; i++)
+    if (fx.c.sleeps[i] >= 499)
+      spaced = 1;
+  T_OK(spaced, "spool: at 2 requests per second, the sender waited 500 ms "
+               "between requests");
+
+  queue_datums(fx.q, &fx.lock, 10, 3, 0);
+  T_EQ_INT(fx_drain(&fx, 0), -1, "spool: down again: spooled");
+  fx.c.now += 15 * 24 * 3600;
+  T_EQ_INT(fx_drain(&fx, 0), 0, "spool: 15 days later: nothing to send");
+  st = fx_stats(&fx);
+  T_EQ_INT(st.datums_expired, 3, "spool: 3 datums too old, dropped, counted");
+  T_EQ_INT(srv_count(&fx.srv), 6, "spool: no request for them");
+  cw_spool_get_stats(sp, &ss);
+  T_EQ_INT(ss.files, 0, "spool: their batch is gone");
+  fx_done(&fx, "spool");
+  cw_spool_close(sp);
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  if (system(cmd) != 0)
+    T_NOTE("could not remove %s", dir);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   /* The fake server is on 127.0.0.1: never through a proxy. */
@@ -1166,6 +1241,7 @@ int main(void) {
   test_no_credentials();
   test_too_large();
   test_default_port();
+  test_spool();
   curl_global_cleanup();
   return t_done();
 }

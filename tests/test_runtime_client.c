@@ -3,13 +3,16 @@
  * runtime can do wrong (error status, early close, silence, garbage, a
  * body too large, no socket at all) and what it does right (chunked and
  * sized bodies, kept connections). Each answer checks the status, the
- * message and, for silence, that the deadline held.
+ * message and, for silence, that the deadline held. Then the check of
+ * the socket file before connecting: owner, type, symbolic links.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -192,6 +195,62 @@ static int count_cb(const sm_rt_record_t *rec, void *ud) {
   return 0;
 }
 
+static void test_socket_check(void) {
+  char dir[] = "/tmp/sm-owner-test-XXXXXX";
+  char sock[64], link_path[64], plain[64], msg[512];
+  uid_t me = geteuid();
+  int fd;
+
+  if (mkdtemp(dir) == NULL) {
+    T_OK(0, "mkdtemp: %s", strerror(errno));
+    return;
+  }
+  snprintf(sock, sizeof(sock), "%s/rt.sock", dir);
+  snprintf(link_path, sizeof(link_path), "%s/link.sock", dir);
+  snprintf(plain, sizeof(plain), "%s/plain", dir);
+
+  T_EQ_INT(sm_rt_socket_check(sock, me, NULL, msg, sizeof(msg)),
+           SM_RT_SOCKET_ABSENT, "owner check: nothing at the path");
+  fd = listen_on(sock);
+  T_EQ_INT(sm_rt_socket_check(sock, me, NULL, msg, sizeof(msg)),
+           SM_RT_SOCKET_OK, "owner check: a socket of ours passes");
+  if (me != 0) {
+    /* Not root: a socket of ours is of an unexpected owner when another
+     * uid is expected. */
+    char want[64];
+    T_EQ_INT(sm_rt_socket_check(sock, me + 1, "someone", msg, sizeof(msg)),
+             SM_RT_SOCKET_REFUSED, "owner check: another owner is refused");
+    snprintf(want, sizeof(want), "owned by uid %lu", (unsigned long)me);
+    T_OK(strstr(msg, sock) && strstr(msg, want) && strstr(msg, "(someone)") &&
+             strstr(msg, "root"),
+         "  naming the path, the owner and what was expected: %s", msg);
+  } else {
+    T_EQ_INT(chown(sock, 65534, 65534), 0, "chown the socket to uid 65534");
+    T_EQ_INT(sm_rt_socket_check(sock, 0, NULL, msg, sizeof(msg)),
+             SM_RT_SOCKET_REFUSED, "owner check: uid 65534 is refused");
+    T_OK(strstr(msg, sock) && strstr(msg, "owned by uid 65534") &&
+             strstr(msg, "expected root (uid 0)"),
+         "  naming the path, the owner and what was expected: %s", msg);
+    T_EQ_INT(sm_rt_socket_check(sock, 65534, "nobody", msg, sizeof(msg)),
+             SM_RT_SOCKET_OK, "owner check: uid 65534 passes when expected");
+  }
+  T_EQ_INT(symlink(sock, link_path), 0, "a symbolic link to the socket");
+  T_EQ_INT(sm_rt_socket_check(link_path, me, NULL, msg, sizeof(msg)),
+           SM_RT_SOCKET_REFUSED, "owner check: a symbolic link is refused");
+  T_OK(strstr(msg, "symbolic link") && strstr(msg, link_path),
+       "  and says so: %s", msg);
+  close(open(plain, O_WRONLY | O_CREAT, 0600));
+  T_EQ_INT(sm_rt_socket_check(plain, me, NULL, msg, sizeof(msg)),
+           SM_RT_SOCKET_REFUSED, "owner check: a regular file is refused");
+  T_OK(strstr(msg, "not a socket") && strstr(msg, plain), "  and says so: %s",
+       msg);
+  close(fd);
+  unlink(sock);
+  unlink(link_path);
+  unlink(plain);
+  rmdir(dir);
+}
+
 int main(void) {
   char path[108];
   const reply_t script[] = {
@@ -326,5 +385,6 @@ int main(void) {
   T_OK(sm_rt_client_create(longpath) == NULL,
        "a socket path longer than %zu bytes is refused, not truncated",
        sm_rt_client_max_path());
+  test_socket_check();
   return t_done();
 }

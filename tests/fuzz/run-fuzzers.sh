@@ -9,7 +9,7 @@ seconds=${SM_FUZZ_SECONDS:-20}
 work=$(mktemp -d "${TMPDIR:-/tmp}/sm-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-targets="runtime_parse aws_creds cw_logs cw_http sm_sketch"
+targets="runtime_parse aws_creds cw_logs cw_http sm_sketch cw_spool sm_state"
 n=0
 for t in $targets; do n=$((n + 1)); done
 
@@ -36,6 +36,9 @@ for t in $targets; do
       libs="-lcurl -lyajl -lcrypto -lpthread" ;;
     cw_http) srcs="$src/plugin/cw_http.c" libs="-lcurl -lyajl" ;;
     sm_sketch) srcs="$src/plugin/sm_sketch.c" libs="-lm" ;;
+    cw_spool) srcs="$src/plugin/cw_spool.c $src/plugin/cw_encode.c $src/plugin/cw_datum.c"
+      libs="-lyajl -lz -lm" ;;
+    sm_state) srcs="$src/plugin/sm_state.c" libs="-lz" ;;
   esac
   if clang -g -O1 -fsanitize=fuzzer,address,undefined \
       -fno-sanitize-recover=undefined -I"$src/include" \

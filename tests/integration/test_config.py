@@ -56,6 +56,18 @@ for block, needles in BAD:
     tap.ok(lines, "error names %s" % " / ".join(needles),
            "\n".join(l for l in text.splitlines() if "error" in l)[-2000:])
 
+# The same file through collectd -T, the configuration check of collectd
+# 5.12 that runs the plugins' configuration (-t only parses the file).
+res = subprocess.run([COLLECTD, "-T", "-C", conf], capture_output=True,
+                     text=True, timeout=30, env=collectd_env())
+text = read_text(log)
+missing = [" / ".join(n) for b, n in BAD
+           if not [l for l in text.splitlines() if "sagemaker_async" in l and
+                   "[error]" in l and all(x in l for x in n)]]
+tap.ok(res.returncode != 0 and not missing,
+       "collectd -T fails (exit %d) and reports every error with its key and "
+       "value" % res.returncode, missing)
+
 # write_cloudwatch's errors, each block on its own.
 WCW_BAD = [
     ('Namespace "AWS/SageMaker"', ["Namespace", "AWS/"]),
@@ -95,6 +107,25 @@ conf, out, log = collectd_conf(work2, plugin_block(
 res = subprocess.run([COLLECTD, "-T", "-C", conf], capture_output=True,
                      text=True, timeout=30, env=collectd_env())
 tap.eq(res.returncode, 0, "collectd -T passes a good configuration")
+
+# The example configuration (contrib/collectd.conf.example) passes collectd
+# -T, with its socket, region and endpoints pointed at this machine.
+example = read_text(os.path.join(SRCDIR, "contrib", "collectd.conf.example"))
+example = example.replace('Socket "/run/sagemaker/async-runtime.sock"',
+                          'Socket "%s"' % sock)
+example = example.replace('#Region "us-east-1"',
+                          'Region "us-east-1"\n  Endpoint "http://127.0.0.1:9/"'
+                          '\n  LogsEndpoint "http://127.0.0.1:9/"')
+work3 = Workdir("config-example")
+conf3, out3, log3 = collectd_conf(work3, 'PluginDir "%s"\n%s' % (
+    os.path.join(os.environ.get("SM_BUILDDIR", SRCDIR), ".libs"), example))
+res = subprocess.run([COLLECTD, "-T", "-C", conf3], capture_output=True,
+                     text=True, timeout=30, env=collectd_env())
+tap.ok(res.returncode == 0 and sock in read_text(conf3) and
+       "127.0.0.1:9" in read_text(conf3),
+       "collectd -T passes contrib/collectd.conf.example (exit %d)"
+       % res.returncode, [l for l in read_text(log3).splitlines()
+                          if "error" in l][-5:])
 
 # The same configuration, run: the options take effect.
 cd = start_collectd(work2, conf)

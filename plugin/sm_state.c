@@ -1,0 +1,527 @@
+/*
+ * sm_state: the read plugin's cursor on disk (see include/sm_state.h).
+ */
+#include "sm_state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#define MAGIC "sagemaker_async state "
+#define TMP_SUFFIX ".tmp"
+#define ASIDE_SUFFIX ".corrupt"
+
+static const char hex_upper[] = "0123456789ABCDEF";
+
+static void set_err(char *err, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t size, const char *fmt, ...) {
+  va_list ap;
+  if (err == NULL || size == 0)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(err, size, fmt, ap);
+  va_end(ap);
+}
+
+uint32_t sm_state_checksum(const char *text, size_t len) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  /* zlib takes uInt lengths; the file is at most SM_STATE_FILE_MAX. */
+  while (len > 0) {
+    uInt n = len > 65536 ? 65536 : (uInt)len;
+    crc = crc32(crc, (const Bytef *)text, n);
+    text += n;
+    len -= n;
+  }
+  return (uint32_t)crc;
+}
+
+/* ------------------------------------------------------------- format */
+
+static bool needs_escape(unsigned char ch) {
+  return ch < '!' || ch > '~' || ch == '%';
+}
+
+/* Appends src percent-encoded; returns false when it does not fit. */
+static bool put_encoded(char *buf, size_t size, size_t *len, const char *src) {
+  for (const unsigned char *s = (const unsigned char *)src; *s; s++) {
+    size_t need = needs_escape(*s) ? 3 : 1;
+    if (*len + need >= size)
+      return false;
+    if (need == 3) {
+      buf[(*len)++] = '%';
+      buf[(*len)++] = hex_upper[*s >> 4];
+      buf[(*len)++] = hex_upper[*s & 0xf];
+    } else {
+      buf[(*len)++] = (char)*s;
+    }
+  }
+  buf[*len] = 0;
+  return true;
+}
+
+static bool put_text(char *buf, size_t size, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static bool put_text(char *buf, size_t size, size_t *len, const char *fmt,
+                     ...) {
+  va_list ap;
+  int n;
+
+  if (*len >= size)
+    return false;
+  va_start(ap, fmt);
+  n = vsnprintf(buf + *len, size - *len, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= size - *len)
+    return false;
+  *len += (size_t)n;
+  return true;
+}
+
+static bool state_valid(const sm_state_t *st) {
+  return st->runtime[0] != 0 && strlen(st->runtime) <= SM_STATE_NAME_MAX &&
+         st->boot_id[0] != 0 && strlen(st->boot_id) <= SM_RT_BOOT_ID_MAX &&
+         st->seq >= 0 && st->next_seq > st->seq && st->saved_ms >= 0;
+}
+
+int sm_state_format(const sm_state_t *st, char *buf, size_t size) {
+  size_t len = 0;
+  size_t crc_at;
+
+  if (size == 0)
+    return -1;
+  buf[0] = 0;
+  /* Both names are bounded: memchr keeps strlen within the arrays. */
+  if (memchr(st->runtime, 0, sizeof(st->runtime)) == NULL ||
+      memchr(st->boot_id, 0, sizeof(st->boot_id)) == NULL || !state_valid(st))
+    return -1;
+  if (!put_text(buf, size, &len, MAGIC "%d\nruntime ", SM_STATE_VERSION) ||
+      !put_encoded(buf, size, &len, st->runtime) ||
+      !put_text(buf, size, &len, "\nboot_id ") ||
+      !put_encoded(buf, size, &len, st->boot_id) ||
+      !put_text(buf, size, &len,
+                "\nseq %" PRId64 "\nnext_seq %" PRId64 "\nsaved_ms %" PRId64
+                "\n",
+                st->seq, st->next_seq, st->saved_ms))
+    return -1;
+  crc_at = len;
+  if (!put_text(buf, size, &len, "crc32 %08" PRIx32 "\n",
+                sm_state_checksum(buf, crc_at)) ||
+      len > INT_MAX)
+    return -1;
+  return (int)len;
+}
+
+/* -------------------------------------------------------------- parse */
+
+typedef struct {
+  const char *text;
+  size_t len;
+  size_t pos;
+  int line_no;
+  const char *line; /* the current line, without its "\n" */
+  size_t line_len;
+} reader_t;
+
+/* Moves to the next line. Returns false at the end of the text, or when
+ * the last line has no end (r->line is then that rest). */
+static bool next_line(reader_t *r, bool *unterminated) {
+  const char *nl;
+
+  *unterminated = false;
+  if (r->pos >= r->len)
+    return false;
+  r->line = r->text + r->pos;
+  nl = memchr(r->line, '\n', r->len - r->pos);
+  r->line_no++;
+  if (nl == NULL) {
+    r->line_len = r->len - r->pos;
+    r->pos = r->len;
+    *unterminated = true;
+    return false;
+  }
+  r->line_len = (size_t)(nl - r->line);
+  r->pos += r->line_len + 1;
+  return true;
+}
+
+static int hex_value(char ch) {
+  if (ch >= '0' && ch <= '9')
+    return ch - '0';
+  if (ch >= 'A' && ch <= 'F')
+    return ch - 'A' + 10;
+  return -1;
+}
+
+/* Decodes a percent-encoded value into out (cap bytes without the NUL).
+ * Only what put_encoded() writes is accepted, so that parse and format
+ * are inverse. Returns NULL, or what is wrong. */
+static const char *decode(const char *s, size_t n, char *out, size_t cap) {
+  size_t o = 0;
+
+  if (n == 0)
+    return "is empty";
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    if (o >= cap)
+      return "is too long";
+    if (ch == '%') {
+      int hi, lo;
+      if (i + 2 >= n)
+        return "has a cut %-escape";
+      hi = hex_value(s[i + 1]);
+      lo = hex_value(s[i + 2]);
+      if (hi < 0 || lo < 0)
+        return "has a %-escape that is not two uppercase hex digits";
+      ch = (unsigned char)(hi << 4 | lo);
+      if (ch == 0 || !needs_escape(ch))
+        return "has a %-escape of a byte that is never escaped";
+      i += 2;
+    } else if (needs_escape(ch)) {
+      return "has a byte that should have been %-escaped";
+    }
+    out[o++] = (char)ch;
+  }
+  out[o] = 0;
+  return NULL;
+}
+
+/* A decimal integer from 0 to INT64_MAX, without sign or leading zeros. */
+static const char *parse_int(const char *s, size_t n, int64_t *v) {
+  int64_t x = 0;
+
+  if (n == 0)
+    return "is empty";
+  if (n > 1 && s[0] == '0')
+    return "has a leading zero";
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return "is not a decimal number";
+    if (x > (INT64_MAX - (s[i] - '0')) / 10)
+      return "is out of range";
+    x = x * 10 + (s[i] - '0');
+  }
+  *v = x;
+  return NULL;
+}
+
+int sm_state_parse(const char *text, size_t len, sm_state_t *st, char *err,
+                   size_t err_size) {
+  static const char *const keys[] = {"runtime",  "boot_id",  "seq",
+                                     "next_seq", "saved_ms", "crc32"};
+  reader_t r = {.text = text, .len = len};
+  sm_state_t out;
+  bool unterminated = false;
+  size_t crc_at = 0;
+  uint32_t crc = 0;
+
+  set_err(err, err_size, "%s", "");
+  memset(&out, 0, sizeof(out));
+  if (len == 0) {
+    set_err(err, err_size, "the file is empty");
+    return -1;
+  }
+  if (len > SM_STATE_FILE_MAX) {
+    set_err(err, err_size, "the file is larger than %d bytes",
+            SM_STATE_FILE_MAX);
+    return -1;
+  }
+  if (memchr(text, 0, len) != NULL) {
+    set_err(err, err_size, "the file holds a NUL byte");
+    return -1;
+  }
+
+  if (!next_line(&r, &unterminated) && !unterminated) {
+    set_err(err, err_size, "the file is empty");
+    return -1;
+  }
+  if (r.line_len < sizeof(MAGIC) - 1 ||
+      memcmp(r.line, MAGIC, sizeof(MAGIC) - 1) != 0) {
+    set_err(err, err_size,
+            "not a sagemaker_async state file (the first line is not "
+            "\"" MAGIC "%d\")",
+            SM_STATE_VERSION);
+    return -1;
+  }
+  {
+    int64_t version = 0;
+    const char *why = parse_int(r.line + sizeof(MAGIC) - 1,
+                                r.line_len - (sizeof(MAGIC) - 1), &version);
+    if (why != NULL || version != SM_STATE_VERSION) {
+      set_err(err, err_size,
+              "format version %.*s is not the version %d this plugin reads",
+              (int)(r.line_len - (sizeof(MAGIC) - 1) > 20
+                        ? 20
+                        : r.line_len - (sizeof(MAGIC) - 1)),
+              r.line + sizeof(MAGIC) - 1, SM_STATE_VERSION);
+      return -1;
+    }
+  }
+  if (unterminated) {
+    set_err(err, err_size, "truncated after line 1");
+    return -1;
+  }
+
+  for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+    size_t klen = strlen(keys[k]);
+    const char *value;
+    size_t vlen;
+    const char *why = NULL;
+    size_t line_start = r.pos;
+
+    if (!next_line(&r, &unterminated) && !unterminated) {
+      set_err(err, err_size, "truncated: no \"%s\" line", keys[k]);
+      return -1;
+    }
+    if (unterminated) {
+      set_err(err, err_size, "truncated in line %d", r.line_no);
+      return -1;
+    }
+    if (r.line_len <= klen || memcmp(r.line, keys[k], klen) != 0 ||
+        r.line[klen] != ' ') {
+      set_err(err, err_size, "line %d is not the \"%s\" line", r.line_no,
+              keys[k]);
+      return -1;
+    }
+    value = r.line + klen + 1;
+    vlen = r.line_len - klen - 1;
+    switch (k) {
+    case 0:
+      why = decode(value, vlen, out.runtime, SM_STATE_NAME_MAX);
+      break;
+    case 1:
+      why = decode(value, vlen, out.boot_id, SM_RT_BOOT_ID_MAX);
+      break;
+    case 2:
+      why = parse_int(value, vlen, &out.seq);
+      break;
+    case 3:
+      why = parse_int(value, vlen, &out.next_seq);
+      break;
+    case 4:
+      why = parse_int(value, vlen, &out.saved_ms);
+      break;
+    case 5:
+      crc_at = line_start;
+      if (vlen != 8)
+        why = "is not eight hex digits";
+      for (size_t i = 0; why == NULL && i < 8; i++) {
+        int d = value[i] >= 'a' && value[i] <= 'f'   ? value[i] - 'a' + 10
+                : value[i] >= '0' && value[i] <= '9' ? value[i] - '0'
+                                                     : -1;
+        if (d < 0)
+          why = "is not eight lowercase hex digits";
+        else
+          crc = crc << 4 | (uint32_t)d;
+      }
+      break;
+    }
+    if (why != NULL) {
+      set_err(err, err_size, "line %d: %s %s", r.line_no, keys[k], why);
+      return -1;
+    }
+  }
+  if (r.pos != len) {
+    set_err(err, err_size, "data after the crc32 line");
+    return -1;
+  }
+  if (sm_state_checksum(text, crc_at) != crc) {
+    set_err(err, err_size,
+            "checksum mismatch (crc32 %08" PRIx32 " recorded, %08" PRIx32
+            " computed): the file was changed or damaged",
+            crc, sm_state_checksum(text, crc_at));
+    return -1;
+  }
+  if (out.seq == INT64_MAX || out.next_seq <= out.seq) {
+    set_err(err, err_size, "seq %" PRId64 " is not below next_seq %" PRId64,
+            out.seq, out.next_seq);
+    return -1;
+  }
+  *st = out;
+  return 0;
+}
+
+/* ---------------------------------------------------------------- files */
+
+static int with_suffix(char *buf, size_t size, const char *path,
+                       const char *suffix) {
+  int n = snprintf(buf, size, "%s%s", path, suffix);
+  return n >= 0 && (size_t)n < size ? 0 : -1;
+}
+
+sm_state_load_t sm_state_load(const char *path, const char *runtime,
+                              sm_state_t *st, char *err, size_t err_size) {
+  char buf[SM_STATE_FILE_MAX + 1];
+  size_t len = 0;
+  struct stat sb;
+  int fd;
+
+  set_err(err, err_size, "%s", "");
+  /* O_NONBLOCK: a FIFO planted at the path must not block the read. */
+  fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    if (e == ENOENT)
+      return SM_STATE_MISSING;
+    set_err(err, err_size, "%s",
+            e == ELOOP ? "is a symbolic link, which is not followed"
+                       : strerror(e));
+    return SM_STATE_UNREADABLE;
+  }
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    set_err(err, err_size, "is not a regular file");
+    close(fd);
+    return SM_STATE_UNREADABLE;
+  }
+  while (len < sizeof(buf)) {
+    ssize_t n = read(fd, buf + len, sizeof(buf) - len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      set_err(err, err_size, "read: %s", strerror(errno));
+      close(fd);
+      return SM_STATE_UNREADABLE;
+    }
+    if (n == 0)
+      break;
+    len += (size_t)n;
+  }
+  close(fd);
+  if (sm_state_parse(buf, len, st, err, err_size) != 0)
+    return SM_STATE_INVALID;
+  if (strcmp(st->runtime, runtime) != 0) {
+    /* Shown encoded: the log line stays one line of printable text. */
+    char shown[SM_STATE_NAME_MAX * 3 + 1];
+    size_t sl = 0;
+    put_encoded(shown, sizeof(shown), &sl, st->runtime);
+    set_err(err, err_size, "written for runtime \"%s\", not \"%s\"", shown,
+            runtime);
+    return SM_STATE_INVALID;
+  }
+  return SM_STATE_LOADED;
+}
+
+static int write_all(int fd, const char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    buf += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+int sm_state_prepare(const char *path, const sm_state_t *st, char *err,
+                     size_t err_size) {
+  char tmp[PATH_MAX];
+  char text[SM_STATE_FILE_MAX];
+  int len = sm_state_format(st, text, sizeof(text));
+  int fd = -1;
+  const char *step = NULL;
+
+  set_err(err, err_size, "%s", "");
+  if (len < 0) {
+    set_err(err, err_size,
+            "the cursor (boot %.40s, seq %" PRId64
+            ") cannot be written in the state format",
+            st->boot_id, st->seq);
+    return -1;
+  }
+  if (with_suffix(tmp, sizeof(tmp), path, TMP_SUFFIX) != 0) {
+    set_err(err, err_size, "%s" TMP_SUFFIX ": path too long", path);
+    return -1;
+  }
+  /* A stale temporary file (of a process killed before its rename) is
+   * replaced; O_EXCL and O_NOFOLLOW make sure we write a new file of ours
+   * and never through a link someone put there. */
+  if (unlink(tmp) != 0 && errno != ENOENT)
+    step = "unlink";
+  if (step == NULL) {
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+              S_IRUSR | S_IWUSR);
+    if (fd < 0)
+      step = "create";
+  }
+  /* The umask may only have taken bits away; make it 0600 exactly. */
+  if (step == NULL && fchmod(fd, S_IRUSR | S_IWUSR) != 0)
+    step = "chmod";
+  if (step == NULL && write_all(fd, text, (size_t)len) != 0)
+    step = "write";
+  if (step == NULL && fsync(fd) != 0)
+    step = "fsync";
+  if (fd >= 0 && close(fd) != 0 && step == NULL)
+    step = "close";
+  if (step != NULL) {
+    set_err(err, err_size, "%s %s: %s", step, tmp, strerror(errno));
+    if (fd >= 0)
+      unlink(tmp);
+    return -1;
+  }
+  return 0;
+}
+
+int sm_state_commit(const char *path, char *err, size_t err_size) {
+  char tmp[PATH_MAX];
+  char dir[PATH_MAX];
+  char *slash;
+  int fd;
+
+  set_err(err, err_size, "%s", "");
+  if (with_suffix(tmp, sizeof(tmp), path, TMP_SUFFIX) != 0 ||
+      with_suffix(dir, sizeof(dir), path, "") != 0) {
+    set_err(err, err_size, "%s" TMP_SUFFIX ": path too long", path);
+    return -1;
+  }
+  if (rename(tmp, path) != 0) {
+    set_err(err, err_size, "rename %s to %s: %s", tmp, path, strerror(errno));
+    unlink(tmp);
+    return -1;
+  }
+  /* The rename is durable once the directory is. */
+  slash = strrchr(dir, '/');
+  if (slash == NULL)
+    snprintf(dir, sizeof(dir), ".");
+  else if (slash == dir)
+    dir[1] = 0;
+  else
+    *slash = 0;
+  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || fsync(fd) != 0) {
+    set_err(err, err_size, "renamed, but fsync of the directory %s: %s", dir,
+            strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  close(fd);
+  return 0;
+}
+
+int sm_state_set_aside(const char *path, char *err, size_t err_size) {
+  char aside[PATH_MAX];
+
+  set_err(err, err_size, "%s", "");
+  if (with_suffix(aside, sizeof(aside), path, ASIDE_SUFFIX) != 0) {
+    set_err(err, err_size, "%s" ASIDE_SUFFIX ": path too long", path);
+    return -1;
+  }
+  if (rename(path, aside) != 0) {
+    set_err(err, err_size, "rename to %s: %s", aside, strerror(errno));
+    return -1;
+  }
+  return 0;
+}

@@ -1,0 +1,330 @@
+/*
+ * cw_spool: batches survive a close and reopen in order, with their bodies
+ * byte for byte; files are 0600 in a 0700 directory; one spool per
+ * directory; the size bound drops the oldest and counts them; what a crash
+ * leaves (a temporary file) is removed; damaged files (truncated, a flipped
+ * byte, not a spool file) are set aside with a reason and the spool goes
+ * on; bodies that are not ours are refused.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cw_encode.h"
+#include "cw_spool.h"
+#include "tap.h"
+
+#define NS "SageMaker/AsyncInference"
+
+static char dir[64];
+
+/* A PutMetricData body of n datums whose names start at first. */
+static char *body_of(size_t first, size_t n, size_t *len) {
+  char err[128];
+  cw_enc_t *e = cw_enc_create(NS, 1000, 1000000, err, sizeof(err));
+  static const cw_dimension_t dims[] = {{"EndpointName", "ep"},
+                                        {"VariantName", "AllTraffic"}};
+  static const double values[] = {3, 17, 250.5};
+  static const double counts[] = {1, 40, 2};
+  const char *b;
+  char *out;
+
+  for (size_t i = first; i < first + n; i++) {
+    char name[32];
+    cw_datum_t d;
+    cw_datum_init(&d);
+    snprintf(name, sizeof(name), "Metric%zu", i);
+    d.metric_name = name;
+    d.dims = dims;
+    d.num_dims = 2;
+    d.timestamp = 1764187200.5 + (double)i;
+    d.unit = CW_UNIT_MICROSECONDS;
+    switch (i % 3) {
+    case 0:
+      d.kind = CW_KIND_VALUE;
+      d.value = -(double)i / 7;
+      break;
+    case 1:
+      d.kind = CW_KIND_STATS;
+      d.stats = (cw_statset_t){4, 100, 1, 60};
+      break;
+    default:
+      d.kind = CW_KIND_VALUES;
+      d.values = values;
+      d.counts = counts;
+      d.num_values = 3;
+      d.storage_resolution = 1;
+    }
+    cw_enc_add(e, &d);
+  }
+  b = cw_enc_body(e, len);
+  out = strdup(b);
+  cw_enc_destroy(e);
+  return out;
+}
+
+static char *path_of(const char *name) {
+  static char p[256];
+  snprintf(p, sizeof(p), "%s/%s", dir, name);
+  return p;
+}
+
+static int count_suffix(const char *suffix) {
+  char cmd[256], line[64];
+  FILE *f;
+  int n = 0;
+  snprintf(cmd, sizeof(cmd), "ls -A '%s'", dir);
+  f = popen(cmd, "r");
+  while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+    size_t l = strlen(line);
+    if (l > 0 && line[l - 1] == '\n')
+      line[--l] = 0;
+    if (l >= strlen(suffix) && strcmp(line + l - strlen(suffix), suffix) == 0)
+      n++;
+  }
+  if (f != NULL)
+    pclose(f);
+  return n;
+}
+
+typedef struct {
+  size_t n;
+  int kinds[3];
+  double first_ts;
+  int values_ok;
+} seen_t;
+
+static void on_datum(const cw_datum_t *d, void *ud) {
+  seen_t *s = ud;
+  if (s->n == 0)
+    s->first_ts = d->timestamp;
+  if (d->kind == CW_KIND_VALUE)
+    s->kinds[0]++;
+  else if (d->kind == CW_KIND_STATS)
+    s->kinds[1]++;
+  else if (d->kind == CW_KIND_VALUES) {
+    s->kinds[2]++;
+    s->values_ok = d->num_values == 3 && d->values[2] == 250.5 &&
+                   d->counts[1] == 40 && d->storage_resolution == 1 &&
+                   d->num_dims == 2 && strcmp(d->dims[1].value, "AllTraffic") == 0;
+  }
+  s->n++;
+}
+
+static void test_round_trip(void) {
+  char err[256];
+  size_t len[3], got_len, datums;
+  char *bodies[3], *got;
+  cw_spool_t *sp = cw_spool_open(dir, 8 << 20, NULL, err, sizeof(err));
+  cw_spool_stats_t st;
+  struct stat sb;
+  int ok = 1;
+
+  if (!T_OK(sp != NULL, "open %s", dir)) {
+    T_NOTE("%s", err);
+    return;
+  }
+  T_OK(stat(dir, &sb) == 0 && (sb.st_mode & 0777) == 0700,
+       "the directory is 0700");
+  T_OK(cw_spool_open(dir, 8 << 20, NULL, err, sizeof(err)) == NULL &&
+           strstr(err, "in use") != NULL,
+       "a second spool on the same directory is refused (%s)", err);
+  for (int i = 0; i < 3; i++) {
+    bodies[i] = body_of((size_t)i * 10, 10, &len[i]);
+    if (cw_spool_write(sp, NS, bodies[i], len[i], 10, 1764187200.5 + i * 10,
+                       err, sizeof(err)) != 0)
+      ok = 0;
+  }
+  T_OK(ok, "three batches written");
+  T_OK(stat(path_of("00000000000000000001.spool"), &sb) == 0 &&
+           (sb.st_mode & 0777) == 0600,
+       "files are 0600");
+  cw_spool_get_stats(sp, &st);
+  T_OK(st.files == 3 && st.datums == 30 && st.datums_written == 30,
+       "stats: 3 files, 30 datums");
+  cw_spool_close(sp);
+
+  /* A crash mid-write leaves a temporary file. */
+  close(open(path_of("00000000000000000004.spool.tmp"), O_CREAT | O_WRONLY,
+             0600));
+  sp = cw_spool_open(dir, 8 << 20, NULL, err, sizeof(err));
+  T_OK(sp != NULL, "reopened");
+  T_EQ_INT(count_suffix(".tmp"), 0, "the temporary file is removed");
+  cw_spool_get_stats(sp, &st);
+  T_OK(st.files == 3 && st.datums == 30, "the three batches are still there");
+  for (int i = 0; i < 3; i++) {
+    seen_t seen = {0};
+    int rc = cw_spool_peek(sp, &got, &got_len, &datums, err, sizeof(err));
+    if (!T_OK(rc == 1 && got_len == len[i] &&
+                  memcmp(got, bodies[i], len[i]) == 0 && datums == 10,
+              "batch %d comes back first-in first-out, byte for byte", i))
+      T_NOTE("rc %d: %s", rc, err);
+    if (rc == 1) {
+      T_EQ_INT(cw_spool_parse_body(got, got_len, on_datum, &seen, err,
+                                   sizeof(err)),
+               10, "its body parses back into 10 datums");
+      T_OK(seen.kinds[0] == (i == 0 ? 4 : 3) &&
+               seen.kinds[0] + seen.kinds[1] + seen.kinds[2] == 10 &&
+               seen.first_ts == 1764187200.5 + i * 10 && seen.values_ok,
+           "... with their kinds, timestamps, dimensions, values and counts");
+      free(got);
+    }
+    cw_spool_pop(sp);
+  }
+  T_EQ_INT(cw_spool_peek(sp, &got, &got_len, &datums, err, sizeof(err)), 0,
+           "then the spool is empty");
+  T_EQ_INT(count_suffix(".spool"), 0, "and so is the directory");
+
+  /* The bound: 200 batches of 1000 datums do not fit 1 MiB. */
+  cw_spool_close(sp);
+  sp = cw_spool_open(dir, 1 << 20, NULL, err, sizeof(err));
+  {
+    size_t blen;
+    char *big = body_of(0, 1000, &blen);
+    ok = 1;
+    for (int i = 0; i < 200; i++)
+      if (cw_spool_write(sp, NS, big, blen, 1000, 1764187200.5, err,
+                         sizeof(err)) != 0)
+        ok = 0;
+    free(big);
+  }
+  cw_spool_get_stats(sp, &st);
+  T_OK(ok && st.bytes <= (1 << 20), "a 1 MiB spool stays within 1 MiB "
+                                    "(%llu bytes in %llu files)",
+       (unsigned long long)st.bytes, (unsigned long long)st.files);
+  T_OK(st.datums_dropped_full + st.datums == 200000 &&
+           st.datums_dropped_full > 0,
+       "the oldest were dropped and counted (%llu)",
+       (unsigned long long)st.datums_dropped_full);
+  while (cw_spool_peek(sp, &got, &got_len, &datums, err, sizeof(err)) == 1) {
+    free(got);
+    cw_spool_pop(sp);
+  }
+  cw_spool_close(sp);
+  for (int i = 0; i < 3; i++)
+    free(bodies[i]);
+}
+
+/* Writes bytes to a file of the spool directory. */
+static void put_file(const char *name, const void *data, size_t len) {
+  FILE *f = fopen(path_of(name), "wb");
+  if (f != NULL) {
+    fwrite(data, 1, len, f);
+    fclose(f);
+  }
+}
+
+static unsigned char *get_file(const char *name, size_t *len) {
+  FILE *f = fopen(path_of(name), "rb");
+  unsigned char *buf = malloc(1 << 20);
+  *len = f != NULL ? fread(buf, 1, 1 << 20, f) : 0;
+  if (f != NULL)
+    fclose(f);
+  return buf;
+}
+
+static void test_damage(void) {
+  char err[256], *notes = NULL, *got;
+  size_t len, flen, got_len, datums;
+  char *body = body_of(0, 5, &len);
+  cw_spool_t *sp = cw_spool_open(dir, 8 << 20, NULL, err, sizeof(err));
+  unsigned char *file;
+  cw_spool_stats_t st;
+  int rc;
+
+  for (int i = 0; i < 4; i++)
+    cw_spool_write(sp, NS, body, len, 5, 1764187200, err, sizeof(err));
+  cw_spool_close(sp);
+  /* 1: truncated; 2: a flipped payload byte; 3: intact; +: garbage. */
+  file = get_file("00000000000000000001.spool", &flen);
+  put_file("00000000000000000001.spool", file, flen - 7);
+  file[flen - 3] ^= 0x40;
+  put_file("00000000000000000002.spool", file, flen);
+  free(file);
+  put_file("00000000000000000009.spool", "hello\n", 6);
+
+  sp = cw_spool_open(dir, 8 << 20, &notes, err, sizeof(err));
+  T_OK(sp != NULL, "a spool with damaged files opens");
+  T_OK(notes != NULL && strstr(notes, "00000000000000000001.spool") != NULL &&
+           strstr(notes, "truncated") != NULL &&
+           strstr(notes, "00000000000000000009.spool") != NULL,
+       "the truncated file and the foreign one are named, with the reason "
+       "(%s)", notes ? notes : "none");
+  free(notes);
+  cw_spool_get_stats(sp, &st);
+  T_OK(st.files == 3 && st.files_corrupt == 2,
+       "they are set aside at open (%llu files left)",
+       (unsigned long long)st.files);
+  rc = cw_spool_peek(sp, &got, &got_len, &datums, err, sizeof(err));
+  T_OK(rc == -2 && strstr(err, "CRC") != NULL &&
+           strstr(err, "00000000000000000002.spool") != NULL,
+       "a flipped byte is found when read: %s", err);
+  rc = cw_spool_peek(sp, &got, &got_len, &datums, err, sizeof(err));
+  T_OK(rc == 1 && got_len == len && memcmp(got, body, len) == 0,
+       "and the spool goes on with the next batch");
+  if (rc == 1)
+    free(got);
+  T_EQ_INT(count_suffix(".corrupt"), 3, "three files set aside as .corrupt");
+  cw_spool_close(sp);
+  free(body);
+}
+
+static void test_refusals(void) {
+  static const char *const bad[] = {
+      "",
+      "[]",
+      "{\"Namespace\":\"x\",\"MetricData\":[]}",
+      "{\"MetricData\":[{\"MetricName\":\"m\"}]}",
+      "{\"MetricData\":[{\"MetricName\":\"m\",\"Timestamp\":1,\"Value\":1,"
+      "\"Values\":[1]}]}",
+      "{\"MetricData\":[{\"MetricName\":\"m\",\"Timestamp\":1,\"Value\":1,"
+      "\"Unit\":\"Parsecs\"}]}",
+      "{\"MetricData\":[{\"MetricName\":\"m\",\"Timestamp\":1,\"Values\":[1,2],"
+      "\"Counts\":[1]}]}",
+      "{\"MetricData\":[{\"MetricName\":\"m\",\"Timestamp\":1,\"Value\":1,"
+      "\"Extra\":true}]}",
+      "{\"MetricData\":[{\"MetricName\":\"m\",\"Timestamp\":1e999,\"Value\":1}]}",
+      "{\"MetricData\":[{\"MetricName\":\"m\",\"Timestamp\":1,"
+      "\"StatisticValues\":{\"Sum\":1}}]}",
+  };
+  char err[256];
+  int all = 1;
+  seen_t seen = {0};
+
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    err[0] = 0;
+    if (cw_spool_parse_body(bad[i], strlen(bad[i]), on_datum, &seen, err,
+                            sizeof(err)) != -1 ||
+        err[0] == 0) {
+      T_NOTE("accepted or no reason: %s", bad[i]);
+      all = 0;
+    }
+  }
+  T_OK(all && seen.n == 0, "%zu bodies that are not ours refused with a "
+                           "reason, no datum passed on",
+       sizeof(bad) / sizeof(bad[0]));
+  T_OK(cw_spool_open("relative/dir", 8 << 20, NULL, err, sizeof(err)) == NULL,
+       "a relative directory is refused");
+  T_OK(cw_spool_open("/proc/no/such/place", 8 << 20, NULL, err, sizeof(err)) ==
+               NULL &&
+           strstr(err, "/proc/no/such/place") != NULL,
+       "an unusable directory is refused, named: %s", err);
+}
+
+int main(void) {
+  char cmd[128];
+  snprintf(dir, sizeof(dir), "/tmp/sm-spool.XXXXXX");
+  if (mkdtemp(dir) == NULL)
+    return 1;
+  strncat(dir, "/spool", sizeof(dir) - strlen(dir) - 1);
+  test_round_trip();
+  test_damage();
+  test_refusals();
+  snprintf(cmd, sizeof(cmd), "rm -rf '%.*s'", (int)(strlen(dir) - 6), dir);
+  if (system(cmd) != 0)
+    T_NOTE("could not remove %s", dir);
+  return t_done();
+}
