@@ -5,7 +5,9 @@ bursts, an expired token, a hung endpoint, and a shutdown while it hangs.
 One real collectd (sagemaker_async reading the runtime simulator,
 write_cloudwatch sending to the scripted fake CloudWatch) lives through
 the faults one after the other, each followed by a recovery period; the
-phases are independent because each ends with everything sent. What the
+phases are independent because each ends with everything sent. It runs
+with a spool (SpoolDirectory), as a deployment would: batches that fail
+their attempts go through it. What the
 fake accepted is then held against the simulator's ledger (see
 faults_common): for each phase, how many of the requests counted in it
 were lost or counted twice (none may be), and over the whole run, every
@@ -62,9 +64,10 @@ def main():
     sim, sock, ledger = start_sim(work, ["--seed", "31", "--rate", str(RATE),
                                          "--duration", str(GENERATE),
                                          "--quiet"])
+    spool = work.file("spool")
     conf, out, log = write_conf(work, sock, wcw_block(
         fake, flush=FLUSH, timeout=TIMEOUT, attempts=ATTEMPTS,
-        shutdown=SHUTDOWN))
+        shutdown=SHUTDOWN, extra=['SpoolDirectory "%s"' % spool]))
     cd = start_collectd(work, conf)
     phases = []  # (name, start, end)
 
@@ -216,18 +219,18 @@ def main():
            % ((rec or 0) - t_hang_end))
 
     # At shutdown, the hung request and what was queued are given up
-    # within ShutdownTimeout, and said so.
+    # within ShutdownTimeout, spooled for the next start, and said so.
     text = read_text(log)
-    tap.ok("datums not sent" in text or "spool" in text.lower(),
-           "shutdown while hanging: what could not be sent is logged",
-           [l for l in text.splitlines() if "shutting down" in l][:3])
+    files = [f for f in os.listdir(spool) if f.endswith(".spool")]
+    at_exit = text[text.find("Exiting normally"):].splitlines()
+    tap.ok(files and any("spooled" in l for l in at_exit),
+           "shutdown while hanging: what could not be sent is spooled (%d "
+           "batch files) and logged" % len(files),
+           [l for l in at_exit if "write_cloudwatch" in l][-3:])
 
     # The ledger: per phase, then the whole run exactly.
-    lost_total = twice_total = 0
     for name, p0, p1 in phases:
         n, lost, twice = acc.figures(p0, p1)
-        lost_total += lost
-        twice_total += twice
         label = {"throttling": "throttling for %d s" % THROTTLE,
                  "5xx bursts": "5xx bursts (%d x %d requests)"
                  % (BURSTS, BURST_LEN),
@@ -256,6 +259,15 @@ def main():
            % last_counter(captured, "derive-retries"))
     tap.ok("PutMetricData succeeds again" in text,
            "the plugin logs when sending succeeds again")
+    # Errors belong to the faults: the plugin's reports of failed sends.
+    stray = [l for l in text.splitlines() if "[error]" in l and
+             "PutMetricData failed" not in l]
+    todo(not stray, "no error lines but the plugin's reports of the faults",
+         "at shutdown write_cloudwatch's last failed send calls c_complain "
+         "outside any plugin context, and collectd logs 'plugin_get_interval: "
+         "Unable to determine Interval from context'")
+    if stray:
+        tap.note("\n".join(stray[:3]))
     tap.ok(not sanitizer_reports(work), "no sanitizer reports",
            sanitizer_reports(work)[:10])
     fake.stop()

@@ -22,7 +22,8 @@ import os
 import signal
 import time
 
-from faults_common import (Accounting, Ledgers, drained, own_counters,
+from faults_common import (Accounting, Ledgers, drained, last_counter,
+                           own_counters,
                            start_or_refused, summary, use_fake_credentials,
                            wcw_block, write_conf, kill)
 from fake_cloudwatch import FakeCloudWatch
@@ -90,8 +91,9 @@ def collectd_restart(sig):
                "(ShutdownTimeout %d)" % (took, SHUTDOWN))
     else:
         kill(cd, signal.SIGKILL)
-    tap.ok(os.listdir(spool), "%s: the spool holds what was not sent (%d "
-           "files)" % (name, len(os.listdir(spool))))
+    files = [f for f in os.listdir(spool) if f.endswith(".spool")]
+    tap.ok(files, "%s: the spool holds what was not sent (%d batch files)"
+           % (name, len(files)))
     tap.ok(os.path.exists(state), "%s: the state file exists" % name)
     time.sleep(STOPPED)
     t_restart = time.time()
@@ -165,6 +167,11 @@ def collectd_restart(sig):
     tap.ok(replayed, "%s: %d datums of the first run's reads during the "
            "outage arrived from the spool after the restart"
            % (name, len(replayed)))
+    left = [f for f in os.listdir(spool) if not f.startswith(".")]
+    tap.eq(left, [], "%s: the spool directory is empty at the end" % name)
+    errors = [last_counter(c, "derive-spool_errors") for c in captures]
+    tap.eq(errors, [0, 0], "%s: own counters: no spool errors in either run"
+           % name)
     for i, r in enumerate(runs):
         tap.ok(not sanitizer_reports(r), "%s: no sanitizer reports (run %d)"
                % (name, i + 1), sanitizer_reports(r)[:10])
