@@ -25,8 +25,8 @@ mid-run:
 A mode lasts for the next "count" requests or "seconds" seconds (or until
 the next change), then the fake returns to ok by itself, reopening the
 port. Hung requests are released when a timed mode ends or the mode is
-changed (after "count" requests they hang until POST /release). CloudWatch Logs is not served: tests using
-this fake set "DataLog false".
+changed (after "count" requests they hang until POST /release).
+CloudWatch Logs is not served: tests using this fake set "DataLog false".
 
 Files, in the directory given with --dir (JSON lines, flushed per line):
   ports.json     {"service": PORT, "control": PORT}, written once both listen
@@ -259,10 +259,12 @@ class ServiceHandler(BaseHTTPRequestHandler):
             self.answer(status, {"__type": error, "message": message}, error)
             return status, error, 0
 
-        if self.headers.get("X-Amz-Target") != TARGET:
+        target = self.headers.get("X-Amz-Target")
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0]
+        if target != TARGET:
             return refuse(400, "UnknownOperationException",
-                          "unknown target %r" % self.headers.get("X-Amz-Target"))
-        if (self.headers.get("Content-Type") or "").split(";")[0] != CONTENT_TYPE:
+                          "unknown target %r" % target)
+        if ctype != CONTENT_TYPE:
             return refuse(400, "SerializationException", "wrong content type")
         if "Authorization" not in self.headers:
             return refuse(400, "MissingAuthenticationTokenException",
@@ -395,7 +397,8 @@ class FakeCloudWatch:
                         self.proc.poll() is not None, 15):
             raise RuntimeError("fake CloudWatch did not start")
         if self.proc.poll() is not None:
-            raise RuntimeError("fake CloudWatch exited %s" % self.proc.returncode)
+            raise RuntimeError("fake CloudWatch exited %s"
+                               % self.proc.returncode)
         with open(ports) as f:
             p = json.load(f)
         self.port = p["service"]

@@ -21,12 +21,11 @@ import itertools
 import math
 import os
 import re
-import signal
 from collections import defaultdict
 
 from harness import (PLUGIN_DIR, collectd_conf, plugin_block, read_jsonl,
                      read_text, runtime_block, start_collectd)
-from ledger import COUNTS, GAUGES, STATS, TIMINGS, Ledger, expected
+from ledger import COUNTS, GAUGES, STATS, Ledger, expected
 
 NS = "SageMaker/AsyncInference"
 INSTANCE = "main"

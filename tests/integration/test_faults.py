@@ -80,7 +80,8 @@ def main():
         time.sleep(max(0.0, t - time.time()))
 
     def first_ok_after(t):
-        oks = [p["t"] for p in fake.puts() if p["status"] == 200 and p["t"] >= t]
+        oks = [p["t"] for p in fake.puts()
+               if p["status"] == 200 and p["t"] >= t]
         return min(oks) if oks else None
 
     t = time.time()
@@ -191,7 +192,8 @@ def main():
                "expired token: new credentials fetched, the retry carries "
                "the new token and is accepted")
         gap = nxt[0]["t"] - r0["t"] if nxt else 99
-        tap.ok(gap < 1.0, "expired token: retried at once (%.2f s later)" % gap)
+        tap.ok(gap < 1.0,
+               "expired token: retried at once (%.2f s later)" % gap)
         tap.ok(all(p["token"] != r0["token"] for p in nxt),
                "expired token: the revoked token is never used again")
     exp = [p for p in puts if p["mode"] == "expire_token"]

@@ -29,7 +29,7 @@ from faults_common import (Accounting, Ledgers, counter_at, drained,
                            write_conf)
 from fake_cloudwatch import FakeCloudWatch
 from harness import (Tap, Workdir, read_jsonl, read_text, require_collectd,
-                     sanitizer_reports, stop, wait_for)
+                     sanitizer_reports, start_sim, stop, wait_for)
 
 tap = Tap()
 require_collectd(tap)
@@ -113,7 +113,8 @@ def main():
               if "[error]" in l and "write_cloudwatch" in l and
               log_time(l) is not None and t_out <= log_time(l) <= t_back + 1]
     tap.ok(errors and re.search(r"[Cc]onnect|refused", errors[0]),
-           "the failure is logged: %s" % (errors[0][-120:] if errors else None))
+           "the failure is logged: %s"
+           % (errors[0][-120:] if errors else None))
     tap.ok(len(errors) <= 12,
            "and repeated at growing intervals, not every send (%d lines)"
            % len(errors))
@@ -127,7 +128,8 @@ def main():
         by_req.setdefault(d["req"], []).append(d["ts"])
     order = [ts for p in replay if p["status"] == 200
              for ts in by_req.get(p["n"], [])]
-    back = [(i, a, b) for i, (a, b) in enumerate(zip(order, order[1:])) if b < a]
+    back = [(i, a, b) for i, (a, b) in enumerate(zip(order, order[1:]))
+            if b < a]
     tap.ok(not back, "the backlog is sent oldest first (%d datums in %d "
            "requests)" % (len(order), len(replay)), back[:5])
     first = min((p["t"] for p in replay if p["status"] == 200), default=None)
@@ -189,7 +191,6 @@ def main():
 
 
 def start_sim_for(work):
-    from harness import start_sim
     return start_sim(work, ["--seed", "32", "--rate", str(RATE),
                             "--duration", str(WARM + OUTAGE + AFTER),
                             "--quiet"])
