@@ -120,7 +120,7 @@ def main():
     # ------------------------------------------------------------- end
     # Generation is over: wait until the read plugin has read everything
     # and the queue is empty, then shut down while the endpoint hangs.
-    phase("end", time.time())
+    phase("after the faults", time.time())
     tap.ok(wait_for(lambda: drained(out, ledger), 30, step=0.5),
            "after the faults the read plugin read every request and the "
            "queue emptied")
