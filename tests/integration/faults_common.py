@@ -332,13 +332,17 @@ class Accounting:
         want = sum(self.arrivals(k) for k in self.expected_keys)
         return int(got), want
 
-    def exact(self):
+    def exact(self, partial_ok=()):
         """Per metric, the accepted totals against the ledger's, each read
-        weighted by how many times it arrived; and per second, the
-        mismatches. Returns a list of differences (empty when exact)."""
+        weighted by how many times it arrived. Seconds in partial_ok (reads
+        cut in two by a kill, see partial()) are left out of both sides.
+        Returns a list of differences (empty when exact)."""
         diffs = []
+        skip = set(partial_ok)
         want = {k: empty_agg() for k in COUNTS + STATS}
         for r in self.reads:
+            if r.second in skip:
+                continue
             for _ in range(r.delivered):
                 for k in COUNTS:
                     agg_add(want[k], 1, r.counts[k], None, None)
@@ -348,8 +352,8 @@ class Accounting:
                         agg_add(want[k], s["count"], s["sum"], s["min"],
                                 s["max"])
         got = {k: empty_agg() for k in COUNTS + STATS}
-        for (k, _), a in self.accepted.items():
-            if k in got:
+        for (k, sec), a in self.accepted.items():
+            if k in got and sec not in skip:
                 agg_add(got[k], a["count"], a["sum"], a["min"], a["max"])
         for k in COUNTS + STATS:
             g, w = dict(got[k]), dict(want[k])
@@ -357,10 +361,33 @@ class Accounting:
                 g["min"] = g["max"] = w["min"] = w["max"] = None
             if g != w:
                 diffs.append("%s: accepted %r, ledger %r" % (k, g, w))
-        if self.inconsistent:
+        bad = [sec for sec in self.inconsistent if sec not in skip]
+        if bad:
             diffs.append("seconds whose datums no number of deliveries of "
-                         "their reads explains: %s" % self.inconsistent[:10])
+                         "their reads explains: %s" % bad[:10])
         return diffs
+
+    def partial(self):
+        """{second: metrics that arrived} for the seconds whose reads
+        arrived in part: some of a read's value lists reached the queue
+        before a spill and the rest did not (a kill cuts a read's dispatch
+        in two). A metric counts as arrived when its accepted datums carry
+        at least one read's worth."""
+        out = {}
+        for sec in self.inconsistent:
+            reads = [r for r in self.reads if r.second == sec]
+            arrived = []
+            for k in COUNTS + STATS:
+                a = self.accepted.get((k, sec))
+                if a is None:
+                    continue
+                if k in COUNTS and a["count"] >= 1:
+                    arrived.append(k)
+                elif k in STATS and a["count"] >= min(
+                        r.stats[k]["count"] for r in reads):
+                    arrived.append(k)
+            out[sec] = arrived
+        return out
 
     def gauges(self):
         """Every gauge sample of a delivered read, as collectd dispatched

@@ -113,6 +113,7 @@ def collectd_restart(sig):
     captures = [read_jsonl(c[1]) for c in confs]
     acc = Accounting(Ledgers([ledger]), captures, fake.datums())
     n, lost, twice = acc.figures()
+    partial_ok = ()
     tap.note("%s: %d reads before the stop, %d after; %d requests to the "
              "fake" % (name, sum(r.run == 0 for r in acc.reads),
                        sum(r.run == 1 for r in acc.reads), len(fake.puts())))
@@ -150,12 +151,27 @@ def collectd_restart(sig):
                % (STOPPED, summary(n, lost, twice), len(after),
                   t_kill - sealed_by, per_read),
                "lost but read before the last spill: %s" % outside[:10])
+        # A kill can cut a read's dispatch in two: the value lists that
+        # reached the queue before the last spill arrive, the rest is
+        # lost (and the read, its cursor not saved, is read again). Only
+        # a read of the first run, around the last spill, may be cut.
+        partial = acc.partial()
+        near = {r.second for r in acc.reads
+                if r.run == 0 and r.time >= sealed_by - 1}
+        tap.ok(len(partial) <= 1 and set(partial) <= near,
+               "SIGKILL: reads cut in two by the kill: %d%s"
+               % (len(partial), "".join(
+                   " (%s arrived, the rest of its metrics did not)"
+                   % ", ".join(v) for v in partial.values())),
+               partial)
+        partial_ok = [sec for sec in partial if sec in near]
     got, want = acc.independent_total()
     tap.eq(got, want, "%s: InvocationsProcesssed + ExpiredRequests summed "
            "over every accepted datum: %d, the ledger's requests delivered: "
            "%d" % (name, got, want))
-    tap.eq(acc.exact(), [], "%s: every count and statistic set accepted "
-           "equals the ledger's, exactly" % name)
+    tap.eq(acc.exact(partial_ok), [], "%s: every count and statistic set "
+           "accepted equals the ledger's, exactly%s"
+           % (name, " (but the read cut in two)" if partial_ok else ""))
     tap.eq(acc.gauges(), [], "%s: every gauge sample of the delivered reads "
            "arrived once, exactly" % name)
     # What the first run read during the outage can only have come back
