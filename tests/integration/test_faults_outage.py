@@ -114,7 +114,7 @@ def main():
               log_time(l) is not None and t_out <= log_time(l) <= t_back + 1]
     tap.ok(errors and re.search(r"[Cc]onnect|refused", errors[0]),
            "the failure is logged: %s"
-           % (errors[0][-120:] if errors else None))
+           % (errors[0].split("): ", 1)[-1] if errors else None))
     tap.ok(len(errors) <= 12,
            "and repeated at growing intervals, not every send (%d lines)"
            % len(errors))
