@@ -302,7 +302,9 @@ size_t sm_sketch_values(const sm_sketch_t *s, double *values, double *counts,
   cs_t *b;
   size_t bn = 0;
 
-  if (s->count == 0 || s->broken || max < sm_sketch_values_max(s))
+  /* Counts beyond 2^53 are not exact in a double: no Values then. */
+  if (s->count == 0 || s->broken || max < sm_sketch_values_max(s) ||
+      (double)s->count >= EXACT_LIMIT)
     return 0;
 
   /* The buckets, zero first, with min and max taken out. */
@@ -646,6 +648,10 @@ sm_sketch_t *sm_sketch_decode(const char *text, size_t max_buckets, char *err,
   }
   if (!(min >= 0) || !(min <= max) || sum < 0) {
     set_err(err, err_size, "minimum, maximum or sum out of order");
+    goto fail;
+  }
+  if (zero > (uint64_t)EXACT_LIMIT) {
+    set_err(err, err_size, "bad zero count");
     goto fail;
   }
   total = zero;

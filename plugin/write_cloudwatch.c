@@ -1041,13 +1041,56 @@ static int cfg_fail(const oconfig_item_t *ci, const char *why) {
   return -1;
 }
 
+/* glibc's regcomp copies the operand of every repetition, so stacked or
+ * large bounded repetitions make it take gigabytes: refuse what no filter
+ * on "plugin/type" names needs. Returns NULL, or why. */
+static const char *regex_too_costly(const char *re) {
+  int bounded = 0;
+  bool prev_rep = false;
+
+  if (strlen(re) > 512)
+    return "longer than 512 characters";
+  for (const char *p = re; *p != 0; p++) {
+    bool rep = *p == '*' || *p == '+' || *p == '?' || *p == '{';
+    if (*p == '\\' && p[1] != 0) {
+      p++;
+      prev_rep = false;
+      continue;
+    }
+    if (rep && prev_rep)
+      return "repetition of a repetition";
+    if (*p == '{') {
+      char *end;
+      long lo = strtol(p + 1, &end, 10), hi = lo;
+      if (*end == ',')
+        hi = end[1] == '}' ? 0 : strtol(end + 1, &end, 10);
+      if (lo > 255 || hi > 255)
+        return "a bound above 255";
+      if (++bounded > 2)
+        return "more than two bounded repetitions";
+      while (*p != 0 && *p != '}')
+        p++;
+      if (*p == 0)
+        break;
+    }
+    prev_rep = rep;
+  }
+  return NULL;
+}
+
 static int cfg_regex(oconfig_item_t *ci, regex_t *list, size_t *num) {
   char *re = NULL;
+  const char *costly;
   int status;
   if (*num >= MAX_FILTERS)
     return cfg_fail(ci, "too many filters");
   if (cf_util_get_string(ci, &re) != 0)
     return cfg_fail(ci, "expected one string (a regular expression)");
+  costly = regex_too_costly(re);
+  if (costly != NULL) {
+    sfree(re);
+    return cfg_fail(ci, costly);
+  }
   status = regcomp(&list[*num], re, REG_EXTENDED | REG_NOSUB);
   sfree(re);
   if (status != 0) {

@@ -62,7 +62,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (sm_sketch_merge(t, s) != 0 ||
       sm_sketch_count(t) != 2 * sm_sketch_count(s))
     abort();
-  check(t);
+  /* Beyond 2^53 samples a sketch has no exact Values (by design). */
+  if ((double)sm_sketch_count(t) < 9007199254740992.0)
+    check(t);
   free(again);
   sm_sketch_destroy(t);
   sm_sketch_destroy(s);
