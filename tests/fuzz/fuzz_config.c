@@ -25,7 +25,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define MAX_DEPTH 3   /* <Plugin> > <Runtime> > option */
+/* Blocks nest 3 deep: <Plugin>, <Runtime>, and one where an option goes. */
+#define MAX_DEPTH 3
 #define MAX_ITEMS 512 /* in one input */
 #define MAX_VALUES 16 /* on one line */
 
@@ -190,8 +191,8 @@ static bool read_values(reader_t *r, oconfig_item_t *ci) {
 }
 
 static bool add_child(oconfig_item_t *parent, const oconfig_item_t *child) {
-  oconfig_item_t *c = realloc(parent->children, (size_t)(parent->children_num + 1) *
-                                                    sizeof(*c));
+  oconfig_item_t *c = realloc(parent->children,
+                              (size_t)(parent->children_num + 1) * sizeof(*c));
   if (c == NULL)
     return false;
   parent->children = c;
@@ -228,13 +229,11 @@ static bool read_block(reader_t *r, oconfig_item_t *parent, int depth) {
       r->p++;
       block = true;
     }
-    if (++r->items > MAX_ITEMS || (block && depth + 1 >= MAX_DEPTH + 1))
+    if (++r->items > MAX_ITEMS || (block && depth + 1 > MAX_DEPTH))
       return false;
     child.key = read_key(r);
-    if (child.key == NULL) {
-      free(child.key);
+    if (child.key == NULL)
       return false;
-    }
     if (!read_values(r, &child) || (block && *r->p++ != '>') ||
         !end_of_line(r) || (block && !read_block(r, &child, depth + 1)) ||
         !add_child(parent, &child)) {
@@ -248,12 +247,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
-  static const char *const unset[] = {
-      "AWS_DEFAULT_REGION",     "AWS_PROFILE",
-      "AWS_ACCESS_KEY_ID",      "AWS_SECRET_ACCESS_KEY",
-      "AWS_SESSION_TOKEN",      "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-      "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-      "AWS_WEB_IDENTITY_TOKEN_FILE"};
+  static const char *const unset[] = {"AWS_DEFAULT_REGION",
+                                      "AWS_PROFILE",
+                                      "AWS_ACCESS_KEY_ID",
+                                      "AWS_SECRET_ACCESS_KEY",
+                                      "AWS_SESSION_TOKEN",
+                                      "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                                      "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                                      "AWS_WEB_IDENTITY_TOKEN_FILE"};
 
   (void)argc;
   (void)argv;
