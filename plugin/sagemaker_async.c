@@ -822,17 +822,21 @@ static int config_runtime(oconfig_item_t *ci) {
     return -1;
   }
   ssnprintf(group_name, sizeof(group_name), PLUGIN_NAME "/%s", rt->name);
-  /* On an error (a second <Runtime> of the same name) collectd keeps
-   * nothing: the runtime is ours to free. */
+  char *name;
+  /* On an error (a second <Runtime> of the same name) collectd 5.12 frees
+   * the user data itself (plugin.h's comment says otherwise): say which
+   * block, and touch rt no more. */
+  name = strdup(rt->name);
   if (plugin_register_complex_read(
           PLUGIN_NAME, group_name, sm_async_read, rt->interval,
           &(user_data_t){.data = rt, .free_func = sm_runtime_free}) != 0) {
     ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: cannot be registered (is "
                       "the name given twice?)",
-          rt->name);
-    sm_runtime_free(rt);
+          name != NULL ? name : "?");
+    free(name);
     return -1;
   }
+  free(name);
   return 0;
 }
 

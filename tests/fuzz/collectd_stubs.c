@@ -154,8 +154,13 @@ int plugin_register_complex_read(const char *group, const char *name,
                                  plugin_read_cb callback, cdtime_t interval,
                                  user_data_t const *user_data) {
   (void)interval;
-  if (reg_find("read", name) != NULL)
+  /* collectd 5.12 frees the user data of a read it refuses (plugin.c),
+   * whatever plugin.h's comment says. */
+  if (reg_find("read", name) != NULL) {
+    if (user_data != NULL && user_data->free_func != NULL)
+      user_data->free_func(user_data->data);
     return EINVAL;
+  }
   return reg_add("read", name, group, (void *)callback, user_data);
 }
 

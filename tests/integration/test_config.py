@@ -37,8 +37,8 @@ BAD = [
      ['<Runtime "r11">', "Percentiles", '"often"']),
     ('<Runtime "r12">\n MaxResponseBytes -1\n</Runtime>',
      ['<Runtime "r12">', "MaxResponseBytes", "-1"]),
-    ('<Runtime "dup">\n Socket "/tmp/a.sock"\n</Runtime>\n'
-     '<Runtime "dup">\n Socket "/tmp/b.sock"\n</Runtime>',
+    ('<Runtime "dup">\n Socket "/tmp/a.sock"\n Timeout 0.5\n</Runtime>\n'
+     '<Runtime "dup">\n Socket "/tmp/b.sock"\n Timeout 0.5\n</Runtime>',
      ['<Runtime "dup">', "cannot be registered"]),
 ]
 
