@@ -25,6 +25,7 @@ fi
 echo "1..$((n * 2))"
 i=0
 for t in $targets; do
+  rm -f "$work"/crash-* "$work"/leak-* "$work"/timeout-* # not an earlier target's
   i=$((i + 1))
   bin=$work/fuzz_$t
   cflags=""
