@@ -110,7 +110,7 @@ size_t sm_sketch_values_max(const sm_sketch_t *s);
 /* Writes the sketch's Values and Counts, ascending and distinct, into
  * values[] and counts[] (room for max entries each; sm_sketch_values_max
  * is always enough). Returns the number of entries; 0 for an empty or
- * broken sketch, or when max is too small. */
+ * broken sketch, one of 2^53 samples or more, or when max is too small. */
 size_t sm_sketch_values(const sm_sketch_t *s, double *values, double *counts,
                         size_t max);
 

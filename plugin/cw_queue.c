@@ -84,23 +84,53 @@ void cw_queue_destroy(cw_queue_t *q) {
   free(q);
 }
 
-/* The series and period of a datum as one string: fields separated by
- * bytes that cannot occur in valid names (control characters). */
-static char *make_key(const cw_datum_t *d, double period) {
-  size_t len = strlen(d->metric_name) + 64;
-  char *key, *p;
+static char *put_str(char *p, const char *s) {
+  size_t n = strlen(s);
+  memcpy(p, s, n);
+  return p + n;
+}
 
+static char *put_int(char *p, int64_t v) {
+  char tmp[24];
+  size_t n = 0;
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  if (v < 0)
+    *p++ = '-';
+  do {
+    tmp[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u > 0);
+  while (n > 0)
+    *p++ = tmp[--n];
+  return p;
+}
+
+/* The bytes make_key needs for a datum. */
+static size_t key_size(const cw_datum_t *d) {
+  size_t len = strlen(d->metric_name) + 3 * 24 + 8;
   for (size_t i = 0; i < d->num_dims; i++)
     len += strlen(d->dims[i].name) + strlen(d->dims[i].value) + 2;
-  key = malloc(len);
-  if (key == NULL)
-    return NULL;
-  p = key + snprintf(key, len, "%s\x1f%d\x1f%d\x1f%.0f", d->metric_name,
-                     (int)d->unit, d->storage_resolution, period);
-  for (size_t i = 0; i < d->num_dims; i++)
-    p += snprintf(p, len - (size_t)(p - key), "\x1f%s\x1e%s", d->dims[i].name,
-                  d->dims[i].value);
-  return key;
+  return len;
+}
+
+/* The series and period of a datum as one string, into buf (key_size
+ * bytes): fields separated by bytes that cannot occur in valid names
+ * (control characters). Built by hand: this runs for every value. */
+static void make_key(const cw_datum_t *d, double period, char *buf) {
+  char *p = put_str(buf, d->metric_name);
+  *p++ = '\x1f';
+  p = put_int(p, (int64_t)d->unit);
+  *p++ = '\x1f';
+  p = put_int(p, (int64_t)d->storage_resolution);
+  *p++ = '\x1f';
+  p = put_int(p, (int64_t)period);
+  for (size_t i = 0; i < d->num_dims; i++) {
+    *p++ = '\x1f';
+    p = put_str(p, d->dims[i].name);
+    *p++ = '\x1e';
+    p = put_str(p, d->dims[i].value);
+  }
+  *p = 0;
 }
 
 static merging_t *find(merging_t *slots, size_t cap, const char *key,
@@ -186,25 +216,36 @@ cw_queue_result_t cw_queue_add_sketch(cw_queue_t *q, const cw_datum_t *d,
                                       const sm_sketch_t *sketch) {
   cw_datum_t copy;
   double period;
-  char *key;
+  char stack_key[512], *key;
+  size_t ksize;
   uint64_t h;
   merging_t *slot;
 
   if (d->kind != CW_KIND_STATS || !(d->stats.sample_count > 0) ||
-      d->storage_resolution <= 0)
+      d->storage_resolution <= 0 || !(fabs(d->timestamp) < 9e15))
     return CW_QUEUE_INVALID;
   period = floor(d->timestamp / d->storage_resolution) * d->storage_resolution;
-  key = make_key(d, period);
+  /* The key of a value that merges (nearly every value) lives on the
+   * stack; only a new datum's is kept. */
+  ksize = key_size(d);
+  key = ksize <= sizeof(stack_key) ? stack_key : malloc(ksize);
   if (key == NULL)
     return CW_QUEUE_NOMEM;
+  make_key(d, period, key);
   h = fnv1a(key, strlen(key));
   slot = find(q->slots, q->cap, key, h);
   if (slot->key != NULL) {
     cw_statset_merge(&slot->d->stats, &d->stats);
     merge_sketch(slot, sketch);
     slot->had_sketch = slot->had_sketch || sketch != NULL;
-    free(key);
+    if (key != stack_key)
+      free(key);
     return CW_QUEUE_MERGED;
+  }
+  if (key == stack_key) {
+    key = strdup(stack_key);
+    if (key == NULL)
+      return CW_QUEUE_NOMEM;
   }
 
   if (q->merging + q->ready_num >= q->max_datums && drop_oldest(q) != 0) {

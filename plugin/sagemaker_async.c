@@ -733,9 +733,10 @@ static int config_runtime(oconfig_item_t *ci) {
     } else if (strcasecmp("MaxResponseBytes", child->key) == 0) {
       double d = 0;
       status = cf_util_get_double(child, &d);
-      if (status == 0 && (d < 4096 || d > 1024.0 * 1024 * 1024))
+      if (status == 0 && !(d >= 4096 && d <= 1024.0 * 1024 * 1024))
         status = -1;
-      rt->max_response_bytes = (size_t)d;
+      if (status == 0)
+        rt->max_response_bytes = (size_t)d;
     } else if (strcasecmp("Notifications", child->key) == 0)
       status = cf_util_get_boolean(child, &rt->notifications);
     else if (strcasecmp("NotifySuccess", child->key) == 0)
@@ -821,9 +822,22 @@ static int config_runtime(oconfig_item_t *ci) {
     return -1;
   }
   ssnprintf(group_name, sizeof(group_name), PLUGIN_NAME "/%s", rt->name);
-  return plugin_register_complex_read(
-      PLUGIN_NAME, group_name, sm_async_read, rt->interval,
-      &(user_data_t){.data = rt, .free_func = sm_runtime_free});
+  char *name;
+  /* On an error (a second <Runtime> of the same name) collectd 5.12 frees
+   * the user data itself (plugin.h's comment says otherwise): say which
+   * block, and touch rt no more. */
+  name = strdup(rt->name);
+  if (plugin_register_complex_read(
+          PLUGIN_NAME, group_name, sm_async_read, rt->interval,
+          &(user_data_t){.data = rt, .free_func = sm_runtime_free}) != 0) {
+    ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: cannot be registered (is "
+                      "the name given twice?)",
+          name != NULL ? name : "?");
+    free(name);
+    return -1;
+  }
+  free(name);
+  return 0;
 }
 
 /* Two runtimes saving their cursors to one file would overwrite each

@@ -302,7 +302,9 @@ size_t sm_sketch_values(const sm_sketch_t *s, double *values, double *counts,
   cs_t *b;
   size_t bn = 0;
 
-  if (s->count == 0 || s->broken || max < sm_sketch_values_max(s))
+  /* Counts beyond 2^53 are not exact in a double: no Values then. */
+  if (s->count == 0 || s->broken || max < sm_sketch_values_max(s) ||
+      (double)s->count >= EXACT_LIMIT)
     return 0;
 
   /* The buckets, zero first, with min and max taken out. */
@@ -341,6 +343,10 @@ size_t sm_sketch_values(const sm_sketch_t *s, double *values, double *counts,
       uint64_t bs, q;
       if (b[j].c == 0)
         continue;
+      if (!(b[j].sum >= 0)) { /* damaged: min and max not in their buckets */
+        free(b);
+        return 0;
+      }
       bs = (uint64_t)b[j].sum;
       q = bs / b[j].c;
       d += bs - q * b[j].c;
@@ -648,6 +654,10 @@ sm_sketch_t *sm_sketch_decode(const char *text, size_t max_buckets, char *err,
     set_err(err, err_size, "minimum, maximum or sum out of order");
     goto fail;
   }
+  if (zero > (uint64_t)EXACT_LIMIT) {
+    set_err(err, err_size, "bad zero count");
+    goto fail;
+  }
   total = zero;
   while (*p != 0) {
     int64_t d;
@@ -716,17 +726,28 @@ sm_sketch_t *sm_sketch_decode(const char *text, size_t max_buckets, char *err,
     set_err(err, err_size, "one sample but minimum and maximum differ");
     goto fail;
   }
-  /* Each bucket's samples lie between min and max; a lone sample in the
-   * first or last bucket is min or max itself. */
+  /* Each bucket's samples lie between min and max, min in the first
+   * bucket and max in the last: what is left of a bucket without them
+   * must still lie between the two. */
   for (int64_t i = s->lo; i <= s->hi; i++) {
     uint64_t c = s->counts[i - s->base];
     double bs = s->sums[i - s->base];
+    /* Integers are exact; other sums were added in another order. */
+    double slack = integral ? 0 : 1e-9 * max;
+    double rel = integral ? 0 : 1e-12;
     if (c == 0)
       continue;
-    if (bs < (double)c * min * (1 - 1e-12) ||
-        bs > (double)c * max * (1 + 1e-12) ||
-        (c == 1 && i == s->lo && zero == 0 && bs != min) ||
-        (c == 1 && i == s->hi && bs != max)) {
+    if (i == s->lo && zero == 0) {
+      c--;
+      bs -= min;
+    }
+    if (i == s->hi && total >= 2 && c > 0) {
+      c--;
+      bs -= max;
+    }
+    if (bs < (double)c * min * (1 - rel) - slack ||
+        bs > (double)c * max * (1 + rel) + slack ||
+        (c == 0 && fabs(bs) > slack)) {
       set_err(err, err_size,
               "bucket %" PRId64 ": sum %.17g does not fit between the "
               "minimum and the maximum", i, bs);

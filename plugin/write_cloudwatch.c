@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 #include <unistd.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <math.h>
 #include <pthread.h>
 #include <regex.h>
@@ -331,6 +332,26 @@ static bool filters_pass(const wcw_t *w, const char *id) {
  *   Dimensions  Host, PluginInstance (when set), then the static ones
  *   Value       the gauge, or the rate per second of a counter/derive
  * Called with the lock held. */
+/* Concatenates the NULL-terminated list of strings into buf (truncating
+ * at size - 1). The write path runs this for every value: plain copies,
+ * not printf. */
+static void concat(char *buf, size_t size, ...) {
+  va_list ap;
+  const char *s;
+  size_t len = 0;
+
+  va_start(ap, size);
+  while ((s = va_arg(ap, const char *)) != NULL) {
+    size_t n = strlen(s);
+    if (n > size - 1 - len)
+      n = size - 1 - len;
+    memcpy(buf + len, s, n);
+    len += n;
+  }
+  va_end(ap);
+  buf[len] = 0;
+}
+
 static void map_generic(wcw_t *w, const data_set_t *ds, const value_list_t *vl,
                         double now) {
   cw_dimension_t dims[2 + MAX_STATIC_DIMS];
@@ -338,9 +359,9 @@ static void map_generic(wcw_t *w, const data_set_t *ds, const value_list_t *vl,
   char id[6 * DATA_MAX_NAME_LEN];
   gauge_t *rates = NULL;
 
-  ssnprintf(id, sizeof(id), "%s%s%s/%s%s%s", vl->plugin,
-            vl->plugin_instance[0] ? "-" : "", vl->plugin_instance, vl->type,
-            vl->type_instance[0] ? "-" : "", vl->type_instance);
+  concat(id, sizeof(id), vl->plugin, vl->plugin_instance[0] ? "-" : "",
+         vl->plugin_instance, "/", vl->type, vl->type_instance[0] ? "-" : "",
+         vl->type_instance, (const char *)NULL);
   if (!filters_pass(w, id))
     return;
 
@@ -365,9 +386,10 @@ static void map_generic(wcw_t *w, const data_set_t *ds, const value_list_t *vl,
         return;
       v = rates[i];
     }
-    ssnprintf(name, sizeof(name), "%s.%s%s%s%s%s", vl->plugin, vl->type,
-              vl->type_instance[0] ? "." : "", vl->type_instance,
-              ds->ds_num > 1 ? "." : "", ds->ds_num > 1 ? ds->ds[i].name : "");
+    concat(name, sizeof(name), vl->plugin, ".", vl->type,
+           vl->type_instance[0] ? "." : "", vl->type_instance,
+           ds->ds_num > 1 ? "." : "", ds->ds_num > 1 ? ds->ds[i].name : "",
+           (const char *)NULL);
     cw_statset_init(&s);
     if (cw_statset_add(&s, v) != 0)
       continue; /* NaN: collectd's "no value" */
@@ -828,7 +850,11 @@ static int wcw_write(const data_set_t *ds, const value_list_t *vl,
       !(w->host != NULL && cw_host_wants(vl->plugin, vl->type)))
     return 0;
 
-  FORMAT_VL(id, sizeof(id), vl);
+  /* The series' identifier, as collectd's FORMAT_VL writes it. */
+  concat(id, sizeof(id), vl->host, "/", vl->plugin,
+         vl->plugin_instance[0] ? "-" : "", vl->plugin_instance, "/",
+         vl->type, vl->type_instance[0] ? "-" : "", vl->type_instance,
+         (const char *)NULL);
   pthread_mutex_lock(&w->lock);
   ensure_thread(w);
   if (cw_dedup_check(w->dedup, id, vl->time, cdtime()) == 0) {
@@ -1041,13 +1067,56 @@ static int cfg_fail(const oconfig_item_t *ci, const char *why) {
   return -1;
 }
 
+/* glibc's regcomp copies the operand of every repetition, so stacked or
+ * large bounded repetitions make it take gigabytes: refuse what no filter
+ * on "plugin/type" names needs. Returns NULL, or why. */
+static const char *regex_too_costly(const char *re) {
+  int bounded = 0;
+  bool prev_rep = false;
+
+  if (strlen(re) > 512)
+    return "longer than 512 characters";
+  for (const char *p = re; *p != 0; p++) {
+    bool rep = *p == '*' || *p == '+' || *p == '?' || *p == '{';
+    if (*p == '\\' && p[1] != 0) {
+      p++;
+      prev_rep = false;
+      continue;
+    }
+    if (rep && prev_rep)
+      return "repetition of a repetition";
+    if (*p == '{') {
+      char *end;
+      long lo = strtol(p + 1, &end, 10), hi = lo;
+      if (*end == ',')
+        hi = end[1] == '}' ? 0 : strtol(end + 1, &end, 10);
+      if (lo > 255 || hi > 255)
+        return "a bound above 255";
+      if (++bounded > 2)
+        return "more than two bounded repetitions";
+      while (*p != 0 && *p != '}')
+        p++;
+      if (*p == 0)
+        break;
+    }
+    prev_rep = rep;
+  }
+  return NULL;
+}
+
 static int cfg_regex(oconfig_item_t *ci, regex_t *list, size_t *num) {
   char *re = NULL;
+  const char *costly;
   int status;
   if (*num >= MAX_FILTERS)
     return cfg_fail(ci, "too many filters");
   if (cf_util_get_string(ci, &re) != 0)
     return cfg_fail(ci, "expected one string (a regular expression)");
+  costly = regex_too_costly(re);
+  if (costly != NULL) {
+    sfree(re);
+    return cfg_fail(ci, costly);
+  }
   status = regcomp(&list[*num], re, REG_EXTENDED | REG_NOSUB);
   sfree(re);
   if (status != 0) {

@@ -1,10 +1,11 @@
 #!/bin/sh
 # The test command: installs what is missing (Debian 12, as root), then
 # builds and runs every test three ways: with gcc, with clang, and with
-# AddressSanitizer and UndefinedBehaviorSanitizer; the unit tests also run
-# under valgrind, and the release tarball is checked with make distcheck.
+# AddressSanitizer and UndefinedBehaviorSanitizer; the unit tests that start
+# threads run under ThreadSanitizer, the unit tests under valgrind, and the
+# release tarball is checked with make distcheck.
 # Last, the Debian package is built, installed, run and purged.
-# The last line is "N passed, N failed".
+# The last line is "N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -77,6 +78,40 @@ build() { # build NAME CONFIGURE-ARGS...: configure, make, make check
 build gcc CC=gcc
 build clang CC=clang
 SM_FUZZ_SECONDS=0 build sanitizers CC=gcc --enable-sanitizers
+
+# The unit tests that run threads (fake HTTP servers beside the code under
+# test, concurrent credential refreshes), built with clang's
+# ThreadSanitizer: the build is one step, each test counts its TAP results,
+# and any ThreadSanitizer report fails that test.
+echo "== tsan: unit tests that start threads"
+tsan=$top/build/tsan
+tsan_tests=$(grep -l -e pthread_create -e '"fake_aws.h"' tests/test_*.c |
+  sed 's|^tests/||; s|\.c$||')
+rm -rf "$tsan"; mkdir -p "$tsan"
+if (cd "$tsan" && "$top/configure" CC=clang \
+      CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=thread" \
+      LDFLAGS="-fsanitize=thread" > configure.log 2>&1) &&
+    make -C "$tsan" -j"$jobs" $(printf 'tests/%s ' $tsan_tests) \
+      > "$tsan/make.log" 2>&1; then
+  step 0
+  for t in $tsan_tests; do
+    SM_SRCDIR=$top \
+      TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:exitcode=66" \
+      "$tsan/tests/$t" > "$tsan/$t.log" 2>&1
+    rc=$?
+    grep -q 'ThreadSanitizer' "$tsan/$t.log" && [ "$rc" = 0 ] && rc=66
+    tap "$tsan/$t.log" "$rc"
+    if [ "$rc" != 0 ]; then
+      echo "tsan: $t failed (exit $rc):"
+      grep -E -A 40 -m 1 '^(WARNING|FATAL): ThreadSanitizer|^not ok' \
+        "$tsan/$t.log" | head -n 60
+    fi
+  done
+else
+  echo "tsan: build failed:"
+  tail -n 30 "$tsan/configure.log" "$tsan/make.log" 2>/dev/null
+  step 1
+fi
 
 echo "== valgrind: unit tests"
 for t in "$top"/build/gcc/tests/test_*; do

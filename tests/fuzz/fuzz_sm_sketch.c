@@ -12,7 +12,10 @@
 
 #include "sm_sketch.h"
 
-static void check(const sm_sketch_t *s) {
+/* lenient: a sketch of non-integers read with tolerances may have no
+ * Values (sm_sketch_values refuses what it cannot promise), but never
+ * wrong ones. */
+static void check(const sm_sketch_t *s, int lenient) {
   size_t cap = sm_sketch_values_max(s), k;
   double *v = malloc(cap * sizeof(*v)), *c = malloc(cap * sizeof(*c));
   double total = 0;
@@ -20,6 +23,11 @@ static void check(const sm_sketch_t *s) {
   if (v == NULL || c == NULL)
     abort();
   k = sm_sketch_values(s, v, c, cap);
+  if (k == 0 && lenient) {
+    free(v);
+    free(c);
+    return;
+  }
   if (k == 0 || v[0] != sm_sketch_min(s) || v[k - 1] != sm_sketch_max(s))
     abort();
   for (size_t i = 0; i < k; i++) {
@@ -50,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       abort(); /* a refusal always says why */
     return 0;
   }
-  check(s);
+  check(s, 0);
   again = sm_sketch_encode(s);
   if (again == NULL)
     abort();
@@ -62,7 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (sm_sketch_merge(t, s) != 0 ||
       sm_sketch_count(t) != 2 * sm_sketch_count(s))
     abort();
-  check(t);
+  /* Beyond 2^53 samples a sketch has no exact Values (by design). */
+  if ((double)sm_sketch_count(t) < 9007199254740992.0)
+    check(t, !sm_sketch_integral(t));
   free(again);
   sm_sketch_destroy(t);
   sm_sketch_destroy(s);

@@ -9,7 +9,7 @@ seconds=${SM_FUZZ_SECONDS:-20}
 work=$(mktemp -d "${TMPDIR:-/tmp}/sm-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-targets="runtime_parse aws_creds cw_logs cw_http sm_sketch cw_spool sm_state"
+targets="runtime_parse aws_creds cw_logs cw_http sm_sketch cw_spool sm_state config"
 n=0
 for t in $targets; do n=$((n + 1)); done
 
@@ -25,8 +25,10 @@ fi
 echo "1..$((n * 2))"
 i=0
 for t in $targets; do
+  rm -f "$work"/crash-* "$work"/leak-* "$work"/timeout-* # not an earlier target's
   i=$((i + 1))
   bin=$work/fuzz_$t
+  cflags=""
   case $t in
     runtime_parse) srcs="$src/plugin/runtime_parse.c" libs="-lyajl" ;;
     aws_creds) srcs="$src/plugin/aws_creds.c $src/plugin/aws_profile.c"
@@ -39,9 +41,20 @@ for t in $targets; do
     cw_spool) srcs="$src/plugin/cw_spool.c $src/plugin/cw_encode.c $src/plugin/cw_datum.c"
       libs="-lyajl -lz -lm" ;;
     sm_state) srcs="$src/plugin/sm_state.c" libs="-lz" ;;
+    config) # both plugins' collectd glue over the whole core, against
+      # stubs of the daemon; collectd's headers and a build header
+      srcs="$(ls "$src"/plugin/*.c | grep -v -e /sagemaker_async.c \
+        -e /write_cloudwatch.c) $src/tests/fuzz/glue_sagemaker_async.c
+        $src/tests/fuzz/glue_write_cloudwatch.c
+        $src/tests/fuzz/collectd_stubs.c"
+      libs="-lcurl -lyajl -lz -lcrypto -lpthread -lm"
+      echo '/* sm_build.h for the fuzzers: nothing is read from it */' \
+        > "$work/sm_build.h"
+      cflags="-DHAVE_CONFIG_H -I$work -I$src/tests/fuzz
+        ${SM_COLLECTD_CPPFLAGS:--I/usr/include/collectd -I/usr/include}" ;;
   esac
   if clang -g -O1 -fsanitize=fuzzer,address,undefined \
-      -fno-sanitize-recover=undefined -I"$src/include" \
+      -fno-sanitize-recover=undefined -I"$src/include" $cflags \
       $srcs "$src/tests/fuzz/fuzz_$t.c" $libs -o "$bin" > "$work/$t.build" 2>&1
   then
     echo "ok $i - fuzz_$t builds"

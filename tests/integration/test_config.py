@@ -35,6 +35,11 @@ BAD = [
      ['<Runtime "r10">', "PercentileAccuracy 0.5", "from 0.001 to 0.1"]),
     ('<Runtime "r11">\n Percentiles "often"\n</Runtime>',
      ['<Runtime "r11">', "Percentiles", '"often"']),
+    ('<Runtime "r12">\n MaxResponseBytes -1\n</Runtime>',
+     ['<Runtime "r12">', "MaxResponseBytes", "-1"]),
+    ('<Runtime "dup">\n Socket "/tmp/a.sock"\n Timeout 0.5\n</Runtime>\n'
+     '<Runtime "dup">\n Socket "/tmp/b.sock"\n Timeout 0.5\n</Runtime>',
+     ['<Runtime "dup">', "cannot be registered"]),
 ]
 
 work = Workdir("config")
@@ -79,6 +84,11 @@ WCW_BAD = [
     ('Dimension "OnlyName"', ["Dimension", "two strings"]),
     ('Regoin "us-east-1"', ['unknown option "Regoin"']),
     ('Percentiles 2', ["Percentiles 2", "true or false"]),
+    ('Include "^c+++++++++++++++++++++"', ["Include", "repetition of a repetition"]),
+    ('Exclude ".{32767}{32767}"', ["Exclude", "a bound above 255"]),
+    ('SpoolDirectory "relative/spool"', ["SpoolDirectory", "absolute path"]),
+    ('SpoolMaxBytes 1000', ["SpoolMaxBytes 1000", "1048576"]),
+    ('MaxRequestsPerSecond 0', ["MaxRequestsPerSecond 0", "between 0.1 and 1000"]),
 ]
 for line, needles in WCW_BAD:
     w = Workdir("config-wcw")
