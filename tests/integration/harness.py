@@ -68,6 +68,15 @@ class Tap:
         sys.exit(1 if self.failed else 0)
 
 
+def require_slow(tap, what):
+    """Skips a test that takes minutes when SM_SLOW_TESTS=0: scripts/test.sh
+    runs those in its gcc and sanitizer builds, not again in the clang build
+    and make distcheck, to stay within CI's time."""
+    if os.environ.get("SM_SLOW_TESTS", "1") == "0":
+        tap.skip_all("%s takes minutes: SM_SLOW_TESTS=0 (scripts/test.sh "
+                     "runs it in the gcc and sanitizer builds)" % what)
+
+
 def require_collectd(tap):
     if not os.access(COLLECTD, os.X_OK):
         tap.skip_all("no collectd daemon (apt-get install collectd-core)")
