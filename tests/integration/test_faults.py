@@ -27,11 +27,12 @@ from faults_common import (Accounting, Ledgers, drained, last_counter,
                            use_fake_credentials, wcw_block, write_conf)
 from fake_cloudwatch import FakeCloudWatch
 from harness import (Tap, Workdir, read_jsonl, read_text, require_collectd,
-                     sanitizer_reports, start_collectd, start_sim, stop,
-                     wait_for)
+                     require_slow, sanitizer_reports, start_collectd,
+                     start_sim, stop, wait_for)
 
 tap = Tap()
 require_collectd(tap)
+require_slow(tap, "test_faults")
 
 
 def todo(cond, what, why):

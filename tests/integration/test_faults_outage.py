@@ -29,10 +29,12 @@ from faults_common import (Accounting, Ledgers, counter_at, drained,
                            write_conf)
 from fake_cloudwatch import FakeCloudWatch
 from harness import (Tap, Workdir, read_jsonl, read_text, require_collectd,
-                     sanitizer_reports, start_sim, stop, wait_for)
+                     require_slow, sanitizer_reports, start_sim, stop,
+                     wait_for)
 
 tap = Tap()
 require_collectd(tap)
+require_slow(tap, "test_faults_outage")
 
 OUTAGE = int(os.environ.get("SM_FAULT_OUTAGE_SECONDS", "120"))
 RATE = 40

@@ -28,11 +28,12 @@ from faults_common import (Accounting, Ledgers, drained, last_counter,
                            wcw_block, write_conf, kill)
 from fake_cloudwatch import FakeCloudWatch
 from harness import (SIM, Tap, Workdir, read_jsonl, read_text,
-                     require_collectd, sanitizer_reports, start, start_sim,
-                     stop, wait_for)
+                     require_collectd, require_slow, sanitizer_reports,
+                     start, start_sim, stop, wait_for)
 
 tap = Tap()
 require_collectd(tap)
+require_slow(tap, "test_faults_restart")
 
 RATE = 40
 FLUSH = 1
