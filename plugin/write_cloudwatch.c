@@ -414,6 +414,25 @@ static void map_generic(wcw_t *w, const data_set_t *ds, const value_list_t *vl,
  * and a sender of their own, driven by the block's sender thread, with
  * the same credentials, limits, merging and retries. */
 
+/* A failed send is reported rate-limited with c_complain, and its recovery
+ * with c_release, on the sender thread; at shutdown (a deadline) there is
+ * no plugin context for c_complain's interval, and a failure is reported
+ * once, plainly. */
+static void send_failed(c_complain_t *c, time_t deadline, const char *ns,
+                        const char *err) {
+  if (deadline != 0)
+    ERROR(PLUGIN_NAME " plugin (%s): %s", ns, err);
+  else
+    c_complain(LOG_ERR, c, PLUGIN_NAME " plugin (%s): %s", ns, err);
+}
+
+static void send_succeeded(c_complain_t *c, time_t deadline, const char *ns,
+                           const char *what) {
+  if (deadline == 0)
+    c_release(LOG_INFO, c, PLUGIN_NAME " plugin (%s): %s succeeds again", ns,
+              what);
+}
+
 static void host_sender_log(cw_log_level_t level, const char *msg, void *ud) {
   wcw_t *w = ud;
   int l = level == CW_LOG_ERR ? LOG_ERR
@@ -535,13 +554,11 @@ static void host_send(wcw_t *w, time_t deadline) {
   pthread_mutex_unlock(&w->lock);
   if (cw_sender_drain(w->host_sender, w->host_queue, &w->lock, deadline) ==
       0) {
-    c_release(LOG_INFO, &w->complaint_host_send,
-              PLUGIN_NAME " plugin (%s): PutMetricData succeeds again",
-              w->host_ns);
+    send_succeeded(&w->complaint_host_send, deadline, w->host_ns,
+                   "PutMetricData");
   } else {
     cw_sender_last_error(w->host_sender, err, sizeof(err));
-    c_complain(LOG_ERR, &w->complaint_host_send,
-               PLUGIN_NAME " plugin (%s): %s", w->host_ns, err);
+    send_failed(&w->complaint_host_send, deadline, w->host_ns, err);
   }
 }
 
@@ -713,7 +730,7 @@ static void dispatch_own(wcw_t *w) {
 /* Opens the spools on the sender thread (not at configuration: collectd -T
  * must not take the running daemon's spool), and again at every send
  * until that works. */
-static void spool_open(wcw_t *w) {
+static void spool_open(wcw_t *w, time_t deadline) {
   char err[1024], dir[PATH_MAX];
   char *notes = NULL;
 
@@ -729,10 +746,11 @@ static void spool_open(wcw_t *w) {
       free(notes);
     }
     if (w->spool == NULL) {
-      c_complain(LOG_ERR, &w->complaint_spool,
-                 PLUGIN_NAME " plugin (%s): SpoolDirectory: %s; sending "
-                             "without a spool until it can be opened",
-                 w->ns, err);
+      char why[1200];
+      ssnprintf(why, sizeof(why),
+                "SpoolDirectory: %s; sending without a spool until it can be "
+                "opened", err);
+      send_failed(&w->complaint_spool, deadline, w->ns, why);
       return;
     }
     cw_sender_set_spool(w->sender, w->spool);
@@ -754,43 +772,40 @@ static void spool_open(wcw_t *w) {
       free(notes);
     }
     if (w->host_spool == NULL) {
-      c_complain(LOG_ERR, &w->complaint_spool,
-                 PLUGIN_NAME " plugin (%s): SpoolDirectory: %s", w->host_ns,
-                 err);
+      char why[1100];
+      ssnprintf(why, sizeof(why), "SpoolDirectory: %s", err);
+      send_failed(&w->complaint_spool, deadline, w->host_ns, why);
       return;
     }
     cw_sender_set_spool(w->host_sender, w->host_spool);
   }
-  c_release(LOG_INFO, &w->complaint_spool,
-            PLUGIN_NAME " plugin (%s): spool %s open", w->ns, w->spool_dir);
+  if (deadline == 0)
+    c_release(LOG_INFO, &w->complaint_spool,
+              PLUGIN_NAME " plugin (%s): spool %s open", w->ns, w->spool_dir);
 }
 
 static void send_once(wcw_t *w, time_t deadline) {
   char err[1024];
 
-  spool_open(w);
+  spool_open(w, deadline);
   pthread_mutex_lock(&w->lock);
   cw_queue_seal(w->queue);
   cw_dedup_expire(w->dedup, cdtime(), DEDUP_MAX_AGE);
   pthread_mutex_unlock(&w->lock);
   if (cw_sender_drain(w->sender, w->queue, &w->lock, deadline) == 0) {
-    c_release(LOG_INFO, &w->complaint_send,
-              PLUGIN_NAME " plugin (%s): PutMetricData succeeds again", w->ns);
+    send_succeeded(&w->complaint_send, deadline, w->ns, "PutMetricData");
   } else {
     cw_sender_last_error(w->sender, err, sizeof(err));
-    c_complain(LOG_ERR, &w->complaint_send, PLUGIN_NAME " plugin (%s): %s",
-               w->ns, err);
+    send_failed(&w->complaint_send, deadline, w->ns, err);
   }
   host_send(w, deadline);
   if (w->logs == NULL)
     return;
   if (cw_logs_drain(w->logs, w->logq, &w->lock, deadline) == 0) {
-    c_release(LOG_INFO, &w->complaint_logs,
-              PLUGIN_NAME " plugin (%s): PutLogEvents succeeds again", w->ns);
+    send_succeeded(&w->complaint_logs, deadline, w->ns, "PutLogEvents");
   } else {
     cw_logs_last_error(w->logs, err, sizeof(err));
-    c_complain(LOG_ERR, &w->complaint_logs, PLUGIN_NAME " plugin (%s): %s",
-               w->ns, err);
+    send_failed(&w->complaint_logs, deadline, w->ns, err);
   }
 }
 
@@ -981,8 +996,12 @@ static void wcw_free(void *arg) {
   wcw_t *w = arg;
   bool joined;
 
+  time_t deadline;
+
   if (w == NULL)
     return;
+  /* ShutdownTimeout counts from now, the request in flight included. */
+  deadline = time(NULL) + (time_t)CDTIME_T_TO_TIME_T(w->shutdown_timeout);
   pthread_mutex_lock(&w->lock);
   w->stopping = true;
   joined = w->thread_running;
@@ -991,8 +1010,6 @@ static void wcw_free(void *arg) {
   if (joined)
     pthread_join(w->thread, NULL);
   if (w->sender != NULL && w->queue != NULL && w->thread_running) {
-    time_t deadline = time(NULL) + (time_t)CDTIME_T_TO_TIME_T(
-                                       w->shutdown_timeout);
     size_t left;
     /* Stopping is set: sleeps return at once, so a failing endpoint gets
      * one attempt; a slow one is bounded by the deadline and Timeout. */
