@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench-read: the read path of sagemaker_async without collectd, against
  * the runtime simulator, beside a bare yajl parse of the same bytes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench-sink: the benchmark's local HTTP server on 127.0.0.1. It answers
  * every POST the way CloudWatch (AWS JSON 1.0 and 1.1) answers a request

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench-sketch: what a timing's percentiles cost, beside the exact way.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The benchmarks of collectd-sagemaker, side by side with their baselines.
 
 Run through bench/run.sh (or `make bench`), which builds what is needed.

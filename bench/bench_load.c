@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_load: a collectd read plugin that dispatches a fixed number of
  * gauge values per read, one per series, so that write plugins can be

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_null: a collectd write plugin that does nothing with what it is
  * handed. Loaded alone, it gives the benchmark's floor: the CPU collectd

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The benchmarks: builds what they need, runs them with real processes
 # (collectd, the runtime simulator, a local CloudWatch stand-in on
 # 127.0.0.1), prints a table and writes it as CSV. See bench/bench.py.

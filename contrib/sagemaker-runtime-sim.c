@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sagemaker-runtime-sim: a stand-in for the Amazon SageMaker async-inference
  * runtime's stats API, version 1 (shared/reference/runtime-api.md is the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * aws_creds: AWS credentials and region for the plugins that call AWS,
  * found the way the AWS CLI and SDKs find them, cached and refreshed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * aws_post: one SigV4-signed POST to an AWS JSON endpoint, shared by the
  * metrics and logs senders: credentials from the chain, signature over the

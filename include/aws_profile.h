@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * aws_profile: a streaming parser for the AWS shared credentials file
  * (~/.aws/credentials) and the shared config file (~/.aws/config), which

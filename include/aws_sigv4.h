@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * aws_sigv4: AWS Signature Version 4 for one HTTP request, signed in the
  * Authorization header (the form CloudWatch PutMetricData and CloudWatch

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_datum: one CloudWatch MetricDatum as write_cloudwatch holds it, and
  * its validation against CloudWatch's rules, so that a value CloudWatch

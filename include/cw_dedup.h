@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_dedup: remembers which (series, time) pairs a writer has already
  * taken, so that a value collectd hands over twice is published once.

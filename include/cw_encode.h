@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_encode: PutMetricData request bodies in the AWS JSON 1.0 protocol,
  * built one datum at a time within CloudWatch's request limits, and gzip

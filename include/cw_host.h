@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_host: SageMaker's instance metrics (CPUUtilization, MemoryUtilization,
  * DiskUtilization, all in percent) computed from what collectd's cpu,

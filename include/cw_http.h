@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_http: one signed POST to an AWS JSON-protocol endpoint through
  * libcurl, and what to make of the answer.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_logs: the endpoint data log in CloudWatch Logs. Log events (one line
  * per failed or expired request) wait in a bounded queue, grouped by log

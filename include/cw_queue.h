@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_queue: write_cloudwatch's bounded store of datums between collectd's
  * write threads and the sender thread.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_sender: sends write_cloudwatch's ready datums to CloudWatch with
  * PutMetricData (AWS JSON 1.0), as few requests as the limits allow:

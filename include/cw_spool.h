@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_spool: write_cloudwatch's on-disk spool of PutMetricData batches that
  * could not be sent, so that an outage or a collectd restart loses nothing

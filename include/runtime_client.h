@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * runtime_client: GETs against the async runtime's stats API, HTTP/1.1
  * over its Unix socket through libcurl (CURLOPT_UNIX_SOCKET_PATH).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * runtime_parse: a streaming parser for the async runtime's stats API
  * (GET /v1/snapshot, GET /v1/requests, and the {"error": ...} body of a

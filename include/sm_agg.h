@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sm_agg: exact per-interval aggregation of the runtime's request records
  * into the SageMaker counts and statistic sets (the mapping table of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sm_collect: what the read plugin knows about one runtime between reads,
  * without any I/O: the cursor (boot_id and last accepted seq), the page

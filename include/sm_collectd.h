@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sm_collectd.h: the one way our glue files include collectd's headers.
  *

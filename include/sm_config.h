@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sm_config: what the plugins' configuration errors quote. Shared by the
  * collectd glue of both plugins.

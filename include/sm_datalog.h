@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sm_datalog: the endpoint data log's names and line format.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sm_metrics: the SageMaker asynchronous-endpoint metric table, defined
  * once. The read plugin names what it dispatches from it; the write

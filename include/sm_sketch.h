@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sm_sketch: a mergeable distribution sketch with a relative-error bound,
  * from which write_cloudwatch publishes a timing metric as Values/Counts

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sm_state: the read plugin's cursor of one runtime on disk, so that a
  * restart of collectd neither skips nor re-reads the requests the runtime

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * aws_creds: the credential chain, its cache and the region lookup (see
  * include/aws_creds.h). Sections: messages and small helpers; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * aws_post: a signed POST (see include/aws_post.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * aws_profile: the shared credentials and config file parser (see
  * include/aws_profile.h).

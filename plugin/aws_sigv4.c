@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * aws_sigv4: AWS Signature Version 4 in the Authorization header (see
  * include/aws_sigv4.h). The steps and their names follow AWS's "Create a

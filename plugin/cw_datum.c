@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_datum.c: CloudWatch datum validation (see include/cw_datum.h for the
  * rules and where they come from).

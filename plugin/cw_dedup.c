@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_dedup: seen (series, time) pairs (see include/cw_dedup.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_encode.c: PutMetricData JSON bodies and gzip (see include/cw_encode.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_host: SageMaker's instance metrics from collectd's cpu, memory and
  * df plugins. See cw_host.h for the rules.

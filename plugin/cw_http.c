@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_http: POST, error classification and backoff (see include/cw_http.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_logs: the data-log queue and the PutLogEvents sender (see
  * include/cw_logs.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_queue: merge-per-period, bounded datum queue (see include/cw_queue.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_sender: batches, signs, sends and retries (see include/cw_sender.h).
  */

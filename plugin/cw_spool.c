@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_spool: the on-disk spool of unsent batches (see include/cw_spool.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * runtime_client: HTTP over the runtime's Unix socket (see
  * include/runtime_client.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * runtime_parse.c: the streaming parser for the async runtime's stats API
  * (see include/runtime_parse.h and runtime-api.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sagemaker_async: collectd read plugin for the SageMaker asynchronous
  * inference runtime.

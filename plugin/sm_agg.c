@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sm_agg: per-interval aggregation (see include/sm_agg.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sm_collect: cursor, page staging and interval aggregate of one runtime
  * (see include/sm_collect.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sm_config: quoting config values in error messages (see
  * include/sm_config.h).

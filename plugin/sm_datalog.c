@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sm_datalog: data-log names and lines (see include/sm_datalog.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sm_metrics: the metric table (see include/sm_metrics.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sm_sketch: log-bucket distribution sketch (see include/sm_sketch.h).
  *

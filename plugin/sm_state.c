@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sm_state: the read plugin's cursor on disk (see include/sm_state.h).
  */

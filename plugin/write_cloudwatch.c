@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * write_cloudwatch: collectd write plugin publishing to Amazon CloudWatch
  * with PutMetricData.

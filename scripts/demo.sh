@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The main command: builds the project, starts a local CloudWatch
 # (moto_server on 127.0.0.1), the runtime simulator with a burst of requests
 # that builds a backlog which then drains, and the real collectd with

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs, with apt-get, the Debian 12 packages that building and testing
 # collectd-sagemaker need and that are not there yet. Run as root.
 set -eu

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Reads the SageMaker metrics back from a CloudWatch endpoint with the AWS
 SDK (boto3) and prints one row per metric and dimension set with its
 statistics over the last minutes; then the endpoints' data logs from

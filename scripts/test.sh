@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The test command: installs what is missing (Debian 12, as root), then
 # builds and runs every test three ways: with gcc, with clang, and with
 # AddressSanitizer and UndefinedBehaviorSanitizer; the unit tests that start

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * capture: a collectd write and notification plugin used by the
  * integration tests. It appends every value list and notification it is

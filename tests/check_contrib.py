@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The files of contrib/ (and debian/, when the tree has it) against the
 code: every JSON file parses; the dashboard names exactly the metrics of
 the table (plugin/sm_metrics.c) with their dimensions and valid statistics,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The documentation against the code: every configuration option the
 plugins accept is documented in README.md and in the man page, every
 option documented exists, every metric of the table is in README, and the
@@ -54,6 +55,33 @@ ok(len(names) == 16, "16 metrics in the table")
 for name in names:
     ok(name in readme, "metric %s is in README.md" % name)
     ok(name in pod, "metric %s is in the man page" % name)
+
+# The licence: LICENSE is MIT's text, and every source file names it.
+lic = read("LICENSE")
+ok(lic.startswith("MIT License") and "Permission is hereby granted" in lic,
+   "LICENSE holds the MIT licence")
+if os.path.exists(os.path.join(SRC, "debian", "copyright")):  # not in tarballs
+    cp = read("debian", "copyright")
+    ok("License: Expat" in cp and "License: Apache-2.0" in cp,
+       "debian/copyright names the MIT (Expat) and the test vectors' Apache-2.0")
+SOURCE = re.compile(r"\.(c|h|py|sh|am|ac)$|^(autogen\.sh|\.ci/run|debian/rules)$")
+unlabelled = []
+for top in ("plugin", "include", "tests", "contrib", "bench", "scripts",
+            "debian", ".ci", "."):
+    base = os.path.join(SRC, top)
+    walk = os.walk(base) if top != "." else [(base, [], os.listdir(base))]
+    for d, dirs, files in walk:
+        dirs[:] = [x for x in dirs if x not in ("corpus", "data", "build")]
+        for f in files:
+            rel = os.path.relpath(os.path.join(d, f), SRC)
+            if not SOURCE.search(rel) or not os.path.isfile(os.path.join(SRC, rel)):
+                continue
+            with open(os.path.join(SRC, rel), errors="replace") as fh:
+                head = fh.read(300)
+            if "SPDX-License-Identifier: MIT" not in head:
+                unlabelled.append(rel)
+ok(not unlabelled, "every source file starts with its SPDX line (%d without)"
+   % len(unlabelled), unlabelled[:10])
 
 if shutil.which("podchecker"):
     r = subprocess.run(["podchecker", os.path.join(SRC, "doc", "collectd-sagemaker.5.pod")],

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fake_aws.h: a scripted fake AWS JSON endpoint for the sender tests
  * (CloudWatch and CloudWatch Logs): an HTTP/1.1 server on an ephemeral

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sigv4_tool: signs one request described on the command line with
  * aws_sigv4 and prints the canonical request, the string to sign and the

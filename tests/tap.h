@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tap.h: the few helpers our C unit tests need to speak TAP, which
  * automake's tap-driver.sh counts test by test.

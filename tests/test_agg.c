@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sm_agg: the mapping table of runtime-api.md applied to records of every
  * outcome, and exact merging.

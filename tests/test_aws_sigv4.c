@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * aws_sigv4: AWS's SigV4 test suite (tests/data/sigv4, read from
  * $SM_SRCDIR) with its fixed clock, then the canonicalisation corners the

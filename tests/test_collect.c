@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sm_collect: the cursor rules (first contact, restarts, ring overflow,
  * gaps), page staging that commits whole or not at all, and the interval

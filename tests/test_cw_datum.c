@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_datum against CloudWatch's rules: every published metric of the
  * reference table (tests/data/metrics.tsv) passes; each rule is tried at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_dedup: repeats are refused, new and out-of-order times taken, the
  * window and expiry hold, and many series survive the table growing.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_encode: PutMetricData bodies against golden files (the exact bytes,
  * the .json files of tests/data/cw_encode), numbers that read back as the

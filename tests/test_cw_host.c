@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_host: the instance metrics from hand-computed reads: several cores,
  * states that do not count, reads completed early and closed by the next

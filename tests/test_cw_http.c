@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_http: error bodies, classification of every kind of answer, backoff
  * and the retry budget; and real POSTs to a scripted local server: the

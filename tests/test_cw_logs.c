@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_logs: the data-log queue (UTF-8 repair, bounds, batching within the
  * PutLogEvents limits, chronological order, one stream per request) driven

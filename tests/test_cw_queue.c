@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_queue: merging per series and period is exact, datums become ready in
  * arrival order, a claimed batch survives drops and is removed only when

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_sender against a scripted fake CloudWatch: a thread serving HTTP/1.1
  * on 127.0.0.1 (ephemeral port) that answers each request with the next

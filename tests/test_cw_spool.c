@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cw_spool: batches survive a close and reopen in order, with their bodies
  * byte for byte; files are 0600 in a 0700 directory; one spool per

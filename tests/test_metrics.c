@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The metric table against the reference metrics.tsv (tests/data, a copy
  * of the SageMaker reference list): every name, unit, dimension set and

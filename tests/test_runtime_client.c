@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * runtime_client against a scripted server on a Unix socket: what a
  * runtime can do wrong (error status, early close, silence, garbage, a

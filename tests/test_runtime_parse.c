@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of runtime_parse: every document, valid or not, is parsed
  * whole and then re-fed in every chunk size from 1 to 64 bytes (or its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sm_sketch: property tests. For many seeded distributions, sizes and
  * accuracies, the Values/Counts a sketch publishes are compared with the

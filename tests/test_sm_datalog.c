@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sm_datalog: the documented line format, byte for byte, and the group and
  * stream names SageMaker uses.

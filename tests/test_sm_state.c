@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sm_state: the cursor file's format (a golden file whose CRC-32 was
  * computed with Python's zlib.crc32, round trips, every truncation and

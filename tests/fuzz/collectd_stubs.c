@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd_stubs: the part of the collectd 5.12 daemon that the plugins'
  * configuration, init and shutdown reach (see collectd_stubs.h).

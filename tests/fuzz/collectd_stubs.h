@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * collectd_stubs: just enough of the collectd 5.12 daemon for a fuzz
  * target to load the plugins' glue in one process, hand them

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for the parsers under aws_creds: the credentials
  * document parser (with the ISO 8601 parser on its Expiration) and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: the configuration of both plugins, from the block
  * collectd hands the config callback to the init callbacks and the free

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for cw_http's reading of AWS error bodies and the
  * classification that follows. The first two input bytes choose an HTTP

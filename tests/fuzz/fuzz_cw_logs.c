@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for cw_logs' queue: UTF-8 repair and batching.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: the spool file reader. Any bytes are a spool file
  * (header, length, CRC, gzip) and, when that holds, their body is parsed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: sm_sketch_decode (the text a sketch travels in between
  * the plugins). Whatever it accepts must be a sketch whose Values/Counts

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: sm_state_parse, the reader of the cursor file that
  * sagemaker_async loads at start. Each input is parsed as it is, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The sagemaker_async plugin for fuzz_config: its module_register is renamed
  * so that both plugins' glue links into one program.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Builds each libFuzzer target with clang and runs it for SM_FUZZ_SECONDS
 # (default 20) over a copy of its seed corpus. TAP: one test per target.
 # A crash, leak or UBSan report fails the test and leaves the input in

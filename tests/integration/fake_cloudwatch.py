@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """A scripted CloudWatch PutMetricData endpoint for fault-injection tests.
 
 It speaks AWS JSON 1.0 over HTTP/1.1 on 127.0.0.1 (X-Amz-Target

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A scripted fake of the async runtime's stats API (runtime-api.md,
 version 1), for tests that need a runtime misbehaving on cue.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """What the fault-injection tests share: the stack they run (the runtime
 simulator, the real collectd with sagemaker_async and write_cloudwatch,
 the scripted fake CloudWatch) and the accounting that holds what the fake

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Shared pieces of the integration tests: TAP output, the real collectd
 daemon, the runtime simulator, and readers for what they wrote.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The simulator's ledger, and what runtime-api.md's mapping table says
 the plugin must make of it. This is written from the API document alone,
 independently of the plugin's C code."""

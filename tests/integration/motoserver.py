@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """moto_server as a local CloudWatch for the integration tests: started on
 127.0.0.1 with signature checking on, with an IAM user whose access key
 the plugin signs with, and a boto3 client to read back."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """sagemaker_async in the real collectd daemon against runtimes that
 misbehave: down, slow, closing mid-response, answering non-200, sending
 truncated or malformed JSON, values of the wrong type, too much, or

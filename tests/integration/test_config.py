@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Configuration errors in the real collectd: each names the block, the
 key and the value at fault, every bad block is reported, and collectd
 refuses to start; a good configuration passes collectd -T."""

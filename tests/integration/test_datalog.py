@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The endpoint data log end to end: sagemaker_async's notifications become
 CloudWatch Logs events through write_cloudwatch, in moto_server (signature
 checking on). Read back with boto3 get_log_events: every failed or expired

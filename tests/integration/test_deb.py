@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The Debian package end to end: built with dpkg-buildpackage from a copy
 of the source tree, installed with dpkg, run by the real collectd with the
 example configuration the package installs (adapted so that every peer is

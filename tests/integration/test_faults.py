@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Faults of the CloudWatch endpoint while collectd runs: throttling, 5xx
 bursts, an expired token, a hung endpoint, and a shutdown while it hangs.
 

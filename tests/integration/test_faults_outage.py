@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """A CloudWatch outage: for SM_FAULT_OUTAGE_SECONDS (120 by default) the
 endpoint refuses connections (the fake closes its listening socket and
 every open connection), then comes back on the same port.

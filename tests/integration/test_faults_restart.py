@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Restarts: collectd stopped with SIGTERM and killed with SIGKILL while
 CloudWatch is unreachable, then started again; and the runtime restarted,
 its socket removed and created again, while collectd reads it.

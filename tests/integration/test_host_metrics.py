@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Host metrics end to end: the real collectd with its cpu, memory and df
 plugins (ValuesPercentage), sagemaker_async reading the simulator, and
 write_cloudwatch publishing to moto_server (signature checking on).

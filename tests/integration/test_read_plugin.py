@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """sagemaker_async in the real collectd daemon against the runtime
 simulator: every value it dispatched is compared with the simulator's
 ledger.

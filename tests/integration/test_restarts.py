@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """sagemaker_async across restarts, in the real collectd daemon against
 the runtime simulator under load, every figure from the simulator's
 ledger.

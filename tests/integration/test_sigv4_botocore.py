@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """aws_sigv4 against botocore: requests shaped like the ones
 write_cloudwatch sends (PutMetricData, plain and gzipped, with and without
 a session token; PutLogEvents; a local endpoint with a port) are signed by

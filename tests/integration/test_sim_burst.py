@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The runtime simulator's --burst load pattern, against its own ledger.
 
 One simulator runs with a burst: arrivals twice what the instances

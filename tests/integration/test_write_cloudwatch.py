@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """write_cloudwatch end to end: the real collectd with sagemaker_async and
 write_cloudwatch, the runtime simulator, and moto_server as CloudWatch with
 signature checking on. Read back with boto3 (get_metric_statistics), the
