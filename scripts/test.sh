@@ -68,8 +68,8 @@ build() { # build NAME CONFIGURE-ARGS...: configure, make, make check
   if [ -f "$dir/test-suite.log" ]; then
     count "$dir/test-suite.log"
     if grep -qE '^# (FAIL|ERROR): *[1-9]' "$dir/test-suite.log"; then
-      sed -n '/^FAIL\|^ERROR\|^not ok/,+3p' "$dir"/tests/*.log \
-        "$dir"/tests/*/*.log 2>/dev/null | head -n 80
+      sed -n '/^FAIL\|^ERROR\|^not ok/,+3p' "$dir"/tests/*/*.log \
+        "$dir"/tests/*/*/*.log 2>/dev/null | head -n 80
     fi
   else
     step 1
@@ -88,26 +88,26 @@ SM_FUZZ_SECONDS=0 build sanitizers CC=gcc --enable-sanitizers
 # and any ThreadSanitizer report fails that test.
 echo "== tsan: unit tests that start threads"
 tsan=$top/build/tsan
-tsan_tests=$(grep -l -e pthread_create -e '"fake_aws.h"' tests/test_*.c |
-  sed 's|^tests/||; s|\.c$||')
+tsan_tests=$(grep -l -e pthread_create -e '"fake_aws.h"' tests/unit/*/test_*.c |
+  sed 's|\.c$||')
 rm -rf "$tsan"; mkdir -p "$tsan"
 if (cd "$tsan" && "$top/configure" CC=clang \
       CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=thread" \
       LDFLAGS="-fsanitize=thread" > configure.log 2>&1) &&
-    make -C "$tsan" -j"$jobs" $(printf 'tests/%s ' $tsan_tests) \
+    make -C "$tsan" -j"$jobs" $tsan_tests \
       > "$tsan/make.log" 2>&1; then
   step 0
   for t in $tsan_tests; do
     SM_SRCDIR=$top \
       TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:exitcode=66" \
-      "$tsan/tests/$t" > "$tsan/$t.log" 2>&1
+      "$tsan/$t" > "$tsan/$(basename "$t").log" 2>&1
     rc=$?
-    grep -q 'ThreadSanitizer' "$tsan/$t.log" && [ "$rc" = 0 ] && rc=66
-    tap "$tsan/$t.log" "$rc"
+    grep -q 'ThreadSanitizer' "$tsan/$(basename "$t").log" && [ "$rc" = 0 ] && rc=66
+    tap "$tsan/$(basename "$t").log" "$rc"
     if [ "$rc" != 0 ]; then
       echo "tsan: $t failed (exit $rc):"
       grep -E -A 40 -m 1 '^(WARNING|FATAL): ThreadSanitizer|^not ok' \
-        "$tsan/$t.log" | head -n 60
+        "$tsan/$(basename "$t").log" | head -n 60
     fi
   done
 else
@@ -117,7 +117,7 @@ else
 fi
 
 echo "== valgrind: unit tests"
-for t in "$top"/build/gcc/tests/test_*; do
+for t in "$top"/build/gcc/tests/unit/*/test_*; do
   case "$t" in *.log|*.trs|*.o) continue ;; esac
   [ -x "$t" ] || continue
   if SM_SRCDIR=$top valgrind -q --error-exitcode=99 \

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """The files of contrib/ (and debian/, when the tree has it) against the
 code: every JSON file parses; the dashboard names exactly the metrics of
-the table (plugin/sm_metrics.c) with their dimensions and valid statistics,
+the table (sm_metrics.c) with their dimensions and valid statistics,
 and all of them; the scaling policy tracks ApproximateBacklogSizePerInstance
 by EndpointName in the plugin's namespace; the IAM policy allows exactly
 the API actions the code calls, in that namespace and on the endpoint's
@@ -51,6 +51,23 @@ def read(*parts):
         return f.read()
 
 
+def plugin_files(ext=".c"):
+    """Every source file under plugin/, as paths relative to SRC."""
+    out = []
+    for root, _, files in os.walk(path("plugin")):
+        out += [os.path.relpath(os.path.join(root, f), SRC)
+                for f in files if f.endswith(ext)]
+    return sorted(out)
+
+
+def source(name):
+    """The text of the file called name, wherever it is under plugin/."""
+    for rel in plugin_files(os.path.splitext(name)[1]):
+        if os.path.basename(rel) == name:
+            return read(rel)
+    raise FileNotFoundError(name)
+
+
 def c_code(text):
     """C source without its comments, so that only code is searched."""
     return re.sub(r"/\*.*?\*/|//[^\n]*", " ", text, flags=re.S)
@@ -65,30 +82,30 @@ STAT_NAME = {"Min": "Minimum", "Max": "Maximum"}
 TIME_UNITS = ("Microseconds", "Milliseconds", "Seconds")
 
 # ------------------------------------------------------------ the code
-header = read("include", "sm_metrics.h")
+header = source("sm_metrics.h")
 dim_sets = {k: [d.strip() for d in v.split(",")] for k, v in re.findall(
     r"(SM_DIMS_[A-Z_]+),?\s*/\*\s*([A-Za-z, ]+?)\s*\*/", header)}
 table = {}
 for name, unit, dims, kind, stats in re.findall(
         r'\{\s*"([A-Za-z0-9]+)",\s*"([A-Za-z]+)",\s*(SM_DIMS_[A-Z_]+),'
         r'\s*SM_KIND_([A-Z]+),\s*[A-Z0-9_]+,\s*"([A-Za-z,]+)"\s*\}',
-        read("plugin", "sm_metrics.c")):
+        source("sm_metrics.c")):
     table[name] = {"unit": unit, "dims": dim_sets.get(dims),
                    # sm_metric_is_timing: a statistic set in a unit of time
                    "timing": kind == "STATS" and unit in TIME_UNITS,
                    "stats": {STAT_NAME.get(s, s) for s in stats.split(",")}}
 ok(len(table) == 16 and all(m["dims"] for m in table.values()),
-   "16 metrics with their dimensions in plugin/sm_metrics.c",
+   "16 metrics with their dimensions in sm_metrics.c",
    "%d metrics; dimension sets %r" % (len(table), dim_sets))
 
-m = re.search(r'#define DEFAULT_NAMESPACE "([^"]+)"', read("plugin", "write_cloudwatch.c"))
+m = re.search(r'#define DEFAULT_NAMESPACE "([^"]+)"', source("write_cloudwatch.c"))
 NAMESPACE = m.group(1) if m else None
 ok(NAMESPACE, "write_cloudwatch's default namespace: %s" % NAMESPACE)
-m = re.search(r'#define CW_HOST_DEFAULT_NAMESPACE "([^"]+)"', read("include", "cw_host.h"))
+m = re.search(r'#define CW_HOST_DEFAULT_NAMESPACE "([^"]+)"', source("cw_host.h"))
 HOST_NAMESPACE = m.group(1) if m else None
 ok(HOST_NAMESPACE, "the host metrics' default namespace: %s" % HOST_NAMESPACE)
 
-m = re.search(r'"(/aws/sagemaker/Endpoints/)%s"', read("plugin", "sm_datalog.c"))
+m = re.search(r'"(/aws/sagemaker/Endpoints/)%s"', source("sm_datalog.c"))
 LOG_GROUP = m.group(1) + ENDPOINT if m else None
 ok(LOG_GROUP, "the data log's group: %s" % LOG_GROUP)
 
@@ -104,10 +121,8 @@ AWS_VERBS = ("Associate|Cancel|Create|Delete|Describe|Disable|Disassociate|"
 code_actions = set()
 senders = {}  # file: IAM prefix of the service it signs for
 unknown = []
-for fn in sorted(os.listdir(path("plugin"))):
-    if not fn.endswith(".c"):
-        continue
-    code = c_code(read("plugin", fn))
+for fn in plugin_files():
+    code = c_code(read(fn))
     defines = dict(re.findall(r'#define\s+(\w+)\s+"([^"]*)"', code))
     services = set(re.findall(r'\.service\s*=\s*"([^"]+)"', code))
     services |= {defines[d] for d in re.findall(r"\.service\s*=\s*(\w+)", code)
@@ -143,7 +158,7 @@ if botocore is not None:
     # An operation named in the code but missed above (a verb not listed).
     missed = []
     for fn, prefix in sorted(senders.items()):
-        lits = set(re.findall(r'"([A-Za-z]+)"', c_code(read("plugin", fn))))
+        lits = set(re.findall(r'"([A-Za-z]+)"', c_code(read(fn))))
         missed += ["%s:%s" % (prefix, l) for l in lits & real[prefix]
                    if "%s:%s" % (prefix, l) not in code_actions]
     ok(not missed, "no other operation name is a literal of the senders", missed)

@@ -49,7 +49,7 @@ known = set(re.findall(r'strcasecmp\("([A-Za-z0-9]+)", (?:c|child)->key\)', code
 extra = sorted(documented - known - {"Runtime", "Plugin"})
 ok(not extra, "the man page documents no option the code lacks", extra)
 
-table = read("plugin", "sm_metrics.c")
+table = read("plugin", "common", "sm_metrics.c")
 names = re.findall(r'\{"([A-Za-z0-9]+)", "(?:None|Microseconds|Milliseconds|Count|Seconds)"', table)
 ok(len(names) == 16, "16 metrics in the table")
 for name in names:

@@ -31,21 +31,20 @@ for t in $targets; do
   bin=$work/fuzz_$t
   cflags=""
   case $t in
-    runtime_parse) srcs="$src/plugin/runtime_parse.c" libs="-lyajl" ;;
-    aws_creds) srcs="$src/plugin/aws_creds.c $src/plugin/aws_profile.c"
+    runtime_parse) srcs="$src/plugin/read/runtime_parse.c" libs="-lyajl" ;;
+    aws_creds) srcs="$src/plugin/aws/aws_creds.c $src/plugin/aws/aws_profile.c"
       libs="-lcurl -lyajl -lpthread" ;;
-    cw_logs) srcs="$src/plugin/cw_logs.c $src/plugin/cw_http.c $src/plugin/aws_post.c
-      $src/plugin/aws_sigv4.c $src/plugin/aws_creds.c $src/plugin/aws_profile.c"
+    cw_logs) srcs="$src/plugin/cloudwatch/cw_logs.c $src/plugin/aws/cw_http.c $src/plugin/aws/aws_post.c
+      $src/plugin/aws/aws_sigv4.c $src/plugin/aws/aws_creds.c $src/plugin/aws/aws_profile.c"
       libs="-lcurl -lyajl -lcrypto -lpthread" ;;
-    cw_http) srcs="$src/plugin/cw_http.c" libs="-lcurl -lyajl" ;;
-    sm_sketch) srcs="$src/plugin/sm_sketch.c" libs="-lm" ;;
-    cw_spool) srcs="$src/plugin/cw_spool.c $src/plugin/cw_encode.c $src/plugin/cw_datum.c"
+    cw_http) srcs="$src/plugin/aws/cw_http.c" libs="-lcurl -lyajl" ;;
+    sm_sketch) srcs="$src/plugin/common/sm_sketch.c" libs="-lm" ;;
+    cw_spool) srcs="$src/plugin/cloudwatch/cw_spool.c $src/plugin/cloudwatch/cw_encode.c $src/plugin/cloudwatch/cw_datum.c"
       libs="-lyajl -lz -lm" ;;
-    sm_state) srcs="$src/plugin/sm_state.c" libs="-lz" ;;
+    sm_state) srcs="$src/plugin/read/sm_state.c" libs="-lz" ;;
     config) # both plugins' collectd glue over the whole core, against
       # stubs of the daemon; collectd's headers and a build header
-      srcs="$(ls "$src"/plugin/*.c | grep -v -e /sagemaker_async.c \
-        -e /write_cloudwatch.c) $src/tests/fuzz/glue_sagemaker_async.c
+      srcs="$(ls "$src"/plugin/*/*.c "$src"/plugin/sm_config.c) $src/tests/fuzz/glue_sagemaker_async.c
         $src/tests/fuzz/glue_write_cloudwatch.c
         $src/tests/fuzz/collectd_stubs.c"
       libs="-lcurl -lyajl -lz -lcrypto -lpthread -lm"
@@ -55,7 +54,9 @@ for t in $targets; do
         ${SM_COLLECTD_CPPFLAGS:--I/usr/include/collectd -I/usr/include}" ;;
   esac
   if clang -g -O1 -fsanitize=fuzzer,address,undefined \
-      -fno-sanitize-recover=undefined -I"$src/include" $cflags \
+      -fno-sanitize-recover=undefined -I"$src/include" -I"$src/plugin" \
+      -I"$src/plugin/common" -I"$src/plugin/read" -I"$src/plugin/aws" \
+      -I"$src/plugin/cloudwatch" $cflags \
       $srcs "$src/tests/fuzz/fuzz_$t.c" $libs -o "$bin" > "$work/$t.build" 2>&1
   then
     echo "ok $i - fuzz_$t builds"

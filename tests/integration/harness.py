@@ -24,7 +24,7 @@ COLLECTD = os.environ.get("SM_COLLECTD") or shutil.which("collectd") or \
 SANITIZERS = os.environ.get("SM_SANITIZERS") == "yes"
 SIM = os.path.join(BUILDDIR, "contrib", "sagemaker-runtime-sim")
 PLUGIN_DIR = os.path.join(BUILDDIR, ".libs")
-TEST_PLUGIN_DIR = os.path.join(BUILDDIR, "tests", ".libs")
+TEST_PLUGIN_DIR = os.path.join(BUILDDIR, "tests", "fakes", ".libs")
 SYSTEM_PLUGIN_DIR = "/usr/lib/collectd"
 SYSTEM_TYPES_DB = "/usr/share/collectd/types.db"
 

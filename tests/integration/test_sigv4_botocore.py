@@ -3,10 +3,10 @@
 """aws_sigv4 against botocore: requests shaped like the ones
 write_cloudwatch sends (PutMetricData, plain and gzipped, with and without
 a session token; PutLogEvents; a local endpoint with a port) are signed by
-tests/sigv4_tool and by botocore's SigV4Auth with the same fixed clock, and
+tests/unit/aws/sigv4_tool and by botocore's SigV4Auth with the same fixed clock, and
 the canonical request, string to sign and every added header must match.
 
-Needs $SM_BUILDDIR/tests/sigv4_tool. TAP output; exit 1 on a failure."""
+Needs $SM_BUILDDIR/tests/unit/aws/sigv4_tool. TAP output; exit 1 on a failure."""
 import datetime
 import gzip
 import hashlib
@@ -25,7 +25,8 @@ except ImportError:
     print("1..0 # SKIP botocore not installed")
     sys.exit(0)
 
-TOOL = os.path.join(os.environ.get("SM_BUILDDIR", "."), "tests", "sigv4_tool")
+TOOL = os.path.join(os.environ.get("SM_BUILDDIR", "."), "tests", "unit", "aws",
+                    "sigv4_tool")
 
 AKID = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
