@@ -3,7 +3,7 @@
 
 Run through bench/run.sh (or `make bench`), which builds what is needed.
 Every figure comes from real processes: the collectd daemon, the runtime
-simulator, and bench-sink, a local HTTP server on 127.0.0.1 that answers
+simulator, and bench_sink, a local HTTP server on 127.0.0.1 that answers
 like CloudWatch and logs every request it accepts. A plugin and its
 baseline are measured in the same round, in an order that rotates from
 round to round, and compared round by round: this machine's speed drifts
@@ -15,10 +15,10 @@ by more than the differences being measured.
           floor: collectd's own dispatch cost); CPU is utime+stime of the
           daemon from /proc/PID/stat over a steady window.
   api     PutMetricData requests and bytes per 1000 datums in those runs.
-  read    bench-read: the plugin's read path against the simulator beside
+  read    bench_read: the plugin's read path against the simulator beside
           a bare yajl parse of the same bytes (as deployed: with a
           percentile sketch per timing; and without).
-  sketch  bench-sketch: a timing's percentile sketch (insert, then its
+  sketch  bench_sketch: a timing's percentile sketch (insert, then its
           Values/Counts) beside exact percentiles by sorting every sample;
           values and datums per metric per interval.
   memory  peak RSS of collectd with both plugins, the simulator at 10,000
@@ -176,13 +176,13 @@ class Bench:
 
     def start_sink(self, name, bodies=False):
         port_file = self.path(name + ".port")
-        argv = [os.path.join(self.build, "bench", "bench-sink"),
+        argv = [os.path.join(self.build, "bench", "bench_sink"),
                 "--port-file", port_file, "--log", self.path(name + ".log")]
         if bodies:
             argv += ["--bodies", self.path(name + ".bodies")]
         p = self.procs.start(argv, self.path(name + ".out"))
         wait_for(lambda: os.path.exists(port_file) and
-                 open(port_file).read().endswith("\n"), 10, "bench-sink")
+                 open(port_file).read().endswith("\n"), 10, "bench_sink")
         return p, int(open(port_file).read())
 
     def read_sink_log(self, name):
@@ -410,12 +410,12 @@ class Bench:
         wait_for(generated, 60, "the simulator's records")
         log("read path: %d rounds over %d records" % (rounds, records))
         out = subprocess.run(
-            [os.path.join(self.build, "bench", "bench-read"), sock,
+            [os.path.join(self.build, "bench", "bench_read"), sock,
              str(records), "1000", str(rounds)],
             capture_output=True, text=True, timeout=600)
         self.procs.stop(sim)
         if out.returncode != 0:
-            raise RuntimeError("bench-read failed: " + out.stderr)
+            raise RuntimeError("bench_read failed: " + out.stderr)
         rows = []
         for line in out.stdout.splitlines():
             f = line.split()
@@ -426,7 +426,7 @@ class Bench:
         s_cpu, s_wall = per("streamed_cpu"), per("streamed_wall")
         plain = per("plain_cpu")
         for label, xs in (("bare yajl parse, no callbacks (floor)", bare),
-                          ("runtime_parse + sm_collect, from memory", parse),
+                          ("the parser + aggregation, from memory", parse),
                           ("the same without percentile sketches", plain),
                           ("streamed as deployed, per CPU second", s_cpu),
                           ("streamed as deployed, per wall second", s_wall)):
@@ -455,11 +455,11 @@ class Bench:
         for per, intervals in ((1000, 200), (10000, 20)):
             log("sketch: %d rounds, %d samples per interval" % (rounds, per))
             out = subprocess.run(
-                [os.path.join(self.build, "bench", "bench-sketch"), str(per),
+                [os.path.join(self.build, "bench", "bench_sketch"), str(per),
                  str(intervals), str(rounds)],
                 capture_output=True, text=True, timeout=600)
             if out.returncode != 0:
-                raise RuntimeError("bench-sketch failed: " + out.stderr)
+                raise RuntimeError("bench_sketch failed: " + out.stderr)
             by = {}
             for line in out.stdout.splitlines():
                 f = line.split()

@@ -9,8 +9,9 @@
  * before, ours are silently replaced. So collectd's come first, their
  * package macros are dropped, and then ours (sm_build.h) are read.
  *
- * Only the collectd glue (plugin/sagemaker_async.c, the test plugins)
- * includes this; the modules under plugin/ are collectd-free.
+ * Only the collectd glue (the files directly in plugin/, the test
+ * plugins) includes this; the layers in plugin's folders are
+ * collectd-free. plugin/sm_collectd.c holds what both plugins' glue shares.
  */
 #ifndef SM_COLLECTD_H
 #define SM_COLLECTD_H 1
@@ -36,5 +37,12 @@
 #undef VERSION
 
 #include "sm_build.h"
+
+#include <stddef.h>
+
+/* The value of a config item as written, for an error message: "text",
+ * 12, true, "(none)" or "(several values)". */
+void sm_collectd_config_value(const oconfig_item_t *ci, char *buf,
+                              size_t size);
 
 #endif /* SM_COLLECTD_H */

@@ -15,8 +15,8 @@
  *
  * This file is the collectd glue only: configuration, registration,
  * logging and dispatch. The work is done by collectd-free modules:
- * runtime_client (HTTP over the socket), runtime_parse (streaming JSON),
- * sm_collect (cursor and page staging), sm_agg (aggregation) and sm_state
+ * rt_client (HTTP over the socket), rt_parser (streaming JSON),
+ * rt_collect (cursor and page staging), rt_agg (aggregation) and rt_state
  * (the cursor on disk).
  */
 #include "sm_collectd.h"
@@ -29,14 +29,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "runtime_client.h"
-#include "runtime_parse.h"
-#include "sm_agg.h"
-#include "sm_collect.h"
-#include "sm_config.h"
+#include "rt_client.h"
+#include "rt_parser.h"
+#include "rt_agg.h"
+#include "rt_collect.h"
+#include "sm_collectd.h"
 #include "sm_metrics.h"
 #include "sm_sketch.h"
-#include "sm_state.h"
+#include "rt_state.h"
 
 #define PLUGIN_NAME "sagemaker_async"
 #define DEFAULT_SOCKET "/run/sagemaker/async-runtime.sock"
@@ -64,11 +64,11 @@ typedef struct {
   char *socket_owner_name; /* as configured, for messages; may be NULL */
 
   /* state, touched by this runtime's read only */
-  sm_rt_client_t *client;
-  sm_collect_t *collect;
+  rt_client_t *client;
+  rt_collect_t *collect;
   bool state_loaded;   /* the state file was looked at */
   bool state_restored; /* and its cursor is in use, not yet checked */
-  sm_state_t saved;    /* what the state file holds (seq -1: nothing) */
+  rt_state_t saved;    /* what the state file holds (seq -1: nothing) */
   c_complain_t complaint_state; /* the state file cannot be saved */
   c_complain_t complaint_owner; /* the socket fails the owner check */
   c_complain_t complaint_down;  /* snapshot failures */
@@ -81,8 +81,8 @@ static void sm_runtime_free(void *arg) {
   sm_runtime_t *rt = arg;
   if (rt == NULL)
     return;
-  sm_rt_client_destroy(rt->client);
-  sm_collect_destroy(rt->collect);
+  rt_client_destroy(rt->client);
+  rt_collect_destroy(rt->collect);
   sfree(rt->name);
   sfree(rt->socket);
   sfree(rt->endpoint_name);
@@ -120,9 +120,9 @@ static meta_data_t *names_meta(const sm_runtime_t *rt,
     meta_data_add_string(md, "sagemaker:instance_id", ctx->instance_id);
   if (with_range) {
     int64_t first, last;
-    sm_collect_seq_range(rt->collect, &first, &last);
+    rt_collect_seq_range(rt->collect, &first, &last);
     meta_data_add_string(md, "sagemaker:boot_id",
-                         sm_collect_boot_id(rt->collect));
+                         rt_collect_boot_id(rt->collect));
     meta_data_add_signed_int(md, "sagemaker:seq_first", first);
     meta_data_add_signed_int(md, "sagemaker:seq_last", last);
   }
@@ -152,7 +152,7 @@ static void dispatch_one(const sm_runtime_t *rt, const sm_dispatch_ctx_t *ctx,
 
 static void dispatch_snapshot(const sm_runtime_t *rt,
                               const sm_dispatch_ctx_t *ctx,
-                              const sm_rt_snapshot_t *snap) {
+                              const rt_snapshot_t *snap) {
   double g[SM_G_NUM];
 
   g[SM_G_BACKLOG_SIZE] = (double)snap->backlog_size;
@@ -162,23 +162,23 @@ static void dispatch_snapshot(const sm_runtime_t *rt,
   for (int i = 0; i < SM_G_NUM; i++) {
     value_t v = {.gauge = g[i]};
     dispatch_one(rt, ctx, SM_TYPE_GAUGE,
-                 sm_metric_by_index(SM_KIND_GAUGE, i)->name, &v, 1, false,
+                 sm_metrics_by_index(SM_KIND_GAUGE, i)->name, &v, 1, false,
                  NULL);
   }
 }
 
 static void dispatch_interval(const sm_runtime_t *rt,
                               const sm_dispatch_ctx_t *ctx) {
-  const sm_agg_t *agg = sm_collect_agg(rt->collect);
+  const rt_agg_t *agg = rt_collect_agg(rt->collect);
 
   for (int i = 0; i < SM_C_NUM; i++) {
     value_t v = {.gauge = (gauge_t)agg->counts[i]};
     dispatch_one(rt, ctx, SM_TYPE_COUNT,
-                 sm_metric_by_index(SM_KIND_COUNT, i)->name, &v, 1, true,
+                 sm_metrics_by_index(SM_KIND_COUNT, i)->name, &v, 1, true,
                  NULL);
   }
   for (int i = 0; i < SM_S_NUM; i++) {
-    const sm_stat_t *s = &agg->stats[i];
+    const rt_agg_stat_t *s = &agg->stats[i];
     value_t v[4] = {{.gauge = (gauge_t)s->count},
                     {.gauge = s->sum},
                     {.gauge = s->min},
@@ -190,27 +190,27 @@ static void dispatch_interval(const sm_runtime_t *rt,
     if (agg->sketch[i] != NULL && s->count > 0)
       sketch = sm_sketch_encode(agg->sketch[i]);
     dispatch_one(rt, ctx, SM_TYPE_STATS,
-                 sm_metric_by_index(SM_KIND_STATS, i)->name, v, 4, true,
+                 sm_metrics_by_index(SM_KIND_STATS, i)->name, v, 4, true,
                  sketch);
     free(sketch);
   }
   /* Not a SageMaker metric: the plugin's own account of what it could
    * not read. */
-  value_t lost = {.gauge = (gauge_t)sm_collect_lost_interval(rt->collect)};
+  value_t lost = {.gauge = (gauge_t)rt_collect_lost_interval(rt->collect)};
   dispatch_one(rt, ctx, SM_TYPE_COUNT, "LostRequests", &lost, 1, true, NULL);
 }
 
 static void dispatch_failed(const sm_runtime_t *rt,
                             const sm_dispatch_ctx_t *ctx) {
-  size_t n = sm_collect_failed_num(rt->collect);
+  size_t n = rt_collect_failed_num(rt->collect);
 
   for (size_t i = 0; i < n; i++) {
-    const sm_rt_record_t *r = sm_collect_failed_get(rt->collect, i);
-    const char *outcome = sm_rt_outcome_name(r->outcome);
-    const char *stage = sm_agg_failed_stage(r);
+    const rt_record_t *r = rt_collect_failed_get(rt->collect, i);
+    const char *outcome = rt_parser_outcome_name(r->outcome);
+    const char *stage = rt_agg_failed_stage(r);
     notification_t notif = {
-        .severity = r->outcome == SM_RT_OUTCOME_SUCCESS   ? NOTIF_OKAY
-                    : r->outcome == SM_RT_OUTCOME_EXPIRED ? NOTIF_WARNING
+        .severity = r->outcome == RT_OUTCOME_SUCCESS   ? NOTIF_OKAY
+                    : r->outcome == RT_OUTCOME_EXPIRED ? NOTIF_WARNING
                                                           : NOTIF_FAILURE,
         .time = MS_TO_CDTIME_T((uint64_t)r->completed_ms),
     };
@@ -221,14 +221,14 @@ static void dispatch_failed(const sm_runtime_t *rt,
     sstrncpy(notif.plugin_instance, rt->name, sizeof(notif.plugin_instance));
     sstrncpy(notif.type, "sagemaker_request", sizeof(notif.type));
     sstrncpy(notif.type_instance, outcome, sizeof(notif.type_instance));
-    if (r->have & SM_RT_HAVE_STATUS_CODE)
+    if (r->have & RT_HAVE_STATUS_CODE)
       ssnprintf(status, sizeof(status), " (status %d)", r->status_code);
     ssnprintf(notif.message, sizeof(notif.message),
               "inference %s on %s/%s: %s%s%s%s%s%s", r->inference_id,
               ctx->endpoint, ctx->variant, outcome, stage ? " in " : "",
               stage ? stage : "", status,
-              (r->have & SM_RT_HAVE_ERROR) ? ": " : "",
-              (r->have & SM_RT_HAVE_ERROR) ? r->error : "");
+              (r->have & RT_HAVE_ERROR) ? ": " : "",
+              (r->have & RT_HAVE_ERROR) ? r->error : "");
     /* The message is one log line; the meta data keeps the text as is. */
     for (char *c = notif.message; *c; c++)
       if ((unsigned char)*c < 0x20)
@@ -246,14 +246,14 @@ static void dispatch_failed(const sm_runtime_t *rt,
     plugin_notification_meta_add_string(&notif, "sagemaker:outcome", outcome);
     if (stage != NULL)
       plugin_notification_meta_add_string(&notif, "sagemaker:stage", stage);
-    if (r->have & SM_RT_HAVE_STATUS_CODE)
+    if (r->have & RT_HAVE_STATUS_CODE)
       plugin_notification_meta_add_signed_int(&notif, "sagemaker:status_code",
                                               r->status_code);
-    if (r->have & SM_RT_HAVE_ERROR)
+    if (r->have & RT_HAVE_ERROR)
       plugin_notification_meta_add_string(&notif, "sagemaker:error",
                                           r->error);
     plugin_notification_meta_add_string(&notif, "sagemaker:boot_id",
-                                        sm_collect_boot_id(rt->collect));
+                                        rt_collect_boot_id(rt->collect));
     plugin_notification_meta_add_signed_int(&notif, "sagemaker:seq", r->seq);
     plugin_notification_meta_add_signed_int(&notif, "sagemaker:received_ms",
                                             r->received_ms);
@@ -272,20 +272,20 @@ static const char *or_default(const char *configured, const char *fallback) {
 
 /* Reads the snapshot into *snap. Returns 0, or -1 after complaining. */
 static int read_snapshot(sm_runtime_t *rt, long deadline,
-                         sm_rt_snapshot_t *snap) {
-  sm_rt_limits_t lim = {.max_bytes = rt->max_response_bytes};
-  sm_rt_parser_t *p = sm_rt_parser_create(SM_RT_DOC_SNAPSHOT, NULL, NULL, &lim);
-  sm_rt_get_result_t res;
+                         rt_snapshot_t *snap) {
+  rt_limits_t lim = {.max_bytes = rt->max_response_bytes};
+  rt_parser_t *p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, &lim);
+  rt_client_get_result_t res;
 
   if (p == NULL) {
     ERROR(PLUGIN_NAME " plugin: runtime \"%s\": out of memory", rt->name);
     return -1;
   }
-  sm_rt_client_get(rt->client, "/v1/snapshot", p, deadline - now_ms(), &res);
-  if (res.status == SM_RT_GET_OK)
-    *snap = *sm_rt_parser_snapshot(p);
-  sm_rt_parser_destroy(p);
-  if (res.status != SM_RT_GET_OK) {
+  rt_client_get(rt->client, "/v1/snapshot", p, deadline - now_ms(), &res);
+  if (res.status == RT_CLIENT_GET_OK)
+    *snap = *rt_parser_snapshot(p);
+  rt_parser_destroy(p);
+  if (res.status != RT_CLIENT_GET_OK) {
     c_complain(LOG_ERR, &rt->complaint_down,
                PLUGIN_NAME " plugin: runtime \"%s\" (socket %s): %s", rt->name,
                rt->socket, res.message);
@@ -297,22 +297,22 @@ static int read_snapshot(sm_runtime_t *rt, long deadline,
   return 0;
 }
 
-static void note_snapshot(sm_runtime_t *rt, sm_collect_snap_t what,
-                          const char *old_boot, const sm_rt_snapshot_t *snap) {
+static void note_snapshot(sm_runtime_t *rt, rt_collect_snap_t what,
+                          const char *old_boot, const rt_snapshot_t *snap) {
   switch (what) {
-  case SM_COLLECT_SAME_BOOT:
+  case RT_COLLECT_SAME_BOOT:
     break;
-  case SM_COLLECT_FIRST_CONTACT:
+  case RT_COLLECT_FIRST_CONTACT:
     INFO(PLUGIN_NAME " plugin: runtime \"%s\": boot %s, counting requests "
                      "from seq %" PRId64,
          rt->name, snap->boot_id, snap->next_seq);
     break;
-  case SM_COLLECT_NEW_BOOT:
+  case RT_COLLECT_NEW_BOOT:
     NOTICE(PLUGIN_NAME " plugin: runtime \"%s\" restarted (boot %s, was %s); "
                        "reading the new boot from its first request",
            rt->name, snap->boot_id, old_boot);
     break;
-  case SM_COLLECT_SEQ_WENT_BACK:
+  case RT_COLLECT_SEQ_WENT_BACK:
     WARNING(PLUGIN_NAME " plugin: runtime \"%s\": next_seq %" PRId64
                         " of boot %s is below what was already read; "
                         "following the runtime",
@@ -331,21 +331,21 @@ static double wall_ms(void) {
 
 /* The runtime's name as the state file holds it (names longer than the
  * file keeps are cut alike when saving and loading). */
-typedef char st_name_t[SM_STATE_NAME_MAX + 1];
+typedef char st_name_t[RT_STATE_NAME_MAX + 1];
 
 /* Loads the state file once, before the first snapshot. Whatever is
  * wrong with the file, the runtime is then read as on first contact. */
 static void load_state(sm_runtime_t *rt) {
   char err[256];
   char name[sizeof(st_name_t)];
-  sm_state_t st;
+  rt_state_t st;
 
   rt->state_loaded = true;
   rt->saved.seq = -1;
   sstrncpy(name, rt->name, sizeof(name));
-  switch (sm_state_load(rt->state_file, name, &st, err, sizeof(err))) {
-  case SM_STATE_LOADED:
-    if (sm_collect_restore(rt->collect, st.boot_id, st.seq, st.next_seq) != 0) {
+  switch (rt_state_load(rt->state_file, name, &st, err, sizeof(err))) {
+  case RT_STATE_LOADED:
+    if (rt_collect_restore(rt->collect, st.boot_id, st.seq, st.next_seq) != 0) {
       ERROR(PLUGIN_NAME " plugin: runtime \"%s\": state file %s: cannot "
                         "restore its cursor; counting from the runtime's "
                         "next_seq",
@@ -359,21 +359,21 @@ static void load_state(sm_runtime_t *rt) {
          rt->name, rt->state_file, st.boot_id, st.seq,
          (wall_ms() - (double)st.saved_ms) / 1000.0);
     break;
-  case SM_STATE_MISSING:
+  case RT_STATE_MISSING:
     INFO(PLUGIN_NAME " plugin: runtime \"%s\": no state file %s yet; "
                      "counting from the runtime's next_seq",
          rt->name, rt->state_file);
     break;
-  case SM_STATE_UNREADABLE:
+  case RT_STATE_UNREADABLE:
     ERROR(PLUGIN_NAME " plugin: runtime \"%s\": state file %s %s; counting "
                       "from the runtime's next_seq (requests completed while "
                       "collectd was stopped are not counted)",
           rt->name, rt->state_file, err);
     break;
-  case SM_STATE_INVALID: {
+  case RT_STATE_INVALID: {
     char aside_err[PATH_MAX + 128];
     int moved =
-        sm_state_set_aside(rt->state_file, aside_err, sizeof(aside_err));
+        rt_state_set_aside(rt->state_file, aside_err, sizeof(aside_err));
     ERROR(PLUGIN_NAME " plugin: runtime \"%s\": state file %s is unusable: "
                       "%s; %s%s%s; counting from the runtime's next_seq "
                       "(requests completed while collectd was stopped are "
@@ -388,24 +388,24 @@ static void load_state(sm_runtime_t *rt) {
 }
 
 /* Says how a restored cursor met the runtime, once. */
-static void note_restored(sm_runtime_t *rt, sm_collect_snap_t what,
-                          const sm_rt_snapshot_t *snap) {
+static void note_restored(sm_runtime_t *rt, rt_collect_snap_t what,
+                          const rt_snapshot_t *snap) {
   if (!rt->state_restored)
     return;
   rt->state_restored = false;
-  if (what == SM_COLLECT_SAME_BOOT)
+  if (what == RT_COLLECT_SAME_BOOT)
     INFO(PLUGIN_NAME " plugin: runtime \"%s\": boot %s as saved; reading on "
                      "from seq %" PRId64 " (next_seq %" PRId64 ")",
-         rt->name, snap->boot_id, sm_collect_cursor(rt->collect),
+         rt->name, snap->boot_id, rt_collect_cursor(rt->collect),
          snap->next_seq);
 }
 
 /* True when the cursor differs from what the state file holds. */
 static bool state_moved(const sm_runtime_t *rt) {
-  return sm_collect_cursor(rt->collect) >= 0 &&
-         (rt->saved.seq != sm_collect_cursor(rt->collect) ||
-          rt->saved.next_seq != sm_collect_known_next_seq(rt->collect) ||
-          strcmp(rt->saved.boot_id, sm_collect_boot_id(rt->collect)) != 0);
+  return rt_collect_cursor(rt->collect) >= 0 &&
+         (rt->saved.seq != rt_collect_cursor(rt->collect) ||
+          rt->saved.next_seq != rt_collect_known_next_seq(rt->collect) ||
+          strcmp(rt->saved.boot_id, rt_collect_boot_id(rt->collect)) != 0);
 }
 
 /* Saving is split around the dispatch of a read's values. The new
@@ -417,20 +417,20 @@ static bool state_moved(const sm_runtime_t *rt) {
  * dispatched. Notifications go out page by page while the read pages, so
  * a crash in the middle of a read may repeat the notifications of the
  * pages it had committed. Nothing is ever skipped. */
-static bool save_prepare(sm_runtime_t *rt, sm_state_t *st) {
+static bool save_prepare(sm_runtime_t *rt, rt_state_t *st) {
   char err[PATH_MAX + 256];
 
   if (rt->state_file == NULL || !state_moved(rt))
     return false;
   memset(st, 0, sizeof(*st));
   sstrncpy(st->runtime, rt->name, sizeof(st->runtime));
-  sstrncpy(st->boot_id, sm_collect_boot_id(rt->collect), sizeof(st->boot_id));
-  st->seq = sm_collect_cursor(rt->collect);
-  st->next_seq = sm_collect_known_next_seq(rt->collect);
+  sstrncpy(st->boot_id, rt_collect_boot_id(rt->collect), sizeof(st->boot_id));
+  st->seq = rt_collect_cursor(rt->collect);
+  st->next_seq = rt_collect_known_next_seq(rt->collect);
   if (st->next_seq <= st->seq)
     st->next_seq = st->seq + 1;
   st->saved_ms = (int64_t)wall_ms();
-  if (sm_state_prepare(rt->state_file, st, err, sizeof(err)) != 0) {
+  if (rt_state_prepare(rt->state_file, st, err, sizeof(err)) != 0) {
     c_complain(LOG_ERR, &rt->complaint_state,
                PLUGIN_NAME " plugin: runtime \"%s\": state file %s not "
                            "saved: %s",
@@ -440,10 +440,10 @@ static bool save_prepare(sm_runtime_t *rt, sm_state_t *st) {
   return true;
 }
 
-static void save_commit(sm_runtime_t *rt, const sm_state_t *st) {
+static void save_commit(sm_runtime_t *rt, const rt_state_t *st) {
   char err[PATH_MAX * 2 + 256];
 
-  if (sm_state_commit(rt->state_file, err, sizeof(err)) != 0) {
+  if (rt_state_commit(rt->state_file, err, sizeof(err)) != 0) {
     c_complain(LOG_ERR, &rt->complaint_state,
                PLUGIN_NAME " plugin: runtime \"%s\": state file %s not "
                            "saved: %s",
@@ -461,19 +461,19 @@ static void save_commit(sm_runtime_t *rt, const sm_state_t *st) {
 static int check_socket(sm_runtime_t *rt) {
   char msg[PATH_MAX + 256];
 
-  switch (sm_rt_socket_check(rt->socket, rt->socket_owner,
+  switch (rt_client_socket_check(rt->socket, rt->socket_owner,
                              rt->socket_owner_name, msg, sizeof(msg))) {
-  case SM_RT_SOCKET_REFUSED:
+  case RT_CLIENT_SOCKET_REFUSED:
     c_complain(LOG_ERR, &rt->complaint_owner,
                PLUGIN_NAME " plugin: runtime \"%s\": %s", rt->name, msg);
     return -1;
-  case SM_RT_SOCKET_OK:
+  case RT_CLIENT_SOCKET_OK:
     c_release(LOG_INFO, &rt->complaint_owner,
               PLUGIN_NAME " plugin: runtime \"%s\": socket %s passes the "
                           "owner check again",
               rt->name, rt->socket);
     break;
-  case SM_RT_SOCKET_ABSENT:
+  case RT_CLIENT_SOCKET_ABSENT:
     break; /* the connect will say so, as for a runtime that is down */
   }
   return 0;
@@ -482,15 +482,15 @@ static int check_socket(sm_runtime_t *rt) {
 /* Reads pages until caught up, the deadline, or an error. */
 static void read_pages(sm_runtime_t *rt, long deadline,
                        const sm_dispatch_ctx_t *ctx) {
-  sm_rt_limits_t lim = {.max_bytes = rt->max_response_bytes,
+  rt_limits_t lim = {.max_bytes = rt->max_response_bytes,
                         .max_records = (size_t)rt->page_size};
   bool more = true;
   bool failed = false;
 
   while (more) {
     char path[96];
-    sm_rt_get_result_t res;
-    sm_rt_parser_t *p;
+    rt_client_get_result_t res;
+    rt_parser_t *p;
     long left = deadline - now_ms();
 
     if (left <= 0) {
@@ -498,59 +498,59 @@ static void read_pages(sm_runtime_t *rt, long deadline,
                  PLUGIN_NAME " plugin: runtime \"%s\": not caught up within "
                              "Timeout; reading on from seq %" PRId64
                              " next interval",
-                 rt->name, sm_collect_cursor(rt->collect));
+                 rt->name, rt_collect_cursor(rt->collect));
       return;
     }
-    p = sm_rt_parser_create(SM_RT_DOC_REQUESTS, sm_collect_record_cb,
+    p = rt_parser_create(RT_DOC_REQUESTS, rt_collect_record_cb,
                             rt->collect, &lim);
     if (p == NULL) {
       ERROR(PLUGIN_NAME " plugin: runtime \"%s\": out of memory", rt->name);
       return;
     }
     ssnprintf(path, sizeof(path), "/v1/requests?after=%" PRId64 "&limit=%d",
-              sm_collect_cursor(rt->collect), rt->page_size);
-    sm_collect_page_begin(rt->collect);
-    sm_rt_client_get(rt->client, path, p, left, &res);
+              rt_collect_cursor(rt->collect), rt->page_size);
+    rt_collect_page_begin(rt->collect);
+    rt_client_get(rt->client, path, p, left, &res);
 
-    if (res.status != SM_RT_GET_OK) {
-      const char *why = sm_collect_page_error(rt->collect);
-      sm_collect_page_abort(rt->collect);
+    if (res.status != RT_CLIENT_GET_OK) {
+      const char *why = rt_collect_page_error(rt->collect);
+      rt_collect_page_abort(rt->collect);
       c_complain(LOG_ERR, &rt->complaint_pages,
                  PLUGIN_NAME " plugin: runtime \"%s\" (socket %s): %s%s%s; "
                              "records after seq %" PRId64 " not accepted",
                  rt->name, rt->socket, res.message, why[0] ? ": " : "", why,
-                 sm_collect_cursor(rt->collect));
+                 rt_collect_cursor(rt->collect));
       failed = true;
       more = false;
     } else {
-      switch (sm_collect_page_commit(rt->collect, sm_rt_parser_page(p),
+      switch (rt_collect_page_commit(rt->collect, rt_parser_page(p),
                                      &more)) {
-      case SM_COLLECT_COMMITTED:
+      case RT_COLLECT_COMMITTED:
         if (rt->notifications)
           dispatch_failed(rt, ctx);
         break;
-      case SM_COLLECT_BOOT_CHANGED:
+      case RT_COLLECT_BOOT_CHANGED:
         /* The runtime restarted between the snapshot and this page: the
          * next read's snapshot moves the cursor to the new boot. */
         INFO(PLUGIN_NAME " plugin: runtime \"%s\": boot changed to %s while "
                          "paging; reading it next interval",
-             rt->name, sm_rt_parser_page(p)->boot_id);
+             rt->name, rt_parser_page(p)->boot_id);
         more = false;
         break;
-      case SM_COLLECT_REJECTED:
+      case RT_COLLECT_REJECTED:
         c_complain(LOG_ERR, &rt->complaint_pages,
                    PLUGIN_NAME " plugin: runtime \"%s\" (socket %s): GET %s: "
                                "%s; records after seq %" PRId64
                                " not accepted",
                    rt->name, rt->socket, path,
-                   sm_collect_page_error(rt->collect),
-                   sm_collect_cursor(rt->collect));
+                   rt_collect_page_error(rt->collect),
+                   rt_collect_cursor(rt->collect));
         failed = true;
         more = false;
         break;
       }
     }
-    sm_rt_parser_destroy(p);
+    rt_parser_destroy(p);
   }
   if (!failed)
     c_release(LOG_INFO, &rt->complaint_pages,
@@ -563,17 +563,17 @@ static void read_pages(sm_runtime_t *rt, long deadline,
 static int sm_async_read(user_data_t *ud) {
   sm_runtime_t *rt = ud->data;
   long deadline = now_ms() + rt->timeout_ms;
-  char old_boot[SM_RT_BOOT_ID_MAX + 1];
-  sm_rt_snapshot_t snap;
+  char old_boot[RT_BOOT_ID_MAX + 1];
+  rt_snapshot_t snap;
   sm_dispatch_ctx_t ctx;
-  sm_collect_snap_t what;
+  rt_collect_snap_t what;
   uint64_t lost;
-  sm_state_t st;
+  rt_state_t st;
   bool prepared;
 
   if (rt->state_file != NULL && !rt->state_loaded)
     load_state(rt);
-  sm_collect_begin_interval(rt->collect);
+  rt_collect_begin_interval(rt->collect);
   ctx.time = cdtime();
   ctx.interval = rt->interval;
 
@@ -586,8 +586,8 @@ static int sm_async_read(user_data_t *ud) {
   if (read_snapshot(rt, deadline, &snap) != 0)
     return 0;
 
-  sstrncpy(old_boot, sm_collect_boot_id(rt->collect), sizeof(old_boot));
-  what = sm_collect_snapshot(rt->collect, &snap);
+  sstrncpy(old_boot, rt_collect_boot_id(rt->collect), sizeof(old_boot));
+  what = rt_collect_snapshot(rt->collect, &snap);
   note_snapshot(rt, what, old_boot, &snap);
   note_restored(rt, what, &snap);
 
@@ -608,7 +608,7 @@ static int sm_async_read(user_data_t *ud) {
 
   read_pages(rt, deadline, &ctx);
 
-  lost = sm_collect_lost_interval(rt->collect);
+  lost = rt_collect_lost_interval(rt->collect);
   if (lost > 0)
     WARNING(PLUGIN_NAME " plugin: runtime \"%s\": %" PRIu64
                         " completed requests were gone before they could be "
@@ -632,7 +632,7 @@ static int config_fail(const oconfig_item_t *ci, const char *rt_name,
                        const char *what) {
   char value[128];
 
-  sm_config_value(ci, value, sizeof(value));
+  sm_collectd_config_value(ci, value, sizeof(value));
   ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: %s %s: %s", rt_name, what,
         ci->key, value);
   return -1;
@@ -761,7 +761,7 @@ static int config_runtime(oconfig_item_t *ci) {
           !(rt->percentile_accuracy >= SM_SKETCH_MIN_ACCURACY &&
             rt->percentile_accuracy <= SM_SKETCH_MAX_ACCURACY)) {
         char value[64];
-        sm_config_value(child, value, sizeof(value));
+        sm_collectd_config_value(child, value, sizeof(value));
         ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: PercentileAccuracy %s "
                           "is out of range: expected a fraction from %g to %g",
               rt->name, value, SM_SKETCH_MIN_ACCURACY, SM_SKETCH_MAX_ACCURACY);
@@ -785,10 +785,10 @@ static int config_runtime(oconfig_item_t *ci) {
           rt->name);
     status = -1;
   }
-  if (status == 0 && strlen(rt->socket) > sm_rt_client_max_path()) {
+  if (status == 0 && strlen(rt->socket) > rt_client_max_path()) {
     ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: Socket \"%s\" is longer "
                       "than the %zu bytes a Unix socket path can have",
-          rt->name, rt->socket, sm_rt_client_max_path());
+          rt->name, rt->socket, rt_client_max_path());
     status = -1;
   }
   if (status == 0) {
@@ -802,15 +802,15 @@ static int config_runtime(oconfig_item_t *ci) {
     }
   }
   if (status == 0) {
-    rt->client = sm_rt_client_create(rt->socket);
-    rt->collect = sm_collect_create((size_t)rt->page_size);
+    rt->client = rt_client_create(rt->socket);
+    rt->collect = rt_collect_create((size_t)rt->page_size);
     if (rt->client == NULL || rt->collect == NULL) {
       ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: out of memory", rt->name);
       status = -1;
     } else {
-      sm_collect_keep_successes(rt->collect, rt->notify_success);
+      rt_collect_keep_successes(rt->collect, rt->notify_success);
       if (rt->percentiles &&
-          sm_collect_enable_sketches(
+          rt_collect_enable_sketches(
               rt->collect, rt->percentile_accuracy,
               sm_sketch_buckets_for(rt->percentile_accuracy)) != 0) {
         ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: out of memory", rt->name);

@@ -14,7 +14,7 @@
  * This file is the collectd glue: configuration, mapping of value lists,
  * locking, the thread and the plugin's own metrics. The rest lives in
  * collectd-free modules (cw_datum, cw_queue, cw_sender, cw_dedup,
- * aws_creds, aws_sigv4, cw_encode, cw_http).
+ * aws_creds, aws_sigv4, cw_encode, aws_http).
  */
 #include "sm_collectd.h"
 
@@ -37,8 +37,8 @@
 #include "cw_queue.h"
 #include "cw_logs.h"
 #include "cw_sender.h"
-#include "sm_config.h"
-#include "sm_datalog.h"
+#include "sm_collectd.h"
+#include "cw_datalog.h"
 #include "sm_metrics.h"
 #include "sm_sketch.h"
 #include "cw_spool.h"
@@ -266,7 +266,7 @@ static int map_sagemaker(wcw_t *w, const data_set_t *ds,
 
   if (strcmp(vl->plugin, "sagemaker_async") != 0)
     return 0;
-  m = sm_metric_find(vl->type_instance);
+  m = sm_metrics_find(vl->type_instance);
   if (m == NULL)
     return 0;
   if ((m->kind == SM_KIND_STATS && (strcmp(vl->type, SM_TYPE_STATS) != 0 ||
@@ -293,9 +293,9 @@ static int map_sagemaker(wcw_t *w, const data_set_t *ds,
   d.num_dims = m->dims == SM_DIMS_ENDPOINT_VARIANT ? 2 : 1;
   d.timestamp = CDTIME_T_TO_DOUBLE(vl->time);
   d.storage_resolution = w->storage_resolution;
-  if (cw_unit_from_name(m->unit, &unit) == 0)
+  if (cw_datum_unit_from_name(m->unit, &unit) == 0)
     d.unit = unit;
-  cw_statset_init(&s);
+  cw_datum_statset_init(&s);
   if (m->kind == SM_KIND_STATS) {
     /* count, sum, min, max; an interval without samples has nothing to
      * publish (a statistic set needs SampleCount > 0). */
@@ -306,11 +306,11 @@ static int map_sagemaker(wcw_t *w, const data_set_t *ds,
       s.maximum = vl->values[3].gauge;
       statset_datum(&d, &s);
       sm_sketch_t *sketch =
-          sm_metric_is_timing(m) ? timing_sketch(w, vl) : NULL;
+          sm_metrics_is_timing(m) ? timing_sketch(w, vl) : NULL;
       enqueue_sketch(w, &d, now, sketch);
       sm_sketch_destroy(sketch);
     }
-  } else if (cw_statset_add(&s, vl->values[0].gauge) == 0) {
+  } else if (cw_datum_statset_add(&s, vl->values[0].gauge) == 0) {
     statset_datum(&d, &s);
     enqueue(w, &d, now);
   }
@@ -391,8 +391,8 @@ static void map_generic(wcw_t *w, const data_set_t *ds, const value_list_t *vl,
            vl->type_instance[0] ? "." : "", vl->type_instance,
            ds->ds_num > 1 ? "." : "", ds->ds_num > 1 ? ds->ds[i].name : "",
            (const char *)NULL);
-    cw_statset_init(&s);
-    if (cw_statset_add(&s, v) != 0)
+    cw_datum_statset_init(&s);
+    if (cw_datum_statset_add(&s, v) != 0)
       continue; /* NaN: collectd's "no value" */
     cw_datum_init(&d);
     d.metric_name = name;
@@ -451,8 +451,8 @@ static void host_emit(const cw_host_sample_t *s, void *ud) {
   cw_datum_t d;
   cw_statset_t st;
 
-  cw_statset_init(&st);
-  if (cw_statset_add(&st, s->value) != 0)
+  cw_datum_statset_init(&st);
+  if (cw_datum_statset_add(&st, s->value) != 0)
     return;
   cw_datum_init(&d);
   d.metric_name = s->metric_name;
@@ -942,7 +942,7 @@ static int64_t nmeta_int(const notification_t *n, const char *name,
 /* sagemaker_async's notification of a request becomes a data-log event. */
 static int wcw_notify(const notification_t *n, user_data_t *ud) {
   wcw_t *w = ud->data;
-  sm_datalog_entry_t e;
+  cw_datalog_entry_t e;
   char group[512], stream[512];
   char *line;
   cw_logs_add_t r;
@@ -968,14 +968,14 @@ static int wcw_notify(const notification_t *n, user_data_t *ud) {
   ensure_thread(w);
   e.instance_id =
       instance_id_for(w, nmeta_string(n, "sagemaker:instance_id"));
-  if (sm_datalog_group(e.endpoint_name, group, sizeof(group)) != 0 ||
-      sm_datalog_stream(e.variant_name, e.instance_id, stream,
+  if (cw_datalog_group(e.endpoint_name, group, sizeof(group)) != 0 ||
+      cw_datalog_stream(e.variant_name, e.instance_id, stream,
                         sizeof(stream)) != 0) {
     w->log_events_invalid++;
     pthread_mutex_unlock(&w->lock);
     return 0;
   }
-  line = sm_datalog_line(&e);
+  line = cw_datalog_line(&e);
   if (line != NULL) {
     r = cw_logs_queue_add(w->logq, group, stream, e.time_ms, line,
                           (int64_t)CDTIME_T_TO_MS(cdtime()));
@@ -1080,7 +1080,7 @@ static void wcw_free(void *arg) {
 static int cfg_fail(const oconfig_item_t *ci, const char *why) {
   char value[128];
 
-  sm_config_value(ci, value, sizeof(value));
+  sm_collectd_config_value(ci, value, sizeof(value));
   ERROR(PLUGIN_NAME " plugin: %s %s: %s", ci->key, value, why);
   return -1;
 }
@@ -1172,7 +1172,7 @@ static int wcw_config_item(wcw_t *w, oconfig_item_t *c) {
     sfree(w->ns);
     if (cf_util_get_string(c, &w->ns) != 0)
       return cfg_fail(c, "expected a string");
-    if (cw_namespace_validate(w->ns, msg, sizeof(msg)) != 0)
+    if (cw_datum_namespace_validate(w->ns, msg, sizeof(msg)) != 0)
       return cfg_fail(c, msg);
     return 0;
   }
@@ -1245,7 +1245,7 @@ static int wcw_config_item(wcw_t *w, oconfig_item_t *c) {
     sfree(w->host_ns);
     if (cf_util_get_string(c, &w->host_ns) != 0)
       return cfg_fail(c, "expected a string");
-    return cw_namespace_validate(w->host_ns, msg, sizeof(msg)) ? cfg_fail(c, msg) : 0;
+    return cw_datum_namespace_validate(w->host_ns, msg, sizeof(msg)) ? cfg_fail(c, msg) : 0;
   }
   if (strcasecmp("HostMetricsEndpointName", c->key) == 0 ||
       strcasecmp("HostMetricsVariantName", c->key) == 0) {

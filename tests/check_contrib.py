@@ -91,7 +91,7 @@ for name, unit, dims, kind, stats in re.findall(
         r'\s*SM_KIND_([A-Z]+),\s*[A-Z0-9_]+,\s*"([A-Za-z,]+)"\s*\}',
         source("sm_metrics.c")):
     table[name] = {"unit": unit, "dims": dim_sets.get(dims),
-                   # sm_metric_is_timing: a statistic set in a unit of time
+                   # sm_metrics_is_timing: a statistic set in a unit of time
                    "timing": kind == "STATS" and unit in TIME_UNITS,
                    "stats": {STAT_NAME.get(s, s) for s in stats.split(",")}}
 ok(len(table) == 16 and all(m["dims"] for m in table.values()),
@@ -105,7 +105,7 @@ m = re.search(r'#define CW_HOST_DEFAULT_NAMESPACE "([^"]+)"', source("cw_host.h"
 HOST_NAMESPACE = m.group(1) if m else None
 ok(HOST_NAMESPACE, "the host metrics' default namespace: %s" % HOST_NAMESPACE)
 
-m = re.search(r'"(/aws/sagemaker/Endpoints/)%s"', source("sm_datalog.c"))
+m = re.search(r'"(/aws/sagemaker/Endpoints/)%s"', source("cw_datalog.c"))
 LOG_GROUP = m.group(1) + ENDPOINT if m else None
 ok(LOG_GROUP, "the data log's group: %s" % LOG_GROUP)
 

@@ -56,6 +56,33 @@ for name in names:
     ok(name in readme, "metric %s is in README.md" % name)
     ok(name in pod, "metric %s is in the man page" % name)
 
+# The README's layout table against the tree: every source file under
+# plugin/ and every folder is named, and everything named exists.
+lay = readme[readme.index("## Layout"):]
+lay = lay[:lay.index("\n## ")]
+named = set(re.findall(r"`((?:plugin|include|tests|contrib|bench|debian|doc|scripts)[^`]*)`", lay))
+missing = [p for p in sorted(named) if not os.path.exists(os.path.join(SRC, p))
+           and not p.startswith("debian/")]  # not in release tarballs
+ok(not missing, "every path in README's layout table exists", missing)
+unnamed = []
+for d, dirs, files in os.walk(os.path.join(SRC, "plugin")):
+    rel = os.path.relpath(d, SRC)
+    if rel != "plugin" and rel + "/" not in named:
+        unnamed.append(rel + "/")
+    unnamed += [os.path.join(rel, f) for f in files
+                if f.endswith(".c") and os.path.join(rel, f) not in named]
+ok(not unnamed, "README's layout table names every folder and source file "
+   "of plugin/", unnamed)
+for rel in sorted(n for n in named if n.startswith("plugin/") and n.endswith(".c")):
+    # File prefix = symbol prefix: every function it defines for others.
+    base = os.path.splitext(os.path.basename(rel))[0]
+    if base in ("sagemaker_async", "write_cloudwatch", "aws_creds"):
+        continue
+    code = read(*rel.split("/"))
+    defs = re.findall(r"^(?!static)[a-z][a-z0-9_ *]*?\b([a-z_][a-z0-9_]*)\(", code, re.M)
+    bad = [f for f in defs if not f.startswith(base + "_") and f != base]
+    ok(not bad, "%s exports only %s_* symbols" % (rel, base), bad)
+
 # The licence: LICENSE is MIT's text, and every source file names it.
 lic = read("LICENSE")
 ok(lic.startswith("MIT License") and "Permission is hereby granted" in lic,

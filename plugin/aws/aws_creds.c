@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * aws_creds: the credential chain, its cache and the region lookup (see
- * include/aws_creds.h). Sections: messages and small helpers; the
+ * aws_creds.h). Sections: messages and small helpers; the
  * credentials document parser; ISO 8601 times; files; HTTP; the four
  * providers; the chain and its cache; the region.
  */

@@ -1,24 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * aws_post: a signed POST (see include/aws_post.h).
+ * aws_post: a signed POST (see aws_post.h).
  */
 #include "aws_post.h"
 
 #include <stdio.h>
 #include <string.h>
 
-cw_http_class_t aws_post(cw_http_t *http, const aws_post_t *p,
+aws_http_class_t aws_post(aws_http_t *http, const aws_post_t *p,
                          aws_creds_provider_t *creds, aws_creds_t *used,
-                         cw_http_result_t *res, char *warn, size_t warn_size) {
+                         aws_http_result_t *res, char *warn, size_t warn_size) {
   char own[AWS_POST_MAX_HEADERS][512];
-  const char *lines[AWS_POST_MAX_HEADERS + SIGV4_OUT_MAX + 1];
+  const char *lines[AWS_POST_MAX_HEADERS + AWS_SIGV4_OUT_MAX + 1];
   size_t nl = 0;
-  sigv4_request_t req;
-  sigv4_credentials_t sc;
-  sigv4_result_t sig;
+  aws_sigv4_request_t req;
+  aws_sigv4_credentials_t sc;
+  aws_sigv4_result_t sig;
   char errbuf[512];
   aws_creds_status_t cs;
-  cw_http_class_t cls;
+  aws_http_class_t cls;
 
   memset(res, 0, sizeof(*res));
   memset(&sig, 0, sizeof(sig));
@@ -26,23 +26,23 @@ cw_http_class_t aws_post(cw_http_t *http, const aws_post_t *p,
   if (p->header_count > AWS_POST_MAX_HEADERS) {
     res->transport_error = 1;
     snprintf(res->message, sizeof(res->message), "too many headers");
-    return CW_HTTP_PERMANENT;
+    return AWS_HTTP_PERMANENT;
   }
   cs = aws_creds_get(creds, used, errbuf, sizeof(errbuf));
   if (cs == AWS_CREDS_FAILED) {
     res->transport_error = 1;
     snprintf(res->message, sizeof(res->message), "no credentials: %.480s",
              errbuf);
-    return CW_HTTP_RETRY;
+    return AWS_HTTP_RETRY;
   }
   if (cs == AWS_CREDS_KEPT)
     snprintf(warn, warn_size, "refreshing credentials failed, using the "
                               "cached ones from %s: %s",
              used->provider, errbuf);
 
-  sc = (sigv4_credentials_t){used->access_key_id, used->secret_access_key,
+  sc = (aws_sigv4_credentials_t){used->access_key_id, used->secret_access_key,
                              used->session_token};
-  req = (sigv4_request_t){.method = "POST",
+  req = (aws_sigv4_request_t){.method = "POST",
                           .host = p->host,
                           .path = p->path,
                           .headers = p->headers,
@@ -52,11 +52,11 @@ cw_http_class_t aws_post(cw_http_t *http, const aws_post_t *p,
                           .region = p->region,
                           .service = p->service,
                           .now = p->now};
-  if (sigv4_sign(&req, &sc, &sig) != 0) {
+  if (aws_sigv4_sign(&req, &sc, &sig) != 0) {
     res->transport_error = 1;
     snprintf(res->message, sizeof(res->message), "signing failed: %s",
              sig.error);
-    cls = CW_HTTP_PERMANENT;
+    cls = AWS_HTTP_PERMANENT;
     goto out;
   }
   for (size_t i = 0; i < p->header_count; i++) {
@@ -67,10 +67,10 @@ cw_http_class_t aws_post(cw_http_t *http, const aws_post_t *p,
   for (size_t i = 0; i < sig.header_count; i++)
     lines[nl++] = sig.headers[i].line;
   lines[nl] = NULL;
-  cw_http_post(http, p->url, lines, p->payload, p->payload_len, p->timeout_ms,
+  aws_http_post(http, p->url, lines, p->payload, p->payload_len, p->timeout_ms,
                res);
-  cls = cw_http_classify(res);
+  cls = aws_http_classify(res);
 out:
-  sigv4_result_free(&sig);
+  aws_sigv4_result_free(&sig);
   return cls;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * aws_profile: the shared credentials and config file parser (see
- * include/aws_profile.h).
+ * aws_profile.h).
  */
 #include "aws_profile.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * aws_sigv4: AWS Signature Version 4 in the Authorization header (see
- * include/aws_sigv4.h). The steps and their names follow AWS's "Create a
+ * aws_sigv4.h). The steps and their names follow AWS's "Create a
  * signed AWS API request": canonical request, string to sign, signing key,
  * signature.
  */
@@ -19,8 +19,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
-#define SIGV4_TERMINATOR "aws4_request"
+#define AWS_SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
+#define AWS_SIGV4_TERMINATOR "aws4_request"
 #define SHA256_LEN 32
 
 /* --------------------------------------------------------------- buffers */
@@ -167,9 +167,9 @@ typedef struct {
 } qparam_t;
 
 typedef struct {
-  const sigv4_request_t *req;
-  const sigv4_credentials_t *creds;
-  sigv4_result_t *res;
+  const aws_sigv4_request_t *req;
+  const aws_sigv4_credentials_t *creds;
+  aws_sigv4_result_t *res;
 
   bool have_token;
   char date8[9]; /* YYYYMMDD, the credential scope's date */
@@ -207,12 +207,12 @@ static int fail_buf(signer_t *s, const dbuf_t *b, const char *what) {
 
 /* -------------------------------------------------------------- checking */
 
-/* A required string: present, not empty, within SIGV4_MAX_FIELD. */
+/* A required string: present, not empty, within AWS_SIGV4_MAX_FIELD. */
 static int check_present(signer_t *s, const char *v, const char *what) {
   if (v == NULL || v[0] == '\0')
     return fail(s, "%s is missing", what);
-  if (strnlen(v, SIGV4_MAX_FIELD + 1) > SIGV4_MAX_FIELD)
-    return fail(s, "%s is longer than %d bytes", what, SIGV4_MAX_FIELD);
+  if (strnlen(v, AWS_SIGV4_MAX_FIELD + 1) > AWS_SIGV4_MAX_FIELD)
+    return fail(s, "%s is longer than %d bytes", what, AWS_SIGV4_MAX_FIELD);
   return 0;
 }
 
@@ -265,8 +265,8 @@ static bool is_reserved_header(const char *name) {
 }
 
 static int check_inputs(signer_t *s) {
-  const sigv4_request_t *r = s->req;
-  const sigv4_credentials_t *c = s->creds;
+  const aws_sigv4_request_t *r = s->req;
+  const aws_sigv4_credentials_t *c = s->creds;
 
   if (check_scope_part(s, c->access_key_id, "access key id") != 0 ||
       check_present(s, c->secret_access_key, "secret access key") != 0 ||
@@ -317,15 +317,15 @@ static int check_inputs(signer_t *s) {
 
   if (r->header_count > 0 && r->headers == NULL)
     return fail(s, "header_count is %zu but headers is NULL", r->header_count);
-  if (r->header_count > SIGV4_MAX_HEADERS)
-    return fail(s, "more than %d headers to sign", SIGV4_MAX_HEADERS);
+  if (r->header_count > AWS_SIGV4_MAX_HEADERS)
+    return fail(s, "more than %d headers to sign", AWS_SIGV4_MAX_HEADERS);
   for (size_t i = 0; i < r->header_count; i++) {
-    const sigv4_header_t *h = &r->headers[i];
+    const aws_sigv4_header_t *h = &r->headers[i];
     if (h->name == NULL || h->name[0] == '\0' || h->value == NULL)
       return fail(s, "header %zu has no name or no value", i);
-    if (strnlen(h->name, SIGV4_MAX_FIELD + 1) > SIGV4_MAX_FIELD ||
-        strnlen(h->value, SIGV4_MAX_FIELD + 1) > SIGV4_MAX_FIELD)
-      return fail(s, "header %zu is longer than %d bytes", i, SIGV4_MAX_FIELD);
+    if (strnlen(h->name, AWS_SIGV4_MAX_FIELD + 1) > AWS_SIGV4_MAX_FIELD ||
+        strnlen(h->value, AWS_SIGV4_MAX_FIELD + 1) > AWS_SIGV4_MAX_FIELD)
+      return fail(s, "header %zu is longer than %d bytes", i, AWS_SIGV4_MAX_FIELD);
     for (const char *p = h->name; *p; p++)
       if (!is_tchar((unsigned char)*p))
         return fail(s, "header %zu: name is not an HTTP token", i);
@@ -352,7 +352,7 @@ static int format_date(signer_t *s) {
     return fail(s, "time %lld is outside years 1 to 9999",
                 (long long)s->req->now);
   if (strftime(s->res->amz_date, sizeof(s->res->amz_date), "%Y%m%dT%H%M%SZ",
-               &tm) != SIGV4_AMZ_DATE_SIZE - 1)
+               &tm) != AWS_SIGV4_AMZ_DATE_SIZE - 1)
     return fail(s, "could not format the time");
   memcpy(s->date8, s->res->amz_date, 8);
   s->date8[8] = '\0';
@@ -361,7 +361,7 @@ static int format_date(signer_t *s) {
 
 /* -------------------------------------------------------------- hashing */
 
-static int sha256_hex(const void *data, size_t n, char out[SIGV4_HEX_SIZE]) {
+static int sha256_hex(const void *data, size_t n, char out[AWS_SIGV4_HEX_SIZE]) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   /* EVP_Digest wants a non-NULL pointer even for no bytes. */
@@ -426,7 +426,7 @@ static int cmp_hdr(const void *a, const void *b) {
 /* The headers that get signed, sorted by name, equal names in the order
  * given: the caller's, then the signer's own. */
 static int collect_headers(signer_t *s) {
-  const sigv4_request_t *r = s->req;
+  const aws_sigv4_request_t *r = s->req;
   unsigned flags = r->flags;
 
   s->hdrs = calloc(r->header_count + 4, sizeof(*s->hdrs));
@@ -438,9 +438,9 @@ static int collect_headers(signer_t *s) {
     rc = add_header(s, r->headers[i].name, r->headers[i].value);
   if (rc == 0)
     rc = add_header(s, "x-amz-date", s->res->amz_date);
-  if (rc == 0 && s->have_token && !(flags & SIGV4_UNSIGNED_TOKEN))
+  if (rc == 0 && s->have_token && !(flags & AWS_SIGV4_UNSIGNED_TOKEN))
     rc = add_header(s, "x-amz-security-token", s->creds->session_token);
-  if (rc == 0 && (flags & SIGV4_ADD_CONTENT_SHA256))
+  if (rc == 0 && (flags & AWS_SIGV4_ADD_CONTENT_SHA256))
     rc = add_header(s, "x-amz-content-sha256", s->res->payload_hash);
   if (rc != 0)
     return fail_buf(s, &s->hnames, "headers");
@@ -495,13 +495,13 @@ typedef struct {
 static int add_canonical_path(signer_t *s, dbuf_t *b) {
   const char *path = s->req->path;
   unsigned flags = s->req->flags;
-  bool encode = !(flags & SIGV4_NO_DOUBLE_ENCODE);
+  bool encode = !(flags & AWS_SIGV4_NO_DOUBLE_ENCODE);
 
   if (path == NULL || path[0] == '\0')
     path = "/";
   size_t n = strlen(path);
 
-  if (flags & SIGV4_NO_NORMALIZE_PATH)
+  if (flags & AWS_SIGV4_NO_NORMALIZE_PATH)
     return encode ? uri_encode(b, path, n, true) : dbuf_add(b, path, n);
 
   /* Segments kept so far. A path of n bytes has at most n / 2 + 1
@@ -579,8 +579,8 @@ static int collect_query(signer_t *s) {
   size_t count = 1;
   for (const char *p = q; *p; p++)
     count += *p == '&';
-  if (count > SIGV4_MAX_QUERY_PARAMS)
-    return fail(s, "more than %d query parameters", SIGV4_MAX_QUERY_PARAMS);
+  if (count > AWS_SIGV4_MAX_QUERY_PARAMS)
+    return fail(s, "more than %d query parameters", AWS_SIGV4_MAX_QUERY_PARAMS);
   s->params = calloc(count, sizeof(*s->params));
   if (s->params == NULL)
     return fail(s, "out of memory parsing the query");
@@ -660,7 +660,7 @@ static int build_canonical_request(signer_t *s) {
 }
 
 static int build_string_to_sign(signer_t *s) {
-  char creq_hash[SIGV4_HEX_SIZE];
+  char creq_hash[AWS_SIGV4_HEX_SIZE];
   if (sha256_hex(s->creq.p, s->creq.len, creq_hash) != 0)
     return fail(s, "libcrypto could not hash the canonical request");
 
@@ -675,12 +675,12 @@ static int build_string_to_sign(signer_t *s) {
   if (rc == 0)
     rc = dbuf_adds(sc, s->req->service);
   if (rc == 0)
-    rc = dbuf_adds(sc, "/" SIGV4_TERMINATOR);
+    rc = dbuf_adds(sc, "/" AWS_SIGV4_TERMINATOR);
   if (rc != 0)
     return fail_buf(s, sc, "credential scope");
 
   dbuf_t *b = &s->sts;
-  rc = dbuf_adds(b, SIGV4_ALGORITHM "\n");
+  rc = dbuf_adds(b, AWS_SIGV4_ALGORITHM "\n");
   if (rc == 0)
     rc = dbuf_adds(b, s->res->amz_date);
   if (rc == 0)
@@ -715,7 +715,7 @@ static int compute_signature(signer_t *s) {
   const char *secret = s->creds->secret_access_key;
   size_t secret_len = strlen(secret);
   const char *parts[] = {s->date8, s->req->region, s->req->service,
-                         SIGV4_TERMINATOR};
+                         AWS_SIGV4_TERMINATOR};
   unsigned char ka[EVP_MAX_MD_SIZE], kb[EVP_MAX_MD_SIZE];
   unsigned int ka_len = 0, kb_len = 0;
   int rc = 0;
@@ -775,15 +775,15 @@ static int add_out(signer_t *s, size_t offs[3], const char *name,
 }
 
 static int build_output(signer_t *s) {
-  sigv4_result_t *res = s->res;
-  const sigv4_request_t *r = s->req;
-  size_t offs[SIGV4_OUT_MAX][3];
+  aws_sigv4_result_t *res = s->res;
+  const aws_sigv4_request_t *r = s->req;
+  size_t offs[AWS_SIGV4_OUT_MAX][3];
   size_t n = 0;
   int rc = 0;
 
   dbuf_t auth;
-  dbuf_init(&auth, SIGV4_MAX_CANONICAL);
-  rc = dbuf_adds(&auth, SIGV4_ALGORITHM " Credential=");
+  dbuf_init(&auth, AWS_SIGV4_MAX_CANONICAL);
+  rc = dbuf_adds(&auth, AWS_SIGV4_ALGORITHM " Credential=");
   if (rc == 0)
     rc = dbuf_adds(&auth, s->creds->access_key_id);
   if (rc == 0)
@@ -799,13 +799,13 @@ static int build_output(signer_t *s) {
   if (rc == 0)
     rc = dbuf_adds(&auth, res->signature);
 
-  if (rc == 0 && (r->flags & SIGV4_ADD_HOST))
+  if (rc == 0 && (r->flags & AWS_SIGV4_ADD_HOST))
     rc = add_out(s, offs[n++], "Host", r->host);
   if (rc == 0)
     rc = add_out(s, offs[n++], "X-Amz-Date", res->amz_date);
   if (rc == 0 && s->have_token)
     rc = add_out(s, offs[n++], "X-Amz-Security-Token", s->creds->session_token);
-  if (rc == 0 && (r->flags & SIGV4_ADD_CONTENT_SHA256))
+  if (rc == 0 && (r->flags & AWS_SIGV4_ADD_CONTENT_SHA256))
     rc = add_out(s, offs[n++], "X-Amz-Content-Sha256", res->payload_hash);
   if (rc == 0)
     rc = add_out(s, offs[n++], "Authorization", auth.p);
@@ -828,8 +828,8 @@ static int build_output(signer_t *s) {
 
 /* ---------------------------------------------------------------- public */
 
-int sigv4_sign(const sigv4_request_t *req, const sigv4_credentials_t *creds,
-               sigv4_result_t *res) {
+int aws_sigv4_sign(const aws_sigv4_request_t *req, const aws_sigv4_credentials_t *creds,
+               aws_sigv4_result_t *res) {
   if (res == NULL)
     return -1;
   memset(res, 0, sizeof(*res));
@@ -839,15 +839,15 @@ int sigv4_sign(const sigv4_request_t *req, const sigv4_credentials_t *creds,
   s.req = req;
   s.creds = creds;
   s.res = res;
-  /* The name and value strings are each capped at SIGV4_MAX_FIELD; the
+  /* The name and value strings are each capped at AWS_SIGV4_MAX_FIELD; the
    * caps below bound what they add up to. */
-  dbuf_init(&s.hnames, SIGV4_MAX_CANONICAL);
-  dbuf_init(&s.qtext, SIGV4_MAX_CANONICAL);
-  dbuf_init(&s.signed_headers, SIGV4_MAX_CANONICAL);
+  dbuf_init(&s.hnames, AWS_SIGV4_MAX_CANONICAL);
+  dbuf_init(&s.qtext, AWS_SIGV4_MAX_CANONICAL);
+  dbuf_init(&s.signed_headers, AWS_SIGV4_MAX_CANONICAL);
   dbuf_init(&s.scope, 1024);
-  dbuf_init(&s.creq, SIGV4_MAX_CANONICAL);
+  dbuf_init(&s.creq, AWS_SIGV4_MAX_CANONICAL);
   dbuf_init(&s.sts, 1024);
-  dbuf_init(&s.out, 2 * SIGV4_MAX_CANONICAL);
+  dbuf_init(&s.out, 2 * AWS_SIGV4_MAX_CANONICAL);
 
   int rc = 0;
   if (req == NULL || creds == NULL)
@@ -870,16 +870,16 @@ int sigv4_sign(const sigv4_request_t *req, const sigv4_credentials_t *creds,
     rc = compute_signature(&s);
   if (rc == 0)
     rc = build_output(&s);
-  if (rc == 0 && (req->flags & SIGV4_KEEP_DEBUG)) {
+  if (rc == 0 && (req->flags & AWS_SIGV4_KEEP_DEBUG)) {
     res->canonical_request = dbuf_take(&s.creq);
     res->string_to_sign = dbuf_take(&s.sts);
   }
 
   if (rc != 0) {
     /* Keep the message, drop anything half-made. */
-    char error[SIGV4_ERROR_SIZE];
+    char error[AWS_SIGV4_ERROR_SIZE];
     memcpy(error, res->error, sizeof(error));
-    sigv4_result_free(res);
+    aws_sigv4_result_free(res);
     memcpy(res->error, error, sizeof(error));
   }
   free(s.hdrs);
@@ -894,7 +894,7 @@ int sigv4_sign(const sigv4_request_t *req, const sigv4_credentials_t *creds,
   return rc;
 }
 
-void sigv4_result_free(sigv4_result_t *res) {
+void aws_sigv4_result_free(aws_sigv4_result_t *res) {
   if (res == NULL)
     return;
   free(res->storage_);
@@ -903,10 +903,10 @@ void sigv4_result_free(sigv4_result_t *res) {
   memset(res, 0, sizeof(*res));
 }
 
-const char *sigv4_result_header(const sigv4_result_t *res, const char *name) {
+const char *aws_sigv4_result_header(const aws_sigv4_result_t *res, const char *name) {
   if (res == NULL || name == NULL)
     return NULL;
-  for (size_t i = 0; i < res->header_count && i < SIGV4_OUT_MAX; i++)
+  for (size_t i = 0; i < res->header_count && i < AWS_SIGV4_OUT_MAX; i++)
     if (strcasecmp(res->headers[i].name, name) == 0)
       return res->headers[i].value;
   return NULL;

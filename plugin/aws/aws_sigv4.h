@@ -27,12 +27,12 @@
  * Presigned URLs (the signature in the query string) are not implemented:
  * nothing in this project sends them.
  *
- * Ownership: every input is borrowed for the duration of sigv4_sign()
- * only. Every output lives in the caller's sigv4_result_t (fixed arrays,
- * or heap blocks it owns) and is released by sigv4_result_free().
+ * Ownership: every input is borrowed for the duration of aws_sigv4_sign()
+ * only. Every output lives in the caller's aws_sigv4_result_t (fixed arrays,
+ * or heap blocks it owns) and is released by aws_sigv4_result_free().
  *
  * Secrets: the secret key never appears in any output or error message,
- * and the signing keys derived from it are wiped before sigv4_sign()
+ * and the signing keys derived from it are wiped before aws_sigv4_sign()
  * returns. The session token is a credential too: it is in the
  * X-Amz-Security-Token header and, when signed, in the canonical request;
  * do not log either.
@@ -45,51 +45,51 @@
 
 /* Caps on what one request may carry. Real requests are far below them;
  * they keep a bad caller from making the signer allocate without bound. */
-#define SIGV4_MAX_HEADERS 64       /* headers the caller asks to sign */
-#define SIGV4_MAX_QUERY_PARAMS 256 /* parameters in the query string */
-#define SIGV4_MAX_FIELD 16384      /* bytes in any one input string */
-#define SIGV4_MAX_CANONICAL 65536  /* bytes in the canonical request */
+#define AWS_SIGV4_MAX_HEADERS 64       /* headers the caller asks to sign */
+#define AWS_SIGV4_MAX_QUERY_PARAMS 256 /* parameters in the query string */
+#define AWS_SIGV4_MAX_FIELD 16384      /* bytes in any one input string */
+#define AWS_SIGV4_MAX_CANONICAL 65536  /* bytes in the canonical request */
 
 /* 64 hex digits of a SHA-256 and a NUL. */
-#define SIGV4_HEX_SIZE 65
+#define AWS_SIGV4_HEX_SIZE 65
 /* "YYYYMMDDTHHMMSSZ" and a NUL. */
-#define SIGV4_AMZ_DATE_SIZE 17
-#define SIGV4_ERROR_SIZE 160
+#define AWS_SIGV4_AMZ_DATE_SIZE 17
+#define AWS_SIGV4_ERROR_SIZE 160
 /* Host, X-Amz-Date, X-Amz-Security-Token, X-Amz-Content-Sha256,
  * Authorization. */
-#define SIGV4_OUT_MAX 5
+#define AWS_SIGV4_OUT_MAX 5
 
-/* sigv4_request_t.flags */
+/* aws_sigv4_request_t.flags */
 /* Keep "." and ".." segments and repeated slashes in the canonical path
  * (S3, and the suite's "-unnormalized" cases). */
-#define SIGV4_NO_NORMALIZE_PATH (1u << 0)
+#define AWS_SIGV4_NO_NORMALIZE_PATH (1u << 0)
 /* Use the path verbatim instead of percent-encoding it once more (S3,
  * whose canonical path is the path as sent). */
-#define SIGV4_NO_DOUBLE_ENCODE (1u << 1)
+#define AWS_SIGV4_NO_DOUBLE_ENCODE (1u << 1)
 /* Also sign and return X-Amz-Content-Sha256 (S3 requires it; harmless
  * elsewhere). */
-#define SIGV4_ADD_CONTENT_SHA256 (1u << 2)
+#define AWS_SIGV4_ADD_CONTENT_SHA256 (1u << 2)
 /* Return a Host header too. libcurl makes its own from the URL, which is
  * the same value when the host given here matches the URL. */
-#define SIGV4_ADD_HOST (1u << 3)
+#define AWS_SIGV4_ADD_HOST (1u << 3)
 /* Send X-Amz-Security-Token without signing it, for the few endpoints
  * that want the token added after signing (the suite's
  * post-sts-header-after case). */
-#define SIGV4_UNSIGNED_TOKEN (1u << 4)
+#define AWS_SIGV4_UNSIGNED_TOKEN (1u << 4)
 /* Keep the canonical request and string to sign in the result, for tests
  * and diagnostics. */
-#define SIGV4_KEEP_DEBUG (1u << 5)
+#define AWS_SIGV4_KEEP_DEBUG (1u << 5)
 
 typedef struct {
   const char *name;
   const char *value;
-} sigv4_header_t;
+} aws_sigv4_header_t;
 
 typedef struct {
   const char *access_key_id;     /* required */
   const char *secret_access_key; /* required */
   const char *session_token;     /* NULL or "" when there is none */
-} sigv4_credentials_t;
+} aws_sigv4_credentials_t;
 
 typedef struct {
   const char *method; /* "POST" */
@@ -105,7 +105,7 @@ typedef struct {
    * value. Leave out headers a proxy may change (User-Agent, Expect,
    * Transfer-Encoding) and the ones the signer sets: Host, Authorization,
    * X-Amz-Date, X-Amz-Security-Token, X-Amz-Content-Sha256 are refused. */
-  const sigv4_header_t *headers;
+  const aws_sigv4_header_t *headers;
   size_t header_count;
   /* The exact bytes of the body as sent: the gzipped bytes when the body is
    * compressed. May be NULL when payload_len is 0. */
@@ -114,49 +114,49 @@ typedef struct {
   const char *region;  /* "us-east-1" */
   const char *service; /* "monitoring", "logs" */
   time_t now;          /* signing time, seconds since the epoch (UTC) */
-  unsigned flags;      /* SIGV4_* above; 0 for CloudWatch */
-} sigv4_request_t;
+  unsigned flags;      /* AWS_SIGV4_* above; 0 for CloudWatch */
+} aws_sigv4_request_t;
 
 typedef struct {
   const char *name;  /* "Authorization" */
   const char *value; /* "AWS4-HMAC-SHA256 Credential=..." */
   const char *line;  /* "Authorization: AWS4-HMAC-SHA256 ...", for
                         curl_slist_append() */
-} sigv4_out_header_t;
+} aws_sigv4_out_header_t;
 
 typedef struct {
   /* The headers to add to the request, in this order: Host (with
-   * SIGV4_ADD_HOST), X-Amz-Date, X-Amz-Security-Token (with a token),
-   * X-Amz-Content-Sha256 (with SIGV4_ADD_CONTENT_SHA256), Authorization.
+   * AWS_SIGV4_ADD_HOST), X-Amz-Date, X-Amz-Security-Token (with a token),
+   * X-Amz-Content-Sha256 (with AWS_SIGV4_ADD_CONTENT_SHA256), Authorization.
    * The strings belong to the result. */
-  sigv4_out_header_t headers[SIGV4_OUT_MAX];
+  aws_sigv4_out_header_t headers[AWS_SIGV4_OUT_MAX];
   size_t header_count;
 
-  char amz_date[SIGV4_AMZ_DATE_SIZE]; /* "20150830T123600Z" */
-  char payload_hash[SIGV4_HEX_SIZE];  /* hex SHA-256 of the payload */
-  char signature[SIGV4_HEX_SIZE];     /* hex HMAC-SHA256 */
-  char *canonical_request;            /* with SIGV4_KEEP_DEBUG, else NULL */
-  char *string_to_sign;               /* with SIGV4_KEEP_DEBUG, else NULL */
-  char error[SIGV4_ERROR_SIZE];       /* why sigv4_sign() failed, or "" */
+  char amz_date[AWS_SIGV4_AMZ_DATE_SIZE]; /* "20150830T123600Z" */
+  char payload_hash[AWS_SIGV4_HEX_SIZE];  /* hex SHA-256 of the payload */
+  char signature[AWS_SIGV4_HEX_SIZE];     /* hex HMAC-SHA256 */
+  char *canonical_request;            /* with AWS_SIGV4_KEEP_DEBUG, else NULL */
+  char *string_to_sign;               /* with AWS_SIGV4_KEEP_DEBUG, else NULL */
+  char error[AWS_SIGV4_ERROR_SIZE];       /* why aws_sigv4_sign() failed, or "" */
 
   char *storage_; /* private: the block the header strings live in */
-} sigv4_result_t;
+} aws_sigv4_result_t;
 
 /* Signs req with creds. Returns 0 and fills res, or returns -1 with a
  * short reason in res->error (which names the field at fault, never a
  * credential) and no headers. Either way res is fully (re)initialised on
  * entry, so it must not hold the strings of an earlier call: free those
- * first. Release it with sigv4_result_free(). A NULL req or creds is
+ * first. Release it with aws_sigv4_result_free(). A NULL req or creds is
  * refused like any bad input; with a NULL res, -1 is all one gets. */
-int sigv4_sign(const sigv4_request_t *req, const sigv4_credentials_t *creds,
-               sigv4_result_t *res);
+int aws_sigv4_sign(const aws_sigv4_request_t *req, const aws_sigv4_credentials_t *creds,
+               aws_sigv4_result_t *res);
 
-/* Frees what sigv4_sign() allocated in res and empties it. Safe on a
+/* Frees what aws_sigv4_sign() allocated in res and empties it. Safe on a
  * result from a failed call, and twice in a row. NULL is a no-op. */
-void sigv4_result_free(sigv4_result_t *res);
+void aws_sigv4_result_free(aws_sigv4_result_t *res);
 
 /* The value of the returned header named name (ASCII case-insensitive),
  * or NULL. The string belongs to res. */
-const char *sigv4_result_header(const sigv4_result_t *res, const char *name);
+const char *aws_sigv4_result_header(const aws_sigv4_result_t *res, const char *name);
 
 #endif /* SM_AWS_SIGV4_H */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cw_datum.c: CloudWatch datum validation (see include/cw_datum.h for the
+ * cw_datum.c: CloudWatch datum validation (see cw_datum.h for the
  * rules and where they come from).
  *
  * Choices the reference leaves open:
@@ -78,13 +78,13 @@ static const char *const reason_names[CW_DATUM_E_NUM] = {
     [CW_DATUM_E_KIND] = "bad_kind",
 };
 
-const char *cw_unit_name(cw_unit_t unit) {
+const char *cw_datum_unit_name(cw_unit_t unit) {
   if ((int)unit < 0 || unit >= CW_UNIT_NUM)
     return NULL;
   return unit_names[unit];
 }
 
-int cw_unit_from_name(const char *name, cw_unit_t *unit) {
+int cw_datum_unit_from_name(const char *name, cw_unit_t *unit) {
   if (name == NULL)
     return -1;
   for (int i = 0; i < CW_UNIT_NUM; i++) {
@@ -379,7 +379,7 @@ cw_datum_reason_t cw_datum_validate(const cw_datum_t *d, double now, char *msg,
     return CW_DATUM_E_NAME;
   }
 
-  if (cw_unit_name(d->unit) == NULL) {
+  if (cw_datum_unit_name(d->unit) == NULL) {
     set_msg(msg, msg_size, metric, "Unit: %d is not a StandardUnit",
             (int)d->unit);
     return CW_DATUM_E_UNIT;
@@ -424,7 +424,7 @@ cw_datum_reason_t cw_datum_validate(const cw_datum_t *d, double now, char *msg,
   return CW_DATUM_E_KIND;
 }
 
-int cw_namespace_validate(const char *ns, char *msg, size_t msg_size) {
+int cw_datum_namespace_validate(const char *ns, char *msg, size_t msg_size) {
   str_check_t c = check_str(ns, CW_NAMESPACE_MAX, 1);
   size_t plen = sizeof(CW_NAMESPACE_RESERVED_PREFIX) - 1;
 
@@ -553,14 +553,14 @@ void cw_datum_free(cw_datum_t *d) { free(d); }
 
 /* -------------------------------------------------------- statistic sets */
 
-void cw_statset_init(cw_statset_t *s) {
+void cw_datum_statset_init(cw_statset_t *s) {
   s->sample_count = 0;
   s->sum = 0;
   s->minimum = 0;
   s->maximum = 0;
 }
 
-int cw_statset_add(cw_statset_t *s, double v) {
+int cw_datum_statset_add(cw_statset_t *s, double v) {
   if (!isfinite(v))
     return -1;
   if (s->sample_count == 0 || v < s->minimum)
@@ -572,7 +572,7 @@ int cw_statset_add(cw_statset_t *s, double v) {
   return 0;
 }
 
-void cw_statset_merge(cw_statset_t *dst, const cw_statset_t *src) {
+void cw_datum_statset_merge(cw_statset_t *dst, const cw_statset_t *src) {
   if (!(src->sample_count > 0))
     return;
   if (!(dst->sample_count > 0)) {
@@ -587,12 +587,12 @@ void cw_statset_merge(cw_statset_t *dst, const cw_statset_t *src) {
   dst->sum += src->sum;
 }
 
-size_t cw_statset_from_samples(cw_statset_t *out, const double *samples,
+size_t cw_datum_statset_from_samples(cw_statset_t *out, const double *samples,
                                size_t n) {
   double sum = 0, comp = 0;
   size_t used = 0;
 
-  cw_statset_init(out);
+  cw_datum_statset_init(out);
   for (size_t i = 0; i < n; i++) {
     double v = samples[i], t;
     if (!isfinite(v))

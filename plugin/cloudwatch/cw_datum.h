@@ -100,11 +100,11 @@ typedef enum {
 } cw_unit_t;
 
 /* CloudWatch's name of a unit ("Count/Second"), or NULL out of range. */
-const char *cw_unit_name(cw_unit_t unit);
+const char *cw_datum_unit_name(cw_unit_t unit);
 
 /* The unit of a CloudWatch name, exact and case-sensitive as CloudWatch is:
  * 0 with *unit set, or -1 when the name is not a StandardUnit. */
-int cw_unit_from_name(const char *name, cw_unit_t *unit);
+int cw_datum_unit_from_name(const char *name, cw_unit_t *unit);
 
 /* ----------------------------------------------------------------- datum */
 
@@ -191,7 +191,7 @@ cw_datum_reason_t cw_datum_validate(const cw_datum_t *d, double now, char *msg,
 /* Checks a namespace: 1..CW_NAMESPACE_MAX printable ASCII characters, not
  * blank, not starting with ':' (the reference's pattern "[^:].*") nor with
  * "AWS/". Returns 0, or -1 with a line in msg (unless NULL). */
-int cw_namespace_validate(const char *ns, char *msg, size_t msg_size);
+int cw_datum_namespace_validate(const char *ns, char *msg, size_t msg_size);
 
 /* A copy of d that owns its strings and arrays, in one allocation: release
  * it with cw_datum_free (or free). NULL when out of memory or when d has a
@@ -206,24 +206,24 @@ size_t cw_datum_dup_size(const cw_datum_t *d);
 /* ------------------------------------------------------- statistic sets */
 
 /* The empty set. */
-void cw_statset_init(cw_statset_t *s);
+void cw_datum_statset_init(cw_statset_t *s);
 
 /* Adds one sample. A NaN or infinite sample is not added: returns -1;
  * else 0. */
-int cw_statset_add(cw_statset_t *s, double v);
+int cw_datum_statset_add(cw_statset_t *s, double v);
 
 /* dst becomes the set of dst's and src's samples: sample counts and sums
  * add, minimum and maximum are the extremes. Exact while counts and sums
  * are integers below 2^53 (the microsecond timings we publish); otherwise
  * one rounding of the sum. Merging the empty set changes nothing. */
-void cw_statset_merge(cw_statset_t *dst, const cw_statset_t *src);
+void cw_datum_statset_merge(cw_statset_t *dst, const cw_statset_t *src);
 
 /* The statistic set of a gauge's samples in an interval, NaN and infinite
  * samples (collectd's "no value") skipped. The sum is compensated
  * (Neumaier), so it is the correctly rounded sum for all but pathological
  * inputs. Returns the number of samples used; 0 leaves the empty set,
  * which must not be published. */
-size_t cw_statset_from_samples(cw_statset_t *out, const double *samples,
+size_t cw_datum_statset_from_samples(cw_statset_t *out, const double *samples,
                                size_t n);
 
 #endif /* CW_DATUM_H */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cw_dedup: seen (series, time) pairs (see include/cw_dedup.h).
+ * cw_dedup: seen (series, time) pairs (see cw_dedup.h).
  *
  * An open-addressing hash table of series keyed by identifier (FNV-1a),
  * each with a small ring of recent times.

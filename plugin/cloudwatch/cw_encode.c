@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cw_encode.c: PutMetricData JSON bodies and gzip (see include/cw_encode.h).
+ * cw_encode.c: PutMetricData JSON bodies and gzip (see cw_encode.h).
  *
  * How the size is tracked: yajl_gen writes through a print callback
  * straight into the body buffer, after the last complete datum. Bytes that
@@ -10,7 +10,7 @@
  * datum. Nothing is serialised twice and nothing is copied.
  *
  * The closing "]}" (and a NUL) always follows the datums in the buffer,
- * so cw_enc_body costs nothing and leaves the encoder usable.
+ * so cw_encode_body costs nothing and leaves the encoder usable.
  */
 #include "cw_encode.h"
 
@@ -38,7 +38,7 @@
 /* Magnitudes below 2^-359 are written as 0 (cw_datum.h, CW_VALUE_MIN_EXP). */
 #define SMALLEST_MAGNITUDE 0x1p-359
 
-struct cw_enc_s {
+struct cw_encode_s {
   yajl_gen gen;
   char *buf;
   size_t cap;        /* bytes allocated, at most max_bytes + 1 */
@@ -54,17 +54,17 @@ struct cw_enc_s {
   int nomem;    /* stopped writing: could not grow */
 };
 
-const char *cw_enc_result_name(cw_enc_result_t r) {
+const char *cw_encode_result_name(cw_encode_result_t r) {
   switch (r) {
-  case CW_ENC_ADDED:
+  case CW_ENCODE_ADDED:
     return "added";
-  case CW_ENC_FULL:
+  case CW_ENCODE_FULL:
     return "full";
-  case CW_ENC_TOO_LARGE:
+  case CW_ENCODE_TOO_LARGE:
     return "too_large";
-  case CW_ENC_INVALID:
+  case CW_ENCODE_INVALID:
     return "invalid";
-  case CW_ENC_NOMEM:
+  case CW_ENCODE_NOMEM:
     return "nomem";
   }
   return "unknown";
@@ -135,11 +135,11 @@ static size_t format_short_decimal(double v, char *buf) {
   return len;
 }
 
-size_t cw_enc_format_number(double v, char *buf, size_t size) {
+size_t cw_encode_format_number(double v, char *buf, size_t size) {
   size_t len = 0, out = 0;
   int n = 0;
 
-  if (buf == NULL || size < CW_ENC_NUMBER_MAX || !isfinite(v))
+  if (buf == NULL || size < CW_ENCODE_NUMBER_MAX || !isfinite(v))
     return 0;
   if (fabs(v) < SMALLEST_MAGNITUDE) { /* 0, -0 and the too small */
     buf[0] = '0';
@@ -183,13 +183,13 @@ size_t cw_enc_format_number(double v, char *buf, size_t size) {
   return out;
 }
 
-size_t cw_enc_format_timestamp(double t, char *buf, size_t size) {
+size_t cw_encode_format_timestamp(double t, char *buf, size_t size) {
   double ms;
   int64_t m;
   uint64_t u, frac;
   size_t len;
 
-  if (buf == NULL || size < CW_ENC_NUMBER_MAX || !isfinite(t))
+  if (buf == NULL || size < CW_ENCODE_NUMBER_MAX || !isfinite(t))
     return 0;
   ms = round(t * 1000.0);
   if (fabs(ms) > EXACT_INT_MAX)
@@ -221,7 +221,7 @@ size_t cw_enc_format_timestamp(double t, char *buf, size_t size) {
 /* yajl's print callback: append within max_bytes (leaving room for the
  * suffix), growing the buffer as needed; count everything. */
 static void enc_print(void *ctx, const char *str, size_t n) {
-  cw_enc_t *e = ctx;
+  cw_encode_t *e = ctx;
 
   e->need += n;
   if (e->overflow || e->nomem)
@@ -252,11 +252,11 @@ static void enc_print(void *ctx, const char *str, size_t n) {
 
 /* Puts the closing brackets and the NUL after the complete datums. The
  * buffer always has room for them past len. */
-static void write_suffix(cw_enc_t *e) {
+static void write_suffix(cw_encode_t *e) {
   memcpy(e->buf + e->len, SUFFIX, SUFFIX_ROOM);
 }
 
-static void begin(cw_enc_t *e) {
+static void begin(cw_encode_t *e) {
   e->pos = e->len;
   e->need = 0;
   e->overflow = 0;
@@ -275,8 +275,8 @@ static int gen_str(yajl_gen g, const char *s) {
 }
 
 static int gen_num(yajl_gen g, double v) {
-  char b[CW_ENC_NUMBER_MAX];
-  size_t n = cw_enc_format_number(v, b, sizeof(b));
+  char b[CW_ENCODE_NUMBER_MAX];
+  size_t n = cw_encode_format_number(v, b, sizeof(b));
   return n > 0 && yajl_gen_number(g, b, n) == yajl_gen_status_ok;
 }
 
@@ -300,9 +300,9 @@ static int gen_array(yajl_gen g, const double *v, size_t n) {
 
 /* One MetricDatum object; 0 when it cannot be written. */
 static int gen_datum(yajl_gen g, const cw_datum_t *d) {
-  const char *unit = cw_unit_name(d->unit);
-  char ts[CW_ENC_NUMBER_MAX];
-  size_t ts_len = cw_enc_format_timestamp(d->timestamp, ts, sizeof(ts));
+  const char *unit = cw_datum_unit_name(d->unit);
+  char ts[CW_ENCODE_NUMBER_MAX];
+  size_t ts_len = cw_encode_format_timestamp(d->timestamp, ts, sizeof(ts));
 
   if (unit == NULL || ts_len == 0)
     return 0;
@@ -363,21 +363,21 @@ static int gen_datum(yajl_gen g, const cw_datum_t *d) {
 
 /* ------------------------------------------------------------- encoder */
 
-cw_enc_t *cw_enc_create(const char *ns, size_t max_datums, size_t max_bytes,
+cw_encode_t *cw_encode_create(const char *ns, size_t max_datums, size_t max_bytes,
                         char *err, size_t err_size) {
-  cw_enc_t *e = NULL;
+  cw_encode_t *e = NULL;
   char why[256] = "";
 
   if (err != NULL && err_size > 0)
     err[0] = 0;
-  if (cw_namespace_validate(ns, why, sizeof(why)) != 0) {
+  if (cw_datum_namespace_validate(ns, why, sizeof(why)) != 0) {
     /* why says what is wrong with the namespace */
-  } else if (max_datums < 1 || max_datums > CW_ENC_MAX_DATUMS) {
+  } else if (max_datums < 1 || max_datums > CW_ENCODE_MAX_DATUMS) {
     snprintf(why, sizeof(why), "max_datums %zu is not in 1..%d", max_datums,
-             CW_ENC_MAX_DATUMS);
-  } else if (max_bytes > CW_ENC_MAX_BYTES) {
+             CW_ENCODE_MAX_DATUMS);
+  } else if (max_bytes > CW_ENCODE_MAX_BYTES) {
     snprintf(why, sizeof(why), "max_bytes %zu is over %d", max_bytes,
-             CW_ENC_MAX_BYTES);
+             CW_ENCODE_MAX_BYTES);
   } else {
     e = calloc(1, sizeof(*e));
     if (e != NULL) {
@@ -414,18 +414,18 @@ cw_enc_t *cw_enc_create(const char *ns, size_t max_datums, size_t max_bytes,
   } else {
     if (err != NULL && err_size > 0)
       snprintf(err, err_size, "%s", why);
-    cw_enc_destroy(e);
+    cw_encode_destroy(e);
     e = NULL;
   }
   return e;
 }
 
-cw_enc_result_t cw_enc_add(cw_enc_t *e, const cw_datum_t *d) {
+cw_encode_result_t cw_encode_add(cw_encode_t *e, const cw_datum_t *d) {
   size_t sep, datum_len;
   int written;
 
   if (e->count >= e->max_datums)
-    return CW_ENC_FULL;
+    return CW_ENCODE_FULL;
 
   begin(e);
   if (e->count > 0)
@@ -440,33 +440,33 @@ cw_enc_result_t cw_enc_add(cw_enc_t *e, const cw_datum_t *d) {
      * it overwrote are put back. */
     write_suffix(e);
     if (!written)
-      return CW_ENC_INVALID;
+      return CW_ENCODE_INVALID;
     if (e->prefix_len + datum_len + SUFFIX_LEN > e->max_bytes)
-      return CW_ENC_TOO_LARGE;
+      return CW_ENCODE_TOO_LARGE;
     if (e->len + e->need + SUFFIX_LEN > e->max_bytes)
-      return CW_ENC_FULL;
-    return CW_ENC_NOMEM;
+      return CW_ENCODE_FULL;
+    return CW_ENCODE_NOMEM;
   }
   e->len = e->pos;
   e->count++;
   write_suffix(e);
-  return CW_ENC_ADDED;
+  return CW_ENCODE_ADDED;
 }
 
-const char *cw_enc_body(const cw_enc_t *e, size_t *len) {
+const char *cw_encode_body(const cw_encode_t *e, size_t *len) {
   *len = e->len + SUFFIX_LEN;
   return e->buf;
 }
 
-size_t cw_enc_count(const cw_enc_t *e) { return e->count; }
+size_t cw_encode_count(const cw_encode_t *e) { return e->count; }
 
-void cw_enc_reset(cw_enc_t *e) {
+void cw_encode_reset(cw_encode_t *e) {
   e->len = e->prefix_len;
   e->count = 0;
   write_suffix(e);
 }
 
-void cw_enc_destroy(cw_enc_t *e) {
+void cw_encode_destroy(cw_encode_t *e) {
   if (e == NULL)
     return;
   if (e->gen != NULL)
@@ -477,50 +477,50 @@ void cw_enc_destroy(cw_enc_t *e) {
 
 /* ---------------------------------------------------------------- gzip */
 
-cw_gzip_result_t cw_gzip(const void *in, size_t len, int level,
+cw_encode_gzip_result_t cw_encode_gzip(const void *in, size_t len, int level,
                          unsigned char **out, size_t *out_len) {
   z_stream zs;
   unsigned char *buf = NULL;
-  cw_gzip_result_t r = CW_GZIP_OK;
+  cw_encode_gzip_result_t r = CW_ENCODE_GZIP_OK;
   int inited = 0;
   uLong bound = 0;
 
   *out = NULL;
   *out_len = 0;
   memset(&zs, 0, sizeof(zs));
-  if (len > CW_GZIP_MAX_INPUT || (in == NULL && len > 0) || level < -1 ||
+  if (len > CW_ENCODE_GZIP_MAX_INPUT || (in == NULL && len > 0) || level < -1 ||
       level > 9)
-    r = CW_GZIP_ERROR;
+    r = CW_ENCODE_GZIP_ERROR;
 
-  if (r == CW_GZIP_OK) {
+  if (r == CW_ENCODE_GZIP_OK) {
     /* windowBits 15 + 16: a gzip header and trailer, not a zlib one. */
     int rc =
         deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
     if (rc == Z_OK)
       inited = 1;
     else
-      r = rc == Z_MEM_ERROR ? CW_GZIP_NOMEM : CW_GZIP_ERROR;
+      r = rc == Z_MEM_ERROR ? CW_ENCODE_GZIP_NOMEM : CW_ENCODE_GZIP_ERROR;
   }
 
-  if (r == CW_GZIP_OK) {
+  if (r == CW_ENCODE_GZIP_OK) {
     /* deflateBound counts the gzip wrapper: with that much room one
      * deflate(Z_FINISH) call finishes the stream. */
     bound = deflateBound(&zs, (uLong)len);
     buf = malloc(bound);
     if (buf == NULL)
-      r = CW_GZIP_NOMEM;
+      r = CW_ENCODE_GZIP_NOMEM;
   }
 
-  if (r == CW_GZIP_OK) {
+  if (r == CW_ENCODE_GZIP_OK) {
     zs.next_in = (Bytef *)(uintptr_t)in; /* zlib does not write to it */
     zs.avail_in = (uInt)len;
     zs.next_out = buf;
     zs.avail_out = (uInt)bound;
     if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
-      r = CW_GZIP_ERROR;
+      r = CW_ENCODE_GZIP_ERROR;
   }
 
-  if (r == CW_GZIP_OK) {
+  if (r == CW_ENCODE_GZIP_OK) {
     *out = buf;
     *out_len = (size_t)zs.total_out;
     buf = NULL;
@@ -531,6 +531,6 @@ cw_gzip_result_t cw_gzip(const void *in, size_t len, int level,
   return r;
 }
 
-int cw_gzip_wanted(size_t len, size_t threshold) {
+int cw_encode_gzip_wanted(size_t len, size_t threshold) {
   return threshold > 0 && len >= threshold;
 }

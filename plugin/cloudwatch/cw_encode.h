@@ -38,103 +38,103 @@
 
 /* PutMetricData: "Each request is also limited to no more than 1000
  * different metrics." */
-#define CW_ENC_MAX_DATUMS 1000
+#define CW_ENCODE_MAX_DATUMS 1000
 /* PutMetricData: "Each PutMetricData request is limited to 1 MB in size for
  * HTTP POST requests." Read as 1 MiB, the largest max_bytes accepted. */
-#define CW_ENC_MAX_BYTES 1048576
+#define CW_ENCODE_MAX_BYTES 1048576
 /* The same "1 MB" read as 10^6 bytes, less room for anything the service
  * might count besides the body: the safe default for max_bytes. */
-#define CW_ENC_DEFAULT_MAX_BYTES 1000000
+#define CW_ENCODE_DEFAULT_MAX_BYTES 1000000
 
-typedef struct cw_enc_s cw_enc_t;
+typedef struct cw_encode_s cw_encode_t;
 
-/* What cw_enc_add did with a datum. */
+/* What cw_encode_add did with a datum. */
 typedef enum {
   /* Added: it is in the body. */
-  CW_ENC_ADDED = 0,
+  CW_ENCODE_ADDED = 0,
   /* The body is full (max_datums datums, or the datum would take it past
-   * max_bytes): send the body, cw_enc_reset, then add this datum again.
+   * max_bytes): send the body, cw_encode_reset, then add this datum again.
    * The datum was NOT added; the body is unchanged. */
-  CW_ENC_FULL,
+  CW_ENCODE_FULL,
   /* The datum alone cannot fit an empty body of max_bytes: it can never be
    * sent with these limits; drop it and count it. Not added. */
-  CW_ENC_TOO_LARGE,
+  CW_ENCODE_TOO_LARGE,
   /* The datum cannot be written: a NULL name, string or array, a string
    * that is not UTF-8, a NaN or infinity, an unknown unit or kind. Datums
    * that passed cw_datum_validate never get this. Not added. */
-  CW_ENC_INVALID,
+  CW_ENCODE_INVALID,
   /* Out of memory growing the body. Not added; the body is unchanged and
    * the datum may be added again later. */
-  CW_ENC_NOMEM,
-} cw_enc_result_t;
+  CW_ENCODE_NOMEM,
+} cw_encode_result_t;
 
 /* "added", "full", "too_large", "invalid", "nomem"; "unknown" else. */
-const char *cw_enc_result_name(cw_enc_result_t r);
+const char *cw_encode_result_name(cw_encode_result_t r);
 
 /* An encoder for bodies of one namespace, holding at most max_datums
- * datums (1..CW_ENC_MAX_DATUMS) and max_bytes bytes (up to
- * CW_ENC_MAX_BYTES, and at least enough for an empty body). NULL on a bad
- * namespace (cw_namespace_validate), bad limits or no memory, with a line
+ * datums (1..CW_ENCODE_MAX_DATUMS) and max_bytes bytes (up to
+ * CW_ENCODE_MAX_BYTES, and at least enough for an empty body). NULL on a bad
+ * namespace (cw_datum_namespace_validate), bad limits or no memory, with a line
  * saying which in err (unless NULL; emptied on success). Free with
- * cw_enc_destroy. */
-cw_enc_t *cw_enc_create(const char *ns, size_t max_datums, size_t max_bytes,
+ * cw_encode_destroy. */
+cw_encode_t *cw_encode_create(const char *ns, size_t max_datums, size_t max_bytes,
                         char *err, size_t err_size);
 
 /* Appends a datum (not kept: its strings may go once this returns). */
-cw_enc_result_t cw_enc_add(cw_enc_t *e, const cw_datum_t *d);
+cw_encode_result_t cw_encode_add(cw_encode_t *e, const cw_datum_t *d);
 
 /* The finished body (closing brackets included, NUL-terminated for
  * convenience, the NUL not counted in *len): valid until the next add,
  * reset or destroy; owned by the encoder. With no datums it is an empty
  * MetricData array, which is not worth sending. */
-const char *cw_enc_body(const cw_enc_t *e, size_t *len);
+const char *cw_encode_body(const cw_encode_t *e, size_t *len);
 
 /* Datums in the body. */
-size_t cw_enc_count(const cw_enc_t *e);
+size_t cw_encode_count(const cw_encode_t *e);
 
 /* Empties the body for the next request, keeping its memory. */
-void cw_enc_reset(cw_enc_t *e);
+void cw_encode_reset(cw_encode_t *e);
 
-void cw_enc_destroy(cw_enc_t *e);
+void cw_encode_destroy(cw_encode_t *e);
 
 /* Writes v as the encoder does (see above) into buf, NUL-terminated.
  * Returns the length, or 0 when v is not finite or buf is smaller than
- * CW_ENC_NUMBER_MAX. */
-#define CW_ENC_NUMBER_MAX 32
-size_t cw_enc_format_number(double v, char *buf, size_t size);
+ * CW_ENCODE_NUMBER_MAX. */
+#define CW_ENCODE_NUMBER_MAX 32
+size_t cw_encode_format_number(double v, char *buf, size_t size);
 
 /* Writes a timestamp (epoch seconds) rounded to the millisecond, trailing
  * zeros dropped: 1764187200.123, 1764187200.5, 1764187200. Returns the
  * length, or 0 when t is not finite, beyond +-2^53 ms, or buf is smaller
- * than CW_ENC_NUMBER_MAX. */
-size_t cw_enc_format_timestamp(double t, char *buf, size_t size);
+ * than CW_ENCODE_NUMBER_MAX. */
+size_t cw_encode_format_timestamp(double t, char *buf, size_t size);
 
 /* ------------------------------------------------------------------ gzip */
 
 typedef enum {
-  CW_GZIP_OK = 0,
-  CW_GZIP_NOMEM, /* out of memory */
-  CW_GZIP_ERROR, /* bad level, input over CW_GZIP_MAX_INPUT, zlib error */
-} cw_gzip_result_t;
+  CW_ENCODE_GZIP_OK = 0,
+  CW_ENCODE_GZIP_NOMEM, /* out of memory */
+  CW_ENCODE_GZIP_ERROR, /* bad level, input over CW_ENCODE_GZIP_MAX_INPUT, zlib error */
+} cw_encode_gzip_result_t;
 
-/* Largest input cw_gzip takes: far above any body (CW_ENC_MAX_BYTES), low
+/* Largest input cw_encode_gzip takes: far above any body (CW_ENCODE_MAX_BYTES), low
  * enough for zlib's 32-bit buffer counts in one call. */
-#define CW_GZIP_MAX_INPUT (64u * 1024u * 1024u)
+#define CW_ENCODE_GZIP_MAX_INPUT (64u * 1024u * 1024u)
 
 /* Bodies shorter than this are not worth compressing by default: the gzip
  * header and trailer alone are 18 bytes, and small bodies gain little. */
-#define CW_GZIP_DEFAULT_THRESHOLD 1024
+#define CW_ENCODE_GZIP_DEFAULT_THRESHOLD 1024
 
 /* Compresses in[0..len) into a gzip stream (RFC 1952, as sent with
  * "Content-Encoding: gzip") at level 0..9 or -1 for zlib's default. On
- * CW_GZIP_OK, *out is a malloc'ed buffer of *out_len bytes that the caller
+ * CW_ENCODE_GZIP_OK, *out is a malloc'ed buffer of *out_len bytes that the caller
  * frees; otherwise *out is NULL. */
-cw_gzip_result_t cw_gzip(const void *in, size_t len, int level,
+cw_encode_gzip_result_t cw_encode_gzip(const void *in, size_t len, int level,
                          unsigned char **out, size_t *out_len);
 
 /* Whether a body of len bytes should be compressed given a threshold: 1
  * when threshold > 0 and len >= threshold; 0 otherwise (threshold 0 means
  * never, for peers that cannot take gzip, moto_server among them). */
-int cw_gzip_wanted(size_t len, size_t threshold);
+int cw_encode_gzip_wanted(size_t len, size_t threshold);
 
 #endif /* CW_ENCODE_H */

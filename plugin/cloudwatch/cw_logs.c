@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cw_logs: the data-log queue and the PutLogEvents sender (see
- * include/cw_logs.h).
+ * cw_logs.h).
  *
  * Queue: every event is one heap block (its message follows the struct),
  * in its stream's array sorted by (timestamp, arrival), so that a request
@@ -16,7 +16,7 @@
  * written under the caller's lock, sent unlocked, and released under the
  * lock. Before the first PutLogEvents of a stream the group and the stream
  * are created (once per process each, remembered; again after a
- * ResourceNotFoundException). Answers are classified by cw_http;
+ * ResourceNotFoundException). Answers are classified by aws_http;
  * credentials are refreshed once on an expired-token answer; throttling,
  * 5xx and network errors are retried with full-jitter backoff within the
  * attempts, the retry budget and the deadline.
@@ -35,7 +35,8 @@
 
 #include "aws_post.h"
 #include "aws_sigv4.h"
-#include "cw_http.h"
+#include "aws_http.h"
+#include "cw_retry.h"
 
 /* CloudWatch Logs API reference: AWS JSON 1.1, target prefix
  * "Logs_20140328". */
@@ -607,7 +608,7 @@ struct cw_logs_s {
   char *path;
   char *region;
 
-  cw_http_t *http;
+  aws_http_t *http;
 
   cw_retry_budget_t budget;
   /* Groups ("G") and streams ("G:S"; a group name has no ':') known to
@@ -684,7 +685,7 @@ cw_logs_t *cw_logs_create(const cw_logs_config_t *cfg, char *err,
     l->cfg.backoff_cap_ms = CW_SENDER_DEFAULT_BACKOFF_CAP_MS;
   cw_retry_budget_init(&l->budget, CW_SENDER_RETRY_CAPACITY,
                        CW_SENDER_RETRY_COST);
-  if (cw_http_split_url(cfg->url, &l->host, &l->path, err, err_size) != 0) {
+  if (aws_http_split_url(cfg->url, &l->host, &l->path, err, err_size) != 0) {
     char why[512];
     snprintf(why, sizeof(why), "LogsEndpoint %s", err);
     snprintf(err, err_size, "%s", why);
@@ -692,7 +693,7 @@ cw_logs_t *cw_logs_create(const cw_logs_config_t *cfg, char *err,
   }
   l->url = strdup(cfg->url);
   l->region = strdup(cfg->region);
-  l->http = cw_http_create();
+  l->http = aws_http_create();
   if (l->url == NULL || l->region == NULL || l->http == NULL) {
     snprintf(err, err_size, "out of memory");
     goto fail;
@@ -708,7 +709,7 @@ fail:
 void cw_logs_destroy(cw_logs_t *l) {
   if (l == NULL)
     return;
-  cw_http_destroy(l->http);
+  aws_http_destroy(l->http);
   for (size_t i = 0; i < CW_LOGS_MAX_KNOWN; i++)
     free(l->known[i]);
   free(l->url);
@@ -772,11 +773,11 @@ static void known_forget(cw_logs_t *l, const char *key) {
 /* ------------------------------------------------------------ transport */
 
 /* One signed POST of body for action ("PutLogEvents"). */
-static cw_http_class_t post(cw_logs_t *l, const char *action,
+static aws_http_class_t post(cw_logs_t *l, const char *action,
                             const unsigned char *body, size_t len,
-                            cw_http_result_t *res, aws_creds_t *used) {
+                            aws_http_result_t *res, aws_creds_t *used) {
   char target[64], warn[1024];
-  sigv4_header_t sh[2] = {{"Content-Type", LOGS_CONTENT_TYPE},
+  aws_sigv4_header_t sh[2] = {{"Content-Type", LOGS_CONTENT_TYPE},
                           {"X-Amz-Target", target}};
   aws_post_t p = {.url = l->url,
                   .host = l->host,
@@ -789,7 +790,7 @@ static cw_http_class_t post(cw_logs_t *l, const char *action,
                   .payload_len = len,
                   .now = l->cfg.now(l->cfg.ud),
                   .timeout_ms = l->cfg.timeout_ms};
-  cw_http_class_t cls;
+  aws_http_class_t cls;
 
   snprintf(target, sizeof(target), LOGS_TARGET_PREFIX "%s", action);
   cls = aws_post(l->http, &p, l->cfg.creds, used, res, warn, sizeof(warn));
@@ -797,7 +798,7 @@ static cw_http_class_t post(cw_logs_t *l, const char *action,
     logf_(l, CW_LOG_WARNING, "%s", warn);
   if (res->bytes_sent > 0) { /* a request went out */
     STAT_ADD(l, requests, 1);
-    if (cls != CW_HTTP_OK &&
+    if (cls != AWS_HTTP_OK &&
         strcmp(res->error_type, LOGS_ALREADY_EXISTS) != 0)
       STAT_ADD(l, requests_failed, 1);
   }
@@ -815,27 +816,27 @@ typedef struct {
 /* Sends one request until the answer is OK or PERMANENT, or the attempts,
  * the retry budget or the deadline run out, or sleep says stop; returns
  * the class of the last answer, in res. */
-static cw_http_class_t call(cw_logs_t *l, const char *action,
+static aws_http_class_t call(cw_logs_t *l, const char *action,
                             const unsigned char *body, size_t len, tries_t *t,
-                            cw_http_result_t *res) {
+                            aws_http_result_t *res) {
   for (;;) {
     aws_creds_t used;
-    cw_http_class_t cls;
+    aws_http_class_t cls;
     uint64_t wait;
 
     memset(&used, 0, sizeof(used));
     cls = post(l, action, body, len, res, &used);
-    if (cls == CW_HTTP_CREDENTIALS && used.access_key_id != NULL)
+    if (cls == AWS_HTTP_CREDENTIALS && used.access_key_id != NULL)
       aws_creds_invalidate(l->cfg.creds, &used);
     aws_creds_clear(&used);
-    if (cls == CW_HTTP_OK) {
+    if (cls == AWS_HTTP_OK) {
       cw_retry_budget_success(&l->budget);
       return cls;
     }
-    if (cls == CW_HTTP_PERMANENT)
+    if (cls == AWS_HTTP_PERMANENT)
       return cls;
     /* Fresh credentials get one immediate try. */
-    if (cls == CW_HTTP_CREDENTIALS && !t->refreshed) {
+    if (cls == AWS_HTTP_CREDENTIALS && !t->refreshed) {
       t->refreshed = true;
       STAT_ADD(l, retries, 1);
       logf_(l, CW_LOG_WARNING, "%s: %s (%s); retrying with fresh credentials",
@@ -847,7 +848,7 @@ static cw_http_class_t call(cw_logs_t *l, const char *action,
         cw_retry_budget_take(&l->budget) != 0 ||
         (t->deadline != 0 && l->cfg.now(l->cfg.ud) >= t->deadline))
       return cls;
-    wait = cw_backoff_ms(t->failures - 1, l->cfg.backoff_base_ms,
+    wait = cw_retry_backoff_ms(t->failures - 1, l->cfg.backoff_base_ms,
                          l->cfg.backoff_cap_ms, l->cfg.random01(l->cfg.ud));
     /* Never sleep past the deadline, nor start a request after it. */
     if (t->deadline != 0) {
@@ -887,12 +888,12 @@ static int body_open(yajl_gen g, const char *group, const char *stream) {
  * anyway: a role may put into a group it may not create); -1 when no
  * answer came within the tries (res says why). */
 static int create(cw_logs_t *l, const char *group, const char *stream,
-                  tries_t *t, cw_http_result_t *res) {
+                  tries_t *t, aws_http_result_t *res) {
   const char *action = stream != NULL ? "CreateLogStream" : "CreateLogGroup";
   yajl_gen g = yajl_gen_alloc(NULL);
   const unsigned char *body;
   size_t len;
-  cw_http_class_t cls;
+  aws_http_class_t cls;
   int rc = 0;
 
   /* The names were checked when their events were queued. */
@@ -907,7 +908,7 @@ static int create(cw_logs_t *l, const char *group, const char *stream,
   }
   yajl_gen_get_buf(g, &body, &len);
   cls = call(l, action, body, len, t, res);
-  if (cls == CW_HTTP_OK) {
+  if (cls == AWS_HTTP_OK) {
     if (stream != NULL) {
       STAT_ADD(l, streams_created, 1);
       logf_(l, CW_LOG_INFO, "created log stream %s in %s", stream, group);
@@ -915,7 +916,7 @@ static int create(cw_logs_t *l, const char *group, const char *stream,
       STAT_ADD(l, groups_created, 1);
       logf_(l, CW_LOG_INFO, "created log group %s", group);
     }
-  } else if (cls == CW_HTTP_PERMANENT) {
+  } else if (cls == AWS_HTTP_PERMANENT) {
     if (strcmp(res->error_type, LOGS_ALREADY_EXISTS) != 0)
       logf_(l, CW_LOG_WARNING,
             "%s %s%s%s refused (HTTP %ld %s): %s; trying PutLogEvents "
@@ -933,7 +934,7 @@ static int create(cw_logs_t *l, const char *group, const char *stream,
 /* Makes sure the group and stream were created (or found to exist) by
  * this process. 0, or -1 when no answer came. */
 static int ensure_stream(cw_logs_t *l, const char *group, const char *stream,
-                         tries_t *t, cw_http_result_t *res) {
+                         tries_t *t, aws_http_result_t *res) {
   char key[2 * CW_LOGS_MAX_NAME + 2];
 
   known_key(group, stream, key, sizeof(key));
@@ -1031,8 +1032,8 @@ static int send_batch(cw_logs_t *l, const char *group, const char *stream,
                       size_t n, const unsigned char *body, size_t len,
                       time_t deadline) {
   tries_t t = {.deadline = deadline};
-  cw_http_result_t res;
-  cw_http_class_t cls = CW_HTTP_RETRY;
+  aws_http_result_t res;
+  aws_http_class_t cls = AWS_HTTP_RETRY;
   bool put = false; /* cls is PutLogEvents' answer */
   bool recreated = false;
   int done = 0;
@@ -1047,7 +1048,7 @@ static int send_batch(cw_logs_t *l, const char *group, const char *stream,
     cls = call(l, "PutLogEvents", body, len, &t, &res);
     /* Deleted since we created it (or made elsewhere and deleted): make
      * it again, once per batch. */
-    if (cls == CW_HTTP_PERMANENT && !recreated &&
+    if (cls == AWS_HTTP_PERMANENT && !recreated &&
         strcmp(res.error_type, LOGS_NOT_FOUND) == 0) {
       char key[2 * CW_LOGS_MAX_NAME + 2];
       recreated = true;
@@ -1064,9 +1065,9 @@ static int send_batch(cw_logs_t *l, const char *group, const char *stream,
     break;
   }
 
-  if (put && cls == CW_HTTP_OK) {
+  if (put && cls == AWS_HTTP_OK) {
     size_t old, expired, new_;
-    const char *resp = cw_http_response_body(l->http, NULL);
+    const char *resp = aws_http_response_body(l->http, NULL);
     size_t refused = rejected(resp, n, &old, &expired, &new_);
     STAT_ADD(l, events_sent, n - refused);
     STAT_ADD(l, events_dropped, refused);
@@ -1080,7 +1081,7 @@ static int send_batch(cw_logs_t *l, const char *group, const char *stream,
       logf_(l, CW_LOG_INFO, "PutLogEvents accepts every event again");
     l->rejecting = refused > 0;
     done = 1;
-  } else if (put && cls == CW_HTTP_PERMANENT) {
+  } else if (put && cls == AWS_HTTP_PERMANENT) {
     logf_(l, CW_LOG_ERR,
           "PutLogEvents to %s:%s refused %zu events (HTTP %ld %s): %s; "
           "dropped",

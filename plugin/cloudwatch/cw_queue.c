@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cw_queue: merge-per-period, bounded datum queue (see include/cw_queue.h).
+ * cw_queue: merge-per-period, bounded datum queue (see cw_queue.h).
  *
  * Merging datums live in an array with an index by key (open addressing);
  * ready datums in a ring, oldest first.
@@ -236,7 +236,7 @@ cw_queue_result_t cw_queue_add_sketch(cw_queue_t *q, const cw_datum_t *d,
   h = fnv1a(key, strlen(key));
   slot = find(q->slots, q->cap, key, h);
   if (slot->key != NULL) {
-    cw_statset_merge(&slot->d->stats, &d->stats);
+    cw_datum_statset_merge(&slot->d->stats, &d->stats);
     merge_sketch(slot, sketch);
     slot->had_sketch = slot->had_sketch || sketch != NULL;
     if (key != stack_key)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cw_sender: batches, signs, sends and retries (see include/cw_sender.h).
+ * cw_sender: batches, signs, sends and retries (see cw_sender.h).
  */
 #include "cw_sender.h"
 
@@ -15,7 +15,8 @@
 #include "aws_post.h"
 #include "aws_sigv4.h"
 #include "cw_encode.h"
-#include "cw_http.h"
+#include "aws_http.h"
+#include "cw_retry.h"
 
 #define CW_TARGET "GraniteServiceVersion20100801.PutMetricData"
 #define CW_CONTENT_TYPE "application/x-amz-json-1.0"
@@ -27,8 +28,8 @@ struct cw_sender_s {
   char *path;
   char *region;
   char *ns;
-  cw_enc_t *enc;
-  cw_http_t *http;
+  cw_encode_t *enc;
+  aws_http_t *http;
   cw_retry_budget_t budget;
   pthread_mutex_t stats_lock;
   cw_sender_stats_t stats;
@@ -66,12 +67,12 @@ cw_sender_t *cw_sender_create(const cw_sender_config_t *cfg, char *err,
     s->cfg.backoff_base_ms = CW_SENDER_DEFAULT_BACKOFF_BASE_MS;
   if (s->cfg.backoff_cap_ms == 0)
     s->cfg.backoff_cap_ms = CW_SENDER_DEFAULT_BACKOFF_CAP_MS;
-  if (s->cfg.max_batch_bytes == 0 || s->cfg.max_batch_bytes > CW_ENC_MAX_BYTES)
-    s->cfg.max_batch_bytes = CW_ENC_DEFAULT_MAX_BYTES;
+  if (s->cfg.max_batch_bytes == 0 || s->cfg.max_batch_bytes > CW_ENCODE_MAX_BYTES)
+    s->cfg.max_batch_bytes = CW_ENCODE_DEFAULT_MAX_BYTES;
   cw_retry_budget_init(&s->budget, CW_SENDER_RETRY_CAPACITY,
                        CW_SENDER_RETRY_COST);
   err[0] = 0;
-  if (cw_http_split_url(cfg->url, &s->host, &s->path, err, err_size) != 0) {
+  if (aws_http_split_url(cfg->url, &s->host, &s->path, err, err_size) != 0) {
     char why[512];
     snprintf(why, sizeof(why), "Endpoint %s", err);
     snprintf(err, err_size, "%s", why);
@@ -83,11 +84,11 @@ cw_sender_t *cw_sender_create(const cw_sender_config_t *cfg, char *err,
   s->cfg.url = s->url;
   s->cfg.region = s->region;
   s->cfg.ns = s->ns;
-  s->enc = cw_enc_create(cfg->ns, CW_ENC_MAX_DATUMS, s->cfg.max_batch_bytes,
+  s->enc = cw_encode_create(cfg->ns, CW_ENCODE_MAX_DATUMS, s->cfg.max_batch_bytes,
                          err, err_size);
   if (s->enc == NULL)
     goto fail;
-  s->http = cw_http_create();
+  s->http = aws_http_create();
   if (s->url == NULL || s->region == NULL || s->ns == NULL ||
       s->http == NULL) {
     snprintf(err, err_size, "out of memory");
@@ -104,8 +105,8 @@ fail:
 void cw_sender_destroy(cw_sender_t *s) {
   if (s == NULL)
     return;
-  cw_enc_destroy(s->enc);
-  cw_http_destroy(s->http);
+  cw_encode_destroy(s->enc);
+  aws_http_destroy(s->http);
   free(s->url);
   free(s->host);
   free(s->path);
@@ -150,32 +151,32 @@ static size_t build_batch(cw_sender_t *s, cw_queue_t *q, double *oldest) {
   const cw_datum_t *d;
 
   *oldest = 0;
-  cw_enc_reset(s->enc);
+  cw_encode_reset(s->enc);
   while ((d = cw_queue_ready_get(q, n)) != NULL) {
-    cw_enc_result_t r;
+    cw_encode_result_t r;
     if (n == 0 && expired(s, d)) {
       cw_queue_claim(q, 1);
       cw_queue_release(q, 1);
       STAT_ADD(s, datums_expired, 1);
       continue;
     }
-    r = cw_enc_add(s->enc, d);
-    if (r == CW_ENC_ADDED) {
+    r = cw_encode_add(s->enc, d);
+    if (r == CW_ENCODE_ADDED) {
       if (n == 0 || d->timestamp < *oldest)
         *oldest = d->timestamp;
       n++;
       continue;
     }
-    if (r == CW_ENC_FULL || r == CW_ENC_NOMEM || n > 0)
+    if (r == CW_ENCODE_FULL || r == CW_ENCODE_NOMEM || n > 0)
       break;
     /* The front datum can never be sent (validation should have stopped
      * it): drop it so it does not block the queue. */
     logf_(s, CW_LOG_ERR, "dropping %s datum: cannot be encoded (%s)",
-          d->metric_name, cw_enc_result_name(r));
+          d->metric_name, cw_encode_result_name(r));
     cw_queue_claim(q, 1);
     cw_queue_release(q, 1);
     STAT_ADD(s, datums_dropped, 1);
-    cw_enc_reset(s->enc);
+    cw_encode_reset(s->enc);
   }
   return cw_queue_claim(q, n);
 }
@@ -199,11 +200,11 @@ static int pace(cw_sender_t *s) {
 }
 
 /* One signed POST of body. */
-static cw_http_class_t post(cw_sender_t *s, const char *body, size_t len,
-                            cw_http_result_t *res, aws_creds_t *used) {
+static aws_http_class_t post(cw_sender_t *s, const char *body, size_t len,
+                            aws_http_result_t *res, aws_creds_t *used) {
   unsigned char *gz = NULL;
   size_t gz_len = 0;
-  sigv4_header_t sh[3] = {{"Content-Type", CW_CONTENT_TYPE},
+  aws_sigv4_header_t sh[3] = {{"Content-Type", CW_CONTENT_TYPE},
                           {"X-Amz-Target", CW_TARGET},
                           {"Content-Encoding", "gzip"}};
   aws_post_t p = {.url = s->url,
@@ -218,10 +219,10 @@ static cw_http_class_t post(cw_sender_t *s, const char *body, size_t len,
                   .now = s->cfg.now(s->cfg.ud),
                   .timeout_ms = s->cfg.timeout_ms};
   char warn[1024];
-  cw_http_class_t cls;
+  aws_http_class_t cls;
 
-  if (s->cfg.compress && cw_gzip_wanted(len, s->cfg.compress_threshold) &&
-      cw_gzip(body, len, 6, &gz, &gz_len) == CW_GZIP_OK && gz_len < len) {
+  if (s->cfg.compress && cw_encode_gzip_wanted(len, s->cfg.compress_threshold) &&
+      cw_encode_gzip(body, len, 6, &gz, &gz_len) == CW_ENCODE_GZIP_OK && gz_len < len) {
     p.payload = gz;
     p.payload_len = gz_len;
     p.header_count = 3;
@@ -233,7 +234,7 @@ static cw_http_class_t post(cw_sender_t *s, const char *body, size_t len,
     STAT_ADD(s, requests, 1);
     STAT_ADD(s, bytes_sent, p.payload_len);
     STAT_ADD(s, bytes_raw, len);
-    if (cls != CW_HTTP_OK)
+    if (cls != AWS_HTTP_OK)
       STAT_ADD(s, requests_failed, 1);
   }
   free(gz);
@@ -249,10 +250,10 @@ static bool past(const cw_sender_t *s, time_t deadline) {
  * with (accepted, or refused for good: counted), 0 when it could not be
  * sent now (res says why), -1 when told to stop. */
 static int send_body(cw_sender_t *s, const char *body, size_t len, size_t n,
-                     time_t deadline, cw_http_result_t *res) {
+                     time_t deadline, aws_http_result_t *res) {
   unsigned attempt = 0;
   bool refreshed = false;
-  cw_http_class_t cls;
+  aws_http_class_t cls;
 
   memset(res, 0, sizeof(*res));
   for (;;) {
@@ -261,15 +262,15 @@ static int send_body(cw_sender_t *s, const char *body, size_t len, size_t n,
       return -1;
     memset(&used, 0, sizeof(used));
     cls = post(s, body, len, res, &used);
-    if (cls == CW_HTTP_CREDENTIALS && used.access_key_id != NULL)
+    if (cls == AWS_HTTP_CREDENTIALS && used.access_key_id != NULL)
       aws_creds_invalidate(s->cfg.creds, &used);
     aws_creds_clear(&used);
-    if (cls == CW_HTTP_OK) {
+    if (cls == AWS_HTTP_OK) {
       cw_retry_budget_success(&s->budget);
       STAT_ADD(s, datums_sent, n);
       return 1;
     }
-    if (cls == CW_HTTP_PERMANENT) {
+    if (cls == AWS_HTTP_PERMANENT) {
       logf_(s, CW_LOG_ERR,
             "PutMetricData refused %zu datums (HTTP %ld %s): %s; dropped", n,
             res->status, res->error_type, res->message);
@@ -277,7 +278,7 @@ static int send_body(cw_sender_t *s, const char *body, size_t len, size_t n,
       return 1;
     }
     /* Fresh credentials get one immediate try. */
-    if (cls == CW_HTTP_CREDENTIALS && !refreshed) {
+    if (cls == AWS_HTTP_CREDENTIALS && !refreshed) {
       refreshed = true;
       STAT_ADD(s, retries, 1);
       logf_(s, CW_LOG_WARNING,
@@ -290,7 +291,7 @@ static int send_body(cw_sender_t *s, const char *body, size_t len, size_t n,
         cw_retry_budget_take(&s->budget) != 0 || past(s, deadline))
       return 0;
     {
-      uint64_t wait = cw_backoff_ms(attempt - 1, s->cfg.backoff_base_ms,
+      uint64_t wait = cw_retry_backoff_ms(attempt - 1, s->cfg.backoff_base_ms,
                                     s->cfg.backoff_cap_ms,
                                     s->cfg.random01(s->cfg.ud));
       /* Never sleep past the deadline, nor start a request after it. */
@@ -310,7 +311,7 @@ static int send_body(cw_sender_t *s, const char *body, size_t len, size_t n,
   }
 }
 
-static void set_last_error(cw_sender_t *s, const cw_http_result_t *res,
+static void set_last_error(cw_sender_t *s, const aws_http_result_t *res,
                            size_t n, const char *where) {
   char status[200] = "";
   if (res->status != 0)
@@ -343,7 +344,7 @@ size_t cw_sender_spill(cw_sender_t *s, cw_queue_t *q, pthread_mutex_t *lock) {
     pthread_mutex_lock(lock);
     n = build_batch(s, q, &oldest);
     if (n > 0) {
-      body = cw_enc_body(s->enc, &len);
+      body = cw_encode_body(s->enc, &len);
       copy = malloc(len + 1);
       if (copy != NULL)
         memcpy(copy, body, len + 1);
@@ -389,7 +390,7 @@ static void replay_datum(const cw_datum_t *d, void *ud) {
     r->expired++;
     return;
   }
-  if (cw_enc_add(r->s->enc, d) == CW_ENC_ADDED)
+  if (cw_encode_add(r->s->enc, d) == CW_ENCODE_ADDED)
     r->kept++;
   else
     r->failed = 1;
@@ -404,7 +405,7 @@ static int replay(cw_sender_t *s, time_t deadline) {
     size_t len = 0, datums = 0, alen;
     const char *enc;
     char err[512];
-    cw_http_result_t res;
+    aws_http_result_t res;
     replay_t r = {.s = s};
     int rc;
 
@@ -422,7 +423,7 @@ static int replay(cw_sender_t *s, time_t deadline) {
       logf_(s, CW_LOG_ERR, "spool: %s", err);
       return -1;
     }
-    cw_enc_reset(s->enc);
+    cw_encode_reset(s->enc);
     if (cw_spool_parse_body(body, len, replay_datum, &r, err, sizeof(err)) <
             0 ||
         r.failed) {
@@ -444,7 +445,7 @@ static int replay(cw_sender_t *s, time_t deadline) {
       cw_spool_pop(s->cfg.spool);
       continue;
     }
-    enc = cw_enc_body(s->enc, &alen);
+    enc = cw_encode_body(s->enc, &alen);
     again = malloc(alen + 1);
     if (again == NULL) {
       logf_(s, CW_LOG_ERR, "out of memory replaying the spool");
@@ -481,7 +482,7 @@ int cw_sender_drain(cw_sender_t *s, cw_queue_t *q, pthread_mutex_t *lock,
     const char *body;
     char *copy;
     int rc;
-    cw_http_result_t res;
+    aws_http_result_t res;
 
     /* No batch starts after the deadline (collectd's shutdown waits). */
     if (past(s, deadline)) {
@@ -500,7 +501,7 @@ int cw_sender_drain(cw_sender_t *s, cw_queue_t *q, pthread_mutex_t *lock,
 
     pthread_mutex_lock(lock);
     n = build_batch(s, q, &oldest);
-    body = cw_enc_body(s->enc, &len);
+    body = cw_encode_body(s->enc, &len);
     copy = n > 0 ? malloc(len) : NULL;
     if (copy != NULL)
       memcpy(copy, body, len);

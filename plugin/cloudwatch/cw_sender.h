@@ -58,7 +58,7 @@ typedef struct {
   unsigned max_attempts; /* per batch and drain */
   uint64_t backoff_base_ms;
   uint64_t backoff_cap_ms;
-  size_t max_batch_bytes; /* 0: CW_ENC_DEFAULT_MAX_BYTES */
+  size_t max_batch_bytes; /* 0: CW_ENCODE_DEFAULT_MAX_BYTES */
   cw_spool_t *spool;      /* not owned; NULL: no spool */
   double max_requests_per_second; /* 0: no limit */
 

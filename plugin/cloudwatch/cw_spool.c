@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cw_spool: the on-disk spool of unsent batches (see include/cw_spool.h).
+ * cw_spool: the on-disk spool of unsent batches (see cw_spool.h).
  */
 #include "cw_spool.h"
 
@@ -185,7 +185,7 @@ static int parse_header(const unsigned char *data, size_t avail, size_t size,
   }
   if (!header_line(&p, end, "datums", v, sizeof(v)) ||
       !parse_u64(v, &h->datums) || h->datums == 0 ||
-      h->datums > CW_ENC_MAX_DATUMS) {
+      h->datums > CW_ENCODE_MAX_DATUMS) {
     set_err(err, err_size, "bad datums line");
     return -1;
   }
@@ -306,7 +306,7 @@ static int parse_datum(yajl_val o, parsed_t *p, char *err, size_t err_size,
     } else if (strcmp(k, "Timestamp") == 0 && get_number(v, &p->d.timestamp)) {
       have_ts = true;
     } else if (strcmp(k, "Unit") == 0 && YAJL_IS_STRING(v) &&
-               cw_unit_from_name(YAJL_GET_STRING(v), &p->d.unit) == 0) {
+               cw_datum_unit_from_name(YAJL_GET_STRING(v), &p->d.unit) == 0) {
     } else if (strcmp(k, "StorageResolution") == 0 && YAJL_IS_INTEGER(v) &&
                (YAJL_GET_INTEGER(v) == CW_RESOLUTION_HIGH ||
                 YAJL_GET_INTEGER(v) == CW_RESOLUTION_STANDARD)) {
@@ -389,9 +389,9 @@ long cw_spool_parse_body(const char *body, size_t len, cw_spool_datum_cb cb,
   }
   md = yajl_tree_get(root, mdp, yajl_t_array);
   if (!YAJL_IS_OBJECT(root) || md == NULL || md->u.array.len == 0 ||
-      md->u.array.len > CW_ENC_MAX_DATUMS) {
+      md->u.array.len > CW_ENCODE_MAX_DATUMS) {
     set_err(err, err_size, "no MetricData array of 1 to %d datums",
-            CW_ENC_MAX_DATUMS);
+            CW_ENCODE_MAX_DATUMS);
     goto out;
   }
   n = md->u.array.len;
@@ -685,18 +685,18 @@ int cw_spool_write(cw_spool_t *sp, const char *ns, const char *body,
                    size_t err_size) {
   unsigned char *gz = NULL;
   size_t gz_len = 0;
-  char header[HEADER_MAX], name[64], tmp[80], ts[CW_ENC_NUMBER_MAX];
+  char header[HEADER_MAX], name[64], tmp[80], ts[CW_ENCODE_NUMBER_MAX];
   int hl, fd;
   uLong crc;
   uint64_t size;
 
-  if (datums == 0 || datums > CW_ENC_MAX_DATUMS || len > CW_SPOOL_MAX_BODY ||
+  if (datums == 0 || datums > CW_ENCODE_MAX_DATUMS || len > CW_SPOOL_MAX_BODY ||
       strchr(ns, '\n') != NULL || strlen(ns) >= NS_MAX ||
-      cw_enc_format_timestamp(oldest, ts, sizeof(ts)) == 0) {
+      cw_encode_format_timestamp(oldest, ts, sizeof(ts)) == 0) {
     set_err(err, err_size, "not a batch that can be spooled");
     return -1;
   }
-  if (cw_gzip(body, len, 6, &gz, &gz_len) != CW_GZIP_OK) {
+  if (cw_encode_gzip(body, len, 6, &gz, &gz_len) != CW_ENCODE_GZIP_OK) {
     set_err(err, err_size, "cannot compress the batch");
     return -1;
   }

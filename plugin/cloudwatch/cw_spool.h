@@ -43,7 +43,7 @@
 #define CW_SPOOL_DEFAULT_MAX_BYTES (64u * 1024u * 1024u)
 #define CW_SPOOL_MIN_MAX_BYTES (1024u * 1024u)
 /* The largest body a spool file may inflate to: a PutMetricData body is at
- * most 1 MiB (CW_ENC_MAX_BYTES); anything larger is not ours. */
+ * most 1 MiB (CW_ENCODE_MAX_BYTES); anything larger is not ours. */
 #define CW_SPOOL_MAX_BODY (2u * 1024u * 1024u)
 
 typedef struct cw_spool_s cw_spool_t;

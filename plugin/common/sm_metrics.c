@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sm_metrics: the metric table (see include/sm_metrics.h).
+ * sm_metrics: the metric table (see sm_metrics.h).
  */
 #include "sm_metrics.h"
 
@@ -50,7 +50,7 @@ const char *const sm_metrics_never_async[] = {
 const size_t sm_metrics_never_async_num =
     sizeof(sm_metrics_never_async) / sizeof(sm_metrics_never_async[0]);
 
-const sm_metric_t *sm_metric_find(const char *name) {
+const sm_metric_t *sm_metrics_find(const char *name) {
   if (name == NULL)
     return NULL;
   for (size_t i = 0; i < sm_metrics_num; i++)
@@ -59,14 +59,14 @@ const sm_metric_t *sm_metric_find(const char *name) {
   return NULL;
 }
 
-int sm_metric_is_timing(const sm_metric_t *m) {
+int sm_metrics_is_timing(const sm_metric_t *m) {
   return m != NULL && m->kind == SM_KIND_STATS &&
          (strcmp(m->unit, "Microseconds") == 0 ||
           strcmp(m->unit, "Milliseconds") == 0 ||
           strcmp(m->unit, "Seconds") == 0);
 }
 
-const sm_metric_t *sm_metric_by_index(sm_metric_kind_t kind, int index) {
+const sm_metric_t *sm_metrics_by_index(sm_metric_kind_t kind, int index) {
   for (size_t i = 0; i < sm_metrics_num; i++)
     if (sm_metrics[i].kind == kind && sm_metrics[i].index == index)
       return &sm_metrics[i];

@@ -75,13 +75,13 @@ extern const char *const sm_metrics_never_async[];
 extern const size_t sm_metrics_never_async_num;
 
 /* The entry with that CloudWatch name, or NULL. */
-const sm_metric_t *sm_metric_find(const char *name);
+const sm_metric_t *sm_metrics_find(const char *name);
 
 /* Whether a metric is a timing (a statistic set in a unit of time): the
  * metrics published with percentiles. */
-int sm_metric_is_timing(const sm_metric_t *m);
+int sm_metrics_is_timing(const sm_metric_t *m);
 
 /* The entry of a kind and index, or NULL when out of range. */
-const sm_metric_t *sm_metric_by_index(sm_metric_kind_t kind, int index);
+const sm_metric_t *sm_metrics_by_index(sm_metric_kind_t kind, int index);
 
 #endif /* SM_METRICS_H */

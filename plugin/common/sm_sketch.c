@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sm_sketch: log-bucket distribution sketch (see include/sm_sketch.h).
+ * sm_sketch: log-bucket distribution sketch (see sm_sketch.h).
  *
  * Buckets live in one dense array covering [base, base + cap) of bucket
  * indices; lo..hi is the range of non-empty ones. The array grows (at most

@@ -20,7 +20,7 @@
  * arrival not being sent; nothing is lost or counted twice.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
- *     plugin/cw_logs.c plugin/cw_http.c plugin/aws_post.c plugin/aws_sigv4.c \
+ *     plugin/cw_logs.c plugin/aws_http.c plugin/aws_post.c plugin/aws_sigv4.c \
  *     plugin/aws_creds.c plugin/aws_profile.c tests/fuzz/fuzz_cw_logs.c \
  *     -lcurl -lyajl -lcrypto -lpthread
  */

@@ -10,7 +10,7 @@ seconds=${SM_FUZZ_SECONDS:-20}
 work=$(mktemp -d "${TMPDIR:-/tmp}/sm-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-targets="runtime_parse aws_creds cw_logs cw_http sm_sketch cw_spool sm_state config"
+targets="rt_parser aws_creds cw_logs aws_http sm_sketch cw_spool rt_state config"
 n=0
 for t in $targets; do n=$((n + 1)); done
 
@@ -30,21 +30,21 @@ for t in $targets; do
   i=$((i + 1))
   bin=$work/fuzz_$t
   cflags=""
+  # Each target links the layers it needs, whole (a layer is a folder of
+  # plugin/), so that moving code within a layer needs no change here.
+  layers() { for l in "$@"; do ls "$src/plugin/$l"/*.c; done; }
   case $t in
-    runtime_parse) srcs="$src/plugin/read/runtime_parse.c" libs="-lyajl" ;;
-    aws_creds) srcs="$src/plugin/aws/aws_creds.c $src/plugin/aws/aws_profile.c"
-      libs="-lcurl -lyajl -lpthread" ;;
-    cw_logs) srcs="$src/plugin/cloudwatch/cw_logs.c $src/plugin/aws/cw_http.c $src/plugin/aws/aws_post.c
-      $src/plugin/aws/aws_sigv4.c $src/plugin/aws/aws_creds.c $src/plugin/aws/aws_profile.c"
+    rt_parser) srcs="$src/plugin/read/rt_parser.c" libs="-lyajl" ;;
+    aws_creds|aws_http) srcs="$(layers aws)"
       libs="-lcurl -lyajl -lcrypto -lpthread" ;;
-    cw_http) srcs="$src/plugin/aws/cw_http.c" libs="-lcurl -lyajl" ;;
+    cw_logs|cw_spool) srcs="$(layers cloudwatch aws common)"
+      libs="-lcurl -lyajl -lz -lcrypto -lpthread -lm" ;;
     sm_sketch) srcs="$src/plugin/common/sm_sketch.c" libs="-lm" ;;
-    cw_spool) srcs="$src/plugin/cloudwatch/cw_spool.c $src/plugin/cloudwatch/cw_encode.c $src/plugin/cloudwatch/cw_datum.c"
-      libs="-lyajl -lz -lm" ;;
-    sm_state) srcs="$src/plugin/read/sm_state.c" libs="-lz" ;;
+    rt_state) srcs="$src/plugin/read/rt_state.c" libs="-lz" ;;
     config) # both plugins' collectd glue over the whole core, against
       # stubs of the daemon; collectd's headers and a build header
-      srcs="$(ls "$src"/plugin/*/*.c "$src"/plugin/sm_config.c) $src/tests/fuzz/glue_sagemaker_async.c
+      srcs="$(layers read cloudwatch aws common) $src/plugin/sm_collectd.c
+        $src/tests/fuzz/glue_sagemaker_async.c
         $src/tests/fuzz/glue_write_cloudwatch.c
         $src/tests/fuzz/collectd_stubs.c"
       libs="-lcurl -lyajl -lz -lcrypto -lpthread -lm"

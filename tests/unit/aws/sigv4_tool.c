@@ -111,12 +111,12 @@ int main(int argc, char **argv) {
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0},
   };
-  sigv4_header_t headers[SIGV4_MAX_HEADERS + 1];
-  char *names[SIGV4_MAX_HEADERS + 1];
+  aws_sigv4_header_t headers[AWS_SIGV4_MAX_HEADERS + 1];
+  char *names[AWS_SIGV4_MAX_HEADERS + 1];
   size_t nheaders = 0;
-  sigv4_credentials_t creds = {NULL, NULL, NULL};
-  sigv4_request_t req;
-  sigv4_result_t res;
+  aws_sigv4_credentials_t creds = {NULL, NULL, NULL};
+  aws_sigv4_request_t req;
+  aws_sigv4_result_t res;
   char *path = NULL, *body = NULL;
   const char *body_file = NULL, *time_arg = NULL;
   int status = 0, opt;
@@ -141,9 +141,9 @@ int main(int argc, char **argv) {
       break;
     case 'h': {
       const char *colon = strchr(optarg, ':');
-      if (colon == NULL || nheaders > SIGV4_MAX_HEADERS) {
+      if (colon == NULL || nheaders > AWS_SIGV4_MAX_HEADERS) {
         fprintf(stderr, "sigv4_tool: -h wants \"Name: value\" (at most %d)\n",
-                SIGV4_MAX_HEADERS + 1);
+                AWS_SIGV4_MAX_HEADERS + 1);
         status = 2;
         break;
       }
@@ -179,19 +179,19 @@ int main(int argc, char **argv) {
       creds.session_token = optarg;
       break;
     case OPT_CONTENT_SHA256:
-      req.flags |= SIGV4_ADD_CONTENT_SHA256;
+      req.flags |= AWS_SIGV4_ADD_CONTENT_SHA256;
       break;
     case OPT_ADD_HOST:
-      req.flags |= SIGV4_ADD_HOST;
+      req.flags |= AWS_SIGV4_ADD_HOST;
       break;
     case OPT_NO_NORMALIZE:
-      req.flags |= SIGV4_NO_NORMALIZE_PATH;
+      req.flags |= AWS_SIGV4_NO_NORMALIZE_PATH;
       break;
     case OPT_NO_DOUBLE_ENCODE:
-      req.flags |= SIGV4_NO_DOUBLE_ENCODE;
+      req.flags |= AWS_SIGV4_NO_DOUBLE_ENCODE;
       break;
     case OPT_UNSIGNED_TOKEN:
-      req.flags |= SIGV4_UNSIGNED_TOKEN;
+      req.flags |= AWS_SIGV4_UNSIGNED_TOKEN;
       break;
     case OPT_HELP:
       usage(stdout);
@@ -233,8 +233,8 @@ int main(int argc, char **argv) {
   if (status == 0) {
     req.headers = headers;
     req.header_count = nheaders;
-    req.flags |= SIGV4_KEEP_DEBUG;
-    if (sigv4_sign(&req, &creds, &res) != 0) {
+    req.flags |= AWS_SIGV4_KEEP_DEBUG;
+    if (aws_sigv4_sign(&req, &creds, &res) != 0) {
       fprintf(stderr, "sigv4_tool: error: %s\n", res.error);
       status = 1;
     }
@@ -247,7 +247,7 @@ int main(int argc, char **argv) {
       printf("%s\n", res.headers[i].line);
   }
 
-  sigv4_result_free(&res);
+  aws_sigv4_result_free(&res);
   for (size_t i = 0; i < nheaders; i++)
     free(names[i]);
   free(path);

@@ -159,7 +159,7 @@ static bool json_true(const char *json, const char *key) {
 typedef struct {
   char *text; /* request.txt, cut in place */
   const char *method, *path, *query, *host;
-  sigv4_header_t headers[MAX_REQ_HEADERS];
+  aws_sigv4_header_t headers[MAX_REQ_HEADERS];
   char *values[MAX_REQ_HEADERS]; /* owned: values with continuation lines */
   size_t nheaders;
   const char *body;
@@ -291,7 +291,7 @@ static const char *signed_header(const char *text, const char *name, char *buf,
 static void run_case(const char *root, const char *name) {
   char dir[1024];
   raw_request_t raw;
-  sigv4_result_t res;
+  aws_sigv4_result_t res;
   char *ctx = NULL, *want_creq = NULL, *want_sts = NULL, *want_sig = NULL,
        *signed_req = NULL;
   char akid[128], secret[128], token[1024], region[64], service[64], ts[64];
@@ -320,8 +320,8 @@ static void run_case(const char *root, const char *name) {
   chomp(want_sts);
   chomp(want_sig);
 
-  sigv4_credentials_t creds = {akid, secret, token};
-  sigv4_request_t req = {
+  aws_sigv4_credentials_t creds = {akid, secret, token};
+  aws_sigv4_request_t req = {
       .method = raw.method,
       .host = raw.host,
       .path = raw.path,
@@ -333,16 +333,16 @@ static void run_case(const char *root, const char *name) {
       .region = region,
       .service = service,
       .now = parse_iso8601(ts),
-      .flags = SIGV4_KEEP_DEBUG,
+      .flags = AWS_SIGV4_KEEP_DEBUG,
   };
   if (!json_true(ctx, "normalize"))
-    req.flags |= SIGV4_NO_NORMALIZE_PATH;
+    req.flags |= AWS_SIGV4_NO_NORMALIZE_PATH;
   if (json_true(ctx, "sign_body"))
-    req.flags |= SIGV4_ADD_CONTENT_SHA256;
+    req.flags |= AWS_SIGV4_ADD_CONTENT_SHA256;
   if (json_true(ctx, "omit_session_token"))
-    req.flags |= SIGV4_UNSIGNED_TOKEN;
+    req.flags |= AWS_SIGV4_UNSIGNED_TOKEN;
 
-  int rc = sigv4_sign(&req, &creds, &res);
+  int rc = aws_sigv4_sign(&req, &creds, &res);
   if (!T_OK(rc == 0, "%s: signs", name)) {
     T_NOTE("error: %s", res.error);
     goto out;
@@ -361,30 +361,30 @@ static void run_case(const char *root, const char *name) {
                     sizeof(want_auth)) == NULL)
     want_auth[0] = '\0';
   snprintf(what, sizeof(what), "%s: Authorization header", name);
-  T_EQ_STR(sigv4_result_header(&res, "Authorization"), want_auth, what);
+  T_EQ_STR(aws_sigv4_result_header(&res, "Authorization"), want_auth, what);
   snprintf(what, sizeof(what), "%s: X-Amz-Date header", name);
-  T_EQ_STR(sigv4_result_header(&res, "X-Amz-Date"),
+  T_EQ_STR(aws_sigv4_result_header(&res, "X-Amz-Date"),
            signed_header(signed_req, "X-Amz-Date", buf, sizeof(buf)), what);
   if (token[0] != '\0') {
     snprintf(what, sizeof(what), "%s: X-Amz-Security-Token header", name);
     T_EQ_STR(
-        sigv4_result_header(&res, "X-Amz-Security-Token"),
+        aws_sigv4_result_header(&res, "X-Amz-Security-Token"),
         signed_header(signed_req, "X-Amz-Security-Token", buf, sizeof(buf)),
         what);
   } else {
-    T_OK(sigv4_result_header(&res, "X-Amz-Security-Token") == NULL,
+    T_OK(aws_sigv4_result_header(&res, "X-Amz-Security-Token") == NULL,
          "%s: no X-Amz-Security-Token header without a token", name);
   }
-  if (req.flags & SIGV4_ADD_CONTENT_SHA256) {
+  if (req.flags & AWS_SIGV4_ADD_CONTENT_SHA256) {
     snprintf(what, sizeof(what), "%s: X-Amz-Content-Sha256 header", name);
     T_EQ_STR(
-        sigv4_result_header(&res, "X-Amz-Content-Sha256"),
+        aws_sigv4_result_header(&res, "X-Amz-Content-Sha256"),
         signed_header(signed_req, "X-Amz-Content-Sha256", buf, sizeof(buf)),
         what);
   }
 
 out:
-  sigv4_result_free(&res);
+  aws_sigv4_result_free(&res);
   raw_request_free(&raw);
   free(ctx);
   free(want_creq);
@@ -407,29 +407,29 @@ static void test_suite(void) {
 
 /* ------------------------------------------------ beyond the suite cases */
 
-static const sigv4_credentials_t test_creds = {
+static const aws_sigv4_credentials_t test_creds = {
     "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", NULL};
 /* 2015-08-30T12:36:00Z, the suite's time. */
 static const time_t test_now = 1440938160;
 
-static sigv4_request_t base_request(void) {
-  sigv4_request_t r = {
+static aws_sigv4_request_t base_request(void) {
+  aws_sigv4_request_t r = {
       .method = "GET",
       .host = "example.amazonaws.com",
       .path = "/",
       .region = "us-east-1",
       .service = "service",
       .now = test_now,
-      .flags = SIGV4_KEEP_DEBUG,
+      .flags = AWS_SIGV4_KEEP_DEBUG,
   };
   return r;
 }
 
 /* Line n (0-based) of the canonical request of r, in buf. */
-static const char *creq_line(sigv4_request_t r, int n, char *buf, size_t size) {
-  sigv4_result_t res;
+static const char *creq_line(aws_sigv4_request_t r, int n, char *buf, size_t size) {
+  aws_sigv4_result_t res;
   buf[0] = '\0';
-  if (sigv4_sign(&r, &test_creds, &res) != 0) {
+  if (aws_sigv4_sign(&r, &test_creds, &res) != 0) {
     snprintf(buf, size, "ERROR: %s", res.error);
     return buf;
   }
@@ -443,13 +443,13 @@ static const char *creq_line(sigv4_request_t r, int n, char *buf, size_t size) {
     size_t len = strcspn(p, "\n");
     snprintf(buf, size, "%.*s", (int)len, p);
   }
-  sigv4_result_free(&res);
+  aws_sigv4_result_free(&res);
   return buf;
 }
 
 static void check_path(const char *path, unsigned flags, const char *want) {
   char buf[512], what[256];
-  sigv4_request_t r = base_request();
+  aws_sigv4_request_t r = base_request();
   r.path = path;
   r.flags |= flags;
   snprintf(what, sizeof(what), "path \"%s\" (flags %u) -> %s",
@@ -459,7 +459,7 @@ static void check_path(const char *path, unsigned flags, const char *want) {
 
 static void check_query(const char *query, const char *want) {
   char buf[512], what[256];
-  sigv4_request_t r = base_request();
+  aws_sigv4_request_t r = base_request();
   r.query = query;
   snprintf(what, sizeof(what), "query \"%s\" -> \"%s\"",
            query ? query : "(null)", want);
@@ -468,8 +468,8 @@ static void check_query(const char *query, const char *want) {
 
 static void check_header_value(const char *value, const char *want) {
   char buf[512], what[256];
-  sigv4_header_t h = {"X-Test", value};
-  sigv4_request_t r = base_request();
+  aws_sigv4_header_t h = {"X-Test", value};
+  aws_sigv4_request_t r = base_request();
   r.headers = &h;
   r.header_count = 1;
   snprintf(what, sizeof(what), "header value canonical form \"%s\"", want);
@@ -485,8 +485,8 @@ static void test_canonical_forms(void) {
   check_path("/../../a", 0, "/a");
   check_path("/a/..b/.c", 0, "/a/..b/.c");
   check_path("/%20", 0, "/%2520");
-  check_path("/%20", SIGV4_NO_DOUBLE_ENCODE, "/%20");
-  check_path("/a b//c", SIGV4_NO_NORMALIZE_PATH | SIGV4_NO_DOUBLE_ENCODE,
+  check_path("/%20", AWS_SIGV4_NO_DOUBLE_ENCODE, "/%20");
+  check_path("/a b//c", AWS_SIGV4_NO_NORMALIZE_PATH | AWS_SIGV4_NO_DOUBLE_ENCODE,
              "/a b//c");
   check_path("/a+b:c@d=e", 0, "/a%2Bb%3Ac%40d%3De");
 
@@ -509,20 +509,20 @@ static void test_canonical_forms(void) {
 }
 
 static void test_output(void) {
-  sigv4_result_t res;
-  sigv4_header_t h[] = {{"Content-Type", "application/x-amz-json-1.0"}};
-  sigv4_credentials_t creds = test_creds;
+  aws_sigv4_result_t res;
+  aws_sigv4_header_t h[] = {{"Content-Type", "application/x-amz-json-1.0"}};
+  aws_sigv4_credentials_t creds = test_creds;
   creds.session_token = "TOKEN/+=";
-  sigv4_request_t r = base_request();
+  aws_sigv4_request_t r = base_request();
   r.method = "POST";
   r.host = "127.0.0.1:5000";
   r.headers = h;
   r.header_count = 1;
   r.payload = "abc";
   r.payload_len = 3;
-  r.flags = SIGV4_ADD_HOST | SIGV4_ADD_CONTENT_SHA256;
+  r.flags = AWS_SIGV4_ADD_HOST | AWS_SIGV4_ADD_CONTENT_SHA256;
 
-  int rc = sigv4_sign(&r, &creds, &res);
+  int rc = aws_sigv4_sign(&r, &creds, &res);
   T_EQ_INT(rc, 0, "signs with every optional header");
   T_EQ_INT(res.header_count, 5, "five headers to add");
   static const char *const names[] = {"Host", "X-Amz-Date",
@@ -535,48 +535,48 @@ static void test_output(void) {
              res.headers[i].value);
     T_EQ_STR(res.headers[i].line, line, "line is \"Name: value\"");
   }
-  T_EQ_STR(sigv4_result_header(&res, "host"), "127.0.0.1:5000",
+  T_EQ_STR(aws_sigv4_result_header(&res, "host"), "127.0.0.1:5000",
            "Host keeps the port");
   T_EQ_STR(res.payload_hash,
            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
            "payload hash is SHA-256 of the bytes given");
-  T_EQ_STR(sigv4_result_header(&res, "X-AMZ-CONTENT-SHA256"), res.payload_hash,
+  T_EQ_STR(aws_sigv4_result_header(&res, "X-AMZ-CONTENT-SHA256"), res.payload_hash,
            "lookup is case-insensitive");
   T_OK(res.canonical_request == NULL && res.string_to_sign == NULL,
        "no debug strings unless asked");
-  const char *auth = sigv4_result_header(&res, "Authorization");
+  const char *auth = aws_sigv4_result_header(&res, "Authorization");
   T_OK(auth != NULL && strstr(auth, "SignedHeaders=content-type;host;"
                                     "x-amz-content-sha256;x-amz-date;"
                                     "x-amz-security-token,") != NULL,
        "every returned header but Authorization is signed");
   T_OK(auth != NULL && strstr(auth, creds.secret_access_key) == NULL,
        "the secret is not in the Authorization header");
-  char first_sig[SIGV4_HEX_SIZE];
+  char first_sig[AWS_SIGV4_HEX_SIZE];
   memcpy(first_sig, res.signature, sizeof(first_sig));
-  sigv4_result_free(&res);
-  sigv4_result_free(&res);
+  aws_sigv4_result_free(&res);
+  aws_sigv4_result_free(&res);
   T_OK(res.header_count == 0 && res.storage_ == NULL, "free empties");
 
-  rc = sigv4_sign(&r, &creds, &res);
+  rc = aws_sigv4_sign(&r, &creds, &res);
   T_OK(rc == 0 && strcmp(res.signature, first_sig) == 0,
        "same input, same signature");
-  sigv4_result_free(&res);
+  aws_sigv4_result_free(&res);
   r.now += 1;
-  rc = sigv4_sign(&r, &creds, &res);
+  rc = aws_sigv4_sign(&r, &creds, &res);
   T_OK(rc == 0 && strcmp(res.signature, first_sig) != 0,
        "one second later, another signature");
-  sigv4_result_free(&res);
+  aws_sigv4_result_free(&res);
 
   r = base_request();
   r.payload = NULL;
   r.payload_len = 0;
-  rc = sigv4_sign(&r, &test_creds, &res);
+  rc = aws_sigv4_sign(&r, &test_creds, &res);
   T_EQ_STR(rc == 0 ? res.payload_hash : res.error,
            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
            "no payload hashes as the empty string");
-  sigv4_result_free(&res);
-  sigv4_result_free(NULL);
-  T_OK(sigv4_result_header(NULL, "Host") == NULL, "lookup in NULL");
+  aws_sigv4_result_free(&res);
+  aws_sigv4_result_free(NULL);
+  T_OK(aws_sigv4_result_header(NULL, "Host") == NULL, "lookup in NULL");
 }
 
 /* A PutMetricData request as write_cloudwatch sends it, against the value
@@ -586,14 +586,14 @@ static void test_cloudwatch_known_answer(void) {
   static const char body[] =
       "{\"Namespace\":\"aws/sagemaker/Endpoints\",\"MetricData\":[{"
       "\"MetricName\":\"ApproximateBacklogSize\",\"Value\":3}]}";
-  sigv4_header_t h[] = {
+  aws_sigv4_header_t h[] = {
       {"Content-Type", "application/x-amz-json-1.0"},
       {"X-Amz-Target", "GraniteServiceVersion20100801.PutMetricData"},
   };
-  sigv4_credentials_t creds = {"AKIDEXAMPLE",
+  aws_sigv4_credentials_t creds = {"AKIDEXAMPLE",
                                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
                                "session-token-example"};
-  sigv4_request_t r = {
+  aws_sigv4_request_t r = {
       .method = "POST",
       .host = "monitoring.us-east-1.amazonaws.com",
       .path = "/",
@@ -605,29 +605,29 @@ static void test_cloudwatch_known_answer(void) {
       .service = "monitoring",
       .now = 1764187200, /* 2025-11-26T20:00:00Z */
   };
-  sigv4_result_t res;
-  int rc = sigv4_sign(&r, &creds, &res);
+  aws_sigv4_result_t res;
+  int rc = aws_sigv4_sign(&r, &creds, &res);
   T_EQ_INT(rc, 0, "PutMetricData request signs");
-  T_EQ_STR(sigv4_result_header(&res, "X-Amz-Date"), "20251126T200000Z",
+  T_EQ_STR(aws_sigv4_result_header(&res, "X-Amz-Date"), "20251126T200000Z",
            "PutMetricData: X-Amz-Date");
-  T_EQ_STR(sigv4_result_header(&res, "Authorization"),
+  T_EQ_STR(aws_sigv4_result_header(&res, "Authorization"),
            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20251126/us-east-1/"
            "monitoring/aws4_request, SignedHeaders=content-type;host;"
            "x-amz-date;x-amz-security-token;x-amz-target, "
            "Signature="
            "2238f8aef735038f7385dff17409fa14acccad252f5aaaa647c5d0d79103748e",
            "PutMetricData: Authorization as botocore computes it");
-  sigv4_result_free(&res);
+  aws_sigv4_result_free(&res);
 }
 
 /* ------------------------------------------------------------ bad input */
 
 static const char *const secret_marker = "SeCrEtKeY/do-not-print";
 
-static void expect_error(sigv4_request_t r, sigv4_credentials_t c,
+static void expect_error(aws_sigv4_request_t r, aws_sigv4_credentials_t c,
                          const char *what, const char *needle) {
-  sigv4_result_t res;
-  int rc = sigv4_sign(&r, &c, &res);
+  aws_sigv4_result_t res;
+  int rc = aws_sigv4_sign(&r, &c, &res);
   T_OK(rc == -1 && res.error[0] != '\0' && res.header_count == 0 &&
            res.storage_ == NULL && res.canonical_request == NULL,
        "refused: %s", what);
@@ -638,23 +638,23 @@ static void expect_error(sigv4_request_t r, sigv4_credentials_t c,
            (c.session_token == NULL ||
             strstr(res.error, c.session_token) == NULL),
        "  message holds no credential");
-  sigv4_result_free(&res);
+  aws_sigv4_result_free(&res);
 }
 
 static void test_errors(void) {
-  sigv4_credentials_t c = {"AKIDEXAMPLE", secret_marker, NULL};
-  sigv4_credentials_t bad;
-  sigv4_request_t r;
-  sigv4_result_t res;
+  aws_sigv4_credentials_t c = {"AKIDEXAMPLE", secret_marker, NULL};
+  aws_sigv4_credentials_t bad;
+  aws_sigv4_request_t r;
+  aws_sigv4_result_t res;
   char *big = NULL;
 
-  T_EQ_INT(sigv4_sign(NULL, &c, &res), -1, "NULL request refused");
+  T_EQ_INT(aws_sigv4_sign(NULL, &c, &res), -1, "NULL request refused");
   T_OK(res.error[0] != '\0' && res.header_count == 0, "  with a message");
-  sigv4_result_free(&res);
+  aws_sigv4_result_free(&res);
   r = base_request();
-  T_EQ_INT(sigv4_sign(&r, NULL, &res), -1, "NULL credentials refused");
-  sigv4_result_free(&res);
-  T_EQ_INT(sigv4_sign(&r, &c, NULL), -1, "NULL result refused");
+  T_EQ_INT(aws_sigv4_sign(&r, NULL, &res), -1, "NULL credentials refused");
+  aws_sigv4_result_free(&res);
+  T_EQ_INT(aws_sigv4_sign(&r, &c, NULL), -1, "NULL result refused");
 
   bad = c;
   bad.access_key_id = "";
@@ -707,30 +707,30 @@ static void test_errors(void) {
   r.query = "a=1\r\n";
   expect_error(r, c, "control character in the query", "query");
 
-  sigv4_header_t h[2];
+  aws_sigv4_header_t h[2];
   r = base_request();
   r.headers = h;
   r.header_count = 1;
-  h[0] = (sigv4_header_t){"", "v"};
+  h[0] = (aws_sigv4_header_t){"", "v"};
   expect_error(r, c, "header without a name", "header 0");
-  h[0] = (sigv4_header_t){"X-A", NULL};
+  h[0] = (aws_sigv4_header_t){"X-A", NULL};
   expect_error(r, c, "header without a value", "header 0");
-  h[0] = (sigv4_header_t){"X A", "v"};
+  h[0] = (aws_sigv4_header_t){"X A", "v"};
   expect_error(r, c, "header name with a space", "header 0");
-  h[0] = (sigv4_header_t){"X-A:", "v"};
+  h[0] = (aws_sigv4_header_t){"X-A:", "v"};
   expect_error(r, c, "header name with a colon", "header 0");
   static const char *const reserved[] = {"Host", "authorization", "X-Amz-Date",
                                          "x-amz-security-token",
                                          "X-Amz-Content-SHA256"};
   for (size_t i = 0; i < 5; i++) {
-    h[0] = (sigv4_header_t){reserved[i], "v"};
+    h[0] = (aws_sigv4_header_t){reserved[i], "v"};
     expect_error(r, c, reserved[i], "set by the signer");
   }
-  h[0] = (sigv4_header_t){"X-A", "v\r\nX-Injected: 1"};
+  h[0] = (aws_sigv4_header_t){"X-A", "v\r\nX-Injected: 1"};
   expect_error(r, c, "header value that would split the header", "X-A");
-  h[0] = (sigv4_header_t){"X-A", "v\nX-Injected: 1"};
+  h[0] = (aws_sigv4_header_t){"X-A", "v\nX-Injected: 1"};
   expect_error(r, c, "header value with a bare LF", "X-A");
-  h[0] = (sigv4_header_t){"X-A", "v\x01"};
+  h[0] = (aws_sigv4_header_t){"X-A", "v\x01"};
   expect_error(r, c, "header value with a control character", "X-A");
   r.headers = NULL;
   expect_error(r, c, "header_count without headers", "headers");
@@ -747,51 +747,51 @@ static void test_errors(void) {
   expect_error(r, c, "time at year 10000", "time");
 
   /* Caps. */
-  sigv4_header_t many[SIGV4_MAX_HEADERS + 1];
-  for (size_t i = 0; i < SIGV4_MAX_HEADERS + 1; i++)
-    many[i] = (sigv4_header_t){"X-Many", "v"};
+  aws_sigv4_header_t many[AWS_SIGV4_MAX_HEADERS + 1];
+  for (size_t i = 0; i < AWS_SIGV4_MAX_HEADERS + 1; i++)
+    many[i] = (aws_sigv4_header_t){"X-Many", "v"};
   r = base_request();
   r.headers = many;
-  r.header_count = SIGV4_MAX_HEADERS + 1;
+  r.header_count = AWS_SIGV4_MAX_HEADERS + 1;
   expect_error(r, c, "too many headers", "headers");
-  r.header_count = SIGV4_MAX_HEADERS;
-  T_EQ_INT(sigv4_sign(&r, &c, &res), 0, "as many headers as allowed sign");
-  sigv4_result_free(&res);
+  r.header_count = AWS_SIGV4_MAX_HEADERS;
+  T_EQ_INT(aws_sigv4_sign(&r, &c, &res), 0, "as many headers as allowed sign");
+  aws_sigv4_result_free(&res);
 
-  big = malloc(SIGV4_MAX_FIELD + 2);
+  big = malloc(AWS_SIGV4_MAX_FIELD + 2);
   if (T_OK(big != NULL, "allocate a long string")) {
-    memset(big, 'a', SIGV4_MAX_FIELD + 1);
-    big[SIGV4_MAX_FIELD + 1] = '\0';
+    memset(big, 'a', AWS_SIGV4_MAX_FIELD + 1);
+    big[AWS_SIGV4_MAX_FIELD + 1] = '\0';
     r = base_request();
     r.headers = h;
     r.header_count = 1;
-    h[0] = (sigv4_header_t){"X-Long", big};
+    h[0] = (aws_sigv4_header_t){"X-Long", big};
     expect_error(r, c, "header value over the field cap", "header 0");
-    big[SIGV4_MAX_FIELD] = '\0';
+    big[AWS_SIGV4_MAX_FIELD] = '\0';
     /* Five values at the field cap: over the canonical request cap. */
     for (size_t i = 0; i < 5; i++)
-      many[i] = (sigv4_header_t){"X-Long", big};
+      many[i] = (aws_sigv4_header_t){"X-Long", big};
     r.headers = many;
     r.header_count = 5;
     expect_error(r, c, "headers adding up over the canonical cap", "longer");
     r = base_request();
     big[0] = '/';
     r.path = big;
-    T_EQ_INT(sigv4_sign(&r, &c, &res), 0, "a path at the field cap signs");
-    sigv4_result_free(&res);
+    T_EQ_INT(aws_sigv4_sign(&r, &c, &res), 0, "a path at the field cap signs");
+    aws_sigv4_result_free(&res);
     /* Spaces take three bytes each once encoded: with one long header
      * that is over the canonical request cap. */
     char *big2 = strdup(big);
     if (T_OK(big2 != NULL, "allocate another long string")) {
-      memset(big + 1, ' ', SIGV4_MAX_FIELD - 1);
-      h[0] = (sigv4_header_t){"X-Long", big2};
+      memset(big + 1, ' ', AWS_SIGV4_MAX_FIELD - 1);
+      h[0] = (aws_sigv4_header_t){"X-Long", big2};
       r.headers = h;
       r.header_count = 1;
       expect_error(r, c, "encoded path and a header over the cap", "longer");
     }
     free(big2);
     r = base_request();
-    memset(big, '&', SIGV4_MAX_FIELD);
+    memset(big, '&', AWS_SIGV4_MAX_FIELD);
     r.query = big;
     expect_error(r, c, "too many query parameters", "query parameters");
   }

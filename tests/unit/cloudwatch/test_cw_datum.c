@@ -86,26 +86,26 @@ static void test_units(void) {
   cw_unit_t u;
 
   for (int i = 0; i < CW_UNIT_NUM; i++) {
-    const char *name = cw_unit_name((cw_unit_t)i);
+    const char *name = cw_datum_unit_name((cw_unit_t)i);
     if (name == NULL)
       continue;
     n++;
     u = CW_UNIT_NUM;
-    T_OK(cw_unit_from_name(name, &u) == 0 && u == (cw_unit_t)i,
+    T_OK(cw_datum_unit_from_name(name, &u) == 0 && u == (cw_unit_t)i,
          "unit %s round-trips", name);
   }
   T_EQ_INT(n, 27, "27 StandardUnit names");
-  T_EQ_STR(cw_unit_name(CW_UNIT_COUNT_PER_SECOND), "Count/Second", "name");
-  T_EQ_STR(cw_unit_name(CW_UNIT_NONE), "None", "None is unit 0");
-  T_OK(cw_unit_from_name("Terabits/Second", &u) == 0 &&
+  T_EQ_STR(cw_datum_unit_name(CW_UNIT_COUNT_PER_SECOND), "Count/Second", "name");
+  T_EQ_STR(cw_datum_unit_name(CW_UNIT_NONE), "None", "None is unit 0");
+  T_OK(cw_datum_unit_from_name("Terabits/Second", &u) == 0 &&
            u == CW_UNIT_TERABITS_PER_SECOND,
        "Terabits/Second");
-  T_OK(cw_unit_from_name("count", &u) == -1, "units are case-sensitive");
-  T_OK(cw_unit_from_name("Nanoseconds", &u) == -1, "no Nanoseconds");
-  T_OK(cw_unit_from_name("", &u) == -1, "empty unit");
-  T_OK(cw_unit_from_name(NULL, &u) == -1, "NULL unit");
-  T_OK(cw_unit_name(CW_UNIT_NUM) == NULL, "unit out of range");
-  T_OK(cw_unit_name((cw_unit_t)-1) == NULL, "negative unit");
+  T_OK(cw_datum_unit_from_name("count", &u) == -1, "units are case-sensitive");
+  T_OK(cw_datum_unit_from_name("Nanoseconds", &u) == -1, "no Nanoseconds");
+  T_OK(cw_datum_unit_from_name("", &u) == -1, "empty unit");
+  T_OK(cw_datum_unit_from_name(NULL, &u) == -1, "NULL unit");
+  T_OK(cw_datum_unit_name(CW_UNIT_NUM) == NULL, "unit out of range");
+  T_OK(cw_datum_unit_name((cw_unit_t)-1) == NULL, "negative unit");
 }
 
 static void test_reason_names(void) {
@@ -157,7 +157,7 @@ static void test_reference_metrics(void) {
       *end = 0;
     rows++;
 
-    T_OK(cw_unit_from_name(unit, &u) == 0, "%s: unit %s is a StandardUnit",
+    T_OK(cw_datum_unit_from_name(unit, &u) == 0, "%s: unit %s is a StandardUnit",
          name, unit);
     good_stats(&d);
     d.metric_name = name;
@@ -498,30 +498,30 @@ static void test_messages(void) {
 static void test_namespace(void) {
   char msg[256];
 
-  T_OK(cw_namespace_validate("SageMaker/Async", msg, sizeof(msg)) == 0 &&
+  T_OK(cw_datum_namespace_validate("SageMaker/Async", msg, sizeof(msg)) == 0 &&
            msg[0] == 0,
        "SageMaker/Async");
-  T_OK(cw_namespace_validate("AWS/SageMaker", msg, sizeof(msg)) == -1 &&
+  T_OK(cw_datum_namespace_validate("AWS/SageMaker", msg, sizeof(msg)) == -1 &&
            strstr(msg, "reserved") != NULL,
        "AWS/ is reserved: %s", msg);
-  T_OK(cw_namespace_validate("aws/x", msg, sizeof(msg)) == 0,
+  T_OK(cw_datum_namespace_validate("aws/x", msg, sizeof(msg)) == 0,
        "aws/ in lower case is not the reserved prefix");
-  T_OK(cw_namespace_validate("AWS", msg, sizeof(msg)) == 0, "AWS alone");
-  T_OK(cw_namespace_validate("", msg, sizeof(msg)) == -1 &&
+  T_OK(cw_datum_namespace_validate("AWS", msg, sizeof(msg)) == 0, "AWS alone");
+  T_OK(cw_datum_namespace_validate("", msg, sizeof(msg)) == -1 &&
            strstr(msg, "empty") != NULL,
        "empty namespace: %s", msg);
-  T_OK(cw_namespace_validate(NULL, msg, sizeof(msg)) == -1, "NULL namespace");
-  T_OK(cw_namespace_validate(":ns", msg, sizeof(msg)) == -1,
+  T_OK(cw_datum_namespace_validate(NULL, msg, sizeof(msg)) == -1, "NULL namespace");
+  T_OK(cw_datum_namespace_validate(":ns", msg, sizeof(msg)) == -1,
        "namespace with a leading colon: %s", msg);
-  T_OK(cw_namespace_validate("  ", msg, sizeof(msg)) == -1, "blank namespace");
-  T_OK(cw_namespace_validate("n\xc3\xa9", msg, sizeof(msg)) == -1,
+  T_OK(cw_datum_namespace_validate("  ", msg, sizeof(msg)) == -1, "blank namespace");
+  T_OK(cw_datum_namespace_validate("n\xc3\xa9", msg, sizeof(msg)) == -1,
        "non-ASCII namespace");
-  T_OK(cw_namespace_validate(rep(0, 'n', 255), msg, sizeof(msg)) == 0,
+  T_OK(cw_datum_namespace_validate(rep(0, 'n', 255), msg, sizeof(msg)) == 0,
        "namespace of 255");
-  T_OK(cw_namespace_validate(rep(0, 'n', 256), msg, sizeof(msg)) == -1 &&
+  T_OK(cw_datum_namespace_validate(rep(0, 'n', 256), msg, sizeof(msg)) == -1 &&
            strstr(msg, "too long") != NULL,
        "namespace of 256: %s", msg);
-  T_OK(cw_namespace_validate("AWS/", NULL, 0) == -1, "no message buffer");
+  T_OK(cw_datum_namespace_validate("AWS/", NULL, 0) == -1, "no message buffer");
 }
 
 static void test_dup(void) {
@@ -591,31 +591,31 @@ static void test_statsets(void) {
   const double cancel[] = {1.0, 1e100, 1.0, -1e100};
   const double nans[] = {NAN, NAN};
 
-  cw_statset_init(&a);
+  cw_datum_statset_init(&a);
   T_EQ_DBL(a.sample_count, 0, "init is empty");
-  T_EQ_INT(cw_statset_add(&a, 4), 0, "add 4");
-  T_EQ_INT(cw_statset_add(&a, NAN), -1, "NaN is not added");
-  T_EQ_INT(cw_statset_add(&a, -2), 0, "add -2");
+  T_EQ_INT(cw_datum_statset_add(&a, 4), 0, "add 4");
+  T_EQ_INT(cw_datum_statset_add(&a, NAN), -1, "NaN is not added");
+  T_EQ_INT(cw_datum_statset_add(&a, -2), 0, "add -2");
   T_OK(a.sample_count == 2 && a.sum == 2 && a.minimum == -2 && a.maximum == 4,
        "count 2, sum 2, min -2, max 4");
 
-  T_EQ_INT(cw_statset_from_samples(&b, samples, 6), 4, "4 finite samples of 6");
+  T_EQ_INT(cw_datum_statset_from_samples(&b, samples, 6), 4, "4 finite samples of 6");
   T_OK(b.sample_count == 4 && b.sum == 18 && b.minimum == 1 && b.maximum == 9,
        "gauge samples: count 4, sum 18, min 1, max 9");
-  T_EQ_INT(cw_statset_from_samples(&e, nans, 2), 0, "only NaN: nothing");
+  T_EQ_INT(cw_datum_statset_from_samples(&e, nans, 2), 0, "only NaN: nothing");
   T_EQ_DBL(e.sample_count, 0, "only NaN: the empty set");
-  T_EQ_INT(cw_statset_from_samples(&e, NULL, 0), 0, "no samples");
-  cw_statset_from_samples(&e, cancel, 4);
+  T_EQ_INT(cw_datum_statset_from_samples(&e, NULL, 0), 0, "no samples");
+  cw_datum_statset_from_samples(&e, cancel, 4);
   T_EQ_DBL(e.sum, 2.0, "the sum is compensated (1 + 1e100 + 1 - 1e100)");
 
   /* Merging is the statistic set of the union. */
-  cw_statset_merge(&a, &b);
+  cw_datum_statset_merge(&a, &b);
   T_OK(a.sample_count == 6 && a.sum == 20 && a.minimum == -2 && a.maximum == 9,
        "merged: count 6, sum 20, min -2, max 9");
-  cw_statset_init(&e);
-  cw_statset_merge(&a, &e);
+  cw_datum_statset_init(&e);
+  cw_datum_statset_merge(&a, &e);
   T_OK(a.sample_count == 6 && a.sum == 20, "merging the empty set: nothing");
-  cw_statset_merge(&e, &b);
+  cw_datum_statset_merge(&e, &b);
   T_OK(e.sample_count == 4 && e.sum == 18 && e.minimum == 1 && e.maximum == 9,
        "merging into the empty set copies");
 
@@ -623,18 +623,18 @@ static void test_statsets(void) {
   {
     cw_statset_t x, y, z, all;
     double big = 9007199254740000.0; /* near 2^53 */
-    cw_statset_init(&x);
-    cw_statset_init(&y);
-    cw_statset_init(&z);
-    cw_statset_init(&all);
-    cw_statset_add(&x, 1);
-    cw_statset_add(&y, 990);
-    cw_statset_add(&z, big);
-    cw_statset_add(&all, 1);
-    cw_statset_add(&all, 990);
-    cw_statset_add(&all, big);
-    cw_statset_merge(&x, &y);
-    cw_statset_merge(&x, &z);
+    cw_datum_statset_init(&x);
+    cw_datum_statset_init(&y);
+    cw_datum_statset_init(&z);
+    cw_datum_statset_init(&all);
+    cw_datum_statset_add(&x, 1);
+    cw_datum_statset_add(&y, 990);
+    cw_datum_statset_add(&z, big);
+    cw_datum_statset_add(&all, 1);
+    cw_datum_statset_add(&all, 990);
+    cw_datum_statset_add(&all, big);
+    cw_datum_statset_merge(&x, &y);
+    cw_datum_statset_merge(&x, &z);
     T_OK(x.sum == all.sum && x.sum == big + 991 && x.sample_count == 3 &&
              x.minimum == 1 && x.maximum == big,
          "merge is exact below 2^53");

@@ -69,9 +69,9 @@ static void check_json(const char *body, const char *what, size_t want) {
 }
 
 /* The body is byte for byte the golden file. */
-static void check_golden(const cw_enc_t *e, const char *name) {
+static void check_golden(const cw_encode_t *e, const char *name) {
   size_t len = 0, glen = 0, i;
-  const char *body = cw_enc_body(e, &len);
+  const char *body = cw_encode_body(e, &len);
   char *golden = read_golden(name, &glen);
 
   if (!T_OK(golden != NULL, "read golden %s", name))
@@ -88,17 +88,17 @@ static void check_golden(const cw_enc_t *e, const char *name) {
   free(golden);
 }
 
-static cw_enc_t *make(size_t max_datums, size_t max_bytes) {
+static cw_encode_t *make(size_t max_datums, size_t max_bytes) {
   char err[256];
-  cw_enc_t *e = cw_enc_create(NS, max_datums, max_bytes, err, sizeof(err));
+  cw_encode_t *e = cw_encode_create(NS, max_datums, max_bytes, err, sizeof(err));
   if (e == NULL)
-    T_NOTE("cw_enc_create: %s", err);
+    T_NOTE("cw_encode_create: %s", err);
   return e;
 }
 
-static size_t body_len(const cw_enc_t *e) {
+static size_t body_len(const cw_encode_t *e) {
   size_t len;
-  cw_enc_body(e, &len);
+  cw_encode_body(e, &len);
   return len;
 }
 
@@ -151,7 +151,7 @@ static void big_datum(cw_datum_t *d, size_t ndims, size_t fill) {
 /* ------------------------------------------------------------- goldens */
 
 static void test_goldens(void) {
-  cw_enc_t *e = make(CW_ENC_MAX_DATUMS, CW_ENC_MAX_BYTES);
+  cw_encode_t *e = make(CW_ENCODE_MAX_DATUMS, CW_ENCODE_MAX_BYTES);
   cw_datum_t d;
   static const double v1[] = {100, 250.5, 1000, 123456};
   static const double c1[] = {3, 1, 10, 2};
@@ -186,23 +186,23 @@ static void test_goldens(void) {
 
   if (!T_OK(e != NULL, "create"))
     return;
-  T_EQ_INT(cw_enc_count(e), 0, "a new encoder is empty");
+  T_EQ_INT(cw_encode_count(e), 0, "a new encoder is empty");
   {
     size_t len;
-    const char *b = cw_enc_body(e, &len);
+    const char *b = cw_encode_body(e, &len);
     T_OK(len == strlen(b) &&
              strcmp(b, "{\"Namespace\":\"" NS "\",\"MetricData\":[]}") == 0,
          "the empty body: %s", b);
   }
 
   single_value(&d);
-  T_EQ_INT(cw_enc_add(e, &d), CW_ENC_ADDED, "add a single value");
+  T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "add a single value");
   check_golden(e, "single_value.json");
   check_golden(e, "single_value.json"); /* body() twice: same bytes */
 
-  cw_enc_reset(e);
+  cw_encode_reset(e);
   latency_stats(&d);
-  T_EQ_INT(cw_enc_add(e, &d), CW_ENC_ADDED, "add a statistic set");
+  T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "add a statistic set");
   cw_datum_init(&d);
   d.metric_name = "TotalProcessingTime";
   d.timestamp = 1764187260.5;
@@ -211,11 +211,11 @@ static void test_goldens(void) {
   d.kind = CW_KIND_STATS;
   d.stats.sample_count = 1;
   d.stats.sum = d.stats.minimum = d.stats.maximum = 0.25;
-  T_EQ_INT(cw_enc_add(e, &d), CW_ENC_ADDED, "add one without dimensions");
+  T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "add one without dimensions");
   check_golden(e, "statistic_set.json");
-  T_EQ_INT(cw_enc_count(e), 2, "two datums");
+  T_EQ_INT(cw_encode_count(e), 2, "two datums");
 
-  cw_enc_reset(e);
+  cw_encode_reset(e);
   latency_stats(&d);
   d.metric_name = "TimeInBacklog";
   d.timestamp = 1764187320.001;
@@ -223,7 +223,7 @@ static void test_goldens(void) {
   d.values = v1;
   d.counts = c1;
   d.num_values = 4;
-  T_EQ_INT(cw_enc_add(e, &d), CW_ENC_ADDED, "add values and counts");
+  T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "add values and counts");
   d.metric_name = "ApproximateAgeOfOldestRequest";
   d.num_dims = 1;
   d.timestamp = 1764187320.01;
@@ -231,24 +231,24 @@ static void test_goldens(void) {
   d.values = v2;
   d.counts = NULL;
   d.num_values = 2;
-  T_EQ_INT(cw_enc_add(e, &d), CW_ENC_ADDED, "add values without counts");
+  T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "add values without counts");
   check_golden(e, "values_counts.json");
 
-  cw_enc_reset(e);
+  cw_encode_reset(e);
   cw_datum_init(&d);
   d.metric_name = "Numbers";
   d.timestamp = 1764187200.999;
   d.kind = CW_KIND_VALUES;
   d.values = numbers;
   d.num_values = sizeof(numbers) / sizeof(numbers[0]);
-  T_EQ_INT(cw_enc_add(e, &d), CW_ENC_ADDED, "add the numbers");
+  T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "add the numbers");
   d.kind = CW_KIND_VALUE;
   d.value = 0.1 + 0.2;
-  T_EQ_INT(cw_enc_add(e, &d), CW_ENC_ADDED, "add 0.1 + 0.2");
+  T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "add 0.1 + 0.2");
   check_golden(e, "numbers.json");
-  cw_enc_destroy(e);
+  cw_encode_destroy(e);
 
-  e = cw_enc_create("Test/Esc\"aped\\NS", 10, 4096, err, sizeof(err));
+  e = cw_encode_create("Test/Esc\"aped\\NS", 10, 4096, err, sizeof(err));
   if (!T_OK(e != NULL, "create with a namespace that needs escaping %s", err))
     return;
   cw_datum_init(&d);
@@ -258,9 +258,9 @@ static void test_goldens(void) {
   d.timestamp = 1764187200;
   d.kind = CW_KIND_VALUE;
   d.value = 1;
-  T_EQ_INT(cw_enc_add(e, &d), CW_ENC_ADDED, "add a datum to escape");
+  T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "add a datum to escape");
   check_golden(e, "escaping.json");
-  cw_enc_destroy(e);
+  cw_encode_destroy(e);
 }
 
 /* ------------------------------------------------------------- numbers */
@@ -342,25 +342,25 @@ static void test_numbers(void) {
       {-0.5, "-0.5"},
       {-1.25, "-1.25"},
   };
-  char buf[CW_ENC_NUMBER_MAX];
+  char buf[CW_ENCODE_NUMBER_MAX];
   size_t bad = 0, longest = 0, not_shortest = 0;
 
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    size_t n = cw_enc_format_number(cases[i].v, buf, sizeof(buf));
+    size_t n = cw_encode_format_number(cases[i].v, buf, sizeof(buf));
     T_OK(n == strlen(cases[i].s) && strcmp(buf, cases[i].s) == 0,
          "number %.17g is %s (got %s)", cases[i].v, cases[i].s, buf);
   }
-  T_EQ_INT(cw_enc_format_number(NAN, buf, sizeof(buf)), 0, "NaN: none");
-  T_EQ_INT(cw_enc_format_number(-INFINITY, buf, sizeof(buf)), 0, "-inf");
-  T_EQ_INT(cw_enc_format_number(1, buf, 8), 0, "too small a buffer");
+  T_EQ_INT(cw_encode_format_number(NAN, buf, sizeof(buf)), 0, "NaN: none");
+  T_EQ_INT(cw_encode_format_number(-INFINITY, buf, sizeof(buf)), 0, "-inf");
+  T_EQ_INT(cw_encode_format_number(1, buf, 8), 0, "too small a buffer");
 
   for (size_t i = 0; i < sizeof(stamps) / sizeof(stamps[0]); i++) {
-    size_t n = cw_enc_format_timestamp(stamps[i].t, buf, sizeof(buf));
+    size_t n = cw_encode_format_timestamp(stamps[i].t, buf, sizeof(buf));
     T_OK(n == strlen(stamps[i].s) && strcmp(buf, stamps[i].s) == 0,
          "timestamp %.6f is %s (got %s)", stamps[i].t, stamps[i].s, buf);
   }
-  T_EQ_INT(cw_enc_format_timestamp(NAN, buf, sizeof(buf)), 0, "NaN stamp");
-  T_EQ_INT(cw_enc_format_timestamp(1e300, buf, sizeof(buf)), 0, "huge stamp");
+  T_EQ_INT(cw_encode_format_timestamp(NAN, buf, sizeof(buf)), 0, "NaN stamp");
+  T_EQ_INT(cw_encode_format_timestamp(1e300, buf, sizeof(buf)), 0, "huge stamp");
 
   /* Any double, written and read back, is the same double (or 0 when below
    * 2^-359): a million random bit patterns and a million decimals. */
@@ -375,7 +375,7 @@ static void test_numbers(void) {
       int exp10 = (int)(rng() % 12);
       v = (double)mant / pow(10, exp10);
     }
-    n = cw_enc_format_number(v, buf, sizeof(buf));
+    n = cw_encode_format_number(v, buf, sizeof(buf));
     if (!isfinite(v)) {
       bad += n != 0;
       continue;
@@ -402,7 +402,7 @@ static void test_numbers(void) {
 /* --------------------------------------------------------------- limits */
 
 static void test_max_datums(void) {
-  cw_enc_t *e = make(CW_ENC_MAX_DATUMS, CW_ENC_MAX_BYTES);
+  cw_encode_t *e = make(CW_ENCODE_MAX_DATUMS, CW_ENCODE_MAX_BYTES);
   cw_datum_t d;
   size_t added = 0, len_full;
   char *copy;
@@ -411,41 +411,41 @@ static void test_max_datums(void) {
   if (!T_OK(e != NULL, "create for 1000 datums"))
     return;
   latency_stats(&d);
-  for (int i = 0; i < CW_ENC_MAX_DATUMS; i++) {
+  for (int i = 0; i < CW_ENCODE_MAX_DATUMS; i++) {
     d.stats.sum = i;
-    added += cw_enc_add(e, &d) == CW_ENC_ADDED;
+    added += cw_encode_add(e, &d) == CW_ENCODE_ADDED;
   }
   T_EQ_INT(added, 1000, "1000 datums added");
-  T_EQ_INT(cw_enc_count(e), 1000, "count is 1000");
-  body = cw_enc_body(e, &len_full);
+  T_EQ_INT(cw_encode_count(e), 1000, "count is 1000");
+  body = cw_encode_body(e, &len_full);
   copy = malloc(len_full + 1);
   memcpy(copy, body, len_full + 1);
-  T_EQ_INT(cw_enc_add(e, &d), CW_ENC_FULL, "datum 1001: full");
-  T_EQ_INT(cw_enc_count(e), 1000, "still 1000");
-  body = cw_enc_body(e, &len_full);
+  T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_FULL, "datum 1001: full");
+  T_EQ_INT(cw_encode_count(e), 1000, "still 1000");
+  body = cw_encode_body(e, &len_full);
   T_OK(memcmp(copy, body, len_full + 1) == 0, "the body is unchanged");
-  T_OK(len_full < CW_ENC_MAX_BYTES, "1000 datums take %zu bytes", len_full);
+  T_OK(len_full < CW_ENCODE_MAX_BYTES, "1000 datums take %zu bytes", len_full);
   check_json(body, "1000 datums", 1000);
   free(copy);
 
-  cw_enc_reset(e);
-  T_EQ_INT(cw_enc_count(e), 0, "reset empties");
+  cw_encode_reset(e);
+  T_EQ_INT(cw_encode_count(e), 0, "reset empties");
   single_value(&d);
-  T_EQ_INT(cw_enc_add(e, &d), CW_ENC_ADDED, "add after reset");
+  T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "add after reset");
   check_golden(e, "single_value.json");
-  cw_enc_destroy(e);
+  cw_encode_destroy(e);
 
-  e = make(3, CW_ENC_MAX_BYTES);
+  e = make(3, CW_ENCODE_MAX_BYTES);
   if (!T_OK(e != NULL, "create for 3 datums"))
     return;
   for (int i = 0; i < 3; i++)
-    cw_enc_add(e, &d);
-  T_EQ_INT(cw_enc_add(e, &d), CW_ENC_FULL, "a smaller max_datums holds");
-  cw_enc_destroy(e);
+    cw_encode_add(e, &d);
+  T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_FULL, "a smaller max_datums holds");
+  cw_encode_destroy(e);
 }
 
 static void test_max_bytes(void) {
-  cw_enc_t *ref = make(CW_ENC_MAX_DATUMS, CW_ENC_MAX_BYTES), *e;
+  cw_encode_t *ref = make(CW_ENCODE_MAX_DATUMS, CW_ENCODE_MAX_BYTES), *e;
   cw_datum_t d;
   size_t len4, len5, empty;
   char *body4;
@@ -455,75 +455,75 @@ static void test_max_bytes(void) {
   empty = body_len(ref);
   latency_stats(&d);
   for (int i = 0; i < 4; i++)
-    cw_enc_add(ref, &d);
+    cw_encode_add(ref, &d);
   len4 = body_len(ref);
   body4 = malloc(len4 + 1);
-  memcpy(body4, cw_enc_body(ref, &len4), len4 + 1);
-  cw_enc_add(ref, &d);
+  memcpy(body4, cw_encode_body(ref, &len4), len4 + 1);
+  cw_encode_add(ref, &d);
   len5 = body_len(ref);
 
   /* Exactly the size of five: five fit, the sixth does not. */
-  e = make(CW_ENC_MAX_DATUMS, len5);
+  e = make(CW_ENCODE_MAX_DATUMS, len5);
   for (int i = 0; i < 5; i++)
-    T_EQ_INT(cw_enc_add(e, &d), CW_ENC_ADDED, "up to the byte");
+    T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "up to the byte");
   T_EQ_INT(body_len(e), len5, "the body is exactly max_bytes");
-  T_EQ_INT(cw_enc_add(e, &d), CW_ENC_FULL, "one more: full");
-  cw_enc_destroy(e);
+  T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_FULL, "one more: full");
+  cw_encode_destroy(e);
 
   /* One byte less: the fifth would cross max_bytes by one byte. */
-  e = make(CW_ENC_MAX_DATUMS, len5 - 1);
+  e = make(CW_ENCODE_MAX_DATUMS, len5 - 1);
   for (int i = 0; i < 4; i++)
-    T_EQ_INT(cw_enc_add(e, &d), CW_ENC_ADDED, "four fit");
-  T_EQ_INT(cw_enc_add(e, &d), CW_ENC_FULL, "the fifth, one byte over: full");
+    T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "four fit");
+  T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_FULL, "the fifth, one byte over: full");
   {
     size_t len;
-    const char *b = cw_enc_body(e, &len);
+    const char *b = cw_encode_body(e, &len);
     T_OK(len == len4 && memcmp(b, body4, len4 + 1) == 0,
          "the four-datum body is intact");
   }
-  cw_enc_reset(e);
-  T_EQ_INT(cw_enc_add(e, &d), CW_ENC_ADDED, "after reset the fifth goes");
-  cw_enc_destroy(e);
+  cw_encode_reset(e);
+  T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "after reset the fifth goes");
+  cw_encode_destroy(e);
 
   /* TOO_LARGE: a datum that cannot fit even an empty body. */
   {
     size_t one = (len5 - len4 - 1) + empty; /* body with one datum */
-    e = make(CW_ENC_MAX_DATUMS, one);
-    T_EQ_INT(cw_enc_add(e, &d), CW_ENC_ADDED, "a body of exactly one datum");
-    T_EQ_INT(cw_enc_add(e, &d), CW_ENC_FULL, "then full");
-    cw_enc_destroy(e);
-    e = make(CW_ENC_MAX_DATUMS, one - 1);
-    T_EQ_INT(cw_enc_add(e, &d), CW_ENC_TOO_LARGE, "one byte short: too large");
-    T_EQ_INT(cw_enc_count(e), 0, "nothing added");
+    e = make(CW_ENCODE_MAX_DATUMS, one);
+    T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "a body of exactly one datum");
+    T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_FULL, "then full");
+    cw_encode_destroy(e);
+    e = make(CW_ENCODE_MAX_DATUMS, one - 1);
+    T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_TOO_LARGE, "one byte short: too large");
+    T_EQ_INT(cw_encode_count(e), 0, "nothing added");
     T_EQ_INT(body_len(e), empty, "the body is still empty");
     single_value(&d);
-    T_EQ_INT(cw_enc_add(e, &d), CW_ENC_ADDED, "a smaller datum still goes");
+    T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "a smaller datum still goes");
     latency_stats(&d);
-    T_EQ_INT(cw_enc_add(e, &d), CW_ENC_TOO_LARGE,
+    T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_TOO_LARGE,
              "too large even with datums in the body (not full)");
-    cw_enc_destroy(e);
+    cw_encode_destroy(e);
   }
 
   /* At the real limit, with the largest datums CloudWatch allows. */
-  e = make(CW_ENC_MAX_DATUMS, CW_ENC_MAX_BYTES);
+  e = make(CW_ENCODE_MAX_DATUMS, CW_ENCODE_MAX_BYTES);
   big_datum(&d, CW_MAX_DIMENSIONS, CW_DIM_VALUE_MAX);
   {
-    cw_enc_result_t r;
+    cw_encode_result_t r;
     size_t n = 0, before = 0;
-    while ((r = cw_enc_add(e, &d)) == CW_ENC_ADDED) {
+    while ((r = cw_encode_add(e, &d)) == CW_ENCODE_ADDED) {
       n++;
       before = body_len(e);
     }
-    cw_enc_reset(ref);
-    cw_enc_add(ref, &d);
-    T_EQ_INT(r, CW_ENC_FULL, "the largest datums fill a 1 MiB body");
-    T_OK(before <= CW_ENC_MAX_BYTES &&
-             before + 1 + (body_len(ref) - empty) > CW_ENC_MAX_BYTES,
+    cw_encode_reset(ref);
+    cw_encode_add(ref, &d);
+    T_EQ_INT(r, CW_ENCODE_FULL, "the largest datums fill a 1 MiB body");
+    T_OK(before <= CW_ENCODE_MAX_BYTES &&
+             before + 1 + (body_len(ref) - empty) > CW_ENCODE_MAX_BYTES,
          "%zu datums of %zu bytes: %zu bytes, the next would pass 1 MiB", n,
          body_len(ref) - empty, before);
-    check_json(cw_enc_body(e, &before), "a 1 MiB body", n);
+    check_json(cw_encode_body(e, &before), "a 1 MiB body", n);
   }
-  cw_enc_destroy(e);
+  cw_encode_destroy(e);
   free(body4);
 
   /* The defining property, on random datums and limits: added exactly when
@@ -539,74 +539,74 @@ static void test_max_bytes(void) {
         continue;
       }
       for (int i = 0; i < 100; i++) {
-        size_t before = body_len(e), count = cw_enc_count(e), dl, fits;
-        cw_enc_result_t r;
+        size_t before = body_len(e), count = cw_encode_count(e), dl, fits;
+        cw_encode_result_t r;
         size_t ndims = rng() % 4, fill = rng() % 3000;
         big_datum(&d, ndims, fill);
-        cw_enc_reset(ref);
-        cw_enc_add(ref, &d);
+        cw_encode_reset(ref);
+        cw_encode_add(ref, &d);
         dl = body_len(ref) - empty;
-        r = cw_enc_add(e, &d);
+        r = cw_encode_add(e, &d);
         fits = before + (count > 0) + dl <= maxb;
-        adds += r == CW_ENC_ADDED;
-        if (r == CW_ENC_ADDED)
+        adds += r == CW_ENCODE_ADDED;
+        if (r == CW_ENCODE_ADDED)
           bad += !(fits && count < maxd &&
                    body_len(e) == before + (count > 0) + dl);
-        else if (r == CW_ENC_FULL)
+        else if (r == CW_ENCODE_FULL)
           bad += !(count == maxd || (!fits && empty + dl <= maxb)) ||
                  body_len(e) != before;
-        else if (r == CW_ENC_TOO_LARGE)
+        else if (r == CW_ENCODE_TOO_LARGE)
           bad += !(empty + dl > maxb) || body_len(e) != before;
         else
           bad++;
-        if (r == CW_ENC_FULL)
-          cw_enc_reset(e);
-        bad += body_len(e) > maxb || cw_enc_count(e) > maxd;
+        if (r == CW_ENCODE_FULL)
+          cw_encode_reset(e);
+        bad += body_len(e) > maxb || cw_encode_count(e) > maxd;
       }
-      cw_enc_destroy(e);
+      cw_encode_destroy(e);
     }
     T_EQ_INT(bad, 0, "20,000 random adds keep the limits exactly");
     T_NOTE("%zu of 20000 random adds were added", adds);
   }
-  cw_enc_destroy(ref);
+  cw_encode_destroy(ref);
 }
 
 /* ------------------------------------------------------------- errors */
 
 static void test_create_errors(void) {
   char err[256];
-  cw_enc_t *e;
+  cw_encode_t *e;
 
-  e = cw_enc_create("AWS/SageMaker", 10, 4096, err, sizeof(err));
+  e = cw_encode_create("AWS/SageMaker", 10, 4096, err, sizeof(err));
   T_OK(e == NULL && strstr(err, "AWS/") != NULL, "AWS/ namespace: %s", err);
-  e = cw_enc_create("", 10, 4096, err, sizeof(err));
+  e = cw_encode_create("", 10, 4096, err, sizeof(err));
   T_OK(e == NULL && strstr(err, "empty") != NULL, "empty namespace: %s", err);
-  e = cw_enc_create(NS, 0, 4096, err, sizeof(err));
+  e = cw_encode_create(NS, 0, 4096, err, sizeof(err));
   T_OK(e == NULL && strstr(err, "max_datums") != NULL, "0 datums: %s", err);
-  e = cw_enc_create(NS, 1001, 4096, err, sizeof(err));
+  e = cw_encode_create(NS, 1001, 4096, err, sizeof(err));
   T_OK(e == NULL && strstr(err, "max_datums") != NULL, "1001 datums: %s", err);
-  e = cw_enc_create(NS, 10, CW_ENC_MAX_BYTES + 1, err, sizeof(err));
+  e = cw_encode_create(NS, 10, CW_ENCODE_MAX_BYTES + 1, err, sizeof(err));
   T_OK(e == NULL && strstr(err, "max_bytes") != NULL, "1 MiB + 1: %s", err);
-  e = cw_enc_create(NS, 10, 20, err, sizeof(err));
+  e = cw_encode_create(NS, 10, 20, err, sizeof(err));
   T_OK(e == NULL && strstr(err, "too small") != NULL, "20 bytes: %s", err);
-  e = cw_enc_create(NS, 10, 20, NULL, 0);
+  e = cw_encode_create(NS, 10, 20, NULL, 0);
   T_OK(e == NULL, "no error buffer");
 
   /* Room for exactly the empty body. */
-  e = cw_enc_create(NS, 10,
+  e = cw_encode_create(NS, 10,
                     strlen("{\"Namespace\":\"" NS "\",\"MetricData\":[]}"), err,
                     sizeof(err));
   if (T_OK(e != NULL, "max_bytes of the empty body")) {
     cw_datum_t d;
     single_value(&d);
-    T_EQ_INT(cw_enc_add(e, &d), CW_ENC_TOO_LARGE, "nothing fits it");
-    cw_enc_destroy(e);
+    T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_TOO_LARGE, "nothing fits it");
+    cw_encode_destroy(e);
   }
-  cw_enc_destroy(NULL);
+  cw_encode_destroy(NULL);
 }
 
 static void test_invalid(void) {
-  cw_enc_t *e = make(10, 4096);
+  cw_encode_t *e = make(10, 4096);
   cw_datum_t d;
   cw_dimension_t bad_utf8[] = {{"EndpointName", "caf\xc3"}};
   size_t len;
@@ -614,13 +614,13 @@ static void test_invalid(void) {
   if (!T_OK(e != NULL, "create"))
     return;
   single_value(&d);
-  cw_enc_add(e, &d);
+  cw_encode_add(e, &d);
   len = body_len(e);
 
 #define EXPECT_INVALID(what)                                                   \
   do {                                                                         \
-    T_EQ_INT(cw_enc_add(e, &d), CW_ENC_INVALID, what);                         \
-    T_OK(body_len(e) == len && cw_enc_count(e) == 1, "%s: body unchanged",     \
+    T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_INVALID, what);                         \
+    T_OK(body_len(e) == len && cw_encode_count(e) == 1, "%s: body unchanged",     \
          what);                                                                \
     single_value(&d);                                                          \
   } while (0)
@@ -651,13 +651,13 @@ static void test_invalid(void) {
 #undef EXPECT_INVALID
 
   /* A failure mid-datum leaves the generator usable. */
-  cw_enc_reset(e);
-  T_EQ_INT(cw_enc_add(e, &d), CW_ENC_ADDED, "add after failures");
+  cw_encode_reset(e);
+  T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "add after failures");
   check_golden(e, "single_value.json");
-  T_EQ_STR(cw_enc_result_name(CW_ENC_FULL), "full", "result name");
-  T_EQ_STR(cw_enc_result_name((cw_enc_result_t)99), "unknown",
+  T_EQ_STR(cw_encode_result_name(CW_ENCODE_FULL), "full", "result name");
+  T_EQ_STR(cw_encode_result_name((cw_encode_result_t)99), "unknown",
            "unknown result");
-  cw_enc_destroy(e);
+  cw_encode_destroy(e);
 }
 
 /* ---------------------------------------------------------------- gzip */
@@ -700,7 +700,7 @@ static unsigned char *gunzip(const unsigned char *in, size_t len,
 }
 
 static void test_gzip(void) {
-  cw_enc_t *e = make(CW_ENC_MAX_DATUMS, CW_ENC_MAX_BYTES);
+  cw_encode_t *e = make(CW_ENCODE_MAX_DATUMS, CW_ENCODE_MAX_BYTES);
   cw_datum_t d;
   const char *body;
   size_t len;
@@ -711,13 +711,13 @@ static void test_gzip(void) {
   latency_stats(&d);
   for (int i = 0; i < 1000; i++) {
     d.stats.sum = 1000.5 * i;
-    cw_enc_add(e, &d);
+    cw_encode_add(e, &d);
   }
-  body = cw_enc_body(e, &len);
+  body = cw_encode_body(e, &len);
   for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
     unsigned char *z = NULL, *back;
     size_t zlen = 0, blen = 0;
-    T_EQ_INT(cw_gzip(body, len, levels[i], &z, &zlen), CW_GZIP_OK,
+    T_EQ_INT(cw_encode_gzip(body, len, levels[i], &z, &zlen), CW_ENCODE_GZIP_OK,
              "gzip at a level");
     if (z == NULL)
       continue;
@@ -733,23 +733,23 @@ static void test_gzip(void) {
   {
     unsigned char *z = NULL, *back;
     size_t zlen = 0, blen = 1;
-    T_EQ_INT(cw_gzip("", 0, -1, &z, &zlen), CW_GZIP_OK, "gzip nothing");
+    T_EQ_INT(cw_encode_gzip("", 0, -1, &z, &zlen), CW_ENCODE_GZIP_OK, "gzip nothing");
     back = z ? gunzip(z, zlen, &blen) : NULL;
     T_OK(back != NULL && blen == 0, "an empty stream inflates to nothing");
     free(back);
     free(z);
-    T_EQ_INT(cw_gzip(body, len, 10, &z, &zlen), CW_GZIP_ERROR, "level 10");
+    T_EQ_INT(cw_encode_gzip(body, len, 10, &z, &zlen), CW_ENCODE_GZIP_ERROR, "level 10");
     T_OK(z == NULL && zlen == 0, "no output on error");
-    T_EQ_INT(cw_gzip(body, len, -2, &z, &zlen), CW_GZIP_ERROR, "level -2");
-    T_EQ_INT(cw_gzip(NULL, 5, -1, &z, &zlen), CW_GZIP_ERROR, "NULL input");
-    T_EQ_INT(cw_gzip(body, (size_t)CW_GZIP_MAX_INPUT + 1, -1, &z, &zlen),
-             CW_GZIP_ERROR, "input over the cap");
+    T_EQ_INT(cw_encode_gzip(body, len, -2, &z, &zlen), CW_ENCODE_GZIP_ERROR, "level -2");
+    T_EQ_INT(cw_encode_gzip(NULL, 5, -1, &z, &zlen), CW_ENCODE_GZIP_ERROR, "NULL input");
+    T_EQ_INT(cw_encode_gzip(body, (size_t)CW_ENCODE_GZIP_MAX_INPUT + 1, -1, &z, &zlen),
+             CW_ENCODE_GZIP_ERROR, "input over the cap");
   }
-  T_EQ_INT(cw_gzip_wanted(5000, CW_GZIP_DEFAULT_THRESHOLD), 1, "5000 bytes");
-  T_EQ_INT(cw_gzip_wanted(1024, 1024), 1, "at the threshold");
-  T_EQ_INT(cw_gzip_wanted(1023, 1024), 0, "below the threshold");
-  T_EQ_INT(cw_gzip_wanted(CW_ENC_MAX_BYTES, 0), 0, "threshold 0: never");
-  cw_enc_destroy(e);
+  T_EQ_INT(cw_encode_gzip_wanted(5000, CW_ENCODE_GZIP_DEFAULT_THRESHOLD), 1, "5000 bytes");
+  T_EQ_INT(cw_encode_gzip_wanted(1024, 1024), 1, "at the threshold");
+  T_EQ_INT(cw_encode_gzip_wanted(1023, 1024), 0, "below the threshold");
+  T_EQ_INT(cw_encode_gzip_wanted(CW_ENCODE_MAX_BYTES, 0), 0, "threshold 0: never");
+  cw_encode_destroy(e);
 }
 
 /* ----------------------------------------------------------- throughput */
@@ -764,7 +764,7 @@ static double now_s(void) {
  * to 1000: the time is reported for the record, never asserted. */
 static void test_throughput(void) {
   const size_t n = 100000;
-  cw_enc_t *e = make(CW_ENC_MAX_DATUMS, CW_ENC_MAX_BYTES);
+  cw_encode_t *e = make(CW_ENCODE_MAX_DATUMS, CW_ENCODE_MAX_BYTES);
   cw_datum_t d;
   size_t done = 0, bodies = 0, bytes = 0, zbytes = 0;
   double t0, t1, tz = 0;
@@ -774,27 +774,27 @@ static void test_throughput(void) {
   latency_stats(&d);
   t0 = now_s();
   for (size_t i = 0; i < n; i++) {
-    cw_enc_result_t r;
+    cw_encode_result_t r;
     d.timestamp = 1764187200 + (double)(i / 16);
     d.stats.sample_count = (double)(1 + i % 97);
     d.stats.sum = (double)(i * 1237 % 1000003) + 0.25;
     d.stats.minimum = (double)(i % 1000);
     d.stats.maximum = (double)(i % 1000) + 40960.5;
-    r = cw_enc_add(e, &d);
-    if (r == CW_ENC_FULL) {
+    r = cw_encode_add(e, &d);
+    if (r == CW_ENCODE_FULL) {
       bytes += body_len(e);
       bodies++;
-      cw_enc_reset(e);
-      r = cw_enc_add(e, &d);
+      cw_encode_reset(e);
+      r = cw_encode_add(e, &d);
     }
-    done += r == CW_ENC_ADDED;
+    done += r == CW_ENCODE_ADDED;
   }
   bytes += body_len(e);
   bodies++;
   t1 = now_s();
   T_EQ_INT(done, n, "100,000 datums encoded");
-  T_EQ_INT(bodies, n / CW_ENC_MAX_DATUMS, "in bodies of 1000");
-  check_json(cw_enc_body(e, &(size_t){0}), "the last body", 1000);
+  T_EQ_INT(bodies, n / CW_ENCODE_MAX_DATUMS, "in bodies of 1000");
+  check_json(cw_encode_body(e, &(size_t){0}), "the last body", 1000);
   T_NOTE("encode: %zu datums, %zu bodies, %.1f MB in %.3f s: "
          "%.0f datums/s, %.0f MB/s",
          n, bodies, bytes / 1e6, t1 - t0, n / (t1 - t0),
@@ -804,16 +804,16 @@ static void test_throughput(void) {
   {
     unsigned char *z = NULL;
     size_t zlen = 0, len;
-    const char *body = cw_enc_body(e, &len);
+    const char *body = cw_encode_body(e, &len);
     double g0 = now_s();
-    if (cw_gzip(body, len, -1, &z, &zlen) == CW_GZIP_OK)
+    if (cw_encode_gzip(body, len, -1, &z, &zlen) == CW_ENCODE_GZIP_OK)
       zbytes = zlen;
     tz = now_s() - g0;
     free(z);
     T_NOTE("gzip (default level) of one %zu-byte body: %zu bytes in %.2f ms",
            len, zbytes, tz * 1e3);
   }
-  cw_enc_destroy(e);
+  cw_encode_destroy(e);
 }
 
 int main(void) {

@@ -875,10 +875,10 @@ static void check_signed(fx_t *fx, size_t i, const char *key,
                          const char *what) {
   const req_t *r = &fx->srv.reqs[i];
   char v[4096], ct[128] = "", tg[128] = "", want[256], m[256];
-  sigv4_header_t sh[2];
-  sigv4_request_t req;
-  sigv4_credentials_t sc = {key, secret, token};
-  sigv4_result_t res;
+  aws_sigv4_header_t sh[2];
+  aws_sigv4_request_t req;
+  aws_sigv4_credentials_t sc = {key, secret, token};
+  aws_sigv4_result_t res;
   const char *auth;
 
   if (!T_OK(r->head != NULL, "%s: request %zu recorded", what, i))
@@ -903,9 +903,9 @@ static void check_signed(fx_t *fx, size_t i, const char *key,
             MSG("Authorization for service logs")))
     T_NOTE("Authorization: %s", auth ? auth : "(none)");
   T_OK(r->lock_free, "%s", MSG("sent with the queue unlocked"));
-  sh[0] = (sigv4_header_t){"Content-Type", ct};
-  sh[1] = (sigv4_header_t){"X-Amz-Target", tg};
-  req = (sigv4_request_t){.method = "POST",
+  sh[0] = (aws_sigv4_header_t){"Content-Type", ct};
+  sh[1] = (aws_sigv4_header_t){"X-Amz-Target", tg};
+  req = (aws_sigv4_request_t){.method = "POST",
                           .host = fx->host,
                           .path = "/",
                           .headers = sh,
@@ -915,11 +915,11 @@ static void check_signed(fx_t *fx, size_t i, const char *key,
                           .region = REGION,
                           .service = "logs",
                           .now = T0};
-  if (T_OK(sigv4_sign(&req, &sc, &res) == 0, "%s", MSG("re-sign")))
-    T_EQ_STR(auth, sigv4_result_header(&res, "Authorization"),
+  if (T_OK(aws_sigv4_sign(&req, &sc, &res) == 0, "%s", MSG("re-sign")))
+    T_EQ_STR(auth, aws_sigv4_result_header(&res, "Authorization"),
              MSG("signature over the bytes received"));
 #undef MSG
-  sigv4_result_free(&res);
+  aws_sigv4_result_free(&res);
 }
 
 #define OK_CREATE                                                              \

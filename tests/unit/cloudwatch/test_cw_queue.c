@@ -47,7 +47,7 @@ static int cmp_double(const void *a, const void *b) {
  * all[]. */
 static void timing(unsigned *seed, size_t n, double *all, size_t *num,
                    cw_statset_t *st, sm_sketch_t *k) {
-  cw_statset_init(st);
+  cw_datum_statset_init(st);
   sm_sketch_reset(k);
   for (size_t i = 0; i < n; i++) {
     double u1, u2, v;
@@ -56,7 +56,7 @@ static void timing(unsigned *seed, size_t n, double *all, size_t *num,
     *seed = *seed * 1103515245u + 12345u;
     u2 = ((*seed >> 8) + 0.5) / 16777216.0;
     v = round(exp(log(30000) + sqrt(-2 * log(u1)) * cos(6.283185307 * u2)));
-    cw_statset_add(st, v);
+    cw_datum_statset_add(st, v);
     sm_sketch_add(k, v);
     all[(*num)++] = v;
   }

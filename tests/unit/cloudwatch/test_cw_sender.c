@@ -443,18 +443,18 @@ static const req_t *fx_req(fx_t *fx, size_t i) {
 }
 
 /* The request line, signing headers and the signature of request i,
- * recomputed with sigv4_sign over the bytes and header values received. */
+ * recomputed with aws_sigv4_sign over the bytes and header values received. */
 static void check_signed_at(fx_t *fx, size_t i, const char *host,
                             const char *line, const char *key,
                             const char *secret, const char *token,
                             const char *what) {
   const req_t *r = fx_req(fx, i);
   char v[4096], ct[128] = "", tg[128] = "", ce[64], want[256], m[256];
-  sigv4_header_t sh[3];
+  aws_sigv4_header_t sh[3];
   size_t nsh = 0;
-  sigv4_request_t req;
-  sigv4_credentials_t sc = {key, secret, token};
-  sigv4_result_t res;
+  aws_sigv4_request_t req;
+  aws_sigv4_credentials_t sc = {key, secret, token};
+  aws_sigv4_result_t res;
   const char *auth;
 
   if (!T_OK(r->head != NULL, "%s: request %zu recorded", what, i))
@@ -489,11 +489,11 @@ static void check_signed_at(fx_t *fx, size_t i, const char *host,
             what, i, key))
     T_NOTE("Authorization: %s", auth ? auth : "(none)");
 
-  sh[nsh++] = (sigv4_header_t){"Content-Type", ct};
-  sh[nsh++] = (sigv4_header_t){"X-Amz-Target", tg};
+  sh[nsh++] = (aws_sigv4_header_t){"Content-Type", ct};
+  sh[nsh++] = (aws_sigv4_header_t){"X-Amz-Target", tg};
   if (hdr(r, "Content-Encoding", ce, sizeof(ce)) != NULL)
-    sh[nsh++] = (sigv4_header_t){"Content-Encoding", ce};
-  req = (sigv4_request_t){.method = "POST",
+    sh[nsh++] = (aws_sigv4_header_t){"Content-Encoding", ce};
+  req = (aws_sigv4_request_t){.method = "POST",
                           .host = host,
                           .path = "/",
                           .headers = sh,
@@ -503,13 +503,13 @@ static void check_signed_at(fx_t *fx, size_t i, const char *host,
                           .region = REGION,
                           .service = "monitoring",
                           .now = T0};
-  if (T_OK(sigv4_sign(&req, &sc, &res) == 0, "%s: re-sign request %zu", what,
+  if (T_OK(aws_sigv4_sign(&req, &sc, &res) == 0, "%s: re-sign request %zu", what,
            i)) {
-    T_EQ_STR(auth, sigv4_result_header(&res, "Authorization"),
+    T_EQ_STR(auth, aws_sigv4_result_header(&res, "Authorization"),
              MSG("Authorization is the signature over the bytes received"));
   }
 #undef MSG
-  sigv4_result_free(&res);
+  aws_sigv4_result_free(&res);
 }
 
 static void check_signed(fx_t *fx, size_t i, const char *key,
@@ -631,10 +631,10 @@ static void test_gzip(void) {
   { /* and not over the uncompressed JSON */
     size_t jl;
     char *json = req_json(r, &jl);
-    sigv4_header_t sh[] = {{"Content-Type", CTYPE},
+    aws_sigv4_header_t sh[] = {{"Content-Type", CTYPE},
                            {"X-Amz-Target", TARGET},
                            {"Content-Encoding", "gzip"}};
-    sigv4_request_t req = {.method = "POST",
+    aws_sigv4_request_t req = {.method = "POST",
                            .host = fx.host,
                            .path = "/",
                            .headers = sh,
@@ -644,15 +644,15 @@ static void test_gzip(void) {
                            .region = REGION,
                            .service = "monitoring",
                            .now = T0};
-    sigv4_credentials_t sc = {K1, S1, NULL};
-    sigv4_result_t res;
-    if (json != NULL && sigv4_sign(&req, &sc, &res) == 0) {
+    aws_sigv4_credentials_t sc = {K1, S1, NULL};
+    aws_sigv4_result_t res;
+    if (json != NULL && aws_sigv4_sign(&req, &sc, &res) == 0) {
       char a[1024];
       const char *got = hdr(r, "Authorization", a, sizeof(a));
       T_OK(got != NULL &&
-               strcmp(got, sigv4_result_header(&res, "Authorization")) != 0,
+               strcmp(got, aws_sigv4_result_header(&res, "Authorization")) != 0,
            "the signature is not the one over the uncompressed JSON");
-      sigv4_result_free(&res);
+      aws_sigv4_result_free(&res);
     }
     free(json);
   }
@@ -706,7 +706,7 @@ static void test_batching_bytes(void) {
   size_t l1, l2, inc, max;
   char name[32];
   cw_datum_t d;
-  cw_enc_t *e = cw_enc_create(NS, CW_ENC_MAX_DATUMS, CW_ENC_MAX_BYTES, NULL, 0);
+  cw_encode_t *e = cw_encode_create(NS, CW_ENCODE_MAX_DATUMS, CW_ENCODE_MAX_BYTES, NULL, 0);
 
   /* The size of a body of 1 and 2 uniform datums: k datums take
    * l1 + (k - 1) * inc bytes. Allow 4 a request. */
@@ -714,13 +714,13 @@ static void test_batching_bytes(void) {
     return;
   make_datum(0, 1, name, sizeof(name), &d);
   d.timestamp = period_of(d.timestamp);
-  cw_enc_add(e, &d);
-  cw_enc_body(e, &l1);
+  cw_encode_add(e, &d);
+  cw_encode_body(e, &l1);
   make_datum(1, 1, name, sizeof(name), &d);
   d.timestamp = period_of(d.timestamp);
-  cw_enc_add(e, &d);
-  cw_enc_body(e, &l2);
-  cw_enc_destroy(e);
+  cw_encode_add(e, &d);
+  cw_encode_body(e, &l2);
+  cw_encode_destroy(e);
   inc = l2 - l1;
   max = l1 + 3 * inc + inc / 2;
 
@@ -1044,19 +1044,19 @@ static void test_too_large(void) {
   size_t l1, l2;
   char name[32];
   cw_datum_t d;
-  cw_enc_t *e = cw_enc_create(NS, CW_ENC_MAX_DATUMS, CW_ENC_MAX_BYTES, NULL, 0);
+  cw_encode_t *e = cw_encode_create(NS, CW_ENCODE_MAX_DATUMS, CW_ENCODE_MAX_BYTES, NULL, 0);
 
   if (!T_OK(e != NULL, "encoder for sizes"))
     return;
   make_datum(0, 1, name, sizeof(name), &d);
   d.timestamp = period_of(d.timestamp);
-  cw_enc_add(e, &d);
-  cw_enc_body(e, &l1);
+  cw_encode_add(e, &d);
+  cw_encode_body(e, &l1);
   make_datum(1, 1, name, sizeof(name), &d);
   d.timestamp = period_of(d.timestamp);
-  cw_enc_add(e, &d);
-  cw_enc_body(e, &l2);
-  cw_enc_destroy(e);
+  cw_encode_add(e, &d);
+  cw_encode_body(e, &l2);
+  cw_encode_destroy(e);
   memset(big, 'x', CW_DIM_VALUE_MAX);
 
   if (!T_OK(fx_init(&fx, steps, 2) == 0, "too large: fixture"))

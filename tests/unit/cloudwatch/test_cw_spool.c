@@ -25,7 +25,7 @@ static char dir[64];
 /* A PutMetricData body of n datums whose names start at first. */
 static char *body_of(size_t first, size_t n, size_t *len) {
   char err[128];
-  cw_enc_t *e = cw_enc_create(NS, 1000, 1000000, err, sizeof(err));
+  cw_encode_t *e = cw_encode_create(NS, 1000, 1000000, err, sizeof(err));
   static const cw_dimension_t dims[] = {{"EndpointName", "ep"},
                                         {"VariantName", "AllTraffic"}};
   static const double values[] = {3, 17, 250.5};
@@ -59,11 +59,11 @@ static char *body_of(size_t first, size_t n, size_t *len) {
       d.num_values = 3;
       d.storage_resolution = 1;
     }
-    cw_enc_add(e, &d);
+    cw_encode_add(e, &d);
   }
-  b = cw_enc_body(e, len);
+  b = cw_encode_body(e, len);
   out = strdup(b);
-  cw_enc_destroy(e);
+  cw_encode_destroy(e);
   return out;
 }
 

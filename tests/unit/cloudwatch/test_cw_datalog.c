@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sm_datalog: the documented line format, byte for byte, and the group and
+ * cw_datalog: the documented line format, byte for byte, and the group and
  * stream names SageMaker uses.
  */
 #include <stdlib.h>
 
-#include "sm_datalog.h"
+#include "cw_datalog.h"
 #include "tap.h"
 
 int main(void) {
-  sm_datalog_entry_t e = {
+  cw_datalog_entry_t e = {
       .time_ms = 1764193980123LL,
       .received_ms = 1764193978000LL,
       .inference_id = "5f0c7a52-4a8e-4e3b-a2d5-7b1f0c9e2d44",
@@ -23,7 +23,7 @@ int main(void) {
       .boot_id = "b-1",
       .seq = 1043,
   };
-  char *line = sm_datalog_line(&e);
+  char *line = cw_datalog_line(&e);
   char buf[64];
 
   T_EQ_STR(line,
@@ -44,7 +44,7 @@ int main(void) {
   e.boot_id = NULL;
   e.seq = 0;
   e.received_ms = -1;
-  line = sm_datalog_line(&e);
+  line = cw_datalog_line(&e);
   T_EQ_STR(line,
            "{\"time\":\"2025-11-26T21:53:00.123Z\","
            "\"inference_id\":\"5f0c7a52-4a8e-4e3b-a2d5-7b1f0c9e2d44\","
@@ -53,15 +53,15 @@ int main(void) {
            "absent fields are left out");
   free(line);
   e.inference_id = NULL;
-  T_OK(sm_datalog_line(&e) == NULL, "no inference ID: no line");
+  T_OK(cw_datalog_line(&e) == NULL, "no inference ID: no line");
 
-  T_EQ_INT(sm_datalog_group("my-endpoint", buf, sizeof(buf)), 0, "group");
+  T_EQ_INT(cw_datalog_group("my-endpoint", buf, sizeof(buf)), 0, "group");
   T_EQ_STR(buf, "/aws/sagemaker/Endpoints/my-endpoint", "group name");
-  T_EQ_INT(sm_datalog_stream("AllTraffic", "i-0abc", buf, sizeof(buf)), 0,
+  T_EQ_INT(cw_datalog_stream("AllTraffic", "i-0abc", buf, sizeof(buf)), 0,
            "stream");
   T_EQ_STR(buf, "AllTraffic/i-0abc/data-log", "stream name");
-  T_EQ_INT(sm_datalog_group("", buf, sizeof(buf)), -1, "empty endpoint");
-  T_EQ_INT(sm_datalog_stream("v", "", buf, sizeof(buf)), -1, "no instance");
-  T_EQ_INT(sm_datalog_group("x", buf, 10), -1, "does not fit");
+  T_EQ_INT(cw_datalog_group("", buf, sizeof(buf)), -1, "empty endpoint");
+  T_EQ_INT(cw_datalog_stream("v", "", buf, sizeof(buf)), -1, "no instance");
+  T_EQ_INT(cw_datalog_group("x", buf, 10), -1, "does not fit");
   return t_done();
 }

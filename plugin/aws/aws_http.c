@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cw_http: POST, error classification and backoff (see include/cw_http.h).
+ * aws_http: POST, error classification and backoff (see aws_http.h).
  */
-#include "cw_http.h"
+#include "aws_http.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,16 +13,16 @@
 #include <curl/curl.h>
 #include <yajl/yajl_parse.h>
 
-struct cw_http_s {
+struct aws_http_s {
   CURL *curl;
   char curl_error[CURL_ERROR_SIZE];
-  char body[CW_HTTP_BODY_MAX];
+  char body[AWS_HTTP_BODY_MAX];
   size_t body_len;
   char header_type[128]; /* from x-amzn-errortype */
 };
 
-cw_http_t *cw_http_create(void) {
-  cw_http_t *h = calloc(1, sizeof(*h));
+aws_http_t *aws_http_create(void) {
+  aws_http_t *h = calloc(1, sizeof(*h));
   if (h == NULL)
     return NULL;
   h->curl = curl_easy_init();
@@ -33,7 +33,7 @@ cw_http_t *cw_http_create(void) {
   return h;
 }
 
-void cw_http_destroy(cw_http_t *h) {
+void aws_http_destroy(aws_http_t *h) {
   if (h == NULL)
     return;
   curl_easy_cleanup(h->curl);
@@ -41,7 +41,7 @@ void cw_http_destroy(cw_http_t *h) {
 }
 
 static size_t body_cb(char *data, size_t size, size_t nmemb, void *ud) {
-  cw_http_t *h = ud;
+  aws_http_t *h = ud;
   size_t len = size * nmemb;
   size_t room = sizeof(h->body) - 1 - h->body_len;
   size_t take = len < room ? len : room;
@@ -71,7 +71,7 @@ static void set_type(char *dst, size_t dstlen, const char *src, size_t len) {
 }
 
 static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud) {
-  cw_http_t *h = ud;
+  aws_http_t *h = ud;
   size_t len = size * nmemb;
   static const char name[] = "x-amzn-errortype:";
   size_t nl = sizeof(name) - 1;
@@ -91,7 +91,7 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud) {
 /* ------------------------------------------------------ error body */
 
 typedef struct {
-  cw_http_result_t *res;
+  aws_http_result_t *res;
   int depth;
   enum { K_NONE, K_TYPE, K_MESSAGE } key;
   bool found;
@@ -154,8 +154,8 @@ static int ep_close(void *ctx) {
   return 1;
 }
 
-int cw_http_parse_error_body(const char *body, size_t len,
-                             cw_http_result_t *res) {
+int aws_http_parse_error_body(const char *body, size_t len,
+                             aws_http_result_t *res) {
   static const yajl_callbacks cb = {
       .yajl_null = ep_null,
       .yajl_boolean = ep_bool,
@@ -203,9 +203,9 @@ static void xml_member(const char *body, const char *tag, char *dst,
 
 /* ------------------------------------------------------------ POST */
 
-void cw_http_post(cw_http_t *h, const char *url, const char *const *headers,
+void aws_http_post(aws_http_t *h, const char *url, const char *const *headers,
                   const void *body, size_t body_len, long timeout_ms,
-                  cw_http_result_t *res) {
+                  aws_http_result_t *res) {
   struct curl_slist *list = NULL;
   CURL *c = h->curl;
   CURLcode rc;
@@ -275,7 +275,7 @@ void cw_http_post(cw_http_t *h, const char *url, const char *const *headers,
     snprintf(res->message, sizeof(res->message), "%s",
              h->curl_error[0] ? h->curl_error : curl_easy_strerror(rc));
   } else if (res->status < 200 || res->status >= 300) {
-    if (cw_http_parse_error_body(h->body, h->body_len, res) != 0 &&
+    if (aws_http_parse_error_body(h->body, h->body_len, res) != 0 &&
         h->body_len > 0) {
       xml_member(h->body, "Code", res->error_type, sizeof(res->error_type));
       xml_member(h->body, "Message", res->message, sizeof(res->message));
@@ -293,13 +293,13 @@ void cw_http_post(cw_http_t *h, const char *url, const char *const *headers,
 
 /* ------------------------------------------------------ classify */
 
-const char *cw_http_response_body(const cw_http_t *h, size_t *len) {
+const char *aws_http_response_body(const aws_http_t *h, size_t *len) {
   if (len != NULL)
     *len = h->body_len;
   return h->body;
 }
 
-int cw_http_split_url(const char *url, char **host_out, char **path_out,
+int aws_http_split_url(const char *url, char **host_out, char **path_out,
                       char *err, size_t err_size) {
   CURLU *u = curl_url();
   char *host = NULL, *port = NULL, *path = NULL, *scheme = NULL;
@@ -358,7 +358,7 @@ static bool type_in(const char *type, const char *const *list) {
   return false;
 }
 
-cw_http_class_t cw_http_classify(const cw_http_result_t *res) {
+aws_http_class_t aws_http_classify(const aws_http_result_t *res) {
   /* AWS SDKs' lists of throttling and credential error codes. */
   static const char *const throttling[] = {
       "Throttling",           "ThrottlingException",
@@ -376,63 +376,27 @@ cw_http_class_t cw_http_classify(const cw_http_result_t *res) {
       "TokenRefreshRequired",  NULL};
 
   if (res->transport_error)
-    return CW_HTTP_RETRY;
+    return AWS_HTTP_RETRY;
   if (res->status >= 200 && res->status < 300)
-    return CW_HTTP_OK;
+    return AWS_HTTP_OK;
   if (type_in(res->error_type, credentials))
-    return CW_HTTP_CREDENTIALS;
+    return AWS_HTTP_CREDENTIALS;
   if (res->status == 429 || res->status >= 500 ||
       type_in(res->error_type, throttling))
-    return CW_HTTP_RETRY;
-  return CW_HTTP_PERMANENT;
+    return AWS_HTTP_RETRY;
+  return AWS_HTTP_PERMANENT;
 }
 
-const char *cw_http_class_name(cw_http_class_t c) {
+const char *aws_http_class_name(aws_http_class_t c) {
   switch (c) {
-  case CW_HTTP_OK:
+  case AWS_HTTP_OK:
     return "ok";
-  case CW_HTTP_RETRY:
+  case AWS_HTTP_RETRY:
     return "retry";
-  case CW_HTTP_CREDENTIALS:
+  case AWS_HTTP_CREDENTIALS:
     return "credentials";
-  case CW_HTTP_PERMANENT:
+  case AWS_HTTP_PERMANENT:
     return "permanent";
   }
   return "?";
-}
-
-/* ------------------------------------------------------- backoff */
-
-uint64_t cw_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms,
-                       double random01) {
-  uint64_t ceiling = base_ms;
-
-  for (unsigned i = 0; i < attempt && ceiling < cap_ms; i++)
-    ceiling *= 2;
-  if (ceiling > cap_ms)
-    ceiling = cap_ms;
-  if (random01 < 0)
-    random01 = 0;
-  if (random01 >= 1)
-    random01 = 0.999999;
-  return (uint64_t)((double)ceiling * random01);
-}
-
-void cw_retry_budget_init(cw_retry_budget_t *b, unsigned capacity,
-                          unsigned retry_cost) {
-  b->tokens = capacity;
-  b->capacity = capacity;
-  b->retry_cost = retry_cost;
-}
-
-int cw_retry_budget_take(cw_retry_budget_t *b) {
-  if (b->tokens < b->retry_cost)
-    return -1;
-  b->tokens -= b->retry_cost;
-  return 0;
-}
-
-void cw_retry_budget_success(cw_retry_budget_t *b) {
-  if (b->tokens < b->capacity)
-    b->tokens++;
 }

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sm_config: quoting config values in error messages (see
- * include/sm_config.h).
+ * sm_collectd: what the two plugins' collectd glue shares (see
+ * include/sm_collectd.h).
  */
-#include "sm_config.h"
+#include "sm_collectd.h"
 
-void sm_config_value(const oconfig_item_t *ci, char *buf, size_t size) {
+void sm_collectd_config_value(const oconfig_item_t *ci, char *buf,
+                              size_t size) {
   if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_STRING)
     ssnprintf(buf, size, "\"%s\"", ci->values[0].value.string);
   else if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_NUMBER)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sm_datalog: the endpoint data log's names and line format.
+ * cw_datalog: the endpoint data log's names and line format.
  *
  * SageMaker's platform log for an endpoint lives in the log group
  * /aws/sagemaker/Endpoints/<EndpointName>, stream
@@ -21,8 +21,8 @@
  *
  * collectd-free.
  */
-#ifndef SM_DATALOG_H
-#define SM_DATALOG_H 1
+#ifndef CW_DATALOG_H
+#define CW_DATALOG_H 1
 
 #include <stddef.h>
 #include <stdint.h>
@@ -40,16 +40,16 @@ typedef struct {
   const char *instance_id;
   const char *boot_id;      /* NULL: absent */
   int64_t seq;              /* 0: absent */
-} sm_datalog_entry_t;
+} cw_datalog_entry_t;
 
 /* The line for an entry, malloc'ed (the caller frees), or NULL when a
  * required field is missing or memory runs out. */
-char *sm_datalog_line(const sm_datalog_entry_t *e);
+char *cw_datalog_line(const cw_datalog_entry_t *e);
 
 /* "/aws/sagemaker/Endpoints/<endpoint>" and "<variant>/<instance>/data-log"
  * into buf. 0, or -1 if they do not fit or a name is empty. */
-int sm_datalog_group(const char *endpoint, char *buf, size_t size);
-int sm_datalog_stream(const char *variant, const char *instance_id, char *buf,
+int cw_datalog_group(const char *endpoint, char *buf, size_t size);
+int cw_datalog_stream(const char *variant, const char *instance_id, char *buf,
                       size_t size);
 
-#endif /* SM_DATALOG_H */
+#endif /* CW_DATALOG_H */

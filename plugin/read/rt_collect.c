@@ -1,45 +1,45 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sm_collect: cursor, page staging and interval aggregate of one runtime
- * (see include/sm_collect.h).
+ * rt_collect: cursor, page staging and interval aggregate of one runtime
+ * (see rt_collect.h).
  */
-#include "sm_collect.h"
+#include "rt_collect.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct sm_collect_s {
+struct rt_collect_s {
   /* cursor */
   bool have_cursor;
-  char boot_id[SM_RT_BOOT_ID_MAX + 1];
+  char boot_id[RT_BOOT_ID_MAX + 1];
   int64_t seq;            /* last accepted (or skipped as lost) seq */
   int64_t known_next_seq; /* highest next_seq seen for this boot */
 
   /* interval */
-  sm_agg_t agg;
+  rt_agg_t agg;
   uint64_t lost_interval;
   uint64_t lost_total;
   int64_t range_first;
   int64_t range_last;
 
   /* page being staged */
-  sm_agg_t page_agg;
+  rt_agg_t page_agg;
   int64_t page_first; /* seq of the first staged record, 0 if none */
   int64_t page_last;  /* seq of the last staged record */
   uint64_t page_gaps; /* seqs skipped between staged records */
   bool page_failed;   /* the record callback refused a record */
   size_t page_records;
   size_t max_page_records;
-  sm_rt_record_t *failed; /* failed records of the page: max_page_records */
+  rt_record_t *failed; /* failed records of the page: max_page_records */
   size_t failed_num;
   bool keep_successes;
   char error[256];
 };
 
-sm_collect_t *sm_collect_create(size_t max_page_records) {
-  sm_collect_t *c;
+rt_collect_t *rt_collect_create(size_t max_page_records) {
+  rt_collect_t *c;
 
   if (max_page_records == 0)
     return NULL;
@@ -53,46 +53,46 @@ sm_collect_t *sm_collect_create(size_t max_page_records) {
   }
   c->max_page_records = max_page_records;
   c->seq = -1;
-  sm_agg_reset(&c->page_agg);
-  sm_collect_begin_interval(c);
+  rt_agg_reset(&c->page_agg);
+  rt_collect_begin_interval(c);
   return c;
 }
 
-int sm_collect_enable_sketches(sm_collect_t *c, double accuracy,
+int rt_collect_enable_sketches(rt_collect_t *c, double accuracy,
                                size_t max_buckets) {
-  if (sm_agg_enable_sketches(&c->agg, accuracy, max_buckets) != 0 ||
-      sm_agg_enable_sketches(&c->page_agg, accuracy, max_buckets) != 0) {
-    sm_agg_free_sketches(&c->agg);
-    sm_agg_free_sketches(&c->page_agg);
+  if (rt_agg_enable_sketches(&c->agg, accuracy, max_buckets) != 0 ||
+      rt_agg_enable_sketches(&c->page_agg, accuracy, max_buckets) != 0) {
+    rt_agg_free_sketches(&c->agg);
+    rt_agg_free_sketches(&c->page_agg);
     return -1;
   }
   return 0;
 }
 
-void sm_collect_destroy(sm_collect_t *c) {
+void rt_collect_destroy(rt_collect_t *c) {
   if (c == NULL)
     return;
-  sm_agg_free_sketches(&c->agg);
-  sm_agg_free_sketches(&c->page_agg);
+  rt_agg_free_sketches(&c->agg);
+  rt_agg_free_sketches(&c->page_agg);
   free(c->failed);
   free(c);
 }
 
-void sm_collect_begin_interval(sm_collect_t *c) {
-  sm_agg_reset(&c->agg);
+void rt_collect_begin_interval(rt_collect_t *c) {
+  rt_agg_reset(&c->agg);
   c->lost_interval = 0;
   c->range_first = 1;
   c->range_last = 0;
 }
 
-static void add_lost(sm_collect_t *c, uint64_t n) {
+static void add_lost(rt_collect_t *c, uint64_t n) {
   c->lost_interval += n;
   c->lost_total += n;
 }
 
 /* Moves the cursor to seq 0 of a new boot, counting what the old boot
  * completed and we never read. */
-static void switch_boot(sm_collect_t *c, const char *boot_id) {
+static void switch_boot(rt_collect_t *c, const char *boot_id) {
   if (c->have_cursor && c->known_next_seq - 1 > c->seq)
     add_lost(c, (uint64_t)(c->known_next_seq - 1 - c->seq));
   snprintf(c->boot_id, sizeof(c->boot_id), "%s", boot_id);
@@ -104,41 +104,41 @@ static void switch_boot(sm_collect_t *c, const char *boot_id) {
   c->range_last = 0;
 }
 
-sm_collect_snap_t sm_collect_snapshot(sm_collect_t *c,
-                                      const sm_rt_snapshot_t *snap) {
+rt_collect_snap_t rt_collect_snapshot(rt_collect_t *c,
+                                      const rt_snapshot_t *snap) {
   if (!c->have_cursor) {
     snprintf(c->boot_id, sizeof(c->boot_id), "%s", snap->boot_id);
     c->seq = snap->next_seq > 0 ? snap->next_seq - 1 : 0;
     c->known_next_seq = snap->next_seq;
     c->have_cursor = true;
-    return SM_COLLECT_FIRST_CONTACT;
+    return RT_COLLECT_FIRST_CONTACT;
   }
   if (strcmp(c->boot_id, snap->boot_id) != 0) {
     switch_boot(c, snap->boot_id);
     if (snap->next_seq > c->known_next_seq)
       c->known_next_seq = snap->next_seq;
-    return SM_COLLECT_NEW_BOOT;
+    return RT_COLLECT_NEW_BOOT;
   }
   if (snap->next_seq - 1 < c->seq) {
     /* The runtime broke its contract (seqs of one boot never go back).
      * Follow it rather than stall until it catches up with our cursor. */
     c->seq = snap->next_seq > 0 ? snap->next_seq - 1 : 0;
     c->known_next_seq = snap->next_seq;
-    return SM_COLLECT_SEQ_WENT_BACK;
+    return RT_COLLECT_SEQ_WENT_BACK;
   }
   if (snap->next_seq > c->known_next_seq)
     c->known_next_seq = snap->next_seq;
-  return SM_COLLECT_SAME_BOOT;
+  return RT_COLLECT_SAME_BOOT;
 }
 
-int64_t sm_collect_cursor(const sm_collect_t *c) {
+int64_t rt_collect_cursor(const rt_collect_t *c) {
   return c->have_cursor ? c->seq : -1;
 }
 
-const char *sm_collect_boot_id(const sm_collect_t *c) { return c->boot_id; }
+const char *rt_collect_boot_id(const rt_collect_t *c) { return c->boot_id; }
 
-void sm_collect_page_begin(sm_collect_t *c) {
-  sm_agg_reset(&c->page_agg);
+void rt_collect_page_begin(rt_collect_t *c) {
+  rt_agg_reset(&c->page_agg);
   c->page_first = 0;
   c->page_last = 0;
   c->page_gaps = 0;
@@ -148,8 +148,8 @@ void sm_collect_page_begin(sm_collect_t *c) {
   c->error[0] = 0;
 }
 
-int sm_collect_record_cb(const sm_rt_record_t *rec, void *user_data) {
-  sm_collect_t *c = user_data;
+int rt_collect_record_cb(const rt_record_t *rec, void *user_data) {
+  rt_collect_t *c = user_data;
 
   if (c->page_records >= c->max_page_records) {
     snprintf(c->error, sizeof(c->error),
@@ -179,31 +179,31 @@ int sm_collect_record_cb(const sm_rt_record_t *rec, void *user_data) {
     c->page_gaps += (uint64_t)(rec->seq - c->page_last - 1);
   c->page_last = rec->seq;
   c->page_records++;
-  sm_agg_add_record(&c->page_agg, rec);
-  if (c->keep_successes || sm_agg_record_failed(rec))
+  rt_agg_add_record(&c->page_agg, rec);
+  if (c->keep_successes || rt_agg_record_failed(rec))
     c->failed[c->failed_num++] = *rec;
   return 0;
 }
 
-sm_collect_commit_t sm_collect_page_commit(sm_collect_t *c,
-                                           const sm_rt_page_t *page,
+rt_collect_commit_t rt_collect_page_commit(rt_collect_t *c,
+                                           const rt_page_t *page,
                                            bool *more) {
   uint64_t lost = 0;
   int64_t new_seq;
 
   *more = false;
   if (c->page_failed)
-    return SM_COLLECT_REJECTED;
+    return RT_COLLECT_REJECTED;
   if (!c->have_cursor || strcmp(c->boot_id, page->boot_id) != 0) {
     c->failed_num = 0;
-    return SM_COLLECT_BOOT_CHANGED;
+    return RT_COLLECT_BOOT_CHANGED;
   }
   if (c->page_records > 0 && c->page_last >= page->next_seq) {
     snprintf(c->error, sizeof(c->error),
              "record seq %" PRId64 " is not below next_seq %" PRId64,
              c->page_last, page->next_seq);
     c->failed_num = 0;
-    return SM_COLLECT_REJECTED;
+    return RT_COLLECT_REJECTED;
   }
 
   if (c->page_records > 0) {
@@ -220,7 +220,7 @@ sm_collect_commit_t sm_collect_page_commit(sm_collect_t *c,
              "page is empty but next_seq %" PRId64
              " says records after %" PRId64 " exist",
              page->next_seq, c->seq);
-    return SM_COLLECT_REJECTED;
+    return RT_COLLECT_REJECTED;
   } else {
     new_seq = c->seq;
   }
@@ -234,49 +234,49 @@ sm_collect_commit_t sm_collect_page_commit(sm_collect_t *c,
   c->seq = new_seq;
   if (page->next_seq > c->known_next_seq)
     c->known_next_seq = page->next_seq;
-  sm_agg_merge(&c->agg, &c->page_agg);
+  rt_agg_merge(&c->agg, &c->page_agg);
   *more = c->page_records > 0 && c->seq < page->next_seq - 1;
-  return SM_COLLECT_COMMITTED;
+  return RT_COLLECT_COMMITTED;
 }
 
-void sm_collect_page_abort(sm_collect_t *c) {
+void rt_collect_page_abort(rt_collect_t *c) {
   c->failed_num = 0;
   c->page_records = 0;
 }
 
-const char *sm_collect_page_error(const sm_collect_t *c) { return c->error; }
+const char *rt_collect_page_error(const rt_collect_t *c) { return c->error; }
 
-const sm_agg_t *sm_collect_agg(const sm_collect_t *c) { return &c->agg; }
+const rt_agg_t *rt_collect_agg(const rt_collect_t *c) { return &c->agg; }
 
-uint64_t sm_collect_lost_interval(const sm_collect_t *c) {
+uint64_t rt_collect_lost_interval(const rt_collect_t *c) {
   return c->lost_interval;
 }
 
-uint64_t sm_collect_lost_total(const sm_collect_t *c) { return c->lost_total; }
+uint64_t rt_collect_lost_total(const rt_collect_t *c) { return c->lost_total; }
 
-void sm_collect_seq_range(const sm_collect_t *c, int64_t *first,
+void rt_collect_seq_range(const rt_collect_t *c, int64_t *first,
                           int64_t *last) {
   *first = c->range_first;
   *last = c->range_last;
 }
 
-size_t sm_collect_failed_num(const sm_collect_t *c) { return c->failed_num; }
+size_t rt_collect_failed_num(const rt_collect_t *c) { return c->failed_num; }
 
-const sm_rt_record_t *sm_collect_failed_get(const sm_collect_t *c, size_t i) {
+const rt_record_t *rt_collect_failed_get(const rt_collect_t *c, size_t i) {
   return i < c->failed_num ? &c->failed[i] : NULL;
 }
 
-void sm_collect_keep_successes(sm_collect_t *c, bool keep) {
+void rt_collect_keep_successes(rt_collect_t *c, bool keep) {
   c->keep_successes = keep;
 }
 
-int sm_collect_set_cursor(sm_collect_t *c, const char *boot_id, int64_t seq) {
-  return sm_collect_restore(c, boot_id, seq, 0);
+int rt_collect_set_cursor(rt_collect_t *c, const char *boot_id, int64_t seq) {
+  return rt_collect_restore(c, boot_id, seq, 0);
 }
 
-int sm_collect_restore(sm_collect_t *c, const char *boot_id, int64_t seq,
+int rt_collect_restore(rt_collect_t *c, const char *boot_id, int64_t seq,
                        int64_t known_next_seq) {
-  if (boot_id == NULL || strlen(boot_id) > SM_RT_BOOT_ID_MAX || seq < 0 ||
+  if (boot_id == NULL || strlen(boot_id) > RT_BOOT_ID_MAX || seq < 0 ||
       seq == INT64_MAX)
     return -1;
   snprintf(c->boot_id, sizeof(c->boot_id), "%s", boot_id);
@@ -286,6 +286,6 @@ int sm_collect_restore(sm_collect_t *c, const char *boot_id, int64_t seq,
   return 0;
 }
 
-int64_t sm_collect_known_next_seq(const sm_collect_t *c) {
+int64_t rt_collect_known_next_seq(const rt_collect_t *c) {
   return c->have_cursor ? c->known_next_seq : 0;
 }

@@ -50,14 +50,14 @@ int main(void) {
     if (!T_OK(n == 5, "row %zu has 5 fields", rows + 1))
       continue;
     rows++;
-    m = sm_metric_find(fields[0]);
+    m = sm_metrics_find(fields[0]);
     if (!T_OK(m != NULL, "%s is in the table", fields[0]))
       continue;
     seen[m - sm_metrics] = 1;
     T_EQ_STR(m->unit, fields[1], "unit");
     T_EQ_STR(dims_name(m->dims), fields[2], "dimensions");
     T_EQ_STR(m->statistics, fields[3], "statistics");
-    T_OK(sm_metric_by_index(m->kind, m->index) == m,
+    T_OK(sm_metrics_by_index(m->kind, m->index) == m,
          "%s: kind and index lead back to it", m->name);
     /* Unit and kind agree: timings are statistic sets, counts are counts. */
     if (strcmp(m->unit, "Microseconds") == 0 ||
@@ -73,12 +73,12 @@ int main(void) {
   T_EQ_INT(rows, sm_metrics_num, "as many rows as table entries");
   for (size_t i = 0; i < sm_metrics_num; i++)
     T_OK(seen[i], "%s is in metrics.tsv", sm_metrics[i].name);
-  T_OK(sm_metric_find("InvocationsProcessed") == NULL,
+  T_OK(sm_metrics_find("InvocationsProcessed") == NULL,
        "the name keeps its three s");
   for (size_t i = 0; i < sm_metrics_never_async_num; i++)
-    T_OK(sm_metric_find(sm_metrics_never_async[i]) == NULL,
+    T_OK(sm_metrics_find(sm_metrics_never_async[i]) == NULL,
          "%s is never published", sm_metrics_never_async[i]);
-  T_OK(sm_metric_by_index(SM_KIND_GAUGE, SM_G_NUM) == NULL,
+  T_OK(sm_metrics_by_index(SM_KIND_GAUGE, SM_G_NUM) == NULL,
        "out of range index");
   return t_done();
 }

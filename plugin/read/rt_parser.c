@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * runtime_parse.c: the streaming parser for the async runtime's stats API
- * (see include/runtime_parse.h and runtime-api.md).
+ * rt_parser.c: the streaming parser for the async runtime's stats API
+ * (see rt_parser.h and runtime-api.md).
  *
  * yajl's callback interface drives a small state machine. No DOM is built
  * and nothing is allocated per record: the record being read lives in the
@@ -24,10 +24,10 @@
  *  - Per-outcome members are not enforced beyond the seven every record
  *    carries: runtime-api.md says which members a stage that did not run
  *    leaves out, not which ones a stage that ran must give. Consumers go by
- *    the SM_RT_HAVE_* bits.
+ *    the RT_HAVE_* bits.
  *  - A snapshot's in_flight and max_concurrency are -1 when absent.
  */
-#include "runtime_parse.h"
+#include "rt_parser.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -38,30 +38,30 @@
 #include <yajl/yajl_parse.h>
 
 /* The only version of the stats API this parser speaks (runtime-api.md). */
-#define SM_RT_PROTOCOL 1
+#define RT_PROTOCOL 1
 /* HTTP status codes a model container can answer (RFC 9110, 15). */
-#define SM_RT_STATUS_CODE_MIN 100
-#define SM_RT_STATUS_CODE_MAX 599
+#define RT_STATUS_CODE_MIN 100
+#define RT_STATUS_CODE_MAX 599
 /* Room for one error message; the longest is a record prefix plus a
- * quoted value of at most SM_RT_QUOTE_MAX bytes, or yajl's short text. */
-#define SM_RT_MESSAGE_MAX 256
+ * quoted value of at most RT_QUOTE_MAX bytes, or yajl's short text. */
+#define RT_MESSAGE_MAX 256
 /* Bytes of an unknown enumeration value repeated in an error message. */
-#define SM_RT_QUOTE_MAX 32
+#define RT_QUOTE_MAX 32
 /* Decimal digits that always fit an int64_t (INT64_MAX has 19). */
-#define SM_RT_SAFE_DIGITS 18
+#define RT_SAFE_DIGITS 18
 /* Longest UTF-8 sequence minus its lead byte: how far a cut backs off. */
-#define SM_RT_UTF8_MAX_CONT 3
+#define RT_UTF8_MAX_CONT 3
 
 typedef enum {
-  MT_PROTOCOL, /* integer, must be SM_RT_PROTOCOL */
+  MT_PROTOCOL, /* integer, must be RT_PROTOCOL */
   MT_INT,      /* int64_t within [min, max] */
   MT_INT_C,    /* int within [min, max] (status_code) */
   MT_BOOL,     /* bool */
   MT_ID,       /* non-empty string of at most cap bytes, no NUL */
   MT_NAME,     /* string cut to cap bytes, no NUL */
   MT_TEXT,     /* string cut to cap bytes, NUL replaced */
-  MT_OUTCOME,  /* sm_rt_outcome_t from its name */
-  MT_NOTIFY,   /* sm_rt_notify_t from its name */
+  MT_OUTCOME,  /* rt_outcome_t from its name */
+  MT_NOTIFY,   /* rt_notify_t from its name */
   MT_REQUESTS, /* array of record objects */
 } member_type_t;
 
@@ -72,7 +72,7 @@ typedef struct {
   bool required;
   uint16_t offset; /* of the field in the target struct */
   uint16_t cap;    /* string members: bytes kept */
-  unsigned have;   /* SM_RT_HAVE_* set when present (records) */
+  unsigned have;   /* RT_HAVE_* set when present (records) */
   int64_t min;
   int64_t max;
 } member_t;
@@ -85,31 +85,31 @@ typedef struct {
 #define POSITIVE .min = 1, .max = INT64_MAX
 
 static const member_t snapshot_members[] = {
-    {MEMBER(sm_rt_snapshot_t, protocol, MT_PROTOCOL, true)},
-    {MEMBER(sm_rt_snapshot_t, boot_id, MT_ID, true), .cap = SM_RT_BOOT_ID_MAX},
-    {MEMBER(sm_rt_snapshot_t, endpoint_name, MT_NAME, false),
-     .cap = SM_RT_NAME_MAX},
-    {MEMBER(sm_rt_snapshot_t, variant_name, MT_NAME, false),
-     .cap = SM_RT_NAME_MAX},
-    {MEMBER(sm_rt_snapshot_t, instance_id, MT_NAME, false),
-     .cap = SM_RT_NAME_MAX},
-    {MEMBER(sm_rt_snapshot_t, instance_count, MT_INT, true), POSITIVE},
-    {MEMBER(sm_rt_snapshot_t, time_ms, MT_INT, true), NON_NEGATIVE},
-    {MEMBER(sm_rt_snapshot_t, backlog_size, MT_INT, true), NON_NEGATIVE},
-    {MEMBER(sm_rt_snapshot_t, oldest_request_age_ms, MT_INT, true),
+    {MEMBER(rt_snapshot_t, protocol, MT_PROTOCOL, true)},
+    {MEMBER(rt_snapshot_t, boot_id, MT_ID, true), .cap = RT_BOOT_ID_MAX},
+    {MEMBER(rt_snapshot_t, endpoint_name, MT_NAME, false),
+     .cap = RT_NAME_MAX},
+    {MEMBER(rt_snapshot_t, variant_name, MT_NAME, false),
+     .cap = RT_NAME_MAX},
+    {MEMBER(rt_snapshot_t, instance_id, MT_NAME, false),
+     .cap = RT_NAME_MAX},
+    {MEMBER(rt_snapshot_t, instance_count, MT_INT, true), POSITIVE},
+    {MEMBER(rt_snapshot_t, time_ms, MT_INT, true), NON_NEGATIVE},
+    {MEMBER(rt_snapshot_t, backlog_size, MT_INT, true), NON_NEGATIVE},
+    {MEMBER(rt_snapshot_t, oldest_request_age_ms, MT_INT, true),
      NON_NEGATIVE},
-    {MEMBER(sm_rt_snapshot_t, in_flight, MT_INT, false), NON_NEGATIVE},
-    {MEMBER(sm_rt_snapshot_t, max_concurrency, MT_INT, false), NON_NEGATIVE},
+    {MEMBER(rt_snapshot_t, in_flight, MT_INT, false), NON_NEGATIVE},
+    {MEMBER(rt_snapshot_t, max_concurrency, MT_INT, false), NON_NEGATIVE},
     /* seqs start at 1, so the next one is at least 1 */
-    {MEMBER(sm_rt_snapshot_t, next_seq, MT_INT, true), POSITIVE},
+    {MEMBER(rt_snapshot_t, next_seq, MT_INT, true), POSITIVE},
 };
 
 static const member_t page_members[] = {
-    {MEMBER(sm_rt_page_t, protocol, MT_PROTOCOL, true)},
-    {MEMBER(sm_rt_page_t, boot_id, MT_ID, true), .cap = SM_RT_BOOT_ID_MAX},
+    {MEMBER(rt_page_t, protocol, MT_PROTOCOL, true)},
+    {MEMBER(rt_page_t, boot_id, MT_ID, true), .cap = RT_BOOT_ID_MAX},
     /* 0 is what a runtime that kept nothing yet may say */
-    {MEMBER(sm_rt_page_t, first_seq, MT_INT, true), NON_NEGATIVE},
-    {MEMBER(sm_rt_page_t, next_seq, MT_INT, true), POSITIVE},
+    {MEMBER(rt_page_t, first_seq, MT_INT, true), NON_NEGATIVE},
+    {MEMBER(rt_page_t, next_seq, MT_INT, true), POSITIVE},
     {.name = "requests", .len = 8, .type = MT_REQUESTS, .required = true},
 };
 
@@ -119,7 +119,7 @@ static const member_t error_members[] = {
      .len = 5,
      .type = MT_TEXT,
      .required = true,
-     .cap = SM_RT_ERROR_MAX},
+     .cap = RT_ERROR_MAX},
 };
 
 /* Indexes into record_members, returned by record_lookup(). */
@@ -145,59 +145,59 @@ enum {
 /* rec_seen has a bit for each. */
 _Static_assert(R_COUNT <= 32, "record members must fit a uint32_t");
 
-#define RECORD(f, t, req) MEMBER(sm_rt_record_t, f, t, req)
+#define RECORD(f, t, req) MEMBER(rt_record_t, f, t, req)
 
 static const member_t record_members[R_COUNT] = {
     [R_SEQ] = {RECORD(seq, MT_INT, true), POSITIVE},
     [R_INFERENCE_ID] = {RECORD(inference_id, MT_ID, true),
-                        .cap = SM_RT_INFERENCE_ID_MAX},
+                        .cap = RT_INFERENCE_ID_MAX},
     [R_RECEIVED_MS] = {RECORD(received_ms, MT_INT, true), NON_NEGATIVE},
     [R_COMPLETED_MS] = {RECORD(completed_ms, MT_INT, true), NON_NEGATIVE},
     [R_OUTCOME] = {RECORD(outcome, MT_OUTCOME, true)},
     [R_BACKLOG_US] = {RECORD(backlog_us, MT_INT, true), NON_NEGATIVE},
     [R_DOWNLOAD_US] = {RECORD(download_us, MT_INT, false), NON_NEGATIVE,
-                       .have = SM_RT_HAVE_DOWNLOAD_US},
+                       .have = RT_HAVE_DOWNLOAD_US},
     [R_DOWNLOAD_OK] = {RECORD(download_ok, MT_BOOL, false),
-                       .have = SM_RT_HAVE_DOWNLOAD_OK},
+                       .have = RT_HAVE_DOWNLOAD_OK},
     [R_MODEL_US] = {RECORD(model_us, MT_INT, false), NON_NEGATIVE,
-                    .have = SM_RT_HAVE_MODEL_US},
+                    .have = RT_HAVE_MODEL_US},
     [R_STATUS_CODE] = {RECORD(status_code, MT_INT_C, false),
-                       .min = SM_RT_STATUS_CODE_MIN,
-                       .max = SM_RT_STATUS_CODE_MAX,
-                       .have = SM_RT_HAVE_STATUS_CODE},
+                       .min = RT_STATUS_CODE_MIN,
+                       .max = RT_STATUS_CODE_MAX,
+                       .have = RT_HAVE_STATUS_CODE},
     [R_UPLOAD_US] = {RECORD(upload_us, MT_INT, false), NON_NEGATIVE,
-                     .have = SM_RT_HAVE_UPLOAD_US},
+                     .have = RT_HAVE_UPLOAD_US},
     [R_UPLOAD_OK] = {RECORD(upload_ok, MT_BOOL, false),
-                     .have = SM_RT_HAVE_UPLOAD_OK},
-    /* absent: SM_RT_NOTIFY_ABSENT, no bit needed */
+                     .have = RT_HAVE_UPLOAD_OK},
+    /* absent: RT_NOTIFY_ABSENT, no bit needed */
     [R_NOTIFICATION] = {RECORD(notification, MT_NOTIFY, false)},
     [R_TOTAL_MS] = {RECORD(total_ms, MT_INT, true), NON_NEGATIVE},
-    [R_ERROR] = {RECORD(error, MT_TEXT, false), .cap = SM_RT_ERROR_MAX,
-                 .have = SM_RT_HAVE_ERROR},
+    [R_ERROR] = {RECORD(error, MT_TEXT, false), .cap = RT_ERROR_MAX,
+                 .have = RT_HAVE_ERROR},
 };
 
-static const char *const outcome_names[SM_RT_OUTCOME_COUNT] = {
-    [SM_RT_OUTCOME_SUCCESS] = "success",
-    [SM_RT_OUTCOME_MODEL_ERROR] = "model_error",
-    [SM_RT_OUTCOME_DOWNLOAD_FAILED] = "download_failed",
-    [SM_RT_OUTCOME_UPLOAD_FAILED] = "upload_failed",
-    [SM_RT_OUTCOME_EXPIRED] = "expired",
-    [SM_RT_OUTCOME_TIMEOUT] = "timeout",
-    [SM_RT_OUTCOME_INTERNAL_ERROR] = "internal_error",
+static const char *const outcome_names[RT_OUTCOME_COUNT] = {
+    [RT_OUTCOME_SUCCESS] = "success",
+    [RT_OUTCOME_MODEL_ERROR] = "model_error",
+    [RT_OUTCOME_DOWNLOAD_FAILED] = "download_failed",
+    [RT_OUTCOME_UPLOAD_FAILED] = "upload_failed",
+    [RT_OUTCOME_EXPIRED] = "expired",
+    [RT_OUTCOME_TIMEOUT] = "timeout",
+    [RT_OUTCOME_INTERNAL_ERROR] = "internal_error",
 };
 
 static const char *const notify_names[] = {
-    [SM_RT_NOTIFY_ABSENT] = "", /* no name on the wire */
-    [SM_RT_NOTIFY_NONE] = "none",
-    [SM_RT_NOTIFY_SENT] = "sent",
-    [SM_RT_NOTIFY_FAILED] = "failed",
+    [RT_NOTIFY_ABSENT] = "", /* no name on the wire */
+    [RT_NOTIFY_NONE] = "none",
+    [RT_NOTIFY_SENT] = "sent",
+    [RT_NOTIFY_FAILED] = "failed",
 };
 #define NOTIFY_COUNT (sizeof(notify_names) / sizeof(notify_names[0]))
 
 static const char *const kind_names[] = {
-    [SM_RT_DOC_SNAPSHOT] = "snapshot",
-    [SM_RT_DOC_REQUESTS] = "page",
-    [SM_RT_DOC_ERROR] = "error body",
+    [RT_DOC_SNAPSHOT] = "snapshot",
+    [RT_DOC_REQUESTS] = "page",
+    [RT_DOC_ERROR] = "error body",
 };
 
 typedef enum {
@@ -213,10 +213,10 @@ typedef enum {
 
 typedef enum { RES_RUNNING, RES_DONE, RES_FAILED } result_t;
 
-struct sm_rt_parser_s {
+struct rt_parser_s {
   yajl_handle yajl;
-  sm_rt_doc_t kind;
-  sm_rt_record_cb cb;
+  rt_doc_t kind;
+  rt_record_cb cb;
   void *user_data;
   size_t max_bytes;
   size_t max_records;
@@ -239,18 +239,18 @@ struct sm_rt_parser_s {
   uint32_t rec_seen;
   const member_t *member; /* whose value comes next; NULL: unknown member */
 
-  sm_rt_record_t rec;
-  sm_rt_snapshot_t snap;
-  sm_rt_page_t page;
-  char error_text[SM_RT_ERROR_MAX + 1];
-  char message[SM_RT_MESSAGE_MAX];
+  rt_record_t rec;
+  rt_snapshot_t snap;
+  rt_page_t page;
+  char error_text[RT_ERROR_MAX + 1];
+  char message[RT_MESSAGE_MAX];
 };
 
 /* Records the first error; returns 0 so that a callback can return it and
  * make yajl stop. with_where prefixes the place: the document kind, or the
  * record with its seq once known. */
 __attribute__((format(printf, 3, 0))) static int
-vfail(sm_rt_parser_t *p, bool with_where, const char *fmt, va_list ap) {
+vfail(rt_parser_t *p, bool with_where, const char *fmt, va_list ap) {
   size_t used = 0;
 
   if (p->result == RES_FAILED)
@@ -275,7 +275,7 @@ vfail(sm_rt_parser_t *p, bool with_where, const char *fmt, va_list ap) {
   return 0;
 }
 
-__attribute__((format(printf, 2, 3))) static int fail(sm_rt_parser_t *p,
+__attribute__((format(printf, 2, 3))) static int fail(rt_parser_t *p,
                                                       const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -285,7 +285,7 @@ __attribute__((format(printf, 2, 3))) static int fail(sm_rt_parser_t *p,
 }
 
 __attribute__((format(printf, 2, 3))) static int
-fail_where(sm_rt_parser_t *p, const char *fmt, ...) {
+fail_where(rt_parser_t *p, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vfail(p, true, fmt, ap);
@@ -303,7 +303,7 @@ fail_where(sm_rt_parser_t *p, const char *fmt, ...) {
 
 /* yajl's short message ("parse error: ..."), without its newline. The
  * verbose form is never asked for: it quotes the input. */
-static void fail_yajl(sm_rt_parser_t *p, size_t offset) {
+static void fail_yajl(rt_parser_t *p, size_t offset) {
   unsigned char *text = yajl_get_error(p->yajl, 0, NULL, 0);
   const char *msg = text != NULL ? (const char *)text : "unknown error";
   size_t len = strlen(msg);
@@ -325,7 +325,7 @@ static void fail_yajl(sm_rt_parser_t *p, size_t offset) {
     yajl_free_error(p->yajl, text);
 }
 
-static int type_error(sm_rt_parser_t *p) {
+static int type_error(rt_parser_t *p) {
   const member_t *m = p->member;
   const char *want;
 
@@ -350,7 +350,7 @@ static int type_error(sm_rt_parser_t *p) {
 
 /* Length of the longest prefix of s[0..len) of at most cap bytes that does
  * not end inside a UTF-8 sequence. yajl has checked the encoding, so at most
- * SM_RT_UTF8_MAX_CONT continuation bytes need to be given back. */
+ * RT_UTF8_MAX_CONT continuation bytes need to be given back. */
 static size_t utf8_cut(const unsigned char *s, size_t len, size_t cap) {
   size_t n = cap;
   int back = 0;
@@ -359,7 +359,7 @@ static size_t utf8_cut(const unsigned char *s, size_t len, size_t cap) {
     return len;
   /* s[n] is the first byte left out: while it continues a sequence, that
    * sequence's first bytes must go too. */
-  while (n > 0 && back < SM_RT_UTF8_MAX_CONT && (s[n] & 0xC0) == 0x80) {
+  while (n > 0 && back < RT_UTF8_MAX_CONT && (s[n] & 0xC0) == 0x80) {
     n--;
     back++;
   }
@@ -394,7 +394,7 @@ static inline int parse_int(const char *text, size_t len, int64_t *out) {
 
   if (i == len)
     return INT_NOT_INTEGER;
-  if (len - i <= SM_RT_SAFE_DIGITS) {
+  if (len - i <= RT_SAFE_DIGITS) {
     for (; i < len; i++) {
       unsigned d = (unsigned)s[i] - '0';
       if (d > 9)
@@ -420,7 +420,7 @@ static inline int parse_int(const char *text, size_t len, int64_t *out) {
 
 /* Where a scalar goes. Returns 2 with *base set when p->member takes it,
  * 1 when it is to be ignored, 0 after an error. */
-static inline int scalar_target(sm_rt_parser_t *p, char **base) {
+static inline int scalar_target(rt_parser_t *p, char **base) {
   switch (p->state) {
   case ST_SKIP:
     return 1;
@@ -452,14 +452,14 @@ static inline void *field(char *base, const member_t *m) {
   return base + m->offset;
 }
 
-static void record_reset(sm_rt_record_t *r) {
+static void record_reset(rt_record_t *r) {
   /* Field by field: clearing the whole struct would cost its 800 bytes of
    * string buffers for every record. */
   r->seq = 0;
   r->inference_id[0] = '\0';
   r->received_ms = 0;
   r->completed_ms = 0;
-  r->outcome = SM_RT_OUTCOME_SUCCESS;
+  r->outcome = RT_OUTCOME_SUCCESS;
   r->backlog_us = 0;
   r->download_us = 0;
   r->download_ok = false;
@@ -467,7 +467,7 @@ static void record_reset(sm_rt_record_t *r) {
   r->status_code = 0;
   r->upload_us = 0;
   r->upload_ok = false;
-  r->notification = SM_RT_NOTIFY_ABSENT;
+  r->notification = RT_NOTIFY_ABSENT;
   r->total_ms = 0;
   r->error[0] = '\0';
   r->have = 0;
@@ -484,7 +484,7 @@ static const member_t *first_missing(const member_t *table, size_t count,
   return NULL;
 }
 
-static int record_start(sm_rt_parser_t *p) {
+static int record_start(rt_parser_t *p) {
   if (p->page.records >= p->max_records)
     return fail_where(p, "more than %zu records", p->max_records);
   record_reset(&p->rec);
@@ -494,7 +494,7 @@ static int record_start(sm_rt_parser_t *p) {
   return 1;
 }
 
-static int record_end(sm_rt_parser_t *p) {
+static int record_end(rt_parser_t *p) {
   const member_t *m =
       first_missing(record_members, R_COUNT, p->rec_required, p->rec_seen);
 
@@ -555,7 +555,7 @@ static int record_lookup(const unsigned char *key, size_t len) {
 }
 
 /* Top-level names are looked up once a document: a plain scan will do. */
-static int top_lookup(const sm_rt_parser_t *p, const unsigned char *key,
+static int top_lookup(const rt_parser_t *p, const unsigned char *key,
                       size_t len) {
   for (size_t i = 0; i < p->top_count; i++)
     if (p->top[i].len == len && memcmp(p->top[i].name, key, len) == 0)
@@ -565,7 +565,7 @@ static int top_lookup(const sm_rt_parser_t *p, const unsigned char *key,
 
 /* Any key; duplicates and unknown record keys included. */
 __attribute__((noinline)) static int
-map_key(sm_rt_parser_t *p, const unsigned char *key, size_t len) {
+map_key(rt_parser_t *p, const unsigned char *key, size_t len) {
   const member_t *table;
   uint32_t *seen;
   int idx;
@@ -602,7 +602,7 @@ map_key(sm_rt_parser_t *p, const unsigned char *key, size_t len) {
 
 /* A record's known keys take the short way. */
 static int on_map_key(void *ctx, const unsigned char *key, size_t len) {
-  sm_rt_parser_t *p = ctx;
+  rt_parser_t *p = ctx;
 
   if (p->state == ST_REC) {
     int idx = record_lookup(key, len);
@@ -616,7 +616,7 @@ static int on_map_key(void *ctx, const unsigned char *key, size_t len) {
   return map_key(p, key, len);
 }
 
-static int container_start(sm_rt_parser_t *p, bool is_array) {
+static int container_start(rt_parser_t *p, bool is_array) {
   if (++p->depth > p->max_depth)
     return fail_where(p, "nesting deeper than %u levels", p->max_depth);
 
@@ -651,7 +651,7 @@ static int container_start(sm_rt_parser_t *p, bool is_array) {
 }
 
 /* yajl pairs every end with its start, so the state says which one it is. */
-static int container_end(sm_rt_parser_t *p) {
+static int container_end(rt_parser_t *p) {
   p->depth--;
   switch (p->state) {
   case ST_SKIP:
@@ -677,7 +677,7 @@ static int on_end_map(void *ctx) { return container_end(ctx); }
 static int on_end_array(void *ctx) { return container_end(ctx); }
 
 static int on_null(void *ctx) {
-  sm_rt_parser_t *p = ctx;
+  rt_parser_t *p = ctx;
   char *base = NULL;
   int rc = scalar_target(p, &base);
 
@@ -685,7 +685,7 @@ static int on_null(void *ctx) {
 }
 
 static int on_boolean(void *ctx, int value) {
-  sm_rt_parser_t *p = ctx;
+  rt_parser_t *p = ctx;
   char *base = NULL;
   int rc = scalar_target(p, &base);
 
@@ -701,7 +701,7 @@ static int on_boolean(void *ctx, int value) {
 /* Any number, wherever it is; errors included. Kept out of on_number so
  * that the short way stays short. */
 __attribute__((noinline)) static int
-number_value(sm_rt_parser_t *p, const char *text, size_t len) {
+number_value(rt_parser_t *p, const char *text, size_t len) {
   const member_t *m;
   char *base = NULL;
   int64_t v = 0;
@@ -723,11 +723,11 @@ number_value(sm_rt_parser_t *p, const char *text, size_t len) {
   if (m->type == MT_PROTOCOL) {
     /* Checked here already: nothing else of another version means
      * anything. */
-    if (v != SM_RT_PROTOCOL)
+    if (v != RT_PROTOCOL)
       return fail_where(p,
                         "protocol %" PRId64 " is not supported (version %d "
                         "expected)",
-                        v, SM_RT_PROTOCOL);
+                        v, RT_PROTOCOL);
   } else if (v < m->min || v > m->max) {
     if (m->max != INT64_MAX)
       return fail_where(p,
@@ -751,7 +751,7 @@ number_value(sm_rt_parser_t *p, const char *text, size_t len) {
 /* A page is mostly a record's integers: those take the short way, the rest
  * (and every error) the general one. */
 static int on_number(void *ctx, const char *text, size_t len) {
-  sm_rt_parser_t *p = ctx;
+  rt_parser_t *p = ctx;
   const member_t *m = p->member;
   int64_t v;
 
@@ -774,41 +774,41 @@ static int outcome_lookup(const unsigned char *s, size_t len) {
     return -1;
   switch (s[0]) {
   case 's':
-    return IS("success") ? SM_RT_OUTCOME_SUCCESS : -1;
+    return IS("success") ? RT_OUTCOME_SUCCESS : -1;
   case 'm':
-    return IS("model_error") ? SM_RT_OUTCOME_MODEL_ERROR : -1;
+    return IS("model_error") ? RT_OUTCOME_MODEL_ERROR : -1;
   case 'd':
-    return IS("download_failed") ? SM_RT_OUTCOME_DOWNLOAD_FAILED : -1;
+    return IS("download_failed") ? RT_OUTCOME_DOWNLOAD_FAILED : -1;
   case 'u':
-    return IS("upload_failed") ? SM_RT_OUTCOME_UPLOAD_FAILED : -1;
+    return IS("upload_failed") ? RT_OUTCOME_UPLOAD_FAILED : -1;
   case 'e':
-    return IS("expired") ? SM_RT_OUTCOME_EXPIRED : -1;
+    return IS("expired") ? RT_OUTCOME_EXPIRED : -1;
   case 't':
-    return IS("timeout") ? SM_RT_OUTCOME_TIMEOUT : -1;
+    return IS("timeout") ? RT_OUTCOME_TIMEOUT : -1;
   case 'i':
-    return IS("internal_error") ? SM_RT_OUTCOME_INTERNAL_ERROR : -1;
+    return IS("internal_error") ? RT_OUTCOME_INTERNAL_ERROR : -1;
   }
   return -1;
 }
 
 static int notify_lookup(const unsigned char *s, size_t len) {
   if (IS("sent"))
-    return SM_RT_NOTIFY_SENT;
+    return RT_NOTIFY_SENT;
   if (IS("none"))
-    return SM_RT_NOTIFY_NONE;
+    return RT_NOTIFY_NONE;
   if (IS("failed"))
-    return SM_RT_NOTIFY_FAILED;
+    return RT_NOTIFY_FAILED;
   return -1;
 }
 #undef IS
 
 /* Strings are few (three a record): no short way needed. */
 static int on_string(void *ctx, const unsigned char *s, size_t len) {
-  sm_rt_parser_t *p = ctx;
+  rt_parser_t *p = ctx;
   const member_t *m;
   char *base = NULL;
   char *dst;
-  char quoted[SM_RT_QUOTE_MAX + 1];
+  char quoted[RT_QUOTE_MAX + 1];
   size_t n;
   int idx;
   int rc = scalar_target(p, &base);
@@ -851,7 +851,7 @@ static int on_string(void *ctx, const unsigned char *s, size_t len) {
       quote_value(quoted, sizeof(quoted), s, len);
       return fail_where(p, "unknown outcome \"%s\"", quoted);
     }
-    *(sm_rt_outcome_t *)field(base, m) = (sm_rt_outcome_t)idx;
+    *(rt_outcome_t *)field(base, m) = (rt_outcome_t)idx;
     break;
   case MT_NOTIFY:
     idx = notify_lookup(s, len);
@@ -859,7 +859,7 @@ static int on_string(void *ctx, const unsigned char *s, size_t len) {
       quote_value(quoted, sizeof(quoted), s, len);
       return fail_where(p, "unknown notification \"%s\"", quoted);
     }
-    *(sm_rt_notify_t *)field(base, m) = (sm_rt_notify_t)idx;
+    *(rt_notify_t *)field(base, m) = (rt_notify_t)idx;
     break;
   default:
     return type_error(p);
@@ -889,13 +889,13 @@ static uint32_t required_mask(const member_t *table, size_t count) {
   return mask;
 }
 
-sm_rt_parser_t *sm_rt_parser_create(sm_rt_doc_t kind, sm_rt_record_cb cb,
+rt_parser_t *rt_parser_create(rt_doc_t kind, rt_record_cb cb,
                                     void *user_data,
-                                    const sm_rt_limits_t *limits) {
-  sm_rt_parser_t *p = NULL;
+                                    const rt_limits_t *limits) {
+  rt_parser_t *p = NULL;
 
-  if (kind != SM_RT_DOC_SNAPSHOT && kind != SM_RT_DOC_REQUESTS &&
-      kind != SM_RT_DOC_ERROR)
+  if (kind != RT_DOC_SNAPSHOT && kind != RT_DOC_REQUESTS &&
+      kind != RT_DOC_ERROR)
     return NULL;
 
   p = calloc(1, sizeof(*p));
@@ -903,9 +903,9 @@ sm_rt_parser_t *sm_rt_parser_create(sm_rt_doc_t kind, sm_rt_record_cb cb,
     p->kind = kind;
     p->cb = cb;
     p->user_data = user_data;
-    p->max_bytes = SM_RT_DEFAULT_MAX_BYTES;
-    p->max_depth = SM_RT_DEFAULT_MAX_DEPTH;
-    p->max_records = SM_RT_DEFAULT_MAX_RECORDS;
+    p->max_bytes = RT_DEFAULT_MAX_BYTES;
+    p->max_depth = RT_DEFAULT_MAX_DEPTH;
+    p->max_records = RT_DEFAULT_MAX_RECORDS;
     if (limits != NULL && limits->max_bytes != 0)
       p->max_bytes = limits->max_bytes;
     if (limits != NULL && limits->max_depth != 0)
@@ -914,17 +914,17 @@ sm_rt_parser_t *sm_rt_parser_create(sm_rt_doc_t kind, sm_rt_record_cb cb,
       p->max_records = limits->max_records;
 
     switch (kind) {
-    case SM_RT_DOC_SNAPSHOT:
+    case RT_DOC_SNAPSHOT:
       p->top = snapshot_members;
       p->top_count = sizeof(snapshot_members) / sizeof(snapshot_members[0]);
       p->top_base = (char *)&p->snap;
       break;
-    case SM_RT_DOC_REQUESTS:
+    case RT_DOC_REQUESTS:
       p->top = page_members;
       p->top_count = sizeof(page_members) / sizeof(page_members[0]);
       p->top_base = (char *)&p->page;
       break;
-    case SM_RT_DOC_ERROR:
+    case RT_DOC_ERROR:
       p->top = error_members;
       p->top_count = sizeof(error_members) / sizeof(error_members[0]);
       p->top_base = p->error_text;
@@ -947,7 +947,7 @@ sm_rt_parser_t *sm_rt_parser_create(sm_rt_doc_t kind, sm_rt_record_cb cb,
   return p;
 }
 
-int sm_rt_parser_feed(sm_rt_parser_t *p, const char *buf, size_t len) {
+int rt_parser_feed(rt_parser_t *p, const char *buf, size_t len) {
   size_t room, n;
   yajl_status st;
 
@@ -985,7 +985,7 @@ int sm_rt_parser_feed(sm_rt_parser_t *p, const char *buf, size_t len) {
   return 0;
 }
 
-int sm_rt_parser_finish(sm_rt_parser_t *p) {
+int rt_parser_finish(rt_parser_t *p) {
   const member_t *m;
   yajl_status st;
 
@@ -1016,42 +1016,42 @@ int sm_rt_parser_finish(sm_rt_parser_t *p) {
   return 0;
 }
 
-const char *sm_rt_parser_error(const sm_rt_parser_t *p) {
+const char *rt_parser_error(const rt_parser_t *p) {
   return p != NULL ? p->message : "";
 }
 
-const sm_rt_snapshot_t *sm_rt_parser_snapshot(const sm_rt_parser_t *p) {
-  if (p == NULL || p->kind != SM_RT_DOC_SNAPSHOT || p->result != RES_DONE)
+const rt_snapshot_t *rt_parser_snapshot(const rt_parser_t *p) {
+  if (p == NULL || p->kind != RT_DOC_SNAPSHOT || p->result != RES_DONE)
     return NULL;
   return &p->snap;
 }
 
-const sm_rt_page_t *sm_rt_parser_page(const sm_rt_parser_t *p) {
-  if (p == NULL || p->kind != SM_RT_DOC_REQUESTS)
+const rt_page_t *rt_parser_page(const rt_parser_t *p) {
+  if (p == NULL || p->kind != RT_DOC_REQUESTS)
     return NULL;
   return &p->page;
 }
 
-const char *sm_rt_parser_error_text(const sm_rt_parser_t *p) {
-  if (p == NULL || p->kind != SM_RT_DOC_ERROR || p->result != RES_DONE)
+const char *rt_parser_error_text(const rt_parser_t *p) {
+  if (p == NULL || p->kind != RT_DOC_ERROR || p->result != RES_DONE)
     return NULL;
   return p->error_text;
 }
 
-void sm_rt_parser_destroy(sm_rt_parser_t *p) {
+void rt_parser_destroy(rt_parser_t *p) {
   if (p == NULL)
     return;
   yajl_free(p->yajl);
   free(p);
 }
 
-const char *sm_rt_outcome_name(sm_rt_outcome_t o) {
-  if ((unsigned)o >= SM_RT_OUTCOME_COUNT)
+const char *rt_parser_outcome_name(rt_outcome_t o) {
+  if ((unsigned)o >= RT_OUTCOME_COUNT)
     return "unknown";
   return outcome_names[o];
 }
 
-const char *sm_rt_notify_name(sm_rt_notify_t n) {
+const char *rt_parser_notify_name(rt_notify_t n) {
   if ((unsigned)n >= NOTIFY_COUNT)
     return "unknown";
   return notify_names[n];

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of runtime_parse: every document, valid or not, is parsed
+ * Unit tests of rt_parser: every document, valid or not, is parsed
  * whole and then re-fed in every chunk size from 1 to 64 bytes (or its
  * length), and the outcomes must be identical: the parser may not depend
  * on how the socket happened to split the body.
  */
-#include "runtime_parse.h"
+#include "rt_parser.h"
 #include "tap.h"
 
 #include <stdbool.h>
@@ -67,27 +67,27 @@ typedef struct {
   int finish_rc; /* finish is called in any case */
   char error[512];
   size_t nrec; /* records handed to the callback */
-  sm_rt_record_t recs[MAX_KEPT];
+  rt_record_t recs[MAX_KEPT];
   bool has_snap;
-  sm_rt_snapshot_t snap;
+  rt_snapshot_t snap;
   bool has_page;
-  sm_rt_page_t page;
+  rt_page_t page;
   bool has_text;
-  char text[SM_RT_ERROR_MAX + 1];
+  char text[RT_ERROR_MAX + 1];
   /* seen from the first callback: the page header read so far */
-  char boot_id_at_first_record[SM_RT_BOOT_ID_MAX + 1];
+  char boot_id_at_first_record[RT_BOOT_ID_MAX + 1];
   /* callback control */
   size_t stop_at; /* return non-zero on this record (1-based); 0: never */
-  sm_rt_parser_t *parser;
+  rt_parser_t *parser;
 } run_t;
 
 static run_t *R_whole; /* the reference: the document fed in one piece */
 static run_t *R_chunk;
 
-static int record_cb(const sm_rt_record_t *rec, void *ud) {
+static int record_cb(const rt_record_t *rec, void *ud) {
   run_t *r = ud;
   if (r->nrec == 0) {
-    const sm_rt_page_t *pg = sm_rt_parser_page(r->parser);
+    const rt_page_t *pg = rt_parser_page(r->parser);
     snprintf(r->boot_id_at_first_record, sizeof(r->boot_id_at_first_record),
              "%s", pg != NULL ? pg->boot_id : "(null)");
   }
@@ -98,14 +98,14 @@ static int record_cb(const sm_rt_record_t *rec, void *ud) {
 }
 
 /* chunk 0: the whole document in one feed. */
-static void run(run_t *r, sm_rt_doc_t kind, const char *doc, size_t len,
-                size_t chunk, const sm_rt_limits_t *lim, size_t stop_at,
+static void run(run_t *r, rt_doc_t kind, const char *doc, size_t len,
+                size_t chunk, const rt_limits_t *lim, size_t stop_at,
                 bool with_cb) {
-  sm_rt_parser_t *p;
+  rt_parser_t *p;
 
   memset(r, 0, sizeof(*r));
   r->stop_at = stop_at;
-  p = sm_rt_parser_create(kind, with_cb ? record_cb : NULL, r, lim);
+  p = rt_parser_create(kind, with_cb ? record_cb : NULL, r, lim);
   if (p == NULL)
     abort();
   r->parser = p;
@@ -113,29 +113,29 @@ static void run(run_t *r, sm_rt_doc_t kind, const char *doc, size_t len,
     chunk = len > 0 ? len : 1;
   for (size_t off = 0; off < len && r->feed_rc == 0; off += chunk) {
     size_t n = len - off < chunk ? len - off : chunk;
-    r->feed_rc = sm_rt_parser_feed(p, doc + off, n);
+    r->feed_rc = rt_parser_feed(p, doc + off, n);
   }
-  r->finish_rc = sm_rt_parser_finish(p);
-  snprintf(r->error, sizeof(r->error), "%s", sm_rt_parser_error(p));
-  if (sm_rt_parser_snapshot(p) != NULL) {
+  r->finish_rc = rt_parser_finish(p);
+  snprintf(r->error, sizeof(r->error), "%s", rt_parser_error(p));
+  if (rt_parser_snapshot(p) != NULL) {
     r->has_snap = true;
-    r->snap = *sm_rt_parser_snapshot(p);
+    r->snap = *rt_parser_snapshot(p);
   }
-  if (sm_rt_parser_page(p) != NULL) {
+  if (rt_parser_page(p) != NULL) {
     r->has_page = true;
-    r->page = *sm_rt_parser_page(p);
+    r->page = *rt_parser_page(p);
   }
-  if (sm_rt_parser_error_text(p) != NULL) {
+  if (rt_parser_error_text(p) != NULL) {
     r->has_text = true;
-    snprintf(r->text, sizeof(r->text), "%s", sm_rt_parser_error_text(p));
+    snprintf(r->text, sizeof(r->text), "%s", rt_parser_error_text(p));
   }
   if (!with_cb && r->has_page)
     r->nrec = r->page.records;
-  sm_rt_parser_destroy(p);
+  rt_parser_destroy(p);
   r->parser = NULL;
 }
 
-static bool rec_equal(const sm_rt_record_t *a, const sm_rt_record_t *b) {
+static bool rec_equal(const rt_record_t *a, const rt_record_t *b) {
   return a->seq == b->seq && strcmp(a->inference_id, b->inference_id) == 0 &&
          a->received_ms == b->received_ms &&
          a->completed_ms == b->completed_ms && a->outcome == b->outcome &&
@@ -147,7 +147,7 @@ static bool rec_equal(const sm_rt_record_t *a, const sm_rt_record_t *b) {
          a->have == b->have;
 }
 
-static bool snap_equal(const sm_rt_snapshot_t *a, const sm_rt_snapshot_t *b) {
+static bool snap_equal(const rt_snapshot_t *a, const rt_snapshot_t *b) {
   return a->protocol == b->protocol && strcmp(a->boot_id, b->boot_id) == 0 &&
          strcmp(a->endpoint_name, b->endpoint_name) == 0 &&
          strcmp(a->variant_name, b->variant_name) == 0 &&
@@ -159,7 +159,7 @@ static bool snap_equal(const sm_rt_snapshot_t *a, const sm_rt_snapshot_t *b) {
          a->max_concurrency == b->max_concurrency && a->next_seq == b->next_seq;
 }
 
-static bool page_equal(const sm_rt_page_t *a, const sm_rt_page_t *b) {
+static bool page_equal(const rt_page_t *a, const rt_page_t *b) {
   return a->protocol == b->protocol && strcmp(a->boot_id, b->boot_id) == 0 &&
          a->first_seq == b->first_seq && a->next_seq == b->next_seq &&
          a->records == b->records;
@@ -194,8 +194,8 @@ static const char *run_diff(const run_t *a, const run_t *b) {
 
 /* Parses doc whole into R_whole, then in every chunk size, and checks that
  * all give the same. Returns R_whole. */
-static const run_t *check_lim(sm_rt_doc_t kind, const char *doc, size_t len,
-                              const sm_rt_limits_t *lim, size_t stop_at,
+static const run_t *check_lim(rt_doc_t kind, const char *doc, size_t len,
+                              const rt_limits_t *lim, size_t stop_at,
                               const char *what) {
   size_t max = len < MAX_CHUNK ? len : MAX_CHUNK;
   size_t bad_chunk = 0;
@@ -217,23 +217,23 @@ static const run_t *check_lim(sm_rt_doc_t kind, const char *doc, size_t len,
   return R_whole;
 }
 
-static const run_t *check(sm_rt_doc_t kind, const char *doc, const char *what) {
+static const run_t *check(rt_doc_t kind, const char *doc, const char *what) {
   return check_lim(kind, doc, strlen(doc), NULL, 0, what);
 }
 
-static void expect_ok_lim(sm_rt_doc_t kind, const char *doc, size_t len,
-                          const sm_rt_limits_t *lim, const char *what) {
+static void expect_ok_lim(rt_doc_t kind, const char *doc, size_t len,
+                          const rt_limits_t *lim, const char *what) {
   const run_t *r = check_lim(kind, doc, len, lim, 0, what);
   if (!T_OK(r->feed_rc == 0 && r->finish_rc == 0, "%s: accepted", what))
     T_NOTE("error: %s", r->error);
 }
 
-static void expect_ok(sm_rt_doc_t kind, const char *doc, const char *what) {
+static void expect_ok(rt_doc_t kind, const char *doc, const char *what) {
   expect_ok_lim(kind, doc, strlen(doc), NULL, what);
 }
 
-static void expect_fail_lim(sm_rt_doc_t kind, const char *doc, size_t len,
-                            const sm_rt_limits_t *lim, const char *want,
+static void expect_fail_lim(rt_doc_t kind, const char *doc, size_t len,
+                            const rt_limits_t *lim, const char *want,
                             const char *what) {
   const run_t *r = check_lim(kind, doc, len, lim, 0, what);
   bool ok = r->finish_rc != 0 && strstr(r->error, want) != NULL &&
@@ -242,7 +242,7 @@ static void expect_fail_lim(sm_rt_doc_t kind, const char *doc, size_t len,
     T_NOTE("finish %d, error: \"%s\"", r->finish_rc, r->error);
 }
 
-static void expect_fail(sm_rt_doc_t kind, const char *doc, const char *want,
+static void expect_fail(rt_doc_t kind, const char *doc, const char *want,
                         const char *what) {
   expect_fail_lim(kind, doc, strlen(doc), NULL, want, what);
 }
@@ -383,11 +383,11 @@ static const char PAGE_EXAMPLE[] =
     "}\n";
 
 #define HAVE_ALL                                                               \
-  (SM_RT_HAVE_DOWNLOAD_US | SM_RT_HAVE_DOWNLOAD_OK | SM_RT_HAVE_MODEL_US |     \
-   SM_RT_HAVE_STATUS_CODE | SM_RT_HAVE_UPLOAD_US | SM_RT_HAVE_UPLOAD_OK)
+  (RT_HAVE_DOWNLOAD_US | RT_HAVE_DOWNLOAD_OK | RT_HAVE_MODEL_US |     \
+   RT_HAVE_STATUS_CODE | RT_HAVE_UPLOAD_US | RT_HAVE_UPLOAD_OK)
 
 static void test_examples(void) {
-  const run_t *r = check(SM_RT_DOC_SNAPSHOT, SNAPSHOT_EXAMPLE, "snapshot");
+  const run_t *r = check(RT_DOC_SNAPSHOT, SNAPSHOT_EXAMPLE, "snapshot");
   T_OK(r->finish_rc == 0 && r->has_snap, "snapshot example accepted");
   T_EQ_STR(r->error, "", "no error message after success");
   T_OK(!r->has_page && !r->has_text, "no page or error text for a snapshot");
@@ -405,7 +405,7 @@ static void test_examples(void) {
   T_EQ_INT(r->snap.max_concurrency, 4, "snapshot max_concurrency");
   T_EQ_INT(r->snap.next_seq, 1043, "snapshot next_seq");
 
-  r = check(SM_RT_DOC_REQUESTS, PAGE_EXAMPLE, "page");
+  r = check(RT_DOC_REQUESTS, PAGE_EXAMPLE, "page");
   T_OK(r->finish_rc == 0 && r->has_page, "page example accepted");
   T_OK(!r->has_snap && !r->has_text, "no snapshot or error text for a page");
   T_EQ_INT(r->page.protocol, 1, "page protocol");
@@ -416,13 +416,13 @@ static void test_examples(void) {
   T_EQ_INT(r->nrec, 1, "one record handed over");
   T_EQ_STR(r->boot_id_at_first_record, BOOT,
            "page header readable from the record callback");
-  const sm_rt_record_t *rec = &r->recs[0];
+  const rt_record_t *rec = &r->recs[0];
   T_EQ_INT(rec->seq, 1001, "record seq");
   T_EQ_STR(rec->inference_id, "5f0c7a52-4a8e-4e3b-a2d5-7b1f0c9e2d44",
            "record inference_id");
   T_EQ_INT(rec->received_ms, INT64_C(1764187190000), "record received_ms");
   T_EQ_INT(rec->completed_ms, INT64_C(1764187199000), "record completed_ms");
-  T_EQ_INT(rec->outcome, SM_RT_OUTCOME_SUCCESS, "record outcome");
+  T_EQ_INT(rec->outcome, RT_OUTCOME_SUCCESS, "record outcome");
   T_EQ_INT(rec->backlog_us, 1200000, "record backlog_us");
   T_EQ_INT(rec->download_us, 35000, "record download_us");
   T_EQ_INT(rec->download_ok, true, "record download_ok");
@@ -430,13 +430,13 @@ static void test_examples(void) {
   T_EQ_INT(rec->status_code, 200, "record status_code");
   T_EQ_INT(rec->upload_us, 12000, "record upload_us");
   T_EQ_INT(rec->upload_ok, true, "record upload_ok");
-  T_EQ_INT(rec->notification, SM_RT_NOTIFY_SENT, "record notification");
+  T_EQ_INT(rec->notification, RT_NOTIFY_SENT, "record notification");
   T_EQ_INT(rec->total_ms, 1500, "record total_ms");
   T_EQ_STR(rec->error, "", "record error empty");
   T_EQ_INT(rec->have, HAVE_ALL, "record have bits");
 
   /* Counting only, with no callback. */
-  run(R_chunk, SM_RT_DOC_REQUESTS, PAGE_EXAMPLE, strlen(PAGE_EXAMPLE), 5, NULL,
+  run(R_chunk, RT_DOC_REQUESTS, PAGE_EXAMPLE, strlen(PAGE_EXAMPLE), 5, NULL,
       0, false);
   T_OK(R_chunk->finish_rc == 0 && R_chunk->page.records == 1,
        "a NULL callback: records validated and counted");
@@ -448,7 +448,7 @@ static void test_snapshot_optional(void) {
   sb_add(&b, "{\"protocol\":1,\"boot_id\":\"b\",\"instance_count\":1,"
              "\"time_ms\":0,\"backlog_size\":0,\"oldest_request_age_ms\":0,"
              "\"next_seq\":1}");
-  const run_t *r = check(SM_RT_DOC_SNAPSHOT, b.s, "minimal snapshot");
+  const run_t *r = check(RT_DOC_SNAPSHOT, b.s, "minimal snapshot");
   T_OK(r->finish_rc == 0, "minimal snapshot accepted");
   T_EQ_STR(r->snap.endpoint_name, "", "absent endpoint_name is empty");
   T_EQ_STR(r->snap.variant_name, "", "absent variant_name is empty");
@@ -460,43 +460,43 @@ static void test_snapshot_optional(void) {
 
 typedef struct {
   const char *outcome;
-  sm_rt_outcome_t o;
+  rt_outcome_t o;
   const char *members; /* optional members, JSON */
   unsigned have;
-  sm_rt_notify_t notify;
+  rt_notify_t notify;
 } shape_t;
 
 static const shape_t shapes[] = {
-    {"success", SM_RT_OUTCOME_SUCCESS,
+    {"success", RT_OUTCOME_SUCCESS,
      ",\"download_us\":10,\"download_ok\":true,\"model_us\":20,"
      "\"status_code\":200,\"upload_us\":30,\"upload_ok\":true,"
      "\"notification\":\"sent\"",
-     HAVE_ALL, SM_RT_NOTIFY_SENT},
-    {"model_error", SM_RT_OUTCOME_MODEL_ERROR,
+     HAVE_ALL, RT_NOTIFY_SENT},
+    {"model_error", RT_OUTCOME_MODEL_ERROR,
      ",\"download_us\":10,\"download_ok\":true,\"model_us\":20,"
      "\"status_code\":503,\"upload_us\":30,\"upload_ok\":true,"
      "\"notification\":\"failed\",\"error\":\"model answered 503\"",
-     HAVE_ALL | SM_RT_HAVE_ERROR, SM_RT_NOTIFY_FAILED},
-    {"download_failed", SM_RT_OUTCOME_DOWNLOAD_FAILED,
+     HAVE_ALL | RT_HAVE_ERROR, RT_NOTIFY_FAILED},
+    {"download_failed", RT_OUTCOME_DOWNLOAD_FAILED,
      ",\"download_us\":10,\"download_ok\":false,\"notification\":\"none\","
      "\"error\":\"AccessDenied\"",
-     SM_RT_HAVE_DOWNLOAD_US | SM_RT_HAVE_DOWNLOAD_OK | SM_RT_HAVE_ERROR,
-     SM_RT_NOTIFY_NONE},
-    {"upload_failed", SM_RT_OUTCOME_UPLOAD_FAILED,
+     RT_HAVE_DOWNLOAD_US | RT_HAVE_DOWNLOAD_OK | RT_HAVE_ERROR,
+     RT_NOTIFY_NONE},
+    {"upload_failed", RT_OUTCOME_UPLOAD_FAILED,
      ",\"download_us\":10,\"download_ok\":true,\"model_us\":20,"
      "\"status_code\":200,\"upload_us\":30,\"upload_ok\":false,"
      "\"notification\":\"sent\",\"error\":\"SlowDown\"",
-     HAVE_ALL | SM_RT_HAVE_ERROR, SM_RT_NOTIFY_SENT},
-    {"expired", SM_RT_OUTCOME_EXPIRED, "", 0, SM_RT_NOTIFY_ABSENT},
-    {"timeout", SM_RT_OUTCOME_TIMEOUT,
+     HAVE_ALL | RT_HAVE_ERROR, RT_NOTIFY_SENT},
+    {"expired", RT_OUTCOME_EXPIRED, "", 0, RT_NOTIFY_ABSENT},
+    {"timeout", RT_OUTCOME_TIMEOUT,
      ",\"download_us\":10,\"download_ok\":true,\"model_us\":20,"
      "\"notification\":\"failed\",\"error\":\"timed out\"",
-     SM_RT_HAVE_DOWNLOAD_US | SM_RT_HAVE_DOWNLOAD_OK | SM_RT_HAVE_MODEL_US |
-         SM_RT_HAVE_ERROR,
-     SM_RT_NOTIFY_FAILED},
-    {"internal_error", SM_RT_OUTCOME_INTERNAL_ERROR,
-     ",\"notification\":\"none\",\"error\":\"bug\"", SM_RT_HAVE_ERROR,
-     SM_RT_NOTIFY_NONE},
+     RT_HAVE_DOWNLOAD_US | RT_HAVE_DOWNLOAD_OK | RT_HAVE_MODEL_US |
+         RT_HAVE_ERROR,
+     RT_NOTIFY_FAILED},
+    {"internal_error", RT_OUTCOME_INTERNAL_ERROR,
+     ",\"notification\":\"none\",\"error\":\"bug\"", RT_HAVE_ERROR,
+     RT_NOTIFY_NONE},
 };
 #define N_SHAPES (sizeof(shapes) / sizeof(shapes[0]))
 
@@ -534,12 +534,12 @@ static void test_many_records(void) {
   bool ok = true;
 
   build_many(&b, n, 500);
-  const run_t *r = check(SM_RT_DOC_REQUESTS, b.s, "page of every outcome");
+  const run_t *r = check(RT_DOC_REQUESTS, b.s, "page of every outcome");
   T_OK(r->finish_rc == 0, "page of every outcome accepted");
   T_EQ_INT(r->nrec, n, "every record handed over");
   T_EQ_INT(r->page.records, n, "page records counts them");
   for (size_t i = 0; i < n && i < MAX_KEPT; i++) {
-    const sm_rt_record_t *rec = &r->recs[i];
+    const rt_record_t *rec = &r->recs[i];
     const shape_t *s = &shapes[i % N_SHAPES];
     if (rec->seq != (int64_t)(500 + i) || rec->outcome != s->o ||
         rec->have != s->have || rec->notification != s->notify ||
@@ -547,18 +547,18 @@ static void test_many_records(void) {
       T_NOTE("record %zu (%s) differs: have %#x", i, s->outcome, rec->have);
       ok = false;
     }
-    if ((s->have & SM_RT_HAVE_DOWNLOAD_OK) &&
-        rec->download_ok != (s->o != SM_RT_OUTCOME_DOWNLOAD_FAILED))
+    if ((s->have & RT_HAVE_DOWNLOAD_OK) &&
+        rec->download_ok != (s->o != RT_OUTCOME_DOWNLOAD_FAILED))
       ok = false;
-    if ((s->have & SM_RT_HAVE_UPLOAD_OK) &&
-        rec->upload_ok != (s->o != SM_RT_OUTCOME_UPLOAD_FAILED))
+    if ((s->have & RT_HAVE_UPLOAD_OK) &&
+        rec->upload_ok != (s->o != RT_OUTCOME_UPLOAD_FAILED))
       ok = false;
-    if ((s->have & SM_RT_HAVE_ERROR) == 0 && rec->error[0] != '\0')
+    if ((s->have & RT_HAVE_ERROR) == 0 && rec->error[0] != '\0')
       ok = false;
     /* Members left out are zero, not the previous record's. */
-    if (!(s->have & SM_RT_HAVE_MODEL_US) && rec->model_us != 0)
+    if (!(s->have & RT_HAVE_MODEL_US) && rec->model_us != 0)
       ok = false;
-    if (!(s->have & SM_RT_HAVE_STATUS_CODE) && rec->status_code != 0)
+    if (!(s->have & RT_HAVE_STATUS_CODE) && rec->status_code != 0)
       ok = false;
   }
   T_OK(ok, "each record has its outcome, its members and no others");
@@ -566,7 +566,7 @@ static void test_many_records(void) {
   T_EQ_STR(r->recs[1].error, "model answered 503", "model_error error text");
   T_EQ_STR(r->recs[2].error, "AccessDenied", "download_failed error text");
 
-  run(R_chunk, SM_RT_DOC_REQUESTS, b.s, b.len, 3, NULL, 0, false);
+  run(R_chunk, RT_DOC_REQUESTS, b.s, b.len, 3, NULL, 0, false);
   T_OK(R_chunk->finish_rc == 0 && R_chunk->page.records == n,
        "many records with a NULL callback");
   sb_free(&b);
@@ -588,7 +588,7 @@ static void test_order_and_unknown(void) {
   }
   sb_add(&b, "}],\"next_seq\":1043,\"first_seq\":1000,\"boot_id\":\"late\","
              "\"protocol\":1}");
-  r = check(SM_RT_DOC_REQUESTS, b.s, "shuffled page");
+  r = check(RT_DOC_REQUESTS, b.s, "shuffled page");
   T_OK(r->finish_rc == 0 && r->nrec == 1, "shuffled page accepted");
   T_EQ_STR(r->page.boot_id, "late", "boot_id after requests is read");
   T_EQ_STR(r->boot_id_at_first_record, "",
@@ -609,7 +609,7 @@ static void test_order_and_unknown(void) {
       sb_add(&b, ",");
   }
   sb_add(&b, "}");
-  r = check(SM_RT_DOC_SNAPSHOT, b.s, "reversed snapshot");
+  r = check(RT_DOC_SNAPSHOT, b.s, "reversed snapshot");
   T_OK(r->finish_rc == 0 && r->snap.next_seq == 1043 &&
            strcmp(r->snap.boot_id, BOOT) == 0,
        "reversed snapshot accepted");
@@ -637,13 +637,13 @@ static void test_order_and_unknown(void) {
   sb_add(&b, "\"zz\":[[[{\"x\":[]}]]]}],");
   sb_add(&b, junk);
   sb_add(&b, "\"zz\":{\"y\":{\"z\":[true]}}}");
-  r = check(SM_RT_DOC_REQUESTS, b.s, "unknown members");
+  r = check(RT_DOC_REQUESTS, b.s, "unknown members");
   if (!T_OK(r->finish_rc == 0 && r->nrec == 1,
             "unknown members of every type skipped"))
     T_NOTE("error: %s", r->error);
   T_OK(r->recs[0].seq == 1 && r->recs[0].total_ms == 4 &&
            r->recs[0].have == 0 &&
-           r->recs[0].notification == SM_RT_NOTIFY_ABSENT,
+           r->recs[0].notification == RT_NOTIFY_ABSENT,
        "record read around unknown members");
   sb_free(&b);
 
@@ -651,18 +651,18 @@ static void test_order_and_unknown(void) {
   sb_add(&b, junk);
   sb_add(&b, "\"requests\":[1,{\"x\":2}],");
   sb_add(&b, SNAPSHOT_EXAMPLE + 1);
-  expect_ok(SM_RT_DOC_SNAPSHOT, b.s,
+  expect_ok(RT_DOC_SNAPSHOT, b.s,
             "snapshot with unknown members (and a requests member)");
   sb_free(&b);
 
   /* A key spelled with an escape is the same key. */
-  expect_ok(SM_RT_DOC_REQUESTS,
+  expect_ok(RT_DOC_REQUESTS,
             "{\"protocol\":1,\"b\\u006f\\u006ft_id\":\"b\",\"first_seq\":0,"
             "\"next_seq\":1,\"requests\":[]}",
             "escaped key");
 
   /* Empty requests array. */
-  r = check(SM_RT_DOC_REQUESTS,
+  r = check(RT_DOC_REQUESTS,
             "{\"protocol\":1,\"boot_id\":\"b\",\"first_seq\":0,"
             "\"next_seq\":1,\"requests\":[]}",
             "empty page");
@@ -674,54 +674,54 @@ static void test_order_and_unknown(void) {
 static void test_error_body(void) {
   const run_t *r;
 
-  r = check(SM_RT_DOC_ERROR, "{\"error\": \"runtime is starting\"}\n",
+  r = check(RT_DOC_ERROR, "{\"error\": \"runtime is starting\"}\n",
             "error body");
   T_OK(r->finish_rc == 0 && r->has_text, "error body accepted");
   T_EQ_STR(r->text, "runtime is starting", "error body text");
   T_OK(!r->has_snap && !r->has_page, "no snapshot or page for an error body");
 
-  r = check(SM_RT_DOC_ERROR,
+  r = check(RT_DOC_ERROR,
             "{\"code\":503,\"details\":{\"a\":[1,{}]},\"error\":\"bad "
             "\\\"after\\\" \\\\ \\u00e9\",\"more\":null}",
             "error body with unknown members");
   T_EQ_STR(r->text, "bad \"after\" \\ \xc3\xa9",
            "error body with escapes and unknown members");
 
-  r = check(SM_RT_DOC_ERROR, "{\"error\":\"\"}", "empty error text");
+  r = check(RT_DOC_ERROR, "{\"error\":\"\"}", "empty error text");
   T_OK(r->finish_rc == 0 && r->has_text && r->text[0] == '\0',
        "an empty error text is a text");
 
-  r = check(SM_RT_DOC_ERROR, "{\"error\":\"a\\u0000b\"}", "NUL in error text");
+  r = check(RT_DOC_ERROR, "{\"error\":\"a\\u0000b\"}", "NUL in error text");
   T_EQ_STR(r->text, "a?b", "NUL in error text replaced with '?'");
 
-  expect_fail(SM_RT_DOC_ERROR, "{}", "error body: missing member error",
+  expect_fail(RT_DOC_ERROR, "{}", "error body: missing member error",
               "error body without error");
-  expect_fail(SM_RT_DOC_ERROR, "{\"message\":\"x\"}",
+  expect_fail(RT_DOC_ERROR, "{\"message\":\"x\"}",
               "error body: missing member error", "error body of other shape");
-  expect_fail(SM_RT_DOC_ERROR, "{\"error\":5}",
+  expect_fail(RT_DOC_ERROR, "{\"error\":5}",
               "error body: member error must be a string",
               "error body with a number");
-  expect_fail(SM_RT_DOC_ERROR, "{\"error\":null}",
+  expect_fail(RT_DOC_ERROR, "{\"error\":null}",
               "error body: member error must be a string",
               "error body with null");
-  expect_fail(SM_RT_DOC_ERROR, "{\"error\":{\"text\":\"x\"}}",
+  expect_fail(RT_DOC_ERROR, "{\"error\":{\"text\":\"x\"}}",
               "error body: member error must be a string",
               "error body with an object");
-  expect_fail(SM_RT_DOC_ERROR, "[\"error\"]",
+  expect_fail(RT_DOC_ERROR, "[\"error\"]",
               "error body: the document is not a JSON object",
               "error body as an array");
-  expect_fail(SM_RT_DOC_ERROR, "\"error\"",
+  expect_fail(RT_DOC_ERROR, "\"error\"",
               "error body: the document is not a JSON object",
               "error body as a string");
-  expect_fail(SM_RT_DOC_ERROR, "Service Unavailable", "malformed JSON",
+  expect_fail(RT_DOC_ERROR, "Service Unavailable", "malformed JSON",
               "error body as plain text");
-  expect_fail(SM_RT_DOC_ERROR, "{\"error\":\"x\",\"error\":\"y\"}",
+  expect_fail(RT_DOC_ERROR, "{\"error\":\"x\",\"error\":\"y\"}",
               "duplicate member error", "error body with two errors");
-  expect_fail(SM_RT_DOC_ERROR, "", "error body: empty document",
+  expect_fail(RT_DOC_ERROR, "", "error body: empty document",
               "empty error body");
 
   /* A snapshot parser given an error body. */
-  expect_fail(SM_RT_DOC_SNAPSHOT, "{\"error\":\"x\"}",
+  expect_fail(RT_DOC_SNAPSHOT, "{\"error\":\"x\"}",
               "snapshot: missing member protocol",
               "snapshot parser given an error body");
 }
@@ -736,9 +736,9 @@ static void test_missing(void) {
     if (snap_fields[i].required) {
       snprintf(want, sizeof(want), "snapshot: missing member %s",
                snap_fields[i].name);
-      expect_fail(SM_RT_DOC_SNAPSHOT, b.s, want, what);
+      expect_fail(RT_DOC_SNAPSHOT, b.s, want, what);
     } else {
-      expect_ok(SM_RT_DOC_SNAPSHOT, b.s, what);
+      expect_ok(RT_DOC_SNAPSHOT, b.s, what);
     }
     sb_free(&b);
   }
@@ -747,7 +747,7 @@ static void test_missing(void) {
     snprintf(what, sizeof(what), "page without %s", page_fields[i].name);
     snprintf(want, sizeof(want), "page: missing member %s",
              page_fields[i].name);
-    expect_fail(SM_RT_DOC_REQUESTS, b.s, want, what);
+    expect_fail(RT_DOC_REQUESTS, b.s, want, what);
     sb_free(&b);
   }
   for (size_t i = 0; i < N_REC; i++) {
@@ -756,9 +756,9 @@ static void test_missing(void) {
     if (rec_fields[i].required) {
       snprintf(want, sizeof(want), "%s: missing member %s",
                i == 0 ? "record 1" : "record 1 (seq 1001)", rec_fields[i].name);
-      expect_fail(SM_RT_DOC_REQUESTS, b.s, want, what);
+      expect_fail(RT_DOC_REQUESTS, b.s, want, what);
     } else {
-      expect_ok(SM_RT_DOC_REQUESTS, b.s, what);
+      expect_ok(RT_DOC_REQUESTS, b.s, what);
     }
     sb_free(&b);
   }
@@ -812,7 +812,7 @@ static void test_wrong_types(void) {
       snprintf(what, sizeof(what), "snapshot %s: %s", snap_fields[i].name, *v);
       snprintf(want, sizeof(want), "snapshot: member %s %s",
                snap_fields[i].name, type_word(snap_fields[i].kind));
-      expect_fail(SM_RT_DOC_SNAPSHOT, b.s, want, what);
+      expect_fail(RT_DOC_SNAPSHOT, b.s, want, what);
       sb_free(&b);
     }
   for (size_t i = 0; i < N_PAGE; i++)
@@ -821,7 +821,7 @@ static void test_wrong_types(void) {
       snprintf(what, sizeof(what), "page %s: %s", page_fields[i].name, *v);
       snprintf(want, sizeof(want), "page: member %s %s", page_fields[i].name,
                type_word(page_fields[i].kind));
-      expect_fail(SM_RT_DOC_REQUESTS, b.s, want, what);
+      expect_fail(RT_DOC_REQUESTS, b.s, want, what);
       sb_free(&b);
     }
   for (size_t i = 0; i < N_REC; i++)
@@ -831,13 +831,13 @@ static void test_wrong_types(void) {
       snprintf(want, sizeof(want), "%s: member %s %s",
                i == 0 ? "record 1" : "record 1 (seq 1001)", rec_fields[i].name,
                type_word(rec_fields[i].kind));
-      expect_fail(SM_RT_DOC_REQUESTS, b.s, want, what);
+      expect_fail(RT_DOC_REQUESTS, b.s, want, what);
       sb_free(&b);
     }
 
   /* The error member of a record. */
   build_page(&b, -1, -1, NULL, -1, 4, "\"success\",\"error\":17");
-  expect_fail(SM_RT_DOC_REQUESTS, b.s,
+  expect_fail(RT_DOC_REQUESTS, b.s,
               "record 1 (seq 1001): member error must be a string",
               "record error: 17");
   sb_free(&b);
@@ -851,14 +851,14 @@ static void test_wrong_types(void) {
     sb_add(&b, elems[i]);
     sb_add(&b, "]}");
     snprintf(what, sizeof(what), "requests element %s", elems[i]);
-    expect_fail(SM_RT_DOC_REQUESTS, b.s, "record 1: not a JSON object", what);
+    expect_fail(RT_DOC_REQUESTS, b.s, "record 1: not a JSON object", what);
     sb_free(&b);
   }
   sb_add(&b, "{\"protocol\":1,\"boot_id\":\"b\",\"first_seq\":0,"
              "\"next_seq\":9,\"requests\":[");
   build_obj(&b, rec_fields, N_REC, -1, -1, NULL, NULL);
   sb_add(&b, ",7]}");
-  expect_fail(SM_RT_DOC_REQUESTS, b.s, "record 2: not a JSON object",
+  expect_fail(RT_DOC_REQUESTS, b.s, "record 2: not a JSON object",
               "second element not an object");
   sb_free(&b);
 
@@ -867,7 +867,7 @@ static void test_wrong_types(void) {
                                      "null", "true", "[{\"protocol\":1}]"};
   for (size_t i = 0; i < sizeof(tops) / sizeof(tops[0]); i++) {
     snprintf(what, sizeof(what), "top-level %s", tops[i]);
-    expect_fail(SM_RT_DOC_REQUESTS, tops[i],
+    expect_fail(RT_DOC_REQUESTS, tops[i],
                 "page: the document is not a JSON object", what);
   }
 }
@@ -886,14 +886,14 @@ static void test_numbers(void) {
     snprintf(what, sizeof(what), "snapshot %s -1", snap_fields[i].name);
     snprintf(want, sizeof(want), "snapshot: member %s %s", snap_fields[i].name,
              k == K_INT ? "must not be negative" : "must be at least 1");
-    expect_fail(SM_RT_DOC_SNAPSHOT, b.s, want, what);
+    expect_fail(RT_DOC_SNAPSHOT, b.s, want, what);
     sb_free(&b);
     if (k == K_INT1) {
       build_obj(&b, snap_fields, N_SNAP, -1, (int)i, "0", NULL);
       snprintf(what, sizeof(what), "snapshot %s 0", snap_fields[i].name);
       snprintf(want, sizeof(want), "snapshot: member %s must be at least 1",
                snap_fields[i].name);
-      expect_fail(SM_RT_DOC_SNAPSHOT, b.s, want, what);
+      expect_fail(RT_DOC_SNAPSHOT, b.s, want, what);
       sb_free(&b);
     }
   }
@@ -905,7 +905,7 @@ static void test_numbers(void) {
     snprintf(what, sizeof(what), "page %s -5", page_fields[i].name);
     snprintf(want, sizeof(want), "page: member %s %s", page_fields[i].name,
              k == K_INT ? "must not be negative" : "must be at least 1");
-    expect_fail(SM_RT_DOC_REQUESTS, b.s, want, what);
+    expect_fail(RT_DOC_REQUESTS, b.s, want, what);
     sb_free(&b);
   }
   for (size_t i = 0; i < N_REC; i++) {
@@ -917,11 +917,11 @@ static void test_numbers(void) {
     snprintf(want, sizeof(want), "%s: member %s %s",
              i == 0 ? "record 1" : "record 1 (seq 1001)", rec_fields[i].name,
              k == K_INT ? "must not be negative" : "must be at least 1");
-    expect_fail(SM_RT_DOC_REQUESTS, b.s, want, what);
+    expect_fail(RT_DOC_REQUESTS, b.s, want, what);
     sb_free(&b);
   }
   build_page(&b, -1, -1, NULL, -1, 0, "0");
-  expect_fail(SM_RT_DOC_REQUESTS, b.s,
+  expect_fail(RT_DOC_REQUESTS, b.s,
               "record 1: member seq must be at least 1", "record seq 0");
   sb_free(&b);
 
@@ -935,9 +935,9 @@ static void test_numbers(void) {
     build_page(&b, -1, -1, NULL, -1, 9, codes[i].v);
     snprintf(what, sizeof(what), "status_code %s", codes[i].v);
     if (codes[i].ok)
-      expect_ok(SM_RT_DOC_REQUESTS, b.s, what);
+      expect_ok(RT_DOC_REQUESTS, b.s, what);
     else
-      expect_fail(SM_RT_DOC_REQUESTS, b.s,
+      expect_fail(RT_DOC_REQUESTS, b.s,
                   "record 1 (seq 1001): member status_code must be between "
                   "100 and 599",
                   what);
@@ -946,43 +946,43 @@ static void test_numbers(void) {
 
   /* Integer overflow, and the largest integer. */
   build_page(&b, -1, -1, NULL, -1, 8, "9223372036854775808");
-  expect_fail(SM_RT_DOC_REQUESTS, b.s,
+  expect_fail(RT_DOC_REQUESTS, b.s,
               "record 1 (seq 1001): member model_us is out of range (integer "
               "overflow)",
               "model_us overflow");
   sb_free(&b);
   build_page(&b, -1, -1, NULL, -1, 0, "99999999999999999999999");
-  expect_fail(SM_RT_DOC_REQUESTS, b.s,
+  expect_fail(RT_DOC_REQUESTS, b.s,
               "record 1: member seq is out of range (integer overflow)",
               "seq overflow");
   sb_free(&b);
   build_obj(&b, snap_fields, N_SNAP, -1, 6, "-9223372036854775809", NULL);
-  expect_fail(SM_RT_DOC_SNAPSHOT, b.s,
+  expect_fail(RT_DOC_SNAPSHOT, b.s,
               "snapshot: member time_ms is out of range (integer overflow)",
               "negative overflow");
   sb_free(&b);
   build_obj(&b, snap_fields, N_SNAP, -1, 6, "9223372036854775807", NULL);
-  r = check(SM_RT_DOC_SNAPSHOT, b.s, "INT64_MAX");
+  r = check(RT_DOC_SNAPSHOT, b.s, "INT64_MAX");
   T_OK(r->finish_rc == 0 && r->snap.time_ms == INT64_MAX, "INT64_MAX accepted");
   sb_free(&b);
   build_obj(&b, snap_fields, N_SNAP, -1, 6, "99999999999999999999.5", NULL);
-  expect_fail(SM_RT_DOC_SNAPSHOT, b.s,
+  expect_fail(RT_DOC_SNAPSHOT, b.s,
               "snapshot: member time_ms must be an integer",
               "huge double is a double");
   sb_free(&b);
   build_obj(&b, snap_fields, N_SNAP, -1, 6, "-0", NULL);
-  r = check(SM_RT_DOC_SNAPSHOT, b.s, "-0");
+  r = check(RT_DOC_SNAPSHOT, b.s, "-0");
   T_OK(r->finish_rc == 0 && r->snap.time_ms == 0, "-0 is the integer 0");
   sb_free(&b);
 
   /* A double for an integer names the member. */
   build_page(&b, -1, -1, NULL, -1, 8, "1.5");
-  expect_fail(SM_RT_DOC_REQUESTS, b.s,
+  expect_fail(RT_DOC_REQUESTS, b.s,
               "record 1 (seq 1001): member model_us must be an integer",
               "model_us 1.5");
   sb_free(&b);
   build_page(&b, -1, -1, NULL, -1, 8, "1e3");
-  expect_fail(SM_RT_DOC_REQUESTS, b.s,
+  expect_fail(RT_DOC_REQUESTS, b.s,
               "record 1 (seq 1001): member model_us must be an integer",
               "model_us 1e3");
   sb_free(&b);
@@ -998,12 +998,12 @@ static void test_enums_protocol_dup(void) {
   for (size_t i = 0; i < sizeof(bad_outcomes) / sizeof(bad_outcomes[0]); i++) {
     build_page(&b, -1, -1, NULL, -1, 4, bad_outcomes[i]);
     snprintf(what, sizeof(what), "outcome %s", bad_outcomes[i]);
-    expect_fail(SM_RT_DOC_REQUESTS, b.s, "record 1 (seq 1001): unknown outcome",
+    expect_fail(RT_DOC_REQUESTS, b.s, "record 1 (seq 1001): unknown outcome",
                 what);
     sb_free(&b);
   }
   build_page(&b, -1, -1, NULL, -1, 4, "\"a\\\"b\\nc\"");
-  expect_fail(SM_RT_DOC_REQUESTS, b.s, "unknown outcome \"a?b?c\"",
+  expect_fail(RT_DOC_REQUESTS, b.s, "unknown outcome \"a?b?c\"",
               "unknown outcome quoted plainly");
   sb_free(&b);
   sb_t longv = {0};
@@ -1011,7 +1011,7 @@ static void test_enums_protocol_dup(void) {
   sb_rep(&longv, 'x', 100);
   sb_add(&longv, "\"");
   build_page(&b, -1, -1, NULL, -1, 4, longv.s);
-  expect_fail(SM_RT_DOC_REQUESTS, b.s,
+  expect_fail(RT_DOC_REQUESTS, b.s,
               "unknown outcome \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"",
               "long unknown outcome quoted short");
   sb_free(&b);
@@ -1022,26 +1022,26 @@ static void test_enums_protocol_dup(void) {
   for (size_t i = 0; i < sizeof(bad_notes) / sizeof(bad_notes[0]); i++) {
     build_page(&b, -1, -1, NULL, -1, 12, bad_notes[i]);
     snprintf(what, sizeof(what), "notification %s", bad_notes[i]);
-    expect_fail(SM_RT_DOC_REQUESTS, b.s,
+    expect_fail(RT_DOC_REQUESTS, b.s,
                 "record 1 (seq 1001): unknown notification", what);
     sb_free(&b);
   }
 
   /* Every outcome and notification name parses to its value. */
-  for (int o = 0; o < SM_RT_OUTCOME_COUNT; o++) {
+  for (int o = 0; o < RT_OUTCOME_COUNT; o++) {
     char v[64];
-    snprintf(v, sizeof(v), "\"%s\"", sm_rt_outcome_name((sm_rt_outcome_t)o));
+    snprintf(v, sizeof(v), "\"%s\"", rt_parser_outcome_name((rt_outcome_t)o));
     build_page(&b, -1, -1, NULL, -1, 4, v);
-    run(R_chunk, SM_RT_DOC_REQUESTS, b.s, b.len, 0, NULL, 0, true);
+    run(R_chunk, RT_DOC_REQUESTS, b.s, b.len, 0, NULL, 0, true);
     T_OK(R_chunk->finish_rc == 0 && (int)R_chunk->recs[0].outcome == o,
          "outcome %s parses", v);
     sb_free(&b);
   }
-  for (int n = SM_RT_NOTIFY_NONE; n <= SM_RT_NOTIFY_FAILED; n++) {
+  for (int n = RT_NOTIFY_NONE; n <= RT_NOTIFY_FAILED; n++) {
     char v[64];
-    snprintf(v, sizeof(v), "\"%s\"", sm_rt_notify_name((sm_rt_notify_t)n));
+    snprintf(v, sizeof(v), "\"%s\"", rt_parser_notify_name((rt_notify_t)n));
     build_page(&b, -1, -1, NULL, -1, 12, v);
-    run(R_chunk, SM_RT_DOC_REQUESTS, b.s, b.len, 0, NULL, 0, true);
+    run(R_chunk, RT_DOC_REQUESTS, b.s, b.len, 0, NULL, 0, true);
     T_OK(R_chunk->finish_rc == 0 && (int)R_chunk->recs[0].notification == n,
          "notification %s parses", v);
     sb_free(&b);
@@ -1049,28 +1049,28 @@ static void test_enums_protocol_dup(void) {
 
   /* protocol */
   build_page(&b, -1, 0, "2", -1, -1, NULL);
-  expect_fail(SM_RT_DOC_REQUESTS, b.s,
+  expect_fail(RT_DOC_REQUESTS, b.s,
               "page: protocol 2 is not supported (version 1 expected)",
               "page protocol 2");
   sb_free(&b);
   build_obj(&b, snap_fields, N_SNAP, -1, 0, "2", NULL);
-  expect_fail(SM_RT_DOC_SNAPSHOT, b.s,
+  expect_fail(RT_DOC_SNAPSHOT, b.s,
               "snapshot: protocol 2 is not supported (version 1 expected)",
               "snapshot protocol 2");
   sb_free(&b);
   build_obj(&b, snap_fields, N_SNAP, -1, 0, "0", NULL);
-  expect_fail(SM_RT_DOC_SNAPSHOT, b.s, "snapshot: protocol 0 is not supported",
+  expect_fail(RT_DOC_SNAPSHOT, b.s, "snapshot: protocol 0 is not supported",
               "snapshot protocol 0");
   sb_free(&b);
   build_obj(&b, snap_fields, N_SNAP, -1, 0, "-1", NULL);
-  expect_fail(SM_RT_DOC_SNAPSHOT, b.s, "snapshot: protocol -1 is not supported",
+  expect_fail(RT_DOC_SNAPSHOT, b.s, "snapshot: protocol -1 is not supported",
               "snapshot protocol -1");
   sb_free(&b);
   /* protocol after the records: the records came, the page fails. */
   build_page(&b, 0, -1, NULL, -1, -1, NULL);
   b.s[b.len - 1] = ',';
   sb_add(&b, "\"protocol\":2}");
-  const run_t *r = check(SM_RT_DOC_REQUESTS, b.s, "late protocol 2");
+  const run_t *r = check(RT_DOC_REQUESTS, b.s, "late protocol 2");
   T_OK(r->finish_rc != 0 && r->nrec == 1 &&
            strcmp(r->error,
                   "page: protocol 2 is not supported (version 1 expected)") ==
@@ -1080,21 +1080,21 @@ static void test_enums_protocol_dup(void) {
 
   /* Duplicates are errors. */
   build_page(&b, -1, -1, NULL, -1, 13, "1500,\"seq\":7");
-  expect_fail(SM_RT_DOC_REQUESTS, b.s,
+  expect_fail(RT_DOC_REQUESTS, b.s,
               "record 1 (seq 1001): duplicate member seq", "duplicate seq");
   sb_free(&b);
   build_obj(&b, snap_fields, N_SNAP, -1, 11, "1043,\"boot_id\":\"other\"",
             NULL);
-  expect_fail(SM_RT_DOC_SNAPSHOT, b.s, "snapshot: duplicate member boot_id",
+  expect_fail(RT_DOC_SNAPSHOT, b.s, "snapshot: duplicate member boot_id",
               "duplicate boot_id");
   sb_free(&b);
   sb_add(&b, "{\"protocol\":1,\"boot_id\":\"b\",\"first_seq\":0,"
              "\"next_seq\":1,\"requests\":[],\"requests\":[]}");
-  expect_fail(SM_RT_DOC_REQUESTS, b.s, "page: duplicate member requests",
+  expect_fail(RT_DOC_REQUESTS, b.s, "page: duplicate member requests",
               "duplicate requests");
   sb_free(&b);
   build_page(&b, -1, -1, NULL, -1, 13, "1500,\"x\":1,\"x\":2");
-  expect_ok(SM_RT_DOC_REQUESTS, b.s, "duplicate unknown members are fine");
+  expect_ok(RT_DOC_REQUESTS, b.s, "duplicate unknown members are fine");
   sb_free(&b);
 }
 
@@ -1105,80 +1105,80 @@ static void test_strings(void) {
   /* Escapes: \" \\ \u00e9 and a surrogate pair. */
   build_page(&b, -1, -1, NULL, -1, 1,
              "\"a\\\"b\\\\c\\u00e9\\ud83d\\ude00\\/\\t\"");
-  r = check(SM_RT_DOC_REQUESTS, b.s, "escapes in inference_id");
+  r = check(RT_DOC_REQUESTS, b.s, "escapes in inference_id");
   T_EQ_STR(r->recs[0].inference_id, "a\"b\\c\xc3\xa9\xf0\x9f\x98\x80/\t",
            "escapes decoded in inference_id");
   sb_free(&b);
   build_page(&b, -1, -1, NULL, -1, 13,
              "1,\"error\":\"\\\"quoted\\\" \\\\ caf\\u00e9 "
              "\\uD83D\\uDE00 \xe2\x82\xac\"");
-  r = check(SM_RT_DOC_REQUESTS, b.s, "escapes in error");
+  r = check(RT_DOC_REQUESTS, b.s, "escapes in error");
   T_EQ_STR(r->recs[0].error,
            "\"quoted\" \\ caf\xc3\xa9 \xf0\x9f\x98\x80 \xe2\x82\xac",
            "escapes decoded in error text");
-  T_OK(r->recs[0].have & SM_RT_HAVE_ERROR, "error has its bit");
+  T_OK(r->recs[0].have & RT_HAVE_ERROR, "error has its bit");
   sb_free(&b);
 
   /* inference_id length cap. */
   sb_add(&v, "\"");
-  sb_rep(&v, 'i', SM_RT_INFERENCE_ID_MAX);
+  sb_rep(&v, 'i', RT_INFERENCE_ID_MAX);
   sb_add(&v, "\"");
   build_page(&b, -1, -1, NULL, -1, 1, v.s);
-  r = check(SM_RT_DOC_REQUESTS, b.s, "inference_id at the cap");
+  r = check(RT_DOC_REQUESTS, b.s, "inference_id at the cap");
   T_OK(r->finish_rc == 0 &&
-           strlen(r->recs[0].inference_id) == SM_RT_INFERENCE_ID_MAX,
-       "inference_id of %d bytes accepted", SM_RT_INFERENCE_ID_MAX);
+           strlen(r->recs[0].inference_id) == RT_INFERENCE_ID_MAX,
+       "inference_id of %d bytes accepted", RT_INFERENCE_ID_MAX);
   sb_free(&b);
   v.len--;
   sb_add(&v, "i\"");
   build_page(&b, -1, -1, NULL, -1, 1, v.s);
-  expect_fail(SM_RT_DOC_REQUESTS, b.s,
+  expect_fail(RT_DOC_REQUESTS, b.s,
               "record 1 (seq 1001): member inference_id is longer than 256 "
               "bytes",
               "inference_id over the cap");
   sb_free(&b);
   sb_free(&v);
   build_page(&b, -1, -1, NULL, -1, 1, "\"\"");
-  expect_fail(SM_RT_DOC_REQUESTS, b.s,
+  expect_fail(RT_DOC_REQUESTS, b.s,
               "record 1 (seq 1001): member inference_id must not be empty",
               "empty inference_id");
   sb_free(&b);
   build_page(&b, -1, -1, NULL, -1, 1, "\"ab\\u0000cd\"");
-  expect_fail(SM_RT_DOC_REQUESTS, b.s,
+  expect_fail(RT_DOC_REQUESTS, b.s,
               "record 1 (seq 1001): member inference_id contains a NUL",
               "NUL in inference_id");
   sb_free(&b);
 
   /* boot_id length cap. */
   sb_add(&v, "\"");
-  sb_rep(&v, 'b', SM_RT_BOOT_ID_MAX);
+  sb_rep(&v, 'b', RT_BOOT_ID_MAX);
   sb_add(&v, "\"");
   build_obj(&b, snap_fields, N_SNAP, -1, 1, v.s, NULL);
-  expect_ok(SM_RT_DOC_SNAPSHOT, b.s, "boot_id at the cap");
+  expect_ok(RT_DOC_SNAPSHOT, b.s, "boot_id at the cap");
   sb_free(&b);
   v.len--;
   sb_add(&v, "b\"");
   build_obj(&b, snap_fields, N_SNAP, -1, 1, v.s, NULL);
-  expect_fail(SM_RT_DOC_SNAPSHOT, b.s,
+  expect_fail(RT_DOC_SNAPSHOT, b.s,
               "snapshot: member boot_id is longer than 128 bytes",
               "boot_id over the cap");
   sb_free(&b);
   build_page(&b, -1, 1, v.s, -1, -1, NULL);
-  expect_fail(SM_RT_DOC_REQUESTS, b.s,
+  expect_fail(RT_DOC_REQUESTS, b.s,
               "page: member boot_id is longer than 128 bytes",
               "page boot_id over the cap");
   sb_free(&b);
   sb_free(&v);
   build_obj(&b, snap_fields, N_SNAP, -1, 1, "\"\"", NULL);
-  expect_fail(SM_RT_DOC_SNAPSHOT, b.s, "snapshot: member boot_id must not be",
+  expect_fail(RT_DOC_SNAPSHOT, b.s, "snapshot: member boot_id must not be",
               "empty boot_id");
   sb_free(&b);
   build_obj(&b, snap_fields, N_SNAP, -1, 1, "\"\\u0000\"", NULL);
-  expect_fail(SM_RT_DOC_SNAPSHOT, b.s,
+  expect_fail(RT_DOC_SNAPSHOT, b.s,
               "snapshot: member boot_id contains a NUL", "NUL boot_id");
   sb_free(&b);
   build_obj(&b, snap_fields, N_SNAP, -1, 4, "\"i-1\\u0000\"", NULL);
-  expect_fail(SM_RT_DOC_SNAPSHOT, b.s,
+  expect_fail(RT_DOC_SNAPSHOT, b.s,
               "snapshot: member instance_id contains a NUL", "NUL instance_id");
   sb_free(&b);
 
@@ -1203,11 +1203,11 @@ static void test_strings(void) {
   for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
     char what[96];
     size_t bytes = strlen(cuts[i].utf8);
-    size_t pad = SM_RT_ERROR_MAX - cuts[i].pad_less;
+    size_t pad = RT_ERROR_MAX - cuts[i].pad_less;
     /* A character that straddles the cap goes whole; one that ends on it
      * stays whole. */
     bool fits = cuts[i].pad_less == bytes;
-    size_t kept = fits ? SM_RT_ERROR_MAX : pad;
+    size_t kept = fits ? RT_ERROR_MAX : pad;
 
     sb_add(&v, "\"");
     sb_rep(&v, 'e', pad);
@@ -1221,7 +1221,7 @@ static void test_strings(void) {
     sb_add(&b, v.s);
     sb_add(&b, "}]}");
     snprintf(what, sizeof(what), "record error cut %zu", i);
-    r = check(SM_RT_DOC_REQUESTS, b.s, what);
+    r = check(RT_DOC_REQUESTS, b.s, what);
     size_t got = strlen(r->recs[0].error);
     bool ok =
         r->finish_rc == 0 && got == kept &&
@@ -1236,7 +1236,7 @@ static void test_strings(void) {
     sb_add(&b, v.s);
     sb_add(&b, "}");
     snprintf(what, sizeof(what), "error body cut %zu", i);
-    r = check(SM_RT_DOC_ERROR, b.s, what);
+    r = check(RT_DOC_ERROR, b.s, what);
     T_OK(r->finish_rc == 0 && strlen(r->text) == kept &&
              (!fits || memcmp(r->text + pad, cuts[i].utf8, bytes) == 0),
          "error body: %zu-byte char %s the cap: %zu bytes kept", bytes,
@@ -1245,30 +1245,30 @@ static void test_strings(void) {
     sb_free(&v);
   }
 
-  /* Names are cut at SM_RT_NAME_MAX the same way. */
+  /* Names are cut at RT_NAME_MAX the same way. */
   sb_add(&v, "\"");
-  sb_rep(&v, 'n', SM_RT_NAME_MAX - 1);
+  sb_rep(&v, 'n', RT_NAME_MAX - 1);
   sb_add(&v, "\xe2\x82\xac\"");
   build_obj(&b, snap_fields, N_SNAP, -1, 2, v.s, NULL);
-  r = check(SM_RT_DOC_SNAPSHOT, b.s, "long endpoint_name");
-  T_OK(r->finish_rc == 0 && strlen(r->snap.endpoint_name) == SM_RT_NAME_MAX - 1,
+  r = check(RT_DOC_SNAPSHOT, b.s, "long endpoint_name");
+  T_OK(r->finish_rc == 0 && strlen(r->snap.endpoint_name) == RT_NAME_MAX - 1,
        "endpoint_name cut before a 3-byte char at the cap");
   sb_free(&b);
   build_obj(&b, snap_fields, N_SNAP, -1, 3, v.s, NULL);
-  r = check(SM_RT_DOC_SNAPSHOT, b.s, "long variant_name");
-  T_OK(r->finish_rc == 0 && strlen(r->snap.variant_name) == SM_RT_NAME_MAX - 1,
+  r = check(RT_DOC_SNAPSHOT, b.s, "long variant_name");
+  T_OK(r->finish_rc == 0 && strlen(r->snap.variant_name) == RT_NAME_MAX - 1,
        "variant_name cut on a character boundary");
   sb_free(&b);
   build_obj(&b, snap_fields, N_SNAP, -1, 4, v.s, NULL);
-  r = check(SM_RT_DOC_SNAPSHOT, b.s, "long instance_id");
-  T_OK(r->finish_rc == 0 && strlen(r->snap.instance_id) == SM_RT_NAME_MAX - 1,
+  r = check(RT_DOC_SNAPSHOT, b.s, "long instance_id");
+  T_OK(r->finish_rc == 0 && strlen(r->snap.instance_id) == RT_NAME_MAX - 1,
        "instance_id cut on a character boundary");
   sb_free(&b);
   sb_free(&v);
 
   /* NUL in a record's error text is replaced. */
   build_page(&b, -1, -1, NULL, -1, 13, "1,\"error\":\"\\u0000x\\u0000\"");
-  r = check(SM_RT_DOC_REQUESTS, b.s, "NUL in record error");
+  r = check(RT_DOC_REQUESTS, b.s, "NUL in record error");
   T_EQ_STR(r->recs[0].error, "?x?", "NULs in record error replaced");
   sb_free(&b);
 }
@@ -1310,116 +1310,116 @@ static void test_malformed(void) {
 
   for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
     snprintf(what, sizeof(what), "malformed %zu", i);
-    expect_fail(SM_RT_DOC_SNAPSHOT, docs[i], "malformed JSON", what);
+    expect_fail(RT_DOC_SNAPSHOT, docs[i], "malformed JSON", what);
   }
   /* A raw NUL byte in the middle of the document. */
-  expect_fail_lim(SM_RT_DOC_SNAPSHOT, "{\"protocol\":1\0}", 15, NULL,
+  expect_fail_lim(RT_DOC_SNAPSHOT, "{\"protocol\":1\0}", 15, NULL,
                   "malformed JSON", "raw NUL byte");
 
   /* The byte offset counts from the start of the document. */
-  expect_fail(SM_RT_DOC_SNAPSHOT, "{\"protocol\":x}",
+  expect_fail(RT_DOC_SNAPSHOT, "{\"protocol\":x}",
               "malformed JSON at byte 13: lexical error: invalid char in json "
               "text",
               "offset of a bad character");
-  expect_fail(SM_RT_DOC_SNAPSHOT, "{\"protocol\":1}  x",
+  expect_fail(RT_DOC_SNAPSHOT, "{\"protocol\":1}  x",
               "malformed JSON at byte 17: parse error: trailing garbage",
               "offset of trailing garbage");
-  expect_fail(SM_RT_DOC_SNAPSHOT, "{\"protocol\":1",
+  expect_fail(RT_DOC_SNAPSHOT, "{\"protocol\":1",
               "malformed JSON at byte 13: parse error: premature EOF",
               "premature EOF at the end");
   /* yajl places this one at the start of the token it did not expect,
    * except when that token was split across feeds: the parser names the
    * member before it instead of a byte. */
-  expect_fail(SM_RT_DOC_SNAPSHOT, "{\"boot_id\":\"abc\" \"def\"}",
+  expect_fail(RT_DOC_SNAPSHOT, "{\"boot_id\":\"abc\" \"def\"}",
               "snapshot: malformed JSON after member boot_id: parse error: "
               "after key and value, inside map, I expect ',' or '}'",
               "missing comma after a member");
-  expect_fail(SM_RT_DOC_SNAPSHOT, "{\"x\":12 \"c\"}",
+  expect_fail(RT_DOC_SNAPSHOT, "{\"x\":12 \"c\"}",
               "snapshot: malformed JSON after an unknown member: parse error: "
               "after key and value",
               "missing comma after an unknown member");
-  expect_fail(SM_RT_DOC_SNAPSHOT, "{\"a\":[{\"b\":12 \"c\"}]}",
+  expect_fail(RT_DOC_SNAPSHOT, "{\"a\":[{\"b\":12 \"c\"}]}",
               "snapshot: malformed JSON inside an unknown member: parse "
               "error: after key and value",
               "missing comma inside an unknown member");
   {
     sb_t b = {0};
     build_page(&b, -1, -1, NULL, -1, 5, "1200000 true");
-    expect_fail(SM_RT_DOC_REQUESTS, b.s,
+    expect_fail(RT_DOC_REQUESTS, b.s,
                 "record 1 (seq 1001): malformed JSON after member backlog_us: "
                 "parse error: after key and value",
                 "missing comma in a record");
     sb_free(&b);
   }
-  expect_fail(SM_RT_DOC_SNAPSHOT, "", "snapshot: empty document",
+  expect_fail(RT_DOC_SNAPSHOT, "", "snapshot: empty document",
               "empty snapshot");
 }
 
 static void test_limits(void) {
   sb_t b = {0};
-  sm_rt_limits_t lim = {0};
+  rt_limits_t lim = {0};
   char want[96];
 
   /* Depth: a page needs 3; unknown members may nest up to the cap. */
   lim.max_depth = 5;
   build_page(&b, -1, -1, NULL, -1, 13, "1,\"x\":[[]]");
-  expect_ok_lim(SM_RT_DOC_REQUESTS, b.s, b.len, &lim, "depth 5 of 5");
+  expect_ok_lim(RT_DOC_REQUESTS, b.s, b.len, &lim, "depth 5 of 5");
   sb_free(&b);
   build_page(&b, -1, -1, NULL, -1, 13, "1,\"x\":[[{}]]");
-  expect_fail_lim(SM_RT_DOC_REQUESTS, b.s, b.len, &lim,
+  expect_fail_lim(RT_DOC_REQUESTS, b.s, b.len, &lim,
                   "record 1 (seq 1001): nesting deeper than 5 levels",
                   "depth 6 of 5");
   sb_free(&b);
   lim.max_depth = 2;
   build_page(&b, -1, -1, NULL, -1, -1, NULL);
-  expect_fail_lim(SM_RT_DOC_REQUESTS, b.s, b.len, &lim,
+  expect_fail_lim(RT_DOC_REQUESTS, b.s, b.len, &lim,
                   "page: nesting deeper than 2 levels", "page deeper than 2");
   sb_free(&b);
 
   /* The default depth cap. */
   sb_add(&b, "{\"x\":");
-  sb_rep(&b, '[', SM_RT_DEFAULT_MAX_DEPTH - 1);
-  sb_rep(&b, ']', SM_RT_DEFAULT_MAX_DEPTH - 1);
+  sb_rep(&b, '[', RT_DEFAULT_MAX_DEPTH - 1);
+  sb_rep(&b, ']', RT_DEFAULT_MAX_DEPTH - 1);
   sb_add(&b, ",");
   sb_add(&b, SNAPSHOT_EXAMPLE + 1);
-  expect_ok(SM_RT_DOC_SNAPSHOT, b.s, "default depth cap reached");
+  expect_ok(RT_DOC_SNAPSHOT, b.s, "default depth cap reached");
   sb_free(&b);
   sb_add(&b, "{\"x\":");
-  sb_rep(&b, '[', SM_RT_DEFAULT_MAX_DEPTH);
-  sb_rep(&b, ']', SM_RT_DEFAULT_MAX_DEPTH);
+  sb_rep(&b, '[', RT_DEFAULT_MAX_DEPTH);
+  sb_rep(&b, ']', RT_DEFAULT_MAX_DEPTH);
   sb_add(&b, ",");
   sb_add(&b, SNAPSHOT_EXAMPLE + 1);
   snprintf(want, sizeof(want), "snapshot: nesting deeper than %u levels",
-           SM_RT_DEFAULT_MAX_DEPTH);
-  expect_fail(SM_RT_DOC_SNAPSHOT, b.s, want, "default depth cap passed");
+           RT_DEFAULT_MAX_DEPTH);
+  expect_fail(RT_DOC_SNAPSHOT, b.s, want, "default depth cap passed");
   sb_free(&b);
   /* Deep enough to hurt if nothing stopped it. */
   sb_add(&b, "{\"x\":");
   sb_rep(&b, '[', 100000);
-  expect_fail(SM_RT_DOC_SNAPSHOT, b.s, "nesting deeper than",
+  expect_fail(RT_DOC_SNAPSHOT, b.s, "nesting deeper than",
               "100000 nested arrays");
   sb_free(&b);
 
   /* Byte cap. */
-  lim = (sm_rt_limits_t){0};
+  lim = (rt_limits_t){0};
   lim.max_bytes = strlen(SNAPSHOT_EXAMPLE);
-  expect_ok_lim(SM_RT_DOC_SNAPSHOT, SNAPSHOT_EXAMPLE, lim.max_bytes, &lim,
+  expect_ok_lim(RT_DOC_SNAPSHOT, SNAPSHOT_EXAMPLE, lim.max_bytes, &lim,
                 "document of exactly max_bytes");
   lim.max_bytes--;
   snprintf(want, sizeof(want), "snapshot: document larger than %zu bytes",
            lim.max_bytes);
-  expect_fail_lim(SM_RT_DOC_SNAPSHOT, SNAPSHOT_EXAMPLE,
+  expect_fail_lim(RT_DOC_SNAPSHOT, SNAPSHOT_EXAMPLE,
                   strlen(SNAPSHOT_EXAMPLE), &lim, want,
                   "document one byte over max_bytes");
   lim.max_bytes = 10;
-  expect_fail_lim(SM_RT_DOC_SNAPSHOT, "{\"p\":x}  and much more", 22, &lim,
+  expect_fail_lim(RT_DOC_SNAPSHOT, "{\"p\":x}  and much more", 22, &lim,
                   "malformed JSON at byte 6",
                   "an error within max_bytes is reported first");
   /* Mid-record: only complete records came. */
   build_many(&b, 10, 1);
   lim.max_bytes = b.len / 2;
   {
-    const run_t *r = check_lim(SM_RT_DOC_REQUESTS, b.s, b.len, &lim, 0,
+    const run_t *r = check_lim(RT_DOC_REQUESTS, b.s, b.len, &lim, 0,
                                "page over max_bytes");
     T_OK(r->finish_rc != 0 && r->nrec > 0 && r->nrec < 10 &&
              strstr(r->error, "page: document larger than") != NULL,
@@ -1428,27 +1428,27 @@ static void test_limits(void) {
   sb_free(&b);
 
   /* Record cap. */
-  lim = (sm_rt_limits_t){0};
+  lim = (rt_limits_t){0};
   lim.max_records = 3;
   build_many(&b, 3, 1);
-  expect_ok_lim(SM_RT_DOC_REQUESTS, b.s, b.len, &lim, "3 records of 3");
+  expect_ok_lim(RT_DOC_REQUESTS, b.s, b.len, &lim, "3 records of 3");
   sb_free(&b);
   build_many(&b, 4, 1);
   {
     const run_t *r =
-        check_lim(SM_RT_DOC_REQUESTS, b.s, b.len, &lim, 0, "4 records of 3");
+        check_lim(RT_DOC_REQUESTS, b.s, b.len, &lim, 0, "4 records of 3");
     T_OK(r->finish_rc != 0 && r->nrec == 3 &&
              strcmp(r->error, "page: more than 3 records") == 0,
          "4 records of 3: rejected after 3");
   }
   sb_free(&b);
   /* The default record cap. */
-  build_many(&b, SM_RT_DEFAULT_MAX_RECORDS + 1, 1);
-  run(R_chunk, SM_RT_DOC_REQUESTS, b.s, b.len, 4096, NULL, 0, false);
+  build_many(&b, RT_DEFAULT_MAX_RECORDS + 1, 1);
+  run(R_chunk, RT_DOC_REQUESTS, b.s, b.len, 4096, NULL, 0, false);
   snprintf(want, sizeof(want), "page: more than %u records",
-           SM_RT_DEFAULT_MAX_RECORDS);
+           RT_DEFAULT_MAX_RECORDS);
   T_OK(R_chunk->finish_rc != 0 && strcmp(R_chunk->error, want) == 0 &&
-           R_chunk->page.records == SM_RT_DEFAULT_MAX_RECORDS,
+           R_chunk->page.records == RT_DEFAULT_MAX_RECORDS,
        "default record cap");
   sb_free(&b);
 }
@@ -1457,7 +1457,7 @@ static void test_truncated(void) {
   sb_t b = {0};
   static const size_t chunks[] = {1, 2, 3, 7, 16, 64};
   size_t bad = 0, bad_at = 0, full_n;
-  sm_rt_record_t *full;
+  rt_record_t *full;
 
   /* A page with a bit of everything. */
   sb_add(&b, "{\"protocol\":1,\"u\":[1,{\"v\":null}],\"boot_id\":\"b\\u00e9\","
@@ -1479,7 +1479,7 @@ static void test_truncated(void) {
   }
   sb_add(&b, "],\"first_seq\":9,\"next_seq\":13}");
 
-  run(R_whole, SM_RT_DOC_REQUESTS, b.s, b.len, 0, NULL, 0, true);
+  run(R_whole, RT_DOC_REQUESTS, b.s, b.len, 0, NULL, 0, true);
   T_OK(R_whole->finish_rc == 0 && R_whole->nrec == 3,
        "the page to truncate is valid");
   full_n = R_whole->nrec;
@@ -1489,13 +1489,13 @@ static void test_truncated(void) {
   memcpy(full, R_whole->recs, sizeof(*full) * full_n);
 
   for (size_t cut = 0; cut < b.len; cut++) {
-    run(R_whole, SM_RT_DOC_REQUESTS, b.s, cut, 0, NULL, 0, true);
+    run(R_whole, RT_DOC_REQUESTS, b.s, cut, 0, NULL, 0, true);
     bool ok = R_whole->finish_rc != 0 && R_whole->error[0] != '\0' &&
               R_whole->nrec <= full_n;
     for (size_t i = 0; ok && i < R_whole->nrec; i++)
       ok = rec_equal(&R_whole->recs[i], &full[i]);
     for (size_t c = 0; ok && c < sizeof(chunks) / sizeof(chunks[0]); c++) {
-      run(R_chunk, SM_RT_DOC_REQUESTS, b.s, cut, chunks[c], NULL, 0, true);
+      run(R_chunk, RT_DOC_REQUESTS, b.s, cut, chunks[c], NULL, 0, true);
       ok = run_diff(R_whole, R_chunk) == NULL;
     }
     if (!ok && bad++ == 0)
@@ -1512,7 +1512,7 @@ static void test_truncated(void) {
   /* The snapshot example cut anywhere fails too. */
   bad = 0;
   for (size_t cut = 0; cut + 1 < sizeof(SNAPSHOT_EXAMPLE) - 1; cut++) {
-    run(R_whole, SM_RT_DOC_SNAPSHOT, SNAPSHOT_EXAMPLE, cut, 0, NULL, 0, true);
+    run(R_whole, RT_DOC_SNAPSHOT, SNAPSHOT_EXAMPLE, cut, 0, NULL, 0, true);
     if (R_whole->finish_rc == 0 || R_whole->has_snap)
       bad++;
   }
@@ -1524,99 +1524,99 @@ static void test_callback_stop(void) {
   const run_t *r;
 
   build_many(&b, 5, 1);
-  r = check_lim(SM_RT_DOC_REQUESTS, b.s, b.len, NULL, 2, "stop at record 2");
+  r = check_lim(RT_DOC_REQUESTS, b.s, b.len, NULL, 2, "stop at record 2");
   T_OK(r->finish_rc != 0 && r->nrec == 2 && r->page.records == 2,
        "a non-zero callback return stops the parse after that record");
   T_EQ_STR(r->error, "stopped by the record callback", "stop message");
-  r = check_lim(SM_RT_DOC_REQUESTS, b.s, b.len, NULL, 5, "stop at record 5");
+  r = check_lim(RT_DOC_REQUESTS, b.s, b.len, NULL, 5, "stop at record 5");
   T_OK(r->finish_rc != 0 && r->nrec == 5, "stopping at the last record fails");
   sb_free(&b);
 }
 
-static int count_cb(const sm_rt_record_t *rec, void *ud) {
+static int count_cb(const rt_record_t *rec, void *ud) {
   (void)rec;
   (*(int *)ud)++;
   return 0;
 }
 
 static void test_api(void) {
-  sm_rt_parser_t *p;
+  rt_parser_t *p;
   int n = 0;
 
-  for (int o = 0; o < SM_RT_OUTCOME_COUNT; o++)
-    T_OK(sm_rt_outcome_name((sm_rt_outcome_t)o)[0] != '\0', "outcome %d named",
+  for (int o = 0; o < RT_OUTCOME_COUNT; o++)
+    T_OK(rt_parser_outcome_name((rt_outcome_t)o)[0] != '\0', "outcome %d named",
          o);
-  T_EQ_STR(sm_rt_outcome_name(SM_RT_OUTCOME_SUCCESS), "success", "success");
-  T_EQ_STR(sm_rt_outcome_name(SM_RT_OUTCOME_MODEL_ERROR), "model_error",
+  T_EQ_STR(rt_parser_outcome_name(RT_OUTCOME_SUCCESS), "success", "success");
+  T_EQ_STR(rt_parser_outcome_name(RT_OUTCOME_MODEL_ERROR), "model_error",
            "model_error");
-  T_EQ_STR(sm_rt_outcome_name(SM_RT_OUTCOME_DOWNLOAD_FAILED), "download_failed",
+  T_EQ_STR(rt_parser_outcome_name(RT_OUTCOME_DOWNLOAD_FAILED), "download_failed",
            "download_failed");
-  T_EQ_STR(sm_rt_outcome_name(SM_RT_OUTCOME_UPLOAD_FAILED), "upload_failed",
+  T_EQ_STR(rt_parser_outcome_name(RT_OUTCOME_UPLOAD_FAILED), "upload_failed",
            "upload_failed");
-  T_EQ_STR(sm_rt_outcome_name(SM_RT_OUTCOME_EXPIRED), "expired", "expired");
-  T_EQ_STR(sm_rt_outcome_name(SM_RT_OUTCOME_TIMEOUT), "timeout", "timeout");
-  T_EQ_STR(sm_rt_outcome_name(SM_RT_OUTCOME_INTERNAL_ERROR), "internal_error",
+  T_EQ_STR(rt_parser_outcome_name(RT_OUTCOME_EXPIRED), "expired", "expired");
+  T_EQ_STR(rt_parser_outcome_name(RT_OUTCOME_TIMEOUT), "timeout", "timeout");
+  T_EQ_STR(rt_parser_outcome_name(RT_OUTCOME_INTERNAL_ERROR), "internal_error",
            "internal_error");
-  T_EQ_STR(sm_rt_outcome_name(SM_RT_OUTCOME_COUNT), "unknown",
+  T_EQ_STR(rt_parser_outcome_name(RT_OUTCOME_COUNT), "unknown",
            "outcome out of range");
-  T_EQ_STR(sm_rt_notify_name(SM_RT_NOTIFY_ABSENT), "", "notify absent");
-  T_EQ_STR(sm_rt_notify_name(SM_RT_NOTIFY_NONE), "none", "notify none");
-  T_EQ_STR(sm_rt_notify_name(SM_RT_NOTIFY_SENT), "sent", "notify sent");
-  T_EQ_STR(sm_rt_notify_name(SM_RT_NOTIFY_FAILED), "failed", "notify failed");
-  T_EQ_STR(sm_rt_notify_name((sm_rt_notify_t)42), "unknown",
+  T_EQ_STR(rt_parser_notify_name(RT_NOTIFY_ABSENT), "", "notify absent");
+  T_EQ_STR(rt_parser_notify_name(RT_NOTIFY_NONE), "none", "notify none");
+  T_EQ_STR(rt_parser_notify_name(RT_NOTIFY_SENT), "sent", "notify sent");
+  T_EQ_STR(rt_parser_notify_name(RT_NOTIFY_FAILED), "failed", "notify failed");
+  T_EQ_STR(rt_parser_notify_name((rt_notify_t)42), "unknown",
            "notify out of range");
 
-  T_OK(sm_rt_parser_create((sm_rt_doc_t)7, NULL, NULL, NULL) == NULL,
+  T_OK(rt_parser_create((rt_doc_t)7, NULL, NULL, NULL) == NULL,
        "unknown document kind refused");
 
   /* Accessors before the end; finish twice; feed after finish. */
-  p = sm_rt_parser_create(SM_RT_DOC_SNAPSHOT, NULL, NULL, NULL);
-  T_EQ_STR(sm_rt_parser_error(p), "", "no error at first");
-  T_OK(sm_rt_parser_snapshot(p) == NULL, "no snapshot before finish");
-  T_OK(sm_rt_parser_page(p) == NULL && sm_rt_parser_error_text(p) == NULL,
+  p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, NULL);
+  T_EQ_STR(rt_parser_error(p), "", "no error at first");
+  T_OK(rt_parser_snapshot(p) == NULL, "no snapshot before finish");
+  T_OK(rt_parser_page(p) == NULL && rt_parser_error_text(p) == NULL,
        "no page or error text from a snapshot parser");
-  T_EQ_INT(sm_rt_parser_feed(p, SNAPSHOT_EXAMPLE, 0), 0, "empty feed is fine");
-  T_EQ_INT(sm_rt_parser_feed(p, SNAPSHOT_EXAMPLE, strlen(SNAPSHOT_EXAMPLE)), 0,
+  T_EQ_INT(rt_parser_feed(p, SNAPSHOT_EXAMPLE, 0), 0, "empty feed is fine");
+  T_EQ_INT(rt_parser_feed(p, SNAPSHOT_EXAMPLE, strlen(SNAPSHOT_EXAMPLE)), 0,
            "feed");
-  T_OK(sm_rt_parser_snapshot(p) == NULL, "no snapshot before finish, still");
-  T_EQ_INT(sm_rt_parser_finish(p), 0, "finish");
-  T_EQ_INT(sm_rt_parser_finish(p), 0, "finish again says the same");
-  T_OK(sm_rt_parser_snapshot(p) != NULL, "snapshot after finish");
-  T_EQ_INT(sm_rt_parser_feed(p, "{}", 2), -1, "feed after finish fails");
-  T_OK(strstr(sm_rt_parser_error(p), "after the end") != NULL,
+  T_OK(rt_parser_snapshot(p) == NULL, "no snapshot before finish, still");
+  T_EQ_INT(rt_parser_finish(p), 0, "finish");
+  T_EQ_INT(rt_parser_finish(p), 0, "finish again says the same");
+  T_OK(rt_parser_snapshot(p) != NULL, "snapshot after finish");
+  T_EQ_INT(rt_parser_feed(p, "{}", 2), -1, "feed after finish fails");
+  T_OK(strstr(rt_parser_error(p), "after the end") != NULL,
        "feed after finish: message");
-  T_OK(sm_rt_parser_snapshot(p) == NULL, "no snapshot after misuse");
-  T_EQ_INT(sm_rt_parser_finish(p), -1, "finish after an error fails");
-  sm_rt_parser_destroy(p);
+  T_OK(rt_parser_snapshot(p) == NULL, "no snapshot after misuse");
+  T_EQ_INT(rt_parser_finish(p), -1, "finish after an error fails");
+  rt_parser_destroy(p);
 
   /* After an error, everything fails and the first message stays. */
-  p = sm_rt_parser_create(SM_RT_DOC_REQUESTS, NULL, NULL, NULL);
-  T_EQ_INT(sm_rt_parser_feed(p, "{\"protocol\":3,", 14), -1, "protocol 3");
-  T_EQ_INT(sm_rt_parser_feed(p, "\"boot_id\":\"x\"", 13), -1,
+  p = rt_parser_create(RT_DOC_REQUESTS, NULL, NULL, NULL);
+  T_EQ_INT(rt_parser_feed(p, "{\"protocol\":3,", 14), -1, "protocol 3");
+  T_EQ_INT(rt_parser_feed(p, "\"boot_id\":\"x\"", 13), -1,
            "feed after an error fails");
-  T_EQ_INT(sm_rt_parser_finish(p), -1, "finish after an error fails");
-  T_EQ_STR(sm_rt_parser_error(p),
+  T_EQ_INT(rt_parser_finish(p), -1, "finish after an error fails");
+  T_EQ_STR(rt_parser_error(p),
            "page: protocol 3 is not supported (version 1 expected)",
            "the first error stays");
-  T_OK(sm_rt_parser_page(p) != NULL, "page header still readable");
-  sm_rt_parser_destroy(p);
+  T_OK(rt_parser_page(p) != NULL, "page header still readable");
+  rt_parser_destroy(p);
 
-  p = sm_rt_parser_create(SM_RT_DOC_ERROR, NULL, NULL, NULL);
-  T_EQ_INT(sm_rt_parser_feed(p, NULL, 3), -1, "NULL buffer refused");
-  sm_rt_parser_destroy(p);
+  p = rt_parser_create(RT_DOC_ERROR, NULL, NULL, NULL);
+  T_EQ_INT(rt_parser_feed(p, NULL, 3), -1, "NULL buffer refused");
+  rt_parser_destroy(p);
 
   /* Destroy mid-parse: nothing leaks (valgrind and ASan say). */
-  p = sm_rt_parser_create(SM_RT_DOC_REQUESTS, count_cb, &n, NULL);
-  T_EQ_INT(sm_rt_parser_feed(p, PAGE_EXAMPLE, 200), 0, "half a page");
-  sm_rt_parser_destroy(p);
-  p = sm_rt_parser_create(SM_RT_DOC_REQUESTS, count_cb, &n, NULL);
-  T_EQ_INT(sm_rt_parser_feed(p, PAGE_EXAMPLE, strlen(PAGE_EXAMPLE) - 3), 0,
+  p = rt_parser_create(RT_DOC_REQUESTS, count_cb, &n, NULL);
+  T_EQ_INT(rt_parser_feed(p, PAGE_EXAMPLE, 200), 0, "half a page");
+  rt_parser_destroy(p);
+  p = rt_parser_create(RT_DOC_REQUESTS, count_cb, &n, NULL);
+  T_EQ_INT(rt_parser_feed(p, PAGE_EXAMPLE, strlen(PAGE_EXAMPLE) - 3), 0,
            "most of a page");
   T_EQ_INT(n, 1, "the complete record came");
-  sm_rt_parser_destroy(p);
-  p = sm_rt_parser_create(SM_RT_DOC_SNAPSHOT, NULL, NULL, NULL);
-  sm_rt_parser_destroy(p); /* never fed */
-  sm_rt_parser_destroy(NULL);
+  rt_parser_destroy(p);
+  p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, NULL);
+  rt_parser_destroy(p); /* never fed */
+  rt_parser_destroy(NULL);
   T_OK(1, "destroy mid-parse, unfed and NULL");
 }
 

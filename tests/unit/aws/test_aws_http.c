@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cw_http: error bodies, classification of every kind of answer, backoff
+ * aws_http: error bodies, classification of every kind of answer, backoff
  * and the retry budget; and real POSTs to a scripted local server: the
  * bytes and headers arrive as given, errors are read from body or header,
  * a silent server costs at most the timeout.
@@ -15,14 +15,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cw_http.h"
+#include "aws_http.h"
 #include "tap.h"
 
 static void test_error_body(void) {
-  cw_http_result_t r;
+  aws_http_result_t r;
 
   memset(&r, 0, sizeof(r));
-  T_EQ_INT(cw_http_parse_error_body(
+  T_EQ_INT(aws_http_parse_error_body(
                "{\"__type\":\"com.amazonaws.cloudwatch#ThrottlingException\","
                "\"message\":\"Rate exceeded\"}",
                88, &r),
@@ -33,18 +33,18 @@ static void test_error_body(void) {
   {
     const char b[] = "{\"Message\":\"x\",\"nested\":{\"__type\":\"No\"},"
                      "\"__type\":\"InvalidParameterValue\"}";
-    T_EQ_INT(cw_http_parse_error_body(b, sizeof(b) - 1, &r), 0,
+    T_EQ_INT(aws_http_parse_error_body(b, sizeof(b) - 1, &r), 0,
              "Message and nested members");
     T_EQ_STR(r.error_type, "InvalidParameterValue", "top-level type only");
     T_EQ_STR(r.message, "x", "Message with a capital M");
   }
   memset(&r, 0, sizeof(r));
-  T_EQ_INT(cw_http_parse_error_body("<html>", 6, &r), -1, "not JSON");
-  T_EQ_INT(cw_http_parse_error_body("{\"a\":1}", 7, &r), -1, "no members");
+  T_EQ_INT(aws_http_parse_error_body("<html>", 6, &r), -1, "not JSON");
+  T_EQ_INT(aws_http_parse_error_body("{\"a\":1}", 7, &r), -1, "no members");
   {
     char deep[100];
     memset(deep, '[', sizeof(deep));
-    T_EQ_INT(cw_http_parse_error_body(deep, sizeof(deep), &r), -1,
+    T_EQ_INT(aws_http_parse_error_body(deep, sizeof(deep), &r), -1,
              "deep nesting refused");
   }
   {
@@ -53,63 +53,41 @@ static void test_error_body(void) {
     memset(longmsg + n, 'm', 1500);
     memcpy(longmsg + n + 1500, "\"}", 3);
     memset(&r, 0, sizeof(r));
-    cw_http_parse_error_body(longmsg, strlen(longmsg), &r);
+    aws_http_parse_error_body(longmsg, strlen(longmsg), &r);
     T_EQ_INT(strlen(r.message), sizeof(r.message) - 1, "message capped");
   }
 }
 
-static cw_http_class_t cls(long status, const char *type, int transport) {
-  cw_http_result_t r;
+static aws_http_class_t cls(long status, const char *type, int transport) {
+  aws_http_result_t r;
   memset(&r, 0, sizeof(r));
   r.status = status;
   r.transport_error = transport;
   snprintf(r.error_type, sizeof(r.error_type), "%s", type);
-  return cw_http_classify(&r);
+  return aws_http_classify(&r);
 }
 
 static void test_classify(void) {
-  T_EQ_INT(cls(200, "", 0), CW_HTTP_OK, "200 ok");
-  T_EQ_INT(cls(0, "", 1), CW_HTTP_RETRY, "network error: retry");
-  T_EQ_INT(cls(400, "Throttling", 0), CW_HTTP_RETRY, "400 Throttling: retry");
-  T_EQ_INT(cls(400, "ThrottlingException", 0), CW_HTTP_RETRY,
+  T_EQ_INT(cls(200, "", 0), AWS_HTTP_OK, "200 ok");
+  T_EQ_INT(cls(0, "", 1), AWS_HTTP_RETRY, "network error: retry");
+  T_EQ_INT(cls(400, "Throttling", 0), AWS_HTTP_RETRY, "400 Throttling: retry");
+  T_EQ_INT(cls(400, "ThrottlingException", 0), AWS_HTTP_RETRY,
            "ThrottlingException: retry");
-  T_EQ_INT(cls(429, "", 0), CW_HTTP_RETRY, "429: retry");
-  T_EQ_INT(cls(500, "InternalServiceError", 0), CW_HTTP_RETRY, "500: retry");
-  T_EQ_INT(cls(503, "", 0), CW_HTTP_RETRY, "503: retry");
-  T_EQ_INT(cls(403, "ExpiredToken", 0), CW_HTTP_CREDENTIALS,
+  T_EQ_INT(cls(429, "", 0), AWS_HTTP_RETRY, "429: retry");
+  T_EQ_INT(cls(500, "InternalServiceError", 0), AWS_HTTP_RETRY, "500: retry");
+  T_EQ_INT(cls(503, "", 0), AWS_HTTP_RETRY, "503: retry");
+  T_EQ_INT(cls(403, "ExpiredToken", 0), AWS_HTTP_CREDENTIALS,
            "ExpiredToken: credentials");
-  T_EQ_INT(cls(400, "ExpiredTokenException", 0), CW_HTTP_CREDENTIALS,
+  T_EQ_INT(cls(400, "ExpiredTokenException", 0), AWS_HTTP_CREDENTIALS,
            "ExpiredTokenException: credentials");
-  T_EQ_INT(cls(403, "InvalidClientTokenId", 0), CW_HTTP_CREDENTIALS,
+  T_EQ_INT(cls(403, "InvalidClientTokenId", 0), AWS_HTTP_CREDENTIALS,
            "InvalidClientTokenId: credentials");
-  T_EQ_INT(cls(400, "InvalidParameterValue", 0), CW_HTTP_PERMANENT,
+  T_EQ_INT(cls(400, "InvalidParameterValue", 0), AWS_HTTP_PERMANENT,
            "InvalidParameterValue: permanent");
-  T_EQ_INT(cls(403, "AccessDenied", 0), CW_HTTP_PERMANENT,
+  T_EQ_INT(cls(403, "AccessDenied", 0), AWS_HTTP_PERMANENT,
            "AccessDenied: permanent");
-  T_EQ_INT(cls(413, "", 0), CW_HTTP_PERMANENT, "413: permanent");
-  T_EQ_STR(cw_http_class_name(CW_HTTP_RETRY), "retry", "class name");
-}
-
-static void test_backoff(void) {
-  T_EQ_INT(cw_backoff_ms(0, 100, 20000, 0.5), 50, "attempt 0: half of base");
-  T_EQ_INT(cw_backoff_ms(3, 100, 20000, 0.5), 400, "attempt 3: 800 ceiling");
-  T_EQ_INT(cw_backoff_ms(40, 100, 20000, 0.5), 10000, "capped");
-  T_EQ_INT(cw_backoff_ms(40, 100, 20000, 0.0), 0, "full jitter reaches 0");
-  T_OK(cw_backoff_ms(40, 100, 20000, 1.0) < 20000, "and stays below the cap");
-  {
-    cw_retry_budget_t b;
-    int taken = 0;
-    cw_retry_budget_init(&b, 20, 5);
-    while (cw_retry_budget_take(&b) == 0)
-      taken++;
-    T_EQ_INT(taken, 4, "budget of 20 at 5 a retry: 4 retries");
-    for (int i = 0; i < 5; i++)
-      cw_retry_budget_success(&b);
-    T_EQ_INT(cw_retry_budget_take(&b), 0, "5 successes earn a retry");
-    for (int i = 0; i < 100; i++)
-      cw_retry_budget_success(&b);
-    T_EQ_INT(b.tokens, 20, "never above capacity");
-  }
+  T_EQ_INT(cls(413, "", 0), AWS_HTTP_PERMANENT, "413: permanent");
+  T_EQ_STR(aws_http_class_name(AWS_HTTP_RETRY), "retry", "class name");
 }
 
 /* ---------------------------------------------------- local server */
@@ -189,8 +167,8 @@ static void test_post(void) {
   struct sockaddr_in sa = {.sin_family = AF_INET};
   socklen_t salen = sizeof(sa);
   pthread_t th;
-  cw_http_t *h = cw_http_create();
-  cw_http_result_t r;
+  aws_http_t *h = aws_http_create();
+  aws_http_result_t r;
   char url[64];
   const char *headers[] = {"Content-Type: application/x-amz-json-1.0",
                            "X-Amz-Target: GraniteServiceVersion20100801."
@@ -209,9 +187,9 @@ static void test_post(void) {
   snprintf(url, sizeof(url), "http://127.0.0.1:%d/", ntohs(sa.sin_port));
   pthread_create(&th, NULL, serve, &srv);
 
-  cw_http_post(h, url, headers, body, sizeof(body) - 1, 2000, &r);
+  aws_http_post(h, url, headers, body, sizeof(body) - 1, 2000, &r);
   T_EQ_INT(r.status, 200, "POST: 200");
-  T_EQ_INT(cw_http_classify(&r), CW_HTTP_OK, "POST: ok");
+  T_EQ_INT(aws_http_classify(&r), AWS_HTTP_OK, "POST: ok");
   T_OK(strstr(steps[0].request, "POST / HTTP/1.1\r\n") != NULL,
        "request line");
   T_OK(strstr(steps[0].request, "X-Amz-Target: GraniteServiceVersion20100801."
@@ -223,37 +201,36 @@ static void test_post(void) {
                   body, sizeof(body) - 1) == 0,
        "body sent byte for byte");
 
-  cw_http_post(h, url, headers, body, sizeof(body) - 1, 2000, &r);
+  aws_http_post(h, url, headers, body, sizeof(body) - 1, 2000, &r);
   T_EQ_INT(r.status, 400, "throttled: 400");
   T_EQ_STR(r.error_type, "ThrottlingException", "throttled: type from body");
   T_EQ_STR(r.message, "Rate exceeded", "throttled: message from body");
-  T_EQ_INT(cw_http_classify(&r), CW_HTTP_RETRY, "throttled: retry");
+  T_EQ_INT(aws_http_classify(&r), AWS_HTTP_RETRY, "throttled: retry");
 
-  cw_http_post(h, url, headers, body, sizeof(body) - 1, 2000, &r);
+  aws_http_post(h, url, headers, body, sizeof(body) - 1, 2000, &r);
   T_EQ_STR(r.error_type, "ExpiredTokenException", "type from header");
-  T_EQ_INT(cw_http_classify(&r), CW_HTTP_CREDENTIALS,
+  T_EQ_INT(aws_http_classify(&r), AWS_HTTP_CREDENTIALS,
            "expired token: credentials");
 
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  cw_http_post(h, url, headers, body, sizeof(body) - 1, 300, &r);
+  aws_http_post(h, url, headers, body, sizeof(body) - 1, 300, &r);
   T_OK(r.transport_error, "silent server: transport error");
   T_OK(ms_since(&t0) < 1500, "silent server: gave up at the timeout (%ld ms)",
        ms_since(&t0));
-  T_EQ_INT(cw_http_classify(&r), CW_HTTP_RETRY, "silent server: retry");
+  T_EQ_INT(aws_http_classify(&r), AWS_HTTP_RETRY, "silent server: retry");
   pthread_join(th, NULL);
   close(srv.fd);
 
   /* Nothing listens there any more. */
-  cw_http_post(h, url, headers, body, sizeof(body) - 1, 2000, &r);
+  aws_http_post(h, url, headers, body, sizeof(body) - 1, 2000, &r);
   T_OK(r.transport_error && r.message[0] != 0,
        "connection refused: transport error: %s", r.message);
-  cw_http_destroy(h);
+  aws_http_destroy(h);
 }
 
 int main(void) {
   test_error_body();
   test_classify();
-  test_backoff();
   test_post();
   return t_done();
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * runtime_client against a scripted server on a Unix socket: what a
+ * rt_client against a scripted server on a Unix socket: what a
  * runtime can do wrong (error status, early close, silence, garbage, a
  * body too large, no socket at all) and what it does right (chunked and
  * sized bodies, kept connections). Each answer checks the status, the
@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "runtime_client.h"
+#include "rt_client.h"
 #include "tap.h"
 
 typedef enum {
@@ -190,7 +190,7 @@ static long elapsed_ms(const struct timespec *t0) {
   return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-static int count_cb(const sm_rt_record_t *rec, void *ud) {
+static int count_cb(const rt_record_t *rec, void *ud) {
   (void)rec;
   (*(int *)ud)++;
   return 0;
@@ -210,39 +210,39 @@ static void test_socket_check(void) {
   snprintf(link_path, sizeof(link_path), "%s/link.sock", dir);
   snprintf(plain, sizeof(plain), "%s/plain", dir);
 
-  T_EQ_INT(sm_rt_socket_check(sock, me, NULL, msg, sizeof(msg)),
-           SM_RT_SOCKET_ABSENT, "owner check: nothing at the path");
+  T_EQ_INT(rt_client_socket_check(sock, me, NULL, msg, sizeof(msg)),
+           RT_CLIENT_SOCKET_ABSENT, "owner check: nothing at the path");
   fd = listen_on(sock);
-  T_EQ_INT(sm_rt_socket_check(sock, me, NULL, msg, sizeof(msg)),
-           SM_RT_SOCKET_OK, "owner check: a socket of ours passes");
+  T_EQ_INT(rt_client_socket_check(sock, me, NULL, msg, sizeof(msg)),
+           RT_CLIENT_SOCKET_OK, "owner check: a socket of ours passes");
   if (me != 0) {
     /* Not root: a socket of ours is of an unexpected owner when another
      * uid is expected. */
     char want[64];
-    T_EQ_INT(sm_rt_socket_check(sock, me + 1, "someone", msg, sizeof(msg)),
-             SM_RT_SOCKET_REFUSED, "owner check: another owner is refused");
+    T_EQ_INT(rt_client_socket_check(sock, me + 1, "someone", msg, sizeof(msg)),
+             RT_CLIENT_SOCKET_REFUSED, "owner check: another owner is refused");
     snprintf(want, sizeof(want), "owned by uid %lu", (unsigned long)me);
     T_OK(strstr(msg, sock) && strstr(msg, want) && strstr(msg, "(someone)") &&
              strstr(msg, "root"),
          "  naming the path, the owner and what was expected: %s", msg);
   } else {
     T_EQ_INT(chown(sock, 65534, 65534), 0, "chown the socket to uid 65534");
-    T_EQ_INT(sm_rt_socket_check(sock, 0, NULL, msg, sizeof(msg)),
-             SM_RT_SOCKET_REFUSED, "owner check: uid 65534 is refused");
+    T_EQ_INT(rt_client_socket_check(sock, 0, NULL, msg, sizeof(msg)),
+             RT_CLIENT_SOCKET_REFUSED, "owner check: uid 65534 is refused");
     T_OK(strstr(msg, sock) && strstr(msg, "owned by uid 65534") &&
              strstr(msg, "expected root (uid 0)"),
          "  naming the path, the owner and what was expected: %s", msg);
-    T_EQ_INT(sm_rt_socket_check(sock, 65534, "nobody", msg, sizeof(msg)),
-             SM_RT_SOCKET_OK, "owner check: uid 65534 passes when expected");
+    T_EQ_INT(rt_client_socket_check(sock, 65534, "nobody", msg, sizeof(msg)),
+             RT_CLIENT_SOCKET_OK, "owner check: uid 65534 passes when expected");
   }
   T_EQ_INT(symlink(sock, link_path), 0, "a symbolic link to the socket");
-  T_EQ_INT(sm_rt_socket_check(link_path, me, NULL, msg, sizeof(msg)),
-           SM_RT_SOCKET_REFUSED, "owner check: a symbolic link is refused");
+  T_EQ_INT(rt_client_socket_check(link_path, me, NULL, msg, sizeof(msg)),
+           RT_CLIENT_SOCKET_REFUSED, "owner check: a symbolic link is refused");
   T_OK(strstr(msg, "symbolic link") && strstr(msg, link_path),
        "  and says so: %s", msg);
   close(open(plain, O_WRONLY | O_CREAT, 0600));
-  T_EQ_INT(sm_rt_socket_check(plain, me, NULL, msg, sizeof(msg)),
-           SM_RT_SOCKET_REFUSED, "owner check: a regular file is refused");
+  T_EQ_INT(rt_client_socket_check(plain, me, NULL, msg, sizeof(msg)),
+           RT_CLIENT_SOCKET_REFUSED, "owner check: a regular file is refused");
   T_OK(strstr(msg, "not a socket") && strstr(msg, plain), "  and says so: %s",
        msg);
   close(fd);
@@ -267,9 +267,9 @@ int main(void) {
   };
   server_t srv = {.replies = script, .n = sizeof(script) / sizeof(script[0])};
   pthread_t th;
-  sm_rt_client_t *cl;
-  sm_rt_get_result_t res;
-  sm_rt_parser_t *p;
+  rt_client_t *cl;
+  rt_client_get_result_t res;
+  rt_parser_t *p;
   struct timespec t0;
   int records = 0;
   char longpath[200];
@@ -279,69 +279,69 @@ int main(void) {
   if (!T_OK(srv.listen_fd >= 0, "listen on %s", path))
     return t_done();
   pthread_create(&th, NULL, serve, &srv);
-  cl = sm_rt_client_create(path);
+  cl = rt_client_create(path);
   T_OK(cl != NULL, "client created");
 
-  p = sm_rt_parser_create(SM_RT_DOC_SNAPSHOT, NULL, NULL, NULL);
-  sm_rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
-  T_EQ_INT(res.status, SM_RT_GET_OK, "snapshot: ok");
+  p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, NULL);
+  rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
+  T_EQ_INT(res.status, RT_CLIENT_GET_OK, "snapshot: ok");
   T_EQ_INT(res.http_code, 200, "snapshot: 200");
-  T_OK(res.status == SM_RT_GET_OK &&
-           sm_rt_parser_snapshot(p)->next_seq == 1043 &&
-           sm_rt_parser_snapshot(p)->instance_count == 3,
+  T_OK(res.status == RT_CLIENT_GET_OK &&
+           rt_parser_snapshot(p)->next_seq == 1043 &&
+           rt_parser_snapshot(p)->instance_count == 3,
        "snapshot: values read");
-  sm_rt_parser_destroy(p);
+  rt_parser_destroy(p);
 
-  p = sm_rt_parser_create(SM_RT_DOC_REQUESTS, count_cb, &records, NULL);
-  sm_rt_client_get(cl, "/v1/requests?after=1000&limit=10", p, 2000, &res);
-  T_EQ_INT(res.status, SM_RT_GET_OK, "chunked page in 1..7-byte chunks: ok");
+  p = rt_parser_create(RT_DOC_REQUESTS, count_cb, &records, NULL);
+  rt_client_get(cl, "/v1/requests?after=1000&limit=10", p, 2000, &res);
+  T_EQ_INT(res.status, RT_CLIENT_GET_OK, "chunked page in 1..7-byte chunks: ok");
   T_EQ_INT(records, 2, "both records delivered");
   T_EQ_INT(srv.connections, 1, "the connection was kept");
-  sm_rt_parser_destroy(p);
+  rt_parser_destroy(p);
 
-  p = sm_rt_parser_create(SM_RT_DOC_SNAPSHOT, NULL, NULL, NULL);
-  sm_rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
-  T_EQ_INT(res.status, SM_RT_GET_HTTP_STATUS, "503: status error");
+  p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, NULL);
+  rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
+  T_EQ_INT(res.status, RT_CLIENT_GET_HTTP_STATUS, "503: status error");
   T_EQ_INT(res.http_code, 503, "503: code");
   T_OK(strstr(res.message, "503") && strstr(res.message, "runtime starting"),
        "503: message quotes the runtime: %s", res.message);
-  sm_rt_parser_destroy(p);
+  rt_parser_destroy(p);
 
   records = 0;
-  p = sm_rt_parser_create(SM_RT_DOC_REQUESTS, count_cb, &records, NULL);
-  sm_rt_client_get(cl, "/v1/requests?after=1000&limit=10", p, 2000, &res);
-  T_EQ_INT(res.status, SM_RT_GET_TRANSPORT, "closed mid-body: transport error");
+  p = rt_parser_create(RT_DOC_REQUESTS, count_cb, &records, NULL);
+  rt_client_get(cl, "/v1/requests?after=1000&limit=10", p, 2000, &res);
+  T_EQ_INT(res.status, RT_CLIENT_GET_TRANSPORT, "closed mid-body: transport error");
   T_OK(res.message[0] != 0, "closed mid-body: says so: %s", res.message);
-  sm_rt_parser_destroy(p);
+  rt_parser_destroy(p);
 
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  p = sm_rt_parser_create(SM_RT_DOC_SNAPSHOT, NULL, NULL, NULL);
-  sm_rt_client_get(cl, "/v1/snapshot", p, 300, &res);
-  T_EQ_INT(res.status, SM_RT_GET_TRANSPORT, "silent runtime: transport error");
+  p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, NULL);
+  rt_client_get(cl, "/v1/snapshot", p, 300, &res);
+  T_EQ_INT(res.status, RT_CLIENT_GET_TRANSPORT, "silent runtime: transport error");
   T_OK(elapsed_ms(&t0) >= 250 && elapsed_ms(&t0) < 1000,
        "silent runtime: gave up at the deadline (%ld ms for 300)",
        elapsed_ms(&t0));
   T_OK(strstr(res.message, "imeout") || strstr(res.message, "imed out"),
        "silent runtime: says timeout: %s", res.message);
-  sm_rt_parser_destroy(p);
+  rt_parser_destroy(p);
 
-  p = sm_rt_parser_create(SM_RT_DOC_SNAPSHOT, NULL, NULL, NULL);
-  sm_rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
-  T_EQ_INT(res.status, SM_RT_GET_BAD_DOCUMENT, "truncated JSON: bad document");
-  sm_rt_parser_destroy(p);
+  p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, NULL);
+  rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
+  T_EQ_INT(res.status, RT_CLIENT_GET_BAD_DOCUMENT, "truncated JSON: bad document");
+  rt_parser_destroy(p);
 
-  p = sm_rt_parser_create(SM_RT_DOC_SNAPSHOT, NULL, NULL, NULL);
-  sm_rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
-  T_EQ_INT(res.status, SM_RT_GET_BAD_DOCUMENT, "array: bad document");
+  p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, NULL);
+  rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
+  T_EQ_INT(res.status, RT_CLIENT_GET_BAD_DOCUMENT, "array: bad document");
   T_OK(strstr(res.message, "/v1/snapshot") != NULL,
        "bad document: names the path: %s", res.message);
-  sm_rt_parser_destroy(p);
+  rt_parser_destroy(p);
 
   for (int i = 0; i < 2; i++) {
-    p = sm_rt_parser_create(SM_RT_DOC_SNAPSHOT, NULL, NULL, NULL);
-    sm_rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
-    T_EQ_INT(res.status, SM_RT_GET_OK, "after Connection: close, ok again");
-    sm_rt_parser_destroy(p);
+    p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, NULL);
+    rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
+    T_EQ_INT(res.status, RT_CLIENT_GET_OK, "after Connection: close, ok again");
+    rt_parser_destroy(p);
   }
 
   pthread_join(th, NULL);
@@ -351,30 +351,30 @@ int main(void) {
   /* Nobody listening any more. */
   unlink(path);
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  p = sm_rt_parser_create(SM_RT_DOC_SNAPSHOT, NULL, NULL, NULL);
-  sm_rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
-  T_EQ_INT(res.status, SM_RT_GET_TRANSPORT, "no socket: transport error");
+  p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, NULL);
+  rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
+  T_EQ_INT(res.status, RT_CLIENT_GET_TRANSPORT, "no socket: transport error");
   T_OK(elapsed_ms(&t0) < 500, "no socket: fails at once");
   T_OK(strstr(res.message, "cannot connect to the socket: No such file") !=
            NULL,
        "no socket: says why it could not connect: %s", res.message);
-  sm_rt_parser_destroy(p);
-  sm_rt_client_destroy(cl);
+  rt_parser_destroy(p);
+  rt_client_destroy(cl);
 
   /* A page larger than the parser's byte cap. */
   {
-    sm_rt_limits_t lim = {.max_bytes = 64};
+    rt_limits_t lim = {.max_bytes = 64};
     const reply_t big[] = {{R_SIZED, PAGE, false}};
     server_t s2 = {.replies = big, .n = 1};
     s2.listen_fd = listen_on(path);
     pthread_create(&th, NULL, serve, &s2);
-    cl = sm_rt_client_create(path);
-    p = sm_rt_parser_create(SM_RT_DOC_REQUESTS, NULL, NULL, &lim);
-    sm_rt_client_get(cl, "/v1/requests", p, 2000, &res);
-    T_EQ_INT(res.status, SM_RT_GET_BAD_DOCUMENT, "over the byte cap: refused");
+    cl = rt_client_create(path);
+    p = rt_parser_create(RT_DOC_REQUESTS, NULL, NULL, &lim);
+    rt_client_get(cl, "/v1/requests", p, 2000, &res);
+    T_EQ_INT(res.status, RT_CLIENT_GET_BAD_DOCUMENT, "over the byte cap: refused");
     T_OK(strstr(res.message, "64") != NULL, "names the cap: %s", res.message);
-    sm_rt_parser_destroy(p);
-    sm_rt_client_destroy(cl);
+    rt_parser_destroy(p);
+    rt_client_destroy(cl);
     pthread_join(th, NULL);
     close(s2.listen_fd);
     unlink(path);
@@ -383,9 +383,9 @@ int main(void) {
   memset(longpath, 'x', sizeof(longpath) - 1);
   longpath[0] = '/';
   longpath[sizeof(longpath) - 1] = 0;
-  T_OK(sm_rt_client_create(longpath) == NULL,
+  T_OK(rt_client_create(longpath) == NULL,
        "a socket path longer than %zu bytes is refused, not truncated",
-       sm_rt_client_max_path());
+       rt_client_max_path());
   test_socket_check();
   return t_done();
 }

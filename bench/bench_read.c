@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench-read: the read path of sagemaker_async without collectd, against
+ * bench_read: the read path of sagemaker_async without collectd, against
  * the runtime simulator, beside a bare yajl parse of the same bytes.
  *
  * The simulator must hold seqs 1..RECORDS of one boot (start it with
@@ -10,8 +10,8 @@
  *
  *   streamed  what the plugin does on a read: GET /v1/snapshot, then
  *             GET /v1/requests pages of PAGE records through
- *             runtime_client (libcurl over the Unix socket) into
- *             runtime_parse with sm_collect's record callback (staging,
+ *             rt_client (libcurl over the Unix socket) into
+ *             rt_parser with rt_collect's record callback (staging,
  *             aggregation), each page committed, until caught up;
  *   parse     the same parser and callback fed the same page bodies from
  *             memory, in 16 KiB pieces as libcurl hands them over;
@@ -25,7 +25,7 @@
  *   plain_cpu S bare_cpu S
  * (seconds; CPU of this process, which is single-threaded).
  *
- * Usage: bench-read SOCKET RECORDS PAGE ROUNDS
+ * Usage: bench_read SOCKET RECORDS PAGE ROUNDS
  */
 #include <curl/curl.h>
 #include <inttypes.h>
@@ -35,9 +35,9 @@
 #include <time.h>
 #include <yajl/yajl_parse.h>
 
-#include "runtime_client.h"
-#include "runtime_parse.h"
-#include "sm_collect.h"
+#include "rt_client.h"
+#include "rt_parser.h"
+#include "rt_collect.h"
 #include "sm_sketch.h"
 
 #define PIECE 16384 /* CURL_MAX_WRITE_SIZE: what a write callback gets */
@@ -64,10 +64,10 @@ static void die(const char *what);
 
 /* The plugin's state for one runtime: with a sketch per timing, as
  * deployed (Percentiles true), or without. */
-static sm_collect_t *new_collect(long page, bool sketches) {
-  sm_collect_t *col = sm_collect_create((size_t)page);
+static rt_collect_t *new_collect(long page, bool sketches) {
+  rt_collect_t *col = rt_collect_create((size_t)page);
   if (col == NULL ||
-      (sketches && sm_collect_enable_sketches(
+      (sketches && rt_collect_enable_sketches(
                        col, SM_SKETCH_DEFAULT_ACCURACY,
                        sm_sketch_buckets_for(SM_SKETCH_DEFAULT_ACCURACY)) != 0))
     die("out of memory");
@@ -75,7 +75,7 @@ static sm_collect_t *new_collect(long page, bool sketches) {
 }
 
 static void die(const char *what) {
-  fprintf(stderr, "bench-read: %s\n", what);
+  fprintf(stderr, "bench_read: %s\n", what);
   exit(1);
 }
 
@@ -127,62 +127,62 @@ static void fetch_corpus(const char *sock, long records, long page,
 
 /* The plugin's read, from the snapshot to caught up, cursor at 0. Returns
  * the records aggregated. */
-static uint64_t streamed(sm_rt_client_t *cl, long page) {
-  sm_rt_limits_t lim = {.max_records = (size_t)page};
-  sm_collect_t *col = new_collect(page, true);
-  sm_rt_parser_t *p;
-  sm_rt_get_result_t res;
-  sm_rt_snapshot_t snap;
+static uint64_t streamed(rt_client_t *cl, long page) {
+  rt_limits_t lim = {.max_records = (size_t)page};
+  rt_collect_t *col = new_collect(page, true);
+  rt_parser_t *p;
+  rt_client_get_result_t res;
+  rt_snapshot_t snap;
   bool more = true;
   uint64_t n;
 
   if (col == NULL)
     die("out of memory");
-  sm_collect_begin_interval(col);
-  p = sm_rt_parser_create(SM_RT_DOC_SNAPSHOT, NULL, NULL, NULL);
-  sm_rt_client_get(cl, "/v1/snapshot", p, TIMEOUT_MS, &res);
-  if (res.status != SM_RT_GET_OK)
+  rt_collect_begin_interval(col);
+  p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, NULL);
+  rt_client_get(cl, "/v1/snapshot", p, TIMEOUT_MS, &res);
+  if (res.status != RT_CLIENT_GET_OK)
     die(res.message);
-  snap = *sm_rt_parser_snapshot(p);
-  sm_rt_parser_destroy(p);
-  sm_collect_snapshot(col, &snap);
+  snap = *rt_parser_snapshot(p);
+  rt_parser_destroy(p);
+  rt_collect_snapshot(col, &snap);
   /* Read the boot from its start, as after a restart. */
-  sm_collect_set_cursor(col, snap.boot_id, 0);
+  rt_collect_set_cursor(col, snap.boot_id, 0);
   while (more) {
     char path[96];
-    p = sm_rt_parser_create(SM_RT_DOC_REQUESTS, sm_collect_record_cb, col,
+    p = rt_parser_create(RT_DOC_REQUESTS, rt_collect_record_cb, col,
                             &lim);
     snprintf(path, sizeof(path), "/v1/requests?after=%" PRId64 "&limit=%ld",
-             sm_collect_cursor(col), page);
-    sm_collect_page_begin(col);
-    sm_rt_client_get(cl, path, p, TIMEOUT_MS, &res);
-    if (res.status != SM_RT_GET_OK)
+             rt_collect_cursor(col), page);
+    rt_collect_page_begin(col);
+    rt_client_get(cl, path, p, TIMEOUT_MS, &res);
+    if (res.status != RT_CLIENT_GET_OK)
       die(res.message);
-    if (sm_collect_page_commit(col, sm_rt_parser_page(p), &more) !=
-        SM_COLLECT_COMMITTED)
-      die(sm_collect_page_error(col));
-    sm_rt_parser_destroy(p);
+    if (rt_collect_page_commit(col, rt_parser_page(p), &more) !=
+        RT_COLLECT_COMMITTED)
+      die(rt_collect_page_error(col));
+    rt_parser_destroy(p);
   }
-  n = sm_collect_agg(col)->records;
-  sm_collect_destroy(col);
+  n = rt_collect_agg(col)->records;
+  rt_collect_destroy(col);
   return n;
 }
 
 /* The same parser and callback over the stored bodies. */
 static uint64_t parse_memory(const corpus_t *c, long page, bool sketches) {
-  sm_rt_limits_t lim = {.max_records = (size_t)page};
-  sm_collect_t *col = new_collect(page, sketches);
-  sm_rt_snapshot_t snap;
+  rt_limits_t lim = {.max_records = (size_t)page};
+  rt_collect_t *col = new_collect(page, sketches);
+  rt_snapshot_t snap;
   uint64_t n;
   bool more;
 
   if (col == NULL)
     die("out of memory");
   memset(&snap, 0, sizeof(snap));
-  sm_collect_begin_interval(col);
+  rt_collect_begin_interval(col);
   for (size_t i = 0; i < c->num; i++) {
-    sm_rt_parser_t *p = sm_rt_parser_create(
-        SM_RT_DOC_REQUESTS, sm_collect_record_cb, col, &lim);
+    rt_parser_t *p = rt_parser_create(
+        RT_DOC_REQUESTS, rt_collect_record_cb, col, &lim);
     if (i == 0) {
       /* The cursor at 0 of the corpus' boot, known from its first page. */
       const char *b = strstr(c->pages[0].data, "\"boot_id\":\"");
@@ -191,24 +191,24 @@ static uint64_t parse_memory(const corpus_t *c, long page, bool sketches) {
       snprintf(snap.boot_id, sizeof(snap.boot_id), "%.36s", b + 11);
       snap.protocol = 1;
       snap.instance_count = 1;
-      sm_collect_snapshot(col, &snap);
-      sm_collect_set_cursor(col, snap.boot_id, 0);
+      rt_collect_snapshot(col, &snap);
+      rt_collect_set_cursor(col, snap.boot_id, 0);
     }
-    sm_collect_page_begin(col);
+    rt_collect_page_begin(col);
     for (size_t off = 0; off < c->pages[i].len; off += PIECE) {
       size_t len = c->pages[i].len - off < PIECE ? c->pages[i].len - off : PIECE;
-      if (sm_rt_parser_feed(p, c->pages[i].data + off, len) != 0)
-        die(sm_rt_parser_error(p));
+      if (rt_parser_feed(p, c->pages[i].data + off, len) != 0)
+        die(rt_parser_error(p));
     }
-    if (sm_rt_parser_finish(p) != 0)
-      die(sm_rt_parser_error(p));
-    if (sm_collect_page_commit(col, sm_rt_parser_page(p), &more) !=
-        SM_COLLECT_COMMITTED)
-      die(sm_collect_page_error(col));
-    sm_rt_parser_destroy(p);
+    if (rt_parser_finish(p) != 0)
+      die(rt_parser_error(p));
+    if (rt_collect_page_commit(col, rt_parser_page(p), &more) !=
+        RT_COLLECT_COMMITTED)
+      die(rt_collect_page_error(col));
+    rt_parser_destroy(p);
   }
-  n = sm_collect_agg(col)->records;
-  sm_collect_destroy(col);
+  n = rt_collect_agg(col)->records;
+  rt_collect_destroy(col);
   return n;
 }
 
@@ -232,11 +232,11 @@ static void parse_bare(const corpus_t *c) {
 
 int main(int argc, char **argv) {
   long records, page, rounds;
-  sm_rt_client_t *cl;
+  rt_client_t *cl;
   corpus_t corpus;
 
   if (argc != 5) {
-    fputs("Usage: bench-read SOCKET RECORDS PAGE ROUNDS\n", stderr);
+    fputs("Usage: bench_read SOCKET RECORDS PAGE ROUNDS\n", stderr);
     return 2;
   }
   records = strtol(argv[2], NULL, 10);
@@ -245,7 +245,7 @@ int main(int argc, char **argv) {
   if (records < 1 || page < 1 || page > 10000 || rounds < 1)
     die("bad arguments");
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  cl = sm_rt_client_create(argv[1]);
+  cl = rt_client_create(argv[1]);
   if (cl == NULL)
     die("socket path too long");
   memset(&corpus, 0, sizeof(corpus));
@@ -287,7 +287,7 @@ int main(int argc, char **argv) {
     }
     if (n != (uint64_t)records || m != (uint64_t)records ||
         q != (uint64_t)records) {
-      fprintf(stderr, "bench-read: %" PRIu64 " and %" PRIu64
+      fprintf(stderr, "bench_read: %" PRIu64 " and %" PRIu64
                       " records aggregated, %ld served\n", n, m, records);
       return 1;
     }
@@ -296,7 +296,7 @@ int main(int argc, char **argv) {
            r, records, corpus.bytes, t_sw, t_sc, t_p, t_q, t_b);
     fflush(stdout);
   }
-  sm_rt_client_destroy(cl);
+  rt_client_destroy(cl);
   curl_global_cleanup();
   return 0;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sm_datalog: data-log names and lines (see include/sm_datalog.h).
+ * cw_datalog: data-log names and lines (see cw_datalog.h).
  */
-#include "sm_datalog.h"
+#include "cw_datalog.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +39,7 @@ static void put_int(yajl_gen g, const char *key, long long value) {
   yajl_gen_integer(g, value);
 }
 
-char *sm_datalog_line(const sm_datalog_entry_t *e) {
+char *cw_datalog_line(const cw_datalog_entry_t *e) {
   yajl_gen g;
   const unsigned char *buf;
   size_t len;
@@ -82,7 +82,7 @@ char *sm_datalog_line(const sm_datalog_entry_t *e) {
   return line;
 }
 
-int sm_datalog_group(const char *endpoint, char *buf, size_t size) {
+int cw_datalog_group(const char *endpoint, char *buf, size_t size) {
   if (endpoint == NULL || endpoint[0] == 0)
     return -1;
   return (size_t)snprintf(buf, size, "/aws/sagemaker/Endpoints/%s",
@@ -91,7 +91,7 @@ int sm_datalog_group(const char *endpoint, char *buf, size_t size) {
              : -1;
 }
 
-int sm_datalog_stream(const char *variant, const char *instance_id, char *buf,
+int cw_datalog_stream(const char *variant, const char *instance_id, char *buf,
                       size_t size) {
   if (variant == NULL || variant[0] == 0 || instance_id == NULL ||
       instance_id[0] == 0)

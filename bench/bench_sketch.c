@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench-sketch: what a timing's percentiles cost, beside the exact way.
+ * bench_sketch: what a timing's percentiles cost, beside the exact way.
  *
  * For each distribution, each round measures, in an order that alternates
  * between rounds:
@@ -18,7 +18,7 @@
  *   dist D round N samples S sketch_ns X exact_ns Y values V datums K
  *   bytes B
  *
- * Usage: bench-sketch SAMPLES_PER_INTERVAL INTERVALS ROUNDS
+ * Usage: bench_sketch SAMPLES_PER_INTERVAL INTERVALS ROUNDS
  */
 #include <inttypes.h>
 #include <math.h>
@@ -79,7 +79,7 @@ int main(int argc, char **argv) {
   size_t cap;
 
   if (argc != 4) {
-    fputs("Usage: bench-sketch SAMPLES_PER_INTERVAL INTERVALS ROUNDS\n",
+    fputs("Usage: bench_sketch SAMPLES_PER_INTERVAL INTERVALS ROUNDS\n",
           stderr);
     return 2;
   }

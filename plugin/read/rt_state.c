@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sm_state: the read plugin's cursor on disk (see include/sm_state.h).
+ * rt_state: the read plugin's cursor on disk (see rt_state.h).
  */
-#include "sm_state.h"
+#include "rt_state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,9 +35,9 @@ static void set_err(char *err, size_t size, const char *fmt, ...) {
   va_end(ap);
 }
 
-uint32_t sm_state_checksum(const char *text, size_t len) {
+uint32_t rt_state_checksum(const char *text, size_t len) {
   uLong crc = crc32(0L, Z_NULL, 0);
-  /* zlib takes uInt lengths; the file is at most SM_STATE_FILE_MAX. */
+  /* zlib takes uInt lengths; the file is at most RT_STATE_FILE_MAX. */
   while (len > 0) {
     uInt n = len > 65536 ? 65536 : (uInt)len;
     crc = crc32(crc, (const Bytef *)text, n);
@@ -90,13 +90,13 @@ static bool put_text(char *buf, size_t size, size_t *len, const char *fmt,
   return true;
 }
 
-static bool state_valid(const sm_state_t *st) {
-  return st->runtime[0] != 0 && strlen(st->runtime) <= SM_STATE_NAME_MAX &&
-         st->boot_id[0] != 0 && strlen(st->boot_id) <= SM_RT_BOOT_ID_MAX &&
+static bool state_valid(const rt_state_t *st) {
+  return st->runtime[0] != 0 && strlen(st->runtime) <= RT_STATE_NAME_MAX &&
+         st->boot_id[0] != 0 && strlen(st->boot_id) <= RT_BOOT_ID_MAX &&
          st->seq >= 0 && st->next_seq > st->seq && st->saved_ms >= 0;
 }
 
-int sm_state_format(const sm_state_t *st, char *buf, size_t size) {
+int rt_state_format(const rt_state_t *st, char *buf, size_t size) {
   size_t len = 0;
   size_t crc_at;
 
@@ -107,7 +107,7 @@ int sm_state_format(const sm_state_t *st, char *buf, size_t size) {
   if (memchr(st->runtime, 0, sizeof(st->runtime)) == NULL ||
       memchr(st->boot_id, 0, sizeof(st->boot_id)) == NULL || !state_valid(st))
     return -1;
-  if (!put_text(buf, size, &len, MAGIC "%d\nruntime ", SM_STATE_VERSION) ||
+  if (!put_text(buf, size, &len, MAGIC "%d\nruntime ", RT_STATE_VERSION) ||
       !put_encoded(buf, size, &len, st->runtime) ||
       !put_text(buf, size, &len, "\nboot_id ") ||
       !put_encoded(buf, size, &len, st->boot_id) ||
@@ -118,7 +118,7 @@ int sm_state_format(const sm_state_t *st, char *buf, size_t size) {
     return -1;
   crc_at = len;
   if (!put_text(buf, size, &len, "crc32 %08" PRIx32 "\n",
-                sm_state_checksum(buf, crc_at)) ||
+                rt_state_checksum(buf, crc_at)) ||
       len > INT_MAX)
     return -1;
   return (int)len;
@@ -217,12 +217,12 @@ static const char *parse_int(const char *s, size_t n, int64_t *v) {
   return NULL;
 }
 
-int sm_state_parse(const char *text, size_t len, sm_state_t *st, char *err,
+int rt_state_parse(const char *text, size_t len, rt_state_t *st, char *err,
                    size_t err_size) {
   static const char *const keys[] = {"runtime",  "boot_id",  "seq",
                                      "next_seq", "saved_ms", "crc32"};
   reader_t r = {.text = text, .len = len};
-  sm_state_t out;
+  rt_state_t out;
   bool unterminated = false;
   size_t crc_at = 0;
   uint32_t crc = 0;
@@ -233,9 +233,9 @@ int sm_state_parse(const char *text, size_t len, sm_state_t *st, char *err,
     set_err(err, err_size, "the file is empty");
     return -1;
   }
-  if (len > SM_STATE_FILE_MAX) {
+  if (len > RT_STATE_FILE_MAX) {
     set_err(err, err_size, "the file is larger than %d bytes",
-            SM_STATE_FILE_MAX);
+            RT_STATE_FILE_MAX);
     return -1;
   }
   if (memchr(text, 0, len) != NULL) {
@@ -252,20 +252,20 @@ int sm_state_parse(const char *text, size_t len, sm_state_t *st, char *err,
     set_err(err, err_size,
             "not a sagemaker_async state file (the first line is not "
             "\"" MAGIC "%d\")",
-            SM_STATE_VERSION);
+            RT_STATE_VERSION);
     return -1;
   }
   {
     int64_t version = 0;
     const char *why = parse_int(r.line + sizeof(MAGIC) - 1,
                                 r.line_len - (sizeof(MAGIC) - 1), &version);
-    if (why != NULL || version != SM_STATE_VERSION) {
+    if (why != NULL || version != RT_STATE_VERSION) {
       set_err(err, err_size,
               "format version %.*s is not the version %d this plugin reads",
               (int)(r.line_len - (sizeof(MAGIC) - 1) > 20
                         ? 20
                         : r.line_len - (sizeof(MAGIC) - 1)),
-              r.line + sizeof(MAGIC) - 1, SM_STATE_VERSION);
+              r.line + sizeof(MAGIC) - 1, RT_STATE_VERSION);
       return -1;
     }
   }
@@ -299,10 +299,10 @@ int sm_state_parse(const char *text, size_t len, sm_state_t *st, char *err,
     vlen = r.line_len - klen - 1;
     switch (k) {
     case 0:
-      why = decode(value, vlen, out.runtime, SM_STATE_NAME_MAX);
+      why = decode(value, vlen, out.runtime, RT_STATE_NAME_MAX);
       break;
     case 1:
-      why = decode(value, vlen, out.boot_id, SM_RT_BOOT_ID_MAX);
+      why = decode(value, vlen, out.boot_id, RT_BOOT_ID_MAX);
       break;
     case 2:
       why = parse_int(value, vlen, &out.seq);
@@ -337,11 +337,11 @@ int sm_state_parse(const char *text, size_t len, sm_state_t *st, char *err,
     set_err(err, err_size, "data after the crc32 line");
     return -1;
   }
-  if (sm_state_checksum(text, crc_at) != crc) {
+  if (rt_state_checksum(text, crc_at) != crc) {
     set_err(err, err_size,
             "checksum mismatch (crc32 %08" PRIx32 " recorded, %08" PRIx32
             " computed): the file was changed or damaged",
-            crc, sm_state_checksum(text, crc_at));
+            crc, rt_state_checksum(text, crc_at));
     return -1;
   }
   if (out.seq == INT64_MAX || out.next_seq <= out.seq) {
@@ -361,9 +361,9 @@ static int with_suffix(char *buf, size_t size, const char *path,
   return n >= 0 && (size_t)n < size ? 0 : -1;
 }
 
-sm_state_load_t sm_state_load(const char *path, const char *runtime,
-                              sm_state_t *st, char *err, size_t err_size) {
-  char buf[SM_STATE_FILE_MAX + 1];
+rt_state_load_t rt_state_load(const char *path, const char *runtime,
+                              rt_state_t *st, char *err, size_t err_size) {
+  char buf[RT_STATE_FILE_MAX + 1];
   size_t len = 0;
   struct stat sb;
   int fd;
@@ -374,16 +374,16 @@ sm_state_load_t sm_state_load(const char *path, const char *runtime,
   if (fd < 0) {
     int e = errno;
     if (e == ENOENT)
-      return SM_STATE_MISSING;
+      return RT_STATE_MISSING;
     set_err(err, err_size, "%s",
             e == ELOOP ? "is a symbolic link, which is not followed"
                        : strerror(e));
-    return SM_STATE_UNREADABLE;
+    return RT_STATE_UNREADABLE;
   }
   if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
     set_err(err, err_size, "is not a regular file");
     close(fd);
-    return SM_STATE_UNREADABLE;
+    return RT_STATE_UNREADABLE;
   }
   while (len < sizeof(buf)) {
     ssize_t n = read(fd, buf + len, sizeof(buf) - len);
@@ -392,25 +392,25 @@ sm_state_load_t sm_state_load(const char *path, const char *runtime,
     if (n < 0) {
       set_err(err, err_size, "read: %s", strerror(errno));
       close(fd);
-      return SM_STATE_UNREADABLE;
+      return RT_STATE_UNREADABLE;
     }
     if (n == 0)
       break;
     len += (size_t)n;
   }
   close(fd);
-  if (sm_state_parse(buf, len, st, err, err_size) != 0)
-    return SM_STATE_INVALID;
+  if (rt_state_parse(buf, len, st, err, err_size) != 0)
+    return RT_STATE_INVALID;
   if (strcmp(st->runtime, runtime) != 0) {
     /* Shown encoded: the log line stays one line of printable text. */
-    char shown[SM_STATE_NAME_MAX * 3 + 1];
+    char shown[RT_STATE_NAME_MAX * 3 + 1];
     size_t sl = 0;
     put_encoded(shown, sizeof(shown), &sl, st->runtime);
     set_err(err, err_size, "written for runtime \"%s\", not \"%s\"", shown,
             runtime);
-    return SM_STATE_INVALID;
+    return RT_STATE_INVALID;
   }
-  return SM_STATE_LOADED;
+  return RT_STATE_LOADED;
 }
 
 static int write_all(int fd, const char *buf, size_t len) {
@@ -426,11 +426,11 @@ static int write_all(int fd, const char *buf, size_t len) {
   return 0;
 }
 
-int sm_state_prepare(const char *path, const sm_state_t *st, char *err,
+int rt_state_prepare(const char *path, const rt_state_t *st, char *err,
                      size_t err_size) {
   char tmp[PATH_MAX];
-  char text[SM_STATE_FILE_MAX];
-  int len = sm_state_format(st, text, sizeof(text));
+  char text[RT_STATE_FILE_MAX];
+  int len = rt_state_format(st, text, sizeof(text));
   int fd = -1;
   const char *step = NULL;
 
@@ -475,7 +475,7 @@ int sm_state_prepare(const char *path, const sm_state_t *st, char *err,
   return 0;
 }
 
-int sm_state_commit(const char *path, char *err, size_t err_size) {
+int rt_state_commit(const char *path, char *err, size_t err_size) {
   char tmp[PATH_MAX];
   char dir[PATH_MAX];
   char *slash;
@@ -512,7 +512,7 @@ int sm_state_commit(const char *path, char *err, size_t err_size) {
   return 0;
 }
 
-int sm_state_set_aside(const char *path, char *err, size_t err_size) {
+int rt_state_set_aside(const char *path, char *err, size_t err_size) {
   char aside[PATH_MAX];
 
   set_err(err, err_size, "%s", "");

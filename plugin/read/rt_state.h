@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sm_state: the read plugin's cursor of one runtime on disk, so that a
+ * rt_state: the read plugin's cursor of one runtime on disk, so that a
  * restart of collectd neither skips nor re-reads the requests the runtime
  * still holds.
  *
@@ -26,76 +26,76 @@
  * Each key appears once, in this order, each line ends with "\n".
  *
  * Saving is in two steps so that the caller can put its dispatch between
- * them: sm_state_prepare() writes PATH.tmp (mode 0600) and fsyncs it;
- * sm_state_commit() renames it over PATH and fsyncs the directory. A
+ * them: rt_state_prepare() writes PATH.tmp (mode 0600) and fsyncs it;
+ * rt_state_commit() renames it over PATH and fsyncs the directory. A
  * process killed at any point leaves either the old file or the new one.
  *
  * collectd-free; no global state; not thread-safe for one path.
  */
-#ifndef SM_STATE_H
-#define SM_STATE_H 1
+#ifndef RT_STATE_H
+#define RT_STATE_H 1
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime_parse.h"
+#include "rt_parser.h"
 
-#define SM_STATE_VERSION 1
+#define RT_STATE_VERSION 1
 /* Longest runtime name kept (collectd's plugin instance is shorter). */
-#define SM_STATE_NAME_MAX 128
+#define RT_STATE_NAME_MAX 128
 /* Largest state file read: the encoded fields at their longest fit. */
-#define SM_STATE_FILE_MAX 4096
+#define RT_STATE_FILE_MAX 4096
 
 typedef struct {
-  char runtime[SM_STATE_NAME_MAX + 1];
-  char boot_id[SM_RT_BOOT_ID_MAX + 1];
+  char runtime[RT_STATE_NAME_MAX + 1];
+  char boot_id[RT_BOOT_ID_MAX + 1];
   int64_t seq;      /* 0 .. INT64_MAX - 1 */
   int64_t next_seq; /* above seq */
   int64_t saved_ms; /* 0 .. INT64_MAX */
-} sm_state_t;
+} rt_state_t;
 
-/* Results of sm_state_load(). */
+/* Results of rt_state_load(). */
 typedef enum {
-  SM_STATE_LOADED = 0,
-  SM_STATE_MISSING,    /* no file at the path: a first start */
-  SM_STATE_UNREADABLE, /* it could not be opened or read (see err) */
-  SM_STATE_INVALID,    /* corrupt, truncated, foreign or of another
+  RT_STATE_LOADED = 0,
+  RT_STATE_MISSING,    /* no file at the path: a first start */
+  RT_STATE_UNREADABLE, /* it could not be opened or read (see err) */
+  RT_STATE_INVALID,    /* corrupt, truncated, foreign or of another
                           runtime (see err): set it aside */
-} sm_state_load_t;
+} rt_state_load_t;
 
 /* The CRC-32 the "crc32" line carries, of len bytes. */
-uint32_t sm_state_checksum(const char *text, size_t len);
+uint32_t rt_state_checksum(const char *text, size_t len);
 
 /* Writes st in the format above into buf, NUL-terminated. Returns the
  * length, or -1 when st is not valid (empty names, seq out of range,
  * next_seq not above seq) or buf is too small. */
-int sm_state_format(const sm_state_t *st, char *buf, size_t size);
+int rt_state_format(const rt_state_t *st, char *buf, size_t size);
 
 /* Parses len bytes (no NUL needed). Returns 0, or -1 with what is wrong
  * in err (always NUL-terminated when err_size > 0). Whatever it accepts,
- * sm_state_format() writes back byte for byte. */
-int sm_state_parse(const char *text, size_t len, sm_state_t *st, char *err,
+ * rt_state_format() writes back byte for byte. */
+int rt_state_parse(const char *text, size_t len, rt_state_t *st, char *err,
                    size_t err_size);
 
 /* Reads the state file of runtime at path. A file of another runtime
- * (its "runtime" line) is SM_STATE_INVALID. A symbolic link or anything
- * but a regular file is SM_STATE_UNREADABLE. err says why, without the
+ * (its "runtime" line) is RT_STATE_INVALID. A symbolic link or anything
+ * but a regular file is RT_STATE_UNREADABLE. err says why, without the
  * path. */
-sm_state_load_t sm_state_load(const char *path, const char *runtime,
-                              sm_state_t *st, char *err, size_t err_size);
+rt_state_load_t rt_state_load(const char *path, const char *runtime,
+                              rt_state_t *st, char *err, size_t err_size);
 
 /* Writes st to path.tmp (created anew with mode 0600, never through a
  * symbolic link) and fsyncs it. Returns 0, or -1 with err naming the file
  * and the failure. */
-int sm_state_prepare(const char *path, const sm_state_t *st, char *err,
+int rt_state_prepare(const char *path, const rt_state_t *st, char *err,
                      size_t err_size);
 
 /* Renames path.tmp over path and fsyncs the directory. Returns 0, or -1
  * with err naming the file and the failure. */
-int sm_state_commit(const char *path, char *err, size_t err_size);
+int rt_state_commit(const char *path, char *err, size_t err_size);
 
 /* Renames path to path.corrupt (replacing an older one), so that an
  * invalid file stays for inspection. Returns 0, or -1 with err. */
-int sm_state_set_aside(const char *path, char *err, size_t err_size);
+int rt_state_set_aside(const char *path, char *err, size_t err_size);
 
-#endif /* SM_STATE_H */
+#endif /* RT_STATE_H */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * runtime_client: HTTP over the runtime's Unix socket (see
- * include/runtime_client.h).
+ * rt_client: HTTP over the runtime's Unix socket (see
+ * rt_client.h).
  */
-#include "runtime_client.h"
+#include "rt_client.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -16,9 +16,9 @@
 #include <curl/curl.h>
 
 /* An error body is short; more than this is not worth reading. */
-#define SM_RT_ERROR_BODY_MAX 4096
+#define RT_ERROR_BODY_MAX 4096
 
-struct sm_rt_client_s {
+struct rt_client_s {
   CURL *curl;
   char *socket_path;
   char curl_error[CURL_ERROR_SIZE];
@@ -27,23 +27,23 @@ struct sm_rt_client_s {
 /* State of one GET, seen by the write callback. */
 typedef struct {
   CURL *curl;
-  sm_rt_parser_t *body;      /* the caller's parser, for a 200 */
-  sm_rt_parser_t *error_doc; /* ours, for any other status */
+  rt_parser_t *body;      /* the caller's parser, for a 200 */
+  rt_parser_t *error_doc; /* ours, for any other status */
   long http_code;
   size_t error_bytes; /* of a non-200 body */
   bool parse_failed;
-} sm_rt_get_t;
+} rt_client_get_t;
 
-size_t sm_rt_client_max_path(void) {
+size_t rt_client_max_path(void) {
   struct sockaddr_un sa;
   return sizeof(sa.sun_path) - 1;
 }
 
-sm_rt_client_t *sm_rt_client_create(const char *socket_path) {
-  sm_rt_client_t *cl = NULL;
+rt_client_t *rt_client_create(const char *socket_path) {
+  rt_client_t *cl = NULL;
 
   if (socket_path == NULL || socket_path[0] == 0 ||
-      strlen(socket_path) > sm_rt_client_max_path())
+      strlen(socket_path) > rt_client_max_path())
     return NULL;
   cl = calloc(1, sizeof(*cl));
   if (cl == NULL)
@@ -51,13 +51,13 @@ sm_rt_client_t *sm_rt_client_create(const char *socket_path) {
   cl->socket_path = strdup(socket_path);
   cl->curl = curl_easy_init();
   if (cl->socket_path == NULL || cl->curl == NULL) {
-    sm_rt_client_destroy(cl);
+    rt_client_destroy(cl);
     return NULL;
   }
   return cl;
 }
 
-void sm_rt_client_destroy(sm_rt_client_t *cl) {
+void rt_client_destroy(rt_client_t *cl) {
   if (cl == NULL)
     return;
   if (cl->curl != NULL)
@@ -67,34 +67,34 @@ void sm_rt_client_destroy(sm_rt_client_t *cl) {
 }
 
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud) {
-  sm_rt_get_t *g = ud;
+  rt_client_get_t *g = ud;
   size_t len = size * nmemb;
 
   if (g->http_code == 0) {
     curl_easy_getinfo(g->curl, CURLINFO_RESPONSE_CODE, &g->http_code);
     if (g->http_code != 200) {
-      sm_rt_limits_t lim = {.max_bytes = SM_RT_ERROR_BODY_MAX};
-      g->error_doc = sm_rt_parser_create(SM_RT_DOC_ERROR, NULL, NULL, &lim);
+      rt_limits_t lim = {.max_bytes = RT_ERROR_BODY_MAX};
+      g->error_doc = rt_parser_create(RT_DOC_ERROR, NULL, NULL, &lim);
     }
   }
   if (g->http_code == 200) {
-    if (sm_rt_parser_feed(g->body, data, len) != 0) {
+    if (rt_parser_feed(g->body, data, len) != 0) {
       g->parse_failed = true;
       return 0; /* aborts the transfer: no point reading the rest */
     }
     return len;
   }
   /* An unreadable error body only loses its text; the status stands. */
-  if (g->error_doc != NULL && sm_rt_parser_feed(g->error_doc, data, len) != 0) {
-    sm_rt_parser_destroy(g->error_doc);
+  if (g->error_doc != NULL && rt_parser_feed(g->error_doc, data, len) != 0) {
+    rt_parser_destroy(g->error_doc);
     g->error_doc = NULL;
   }
   g->error_bytes += len;
   /* Stop reading an error body that will not end. */
-  return g->error_bytes > SM_RT_ERROR_BODY_MAX ? 0 : len;
+  return g->error_bytes > RT_ERROR_BODY_MAX ? 0 : len;
 }
 
-static void set_options(sm_rt_client_t *cl, sm_rt_get_t *g, const char *url,
+static void set_options(rt_client_t *cl, rt_client_get_t *g, const char *url,
                         long timeout_ms) {
   CURL *c = cl->curl;
 
@@ -118,10 +118,10 @@ static void set_options(sm_rt_client_t *cl, sm_rt_get_t *g, const char *url,
   curl_easy_setopt(c, CURLOPT_USERAGENT, "collectd-sagemaker");
 }
 
-void sm_rt_client_get(sm_rt_client_t *cl, const char *path,
-                      sm_rt_parser_t *parser, long timeout_ms,
-                      sm_rt_get_result_t *res) {
-  sm_rt_get_t g = {.curl = cl->curl, .body = parser};
+void rt_client_get(rt_client_t *cl, const char *path,
+                      rt_parser_t *parser, long timeout_ms,
+                      rt_client_get_result_t *res) {
+  rt_client_get_t g = {.curl = cl->curl, .body = parser};
   char url[1024];
   CURLcode rc;
 
@@ -130,7 +130,7 @@ void sm_rt_client_get(sm_rt_client_t *cl, const char *path,
     timeout_ms = 1;
   if ((size_t)snprintf(url, sizeof(url), "http://localhost%s", path) >=
       sizeof(url)) {
-    res->status = SM_RT_GET_TRANSPORT;
+    res->status = RT_CLIENT_GET_TRANSPORT;
     snprintf(res->message, sizeof(res->message), "path too long: %.64s...",
              path);
     return;
@@ -143,45 +143,45 @@ void sm_rt_client_get(sm_rt_client_t *cl, const char *path,
     curl_easy_getinfo(cl->curl, CURLINFO_RESPONSE_CODE, &res->http_code);
 
   if (g.parse_failed) {
-    res->status = SM_RT_GET_BAD_DOCUMENT;
+    res->status = RT_CLIENT_GET_BAD_DOCUMENT;
     snprintf(res->message, sizeof(res->message), "GET %s: %s", path,
-             sm_rt_parser_error(parser));
+             rt_parser_error(parser));
   } else if (rc == CURLE_COULDNT_CONNECT) {
     long os_errno = 0;
     /* curl names "localhost port 80" here, which says nothing about a
      * Unix socket; the system's reason does. */
     curl_easy_getinfo(cl->curl, CURLINFO_OS_ERRNO, &os_errno);
-    res->status = SM_RT_GET_TRANSPORT;
+    res->status = RT_CLIENT_GET_TRANSPORT;
     snprintf(res->message, sizeof(res->message),
              "GET %s: cannot connect to the socket: %s", path,
              os_errno ? strerror((int)os_errno) : "connection refused");
   } else if (rc != CURLE_OK && (g.http_code == 0 || g.http_code == 200)) {
-    res->status = SM_RT_GET_TRANSPORT;
+    res->status = RT_CLIENT_GET_TRANSPORT;
     snprintf(res->message, sizeof(res->message), "GET %s: %s", path,
              cl->curl_error[0] ? cl->curl_error : curl_easy_strerror(rc));
   } else if (res->http_code != 200) {
     const char *text = NULL;
     if (rc == CURLE_OK && g.error_doc != NULL &&
-        sm_rt_parser_finish(g.error_doc) == 0)
-      text = sm_rt_parser_error_text(g.error_doc);
-    res->status = SM_RT_GET_HTTP_STATUS;
+        rt_parser_finish(g.error_doc) == 0)
+      text = rt_parser_error_text(g.error_doc);
+    res->status = RT_CLIENT_GET_HTTP_STATUS;
     snprintf(res->message, sizeof(res->message), "GET %s: HTTP status %ld%s%s",
              path, res->http_code, text ? ": " : " (no error text)",
              text ? text : "");
-  } else if (sm_rt_parser_finish(parser) != 0) {
-    res->status = SM_RT_GET_BAD_DOCUMENT;
+  } else if (rt_parser_finish(parser) != 0) {
+    res->status = RT_CLIENT_GET_BAD_DOCUMENT;
     snprintf(res->message, sizeof(res->message), "GET %s: %s", path,
-             sm_rt_parser_error(parser));
+             rt_parser_error(parser));
   } else {
-    res->status = SM_RT_GET_OK;
+    res->status = RT_CLIENT_GET_OK;
   }
-  sm_rt_parser_destroy(g.error_doc);
+  rt_parser_destroy(g.error_doc);
   /* Drop our pointers from the handle: they die with this call. */
   curl_easy_setopt(cl->curl, CURLOPT_WRITEDATA, NULL);
   curl_easy_setopt(cl->curl, CURLOPT_ERRORBUFFER, NULL);
 }
 
-sm_rt_socket_check_t sm_rt_socket_check(const char *path, uid_t owner,
+rt_client_socket_check_t rt_client_socket_check(const char *path, uid_t owner,
                                         const char *owner_name, char *msg,
                                         size_t msg_size) {
   struct stat st;
@@ -190,22 +190,22 @@ sm_rt_socket_check_t sm_rt_socket_check(const char *path, uid_t owner,
   msg[0] = 0;
   if (lstat(path, &st) != 0) {
     if (errno == ENOENT)
-      return SM_RT_SOCKET_ABSENT;
+      return RT_CLIENT_SOCKET_ABSENT;
     snprintf(msg, msg_size, "socket %s cannot be examined: %s", path,
              strerror(errno));
-    return SM_RT_SOCKET_REFUSED;
+    return RT_CLIENT_SOCKET_REFUSED;
   }
   if (S_ISLNK(st.st_mode)) {
     snprintf(msg, msg_size,
              "socket %s is a symbolic link; refusing to follow it", path);
-    return SM_RT_SOCKET_REFUSED;
+    return RT_CLIENT_SOCKET_REFUSED;
   }
   if (!S_ISSOCK(st.st_mode)) {
     snprintf(msg, msg_size, "%s is not a socket; refusing to connect", path);
-    return SM_RT_SOCKET_REFUSED;
+    return RT_CLIENT_SOCKET_REFUSED;
   }
   if (st.st_uid == 0 || st.st_uid == owner)
-    return SM_RT_SOCKET_OK;
+    return RT_CLIENT_SOCKET_OK;
   if (owner == 0)
     snprintf(expected, sizeof(expected), "root (uid 0)");
   else if (owner_name != NULL)
@@ -218,5 +218,5 @@ sm_rt_socket_check_t sm_rt_socket_check(const char *path, uid_t owner,
            "socket %s is owned by uid %lu, expected %s; refusing to "
            "connect",
            path, (unsigned long)st.st_uid, expected);
-  return SM_RT_SOCKET_REFUSED;
+  return RT_CLIENT_SOCKET_REFUSED;
 }

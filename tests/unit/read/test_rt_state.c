@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sm_state: the cursor file's format (a golden file whose CRC-32 was
+ * rt_state: the cursor file's format (a golden file whose CRC-32 was
  * computed with Python's zlib.crc32, round trips, every truncation and
  * every one-byte change refused, each rule of the grammar), the file
  * operations (mode 0600 whatever the umask, a crash between prepare and
- * commit, links, foreign and damaged files set aside) and how sm_collect
+ * commit, links, foreign and damaged files set aside) and how rt_collect
  * takes a restored cursor.
  */
 #include <errno.h>
@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sm_collect.h"
-#include "sm_state.h"
+#include "rt_collect.h"
+#include "rt_state.h"
 #include "tap.h"
 
 /* A state written by hand, with its CRC-32 from an independent
@@ -29,8 +29,8 @@ static const char GOLDEN[] = "sagemaker_async state 1\n"
                              "saved_ms 1764187200123\n"
                              "crc32 ec193b9a\n";
 
-static sm_state_t golden_state(void) {
-  sm_state_t st;
+static rt_state_t golden_state(void) {
+  rt_state_t st;
   memset(&st, 0, sizeof(st));
   snprintf(st.runtime, sizeof(st.runtime), "main runtime");
   snprintf(st.boot_id, sizeof(st.boot_id),
@@ -41,7 +41,7 @@ static sm_state_t golden_state(void) {
   return st;
 }
 
-static int same_state(const sm_state_t *a, const sm_state_t *b) {
+static int same_state(const rt_state_t *a, const rt_state_t *b) {
   return strcmp(a->runtime, b->runtime) == 0 &&
          strcmp(a->boot_id, b->boot_id) == 0 && a->seq == b->seq &&
          a->next_seq == b->next_seq && a->saved_ms == b->saved_ms;
@@ -50,23 +50,23 @@ static int same_state(const sm_state_t *a, const sm_state_t *b) {
 /* body with a correct crc32 line appended, so that a test reaches the
  * rule it is about rather than the checksum. */
 static int parse_signed(const char *body, char *err, size_t err_size) {
-  char text[SM_STATE_FILE_MAX * 2];
-  sm_state_t st;
+  char text[RT_STATE_FILE_MAX * 2];
+  rt_state_t st;
   size_t n = strlen(body);
   snprintf(text, sizeof(text), "%scrc32 %08x\n", body,
-           (unsigned)sm_state_checksum(body, n));
-  return sm_state_parse(text, strlen(text), &st, err, err_size);
+           (unsigned)rt_state_checksum(body, n));
+  return rt_state_parse(text, strlen(text), &st, err, err_size);
 }
 
 static void test_format(void) {
-  sm_state_t st = golden_state(), back;
-  char buf[SM_STATE_FILE_MAX];
+  rt_state_t st = golden_state(), back;
+  char buf[RT_STATE_FILE_MAX];
   char err[256];
-  int len = sm_state_format(&st, buf, sizeof(buf));
+  int len = rt_state_format(&st, buf, sizeof(buf));
 
   T_EQ_INT(len, (int)strlen(GOLDEN), "format: length of the golden file");
   T_EQ_STR(buf, GOLDEN, "format: the golden file, byte for byte");
-  T_EQ_INT(sm_state_parse(GOLDEN, strlen(GOLDEN), &back, err, sizeof(err)), 0,
+  T_EQ_INT(rt_state_parse(GOLDEN, strlen(GOLDEN), &back, err, sizeof(err)), 0,
            "parse: the golden file");
   T_OK(same_state(&back, &st), "parse: every field of the golden file");
 
@@ -74,29 +74,29 @@ static void test_format(void) {
   {
     int bad = 0;
     for (int size = 0; size <= len; size++)
-      if (sm_state_format(&st, buf, (size_t)size) != -1)
+      if (rt_state_format(&st, buf, (size_t)size) != -1)
         bad++;
     T_EQ_INT(bad, 0, "format: a buffer below the length + 1 is refused");
-    T_EQ_INT(sm_state_format(&st, buf, (size_t)len + 1), len,
+    T_EQ_INT(rt_state_format(&st, buf, (size_t)len + 1), len,
              "format: length + 1 is enough");
   }
 
   /* Names with every kind of byte, the longest, the extreme numbers. */
   {
-    sm_state_t odd = golden_state();
+    rt_state_t odd = golden_state();
     int ok = 1;
-    for (int i = 0; i < SM_STATE_NAME_MAX; i++)
+    for (int i = 0; i < RT_STATE_NAME_MAX; i++)
       odd.runtime[i] = (char)(1 + (i * 7) % 255); /* every non-NUL byte */
-    odd.runtime[SM_STATE_NAME_MAX] = 0;
-    for (int i = 0; i < SM_RT_BOOT_ID_MAX; i++)
+    odd.runtime[RT_STATE_NAME_MAX] = 0;
+    for (int i = 0; i < RT_BOOT_ID_MAX; i++)
       odd.boot_id[i] = "%% \n\x7f\xff-aZ"[i % 9];
-    odd.boot_id[SM_RT_BOOT_ID_MAX] = 0;
+    odd.boot_id[RT_BOOT_ID_MAX] = 0;
     odd.seq = INT64_MAX - 1;
     odd.next_seq = INT64_MAX;
     odd.saved_ms = INT64_MAX;
-    len = sm_state_format(&odd, buf, sizeof(buf));
+    len = rt_state_format(&odd, buf, sizeof(buf));
     ok = len > 0 && (size_t)len < sizeof(buf) &&
-         sm_state_parse(buf, (size_t)len, &back, err, sizeof(err)) == 0 &&
+         rt_state_parse(buf, (size_t)len, &back, err, sizeof(err)) == 0 &&
          same_state(&back, &odd);
     T_OK(ok, "round trip: longest names of any bytes, largest numbers");
     if (!ok)
@@ -106,34 +106,34 @@ static void test_format(void) {
     odd.seq = 0;
     odd.next_seq = 1;
     odd.saved_ms = 0;
-    len = sm_state_format(&odd, buf, sizeof(buf));
+    len = rt_state_format(&odd, buf, sizeof(buf));
     T_OK(len > 0 &&
-             sm_state_parse(buf, (size_t)len, &back, err, sizeof(err)) == 0 &&
+             rt_state_parse(buf, (size_t)len, &back, err, sizeof(err)) == 0 &&
              same_state(&back, &odd),
          "round trip: seq 0, next_seq 1, saved_ms 0");
   }
 
   /* What format refuses. */
   {
-    sm_state_t bad = golden_state();
+    rt_state_t bad = golden_state();
     bad.runtime[0] = 0;
-    T_EQ_INT(sm_state_format(&bad, buf, sizeof(buf)), -1,
+    T_EQ_INT(rt_state_format(&bad, buf, sizeof(buf)), -1,
              "format: an empty runtime name is refused");
     bad = golden_state();
     bad.boot_id[0] = 0;
-    T_EQ_INT(sm_state_format(&bad, buf, sizeof(buf)), -1,
+    T_EQ_INT(rt_state_format(&bad, buf, sizeof(buf)), -1,
              "format: an empty boot_id is refused");
     bad = golden_state();
     bad.next_seq = bad.seq;
-    T_EQ_INT(sm_state_format(&bad, buf, sizeof(buf)), -1,
+    T_EQ_INT(rt_state_format(&bad, buf, sizeof(buf)), -1,
              "format: next_seq not above seq is refused");
     bad = golden_state();
     bad.seq = -1;
-    T_EQ_INT(sm_state_format(&bad, buf, sizeof(buf)), -1,
+    T_EQ_INT(rt_state_format(&bad, buf, sizeof(buf)), -1,
              "format: a negative seq is refused");
     bad = golden_state();
     memset(bad.runtime, 'x', sizeof(bad.runtime));
-    T_EQ_INT(sm_state_format(&bad, buf, sizeof(buf)), -1,
+    T_EQ_INT(rt_state_format(&bad, buf, sizeof(buf)), -1,
              "format: a runtime name without its NUL is refused");
   }
 }
@@ -142,7 +142,7 @@ static void test_damage(void) {
   size_t n = strlen(GOLDEN);
   char text[sizeof(GOLDEN)];
   char err[256];
-  sm_state_t st;
+  rt_state_t st;
   int accepted = 0, silent = 0, truncated_named = 0;
   static const unsigned char flips[] = {0x01, 0x02, 0x04, 0x08,
                                         0x10, 0x20, 0x40, 0x80};
@@ -150,7 +150,7 @@ static void test_damage(void) {
   /* Every proper prefix: a file cut anywhere is refused and says so. */
   for (size_t len = 0; len < n; len++) {
     err[0] = 0;
-    if (sm_state_parse(GOLDEN, len, &st, err, sizeof(err)) == 0)
+    if (rt_state_parse(GOLDEN, len, &st, err, sizeof(err)) == 0)
       accepted++;
     if (err[0] == 0)
       silent++;
@@ -177,7 +177,7 @@ static void test_damage(void) {
         text[i] = "0\n "[f - sizeof(flips)];
       if (text[i] == GOLDEN[i])
         continue;
-      if (sm_state_parse(text, n, &st, err, sizeof(err)) == 0)
+      if (rt_state_parse(text, n, &st, err, sizeof(err)) == 0)
         accepted++;
     }
   }
@@ -185,15 +185,15 @@ static void test_damage(void) {
 
   memcpy(text, GOLDEN, n);
   text[strstr(GOLDEN, "1042") - GOLDEN + 3] = '3';
-  T_EQ_INT(sm_state_parse(text, n, &st, err, sizeof(err)), -1,
+  T_EQ_INT(rt_state_parse(text, n, &st, err, sizeof(err)), -1,
            "a changed seq is refused");
   T_OK(strstr(err, "checksum") != NULL, "  as a checksum mismatch: %s", err);
 }
 
 static void test_grammar(void) {
   char err[256];
-  char big[SM_STATE_FILE_MAX + 2];
-  sm_state_t st;
+  char big[RT_STATE_FILE_MAX + 2];
+  rt_state_t st;
   const char *head = "sagemaker_async state 1\n";
   struct {
     const char *body;
@@ -253,9 +253,9 @@ static void test_grammar(void) {
       char text[600];
       snprintf(text, sizeof(text), "%s%scrc32 %08x", head,
                "runtime r\nboot_id b\nseq 1\nnext_seq 2\nsaved_ms 3\n",
-               (unsigned)sm_state_checksum(
+               (unsigned)rt_state_checksum(
                    body, strlen(body) + 1 /* the newline it lacks */));
-      rc = sm_state_parse(text, strlen(text), &st, err, sizeof(err));
+      rc = rt_state_parse(text, strlen(text), &st, err, sizeof(err));
     } else {
       rc = parse_signed(body, err, sizeof(err));
     }
@@ -278,21 +278,21 @@ static void test_grammar(void) {
     const char *t = GOLDEN;
     char text[sizeof(GOLDEN) + 8];
     snprintf(text, sizeof(text), "%s\n", t);
-    T_OK(sm_state_parse(text, strlen(text), &st, err, sizeof(err)) == -1 &&
+    T_OK(rt_state_parse(text, strlen(text), &st, err, sizeof(err)) == -1 &&
              strstr(err, "after") != NULL,
          "refused: data after the crc32 line (%s)", err);
     memcpy(text, GOLDEN, sizeof(GOLDEN));
     text[5] = 0;
-    T_OK(sm_state_parse(text, sizeof(GOLDEN) - 1, &st, err, sizeof(err)) ==
+    T_OK(rt_state_parse(text, sizeof(GOLDEN) - 1, &st, err, sizeof(err)) ==
                  -1 &&
              strstr(err, "NUL") != NULL,
          "refused: a NUL byte (%s)", err);
   }
   memset(big, 'x', sizeof(big));
-  T_OK(sm_state_parse(big, sizeof(big), &st, err, sizeof(err)) == -1 &&
+  T_OK(rt_state_parse(big, sizeof(big), &st, err, sizeof(err)) == -1 &&
            strstr(err, "larger than") != NULL,
-       "refused: a file over %d bytes (%s)", SM_STATE_FILE_MAX, err);
-  T_OK(sm_state_parse("", 0, &st, err, sizeof(err)) == -1 &&
+       "refused: a file over %d bytes (%s)", RT_STATE_FILE_MAX, err);
+  T_OK(rt_state_parse("", 0, &st, err, sizeof(err)) == -1 &&
            strstr(err, "empty") != NULL,
        "refused: an empty file (%s)", err);
 }
@@ -321,7 +321,7 @@ static int file_exists(const char *path) {
 static void test_files(void) {
   char path[256], tmp[300], aside[300], other[256];
   char err[PATH_MAX + 256];
-  sm_state_t st = golden_state(), back;
+  rt_state_t st = golden_state(), back;
   struct stat sb;
   mode_t old_umask;
 
@@ -330,15 +330,15 @@ static void test_files(void) {
   snprintf(aside, sizeof(aside), "%s.corrupt", path);
   path_in(other, sizeof(other), "elsewhere");
 
-  T_EQ_INT(sm_state_load(path, "main runtime", &back, err, sizeof(err)),
-           SM_STATE_MISSING, "load: no file yet");
+  T_EQ_INT(rt_state_load(path, "main runtime", &back, err, sizeof(err)),
+           RT_STATE_MISSING, "load: no file yet");
 
   /* Saved with a permissive and with a strict umask: 0600 both times. */
   old_umask = umask(0);
-  T_EQ_INT(sm_state_prepare(path, &st, err, sizeof(err)), 0, "prepare");
+  T_EQ_INT(rt_state_prepare(path, &st, err, sizeof(err)), 0, "prepare");
   T_OK(file_exists(tmp) && !file_exists(path),
        "prepare writes only the temporary file");
-  T_EQ_INT(sm_state_commit(path, err, sizeof(err)), 0, "commit");
+  T_EQ_INT(rt_state_commit(path, err, sizeof(err)), 0, "commit");
   T_OK(!file_exists(tmp), "commit leaves no temporary file");
   memset(&sb, 0, sizeof(sb));
   stat(path, &sb);
@@ -347,39 +347,39 @@ static void test_files(void) {
        (unsigned)(sb.st_mode & 07777));
   umask(0277);
   st.seq = 1043;
-  T_OK(sm_state_prepare(path, &st, err, sizeof(err)) == 0 &&
-           sm_state_commit(path, err, sizeof(err)) == 0,
+  T_OK(rt_state_prepare(path, &st, err, sizeof(err)) == 0 &&
+           rt_state_commit(path, err, sizeof(err)) == 0,
        "saved again under umask 0277");
   memset(&sb, 0, sizeof(sb));
   stat(path, &sb);
   T_OK((sb.st_mode & 07777) == 0600, "mode 0600 under umask 0277 too (%o)",
        (unsigned)(sb.st_mode & 07777));
   umask(old_umask);
-  T_EQ_INT(sm_state_load(path, "main runtime", &back, err, sizeof(err)),
-           SM_STATE_LOADED, "load");
+  T_EQ_INT(rt_state_load(path, "main runtime", &back, err, sizeof(err)),
+           RT_STATE_LOADED, "load");
   T_OK(same_state(&back, &st), "load gives what was saved");
 
   /* A crash between prepare and commit: the old file stands, and the
    * stale temporary file does not stop the next save. */
   st.seq = 1049;
-  sm_state_prepare(path, &st, err, sizeof(err));
-  T_OK(sm_state_load(path, "main runtime", &back, err, sizeof(err)) ==
-               SM_STATE_LOADED &&
+  rt_state_prepare(path, &st, err, sizeof(err));
+  T_OK(rt_state_load(path, "main runtime", &back, err, sizeof(err)) ==
+               RT_STATE_LOADED &&
            back.seq == 1043,
        "killed before the rename: the previous cursor is read");
   st.seq = 1048;
-  T_OK(sm_state_prepare(path, &st, err, sizeof(err)) == 0 &&
-           sm_state_commit(path, err, sizeof(err)) == 0 &&
-           sm_state_load(path, "main runtime", &back, err, sizeof(err)) ==
-               SM_STATE_LOADED &&
+  T_OK(rt_state_prepare(path, &st, err, sizeof(err)) == 0 &&
+           rt_state_commit(path, err, sizeof(err)) == 0 &&
+           rt_state_load(path, "main runtime", &back, err, sizeof(err)) ==
+               RT_STATE_LOADED &&
            back.seq == 1048,
        "the next save replaces the stale temporary file");
 
   /* A link at the temporary name is replaced, not written through. */
   write_file(other, "untouched\n", 10);
   T_EQ_INT(symlink(other, tmp), 0, "a symbolic link at the temporary name");
-  T_OK(sm_state_prepare(path, &st, err, sizeof(err)) == 0 &&
-           sm_state_commit(path, err, sizeof(err)) == 0,
+  T_OK(rt_state_prepare(path, &st, err, sizeof(err)) == 0 &&
+           rt_state_commit(path, err, sizeof(err)) == 0,
        "  saving still works");
   T_OK(lstat(path, &sb) == 0 && S_ISREG(sb.st_mode),
        "  the state file is a regular file");
@@ -395,28 +395,28 @@ static void test_files(void) {
   }
 
   /* Another runtime's file. */
-  T_EQ_INT(sm_state_load(path, "other", &back, err, sizeof(err)),
-           SM_STATE_INVALID, "load: a file of another runtime is invalid");
+  T_EQ_INT(rt_state_load(path, "other", &back, err, sizeof(err)),
+           RT_STATE_INVALID, "load: a file of another runtime is invalid");
   T_OK(strstr(err, "main%20runtime") && strstr(err, "\"other\""),
        "  and the error names both runtimes: %s", err);
 
   /* Damaged: invalid, then set aside. */
   write_file(path, GOLDEN, strlen(GOLDEN) - 5);
-  T_EQ_INT(sm_state_load(path, "main runtime", &back, err, sizeof(err)),
-           SM_STATE_INVALID, "load: a truncated file is invalid");
+  T_EQ_INT(rt_state_load(path, "main runtime", &back, err, sizeof(err)),
+           RT_STATE_INVALID, "load: a truncated file is invalid");
   T_OK(strstr(err, "truncated") != NULL, "  and says so: %s", err);
-  T_EQ_INT(sm_state_set_aside(path, err, sizeof(err)), 0, "set aside");
+  T_EQ_INT(rt_state_set_aside(path, err, sizeof(err)), 0, "set aside");
   T_OK(!file_exists(path) && file_exists(aside),
        "  the file is renamed to .corrupt");
   write_file(path, "garbage", 7);
-  T_OK(sm_state_set_aside(path, err, sizeof(err)) == 0 && file_exists(aside),
+  T_OK(rt_state_set_aside(path, err, sizeof(err)) == 0 && file_exists(aside),
        "  an older .corrupt is replaced");
   {
-    char big[SM_STATE_FILE_MAX + 100];
+    char big[RT_STATE_FILE_MAX + 100];
     memset(big, 'a', sizeof(big));
     write_file(path, big, sizeof(big));
-    T_OK(sm_state_load(path, "main runtime", &back, err, sizeof(err)) ==
-                 SM_STATE_INVALID &&
+    T_OK(rt_state_load(path, "main runtime", &back, err, sizeof(err)) ==
+                 RT_STATE_INVALID &&
              strstr(err, "larger") != NULL,
          "load: an oversized file is invalid (%s)", err);
     unlink(path);
@@ -424,18 +424,18 @@ static void test_files(void) {
 
   /* Not a regular file. */
   T_EQ_INT(symlink(other, path), 0, "a symbolic link at the state path");
-  T_OK(sm_state_load(path, "main runtime", &back, err, sizeof(err)) ==
-               SM_STATE_UNREADABLE &&
+  T_OK(rt_state_load(path, "main runtime", &back, err, sizeof(err)) ==
+               RT_STATE_UNREADABLE &&
            strstr(err, "symbolic link") != NULL,
        "  load refuses to follow it: %s", err);
   unlink(path);
   mkdir(path, 0700);
-  T_OK(sm_state_load(path, "main runtime", &back, err, sizeof(err)) ==
-               SM_STATE_UNREADABLE &&
+  T_OK(rt_state_load(path, "main runtime", &back, err, sizeof(err)) ==
+               RT_STATE_UNREADABLE &&
            strstr(err, "regular") != NULL,
        "load: a directory is not a state file: %s", err);
-  T_OK(sm_state_prepare(path, &st, err, sizeof(err)) == 0 &&
-           sm_state_commit(path, err, sizeof(err)) == -1 &&
+  T_OK(rt_state_prepare(path, &st, err, sizeof(err)) == 0 &&
+           rt_state_commit(path, err, sizeof(err)) == -1 &&
            strstr(err, path) != NULL,
        "commit over a directory fails, naming it: %s", err);
   T_OK(!file_exists(tmp), "  and removes its temporary file");
@@ -445,11 +445,11 @@ static void test_files(void) {
   {
     char nodir[PATH_MAX];
     path_in(nodir, sizeof(nodir), "no/such/dir/rt.state");
-    T_OK(sm_state_prepare(nodir, &st, err, sizeof(err)) == -1 &&
+    T_OK(rt_state_prepare(nodir, &st, err, sizeof(err)) == -1 &&
              strstr(err, "no/such/dir/rt.state.tmp") != NULL &&
              strstr(err, "No such file") != NULL,
          "prepare in a missing directory fails, naming the file: %s", err);
-    T_OK(sm_state_commit(path, err, sizeof(err)) == -1 &&
+    T_OK(rt_state_commit(path, err, sizeof(err)) == -1 &&
              strstr(err, "rename") != NULL,
          "commit without a prepared file fails: %s", err);
   }
@@ -459,8 +459,8 @@ static void test_files(void) {
 
 /* ------------------------------------------------------ restored cursor */
 
-static sm_rt_snapshot_t snap(const char *boot, int64_t next_seq) {
-  sm_rt_snapshot_t s;
+static rt_snapshot_t snap(const char *boot, int64_t next_seq) {
+  rt_snapshot_t s;
   memset(&s, 0, sizeof(s));
   s.protocol = 1;
   snprintf(s.boot_id, sizeof(s.boot_id), "%s", boot);
@@ -470,40 +470,40 @@ static sm_rt_snapshot_t snap(const char *boot, int64_t next_seq) {
 }
 
 static void test_restore(void) {
-  sm_collect_t *c = sm_collect_create(10);
-  sm_rt_snapshot_t s;
+  rt_collect_t *c = rt_collect_create(10);
+  rt_snapshot_t s;
 
-  T_EQ_INT(sm_collect_known_next_seq(c), 0, "known next_seq before any");
-  T_EQ_INT(sm_collect_restore(c, "boot-a", 40, 55), 0, "restore");
-  T_EQ_INT(sm_collect_cursor(c), 40, "restored cursor");
-  T_EQ_INT(sm_collect_known_next_seq(c), 55, "restored known next_seq");
+  T_EQ_INT(rt_collect_known_next_seq(c), 0, "known next_seq before any");
+  T_EQ_INT(rt_collect_restore(c, "boot-a", 40, 55), 0, "restore");
+  T_EQ_INT(rt_collect_cursor(c), 40, "restored cursor");
+  T_EQ_INT(rt_collect_known_next_seq(c), 55, "restored known next_seq");
   s = snap("boot-a", 70);
-  T_EQ_INT(sm_collect_snapshot(c, &s), SM_COLLECT_SAME_BOOT,
+  T_EQ_INT(rt_collect_snapshot(c, &s), RT_COLLECT_SAME_BOOT,
            "same boot: not a first contact");
-  T_EQ_INT(sm_collect_cursor(c), 40,
+  T_EQ_INT(rt_collect_cursor(c), 40,
            "same boot: reading on from the saved seq, not next_seq");
-  T_EQ_INT(sm_collect_known_next_seq(c), 70, "same boot: next_seq follows");
-  T_EQ_INT(sm_collect_lost_interval(c), 0, "same boot: nothing lost");
+  T_EQ_INT(rt_collect_known_next_seq(c), 70, "same boot: next_seq follows");
+  T_EQ_INT(rt_collect_lost_interval(c), 0, "same boot: nothing lost");
 
-  sm_collect_begin_interval(c);
-  T_EQ_INT(sm_collect_restore(c, "boot-a", 40, 55), 0, "restore again");
+  rt_collect_begin_interval(c);
+  T_EQ_INT(rt_collect_restore(c, "boot-a", 40, 55), 0, "restore again");
   s = snap("boot-b", 9);
-  T_EQ_INT(sm_collect_snapshot(c, &s), SM_COLLECT_NEW_BOOT,
+  T_EQ_INT(rt_collect_snapshot(c, &s), RT_COLLECT_NEW_BOOT,
            "other boot: a restart");
-  T_EQ_INT(sm_collect_cursor(c), 0, "other boot: read from its first record");
-  T_EQ_INT(sm_collect_lost_interval(c), 14,
+  T_EQ_INT(rt_collect_cursor(c), 0, "other boot: read from its first record");
+  T_EQ_INT(rt_collect_lost_interval(c), 14,
            "other boot: seqs 41..54 that boot announced are lost");
 
-  sm_collect_begin_interval(c);
-  T_EQ_INT(sm_collect_restore(c, "boot-a", 40, 12), 0,
+  rt_collect_begin_interval(c);
+  T_EQ_INT(rt_collect_restore(c, "boot-a", 40, 12), 0,
            "restore with next_seq below the cursor");
-  T_EQ_INT(sm_collect_known_next_seq(c), 41, "  taken as seq + 1");
+  T_EQ_INT(rt_collect_known_next_seq(c), 41, "  taken as seq + 1");
   s = snap("boot-c", 3);
-  sm_collect_snapshot(c, &s);
-  T_EQ_INT(sm_collect_lost_interval(c), 0, "  and nothing counted lost");
-  T_EQ_INT(sm_collect_restore(c, "boot-a", INT64_MAX, 0), -1,
+  rt_collect_snapshot(c, &s);
+  T_EQ_INT(rt_collect_lost_interval(c), 0, "  and nothing counted lost");
+  T_EQ_INT(rt_collect_restore(c, "boot-a", INT64_MAX, 0), -1,
            "restore refuses seq INT64_MAX");
-  sm_collect_destroy(c);
+  rt_collect_destroy(c);
 }
 
 int main(void) {

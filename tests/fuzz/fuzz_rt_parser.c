@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for runtime_parse.
+ * libFuzzer target for rt_parser.
  *
  * The first input byte picks the document kind (low 2 bits: snapshot,
  * requests, error body, or requests under small limits) and a chunk size
@@ -8,13 +8,13 @@
  * and in chunks, and both must agree on everything: results, message,
  * records handed over and the parsed values. A third parse stops half-way
  * and destroys the parser, for leaks. Whatever came out must also satisfy
- * the contract of runtime_parse.h (valid values, strings within their caps
+ * the contract of rt_parser.h (valid values, strings within their caps
  * and ending on a UTF-8 boundary).
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
- *     plugin/runtime_parse.c tests/fuzz/fuzz_runtime_parse.c -lyajl
+ *     plugin/read/rt_parser.c tests/fuzz/fuzz_rt_parser.c -lyajl
  */
-#include "runtime_parse.h"
+#include "rt_parser.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -40,7 +40,7 @@ typedef struct {
   uint64_t hash;
   size_t records;
   size_t stop_at;
-  sm_rt_parser_t *parser;
+  rt_parser_t *parser;
 } digest_t;
 
 typedef struct {
@@ -81,27 +81,27 @@ static void check_string(const char *s, size_t cap) {
   CHECK(len - (lead - 1) == want);
 }
 
-static int record_cb(const sm_rt_record_t *r, void *ud) {
+static int record_cb(const rt_record_t *r, void *ud) {
   digest_t *d = ud;
   uint64_t h = d->hash;
-  const sm_rt_page_t *page = sm_rt_parser_page(d->parser);
+  const rt_page_t *page = rt_parser_page(d->parser);
 
   CHECK(page != NULL && page->records == d->records + 1);
   CHECK(r->seq >= 1);
   CHECK(r->inference_id[0] != '\0');
-  check_string(r->inference_id, SM_RT_INFERENCE_ID_MAX);
-  check_string(r->error, SM_RT_ERROR_MAX);
+  check_string(r->inference_id, RT_INFERENCE_ID_MAX);
+  check_string(r->error, RT_ERROR_MAX);
   CHECK(r->received_ms >= 0 && r->completed_ms >= 0 && r->backlog_us >= 0);
   CHECK(r->total_ms >= 0 && r->download_us >= 0 && r->model_us >= 0 &&
         r->upload_us >= 0);
-  CHECK((unsigned)r->outcome < SM_RT_OUTCOME_COUNT);
-  CHECK((unsigned)r->notification <= SM_RT_NOTIFY_FAILED);
-  CHECK((r->have & SM_RT_HAVE_STATUS_CODE)
+  CHECK((unsigned)r->outcome < RT_OUTCOME_COUNT);
+  CHECK((unsigned)r->notification <= RT_NOTIFY_FAILED);
+  CHECK((r->have & RT_HAVE_STATUS_CODE)
             ? r->status_code >= 100 && r->status_code <= 599
             : r->status_code == 0);
-  CHECK((r->have & SM_RT_HAVE_ERROR) || r->error[0] == '\0');
-  CHECK(sm_rt_outcome_name(r->outcome)[0] != '\0');
-  (void)sm_rt_notify_name(r->notification);
+  CHECK((r->have & RT_HAVE_ERROR) || r->error[0] == '\0');
+  CHECK(rt_parser_outcome_name(r->outcome)[0] != '\0');
+  (void)rt_parser_notify_name(r->notification);
 
   h = mix(h, (uint64_t)r->seq);
   h = mix_str(h, r->inference_id);
@@ -124,22 +124,22 @@ static int record_cb(const sm_rt_record_t *r, void *ud) {
   return d->stop_at != 0 && d->records == d->stop_at;
 }
 
-static uint64_t result_hash(const sm_rt_parser_t *p, sm_rt_doc_t kind,
+static uint64_t result_hash(const rt_parser_t *p, rt_doc_t kind,
                             int finish_rc) {
-  const sm_rt_snapshot_t *s = sm_rt_parser_snapshot(p);
-  const sm_rt_page_t *pg = sm_rt_parser_page(p);
-  const char *text = sm_rt_parser_error_text(p);
+  const rt_snapshot_t *s = rt_parser_snapshot(p);
+  const rt_page_t *pg = rt_parser_page(p);
+  const char *text = rt_parser_error_text(p);
   uint64_t h = UINT64_C(0xcbf29ce484222325);
 
-  CHECK((s != NULL) == (kind == SM_RT_DOC_SNAPSHOT && finish_rc == 0));
-  CHECK((text != NULL) == (kind == SM_RT_DOC_ERROR && finish_rc == 0));
-  CHECK((pg != NULL) == (kind == SM_RT_DOC_REQUESTS));
+  CHECK((s != NULL) == (kind == RT_DOC_SNAPSHOT && finish_rc == 0));
+  CHECK((text != NULL) == (kind == RT_DOC_ERROR && finish_rc == 0));
+  CHECK((pg != NULL) == (kind == RT_DOC_REQUESTS));
   if (s != NULL) {
     CHECK(s->protocol == 1 && s->boot_id[0] != '\0');
-    check_string(s->boot_id, SM_RT_BOOT_ID_MAX);
-    check_string(s->endpoint_name, SM_RT_NAME_MAX);
-    check_string(s->variant_name, SM_RT_NAME_MAX);
-    check_string(s->instance_id, SM_RT_NAME_MAX);
+    check_string(s->boot_id, RT_BOOT_ID_MAX);
+    check_string(s->endpoint_name, RT_NAME_MAX);
+    check_string(s->variant_name, RT_NAME_MAX);
+    check_string(s->instance_id, RT_NAME_MAX);
     CHECK(s->instance_count >= 1 && s->next_seq >= 1 && s->time_ms >= 0);
     CHECK(s->backlog_size >= 0 && s->oldest_request_age_ms >= 0);
     CHECK(s->in_flight >= -1 && s->max_concurrency >= -1);
@@ -157,7 +157,7 @@ static uint64_t result_hash(const sm_rt_parser_t *p, sm_rt_doc_t kind,
     h = mix(h, (uint64_t)s->next_seq);
   }
   if (pg != NULL) {
-    check_string(pg->boot_id, SM_RT_BOOT_ID_MAX);
+    check_string(pg->boot_id, RT_BOOT_ID_MAX);
     if (finish_rc == 0)
       CHECK(pg->protocol == 1 && pg->boot_id[0] != '\0' && pg->first_seq >= 0 &&
             pg->next_seq >= 1);
@@ -168,48 +168,48 @@ static uint64_t result_hash(const sm_rt_parser_t *p, sm_rt_doc_t kind,
     h = mix(h, pg->records);
   }
   if (text != NULL) {
-    check_string(text, SM_RT_ERROR_MAX);
+    check_string(text, RT_ERROR_MAX);
     h = mix_str(h, text);
   }
   return h;
 }
 
-static void parse(outcome_t *o, sm_rt_doc_t kind, const sm_rt_limits_t *lim,
+static void parse(outcome_t *o, rt_doc_t kind, const rt_limits_t *lim,
                   const char *doc, size_t len, size_t chunk, size_t stop_at) {
-  sm_rt_parser_t *p;
+  rt_parser_t *p;
   const char *msg;
 
   memset(o, 0, sizeof(*o));
   o->d.stop_at = stop_at;
-  p = sm_rt_parser_create(kind, record_cb, &o->d, lim);
+  p = rt_parser_create(kind, record_cb, &o->d, lim);
   CHECK(p != NULL);
   o->d.parser = p;
   for (size_t off = 0; off < len && o->feed_rc == 0; off += chunk) {
     size_t n = len - off < chunk ? len - off : chunk;
-    o->feed_rc = sm_rt_parser_feed(p, doc + off, n);
+    o->feed_rc = rt_parser_feed(p, doc + off, n);
   }
-  o->finish_rc = sm_rt_parser_finish(p);
+  o->finish_rc = rt_parser_finish(p);
   CHECK(o->finish_rc == 0 || o->finish_rc == -1);
   CHECK(o->feed_rc == 0 || o->finish_rc == -1);
   /* finish says the same when asked again */
-  CHECK(sm_rt_parser_finish(p) == o->finish_rc);
+  CHECK(rt_parser_finish(p) == o->finish_rc);
 
-  msg = sm_rt_parser_error(p);
+  msg = rt_parser_error(p);
   CHECK(msg != NULL);
   CHECK((msg[0] == '\0') == (o->finish_rc == 0));
   snprintf(o->message, sizeof(o->message), "%s", msg);
   o->result_hash = result_hash(p, kind, o->finish_rc);
-  if (kind == SM_RT_DOC_REQUESTS)
-    CHECK(sm_rt_parser_page(p)->records == o->d.records);
-  sm_rt_parser_destroy(p);
+  if (kind == RT_DOC_REQUESTS)
+    CHECK(rt_parser_page(p)->records == o->d.records);
+  rt_parser_destroy(p);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static outcome_t whole, chunked;
-  sm_rt_limits_t small = {FUZZ_SMALL_MAX_BYTES, FUZZ_SMALL_MAX_DEPTH,
+  rt_limits_t small = {FUZZ_SMALL_MAX_BYTES, FUZZ_SMALL_MAX_DEPTH,
                           FUZZ_SMALL_MAX_RECORDS};
-  const sm_rt_limits_t *lim = NULL;
-  sm_rt_doc_t kind;
+  const rt_limits_t *lim = NULL;
+  rt_doc_t kind;
   const char *doc;
   size_t len, chunk, stop_at;
 
@@ -217,16 +217,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   switch (data[0] & 3) {
   case 0:
-    kind = SM_RT_DOC_SNAPSHOT;
+    kind = RT_DOC_SNAPSHOT;
     break;
   case 1:
-    kind = SM_RT_DOC_REQUESTS;
+    kind = RT_DOC_REQUESTS;
     break;
   case 2:
-    kind = SM_RT_DOC_ERROR;
+    kind = RT_DOC_ERROR;
     break;
   default:
-    kind = SM_RT_DOC_REQUESTS;
+    kind = RT_DOC_REQUESTS;
     lim = &small;
     break;
   }
@@ -253,11 +253,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* Abandoned half-way: destroy without finish. */
   {
     digest_t d = {0};
-    sm_rt_parser_t *p = sm_rt_parser_create(kind, record_cb, &d, lim);
+    rt_parser_t *p = rt_parser_create(kind, record_cb, &d, lim);
     CHECK(p != NULL);
     d.parser = p;
-    (void)sm_rt_parser_feed(p, doc, len / 2);
-    sm_rt_parser_destroy(p);
+    (void)rt_parser_feed(p, doc, len / 2);
+    rt_parser_destroy(p);
   }
   return 0;
 }

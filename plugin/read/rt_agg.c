@@ -1,19 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sm_agg: per-interval aggregation (see include/sm_agg.h).
+ * rt_agg: per-interval aggregation (see rt_agg.h).
  */
-#include "sm_agg.h"
+#include "rt_agg.h"
 
 #include <math.h>
 
-void sm_stat_reset(sm_stat_t *s) {
+void rt_agg_stat_reset(rt_agg_stat_t *s) {
   s->count = 0;
   s->sum = 0;
   s->min = NAN;
   s->max = NAN;
 }
 
-void sm_stat_add(sm_stat_t *s, double v) {
+void rt_agg_stat_add(rt_agg_stat_t *s, double v) {
   if (s->count == 0 || v < s->min)
     s->min = v;
   if (s->count == 0 || v > s->max)
@@ -22,7 +22,7 @@ void sm_stat_add(sm_stat_t *s, double v) {
   s->sum += v;
 }
 
-void sm_stat_merge(sm_stat_t *dst, const sm_stat_t *src) {
+void rt_agg_stat_merge(rt_agg_stat_t *dst, const rt_agg_stat_t *src) {
   if (src->count == 0)
     return;
   if (dst->count == 0 || src->min < dst->min)
@@ -33,32 +33,32 @@ void sm_stat_merge(sm_stat_t *dst, const sm_stat_t *src) {
   dst->sum += src->sum;
 }
 
-void sm_agg_reset(sm_agg_t *a) {
+void rt_agg_reset(rt_agg_t *a) {
   a->records = 0;
   for (int i = 0; i < SM_C_NUM; i++)
     a->counts[i] = 0;
   for (int i = 0; i < SM_S_NUM; i++) {
-    sm_stat_reset(&a->stats[i]);
+    rt_agg_stat_reset(&a->stats[i]);
     if (a->sketch[i] != NULL)
       sm_sketch_reset(a->sketch[i]);
   }
 }
 
-void sm_agg_free_sketches(sm_agg_t *a) {
+void rt_agg_free_sketches(rt_agg_t *a) {
   for (int i = 0; i < SM_S_NUM; i++) {
     sm_sketch_destroy(a->sketch[i]);
     a->sketch[i] = NULL;
   }
 }
 
-int sm_agg_enable_sketches(sm_agg_t *a, double accuracy, size_t max_buckets) {
-  sm_agg_free_sketches(a);
+int rt_agg_enable_sketches(rt_agg_t *a, double accuracy, size_t max_buckets) {
+  rt_agg_free_sketches(a);
   for (int i = 0; i < SM_S_NUM; i++) {
-    if (!sm_metric_is_timing(sm_metric_by_index(SM_KIND_STATS, i)))
+    if (!sm_metrics_is_timing(sm_metrics_by_index(SM_KIND_STATS, i)))
       continue;
     a->sketch[i] = sm_sketch_create(accuracy, max_buckets);
     if (a->sketch[i] == NULL) {
-      sm_agg_free_sketches(a);
+      rt_agg_free_sketches(a);
       return -1;
     }
   }
@@ -66,64 +66,64 @@ int sm_agg_enable_sketches(sm_agg_t *a, double accuracy, size_t max_buckets) {
 }
 
 /* A timing sample: into the statistic set, and the sketch if any. */
-static void timing_add(sm_agg_t *a, int i, double v) {
-  sm_stat_add(&a->stats[i], v);
+static void timing_add(rt_agg_t *a, int i, double v) {
+  rt_agg_stat_add(&a->stats[i], v);
   if (a->sketch[i] != NULL)
     sm_sketch_add(a->sketch[i], v);
 }
 
-int sm_agg_record_failed(const sm_rt_record_t *rec) {
-  return rec->outcome != SM_RT_OUTCOME_SUCCESS;
+int rt_agg_record_failed(const rt_record_t *rec) {
+  return rec->outcome != RT_OUTCOME_SUCCESS;
 }
 
-const char *sm_agg_failed_stage(const sm_rt_record_t *rec) {
+const char *rt_agg_failed_stage(const rt_record_t *rec) {
   switch (rec->outcome) {
-  case SM_RT_OUTCOME_SUCCESS:
+  case RT_OUTCOME_SUCCESS:
     return NULL;
-  case SM_RT_OUTCOME_EXPIRED:
+  case RT_OUTCOME_EXPIRED:
     return "queue";
-  case SM_RT_OUTCOME_DOWNLOAD_FAILED:
+  case RT_OUTCOME_DOWNLOAD_FAILED:
     return "download";
-  case SM_RT_OUTCOME_MODEL_ERROR:
-  case SM_RT_OUTCOME_TIMEOUT:
+  case RT_OUTCOME_MODEL_ERROR:
+  case RT_OUTCOME_TIMEOUT:
     return "model";
-  case SM_RT_OUTCOME_UPLOAD_FAILED:
+  case RT_OUTCOME_UPLOAD_FAILED:
     return "upload";
-  case SM_RT_OUTCOME_INTERNAL_ERROR:
-  case SM_RT_OUTCOME_COUNT:
+  case RT_OUTCOME_INTERNAL_ERROR:
+  case RT_OUTCOME_COUNT:
     break;
   }
   return "runtime";
 }
 
 /* The mapping table of runtime-api.md, one line of it per statement. */
-void sm_agg_add_record(sm_agg_t *a, const sm_rt_record_t *rec) {
-  int expired = rec->outcome == SM_RT_OUTCOME_EXPIRED;
+void rt_agg_add_record(rt_agg_t *a, const rt_record_t *rec) {
+  int expired = rec->outcome == RT_OUTCOME_EXPIRED;
 
   a->records++;
   if (expired)
     a->counts[SM_C_EXPIRED_REQUESTS]++;
   else
     a->counts[SM_C_INVOCATIONS_PROCESSED]++;
-  if (!expired && rec->outcome != SM_RT_OUTCOME_SUCCESS)
+  if (!expired && rec->outcome != RT_OUTCOME_SUCCESS)
     a->counts[SM_C_INVOCATION_FAILURES]++;
-  if ((rec->have & SM_RT_HAVE_DOWNLOAD_OK) && !rec->download_ok)
+  if ((rec->have & RT_HAVE_DOWNLOAD_OK) && !rec->download_ok)
     a->counts[SM_C_DOWNLOAD_FAILURES]++;
-  if ((rec->have & SM_RT_HAVE_UPLOAD_OK) && !rec->upload_ok)
+  if ((rec->have & RT_HAVE_UPLOAD_OK) && !rec->upload_ok)
     a->counts[SM_C_UPLOAD_FAILURES]++;
-  if (rec->notification == SM_RT_NOTIFY_FAILED)
+  if (rec->notification == RT_NOTIFY_FAILED)
     a->counts[SM_C_NOTIFICATION_FAILURES]++;
 
-  if (rec->have & SM_RT_HAVE_STATUS_CODE) {
+  if (rec->have & RT_HAVE_STATUS_CODE) {
     int cls = rec->status_code / 100;
-    sm_stat_add(&a->stats[SM_S_4XX_ERRORS], cls == 4 ? 1.0 : 0.0);
-    sm_stat_add(&a->stats[SM_S_5XX_ERRORS], cls == 5 ? 1.0 : 0.0);
+    rt_agg_stat_add(&a->stats[SM_S_4XX_ERRORS], cls == 4 ? 1.0 : 0.0);
+    rt_agg_stat_add(&a->stats[SM_S_5XX_ERRORS], cls == 5 ? 1.0 : 0.0);
   }
-  if (rec->have & SM_RT_HAVE_MODEL_US)
+  if (rec->have & RT_HAVE_MODEL_US)
     timing_add(a, SM_S_MODEL_LATENCY, (double)rec->model_us);
-  if (rec->have & SM_RT_HAVE_DOWNLOAD_US)
+  if (rec->have & RT_HAVE_DOWNLOAD_US)
     timing_add(a, SM_S_DOWNLOAD_LATENCY, (double)rec->download_us);
-  if (rec->have & SM_RT_HAVE_UPLOAD_US)
+  if (rec->have & RT_HAVE_UPLOAD_US)
     timing_add(a, SM_S_UPLOAD_LATENCY, (double)rec->upload_us);
   if (!expired) {
     timing_add(a, SM_S_TIME_IN_BACKLOG, (double)rec->backlog_us);
@@ -131,12 +131,12 @@ void sm_agg_add_record(sm_agg_t *a, const sm_rt_record_t *rec) {
   }
 }
 
-void sm_agg_merge(sm_agg_t *dst, const sm_agg_t *src) {
+void rt_agg_merge(rt_agg_t *dst, const rt_agg_t *src) {
   dst->records += src->records;
   for (int i = 0; i < SM_C_NUM; i++)
     dst->counts[i] += src->counts[i];
   for (int i = 0; i < SM_S_NUM; i++) {
-    sm_stat_merge(&dst->stats[i], &src->stats[i]);
+    rt_agg_stat_merge(&dst->stats[i], &src->stats[i]);
     if (dst->sketch[i] != NULL && src->sketch[i] != NULL)
       sm_sketch_merge(dst->sketch[i], src->sketch[i]);
   }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * runtime_client: GETs against the async runtime's stats API, HTTP/1.1
+ * rt_client: GETs against the async runtime's stats API, HTTP/1.1
  * over its Unix socket through libcurl (CURLOPT_UNIX_SOCKET_PATH).
  *
- * The body is streamed into a runtime_parse parser as it arrives, so no
+ * The body is streamed into a rt_parser parser as it arrives, so no
  * page is ever held whole. Every GET has one deadline covering connect,
  * send and receive: a runtime that hangs costs at most that long. The
  * connection is kept between GETs when the runtime allows it.
@@ -17,46 +17,46 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "runtime_parse.h"
+#include "rt_parser.h"
 
 typedef enum {
-  SM_RT_GET_OK = 0,       /* 200 and a complete, valid document */
-  SM_RT_GET_TRANSPORT,    /* connect, timeout, connection closed early */
-  SM_RT_GET_HTTP_STATUS,  /* an answer other than 200 */
-  SM_RT_GET_BAD_DOCUMENT, /* 200, but the body was not a valid document */
-} sm_rt_get_status_t;
+  RT_CLIENT_GET_OK = 0,       /* 200 and a complete, valid document */
+  RT_CLIENT_GET_TRANSPORT,    /* connect, timeout, connection closed early */
+  RT_CLIENT_GET_HTTP_STATUS,  /* an answer other than 200 */
+  RT_CLIENT_GET_BAD_DOCUMENT, /* 200, but the body was not a valid document */
+} rt_client_get_status_t;
 
 typedef struct {
-  sm_rt_get_status_t status;
+  rt_client_get_status_t status;
   long http_code;   /* 0 when no answer came */
   char message[512]; /* what went wrong, "" on success */
-} sm_rt_get_result_t;
+} rt_client_get_result_t;
 
-typedef struct sm_rt_client_s sm_rt_client_t;
+typedef struct rt_client_s rt_client_t;
 
 /* The longest socket path a sockaddr_un holds. Longer paths are refused
  * rather than truncated. */
-size_t sm_rt_client_max_path(void);
+size_t rt_client_max_path(void);
 
 /* Returns NULL if the path is too long (see above) or memory runs out. */
-sm_rt_client_t *sm_rt_client_create(const char *socket_path);
-void sm_rt_client_destroy(sm_rt_client_t *cl);
+rt_client_t *rt_client_create(const char *socket_path);
+void rt_client_destroy(rt_client_t *cl);
 
 /* GETs path (for example "/v1/requests?after=5&limit=1000"), feeding a 200
  * body to parser, within timeout_ms (at least 1). parser must be fresh;
- * on SM_RT_GET_OK it has been finished successfully. Non-200 bodies are
+ * on RT_CLIENT_GET_OK it has been finished successfully. Non-200 bodies are
  * read as {"error": "text"} and the text is quoted in res->message. */
-void sm_rt_client_get(sm_rt_client_t *cl, const char *path,
-                      sm_rt_parser_t *parser, long timeout_ms,
-                      sm_rt_get_result_t *res);
+void rt_client_get(rt_client_t *cl, const char *path,
+                      rt_parser_t *parser, long timeout_ms,
+                      rt_client_get_result_t *res);
 
-/* Results of sm_rt_socket_check(). */
+/* Results of rt_client_socket_check(). */
 typedef enum {
-  SM_RT_SOCKET_OK = 0,
-  SM_RT_SOCKET_ABSENT,  /* nothing at the path: a connect says so */
-  SM_RT_SOCKET_REFUSED, /* a symbolic link, not a socket, another owner, or
+  RT_CLIENT_SOCKET_OK = 0,
+  RT_CLIENT_SOCKET_ABSENT,  /* nothing at the path: a connect says so */
+  RT_CLIENT_SOCKET_REFUSED, /* a symbolic link, not a socket, another owner, or
                            it cannot be examined: see msg */
-} sm_rt_socket_check_t;
+} rt_client_socket_check_t;
 
 /* Looks at path without following a symbolic link before anything is
  * sent to it: only a socket owned by root or by owner is OK. owner_name,
@@ -64,7 +64,7 @@ typedef enum {
  * what was found and what was expected, naming the path. This checks the
  * file, not the process behind it: it is as strong as the permissions of
  * the socket's directory, which must keep others from replacing it. */
-sm_rt_socket_check_t sm_rt_socket_check(const char *path, uid_t owner,
+rt_client_socket_check_t rt_client_socket_check(const char *path, uid_t owner,
                                         const char *owner_name, char *msg,
                                         size_t msg_size);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sm_agg: the mapping table of runtime-api.md applied to records of every
+ * rt_agg: the mapping table of runtime-api.md applied to records of every
  * outcome, and exact merging.
  */
 #include <inttypes.h>
@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sm_agg.h"
+#include "rt_agg.h"
 #include "tap.h"
 
-static sm_rt_record_t rec(int64_t seq, sm_rt_outcome_t o) {
-  sm_rt_record_t r;
+static rt_record_t rec(int64_t seq, rt_outcome_t o) {
+  rt_record_t r;
   memset(&r, 0, sizeof(r));
   r.seq = seq;
   snprintf(r.inference_id, sizeof(r.inference_id), "id-%lld", (long long)seq);
@@ -21,56 +21,56 @@ static sm_rt_record_t rec(int64_t seq, sm_rt_outcome_t o) {
   r.total_ms = 10 * seq;
   r.received_ms = 1764187200000;
   r.completed_ms = r.received_ms + r.total_ms;
-  if (o == SM_RT_OUTCOME_EXPIRED)
+  if (o == RT_OUTCOME_EXPIRED)
     return r;
-  r.have |= SM_RT_HAVE_DOWNLOAD_US | SM_RT_HAVE_DOWNLOAD_OK;
+  r.have |= RT_HAVE_DOWNLOAD_US | RT_HAVE_DOWNLOAD_OK;
   r.download_us = 100 + seq;
-  r.download_ok = o != SM_RT_OUTCOME_DOWNLOAD_FAILED;
-  r.notification = SM_RT_NOTIFY_SENT;
-  if (o == SM_RT_OUTCOME_DOWNLOAD_FAILED)
+  r.download_ok = o != RT_OUTCOME_DOWNLOAD_FAILED;
+  r.notification = RT_NOTIFY_SENT;
+  if (o == RT_OUTCOME_DOWNLOAD_FAILED)
     return r;
-  r.have |= SM_RT_HAVE_MODEL_US;
+  r.have |= RT_HAVE_MODEL_US;
   r.model_us = 5000 + seq;
-  if (o == SM_RT_OUTCOME_TIMEOUT || o == SM_RT_OUTCOME_INTERNAL_ERROR)
+  if (o == RT_OUTCOME_TIMEOUT || o == RT_OUTCOME_INTERNAL_ERROR)
     return r;
-  r.have |= SM_RT_HAVE_STATUS_CODE | SM_RT_HAVE_UPLOAD_US | SM_RT_HAVE_UPLOAD_OK;
-  r.status_code = o == SM_RT_OUTCOME_MODEL_ERROR ? 400 + (int)(seq % 2) * 100
+  r.have |= RT_HAVE_STATUS_CODE | RT_HAVE_UPLOAD_US | RT_HAVE_UPLOAD_OK;
+  r.status_code = o == RT_OUTCOME_MODEL_ERROR ? 400 + (int)(seq % 2) * 100
                                                  : 200;
   r.upload_us = 300 + seq;
-  r.upload_ok = o != SM_RT_OUTCOME_UPLOAD_FAILED;
+  r.upload_ok = o != RT_OUTCOME_UPLOAD_FAILED;
   return r;
 }
 
 static void test_stat(void) {
-  sm_stat_t a, b;
-  sm_stat_reset(&a);
+  rt_agg_stat_t a, b;
+  rt_agg_stat_reset(&a);
   T_EQ_INT(a.count, 0, "empty count");
   T_OK(isnan(a.min) && isnan(a.max), "empty min/max are NaN");
-  sm_stat_add(&a, 5);
-  sm_stat_add(&a, -2);
-  sm_stat_add(&a, 9);
+  rt_agg_stat_add(&a, 5);
+  rt_agg_stat_add(&a, -2);
+  rt_agg_stat_add(&a, 9);
   T_EQ_INT(a.count, 3, "count");
   T_EQ_DBL(a.sum, 12, "sum");
   T_EQ_DBL(a.min, -2, "min");
   T_EQ_DBL(a.max, 9, "max");
-  sm_stat_reset(&b);
-  sm_stat_merge(&b, &a);
+  rt_agg_stat_reset(&b);
+  rt_agg_stat_merge(&b, &a);
   T_EQ_DBL(b.min, -2, "merge into empty: min");
   T_EQ_DBL(b.max, 9, "merge into empty: max");
-  sm_stat_reset(&b);
-  sm_stat_merge(&a, &b);
+  rt_agg_stat_reset(&b);
+  rt_agg_stat_merge(&a, &b);
   T_EQ_INT(a.count, 3, "merging an empty set changes nothing");
   T_EQ_DBL(a.min, -2, "merging an empty set keeps min");
 }
 
 static void test_mapping(void) {
-  sm_agg_t a = {0};
-  sm_rt_record_t r;
+  rt_agg_t a = {0};
+  rt_record_t r;
 
-  sm_agg_reset(&a);
-  for (int o = 0; o < SM_RT_OUTCOME_COUNT; o++) {
-    r = rec(o + 1, (sm_rt_outcome_t)o);
-    sm_agg_add_record(&a, &r);
+  rt_agg_reset(&a);
+  for (int o = 0; o < RT_OUTCOME_COUNT; o++) {
+    r = rec(o + 1, (rt_outcome_t)o);
+    rt_agg_add_record(&a, &r);
   }
   /* seq 1 success(200), 2 model_error(500: seq 2 % 2 = 0 -> 400), ... */
   T_EQ_INT(a.records, 7, "records");
@@ -104,48 +104,48 @@ static void test_mapping(void) {
   T_EQ_DBL(a.stats[SM_S_TOTAL_PROCESSING_TIME].sum, 10.0 * 23,
            "total time sum");
 
-  r = rec(9, SM_RT_OUTCOME_MODEL_ERROR); /* 500 */
-  r.notification = SM_RT_NOTIFY_FAILED;
-  sm_agg_add_record(&a, &r);
+  r = rec(9, RT_OUTCOME_MODEL_ERROR); /* 500 */
+  r.notification = RT_NOTIFY_FAILED;
+  rt_agg_add_record(&a, &r);
   T_EQ_DBL(a.stats[SM_S_5XX_ERRORS].sum, 1, "5xx counted");
   T_EQ_INT(a.counts[SM_C_NOTIFICATION_FAILURES], 1, "notification failure");
 
-  T_OK(sm_agg_failed_stage(&r) != NULL &&
-           strcmp(sm_agg_failed_stage(&r), "model") == 0,
+  T_OK(rt_agg_failed_stage(&r) != NULL &&
+           strcmp(rt_agg_failed_stage(&r), "model") == 0,
        "model_error fails in the model stage");
-  r = rec(1, SM_RT_OUTCOME_SUCCESS);
-  T_OK(sm_agg_failed_stage(&r) == NULL && !sm_agg_record_failed(&r),
+  r = rec(1, RT_OUTCOME_SUCCESS);
+  T_OK(rt_agg_failed_stage(&r) == NULL && !rt_agg_record_failed(&r),
        "success is not failed");
-  r = rec(1, SM_RT_OUTCOME_EXPIRED);
-  T_OK(sm_agg_record_failed(&r), "expired gets a data-log line");
-  T_EQ_STR(sm_agg_failed_stage(&r), "queue", "expired in the queue");
+  r = rec(1, RT_OUTCOME_EXPIRED);
+  T_OK(rt_agg_record_failed(&r), "expired gets a data-log line");
+  T_EQ_STR(rt_agg_failed_stage(&r), "queue", "expired in the queue");
 }
 
 /* Splitting records into pages and merging gives the same as one pass. */
 static void test_merge_equals_single_pass(void) {
-  sm_agg_t whole = {0}, merged = {0}, part = {0};
+  rt_agg_t whole = {0}, merged = {0}, part = {0};
   unsigned seed = 7;
 
-  T_OK(sm_agg_enable_sketches(&whole, 0.01, 4096) == 0 &&
-           sm_agg_enable_sketches(&merged, 0.01, 4096) == 0 &&
-           sm_agg_enable_sketches(&part, 0.01, 4096) == 0,
+  T_OK(rt_agg_enable_sketches(&whole, 0.01, 4096) == 0 &&
+           rt_agg_enable_sketches(&merged, 0.01, 4096) == 0 &&
+           rt_agg_enable_sketches(&part, 0.01, 4096) == 0,
        "sketches enabled");
-  sm_agg_reset(&whole);
-  sm_agg_reset(&merged);
-  sm_agg_reset(&part);
+  rt_agg_reset(&whole);
+  rt_agg_reset(&merged);
+  rt_agg_reset(&part);
   for (int i = 1; i <= 1000; i++) {
-    sm_rt_record_t r;
+    rt_record_t r;
     seed = seed * 1103515245u + 12345u;
-    r = rec(i, (sm_rt_outcome_t)((seed >> 16) % SM_RT_OUTCOME_COUNT));
+    r = rec(i, (rt_outcome_t)((seed >> 16) % RT_OUTCOME_COUNT));
     r.model_us = (seed >> 8) % 1000000;
-    sm_agg_add_record(&whole, &r);
-    sm_agg_add_record(&part, &r);
+    rt_agg_add_record(&whole, &r);
+    rt_agg_add_record(&part, &r);
     if ((seed >> 20) % 17 == 0) {
-      sm_agg_merge(&merged, &part);
-      sm_agg_reset(&part);
+      rt_agg_merge(&merged, &part);
+      rt_agg_reset(&part);
     }
   }
-  sm_agg_merge(&merged, &part);
+  rt_agg_merge(&merged, &part);
   T_OK(memcmp(whole.counts, merged.counts, sizeof(whole.counts)) == 0,
        "counts merge exactly");
   for (int i = 0; i < SM_S_NUM; i++) {
@@ -157,9 +157,9 @@ static void test_merge_equals_single_pass(void) {
   }
   /* A sketch for each timing, and its statistics are the statistic set's. */
   for (int i = 0; i < SM_S_NUM; i++) {
-    const sm_metric_t *m = sm_metric_by_index(SM_KIND_STATS, i);
+    const sm_metric_t *m = sm_metrics_by_index(SM_KIND_STATS, i);
     const sm_sketch_t *k = merged.sketch[i];
-    if (!sm_metric_is_timing(m)) {
+    if (!sm_metrics_is_timing(m)) {
       T_OK(k == NULL, "%s: no sketch", m->name);
       continue;
     }
@@ -171,9 +171,9 @@ static void test_merge_equals_single_pass(void) {
          " samples, sum, min and max",
          m->name, merged.stats[i].count);
   }
-  sm_agg_free_sketches(&whole);
-  sm_agg_free_sketches(&merged);
-  sm_agg_free_sketches(&part);
+  rt_agg_free_sketches(&whole);
+  rt_agg_free_sketches(&merged);
+  rt_agg_free_sketches(&part);
 }
 
 int main(void) {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench-sink: the benchmark's local HTTP server on 127.0.0.1. It answers
+ * bench_sink: the benchmark's local HTTP server on 127.0.0.1. It answers
  * every POST the way CloudWatch (AWS JSON 1.0 and 1.1) answers a request
  * it accepts, so it stands in for CloudWatch, CloudWatch Logs and
  * write_http's server alike, and logs one line per request:
@@ -19,7 +19,7 @@
  * toggles an outage, in which every request is answered 503
  * ServiceUnavailable (CloudWatch's retryable error). SIGTERM ends it.
  *
- * One thread, poll(2), zlib. Build: cc -O2 -o bench-sink bench-sink.c -lz
+ * One thread, poll(2), zlib. Build: cc -O2 -o bench_sink bench_sink.c -lz
  */
 #define _GNU_SOURCE
 
@@ -235,7 +235,7 @@ static int serve(sink_t *sk, conn_t *c) {
     if (strcasecmp(val, "gzip") == 0) {
       long n = gunzip(sk, body, blen);
       if (n < 0) {
-        fprintf(stderr, "bench-sink: a gzip body that does not inflate\n");
+        fprintf(stderr, "bench_sink: a gzip body that does not inflate\n");
         return -1;
       }
       raw = sk->raw;
@@ -285,7 +285,7 @@ static int serve(sink_t *sk, conn_t *c) {
 }
 
 static void usage(void) {
-  fputs("Usage: bench-sink --port-file FILE --log FILE [--bodies FILE] "
+  fputs("Usage: bench_sink --port-file FILE --log FILE [--bodies FILE] "
         "[--port N]\n",
         stderr);
 }
@@ -335,7 +335,7 @@ int main(int argc, char **argv) {
   sk.log = fopen(log_path, "w");
   if (sk.log == NULL || (bodies_path != NULL &&
                          (sk.bodies = fopen(bodies_path, "w")) == NULL)) {
-    perror("bench-sink: opening the log");
+    perror("bench_sink: opening the log");
     return 1;
   }
 
@@ -356,13 +356,13 @@ int main(int argc, char **argv) {
   if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
       listen(lfd, 128) != 0 ||
       getsockname(lfd, (struct sockaddr *)&sa, &salen) != 0) {
-    perror("bench-sink: listening on 127.0.0.1");
+    perror("bench_sink: listening on 127.0.0.1");
     return 1;
   }
   pf = fopen(port_file, "w");
   if (pf == NULL || fprintf(pf, "%d\n", ntohs(sa.sin_port)) < 0 ||
       fclose(pf) != 0) {
-    perror("bench-sink: writing the port file");
+    perror("bench_sink: writing the port file");
     return 1;
   }
 

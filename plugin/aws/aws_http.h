@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * aws_http: one signed POST to an AWS JSON-protocol endpoint through
+ * libcurl, and what to make of the answer.
+ *
+ * aws_http_post() sends exactly the bytes it is given with the headers it
+ * is given (the caller signs them), within one timeout, and keeps the
+ * status, the service's error type and message (from the x-amzn-errortype
+ * header or the body's "__type" and "message"), capped in size.
+ * aws_http_classify() turns that into what the sender should do.
+ *
+ * collectd-free. A aws_http_t is used by one thread at a time.
+ */
+#ifndef AWS_HTTP_H
+#define AWS_HTTP_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A response body longer than this is cut: error bodies are short. */
+#define AWS_HTTP_BODY_MAX 8192
+
+typedef struct {
+  long status;         /* HTTP status; 0 when no answer came */
+  int transport_error; /* non-zero: the request did not complete */
+  char error_type[128]; /* e.g. "ThrottlingException"; "" if none */
+  char message[512];    /* the service's message, or curl's */
+  size_t bytes_sent;
+} aws_http_result_t;
+
+typedef enum {
+  AWS_HTTP_OK = 0,      /* accepted */
+  AWS_HTTP_RETRY,       /* throttling, 5xx, network: back off and retry */
+  AWS_HTTP_CREDENTIALS, /* expired or rejected credentials: refresh, retry */
+  AWS_HTTP_PERMANENT,   /* the request itself is wrong: drop it */
+} aws_http_class_t;
+
+typedef struct aws_http_s aws_http_t;
+
+/* Returns NULL when out of memory. */
+aws_http_t *aws_http_create(void);
+void aws_http_destroy(aws_http_t *h);
+
+/* POSTs body to url with the given "Name: value" header lines (a NULL-
+ * terminated array), within timeout_ms for the whole exchange. TLS peers
+ * are always verified; proxies come from the usual environment
+ * variables. */
+void aws_http_post(aws_http_t *h, const char *url, const char *const *headers,
+                  const void *body, size_t body_len, long timeout_ms,
+                  aws_http_result_t *res);
+
+/* The body of the last answer (2xx included; PutLogEvents reports
+ * refused events in a 200), capped at AWS_HTTP_BODY_MAX - 1 bytes and
+ * NUL-terminated; valid until the next aws_http_post(). */
+const char *aws_http_response_body(const aws_http_t *h, size_t *len);
+
+/* Splits an endpoint URL with libcurl's parser into what SigV4 signs: the
+ * Host header's value (host, and ":port" unless it is the scheme's
+ * default, as libcurl sends it) and the path ("/" when empty). *host and
+ * *path are malloc'ed (the caller frees). 0, or -1 with a message for a
+ * URL that is not http or https. */
+int aws_http_split_url(const char *url, char **host, char **path, char *err,
+                      size_t err_size);
+
+/* Reads an AWS JSON error body ({"__type": "...#Name", "message": "..."};
+ * "Message" also accepted) into the result's error_type (the part after
+ * '#', or after the last ':' prefix) and message. Returns 0 if the body
+ * had either member, -1 otherwise. Exposed for tests and fuzzing. */
+int aws_http_parse_error_body(const char *body, size_t len,
+                             aws_http_result_t *res);
+
+aws_http_class_t aws_http_classify(const aws_http_result_t *res);
+const char *aws_http_class_name(aws_http_class_t c);
+
+#endif /* AWS_HTTP_H */
