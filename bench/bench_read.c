@@ -36,8 +36,8 @@
 #include <yajl/yajl_parse.h>
 
 #include "rt_client.h"
-#include "rt_parser.h"
 #include "rt_collect.h"
+#include "rt_parser.h"
 #include "sm_sketch.h"
 
 #define PIECE 16384 /* CURL_MAX_WRITE_SIZE: what a write callback gets */
@@ -110,8 +110,9 @@ static void fetch_corpus(const char *sock, long records, long page,
   for (size_t i = 0; i < c->num; i++) {
     char url[128];
     long code = 0;
-    snprintf(url, sizeof(url), "http://localhost/v1/requests?after=%ld&limit=%ld",
-             (long)i * page, page);
+    snprintf(url, sizeof(url),
+             "http://localhost/v1/requests?after=%ld&limit=%ld", (long)i * page,
+             page);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, raw_write);
@@ -150,8 +151,7 @@ static uint64_t streamed(rt_client_t *cl, long page) {
   rt_collect_set_cursor(col, snap.boot_id, 0);
   while (more) {
     char path[96];
-    p = rt_parser_create(RT_DOC_REQUESTS, rt_collect_record_cb, col,
-                            &lim);
+    p = rt_parser_create(RT_DOC_REQUESTS, rt_collect_record_cb, col, &lim);
     snprintf(path, sizeof(path), "/v1/requests?after=%" PRId64 "&limit=%ld",
              rt_collect_cursor(col), page);
     rt_collect_page_begin(col);
@@ -181,8 +181,8 @@ static uint64_t parse_memory(const corpus_t *c, long page, bool sketches) {
   memset(&snap, 0, sizeof(snap));
   rt_collect_begin_interval(col);
   for (size_t i = 0; i < c->num; i++) {
-    rt_parser_t *p = rt_parser_create(
-        RT_DOC_REQUESTS, rt_collect_record_cb, col, &lim);
+    rt_parser_t *p =
+        rt_parser_create(RT_DOC_REQUESTS, rt_collect_record_cb, col, &lim);
     if (i == 0) {
       /* The cursor at 0 of the corpus' boot, known from its first page. */
       const char *b = strstr(c->pages[0].data, "\"boot_id\":\"");
@@ -196,7 +196,8 @@ static uint64_t parse_memory(const corpus_t *c, long page, bool sketches) {
     }
     rt_collect_page_begin(col);
     for (size_t off = 0; off < c->pages[i].len; off += PIECE) {
-      size_t len = c->pages[i].len - off < PIECE ? c->pages[i].len - off : PIECE;
+      size_t len =
+          c->pages[i].len - off < PIECE ? c->pages[i].len - off : PIECE;
       if (rt_parser_feed(p, c->pages[i].data + off, len) != 0)
         die(rt_parser_error(p));
     }
@@ -219,7 +220,8 @@ static void parse_bare(const corpus_t *c) {
     if (h == NULL)
       die("out of memory");
     for (size_t off = 0; off < c->pages[i].len; off += PIECE) {
-      size_t len = c->pages[i].len - off < PIECE ? c->pages[i].len - off : PIECE;
+      size_t len =
+          c->pages[i].len - off < PIECE ? c->pages[i].len - off : PIECE;
       if (yajl_parse(h, (const unsigned char *)c->pages[i].data + off, len) !=
           yajl_status_ok)
         die("yajl refused a page");
@@ -287,8 +289,10 @@ int main(int argc, char **argv) {
     }
     if (n != (uint64_t)records || m != (uint64_t)records ||
         q != (uint64_t)records) {
-      fprintf(stderr, "bench_read: %" PRIu64 " and %" PRIu64
-                      " records aggregated, %ld served\n", n, m, records);
+      fprintf(stderr,
+              "bench_read: %" PRIu64 " and %" PRIu64
+              " records aggregated, %ld served\n",
+              n, m, records);
       return 1;
     }
     printf("round %ld records %ld bytes %zu streamed_wall %.6f streamed_cpu "

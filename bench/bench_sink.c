@@ -152,7 +152,8 @@ static long gunzip(sink_t *sk, const char *in, size_t len) {
   for (;;) {
     if (sk->raw_cap - z.total_out < SINK_READ_CHUNK) {
       size_t cap = sk->raw_cap ? sk->raw_cap * 2 : 1024 * 1024;
-      unsigned char *p = cap <= 4 * SINK_BODY_MAX ? realloc(sk->raw, cap) : NULL;
+      unsigned char *p =
+          cap <= 4 * SINK_BODY_MAX ? realloc(sk->raw, cap) : NULL;
       if (p == NULL) {
         inflateEnd(&z);
         return -1;
@@ -251,11 +252,12 @@ static int serve(sink_t *sk, conn_t *c) {
                       "Content-Length: %zu\r\n\r\n%s",
                       sizeof(err) - 1, err);
     } else {
-      alen = snprintf(answer, sizeof(answer),
-                      "HTTP/1.1 200 OK\r\n"
-                      "Content-Type: application/x-amz-json-1.0\r\n"
-                      "x-amzn-RequestId: 00000000-0000-0000-0000-000000000000\r\n"
-                      "Content-Length: 2\r\n\r\n{}");
+      alen =
+          snprintf(answer, sizeof(answer),
+                   "HTTP/1.1 200 OK\r\n"
+                   "Content-Type: application/x-amz-json-1.0\r\n"
+                   "x-amzn-RequestId: 00000000-0000-0000-0000-000000000000\r\n"
+                   "Content-Length: 2\r\n\r\n{}");
     }
     if (send_all(c->fd, answer, (size_t)alen) != 0)
       return -1;
@@ -269,8 +271,8 @@ static int serve(sink_t *sk, conn_t *c) {
         items = count_needle(raw, raw_len, "\"message\"");
       else
         items = count_needle(raw, raw_len, "\"values\"");
-      fprintf(sk->log, "%" PRIu64 " %s %zu %zu %zu %zu\n", now, op,
-              hlen + blen, blen, raw_len, items);
+      fprintf(sk->log, "%" PRIu64 " %s %zu %zu %zu %zu\n", now, op, hlen + blen,
+              blen, raw_len, items);
       if (sk->bodies != NULL && strcmp(op, "PutMetricData") == 0) {
         fprintf(sk->bodies, "%" PRIu64 " ", now);
         for (size_t i = 0; i < raw_len; i++)
@@ -333,8 +335,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   sk.log = fopen(log_path, "w");
-  if (sk.log == NULL || (bodies_path != NULL &&
-                         (sk.bodies = fopen(bodies_path, "w")) == NULL)) {
+  if (sk.log == NULL ||
+      (bodies_path != NULL && (sk.bodies = fopen(bodies_path, "w")) == NULL)) {
     perror("bench_sink: opening the log");
     return 1;
   }

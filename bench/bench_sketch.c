@@ -138,8 +138,7 @@ int main(int argc, char **argv) {
       }
       printf("dist %s round %ld samples %ld sketch_ns %.3f exact_ns %.3f "
              "values %.1f datums %.2f bytes %zu\n",
-             dist_names[d], r, per,
-             t_sketch / (double)(per * intervals) * 1e9,
+             dist_names[d], r, per, t_sketch / (double)(per * intervals) * 1e9,
              t_exact / (double)(per * intervals) * 1e9,
              (double)values / (double)intervals,
              (double)datums / (double)intervals, bytes);

@@ -42,7 +42,6 @@
 
 /* The value of a config item as written, for an error message: "text",
  * 12, true, "(none)" or "(several values)". */
-void sm_collectd_config_value(const oconfig_item_t *ci, char *buf,
-                              size_t size);
+void sm_collectd_config_value(const oconfig_item_t *ci, char *buf, size_t size);
 
 #endif /* SM_COLLECTD_H */

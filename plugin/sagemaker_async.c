@@ -20,6 +20,7 @@
  * (the cursor on disk).
  */
 #include "sm_collectd.h"
+#include "sm_contract.h"
 
 #include <curl/curl.h>
 #include <inttypes.h>
@@ -29,16 +30,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rt_client.h"
-#include "rt_parser.h"
 #include "rt_agg.h"
+#include "rt_client.h"
 #include "rt_collect.h"
+#include "rt_parser.h"
+#include "rt_state.h"
 #include "sm_collectd.h"
 #include "sm_metrics.h"
 #include "sm_sketch.h"
-#include "rt_state.h"
 
-#define PLUGIN_NAME "sagemaker_async"
+#define PLUGIN_NAME SM_PLUGIN_ASYNC
 #define DEFAULT_SOCKET "/run/sagemaker/async-runtime.sock"
 #define DEFAULT_TIMEOUT_MS 2000
 #define DEFAULT_PAGE_SIZE 1000
@@ -114,20 +115,19 @@ static meta_data_t *names_meta(const sm_runtime_t *rt,
   meta_data_t *md = meta_data_create();
   if (md == NULL)
     return NULL;
-  meta_data_add_string(md, "sagemaker:endpoint_name", ctx->endpoint);
-  meta_data_add_string(md, "sagemaker:variant_name", ctx->variant);
+  meta_data_add_string(md, SM_META_ENDPOINT_NAME, ctx->endpoint);
+  meta_data_add_string(md, SM_META_VARIANT_NAME, ctx->variant);
   if (ctx->instance_id[0] != 0)
-    meta_data_add_string(md, "sagemaker:instance_id", ctx->instance_id);
+    meta_data_add_string(md, SM_META_INSTANCE_ID, ctx->instance_id);
   if (with_range) {
     int64_t first, last;
     rt_collect_seq_range(rt->collect, &first, &last);
-    meta_data_add_string(md, "sagemaker:boot_id",
-                         rt_collect_boot_id(rt->collect));
-    meta_data_add_signed_int(md, "sagemaker:seq_first", first);
-    meta_data_add_signed_int(md, "sagemaker:seq_last", last);
+    meta_data_add_string(md, SM_META_BOOT_ID, rt_collect_boot_id(rt->collect));
+    meta_data_add_signed_int(md, SM_META_SEQ_FIRST, first);
+    meta_data_add_signed_int(md, SM_META_SEQ_LAST, last);
   }
   if (sketch != NULL)
-    meta_data_add_string(md, SM_SKETCH_META_KEY, sketch);
+    meta_data_add_string(md, SM_META_SKETCH, sketch);
   return md;
 }
 
@@ -211,7 +211,7 @@ static void dispatch_failed(const sm_runtime_t *rt,
     notification_t notif = {
         .severity = r->outcome == RT_OUTCOME_SUCCESS   ? NOTIF_OKAY
                     : r->outcome == RT_OUTCOME_EXPIRED ? NOTIF_WARNING
-                                                          : NOTIF_FAILURE,
+                                                       : NOTIF_FAILURE,
         .time = MS_TO_CDTIME_T((uint64_t)r->completed_ms),
     };
     char status[32] = "";
@@ -219,45 +219,43 @@ static void dispatch_failed(const sm_runtime_t *rt,
     sstrncpy(notif.host, hostname_g, sizeof(notif.host));
     sstrncpy(notif.plugin, PLUGIN_NAME, sizeof(notif.plugin));
     sstrncpy(notif.plugin_instance, rt->name, sizeof(notif.plugin_instance));
-    sstrncpy(notif.type, "sagemaker_request", sizeof(notif.type));
+    sstrncpy(notif.type, SM_TYPE_REQUEST, sizeof(notif.type));
     sstrncpy(notif.type_instance, outcome, sizeof(notif.type_instance));
     if (r->have & RT_HAVE_STATUS_CODE)
       ssnprintf(status, sizeof(status), " (status %d)", r->status_code);
     ssnprintf(notif.message, sizeof(notif.message),
               "inference %s on %s/%s: %s%s%s%s%s%s", r->inference_id,
               ctx->endpoint, ctx->variant, outcome, stage ? " in " : "",
-              stage ? stage : "", status,
-              (r->have & RT_HAVE_ERROR) ? ": " : "",
+              stage ? stage : "", status, (r->have & RT_HAVE_ERROR) ? ": " : "",
               (r->have & RT_HAVE_ERROR) ? r->error : "");
     /* The message is one log line; the meta data keeps the text as is. */
     for (char *c = notif.message; *c; c++)
       if ((unsigned char)*c < 0x20)
         *c = ' ';
 
-    plugin_notification_meta_add_string(&notif, "sagemaker:inference_id",
+    plugin_notification_meta_add_string(&notif, SM_META_INFERENCE_ID,
                                         r->inference_id);
-    plugin_notification_meta_add_string(&notif, "sagemaker:endpoint_name",
+    plugin_notification_meta_add_string(&notif, SM_META_ENDPOINT_NAME,
                                         ctx->endpoint);
-    plugin_notification_meta_add_string(&notif, "sagemaker:variant_name",
+    plugin_notification_meta_add_string(&notif, SM_META_VARIANT_NAME,
                                         ctx->variant);
     if (ctx->instance_id[0] != 0)
-      plugin_notification_meta_add_string(&notif, "sagemaker:instance_id",
+      plugin_notification_meta_add_string(&notif, SM_META_INSTANCE_ID,
                                           ctx->instance_id);
-    plugin_notification_meta_add_string(&notif, "sagemaker:outcome", outcome);
+    plugin_notification_meta_add_string(&notif, SM_META_OUTCOME, outcome);
     if (stage != NULL)
-      plugin_notification_meta_add_string(&notif, "sagemaker:stage", stage);
+      plugin_notification_meta_add_string(&notif, SM_META_STAGE, stage);
     if (r->have & RT_HAVE_STATUS_CODE)
-      plugin_notification_meta_add_signed_int(&notif, "sagemaker:status_code",
+      plugin_notification_meta_add_signed_int(&notif, SM_META_STATUS_CODE,
                                               r->status_code);
     if (r->have & RT_HAVE_ERROR)
-      plugin_notification_meta_add_string(&notif, "sagemaker:error",
-                                          r->error);
-    plugin_notification_meta_add_string(&notif, "sagemaker:boot_id",
+      plugin_notification_meta_add_string(&notif, SM_META_ERROR, r->error);
+    plugin_notification_meta_add_string(&notif, SM_META_BOOT_ID,
                                         rt_collect_boot_id(rt->collect));
-    plugin_notification_meta_add_signed_int(&notif, "sagemaker:seq", r->seq);
-    plugin_notification_meta_add_signed_int(&notif, "sagemaker:received_ms",
+    plugin_notification_meta_add_signed_int(&notif, SM_META_SEQ, r->seq);
+    plugin_notification_meta_add_signed_int(&notif, SM_META_RECEIVED_MS,
                                             r->received_ms);
-    plugin_notification_meta_add_signed_int(&notif, "sagemaker:completed_ms",
+    plugin_notification_meta_add_signed_int(&notif, SM_META_COMPLETED_MS,
                                             r->completed_ms);
     plugin_dispatch_notification(&notif);
     plugin_notification_meta_free(notif.meta);
@@ -271,8 +269,7 @@ static const char *or_default(const char *configured, const char *fallback) {
 }
 
 /* Reads the snapshot into *snap. Returns 0, or -1 after complaining. */
-static int read_snapshot(sm_runtime_t *rt, long deadline,
-                         rt_snapshot_t *snap) {
+static int read_snapshot(sm_runtime_t *rt, long deadline, rt_snapshot_t *snap) {
   rt_limits_t lim = {.max_bytes = rt->max_response_bytes};
   rt_parser_t *p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, &lim);
   rt_client_get_result_t res;
@@ -462,7 +459,7 @@ static int check_socket(sm_runtime_t *rt) {
   char msg[PATH_MAX + 256];
 
   switch (rt_client_socket_check(rt->socket, rt->socket_owner,
-                             rt->socket_owner_name, msg, sizeof(msg))) {
+                                 rt->socket_owner_name, msg, sizeof(msg))) {
   case RT_CLIENT_SOCKET_REFUSED:
     c_complain(LOG_ERR, &rt->complaint_owner,
                PLUGIN_NAME " plugin: runtime \"%s\": %s", rt->name, msg);
@@ -483,7 +480,7 @@ static int check_socket(sm_runtime_t *rt) {
 static void read_pages(sm_runtime_t *rt, long deadline,
                        const sm_dispatch_ctx_t *ctx) {
   rt_limits_t lim = {.max_bytes = rt->max_response_bytes,
-                        .max_records = (size_t)rt->page_size};
+                     .max_records = (size_t)rt->page_size};
   bool more = true;
   bool failed = false;
 
@@ -501,8 +498,8 @@ static void read_pages(sm_runtime_t *rt, long deadline,
                  rt->name, rt_collect_cursor(rt->collect));
       return;
     }
-    p = rt_parser_create(RT_DOC_REQUESTS, rt_collect_record_cb,
-                            rt->collect, &lim);
+    p = rt_parser_create(RT_DOC_REQUESTS, rt_collect_record_cb, rt->collect,
+                         &lim);
     if (p == NULL) {
       ERROR(PLUGIN_NAME " plugin: runtime \"%s\": out of memory", rt->name);
       return;
@@ -523,8 +520,7 @@ static void read_pages(sm_runtime_t *rt, long deadline,
       failed = true;
       more = false;
     } else {
-      switch (rt_collect_page_commit(rt->collect, rt_parser_page(p),
-                                     &more)) {
+      switch (rt_collect_page_commit(rt->collect, rt_parser_page(p), &more)) {
       case RT_COLLECT_COMMITTED:
         if (rt->notifications)
           dispatch_failed(rt, ctx);
@@ -540,8 +536,7 @@ static void read_pages(sm_runtime_t *rt, long deadline,
       case RT_COLLECT_REJECTED:
         c_complain(LOG_ERR, &rt->complaint_pages,
                    PLUGIN_NAME " plugin: runtime \"%s\" (socket %s): GET %s: "
-                               "%s; records after seq %" PRId64
-                               " not accepted",
+                               "%s; records after seq %" PRId64 " not accepted",
                    rt->name, rt->socket, path,
                    rt_collect_page_error(rt->collect),
                    rt_collect_cursor(rt->collect));
@@ -599,8 +594,7 @@ static int sm_async_read(user_data_t *ud) {
                PLUGIN_NAME " plugin: runtime \"%s\": the snapshot names no %s; "
                            "set %s in the <Runtime \"%s\"> block",
                rt->name, ctx.endpoint[0] == 0 ? "endpoint" : "variant",
-               ctx.endpoint[0] == 0 ? "EndpointName" : "VariantName",
-               rt->name);
+               ctx.endpoint[0] == 0 ? "EndpointName" : "VariantName", rt->name);
     return 0;
   }
   c_release(LOG_INFO, &rt->complaint_names,
@@ -642,7 +636,8 @@ static int config_positive_ms(const oconfig_item_t *ci, const char *rt_name,
                               long *ret) {
   cdtime_t t = 0;
   if (cf_util_get_cdtime(ci, &t) != 0 || t == 0)
-    return config_fail(ci, rt_name, "expected a positive number of seconds for");
+    return config_fail(ci, rt_name,
+                       "expected a positive number of seconds for");
   *ret = (long)CDTIME_T_TO_MS(t);
   if (*ret < 1)
     *ret = 1;
@@ -757,9 +752,8 @@ static int config_runtime(oconfig_item_t *ci) {
       }
     } else if (strcasecmp("PercentileAccuracy", child->key) == 0) {
       status = cf_util_get_double(child, &rt->percentile_accuracy);
-      if (status == 0 &&
-          !(rt->percentile_accuracy >= SM_SKETCH_MIN_ACCURACY &&
-            rt->percentile_accuracy <= SM_SKETCH_MAX_ACCURACY)) {
+      if (status == 0 && !(rt->percentile_accuracy >= SM_SKETCH_MIN_ACCURACY &&
+                           rt->percentile_accuracy <= SM_SKETCH_MAX_ACCURACY)) {
         char value[64];
         sm_collectd_config_value(child, value, sizeof(value));
         ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: PercentileAccuracy %s "
@@ -899,8 +893,8 @@ static int sm_async_config(oconfig_item_t *ci) {
 
 /* ---------------------------------------------------------------- init */
 
-static int register_type(const char *type, const char *const *names,
-                         size_t n, double first_min) {
+static int register_type(const char *type, const char *const *names, size_t n,
+                         double first_min) {
   data_source_t ds[4];
   data_set_t set = {.ds_num = n, .ds = ds};
 

@@ -17,33 +17,34 @@
  * aws_creds, aws_sigv4, cw_encode, aws_http).
  */
 #include "sm_collectd.h"
+#include "sm_contract.h"
 
 #include "collectd/core/daemon/utils_cache.h"
 
 #include <curl/curl.h>
-#include <unistd.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <math.h>
 #include <pthread.h>
 #include <regex.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "aws_creds.h"
+#include "cw_datalog.h"
 #include "cw_datum.h"
 #include "cw_dedup.h"
 #include "cw_host.h"
-#include "cw_queue.h"
 #include "cw_logs.h"
+#include "cw_queue.h"
 #include "cw_sender.h"
+#include "cw_spool.h"
 #include "sm_collectd.h"
-#include "cw_datalog.h"
 #include "sm_metrics.h"
 #include "sm_sketch.h"
-#include "cw_spool.h"
 
-#define PLUGIN_NAME "write_cloudwatch"
+#define PLUGIN_NAME SM_PLUGIN_WRITE
 #define DEFAULT_NAMESPACE "SageMaker/AsyncInference"
 #define DEFAULT_FLUSH_INTERVAL 10
 #define DEFAULT_MAX_QUEUED 100000
@@ -126,7 +127,7 @@ typedef struct {
   uint64_t invalid[CW_DATUM_E_NUM];
   unsigned logged_reasons; /* bit per reason: logged once */
   c_complain_t complaint_send;
-  uint64_t rng; /* jitter state */
+  uint64_t rng;    /* jitter state */
   cw_host_t *host; /* host metrics: their reads, queue and sender */
   cw_queue_t *host_queue;
   cw_sender_t *host_sender;
@@ -181,9 +182,9 @@ static int sleep_ms(uint64_t ms, void *ud) {
 
 static void sender_log(cw_log_level_t level, const char *msg, void *ud) {
   wcw_t *w = ud;
-  int l = level == CW_LOG_ERR ? LOG_ERR
-                              : level == CW_LOG_WARNING ? LOG_WARNING
-                                                        : LOG_INFO;
+  int l = level == CW_LOG_ERR       ? LOG_ERR
+          : level == CW_LOG_WARNING ? LOG_WARNING
+                                    : LOG_INFO;
   plugin_log(l, PLUGIN_NAME " plugin (%s): %s", w->ns, msg);
 }
 
@@ -230,7 +231,7 @@ static sm_sketch_t *timing_sketch(wcw_t *w, const value_list_t *vl) {
   sm_sketch_t *s;
 
   if (!w->percentiles ||
-      meta_data_get_string(vl->meta, SM_SKETCH_META_KEY, &text) != 0)
+      meta_data_get_string(vl->meta, SM_META_SKETCH, &text) != 0)
     return NULL;
   s = sm_sketch_decode(text, SM_SKETCH_MAX_MAX_BUCKETS, err, sizeof(err));
   if (s == NULL) {
@@ -255,8 +256,8 @@ static void statset_datum(cw_datum_t *d, const cw_statset_t *s) {
 /* sagemaker_async's values: exactly the metric table's names, units and
  * dimension sets. Returns 1 if the value list was one of them (handled),
  * 0 if not. Called with the lock held. */
-static int map_sagemaker(wcw_t *w, const data_set_t *ds,
-                         const value_list_t *vl, double now) {
+static int map_sagemaker(wcw_t *w, const data_set_t *ds, const value_list_t *vl,
+                         double now) {
   const sm_metric_t *m;
   char *endpoint = NULL, *variant = NULL;
   cw_dimension_t dims[2];
@@ -264,21 +265,19 @@ static int map_sagemaker(wcw_t *w, const data_set_t *ds,
   cw_statset_t s;
   cw_unit_t unit;
 
-  if (strcmp(vl->plugin, "sagemaker_async") != 0)
+  if (strcmp(vl->plugin, SM_PLUGIN_ASYNC) != 0)
     return 0;
   m = sm_metrics_find(vl->type_instance);
   if (m == NULL)
     return 0;
-  if ((m->kind == SM_KIND_STATS && (strcmp(vl->type, SM_TYPE_STATS) != 0 ||
-                                    ds->ds_num != 4)) ||
+  if ((m->kind == SM_KIND_STATS &&
+       (strcmp(vl->type, SM_TYPE_STATS) != 0 || ds->ds_num != 4)) ||
       (m->kind == SM_KIND_GAUGE && strcmp(vl->type, SM_TYPE_GAUGE) != 0) ||
       (m->kind == SM_KIND_COUNT && strcmp(vl->type, SM_TYPE_COUNT) != 0))
     return 0;
-  if (meta_data_get_string(vl->meta, "sagemaker:endpoint_name", &endpoint) !=
-          0 ||
+  if (meta_data_get_string(vl->meta, SM_META_ENDPOINT_NAME, &endpoint) != 0 ||
       (m->dims == SM_DIMS_ENDPOINT_VARIANT &&
-       meta_data_get_string(vl->meta, "sagemaker:variant_name", &variant) !=
-           0)) {
+       meta_data_get_string(vl->meta, SM_META_VARIANT_NAME, &variant) != 0)) {
     w->invalid[CW_DATUM_E_DIMENSION]++;
     sfree(endpoint);
     sfree(variant);
@@ -436,9 +435,9 @@ static void send_succeeded(c_complain_t *c, time_t deadline, const char *ns,
 
 static void host_sender_log(cw_log_level_t level, const char *msg, void *ud) {
   wcw_t *w = ud;
-  int l = level == CW_LOG_ERR ? LOG_ERR
-                              : level == CW_LOG_WARNING ? LOG_WARNING
-                                                        : LOG_INFO;
+  int l = level == CW_LOG_ERR       ? LOG_ERR
+          : level == CW_LOG_WARNING ? LOG_WARNING
+                                    : LOG_INFO;
   plugin_log(l, PLUGIN_NAME " plugin (%s): %s", w->host_ns, msg);
 }
 
@@ -471,12 +470,12 @@ static void map_host(wcw_t *w, const data_set_t *ds, const value_list_t *vl) {
   cw_host_stats_t before, after;
   cw_host_value_t v;
 
-  if (strcmp(vl->plugin, "sagemaker_async") == 0) {
+  if (strcmp(vl->plugin, SM_PLUGIN_ASYNC) == 0) {
     char *endpoint = NULL, *variant = NULL;
     if (w->host_endpoint_cfg == NULL)
-      meta_data_get_string(vl->meta, "sagemaker:endpoint_name", &endpoint);
+      meta_data_get_string(vl->meta, SM_META_ENDPOINT_NAME, &endpoint);
     if (w->host_variant_cfg == NULL)
-      meta_data_get_string(vl->meta, "sagemaker:variant_name", &variant);
+      meta_data_get_string(vl->meta, SM_META_VARIANT_NAME, &variant);
     if ((endpoint != NULL || variant != NULL) &&
         cw_host_set_names(w->host, vl->host, endpoint, variant) != 0)
       c_complain(LOG_WARNING, &w->complaint_host,
@@ -553,8 +552,7 @@ static void host_send(wcw_t *w, time_t deadline) {
   pthread_mutex_lock(&w->lock);
   cw_queue_seal(w->host_queue);
   pthread_mutex_unlock(&w->lock);
-  if (cw_sender_drain(w->host_sender, w->host_queue, &w->lock, deadline) ==
-      0) {
+  if (cw_sender_drain(w->host_sender, w->host_queue, &w->lock, deadline) == 0) {
     send_succeeded(&w->complaint_host_send, deadline, w->host_ns,
                    "PutMetricData");
   } else {
@@ -648,21 +646,20 @@ static void dispatch_own(wcw_t *w) {
   pthread_mutex_unlock(&w->lock);
 
   vals[n++] = (own_value_t){"derive", "datums_sent", st.datums_sent};
-  vals[n++] = (own_value_t){"derive", "datums_dropped-queue_full",
-                                dropped_full};
+  vals[n++] =
+      (own_value_t){"derive", "datums_dropped-queue_full", dropped_full};
   vals[n++] = (own_value_t){"derive", "datums_dropped-invalid", invalid};
-  vals[n++] = (own_value_t){"derive", "datums_dropped-refused",
-                                st.datums_dropped};
+  vals[n++] =
+      (own_value_t){"derive", "datums_dropped-refused", st.datums_dropped};
   vals[n++] = (own_value_t){"derive", "values_repeated", dup};
   /* Timing periods published without percentiles (see cw_queue.h), and
    * sketches that could not be read. */
-  vals[n++] = (own_value_t){"derive", "percentiles_dropped-fallback",
-                            fallbacks};
-  vals[n++] = (own_value_t){"derive", "percentiles_dropped-unreadable",
-                            bad_sketches};
+  vals[n++] =
+      (own_value_t){"derive", "percentiles_dropped-fallback", fallbacks};
+  vals[n++] =
+      (own_value_t){"derive", "percentiles_dropped-unreadable", bad_sketches};
   vals[n++] = (own_value_t){"derive", "requests", st.requests};
-  vals[n++] = (own_value_t){"derive", "requests_failed",
-                                st.requests_failed};
+  vals[n++] = (own_value_t){"derive", "requests_failed", st.requests_failed};
   vals[n++] = (own_value_t){"derive", "retries", st.retries};
   vals[n++] = (own_value_t){"derive", "bytes_sent", st.bytes_sent};
   vals[n++] = (own_value_t){"derive", "bytes_uncompressed", st.bytes_raw};
@@ -674,33 +671,32 @@ static void dispatch_own(wcw_t *w) {
     if (w->host_spool != NULL)
       cw_spool_get_stats(w->host_spool, &hsp);
     vals[n++] = (own_value_t){"derive", "datums_spooled", st.datums_spooled};
-    vals[n++] = (own_value_t){"derive", "datums_dropped-expired",
-                              st.datums_expired};
+    vals[n++] =
+        (own_value_t){"derive", "datums_dropped-expired", st.datums_expired};
     vals[n++] = (own_value_t){"derive", "datums_dropped-spool_full",
-                              sp.datums_dropped_full +
-                                  hsp.datums_dropped_full};
+                              sp.datums_dropped_full + hsp.datums_dropped_full};
     vals[n++] = (own_value_t){"derive", "spool_errors", st.spool_errors};
-    vals[n++] = (own_value_t){"queue_length", "spool_datums",
-                              sp.datums + hsp.datums};
+    vals[n++] =
+        (own_value_t){"queue_length", "spool_datums", sp.datums + hsp.datums};
   }
   if (w->host != NULL) {
     vals[n++] = (own_value_t){"derive", "host_reads_dropped-incomplete",
                               hs.reads_incomplete};
-    vals[n++] = (own_value_t){"derive", "host_reads_dropped-unnamed",
-                              hs.reads_unnamed};
-    vals[n++] = (own_value_t){"derive", "host_values_dropped-late",
-                              hs.values_late};
-    vals[n++] = (own_value_t){"derive", "host_values_dropped-limit",
-                              hs.values_dropped};
+    vals[n++] =
+        (own_value_t){"derive", "host_reads_dropped-unnamed", hs.reads_unnamed};
+    vals[n++] =
+        (own_value_t){"derive", "host_values_dropped-late", hs.values_late};
+    vals[n++] =
+        (own_value_t){"derive", "host_values_dropped-limit", hs.values_dropped};
   }
   if (w->logs != NULL) {
     vals[n++] = (own_value_t){"derive", "log_events_sent", ls.events_sent};
-    vals[n++] = (own_value_t){"derive", "log_events_dropped-queue",
-                              log_dropped_full};
+    vals[n++] =
+        (own_value_t){"derive", "log_events_dropped-queue", log_dropped_full};
     vals[n++] = (own_value_t){"derive", "log_events_dropped-refused",
                               ls.events_dropped};
-    vals[n++] = (own_value_t){"derive", "log_events_dropped-invalid",
-                              log_invalid};
+    vals[n++] =
+        (own_value_t){"derive", "log_events_dropped-invalid", log_invalid};
     vals[n++] = (own_value_t){"derive", "log_requests", ls.requests};
     vals[n++] = (own_value_t){"derive", "log_retries", ls.retries};
     vals[n++] = (own_value_t){"queue_length", "log_events", log_queued};
@@ -750,7 +746,8 @@ static void spool_open(wcw_t *w, time_t deadline) {
       char why[1200];
       ssnprintf(why, sizeof(why),
                 "SpoolDirectory: %s; sending without a spool until it can be "
-                "opened", err);
+                "opened",
+                err);
       send_failed(&w->complaint_spool, deadline, w->ns, why);
       return;
     }
@@ -766,8 +763,8 @@ static void spool_open(wcw_t *w, time_t deadline) {
   }
   if (w->host_sender != NULL && w->host_spool == NULL) {
     ssnprintf(dir, sizeof(dir), "%s/host", w->spool_dir);
-    w->host_spool = cw_spool_open(dir, w->spool_max_bytes, &notes, err,
-                                  sizeof(err));
+    w->host_spool =
+        cw_spool_open(dir, w->spool_max_bytes, &notes, err, sizeof(err));
     if (notes != NULL) {
       ERROR(PLUGIN_NAME " plugin (%s): spool %s: %s", w->host_ns, dir, notes);
       free(notes);
@@ -843,8 +840,8 @@ static void ensure_thread(wcw_t *w) {
     return;
   ssnprintf(name, sizeof(name), "wcw#%s", w->instance);
   if (plugin_thread_create(&w->thread, sender_main, w, name) != 0) {
-    ERROR(PLUGIN_NAME " plugin (%s): cannot start the sender thread: %s",
-          w->ns, STRERRNO);
+    ERROR(PLUGIN_NAME " plugin (%s): cannot start the sender thread: %s", w->ns,
+          STRERRNO);
     w->thread_failed = true;
     return;
   }
@@ -862,14 +859,14 @@ static int wcw_write(const data_set_t *ds, const value_list_t *vl,
   /* Our own counters would feed back into the queue they describe. */
   if (strcmp(vl->plugin, PLUGIN_NAME) == 0 && !w->generic)
     return 0;
-  if (strcmp(vl->plugin, "sagemaker_async") != 0 && !w->generic &&
+  if (strcmp(vl->plugin, SM_PLUGIN_ASYNC) != 0 && !w->generic &&
       !(w->host != NULL && cw_host_wants(vl->plugin, vl->type)))
     return 0;
 
   /* The series' identifier, as collectd's FORMAT_VL writes it. */
   concat(id, sizeof(id), vl->host, "/", vl->plugin,
-         vl->plugin_instance[0] ? "-" : "", vl->plugin_instance, "/",
-         vl->type, vl->type_instance[0] ? "-" : "", vl->type_instance,
+         vl->plugin_instance[0] ? "-" : "", vl->plugin_instance, "/", vl->type,
+         vl->type_instance[0] ? "-" : "", vl->type_instance,
          (const char *)NULL);
   pthread_mutex_lock(&w->lock);
   ensure_thread(w);
@@ -947,27 +944,26 @@ static int wcw_notify(const notification_t *n, user_data_t *ud) {
   char *line;
   cw_logs_add_t r;
 
-  if (strcmp(n->plugin, "sagemaker_async") != 0 ||
-      strcmp(n->type, "sagemaker_request") != 0)
+  if (strcmp(n->plugin, SM_PLUGIN_ASYNC) != 0 ||
+      strcmp(n->type, SM_TYPE_REQUEST) != 0)
     return 0;
   memset(&e, 0, sizeof(e));
-  e.inference_id = nmeta_string(n, "sagemaker:inference_id");
-  e.outcome = nmeta_string(n, "sagemaker:outcome");
-  e.stage = nmeta_string(n, "sagemaker:stage");
-  e.status_code = (int)nmeta_int(n, "sagemaker:status_code", 0);
-  e.error = nmeta_string(n, "sagemaker:error");
-  e.endpoint_name = nmeta_string(n, "sagemaker:endpoint_name");
-  e.variant_name = nmeta_string(n, "sagemaker:variant_name");
-  e.boot_id = nmeta_string(n, "sagemaker:boot_id");
-  e.seq = nmeta_int(n, "sagemaker:seq", 0);
-  e.received_ms = nmeta_int(n, "sagemaker:received_ms", -1);
-  e.time_ms = nmeta_int(n, "sagemaker:completed_ms",
-                        (int64_t)CDTIME_T_TO_MS(n->time));
+  e.inference_id = nmeta_string(n, SM_META_INFERENCE_ID);
+  e.outcome = nmeta_string(n, SM_META_OUTCOME);
+  e.stage = nmeta_string(n, SM_META_STAGE);
+  e.status_code = (int)nmeta_int(n, SM_META_STATUS_CODE, 0);
+  e.error = nmeta_string(n, SM_META_ERROR);
+  e.endpoint_name = nmeta_string(n, SM_META_ENDPOINT_NAME);
+  e.variant_name = nmeta_string(n, SM_META_VARIANT_NAME);
+  e.boot_id = nmeta_string(n, SM_META_BOOT_ID);
+  e.seq = nmeta_int(n, SM_META_SEQ, 0);
+  e.received_ms = nmeta_int(n, SM_META_RECEIVED_MS, -1);
+  e.time_ms =
+      nmeta_int(n, SM_META_COMPLETED_MS, (int64_t)CDTIME_T_TO_MS(n->time));
 
   pthread_mutex_lock(&w->lock);
   ensure_thread(w);
-  e.instance_id =
-      instance_id_for(w, nmeta_string(n, "sagemaker:instance_id"));
+  e.instance_id = instance_id_for(w, nmeta_string(n, SM_META_INSTANCE_ID));
   if (cw_datalog_group(e.endpoint_name, group, sizeof(group)) != 0 ||
       cw_datalog_stream(e.variant_name, e.instance_id, stream,
                         sizeof(stream)) != 0) {
@@ -1154,8 +1150,7 @@ static int cfg_seconds(oconfig_item_t *ci, cdtime_t *out, double min,
   d = ci->values[0].value.number;
   if (!(d >= min && d <= max)) {
     char why[96];
-    ssnprintf(why, sizeof(why), "must be between %g and %g seconds", min,
-              max);
+    ssnprintf(why, sizeof(why), "must be between %g and %g seconds", min, max);
     return cfg_fail(ci, why);
   }
   *out = DOUBLE_TO_CDTIME_T(d);
@@ -1164,9 +1159,12 @@ static int cfg_seconds(oconfig_item_t *ci, cdtime_t *out, double min,
 
 static int wcw_config_item(wcw_t *w, oconfig_item_t *c) {
   if (strcasecmp("Region", c->key) == 0)
-    return cf_util_get_string(c, &w->region_cfg) ? cfg_fail(c, "expected a string") : 0;
+    return cf_util_get_string(c, &w->region_cfg)
+               ? cfg_fail(c, "expected a string")
+               : 0;
   if (strcasecmp("Endpoint", c->key) == 0)
-    return cf_util_get_string(c, &w->endpoint) ? cfg_fail(c, "expected a URL") : 0;
+    return cf_util_get_string(c, &w->endpoint) ? cfg_fail(c, "expected a URL")
+                                               : 0;
   if (strcasecmp("Namespace", c->key) == 0) {
     char msg[256];
     sfree(w->ns);
@@ -1177,7 +1175,8 @@ static int wcw_config_item(wcw_t *w, oconfig_item_t *c) {
     return 0;
   }
   if (strcasecmp("Profile", c->key) == 0)
-    return cf_util_get_string(c, &w->profile) ? cfg_fail(c, "expected a string") : 0;
+    return cf_util_get_string(c, &w->profile) ? cfg_fail(c, "expected a string")
+                                              : 0;
   if (strcasecmp("FlushInterval", c->key) == 0)
     return cfg_seconds(c, &w->flush_interval, 1, 3600);
   if (strcasecmp("ShutdownTimeout", c->key) == 0)
@@ -1211,7 +1210,9 @@ static int wcw_config_item(wcw_t *w, oconfig_item_t *c) {
     return 0;
   }
   if (strcasecmp("Compress", c->key) == 0)
-    return cf_util_get_boolean(c, &w->compress) ? cfg_fail(c, "expected true or false") : 0;
+    return cf_util_get_boolean(c, &w->compress)
+               ? cfg_fail(c, "expected true or false")
+               : 0;
   if (strcasecmp("SpoolDirectory", c->key) == 0) {
     sfree(w->spool_dir);
     if (cf_util_get_string(c, &w->spool_dir) != 0)
@@ -1235,22 +1236,31 @@ static int wcw_config_item(wcw_t *w, oconfig_item_t *c) {
     return 0;
   }
   if (strcasecmp("Percentiles", c->key) == 0)
-    return cf_util_get_boolean(c, &w->percentiles) ? cfg_fail(c, "expected true or false") : 0;
+    return cf_util_get_boolean(c, &w->percentiles)
+               ? cfg_fail(c, "expected true or false")
+               : 0;
   if (strcasecmp("GenericMetrics", c->key) == 0)
-    return cf_util_get_boolean(c, &w->generic) ? cfg_fail(c, "expected true or false") : 0;
+    return cf_util_get_boolean(c, &w->generic)
+               ? cfg_fail(c, "expected true or false")
+               : 0;
   if (strcasecmp("HostMetrics", c->key) == 0)
-    return cf_util_get_boolean(c, &w->host_metrics) ? cfg_fail(c, "expected true or false") : 0;
+    return cf_util_get_boolean(c, &w->host_metrics)
+               ? cfg_fail(c, "expected true or false")
+               : 0;
   if (strcasecmp("HostMetricsNamespace", c->key) == 0) {
     char msg[256];
     sfree(w->host_ns);
     if (cf_util_get_string(c, &w->host_ns) != 0)
       return cfg_fail(c, "expected a string");
-    return cw_datum_namespace_validate(w->host_ns, msg, sizeof(msg)) ? cfg_fail(c, msg) : 0;
+    return cw_datum_namespace_validate(w->host_ns, msg, sizeof(msg))
+               ? cfg_fail(c, msg)
+               : 0;
   }
   if (strcasecmp("HostMetricsEndpointName", c->key) == 0 ||
       strcasecmp("HostMetricsVariantName", c->key) == 0) {
     char **dst = strcasecmp("HostMetricsVariantName", c->key) == 0
-                     ? &w->host_variant_cfg : &w->host_endpoint_cfg;
+                     ? &w->host_variant_cfg
+                     : &w->host_endpoint_cfg;
     sfree(*dst);
     if (cf_util_get_string(c, dst) != 0 || (*dst)[0] == 0)
       return cfg_fail(c, "expected a non-empty string");
@@ -1266,13 +1276,21 @@ static int wcw_config_item(wcw_t *w, oconfig_item_t *c) {
     return 0;
   }
   if (strcasecmp("IMDSv1Fallback", c->key) == 0)
-    return cf_util_get_boolean(c, &w->imds_v1) ? cfg_fail(c, "expected true or false") : 0;
+    return cf_util_get_boolean(c, &w->imds_v1)
+               ? cfg_fail(c, "expected true or false")
+               : 0;
   if (strcasecmp("DataLog", c->key) == 0)
-    return cf_util_get_boolean(c, &w->datalog) ? cfg_fail(c, "expected true or false") : 0;
+    return cf_util_get_boolean(c, &w->datalog)
+               ? cfg_fail(c, "expected true or false")
+               : 0;
   if (strcasecmp("LogsEndpoint", c->key) == 0)
-    return cf_util_get_string(c, &w->logs_endpoint) ? cfg_fail(c, "expected a URL") : 0;
+    return cf_util_get_string(c, &w->logs_endpoint)
+               ? cfg_fail(c, "expected a URL")
+               : 0;
   if (strcasecmp("InstanceId", c->key) == 0)
-    return cf_util_get_string(c, &w->instance_id_cfg) ? cfg_fail(c, "expected a string") : 0;
+    return cf_util_get_string(c, &w->instance_id_cfg)
+               ? cfg_fail(c, "expected a string")
+               : 0;
   if (strcasecmp("MaxQueuedLogEvents", c->key) == 0) {
     int n;
     if (cf_util_get_int(c, &n) != 0 || n < 1000 || n > 10000000)
@@ -1440,8 +1458,7 @@ static int wcw_config(oconfig_item_t *ci) {
                           &(user_data_t){.data = w, .free_func = wcw_free});
     plugin_register_flush(name, wcw_flush, &(user_data_t){.data = w});
     if (w->datalog)
-      plugin_register_notification(name, wcw_notify,
-                                   &(user_data_t){.data = w});
+      plugin_register_notification(name, wcw_notify, &(user_data_t){.data = w});
   }
   return 0;
 }

@@ -1698,8 +1698,9 @@ int aws_imds_get(const aws_creds_config_t *cfg, const char *path, char *out,
   }
   normalize(cfg, &c);
   if (imds_disabled(&c)) {
-    say(err, err_size, "instance metadata is disabled by "
-                       "AWS_EC2_METADATA_DISABLED");
+    say(err, err_size,
+        "instance metadata is disabled by "
+        "AWS_EC2_METADATA_DISABLED");
     return -1;
   }
   buf = malloc(sizeof(*buf));
@@ -1717,14 +1718,13 @@ int aws_imds_get(const aws_creds_config_t *cfg, const char *path, char *out,
   small_wipe(buf);
   buf->over = false;
   buf->data[0] = '\0';
-  if (imds_request(&c, "GET", path, t, buf, NULL, &status, msg,
-                   sizeof(msg)) != 0)
+  if (imds_request(&c, "GET", path, t, buf, NULL, &status, msg, sizeof(msg)) !=
+      0)
     goto out;
   {
     const char *v = small_trimmed(buf);
     if (v[0] == '\0' || !sendable(v) || strlen(v) >= out_size) {
-      say(msg, sizeof(msg), "instance metadata: GET %s: unusable answer",
-          path);
+      say(msg, sizeof(msg), "instance metadata: GET %s: unusable answer", path);
       goto out;
     }
     snprintf(out, out_size, "%s", v);

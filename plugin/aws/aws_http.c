@@ -57,8 +57,8 @@ static size_t body_cb(char *data, size_t size, size_t nmemb, void *ud) {
 static void set_type(char *dst, size_t dstlen, const char *src, size_t len) {
   size_t end = 0, start = 0, n;
 
-  while (end < len && src[end] != ':' && src[end] != '\r' &&
-         src[end] != '\n' && src[end] != ' ')
+  while (end < len && src[end] != ':' && src[end] != '\r' && src[end] != '\n' &&
+         src[end] != ' ')
     end++;
   for (size_t i = 0; i < end; i++)
     if (src[i] == '#')
@@ -104,8 +104,8 @@ static int ep_map_key(void *ctx, const unsigned char *k, size_t len) {
     return 1;
   if (len == 6 && memcmp(k, "__type", 6) == 0)
     ep->key = K_TYPE;
-  else if (len == 7 && (memcmp(k, "message", 7) == 0 ||
-                        memcmp(k, "Message", 7) == 0))
+  else if (len == 7 &&
+           (memcmp(k, "message", 7) == 0 || memcmp(k, "Message", 7) == 0))
     ep->key = K_MESSAGE;
   return 1;
 }
@@ -113,13 +113,12 @@ static int ep_map_key(void *ctx, const unsigned char *k, size_t len) {
 static int ep_string(void *ctx, const unsigned char *s, size_t len) {
   err_parse_t *ep = ctx;
   if (ep->depth == 1 && ep->key == K_TYPE) {
-    set_type(ep->res->error_type, sizeof(ep->res->error_type),
-             (const char *)s, len);
+    set_type(ep->res->error_type, sizeof(ep->res->error_type), (const char *)s,
+             len);
     ep->found = true;
   } else if (ep->depth == 1 && ep->key == K_MESSAGE) {
-    size_t n = len < sizeof(ep->res->message) - 1
-                   ? len
-                   : sizeof(ep->res->message) - 1;
+    size_t n =
+        len < sizeof(ep->res->message) - 1 ? len : sizeof(ep->res->message) - 1;
     memcpy(ep->res->message, s, n);
     ep->res->message[n] = 0;
     ep->found = true;
@@ -155,7 +154,7 @@ static int ep_close(void *ctx) {
 }
 
 int aws_http_parse_error_body(const char *body, size_t len,
-                             aws_http_result_t *res) {
+                              aws_http_result_t *res) {
   static const yajl_callbacks cb = {
       .yajl_null = ep_null,
       .yajl_boolean = ep_bool,
@@ -204,8 +203,8 @@ static void xml_member(const char *body, const char *tag, char *dst,
 /* ------------------------------------------------------------ POST */
 
 void aws_http_post(aws_http_t *h, const char *url, const char *const *headers,
-                  const void *body, size_t body_len, long timeout_ms,
-                  aws_http_result_t *res) {
+                   const void *body, size_t body_len, long timeout_ms,
+                   aws_http_result_t *res) {
   struct curl_slist *list = NULL;
   CURL *c = h->curl;
   CURLcode rc;
@@ -283,8 +282,7 @@ void aws_http_post(aws_http_t *h, const char *url, const char *const *headers,
         snprintf(res->message, sizeof(res->message), "%.200s", h->body);
     }
     if (res->error_type[0] == 0 && h->header_type[0] != 0)
-      snprintf(res->error_type, sizeof(res->error_type), "%s",
-               h->header_type);
+      snprintf(res->error_type, sizeof(res->error_type), "%s", h->header_type);
   }
   /* Our buffers and list die with this call. */
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
@@ -300,7 +298,7 @@ const char *aws_http_response_body(const aws_http_t *h, size_t *len) {
 }
 
 int aws_http_split_url(const char *url, char **host_out, char **path_out,
-                      char *err, size_t err_size) {
+                       char *err, size_t err_size) {
   CURLU *u = curl_url();
   char *host = NULL, *port = NULL, *path = NULL, *scheme = NULL;
   int rc = -1;
@@ -360,20 +358,29 @@ static bool type_in(const char *type, const char *const *list) {
 
 aws_http_class_t aws_http_classify(const aws_http_result_t *res) {
   /* AWS SDKs' lists of throttling and credential error codes. */
-  static const char *const throttling[] = {
-      "Throttling",           "ThrottlingException",
-      "ThrottledException",   "RequestThrottledException",
-      "TooManyRequestsException", "RequestLimitExceeded",
-      "SlowDown",             "PriorRequestNotComplete",
-      "TransactionInProgressException", "ServiceUnavailable",
-      "InternalFailure",      "InternalServiceError",
-      "RequestTimeout",       "RequestTimeoutException",
-      NULL};
-  static const char *const credentials[] = {
-      "ExpiredToken",          "ExpiredTokenException",
-      "RequestExpired",        "InvalidClientTokenId",
-      "UnrecognizedClientException", "InvalidToken",
-      "TokenRefreshRequired",  NULL};
+  static const char *const throttling[] = {"Throttling",
+                                           "ThrottlingException",
+                                           "ThrottledException",
+                                           "RequestThrottledException",
+                                           "TooManyRequestsException",
+                                           "RequestLimitExceeded",
+                                           "SlowDown",
+                                           "PriorRequestNotComplete",
+                                           "TransactionInProgressException",
+                                           "ServiceUnavailable",
+                                           "InternalFailure",
+                                           "InternalServiceError",
+                                           "RequestTimeout",
+                                           "RequestTimeoutException",
+                                           NULL};
+  static const char *const credentials[] = {"ExpiredToken",
+                                            "ExpiredTokenException",
+                                            "RequestExpired",
+                                            "InvalidClientTokenId",
+                                            "UnrecognizedClientException",
+                                            "InvalidToken",
+                                            "TokenRefreshRequired",
+                                            NULL};
 
   if (res->transport_error)
     return AWS_HTTP_RETRY;

@@ -21,8 +21,8 @@
 #define AWS_HTTP_BODY_MAX 8192
 
 typedef struct {
-  long status;         /* HTTP status; 0 when no answer came */
-  int transport_error; /* non-zero: the request did not complete */
+  long status;          /* HTTP status; 0 when no answer came */
+  int transport_error;  /* non-zero: the request did not complete */
   char error_type[128]; /* e.g. "ThrottlingException"; "" if none */
   char message[512];    /* the service's message, or curl's */
   size_t bytes_sent;
@@ -46,8 +46,8 @@ void aws_http_destroy(aws_http_t *h);
  * are always verified; proxies come from the usual environment
  * variables. */
 void aws_http_post(aws_http_t *h, const char *url, const char *const *headers,
-                  const void *body, size_t body_len, long timeout_ms,
-                  aws_http_result_t *res);
+                   const void *body, size_t body_len, long timeout_ms,
+                   aws_http_result_t *res);
 
 /* The body of the last answer (2xx included; PutLogEvents reports
  * refused events in a 200), capped at AWS_HTTP_BODY_MAX - 1 bytes and
@@ -60,14 +60,14 @@ const char *aws_http_response_body(const aws_http_t *h, size_t *len);
  * *path are malloc'ed (the caller frees). 0, or -1 with a message for a
  * URL that is not http or https. */
 int aws_http_split_url(const char *url, char **host, char **path, char *err,
-                      size_t err_size);
+                       size_t err_size);
 
 /* Reads an AWS JSON error body ({"__type": "...#Name", "message": "..."};
  * "Message" also accepted) into the result's error_type (the part after
  * '#', or after the last ':' prefix) and message. Returns 0 if the body
  * had either member, -1 otherwise. Exposed for tests and fuzzing. */
 int aws_http_parse_error_body(const char *body, size_t len,
-                             aws_http_result_t *res);
+                              aws_http_result_t *res);
 
 aws_http_class_t aws_http_classify(const aws_http_result_t *res);
 const char *aws_http_class_name(aws_http_class_t c);

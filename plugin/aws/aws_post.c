@@ -8,8 +8,9 @@
 #include <string.h>
 
 aws_http_class_t aws_post(aws_http_t *http, const aws_post_t *p,
-                         aws_creds_provider_t *creds, aws_creds_t *used,
-                         aws_http_result_t *res, char *warn, size_t warn_size) {
+                          aws_creds_provider_t *creds, aws_creds_t *used,
+                          aws_http_result_t *res, char *warn,
+                          size_t warn_size) {
   char own[AWS_POST_MAX_HEADERS][512];
   const char *lines[AWS_POST_MAX_HEADERS + AWS_SIGV4_OUT_MAX + 1];
   size_t nl = 0;
@@ -36,22 +37,23 @@ aws_http_class_t aws_post(aws_http_t *http, const aws_post_t *p,
     return AWS_HTTP_RETRY;
   }
   if (cs == AWS_CREDS_KEPT)
-    snprintf(warn, warn_size, "refreshing credentials failed, using the "
-                              "cached ones from %s: %s",
+    snprintf(warn, warn_size,
+             "refreshing credentials failed, using the "
+             "cached ones from %s: %s",
              used->provider, errbuf);
 
   sc = (aws_sigv4_credentials_t){used->access_key_id, used->secret_access_key,
-                             used->session_token};
+                                 used->session_token};
   req = (aws_sigv4_request_t){.method = "POST",
-                          .host = p->host,
-                          .path = p->path,
-                          .headers = p->headers,
-                          .header_count = p->header_count,
-                          .payload = p->payload,
-                          .payload_len = p->payload_len,
-                          .region = p->region,
-                          .service = p->service,
-                          .now = p->now};
+                              .host = p->host,
+                              .path = p->path,
+                              .headers = p->headers,
+                              .header_count = p->header_count,
+                              .payload = p->payload,
+                              .payload_len = p->payload_len,
+                              .region = p->region,
+                              .service = p->service,
+                              .now = p->now};
   if (aws_sigv4_sign(&req, &sc, &sig) != 0) {
     res->transport_error = 1;
     snprintf(res->message, sizeof(res->message), "signing failed: %s",
@@ -68,7 +70,7 @@ aws_http_class_t aws_post(aws_http_t *http, const aws_post_t *p,
     lines[nl++] = sig.headers[i].line;
   lines[nl] = NULL;
   aws_http_post(http, p->url, lines, p->payload, p->payload_len, p->timeout_ms,
-               res);
+                res);
   cls = aws_http_classify(res);
 out:
   aws_sigv4_result_free(&sig);

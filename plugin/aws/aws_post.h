@@ -13,23 +13,23 @@
 #include <time.h>
 
 #include "aws_creds.h"
-#include "aws_sigv4.h"
 #include "aws_http.h"
+#include "aws_sigv4.h"
 
 /* Headers signed and sent, besides the signer's own. */
 #define AWS_POST_MAX_HEADERS 8
 
 typedef struct {
-  const char *url;     /* where to POST */
-  const char *host;    /* Host header value, as aws_http_split_url gives */
-  const char *path;    /* request path */
+  const char *url;  /* where to POST */
+  const char *host; /* Host header value, as aws_http_split_url gives */
+  const char *path; /* request path */
   const char *region;
-  const char *service; /* "monitoring", "logs" */
+  const char *service;               /* "monitoring", "logs" */
   const aws_sigv4_header_t *headers; /* at most AWS_POST_MAX_HEADERS */
   size_t header_count;
   const void *payload; /* the exact bytes sent (gzipped if so) */
   size_t payload_len;
-  time_t now;          /* signing time */
+  time_t now; /* signing time */
   long timeout_ms;
 } aws_post_t;
 
@@ -42,7 +42,7 @@ typedef struct {
  * (the payload is never empty). warn is set to why a refresh failed when cached
  * credentials were used anyway, else "". */
 aws_http_class_t aws_post(aws_http_t *http, const aws_post_t *p,
-                         aws_creds_provider_t *creds, aws_creds_t *used,
-                         aws_http_result_t *res, char *warn, size_t warn_size);
+                          aws_creds_provider_t *creds, aws_creds_t *used,
+                          aws_http_result_t *res, char *warn, size_t warn_size);
 
 #endif /* SM_AWS_POST_H */

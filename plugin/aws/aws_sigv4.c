@@ -325,7 +325,8 @@ static int check_inputs(signer_t *s) {
       return fail(s, "header %zu has no name or no value", i);
     if (strnlen(h->name, AWS_SIGV4_MAX_FIELD + 1) > AWS_SIGV4_MAX_FIELD ||
         strnlen(h->value, AWS_SIGV4_MAX_FIELD + 1) > AWS_SIGV4_MAX_FIELD)
-      return fail(s, "header %zu is longer than %d bytes", i, AWS_SIGV4_MAX_FIELD);
+      return fail(s, "header %zu is longer than %d bytes", i,
+                  AWS_SIGV4_MAX_FIELD);
     for (const char *p = h->name; *p; p++)
       if (!is_tchar((unsigned char)*p))
         return fail(s, "header %zu: name is not an HTTP token", i);
@@ -361,7 +362,8 @@ static int format_date(signer_t *s) {
 
 /* -------------------------------------------------------------- hashing */
 
-static int sha256_hex(const void *data, size_t n, char out[AWS_SIGV4_HEX_SIZE]) {
+static int sha256_hex(const void *data, size_t n,
+                      char out[AWS_SIGV4_HEX_SIZE]) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   /* EVP_Digest wants a non-NULL pointer even for no bytes. */
@@ -828,8 +830,9 @@ static int build_output(signer_t *s) {
 
 /* ---------------------------------------------------------------- public */
 
-int aws_sigv4_sign(const aws_sigv4_request_t *req, const aws_sigv4_credentials_t *creds,
-               aws_sigv4_result_t *res) {
+int aws_sigv4_sign(const aws_sigv4_request_t *req,
+                   const aws_sigv4_credentials_t *creds,
+                   aws_sigv4_result_t *res) {
   if (res == NULL)
     return -1;
   memset(res, 0, sizeof(*res));
@@ -903,7 +906,8 @@ void aws_sigv4_result_free(aws_sigv4_result_t *res) {
   memset(res, 0, sizeof(*res));
 }
 
-const char *aws_sigv4_result_header(const aws_sigv4_result_t *res, const char *name) {
+const char *aws_sigv4_result_header(const aws_sigv4_result_t *res,
+                                    const char *name) {
   if (res == NULL || name == NULL)
     return NULL;
   for (size_t i = 0; i < res->header_count && i < AWS_SIGV4_OUT_MAX; i++)

@@ -135,9 +135,9 @@ typedef struct {
   char amz_date[AWS_SIGV4_AMZ_DATE_SIZE]; /* "20150830T123600Z" */
   char payload_hash[AWS_SIGV4_HEX_SIZE];  /* hex SHA-256 of the payload */
   char signature[AWS_SIGV4_HEX_SIZE];     /* hex HMAC-SHA256 */
-  char *canonical_request;            /* with AWS_SIGV4_KEEP_DEBUG, else NULL */
-  char *string_to_sign;               /* with AWS_SIGV4_KEEP_DEBUG, else NULL */
-  char error[AWS_SIGV4_ERROR_SIZE];       /* why aws_sigv4_sign() failed, or "" */
+  char *canonical_request;          /* with AWS_SIGV4_KEEP_DEBUG, else NULL */
+  char *string_to_sign;             /* with AWS_SIGV4_KEEP_DEBUG, else NULL */
+  char error[AWS_SIGV4_ERROR_SIZE]; /* why aws_sigv4_sign() failed, or "" */
 
   char *storage_; /* private: the block the header strings live in */
 } aws_sigv4_result_t;
@@ -148,8 +148,9 @@ typedef struct {
  * entry, so it must not hold the strings of an earlier call: free those
  * first. Release it with aws_sigv4_result_free(). A NULL req or creds is
  * refused like any bad input; with a NULL res, -1 is all one gets. */
-int aws_sigv4_sign(const aws_sigv4_request_t *req, const aws_sigv4_credentials_t *creds,
-               aws_sigv4_result_t *res);
+int aws_sigv4_sign(const aws_sigv4_request_t *req,
+                   const aws_sigv4_credentials_t *creds,
+                   aws_sigv4_result_t *res);
 
 /* Frees what aws_sigv4_sign() allocated in res and empties it. Safe on a
  * result from a failed call, and twice in a row. NULL is a no-op. */
@@ -157,6 +158,7 @@ void aws_sigv4_result_free(aws_sigv4_result_t *res);
 
 /* The value of the returned header named name (ASCII case-insensitive),
  * or NULL. The string belongs to res. */
-const char *aws_sigv4_result_header(const aws_sigv4_result_t *res, const char *name);
+const char *aws_sigv4_result_header(const aws_sigv4_result_t *res,
+                                    const char *name);
 
 #endif /* SM_AWS_SIGV4_H */

@@ -22,9 +22,8 @@ static void iso_ms(int64_t ms, char *buf, size_t size) {
     s--;
   }
   gmtime_r(&s, &tm);
-  snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-           tm.tm_min, tm.tm_sec, frac);
+  snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
 static void put_str(yajl_gen g, const char *key, const char *value) {
@@ -85,8 +84,8 @@ char *cw_datalog_line(const cw_datalog_entry_t *e) {
 int cw_datalog_group(const char *endpoint, char *buf, size_t size) {
   if (endpoint == NULL || endpoint[0] == 0)
     return -1;
-  return (size_t)snprintf(buf, size, "/aws/sagemaker/Endpoints/%s",
-                          endpoint) < size
+  return (size_t)snprintf(buf, size, "/aws/sagemaker/Endpoints/%s", endpoint) <
+                 size
              ? 0
              : -1;
 }

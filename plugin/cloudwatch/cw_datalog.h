@@ -38,8 +38,8 @@ typedef struct {
   const char *endpoint_name;
   const char *variant_name;
   const char *instance_id;
-  const char *boot_id;      /* NULL: absent */
-  int64_t seq;              /* 0: absent */
+  const char *boot_id; /* NULL: absent */
+  int64_t seq;         /* 0: absent */
 } cw_datalog_entry_t;
 
 /* The line for an entry, malloc'ed (the caller frees), or NULL when a

@@ -588,7 +588,7 @@ void cw_datum_statset_merge(cw_statset_t *dst, const cw_statset_t *src) {
 }
 
 size_t cw_datum_statset_from_samples(cw_statset_t *out, const double *samples,
-                               size_t n) {
+                                     size_t n) {
   double sum = 0, comp = 0;
   size_t used = 0;
 

@@ -224,6 +224,6 @@ void cw_datum_statset_merge(cw_statset_t *dst, const cw_statset_t *src);
  * inputs. Returns the number of samples used; 0 leaves the empty set,
  * which must not be published. */
 size_t cw_datum_statset_from_samples(cw_statset_t *out, const double *samples,
-                               size_t n);
+                                     size_t n);
 
 #endif /* CW_DATUM_H */

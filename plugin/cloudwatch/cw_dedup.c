@@ -57,8 +57,7 @@ void cw_dedup_destroy(cw_dedup_t *d) {
   free(d);
 }
 
-static series_t *find(series_t *slots, size_t cap, const char *id,
-                      uint64_t h) {
+static series_t *find(series_t *slots, size_t cap, const char *id, uint64_t h) {
   size_t i = (size_t)h & (cap - 1);
   while (slots[i].id != NULL) {
     if (slots[i].hash == h && strcmp(slots[i].id, id) == 0)
@@ -82,8 +81,7 @@ static int grow(cw_dedup_t *d) {
   return 0;
 }
 
-int cw_dedup_check(cw_dedup_t *d, const char *id, uint64_t time,
-                   uint64_t now) {
+int cw_dedup_check(cw_dedup_t *d, const char *id, uint64_t time, uint64_t now) {
   uint64_t h = fnv1a(id);
   series_t *s;
 

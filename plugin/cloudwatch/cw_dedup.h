@@ -28,8 +28,7 @@ void cw_dedup_destroy(cw_dedup_t *d);
 
 /* Returns 1 if (id, time) is new (and remembers it), 0 if it was seen
  * before, -1 when out of memory (the caller should take the value). */
-int cw_dedup_check(cw_dedup_t *d, const char *id, uint64_t time,
-                   uint64_t now);
+int cw_dedup_check(cw_dedup_t *d, const char *id, uint64_t time, uint64_t now);
 
 /* Forgets series whose last value is older than now - max_age. */
 void cw_dedup_expire(cw_dedup_t *d, uint64_t now, uint64_t max_age);

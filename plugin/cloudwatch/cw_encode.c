@@ -363,8 +363,8 @@ static int gen_datum(yajl_gen g, const cw_datum_t *d) {
 
 /* ------------------------------------------------------------- encoder */
 
-cw_encode_t *cw_encode_create(const char *ns, size_t max_datums, size_t max_bytes,
-                        char *err, size_t err_size) {
+cw_encode_t *cw_encode_create(const char *ns, size_t max_datums,
+                              size_t max_bytes, char *err, size_t err_size) {
   cw_encode_t *e = NULL;
   char why[256] = "";
 
@@ -478,7 +478,7 @@ void cw_encode_destroy(cw_encode_t *e) {
 /* ---------------------------------------------------------------- gzip */
 
 cw_encode_gzip_result_t cw_encode_gzip(const void *in, size_t len, int level,
-                         unsigned char **out, size_t *out_len) {
+                                       unsigned char **out, size_t *out_len) {
   z_stream zs;
   unsigned char *buf = NULL;
   cw_encode_gzip_result_t r = CW_ENCODE_GZIP_OK;

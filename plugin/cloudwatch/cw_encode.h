@@ -77,8 +77,8 @@ const char *cw_encode_result_name(cw_encode_result_t r);
  * namespace (cw_datum_namespace_validate), bad limits or no memory, with a line
  * saying which in err (unless NULL; emptied on success). Free with
  * cw_encode_destroy. */
-cw_encode_t *cw_encode_create(const char *ns, size_t max_datums, size_t max_bytes,
-                        char *err, size_t err_size);
+cw_encode_t *cw_encode_create(const char *ns, size_t max_datums,
+                              size_t max_bytes, char *err, size_t err_size);
 
 /* Appends a datum (not kept: its strings may go once this returns). */
 cw_encode_result_t cw_encode_add(cw_encode_t *e, const cw_datum_t *d);
@@ -114,11 +114,12 @@ size_t cw_encode_format_timestamp(double t, char *buf, size_t size);
 typedef enum {
   CW_ENCODE_GZIP_OK = 0,
   CW_ENCODE_GZIP_NOMEM, /* out of memory */
-  CW_ENCODE_GZIP_ERROR, /* bad level, input over CW_ENCODE_GZIP_MAX_INPUT, zlib error */
+  CW_ENCODE_GZIP_ERROR, /* bad level, input over CW_ENCODE_GZIP_MAX_INPUT, zlib
+                           error */
 } cw_encode_gzip_result_t;
 
-/* Largest input cw_encode_gzip takes: far above any body (CW_ENCODE_MAX_BYTES), low
- * enough for zlib's 32-bit buffer counts in one call. */
+/* Largest input cw_encode_gzip takes: far above any body (CW_ENCODE_MAX_BYTES),
+ * low enough for zlib's 32-bit buffer counts in one call. */
 #define CW_ENCODE_GZIP_MAX_INPUT (64u * 1024u * 1024u)
 
 /* Bodies shorter than this are not worth compressing by default: the gzip
@@ -127,10 +128,10 @@ typedef enum {
 
 /* Compresses in[0..len) into a gzip stream (RFC 1952, as sent with
  * "Content-Encoding: gzip") at level 0..9 or -1 for zlib's default. On
- * CW_ENCODE_GZIP_OK, *out is a malloc'ed buffer of *out_len bytes that the caller
- * frees; otherwise *out is NULL. */
+ * CW_ENCODE_GZIP_OK, *out is a malloc'ed buffer of *out_len bytes that the
+ * caller frees; otherwise *out is NULL. */
 cw_encode_gzip_result_t cw_encode_gzip(const void *in, size_t len, int level,
-                         unsigned char **out, size_t *out_len);
+                                       unsigned char **out, size_t *out_len);
 
 /* Whether a body of len bytes should be compressed given a threshold: 1
  * when threshold > 0 and len >= threshold; 0 otherwise (threshold 0 means

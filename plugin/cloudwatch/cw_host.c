@@ -53,9 +53,7 @@ const char *cw_host_metric_name(cw_host_metric_t m) {
   return (unsigned)m < CW_HOST_METRIC_NUM ? metric_names[m] : NULL;
 }
 
-static char *dup_or_null(const char *s) {
-  return s != NULL ? strdup(s) : NULL;
-}
+static char *dup_or_null(const char *s) { return s != NULL ? strdup(s) : NULL; }
 
 cw_host_t *cw_host_create(const cw_host_config_t *cfg) {
   cw_host_t *h = calloc(1, sizeof(*h));
@@ -214,9 +212,7 @@ static int read_grow(read_t *r, size_t key) {
   return 0;
 }
 
-static double clamp_percent(double v) {
-  return v < 0 ? 0 : v > 100 ? 100 : v;
-}
+static double clamp_percent(double v) { return v < 0 ? 0 : v > 100 ? 100 : v; }
 
 /* The read's value: 0, or -1 when it lacks what its metric needs. */
 static int read_value(cw_host_metric_t m, const read_t *r, double *out) {
@@ -282,9 +278,8 @@ static void read_close(cw_host_t *h, host_t *x, cw_host_metric_t m, read_t *r,
                        cw_host_emit_fn emit, void *ud) {
   if (r->start == 0)
     return;
-  if (!r->emitted &&
-      (r->expected_seen < r->expected_num ||
-       read_emit(h, x, m, r, emit, ud) != 0))
+  if (!r->emitted && (r->expected_seen < r->expected_num ||
+                      read_emit(h, x, m, r, emit, ud) != 0))
     h->stats.reads_incomplete++;
   for (size_t k = 0; k < r->cap; k++) {
     r->expect[k] = r->have[k];

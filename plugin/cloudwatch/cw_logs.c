@@ -33,9 +33,9 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "aws_http.h"
 #include "aws_post.h"
 #include "aws_sigv4.h"
-#include "aws_http.h"
 #include "cw_retry.h"
 
 /* CloudWatch Logs API reference: AWS JSON 1.1, target prefix
@@ -774,11 +774,11 @@ static void known_forget(cw_logs_t *l, const char *key) {
 
 /* One signed POST of body for action ("PutLogEvents"). */
 static aws_http_class_t post(cw_logs_t *l, const char *action,
-                            const unsigned char *body, size_t len,
-                            aws_http_result_t *res, aws_creds_t *used) {
+                             const unsigned char *body, size_t len,
+                             aws_http_result_t *res, aws_creds_t *used) {
   char target[64], warn[1024];
   aws_sigv4_header_t sh[2] = {{"Content-Type", LOGS_CONTENT_TYPE},
-                          {"X-Amz-Target", target}};
+                              {"X-Amz-Target", target}};
   aws_post_t p = {.url = l->url,
                   .host = l->host,
                   .path = l->path,
@@ -798,8 +798,7 @@ static aws_http_class_t post(cw_logs_t *l, const char *action,
     logf_(l, CW_LOG_WARNING, "%s", warn);
   if (res->bytes_sent > 0) { /* a request went out */
     STAT_ADD(l, requests, 1);
-    if (cls != AWS_HTTP_OK &&
-        strcmp(res->error_type, LOGS_ALREADY_EXISTS) != 0)
+    if (cls != AWS_HTTP_OK && strcmp(res->error_type, LOGS_ALREADY_EXISTS) != 0)
       STAT_ADD(l, requests_failed, 1);
   }
   return cls;
@@ -817,8 +816,8 @@ typedef struct {
  * the retry budget or the deadline run out, or sleep says stop; returns
  * the class of the last answer, in res. */
 static aws_http_class_t call(cw_logs_t *l, const char *action,
-                            const unsigned char *body, size_t len, tries_t *t,
-                            aws_http_result_t *res) {
+                             const unsigned char *body, size_t len, tries_t *t,
+                             aws_http_result_t *res) {
   for (;;) {
     aws_creds_t used;
     aws_http_class_t cls;
@@ -848,8 +847,9 @@ static aws_http_class_t call(cw_logs_t *l, const char *action,
         cw_retry_budget_take(&l->budget) != 0 ||
         (t->deadline != 0 && l->cfg.now(l->cfg.ud) >= t->deadline))
       return cls;
-    wait = cw_retry_backoff_ms(t->failures - 1, l->cfg.backoff_base_ms,
-                         l->cfg.backoff_cap_ms, l->cfg.random01(l->cfg.ud));
+    wait =
+        cw_retry_backoff_ms(t->failures - 1, l->cfg.backoff_base_ms,
+                            l->cfg.backoff_cap_ms, l->cfg.random01(l->cfg.ud));
     /* Never sleep past the deadline, nor start a request after it. */
     if (t->deadline != 0) {
       time_t left = t->deadline - l->cfg.now(l->cfg.ud);

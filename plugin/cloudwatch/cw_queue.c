@@ -16,8 +16,8 @@
 typedef struct {
   char *key; /* series and period; NULL: free slot */
   uint64_t hash;
-  cw_datum_t *d; /* owned */
-  uint64_t order; /* arrival of its first value: oldest is dropped first */
+  cw_datum_t *d;       /* owned */
+  uint64_t order;      /* arrival of its first value: oldest is dropped first */
   sm_sketch_t *sketch; /* owned; NULL when none */
   bool no_sketch;      /* a value of the period came without one */
   bool had_sketch;     /* a value of the period came with one */
@@ -422,6 +422,4 @@ size_t cw_queue_ready_num(const cw_queue_t *q) { return q->ready_num; }
 size_t cw_queue_merging_num(const cw_queue_t *q) { return q->merging; }
 size_t cw_queue_size(const cw_queue_t *q) { return q->merging + q->ready_num; }
 uint64_t cw_queue_dropped(const cw_queue_t *q) { return q->dropped; }
-uint64_t cw_queue_sketch_fallbacks(const cw_queue_t *q) {
-  return q->fallbacks;
-}
+uint64_t cw_queue_sketch_fallbacks(const cw_queue_t *q) { return q->fallbacks; }

@@ -4,8 +4,8 @@
  */
 #include "cw_retry.h"
 
-uint64_t cw_retry_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms,
-                       double random01) {
+uint64_t cw_retry_backoff_ms(unsigned attempt, uint64_t base_ms,
+                             uint64_t cap_ms, double random01) {
   uint64_t ceiling = base_ms;
 
   for (unsigned i = 0; i < attempt && ceiling < cap_ms; i++)

@@ -14,8 +14,8 @@
 
 /* Full-jitter exponential backoff: a delay in [0, min(cap, base * 2^n)),
  * with random01 in [0, 1). */
-uint64_t cw_retry_backoff_ms(unsigned attempt, uint64_t base_ms, uint64_t cap_ms,
-                       double random01);
+uint64_t cw_retry_backoff_ms(unsigned attempt, uint64_t base_ms,
+                             uint64_t cap_ms, double random01);
 
 /* A retry budget shared by all of a sender's requests, so that a long
  * outage does not turn into a retry storm: each retry takes cost tokens,

@@ -12,10 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "aws_http.h"
 #include "aws_post.h"
 #include "aws_sigv4.h"
 #include "cw_encode.h"
-#include "aws_http.h"
 #include "cw_retry.h"
 
 #define CW_TARGET "GraniteServiceVersion20100801.PutMetricData"
@@ -39,8 +39,7 @@ struct cw_sender_s {
 
 static void logf_(cw_sender_t *s, cw_log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void logf_(cw_sender_t *s, cw_log_level_t level, const char *fmt,
-                  ...) {
+static void logf_(cw_sender_t *s, cw_log_level_t level, const char *fmt, ...) {
   char msg[1024];
   va_list ap;
   if (s->cfg.log == NULL)
@@ -67,7 +66,8 @@ cw_sender_t *cw_sender_create(const cw_sender_config_t *cfg, char *err,
     s->cfg.backoff_base_ms = CW_SENDER_DEFAULT_BACKOFF_BASE_MS;
   if (s->cfg.backoff_cap_ms == 0)
     s->cfg.backoff_cap_ms = CW_SENDER_DEFAULT_BACKOFF_CAP_MS;
-  if (s->cfg.max_batch_bytes == 0 || s->cfg.max_batch_bytes > CW_ENCODE_MAX_BYTES)
+  if (s->cfg.max_batch_bytes == 0 ||
+      s->cfg.max_batch_bytes > CW_ENCODE_MAX_BYTES)
     s->cfg.max_batch_bytes = CW_ENCODE_DEFAULT_MAX_BYTES;
   cw_retry_budget_init(&s->budget, CW_SENDER_RETRY_CAPACITY,
                        CW_SENDER_RETRY_COST);
@@ -84,13 +84,12 @@ cw_sender_t *cw_sender_create(const cw_sender_config_t *cfg, char *err,
   s->cfg.url = s->url;
   s->cfg.region = s->region;
   s->cfg.ns = s->ns;
-  s->enc = cw_encode_create(cfg->ns, CW_ENCODE_MAX_DATUMS, s->cfg.max_batch_bytes,
-                         err, err_size);
+  s->enc = cw_encode_create(cfg->ns, CW_ENCODE_MAX_DATUMS,
+                            s->cfg.max_batch_bytes, err, err_size);
   if (s->enc == NULL)
     goto fail;
   s->http = aws_http_create();
-  if (s->url == NULL || s->region == NULL || s->ns == NULL ||
-      s->http == NULL) {
+  if (s->url == NULL || s->region == NULL || s->ns == NULL || s->http == NULL) {
     snprintf(err, err_size, "out of memory");
     goto fail;
   }
@@ -194,19 +193,19 @@ static int pace(cw_sender_t *s) {
       s->cfg.sleep_ms(s->next_request_ms - now, s->cfg.ud) != 0)
     return -1;
   now = mono_ms(s);
-  s->next_request_ms = (s->next_request_ms > now ? s->next_request_ms : now) +
-                       gap;
+  s->next_request_ms =
+      (s->next_request_ms > now ? s->next_request_ms : now) + gap;
   return 0;
 }
 
 /* One signed POST of body. */
 static aws_http_class_t post(cw_sender_t *s, const char *body, size_t len,
-                            aws_http_result_t *res, aws_creds_t *used) {
+                             aws_http_result_t *res, aws_creds_t *used) {
   unsigned char *gz = NULL;
   size_t gz_len = 0;
   aws_sigv4_header_t sh[3] = {{"Content-Type", CW_CONTENT_TYPE},
-                          {"X-Amz-Target", CW_TARGET},
-                          {"Content-Encoding", "gzip"}};
+                              {"X-Amz-Target", CW_TARGET},
+                              {"Content-Encoding", "gzip"}};
   aws_post_t p = {.url = s->url,
                   .host = s->host,
                   .path = s->path,
@@ -221,8 +220,10 @@ static aws_http_class_t post(cw_sender_t *s, const char *body, size_t len,
   char warn[1024];
   aws_http_class_t cls;
 
-  if (s->cfg.compress && cw_encode_gzip_wanted(len, s->cfg.compress_threshold) &&
-      cw_encode_gzip(body, len, 6, &gz, &gz_len) == CW_ENCODE_GZIP_OK && gz_len < len) {
+  if (s->cfg.compress &&
+      cw_encode_gzip_wanted(len, s->cfg.compress_threshold) &&
+      cw_encode_gzip(body, len, 6, &gz, &gz_len) == CW_ENCODE_GZIP_OK &&
+      gz_len < len) {
     p.payload = gz;
     p.payload_len = gz_len;
     p.header_count = 3;
@@ -292,8 +293,8 @@ static int send_body(cw_sender_t *s, const char *body, size_t len, size_t n,
       return 0;
     {
       uint64_t wait = cw_retry_backoff_ms(attempt - 1, s->cfg.backoff_base_ms,
-                                    s->cfg.backoff_cap_ms,
-                                    s->cfg.random01(s->cfg.ud));
+                                          s->cfg.backoff_cap_ms,
+                                          s->cfg.random01(s->cfg.ud));
       /* Never sleep past the deadline, nor start a request after it. */
       if (deadline != 0) {
         time_t left = deadline - s->cfg.now(s->cfg.ud);
@@ -319,8 +320,8 @@ static void set_last_error(cw_sender_t *s, const aws_http_result_t *res,
              res->error_type[0] ? " " : "", res->error_type);
   pthread_mutex_lock(&s->stats_lock);
   snprintf(s->last_error, sizeof(s->last_error),
-           "PutMetricData failed%s: %s; %zu datums %s", status, res->message,
-           n, where);
+           "PutMetricData failed%s: %s; %zu datums %s", status, res->message, n,
+           where);
   pthread_mutex_unlock(&s->stats_lock);
 }
 
@@ -368,8 +369,8 @@ size_t cw_sender_spill(cw_sender_t *s, cw_queue_t *q, pthread_mutex_t *lock) {
     pthread_mutex_unlock(lock);
     if (rc != 0) {
       STAT_ADD(s, spool_errors, 1);
-      logf_(s, CW_LOG_ERR, "cannot spool %zu datums: %s; they stay queued",
-            n, err);
+      logf_(s, CW_LOG_ERR, "cannot spool %zu datums: %s; they stay queued", n,
+            err);
       return total;
     }
     STAT_ADD(s, datums_spooled, n);
@@ -430,16 +431,20 @@ static int replay(cw_sender_t *s, time_t deadline) {
       free(body);
       STAT_ADD(s, spool_errors, 1);
       STAT_ADD(s, datums_dropped, datums);
-      logf_(s, CW_LOG_ERR, "spool: a batch of %zu datums is unreadable (%s); "
-                           "dropped", datums, r.failed ? "too large" : err);
+      logf_(s, CW_LOG_ERR,
+            "spool: a batch of %zu datums is unreadable (%s); "
+            "dropped",
+            datums, r.failed ? "too large" : err);
       cw_spool_pop(s->cfg.spool);
       continue;
     }
     free(body);
     if (r.expired > 0) {
       STAT_ADD(s, datums_expired, r.expired);
-      logf_(s, CW_LOG_WARNING, "spool: %zu datums older than CloudWatch "
-                               "accepts (two weeks) dropped", r.expired);
+      logf_(s, CW_LOG_WARNING,
+            "spool: %zu datums older than CloudWatch "
+            "accepts (two weeks) dropped",
+            r.expired);
     }
     if (r.kept == 0) {
       cw_spool_pop(s->cfg.spool);

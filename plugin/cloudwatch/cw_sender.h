@@ -49,17 +49,17 @@
 typedef enum { CW_LOG_ERR, CW_LOG_WARNING, CW_LOG_INFO } cw_log_level_t;
 
 typedef struct {
-  const char *url;       /* "https://monitoring.us-east-1.amazonaws.com/" */
-  const char *region;    /* for signing */
-  const char *ns;        /* Namespace */
-  int compress;          /* gzip bodies of compress_threshold bytes and more */
+  const char *url;    /* "https://monitoring.us-east-1.amazonaws.com/" */
+  const char *region; /* for signing */
+  const char *ns;     /* Namespace */
+  int compress;       /* gzip bodies of compress_threshold bytes and more */
   size_t compress_threshold;
   long timeout_ms;       /* per HTTP request */
   unsigned max_attempts; /* per batch and drain */
   uint64_t backoff_base_ms;
   uint64_t backoff_cap_ms;
-  size_t max_batch_bytes; /* 0: CW_ENCODE_DEFAULT_MAX_BYTES */
-  cw_spool_t *spool;      /* not owned; NULL: no spool */
+  size_t max_batch_bytes;         /* 0: CW_ENCODE_DEFAULT_MAX_BYTES */
+  cw_spool_t *spool;              /* not owned; NULL: no spool */
   double max_requests_per_second; /* 0: no limit */
 
   aws_creds_provider_t *creds; /* not owned */
@@ -80,11 +80,11 @@ typedef struct {
   uint64_t datums_sent;     /* accepted by CloudWatch */
   uint64_t datums_dropped;  /* refused for good */
   uint64_t retries;
-  uint64_t bytes_sent;      /* bodies as sent (after gzip) */
-  uint64_t bytes_raw;       /* bodies before gzip */
-  uint64_t datums_spooled;  /* written to the spool */
-  uint64_t datums_expired;  /* older than CloudWatch accepts: dropped */
-  uint64_t spool_errors;    /* spool files set aside or unwritable */
+  uint64_t bytes_sent;     /* bodies as sent (after gzip) */
+  uint64_t bytes_raw;      /* bodies before gzip */
+  uint64_t datums_spooled; /* written to the spool */
+  uint64_t datums_expired; /* older than CloudWatch accepts: dropped */
+  uint64_t spool_errors;   /* spool files set aside or unwritable */
 } cw_sender_stats_t;
 
 typedef struct cw_sender_s cw_sender_t;

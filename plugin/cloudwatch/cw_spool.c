@@ -61,8 +61,8 @@ static void file_name(uint64_t seq, char *buf, size_t size) {
 /* ------------------------------------------------------------ format */
 
 /* Inflates a gzip stream into at most max bytes (NUL-terminated). */
-static int gunzip(const unsigned char *in, size_t len, size_t max,
-                  char **out, size_t *out_len, char *err, size_t err_size) {
+static int gunzip(const unsigned char *in, size_t len, size_t max, char **out,
+                  size_t *out_len, char *err, size_t err_size) {
   z_stream zs;
   size_t cap = len * 4 + 1024;
   char *buf;
@@ -108,8 +108,8 @@ static int gunzip(const unsigned char *in, size_t len, size_t max,
   }
   if (rc != Z_STREAM_END || zs.avail_in != 0) {
     set_err(err, err_size, "%s",
-            rc == Z_MEM_ERROR ? "out of memory inflating the body"
-            : rc == Z_STREAM_END ? "bytes after the gzip stream"
+            rc == Z_MEM_ERROR             ? "out of memory inflating the body"
+            : rc == Z_STREAM_END          ? "bytes after the gzip stream"
             : zs.total_out + 1 >= max + 1 ? "body larger than a batch"
                                           : "the gzip stream is damaged");
     inflateEnd(&zs);
@@ -294,8 +294,8 @@ static int parse_datum(yajl_val o, parsed_t *p, char *err, size_t err_size,
         yajl_val val = yajl_tree_get(dv, vp, yajl_t_string);
         if (!YAJL_IS_OBJECT(dv) || dv->u.object.len != 2 || n == NULL ||
             val == NULL) {
-          set_err(err, err_size, "MetricData[%zu].Dimensions[%zu]: bad",
-                  idx, j);
+          set_err(err, err_size, "MetricData[%zu].Dimensions[%zu]: bad", idx,
+                  j);
           return -1;
         }
         p->dims[j].name = YAJL_GET_STRING(n);
@@ -582,8 +582,8 @@ cw_spool_t *cw_spool_open(const char *dir, uint64_t max_bytes, char **notes,
     cw_spool_close(sp);
     return NULL;
   }
-  sp->lock_fd = openat(sp->dir_fd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC |
-                                                O_NOFOLLOW, 0600);
+  sp->lock_fd = openat(sp->dir_fd, ".lock",
+                       O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (sp->lock_fd < 0 || flock(sp->lock_fd, LOCK_EX | LOCK_NB) != 0) {
     set_err(err, err_size, "%s is in use by another spool (%s)", dir,
             errno == EWOULDBLOCK ? "locked" : strerror(errno));
@@ -680,9 +680,8 @@ static int write_all(int fd, const void *buf, size_t len) {
   return 0;
 }
 
-int cw_spool_write(cw_spool_t *sp, const char *ns, const char *body,
-                   size_t len, size_t datums, double oldest, char *err,
-                   size_t err_size) {
+int cw_spool_write(cw_spool_t *sp, const char *ns, const char *body, size_t len,
+                   size_t datums, double oldest, char *err, size_t err_size) {
   unsigned char *gz = NULL;
   size_t gz_len = 0;
   char header[HEADER_MAX], name[64], tmp[80], ts[CW_ENCODE_NUMBER_MAX];
@@ -736,8 +735,7 @@ int cw_spool_write(cw_spool_t *sp, const char *ns, const char *body,
       unlinkat(sp->dir_fd, tmp, 0);
     }
     free(gz);
-    set_err(err, err_size, "cannot write %s/%s: %s", sp->dir, tmp,
-            strerror(e));
+    set_err(err, err_size, "cannot write %s/%s: %s", sp->dir, tmp, strerror(e));
     return -1;
   }
   close(fd);
@@ -786,8 +784,8 @@ int cw_spool_peek(cw_spool_t *sp, char **body, size_t *len, size_t *datums,
   if (cw_spool_decode_file(data, size, body, len, datums, NULL, 0, why,
                            sizeof(why)) != 0) {
     free(data);
-    set_err(err, err_size, "%s/%s: %s; set aside as %s.corrupt", sp->dir,
-            name, why, name);
+    set_err(err, err_size, "%s/%s: %s; set aside as %s.corrupt", sp->dir, name,
+            why, name);
     set_aside(sp, name);
     drop_entry(sp, 0);
     return -2;

@@ -49,12 +49,12 @@
 typedef struct cw_spool_s cw_spool_t;
 
 typedef struct {
-  uint64_t files;          /* files held */
-  uint64_t bytes;          /* their size */
-  uint64_t datums;         /* datums in them */
-  uint64_t datums_written; /* datums spooled, since open */
+  uint64_t files;               /* files held */
+  uint64_t bytes;               /* their size */
+  uint64_t datums;              /* datums in them */
+  uint64_t datums_written;      /* datums spooled, since open */
   uint64_t datums_dropped_full; /* dropped to stay within max_bytes */
-  uint64_t files_corrupt;  /* set aside as .corrupt, since open */
+  uint64_t files_corrupt;       /* set aside as .corrupt, since open */
 } cw_spool_stats_t;
 
 /* Opens (creating it 0700 if needed) the spool directory dir, takes its
@@ -71,9 +71,8 @@ void cw_spool_close(cw_spool_t *sp);
  * with its datum count and oldest timestamp. Drops the oldest files first
  * when the spool would exceed max_bytes. Returns 0, or -1 with a line in
  * err (nothing written). */
-int cw_spool_write(cw_spool_t *sp, const char *ns, const char *body,
-                   size_t len, size_t datums, double oldest, char *err,
-                   size_t err_size);
+int cw_spool_write(cw_spool_t *sp, const char *ns, const char *body, size_t len,
+                   size_t datums, double oldest, char *err, size_t err_size);
 
 /* Reads the oldest batch: its body (malloc'ed, NUL-terminated, *len
  * without the NUL) and datum count. Returns 1, or 0 when the spool is

@@ -23,8 +23,8 @@ const sm_metric_t sm_metrics[] = {
      SM_KIND_GAUGE, SM_G_OLDEST_REQUEST_AGE, "Average,Max,Min"},
     {"RequestDownloadFailures", "Count", SM_DIMS_ENDPOINT_VARIANT,
      SM_KIND_COUNT, SM_C_DOWNLOAD_FAILURES, "Sum"},
-    {"ResponseUploadFailures", "Count", SM_DIMS_ENDPOINT_VARIANT,
-     SM_KIND_COUNT, SM_C_UPLOAD_FAILURES, "Sum"},
+    {"ResponseUploadFailures", "Count", SM_DIMS_ENDPOINT_VARIANT, SM_KIND_COUNT,
+     SM_C_UPLOAD_FAILURES, "Sum"},
     {"NotificationFailures", "Count", SM_DIMS_ENDPOINT_VARIANT, SM_KIND_COUNT,
      SM_C_NOTIFICATION_FAILURES, "Sum"},
     {"RequestDownloadLatency", "Microseconds", SM_DIMS_ENDPOINT_VARIANT,
@@ -45,8 +45,8 @@ const sm_metric_t sm_metrics[] = {
 };
 const size_t sm_metrics_num = sizeof(sm_metrics) / sizeof(sm_metrics[0]);
 
-const char *const sm_metrics_never_async[] = {
-    "OverheadLatency", "Invocations", "InvocationsPerInstance"};
+const char *const sm_metrics_never_async[] = {"OverheadLatency", "Invocations",
+                                              "InvocationsPerInstance"};
 const size_t sm_metrics_never_async_num =
     sizeof(sm_metrics_never_async) / sizeof(sm_metrics_never_async[0]);
 

@@ -63,10 +63,6 @@ typedef struct {
   const char *statistics; /* valid statistics, comma-separated */
 } sm_metric_t;
 
-#define SM_TYPE_GAUGE "sagemaker_gauge"
-#define SM_TYPE_COUNT "sagemaker_count"
-#define SM_TYPE_STATS "sagemaker_stats"
-
 extern const sm_metric_t sm_metrics[];
 extern const size_t sm_metrics_num;
 

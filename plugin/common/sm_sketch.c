@@ -515,8 +515,8 @@ char *sm_sketch_encode(const sm_sketch_t *s) {
       uint64_t c = s->counts[i - s->base];
       if (c == 0)
         continue;
-      sb_printf(&sb, " %" PRId64 ":%" PRIu64 ":%.17g", first ? i : i - prev,
-                c, s->sums[i - s->base]);
+      sb_printf(&sb, " %" PRId64 ":%" PRIu64 ":%.17g", first ? i : i - prev, c,
+                s->sums[i - s->base]);
       prev = i;
       first = false;
     }
@@ -636,10 +636,10 @@ sm_sketch_t *sm_sketch_decode(const char *text, size_t max_buckets, char *err,
       return NULL;
     }
   }
-  if (!expect_space(&p) || !parse_double(&p, " ", &sum) ||
-      !expect_space(&p) || !parse_double(&p, " ", &min) ||
-      !expect_space(&p) || !parse_double(&p, " ", &max) ||
-      !expect_space(&p) || !parse_u64(&p, " ", &zero)) {
+  if (!expect_space(&p) || !parse_double(&p, " ", &sum) || !expect_space(&p) ||
+      !parse_double(&p, " ", &min) || !expect_space(&p) ||
+      !parse_double(&p, " ", &max) || !expect_space(&p) ||
+      !parse_u64(&p, " ", &zero)) {
     set_err(err, err_size, "bad statistics at offset %zu", (size_t)(p - text));
     return NULL;
   }
@@ -696,8 +696,8 @@ sm_sketch_t *sm_sketch_decode(const char *text, size_t max_buckets, char *err,
     lo = bucket_upper(s, idx - 1) * (1 - 1e-9);
     hi = bucket_upper(s, idx) * (1 + 1e-9);
     if (!(bsum <= hi * (double)c) ||
-        (!(collapsed && nb == 0) && !(bsum >= lo * (double)c)) ||
-        !(bsum > 0) || (integral && bsum != floor(bsum))) {
+        (!(collapsed && nb == 0) && !(bsum >= lo * (double)c)) || !(bsum > 0) ||
+        (integral && bsum != floor(bsum))) {
       set_err(err, err_size, "bucket %zu: sum %.17g outside the bucket", nb,
               bsum);
       goto fail;
@@ -751,7 +751,8 @@ sm_sketch_t *sm_sketch_decode(const char *text, size_t max_buckets, char *err,
         (c == 0 && fabs(bs) > slack)) {
       set_err(err, err_size,
               "bucket %" PRId64 ": sum %.17g does not fit between the "
-              "minimum and the maximum", i, bs);
+              "minimum and the maximum",
+              i, bs);
       goto fail;
     }
   }

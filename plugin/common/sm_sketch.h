@@ -54,10 +54,6 @@
 #define SM_SKETCH_MIN_MAX_BUCKETS 16
 #define SM_SKETCH_MAX_MAX_BUCKETS 65536
 
-/* The meta data key carrying a sketch from sagemaker_async to
- * write_cloudwatch. */
-#define SM_SKETCH_META_KEY "sagemaker:sketch"
-
 typedef struct sm_sketch_s sm_sketch_t;
 
 /* The buckets that hold every integer from 1 to 2^53 at an accuracy

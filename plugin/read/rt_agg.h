@@ -31,9 +31,9 @@ void rt_agg_stat_add(rt_agg_stat_t *s, double v);
 void rt_agg_stat_merge(rt_agg_stat_t *dst, const rt_agg_stat_t *src);
 
 typedef struct {
-  uint64_t records;           /* records aggregated */
-  uint64_t counts[SM_C_NUM];  /* indexed by SM_C_* */
-  rt_agg_stat_t stats[SM_S_NUM];  /* indexed by SM_S_* */
+  uint64_t records;              /* records aggregated */
+  uint64_t counts[SM_C_NUM];     /* indexed by SM_C_* */
+  rt_agg_stat_t stats[SM_S_NUM]; /* indexed by SM_S_* */
   sm_sketch_t *sketch[SM_S_NUM]; /* timings only; NULL when not enabled */
 } rt_agg_t;
 

@@ -118,9 +118,8 @@ static void set_options(rt_client_t *cl, rt_client_get_t *g, const char *url,
   curl_easy_setopt(c, CURLOPT_USERAGENT, "collectd-sagemaker");
 }
 
-void rt_client_get(rt_client_t *cl, const char *path,
-                      rt_parser_t *parser, long timeout_ms,
-                      rt_client_get_result_t *res) {
+void rt_client_get(rt_client_t *cl, const char *path, rt_parser_t *parser,
+                   long timeout_ms, rt_client_get_result_t *res) {
   rt_client_get_t g = {.curl = cl->curl, .body = parser};
   char url[1024];
   CURLcode rc;
@@ -182,8 +181,8 @@ void rt_client_get(rt_client_t *cl, const char *path,
 }
 
 rt_client_socket_check_t rt_client_socket_check(const char *path, uid_t owner,
-                                        const char *owner_name, char *msg,
-                                        size_t msg_size) {
+                                                const char *owner_name,
+                                                char *msg, size_t msg_size) {
   struct stat st;
   char expected[160];
 

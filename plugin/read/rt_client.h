@@ -28,7 +28,7 @@ typedef enum {
 
 typedef struct {
   rt_client_get_status_t status;
-  long http_code;   /* 0 when no answer came */
+  long http_code;    /* 0 when no answer came */
   char message[512]; /* what went wrong, "" on success */
 } rt_client_get_result_t;
 
@@ -46,9 +46,8 @@ void rt_client_destroy(rt_client_t *cl);
  * body to parser, within timeout_ms (at least 1). parser must be fresh;
  * on RT_CLIENT_GET_OK it has been finished successfully. Non-200 bodies are
  * read as {"error": "text"} and the text is quoted in res->message. */
-void rt_client_get(rt_client_t *cl, const char *path,
-                      rt_parser_t *parser, long timeout_ms,
-                      rt_client_get_result_t *res);
+void rt_client_get(rt_client_t *cl, const char *path, rt_parser_t *parser,
+                   long timeout_ms, rt_client_get_result_t *res);
 
 /* Results of rt_client_socket_check(). */
 typedef enum {
@@ -65,7 +64,7 @@ typedef enum {
  * file, not the process behind it: it is as strong as the permissions of
  * the socket's directory, which must keep others from replacing it. */
 rt_client_socket_check_t rt_client_socket_check(const char *path, uid_t owner,
-                                        const char *owner_name, char *msg,
-                                        size_t msg_size);
+                                                const char *owner_name,
+                                                char *msg, size_t msg_size);
 
 #endif /* SM_RUNTIME_CLIENT_H */

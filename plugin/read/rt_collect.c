@@ -186,8 +186,7 @@ int rt_collect_record_cb(const rt_record_t *rec, void *user_data) {
 }
 
 rt_collect_commit_t rt_collect_page_commit(rt_collect_t *c,
-                                           const rt_page_t *page,
-                                           bool *more) {
+                                           const rt_page_t *page, bool *more) {
   uint64_t lost = 0;
   int64_t new_seq;
 

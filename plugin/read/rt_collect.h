@@ -28,8 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rt_parser.h"
 #include "rt_agg.h"
+#include "rt_parser.h"
 
 typedef struct rt_collect_s rt_collect_t;
 
@@ -85,8 +85,7 @@ int rt_collect_record_cb(const rt_record_t *rec, void *user_data);
  * records after the new cursor. On RT_COLLECT_REJECTED,
  * rt_collect_page_error() says why. */
 rt_collect_commit_t rt_collect_page_commit(rt_collect_t *c,
-                                           const rt_page_t *page,
-                                           bool *more);
+                                           const rt_page_t *page, bool *more);
 
 /* Drops the staged page (the fetch or the parse failed). */
 void rt_collect_page_abort(rt_collect_t *c);
@@ -102,8 +101,7 @@ uint64_t rt_collect_lost_total(const rt_collect_t *c);
 
 /* The seqs accepted this interval, all of one boot (a boot change ends the
  * paging of a read): *first > *last when none. */
-void rt_collect_seq_range(const rt_collect_t *c, int64_t *first,
-                          int64_t *last);
+void rt_collect_seq_range(const rt_collect_t *c, int64_t *first, int64_t *last);
 
 /* The failed and expired records of the page committed last (and its
  * successful ones too after rt_collect_keep_successes()), in seq order;

@@ -87,17 +87,13 @@ typedef struct {
 static const member_t snapshot_members[] = {
     {MEMBER(rt_snapshot_t, protocol, MT_PROTOCOL, true)},
     {MEMBER(rt_snapshot_t, boot_id, MT_ID, true), .cap = RT_BOOT_ID_MAX},
-    {MEMBER(rt_snapshot_t, endpoint_name, MT_NAME, false),
-     .cap = RT_NAME_MAX},
-    {MEMBER(rt_snapshot_t, variant_name, MT_NAME, false),
-     .cap = RT_NAME_MAX},
-    {MEMBER(rt_snapshot_t, instance_id, MT_NAME, false),
-     .cap = RT_NAME_MAX},
+    {MEMBER(rt_snapshot_t, endpoint_name, MT_NAME, false), .cap = RT_NAME_MAX},
+    {MEMBER(rt_snapshot_t, variant_name, MT_NAME, false), .cap = RT_NAME_MAX},
+    {MEMBER(rt_snapshot_t, instance_id, MT_NAME, false), .cap = RT_NAME_MAX},
     {MEMBER(rt_snapshot_t, instance_count, MT_INT, true), POSITIVE},
     {MEMBER(rt_snapshot_t, time_ms, MT_INT, true), NON_NEGATIVE},
     {MEMBER(rt_snapshot_t, backlog_size, MT_INT, true), NON_NEGATIVE},
-    {MEMBER(rt_snapshot_t, oldest_request_age_ms, MT_INT, true),
-     NON_NEGATIVE},
+    {MEMBER(rt_snapshot_t, oldest_request_age_ms, MT_INT, true), NON_NEGATIVE},
     {MEMBER(rt_snapshot_t, in_flight, MT_INT, false), NON_NEGATIVE},
     {MEMBER(rt_snapshot_t, max_concurrency, MT_INT, false), NON_NEGATIVE},
     /* seqs start at 1, so the next one is at least 1 */
@@ -162,8 +158,7 @@ static const member_t record_members[R_COUNT] = {
     [R_MODEL_US] = {RECORD(model_us, MT_INT, false), NON_NEGATIVE,
                     .have = RT_HAVE_MODEL_US},
     [R_STATUS_CODE] = {RECORD(status_code, MT_INT_C, false),
-                       .min = RT_STATUS_CODE_MIN,
-                       .max = RT_STATUS_CODE_MAX,
+                       .min = RT_STATUS_CODE_MIN, .max = RT_STATUS_CODE_MAX,
                        .have = RT_HAVE_STATUS_CODE},
     [R_UPLOAD_US] = {RECORD(upload_us, MT_INT, false), NON_NEGATIVE,
                      .have = RT_HAVE_UPLOAD_US},
@@ -889,9 +884,8 @@ static uint32_t required_mask(const member_t *table, size_t count) {
   return mask;
 }
 
-rt_parser_t *rt_parser_create(rt_doc_t kind, rt_record_cb cb,
-                                    void *user_data,
-                                    const rt_limits_t *limits) {
+rt_parser_t *rt_parser_create(rt_doc_t kind, rt_record_cb cb, void *user_data,
+                              const rt_limits_t *limits) {
   rt_parser_t *p = NULL;
 
   if (kind != RT_DOC_SNAPSHOT && kind != RT_DOC_REQUESTS &&

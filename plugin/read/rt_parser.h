@@ -128,9 +128,8 @@ typedef struct rt_parser_s rt_parser_t;
 /* Creates a parser for one document of the given kind. cb may be NULL
  * (records are then validated and counted only); limits may be NULL.
  * Returns NULL when out of memory. */
-rt_parser_t *rt_parser_create(rt_doc_t kind, rt_record_cb cb,
-                                    void *user_data,
-                                    const rt_limits_t *limits);
+rt_parser_t *rt_parser_create(rt_doc_t kind, rt_record_cb cb, void *user_data,
+                              const rt_limits_t *limits);
 
 /* Feeds the next len bytes. Returns 0 when the bytes were accepted, -1 on
  * error; after an error every further call returns -1 and

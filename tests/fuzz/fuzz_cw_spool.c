@@ -16,9 +16,8 @@ static void check(const cw_datum_t *d, void *ud) {
   (void)ud;
   if (d->metric_name == NULL || d->num_dims > CW_MAX_DIMENSIONS ||
       (d->num_dims > 0 && d->dims == NULL) ||
-      (d->kind == CW_KIND_VALUES &&
-       (d->values == NULL || d->num_values == 0 ||
-        d->num_values > CW_MAX_VALUES)))
+      (d->kind == CW_KIND_VALUES && (d->values == NULL || d->num_values == 0 ||
+                                     d->num_values > CW_MAX_VALUES)))
     abort();
   for (size_t i = 0; i < d->num_dims; i++)
     if (d->dims[i].name == NULL || d->dims[i].value == NULL)

@@ -207,7 +207,7 @@ static void parse(outcome_t *o, rt_doc_t kind, const rt_limits_t *lim,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static outcome_t whole, chunked;
   rt_limits_t small = {FUZZ_SMALL_MAX_BYTES, FUZZ_SMALL_MAX_DEPTH,
-                          FUZZ_SMALL_MAX_RECORDS};
+                       FUZZ_SMALL_MAX_RECORDS};
   const rt_limits_t *lim = NULL;
   rt_doc_t kind;
   const char *doc;

@@ -153,11 +153,12 @@ static void test_post(void) {
   script_t steps[] = {
       {.reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
                 "Connection: close\r\n\r\n{}"},
-      {.reply = "HTTP/1.1 400 Bad Request\r\nContent-Type: "
-                "application/x-amz-json-1.0\r\nContent-Length: 88\r\n"
-                "Connection: close\r\n\r\n"
-                "{\"__type\":\"com.amazon.coral.availability#ThrottlingException"
-                "\",\"message\":\"Rate exceeded\"}"},
+      {.reply =
+           "HTTP/1.1 400 Bad Request\r\nContent-Type: "
+           "application/x-amz-json-1.0\r\nContent-Length: 88\r\n"
+           "Connection: close\r\n\r\n"
+           "{\"__type\":\"com.amazon.coral.availability#ThrottlingException"
+           "\",\"message\":\"Rate exceeded\"}"},
       {.reply = "HTTP/1.1 403 Forbidden\r\nx-amzn-ErrorType: "
                 "ExpiredTokenException:http://internal/\r\n"
                 "Content-Length: 0\r\nConnection: close\r\n\r\n"},
@@ -179,7 +180,8 @@ static void test_post(void) {
 
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   srv.fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (!T_OK(srv.fd >= 0 && bind(srv.fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+  if (!T_OK(srv.fd >= 0 &&
+                bind(srv.fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
                 listen(srv.fd, 4) == 0 &&
                 getsockname(srv.fd, (struct sockaddr *)&sa, &salen) == 0,
             "listen on 127.0.0.1"))
@@ -190,8 +192,7 @@ static void test_post(void) {
   aws_http_post(h, url, headers, body, sizeof(body) - 1, 2000, &r);
   T_EQ_INT(r.status, 200, "POST: 200");
   T_EQ_INT(aws_http_classify(&r), AWS_HTTP_OK, "POST: ok");
-  T_OK(strstr(steps[0].request, "POST / HTTP/1.1\r\n") != NULL,
-       "request line");
+  T_OK(strstr(steps[0].request, "POST / HTTP/1.1\r\n") != NULL, "request line");
   T_OK(strstr(steps[0].request, "X-Amz-Target: GraniteServiceVersion20100801."
                                 "PutMetricData\r\n") != NULL,
        "target header sent as given");

@@ -426,7 +426,8 @@ static aws_sigv4_request_t base_request(void) {
 }
 
 /* Line n (0-based) of the canonical request of r, in buf. */
-static const char *creq_line(aws_sigv4_request_t r, int n, char *buf, size_t size) {
+static const char *creq_line(aws_sigv4_request_t r, int n, char *buf,
+                             size_t size) {
   aws_sigv4_result_t res;
   buf[0] = '\0';
   if (aws_sigv4_sign(&r, &test_creds, &res) != 0) {
@@ -486,7 +487,8 @@ static void test_canonical_forms(void) {
   check_path("/a/..b/.c", 0, "/a/..b/.c");
   check_path("/%20", 0, "/%2520");
   check_path("/%20", AWS_SIGV4_NO_DOUBLE_ENCODE, "/%20");
-  check_path("/a b//c", AWS_SIGV4_NO_NORMALIZE_PATH | AWS_SIGV4_NO_DOUBLE_ENCODE,
+  check_path("/a b//c",
+             AWS_SIGV4_NO_NORMALIZE_PATH | AWS_SIGV4_NO_DOUBLE_ENCODE,
              "/a b//c");
   check_path("/a+b:c@d=e", 0, "/a%2Bb%3Ac%40d%3De");
 
@@ -540,8 +542,8 @@ static void test_output(void) {
   T_EQ_STR(res.payload_hash,
            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
            "payload hash is SHA-256 of the bytes given");
-  T_EQ_STR(aws_sigv4_result_header(&res, "X-AMZ-CONTENT-SHA256"), res.payload_hash,
-           "lookup is case-insensitive");
+  T_EQ_STR(aws_sigv4_result_header(&res, "X-AMZ-CONTENT-SHA256"),
+           res.payload_hash, "lookup is case-insensitive");
   T_OK(res.canonical_request == NULL && res.string_to_sign == NULL,
        "no debug strings unless asked");
   const char *auth = aws_sigv4_result_header(&res, "Authorization");
@@ -591,8 +593,8 @@ static void test_cloudwatch_known_answer(void) {
       {"X-Amz-Target", "GraniteServiceVersion20100801.PutMetricData"},
   };
   aws_sigv4_credentials_t creds = {"AKIDEXAMPLE",
-                               "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-                               "session-token-example"};
+                                   "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                                   "session-token-example"};
   aws_sigv4_request_t r = {
       .method = "POST",
       .host = "monitoring.us-east-1.amazonaws.com",

@@ -95,7 +95,8 @@ static void test_units(void) {
          "unit %s round-trips", name);
   }
   T_EQ_INT(n, 27, "27 StandardUnit names");
-  T_EQ_STR(cw_datum_unit_name(CW_UNIT_COUNT_PER_SECOND), "Count/Second", "name");
+  T_EQ_STR(cw_datum_unit_name(CW_UNIT_COUNT_PER_SECOND), "Count/Second",
+           "name");
   T_EQ_STR(cw_datum_unit_name(CW_UNIT_NONE), "None", "None is unit 0");
   T_OK(cw_datum_unit_from_name("Terabits/Second", &u) == 0 &&
            u == CW_UNIT_TERABITS_PER_SECOND,
@@ -157,8 +158,8 @@ static void test_reference_metrics(void) {
       *end = 0;
     rows++;
 
-    T_OK(cw_datum_unit_from_name(unit, &u) == 0, "%s: unit %s is a StandardUnit",
-         name, unit);
+    T_OK(cw_datum_unit_from_name(unit, &u) == 0,
+         "%s: unit %s is a StandardUnit", name, unit);
     good_stats(&d);
     d.metric_name = name;
     d.unit = u;
@@ -510,10 +511,12 @@ static void test_namespace(void) {
   T_OK(cw_datum_namespace_validate("", msg, sizeof(msg)) == -1 &&
            strstr(msg, "empty") != NULL,
        "empty namespace: %s", msg);
-  T_OK(cw_datum_namespace_validate(NULL, msg, sizeof(msg)) == -1, "NULL namespace");
+  T_OK(cw_datum_namespace_validate(NULL, msg, sizeof(msg)) == -1,
+       "NULL namespace");
   T_OK(cw_datum_namespace_validate(":ns", msg, sizeof(msg)) == -1,
        "namespace with a leading colon: %s", msg);
-  T_OK(cw_datum_namespace_validate("  ", msg, sizeof(msg)) == -1, "blank namespace");
+  T_OK(cw_datum_namespace_validate("  ", msg, sizeof(msg)) == -1,
+       "blank namespace");
   T_OK(cw_datum_namespace_validate("n\xc3\xa9", msg, sizeof(msg)) == -1,
        "non-ASCII namespace");
   T_OK(cw_datum_namespace_validate(rep(0, 'n', 255), msg, sizeof(msg)) == 0,
@@ -599,7 +602,8 @@ static void test_statsets(void) {
   T_OK(a.sample_count == 2 && a.sum == 2 && a.minimum == -2 && a.maximum == 4,
        "count 2, sum 2, min -2, max 4");
 
-  T_EQ_INT(cw_datum_statset_from_samples(&b, samples, 6), 4, "4 finite samples of 6");
+  T_EQ_INT(cw_datum_statset_from_samples(&b, samples, 6), 4,
+           "4 finite samples of 6");
   T_OK(b.sample_count == 4 && b.sum == 18 && b.minimum == 1 && b.maximum == 9,
        "gauge samples: count 4, sum 18, min 1, max 9");
   T_EQ_INT(cw_datum_statset_from_samples(&e, nans, 2), 0, "only NaN: nothing");

@@ -90,7 +90,8 @@ static void check_golden(const cw_encode_t *e, const char *name) {
 
 static cw_encode_t *make(size_t max_datums, size_t max_bytes) {
   char err[256];
-  cw_encode_t *e = cw_encode_create(NS, max_datums, max_bytes, err, sizeof(err));
+  cw_encode_t *e =
+      cw_encode_create(NS, max_datums, max_bytes, err, sizeof(err));
   if (e == NULL)
     T_NOTE("cw_encode_create: %s", err);
   return e;
@@ -360,7 +361,8 @@ static void test_numbers(void) {
          "timestamp %.6f is %s (got %s)", stamps[i].t, stamps[i].s, buf);
   }
   T_EQ_INT(cw_encode_format_timestamp(NAN, buf, sizeof(buf)), 0, "NaN stamp");
-  T_EQ_INT(cw_encode_format_timestamp(1e300, buf, sizeof(buf)), 0, "huge stamp");
+  T_EQ_INT(cw_encode_format_timestamp(1e300, buf, sizeof(buf)), 0,
+           "huge stamp");
 
   /* Any double, written and read back, is the same double (or 0 when below
    * 2^-359): a million random bit patterns and a million decimals. */
@@ -474,7 +476,8 @@ static void test_max_bytes(void) {
   e = make(CW_ENCODE_MAX_DATUMS, len5 - 1);
   for (int i = 0; i < 4; i++)
     T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "four fit");
-  T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_FULL, "the fifth, one byte over: full");
+  T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_FULL,
+           "the fifth, one byte over: full");
   {
     size_t len;
     const char *b = cw_encode_body(e, &len);
@@ -489,15 +492,18 @@ static void test_max_bytes(void) {
   {
     size_t one = (len5 - len4 - 1) + empty; /* body with one datum */
     e = make(CW_ENCODE_MAX_DATUMS, one);
-    T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "a body of exactly one datum");
+    T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED,
+             "a body of exactly one datum");
     T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_FULL, "then full");
     cw_encode_destroy(e);
     e = make(CW_ENCODE_MAX_DATUMS, one - 1);
-    T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_TOO_LARGE, "one byte short: too large");
+    T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_TOO_LARGE,
+             "one byte short: too large");
     T_EQ_INT(cw_encode_count(e), 0, "nothing added");
     T_EQ_INT(body_len(e), empty, "the body is still empty");
     single_value(&d);
-    T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "a smaller datum still goes");
+    T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED,
+             "a smaller datum still goes");
     latency_stats(&d);
     T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_TOO_LARGE,
              "too large even with datums in the body (not full)");
@@ -594,8 +600,8 @@ static void test_create_errors(void) {
 
   /* Room for exactly the empty body. */
   e = cw_encode_create(NS, 10,
-                    strlen("{\"Namespace\":\"" NS "\",\"MetricData\":[]}"), err,
-                    sizeof(err));
+                       strlen("{\"Namespace\":\"" NS "\",\"MetricData\":[]}"),
+                       err, sizeof(err));
   if (T_OK(e != NULL, "max_bytes of the empty body")) {
     cw_datum_t d;
     single_value(&d);
@@ -619,8 +625,8 @@ static void test_invalid(void) {
 
 #define EXPECT_INVALID(what)                                                   \
   do {                                                                         \
-    T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_INVALID, what);                         \
-    T_OK(body_len(e) == len && cw_encode_count(e) == 1, "%s: body unchanged",     \
+    T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_INVALID, what);                   \
+    T_OK(body_len(e) == len && cw_encode_count(e) == 1, "%s: body unchanged",  \
          what);                                                                \
     single_value(&d);                                                          \
   } while (0)
@@ -733,22 +739,29 @@ static void test_gzip(void) {
   {
     unsigned char *z = NULL, *back;
     size_t zlen = 0, blen = 1;
-    T_EQ_INT(cw_encode_gzip("", 0, -1, &z, &zlen), CW_ENCODE_GZIP_OK, "gzip nothing");
+    T_EQ_INT(cw_encode_gzip("", 0, -1, &z, &zlen), CW_ENCODE_GZIP_OK,
+             "gzip nothing");
     back = z ? gunzip(z, zlen, &blen) : NULL;
     T_OK(back != NULL && blen == 0, "an empty stream inflates to nothing");
     free(back);
     free(z);
-    T_EQ_INT(cw_encode_gzip(body, len, 10, &z, &zlen), CW_ENCODE_GZIP_ERROR, "level 10");
+    T_EQ_INT(cw_encode_gzip(body, len, 10, &z, &zlen), CW_ENCODE_GZIP_ERROR,
+             "level 10");
     T_OK(z == NULL && zlen == 0, "no output on error");
-    T_EQ_INT(cw_encode_gzip(body, len, -2, &z, &zlen), CW_ENCODE_GZIP_ERROR, "level -2");
-    T_EQ_INT(cw_encode_gzip(NULL, 5, -1, &z, &zlen), CW_ENCODE_GZIP_ERROR, "NULL input");
-    T_EQ_INT(cw_encode_gzip(body, (size_t)CW_ENCODE_GZIP_MAX_INPUT + 1, -1, &z, &zlen),
+    T_EQ_INT(cw_encode_gzip(body, len, -2, &z, &zlen), CW_ENCODE_GZIP_ERROR,
+             "level -2");
+    T_EQ_INT(cw_encode_gzip(NULL, 5, -1, &z, &zlen), CW_ENCODE_GZIP_ERROR,
+             "NULL input");
+    T_EQ_INT(cw_encode_gzip(body, (size_t)CW_ENCODE_GZIP_MAX_INPUT + 1, -1, &z,
+                            &zlen),
              CW_ENCODE_GZIP_ERROR, "input over the cap");
   }
-  T_EQ_INT(cw_encode_gzip_wanted(5000, CW_ENCODE_GZIP_DEFAULT_THRESHOLD), 1, "5000 bytes");
+  T_EQ_INT(cw_encode_gzip_wanted(5000, CW_ENCODE_GZIP_DEFAULT_THRESHOLD), 1,
+           "5000 bytes");
   T_EQ_INT(cw_encode_gzip_wanted(1024, 1024), 1, "at the threshold");
   T_EQ_INT(cw_encode_gzip_wanted(1023, 1024), 0, "below the threshold");
-  T_EQ_INT(cw_encode_gzip_wanted(CW_ENCODE_MAX_BYTES, 0), 0, "threshold 0: never");
+  T_EQ_INT(cw_encode_gzip_wanted(CW_ENCODE_MAX_BYTES, 0), 0,
+           "threshold 0: never");
   cw_encode_destroy(e);
 }
 

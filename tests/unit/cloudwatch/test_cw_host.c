@@ -54,8 +54,8 @@ static cw_host_result_t add(cw_host_t *h, const char *host, const char *plugin,
  * core, idle among them. */
 static void cpu_read(cw_host_t *h, const char *host, double t, size_t ncpu,
                      const double *idle) {
-  static const char *states[] = {"user",    "system",  "wait", "nice",
-                                 "softirq", "steal",   "idle", "interrupt"};
+  static const char *states[] = {"user",    "system", "wait", "nice",
+                                 "softirq", "steal",  "idle", "interrupt"};
   char pi[16];
   for (size_t c = 0; c < ncpu; c++) {
     snprintf(pi, sizeof(pi), "%zu", c);
@@ -131,8 +131,9 @@ static void test_cpu(void) {
   /* Core 1's idle arrives before an earlier-stamped value of core 0. */
   T_EQ_INT(add(h, "a", "cpu", "1", "percent", "idle", 110.000001, idle2[1]),
            CW_HOST_TAKEN, "idle of core 1 taken");
-  T_EQ_INT(got_num, 2, "published as soon as every core of the last read "
-                       "is in");
+  T_EQ_INT(got_num, 2,
+           "published as soon as every core of the last read "
+           "is in");
   T_EQ_DBL(got[1].value, 90.0 + 100.0, "two busy cores: 90 + 100");
   T_EQ_DBL(got[1].time, 110.000001, "at the earliest time seen so far");
   T_EQ_INT(add(h, "a", "cpu", "1", "percent", "idle", 110.000001, 50),
@@ -146,14 +147,16 @@ static void test_cpu(void) {
   add(h, "a", "cpu", "0", "percent", "idle", 130, 20);
   T_EQ_INT(stats(h).reads_incomplete, 1,
            "closed by the next read: counted incomplete");
-  T_EQ_INT(got_num, 3, "the next read expects core 0 only (it was all the "
-                       "last read had) and is published");
+  T_EQ_INT(got_num, 3,
+           "the next read expects core 0 only (it was all the "
+           "last read had) and is published");
   T_EQ_DBL(got[2].value, 80.0, "80: one core");
 
   /* A core coming online: published without it once, then with it. */
   add(h, "a", "cpu", "1", "percent", "idle", 130.1, 0);
-  T_EQ_INT(got_num, 3, "a core after the publication does not publish "
-                       "again");
+  T_EQ_INT(got_num, 3,
+           "a core after the publication does not publish "
+           "again");
   add(h, "a", "cpu", "0", "percent", "idle", 140, 0);
   T_EQ_INT(got_num, 3, "the next read waits for both cores");
   add(h, "a", "cpu", "1", "percent", "idle", 140.00001, 50);
@@ -181,8 +184,9 @@ static void test_cpu(void) {
   }
   cw_host_set_names(h, "b", "ep-b", "v-b");
   cw_host_finish(h, record, NULL);
-  T_EQ_INT(got_num, 1, "finish publishes host b's open read (host a's "
-                       "went out already)");
+  T_EQ_INT(got_num, 1,
+           "finish publishes host b's open read (host a's "
+           "went out already)");
   T_EQ_DBL(got[0].value, 80.0, "active 30 + 50");
   T_EQ_STR(got[0].host, "b", "of host b");
   T_EQ_STR(got[0].endpoint, "ep-b", "with its own names");
@@ -216,9 +220,9 @@ static void test_cpu(void) {
            CW_HOST_IGNORED, "an instance that is no core number");
   T_EQ_INT(add(h, "e", "cpu", "1024", "percent", "idle", 500, 50),
            CW_HOST_DROPPED, "core 1024 is beyond CW_HOST_MAX_CPUS");
-  T_EQ_INT(add(h, "e", "cpu", "99999999999999999999", "percent", "idle", 500,
-               50),
-           CW_HOST_DROPPED, "so is a number that overflows");
+  T_EQ_INT(
+      add(h, "e", "cpu", "99999999999999999999", "percent", "idle", 500, 50),
+      CW_HOST_DROPPED, "so is a number that overflows");
   T_EQ_INT(stats(h).values_dropped, 2, "both counted");
   T_EQ_INT(add(h, "e", "cpu", "0", "percent", "idle", 500, NAN),
            CW_HOST_IGNORED, "NaN is collectd's no value");
@@ -322,8 +326,8 @@ static void test_names_and_limits(void) {
   cw_host_set_names(h, "a", "ep", "v2");
   add(h, "a", "memory", "", "percent", "used", 140, 50);
   T_EQ_STR(got[1].variant, "v2", "the last names seen are used");
-  T_EQ_INT(add(h, "b", "memory", "", "percent", "used", 100, 10),
-           CW_HOST_TAKEN, "a second host");
+  T_EQ_INT(add(h, "b", "memory", "", "percent", "used", 100, 10), CW_HOST_TAKEN,
+           "a second host");
   T_EQ_INT(add(h, "c", "memory", "", "percent", "used", 100, 10),
            CW_HOST_DROPPED, "a third is beyond max_hosts 2");
   T_EQ_INT(cw_host_set_names(h, "c", "ep", "v"), -1,

@@ -906,15 +906,15 @@ static void check_signed(fx_t *fx, size_t i, const char *key,
   sh[0] = (aws_sigv4_header_t){"Content-Type", ct};
   sh[1] = (aws_sigv4_header_t){"X-Amz-Target", tg};
   req = (aws_sigv4_request_t){.method = "POST",
-                          .host = fx->host,
-                          .path = "/",
-                          .headers = sh,
-                          .header_count = 2,
-                          .payload = r->body,
-                          .payload_len = r->body_len,
-                          .region = REGION,
-                          .service = "logs",
-                          .now = T0};
+                              .host = fx->host,
+                              .path = "/",
+                              .headers = sh,
+                              .header_count = 2,
+                              .payload = r->body,
+                              .payload_len = r->body_len,
+                              .region = REGION,
+                              .service = "logs",
+                              .now = T0};
   if (T_OK(aws_sigv4_sign(&req, &sc, &res) == 0, "%s", MSG("re-sign")))
     T_EQ_STR(auth, aws_sigv4_result_header(&res, "Authorization"),
              MSG("signature over the bytes received"));

@@ -102,8 +102,10 @@ static void test_sketches(void) {
     }
     values += r->num_values;
   }
-  T_OK(same, "each: the metric, dimensions and period start, at most %d "
-             "values", CW_MAX_VALUES);
+  T_OK(same,
+       "each: the metric, dimensions and period start, at most %d "
+       "values",
+       CW_MAX_VALUES);
   T_OK(valid, "each passes CloudWatch's rules");
   qsort(all, num, sizeof(*all), cmp_double);
   for (size_t i = 0; i < num; i++)
@@ -267,8 +269,7 @@ int main(void) {
     int ok = 1;
     for (size_t i = 0; i < 20000; i++) {
       r = cw_queue_ready_get(q, i);
-      if (r->stats.sample_count != 3 ||
-          r->stats.sum != 3 * r->stats.minimum)
+      if (r->stats.sample_count != 3 || r->stats.sum != 3 * r->stats.minimum)
         ok = 0;
     }
     T_OK(ok, "each series merged its three values");

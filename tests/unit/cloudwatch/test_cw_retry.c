@@ -7,11 +7,15 @@
 #include "tap.h"
 
 static void test_backoff(void) {
-  T_EQ_INT(cw_retry_backoff_ms(0, 100, 20000, 0.5), 50, "attempt 0: half of base");
-  T_EQ_INT(cw_retry_backoff_ms(3, 100, 20000, 0.5), 400, "attempt 3: 800 ceiling");
+  T_EQ_INT(cw_retry_backoff_ms(0, 100, 20000, 0.5), 50,
+           "attempt 0: half of base");
+  T_EQ_INT(cw_retry_backoff_ms(3, 100, 20000, 0.5), 400,
+           "attempt 3: 800 ceiling");
   T_EQ_INT(cw_retry_backoff_ms(40, 100, 20000, 0.5), 10000, "capped");
-  T_EQ_INT(cw_retry_backoff_ms(40, 100, 20000, 0.0), 0, "full jitter reaches 0");
-  T_OK(cw_retry_backoff_ms(40, 100, 20000, 1.0) < 20000, "and stays below the cap");
+  T_EQ_INT(cw_retry_backoff_ms(40, 100, 20000, 0.0), 0,
+           "full jitter reaches 0");
+  T_OK(cw_retry_backoff_ms(40, 100, 20000, 1.0) < 20000,
+       "and stays below the cap");
   {
     cw_retry_budget_t b;
     int taken = 0;

@@ -252,8 +252,8 @@ static int check_datums(const char *json, size_t first, size_t n, int uniform,
     }
     x = yajl_tree_get(it, p_name, yajl_t_string);
     if (!str_is(x, name)) {
-      snprintf(why, whysize, "datum %zu: MetricName %s, want %s", k,
-               str_of(x), name);
+      snprintf(why, whysize, "datum %zu: MetricName %s, want %s", k, str_of(x),
+               name);
       goto out;
     }
     dims = yajl_tree_get(it, p_dims, yajl_t_array);
@@ -266,8 +266,7 @@ static int check_datums(const char *json, size_t first, size_t n, int uniform,
       snprintf(why, whysize, "%s: Dimensions", name);
       goto out;
     }
-    if (!num_eq(yajl_tree_get(it, p_ts, yajl_t_number),
-                period_of(DATUM_TS))) {
+    if (!num_eq(yajl_tree_get(it, p_ts, yajl_t_number), period_of(DATUM_TS))) {
       snprintf(why, whysize, "%s: Timestamp", name);
       goto out;
     }
@@ -279,8 +278,7 @@ static int check_datums(const char *json, size_t first, size_t n, int uniform,
     }
     sv = yajl_tree_get(it, p_sv, yajl_t_object);
     if (sv == NULL || sv->u.object.len != 4 ||
-        !num_eq(yajl_tree_get(sv, p_sc, yajl_t_number),
-                d.stats.sample_count) ||
+        !num_eq(yajl_tree_get(sv, p_sc, yajl_t_number), d.stats.sample_count) ||
         !num_eq(yajl_tree_get(sv, p_sum, yajl_t_number), d.stats.sum) ||
         !num_eq(yajl_tree_get(sv, p_min, yajl_t_number), d.stats.minimum) ||
         !num_eq(yajl_tree_get(sv, p_max, yajl_t_number), d.stats.maximum)) {
@@ -466,26 +464,24 @@ static void check_signed_at(fx_t *fx, size_t i, const char *host,
 #define MSG(text)                                                              \
   (snprintf(m, sizeof(m), "%s: request %zu: %s", what, i, text), m)
   T_EQ_STR(hdr(r, "Host", v, sizeof(v)), host, MSG("Host"));
-  T_EQ_STR(hdr(r, "X-Amz-Target", tg, sizeof(tg)), TARGET,
-           MSG("X-Amz-Target"));
-  T_EQ_STR(hdr(r, "Content-Type", ct, sizeof(ct)), CTYPE,
-           MSG("Content-Type"));
+  T_EQ_STR(hdr(r, "X-Amz-Target", tg, sizeof(tg)), TARGET, MSG("X-Amz-Target"));
+  T_EQ_STR(hdr(r, "Content-Type", ct, sizeof(ct)), CTYPE, MSG("Content-Type"));
   T_EQ_STR(hdr(r, "X-Amz-Date", v, sizeof(v)), AMZ_DATE,
            MSG("X-Amz-Date is the injected clock's"));
   if (token != NULL)
     T_EQ_STR(hdr(r, "X-Amz-Security-Token", v, sizeof(v)), token,
              MSG("X-Amz-Security-Token"));
   else
-    T_OK(hdr(r, "X-Amz-Security-Token", v, sizeof(v)) == NULL,
-         "%s", MSG("no X-Amz-Security-Token without a session token"));
+    T_OK(hdr(r, "X-Amz-Security-Token", v, sizeof(v)) == NULL, "%s",
+         MSG("no X-Amz-Security-Token without a session token"));
   snprintf(want, sizeof(want),
            "AWS4-HMAC-SHA256 Credential=%s/" CRED_DATE "/" REGION
            "/monitoring/aws4_request, ",
            key);
   auth = hdr(r, "Authorization", v, sizeof(v));
   if (!T_OK(auth != NULL && strncmp(auth, want, strlen(want)) == 0,
-            "%s: request %zu: Authorization names %s/" CRED_DATE
-            "/" REGION "/monitoring/aws4_request",
+            "%s: request %zu: Authorization names %s/" CRED_DATE "/" REGION
+            "/monitoring/aws4_request",
             what, i, key))
     T_NOTE("Authorization: %s", auth ? auth : "(none)");
 
@@ -494,17 +490,17 @@ static void check_signed_at(fx_t *fx, size_t i, const char *host,
   if (hdr(r, "Content-Encoding", ce, sizeof(ce)) != NULL)
     sh[nsh++] = (aws_sigv4_header_t){"Content-Encoding", ce};
   req = (aws_sigv4_request_t){.method = "POST",
-                          .host = host,
-                          .path = "/",
-                          .headers = sh,
-                          .header_count = nsh,
-                          .payload = r->body,
-                          .payload_len = r->body_len,
-                          .region = REGION,
-                          .service = "monitoring",
-                          .now = T0};
-  if (T_OK(aws_sigv4_sign(&req, &sc, &res) == 0, "%s: re-sign request %zu", what,
-           i)) {
+                              .host = host,
+                              .path = "/",
+                              .headers = sh,
+                              .header_count = nsh,
+                              .payload = r->body,
+                              .payload_len = r->body_len,
+                              .region = REGION,
+                              .service = "monitoring",
+                              .now = T0};
+  if (T_OK(aws_sigv4_sign(&req, &sc, &res) == 0, "%s: re-sign request %zu",
+           what, i)) {
     T_EQ_STR(auth, aws_sigv4_result_header(&res, "Authorization"),
              MSG("Authorization is the signature over the bytes received"));
   }
@@ -632,18 +628,18 @@ static void test_gzip(void) {
     size_t jl;
     char *json = req_json(r, &jl);
     aws_sigv4_header_t sh[] = {{"Content-Type", CTYPE},
-                           {"X-Amz-Target", TARGET},
-                           {"Content-Encoding", "gzip"}};
+                               {"X-Amz-Target", TARGET},
+                               {"Content-Encoding", "gzip"}};
     aws_sigv4_request_t req = {.method = "POST",
-                           .host = fx.host,
-                           .path = "/",
-                           .headers = sh,
-                           .header_count = 3,
-                           .payload = json,
-                           .payload_len = jl,
-                           .region = REGION,
-                           .service = "monitoring",
-                           .now = T0};
+                               .host = fx.host,
+                               .path = "/",
+                               .headers = sh,
+                               .header_count = 3,
+                               .payload = json,
+                               .payload_len = jl,
+                               .region = REGION,
+                               .service = "monitoring",
+                               .now = T0};
     aws_sigv4_credentials_t sc = {K1, S1, NULL};
     aws_sigv4_result_t res;
     if (json != NULL && aws_sigv4_sign(&req, &sc, &res) == 0) {
@@ -706,7 +702,8 @@ static void test_batching_bytes(void) {
   size_t l1, l2, inc, max;
   char name[32];
   cw_datum_t d;
-  cw_encode_t *e = cw_encode_create(NS, CW_ENCODE_MAX_DATUMS, CW_ENCODE_MAX_BYTES, NULL, 0);
+  cw_encode_t *e =
+      cw_encode_create(NS, CW_ENCODE_MAX_DATUMS, CW_ENCODE_MAX_BYTES, NULL, 0);
 
   /* The size of a body of 1 and 2 uniform datums: k datums take
    * l1 + (k - 1) * inc bytes. Allow 4 a request. */
@@ -731,7 +728,8 @@ static void test_batching_bytes(void) {
     return;
   queue_datums(fx.q, &fx.lock, 0, 10, 1);
   T_EQ_INT(fx_drain(&fx, 0), 0, "by bytes: drain returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 3, "by bytes: 10 datums of 4 a body: 3 requests");
+  T_EQ_INT(srv_count(&fx.srv), 3,
+           "by bytes: 10 datums of 4 a body: 3 requests");
   check_body(&fx, 0, 0, 4, 1, "by bytes");
   check_body(&fx, 1, 4, 4, 1, "by bytes");
   check_body(&fx, 2, 8, 2, 1, "by bytes");
@@ -772,10 +770,8 @@ static void retry_then_ok(const step_t *steps, const char *what) {
   T_EQ_INT(st.retries, 2, "stats: 2 retries");
   T_EQ_INT(fx.c.nsleeps, 2, "slept twice");
   /* Full jitter: [0, min(cap, base * 2^n)), here random * ceiling. */
-  T_OK(fx.c.sleeps[0] < 200, "first delay %" PRIu64 " < 200",
-       fx.c.sleeps[0]);
-  T_OK(fx.c.sleeps[1] < 400, "second delay %" PRIu64 " < 400",
-       fx.c.sleeps[1]);
+  T_OK(fx.c.sleeps[0] < 200, "first delay %" PRIu64 " < 200", fx.c.sleeps[0]);
+  T_OK(fx.c.sleeps[1] < 400, "second delay %" PRIu64 " < 400", fx.c.sleeps[1]);
   T_EQ_INT(fx.c.sleeps[0], 100, "first delay: 0.5 of 200");
   T_EQ_INT(fx.c.sleeps[1], 399, "second delay: 0.999 of 400");
   fx_done(&fx, what);
@@ -1044,7 +1040,8 @@ static void test_too_large(void) {
   size_t l1, l2;
   char name[32];
   cw_datum_t d;
-  cw_encode_t *e = cw_encode_create(NS, CW_ENCODE_MAX_DATUMS, CW_ENCODE_MAX_BYTES, NULL, 0);
+  cw_encode_t *e =
+      cw_encode_create(NS, CW_ENCODE_MAX_DATUMS, CW_ENCODE_MAX_BYTES, NULL, 0);
 
   if (!T_OK(e != NULL, "encoder for sizes"))
     return;
@@ -1108,8 +1105,8 @@ static void test_default_port(void) {
     T_EQ_INT(fx_drain(&fx, 0), 0, "port 8080 via proxy: drain returns 0");
     if (srv_count(&fx.srv) >= 1)
       check_signed_at(&fx, 0, "cw.invalid:8080",
-                      "POST http://cw.invalid:8080/ HTTP/1.1\r\n", K1, S1,
-                      NULL, "port 8080 via proxy");
+                      "POST http://cw.invalid:8080/ HTTP/1.1\r\n", K1, S1, NULL,
+                      "port 8080 via proxy");
     cw_sender_destroy(fx.s);
     fx.s = NULL;
   }
@@ -1153,9 +1150,9 @@ static void test_create(void) {
  * batches oldest first, re-encoded exactly; datums grown too old are
  * dropped and counted; requests keep to the configured rate. */
 static void test_spool(void) {
-  static const step_t steps[] = {{503, "", NULL}, {503, "", NULL},
+  static const step_t steps[] = {{503, "", NULL},   {503, "", NULL},
                                  {200, "{}", NULL}, {200, "{}", NULL},
-                                 {503, "", NULL}, {503, "", NULL}};
+                                 {503, "", NULL},   {503, "", NULL}};
   char dir[] = "/tmp/sm-spool-test.XXXXXX", err[512], cmd[128];
   cw_spool_t *sp;
   cw_spool_stats_t ss;

@@ -110,7 +110,8 @@ static void on_datum(const cw_datum_t *d, void *ud) {
     s->kinds[2]++;
     s->values_ok = d->num_values == 3 && d->values[2] == 250.5 &&
                    d->counts[1] == 40 && d->storage_resolution == 1 &&
-                   d->num_dims == 2 && strcmp(d->dims[1].value, "AllTraffic") == 0;
+                   d->num_dims == 2 &&
+                   strcmp(d->dims[1].value, "AllTraffic") == 0;
   }
   s->n++;
 }
@@ -164,9 +165,9 @@ static void test_round_trip(void) {
               "batch %d comes back first-in first-out, byte for byte", i))
       T_NOTE("rc %d: %s", rc, err);
     if (rc == 1) {
-      T_EQ_INT(cw_spool_parse_body(got, got_len, on_datum, &seen, err,
-                                   sizeof(err)),
-               10, "its body parses back into 10 datums");
+      T_EQ_INT(
+          cw_spool_parse_body(got, got_len, on_datum, &seen, err, sizeof(err)),
+          10, "its body parses back into 10 datums");
       T_OK(seen.kinds[0] == (i == 0 ? 4 : 3) &&
                seen.kinds[0] + seen.kinds[1] + seen.kinds[2] == 10 &&
                seen.first_ts == 1764187200.5 + i * 10 && seen.values_ok,
@@ -193,8 +194,9 @@ static void test_round_trip(void) {
     free(big);
   }
   cw_spool_get_stats(sp, &st);
-  T_OK(ok && st.bytes <= (1 << 20), "a 1 MiB spool stays within 1 MiB "
-                                    "(%llu bytes in %llu files)",
+  T_OK(ok && st.bytes <= (1 << 20),
+       "a 1 MiB spool stays within 1 MiB "
+       "(%llu bytes in %llu files)",
        (unsigned long long)st.bytes, (unsigned long long)st.files);
   T_OK(st.datums_dropped_full + st.datums == 200000 &&
            st.datums_dropped_full > 0,
@@ -253,7 +255,8 @@ static void test_damage(void) {
            strstr(notes, "truncated") != NULL &&
            strstr(notes, "00000000000000000009.spool") != NULL,
        "the truncated file and the foreign one are named, with the reason "
-       "(%s)", notes ? notes : "none");
+       "(%s)",
+       notes ? notes : "none");
   free(notes);
   cw_spool_get_stats(sp, &st);
   T_OK(st.files == 3 && st.files_corrupt == 2,
@@ -287,7 +290,8 @@ static void test_refusals(void) {
       "\"Counts\":[1]}]}",
       "{\"MetricData\":[{\"MetricName\":\"m\",\"Timestamp\":1,\"Value\":1,"
       "\"Extra\":true}]}",
-      "{\"MetricData\":[{\"MetricName\":\"m\",\"Timestamp\":1e999,\"Value\":1}]}",
+      "{\"MetricData\":[{\"MetricName\":\"m\",\"Timestamp\":1e999,\"Value\":1}]"
+      "}",
       "{\"MetricData\":[{\"MetricName\":\"m\",\"Timestamp\":1,"
       "\"StatisticValues\":{\"Sum\":1}}]}",
   };
@@ -304,8 +308,9 @@ static void test_refusals(void) {
       all = 0;
     }
   }
-  T_OK(all && seen.n == 0, "%zu bodies that are not ours refused with a "
-                           "reason, no datum passed on",
+  T_OK(all && seen.n == 0,
+       "%zu bodies that are not ours refused with a "
+       "reason, no datum passed on",
        sizeof(bad) / sizeof(bad[0]));
   T_OK(cw_spool_open("relative/dir", 8 << 20, NULL, err, sizeof(err)) == NULL,
        "a relative directory is refused");

@@ -37,20 +37,20 @@ static double normal(void) {
 }
 
 typedef enum {
-  D_LOGNORMAL,     /* model latency around 20 ms, integer us */
-  D_BIMODAL,       /* cache hits at 2 ms and misses at 800 ms */
-  D_CONSTANT,      /* every request the same */
-  D_HEAVY_TAIL,    /* Pareto, shape 1.1 */
-  D_SPAN,          /* log-uniform from 1 us to one hour */
-  D_SMALL_INTS,    /* 0..40 with zeros: milliseconds of a fast model */
-  D_DOUBLES,       /* non-integer samples (the general case) */
-  D_TWO_VALUES,    /* exactly two distinct values */
+  D_LOGNORMAL,  /* model latency around 20 ms, integer us */
+  D_BIMODAL,    /* cache hits at 2 ms and misses at 800 ms */
+  D_CONSTANT,   /* every request the same */
+  D_HEAVY_TAIL, /* Pareto, shape 1.1 */
+  D_SPAN,       /* log-uniform from 1 us to one hour */
+  D_SMALL_INTS, /* 0..40 with zeros: milliseconds of a fast model */
+  D_DOUBLES,    /* non-integer samples (the general case) */
+  D_TWO_VALUES, /* exactly two distinct values */
   D_NUM
 } dist_t;
 
 static const char *const dist_names[D_NUM] = {
-    "lognormal", "bimodal", "constant",  "heavy-tail",
-    "1us-1h",    "small-ints", "doubles", "two-values"};
+    "lognormal", "bimodal",    "constant", "heavy-tail",
+    "1us-1h",    "small-ints", "doubles",  "two-values"};
 
 static double sample(dist_t d) {
   switch (d) {
@@ -106,8 +106,8 @@ static uint64_t nearest_rank(double p, uint64_t n) {
 /* ----------------------------------------------------------- checking */
 
 typedef struct {
-  int failures;   /* properties broken (each reported once per case) */
-  double worst;   /* largest relative percentile error seen */
+  int failures; /* properties broken (each reported once per case) */
+  double worst; /* largest relative percentile error seen */
   size_t max_values;
 } summary_t;
 
@@ -249,8 +249,8 @@ static void test_properties(void) {
       int cases = 0;
       for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++)
         for (uint64_t seed = 1; seed <= 3; seed++) {
-          run_case((dist_t)d, sizes[z], seed * 1000 + (uint64_t)d, accuracies[a],
-                   &sum);
+          run_case((dist_t)d, sizes[z], seed * 1000 + (uint64_t)d,
+                   accuracies[a], &sum);
           cases++;
         }
       T_OK(sum.failures == 0,
@@ -355,7 +355,8 @@ static void test_edges(void) {
   T_EQ_INT(sm_sketch_values(s, v, c, 2), 0, "too little room: nothing");
 
   sm_sketch_add(o, 1);
-  T_OK(sm_sketch_merge(s, o) == -1, "sketches of other accuracies do not merge");
+  T_OK(sm_sketch_merge(s, o) == -1,
+       "sketches of other accuracies do not merge");
   T_OK(!sm_sketch_ok(s), "... and the result is marked broken");
   T_EQ_INT(sm_sketch_values(s, v, c, 8), 0, "a broken sketch has no values");
   T_OK(sm_sketch_encode(s) == NULL, "nor a text form");
@@ -368,7 +369,7 @@ static void test_edges(void) {
   for (int i = 0; i < 3; i++)
     sm_sketch_add(o, 100);
   sm_sketch_add(o, 101);
-  sm_sketch_add(o, 1); /* min */
+  sm_sketch_add(o, 1);    /* min */
   sm_sketch_add(o, 1000); /* max */
   /* bucket of 100..101 holds 100,100,100,101: mean 100.25 -> 100 x3, 101 x1 */
   size_t k = sm_sketch_values(o, v, c, 8);
@@ -384,20 +385,20 @@ static void test_decode_rejects(void) {
   static const char *const bad[] = {
       "",
       "2 0.01 i 10 10 10 0 1:1:10",
-      "1 0.01 i 10 10 10 0",              /* no samples */
+      "1 0.01 i 10 10 10 0", /* no samples */
       "1 nan i 10 10 10 0 232:1:10",
-      "1 0.01 x 10 10 10 0 232:1:10",     /* flags */
-      "1 0.01 i 10 10 10 0 232:0:10",     /* empty bucket listed */
-      "1 0.01 i 10 10 10 0 231:1:10",     /* sum outside the bucket */
-      "1 0.01 i 11 10 10 0 232:1:10",     /* sum mismatch */
-      "1 0.01 i 10 9 10 0 232:1:10",      /* min outside */
-      "1 0.01 i 10 10 10 0 232:1:10 ",    /* trailing space */
-      "1 0.01 i 10 10 10 0  232:1:10",    /* double space */
+      "1 0.01 x 10 10 10 0 232:1:10",  /* flags */
+      "1 0.01 i 10 10 10 0 232:0:10",  /* empty bucket listed */
+      "1 0.01 i 10 10 10 0 231:1:10",  /* sum outside the bucket */
+      "1 0.01 i 11 10 10 0 232:1:10",  /* sum mismatch */
+      "1 0.01 i 10 9 10 0 232:1:10",   /* min outside */
+      "1 0.01 i 10 10 10 0 232:1:10 ", /* trailing space */
+      "1 0.01 i 10 10 10 0  232:1:10", /* double space */
       "1 0.01 i 10 10 10 0 232:1:inf",
       "1 0.01 i 10 10 10 0 232:-1:10",
-      "1 0.01 i 20 10 10 0 232:1:10 0:1:10", /* not ascending */
+      "1 0.01 i 20 10 10 0 232:1:10 0:1:10",  /* not ascending */
       "1 0.01 i 10.5 10.5 10.5 0 237:1:10.5", /* integral with a fraction */
-      "1 0.01 - 10 10 10 1 232:1:10",     /* zeros but minimum not 0 */
+      "1 0.01 - 10 10 10 1 232:1:10",         /* zeros but minimum not 0 */
       "1 0.01 i 1e400 10 10 0 232:1:10",
       "1 0.01 i 10 10 10 0 232:1:0x1p3",
       "1 0.01 i 10 10 10 0 232:18446744073709551616:10",
@@ -420,8 +421,8 @@ static void test_decode_rejects(void) {
   }
   T_OK(all, "%zu malformed texts refused with a reason",
        sizeof(bad) / sizeof(bad[0]));
-  sm_sketch_t *s = sm_sketch_decode("1 0.01 i 10 10 10 0 232:1:10", 4096, err,
-                                    sizeof(err));
+  sm_sketch_t *s =
+      sm_sketch_decode("1 0.01 i 10 10 10 0 232:1:10", 4096, err, sizeof(err));
   T_OK(s != NULL && sm_sketch_count(s) == 1 && sm_sketch_sum(s) == 10,
        "a well-formed text decodes (%s)", s ? "ok" : err);
   sm_sketch_destroy(s);

@@ -34,8 +34,8 @@ static rt_record_t rec(int64_t seq, rt_outcome_t o) {
   if (o == RT_OUTCOME_TIMEOUT || o == RT_OUTCOME_INTERNAL_ERROR)
     return r;
   r.have |= RT_HAVE_STATUS_CODE | RT_HAVE_UPLOAD_US | RT_HAVE_UPLOAD_OK;
-  r.status_code = o == RT_OUTCOME_MODEL_ERROR ? 400 + (int)(seq % 2) * 100
-                                                 : 200;
+  r.status_code =
+      o == RT_OUTCOME_MODEL_ERROR ? 400 + (int)(seq % 2) * 100 : 200;
   r.upload_us = 300 + seq;
   r.upload_ok = o != RT_OUTCOME_UPLOAD_FAILED;
   return r;
@@ -95,11 +95,10 @@ static void test_mapping(void) {
   T_EQ_DBL(a.stats[SM_S_MODEL_LATENCY].max, 5007, "model latency max");
   T_EQ_INT(a.stats[SM_S_DOWNLOAD_LATENCY].count, 6, "download samples");
   T_EQ_INT(a.stats[SM_S_UPLOAD_LATENCY].count, 3, "upload samples");
-  T_EQ_INT(a.stats[SM_S_TIME_IN_BACKLOG].count, 6,
-           "backlog time: not expired");
+  T_EQ_INT(a.stats[SM_S_TIME_IN_BACKLOG].count, 6, "backlog time: not expired");
   T_EQ_DBL(a.stats[SM_S_TIME_IN_BACKLOG].max, 7000, "backlog time max");
-  T_EQ_DBL(a.stats[SM_S_TIME_IN_BACKLOG].sum,
-           1000.0 * (1 + 2 + 3 + 4 + 6 + 7), "backlog time sum skips expired");
+  T_EQ_DBL(a.stats[SM_S_TIME_IN_BACKLOG].sum, 1000.0 * (1 + 2 + 3 + 4 + 6 + 7),
+           "backlog time sum skips expired");
   T_EQ_INT(a.stats[SM_S_TOTAL_PROCESSING_TIME].count, 6, "total: not expired");
   T_EQ_DBL(a.stats[SM_S_TOTAL_PROCESSING_TIME].sum, 10.0 * 23,
            "total time sum");

@@ -106,7 +106,8 @@ static void answer(int fd, const reply_t *r) {
              "%sTransfer-Encoding: chunked\r\n\r\n",
              conn);
     write_all(fd, head, strlen(head));
-    for (size_t off = 0, step = 1; off < len; off += step, step = step % 7 + 1) {
+    for (size_t off = 0, step = 1; off < len;
+         off += step, step = step % 7 + 1) {
       char size[32];
       if (step > len - off)
         step = len - off;
@@ -233,7 +234,8 @@ static void test_socket_check(void) {
              strstr(msg, "expected root (uid 0)"),
          "  naming the path, the owner and what was expected: %s", msg);
     T_EQ_INT(rt_client_socket_check(sock, 65534, "nobody", msg, sizeof(msg)),
-             RT_CLIENT_SOCKET_OK, "owner check: uid 65534 passes when expected");
+             RT_CLIENT_SOCKET_OK,
+             "owner check: uid 65534 passes when expected");
   }
   T_EQ_INT(symlink(sock, link_path), 0, "a symbolic link to the socket");
   T_EQ_INT(rt_client_socket_check(link_path, me, NULL, msg, sizeof(msg)),
@@ -255,15 +257,15 @@ static void test_socket_check(void) {
 int main(void) {
   char path[108];
   const reply_t script[] = {
-      {R_SIZED, SNAPSHOT, false},   /* 0: snapshot */
-      {R_CHUNKED, PAGE, false},     /* 1: page, same connection */
-      {R_STATUS503, NULL, false},   /* 2 */
-      {R_CLOSE_MID, PAGE, false},   /* 3 */
-      {R_SILENT, NULL, false},      /* 4 */
+      {R_SIZED, SNAPSHOT, false},         /* 0: snapshot */
+      {R_CHUNKED, PAGE, false},           /* 1: page, same connection */
+      {R_STATUS503, NULL, false},         /* 2 */
+      {R_CLOSE_MID, PAGE, false},         /* 3 */
+      {R_SILENT, NULL, false},            /* 4 */
       {R_RAW, "{\"protocol\":1,", false}, /* 5: truncated document */
-      {R_RAW, "[1,2]", false},       /* 6: not an object */
-      {R_SIZED, SNAPSHOT, true},    /* 7: then closes */
-      {R_SIZED, SNAPSHOT, false},   /* 8: needs a new connection */
+      {R_RAW, "[1,2]", false},            /* 6: not an object */
+      {R_SIZED, SNAPSHOT, true},          /* 7: then closes */
+      {R_SIZED, SNAPSHOT, false},         /* 8: needs a new connection */
   };
   server_t srv = {.replies = script, .n = sizeof(script) / sizeof(script[0])};
   pthread_t th;
@@ -294,7 +296,8 @@ int main(void) {
 
   p = rt_parser_create(RT_DOC_REQUESTS, count_cb, &records, NULL);
   rt_client_get(cl, "/v1/requests?after=1000&limit=10", p, 2000, &res);
-  T_EQ_INT(res.status, RT_CLIENT_GET_OK, "chunked page in 1..7-byte chunks: ok");
+  T_EQ_INT(res.status, RT_CLIENT_GET_OK,
+           "chunked page in 1..7-byte chunks: ok");
   T_EQ_INT(records, 2, "both records delivered");
   T_EQ_INT(srv.connections, 1, "the connection was kept");
   rt_parser_destroy(p);
@@ -310,14 +313,16 @@ int main(void) {
   records = 0;
   p = rt_parser_create(RT_DOC_REQUESTS, count_cb, &records, NULL);
   rt_client_get(cl, "/v1/requests?after=1000&limit=10", p, 2000, &res);
-  T_EQ_INT(res.status, RT_CLIENT_GET_TRANSPORT, "closed mid-body: transport error");
+  T_EQ_INT(res.status, RT_CLIENT_GET_TRANSPORT,
+           "closed mid-body: transport error");
   T_OK(res.message[0] != 0, "closed mid-body: says so: %s", res.message);
   rt_parser_destroy(p);
 
   clock_gettime(CLOCK_MONOTONIC, &t0);
   p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, NULL);
   rt_client_get(cl, "/v1/snapshot", p, 300, &res);
-  T_EQ_INT(res.status, RT_CLIENT_GET_TRANSPORT, "silent runtime: transport error");
+  T_EQ_INT(res.status, RT_CLIENT_GET_TRANSPORT,
+           "silent runtime: transport error");
   T_OK(elapsed_ms(&t0) >= 250 && elapsed_ms(&t0) < 1000,
        "silent runtime: gave up at the deadline (%ld ms for 300)",
        elapsed_ms(&t0));
@@ -327,7 +332,8 @@ int main(void) {
 
   p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, NULL);
   rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
-  T_EQ_INT(res.status, RT_CLIENT_GET_BAD_DOCUMENT, "truncated JSON: bad document");
+  T_EQ_INT(res.status, RT_CLIENT_GET_BAD_DOCUMENT,
+           "truncated JSON: bad document");
   rt_parser_destroy(p);
 
   p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, NULL);
@@ -371,7 +377,8 @@ int main(void) {
     cl = rt_client_create(path);
     p = rt_parser_create(RT_DOC_REQUESTS, NULL, NULL, &lim);
     rt_client_get(cl, "/v1/requests", p, 2000, &res);
-    T_EQ_INT(res.status, RT_CLIENT_GET_BAD_DOCUMENT, "over the byte cap: refused");
+    T_EQ_INT(res.status, RT_CLIENT_GET_BAD_DOCUMENT,
+             "over the byte cap: refused");
     T_OK(strstr(res.message, "64") != NULL, "names the cap: %s", res.message);
     rt_parser_destroy(p);
     rt_client_destroy(cl);

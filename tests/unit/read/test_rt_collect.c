@@ -205,7 +205,8 @@ static void test_restarts(void) {
    * restarted: 21..25 can never be read. */
   rt_collect_begin_interval(c);
   s = snap("old", 26);
-  T_EQ_INT(rt_collect_snapshot(c, &s), RT_COLLECT_SAME_BOOT, "old boot goes on");
+  T_EQ_INT(rt_collect_snapshot(c, &s), RT_COLLECT_SAME_BOOT,
+           "old boot goes on");
   T_EQ_INT(rt_collect_lost_interval(c), 0, "nothing lost yet");
   s = snap("new", 4);
   T_EQ_INT(rt_collect_snapshot(c, &s), RT_COLLECT_NEW_BOOT, "restart seen");

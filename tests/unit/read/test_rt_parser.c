@@ -383,7 +383,7 @@ static const char PAGE_EXAMPLE[] =
     "}\n";
 
 #define HAVE_ALL                                                               \
-  (RT_HAVE_DOWNLOAD_US | RT_HAVE_DOWNLOAD_OK | RT_HAVE_MODEL_US |     \
+  (RT_HAVE_DOWNLOAD_US | RT_HAVE_DOWNLOAD_OK | RT_HAVE_MODEL_US |              \
    RT_HAVE_STATUS_CODE | RT_HAVE_UPLOAD_US | RT_HAVE_UPLOAD_OK)
 
 static void test_examples(void) {
@@ -436,8 +436,8 @@ static void test_examples(void) {
   T_EQ_INT(rec->have, HAVE_ALL, "record have bits");
 
   /* Counting only, with no callback. */
-  run(R_chunk, RT_DOC_REQUESTS, PAGE_EXAMPLE, strlen(PAGE_EXAMPLE), 5, NULL,
-      0, false);
+  run(R_chunk, RT_DOC_REQUESTS, PAGE_EXAMPLE, strlen(PAGE_EXAMPLE), 5, NULL, 0,
+      false);
   T_OK(R_chunk->finish_rc == 0 && R_chunk->page.records == 1,
        "a NULL callback: records validated and counted");
 }
@@ -480,8 +480,7 @@ static const shape_t shapes[] = {
     {"download_failed", RT_OUTCOME_DOWNLOAD_FAILED,
      ",\"download_us\":10,\"download_ok\":false,\"notification\":\"none\","
      "\"error\":\"AccessDenied\"",
-     RT_HAVE_DOWNLOAD_US | RT_HAVE_DOWNLOAD_OK | RT_HAVE_ERROR,
-     RT_NOTIFY_NONE},
+     RT_HAVE_DOWNLOAD_US | RT_HAVE_DOWNLOAD_OK | RT_HAVE_ERROR, RT_NOTIFY_NONE},
     {"upload_failed", RT_OUTCOME_UPLOAD_FAILED,
      ",\"download_us\":10,\"download_ok\":true,\"model_us\":20,"
      "\"status_code\":200,\"upload_us\":30,\"upload_ok\":false,"
@@ -642,8 +641,7 @@ static void test_order_and_unknown(void) {
             "unknown members of every type skipped"))
     T_NOTE("error: %s", r->error);
   T_OK(r->recs[0].seq == 1 && r->recs[0].total_ms == 4 &&
-           r->recs[0].have == 0 &&
-           r->recs[0].notification == RT_NOTIFY_ABSENT,
+           r->recs[0].have == 0 && r->recs[0].notification == RT_NOTIFY_ABSENT,
        "record read around unknown members");
   sb_free(&b);
 
@@ -921,8 +919,8 @@ static void test_numbers(void) {
     sb_free(&b);
   }
   build_page(&b, -1, -1, NULL, -1, 0, "0");
-  expect_fail(RT_DOC_REQUESTS, b.s,
-              "record 1: member seq must be at least 1", "record seq 0");
+  expect_fail(RT_DOC_REQUESTS, b.s, "record 1: member seq must be at least 1",
+              "record seq 0");
   sb_free(&b);
 
   /* status_code range. */
@@ -1080,8 +1078,8 @@ static void test_enums_protocol_dup(void) {
 
   /* Duplicates are errors. */
   build_page(&b, -1, -1, NULL, -1, 13, "1500,\"seq\":7");
-  expect_fail(RT_DOC_REQUESTS, b.s,
-              "record 1 (seq 1001): duplicate member seq", "duplicate seq");
+  expect_fail(RT_DOC_REQUESTS, b.s, "record 1 (seq 1001): duplicate member seq",
+              "duplicate seq");
   sb_free(&b);
   build_obj(&b, snap_fields, N_SNAP, -1, 11, "1043,\"boot_id\":\"other\"",
             NULL);
@@ -1174,8 +1172,8 @@ static void test_strings(void) {
               "empty boot_id");
   sb_free(&b);
   build_obj(&b, snap_fields, N_SNAP, -1, 1, "\"\\u0000\"", NULL);
-  expect_fail(RT_DOC_SNAPSHOT, b.s,
-              "snapshot: member boot_id contains a NUL", "NUL boot_id");
+  expect_fail(RT_DOC_SNAPSHOT, b.s, "snapshot: member boot_id contains a NUL",
+              "NUL boot_id");
   sb_free(&b);
   build_obj(&b, snap_fields, N_SNAP, -1, 4, "\"i-1\\u0000\"", NULL);
   expect_fail(RT_DOC_SNAPSHOT, b.s,
@@ -1408,9 +1406,8 @@ static void test_limits(void) {
   lim.max_bytes--;
   snprintf(want, sizeof(want), "snapshot: document larger than %zu bytes",
            lim.max_bytes);
-  expect_fail_lim(RT_DOC_SNAPSHOT, SNAPSHOT_EXAMPLE,
-                  strlen(SNAPSHOT_EXAMPLE), &lim, want,
-                  "document one byte over max_bytes");
+  expect_fail_lim(RT_DOC_SNAPSHOT, SNAPSHOT_EXAMPLE, strlen(SNAPSHOT_EXAMPLE),
+                  &lim, want, "document one byte over max_bytes");
   lim.max_bytes = 10;
   expect_fail_lim(RT_DOC_SNAPSHOT, "{\"p\":x}  and much more", 22, &lim,
                   "malformed JSON at byte 6",
@@ -1419,8 +1416,8 @@ static void test_limits(void) {
   build_many(&b, 10, 1);
   lim.max_bytes = b.len / 2;
   {
-    const run_t *r = check_lim(RT_DOC_REQUESTS, b.s, b.len, &lim, 0,
-                               "page over max_bytes");
+    const run_t *r =
+        check_lim(RT_DOC_REQUESTS, b.s, b.len, &lim, 0, "page over max_bytes");
     T_OK(r->finish_rc != 0 && r->nrec > 0 && r->nrec < 10 &&
              strstr(r->error, "page: document larger than") != NULL,
          "page over max_bytes: some records, then the cap");
@@ -1549,8 +1546,8 @@ static void test_api(void) {
   T_EQ_STR(rt_parser_outcome_name(RT_OUTCOME_SUCCESS), "success", "success");
   T_EQ_STR(rt_parser_outcome_name(RT_OUTCOME_MODEL_ERROR), "model_error",
            "model_error");
-  T_EQ_STR(rt_parser_outcome_name(RT_OUTCOME_DOWNLOAD_FAILED), "download_failed",
-           "download_failed");
+  T_EQ_STR(rt_parser_outcome_name(RT_OUTCOME_DOWNLOAD_FAILED),
+           "download_failed", "download_failed");
   T_EQ_STR(rt_parser_outcome_name(RT_OUTCOME_UPLOAD_FAILED), "upload_failed",
            "upload_failed");
   T_EQ_STR(rt_parser_outcome_name(RT_OUTCOME_EXPIRED), "expired", "expired");
