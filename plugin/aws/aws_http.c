@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * aws_http: POST, error classification and backoff (see aws_http.h).
+ * aws_http: requests through libcurl and what an answer means (see
+ * aws_http.h).
  */
 #include "aws_http.h"
 
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <yajl/yajl_parse.h>
@@ -18,7 +20,10 @@ struct aws_http_s {
   char curl_error[CURL_ERROR_SIZE];
   char body[AWS_HTTP_BODY_MAX];
   size_t body_len;
-  char header_type[128]; /* from x-amzn-errortype */
+  char header_type[128];         /* from x-amzn-errortype */
+  int64_t date;                  /* from Date */
+  int64_t retry_after_ms;        /* from Retry-After; -1: none */
+  const aws_http_request_t *req; /* the request under way */
 };
 
 aws_http_t *aws_http_create(void) {
@@ -46,6 +51,11 @@ static size_t body_cb(char *data, size_t size, size_t nmemb, void *ud) {
   size_t room = sizeof(h->body) - 1 - h->body_len;
   size_t take = len < room ? len : room;
 
+  if (h->req->sink != NULL) {
+    long status = 0;
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+    return h->req->sink(h->req->sink_ud, status, data, len) == 0 ? len : 0;
+  }
   memcpy(h->body + h->body_len, data, take);
   h->body_len += take;
   h->body[h->body_len] = 0;
@@ -70,20 +80,53 @@ static void set_type(char *dst, size_t dstlen, const char *src, size_t len) {
   dst[n] = 0;
 }
 
+/* The value of header line data[0..len) when it is named name (with its
+ * colon), blanks and the line end trimmed, NUL-terminated in buf; NULL
+ * when it is another header. */
+static const char *header_value(const char *data, size_t len, const char *name,
+                                char *buf, size_t size) {
+  size_t nl = strlen(name), vl;
+  const char *v;
+
+  if (len <= nl || strncasecmp(data, name, nl) != 0)
+    return NULL;
+  v = data + nl;
+  vl = len - nl;
+  while (vl > 0 && (*v == ' ' || *v == '\t')) {
+    v++;
+    vl--;
+  }
+  while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' ||
+                    v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+    vl--;
+  if (vl >= size)
+    vl = size - 1;
+  memcpy(buf, v, vl);
+  buf[vl] = 0;
+  return buf;
+}
+
 static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud) {
   aws_http_t *h = ud;
   size_t len = size * nmemb;
-  static const char name[] = "x-amzn-errortype:";
-  size_t nl = sizeof(name) - 1;
+  char v[128];
 
-  if (len > nl && strncasecmp(data, name, nl) == 0) {
-    const char *v = data + nl;
-    size_t vl = len - nl;
-    while (vl > 0 && (*v == ' ' || *v == '\t')) {
-      v++;
-      vl--;
+  if (header_value(data, len, "x-amzn-errortype:", v, sizeof(v)) != NULL) {
+    set_type(h->header_type, sizeof(h->header_type), v, strlen(v));
+  } else if (header_value(data, len, "date:", v, sizeof(v)) != NULL) {
+    time_t t = curl_getdate(v, NULL);
+    h->date = t > 0 ? (int64_t)t : 0;
+  } else if (header_value(data, len, "retry-after:", v, sizeof(v)) != NULL) {
+    /* RFC 9110: delay-seconds or an HTTP-date. */
+    char *end;
+    long long secs = strtoll(v, &end, 10);
+    if (end != v && *end == 0 && secs >= 0 && secs < 86400) {
+      h->retry_after_ms = (int64_t)secs * 1000;
+    } else {
+      time_t t = curl_getdate(v, NULL), now = time(NULL);
+      if (t > 0)
+        h->retry_after_ms = t > now ? (int64_t)(t - now) * 1000 : 0;
     }
-    set_type(h->header_type, sizeof(h->header_type), v, vl);
   }
   return len;
 }
@@ -205,19 +248,36 @@ static void xml_member(const char *body, const char *tag, char *dst,
 void aws_http_post(aws_http_t *h, const char *url, const char *const *headers,
                    const void *body, size_t body_len, long timeout_ms,
                    aws_http_result_t *res) {
+  aws_http_request_t r = {.method = "POST",
+                          .url = url,
+                          .headers = headers,
+                          .body = body,
+                          .body_len = body_len,
+                          .timeout_ms = timeout_ms};
+  aws_http_request(h, &r, res);
+}
+
+void aws_http_request(aws_http_t *h, const aws_http_request_t *r,
+                      aws_http_result_t *res) {
   struct curl_slist *list = NULL;
   CURL *c = h->curl;
   CURLcode rc;
   bool oom = false;
+  bool post = strcmp(r->method, "POST") == 0;
+  long timeout_ms = r->timeout_ms > 0 ? r->timeout_ms : 1L;
 
   memset(res, 0, sizeof(*res));
+  res->retry_after_ms = -1;
   h->body_len = 0;
   h->body[0] = 0;
   h->header_type[0] = 0;
   h->curl_error[0] = 0;
+  h->date = 0;
+  h->retry_after_ms = -1;
+  h->req = r;
 
-  for (size_t i = 0; headers != NULL && headers[i] != NULL && !oom; i++) {
-    struct curl_slist *next = curl_slist_append(list, headers[i]);
+  for (size_t i = 0; r->headers != NULL && r->headers[i] != NULL && !oom; i++) {
+    struct curl_slist *next = curl_slist_append(list, r->headers[i]);
     if (next == NULL)
       oom = true;
     else
@@ -240,11 +300,17 @@ void aws_http_post(aws_http_t *h, const char *url, const char *const *headers,
   }
 
   curl_easy_reset(c);
-  curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_POST, 1L);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+  curl_easy_setopt(c, CURLOPT_URL, r->url);
+  if (post || strcmp(r->method, "PUT") == 0) {
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body != NULL ? r->body : "");
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+    if (!post)
+      curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
+  }
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+  if (r->no_proxy)
+    curl_easy_setopt(c, CURLOPT_PROXY, "");
 #if LIBCURL_VERSION_NUM >= 0x075500
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
@@ -254,9 +320,8 @@ void aws_http_post(aws_http_t *h, const char *url, const char *const *headers,
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                   timeout_ms > 0 ? timeout_ms : 1L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
@@ -268,7 +333,9 @@ void aws_http_post(aws_http_t *h, const char *url, const char *const *headers,
   rc = curl_easy_perform(c);
   curl_slist_free_all(list);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
-  res->bytes_sent = body_len;
+  res->bytes_sent = r->body_len;
+  res->date = h->date;
+  res->retry_after_ms = h->retry_after_ms;
   if (rc != CURLE_OK) {
     res->transport_error = 1;
     snprintf(res->message, sizeof(res->message), "%s",
@@ -287,6 +354,7 @@ void aws_http_post(aws_http_t *h, const char *url, const char *const *headers,
   /* Our buffers and list die with this call. */
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+  h->req = NULL;
 }
 
 /* ------------------------------------------------------ classify */

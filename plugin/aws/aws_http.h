@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * aws_http: one signed POST to an AWS JSON-protocol endpoint through
- * libcurl, and what to make of the answer.
+ * aws_http: the project's one libcurl wrapper for AWS calls, and what to
+ * make of an answer.
  *
- * aws_http_post() sends exactly the bytes it is given with the headers it
- * is given (the caller signs them), within one timeout, and keeps the
- * status, the service's error type and message (from the x-amzn-errortype
- * header or the body's "__type" and "message"), capped in size.
- * aws_http_classify() turns that into what the sender should do.
+ * aws_http_request() sends exactly the bytes and headers it is given (the
+ * caller signs them), within one timeout, and keeps the status, the
+ * service's error type and message (from the x-amzn-errortype header or
+ * the body's "__type" and "message"), the answer's Date (for clock-skew
+ * correction) and Retry-After, capped in size. aws_http_classify() turns
+ * that into what the caller should do.
  *
- * collectd-free. A aws_http_t is used by one thread at a time.
+ * collectd-free. An aws_http_t is used by one thread at a time.
  */
 #ifndef AWS_HTTP_H
 #define AWS_HTTP_H 1
@@ -21,11 +22,13 @@
 #define AWS_HTTP_BODY_MAX 8192
 
 typedef struct {
-  long status;          /* HTTP status; 0 when no answer came */
-  int transport_error;  /* non-zero: the request did not complete */
-  char error_type[128]; /* e.g. "ThrottlingException"; "" if none */
-  char message[512];    /* the service's message, or curl's */
-  size_t bytes_sent;
+  long status;            /* HTTP status; 0 when no answer came */
+  int transport_error;    /* non-zero: the request did not complete */
+  char error_type[128];   /* e.g. "ThrottlingException"; "" if none */
+  char message[512];      /* the service's message, or curl's */
+  size_t bytes_sent;      /* the body's bytes, when the request went out */
+  int64_t date;           /* the answer's Date header (Unix time); 0: none */
+  int64_t retry_after_ms; /* its Retry-After; -1: none */
 } aws_http_result_t;
 
 typedef enum {
@@ -41,17 +44,38 @@ typedef struct aws_http_s aws_http_t;
 aws_http_t *aws_http_create(void);
 void aws_http_destroy(aws_http_t *h);
 
-/* POSTs body to url with the given "Name: value" header lines (a NULL-
- * terminated array), within timeout_ms for the whole exchange. TLS peers
- * are always verified; proxies come from the usual environment
- * variables. */
+/* Where a response body goes when not kept: called with each piece (the
+ * answer's status known); returns 0 to go on, -1 to abort the transfer
+ * (a transport error). */
+typedef int (*aws_http_sink_t)(void *ud, long status, const char *data,
+                               size_t len);
+
+typedef struct {
+  const char *method;         /* "GET", "PUT" or "POST" */
+  const char *url;            /* http or https */
+  const char *const *headers; /* "Name: value" lines, NULL-terminated */
+  const void *body;           /* sent as is (PUT, POST); may be empty */
+  size_t body_len;
+  long timeout_ms;      /* for the whole exchange, connecting included */
+  int no_proxy;         /* never through a proxy (link-local, loopback) */
+  aws_http_sink_t sink; /* NULL: the body is kept (aws_http_response_body) */
+  void *sink_ud;
+} aws_http_request_t;
+
+/* One request, within r->timeout_ms. TLS peers are always verified;
+ * proxies come from the usual environment variables unless no_proxy. */
+void aws_http_request(aws_http_t *h, const aws_http_request_t *r,
+                      aws_http_result_t *res);
+
+/* A POST of body to url with the given header lines. */
 void aws_http_post(aws_http_t *h, const char *url, const char *const *headers,
                    const void *body, size_t body_len, long timeout_ms,
                    aws_http_result_t *res);
 
 /* The body of the last answer (2xx included; PutLogEvents reports
  * refused events in a 200), capped at AWS_HTTP_BODY_MAX - 1 bytes and
- * NUL-terminated; valid until the next aws_http_post(). */
+ * NUL-terminated; valid until the next request. Empty when the request
+ * had a sink. */
 const char *aws_http_response_body(const aws_http_t *h, size_t *len);
 
 /* Splits an endpoint URL with libcurl's parser into what SigV4 signs: the

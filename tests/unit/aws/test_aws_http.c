@@ -229,9 +229,101 @@ static void test_post(void) {
   aws_http_destroy(h);
 }
 
+typedef struct {
+  char got[256];
+  size_t len;
+  long status;
+} sink_t;
+
+static int sink(void *ud, long status, const char *data, size_t len) {
+  sink_t *k = ud;
+  size_t n = len < sizeof(k->got) - 1 - k->len ? len : 0;
+  k->status = status;
+  memcpy(k->got + k->len, data, n);
+  k->len += n;
+  k->got[k->len] = 0;
+  return n == len ? 0 : -1;
+}
+
+/* Methods other than POST, a sink for the body, and the headers that
+ * retries and clock-skew correction read. */
+static void test_request(void) {
+  script_t steps[] = {
+      {.reply = "HTTP/1.1 503 Service Unavailable\r\n"
+                "Date: Tue, 08 Dec 2026 10:11:12 GMT\r\n"
+                "Retry-After: 7\r\nContent-Length: 0\r\n"
+                "Connection: close\r\n\r\n"},
+      {.reply = "HTTP/1.1 429 Too Many Requests\r\n"
+                "Retry-After: Thu, 01 Jan 1970 00:00:01 GMT\r\n"
+                "Content-Length: 0\r\nConnection: close\r\n\r\n"},
+      {.reply = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n"
+                "Connection: close\r\n\r\ni-0abc12345"},
+  };
+  server_t srv = {.steps = steps, .n = 3};
+  struct sockaddr_in sa = {.sin_family = AF_INET};
+  socklen_t salen = sizeof(sa);
+  pthread_t th;
+  aws_http_t *h = aws_http_create();
+  aws_http_result_t r;
+  char url[64];
+  const char *put_headers[] = {"X-aws-ec2-metadata-token-ttl-seconds: 60",
+                               NULL};
+  sink_t k = {.len = 0};
+  aws_http_request_t req = {.method = "GET", .timeout_ms = 2000};
+
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  srv.fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (!T_OK(srv.fd >= 0 &&
+                bind(srv.fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+                listen(srv.fd, 4) == 0 &&
+                getsockname(srv.fd, (struct sockaddr *)&sa, &salen) == 0,
+            "listen on 127.0.0.1"))
+    return;
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", ntohs(sa.sin_port));
+  pthread_create(&th, NULL, serve, &srv);
+  req.url = url;
+
+  aws_http_request(h, &req, &r);
+  T_EQ_INT(r.status, 503, "GET: 503");
+  T_OK(strncmp(steps[0].request, "GET /x HTTP/1.1\r\n", 17) == 0,
+       "GET: request line");
+  /* 2026-12-08T10:11:12Z */
+  T_EQ_INT(r.date, 1796724672, "Date header read as Unix time");
+  T_EQ_INT(r.retry_after_ms, 7000, "Retry-After in seconds");
+
+  req.method = "PUT";
+  req.headers = put_headers;
+  aws_http_request(h, &req, &r);
+  T_EQ_INT(r.status, 429, "PUT: 429");
+  T_OK(strncmp(steps[1].request, "PUT /x HTTP/1.1\r\n", 17) == 0,
+       "PUT: request line");
+  T_OK(strstr(steps[1].request, "Content-Length: 0\r\n") != NULL,
+       "PUT: an empty body");
+  T_OK(strstr(steps[1].request, "X-aws-ec2-metadata-token-ttl-seconds: 60") !=
+           NULL,
+       "PUT: headers as given");
+  T_EQ_INT(r.retry_after_ms, 0, "Retry-After as a date in the past: 0");
+  T_EQ_INT(r.date, 0, "no Date header: 0");
+
+  req.method = "GET";
+  req.headers = NULL;
+  req.no_proxy = 1;
+  req.sink = sink;
+  req.sink_ud = &k;
+  aws_http_request(h, &req, &r);
+  T_EQ_INT(r.status, 200, "sink: 200");
+  T_EQ_STR(k.got, "i-0abc12345", "sink: the body, whole");
+  T_EQ_INT(k.status, 200, "sink: told the status");
+  T_EQ_INT(r.retry_after_ms, -1, "no Retry-After: -1");
+  pthread_join(th, NULL);
+  close(srv.fd);
+  aws_http_destroy(h);
+}
+
 int main(void) {
   test_error_body();
   test_classify();
   test_post();
+  test_request();
   return t_done();
 }
