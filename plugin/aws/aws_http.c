@@ -424,8 +424,10 @@ static bool type_in(const char *type, const char *const *list) {
   return false;
 }
 
-aws_http_class_t aws_http_classify(const aws_http_result_t *res) {
-  /* AWS SDKs' lists of throttling and credential error codes. */
+aws_http_class_t aws_http_classify_at(const aws_http_result_t *res,
+                                      int64_t local_now, int64_t offset) {
+  /* The AWS SDKs' lists (the JavaScript SDK v3's
+   * service-error-classification, and botocore's for the rest). */
   static const char *const throttling[] = {"Throttling",
                                            "ThrottlingException",
                                            "ThrottledException",
@@ -449,17 +451,37 @@ aws_http_class_t aws_http_classify(const aws_http_result_t *res) {
                                             "InvalidToken",
                                             "TokenRefreshRequired",
                                             NULL};
+  static const char *const skew[] = {"AuthFailure",
+                                     "InvalidSignatureException",
+                                     "RequestExpired",
+                                     "RequestInTheFuture",
+                                     "RequestTimeTooSkewed",
+                                     "SignatureDoesNotMatch",
+                                     NULL};
+  static const char *const denied[] = {"AccessDenied", "AccessDeniedException",
+                                       "UnauthorizedOperation", NULL};
 
   if (res->transport_error)
     return AWS_HTTP_RETRY;
   if (res->status >= 200 && res->status < 300)
     return AWS_HTTP_OK;
+  if (local_now != 0 && res->date != 0 && type_in(res->error_type, skew)) {
+    int64_t off = res->date - (local_now + offset);
+    if (off >= AWS_HTTP_SKEW_MIN_S || off <= -AWS_HTTP_SKEW_MIN_S)
+      return AWS_HTTP_CLOCK_SKEW;
+  }
   if (type_in(res->error_type, credentials))
     return AWS_HTTP_CREDENTIALS;
+  if (type_in(res->error_type, denied))
+    return AWS_HTTP_DENIED;
   if (res->status == 429 || res->status >= 500 ||
       type_in(res->error_type, throttling))
     return AWS_HTTP_RETRY;
   return AWS_HTTP_PERMANENT;
+}
+
+aws_http_class_t aws_http_classify(const aws_http_result_t *res) {
+  return aws_http_classify_at(res, 0, 0);
 }
 
 const char *aws_http_class_name(aws_http_class_t c) {
@@ -472,6 +494,10 @@ const char *aws_http_class_name(aws_http_class_t c) {
     return "credentials";
   case AWS_HTTP_PERMANENT:
     return "permanent";
+  case AWS_HTTP_DENIED:
+    return "denied";
+  case AWS_HTTP_CLOCK_SKEW:
+    return "clock skew";
   }
   return "?";
 }

@@ -36,6 +36,10 @@ typedef enum {
   AWS_HTTP_RETRY,       /* throttling, 5xx, network: back off and retry */
   AWS_HTTP_CREDENTIALS, /* expired or rejected credentials: refresh, retry */
   AWS_HTTP_PERMANENT,   /* the request itself is wrong: drop it */
+  AWS_HTTP_DENIED,      /* the identity may not do this (yet: a policy may
+                           still be propagating): keep it, try later */
+  AWS_HTTP_CLOCK_SKEW,  /* the signature's time is too far from the
+                           service's: correct the clock, sign again */
 } aws_http_class_t;
 
 typedef struct aws_http_s aws_http_t;
@@ -93,6 +97,19 @@ int aws_http_split_url(const char *url, char **host, char **path, char *err,
 int aws_http_parse_error_body(const char *body, size_t len,
                               aws_http_result_t *res);
 
+/* What an answer means. The lists are the AWS SDKs' (the JavaScript SDK
+ * v3's service-error-classification): clock-skew codes (AuthFailure,
+ * InvalidSignatureException, RequestExpired, RequestInTheFuture,
+ * RequestTimeTooSkewed, SignatureDoesNotMatch) are AWS_HTTP_CLOCK_SKEW only
+ * when the answer's Date is at least AWS_HTTP_SKEW_MIN_S away from
+ * local_now + offset (the clock the request was signed with), else they
+ * fall to their usual class; throttling codes, 429 and 5xx retry; expired
+ * and invalid tokens ask for fresh credentials; AccessDenied and
+ * UnauthorizedOperation are AWS_HTTP_DENIED. */
+#define AWS_HTTP_SKEW_MIN_S 300
+aws_http_class_t aws_http_classify_at(const aws_http_result_t *res,
+                                      int64_t local_now, int64_t offset);
+/* The same without a clock: a clock-skew code is never AWS_HTTP_CLOCK_SKEW. */
 aws_http_class_t aws_http_classify(const aws_http_result_t *res);
 const char *aws_http_class_name(aws_http_class_t c);
 

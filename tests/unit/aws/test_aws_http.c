@@ -84,10 +84,44 @@ static void test_classify(void) {
            "InvalidClientTokenId: credentials");
   T_EQ_INT(cls(400, "InvalidParameterValue", 0), AWS_HTTP_PERMANENT,
            "InvalidParameterValue: permanent");
-  T_EQ_INT(cls(403, "AccessDenied", 0), AWS_HTTP_PERMANENT,
-           "AccessDenied: permanent");
+  T_EQ_INT(cls(403, "AccessDenied", 0), AWS_HTTP_DENIED,
+           "AccessDenied: denied, kept for later");
+  T_EQ_INT(cls(400, "AccessDeniedException", 0), AWS_HTTP_DENIED,
+           "AccessDeniedException: denied");
+  T_EQ_INT(cls(403, "UnauthorizedOperation", 0), AWS_HTTP_DENIED,
+           "UnauthorizedOperation: denied");
+  {
+    /* Clock skew: the code alone is not enough, the Date must be 5 minutes
+     * or more away from the clock the request was signed with. */
+    aws_http_result_t r = {.status = 400, .date = 1000000};
+    snprintf(r.error_type, sizeof(r.error_type), "InvalidSignatureException");
+    T_EQ_INT(aws_http_classify_at(&r, 1000000 - 301, 0), AWS_HTTP_CLOCK_SKEW,
+             "signature error, Date 301 s ahead: clock skew");
+    T_EQ_INT(aws_http_classify_at(&r, 1000000 + 300, 0), AWS_HTTP_CLOCK_SKEW,
+             "signature error, Date 300 s behind: clock skew");
+    T_EQ_INT(aws_http_classify_at(&r, 1000000 - 299, 0), AWS_HTTP_PERMANENT,
+             "signature error, Date 299 s ahead: a bad signature");
+    T_EQ_INT(aws_http_classify_at(&r, 1000000 - 400, 400), AWS_HTTP_PERMANENT,
+             "an offset already applied: not skewed any more");
+    T_EQ_INT(aws_http_classify(&r), AWS_HTTP_PERMANENT,
+             "no clock given: never skew");
+    r.date = 0;
+    T_EQ_INT(aws_http_classify_at(&r, 1000000 - 900, 0), AWS_HTTP_PERMANENT,
+             "no Date header: not skew");
+    r.date = 1000000;
+    snprintf(r.error_type, sizeof(r.error_type), "RequestExpired");
+    T_EQ_INT(aws_http_classify_at(&r, 1000000 - 900, 0), AWS_HTTP_CLOCK_SKEW,
+             "RequestExpired with a skewed Date: clock skew");
+    T_EQ_INT(aws_http_classify_at(&r, 1000000, 0), AWS_HTTP_CREDENTIALS,
+             "RequestExpired with a good clock: credentials");
+    snprintf(r.error_type, sizeof(r.error_type), "ThrottlingException");
+    T_EQ_INT(aws_http_classify_at(&r, 1000000 - 900, 0), AWS_HTTP_RETRY,
+             "throttling with a skewed Date: still throttling");
+  }
   T_EQ_INT(cls(413, "", 0), AWS_HTTP_PERMANENT, "413: permanent");
   T_EQ_STR(aws_http_class_name(AWS_HTTP_RETRY), "retry", "class name");
+  T_EQ_STR(aws_http_class_name(AWS_HTTP_CLOCK_SKEW), "clock skew",
+           "class name: clock skew");
 }
 
 /* ---------------------------------------------------- local server */
