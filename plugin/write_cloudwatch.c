@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * write_cloudwatch: collectd write plugin publishing to Amazon CloudWatch
- * with PutMetricData.
+ * with PutMetricData, and the endpoint data log to CloudWatch Logs with
+ * PutLogEvents.
  *
  * The write callback maps a value list to CloudWatch datums, validates
- * them and merges them into a bounded queue: it never touches the network.
- * One sender thread per <Plugin write_cloudwatch> block seals the queue
- * every FlushInterval and sends it (cw_sender: batches, gzip, SigV4,
- * retries). Values of sagemaker_async become exactly the SageMaker
- * asynchronous-endpoint metrics (sm_metrics); any other value is published
- * only when GenericMetrics is on, by the naming rule in the README.
+ * them and merges them into a bounded queue; the notification callback
+ * turns sagemaker_async's request notifications into data-log events.
+ * Neither touches the network. One delivery pipeline per <Plugin
+ * write_cloudwatch> block (cw_pipeline: its sender thread, batches, gzip,
+ * SigV4, retries, the spool, shutdown) sends the streams: the block's
+ * metrics, the host metrics (another namespace) and the data log. Values
+ * of sagemaker_async become exactly the SageMaker asynchronous-endpoint
+ * metrics (sm_metrics); any other value is published only when
+ * GenericMetrics is on, by the naming rule in the README.
  *
- * This file is the collectd glue: configuration, mapping of value lists,
- * locking, the thread and the plugin's own metrics. The rest lives in
- * collectd-free modules (cw_datum, cw_queue, cw_sender, cw_dedup,
- * aws_creds, aws_sigv4, cw_encode, aws_http).
+ * This file is the collectd glue: configuration, mapping, registration,
+ * the plugin's own metrics. Everything else is in plugin/cloudwatch and
+ * plugin/aws, collectd-free.
  */
 #include "sm_collectd.h"
 #include "sm_contract.h"
@@ -35,12 +38,14 @@
 #include "cw_datalog.h"
 #include "cw_datum.h"
 #include "cw_dedup.h"
+#include "cw_encode.h"
 #include "cw_host.h"
 #include "cw_logs.h"
+#include "cw_pipeline.h"
 #include "cw_queue.h"
-#include "cw_sender.h"
 #include "cw_spool.h"
-#include "sm_collectd.h"
+#include "cw_stream_logs.h"
+#include "cw_stream_metrics.h"
 #include "sm_metrics.h"
 #include "sm_sketch.h"
 
@@ -57,6 +62,10 @@
 #define MAX_STATIC_DIMS 10
 /* Series not written for this long are forgotten by the repeat check. */
 #define DEDUP_MAX_AGE TIME_T_TO_CDTIME_T(3600)
+/* Instance metadata, while the data log waits for the instance ID: asked
+ * again after 1 s, doubling up to 5 minutes. */
+#define IMDS_RETRY_FIRST_S 1
+#define IMDS_RETRY_MAX_S 300
 
 typedef struct {
   char *name;
@@ -98,54 +107,48 @@ typedef struct {
   char *host_endpoint_cfg;
   char *host_variant_cfg;
   char *host_disk; /* the df plugin's instance */
+  char region[AWS_REGION_MAX + 1];
 
-  /* runtime */
-  pthread_mutex_t lock; /* queue, dedup, counters, thread state */
-  pthread_cond_t cond;
-  cw_queue_t *queue;
-  cw_dedup_t *dedup;
+  /* runtime; the lock guards the queues, the repeat check, the counters
+   * below and the instance ID */
+  pthread_mutex_t lock;
   aws_creds_provider_t *creds;
-  cw_sender_t *sender;
-  cw_logs_queue_t *logq;
-  cw_logs_t *logs;
   aws_creds_config_t creds_cfg; /* for instance metadata */
-  char imds_instance_id[64];
-  bool imds_tried;
-  uint64_t log_events_invalid; /* no instance ID, or names Logs refuses */
-  c_complain_t complaint_logs;
-  pthread_t thread;
-  bool thread_running;
+  cw_pipeline_t *pipe;
+  cw_queue_t *queue;
+  cw_stream_metrics_t *metrics;
+  int st_metrics;
+  cw_dedup_t *dedup;
+  cw_host_t *host; /* host metrics: their reads and queue */
+  cw_queue_t *host_queue;
+  cw_stream_metrics_t *host_metrics_stream;
+  int st_host;
+  cw_logs_queue_t *logq;
+  cw_stream_logs_t *logs;
+  int st_logs;
+  cw_spool_t *spool; /* opened on the sender thread */
   bool thread_failed;
-  bool flush_now;
-  bool stopping;
+
+  /* The instance ID for the data log's streams, when the runtime does not
+   * name it: resolved on the sender thread. */
+  char instance_id[64];
+  bool instance_known;
+  time_t imds_next;
+  int imds_wait_s;
+  uint64_t log_events_invalid; /* no usable stream name */
+
   uint64_t duplicates;
   uint64_t bad_sketches;
-  cw_spool_t *spool;      /* opened by the sender thread */
-  cw_spool_t *host_spool; /* SpoolDirectory/host */
-  c_complain_t complaint_spool;
-  c_complain_t complaint_sketch;
   uint64_t invalid[CW_DATUM_E_NUM];
   unsigned logged_reasons; /* bit per reason: logged once */
-  c_complain_t complaint_send;
-  uint64_t rng;    /* jitter state */
-  cw_host_t *host; /* host metrics: their reads, queue and sender */
-  cw_queue_t *host_queue;
-  cw_sender_t *host_sender;
+  uint64_t rng;            /* jitter state (the sender's only) */
+  c_complain_t complaint_sketch;
   c_complain_t complaint_host;
-  c_complain_t complaint_host_send;
+  c_complain_t complaint_spool;
+  c_complain_t complaint_imds;
 } wcw_t;
 
 /* ------------------------------------------------------------ helpers */
-
-static const char *env_getenv(void *ud, const char *name) {
-  (void)ud;
-  return getenv(name);
-}
-
-static time_t clock_now(void *ud) {
-  (void)ud;
-  return time(NULL);
-}
 
 /* splitmix64: the sender thread is the only user of an instance's state,
  * and backoff jitter needs no more than this. */
@@ -158,34 +161,22 @@ static double random01(void *ud) {
   return (double)(z >> 11) / 9007199254740992.0;
 }
 
-/* Sleeps on the condition variable so that stopping wakes it. */
-static int sleep_ms(uint64_t ms, void *ud) {
-  wcw_t *w = ud;
-  struct timespec until;
-  int stop;
+static time_t clock_now(void *ud) { return aws_creds_system_clock(ud); }
 
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += (time_t)(ms / 1000);
-  until.tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (until.tv_nsec >= 1000000000L) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000L;
-  }
-  pthread_mutex_lock(&w->lock);
-  while (!w->stopping &&
-         pthread_cond_timedwait(&w->cond, &w->lock, &until) == 0)
-    ;
-  stop = w->stopping;
-  pthread_mutex_unlock(&w->lock);
-  return stop;
-}
-
-static void sender_log(cw_log_level_t level, const char *msg, void *ud) {
+static void pipe_log(cw_log_level_t level, const char *msg, void *ud) {
   wcw_t *w = ud;
   int l = level == CW_LOG_ERR       ? LOG_ERR
           : level == CW_LOG_WARNING ? LOG_WARNING
                                     : LOG_INFO;
   plugin_log(l, PLUGIN_NAME " plugin (%s): %s", w->ns, msg);
+}
+
+static int thread_create(pthread_t *t, void *(*fn)(void *), void *arg,
+                         void *ud) {
+  wcw_t *w = ud;
+  char name[16];
+  ssnprintf(name, sizeof(name), "wcw#%s", w->instance);
+  return plugin_thread_create(t, fn, arg, name);
 }
 
 /* ------------------------------------------------------------ mapping */
@@ -410,36 +401,9 @@ static void map_generic(wcw_t *w, const data_set_t *ds, const value_list_t *vl,
 
 /* SageMaker's instance metrics (cw_host.h says how they are computed).
  * They belong to another namespace than the block's, and a PutMetricData
- * request names one namespace for all its datums: so they have a queue
- * and a sender of their own, driven by the block's sender thread, with
- * the same credentials, limits, merging and retries. */
-
-/* A failed send is reported rate-limited with c_complain, and its recovery
- * with c_release, on the sender thread; at shutdown (a deadline) there is
- * no plugin context for c_complain's interval, and a failure is reported
- * once, plainly. */
-static void send_failed(c_complain_t *c, time_t deadline, const char *ns,
-                        const char *err) {
-  if (deadline != 0)
-    ERROR(PLUGIN_NAME " plugin (%s): %s", ns, err);
-  else
-    c_complain(LOG_ERR, c, PLUGIN_NAME " plugin (%s): %s", ns, err);
-}
-
-static void send_succeeded(c_complain_t *c, time_t deadline, const char *ns,
-                           const char *what) {
-  if (deadline == 0)
-    c_release(LOG_INFO, c, PLUGIN_NAME " plugin (%s): %s succeeds again", ns,
-              what);
-}
-
-static void host_sender_log(cw_log_level_t level, const char *msg, void *ud) {
-  wcw_t *w = ud;
-  int l = level == CW_LOG_ERR       ? LOG_ERR
-          : level == CW_LOG_WARNING ? LOG_WARNING
-                                    : LOG_INFO;
-  plugin_log(l, PLUGIN_NAME " plugin (%s): %s", w->host_ns, msg);
-}
+ * request names one namespace for all its datums: so they are a stream of
+ * their own on the block's pipeline, with the same credentials, limits,
+ * merging and retries. */
 
 /* A sample becomes a gauge sample in percent. Called with the lock
  * held. */
@@ -513,77 +477,6 @@ static void map_host(wcw_t *w, const data_set_t *ds, const value_list_t *vl) {
               w->host_ns, vl->host);
 }
 
-static int host_setup(wcw_t *w, const cw_sender_config_t *main_sc, char *err,
-                      size_t err_size) {
-  cw_host_config_t hc;
-  cw_sender_config_t sc = *main_sc;
-
-  C_COMPLAIN_INIT(&w->complaint_host);
-  C_COMPLAIN_INIT(&w->complaint_host_send);
-  if (w->host_ns == NULL)
-    w->host_ns = strdup(CW_HOST_DEFAULT_NAMESPACE);
-  memset(&hc, 0, sizeof(hc));
-  hc.disk = w->host_disk;
-  hc.endpoint = w->host_endpoint_cfg;
-  hc.variant = w->host_variant_cfg;
-  w->host = cw_host_create(&hc);
-  w->host_queue = cw_queue_create(w->max_queued);
-  if (w->host_ns == NULL || w->host == NULL || w->host_queue == NULL) {
-    ssnprintf(err, err_size, "host metrics: out of memory");
-    return -1;
-  }
-  sc.ns = w->host_ns;
-  sc.log = host_sender_log;
-  w->host_sender = cw_sender_create(&sc, err, err_size);
-  if (w->host_sender == NULL)
-    return -1;
-  INFO(PLUGIN_NAME " plugin: host metrics in namespace %s, file system %s",
-       w->host_ns, w->host_disk != NULL ? w->host_disk : CW_HOST_DEFAULT_DISK);
-  return 0;
-}
-
-/* Sends the host metrics' queue: on the sender thread, after the block's
- * own. */
-static void host_send(wcw_t *w, time_t deadline) {
-  char err[1024];
-
-  if (w->host_sender == NULL)
-    return;
-  pthread_mutex_lock(&w->lock);
-  cw_queue_seal(w->host_queue);
-  pthread_mutex_unlock(&w->lock);
-  if (cw_sender_drain(w->host_sender, w->host_queue, &w->lock, deadline) == 0) {
-    send_succeeded(&w->complaint_host_send, deadline, w->host_ns,
-                   "PutMetricData");
-  } else {
-    cw_sender_last_error(w->host_sender, err, sizeof(err));
-    send_failed(&w->complaint_host_send, deadline, w->host_ns, err);
-  }
-}
-
-/* Adds the host sender's and queue's counts to the block's. Called with
- * the lock held. */
-static void host_add_stats(wcw_t *w, cw_sender_stats_t *st, size_t *queued,
-                           uint64_t *dropped_full) {
-  cw_sender_stats_t h;
-
-  if (w->host_sender == NULL)
-    return;
-  cw_sender_get_stats(w->host_sender, &h);
-  st->requests += h.requests;
-  st->requests_failed += h.requests_failed;
-  st->datums_sent += h.datums_sent;
-  st->datums_dropped += h.datums_dropped;
-  st->retries += h.retries;
-  st->bytes_sent += h.bytes_sent;
-  st->bytes_raw += h.bytes_raw;
-  st->datums_spooled += h.datums_spooled;
-  st->datums_expired += h.datums_expired;
-  st->spool_errors += h.spool_errors;
-  *queued += cw_queue_size(w->host_queue);
-  *dropped_full += cw_queue_dropped(w->host_queue);
-}
-
 /* At shutdown: the reads still open are published if complete. */
 static void host_finish(wcw_t *w) {
   if (w->host == NULL)
@@ -591,16 +484,6 @@ static void host_finish(wcw_t *w) {
   pthread_mutex_lock(&w->lock);
   cw_host_finish(w->host, host_emit, w);
   pthread_mutex_unlock(&w->lock);
-}
-
-static void host_destroy(wcw_t *w) {
-  cw_sender_destroy(w->host_sender);
-  cw_queue_destroy(w->host_queue);
-  cw_host_destroy(w->host);
-  sfree(w->host_ns);
-  sfree(w->host_endpoint_cfg);
-  sfree(w->host_variant_cfg);
-  sfree(w->host_disk);
 }
 
 /* ------------------------------------------------------- own metrics */
@@ -611,96 +494,111 @@ typedef struct {
   uint64_t v;
 } own_value_t;
 
-static void dispatch_own(wcw_t *w) {
-  cw_sender_stats_t st;
-  uint64_t invalid = 0, dup, dropped_full, fallbacks, bad_sketches;
-  size_t queued;
-  own_value_t vals[32];
-  cw_host_stats_t hs;
-  size_t n = 0;
-  cw_logs_stats_t ls;
-  uint64_t log_dropped_full = 0, log_invalid;
-  size_t log_queued = 0;
+static void stats_add(cw_pipeline_stats_t *a, const cw_pipeline_stats_t *b) {
+  a->requests += b->requests;
+  a->requests_failed += b->requests_failed;
+  a->requests_unanswered += b->requests_unanswered;
+  a->items_sent += b->items_sent;
+  a->items_refused += b->items_refused;
+  a->items_expired += b->items_expired;
+  a->items_invalid += b->items_invalid;
+  a->items_spooled += b->items_spooled;
+  a->retries += b->retries;
+  a->bytes_sent += b->bytes_sent;
+  a->bytes_raw += b->bytes_raw;
+  a->spool_errors += b->spool_errors;
+}
 
-  memset(&ls, 0, sizeof(ls));
-  cw_sender_get_stats(w->sender, &st);
-  if (w->logs != NULL)
-    cw_logs_get_stats(w->logs, &ls);
+/* The values to dispatch into vals (at least 40); returns how many. */
+static size_t own_values(wcw_t *w, own_value_t *vals) {
+  cw_pipeline_stats_t st, hst, ls;
+  cw_spool_stats_t sp;
+  cw_host_stats_t hs;
+  uint64_t invalid = 0, dropped_full, log_dropped_full = 0;
+  size_t n = 0, queued, log_queued = 0, log_pending = 0;
+
+  memset(&sp, 0, sizeof(sp));
+  memset(&hs, 0, sizeof(hs));
+  cw_pipeline_get_stats(w->pipe, w->st_metrics, &st);
+  cw_pipeline_get_stats(w->pipe, w->st_host, &hst);
+  cw_pipeline_get_stats(w->pipe, w->st_logs, &ls);
+  stats_add(&st, &hst);
+  if (w->spool != NULL) /* the sender thread's, as this is */
+    cw_spool_get_stats(w->spool, &sp);
   pthread_mutex_lock(&w->lock);
+  for (int i = 0; i < CW_DATUM_E_NUM; i++)
+    invalid += w->invalid[i];
+  dropped_full = cw_queue_dropped(w->queue);
+  queued = cw_queue_size(w->queue);
+  if (w->host_queue != NULL) {
+    dropped_full += cw_queue_dropped(w->host_queue);
+    queued += cw_queue_size(w->host_queue);
+  }
+  if (w->host != NULL)
+    cw_host_get_stats(w->host, &hs);
   if (w->logq != NULL) {
     log_dropped_full = cw_logs_queue_dropped(w->logq);
     log_queued = cw_logs_queue_size(w->logq);
+    log_pending = cw_logs_queue_pending(w->logq);
   }
-  log_invalid = w->log_events_invalid;
-  for (int i = 0; i < CW_DATUM_E_NUM; i++)
-    invalid += w->invalid[i];
-  dup = w->duplicates;
-  fallbacks = cw_queue_sketch_fallbacks(w->queue);
-  bad_sketches = w->bad_sketches;
-  dropped_full = cw_queue_dropped(w->queue);
-  queued = cw_queue_size(w->queue);
-  host_add_stats(w, &st, &queued, &dropped_full);
-  memset(&hs, 0, sizeof(hs));
-  if (w->host != NULL)
-    cw_host_get_stats(w->host, &hs);
-  pthread_mutex_unlock(&w->lock);
-
-  vals[n++] = (own_value_t){"derive", "datums_sent", st.datums_sent};
-  vals[n++] =
-      (own_value_t){"derive", "datums_dropped-queue_full", dropped_full};
-  vals[n++] = (own_value_t){"derive", "datums_dropped-invalid", invalid};
-  vals[n++] =
-      (own_value_t){"derive", "datums_dropped-refused", st.datums_dropped};
-  vals[n++] = (own_value_t){"derive", "values_repeated", dup};
+#define V(t, ti, v) vals[n++] = (own_value_t){(t), (ti), (uint64_t)(v)}
+  V("derive", "datums_sent", st.items_sent);
+  V("derive", "datums_dropped-queue_full", dropped_full);
+  V("derive", "datums_dropped-invalid", invalid + st.items_invalid);
+  V("derive", "datums_dropped-refused", st.items_refused);
+  V("derive", "datums_dropped-expired", st.items_expired);
+  V("derive", "values_repeated", w->duplicates);
   /* Timing periods published without percentiles (see cw_queue.h), and
    * sketches that could not be read. */
-  vals[n++] =
-      (own_value_t){"derive", "percentiles_dropped-fallback", fallbacks};
-  vals[n++] =
-      (own_value_t){"derive", "percentiles_dropped-unreadable", bad_sketches};
-  vals[n++] = (own_value_t){"derive", "requests", st.requests};
-  vals[n++] = (own_value_t){"derive", "requests_failed", st.requests_failed};
-  vals[n++] = (own_value_t){"derive", "retries", st.retries};
-  vals[n++] = (own_value_t){"derive", "bytes_sent", st.bytes_sent};
-  vals[n++] = (own_value_t){"derive", "bytes_uncompressed", st.bytes_raw};
-  vals[n++] = (own_value_t){"queue_length", "datums", queued};
+  V("derive", "percentiles_dropped-fallback",
+    cw_queue_sketch_fallbacks(w->queue));
+  V("derive", "percentiles_dropped-unreadable", w->bad_sketches);
+  V("derive", "requests", st.requests);
+  V("derive", "requests_failed", st.requests_failed);
+  V("derive", "requests_unanswered", st.requests_unanswered);
+  V("derive", "retries", st.retries);
+  V("derive", "bytes_sent", st.bytes_sent);
+  V("derive", "bytes_uncompressed", st.bytes_raw);
+  V("queue_length", "datums", queued);
   if (w->spool_dir != NULL) {
-    cw_spool_stats_t sp = {0}, hsp = {0};
-    if (w->spool != NULL)
-      cw_spool_get_stats(w->spool, &sp);
-    if (w->host_spool != NULL)
-      cw_spool_get_stats(w->host_spool, &hsp);
-    vals[n++] = (own_value_t){"derive", "datums_spooled", st.datums_spooled};
-    vals[n++] =
-        (own_value_t){"derive", "datums_dropped-expired", st.datums_expired};
-    vals[n++] = (own_value_t){"derive", "datums_dropped-spool_full",
-                              sp.datums_dropped_full + hsp.datums_dropped_full};
-    vals[n++] = (own_value_t){"derive", "spool_errors", st.spool_errors};
-    vals[n++] =
-        (own_value_t){"queue_length", "spool_datums", sp.datums + hsp.datums};
+    V("derive", "datums_spooled", st.items_spooled);
+    V("derive", "datums_dropped-spool_full",
+      sp.items_dropped_full[CW_SPOOL_METRICS]);
+    V("derive", "spool_errors",
+      st.spool_errors + ls.spool_errors + sp.files_corrupt);
+    V("queue_length", "spool_datums", sp.items[CW_SPOOL_METRICS]);
   }
   if (w->host != NULL) {
-    vals[n++] = (own_value_t){"derive", "host_reads_dropped-incomplete",
-                              hs.reads_incomplete};
-    vals[n++] =
-        (own_value_t){"derive", "host_reads_dropped-unnamed", hs.reads_unnamed};
-    vals[n++] =
-        (own_value_t){"derive", "host_values_dropped-late", hs.values_late};
-    vals[n++] =
-        (own_value_t){"derive", "host_values_dropped-limit", hs.values_dropped};
+    V("derive", "host_reads_dropped-incomplete", hs.reads_incomplete);
+    V("derive", "host_reads_dropped-unnamed", hs.reads_unnamed);
+    V("derive", "host_values_dropped-late", hs.values_late);
+    V("derive", "host_values_dropped-limit", hs.values_dropped);
   }
-  if (w->logs != NULL) {
-    vals[n++] = (own_value_t){"derive", "log_events_sent", ls.events_sent};
-    vals[n++] =
-        (own_value_t){"derive", "log_events_dropped-queue", log_dropped_full};
-    vals[n++] = (own_value_t){"derive", "log_events_dropped-refused",
-                              ls.events_dropped};
-    vals[n++] =
-        (own_value_t){"derive", "log_events_dropped-invalid", log_invalid};
-    vals[n++] = (own_value_t){"derive", "log_requests", ls.requests};
-    vals[n++] = (own_value_t){"derive", "log_retries", ls.retries};
-    vals[n++] = (own_value_t){"queue_length", "log_events", log_queued};
+  if (w->logq != NULL) {
+    V("derive", "log_events_sent", ls.items_sent);
+    V("derive", "log_events_dropped-queue", log_dropped_full);
+    V("derive", "log_events_dropped-refused",
+      ls.items_refused + ls.items_expired + ls.items_invalid);
+    V("derive", "log_events_dropped-invalid", w->log_events_invalid);
+    V("derive", "log_requests", ls.requests);
+    V("derive", "log_retries", ls.retries);
+    V("queue_length", "log_events", log_queued);
+    V("queue_length", "log_events_unnamed", log_pending);
+    if (w->spool_dir != NULL) {
+      V("derive", "log_events_spooled", ls.items_spooled);
+      V("derive", "log_events_dropped-spool_full",
+        sp.items_dropped_full[CW_SPOOL_LOGS]);
+      V("queue_length", "spool_log_events", sp.items[CW_SPOOL_LOGS]);
+    }
   }
+#undef V
+  pthread_mutex_unlock(&w->lock);
+  return n;
+}
+
+static void dispatch_own(wcw_t *w) {
+  own_value_t vals[48];
+  size_t n = own_values(w, vals);
 
   for (size_t i = 0; i < n; i++) {
     value_list_t vl = VALUE_LIST_INIT;
@@ -722,130 +620,126 @@ static void dispatch_own(wcw_t *w) {
   }
 }
 
-/* ------------------------------------------------------------- sender */
+/* ------------------------------------------------- the sender's hooks */
 
-/* Opens the spools on the sender thread (not at configuration: collectd -T
- * must not take the running daemon's spool), and again at every send
+/* Opens the spool on the sender thread (not at configuration: collectd -T
+ * must not take the running daemon's spool), and again at every flush
  * until that works. */
-static void spool_open(wcw_t *w, time_t deadline) {
-  char err[1024], dir[PATH_MAX];
+static void spool_open(wcw_t *w) {
+  char err[1024];
   char *notes = NULL;
 
-  if (w->spool_dir == NULL ||
-      (w->spool != NULL && (w->host_sender == NULL || w->host_spool != NULL)))
+  if (w->spool_dir == NULL || w->spool != NULL)
     return;
+  w->spool =
+      cw_spool_open(w->spool_dir, w->spool_max_bytes, &notes, err, sizeof(err));
+  if (notes != NULL) {
+    NOTICE(PLUGIN_NAME " plugin (%s): spool %s: %s", w->ns, w->spool_dir,
+           notes);
+    free(notes);
+  }
   if (w->spool == NULL) {
-    w->spool = cw_spool_open(w->spool_dir, w->spool_max_bytes, &notes, err,
-                             sizeof(err));
-    if (notes != NULL) {
-      ERROR(PLUGIN_NAME " plugin (%s): spool %s: %s", w->ns, w->spool_dir,
-            notes);
-      free(notes);
-    }
-    if (w->spool == NULL) {
-      char why[1200];
-      ssnprintf(why, sizeof(why),
-                "SpoolDirectory: %s; sending without a spool until it can be "
-                "opened",
-                err);
-      send_failed(&w->complaint_spool, deadline, w->ns, why);
-      return;
-    }
-    cw_sender_set_spool(w->sender, w->spool);
-    {
-      cw_spool_stats_t st;
-      cw_spool_get_stats(w->spool, &st);
-      if (st.files > 0)
-        INFO(PLUGIN_NAME " plugin (%s): spool %s holds %" PRIu64
-                         " datums in %" PRIu64 " batches; sending them first",
-             w->ns, w->spool_dir, st.datums, st.files);
-    }
+    c_complain(LOG_ERR, &w->complaint_spool,
+               PLUGIN_NAME " plugin (%s): SpoolDirectory: %s; sending "
+                           "without a spool until it can be opened",
+               w->ns, err);
+    return;
   }
-  if (w->host_sender != NULL && w->host_spool == NULL) {
-    ssnprintf(dir, sizeof(dir), "%s/host", w->spool_dir);
-    w->host_spool =
-        cw_spool_open(dir, w->spool_max_bytes, &notes, err, sizeof(err));
-    if (notes != NULL) {
-      ERROR(PLUGIN_NAME " plugin (%s): spool %s: %s", w->host_ns, dir, notes);
-      free(notes);
-    }
-    if (w->host_spool == NULL) {
-      char why[1100];
-      ssnprintf(why, sizeof(why), "SpoolDirectory: %s", err);
-      send_failed(&w->complaint_spool, deadline, w->host_ns, why);
-      return;
-    }
-    cw_sender_set_spool(w->host_sender, w->host_spool);
+  c_release(LOG_INFO, &w->complaint_spool,
+            PLUGIN_NAME " plugin (%s): spool %s open", w->ns, w->spool_dir);
+  cw_pipeline_set_spool(w->pipe, w->spool);
+  {
+    cw_spool_stats_t st;
+    cw_spool_get_stats(w->spool, &st);
+    if (st.files > 0)
+      INFO(PLUGIN_NAME " plugin (%s): spool %s holds %" PRIu64
+                       " datums and %" PRIu64 " data-log events in %" PRIu64
+                       " batches; sending them first",
+           w->ns, w->spool_dir, st.items[CW_SPOOL_METRICS],
+           st.items[CW_SPOOL_LOGS], st.files);
   }
-  if (deadline == 0)
-    c_release(LOG_INFO, &w->complaint_spool,
-              PLUGIN_NAME " plugin (%s): spool %s open", w->ns, w->spool_dir);
 }
 
-static void send_once(wcw_t *w, time_t deadline) {
-  char err[1024];
+static int stream_namer(const char *group, const char *variant, void *ud,
+                        char *out, size_t size) {
+  wcw_t *w = ud;
+  (void)group;
+  return cw_datalog_stream(variant, w->instance_id, out, size);
+}
 
-  spool_open(w, deadline);
+static char *line_rewriter(const char *line, size_t len, void *ud) {
+  wcw_t *w = ud;
+  return cw_datalog_line_resolve(line, len, w->instance_id);
+}
+
+/* The data log's instance ID, when events wait for it: instance metadata
+ * (asked again with a growing delay while it fails), else InstanceId.
+ * On the sender thread: the network is never asked on collectd's. */
+static void resolve_instance(wcw_t *w) {
+  char id[64], err[512];
+  size_t waiting, dropped, nomem;
+  time_t now = time(NULL);
+
+  if (w->logq == NULL)
+    return;
   pthread_mutex_lock(&w->lock);
-  cw_queue_seal(w->queue);
+  waiting = cw_logs_queue_pending(w->logq);
+  pthread_mutex_unlock(&w->lock);
+  if (waiting == 0 || w->instance_known || now < w->imds_next)
+    return;
+  if (aws_imds_get(&w->creds_cfg, IMDS_INSTANCE_ID_PATH, id, sizeof(id), err,
+                   sizeof(err)) != 0) {
+    if (w->instance_id_cfg == NULL) {
+      w->imds_next = now + w->imds_wait_s;
+      if (w->imds_wait_s < IMDS_RETRY_MAX_S)
+        w->imds_wait_s *= 2;
+      c_complain(LOG_WARNING, &w->complaint_imds,
+                 PLUGIN_NAME " plugin (%s): %zu data-log events wait for the "
+                             "instance ID: the runtime names none and instance "
+                             "metadata failed (%s); asking again, or set "
+                             "InstanceId",
+                 w->ns, waiting, err);
+      return;
+    }
+    sstrncpy(id, w->instance_id_cfg, sizeof(id));
+  }
+  c_release(LOG_INFO, &w->complaint_imds,
+            PLUGIN_NAME " plugin (%s): data log: instance ID %s", w->ns, id);
+  pthread_mutex_lock(&w->lock);
+  sstrncpy(w->instance_id, id, sizeof(w->instance_id));
+  w->instance_known = true;
+  dropped =
+      cw_logs_queue_resolve(w->logq, stream_namer, line_rewriter, w, &nomem);
+  w->log_events_invalid += dropped;
+  pthread_mutex_unlock(&w->lock);
+  if (dropped > 0)
+    ERROR(PLUGIN_NAME " plugin (%s): %zu data-log events dropped: instance ID "
+                      "%s makes a log stream name CloudWatch Logs refuses",
+          w->ns, dropped, id);
+}
+
+static void before_flush(void *ud) {
+  wcw_t *w = ud;
+
+  spool_open(w);
+  resolve_instance(w);
+  pthread_mutex_lock(&w->lock);
   cw_dedup_expire(w->dedup, cdtime(), DEDUP_MAX_AGE);
   pthread_mutex_unlock(&w->lock);
-  if (cw_sender_drain(w->sender, w->queue, &w->lock, deadline) == 0) {
-    send_succeeded(&w->complaint_send, deadline, w->ns, "PutMetricData");
-  } else {
-    cw_sender_last_error(w->sender, err, sizeof(err));
-    send_failed(&w->complaint_send, deadline, w->ns, err);
-  }
-  host_send(w, deadline);
-  if (w->logs == NULL)
-    return;
-  if (cw_logs_drain(w->logs, w->logq, &w->lock, deadline) == 0) {
-    send_succeeded(&w->complaint_logs, deadline, w->ns, "PutLogEvents");
-  } else {
-    cw_logs_last_error(w->logs, err, sizeof(err));
-    send_failed(&w->complaint_logs, deadline, w->ns, err);
-  }
 }
 
-static void *sender_main(void *arg) {
-  wcw_t *w = arg;
+static void after_flush(void *ud) { dispatch_own(ud); }
 
-  for (;;) {
-    struct timespec until = CDTIME_T_TO_TIMESPEC(cdtime() + w->flush_interval);
-    bool stop;
-
-    pthread_mutex_lock(&w->lock);
-    while (!w->stopping && !w->flush_now) {
-      /* cdtime is the wall clock, as CLOCK_REALTIME is. */
-      if (pthread_cond_timedwait(&w->cond, &w->lock, &until) != 0)
-        break;
-    }
-    w->flush_now = false;
-    stop = w->stopping;
-    pthread_mutex_unlock(&w->lock);
-    if (stop)
-      break;
-    send_once(w, 0);
-    dispatch_own(w);
-  }
-  return NULL;
-}
-
-/* Starts the sender thread on first use: collectd may fork after reading
- * the configuration, and threads do not survive a fork. Called with the
+/* Starts the sender thread on first use (collectd may fork after reading
+ * the configuration, and threads do not survive a fork). Called with the
  * lock held. */
 static void ensure_thread(wcw_t *w) {
-  char name[16];
-  if (w->thread_running || w->thread_failed || w->stopping)
+  if (w->thread_failed || cw_pipeline_start(w->pipe) == 0)
     return;
-  ssnprintf(name, sizeof(name), "wcw#%s", w->instance);
-  if (plugin_thread_create(&w->thread, sender_main, w, name) != 0) {
-    ERROR(PLUGIN_NAME " plugin (%s): cannot start the sender thread: %s", w->ns,
-          STRERRNO);
-    w->thread_failed = true;
-    return;
-  }
-  w->thread_running = true;
+  w->thread_failed = true;
+  ERROR(PLUGIN_NAME " plugin (%s): cannot start the sender thread: %s; "
+                    "nothing is sent before collectd stops",
+        w->ns, STRERRNO);
 }
 
 /* --------------------------------------------------- collectd callbacks */
@@ -890,35 +784,9 @@ static int wcw_flush(cdtime_t timeout, const char *identifier,
   (void)identifier;
   pthread_mutex_lock(&w->lock);
   ensure_thread(w);
-  w->flush_now = true;
-  pthread_cond_broadcast(&w->cond);
+  cw_pipeline_flush(w->pipe);
   pthread_mutex_unlock(&w->lock);
   return 0;
-}
-
-/* The instance ID for a data-log stream: the runtime's (in the
- * notification), else instance metadata (asked once), else InstanceId.
- * Called with the lock held. */
-static const char *instance_id_for(wcw_t *w, const char *from_runtime) {
-  if (from_runtime != NULL && from_runtime[0] != 0)
-    return from_runtime;
-  if (!w->imds_tried) {
-    char err[512];
-    w->imds_tried = true;
-    /* Once per process and bounded by the metadata timeout. */
-    if (aws_imds_get(&w->creds_cfg, IMDS_INSTANCE_ID_PATH, w->imds_instance_id,
-                     sizeof(w->imds_instance_id), err, sizeof(err)) != 0) {
-      w->imds_instance_id[0] = 0;
-      if (w->instance_id_cfg == NULL)
-        WARNING(PLUGIN_NAME " plugin (%s): the runtime names no instance and "
-                            "instance metadata failed (%s); set InstanceId for "
-                            "the data log",
-                w->ns, err);
-    }
-  }
-  if (w->imds_instance_id[0] != 0)
-    return w->imds_instance_id;
-  return w->instance_id_cfg;
 }
 
 static const char *nmeta_string(const notification_t *n, const char *name) {
@@ -936,13 +804,18 @@ static int64_t nmeta_int(const notification_t *n, const char *name,
   return dflt;
 }
 
-/* sagemaker_async's notification of a request becomes a data-log event. */
+/* sagemaker_async's notification of a request becomes a data-log event.
+ * Its stream names the instance: the runtime's (in the notification),
+ * else the one resolved on the sender thread; until that is known the
+ * event waits in the queue under its variant. */
 static int wcw_notify(const notification_t *n, user_data_t *ud) {
   wcw_t *w = ud->data;
   cw_datalog_entry_t e;
   char group[512], stream[512];
+  const char *from_runtime;
   char *line;
   cw_logs_add_t r;
+  bool named;
 
   if (strcmp(n->plugin, SM_PLUGIN_ASYNC) != 0 ||
       strcmp(n->type, SM_TYPE_REQUEST) != 0)
@@ -960,21 +833,30 @@ static int wcw_notify(const notification_t *n, user_data_t *ud) {
   e.received_ms = nmeta_int(n, SM_META_RECEIVED_MS, -1);
   e.time_ms =
       nmeta_int(n, SM_META_COMPLETED_MS, (int64_t)CDTIME_T_TO_MS(n->time));
+  from_runtime = nmeta_string(n, SM_META_INSTANCE_ID);
 
   pthread_mutex_lock(&w->lock);
   ensure_thread(w);
-  e.instance_id = instance_id_for(w, nmeta_string(n, SM_META_INSTANCE_ID));
+  if (from_runtime != NULL && from_runtime[0] != 0)
+    e.instance_id = from_runtime;
+  else if (w->instance_known)
+    e.instance_id = w->instance_id;
+  named = e.instance_id != NULL;
   if (cw_datalog_group(e.endpoint_name, group, sizeof(group)) != 0 ||
-      cw_datalog_stream(e.variant_name, e.instance_id, stream,
-                        sizeof(stream)) != 0) {
+      (named && cw_datalog_stream(e.variant_name, e.instance_id, stream,
+                                  sizeof(stream)) != 0) ||
+      (!named && e.variant_name == NULL)) {
     w->log_events_invalid++;
     pthread_mutex_unlock(&w->lock);
     return 0;
   }
-  line = cw_datalog_line(&e);
+  line = named ? cw_datalog_line(&e) : cw_datalog_line_pending(&e);
   if (line != NULL) {
-    r = cw_logs_queue_add(w->logq, group, stream, e.time_ms, line,
-                          (int64_t)CDTIME_T_TO_MS(cdtime()));
+    int64_t now_ms = (int64_t)CDTIME_T_TO_MS(cdtime());
+    r = named
+            ? cw_logs_queue_add(w->logq, group, stream, e.time_ms, line, now_ms)
+            : cw_logs_queue_add_pending(w->logq, group, e.variant_name,
+                                        e.time_ms, line, now_ms);
     if (r == CW_LOGS_NOMEM)
       ERROR(PLUGIN_NAME " plugin (%s): out of memory queueing a data-log "
                         "event",
@@ -987,69 +869,30 @@ static int wcw_notify(const notification_t *n, user_data_t *ud) {
   return 0;
 }
 
-/* Frees an instance at shutdown: stops the thread, then sends what is
- * left within ShutdownTimeout. */
+/* Frees an instance at shutdown: the pipeline sends what is left within
+ * ShutdownTimeout (counted from now, the request in flight included) and
+ * spools or counts the rest. */
 static void wcw_free(void *arg) {
   wcw_t *w = arg;
-  bool joined;
-
-  time_t deadline;
 
   if (w == NULL)
     return;
-  /* ShutdownTimeout counts from now, the request in flight included. */
-  deadline = time(NULL) + (time_t)CDTIME_T_TO_TIME_T(w->shutdown_timeout);
-  pthread_mutex_lock(&w->lock);
-  w->stopping = true;
-  joined = w->thread_running;
-  pthread_cond_broadcast(&w->cond);
-  pthread_mutex_unlock(&w->lock);
-  if (joined)
-    pthread_join(w->thread, NULL);
-  if (w->sender != NULL && w->queue != NULL && w->thread_running) {
-    size_t left;
-    /* Stopping is set: sleeps return at once, so a failing endpoint gets
-     * one attempt; a slow one is bounded by the deadline and Timeout. */
+  if (w->pipe != NULL) {
+    time_t deadline =
+        time(NULL) + (time_t)CDTIME_T_TO_TIME_T(w->shutdown_timeout);
     host_finish(w);
-    send_once(w, deadline);
-    /* What could not be sent in time waits on disk for the next start. */
-    if (w->spool != NULL) {
-      size_t spooled;
-      pthread_mutex_lock(&w->lock);
-      cw_queue_seal(w->queue);
-      if (w->host_queue != NULL)
-        cw_queue_seal(w->host_queue);
-      pthread_mutex_unlock(&w->lock);
-      spooled = cw_sender_spill(w->sender, w->queue, &w->lock);
-      if (w->host_spool != NULL)
-        spooled += cw_sender_spill(w->host_sender, w->host_queue, &w->lock);
-      if (spooled > 0)
-        INFO(PLUGIN_NAME " plugin (%s): %zu datums spooled to %s for the "
-                         "next start",
-             w->ns, spooled, w->spool_dir);
-    }
-    pthread_mutex_lock(&w->lock);
-    left = cw_queue_size(w->queue) +
-           (w->host_queue != NULL ? cw_queue_size(w->host_queue) : 0);
-    if (w->logq != NULL && cw_logs_queue_size(w->logq) > 0)
-      WARNING(PLUGIN_NAME " plugin (%s): shutting down with %zu data-log "
-                          "events not sent",
-              w->ns, cw_logs_queue_size(w->logq));
-    pthread_mutex_unlock(&w->lock);
-    if (left > 0)
-      WARNING(PLUGIN_NAME " plugin (%s): shutting down with %zu datums not "
-                          "sent",
-              w->ns, left);
+    cw_pipeline_stop(w->pipe, deadline);
+    cw_pipeline_destroy(w->pipe);
   }
-  host_destroy(w);
   cw_spool_close(w->spool);
-  cw_spool_close(w->host_spool);
-  sfree(w->spool_dir);
-  cw_logs_destroy(w->logs);
+  cw_stream_metrics_destroy(w->metrics);
+  cw_stream_metrics_destroy(w->host_metrics_stream);
+  cw_stream_logs_destroy(w->logs);
   cw_logs_queue_destroy(w->logq);
-  cw_sender_destroy(w->sender);
-  aws_creds_provider_destroy(w->creds);
   cw_queue_destroy(w->queue);
+  cw_queue_destroy(w->host_queue);
+  cw_host_destroy(w->host);
+  aws_creds_provider_destroy(w->creds);
   cw_dedup_destroy(w->dedup);
   for (size_t i = 0; i < w->include_num; i++)
     regfree(&w->include[i]);
@@ -1059,15 +902,19 @@ static void wcw_free(void *arg) {
     sfree(w->dims[i].name);
     sfree(w->dims[i].value);
   }
-  pthread_cond_destroy(&w->cond);
   pthread_mutex_destroy(&w->lock);
   sfree(w->instance);
   sfree(w->region_cfg);
   sfree(w->endpoint);
   sfree(w->ns);
   sfree(w->profile);
+  sfree(w->spool_dir);
   sfree(w->logs_endpoint);
   sfree(w->instance_id_cfg);
+  sfree(w->host_ns);
+  sfree(w->host_endpoint_cfg);
+  sfree(w->host_variant_cfg);
+  sfree(w->host_disk);
   sfree(w);
 }
 
@@ -1317,25 +1164,116 @@ static int wcw_config_item(wcw_t *w, oconfig_item_t *c) {
   return -1;
 }
 
+/* Adds a PutMetricData stream for queue q in namespace ns. */
+static int add_metrics_stream(wcw_t *w, cw_queue_t *q, const char *ns,
+                              const char *name, cw_stream_metrics_t **out,
+                              char *err, size_t err_size) {
+  cw_pipeline_stream_t s;
+
+  memset(&s, 0, sizeof(s));
+  *out = cw_stream_metrics_create(q, ns, 0, err, err_size);
+  if (*out == NULL)
+    return -1;
+  cw_stream_metrics_describe(*out, &s);
+  s.name = name;
+  s.url = w->endpoint;
+  s.region = w->region;
+  s.compress_threshold = w->compress ? CW_ENCODE_GZIP_DEFAULT_THRESHOLD : 0;
+  s.max_requests_per_second = w->max_rps;
+  return cw_pipeline_add_stream(w->pipe, &s, err, err_size);
+}
+
+/* The pipeline and its streams, after the configuration was read. */
+static int wcw_setup(wcw_t *w, char *err, size_t err_size) {
+  cw_pipeline_config_t pc = {
+      .creds = w->creds,
+      .timeout_ms = w->timeout_ms,
+      .max_attempts = (unsigned)w->max_attempts,
+      .lock = &w->lock,
+      .flush_interval_ms = CDTIME_T_TO_MS(w->flush_interval),
+      .now = clock_now,
+      .random01 = random01,
+      .log = pipe_log,
+      .thread_create = thread_create,
+      .before_flush = before_flush,
+      .after_flush = after_flush,
+      .ud = w,
+  };
+  char url[512];
+
+  w->st_host = w->st_logs = -1;
+  w->queue = cw_queue_create(w->max_queued);
+  w->dedup = cw_dedup_create();
+  w->pipe = cw_pipeline_create(&pc, err, err_size);
+  if (w->queue == NULL || w->dedup == NULL || w->pipe == NULL) {
+    if (w->pipe != NULL)
+      ssnprintf(err, err_size, "out of memory");
+    return -1;
+  }
+  w->st_metrics = add_metrics_stream(w, w->queue, w->ns, "metrics", &w->metrics,
+                                     err, err_size);
+  if (w->st_metrics < 0)
+    return -1;
+  if (w->host_metrics) {
+    cw_host_config_t hc = {.disk = w->host_disk,
+                           .endpoint = w->host_endpoint_cfg,
+                           .variant = w->host_variant_cfg};
+    if (w->host_ns == NULL)
+      w->host_ns = strdup(CW_HOST_DEFAULT_NAMESPACE);
+    w->host = cw_host_create(&hc);
+    w->host_queue = cw_queue_create(w->max_queued);
+    if (w->host_ns == NULL || w->host == NULL || w->host_queue == NULL) {
+      ssnprintf(err, err_size, "host metrics: out of memory");
+      return -1;
+    }
+    w->st_host =
+        add_metrics_stream(w, w->host_queue, w->host_ns, "host metrics",
+                           &w->host_metrics_stream, err, err_size);
+    if (w->st_host < 0)
+      return -1;
+    INFO(PLUGIN_NAME " plugin: host metrics in namespace %s, file system %s",
+         w->host_ns,
+         w->host_disk != NULL ? w->host_disk : CW_HOST_DEFAULT_DISK);
+  }
+  if (w->datalog) {
+    cw_pipeline_stream_t s;
+    if (w->logs_endpoint == NULL) {
+      ssnprintf(url, sizeof(url), "https://logs.%s.amazonaws.com/", w->region);
+      w->logs_endpoint = strdup(url);
+    }
+    w->logq = cw_logs_queue_create(w->max_log_events);
+    w->logs = w->logq != NULL ? cw_stream_logs_create(w->logq) : NULL;
+    if (w->logs_endpoint == NULL || w->logs == NULL) {
+      ssnprintf(err, err_size, "data log: out of memory");
+      return -1;
+    }
+    memset(&s, 0, sizeof(s));
+    cw_stream_logs_describe(w->logs, &s);
+    s.url = w->logs_endpoint;
+    s.region = w->region;
+    w->st_logs = cw_pipeline_add_stream(w->pipe, &s, err, err_size);
+    if (w->st_logs < 0)
+      return -1;
+  }
+  return 0;
+}
+
 static int wcw_config(oconfig_item_t *ci) {
-  static int instances; /* names the blocks: one sender each */
+  static int instances; /* names the blocks: one pipeline each */
   wcw_t *w = calloc(1, sizeof(*w));
   char err[512];
   char url[512];
   char inst[16];
   aws_region_t region;
   aws_creds_config_t cc;
-  cw_sender_config_t sc;
   int status = 0;
 
   if (w == NULL)
     return ENOMEM;
-  /* Region discovery and the sender's handles use libcurl before init. */
+  /* Region discovery and the pipeline's handles use libcurl before init. */
   if (instances == 0)
     curl_global_init(CURL_GLOBAL_DEFAULT);
   pthread_mutex_init(&w->lock, NULL);
-  pthread_cond_init(&w->cond, NULL);
-  C_COMPLAIN_INIT(&w->complaint_send);
   w->rng = (uint64_t)cdtime() ^ ((uint64_t)getpid() << 32);
   w->ns = strdup(DEFAULT_NAMESPACE);
   w->flush_interval = TIME_T_TO_CDTIME_T(DEFAULT_FLUSH_INTERVAL);
@@ -1344,15 +1282,17 @@ static int wcw_config(oconfig_item_t *ci) {
   w->max_queued = DEFAULT_MAX_QUEUED;
   w->compress = true;
   w->timeout_ms = DEFAULT_TIMEOUT_MS;
-  w->max_attempts = CW_SENDER_DEFAULT_MAX_ATTEMPTS;
+  w->max_attempts = CW_PIPELINE_DEFAULT_MAX_ATTEMPTS;
   w->datalog = true;
   w->percentiles = true;
   w->spool_max_bytes = CW_SPOOL_DEFAULT_MAX_BYTES;
   w->max_rps = DEFAULT_MAX_REQUESTS_PER_SECOND;
-  C_COMPLAIN_INIT(&w->complaint_spool);
   w->max_log_events = DEFAULT_MAX_QUEUED_LOG_EVENTS;
-  C_COMPLAIN_INIT(&w->complaint_logs);
+  w->imds_wait_s = IMDS_RETRY_FIRST_S;
+  C_COMPLAIN_INIT(&w->complaint_spool);
   C_COMPLAIN_INIT(&w->complaint_sketch);
+  C_COMPLAIN_INIT(&w->complaint_host);
+  C_COMPLAIN_INIT(&w->complaint_imds);
   ssnprintf(inst, sizeof(inst), "%d", instances++);
   w->instance = strdup(inst);
 
@@ -1364,13 +1304,14 @@ static int wcw_config(oconfig_item_t *ci) {
   }
 
   memset(&cc, 0, sizeof(cc));
-  cc.getenv_fn = env_getenv;
-  cc.clock_fn = clock_now;
+  cc.getenv_fn = aws_creds_process_getenv;
+  cc.clock_fn = aws_creds_system_clock;
   cc.home_dir = getenv("HOME");
   cc.profile = w->profile;
   cc.imds_url = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
   cc.timeout_ms = w->timeout_ms < 2000 ? w->timeout_ms : 2000;
   cc.imds_v1_fallback = w->imds_v1;
+  w->creds_cfg = cc;
 
   if (aws_region_resolve(&cc, w->region_cfg, &region, err, sizeof(err)) ==
       AWS_CREDS_FAILED) {
@@ -1378,74 +1319,22 @@ static int wcw_config(oconfig_item_t *ci) {
     wcw_free(w);
     return -1;
   }
+  sstrncpy(w->region, region.name, sizeof(w->region));
   if (w->endpoint == NULL) {
     ssnprintf(url, sizeof(url), "https://monitoring.%s.amazonaws.com/",
               region.name);
     w->endpoint = strdup(url);
   }
-
-  w->queue = cw_queue_create(w->max_queued);
-  w->dedup = cw_dedup_create();
   w->creds = aws_creds_provider_create(&cc);
-  memset(&sc, 0, sizeof(sc));
-  sc.url = w->endpoint;
-  sc.region = region.name;
-  sc.ns = w->ns;
-  sc.compress = w->compress;
-  sc.compress_threshold = CW_SENDER_DEFAULT_COMPRESS_THRESHOLD;
-  sc.timeout_ms = w->timeout_ms;
-  sc.max_attempts = (unsigned)w->max_attempts;
-  sc.max_requests_per_second = w->max_rps;
-  sc.creds = w->creds;
-  sc.now = clock_now;
-  sc.random01 = random01;
-  sc.sleep_ms = sleep_ms;
-  sc.log = sender_log;
-  sc.ud = w;
-  if (w->queue == NULL || w->dedup == NULL || w->creds == NULL) {
+  if (w->endpoint == NULL || w->creds == NULL) {
     ERROR(PLUGIN_NAME " plugin: out of memory");
     wcw_free(w);
     return -1;
   }
-  w->sender = cw_sender_create(&sc, err, sizeof(err));
-  if (w->sender == NULL) {
+  if (wcw_setup(w, err, sizeof(err)) != 0) {
     ERROR(PLUGIN_NAME " plugin: %s", err);
     wcw_free(w);
     return -1;
-  }
-  w->creds_cfg = cc;
-  if (w->host_metrics && host_setup(w, &sc, err, sizeof(err)) != 0) {
-    ERROR(PLUGIN_NAME " plugin: %s", err);
-    wcw_free(w);
-    return -1;
-  }
-
-  if (w->datalog) {
-    cw_logs_config_t lc;
-    if (w->logs_endpoint == NULL) {
-      ssnprintf(url, sizeof(url), "https://logs.%s.amazonaws.com/",
-                region.name);
-      w->logs_endpoint = strdup(url);
-    }
-    memset(&lc, 0, sizeof(lc));
-    lc.url = w->logs_endpoint;
-    lc.region = region.name;
-    lc.timeout_ms = w->timeout_ms;
-    lc.max_attempts = (unsigned)w->max_attempts;
-    lc.creds = w->creds;
-    lc.now = clock_now;
-    lc.random01 = random01;
-    lc.sleep_ms = sleep_ms;
-    lc.log = sender_log;
-    lc.ud = w;
-    w->logq = cw_logs_queue_create(w->max_log_events);
-    w->logs = w->logq ? cw_logs_create(&lc, err, sizeof(err)) : NULL;
-    if (w->logs == NULL) {
-      ERROR(PLUGIN_NAME " plugin: data log: %s",
-            w->logq ? err : "out of memory");
-      wcw_free(w);
-      return -1;
-    }
   }
   INFO(PLUGIN_NAME " plugin: namespace %s, region %s (from %s), endpoint %s",
        w->ns, region.name, region.source, w->endpoint);

@@ -4,6 +4,7 @@
  */
 #include "cw_datalog.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +39,12 @@ static void put_int(yajl_gen g, const char *key, long long value) {
   yajl_gen_integer(g, value);
 }
 
-char *cw_datalog_line(const cw_datalog_entry_t *e) {
+/* The line; with mark, the instance_id member is left out and
+ * CW_DATALOG_INSTANCE_MARK stands where it goes. */
+static char *line_of(const cw_datalog_entry_t *e, bool mark) {
   yajl_gen g;
   const unsigned char *buf;
-  size_t len;
+  size_t len, at = 0;
   char when[96];
   char *line = NULL;
 
@@ -61,7 +64,10 @@ char *cw_datalog_line(const cw_datalog_entry_t *e) {
   put_str(g, "error", e->error);
   put_str(g, "endpoint_name", e->endpoint_name);
   put_str(g, "variant_name", e->variant_name);
-  put_str(g, "instance_id", e->instance_id);
+  if (mark && yajl_gen_get_buf(g, &buf, &at) != yajl_gen_status_ok)
+    at = 0;
+  if (!mark)
+    put_str(g, "instance_id", e->instance_id);
   put_str(g, "boot_id", e->boot_id);
   if (e->seq != 0)
     put_int(g, "seq", e->seq);
@@ -70,15 +76,61 @@ char *cw_datalog_line(const cw_datalog_entry_t *e) {
     put_str(g, "received", when);
   }
   yajl_gen_map_close(g);
-  if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok) {
-    line = malloc(len + 1);
-    if (line != NULL) {
+  if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok &&
+      (!mark || at > 0)) {
+    line = malloc(len + 2);
+    if (line != NULL && !mark) {
       memcpy(line, buf, len);
       line[len] = 0;
+    } else if (line != NULL) {
+      memcpy(line, buf, at);
+      line[at] = CW_DATALOG_INSTANCE_MARK;
+      memcpy(line + at + 1, buf + at, len - at);
+      line[len + 1] = 0;
     }
   }
   yajl_gen_free(g);
   return line;
+}
+
+char *cw_datalog_line(const cw_datalog_entry_t *e) { return line_of(e, false); }
+
+char *cw_datalog_line_pending(const cw_datalog_entry_t *e) {
+  return line_of(e, true);
+}
+
+char *cw_datalog_line_resolve(const char *line, size_t len,
+                              const char *instance_id) {
+  const char *at = memchr(line, CW_DATALOG_INSTANCE_MARK, len);
+  yajl_gen g;
+  const unsigned char *member;
+  size_t mlen;
+  char *out = NULL;
+
+  if (at == NULL || instance_id == NULL)
+    return NULL;
+  g = yajl_gen_alloc(NULL);
+  if (g == NULL)
+    return NULL;
+  /* ,"instance_id":"..." written by yajl, for its escaping: a map of one
+   * member, without its braces. */
+  yajl_gen_map_open(g);
+  put_str(g, "instance_id", instance_id);
+  yajl_gen_map_close(g);
+  if (yajl_gen_get_buf(g, &member, &mlen) == yajl_gen_status_ok && mlen > 2) {
+    size_t head = (size_t)(at - line), tail = len - head - 1;
+    mlen -= 2; /* the braces */
+    out = malloc(head + 1 + mlen + tail + 1);
+    if (out != NULL) {
+      memcpy(out, line, head);
+      out[head] = ',';
+      memcpy(out + head + 1, member + 1, mlen);
+      memcpy(out + head + 1 + mlen, at + 1, tail);
+      out[head + 1 + mlen + tail] = 0;
+    }
+  }
+  yajl_gen_free(g);
+  return out;
 }
 
 int cw_datalog_group(const char *endpoint, char *buf, size_t size) {

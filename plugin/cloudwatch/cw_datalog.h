@@ -46,6 +46,18 @@ typedef struct {
  * required field is missing or memory runs out. */
 char *cw_datalog_line(const cw_datalog_entry_t *e);
 
+/* The line of an event whose instance is not known yet: e->instance_id is
+ * ignored and CW_DATALOG_INSTANCE_MARK (a byte JSON text never holds
+ * unescaped) stands where the member goes, until
+ * cw_datalog_line_resolve() puts it there. */
+#define CW_DATALOG_INSTANCE_MARK '\x01'
+char *cw_datalog_line_pending(const cw_datalog_entry_t *e);
+/* line[0..len) with its mark replaced by the instance_id member: the line
+ * cw_datalog_line would have written. malloc'ed; NULL when line has no
+ * mark or memory runs out. */
+char *cw_datalog_line_resolve(const char *line, size_t len,
+                              const char *instance_id);
+
 /* "/aws/sagemaker/Endpoints/<endpoint>" and "<variant>/<instance>/data-log"
  * into buf. 0, or -1 if they do not fit or a name is empty. */
 int cw_datalog_group(const char *endpoint, char *buf, size_t size);

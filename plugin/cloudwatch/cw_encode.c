@@ -45,6 +45,7 @@ struct cw_encode_s {
   size_t len;        /* prefix and complete datums, without the suffix */
   size_t prefix_len; /* {"Namespace":"...","MetricData":[ */
   size_t count;
+  char ns[CW_NAMESPACE_MAX + 1];
   size_t max_datums;
   size_t max_bytes;
   /* During one generation: */
@@ -363,6 +364,69 @@ static int gen_datum(yajl_gen g, const cw_datum_t *d) {
 
 /* ------------------------------------------------------------- encoder */
 
+/* Writes {"Namespace":ns,"MetricData":[ and empties the body; why says
+ * what went wrong (left alone when all went well). */
+static void write_prefix(cw_encode_t *e, const char *ns, char *why,
+                         size_t why_size) {
+  e->len = 0;
+  e->count = 0;
+  begin(e);
+  yajl_gen_reset(e->gen, NULL);
+  yajl_gen_clear(e->gen);
+  if (yajl_gen_map_open(e->gen) != yajl_gen_status_ok ||
+      !GEN_KEY(e->gen, "Namespace") || !gen_str(e->gen, ns) ||
+      !GEN_KEY(e->gen, "MetricData") ||
+      yajl_gen_array_open(e->gen) != yajl_gen_status_ok)
+    snprintf(why, why_size, "cannot write the namespace");
+  else if (e->overflow)
+    snprintf(why, why_size,
+             "max_bytes %zu is too small for an empty body (%zu bytes)",
+             e->max_bytes, e->need + SUFFIX_LEN);
+  else if (e->nomem)
+    snprintf(why, why_size, "out of memory");
+  else {
+    e->len = e->prefix_len = e->pos;
+    snprintf(e->ns, sizeof(e->ns), "%s", ns);
+    write_suffix(e);
+  }
+}
+
+int cw_encode_set_namespace(cw_encode_t *e, const char *ns, char *err,
+                            size_t err_size) {
+  char why[256] = "";
+
+  if (strcmp(e->ns, ns) == 0) {
+    cw_encode_reset(e);
+    return 0;
+  }
+  if (cw_datum_namespace_validate(ns, why, sizeof(why)) == 0)
+    write_prefix(e, ns, why, sizeof(why));
+  if (why[0] != 0) {
+    /* Back to the namespace it had: the encoder stays usable. */
+    char keep[CW_NAMESPACE_MAX + 1], ignored[64];
+    snprintf(keep, sizeof(keep), "%s", e->ns);
+    write_prefix(e, keep, ignored, sizeof(ignored));
+    if (err != NULL && err_size > 0)
+      snprintf(err, err_size, "%s", why);
+    return -1;
+  }
+  return 0;
+}
+
+const char *cw_encode_namespace(const cw_encode_t *e) { return e->ns; }
+
+cw_encode_mark_t cw_encode_mark(const cw_encode_t *e) {
+  return (cw_encode_mark_t){e->len, e->count};
+}
+
+void cw_encode_rollback(cw_encode_t *e, cw_encode_mark_t m) {
+  if (m.count > e->count || m.len > e->len || m.len < e->prefix_len)
+    return;
+  e->len = m.len;
+  e->count = m.count;
+  write_suffix(e);
+}
+
 cw_encode_t *cw_encode_create(const char *ns, size_t max_datums,
                               size_t max_bytes, char *err, size_t err_size) {
   cw_encode_t *e = NULL;
@@ -393,25 +457,9 @@ cw_encode_t *cw_encode_create(const char *ns, size_t max_datums,
       snprintf(why, sizeof(why), "out of memory");
   }
 
-  if (why[0] == 0) {
-    begin(e);
-    if (yajl_gen_map_open(e->gen) != yajl_gen_status_ok ||
-        !GEN_KEY(e->gen, "Namespace") || !gen_str(e->gen, ns) ||
-        !GEN_KEY(e->gen, "MetricData") ||
-        yajl_gen_array_open(e->gen) != yajl_gen_status_ok)
-      snprintf(why, sizeof(why), "cannot write the namespace");
-    else if (e->overflow)
-      snprintf(why, sizeof(why),
-               "max_bytes %zu is too small for an empty body (%zu bytes)",
-               max_bytes, e->need + SUFFIX_LEN);
-    else if (e->nomem)
-      snprintf(why, sizeof(why), "out of memory");
-  }
-
-  if (why[0] == 0) {
-    e->len = e->prefix_len = e->pos;
-    write_suffix(e);
-  } else {
+  if (why[0] == 0)
+    write_prefix(e, ns, why, sizeof(why));
+  if (why[0] != 0) {
     if (err != NULL && err_size > 0)
       snprintf(err, err_size, "%s", why);
     cw_encode_destroy(e);

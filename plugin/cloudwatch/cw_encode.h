@@ -95,6 +95,22 @@ size_t cw_encode_count(const cw_encode_t *e);
 /* Empties the body for the next request, keeping its memory. */
 void cw_encode_reset(cw_encode_t *e);
 
+/* Empties the body and makes it one of namespace ns (the spool's replay
+ * sends each batch to its own namespace). 0, or -1 with a line in err
+ * when ns is refused (the encoder keeps its namespace, emptied). */
+int cw_encode_set_namespace(cw_encode_t *e, const char *ns, char *err,
+                            size_t err_size);
+const char *cw_encode_namespace(const cw_encode_t *e);
+
+/* A point to come back to: the datums added after a mark can be taken out
+ * again, all together (a spooled batch merged into a request whole, or not
+ * at all). */
+typedef struct {
+  size_t len, count;
+} cw_encode_mark_t;
+cw_encode_mark_t cw_encode_mark(const cw_encode_t *e);
+void cw_encode_rollback(cw_encode_t *e, cw_encode_mark_t m);
+
 void cw_encode_destroy(cw_encode_t *e);
 
 /* Writes v as the encoder does (see above) into buf, NUL-terminated.

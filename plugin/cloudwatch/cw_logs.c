@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cw_logs: the data-log queue and the PutLogEvents sender (see
- * cw_logs.h).
+ * cw_logs: the data-log queue (see cw_logs.h).
  *
  * Queue: every event is one heap block (its message follows the struct),
  * in its stream's array sorted by (timestamp, arrival), so that a request
@@ -12,14 +11,7 @@
  * merges them back in arrival order. Streams are few (one per endpoint
  * variant and instance), so they are found by a linear search.
  *
- * Sender: the structure of cw_sender. A batch is claimed and its body
- * written under the caller's lock, sent unlocked, and released under the
- * lock. Before the first PutLogEvents of a stream the group and the stream
- * are created (once per process each, remembered; again after a
- * ResourceNotFoundException). Answers are classified by aws_http;
- * credentials are refreshed once on an expired-token answer; throttling,
- * 5xx and network errors are retried with full-jitter backoff within the
- * attempts, the retry budget and the deadline.
+ * The sender is cw_stream_logs, on the delivery pipeline.
  */
 #include "cw_logs.h"
 
@@ -29,23 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <yajl/yajl_gen.h>
-#include <yajl/yajl_tree.h>
-
-#include "aws_http.h"
-#include "aws_post.h"
-#include "aws_sigv4.h"
-#include "cw_retry.h"
-
-/* CloudWatch Logs API reference: AWS JSON 1.1, target prefix
- * "Logs_20140328". */
-#define LOGS_CONTENT_TYPE "application/x-amz-json-1.1"
-#define LOGS_TARGET_PREFIX "Logs_20140328."
-#define LOGS_SERVICE "logs"
-
-#define LOGS_ALREADY_EXISTS "ResourceAlreadyExistsException"
-#define LOGS_NOT_FOUND "ResourceNotFoundException"
 
 /* U+FFFD REPLACEMENT CHARACTER in UTF-8. */
 static const char utf8_replacement[] = "\xEF\xBF\xBD";
@@ -150,6 +125,12 @@ static bool group_name_ok(const char *g) {
 /* CreateLogStream: logStreamName of 1 to 512, without ':' or '*'. Counted
  * here in bytes (never more characters than bytes), and valid UTF-8 as
  * the body must be. */
+static bool stream_name_ok(const char *s);
+
+bool cw_logs_names_ok(const char *group, const char *stream) {
+  return group_name_ok(group) && stream_name_ok(stream);
+}
+
 static bool stream_name_ok(const char *s) {
   size_t n;
 
@@ -179,7 +160,8 @@ typedef struct ev_s {
 struct lstream_s {
   lstream_t *next;
   char *group;
-  char *name;
+  char *name;   /* the stream's name; while pending, the key it is made of */
+  bool pending; /* the name waits for cw_logs_queue_resolve */
   ev_t **buf;
   ev_t **ev; /* buf + off */
   size_t num, cap;
@@ -408,15 +390,17 @@ static int stream_make_room(lstream_t *s) {
 }
 
 static lstream_t *stream_get(cw_logs_queue_t *q, const char *group,
-                             const char *name) {
+                             const char *name, bool pending) {
   lstream_t *s;
 
   for (s = q->streams; s != NULL; s = s->next)
-    if (strcmp(s->group, group) == 0 && strcmp(s->name, name) == 0)
+    if (s->pending == pending && strcmp(s->group, group) == 0 &&
+        strcmp(s->name, name) == 0)
       return s;
   s = calloc(1, sizeof(*s));
   if (s == NULL)
     return NULL;
+  s->pending = pending;
   s->group = strdup(group);
   s->name = strdup(name);
   if (s->group == NULL || s->name == NULL) {
@@ -455,17 +439,14 @@ static ev_t *ev_new(const char *message, int64_t timestamp_ms) {
   return e;
 }
 
-cw_logs_add_t cw_logs_queue_add(cw_logs_queue_t *q, const char *group,
-                                const char *stream, int64_t timestamp_ms,
-                                const char *message, int64_t now_ms) {
+static cw_logs_add_t add(cw_logs_queue_t *q, const char *group,
+                         const char *stream, bool pending, int64_t timestamp_ms,
+                         const char *message, int64_t now_ms) {
   ev_t *e = NULL;
   lstream_t *s;
   bool made_room = false;
   size_t at;
 
-  if (q == NULL || message == NULL || message[0] == '\0' ||
-      !group_name_ok(group) || !stream_name_ok(stream))
-    return CW_LOGS_INVALID;
   if (timestamp_ms < now_ms - CW_LOGS_MAX_AGE_MS) {
     q->dropped++;
     return CW_LOGS_TOO_OLD;
@@ -486,7 +467,7 @@ cw_logs_add_t cw_logs_queue_add(cw_logs_queue_t *q, const char *group,
     }
     made_room = true;
   }
-  s = stream_get(q, group, stream);
+  s = stream_get(q, group, stream, pending);
   if (s == NULL || stream_make_room(s) != 0) {
     if (s != NULL && s->num == 0)
       stream_unlink(q, s);
@@ -515,6 +496,133 @@ cw_logs_add_t cw_logs_queue_add(cw_logs_queue_t *q, const char *group,
   return made_room ? CW_LOGS_ADDED_DROPPED_OLDEST : CW_LOGS_ADDED;
 }
 
+cw_logs_add_t cw_logs_queue_add(cw_logs_queue_t *q, const char *group,
+                                const char *stream, int64_t timestamp_ms,
+                                const char *message, int64_t now_ms) {
+  if (q == NULL || message == NULL || message[0] == '\0' ||
+      !group_name_ok(group) || !stream_name_ok(stream))
+    return CW_LOGS_INVALID;
+  return add(q, group, stream, false, timestamp_ms, message, now_ms);
+}
+
+cw_logs_add_t cw_logs_queue_add_pending(cw_logs_queue_t *q, const char *group,
+                                        const char *key, int64_t timestamp_ms,
+                                        const char *message, int64_t now_ms) {
+  if (q == NULL || message == NULL || message[0] == '\0' ||
+      !group_name_ok(group) || key == NULL ||
+      strnlen(key, CW_LOGS_MAX_NAME + 1) > CW_LOGS_MAX_NAME)
+    return CW_LOGS_INVALID;
+  return add(q, group, key, true, timestamp_ms, message, now_ms);
+}
+
+size_t cw_logs_queue_pending(const cw_logs_queue_t *q) {
+  size_t n = 0;
+  for (const lstream_t *s = q->streams; s != NULL; s = s->next)
+    if (s->pending)
+      n += s->num;
+  return n;
+}
+
+/* Moves the events of src into dst, keeping dst's order; frees src. */
+static int stream_merge(cw_logs_queue_t *q, lstream_t *dst, lstream_t *src) {
+  size_t n = dst->num + src->num, i = 0, j = 0, k = 0;
+  ev_t **buf = malloc(n * sizeof(*buf));
+
+  if (buf == NULL)
+    return -1;
+  while (i < dst->num || j < src->num) {
+    if (j == src->num || (i < dst->num && ev_before(dst->ev[i], src->ev[j])))
+      buf[k++] = dst->ev[i++];
+    else
+      buf[k++] = src->ev[j++];
+  }
+  for (size_t x = 0; x < src->num; x++)
+    src->ev[x]->stream = dst;
+  free(dst->buf);
+  dst->buf = dst->ev = buf;
+  dst->num = dst->cap = n;
+  src->num = 0;
+  stream_unlink(q, src);
+  return 0;
+}
+
+/* Replaces event i of s with one whose message is msg (same time, same
+ * arrival). -1 when out of memory (the event stays as it was). */
+static int ev_replace(cw_logs_queue_t *q, lstream_t *s, size_t i,
+                      const char *msg) {
+  ev_t *old = s->ev[i], *e = ev_new(msg, old->pub.timestamp_ms);
+
+  if (e == NULL)
+    return -1;
+  e->stream = s;
+  e->seq = old->seq;
+  e->older = old->older;
+  e->newer = old->newer;
+  if (e->older != NULL)
+    e->older->newer = e;
+  else
+    q->oldest = e;
+  if (e->newer != NULL)
+    e->newer->older = e;
+  else
+    q->newest = e;
+  q->bytes += ev_size(e);
+  q->bytes -= ev_size(old);
+  s->ev[i] = e;
+  free(old);
+  return 0;
+}
+
+size_t cw_logs_queue_resolve(cw_logs_queue_t *q, cw_logs_namer_t namer,
+                             cw_logs_rewriter_t rewriter, void *ud,
+                             size_t *nomem) {
+  lstream_t *s, *next;
+  size_t dropped = 0;
+
+  if (nomem != NULL)
+    *nomem = 0;
+  for (s = q->streams; s != NULL; s = next) {
+    char name[CW_LOGS_MAX_NAME + 1];
+    lstream_t *t;
+    next = s->next;
+    if (!s->pending)
+      continue;
+    if (namer(s->group, s->name, ud, name, sizeof(name)) != 0 ||
+        !stream_name_ok(name)) {
+      /* No name CloudWatch Logs would take: the events cannot be sent. */
+      dropped += s->num;
+      stream_remove_prefix(q, s, s->num);
+      continue;
+    }
+    /* The events' messages may name the stream's parts too. Pending
+     * events are never claimed, so all are on the arrival list. */
+    for (size_t i = 0; rewriter != NULL && i < s->num; i++) {
+      char *msg = rewriter(s->ev[i]->pub.message, s->ev[i]->pub.len, ud);
+      if (msg != NULL && ev_replace(q, s, i, msg) != 0 && nomem != NULL)
+        (*nomem)++;
+      free(msg);
+    }
+    for (t = q->streams; t != NULL; t = t->next)
+      if (!t->pending && strcmp(t->group, s->group) == 0 &&
+          strcmp(t->name, name) == 0)
+        break;
+    if (t == NULL) {
+      char *copy = strdup(name);
+      if (copy == NULL) {
+        if (nomem != NULL)
+          *nomem += s->num;
+        continue;
+      }
+      free(s->name);
+      s->name = copy;
+      s->pending = false;
+    } else if (stream_merge(q, t, s) != 0 && nomem != NULL) {
+      *nomem += s->num;
+    }
+  }
+  return dropped;
+}
+
 size_t cw_logs_queue_claim(cw_logs_queue_t *q, int64_t now_ms,
                            cw_logs_batch_t *b) {
   lstream_t *s, *next;
@@ -536,9 +644,15 @@ size_t cw_logs_queue_claim(cw_logs_queue_t *q, int64_t now_ms,
       stream_remove_prefix(q, s, k);
     }
   }
-  if (q->oldest == NULL)
-    return 0;
-  s = q->oldest->stream;
+  /* The stream whose oldest event arrived first, among the named. */
+  {
+    ev_t *o = q->oldest;
+    while (o != NULL && o->stream->pending)
+      o = o->newer;
+    if (o == NULL)
+      return 0;
+    s = o->stream;
+  }
   first = s->ev[0]->pub.timestamp_ms;
   while (n < s->num && n < q->claim_cap) {
     ev_t *e = s->ev[n];
@@ -597,576 +711,4 @@ void cw_logs_queue_release(cw_logs_queue_t *q, int done) {
   q->claim_stream = NULL;
   if (s->num == 0)
     stream_unlink(q, s);
-}
-
-/* =============================================================== sender */
-
-struct cw_logs_s {
-  cw_logs_config_t cfg;
-  char *url;
-  char *host; /* host[:port] as in the Host header */
-  char *path;
-  char *region;
-
-  aws_http_t *http;
-
-  cw_retry_budget_t budget;
-  /* Groups ("G") and streams ("G:S"; a group name has no ':') known to
-   * exist: a ring, the oldest overwritten; NULL slots are forgotten. */
-  char *known[CW_LOGS_MAX_KNOWN];
-  size_t known_next;
-  bool rejecting; /* the last response refused some events */
-
-  pthread_mutex_t stats_lock;
-  cw_logs_stats_t stats;
-  char last_error[1024];
-};
-
-static void logf_(cw_logs_t *l, cw_log_level_t level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void logf_(cw_logs_t *l, cw_log_level_t level, const char *fmt, ...) {
-  char msg[1024];
-  va_list ap;
-
-  if (l->cfg.log == NULL)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof(msg), fmt, ap);
-  va_end(ap);
-  l->cfg.log(level, msg, l->cfg.ud);
-}
-
-static void set_last_error(cw_logs_t *l, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void set_last_error(cw_logs_t *l, const char *fmt, ...) {
-  va_list ap;
-
-  pthread_mutex_lock(&l->stats_lock);
-  va_start(ap, fmt);
-  vsnprintf(l->last_error, sizeof(l->last_error), fmt, ap);
-  va_end(ap);
-  pthread_mutex_unlock(&l->stats_lock);
-}
-
-#define STAT_ADD(l, field, n)                                                  \
-  do {                                                                         \
-    pthread_mutex_lock(&(l)->stats_lock);                                      \
-    (l)->stats.field += (n);                                                   \
-    pthread_mutex_unlock(&(l)->stats_lock);                                    \
-  } while (0)
-
-cw_logs_t *cw_logs_create(const cw_logs_config_t *cfg, char *err,
-                          size_t err_size) {
-  cw_logs_t *l = NULL;
-
-  err[0] = '\0';
-  if (cfg == NULL || cfg->url == NULL || cfg->region == NULL ||
-      cfg->region[0] == '\0' || cfg->creds == NULL || cfg->now == NULL ||
-      cfg->random01 == NULL || cfg->sleep_ms == NULL) {
-    snprintf(err, err_size,
-             "data log: the URL, region, credentials, clock, "
-             "randomness and sleep are all required");
-    return NULL;
-  }
-  l = calloc(1, sizeof(*l));
-  if (l == NULL) {
-    snprintf(err, err_size, "out of memory");
-    return NULL;
-  }
-  l->cfg = *cfg;
-  pthread_mutex_init(&l->stats_lock, NULL);
-  if (l->cfg.timeout_ms <= 0)
-    l->cfg.timeout_ms = CW_LOGS_DEFAULT_TIMEOUT_MS;
-  if (l->cfg.max_attempts == 0)
-    l->cfg.max_attempts = CW_SENDER_DEFAULT_MAX_ATTEMPTS;
-  if (l->cfg.backoff_base_ms == 0)
-    l->cfg.backoff_base_ms = CW_SENDER_DEFAULT_BACKOFF_BASE_MS;
-  if (l->cfg.backoff_cap_ms == 0)
-    l->cfg.backoff_cap_ms = CW_SENDER_DEFAULT_BACKOFF_CAP_MS;
-  cw_retry_budget_init(&l->budget, CW_SENDER_RETRY_CAPACITY,
-                       CW_SENDER_RETRY_COST);
-  if (aws_http_split_url(cfg->url, &l->host, &l->path, err, err_size) != 0) {
-    char why[512];
-    snprintf(why, sizeof(why), "LogsEndpoint %s", err);
-    snprintf(err, err_size, "%s", why);
-    goto fail;
-  }
-  l->url = strdup(cfg->url);
-  l->region = strdup(cfg->region);
-  l->http = aws_http_create();
-  if (l->url == NULL || l->region == NULL || l->http == NULL) {
-    snprintf(err, err_size, "out of memory");
-    goto fail;
-  }
-  l->cfg.url = l->url;
-  l->cfg.region = l->region;
-  return l;
-fail:
-  cw_logs_destroy(l);
-  return NULL;
-}
-
-void cw_logs_destroy(cw_logs_t *l) {
-  if (l == NULL)
-    return;
-  aws_http_destroy(l->http);
-  for (size_t i = 0; i < CW_LOGS_MAX_KNOWN; i++)
-    free(l->known[i]);
-  free(l->url);
-  free(l->host);
-  free(l->path);
-  free(l->region);
-  pthread_mutex_destroy(&l->stats_lock);
-  free(l);
-}
-
-void cw_logs_get_stats(cw_logs_t *l, cw_logs_stats_t *out) {
-  pthread_mutex_lock(&l->stats_lock);
-  *out = l->stats;
-  pthread_mutex_unlock(&l->stats_lock);
-}
-
-void cw_logs_last_error(cw_logs_t *l, char *buf, size_t size) {
-  pthread_mutex_lock(&l->stats_lock);
-  snprintf(buf, size, "%s", l->last_error);
-  pthread_mutex_unlock(&l->stats_lock);
-}
-
-/* ---------------------------------------------- groups and streams known */
-
-/* "G" for a group, "G:S" for a stream of it, into buf. */
-static void known_key(const char *group, const char *stream, char *buf,
-                      size_t size) {
-  snprintf(buf, size, "%s%s%s", group, stream != NULL ? ":" : "",
-           stream != NULL ? stream : "");
-}
-
-static size_t known_find(const cw_logs_t *l, const char *key) {
-  for (size_t i = 0; i < CW_LOGS_MAX_KNOWN; i++)
-    if (l->known[i] != NULL && strcmp(l->known[i], key) == 0)
-      return i;
-  return CW_LOGS_MAX_KNOWN;
-}
-
-static void known_add(cw_logs_t *l, const char *key) {
-  char *copy;
-
-  if (known_find(l, key) < CW_LOGS_MAX_KNOWN)
-    return;
-  copy = strdup(key);
-  if (copy == NULL)
-    return; /* it will be created again: harmless */
-  free(l->known[l->known_next]);
-  l->known[l->known_next] = copy;
-  l->known_next = (l->known_next + 1) % CW_LOGS_MAX_KNOWN;
-}
-
-static void known_forget(cw_logs_t *l, const char *key) {
-  size_t i = known_find(l, key);
-
-  if (i < CW_LOGS_MAX_KNOWN) {
-    free(l->known[i]);
-    l->known[i] = NULL;
-  }
-}
-
-/* ------------------------------------------------------------ transport */
-
-/* One signed POST of body for action ("PutLogEvents"). */
-static aws_http_class_t post(cw_logs_t *l, const char *action,
-                             const unsigned char *body, size_t len,
-                             aws_http_result_t *res, aws_creds_t *used) {
-  char target[64], warn[1024];
-  aws_sigv4_header_t sh[2] = {{"Content-Type", LOGS_CONTENT_TYPE},
-                              {"X-Amz-Target", target}};
-  aws_post_t p = {.url = l->url,
-                  .host = l->host,
-                  .path = l->path,
-                  .region = l->region,
-                  .service = LOGS_SERVICE,
-                  .headers = sh,
-                  .header_count = 2,
-                  .payload = body,
-                  .payload_len = len,
-                  .now = l->cfg.now(l->cfg.ud),
-                  .timeout_ms = l->cfg.timeout_ms};
-  aws_http_class_t cls;
-
-  snprintf(target, sizeof(target), LOGS_TARGET_PREFIX "%s", action);
-  cls = aws_post(l->http, &p, l->cfg.creds, used, res, warn, sizeof(warn));
-  if (warn[0])
-    logf_(l, CW_LOG_WARNING, "%s", warn);
-  if (res->bytes_sent > 0) { /* a request went out */
-    STAT_ADD(l, requests, 1);
-    if (cls != AWS_HTTP_OK && strcmp(res->error_type, LOGS_ALREADY_EXISTS) != 0)
-      STAT_ADD(l, requests_failed, 1);
-  }
-  return cls;
-}
-
-/* The attempts of one batch, shared by its Create* and PutLogEvents
- * requests. */
-typedef struct {
-  unsigned failures; /* answers that asked for a retry */
-  bool refreshed;    /* fresh credentials were tried */
-  time_t deadline;
-} tries_t;
-
-/* Sends one request until the answer is OK or PERMANENT, or the attempts,
- * the retry budget or the deadline run out, or sleep says stop; returns
- * the class of the last answer, in res. */
-static aws_http_class_t call(cw_logs_t *l, const char *action,
-                             const unsigned char *body, size_t len, tries_t *t,
-                             aws_http_result_t *res) {
-  for (;;) {
-    aws_creds_t used;
-    aws_http_class_t cls;
-    uint64_t wait;
-
-    memset(&used, 0, sizeof(used));
-    cls = post(l, action, body, len, res, &used);
-    if (cls == AWS_HTTP_CREDENTIALS && used.access_key_id != NULL)
-      aws_creds_invalidate(l->cfg.creds, &used);
-    aws_creds_clear(&used);
-    if (cls == AWS_HTTP_OK) {
-      cw_retry_budget_success(&l->budget);
-      return cls;
-    }
-    if (cls == AWS_HTTP_PERMANENT)
-      return cls;
-    /* Fresh credentials get one immediate try. */
-    if (cls == AWS_HTTP_CREDENTIALS && !t->refreshed) {
-      t->refreshed = true;
-      STAT_ADD(l, retries, 1);
-      logf_(l, CW_LOG_WARNING, "%s: %s (%s); retrying with fresh credentials",
-            action, res->error_type, res->message);
-      continue;
-    }
-    t->failures++;
-    if (t->failures >= l->cfg.max_attempts ||
-        cw_retry_budget_take(&l->budget) != 0 ||
-        (t->deadline != 0 && l->cfg.now(l->cfg.ud) >= t->deadline))
-      return cls;
-    wait =
-        cw_retry_backoff_ms(t->failures - 1, l->cfg.backoff_base_ms,
-                            l->cfg.backoff_cap_ms, l->cfg.random01(l->cfg.ud));
-    /* Never sleep past the deadline, nor start a request after it. */
-    if (t->deadline != 0) {
-      time_t left = t->deadline - l->cfg.now(l->cfg.ud);
-      if (left <= 0)
-        return cls;
-      if (wait > (uint64_t)left * 1000)
-        wait = (uint64_t)left * 1000;
-    }
-    if (l->cfg.sleep_ms(wait, l->cfg.ud) != 0 ||
-        (t->deadline != 0 && l->cfg.now(l->cfg.ud) >= t->deadline))
-      return cls;
-    STAT_ADD(l, retries, 1);
-  }
-}
-
-/* Starts a body in g: {"logGroupName": G[, "logStreamName": S] (the map
- * left open). Returns the yajl_gen_status values or'ed: 0 when all went
- * well. Strings are checked as UTF-8 once more, so that a bug in the
- * repair shows as a refused batch, not as a body CloudWatch refuses. */
-static int body_open(yajl_gen g, const char *group, const char *stream) {
-  int st = 0;
-
-  yajl_gen_config(g, yajl_gen_validate_utf8, 1);
-  st |= yajl_gen_map_open(g);
-  st |= yajl_gen_string(g, (const unsigned char *)"logGroupName", 12);
-  st |= yajl_gen_string(g, (const unsigned char *)group, strlen(group));
-  if (stream != NULL) {
-    st |= yajl_gen_string(g, (const unsigned char *)"logStreamName", 13);
-    st |= yajl_gen_string(g, (const unsigned char *)stream, strlen(stream));
-  }
-  return st;
-}
-
-/* CreateLogGroup (stream NULL) or CreateLogStream. 0 when the answer is
- * final: created, already there, or refused (then PutLogEvents is tried
- * anyway: a role may put into a group it may not create); -1 when no
- * answer came within the tries (res says why). */
-static int create(cw_logs_t *l, const char *group, const char *stream,
-                  tries_t *t, aws_http_result_t *res) {
-  const char *action = stream != NULL ? "CreateLogStream" : "CreateLogGroup";
-  yajl_gen g = yajl_gen_alloc(NULL);
-  const unsigned char *body;
-  size_t len;
-  aws_http_class_t cls;
-  int rc = 0;
-
-  /* The names were checked when their events were queued. */
-  if (g == NULL || (body_open(g, group, stream) | yajl_gen_map_close(g)) !=
-                       yajl_gen_status_ok) {
-    if (g != NULL)
-      yajl_gen_free(g);
-    memset(res, 0, sizeof(*res));
-    res->transport_error = 1;
-    snprintf(res->message, sizeof(res->message), "out of memory");
-    return -1;
-  }
-  yajl_gen_get_buf(g, &body, &len);
-  cls = call(l, action, body, len, t, res);
-  if (cls == AWS_HTTP_OK) {
-    if (stream != NULL) {
-      STAT_ADD(l, streams_created, 1);
-      logf_(l, CW_LOG_INFO, "created log stream %s in %s", stream, group);
-    } else {
-      STAT_ADD(l, groups_created, 1);
-      logf_(l, CW_LOG_INFO, "created log group %s", group);
-    }
-  } else if (cls == AWS_HTTP_PERMANENT) {
-    if (strcmp(res->error_type, LOGS_ALREADY_EXISTS) != 0)
-      logf_(l, CW_LOG_WARNING,
-            "%s %s%s%s refused (HTTP %ld %s): %s; trying PutLogEvents "
-            "anyway",
-            action, group, stream != NULL ? ":" : "",
-            stream != NULL ? stream : "", res->status, res->error_type,
-            res->message);
-  } else {
-    rc = -1;
-  }
-  yajl_gen_free(g);
-  return rc;
-}
-
-/* Makes sure the group and stream were created (or found to exist) by
- * this process. 0, or -1 when no answer came. */
-static int ensure_stream(cw_logs_t *l, const char *group, const char *stream,
-                         tries_t *t, aws_http_result_t *res) {
-  char key[2 * CW_LOGS_MAX_NAME + 2];
-
-  known_key(group, stream, key, sizeof(key));
-  if (known_find(l, key) < CW_LOGS_MAX_KNOWN)
-    return 0;
-  known_key(group, NULL, key, sizeof(key));
-  if (known_find(l, key) == CW_LOGS_MAX_KNOWN) {
-    if (create(l, group, NULL, t, res) != 0)
-      return -1;
-    known_add(l, key);
-  }
-  if (create(l, group, stream, t, res) != 0)
-    return -1;
-  known_key(group, stream, key, sizeof(key));
-  known_add(l, key);
-  return 0;
-}
-
-/* The PutLogEvents body of the claimed events, in *out. 0; -1 when out
- * of memory; -2 when yajl refused a string (not valid UTF-8: repair
- * should have made sure it is). Called with the queue locked. */
-static int put_body(const cw_logs_queue_t *q, const cw_logs_batch_t *b,
-                    yajl_gen *out) {
-  yajl_gen g = yajl_gen_alloc(NULL);
-  const cw_logs_event_t *e;
-  int st;
-
-  *out = NULL;
-  if (g == NULL)
-    return -1;
-  st = body_open(g, b->group, b->stream);
-  st |= yajl_gen_string(g, (const unsigned char *)"logEvents", 9);
-  st |= yajl_gen_array_open(g);
-  for (size_t i = 0; (e = cw_logs_queue_claimed(q, i)) != NULL; i++) {
-    st |= yajl_gen_map_open(g);
-    st |= yajl_gen_string(g, (const unsigned char *)"timestamp", 9);
-    st |= yajl_gen_integer(g, (long long)e->timestamp_ms);
-    st |= yajl_gen_string(g, (const unsigned char *)"message", 7);
-    st |= yajl_gen_string(g, (const unsigned char *)e->message, e->len);
-    st |= yajl_gen_map_close(g);
-  }
-  st |= yajl_gen_array_close(g);
-  st |= yajl_gen_map_close(g);
-  if (st != yajl_gen_status_ok) {
-    yajl_gen_free(g);
-    return -2;
-  }
-  *out = g;
-  return 0;
-}
-
-/* The events of a batch of n that a PutLogEvents answer refused:
- * [0, tooOldLogEventEndIndex) and [0, expiredLogEventEndIndex) (both
- * exclusive ends) and [tooNewLogEventStartIndex, n) (inclusive start),
- * counted once each. *old, *expired and *new_ get the three ranges' sizes
- * for the log. */
-static size_t rejected(const char *body, size_t n, size_t *old, size_t *expired,
-                       size_t *new_) {
-  static const char *info_path[] = {"rejectedLogEventsInfo", NULL};
-  static const char *old_path[] = {"tooOldLogEventEndIndex", NULL};
-  static const char *exp_path[] = {"expiredLogEventEndIndex", NULL};
-  static const char *new_path[] = {"tooNewLogEventStartIndex", NULL};
-  yajl_val root, info, v;
-  size_t prefix, start = n;
-
-  *old = *expired = *new_ = 0;
-  root = yajl_tree_parse(body, NULL, 0);
-  info = root != NULL ? yajl_tree_get(root, info_path, yajl_t_object) : NULL;
-  if (info != NULL) {
-    v = yajl_tree_get(info, old_path, yajl_t_number);
-    if (YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) > 0)
-      *old =
-          (uint64_t)YAJL_GET_INTEGER(v) < n ? (size_t)YAJL_GET_INTEGER(v) : n;
-    v = yajl_tree_get(info, exp_path, yajl_t_number);
-    if (YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) > 0)
-      *expired =
-          (uint64_t)YAJL_GET_INTEGER(v) < n ? (size_t)YAJL_GET_INTEGER(v) : n;
-    v = yajl_tree_get(info, new_path, yajl_t_number);
-    if (YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) >= 0 &&
-        (uint64_t)YAJL_GET_INTEGER(v) < n) {
-      start = (size_t)YAJL_GET_INTEGER(v);
-      *new_ = n - start;
-    }
-  }
-  yajl_tree_free(root);
-  prefix = *old > *expired ? *old : *expired;
-  if (start < prefix)
-    start = prefix;
-  return prefix + (n - start);
-}
-
-/* Sends one claimed batch. Returns 1 when it is done with (accepted, or
- * refused for good), 0 when it stays queued (last_error says why). */
-static int send_batch(cw_logs_t *l, const char *group, const char *stream,
-                      size_t n, const unsigned char *body, size_t len,
-                      time_t deadline) {
-  tries_t t = {.deadline = deadline};
-  aws_http_result_t res;
-  aws_http_class_t cls = AWS_HTTP_RETRY;
-  bool put = false; /* cls is PutLogEvents' answer */
-  bool recreated = false;
-  int done = 0;
-
-  memset(&res, 0, sizeof(res));
-  for (;;) {
-    if (ensure_stream(l, group, stream, &t, &res) != 0) {
-      put = false;
-      break;
-    }
-    put = true;
-    cls = call(l, "PutLogEvents", body, len, &t, &res);
-    /* Deleted since we created it (or made elsewhere and deleted): make
-     * it again, once per batch. */
-    if (cls == AWS_HTTP_PERMANENT && !recreated &&
-        strcmp(res.error_type, LOGS_NOT_FOUND) == 0) {
-      char key[2 * CW_LOGS_MAX_NAME + 2];
-      recreated = true;
-      logf_(l, CW_LOG_WARNING,
-            "PutLogEvents: %s:%s does not exist (%s); creating it", group,
-            stream, res.message);
-      known_key(group, NULL, key, sizeof(key));
-      known_forget(l, key);
-      known_key(group, stream, key, sizeof(key));
-      known_forget(l, key);
-      STAT_ADD(l, retries, 1);
-      continue;
-    }
-    break;
-  }
-
-  if (put && cls == AWS_HTTP_OK) {
-    size_t old, expired, new_;
-    const char *resp = aws_http_response_body(l->http, NULL);
-    size_t refused = rejected(resp, n, &old, &expired, &new_);
-    STAT_ADD(l, events_sent, n - refused);
-    STAT_ADD(l, events_dropped, refused);
-    if (refused > 0 && !l->rejecting)
-      logf_(l, CW_LOG_WARNING,
-            "PutLogEvents to %s:%s refused %zu of %zu events (too old: "
-            "%zu, expired: %zu, too new: %zu); counted as dropped, not "
-            "logged again until all are accepted",
-            group, stream, refused, n, old, expired, new_);
-    else if (refused == 0 && l->rejecting)
-      logf_(l, CW_LOG_INFO, "PutLogEvents accepts every event again");
-    l->rejecting = refused > 0;
-    done = 1;
-  } else if (put && cls == AWS_HTTP_PERMANENT) {
-    logf_(l, CW_LOG_ERR,
-          "PutLogEvents to %s:%s refused %zu events (HTTP %ld %s): %s; "
-          "dropped",
-          group, stream, n, res.status, res.error_type, res.message);
-    STAT_ADD(l, events_dropped, n);
-    done = 1;
-  } else {
-    char status[200] = "";
-    if (res.status != 0)
-      snprintf(status, sizeof(status), " (HTTP %ld%s%s)", res.status,
-               res.error_type[0] != '\0' ? " " : "", res.error_type);
-    set_last_error(l,
-                   "%s for %s:%s failed%s: %s; %zu events kept for the "
-                   "next attempt",
-                   put ? "PutLogEvents" : "Creating the log group or stream",
-                   group, stream, status, res.message, n);
-  }
-  return done;
-}
-
-int cw_logs_drain(cw_logs_t *l, cw_logs_queue_t *q, pthread_mutex_t *lock,
-                  time_t deadline) {
-  for (;;) {
-    cw_logs_batch_t b;
-    char group[CW_LOGS_MAX_NAME + 1] = "", stream[CW_LOGS_MAX_NAME + 1] = "";
-    yajl_gen g = NULL;
-    const unsigned char *body = NULL;
-    size_t n = 0, len = 0, left = 0;
-    time_t now = l->cfg.now(l->cfg.ud);
-    bool late = deadline != 0 && now >= deadline;
-    int built = 0, done;
-
-    memset(&b, 0, sizeof(b));
-    pthread_mutex_lock(lock);
-    if (late) {
-      left = cw_logs_queue_size(q);
-    } else {
-      n = cw_logs_queue_claim(q, (int64_t)now * 1000, &b);
-      if (n > 0) {
-        snprintf(group, sizeof(group), "%s", b.group);
-        snprintf(stream, sizeof(stream), "%s", b.stream);
-        built = put_body(q, &b, &g);
-        /* Unwritable events would block the queue for good: drop them. */
-        if (built != 0)
-          cw_logs_queue_release(q, built == -2);
-      }
-    }
-    pthread_mutex_unlock(lock);
-    if (late) {
-      if (left == 0)
-        return 0;
-      set_last_error(l, "deadline reached with %zu data-log events queued",
-                     left);
-      return -1;
-    }
-    if (b.too_old > 0) {
-      STAT_ADD(l, events_dropped, b.too_old);
-      logf_(l, CW_LOG_WARNING,
-            "dropped %" PRIu64 " data-log events older than 14 days, which "
-            "CloudWatch Logs would refuse",
-            b.too_old);
-    }
-    if (n == 0)
-      return 0;
-    if (built == -2) {
-      logf_(l, CW_LOG_ERR,
-            "dropped %zu data-log events for %s:%s: not valid UTF-8", n, group,
-            stream);
-      STAT_ADD(l, events_dropped, n);
-      continue;
-    }
-    if (built != 0) {
-      set_last_error(l,
-                     "out of memory building a PutLogEvents request; "
-                     "%zu events kept",
-                     n);
-      return -1;
-    }
-    yajl_gen_get_buf(g, &body, &len);
-    done = send_batch(l, group, stream, n, body, len, deadline);
-    yajl_gen_free(g);
-    pthread_mutex_lock(lock);
-    cw_logs_queue_release(q, done);
-    pthread_mutex_unlock(lock);
-    if (!done)
-      return -1;
-  }
 }

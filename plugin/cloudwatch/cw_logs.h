@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cw_logs: the endpoint data log in CloudWatch Logs. Log events (one line
- * per failed or expired request) wait in a bounded queue, grouped by log
- * group and stream, and are sent with PutLogEvents (AWS JSON 1.1,
- * "Logs_20140328.*"), signed with the same signer and credential chain as
- * the metrics. The group and stream are created when missing.
+ * cw_logs: the endpoint data log's queue. Log events (one line per failed
+ * or expired request) wait in a bounded queue, grouped by log group and
+ * stream, until cw_stream_logs sends them with PutLogEvents.
  *
  * PutLogEvents limits (CloudWatch Logs API reference): at most 10,000
  * events and 1,048,576 bytes per request, counting each event's UTF-8
@@ -12,19 +10,15 @@
  * and are in chronological order; none older than 14 days or more than 2
  * hours ahead; one event's message at most 256 KiB minus 26 bytes.
  *
- * collectd-free; the queue is not thread-safe (the caller locks, and
- * passes its lock to cw_logs_drain as with cw_sender).
+ * collectd-free; the queue is not thread-safe (the caller locks: the
+ * delivery pipeline's lock).
  */
 #ifndef CW_LOGS_H
 #define CW_LOGS_H 1
 
-#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
-
-#include "aws_creds.h"
-#include "cw_sender.h" /* cw_log_level_t */
 
 #define CW_LOGS_MAX_EVENTS 10000
 #define CW_LOGS_MAX_BYTES 1048576
@@ -42,8 +36,6 @@
  * CW_LOGS_EVENT_OVERHEAD each): sixteen full requests. max_events alone
  * would allow max_events times 256 KiB. */
 #define CW_LOGS_QUEUE_DEFAULT_MAX_BYTES (16u * CW_LOGS_MAX_BYTES)
-/* Per-request timeout when the configuration says 0. */
-#define CW_LOGS_DEFAULT_TIMEOUT_MS 10000L
 /* Group and stream names remembered as created (oldest forgotten first;
  * forgetting one costs a CreateLogStream answered "already exists"). */
 #define CW_LOGS_MAX_KNOWN 1024
@@ -82,6 +74,38 @@ void cw_logs_queue_set_max_bytes(cw_logs_queue_t *q, size_t max_bytes);
 cw_logs_add_t cw_logs_queue_add(cw_logs_queue_t *q, const char *group,
                                 const char *stream, int64_t timestamp_ms,
                                 const char *message, int64_t now_ms);
+
+/* Queues an event whose stream has no name yet (the data log's stream
+ * names the instance, which may not be known when the event arrives):
+ * it is held under key (at most CW_LOGS_MAX_NAME bytes) in group, counted
+ * and bounded like any other, never claimed until cw_logs_queue_resolve
+ * names its stream. */
+cw_logs_add_t cw_logs_queue_add_pending(cw_logs_queue_t *q, const char *group,
+                                        const char *key, int64_t timestamp_ms,
+                                        const char *message, int64_t now_ms);
+
+/* Events waiting for their stream's name. */
+size_t cw_logs_queue_pending(const cw_logs_queue_t *q);
+
+/* Writes the stream name for (group, key) into out: 0, or -1 when there
+ * is none. */
+typedef int (*cw_logs_namer_t)(const char *group, const char *key, void *ud,
+                               char *out, size_t size);
+
+/* A pending event's message, rewritten once its stream is named (the
+ * data log's line names the instance too): malloc'ed, or NULL to keep it
+ * as it is. */
+typedef char *(*cw_logs_rewriter_t)(const char *message, size_t len, void *ud);
+
+/* Names every pending stream with namer, rewrites its events' messages
+ * with rewriter (unless NULL), and merges them into a stream of that name
+ * when there is one (keeping the chronological order). Returns the events
+ * dropped because their name is one CloudWatch Logs refuses (or namer had
+ * none); *nomem (unless NULL) counts the events left pending, or left
+ * with their old message, for want of memory. */
+size_t cw_logs_queue_resolve(cw_logs_queue_t *q, cw_logs_namer_t namer,
+                             cw_logs_rewriter_t rewriter, void *ud,
+                             size_t *nomem);
 
 size_t cw_logs_queue_size(const cw_logs_queue_t *q);
 /* Events dropped by cw_logs_queue_add: full, too old, too new. (Events
@@ -129,52 +153,7 @@ void cw_logs_queue_release(cw_logs_queue_t *q, int done);
 size_t cw_logs_utf8_repair(const char *in, size_t len, char *out,
                            size_t out_size);
 
-/* ------------------------------------------------------------ sender */
-
-typedef struct {
-  const char *url; /* "https://logs.us-east-1.amazonaws.com/" */
-  const char *region;
-  long timeout_ms;          /* 0: CW_LOGS_DEFAULT_TIMEOUT_MS */
-  unsigned max_attempts;    /* per batch; 0: CW_SENDER_DEFAULT_MAX_ATTEMPTS */
-  uint64_t backoff_base_ms; /* 0: CW_SENDER_DEFAULT_BACKOFF_BASE_MS */
-  uint64_t backoff_cap_ms;  /* 0: CW_SENDER_DEFAULT_BACKOFF_CAP_MS */
-  aws_creds_provider_t *creds; /* not owned */
-  time_t (*now)(void *ud);
-  double (*random01)(void *ud);
-  int (*sleep_ms)(uint64_t ms, void *ud); /* non-zero: stop */
-  void (*log)(cw_log_level_t level, const char *msg, void *ud);
-  void *ud;
-} cw_logs_config_t;
-
-typedef struct {
-  uint64_t requests;
-  uint64_t requests_failed; /* not 2xx; "already exists" is not a failure */
-  uint64_t events_sent;
-  uint64_t events_dropped; /* refused for good, or too old at send time */
-  uint64_t retries;
-  uint64_t groups_created;
-  uint64_t streams_created;
-} cw_logs_stats_t;
-
-typedef struct cw_logs_s cw_logs_t;
-
-/* NULL with a message in err when the URL is unusable, a function is
- * missing or memory runs out. Copies what it needs from cfg. */
-cw_logs_t *cw_logs_create(const cw_logs_config_t *cfg, char *err,
-                          size_t err_size);
-void cw_logs_destroy(cw_logs_t *l);
-
-/* Sends every queued event, stream by stream, oldest first, in as few
- * PutLogEvents requests as the limits allow; creates a group or stream
- * that does not exist (an existing one is not an error). Events leave the
- * queue only once accepted or refused for good. Returns 0 when the queue
- * is empty, -1 when it stopped with events left (see
- * cw_logs_last_error). deadline is a time() value (0: none): no batch is
- * started at or after it, no backoff sleeps past it. */
-int cw_logs_drain(cw_logs_t *l, cw_logs_queue_t *q, pthread_mutex_t *lock,
-                  time_t deadline);
-
-void cw_logs_get_stats(cw_logs_t *l, cw_logs_stats_t *out);
-void cw_logs_last_error(cw_logs_t *l, char *buf, size_t size);
+/* Whether CloudWatch Logs takes group and stream as names (see above). */
+bool cw_logs_names_ok(const char *group, const char *stream);
 
 #endif /* CW_LOGS_H */

@@ -16,21 +16,33 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
-#include <yajl/yajl_tree.h>
 #include <zlib.h>
 
 #include "cw_encode.h"
+#include "sm_durable.h"
 
-#define MAGIC "cw-spool 1\n"
+#define MAGIC_V1 "cw-spool 1\n"
+#define MAGIC_V2 "cw-spool 2\n"
 #define SUFFIX ".spool"
-#define HEADER_MAX 512
-#define NS_MAX (CW_NAMESPACE_MAX + 1)
+#define HEADER_MAX 2048
+/* The directory where earlier versions spooled the host metrics. */
+#define LEGACY_HOST_DIR "host"
+
+static const char *const kind_names[CW_SPOOL_KINDS] = {"metrics", "logs"};
+
+const char *cw_spool_kind_name(cw_spool_kind_t k) {
+  return k < CW_SPOOL_KINDS ? kind_names[k] : "?";
+}
 
 typedef struct {
   uint64_t seq;
   uint64_t size;
-  uint64_t datums;
+  uint64_t items;
+  double oldest;
+  cw_spool_kind_t kind;
+  char *dest;
 } entry_t;
 
 struct cw_spool_s {
@@ -38,7 +50,7 @@ struct cw_spool_s {
   int dir_fd;
   int lock_fd;
   uint64_t max_bytes;
-  entry_t *files; /* oldest first */
+  entry_t *files; /* oldest first (by seq) */
   size_t num, cap;
   uint64_t next_seq;
   cw_spool_stats_t st;
@@ -153,11 +165,11 @@ static bool parse_u64(const char *s, uint64_t *out) {
   return errno == 0 && *end == 0;
 }
 
-/* The header of a spool file: its namespace, datums, payload length, CRC,
- * and where the payload starts. */
+/* The header of a spool file and where the payload starts. */
 typedef struct {
-  char ns[NS_MAX];
-  uint64_t datums;
+  cw_spool_kind_t kind;
+  char dest[CW_SPOOL_DEST_MAX + 1];
+  uint64_t items;
   double oldest;
   uint64_t length;
   uint32_t crc;
@@ -168,25 +180,51 @@ typedef struct {
 static int parse_header(const unsigned char *data, size_t avail, size_t size,
                         header_t *h, char *err, size_t err_size) {
   const char *p = (const char *)data, *end;
-  char v[NS_MAX];
+  char v[64];
   uint64_t crc;
   char *e;
+  bool v1;
 
   memset(h, 0, sizeof(*h));
   end = p + (avail < HEADER_MAX ? avail : HEADER_MAX);
-  if ((size_t)(end - p) < strlen(MAGIC) || memcmp(p, MAGIC, strlen(MAGIC))) {
-    set_err(err, err_size, "not a spool file (no \"cw-spool 1\" line)");
+  if ((size_t)(end - p) >= strlen(MAGIC_V2) &&
+      memcmp(p, MAGIC_V2, strlen(MAGIC_V2)) == 0) {
+    v1 = false;
+  } else if ((size_t)(end - p) >= strlen(MAGIC_V1) &&
+             memcmp(p, MAGIC_V1, strlen(MAGIC_V1)) == 0) {
+    v1 = true;
+  } else {
+    set_err(err, err_size, "not a spool file (no \"cw-spool 2\" line)");
     return -1;
   }
-  p += strlen(MAGIC);
-  if (!header_line(&p, end, "namespace", h->ns, sizeof(h->ns))) {
-    set_err(err, err_size, "bad namespace line");
-    return -1;
+  p += strlen(MAGIC_V2);
+  if (v1) {
+    h->kind = CW_SPOOL_METRICS;
+    if (!header_line(&p, end, "namespace", h->dest, sizeof(h->dest))) {
+      set_err(err, err_size, "bad namespace line");
+      return -1;
+    }
+  } else {
+    if (!header_line(&p, end, "kind", v, sizeof(v))) {
+      set_err(err, err_size, "bad kind line");
+      return -1;
+    }
+    for (h->kind = 0; h->kind < CW_SPOOL_KINDS; h->kind++)
+      if (strcmp(v, kind_names[h->kind]) == 0)
+        break;
+    if (h->kind == CW_SPOOL_KINDS) {
+      set_err(err, err_size, "unknown kind \"%s\"", v);
+      return -1;
+    }
+    if (!header_line(&p, end, "destination", h->dest, sizeof(h->dest))) {
+      set_err(err, err_size, "bad destination line");
+      return -1;
+    }
   }
-  if (!header_line(&p, end, "datums", v, sizeof(v)) ||
-      !parse_u64(v, &h->datums) || h->datums == 0 ||
-      h->datums > CW_ENCODE_MAX_DATUMS) {
-    set_err(err, err_size, "bad datums line");
+  if (!header_line(&p, end, v1 ? "datums" : "items", v, sizeof(v)) ||
+      !parse_u64(v, &h->items) || h->items == 0 ||
+      h->items > CW_SPOOL_MAX_ITEMS) {
+    set_err(err, err_size, "bad %s line", v1 ? "datums" : "items");
     return -1;
   }
   if (!header_line(&p, end, "oldest", v, sizeof(v))) {
@@ -226,13 +264,14 @@ static int parse_header(const unsigned char *data, size_t avail, size_t size,
   return 0;
 }
 
-int cw_spool_decode_file(const unsigned char *data, size_t size, char **body,
-                         size_t *body_len, size_t *datums, char *ns,
-                         size_t ns_size, char *err, size_t err_size) {
+int cw_spool_decode(const unsigned char *data, size_t size, char **body,
+                    size_t *body_len, cw_spool_batch_t *info, char *dest,
+                    size_t dest_size, char *err, size_t err_size) {
   header_t h;
   const unsigned char *payload;
   uLong crc;
 
+  *body = NULL;
   if (parse_header(data, size, size, &h, err, err_size) != 0)
     return -1;
   payload = data + h.header_len;
@@ -246,185 +285,36 @@ int cw_spool_decode_file(const unsigned char *data, size_t size, char **body,
   if (gunzip(payload, h.length, CW_SPOOL_MAX_BODY, body, body_len, err,
              err_size) != 0)
     return -1;
-  *datums = h.datums;
-  if (ns != NULL)
-    snprintf(ns, ns_size, "%s", h.ns);
-  return 0;
-}
-
-/* ------------------------------------------------------------ body */
-
-typedef struct {
-  cw_datum_t d;
-  cw_dimension_t dims[CW_MAX_DIMENSIONS];
-  double values[CW_MAX_VALUES];
-  double counts[CW_MAX_VALUES];
-} parsed_t;
-
-static bool get_number(yajl_val v, double *out) {
-  if (v == NULL || !YAJL_IS_DOUBLE(v))
-    return false;
-  *out = YAJL_GET_DOUBLE(v);
-  return isfinite(*out);
-}
-
-static int parse_datum(yajl_val o, parsed_t *p, char *err, size_t err_size,
-                       size_t idx) {
-  bool have_name = false, have_ts = false;
-  int forms = 0;
-  yajl_val counts = NULL;
-
-  cw_datum_init(&p->d);
-  if (!YAJL_IS_OBJECT(o)) {
-    set_err(err, err_size, "MetricData[%zu]: not an object", idx);
-    return -1;
-  }
-  for (size_t i = 0; i < o->u.object.len; i++) {
-    const char *k = o->u.object.keys[i];
-    yajl_val v = o->u.object.values[i];
-    if (strcmp(k, "MetricName") == 0 && YAJL_IS_STRING(v)) {
-      p->d.metric_name = YAJL_GET_STRING(v);
-      have_name = true;
-    } else if (strcmp(k, "Dimensions") == 0 && YAJL_IS_ARRAY(v) &&
-               v->u.array.len <= CW_MAX_DIMENSIONS) {
-      for (size_t j = 0; j < v->u.array.len; j++) {
-        yajl_val dv = v->u.array.values[j];
-        const char *np[] = {"Name", NULL}, *vp[] = {"Value", NULL};
-        yajl_val n = yajl_tree_get(dv, np, yajl_t_string);
-        yajl_val val = yajl_tree_get(dv, vp, yajl_t_string);
-        if (!YAJL_IS_OBJECT(dv) || dv->u.object.len != 2 || n == NULL ||
-            val == NULL) {
-          set_err(err, err_size, "MetricData[%zu].Dimensions[%zu]: bad", idx,
-                  j);
-          return -1;
-        }
-        p->dims[j].name = YAJL_GET_STRING(n);
-        p->dims[j].value = YAJL_GET_STRING(val);
-      }
-      p->d.dims = v->u.array.len > 0 ? p->dims : NULL;
-      p->d.num_dims = v->u.array.len;
-    } else if (strcmp(k, "Timestamp") == 0 && get_number(v, &p->d.timestamp)) {
-      have_ts = true;
-    } else if (strcmp(k, "Unit") == 0 && YAJL_IS_STRING(v) &&
-               cw_datum_unit_from_name(YAJL_GET_STRING(v), &p->d.unit) == 0) {
-    } else if (strcmp(k, "StorageResolution") == 0 && YAJL_IS_INTEGER(v) &&
-               (YAJL_GET_INTEGER(v) == CW_RESOLUTION_HIGH ||
-                YAJL_GET_INTEGER(v) == CW_RESOLUTION_STANDARD)) {
-      p->d.storage_resolution = (int)YAJL_GET_INTEGER(v);
-    } else if (strcmp(k, "Value") == 0 && get_number(v, &p->d.value)) {
-      p->d.kind = CW_KIND_VALUE;
-      forms++;
-    } else if (strcmp(k, "StatisticValues") == 0 && YAJL_IS_OBJECT(v)) {
-      const char *sc[] = {"SampleCount", NULL}, *su[] = {"Sum", NULL},
-                 *mi[] = {"Minimum", NULL}, *ma[] = {"Maximum", NULL};
-      if (v->u.object.len != 4 ||
-          !get_number(yajl_tree_get(v, sc, yajl_t_number),
-                      &p->d.stats.sample_count) ||
-          !get_number(yajl_tree_get(v, su, yajl_t_number), &p->d.stats.sum) ||
-          !get_number(yajl_tree_get(v, mi, yajl_t_number),
-                      &p->d.stats.minimum) ||
-          !get_number(yajl_tree_get(v, ma, yajl_t_number),
-                      &p->d.stats.maximum)) {
-        set_err(err, err_size, "MetricData[%zu].StatisticValues: bad", idx);
-        return -1;
-      }
-      p->d.kind = CW_KIND_STATS;
-      forms++;
-    } else if (strcmp(k, "Values") == 0 && YAJL_IS_ARRAY(v) &&
-               v->u.array.len >= 1 && v->u.array.len <= CW_MAX_VALUES) {
-      for (size_t j = 0; j < v->u.array.len; j++)
-        if (!get_number(v->u.array.values[j], &p->values[j])) {
-          set_err(err, err_size, "MetricData[%zu].Values[%zu]: bad", idx, j);
-          return -1;
-        }
-      p->d.kind = CW_KIND_VALUES;
-      p->d.values = p->values;
-      p->d.num_values = v->u.array.len;
-      forms++;
-    } else if (strcmp(k, "Counts") == 0 && YAJL_IS_ARRAY(v)) {
-      counts = v;
-    } else {
-      set_err(err, err_size, "MetricData[%zu]: unexpected %s", idx, k);
-      return -1;
+  if (info != NULL) {
+    memset(info, 0, sizeof(*info));
+    info->kind = h.kind;
+    info->items = h.items;
+    info->oldest = h.oldest;
+    info->size = size;
+    if (dest != NULL && dest_size > 0) {
+      snprintf(dest, dest_size, "%s", h.dest);
+      info->dest = dest;
     }
-  }
-  if (!have_name || !have_ts || forms != 1) {
-    set_err(err, err_size,
-            "MetricData[%zu]: needs MetricName, Timestamp and one value form",
-            idx);
-    return -1;
-  }
-  if (counts != NULL) {
-    if (p->d.kind != CW_KIND_VALUES || counts->u.array.len != p->d.num_values) {
-      set_err(err, err_size, "MetricData[%zu].Counts: bad", idx);
-      return -1;
-    }
-    for (size_t j = 0; j < counts->u.array.len; j++)
-      if (!get_number(counts->u.array.values[j], &p->counts[j])) {
-        set_err(err, err_size, "MetricData[%zu].Counts[%zu]: bad", idx, j);
-        return -1;
-      }
-    p->d.counts = p->counts;
   }
   return 0;
 }
 
-long cw_spool_parse_body(const char *body, size_t len, cw_spool_datum_cb cb,
-                         void *ud, char *err, size_t err_size) {
-  char perr[256];
-  yajl_val root, md;
-  const char *mdp[] = {"MetricData", NULL};
-  parsed_t *ps = NULL;
-  size_t n;
-  long rc = -1;
+/* ------------------------------------------------------------ index */
 
-  if (strlen(body) != len) {
-    set_err(err, err_size, "a NUL byte in the body");
-    return -1;
-  }
-  root = yajl_tree_parse(body, perr, sizeof(perr));
-  if (root == NULL) {
-    set_err(err, err_size, "not JSON: %s", perr);
-    return -1;
-  }
-  md = yajl_tree_get(root, mdp, yajl_t_array);
-  if (!YAJL_IS_OBJECT(root) || md == NULL || md->u.array.len == 0 ||
-      md->u.array.len > CW_ENCODE_MAX_DATUMS) {
-    set_err(err, err_size, "no MetricData array of 1 to %d datums",
-            CW_ENCODE_MAX_DATUMS);
-    goto out;
-  }
-  n = md->u.array.len;
-  ps = malloc(n * sizeof(*ps));
-  if (ps == NULL) {
-    set_err(err, err_size, "out of memory");
-    goto out;
-  }
-  for (size_t i = 0; i < n; i++)
-    if (parse_datum(md->u.array.values[i], &ps[i], err, err_size, i) != 0)
-      goto out;
-  for (size_t i = 0; i < n; i++)
-    cb(&ps[i].d, ud);
-  rc = (long)n;
-out:
-  free(ps);
-  yajl_tree_free(root);
-  return rc;
-}
-
-/* ------------------------------------------------------------ files */
-
-static void drop_entry(cw_spool_t *sp, size_t i) {
+static void entry_drop(cw_spool_t *sp, size_t i) {
+  entry_t *e = &sp->files[i];
   sp->st.files--;
-  sp->st.bytes -= sp->files[i].size;
-  sp->st.datums -= sp->files[i].datums;
+  sp->st.bytes -= e->size;
+  sp->st.items[e->kind] -= e->items;
+  free(e->dest);
   memmove(&sp->files[i], &sp->files[i + 1],
           (sp->num - i - 1) * sizeof(*sp->files));
   sp->num--;
 }
 
-static int add_entry(cw_spool_t *sp, uint64_t seq, uint64_t size,
-                     uint64_t datums) {
+static int entry_add(cw_spool_t *sp, uint64_t seq, uint64_t size,
+                     const header_t *h) {
+  entry_t *e;
   if (sp->num == sp->cap) {
     size_t cap = sp->cap ? sp->cap * 2 : 64;
     entry_t *p = realloc(sp->files, cap * sizeof(*p));
@@ -433,13 +323,30 @@ static int add_entry(cw_spool_t *sp, uint64_t seq, uint64_t size,
     sp->files = p;
     sp->cap = cap;
   }
-  sp->files[sp->num++] = (entry_t){seq, size, datums};
+  e = &sp->files[sp->num];
+  *e = (entry_t){seq, size, h->items, h->oldest, h->kind, strdup(h->dest)};
+  if (e->dest == NULL)
+    return -1;
+  sp->num++;
   sp->st.files++;
   sp->st.bytes += size;
-  sp->st.datums += datums;
+  sp->st.items[h->kind] += h->items;
   if (seq >= sp->next_seq)
     sp->next_seq = seq + 1;
   return 0;
+}
+
+/* The index of batch seq, or sp->num. */
+static size_t entry_find(const cw_spool_t *sp, uint64_t seq) {
+  size_t lo = 0, hi = sp->num;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (sp->files[mid].seq < seq)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < sp->num && sp->files[lo].seq == seq ? lo : sp->num;
 }
 
 static int by_seq(const void *a, const void *b) {
@@ -447,12 +354,8 @@ static int by_seq(const void *a, const void *b) {
   return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Renames a file aside as NAME.corrupt (or removes it if that fails). */
 static void set_aside(cw_spool_t *sp, const char *name) {
-  char to[96];
-  snprintf(to, sizeof(to), "%s.corrupt", name);
-  if (renameat(sp->dir_fd, name, sp->dir_fd, to) != 0)
-    unlinkat(sp->dir_fd, name, 0);
+  sm_durable_set_aside(sp->dir_fd, name, NULL, 0);
   sp->st.files_corrupt++;
 }
 
@@ -482,74 +385,165 @@ static void note(char **notes, const char *fmt, ...) {
   *notes = p;
 }
 
-/* Reads a whole file of the spool directory. */
-static unsigned char *read_file(int dir_fd, const char *name, size_t max,
-                                size_t *size, int *errnum) {
-  int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  struct stat stbuf;
-  unsigned char *buf;
-  size_t got = 0;
-
-  *errnum = 0;
-  if (fd < 0) {
-    *errnum = errno;
-    return NULL;
-  }
-  if (fstat(fd, &stbuf) != 0 || !S_ISREG(stbuf.st_mode) ||
-      (uint64_t)stbuf.st_size > max) {
-    *errnum = fstat(fd, &stbuf) != 0 ? errno : EFBIG;
-    close(fd);
-    return NULL;
-  }
-  buf = malloc((size_t)stbuf.st_size + 1);
-  if (buf == NULL) {
-    *errnum = ENOMEM;
-    close(fd);
-    return NULL;
-  }
-  while (got < (size_t)stbuf.st_size) {
-    ssize_t r = read(fd, buf + got, (size_t)stbuf.st_size - got);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0) {
-      *errnum = r < 0 ? errno : EIO;
-      free(buf);
-      close(fd);
-      return NULL;
-    }
-    got += (size_t)r;
-  }
-  close(fd);
-  *size = got;
-  return buf;
+/* The seq of a batch file's name, or 0 when the name is not one. */
+static uint64_t name_seq(const char *name) {
+  char digits[32];
+  uint64_t seq;
+  if (strlen(name) != 20 + strlen(SUFFIX) || strcmp(name + 20, SUFFIX) != 0)
+    return 0;
+  memcpy(digits, name, 20);
+  digits[20] = 0;
+  if (strspn(digits, "0123456789") != 20 || !parse_u64(digits, &seq))
+    return 0;
+  return seq;
 }
 
-/* Creates dir and its missing parents, 0700. */
-static int make_dirs(const char *dir) {
-  char *p = strdup(dir);
-  int rc = 0;
-  if (p == NULL)
+/* Reads the header of file name in dir_fd: 0 with *h and *size, -1 with
+ * why. */
+static int read_header(int dir_fd, const char *name, header_t *h,
+                       uint64_t *size, char *why, size_t why_size) {
+  unsigned char head[HEADER_MAX];
+  struct stat st;
+  ssize_t got;
+  int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    set_err(why, why_size, "not a regular file");
+    if (fd >= 0)
+      close(fd);
     return -1;
-  for (char *q = p + 1; *q != 0; q++) {
-    if (*q != '/')
-      continue;
-    *q = 0;
-    if (mkdir(p, 0700) != 0 && errno != EEXIST)
-      rc = -1;
-    *q = '/';
   }
-  if (mkdir(p, 0700) != 0 && errno != EEXIST)
-    rc = -1;
-  free(p);
-  return rc;
+  got = read(fd, head, sizeof(head));
+  close(fd);
+  if (got < 0) {
+    set_err(why, why_size, "%s", strerror(errno));
+    return -1;
+  }
+  *size = (uint64_t)st.st_size;
+  return parse_header(head, (size_t)got, (size_t)st.st_size, h, why, why_size);
+}
+
+/* Indexes the batch files of the directory; sets aside what fails. */
+static int index_dir(cw_spool_t *sp, char **notes, char *err, size_t err_size) {
+  int fd = dup(sp->dir_fd);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  struct dirent *de;
+
+  if (d == NULL) {
+    set_err(err, err_size, "cannot list %s: %s", sp->dir, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  while ((de = readdir(d)) != NULL) {
+    const char *name = de->d_name;
+    size_t len = strlen(name);
+    uint64_t seq, size = 0;
+    header_t h;
+    char why[256];
+
+    if (len > 4 && strcmp(name + len - 4, SM_DURABLE_TMP_SUFFIX) == 0) {
+      /* A write a crash interrupted: never renamed into place. */
+      unlinkat(sp->dir_fd, name, 0);
+      continue;
+    }
+    if ((seq = name_seq(name)) == 0)
+      continue;
+    if (read_header(sp->dir_fd, name, &h, &size, why, sizeof(why)) != 0) {
+      note(notes, "%s: %s; set aside as %s.corrupt", name, why, name);
+      set_aside(sp, name);
+      continue;
+    }
+    if (entry_add(sp, seq, size, &h) != 0) {
+      closedir(d);
+      set_err(err, err_size, "out of memory");
+      return -1;
+    }
+  }
+  closedir(d);
+  if (sp->num > 1)
+    qsort(sp->files, sp->num, sizeof(*sp->files), by_seq);
+  return 0;
+}
+
+static int by_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Earlier versions kept the host metrics' batches in dir/host: they move
+ * into the spool, after what it holds, in their order. */
+static void adopt_legacy(cw_spool_t *sp, char **notes) {
+  int hfd = openat(sp->dir_fd, LEGACY_HOST_DIR,
+                   O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  int lfd, fd;
+  DIR *d;
+  struct dirent *de;
+  uint64_t *seqs = NULL;
+  size_t n = 0, cap = 0, moved = 0;
+
+  if (hfd < 0)
+    return;
+  lfd = openat(hfd, ".lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) != 0) {
+    note(notes, "%s/" LEGACY_HOST_DIR " is in use; left alone", sp->dir);
+    close(lfd);
+    close(hfd);
+    return;
+  }
+  fd = dup(hfd);
+  d = fd >= 0 ? fdopendir(fd) : NULL;
+  while (d != NULL && (de = readdir(d)) != NULL) {
+    uint64_t seq = name_seq(de->d_name);
+    if (seq == 0)
+      continue;
+    if (n == cap) {
+      uint64_t *p = realloc(seqs, (cap = cap ? cap * 2 : 64) * sizeof(*p));
+      if (p == NULL)
+        break;
+      seqs = p;
+    }
+    seqs[n++] = seq;
+  }
+  if (d != NULL)
+    closedir(d);
+  else if (fd >= 0)
+    close(fd);
+  qsort(seqs, n, sizeof(*seqs), by_u64);
+  for (size_t i = 0; i < n; i++) {
+    char from[64], to[64], why[256];
+    header_t h;
+    uint64_t size = 0;
+
+    file_name(seqs[i], from, sizeof(from));
+    if (read_header(hfd, from, &h, &size, why, sizeof(why)) != 0) {
+      note(notes, LEGACY_HOST_DIR "/%s: %s; set aside", from, why);
+      sm_durable_set_aside(hfd, from, NULL, 0);
+      sp->st.files_corrupt++;
+      continue;
+    }
+    file_name(sp->next_seq, to, sizeof(to));
+    if (renameat(hfd, from, sp->dir_fd, to) != 0 ||
+        entry_add(sp, sp->next_seq, size, &h) != 0)
+      break;
+    moved++;
+  }
+  free(seqs);
+  fsync(sp->dir_fd);
+  if (lfd >= 0)
+    close(lfd);
+  unlinkat(hfd, ".lock", 0);
+  close(hfd);
+  /* Anything else there (.corrupt files) keeps the directory. */
+  unlinkat(sp->dir_fd, LEGACY_HOST_DIR, AT_REMOVEDIR);
+  if (moved > 0)
+    note(notes, "%zu batches of %s/" LEGACY_HOST_DIR " moved into the spool",
+         moved, sp->dir);
 }
 
 cw_spool_t *cw_spool_open(const char *dir, uint64_t max_bytes, char **notes,
                           char *err, size_t err_size) {
   cw_spool_t *sp;
-  DIR *d;
-  struct dirent *de;
-  int fd;
 
   if (notes != NULL)
     *notes = NULL;
@@ -562,10 +556,6 @@ cw_spool_t *cw_spool_open(const char *dir, uint64_t max_bytes, char **notes,
             CW_SPOOL_MIN_MAX_BYTES);
     return NULL;
   }
-  if (make_dirs(dir) != 0) {
-    set_err(err, err_size, "cannot create %s: %s", dir, strerror(errno));
-    return NULL;
-  }
   sp = calloc(1, sizeof(*sp));
   if (sp == NULL) {
     set_err(err, err_size, "out of memory");
@@ -575,10 +565,10 @@ cw_spool_t *cw_spool_open(const char *dir, uint64_t max_bytes, char **notes,
   sp->max_bytes = max_bytes;
   sp->next_seq = 1;
   sp->dir = strdup(dir);
-  sp->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  sp->dir_fd = sm_durable_open_dir(dir, 1, err, err_size);
   if (sp->dir == NULL || sp->dir_fd < 0) {
-    set_err(err, err_size, "cannot open %s: %s", dir, strerror(errno));
-    sp->dir_fd = -1;
+    if (sp->dir == NULL)
+      set_err(err, err_size, "out of memory");
     cw_spool_close(sp);
     return NULL;
   }
@@ -590,67 +580,11 @@ cw_spool_t *cw_spool_open(const char *dir, uint64_t max_bytes, char **notes,
     cw_spool_close(sp);
     return NULL;
   }
-
-  fd = dup(sp->dir_fd);
-  d = fd >= 0 ? fdopendir(fd) : NULL;
-  if (d == NULL) {
-    set_err(err, err_size, "cannot list %s: %s", dir, strerror(errno));
-    if (fd >= 0)
-      close(fd);
+  if (index_dir(sp, notes, err, err_size) != 0) {
     cw_spool_close(sp);
     return NULL;
   }
-  while ((de = readdir(d)) != NULL) {
-    const char *name = de->d_name;
-    size_t len = strlen(name);
-    uint64_t seq;
-    char digits[32];
-    unsigned char head[HEADER_MAX];
-    header_t h;
-    char why[256];
-    int hfd;
-    ssize_t got;
-    struct stat stbuf;
-
-    if (len > 4 && strcmp(name + len - 4, ".tmp") == 0) {
-      /* A write a crash interrupted: never renamed into place. */
-      unlinkat(sp->dir_fd, name, 0);
-      continue;
-    }
-    if (len != 20 + strlen(SUFFIX) || strcmp(name + 20, SUFFIX) != 0)
-      continue;
-    memcpy(digits, name, 20);
-    digits[20] = 0;
-    if (strspn(digits, "0123456789") != 20 || !parse_u64(digits, &seq))
-      continue;
-    hfd = openat(sp->dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (hfd < 0 || fstat(hfd, &stbuf) != 0 || !S_ISREG(stbuf.st_mode)) {
-      if (hfd >= 0)
-        close(hfd);
-      note(notes, "%s: not a regular file; set aside", name);
-      set_aside(sp, name);
-      continue;
-    }
-    got = read(hfd, head, sizeof(head));
-    if (got < 0)
-      snprintf(why, sizeof(why), "%s", strerror(errno));
-    close(hfd);
-    if (got < 0 || parse_header(head, (size_t)got, (size_t)stbuf.st_size, &h,
-                                why, sizeof(why)) != 0) {
-      note(notes, "%s: %s; set aside as %s.corrupt", name, why, name);
-      set_aside(sp, name);
-      continue;
-    }
-    if (add_entry(sp, seq, (uint64_t)stbuf.st_size, h.datums) != 0) {
-      closedir(d);
-      set_err(err, err_size, "out of memory");
-      cw_spool_close(sp);
-      return NULL;
-    }
-  }
-  closedir(d);
-  if (sp->num > 1)
-    qsort(sp->files, sp->num, sizeof(*sp->files), by_seq);
+  adopt_legacy(sp, notes);
   return sp;
 }
 
@@ -661,36 +595,42 @@ void cw_spool_close(cw_spool_t *sp) {
     close(sp->lock_fd); /* releases the lock */
   if (sp->dir_fd >= 0)
     close(sp->dir_fd);
+  for (size_t i = 0; i < sp->num; i++)
+    free(sp->files[i].dest);
   free(sp->files);
   free(sp->dir);
   free(sp);
 }
 
-static int write_all(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len > 0) {
-    ssize_t w = write(fd, p, len);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return -1;
-    p += w;
-    len -= (size_t)w;
-  }
-  return 0;
+/* ------------------------------------------------------------ batches */
+
+static bool dest_ok(const char *dest) {
+  size_t n;
+  if (dest == NULL)
+    return false;
+  n = strnlen(dest, CW_SPOOL_DEST_MAX + 1);
+  if (n == 0 || n > CW_SPOOL_DEST_MAX)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)dest[i] < 0x20 || dest[i] == 0x7f)
+      return false;
+  return true;
 }
 
-int cw_spool_write(cw_spool_t *sp, const char *ns, const char *body, size_t len,
-                   size_t datums, double oldest, char *err, size_t err_size) {
+int cw_spool_write(cw_spool_t *sp, cw_spool_kind_t kind, const char *dest,
+                   const char *body, size_t len, size_t items, double oldest,
+                   char *err, size_t err_size) {
   unsigned char *gz = NULL;
   size_t gz_len = 0;
-  char header[HEADER_MAX], name[64], tmp[80], ts[CW_ENCODE_NUMBER_MAX];
-  int hl, fd;
+  char header[HEADER_MAX], name[64], ts[CW_ENCODE_NUMBER_MAX];
+  struct iovec iov[2];
+  header_t h;
+  int hl;
   uLong crc;
   uint64_t size;
 
-  if (datums == 0 || datums > CW_ENCODE_MAX_DATUMS || len > CW_SPOOL_MAX_BODY ||
-      strchr(ns, '\n') != NULL || strlen(ns) >= NS_MAX ||
+  if (kind >= CW_SPOOL_KINDS || items == 0 || items > CW_SPOOL_MAX_ITEMS ||
+      len > CW_SPOOL_MAX_BODY || !dest_ok(dest) ||
       cw_encode_format_timestamp(oldest, ts, sizeof(ts)) == 0) {
     set_err(err, err_size, "not a batch that can be spooled");
     return -1;
@@ -701,9 +641,9 @@ int cw_spool_write(cw_spool_t *sp, const char *ns, const char *body, size_t len,
   }
   crc = crc32(crc32(0L, Z_NULL, 0), gz, (uInt)gz_len);
   hl = snprintf(header, sizeof(header),
-                MAGIC "namespace %s\ndatums %zu\noldest %s\nlength %zu\n"
-                      "crc32 %08lx\n\n",
-                ns, datums, ts, gz_len, (unsigned long)crc);
+                MAGIC_V2 "kind %s\ndestination %s\nitems %zu\noldest %s\n"
+                         "length %zu\ncrc32 %08lx\n\n",
+                kind_names[kind], dest, items, ts, gz_len, (unsigned long)crc);
   if (hl < 0 || (size_t)hl >= sizeof(header)) {
     free(gz);
     set_err(err, err_size, "header too long");
@@ -720,91 +660,100 @@ int cw_spool_write(cw_spool_t *sp, const char *ns, const char *body, size_t len,
   while (sp->num > 0 && sp->st.bytes + size > sp->max_bytes) {
     file_name(sp->files[0].seq, name, sizeof(name));
     unlinkat(sp->dir_fd, name, 0);
-    sp->st.datums_dropped_full += sp->files[0].datums;
-    drop_entry(sp, 0);
+    sp->st.items_dropped_full[sp->files[0].kind] += sp->files[0].items;
+    entry_drop(sp, 0);
   }
   file_name(sp->next_seq, name, sizeof(name));
-  snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-  fd = openat(sp->dir_fd, tmp,
-              O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0 || write_all(fd, header, (size_t)hl) != 0 ||
-      write_all(fd, gz, gz_len) != 0 || fsync(fd) != 0) {
-    int e = errno;
-    if (fd >= 0) {
-      close(fd);
-      unlinkat(sp->dir_fd, tmp, 0);
-    }
+  iov[0] = (struct iovec){header, (size_t)hl};
+  iov[1] = (struct iovec){gz, gz_len};
+  if (sm_durable_write(sp->dir_fd, name, iov, 2, err, err_size) != 0) {
+    char why[512];
+    snprintf(why, sizeof(why), "%s", err);
+    set_err(err, err_size, "spool %s: %s", sp->dir, why);
     free(gz);
-    set_err(err, err_size, "cannot write %s/%s: %s", sp->dir, tmp, strerror(e));
     return -1;
   }
-  close(fd);
   free(gz);
-  if (renameat(sp->dir_fd, tmp, sp->dir_fd, name) != 0) {
-    int e = errno;
-    unlinkat(sp->dir_fd, tmp, 0);
-    set_err(err, err_size, "cannot rename %s/%s: %s", sp->dir, tmp,
-            strerror(e));
-    return -1;
-  }
-  fsync(sp->dir_fd); /* the rename itself */
-  if (add_entry(sp, sp->next_seq, size, datums) != 0) {
+  memset(&h, 0, sizeof(h));
+  h.kind = kind;
+  snprintf(h.dest, sizeof(h.dest), "%s", dest);
+  h.items = items;
+  h.oldest = oldest;
+  if (entry_add(sp, sp->next_seq, size, &h) != 0) {
     /* On disk, not indexed: found at the next open. */
+    sp->next_seq++;
     set_err(err, err_size, "out of memory");
     return -1;
   }
-  sp->st.datums_written += datums;
+  sp->st.items_written[kind] += items;
   return 0;
 }
 
-int cw_spool_peek(cw_spool_t *sp, char **body, size_t *len, size_t *datums,
+int cw_spool_next(const cw_spool_t *sp, uint64_t after, cw_spool_kind_t kind,
+                  const char *dest, cw_spool_batch_t *out) {
+  for (size_t i = 0; i < sp->num; i++) {
+    const entry_t *e = &sp->files[i];
+    if (e->seq <= after || e->kind != kind ||
+        (dest != NULL && strcmp(e->dest, dest) != 0))
+      continue;
+    *out = (cw_spool_batch_t){e->seq,   e->kind,   e->dest,
+                              e->items, e->oldest, e->size};
+    return 1;
+  }
+  return 0;
+}
+
+int cw_spool_read(cw_spool_t *sp, uint64_t seq, char **body, size_t *len,
                   char *err, size_t err_size) {
   char name[64], why[256];
   unsigned char *data;
-  size_t size = 0;
+  size_t size = 0, i = entry_find(sp, seq);
   int errnum;
 
-  if (sp->num == 0)
-    return 0;
-  file_name(sp->files[0].seq, name, sizeof(name));
-  data = read_file(sp->dir_fd, name, sp->max_bytes, &size, &errnum);
+  *body = NULL;
+  if (i == sp->num) {
+    set_err(err, err_size, "no batch %" PRIu64 " in the spool", seq);
+    return -2;
+  }
+  file_name(seq, name, sizeof(name));
+  data = sm_durable_read(sp->dir_fd, name, sp->max_bytes, &size, &errnum);
   if (data == NULL) {
-    if (errnum == ENOENT || errnum == EFBIG || errnum == ELOOP) {
+    if (errnum == ENOENT || errnum == EFBIG || errnum == ELOOP ||
+        errnum == EINVAL) {
       set_err(err, err_size, "%s/%s: %s; skipped", sp->dir, name,
               strerror(errnum));
       if (errnum != ENOENT)
         set_aside(sp, name);
-      drop_entry(sp, 0);
+      entry_drop(sp, i);
       return -2;
     }
     set_err(err, err_size, "cannot read %s/%s: %s", sp->dir, name,
             strerror(errnum));
     return -1;
   }
-  if (cw_spool_decode_file(data, size, body, len, datums, NULL, 0, why,
-                           sizeof(why)) != 0) {
+  if (cw_spool_decode(data, size, body, len, NULL, NULL, 0, why, sizeof(why)) !=
+      0) {
     free(data);
     set_err(err, err_size, "%s/%s: %s; set aside as %s.corrupt", sp->dir, name,
             why, name);
     set_aside(sp, name);
-    drop_entry(sp, 0);
+    entry_drop(sp, i);
     return -2;
   }
   free(data);
   return 1;
 }
 
-void cw_spool_pop(cw_spool_t *sp) {
+void cw_spool_remove(cw_spool_t *sp, uint64_t seq) {
   char name[64];
-  if (sp->num == 0)
+  size_t i = entry_find(sp, seq);
+  if (i == sp->num)
     return;
-  file_name(sp->files[0].seq, name, sizeof(name));
+  file_name(seq, name, sizeof(name));
   unlinkat(sp->dir_fd, name, 0);
-  drop_entry(sp, 0);
+  entry_drop(sp, i);
 }
 
 void cw_spool_get_stats(const cw_spool_t *sp, cw_spool_stats_t *out) {
   *out = sp->st;
 }
-
-const char *cw_spool_dir(const cw_spool_t *sp) { return sp->dir; }
