@@ -331,9 +331,11 @@ static int on_end_map(void *ctx) {
     p->key = K_NONE;
     p->array = K_NONE;
     return 1;
-  case 3:
+  case 3: {
+    int rc = datum_end(p); /* at depth 3: its errors name the datum */
     p->depth = 2;
-    return datum_end(p);
+    return rc;
+  }
   case 1:
     p->depth = 0;
     return 1;

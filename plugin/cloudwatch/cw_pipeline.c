@@ -857,6 +857,7 @@ void cw_pipeline_flush(cw_pipeline_t *p) {
 }
 
 void cw_pipeline_stop(cw_pipeline_t *p, time_t deadline) {
+  uint64_t spooled_before[CW_PIPELINE_MAX_STREAMS];
   bool join;
 
   pthread_mutex_lock(p->cfg.lock);
@@ -870,19 +871,28 @@ void cw_pipeline_stop(cw_pipeline_t *p, time_t deadline) {
     pthread_join(p->thread, NULL);
 
   p->final = true;
+  pthread_mutex_lock(&p->stats_lock);
+  for (int i = 0; i < p->nstreams; i++)
+    spooled_before[i] = p->streams[i].st.items_spooled;
+  pthread_mutex_unlock(&p->stats_lock);
   cw_pipeline_run(p, deadline);
   for (int i = 0; i < p->nstreams; i++) {
     stream_t *st = &p->streams[i];
-    size_t left, spooled;
+    uint64_t spooled;
+    size_t left;
 
     pthread_mutex_lock(p->cfg.lock);
     st->s.seal(st->s.ud);
     pthread_mutex_unlock(p->cfg.lock);
-    spooled = spill(p, st);
+    spill(p, st);
     left = queued(p, st);
+    pthread_mutex_lock(&p->stats_lock);
+    spooled = st->st.items_spooled - spooled_before[i];
+    pthread_mutex_unlock(&p->stats_lock);
     if (spooled > 0)
       cw_pipeline_log(p, CW_LOG_INFO,
-                      "shutdown: %zu %s of the %s spooled for the next start",
+                      "shutdown: %" PRIu64 " %s of the %s spooled for the "
+                      "next start",
                       spooled, st->s.item_name, st->s.name);
     if (left > 0) {
       STAT_ADD(p, st, items_unsent, left);

@@ -121,12 +121,16 @@ static int on_datum(const cw_datum_t *d, void *ud) {
 }
 
 /* Reads and removes the oldest batch of kind: 1 with its body, or what
- * cw_spool_read said. */
+ * cw_spool_read said. info->dest is a copy (the spool's goes with the
+ * batch). */
 static int take(cw_spool_t *sp, cw_spool_kind_t kind, cw_spool_batch_t *info,
                 char **body, size_t *len, char *err, size_t size) {
+  static char dest[CW_SPOOL_DEST_MAX + 1];
   int rc;
   if (!cw_spool_next(sp, 0, kind, NULL, info))
     return 0;
+  snprintf(dest, sizeof(dest), "%s", info->dest);
+  info->dest = dest;
   rc = cw_spool_read(sp, info->seq, body, len, err, size);
   if (rc == 1)
     cw_spool_remove(sp, info->seq);
@@ -181,8 +185,8 @@ static void test_round_trip(void) {
   for (int i = 0; i < 3; i++) {
     seen_t seen = {0};
     char ns[CW_NAMESPACE_MAX + 1];
-    int rc = take(sp, CW_SPOOL_METRICS, &info, &got, &got_len, err,
-                  sizeof(err));
+    int rc =
+        take(sp, CW_SPOOL_METRICS, &info, &got, &got_len, err, sizeof(err));
     if (!T_OK(rc == 1 && got_len == len[i] &&
                   memcmp(got, bodies[i], len[i]) == 0 && info.items == 10 &&
                   strcmp(info.dest, NS) == 0 &&
@@ -190,7 +194,9 @@ static void test_round_trip(void) {
               "batch %d comes back first-in first-out, byte for byte, with "
               "its destination, items and oldest time",
               i))
-      T_NOTE("rc %d: %s", rc, err);
+      T_NOTE("rc %d: %s; len %zu/%zu items %llu dest %s oldest %.3f", rc, err,
+             got_len, len[i], (unsigned long long)info.items,
+             rc == 1 ? info.dest : "-", info.oldest);
     if (rc == 1) {
       T_EQ_INT(cw_decode_metrics(got, got_len, ns, sizeof(ns), on_datum, &seen,
                                  err, sizeof(err)),
@@ -215,9 +221,8 @@ static void test_round_trip(void) {
     char *big = body_of(0, 1000, &blen);
     ok = 1;
     for (int i = 0; i < 200; i++)
-      if (cw_spool_write(sp, i % 2 ? CW_SPOOL_LOGS : CW_SPOOL_METRICS,
-                         "g:s", big, blen, 1000, 1764187200.5, err,
-                         sizeof(err)) != 0)
+      if (cw_spool_write(sp, i % 2 ? CW_SPOOL_LOGS : CW_SPOOL_METRICS, "g:s",
+                         big, blen, 1000, 1764187200.5, err, sizeof(err)) != 0)
         ok = 0;
     free(big);
   }
@@ -226,8 +231,7 @@ static void test_round_trip(void) {
        "a 1 MiB spool stays within 1 MiB "
        "(%llu bytes in %llu files)",
        (unsigned long long)st.bytes, (unsigned long long)st.files);
-  T_OK(st.items_dropped_full[CW_SPOOL_METRICS] +
-                   st.items[CW_SPOOL_METRICS] ==
+  T_OK(st.items_dropped_full[CW_SPOOL_METRICS] + st.items[CW_SPOOL_METRICS] ==
                100000 &&
            st.items_dropped_full[CW_SPOOL_LOGS] + st.items[CW_SPOOL_LOGS] ==
                100000 &&
@@ -313,13 +317,24 @@ static void test_damage(void) {
   free(body);
 }
 
+/* Empties the spool directory between cases. */
+static void clean(void) {
+  char cmd[300];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  if (system(cmd) != 0)
+    T_NOTE("could not empty %s", dir);
+}
+
 /* Batches of both kinds and several destinations: cw_spool_next finds
  * each destination's in order, past the others. */
 static void test_kinds(void) {
   char err[256], *got;
   size_t got_len;
   cw_spool_batch_t b;
-  cw_spool_t *sp = cw_spool_open(dir, 8 << 20, NULL, err, sizeof(err));
+  cw_spool_t *sp;
+
+  clean();
+  sp = cw_spool_open(dir, 8 << 20, NULL, err, sizeof(err));
   static const struct {
     cw_spool_kind_t kind;
     const char *dest;
@@ -335,9 +350,9 @@ static void test_kinds(void) {
   int ok = 1;
 
   for (size_t i = 0; i < 5; i++) {
-    ok &= cw_spool_write(sp, w[i].kind, w[i].dest, w[i].body,
-                         strlen(w[i].body), i + 1, 1764187200.0 + (double)i,
-                         err, sizeof(err)) == 0;
+    ok &=
+        cw_spool_write(sp, w[i].kind, w[i].dest, w[i].body, strlen(w[i].body),
+                       i + 1, 1764187200.0 + (double)i, err, sizeof(err)) == 0;
   }
   T_OK(ok, "five batches of two kinds and three destinations");
   cw_spool_close(sp);
@@ -413,6 +428,8 @@ static void test_first_format(void) {
   cw_spool_batch_t b;
   cw_spool_t *sp;
 
+  clean();
+  mkdir(dir, 0700);
   put_v1(path_of("00000000000000000007.spool"), NS, body, 4);
   snprintf(host, sizeof(host), "%s/host", dir);
   mkdir(host, 0700);

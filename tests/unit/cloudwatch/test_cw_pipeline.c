@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cw_sender against a scripted fake CloudWatch: a thread serving HTTP/1.1
- * on 127.0.0.1 (ephemeral port) that answers each request with the next
- * scripted reply and records the request's head and body. Every case ends
- * by checking that each scripted reply was used and that no request came
- * beyond the script.
+ * cw_pipeline with a PutMetricData stream (cw_stream_metrics) against a
+ * scripted fake CloudWatch: a thread serving HTTP/1.1 on 127.0.0.1
+ * (ephemeral port) that answers each request with the next scripted reply
+ * and records the request's head and body. Every case ends by checking
+ * that each scripted reply was used and that no request came beyond the
+ * script.
  *
  * Time, randomness, sleeping, logging and the environment the credentials
  * come from are injected: the clock is fixed, random01 walks a fixed list,
@@ -14,11 +15,14 @@
  *
  * Cases: success (headers, signature, body, queue, stats), gzip above the
  * threshold only (signature over the compressed bytes), batching by count
- * and by bytes, throttling, 5xx, expired token, permanent refusal,
- * persistent failure then recovery, a silent server, stop, deadline, no
- * credentials, a datum too large for any body, and the signed Host of an
- * endpoint naming its scheme's default port (the fake server acting as an
- * HTTP proxy).
+ * and by bytes, throttling, 5xx, Retry-After, expired token, clock skew,
+ * access denied, permanent refusal, persistent failure then a one-attempt
+ * probe, a silent server, stop, deadline, no credentials, a datum too
+ * large for any body, the signed Host of an endpoint naming its scheme's
+ * default port (the fake server acting as an HTTP proxy), the spool
+ * (spilling, replay merged into full requests of each batch's own
+ * namespace, expiry), shutdown (sent without pacing, spooled, or counted),
+ * and the sender thread itself.
  */
 #define _GNU_SOURCE /* strcasestr, memmem */
 #include <arpa/inet.h>
@@ -44,8 +48,10 @@
 #include "aws_sigv4.h"
 #include "cw_datum.h"
 #include "cw_encode.h"
+#include "cw_pipeline.h"
 #include "cw_queue.h"
-#include "cw_sender.h"
+#include "cw_spool.h"
+#include "cw_stream_metrics.h"
 #include "tap.h"
 
 /* 2025-11-26T20:00:30Z */
@@ -84,9 +90,22 @@ typedef struct {
   int rotate; /* later reads give K2 */
   int with_token;
   uint64_t mono; /* ms; sleeping advances it */
+  /* The clock jumps past any deadline once this many requests were
+   * answered or timed out (0: never). */
+  int deadline_after_requests;
+  srv_t *srv;
+  void *hooks;
 } ctx_t;
 
-static time_t fake_now(void *ud) { return ((ctx_t *)ud)->now; }
+static size_t srv_count(srv_t *s);
+
+static time_t fake_now(void *ud) {
+  ctx_t *c = ud;
+  if (c->deadline_after_requests > 0 && c->srv != NULL &&
+      srv_count(c->srv) >= (size_t)c->deadline_after_requests)
+    return c->now + 3600;
+  return c->now;
+}
 
 static double fake_random(void *ud) {
   ctx_t *c = ud;
@@ -345,12 +364,27 @@ static char *req_json(const req_t *r, size_t *len) {
 
 /* ============================================================ fixture */
 
+/* What the old sender's configuration said, set by a case before
+ * fx_sender() builds the pipeline. */
+typedef struct {
+  const char *url;
+  int compress;
+  size_t compress_threshold;
+  long timeout_ms;
+  unsigned max_attempts;
+  size_t max_batch_bytes;
+  double max_requests_per_second;
+  int fake_mono;
+  cw_spool_t *spool;
+} fx_cfg_t;
+
 typedef struct {
   ctx_t c;
   srv_t srv;
   aws_creds_provider_t *creds;
-  cw_sender_config_t cfg;
-  cw_sender_t *s;
+  fx_cfg_t cfg;
+  cw_pipeline_t *p;
+  cw_stream_metrics_t *m;
   cw_queue_t *q;
   pthread_mutex_t lock;
   char url[64];
@@ -368,6 +402,7 @@ static int fx_init(fx_t *fx, const step_t *steps, size_t n) {
     return -1;
   snprintf(fx->url, sizeof(fx->url), "http://127.0.0.1:%d/", fx->srv.port);
   snprintf(fx->host, sizeof(fx->host), "127.0.0.1:%d", fx->srv.port);
+  fx->c.srv = &fx->srv;
   memset(&cc, 0, sizeof(cc));
   cc.getenv_fn = fake_getenv;
   cc.getenv_ud = &fx->c;
@@ -376,36 +411,66 @@ static int fx_init(fx_t *fx, const step_t *steps, size_t n) {
   cc.home_dir = NULL;
   cc.timeout_ms = 200;
   fx->creds = aws_creds_provider_create(&cc);
-  fx->cfg = (cw_sender_config_t){
+  fx->cfg = (fx_cfg_t){
       .url = fx->url,
-      .region = REGION,
-      .ns = NS,
       .compress = 0,
       .compress_threshold = 1024,
       .timeout_ms = 3000,
       .max_attempts = 5,
-      .backoff_base_ms = 200,
-      .backoff_cap_ms = 20000,
-      .creds = fx->creds,
-      .now = fake_now,
-      .random01 = fake_random,
-      .sleep_ms = fake_sleep,
-      .log = fake_log,
-      .ud = &fx->c,
   };
   return fx->q != NULL && fx->creds != NULL ? 0 : -1;
 }
 
 static int fx_sender(fx_t *fx) {
   char err[256];
-  fx->s = cw_sender_create(&fx->cfg, err, sizeof(err));
-  if (!T_OK(fx->s != NULL, "cw_sender_create"))
+  cw_pipeline_config_t pc = {
+      .creds = fx->creds,
+      .timeout_ms = fx->cfg.timeout_ms,
+      .max_attempts = fx->cfg.max_attempts,
+      .backoff_base_ms = 200,
+      .backoff_cap_ms = 20000,
+      .lock = &fx->lock,
+      .now = fake_now,
+      .mono_ms = fx->cfg.fake_mono ? fake_mono : NULL,
+      .random01 = fake_random,
+      .sleep_ms = fake_sleep,
+      .log = fake_log,
+      .ud = &fx->c,
+  };
+  cw_pipeline_stream_t s;
+
+  fx->p = cw_pipeline_create(&pc, err, sizeof(err));
+  fx->m = cw_stream_metrics_create(fx->q, NS, fx->cfg.max_batch_bytes, err,
+                                   sizeof(err));
+  if (!T_OK(fx->p != NULL && fx->m != NULL, "pipeline and stream created")) {
     T_NOTE("%s", err);
-  return fx->s != NULL ? 0 : -1;
+    return -1;
+  }
+  memset(&s, 0, sizeof(s));
+  cw_stream_metrics_describe(fx->m, &s);
+  s.url = fx->cfg.url;
+  s.region = REGION;
+  s.compress_threshold = fx->cfg.compress ? fx->cfg.compress_threshold : 0;
+  s.max_requests_per_second = fx->cfg.max_requests_per_second;
+  if (!T_OK(cw_pipeline_add_stream(fx->p, &s, err, sizeof(err)) == 0,
+            "stream added")) {
+    T_NOTE("%s", err);
+    return -1;
+  }
+  cw_pipeline_set_spool(fx->p, fx->cfg.spool);
+  return 0;
 }
 
+static void fx_sender_free(fx_t *fx) {
+  cw_pipeline_destroy(fx->p);
+  cw_stream_metrics_destroy(fx->m);
+  fx->p = NULL;
+  fx->m = NULL;
+}
+
+/* One flush: seals the queue and sends it (cw_pipeline_run). */
 static int fx_drain(fx_t *fx, time_t deadline) {
-  return cw_sender_drain(fx->s, fx->q, &fx->lock, deadline);
+  return cw_pipeline_run(fx->p, deadline);
 }
 
 static size_t fx_qsize(fx_t *fx) {
@@ -416,9 +481,9 @@ static size_t fx_qsize(fx_t *fx) {
   return n;
 }
 
-static cw_sender_stats_t fx_stats(fx_t *fx) {
-  cw_sender_stats_t st;
-  cw_sender_get_stats(fx->s, &st);
+static cw_pipeline_stats_t fx_stats(fx_t *fx) {
+  cw_pipeline_stats_t st;
+  cw_pipeline_get_stats(fx->p, 0, &st);
   return st;
 }
 
@@ -426,7 +491,7 @@ static void fx_done(fx_t *fx, const char *what) {
   char m[128];
   snprintf(m, sizeof(m), "%s: every scripted reply used", what);
   srv_stop(&fx->srv, m);
-  cw_sender_destroy(fx->s);
+  fx_sender_free(fx);
   aws_creds_provider_destroy(fx->creds);
   cw_queue_destroy(fx->q);
   pthread_mutex_destroy(&fx->lock);
@@ -546,7 +611,7 @@ static int same_body(fx_t *fx, size_t a, size_t b) {
 static void test_success(void) {
   static const step_t steps[] = {{200, "{}", NULL}, {200, "{}", NULL}};
   fx_t fx;
-  cw_sender_stats_t st;
+  cw_pipeline_stats_t st;
   size_t len;
   char v[64];
 
@@ -558,14 +623,6 @@ static void test_success(void) {
   T_EQ_INT(srv_count(&fx.srv), 0, "empty queue: no request");
 
   queue_datums(fx.q, &fx.lock, 0, 5, 0);
-  { /* one more, merging but not sealed: not ready, not sent */
-    char name[32];
-    cw_datum_t d;
-    make_datum(5, 0, name, sizeof(name), &d);
-    pthread_mutex_lock(&fx.lock);
-    cw_queue_add(fx.q, &d);
-    pthread_mutex_unlock(&fx.lock);
-  }
   T_EQ_INT(fx_drain(&fx, 0), 0, "success: drain returns 0");
   T_EQ_INT(srv_count(&fx.srv), 1, "success: one request");
   check_signed(&fx, 0, K1, S1, NULL, "success");
@@ -574,26 +631,32 @@ static void test_success(void) {
   len = check_body(&fx, 0, 0, 5, 0, "success");
   T_OK(fx_req(&fx, 0)->lock_free,
        "the queue lock is not held while the request is in flight");
-  T_EQ_INT(fx_qsize(&fx), 1, "sent datums left the queue; unsealed one stays");
+  T_EQ_INT(fx_qsize(&fx), 0, "sent datums left the queue");
   st = fx_stats(&fx);
   T_EQ_INT(st.requests, 1, "stats: 1 request");
   T_EQ_INT(st.requests_failed, 0, "stats: none failed");
-  T_EQ_INT(st.datums_sent, 5, "stats: 5 datums sent");
-  T_EQ_INT(st.datums_dropped, 0, "stats: none dropped");
+  T_EQ_INT(st.items_sent, 5, "stats: 5 datums sent");
+  T_EQ_INT(st.items_refused, 0, "stats: none dropped");
   T_EQ_INT(st.retries, 0, "stats: no retry");
   T_EQ_INT(st.bytes_sent, len, "stats: bytes_sent is the body");
   T_EQ_INT(st.bytes_raw, len, "stats: bytes_raw is the body");
   T_EQ_INT(fx.c.nsleeps, 0, "no sleep");
   T_EQ_INT(fx.c.err_logs, 0, "nothing logged as an error");
 
-  pthread_mutex_lock(&fx.lock);
-  cw_queue_seal(fx.q);
-  pthread_mutex_unlock(&fx.lock);
-  T_EQ_INT(fx_drain(&fx, 0), 0, "after sealing: drain returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 2, "after sealing: a second request");
+  { /* one more, merging until the flush seals it */
+    char name[32];
+    cw_datum_t d;
+    make_datum(5, 0, name, sizeof(name), &d);
+    pthread_mutex_lock(&fx.lock);
+    cw_queue_add(fx.q, &d);
+    pthread_mutex_unlock(&fx.lock);
+  }
+  T_EQ_INT(fx_qsize(&fx), 1, "a merging datum is queued");
+  T_EQ_INT(fx_drain(&fx, 0), 0, "the flush seals it: drain returns 0");
+  T_EQ_INT(srv_count(&fx.srv), 2, "a second request");
   check_body(&fx, 1, 5, 1, 0, "success");
   T_EQ_INT(fx_qsize(&fx), 0, "queue empty");
-  T_EQ_INT(fx_stats(&fx).datums_sent, 6, "stats: 6 datums sent");
+  T_EQ_INT(fx_stats(&fx).items_sent, 6, "stats: 6 datums sent");
   T_EQ_INT(fx_stats(&fx).requests, 2, "stats: 2 requests");
   fx_done(&fx, "success");
 }
@@ -601,7 +664,7 @@ static void test_success(void) {
 static void test_gzip(void) {
   static const step_t steps[] = {{200, "{}", NULL}, {200, "{}", NULL}};
   fx_t fx;
-  cw_sender_stats_t st;
+  cw_pipeline_stats_t st;
   const req_t *r;
   size_t len0, len1;
   char v[64];
@@ -672,7 +735,7 @@ static void test_batching(void) {
   static const step_t steps[] = {
       {200, "{}", NULL}, {200, "{}", NULL}, {200, "{}", NULL}};
   fx_t fx;
-  cw_sender_stats_t st;
+  cw_pipeline_stats_t st;
   char v[64];
 
   if (!T_OK(fx_init(&fx, steps, 3) == 0, "batching: fixture"))
@@ -691,7 +754,7 @@ static void test_batching(void) {
   T_EQ_INT(fx_qsize(&fx), 0, "queue empty");
   st = fx_stats(&fx);
   T_EQ_INT(st.requests, 3, "stats: 3 requests");
-  T_EQ_INT(st.datums_sent, 2500, "stats: 2500 datums");
+  T_EQ_INT(st.items_sent, 2500, "stats: 2500 datums");
   fx_done(&fx, "batching by count");
 }
 
@@ -737,7 +800,7 @@ static void test_batching_bytes(void) {
     T_OK(fx_req(&fx, i)->body_len <= max, "by bytes: body %zu: %zu <= %zu", i,
          fx_req(&fx, i)->body_len, max);
   T_EQ_INT(fx_qsize(&fx), 0, "queue empty");
-  T_EQ_INT(fx_stats(&fx).datums_sent, 10, "stats: 10 datums");
+  T_EQ_INT(fx_stats(&fx).items_sent, 10, "stats: 10 datums");
   fx_done(&fx, "batching by bytes");
 }
 
@@ -745,7 +808,7 @@ static void test_batching_bytes(void) {
 static void retry_then_ok(const step_t *steps, const char *what) {
   static const double rnd[] = {0.5, 0.999};
   fx_t fx;
-  cw_sender_stats_t st;
+  cw_pipeline_stats_t st;
 
   if (!T_OK(fx_init(&fx, steps, 3) == 0, "%s: fixture", what))
     return;
@@ -765,8 +828,8 @@ static void retry_then_ok(const step_t *steps, const char *what) {
   st = fx_stats(&fx);
   T_EQ_INT(st.requests, 3, "stats: 3 requests");
   T_EQ_INT(st.requests_failed, 2, "stats: 2 failed");
-  T_EQ_INT(st.datums_sent, 7, "stats: datums sent once");
-  T_EQ_INT(st.datums_dropped, 0, "stats: none dropped");
+  T_EQ_INT(st.items_sent, 7, "stats: datums sent once");
+  T_EQ_INT(st.items_refused, 0, "stats: none dropped");
   T_EQ_INT(st.retries, 2, "stats: 2 retries");
   T_EQ_INT(fx.c.nsleeps, 2, "slept twice");
   /* Full jitter: [0, min(cap, base * 2^n)), here random * ceiling. */
@@ -809,7 +872,7 @@ static void test_expired_token(void) {
        NULL},
       {200, "{}", NULL}};
   fx_t fx;
-  cw_sender_stats_t st;
+  cw_pipeline_stats_t st;
 
   if (!T_OK(fx_init(&fx, steps, 2) == 0, "expired token: fixture"))
     return;
@@ -828,7 +891,7 @@ static void test_expired_token(void) {
   T_EQ_INT(fx.c.nsleeps, 0, "no sleep before the retry with fresh keys");
   T_EQ_INT(fx_qsize(&fx), 0, "queue empty");
   st = fx_stats(&fx);
-  T_EQ_INT(st.datums_sent, 3, "stats: datums sent");
+  T_EQ_INT(st.items_sent, 3, "stats: datums sent");
   T_EQ_INT(st.requests, 2, "stats: 2 requests");
   T_EQ_INT(st.requests_failed, 1, "stats: 1 failed");
   fx_done(&fx, "expired token");
@@ -868,7 +931,7 @@ static void test_permanent(void) {
        "-Infinity for parameter MetricData.member.1.Value is invalid.\"}",
        NULL}};
   fx_t fx;
-  cw_sender_stats_t st;
+  cw_pipeline_stats_t st;
 
   if (!T_OK(fx_init(&fx, steps, 1) == 0, "permanent: fixture"))
     return;
@@ -879,8 +942,8 @@ static void test_permanent(void) {
   T_EQ_INT(srv_count(&fx.srv), 1, "permanent: 1 request, no retry");
   T_EQ_INT(fx_qsize(&fx), 0, "permanent: the batch is dropped");
   st = fx_stats(&fx);
-  T_EQ_INT(st.datums_dropped, 4, "stats: 4 datums dropped");
-  T_EQ_INT(st.datums_sent, 0, "stats: none sent");
+  T_EQ_INT(st.items_refused, 4, "stats: 4 datums dropped");
+  T_EQ_INT(st.items_sent, 0, "stats: none sent");
   T_EQ_INT(st.requests_failed, 1, "stats: 1 failed");
   T_EQ_INT(st.retries, 0, "stats: no retry");
   T_EQ_INT(fx.c.nsleeps, 0, "no sleep");
@@ -898,7 +961,7 @@ static void test_persistent(void) {
   static const step_t steps[] = {
       {503, "", NULL}, {503, "", NULL}, {503, "", NULL}, {200, "{}", NULL}};
   fx_t fx;
-  cw_sender_stats_t st;
+  cw_pipeline_stats_t st;
   char err[1024];
 
   if (!T_OK(fx_init(&fx, steps, 4) == 0, "persistent: fixture"))
@@ -911,22 +974,31 @@ static void test_persistent(void) {
   T_EQ_INT(srv_count(&fx.srv), 3, "always 503: exactly 3 requests");
   T_EQ_INT(fx_qsize(&fx), 6, "always 503: datums still queued");
   T_EQ_INT(fx.c.nsleeps, 2, "slept between attempts only");
-  cw_sender_last_error(fx.s, err, sizeof(err));
-  if (!T_OK(strstr(err, "503") != NULL, "last error mentions HTTP 503"))
-    T_NOTE("last error: %s", err);
+  if (!T_OK(strstr(fx.c.log, "PutMetricData failed (namespace " NS
+                             ": HTTP 503") != NULL &&
+                fx.c.err_logs == 1,
+            "one error logged, naming the namespace and HTTP 503"))
+    T_NOTE("log: %s", fx.c.log);
+  (void)err;
   st = fx_stats(&fx);
   T_EQ_INT(st.requests, 3, "stats: 3 requests");
   T_EQ_INT(st.requests_failed, 3, "stats: 3 failed");
   T_EQ_INT(st.retries, 2, "stats: 2 retries");
-  T_EQ_INT(st.datums_sent, 0, "stats: none sent");
-  T_EQ_INT(st.datums_dropped, 0, "stats: none dropped");
+  T_EQ_INT(st.items_sent, 0, "stats: none sent");
+  T_EQ_INT(st.items_refused, 0, "stats: none dropped");
 
+  fx.c.nsleeps = 0;
   T_EQ_INT(fx_drain(&fx, 0), 0, "later drain, server back: returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 4, "later drain: one request");
+  T_EQ_INT(srv_count(&fx.srv), 4,
+           "later drain: the failing destination is probed with one request");
+  T_EQ_INT(fx.c.nsleeps, 0, "the probe did not back off");
+  T_OK(strstr(fx.c.log, "PutMetricData succeeds again for the metrics after "
+                        "1 failures") != NULL,
+       "the recovery is logged");
   T_OK(same_body(&fx, 0, 3), "the same body as before");
   check_body(&fx, 3, 0, 6, 0, "later drain");
   T_EQ_INT(fx_qsize(&fx), 0, "nothing lost, queue empty");
-  T_EQ_INT(fx_stats(&fx).datums_sent, 6, "stats: 6 sent");
+  T_EQ_INT(fx_stats(&fx).items_sent, 6, "stats: 6 sent");
   fx_done(&fx, "persistent failure");
 }
 
@@ -951,7 +1023,6 @@ static void test_slow(void) {
   T_EQ_INT(srv_count(&fx.srv), 2, "silent server: 2 attempts");
   T_EQ_INT(fx.c.nsleeps, 1, "silent server: a timeout is retried");
   T_EQ_INT(fx_stats(&fx).retries, 1, "stats: 1 retry");
-  T_EQ_INT(fx_stats(&fx).requests_failed, 2, "stats: 2 failed");
   {
     long a0 = fx_req(&fx, 0)->at_ms, a1 = fx_req(&fx, 1)->at_ms;
     T_OK(a1 - a0 >= 250 && a1 - a0 <= 1500,
@@ -962,15 +1033,18 @@ static void test_slow(void) {
   }
   T_OK(same_body(&fx, 0, 1), "silent server: the same body");
   T_EQ_INT(fx_qsize(&fx), 3, "silent server: datums kept");
-  cw_sender_last_error(fx.s, err, sizeof(err));
-  T_OK(err[0] != 0, "last error: %s", err);
+  T_OK(strstr(fx.c.log, "timed out") != NULL, "the log says it timed out");
+  T_EQ_INT(fx_stats(&fx).requests_unanswered, 2,
+           "stats: 2 requests without an answer");
+  T_EQ_INT(fx_stats(&fx).requests, 0, "stats: none answered");
+  (void)err;
   fx_done(&fx, "slow answer");
 }
 
 static void test_stop(void) {
   static const step_t steps[] = {{503, "", NULL}};
   fx_t fx;
-  cw_sender_stats_t st;
+  cw_pipeline_stats_t st;
 
   if (!T_OK(fx_init(&fx, steps, 1) == 0, "stop: fixture"))
     return;
@@ -1023,10 +1097,11 @@ static void test_no_credentials(void) {
   T_EQ_INT(srv_count(&fx.srv), 0, "no credentials: no request sent");
   T_EQ_INT(fx_qsize(&fx), 2, "no credentials: datums kept");
   T_EQ_INT(fx_stats(&fx).requests, 0, "stats: no request");
-  cw_sender_last_error(fx.s, err, sizeof(err));
-  if (!T_OK(strstr(err, "credentials") != NULL,
-            "last error says there are no credentials"))
-    T_NOTE("last error: %s", err);
+  T_EQ_INT(fx_stats(&fx).requests_unanswered, 0, "stats: none went out");
+  if (!T_OK(strstr(fx.c.log, "no credentials") != NULL,
+            "the log says there are no credentials"))
+    T_NOTE("log: %s", fx.c.log);
+  (void)err;
   fx_done(&fx, "no credentials");
 }
 
@@ -1075,10 +1150,8 @@ static void test_too_large(void) {
   check_body(&fx, 0, 0, 1, 1, "too large");
   check_body(&fx, 1, 2, 1, 1, "too large");
   T_EQ_INT(fx_qsize(&fx), 0, "too large: queue empty");
-  T_EQ_INT(fx_stats(&fx).datums_dropped, 1, "stats: 1 dropped");
-  T_EQ_INT(fx_stats(&fx).datums_sent, 2, "stats: 2 sent");
-  if (!T_OK(strstr(fx.c.log, "m00001") != NULL, "the drop is logged by name"))
-    T_NOTE("log: %s", fx.c.log);
+  T_EQ_INT(fx_stats(&fx).items_invalid, 1, "stats: 1 dropped as invalid");
+  T_EQ_INT(fx_stats(&fx).items_sent, 2, "stats: 2 sent");
   fx_done(&fx, "too large");
 }
 
@@ -1107,8 +1180,7 @@ static void test_default_port(void) {
       check_signed_at(&fx, 0, "cw.invalid:8080",
                       "POST http://cw.invalid:8080/ HTTP/1.1\r\n", K1, S1, NULL,
                       "port 8080 via proxy");
-    cw_sender_destroy(fx.s);
-    fx.s = NULL;
+    fx_sender_free(&fx);
   }
 
   fx.cfg.url = "http://cw.invalid:80/";
@@ -1128,35 +1200,52 @@ static void test_default_port(void) {
 }
 
 static void test_create(void) {
-  cw_sender_config_t cfg = {.url = "ftp://example.com/",
-                            .region = REGION,
-                            .ns = NS,
-                            .now = fake_now,
-                            .random01 = fake_random,
-                            .sleep_ms = fake_sleep};
+  pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  cw_pipeline_config_t pc = {.now = fake_now, .random01 = fake_random};
+  cw_pipeline_stream_t s;
+  cw_stream_metrics_t *m;
+  cw_queue_t *q = cw_queue_create(1000);
+  cw_pipeline_t *p;
   char err[256];
-  cw_sender_t *s = cw_sender_create(&cfg, err, sizeof(err));
-  T_OK(s == NULL && err[0] != 0, "ftp endpoint refused: %s", err);
-  cw_sender_destroy(s);
-  cfg.url = "http://127.0.0.1:1/";
-  cfg.ns = "AWS/EC2";
-  s = cw_sender_create(&cfg, err, sizeof(err));
-  T_OK(s == NULL && err[0] != 0, "reserved namespace refused: %s", err);
-  cw_sender_destroy(s);
+
+  p = cw_pipeline_create(&pc, err, sizeof(err));
+  T_OK(p == NULL && err[0] != 0, "no credentials or lock: refused: %s", err);
+  pc.creds = (aws_creds_provider_t *)1; /* not used before a request */
+  pc.lock = &lock;
+  p = cw_pipeline_create(&pc, err, sizeof(err));
+  m = cw_stream_metrics_create(q, NS, 0, err, sizeof(err));
+  memset(&s, 0, sizeof(s));
+  cw_stream_metrics_describe(m, &s);
+  s.url = "ftp://example.com/";
+  s.region = REGION;
+  T_OK(cw_pipeline_add_stream(p, &s, err, sizeof(err)) < 0 &&
+           strstr(err, "ftp") != NULL,
+       "ftp endpoint refused: %s", err);
+  T_OK(cw_stream_metrics_create(q, "AWS/EC2", 0, err, sizeof(err)) == NULL &&
+           err[0] != 0,
+       "reserved namespace refused: %s", err);
+  s.url = "http://127.0.0.1:1/";
+  s.claim = NULL;
+  T_OK(cw_pipeline_add_stream(p, &s, err, sizeof(err)) < 0,
+       "an incomplete stream refused: %s", err);
+  cw_pipeline_destroy(p);
+  cw_stream_metrics_destroy(m);
+  cw_queue_destroy(q);
 }
 
 /* The spool: a batch that fails its attempts goes to disk with the rest;
- * the next drain appends what is new behind it and sends the spooled
- * batches oldest first, re-encoded exactly; datums grown too old are
+ * while the destination fails, what is new goes to disk at every flush,
+ * and the first request is a probe of one attempt; the spooled batches
+ * then go oldest first, merged into one request; datums grown too old are
  * dropped and counted; requests keep to the configured rate. */
 static void test_spool(void) {
-  static const step_t steps[] = {{503, "", NULL},   {503, "", NULL},
-                                 {200, "{}", NULL}, {200, "{}", NULL},
-                                 {503, "", NULL},   {503, "", NULL}};
+  static const step_t steps[] = {{503, "", NULL}, {503, "", NULL},
+                                 {503, "", NULL}, {200, "{}", NULL},
+                                 {503, "", NULL}, {503, "", NULL}};
   char dir[] = "/tmp/sm-spool-test.XXXXXX", err[512], cmd[128];
   cw_spool_t *sp;
   cw_spool_stats_t ss;
-  cw_sender_stats_t st;
+  cw_pipeline_stats_t st;
   fx_t fx;
   int spaced = 0;
 
@@ -1171,7 +1260,7 @@ static void test_spool(void) {
   fx.cfg.max_attempts = 2;
   fx.cfg.spool = sp;
   fx.cfg.max_requests_per_second = 2;
-  fx.cfg.mono_ms = fake_mono;
+  fx.cfg.fake_mono = 1;
   if (fx_sender(&fx) != 0)
     return;
 
@@ -1180,19 +1269,27 @@ static void test_spool(void) {
   T_EQ_INT(srv_count(&fx.srv), 2, "spool: two attempts");
   T_EQ_INT(fx_qsize(&fx), 0, "spool: the queue is empty");
   cw_spool_get_stats(sp, &ss);
-  T_OK(ss.files == 1 && ss.datums == 6, "spool: one batch of 6 datums on disk");
-  T_EQ_INT(fx_stats(&fx).datums_spooled, 6, "spool: counted as spooled");
+  T_OK(ss.files == 1 && ss.items[CW_SPOOL_METRICS] == 6,
+       "spool: one batch of 6 datums on disk");
+  T_EQ_INT(fx_stats(&fx).items_spooled, 6, "spool: counted as spooled");
 
+  /* Still down: what is new is spooled first, then one probe. */
   queue_datums(fx.q, &fx.lock, 6, 4, 0);
+  T_EQ_INT(fx_drain(&fx, 0), -1, "spool: still down: drain returns -1");
+  T_EQ_INT(srv_count(&fx.srv), 3, "spool: one probe");
+  cw_spool_get_stats(sp, &ss);
+  T_OK(ss.files == 2 && ss.items[CW_SPOOL_METRICS] == 10,
+       "spool: the new datums spooled behind, before the probe");
+  T_EQ_INT(fx_qsize(&fx), 0, "spool: the queue is empty again");
+
   fx.c.nsleeps = 0;
   T_EQ_INT(fx_drain(&fx, 0), 0, "spool: CloudWatch back: drain returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 4, "spool: two more requests");
-  check_body(&fx, 2, 0, 6, 0, "spool: first the spooled batch");
-  check_body(&fx, 3, 6, 4, 0, "spool: then the new datums, spooled behind");
+  T_EQ_INT(srv_count(&fx.srv), 4, "spool: one request for both batches");
+  check_body(&fx, 3, 0, 10, 0, "spool: the two spooled batches, merged");
   cw_spool_get_stats(sp, &ss);
-  T_OK(ss.files == 0 && ss.datums == 0, "spool: empty again");
+  T_OK(ss.files == 0 && ss.items[CW_SPOOL_METRICS] == 0, "spool: empty again");
   st = fx_stats(&fx);
-  T_OK(st.datums_sent == 10 && st.datums_dropped == 0,
+  T_OK(st.items_sent == 10 && st.items_refused == 0,
        "spool: all 10 datums sent, none dropped");
   for (size_t i = 0; i < fx.c.nsleeps && i < 64; i++)
     if (fx.c.sleeps[i] >= 499)
@@ -1205,7 +1302,7 @@ static void test_spool(void) {
   fx.c.now += 15 * 24 * 3600;
   T_EQ_INT(fx_drain(&fx, 0), 0, "spool: 15 days later: nothing to send");
   st = fx_stats(&fx);
-  T_EQ_INT(st.datums_expired, 3, "spool: 3 datums too old, dropped, counted");
+  T_EQ_INT(st.items_expired, 3, "spool: 3 datums too old, dropped, counted");
   T_EQ_INT(srv_count(&fx.srv), 6, "spool: no request for them");
   cw_spool_get_stats(sp, &ss);
   T_EQ_INT(ss.files, 0, "spool: their batch is gone");
@@ -1214,6 +1311,358 @@ static void test_spool(void) {
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
   if (system(cmd) != 0)
     T_NOTE("could not remove %s", dir);
+}
+
+/* A host clock 10 minutes behind: CloudWatch refuses the signature and
+ * says its time in Date; the pipeline takes the offset, signs again at
+ * once with the service's time, and keeps signing with it. */
+static void test_clock_skew(void) {
+  static const step_t steps[] = {
+      {400,
+       "{\"__type\":\"InvalidSignatureException\",\"message\":\"Signature "
+       "expired: 20251126T200030Z is now earlier than 20251126T200530Z "
+       "(20251126T201030Z - 5 min.)\"}",
+       "Date: Wed, 26 Nov 2025 20:10:30 GMT\r\n"},
+      {200, "{}", "Date: Wed, 26 Nov 2025 20:10:30 GMT\r\n"},
+      {200, "{}", NULL}};
+  fx_t fx;
+  char v[256], auth[1024];
+
+  if (!T_OK(fx_init(&fx, steps, 3) == 0, "clock skew: fixture"))
+    return;
+  if (fx_sender(&fx) != 0)
+    return;
+  queue_datums(fx.q, &fx.lock, 0, 3, 0);
+  T_EQ_INT(fx_drain(&fx, 0), 0, "clock skew: delivered after the correction");
+  T_EQ_INT(srv_count(&fx.srv), 2, "clock skew: refused once, then accepted");
+  T_EQ_STR(hdr(fx_req(&fx, 0), "X-Amz-Date", v, sizeof(v)), AMZ_DATE,
+           "the first request is signed with the host's clock");
+  T_EQ_STR(hdr(fx_req(&fx, 1), "X-Amz-Date", v, sizeof(v)), "20251126T201030Z",
+           "the retry is signed with the service's time");
+  T_OK(same_body(&fx, 0, 1), "the same body");
+  T_EQ_INT(fx.c.nsleeps, 0, "re-signed at once, no backoff");
+  T_EQ_INT(cw_pipeline_clock_offset(fx.p), 600, "offset: +600 s");
+  {
+    const req_t *r = fx_req(&fx, 1);
+    char ct[128], tg[128];
+    aws_sigv4_header_t sh[2] = {
+        {"Content-Type", hdr(r, "Content-Type", ct, sizeof(ct))},
+        {"X-Amz-Target", hdr(r, "X-Amz-Target", tg, sizeof(tg))}};
+    aws_sigv4_request_t req = {.method = "POST",
+                               .host = fx.host,
+                               .path = "/",
+                               .headers = sh,
+                               .header_count = 2,
+                               .payload = r->body,
+                               .payload_len = r->body_len,
+                               .region = REGION,
+                               .service = "monitoring",
+                               .now = T0 + 600};
+    aws_sigv4_credentials_t sc = {K1, S1, NULL};
+    aws_sigv4_result_t res;
+    if (T_OK(aws_sigv4_sign(&req, &sc, &res) == 0, "re-sign at T0 + 600"))
+      T_EQ_STR(hdr(r, "Authorization", auth, sizeof(auth)),
+               aws_sigv4_result_header(&res, "Authorization"),
+               "the retry's signature is valid at the service's time");
+    aws_sigv4_result_free(&res);
+  }
+  T_OK(strstr(fx.c.log, "600 s behind") != NULL &&
+           strstr(fx.c.log, "InvalidSignatureException") != NULL,
+       "the correction is logged with the offset and the service's error");
+  queue_datums(fx.q, &fx.lock, 3, 2, 0);
+  T_EQ_INT(fx_drain(&fx, 0), 0, "the next flush");
+  T_EQ_STR(hdr(fx_req(&fx, 2), "X-Amz-Date", v, sizeof(v)), "20251126T201030Z",
+           "is signed with the corrected clock from the start");
+  {
+    const char *first = strstr(fx.c.log, "behind");
+    T_OK(first != NULL && strstr(first + 1, "behind") == NULL, "logged once");
+  }
+  T_EQ_INT(fx_stats(&fx).items_sent, 5, "stats: 5 sent");
+  T_EQ_INT(fx_stats(&fx).items_refused, 0, "stats: none dropped");
+  fx_done(&fx, "clock skew");
+}
+
+/* AccessDenied (a policy still propagating) keeps the batch, names the
+ * permission, and does not retry within the flush; the next flush probes
+ * and delivers. */
+static void test_denied(void) {
+  static const step_t steps[] = {
+      {400,
+       "{\"__type\":\"AccessDenied\",\"message\":\"User: arn:aws:sts::"
+       "123456789012:assumed-role/r/i-1 is not authorized to perform: "
+       "cloudwatch:PutMetricData\"}",
+       NULL},
+      {200, "{}", NULL}};
+  fx_t fx;
+
+  if (!T_OK(fx_init(&fx, steps, 2) == 0, "denied: fixture"))
+    return;
+  if (fx_sender(&fx) != 0)
+    return;
+  queue_datums(fx.q, &fx.lock, 0, 4, 0);
+  T_EQ_INT(fx_drain(&fx, 0), -1, "denied: drain returns -1");
+  T_EQ_INT(srv_count(&fx.srv), 1, "denied: no retry within the flush");
+  T_EQ_INT(fx_qsize(&fx), 4, "denied: the datums are kept");
+  T_EQ_INT(fx_stats(&fx).items_refused, 0, "denied: nothing dropped");
+  if (!T_OK(strstr(fx.c.log, "PutMetricData denied") != NULL &&
+                strstr(fx.c.log, "needs the permission "
+                                 "cloudwatch:PutMetricData") != NULL &&
+                strstr(fx.c.log, "4 datums kept") != NULL,
+            "the error names the permission and what is kept"))
+    T_NOTE("log: %s", fx.c.log);
+  T_EQ_INT(fx_drain(&fx, 0), 0, "denied no more: delivered");
+  check_body(&fx, 1, 0, 4, 0, "denied, then allowed");
+  T_EQ_INT(fx_stats(&fx).items_sent, 4, "stats: 4 sent");
+  fx_done(&fx, "denied");
+}
+
+/* Retry-After: the backoff waits at least that long; longer than a flush
+ * should wait, the batch waits for the next one. */
+static void test_retry_after(void) {
+  static const step_t steps[] = {{503, "", "Retry-After: 3\r\n"},
+                                 {200, "{}", NULL},
+                                 {429, "", "Retry-After: 120\r\n"}};
+  fx_t fx;
+
+  if (!T_OK(fx_init(&fx, steps, 3) == 0, "Retry-After: fixture"))
+    return;
+  if (fx_sender(&fx) != 0)
+    return;
+  queue_datums(fx.q, &fx.lock, 0, 2, 0);
+  T_EQ_INT(fx_drain(&fx, 0), 0, "Retry-After 3: delivered");
+  T_EQ_INT(fx.c.nsleeps, 1, "one wait");
+  T_EQ_INT(fx.c.sleeps[0], 3000, "of the 3 s the service asked for");
+  queue_datums(fx.q, &fx.lock, 2, 2, 0);
+  fx.c.nsleeps = 0;
+  T_EQ_INT(fx_drain(&fx, 0), -1, "Retry-After 120: not within this flush");
+  T_EQ_INT(fx.c.nsleeps, 0, "no wait of two minutes");
+  T_EQ_INT(fx_qsize(&fx), 2, "the datums are kept");
+  fx_done(&fx, "Retry-After");
+}
+
+/* Shutdown with a healthy endpoint: everything held is sent in full
+ * batches, without the pacing a flush keeps. */
+static void test_shutdown_sends(void) {
+  static const step_t steps[] = {
+      {200, "{}", NULL}, {200, "{}", NULL}, {200, "{}", NULL}};
+  fx_t fx;
+
+  if (!T_OK(fx_init(&fx, steps, 3) == 0, "shutdown: fixture"))
+    return;
+  fx.cfg.max_requests_per_second = 1;
+  fx.cfg.fake_mono = 1;
+  if (fx_sender(&fx) != 0)
+    return;
+  pthread_mutex_lock(&fx.lock);
+  for (size_t i = 0; i < 2500; i++) { /* merging: the stop seals them */
+    char name[32];
+    cw_datum_t d;
+    make_datum(i, 0, name, sizeof(name), &d);
+    cw_queue_add(fx.q, &d);
+  }
+  pthread_mutex_unlock(&fx.lock);
+  cw_pipeline_stop(fx.p, T0 + 5);
+  T_EQ_INT(srv_count(&fx.srv), 3, "shutdown: 2500 datums in 3 requests");
+  check_body(&fx, 0, 0, 1000, 0, "shutdown: full batches");
+  check_body(&fx, 2, 2000, 500, 0, "shutdown");
+  T_EQ_INT(fx.c.nsleeps, 0, "shutdown: no pacing, no wait");
+  T_EQ_INT(fx_qsize(&fx), 0, "shutdown: nothing left");
+  T_EQ_INT(fx_stats(&fx).items_unsent, 0, "shutdown: nothing unsent");
+  T_OK(strstr(fx.c.log, "not sent") == NULL, "shutdown: no \"not sent\"");
+  fx_done(&fx, "shutdown, healthy");
+}
+
+/* Shutdown while CloudWatch hangs: a request in flight gives up at
+ * Timeout; past the deadline none starts; what is left is spooled, or,
+ * without a spool, counted and logged with its number. */
+static void test_shutdown_keeps(void) {
+  static const step_t steps[] = {{0, NULL, NULL}};
+  char dir[] = "/tmp/sm-stop-test.XXXXXX", err[512], cmd[128];
+  cw_spool_t *sp;
+  cw_spool_stats_t ss;
+  fx_t fx;
+  long t0;
+
+  if (!T_OK(mkdtemp(dir) != NULL, "shutdown: a directory") ||
+      !T_OK(fx_init(&fx, steps, 1) == 0, "shutdown, hung: fixture"))
+    return;
+  sp = cw_spool_open(dir, CW_SPOOL_DEFAULT_MAX_BYTES, NULL, err, sizeof(err));
+  fx.cfg.spool = sp;
+  fx.cfg.timeout_ms = 300;
+  if (fx_sender(&fx) != 0)
+    return;
+  queue_datums(fx.q, &fx.lock, 0, 1200, 0);
+  t0 = now_ms();
+  /* The clock is fixed: the deadline passes when the test says so. */
+  fx.c.deadline_after_requests = 1;
+  cw_pipeline_stop(fx.p, T0 + 5);
+  T_OK(now_ms() - t0 < 2000, "shutdown: bounded by Timeout (%ld ms)",
+       now_ms() - t0);
+  T_EQ_INT(srv_count(&fx.srv), 1, "shutdown: one request, then the deadline");
+  cw_spool_get_stats(sp, &ss);
+  T_EQ_INT(ss.items[CW_SPOOL_METRICS], 1200, "shutdown: all 1200 spooled");
+  T_EQ_INT(fx_qsize(&fx), 0, "shutdown: the queue is empty");
+  T_OK(strstr(fx.c.log, "shutdown: 1200 datums of the metrics spooled") != NULL,
+       "shutdown: the log says how many were spooled");
+  fx_done(&fx, "shutdown, hung, spool");
+  cw_spool_close(sp);
+
+  /* Without a spool: counted and logged. */
+  if (!T_OK(fx_init(&fx, NULL, 0) == 0, "shutdown, no spool: fixture"))
+    return;
+  if (fx_sender(&fx) != 0)
+    return;
+  queue_datums(fx.q, &fx.lock, 0, 7, 0);
+  cw_pipeline_stop(fx.p, T0 - 1);
+  T_EQ_INT(fx_stats(&fx).items_unsent, 7, "no spool: 7 unsent, counted");
+  T_OK(strstr(fx.c.log, "shutdown: 7 datums of the metrics not sent (no "
+                        "SpoolDirectory)") != NULL,
+       "no spool: logged with the exact number");
+  fx_done(&fx, "shutdown, no spool");
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  if (system(cmd) != 0)
+    T_NOTE("could not remove %s", dir);
+}
+
+/* Spooled batches go back to their own namespace (one spooled under
+ * another Namespace before a restart), merged per namespace into full
+ * requests: 3 batches of 400 datums make 800 + 400. */
+static void test_replay(void) {
+  static const step_t steps[] = {
+      {200, "{}", NULL}, {200, "{}", NULL}, {200, "{}", NULL}};
+  char dir[] = "/tmp/sm-replay-test.XXXXXX", err[512], cmd[128];
+  cw_spool_t *sp;
+  fx_t fx;
+  int ok = 1;
+
+  if (!T_OK(mkdtemp(dir) != NULL, "replay: a directory") ||
+      !T_OK(fx_init(&fx, steps, 3) == 0, "replay: fixture"))
+    return;
+  sp = cw_spool_open(dir, CW_SPOOL_DEFAULT_MAX_BYTES, NULL, err, sizeof(err));
+  for (size_t b = 0; b < 4; b++) {
+    const char *ns = b == 1 ? "Other/Namespace" : NS;
+    cw_encode_t *e = cw_encode_create(ns, 1000, 1000000, NULL, 0);
+    size_t first = b == 0 ? 0 : b == 1 ? 5000 : 400 * (b - 1);
+    size_t n = b == 1 ? 3 : 400;
+    const char *body;
+    size_t len;
+    if (b >= 2)
+      first = 400 * (b - 1);
+    for (size_t i = first; i < first + n; i++) {
+      char name[32];
+      cw_datum_t d;
+      make_datum(i, 0, name, sizeof(name), &d);
+      d.timestamp = period_of(d.timestamp);
+      cw_encode_add(e, &d);
+    }
+    body = cw_encode_body(e, &len);
+    ok &= cw_spool_write(sp, CW_SPOOL_METRICS, ns, body, len, n,
+                         period_of(DATUM_TS), err, sizeof(err)) == 0;
+    cw_encode_destroy(e);
+  }
+  T_OK(ok, "replay: 4 batches spooled, one of another namespace");
+  fx.cfg.spool = sp;
+  if (fx_sender(&fx) != 0)
+    return;
+  T_EQ_INT(fx_drain(&fx, 0), 0, "replay: everything sent");
+  T_EQ_INT(srv_count(&fx.srv), 3, "replay: three requests");
+  check_body(&fx, 0, 0, 800, 0,
+             "replay: the first two of the namespace, "
+             "merged (800)");
+  {
+    size_t len;
+    char *json = req_json(fx_req(&fx, 1), &len);
+    T_OK(json != NULL &&
+             strstr(json, "\"Namespace\":\"Other/Namespace\"") != NULL &&
+             strstr(json, "m05002") != NULL,
+         "replay: the other namespace's batch goes to its own namespace");
+    free(json);
+  }
+  check_body(&fx, 2, 800, 400, 0, "replay: then the rest (400)");
+  T_EQ_INT(fx_stats(&fx).items_sent, 1203, "replay: 1203 sent");
+  fx_done(&fx, "replay");
+  cw_spool_close(sp);
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  if (system(cmd) != 0)
+    T_NOTE("could not remove %s", dir);
+}
+
+/* The sender thread: started on first use, flushed on demand, calls the
+ * hooks around each flush, and stops at once when told, also while it
+ * waits for the next flush. */
+typedef struct {
+  pthread_mutex_t mu;
+  int before, after;
+} hooks_t;
+
+static void hook_before(void *ud) {
+  ctx_t *c = ud;
+  hooks_t *h = c->hooks;
+  pthread_mutex_lock(&h->mu);
+  h->before++;
+  pthread_mutex_unlock(&h->mu);
+}
+
+static void hook_after(void *ud) {
+  ctx_t *c = ud;
+  hooks_t *h = c->hooks;
+  pthread_mutex_lock(&h->mu);
+  h->after++;
+  pthread_mutex_unlock(&h->mu);
+}
+
+static void test_thread(void) {
+  static const step_t steps[] = {{200, "{}", NULL}};
+  hooks_t hooks = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
+  cw_pipeline_config_t pc;
+  cw_pipeline_stream_t s;
+  char err[256];
+  fx_t fx;
+  long t0;
+  int after;
+
+  if (!T_OK(fx_init(&fx, steps, 1) == 0, "thread: fixture"))
+    return;
+  fx.c.hooks = &hooks;
+  pc = (cw_pipeline_config_t){.creds = fx.creds,
+                              .timeout_ms = 2000,
+                              .lock = &fx.lock,
+                              .flush_interval_ms = 3600000,
+                              .now = fake_now,
+                              .random01 = fake_random,
+                              .log = fake_log,
+                              .before_flush = hook_before,
+                              .after_flush = hook_after,
+                              .ud = &fx.c};
+  fx.p = cw_pipeline_create(&pc, err, sizeof(err));
+  fx.m = cw_stream_metrics_create(fx.q, NS, 0, err, sizeof(err));
+  memset(&s, 0, sizeof(s));
+  cw_stream_metrics_describe(fx.m, &s);
+  s.url = fx.url;
+  s.region = REGION;
+  cw_pipeline_add_stream(fx.p, &s, err, sizeof(err));
+  queue_datums(fx.q, &fx.lock, 0, 3, 0);
+  pthread_mutex_lock(&fx.lock);
+  T_EQ_INT(cw_pipeline_start(fx.p), 0, "thread: started");
+  T_EQ_INT(cw_pipeline_start(fx.p), 0, "thread: a second start is harmless");
+  cw_pipeline_flush(fx.p);
+  pthread_mutex_unlock(&fx.lock);
+  t0 = now_ms();
+  do {
+    pthread_mutex_lock(&hooks.mu);
+    after = hooks.after;
+    pthread_mutex_unlock(&hooks.mu);
+    if (after == 0)
+      usleep(10000);
+  } while (after == 0 && now_ms() - t0 < 5000);
+  T_EQ_INT(srv_count(&fx.srv), 1, "thread: the flush sent the queue");
+  T_OK(hooks.before == 1 && after == 1, "thread: one flush, both hooks");
+  t0 = now_ms();
+  cw_pipeline_stop(fx.p, T0 + 5);
+  T_OK(now_ms() - t0 < 1000,
+       "thread: stopped at once while waiting an hour (%ld ms)", now_ms() - t0);
+  T_EQ_INT(fx_qsize(&fx), 0, "thread: nothing left");
+  fx_done(&fx, "thread");
 }
 
 int main(void) {
@@ -1240,6 +1689,13 @@ int main(void) {
   test_too_large();
   test_default_port();
   test_spool();
+  test_clock_skew();
+  test_denied();
+  test_retry_after();
+  test_shutdown_sends();
+  test_shutdown_keeps();
+  test_replay();
+  test_thread();
   curl_global_cleanup();
   return t_done();
 }
