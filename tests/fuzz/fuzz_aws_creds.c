@@ -14,10 +14,8 @@
  * sendable, a message exactly when the parse failed). A third parse stops
  * half-way and destroys the parser, for leaks.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iplugin/aws \
- *     plugin/aws/*.c tests/fuzz/fuzz_aws_creds.c \
- *     -lcurl -lyajl -lcrypto -lpthread
- * (run-fuzzers.sh does this).
+ * Built by run-fuzzers.sh with clang, -fsanitize=fuzzer,address,undefined,
+ * over every source file of plugin/aws and this one.
  */
 #include "aws_creds_json.h"
 #include "aws_profile.h"
