@@ -1309,6 +1309,53 @@ static void test_streak(void) {
   set_now(start);
 }
 
+/* =================== instance metadata, one value =================== */
+
+static void test_imds_get(void) {
+  char out[64], err[512];
+  const char *envp[] = {NULL};
+  aws_creds_config_t cfg = config(envp);
+  step_t s[2] = {put_token(), imds_get("/latest/meta-data/instance-id", 200,
+                                       "  i-0123456789abcdef0\n")};
+
+  script(s, 2);
+  T_EQ_INT(aws_imds_get(&cfg, "/latest/meta-data/instance-id", out, sizeof(out),
+                        err, sizeof(err)),
+           0, "aws_imds_get: ok");
+  T_EQ_STR(out, "i-0123456789abcdef0", "aws_imds_get: the value, trimmed");
+  script_check("aws_imds_get: the token PUT, then the GET with the token");
+
+  s[1].body = "i-0123456789abcdef0-and-far-too-long-for-the-buffer-given";
+  script(s, 2);
+  T_EQ_INT(aws_imds_get(&cfg, "/latest/meta-data/instance-id", out, 16, err,
+                        sizeof(err)),
+           -1, "aws_imds_get: an answer longer than the buffer fails");
+  T_EQ_STR(err,
+           "instance metadata: GET /latest/meta-data/instance-id: unusable "
+           "answer",
+           "aws_imds_get: says so");
+  T_EQ_STR(out, "", "aws_imds_get: nothing on failure");
+  script_check("aws_imds_get: too long");
+
+  s[0].status = 401;
+  script(s, 1);
+  T_EQ_INT(aws_imds_get(&cfg, "/latest/meta-data/instance-id", out, sizeof(out),
+                        err, sizeof(err)),
+           -1, "aws_imds_get: no token, no GET");
+  T_EQ_STR(err, "instance metadata: PUT /latest/api/token: HTTP 401",
+           "aws_imds_get: names the failed PUT");
+  script_check("aws_imds_get: PUT refused");
+
+  cfg = config(NO_IMDS);
+  script(s, 0);
+  T_EQ_INT(aws_imds_get(&cfg, "/latest/meta-data/instance-id", out, sizeof(out),
+                        err, sizeof(err)),
+           -1, "aws_imds_get: disabled");
+  T_EQ_STR(err, "instance metadata is disabled by AWS_EC2_METADATA_DISABLED",
+           "aws_imds_get: says AWS_EC2_METADATA_DISABLED");
+  script_check("aws_imds_get: disabled, not asked");
+}
+
 /* =================== the region =================== */
 
 static void test_region(void) {
@@ -1398,6 +1445,7 @@ int main(void) {
   test_cache();
   test_streak();
   test_region();
+  test_imds_get();
 
   T_OK(msgs_leaking == 0, "none of the %d messages checked holds a secret",
        msgs_checked);
