@@ -44,14 +44,20 @@
 #define SUBNORMAL_SCALE 18446744073709551616.0      /* 2^64 */
 #define SUBNORMAL_SHIFT 64
 
+/* A bucket: its count and sum side by side, so that a sample touches one
+ * cache line, not two. */
+typedef struct {
+  uint64_t count;
+  double sum;
+} bucket_t;
+
 struct sm_sketch_s {
   double accuracy;
   sm_sketch_mapping_t mapping;
   double multiplier; /* m (cubic), or 1 / ln g (log) */
   size_t max_buckets;
 
-  uint64_t *counts; /* cap entries, bucket base + i */
-  double *sums;
+  bucket_t *b; /* cap entries, bucket base + i */
   size_t cap;
   int64_t base;
   int64_t lo, hi; /* non-empty range; lo > hi when none */
@@ -111,16 +117,14 @@ sm_sketch_t *sm_sketch_create(double accuracy, size_t max_buckets) {
 void sm_sketch_destroy(sm_sketch_t *s) {
   if (s == NULL)
     return;
-  free(s->counts);
-  free(s->sums);
+  free(s->b);
   free(s);
 }
 
 void sm_sketch_reset(sm_sketch_t *s) {
   if (s->lo <= s->hi) {
     size_t from = (size_t)(s->lo - s->base), n = (size_t)(s->hi - s->lo) + 1;
-    memset(s->counts + from, 0, n * sizeof(*s->counts));
-    memset(s->sums + from, 0, n * sizeof(*s->sums));
+    memset(s->b + from, 0, n * sizeof(*s->b));
   }
   s->lo = 1;
   s->hi = 0;
@@ -188,8 +192,7 @@ static int make_room(sm_sketch_t *s, int64_t idx, int64_t *at) {
   int64_t lo = idx, hi = idx;
   size_t need, cap;
   int64_t base;
-  uint64_t *counts;
-  double *sums;
+  bucket_t *b;
 
   if (s->cap > 0 && idx >= s->base && idx < s->base + (int64_t)s->cap) {
     *at = idx;
@@ -209,10 +212,9 @@ static int make_room(sm_sketch_t *s, int64_t idx, int64_t *at) {
   if (s->cap > 0 && lo >= s->base && hi < s->base + (int64_t)s->cap) {
     /* Only folding: in place. */
     for (int64_t i = s->lo; i < lo; i++) {
-      s->counts[lo - s->base] += s->counts[i - s->base];
-      s->sums[lo - s->base] += s->sums[i - s->base];
-      s->counts[i - s->base] = 0;
-      s->sums[i - s->base] = 0;
+      s->b[lo - s->base].count += s->b[i - s->base].count;
+      s->b[lo - s->base].sum += s->b[i - s->base].sum;
+      s->b[i - s->base] = (bucket_t){0, 0};
     }
     fold_range(s, lo);
     return 0;
@@ -227,23 +229,17 @@ static int make_room(sm_sketch_t *s, int64_t idx, int64_t *at) {
   if (cap > s->max_buckets)
     cap = s->max_buckets;
   base = lo - (int64_t)(cap - need) / 2;
-  counts = calloc(cap, sizeof(*counts));
-  sums = calloc(cap, sizeof(*sums));
-  if (counts == NULL || sums == NULL) {
-    free(counts);
-    free(sums);
+  b = calloc(cap, sizeof(*b));
+  if (b == NULL)
     return -1;
-  }
   if (have_buckets(s))
     for (int64_t i = s->lo; i <= s->hi; i++) {
       int64_t j = i < lo ? lo : i;
-      counts[j - base] += s->counts[i - s->base];
-      sums[j - base] += s->sums[i - s->base];
+      b[j - base].count += s->b[i - s->base].count;
+      b[j - base].sum += s->b[i - s->base].sum;
     }
-  free(s->counts);
-  free(s->sums);
-  s->counts = counts;
-  s->sums = sums;
+  free(s->b);
+  s->b = b;
   s->cap = cap;
   s->base = base;
   fold_range(s, lo);
@@ -258,8 +254,8 @@ static int bucket_add(sm_sketch_t *s, int64_t idx, uint64_t c, double sum) {
     s->broken = true;
     return -1;
   }
-  s->counts[at - s->base] += c;
-  s->sums[at - s->base] += sum;
+  s->b[at - s->base].count += c;
+  s->b[at - s->base].sum += sum;
   if (!have_buckets(s)) {
     s->lo = at;
     s->hi = at;
@@ -296,8 +292,8 @@ int sm_sketch_add(sm_sketch_t *s, double v) {
   idx = bucket_of(s, v);
   /* The common case: a bucket the array already has. */
   if (idx >= s->base && idx < s->base + (int64_t)s->cap && s->lo <= s->hi) {
-    s->counts[idx - s->base]++;
-    s->sums[idx - s->base] += v;
+    s->b[idx - s->base].count++;
+    s->b[idx - s->base].sum += v;
     if (idx < s->lo)
       s->lo = idx;
     else if (idx > s->hi)
@@ -324,11 +320,25 @@ int sm_sketch_merge(sm_sketch_t *dst, const sm_sketch_t *src) {
   dst->integral = dst->integral && src->integral;
   dst->collapsed = dst->collapsed || src->collapsed;
   dst->broken = dst->broken || src->broken;
-  if (have_buckets(src)) {
+  if (have_buckets(src) && dst->cap > 0 && src->lo >= dst->base &&
+      src->hi < dst->base + (int64_t)dst->cap) {
+    /* The common case (a page into its interval): dst's array already
+     * spans src's buckets, and its entries outside lo..hi are zero. */
+    bucket_t *to = dst->b + (src->lo - dst->base);
+    const bucket_t *from = src->b + (src->lo - src->base);
+    for (int64_t i = 0; i <= src->hi - src->lo; i++) {
+      to[i].count += from[i].count;
+      to[i].sum += from[i].sum;
+    }
+    if (!have_buckets(dst) || src->lo < dst->lo)
+      dst->lo = src->lo;
+    if (src->hi > dst->hi)
+      dst->hi = src->hi;
+  } else if (have_buckets(src)) {
     /* The highest bucket first: when dst must fold, it folds once. */
     for (int64_t i = src->hi; i >= src->lo; i--) {
-      uint64_t c = src->counts[i - src->base];
-      if (c > 0 && bucket_add(dst, i, c, src->sums[i - src->base]) != 0)
+      uint64_t c = src->b[i - src->base].count;
+      if (c > 0 && bucket_add(dst, i, c, src->b[i - src->base].sum) != 0)
         return -1;
     }
   }
@@ -364,13 +374,11 @@ size_t sm_sketch_buckets(const sm_sketch_t *s) {
   size_t n = s->zero_count > 0;
   if (have_buckets(s))
     for (int64_t i = s->lo; i <= s->hi; i++)
-      n += s->counts[i - s->base] > 0;
+      n += s->b[i - s->base].count > 0;
   return n;
 }
 
-size_t sm_sketch_memory(const sm_sketch_t *s) {
-  return s->cap * (sizeof(*s->counts) + sizeof(*s->sums));
-}
+size_t sm_sketch_memory(const sm_sketch_t *s) { return s->cap * sizeof(*s->b); }
 
 size_t sm_sketch_values_max(const sm_sketch_t *s) {
   /* Every bucket, the minimum and maximum, and one split bucket. */
@@ -405,8 +413,8 @@ size_t sm_sketch_values(const sm_sketch_t *s, double *values, double *counts,
     b[bn++] = (cs_t){s->zero_count, 0};
   if (have_buckets(s))
     for (i = s->lo; i <= s->hi; i++)
-      if (s->counts[i - s->base] > 0)
-        b[bn++] = (cs_t){s->counts[i - s->base], s->sums[i - s->base]};
+      if (s->b[i - s->base].count > 0)
+        b[bn++] = (cs_t){s->b[i - s->base].count, s->b[i - s->base].sum};
   b[0].c--;
   b[0].sum -= s->min;
   if (s->count >= 2) {
@@ -551,10 +559,10 @@ bool sm_sketch_bucket_next(const sm_sketch_t *s, int64_t after, int64_t *idx,
   if (!have_buckets(s) || after >= s->hi)
     return false;
   for (i = after < s->lo ? s->lo : after + 1; i <= s->hi; i++)
-    if (s->counts[i - s->base] > 0) {
+    if (s->b[i - s->base].count > 0) {
       *idx = i;
-      *count = s->counts[i - s->base];
-      *sum = s->sums[i - s->base];
+      *count = s->b[i - s->base].count;
+      *sum = s->b[i - s->base].sum;
       return true;
     }
   return false;
