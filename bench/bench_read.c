@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench_read: the read path of sagemaker_async without collectd, against
- * the runtime simulator, beside a bare yajl parse of the same bytes.
+ * the runtime simulator, beside a bare yajl parse of the same bytes,
+ * streamed the same way and from memory.
  *
  * The simulator must hold seqs 1..RECORDS of one boot (start it with
  * --total RECORDS and a ring at least that large, and wait until it has
@@ -18,11 +19,15 @@
  *   plain     the same, without the percentile sketches (the plugin's
  *             Percentiles false);
  *   bare      yajl with no callbacks over the same bytes, same pieces:
- *             the floor of any yajl-based parser.
+ *             the floor of any yajl-based parser;
+ *   bare streamed  yajl with no callbacks fed by libcurl from the same
+ *             GETs over the same Unix socket (rt_client's options, one
+ *             handle reused): the floor of the streamed read, with
+ *             libcurl's cost on both sides of the ratio.
  *
  * One line per round on stdout:
  *   round N records R bytes B streamed_wall S streamed_cpu S parse_cpu S
- *   plain_cpu S bare_cpu S
+ *   plain_cpu S bare_cpu S bare_streamed_wall S bare_streamed_cpu S
  * (seconds; CPU of this process, which is single-threaded).
  *
  * Usage: bench_read SOCKET RECORDS PAGE ROUNDS
@@ -42,6 +47,7 @@
 
 #define PIECE 16384 /* CURL_MAX_WRITE_SIZE: what a write callback gets */
 #define TIMEOUT_MS 60000L
+#define STEPS 5 /* passes per round */
 
 typedef struct {
   char *data;
@@ -232,9 +238,71 @@ static void parse_bare(const corpus_t *c) {
   }
 }
 
+/* The body of one GET, into yajl with no callbacks. */
+typedef struct {
+  yajl_handle yajl;
+  bool failed;
+} bare_get_t;
+
+static size_t bare_write(char *data, size_t size, size_t nmemb, void *ud) {
+  bare_get_t *g = ud;
+  size_t n = size * nmemb;
+  if (yajl_parse(g->yajl, (const unsigned char *)data, n) != yajl_status_ok) {
+    g->failed = true;
+    return 0;
+  }
+  return n;
+}
+
+/* GET path into a callback-less yajl, with rt_client's options. */
+static void bare_get(CURL *h, const char *sock, const char *path) {
+  char url[160];
+  long code = 0;
+  bare_get_t g = {.yajl = yajl_alloc(NULL, NULL, NULL)};
+
+  if (g.yajl == NULL)
+    die("out of memory");
+  snprintf(url, sizeof(url), "http://localhost%s", path);
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
+  curl_easy_setopt(h, CURLOPT_PROXY, "");
+#if LIBCURL_VERSION_NUM >= 0x075500
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+#else
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
+#endif
+  curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, TIMEOUT_MS);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, TIMEOUT_MS);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, bare_write);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &g);
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "collectd-sagemaker");
+  if (curl_easy_perform(h) != CURLE_OK || g.failed ||
+      curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK ||
+      code != 200 || yajl_complete_parse(g.yajl) != yajl_status_ok)
+    die("a streamed bare parse failed");
+  yajl_free(g.yajl);
+}
+
+/* The same GETs as streamed() (the snapshot, then the pages from seq 0),
+ * each body into yajl with no callbacks: what the streamed read costs
+ * before the parser does anything. */
+static void bare_streamed(CURL *h, const char *sock, long records, long page) {
+  bare_get(h, sock, "/v1/snapshot");
+  for (long after = 0; after < records; after += page) {
+    char path[96];
+    snprintf(path, sizeof(path), "/v1/requests?after=%ld&limit=%ld", after,
+             page);
+    bare_get(h, sock, path);
+  }
+}
+
 int main(int argc, char **argv) {
   long records, page, rounds;
   rt_client_t *cl;
+  CURL *bare_h;
   corpus_t corpus;
 
   if (argc != 5) {
@@ -253,53 +321,55 @@ int main(int argc, char **argv) {
   memset(&corpus, 0, sizeof(corpus));
   fetch_corpus(argv[1], records, page, &corpus);
 
+  bare_h = curl_easy_init();
+  if (bare_h == NULL)
+    die("curl_easy_init failed");
+
   /* One pass of each to warm caches and the simulator's buffers. */
   streamed(cl, page);
+  bare_streamed(bare_h, argv[1], records, page);
   parse_memory(&corpus, page, true);
   parse_memory(&corpus, page, false);
   parse_bare(&corpus);
 
   for (long r = 0; r < rounds; r++) {
-    double t_sw = 0, t_sc = 0, t_p = 0, t_q = 0, t_b = 0;
+    double wall[STEPS], cpu[STEPS];
     uint64_t n = 0, m = 0, q = 0;
-    for (int step = 0; step < 4; step++) {
-      /* streamed, parse, plain, bare; then the other way round */
-      int what = r % 2 == 0 ? step : 3 - step;
+    for (int step = 0; step < STEPS; step++) {
+      /* streamed, bare streamed, parse, plain, bare; then the other way
+       * round */
+      int what = r % 2 == 0 ? step : STEPS - 1 - step;
       double w0 = clock_s(CLOCK_MONOTONIC);
       double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
       if (what == 0)
         n = streamed(cl, page);
       else if (what == 1)
-        m = parse_memory(&corpus, page, true);
+        bare_streamed(bare_h, argv[1], records, page);
       else if (what == 2)
+        m = parse_memory(&corpus, page, true);
+      else if (what == 3)
         q = parse_memory(&corpus, page, false);
       else
         parse_bare(&corpus);
-      double w = clock_s(CLOCK_MONOTONIC) - w0;
-      double c = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
-      if (what == 0) {
-        t_sw = w;
-        t_sc = c;
-      } else if (what == 1)
-        t_p = c;
-      else if (what == 2)
-        t_q = c;
-      else
-        t_b = c;
+      wall[what] = clock_s(CLOCK_MONOTONIC) - w0;
+      cpu[what] = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
     }
     if (n != (uint64_t)records || m != (uint64_t)records ||
         q != (uint64_t)records) {
       fprintf(stderr,
-              "bench_read: %" PRIu64 " and %" PRIu64
+              "bench_read: %" PRIu64 ", %" PRIu64 " and %" PRIu64
               " records aggregated, %ld served\n",
-              n, m, records);
+              n, m, q, records);
       return 1;
     }
     printf("round %ld records %ld bytes %zu streamed_wall %.6f streamed_cpu "
-           "%.6f parse_cpu %.6f plain_cpu %.6f bare_cpu %.6f\n",
-           r, records, corpus.bytes, t_sw, t_sc, t_p, t_q, t_b);
+           "%.6f parse_cpu %.6f plain_cpu %.6f bare_cpu %.6f "
+           "bare_streamed_wall %.6f bare_streamed_cpu %.6f\n",
+           r, records, corpus.bytes, wall[0], cpu[0], cpu[2], cpu[3], cpu[4],
+           wall[1], cpu[1]);
     fflush(stdout);
   }
+  curl_easy_cleanup(bare_h);
   rt_client_destroy(cl);
   curl_global_cleanup();
   return 0;

@@ -188,7 +188,7 @@ static void dispatch_interval(const sm_runtime_t *rt,
      * statistic set alone is published. */
     char *sketch = NULL;
     if (agg->sketch[i] != NULL && s->count > 0)
-      sketch = sm_sketch_encode(agg->sketch[i]);
+      sketch = sm_sketch_text_encode(agg->sketch[i]);
     dispatch_one(rt, ctx, SM_TYPE_STATS,
                  sm_metrics_by_index(SM_KIND_STATS, i)->name, v, 4, true,
                  sketch);

@@ -224,7 +224,7 @@ static sm_sketch_t *timing_sketch(wcw_t *w, const value_list_t *vl) {
   if (!w->percentiles ||
       meta_data_get_string(vl->meta, SM_META_SKETCH, &text) != 0)
     return NULL;
-  s = sm_sketch_decode(text, SM_SKETCH_MAX_MAX_BUCKETS, err, sizeof(err));
+  s = sm_sketch_text_decode(text, SM_SKETCH_MAX_MAX_BUCKETS, err, sizeof(err));
   if (s == NULL) {
     w->bad_sketches++;
     c_complain(LOG_WARNING, &w->complaint_sketch,

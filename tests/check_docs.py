@@ -76,7 +76,7 @@ ok(not unnamed, "README's layout table names every folder and source file "
 for rel in sorted(n for n in named if n.startswith("plugin/") and n.endswith(".c")):
     # File prefix = symbol prefix: every function it defines for others.
     base = os.path.splitext(os.path.basename(rel))[0]
-    if base in ("sagemaker_async", "write_cloudwatch", "aws_creds"):
+    if base in ("sagemaker_async", "write_cloudwatch"):
         continue
     code = read(*rel.split("/"))
     defs = re.findall(r"^(?!static)[a-z][a-z0-9_ *]*?\b([a-z_][a-z0-9_]*)\(", code, re.M)

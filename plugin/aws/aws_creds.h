@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * aws_creds: AWS credentials and region for the plugins that call AWS,
- * found the way the AWS CLI and SDKs find them, cached and refreshed.
+ * aws_creds: AWS credentials for the plugins that call AWS, found the way
+ * the AWS CLI and SDKs find them, cached and refreshed. This file is the
+ * chain and its cache; each provider has its own file (aws_creds_env.c,
+ * aws_creds_file.c, aws_creds_container.c, aws_creds_imds.c), the
+ * credentials document their own (aws_creds_json.c).
  *
  * The chain, first match wins:
  *   1. environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and, optional,
@@ -31,8 +34,9 @@
  * function), the home directory, the endpoints, the clock. The only network
  * calls go to the IMDS base URL, the container base URL and a container
  * full URI, which must be https or name a loopback or container-agent
- * address (as the SDKs require), never through a proxy. Every call has a
- * connect and a total timeout; bodies, files and lines have caps.
+ * address (as the SDKs require), never through a proxy, all through
+ * aws_http_request(). Every call has a connect and a total timeout;
+ * bodies, files and lines have caps.
  *
  * Messages name what failed and where ("~/.aws/credentials line 7: expected
  * key = value", "instance metadata: PUT /latest/api/token: HTTP 403"). No
@@ -64,22 +68,6 @@
  * are still valid, so that a dead endpoint is not asked on every call. An
  * invalidation does not wait. */
 #define AWS_CREDS_RETRY_INTERVAL_S 10
-/* IMDSv2 session token lifetime asked for (the maximum). */
-#define AWS_CREDS_IMDS_TOKEN_TTL_S 21600
-
-/* Caps. HTTP bodies: credentials documents are under 4 KB. */
-#define AWS_CREDS_HTTP_BODY_MAX (64u * 1024u)
-/* Member values of a credentials document (bytes). A longer AccessKeyId,
- * SecretAccessKey or Token is an error. */
-#define AWS_CREDS_KEY_ID_MAX 128u
-#define AWS_CREDS_SECRET_MAX 256u
-#define AWS_CREDS_TOKEN_MAX 8192u
-/* Nesting of JSON arrays and objects in a credentials document. */
-#define AWS_CREDS_JSON_DEPTH_MAX 16u
-/* Authorization token file, IMDS token, role name list, region answer. */
-#define AWS_CREDS_SMALL_MAX 16384u
-/* Region names ("us-east-1", "ap-southeast-2", ...). */
-#define AWS_REGION_MAX 32u
 /* Provider and source names in aws_creds_t and aws_region_t. */
 #define AWS_CREDS_SOURCE_MAX 256u
 
@@ -92,6 +80,8 @@ typedef time_t (*aws_clock_fn)(void *ud);
 const char *aws_creds_process_getenv(void *ud, const char *name);
 time_t aws_creds_system_clock(void *ud);
 
+/* Where the credentials, the region (aws_region.h), instance metadata
+ * (aws_imds.h) and the endpoints (aws_endpoint.h) are looked for. */
 typedef struct {
   aws_getenv_fn getenv_fn; /* required */
   void *getenv_ud;
@@ -133,13 +123,21 @@ typedef enum {
   /* Credentials fresh from a provider or from the cache; err is "". */
   AWS_CREDS_OK = 0,
   /* A refresh failed and these are the cached credentials, still valid
-   * until out->expiration (0: static ones): use them, and log err, which
-   * says why the refresh failed. */
+   * until out->expiration (0: static ones): use them. err says why the
+   * refresh failed, once per streak of failed refreshes: on the first
+   * aws_creds_get() after the first failure; "" on the later calls while
+   * the refreshes keep failing. Log err when it is not "". */
   AWS_CREDS_KEPT,
   /* No valid credentials; out is zeroed and err says why: the error of the
    * source that failed, or what each source said when none had any.
-   * Credentials past their expiration are never handed out. */
+   * Credentials past their expiration are never handed out. Said on every
+   * call. */
   AWS_CREDS_FAILED,
+  /* Fresh credentials from the first successful refresh after a streak of
+   * failed ones (KEPT or FAILED): use them as with AWS_CREDS_OK, and log
+   * err, which says they work again and after how many failed refreshes.
+   * Returned once per streak. */
+  AWS_CREDS_RECOVERED,
 } aws_creds_status_t;
 
 typedef struct aws_creds_provider_s aws_creds_provider_t;
@@ -168,67 +166,36 @@ aws_creds_status_t aws_creds_get(aws_creds_provider_t *p, aws_creds_t *out,
  * several senders rejecting the same credentials cause one refresh. */
 void aws_creds_invalidate(aws_creds_provider_t *p, const aws_creds_t *rejected);
 
-/* The region: configured (the plugin's Region option; NULL or "" when not
- * set) > AWS_REGION > AWS_DEFAULT_REGION > "region" of the profile in the
- * config file > IMDSv2 /latest/meta-data/placement/region (unless
- * AWS_EC2_METADATA_DISABLED). */
-typedef struct {
-  char name[AWS_REGION_MAX + 1];
-  /* "configuration", "AWS_REGION", "AWS_DEFAULT_REGION", "shared config file
-   * ~/.aws/config (profile X)", "instance metadata". */
-  char source[AWS_CREDS_SOURCE_MAX];
-} aws_region_t;
-
-/* AWS_CREDS_OK with out filled, or AWS_CREDS_FAILED with out zeroed and err
- * saying why (a malformed value names where it came from). Not cached. */
-aws_creds_status_t aws_region_resolve(const aws_creds_config_t *cfg,
-                                      const char *configured, aws_region_t *out,
-                                      char *err, size_t err_size);
-
 /*
- * The parsers under the providers, exported for the unit test and the fuzz
- * target. They never do I/O.
+ * The providers' side: what the chain asks of each provider, and the
+ * helpers they share.
  */
 
-/* A credentials document, as the container endpoint and IMDS serve it:
- * {"Code": "Success", "AccessKeyId": ..., "SecretAccessKey": ...,
- *  "Token": ..., "Expiration": "2026-11-26T22:00:00Z", ...}. Other members
- * are skipped whatever their value (down to the depth cap); the members
- * named must be strings. Fed in any split, capped at AWS_CREDS_HTTP_BODY_MAX
- * bytes. */
-/* One instance-metadata value (IMDSv2: token, then GET path, e.g.
- * "/latest/meta-data/instance-id"), trimmed, into out. 0, or -1 with a
- * message (IMDS disabled, unreachable, an answer that does not fit). */
-int aws_imds_get(const aws_creds_config_t *cfg, const char *path, char *out,
-                 size_t out_size, char *err, size_t err_size);
-
 typedef enum {
-  AWS_CREDS_JSON_ACCESS_KEY_ID,
-  AWS_CREDS_JSON_SECRET_ACCESS_KEY,
-  AWS_CREDS_JSON_TOKEN,
-  AWS_CREDS_JSON_EXPIRATION,
-  AWS_CREDS_JSON_CODE,
-  AWS_CREDS_JSON_FIELD_COUNT
-} aws_creds_json_field_t;
+  AWS_CREDS_FOUND,  /* out filled */
+  AWS_CREDS_ABSENT, /* not configured there: msg says so; try the next */
+  AWS_CREDS_ERROR,  /* configured but failed: msg says why; the chain ends */
+} aws_creds_source_t;
 
-typedef struct aws_creds_json_s aws_creds_json_t;
+/* A provider: c has its defaults filled in (aws_creds_config_defaults). */
+typedef aws_creds_source_t (*aws_creds_fetch_fn)(const aws_creds_config_t *c,
+                                                 aws_creds_t *out, char *msg,
+                                                 size_t size);
 
-aws_creds_json_t *aws_creds_json_create(void); /* NULL: out of memory */
-void aws_creds_json_destroy(aws_creds_json_t *j);
-/* 0, or -1 once the document is known to be bad (then -1 at once). */
-int aws_creds_json_feed(aws_creds_json_t *j, const char *data, size_t len);
-/* 0 when the whole document was a well-formed object within the caps. */
-int aws_creds_json_finish(aws_creds_json_t *j);
-/* "" or what was wrong ("not valid JSON", "\"Token\" is not a string"). */
-const char *aws_creds_json_error(const aws_creds_json_t *j);
-/* A member's value after a successful finish; NULL when absent. Owned by
- * the parser. */
-const char *aws_creds_json_get(const aws_creds_json_t *j,
-                               aws_creds_json_field_t f);
-
-/* Parses an ISO 8601 / RFC 3339 UTC time as AWS writes it:
- * YYYY-MM-DDTHH:MM:SS, optional fraction, then Z or an offset (+HH:MM,
- * +HHMM). Years 1970..9999. 0 and *out set, or -1. */
-int aws_iso8601_parse(const char *s, time_t *out);
+/* in with the defaults filled in; the strings still point into in. */
+void aws_creds_config_defaults(const aws_creds_config_t *in,
+                               aws_creds_config_t *out);
+/* An environment variable, NULL when unset or empty. */
+const char *aws_creds_getenv(const aws_creds_config_t *c, const char *name);
+/* Fills out with copies (token NULL or "": none). 0, or -1 when memory
+ * runs out (out is then cleared). */
+int aws_creds_set(aws_creds_t *out, const char *id, const char *secret,
+                  const char *token, time_t expiration);
 
 #endif /* SM_AWS_CREDS_H */
+
+/* Until the glue includes them itself: it finds the region and instance
+ * metadata through this header. After the header guard on purpose: they
+ * include this header for aws_creds_config_t. */
+#include "aws_imds.h"
+#include "aws_region.h"

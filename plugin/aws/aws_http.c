@@ -293,6 +293,8 @@ void aws_http_request(aws_http_t *h, const aws_http_request_t *r,
       list = next;
   }
   if (oom) {
+    for (struct curl_slist *i = list; i != NULL; i = i->next)
+      explicit_bzero(i->data, strlen(i->data));
     curl_slist_free_all(list);
     res->transport_error = 1;
     snprintf(res->message, sizeof(res->message), "out of memory");
@@ -331,6 +333,9 @@ void aws_http_request(aws_http_t *h, const aws_http_request_t *r,
   curl_easy_setopt(c, CURLOPT_USERAGENT, "collectd-sagemaker");
 
   rc = curl_easy_perform(c);
+  /* The lines may carry a security token: wiped before they are freed. */
+  for (struct curl_slist *i = list; i != NULL; i = i->next)
+    explicit_bzero(i->data, strlen(i->data));
   curl_slist_free_all(list);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
   res->bytes_sent = r->body_len;

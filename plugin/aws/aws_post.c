@@ -36,11 +36,15 @@ aws_http_class_t aws_post(aws_http_t *http, const aws_post_t *p,
              errbuf);
     return AWS_HTTP_RETRY;
   }
-  if (cs == AWS_CREDS_KEPT)
+  /* Said once per streak of failed refreshes, and once when they work
+   * again (aws_creds_get reports each only once). */
+  if (cs == AWS_CREDS_KEPT && errbuf[0] != 0)
     snprintf(warn, warn_size,
              "refreshing credentials failed, using the "
              "cached ones from %s: %s",
              used->provider, errbuf);
+  else if (cs == AWS_CREDS_RECOVERED)
+    snprintf(warn, warn_size, "%s", errbuf);
 
   sc = (aws_sigv4_credentials_t){used->access_key_id, used->secret_access_key,
                                  used->session_token};

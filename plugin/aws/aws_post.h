@@ -39,8 +39,9 @@ typedef struct {
  * credentials nothing is sent and the answer is AWS_HTTP_RETRY with the
  * reason in res->message; a request that cannot be signed is
  * AWS_HTTP_PERMANENT; res->bytes_sent is 0 exactly when nothing was sent
- * (the payload is never empty). warn is set to why a refresh failed when cached
- * credentials were used anyway, else "". */
+ * (the payload is never empty). warn is set to why a refresh failed when
+ * cached credentials were used anyway (once per streak of failures), or to
+ * the news that refreshing works again, else "". */
 aws_http_class_t aws_post(aws_http_t *http, const aws_post_t *p,
                           aws_creds_provider_t *creds, aws_creds_t *used,
                           aws_http_result_t *res, char *warn, size_t warn_size);

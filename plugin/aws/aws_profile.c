@@ -6,11 +6,21 @@
 #include "aws_profile.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define AWS_PROFILE_ERROR_MAX 128
+/* A sub-section's key (a service's ID, "cloudwatch_logs"). */
+#define SUB_KEY_MAX 64u
+
+/* One "endpoint_url" of a services section's sub-section. */
+typedef struct {
+  char *section; /* NAME of "[services NAME]" */
+  char *service; /* the sub-section's key, lowercased */
+  aws_profile_value_t url;
+} service_url_t;
 
 struct aws_profile_parser_s {
   aws_profile_kind_t kind;
@@ -22,6 +32,11 @@ struct aws_profile_parser_s {
   bool in_section;  /* a section header has been seen */
   bool in_wanted;   /* ... and it is the profile wanted */
   bool after_key;   /* the last line that counted was "key = value" */
+  char *services; /* NAME when in "[services NAME]" (config file), else NULL */
+  char sub_key[SUB_KEY_MAX + 1]; /* in a services section: the sub-section
+                                    the indented lines belong to, or "" */
+  service_url_t urls[AWS_PROFILE_SERVICE_URLS_MAX];
+  size_t url_count;
   bool failed;
   bool finished;
   char error[AWS_PROFILE_ERROR_MAX];
@@ -37,6 +52,19 @@ static const char *const unsupported_keys[] = {
     "sso_start_url",
     "sso_account_id",
     "web_identity_token_file",
+};
+
+/* The profile's endpoint settings. */
+static const struct {
+  const char *key;
+  size_t offset;
+} endpoint_keys[] = {
+    {"endpoint_url", offsetof(aws_profile_t, endpoint_url)},
+    {"services", offsetof(aws_profile_t, services)},
+    {"ignore_configured_endpoint_urls",
+     offsetof(aws_profile_t, ignore_configured_endpoint_urls)},
+    {"use_fips_endpoint", offsetof(aws_profile_t, use_fips_endpoint)},
+    {"use_dualstack_endpoint", offsetof(aws_profile_t, use_dualstack_endpoint)},
 };
 
 static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\f'; }
@@ -130,6 +158,59 @@ static int section_line(aws_profile_parser_t *p, const char *b, const char *e) {
   if (p->in_wanted)
     p->result.found = true;
   p->after_key = false;
+  p->sub_key[0] = '\0';
+  free(p->services);
+  p->services = NULL;
+  if (p->kind == AWS_PROFILE_CONFIG_FILE && (size_t)(ne - nb) > 8 &&
+      memcmp(nb, "services", 8) == 0 && is_blank(nb[8])) {
+    const char *sb = nb + 9, *se = ne;
+    trim(&sb, &se);
+    p->services = strndup(sb, (size_t)(se - sb));
+    if (p->services == NULL)
+      return fail(p, "line %u: out of memory", p->line_no);
+  }
+  return 0;
+}
+
+/* "key = value" on an indented line under sub-section p->sub_key of a
+ * services section: keeps an endpoint_url. */
+static int sub_line(aws_profile_parser_t *p, const char *b, const char *e) {
+  const char *eq = memchr(b, '=', (size_t)(e - b));
+  const char *kb = b, *ke, *vb, *ve = e;
+  service_url_t *u;
+
+  if (eq == NULL)
+    return fail(p, "line %u: expected key = value under \"%s =\"", p->line_no,
+                p->sub_key);
+  ke = eq;
+  trim(&kb, &ke);
+  if (kb == ke)
+    return fail(p, "line %u: expected key = value (the key is missing)",
+                p->line_no);
+  if (!key_is(kb, (size_t)(ke - kb), "endpoint_url"))
+    return 0;
+  vb = eq + 1;
+  for (const char *c = vb; c < ve; c++)
+    if ((*c == '#' || *c == ';') && c > vb && is_blank(c[-1])) {
+      ve = c;
+      break;
+    }
+  trim(&vb, &ve);
+  if (p->url_count == AWS_PROFILE_SERVICE_URLS_MAX)
+    return fail(p, "line %u: more than %u service endpoint URLs", p->line_no,
+                AWS_PROFILE_SERVICE_URLS_MAX);
+  u = &p->urls[p->url_count];
+  u->section = strdup(p->services);
+  u->service = strdup(p->sub_key);
+  u->url.line = p->line_no;
+  if (u->section == NULL || u->service == NULL ||
+      set_value(p, &u->url.value, vb, ve) != 0) {
+    free(u->section);
+    free(u->service);
+    memset(u, 0, sizeof(*u));
+    return fail(p, "line %u: out of memory", p->line_no);
+  }
+  p->url_count++;
   return 0;
 }
 
@@ -151,8 +232,7 @@ static int key_line(aws_profile_parser_t *p, const char *b, const char *e) {
   if (!p->in_section)
     return fail(p, "line %u: key = value before any [section]", p->line_no);
   p->after_key = true;
-  if (!p->in_wanted)
-    return 0;
+  p->sub_key[0] = '\0';
 
   vb = eq + 1;
   /* A comment starts at '#' or ';' after a blank. */
@@ -164,6 +244,24 @@ static int key_line(aws_profile_parser_t *p, const char *b, const char *e) {
   trim(&vb, &ve);
 
   size_t kn = (size_t)(ke - kb);
+  if (p->services != NULL) {
+    /* "service =" with no value opens its sub-section. */
+    if (vb == ve && kn <= SUB_KEY_MAX) {
+      for (size_t i = 0; i < kn; i++)
+        p->sub_key[i] = ascii_lower(kb[i]);
+      p->sub_key[kn] = '\0';
+    }
+    return 0;
+  }
+  if (!p->in_wanted)
+    return 0;
+  for (size_t i = 0; i < sizeof(endpoint_keys) / sizeof(*endpoint_keys); i++)
+    if (key_is(kb, kn, endpoint_keys[i].key)) {
+      aws_profile_value_t *v =
+          (aws_profile_value_t *)((char *)r + endpoint_keys[i].offset);
+      v->line = p->line_no;
+      return set_value(p, &v->value, vb, ve);
+    }
   if (key_is(kb, kn, "aws_access_key_id"))
     return set_value(p, &r->access_key_id, vb, ve);
   if (key_is(kb, kn, "aws_secret_access_key"))
@@ -196,6 +294,8 @@ static int process_line(aws_profile_parser_t *p) {
   trim(&b, &e);
   if (b == e || *b == '#' || *b == ';')
     return 0;
+  if (indented && p->services != NULL && p->sub_key[0] != '\0')
+    return sub_line(p, b, e);
   if (indented && p->after_key)
     return 0; /* continues the previous value: a nested setting */
   if (*b == '[')
@@ -221,20 +321,32 @@ aws_profile_parser_t *aws_profile_parser_create(aws_profile_kind_t kind,
   return p;
 }
 
+static void free_value(char *v) {
+  if (v != NULL) {
+    explicit_bzero(v, strlen(v));
+    free(v);
+  }
+}
+
 void aws_profile_parser_destroy(aws_profile_parser_t *p) {
-  char **slots[4];
+  aws_profile_t *r;
 
   if (p == NULL)
     return;
-  slots[0] = &p->result.access_key_id;
-  slots[1] = &p->result.secret_access_key;
-  slots[2] = &p->result.session_token;
-  slots[3] = &p->result.region;
-  for (size_t i = 0; i < 4; i++)
-    if (*slots[i] != NULL) {
-      explicit_bzero(*slots[i], strlen(*slots[i]));
-      free(*slots[i]);
-    }
+  r = &p->result;
+  free_value(r->access_key_id);
+  free_value(r->secret_access_key);
+  free_value(r->session_token);
+  free_value(r->region);
+  for (size_t i = 0; i < sizeof(endpoint_keys) / sizeof(*endpoint_keys); i++)
+    free_value(
+        ((aws_profile_value_t *)((char *)r + endpoint_keys[i].offset))->value);
+  for (size_t i = 0; i < p->url_count; i++) {
+    free(p->urls[i].section);
+    free(p->urls[i].service);
+    free_value(p->urls[i].url.value);
+  }
+  free(p->services);
   /* The line buffer may hold a secret too. */
   explicit_bzero(p, sizeof(*p));
   free(p);
@@ -290,4 +402,20 @@ const char *aws_profile_parser_error(const aws_profile_parser_t *p) {
 
 const aws_profile_t *aws_profile_parser_result(const aws_profile_parser_t *p) {
   return &p->result;
+}
+
+const aws_profile_value_t *
+aws_profile_parser_service_url(const aws_profile_parser_t *p,
+                               const char *service) {
+  const char *name = p->result.services.value;
+  size_t n = strlen(service);
+
+  if (name == NULL || !p->finished || p->failed)
+    return NULL;
+  for (size_t i = p->url_count; i > 0; i--) {
+    const service_url_t *u = &p->urls[i - 1];
+    if (strcmp(u->section, name) == 0 && key_is(service, n, u->service))
+      return u->url.value != NULL ? &u->url : NULL;
+  }
+  return NULL;
 }

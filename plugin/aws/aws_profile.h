@@ -2,7 +2,8 @@
 /*
  * aws_profile: a streaming parser for the AWS shared credentials file
  * (~/.aws/credentials) and the shared config file (~/.aws/config), which
- * picks out one profile's credentials and region.
+ * picks out one profile's credentials, region and endpoint settings, and
+ * the endpoint URLs of the config file's "[services NAME]" sections.
  *
  * The syntax is the INI dialect the AWS CLI reads (Python's configparser):
  *   - "[name]" opens a section; in the config file a profile is
@@ -16,7 +17,17 @@
  *     such text in a value, but no key or token contains it).
  *   - An indented line after a "key =" line continues that key's value (the
  *     CLI's nested settings, "s3 =\n  max_concurrent_requests = 10"); it is
- *     skipped.
+ *     skipped, except in a services section (config file only):
+ *         [profile dev]
+ *         services = local
+ *         [services local]
+ *         cloudwatch =
+ *           endpoint_url = http://localhost:5000
+ *     where a key with an empty value opens a service's sub-section (the
+ *     key is the service's SDK ID lowercased, spaces as underscores) and
+ *     each indented line under it must be "key = value" (the SDKs and Tools
+ *     reference guide, "Service-specific endpoints"; the AWS CLI's
+ *     configured-endpoint tests use the same layout).
  * A line the CLI would refuse is an error anywhere in the file, naming the
  * line: the CLI refuses the whole file too. A later value of a key in the
  * same profile replaces an earlier one.
@@ -39,11 +50,20 @@
 #define AWS_PROFILE_LINE_MAX 8192u
 /* The longest profile name asked for. */
 #define AWS_PROFILE_NAME_MAX 128u
+/* Service sub-sections kept from all services sections of a file. */
+#define AWS_PROFILE_SERVICE_URLS_MAX 256u
 
 typedef enum {
   AWS_PROFILE_CREDENTIALS_FILE, /* sections are "[name]" */
   AWS_PROFILE_CONFIG_FILE,      /* sections are "[profile name]", "[default]" */
 } aws_profile_kind_t;
+
+/* A setting and the line it was on (for messages); value NULL when absent
+ * or empty. */
+typedef struct {
+  char *value;
+  unsigned line;
+} aws_profile_value_t;
 
 /* What the parser found for the profile asked for. Strings are NUL-
  * terminated, owned by the parser and NULL when absent or empty. */
@@ -58,6 +78,12 @@ typedef struct {
    * web_identity_token_file); "" when none. Used to explain a profile
    * without keys. */
   char unsupported[32];
+  /* Endpoint settings (config file; see aws_endpoint.h), as written. */
+  aws_profile_value_t endpoint_url;
+  aws_profile_value_t services; /* the name of a [services NAME] section */
+  aws_profile_value_t ignore_configured_endpoint_urls;
+  aws_profile_value_t use_fips_endpoint;
+  aws_profile_value_t use_dualstack_endpoint;
 } aws_profile_t;
 
 typedef struct aws_profile_parser_s aws_profile_parser_t;
@@ -85,5 +111,14 @@ const char *aws_profile_parser_error(const aws_profile_parser_t *p);
 /* The profile found; meaningful after aws_profile_parser_finish() returned
  * 0. Owned by the parser, valid until it is destroyed. */
 const aws_profile_t *aws_profile_parser_result(const aws_profile_parser_t *p);
+
+/* The endpoint_url of sub-section service (e.g. "cloudwatch_logs", case
+ * ignored) in the services section the profile names with "services =",
+ * the last one when repeated; NULL when the profile names none or that
+ * section has no such URL. Meaningful after a successful finish; owned by
+ * the parser. */
+const aws_profile_value_t *
+aws_profile_parser_service_url(const aws_profile_parser_t *p,
+                               const char *service);
 
 #endif /* SM_AWS_PROFILE_H */

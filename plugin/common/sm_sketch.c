@@ -6,27 +6,58 @@
  * indices; lo..hi is the range of non-empty ones. The array grows (at most
  * to max_buckets) when a sample falls outside it, and the lowest buckets
  * are folded together when the range would need more than max_buckets.
+ * Entries outside lo..hi are always zero, so that a reset clears only
+ * the range the samples used.
+ *
+ * The cubic mapping keeps the bound. With v = 2^e (1 + s), L(v) = e + P(s)
+ * rises with v (P is continuous at s = 1, P(1) = 1). Two samples of one
+ * bucket differ by at most 1/m in L, so by at most (1/m) / D in ln v,
+ * where D is the least slope of L against ln v:
+ *   dL/d(ln v) = P'(s) (1 + s) = 10/7 + (2s/35) (3s - 2)^2 >= 10/7,
+ * with P(s) = (6s^3 - 21s^2 + 50s)/35. With m = 7 / (10 ln g) they differ
+ * by at most ln g: a factor g. m is taken a billionth larger, so that
+ * the rounding of L (far below that, for any double) cannot cross it.
  */
 #include "sm_sketch.h"
 
-#include <errno.h>
-#include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* 2^53: integers below it are exact in a double. */
 #define EXACT_LIMIT 9007199254740992.0
 
+/* The cubic's coefficients: P(s) = ((A s + B) s + C) s. */
+#define CUBIC_A (6.0 / 35.0)
+#define CUBIC_B (-21.0 / 35.0)
+#define CUBIC_C (50.0 / 35.0)
+/* 1 / (least slope of L against ln v) = 7/10; and the margin. */
+#define CUBIC_SLOPE_INV 0.7
+#define CUBIC_MARGIN (1 + 1e-9)
+
+/* The bits of a double. */
+#define MANTISSA_BITS 52
+#define MANTISSA_MASK ((UINT64_C(1) << MANTISSA_BITS) - 1)
+#define EXPONENT_BIAS 1023
+#define EXPONENT_MASK 0x7ff
+#define ONE_BITS (UINT64_C(0x3ff) << MANTISSA_BITS) /* 1.0 */
+#define SUBNORMAL_SCALE 18446744073709551616.0      /* 2^64 */
+#define SUBNORMAL_SHIFT 64
+
+/* A bucket: its count and sum side by side, so that a sample touches one
+ * cache line, not two. */
+typedef struct {
+  uint64_t count;
+  double sum;
+} bucket_t;
+
 struct sm_sketch_s {
   double accuracy;
-  double inv_log_gamma; /* 1 / ln(1 + accuracy) */
+  sm_sketch_mapping_t mapping;
+  double multiplier; /* m (cubic), or 1 / ln g (log) */
   size_t max_buckets;
 
-  uint64_t *counts; /* cap entries, bucket base + i */
-  double *sums;
+  bucket_t *b; /* cap entries, bucket base + i */
   size_t cap;
   int64_t base;
   int64_t lo, hi; /* non-empty range; lo > hi when none */
@@ -40,8 +71,14 @@ struct sm_sketch_s {
   bool broken;
 };
 
+/* The multiplier m of the cubic mapping. */
+static double cubic_multiplier(double accuracy) {
+  return CUBIC_MARGIN * CUBIC_SLOPE_INV / log1p(accuracy);
+}
+
 size_t sm_sketch_buckets_for(double accuracy) {
-  double n = ceil(53 * log(2) / log1p(accuracy)) + 1;
+  /* L(1) = 0 and L(2^53) = 53: buckets 0 to ceil(53 m). */
+  double n = ceil(53 * cubic_multiplier(accuracy)) + 1;
   if (!(n >= SM_SKETCH_MIN_MAX_BUCKETS))
     return SM_SKETCH_MIN_MAX_BUCKETS;
   if (n > SM_SKETCH_MAX_MAX_BUCKETS)
@@ -49,36 +86,45 @@ size_t sm_sketch_buckets_for(double accuracy) {
   return (size_t)n;
 }
 
-sm_sketch_t *sm_sketch_create(double accuracy, size_t max_buckets) {
+sm_sketch_t *sm_sketch_create_mapped(double accuracy, size_t max_buckets,
+                                     sm_sketch_mapping_t mapping) {
   sm_sketch_t *s;
 
   if (!(accuracy >= SM_SKETCH_MIN_ACCURACY &&
         accuracy <= SM_SKETCH_MAX_ACCURACY) ||
       max_buckets < SM_SKETCH_MIN_MAX_BUCKETS ||
-      max_buckets > SM_SKETCH_MAX_MAX_BUCKETS)
+      max_buckets > SM_SKETCH_MAX_MAX_BUCKETS ||
+      (mapping != SM_SKETCH_LOG && mapping != SM_SKETCH_CUBIC))
     return NULL;
   s = calloc(1, sizeof(*s));
   if (s == NULL)
     return NULL;
   s->accuracy = accuracy;
-  s->inv_log_gamma = 1.0 / log1p(accuracy);
+  s->mapping = mapping;
+  s->multiplier = mapping == SM_SKETCH_CUBIC ? cubic_multiplier(accuracy)
+                                             : 1.0 / log1p(accuracy);
   s->max_buckets = max_buckets;
+  s->lo = 1;
+  s->hi = 0;
   sm_sketch_reset(s);
   return s;
+}
+
+sm_sketch_t *sm_sketch_create(double accuracy, size_t max_buckets) {
+  return sm_sketch_create_mapped(accuracy, max_buckets, SM_SKETCH_CUBIC);
 }
 
 void sm_sketch_destroy(sm_sketch_t *s) {
   if (s == NULL)
     return;
-  free(s->counts);
-  free(s->sums);
+  free(s->b);
   free(s);
 }
 
 void sm_sketch_reset(sm_sketch_t *s) {
-  if (s->cap > 0) {
-    memset(s->counts, 0, s->cap * sizeof(*s->counts));
-    memset(s->sums, 0, s->cap * sizeof(*s->sums));
+  if (s->lo <= s->hi) {
+    size_t from = (size_t)(s->lo - s->base), n = (size_t)(s->hi - s->lo) + 1;
+    memset(s->b + from, 0, n * sizeof(*s->b));
   }
   s->lo = 1;
   s->hi = 0;
@@ -92,15 +138,39 @@ void sm_sketch_reset(sm_sketch_t *s) {
   s->broken = false;
 }
 
-/* The bucket of a positive finite sample: ceil(log_g(v)). Within
- * +-7.5e6 for any double and the smallest accuracy. */
-static int64_t bucket_of(const sm_sketch_t *s, double v) {
-  return (int64_t)ceil(log(v) * s->inv_log_gamma);
+/* ceil(x) for |x| well below 2^63, without a call into libm. */
+static inline int64_t ceil_i64(double x) {
+  int64_t i = (int64_t)x; /* towards zero: the ceiling when x <= 0 */
+  return i + ((double)i < x);
 }
 
-/* Lower and upper bound of bucket i: (g^(i-1), g^i]. */
-static double bucket_upper(const sm_sketch_t *s, int64_t i) {
-  return exp((double)i / s->inv_log_gamma);
+/* The cubic mapping's bucket of a positive finite sample. */
+static inline int64_t cubic_index(const sm_sketch_t *s, double v) {
+  uint64_t bits, mbits;
+  int e;
+  double m1, f;
+
+  memcpy(&bits, &v, sizeof(bits));
+  e = (int)((bits >> MANTISSA_BITS) & EXPONENT_MASK);
+  if (e == 0) { /* subnormal: scaled into the normal range */
+    v *= SUBNORMAL_SCALE;
+    memcpy(&bits, &v, sizeof(bits));
+    e = (int)((bits >> MANTISSA_BITS) & EXPONENT_MASK) - SUBNORMAL_SHIFT;
+  }
+  mbits = (bits & MANTISSA_MASK) | ONE_BITS;
+  memcpy(&m1, &mbits, sizeof(m1));
+  f = m1 - 1; /* s, exactly */
+  return ceil_i64(s->multiplier *
+                  ((double)(e - EXPONENT_BIAS) +
+                   ((CUBIC_A * f + CUBIC_B) * f + CUBIC_C) * f));
+}
+
+/* The bucket of a positive finite sample. Within +-7.6e5 for any double
+ * and the smallest accuracy. */
+static inline int64_t bucket_of(const sm_sketch_t *s, double v) {
+  if (s->mapping == SM_SKETCH_CUBIC)
+    return cubic_index(s, v);
+  return (int64_t)ceil(log(v) * s->multiplier);
 }
 
 static bool have_buckets(const sm_sketch_t *s) { return s->lo <= s->hi; }
@@ -122,8 +192,7 @@ static int make_room(sm_sketch_t *s, int64_t idx, int64_t *at) {
   int64_t lo = idx, hi = idx;
   size_t need, cap;
   int64_t base;
-  uint64_t *counts;
-  double *sums;
+  bucket_t *b;
 
   if (s->cap > 0 && idx >= s->base && idx < s->base + (int64_t)s->cap) {
     *at = idx;
@@ -143,10 +212,9 @@ static int make_room(sm_sketch_t *s, int64_t idx, int64_t *at) {
   if (s->cap > 0 && lo >= s->base && hi < s->base + (int64_t)s->cap) {
     /* Only folding: in place. */
     for (int64_t i = s->lo; i < lo; i++) {
-      s->counts[lo - s->base] += s->counts[i - s->base];
-      s->sums[lo - s->base] += s->sums[i - s->base];
-      s->counts[i - s->base] = 0;
-      s->sums[i - s->base] = 0;
+      s->b[lo - s->base].count += s->b[i - s->base].count;
+      s->b[lo - s->base].sum += s->b[i - s->base].sum;
+      s->b[i - s->base] = (bucket_t){0, 0};
     }
     fold_range(s, lo);
     return 0;
@@ -161,23 +229,17 @@ static int make_room(sm_sketch_t *s, int64_t idx, int64_t *at) {
   if (cap > s->max_buckets)
     cap = s->max_buckets;
   base = lo - (int64_t)(cap - need) / 2;
-  counts = calloc(cap, sizeof(*counts));
-  sums = calloc(cap, sizeof(*sums));
-  if (counts == NULL || sums == NULL) {
-    free(counts);
-    free(sums);
+  b = calloc(cap, sizeof(*b));
+  if (b == NULL)
     return -1;
-  }
   if (have_buckets(s))
     for (int64_t i = s->lo; i <= s->hi; i++) {
       int64_t j = i < lo ? lo : i;
-      counts[j - base] += s->counts[i - s->base];
-      sums[j - base] += s->sums[i - s->base];
+      b[j - base].count += s->b[i - s->base].count;
+      b[j - base].sum += s->b[i - s->base].sum;
     }
-  free(s->counts);
-  free(s->sums);
-  s->counts = counts;
-  s->sums = sums;
+  free(s->b);
+  s->b = b;
   s->cap = cap;
   s->base = base;
   fold_range(s, lo);
@@ -192,8 +254,8 @@ static int bucket_add(sm_sketch_t *s, int64_t idx, uint64_t c, double sum) {
     s->broken = true;
     return -1;
   }
-  s->counts[at - s->base] += c;
-  s->sums[at - s->base] += sum;
+  s->b[at - s->base].count += c;
+  s->b[at - s->base].sum += sum;
   if (!have_buckets(s)) {
     s->lo = at;
     s->hi = at;
@@ -207,25 +269,42 @@ static int bucket_add(sm_sketch_t *s, int64_t idx, uint64_t c, double sum) {
 }
 
 int sm_sketch_add(sm_sketch_t *s, double v) {
-  if (!(v >= 0) || isinf(v))
+  int64_t idx;
+
+  if (!(v >= 0 && v < INFINITY))
     return -1;
-  if (s->count == 0 || v < s->min)
+  if (s->count == 0) {
     s->min = v;
-  if (s->count == 0 || v > s->max)
+    s->max = v;
+  } else if (v < s->min)
+    s->min = v;
+  else if (v > s->max)
     s->max = v;
   s->count++;
   s->sum += v;
-  if (s->integral && !(v == floor(v) && v < EXACT_LIMIT))
+  /* An integer below 2^53, without a call to floor(). */
+  if (s->integral && !(v < EXACT_LIMIT && (double)(int64_t)v == v))
     s->integral = false;
   if (v == 0) {
     s->zero_count++;
     return 0;
   }
-  return bucket_add(s, bucket_of(s, v), 1, v);
+  idx = bucket_of(s, v);
+  /* The common case: a bucket the array already has. */
+  if (idx >= s->base && idx < s->base + (int64_t)s->cap && s->lo <= s->hi) {
+    s->b[idx - s->base].count++;
+    s->b[idx - s->base].sum += v;
+    if (idx < s->lo)
+      s->lo = idx;
+    else if (idx > s->hi)
+      s->hi = idx;
+    return 0;
+  }
+  return bucket_add(s, idx, 1, v);
 }
 
 int sm_sketch_merge(sm_sketch_t *dst, const sm_sketch_t *src) {
-  if (src->accuracy != dst->accuracy) {
+  if (src->accuracy != dst->accuracy || src->mapping != dst->mapping) {
     dst->broken = true;
     return -1;
   }
@@ -241,11 +320,25 @@ int sm_sketch_merge(sm_sketch_t *dst, const sm_sketch_t *src) {
   dst->integral = dst->integral && src->integral;
   dst->collapsed = dst->collapsed || src->collapsed;
   dst->broken = dst->broken || src->broken;
-  if (have_buckets(src)) {
+  if (have_buckets(src) && dst->cap > 0 && src->lo >= dst->base &&
+      src->hi < dst->base + (int64_t)dst->cap) {
+    /* The common case (a page into its interval): dst's array already
+     * spans src's buckets, and its entries outside lo..hi are zero. */
+    bucket_t *to = dst->b + (src->lo - dst->base);
+    const bucket_t *from = src->b + (src->lo - src->base);
+    for (int64_t i = 0; i <= src->hi - src->lo; i++) {
+      to[i].count += from[i].count;
+      to[i].sum += from[i].sum;
+    }
+    if (!have_buckets(dst) || src->lo < dst->lo)
+      dst->lo = src->lo;
+    if (src->hi > dst->hi)
+      dst->hi = src->hi;
+  } else if (have_buckets(src)) {
     /* The highest bucket first: when dst must fold, it folds once. */
     for (int64_t i = src->hi; i >= src->lo; i--) {
-      uint64_t c = src->counts[i - src->base];
-      if (c > 0 && bucket_add(dst, i, c, src->sums[i - src->base]) != 0)
+      uint64_t c = src->b[i - src->base].count;
+      if (c > 0 && bucket_add(dst, i, c, src->b[i - src->base].sum) != 0)
         return -1;
     }
   }
@@ -253,7 +346,8 @@ int sm_sketch_merge(sm_sketch_t *dst, const sm_sketch_t *src) {
 }
 
 sm_sketch_t *sm_sketch_clone(const sm_sketch_t *s) {
-  sm_sketch_t *c = sm_sketch_create(s->accuracy, s->max_buckets);
+  sm_sketch_t *c =
+      sm_sketch_create_mapped(s->accuracy, s->max_buckets, s->mapping);
   if (c == NULL)
     return NULL;
   if (sm_sketch_merge(c, s) != 0 && !s->broken) {
@@ -264,6 +358,10 @@ sm_sketch_t *sm_sketch_clone(const sm_sketch_t *s) {
 }
 
 double sm_sketch_accuracy(const sm_sketch_t *s) { return s->accuracy; }
+sm_sketch_mapping_t sm_sketch_mapping(const sm_sketch_t *s) {
+  return s->mapping;
+}
+uint64_t sm_sketch_zero_count(const sm_sketch_t *s) { return s->zero_count; }
 uint64_t sm_sketch_count(const sm_sketch_t *s) { return s->count; }
 double sm_sketch_sum(const sm_sketch_t *s) { return s->sum; }
 double sm_sketch_min(const sm_sketch_t *s) { return s->min; }
@@ -276,13 +374,11 @@ size_t sm_sketch_buckets(const sm_sketch_t *s) {
   size_t n = s->zero_count > 0;
   if (have_buckets(s))
     for (int64_t i = s->lo; i <= s->hi; i++)
-      n += s->counts[i - s->base] > 0;
+      n += s->b[i - s->base].count > 0;
   return n;
 }
 
-size_t sm_sketch_memory(const sm_sketch_t *s) {
-  return s->cap * (sizeof(*s->counts) + sizeof(*s->sums));
-}
+size_t sm_sketch_memory(const sm_sketch_t *s) { return s->cap * sizeof(*s->b); }
 
 size_t sm_sketch_values_max(const sm_sketch_t *s) {
   /* Every bucket, the minimum and maximum, and one split bucket. */
@@ -317,8 +413,8 @@ size_t sm_sketch_values(const sm_sketch_t *s, double *values, double *counts,
     b[bn++] = (cs_t){s->zero_count, 0};
   if (have_buckets(s))
     for (i = s->lo; i <= s->hi; i++)
-      if (s->counts[i - s->base] > 0)
-        b[bn++] = (cs_t){s->counts[i - s->base], s->sums[i - s->base]};
+      if (s->b[i - s->base].count > 0)
+        b[bn++] = (cs_t){s->b[i - s->base].count, s->b[i - s->base].sum};
   b[0].c--;
   b[0].sum -= s->min;
   if (s->count >= 2) {
@@ -450,340 +546,41 @@ size_t sm_sketch_values(const sm_sketch_t *s, double *values, double *counts,
   return k;
 }
 
-/* ------------------------------------------------------------ text form */
+/* ------------------------------------------------------------ codecs */
 
-/*
- * One line, fields separated by single spaces:
- *   1 <accuracy> <flags> <sum> <min> <max> <zero_count> [<bucket> ...]
- * flags: "i" integral, "c" collapsed, both, or "-". Each bucket is
- * <index>:<count>:<sum>, the first index absolute, the others as the
- * (positive) distance from the previous one; only non-empty buckets.
- * Doubles are written with 17 significant digits (exact round trip).
- */
-typedef struct {
-  char *buf;
-  size_t len, cap;
-  bool failed;
-} strbuf_t;
-
-__attribute__((format(printf, 2, 3))) static void
-sb_printf(strbuf_t *sb, const char *fmt, ...) {
-  va_list ap;
-  int n;
-
-  if (sb->failed)
-    return;
-  for (;;) {
-    va_start(ap, fmt);
-    n = vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-      sb->failed = true;
-      return;
-    }
-    if ((size_t)n < sb->cap - sb->len) {
-      sb->len += (size_t)n;
-      return;
-    }
-    size_t cap = sb->cap * 2 + (size_t)n + 1;
-    char *p = realloc(sb->buf, cap);
-    if (p == NULL) {
-      sb->failed = true;
-      return;
-    }
-    sb->buf = p;
-    sb->cap = cap;
-  }
+int64_t sm_sketch_index(const sm_sketch_t *s, double v) {
+  return v < INFINITY ? bucket_of(s, v) : INT64_MAX;
 }
 
-char *sm_sketch_encode(const sm_sketch_t *s) {
-  strbuf_t sb = {.cap = 256};
-  int64_t prev = 0;
-  bool first = true;
+bool sm_sketch_bucket_next(const sm_sketch_t *s, int64_t after, int64_t *idx,
+                           uint64_t *count, double *sum) {
+  int64_t i;
 
-  if (s->count == 0 || s->broken)
-    return NULL;
-  sb.buf = malloc(sb.cap);
-  if (sb.buf == NULL)
-    return NULL;
-  sb_printf(&sb, "1 %.17g %s%s%s %.17g %.17g %.17g %" PRIu64, s->accuracy,
-            s->integral ? "i" : "", s->collapsed ? "c" : "",
-            (s->integral || s->collapsed) ? "" : "-", s->sum, s->min, s->max,
-            s->zero_count);
-  if (have_buckets(s))
-    for (int64_t i = s->lo; i <= s->hi; i++) {
-      uint64_t c = s->counts[i - s->base];
-      if (c == 0)
-        continue;
-      sb_printf(&sb, " %" PRId64 ":%" PRIu64 ":%.17g", first ? i : i - prev, c,
-                s->sums[i - s->base]);
-      prev = i;
-      first = false;
-    }
-  if (sb.failed) {
-    free(sb.buf);
-    return NULL;
-  }
-  return sb.buf;
-}
-
-__attribute__((format(printf, 3, 4))) static void
-set_err(char *err, size_t err_size, const char *fmt, ...) {
-  va_list ap;
-  if (err == NULL || err_size == 0)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(err, err_size, fmt, ap);
-  va_end(ap);
-}
-
-/* Parses a finite double ending at one of the bytes in ends (or at the
- * end of the text when ends contains '\0'). */
-static bool parse_double(const char **p, const char *ends, double *out) {
-  char *end;
-  /* strtod also takes "nan", "inf", hex and leading blanks: refuse them. */
-  if (!((**p >= '0' && **p <= '9') || **p == '-' || **p == '.'))
+  if (!have_buckets(s) || after >= s->hi)
     return false;
-  for (const char *q = *p; *q != 0 && *q != ' ' && *q != ':'; q++)
-    if (*q == 'x' || *q == 'X' || *q == 'n' || *q == 'N' || *q == 'i' ||
-        *q == 'I')
-      return false;
-  errno = 0;
-  *out = strtod(*p, &end);
-  if (end == *p || errno == ERANGE || !isfinite(*out) ||
-      strchr(ends, *end) == NULL)
-    return false;
-  *p = end;
-  return true;
+  for (i = after < s->lo ? s->lo : after + 1; i <= s->hi; i++)
+    if (s->b[i - s->base].count > 0) {
+      *idx = i;
+      *count = s->b[i - s->base].count;
+      *sum = s->b[i - s->base].sum;
+      return true;
+    }
+  return false;
 }
 
-static bool parse_u64(const char **p, const char *ends, uint64_t *out) {
-  char *end;
-  if (!(**p >= '0' && **p <= '9'))
-    return false;
-  errno = 0;
-  *out = strtoull(*p, &end, 10);
-  if (errno == ERANGE || strchr(ends, *end) == NULL)
-    return false;
-  *p = end;
-  return true;
+int sm_sketch_load_bucket(sm_sketch_t *s, int64_t idx, uint64_t count,
+                          double sum) {
+  return bucket_add(s, idx, count, sum);
 }
 
-static bool parse_i64(const char **p, const char *ends, int64_t *out) {
-  char *end;
-  if (!((**p >= '0' && **p <= '9') || **p == '-'))
-    return false;
-  errno = 0;
-  long long v = strtoll(*p, &end, 10);
-  if (errno == ERANGE || end == *p || strchr(ends, *end) == NULL)
-    return false;
-  *out = v;
-  *p = end;
-  return true;
-}
-
-/* Skips the single space between fields. */
-static bool expect_space(const char **p) {
-  if (**p != ' ')
-    return false;
-  (*p)++;
-  return true;
-}
-
-/* A relative tolerance for comparing sums of the same doubles added in
- * another order. */
-static bool close_enough(double a, double b) {
-  return fabs(a - b) <= 1e-9 * fmax(fabs(a), fabs(b));
-}
-
-sm_sketch_t *sm_sketch_decode(const char *text, size_t max_buckets, char *err,
-                              size_t err_size) {
-  const char *p = text;
-  double accuracy, sum, min, max;
-  uint64_t zero, total;
-  bool integral = false, collapsed = false;
-  double bucket_sums = 0;
-  int64_t idx = 0, first_idx = 0;
-  size_t nb = 0;
-  sm_sketch_t *s;
-
-  if (text == NULL) {
-    set_err(err, err_size, "no sketch");
-    return NULL;
-  }
-  if (strncmp(p, "1 ", 2) != 0) {
-    set_err(err, err_size, "not a version 1 sketch");
-    return NULL;
-  }
-  p += 2;
-  if (!parse_double(&p, " ", &accuracy) || !expect_space(&p)) {
-    set_err(err, err_size, "bad accuracy at offset %zu", (size_t)(p - text));
-    return NULL;
-  }
-  if (*p == '-')
-    p++;
-  else {
-    if (*p == 'i') {
-      integral = true;
-      p++;
-    }
-    if (*p == 'c') {
-      collapsed = true;
-      p++;
-    }
-    if (!integral && !collapsed) {
-      set_err(err, err_size, "bad flags at offset %zu", (size_t)(p - text));
-      return NULL;
-    }
-  }
-  if (!expect_space(&p) || !parse_double(&p, " ", &sum) || !expect_space(&p) ||
-      !parse_double(&p, " ", &min) || !expect_space(&p) ||
-      !parse_double(&p, " ", &max) || !expect_space(&p) ||
-      !parse_u64(&p, " ", &zero)) {
-    set_err(err, err_size, "bad statistics at offset %zu", (size_t)(p - text));
-    return NULL;
-  }
-  if (max_buckets > SM_SKETCH_MAX_MAX_BUCKETS)
-    max_buckets = SM_SKETCH_MAX_MAX_BUCKETS;
-  s = sm_sketch_create(accuracy, max_buckets);
-  if (s == NULL) {
-    set_err(err, err_size, "accuracy %g out of range or out of memory",
-            accuracy);
-    return NULL;
-  }
-  if (!(min >= 0) || !(min <= max) || sum < 0) {
-    set_err(err, err_size, "minimum, maximum or sum out of order");
-    goto fail;
-  }
-  if (zero > (uint64_t)EXACT_LIMIT) {
-    set_err(err, err_size, "bad zero count");
-    goto fail;
-  }
-  total = zero;
-  while (*p != 0) {
-    int64_t d;
-    uint64_t c;
-    double bsum, lo, hi;
-
-    if (!expect_space(&p) || !parse_i64(&p, ":", &d) || *p++ != ':' ||
-        !parse_u64(&p, ":", &c) || *p++ != ':' ||
-        !parse_double(&p, " ", &bsum)) {
-      set_err(err, err_size, "bad bucket at offset %zu", (size_t)(p - text));
-      goto fail;
-    }
-    if (nb > 0 && d <= 0) {
-      set_err(err, err_size, "bucket %zu: not after the previous one", nb);
-      goto fail;
-    }
-    if (d < -INT64_C(100000000) || d > INT64_C(100000000)) {
-      set_err(err, err_size, "bucket %zu: index out of range", nb);
-      goto fail;
-    }
-    idx = nb == 0 ? d : idx + d;
-    if (nb == 0)
-      first_idx = idx;
-    if ((uint64_t)(idx - first_idx) + 1 > max_buckets) {
-      set_err(err, err_size, "more than %zu buckets", max_buckets);
-      goto fail;
-    }
-    if (c == 0 || c > (uint64_t)EXACT_LIMIT || total + c < total ||
-        total + c > (uint64_t)EXACT_LIMIT) {
-      set_err(err, err_size, "bucket %zu: bad count", nb);
-      goto fail;
-    }
-    /* The mean must lie within the bucket (the lowest bucket of a
-     * collapsed sketch holds everything below it too). */
-    lo = bucket_upper(s, idx - 1) * (1 - 1e-9);
-    hi = bucket_upper(s, idx) * (1 + 1e-9);
-    if (!(bsum <= hi * (double)c) ||
-        (!(collapsed && nb == 0) && !(bsum >= lo * (double)c)) || !(bsum > 0) ||
-        (integral && bsum != floor(bsum))) {
-      set_err(err, err_size, "bucket %zu: sum %.17g outside the bucket", nb,
-              bsum);
-      goto fail;
-    }
-    if (bucket_add(s, idx, c, bsum) != 0) {
-      set_err(err, err_size, "out of memory");
-      goto fail;
-    }
-    total += c;
-    bucket_sums += bsum;
-    nb++;
-  }
-  if (total == 0) {
-    set_err(err, err_size, "no samples");
-    goto fail;
-  }
-  /* min in the first non-empty bucket, max in the last. */
-  /* (bucket_of only for positive values) */
-  if ((zero > 0) != (min == 0) || (nb == 0) != (max == 0) ||
-      (zero == 0 && !collapsed && bucket_of(s, min) != first_idx) ||
-      (zero == 0 && collapsed && bucket_of(s, min) > first_idx) ||
-      (nb > 0 && bucket_of(s, max) != idx)) {
-    set_err(err, err_size, "minimum or maximum outside its bucket");
-    goto fail;
-  }
-  if (total == 1 && min != max) {
-    set_err(err, err_size, "one sample but minimum and maximum differ");
-    goto fail;
-  }
-  /* Each bucket's samples lie between min and max, min in the first
-   * bucket and max in the last: what is left of a bucket without them
-   * must still lie between the two. */
-  for (int64_t i = s->lo; i <= s->hi; i++) {
-    uint64_t c = s->counts[i - s->base];
-    double bs = s->sums[i - s->base];
-    /* Integers are exact; other sums were added in another order. */
-    double slack = integral ? 0 : 1e-9 * max;
-    double rel = integral ? 0 : 1e-12;
-    if (c == 0)
-      continue;
-    if (i == s->lo && zero == 0) {
-      c--;
-      bs -= min;
-    }
-    if (i == s->hi && total >= 2 && c > 0) {
-      c--;
-      bs -= max;
-    }
-    if (bs < (double)c * min * (1 - rel) - slack ||
-        bs > (double)c * max * (1 + rel) + slack ||
-        (c == 0 && fabs(bs) > slack)) {
-      set_err(err, err_size,
-              "bucket %" PRId64 ": sum %.17g does not fit between the "
-              "minimum and the maximum",
-              i, bs);
-      goto fail;
-    }
-  }
-  if (integral ? (sum != bucket_sums || min != floor(min) ||
-                  max != floor(max) || sum >= EXACT_LIMIT)
-               : !close_enough(sum, bucket_sums)) {
-    set_err(err, err_size, "sum %.17g does not match the buckets' %.17g", sum,
-            bucket_sums);
-    goto fail;
-  }
-  s->count = total;
-  s->zero_count = zero;
+void sm_sketch_load_stats(sm_sketch_t *s, uint64_t count, uint64_t zero_count,
+                          double sum, double min, double max, bool integral,
+                          bool collapsed) {
+  s->count = count;
+  s->zero_count = zero_count;
   s->sum = sum;
   s->min = min;
   s->max = max;
   s->integral = integral;
-  s->collapsed = collapsed;
-  {
-    size_t cap = sm_sketch_values_max(s);
-    double *v = malloc(cap * sizeof(*v)), *c = malloc(cap * sizeof(*c));
-    size_t k = v != NULL && c != NULL ? sm_sketch_values(s, v, c, cap) : 0;
-    free(v);
-    free(c);
-    if (k == 0) {
-      set_err(err, err_size, "buckets out of order for their values");
-      goto fail;
-    }
-  }
-  return s;
-
-fail:
-  sm_sketch_destroy(s);
-  return NULL;
+  s->collapsed = s->collapsed || collapsed;
 }

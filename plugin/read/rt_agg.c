@@ -13,14 +13,20 @@ void rt_agg_stat_reset(rt_agg_stat_t *s) {
   s->max = NAN;
 }
 
-void rt_agg_stat_add(rt_agg_stat_t *s, double v) {
-  if (s->count == 0 || v < s->min)
+/* Inlined where records are aggregated: seven samples a record. */
+static inline void stat_add(rt_agg_stat_t *s, double v) {
+  if (s->count == 0) {
     s->min = v;
-  if (s->count == 0 || v > s->max)
+    s->max = v;
+  } else if (v < s->min)
+    s->min = v;
+  else if (v > s->max)
     s->max = v;
   s->count++;
   s->sum += v;
 }
+
+void rt_agg_stat_add(rt_agg_stat_t *s, double v) { stat_add(s, v); }
 
 void rt_agg_stat_merge(rt_agg_stat_t *dst, const rt_agg_stat_t *src) {
   if (src->count == 0)
@@ -66,8 +72,8 @@ int rt_agg_enable_sketches(rt_agg_t *a, double accuracy, size_t max_buckets) {
 }
 
 /* A timing sample: into the statistic set, and the sketch if any. */
-static void timing_add(rt_agg_t *a, int i, double v) {
-  rt_agg_stat_add(&a->stats[i], v);
+static inline void timing_add(rt_agg_t *a, int i, double v) {
+  stat_add(&a->stats[i], v);
   if (a->sketch[i] != NULL)
     sm_sketch_add(a->sketch[i], v);
 }
@@ -116,8 +122,8 @@ void rt_agg_add_record(rt_agg_t *a, const rt_record_t *rec) {
 
   if (rec->have & RT_HAVE_STATUS_CODE) {
     int cls = rec->status_code / 100;
-    rt_agg_stat_add(&a->stats[SM_S_4XX_ERRORS], cls == 4 ? 1.0 : 0.0);
-    rt_agg_stat_add(&a->stats[SM_S_5XX_ERRORS], cls == 5 ? 1.0 : 0.0);
+    stat_add(&a->stats[SM_S_4XX_ERRORS], cls == 4 ? 1.0 : 0.0);
+    stat_add(&a->stats[SM_S_5XX_ERRORS], cls == 5 ? 1.0 : 0.0);
   }
   if (rec->have & RT_HAVE_MODEL_US)
     timing_add(a, SM_S_MODEL_LATENCY, (double)rec->model_us);

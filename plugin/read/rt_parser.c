@@ -232,6 +232,12 @@ struct rt_parser_s {
   uint32_t top_seen;
   uint32_t rec_required;
   uint32_t rec_seen;
+  /* The member that followed each member (R_COUNT: the record's start) in
+   * the records before: the runtime writes its members in one order, so
+   * the next key is nearly always the one guessed, checked with one
+   * compare that does not wait for a table look-up. */
+  uint8_t next_guess[R_COUNT + 1];
+  uint8_t prev_key;       /* the last known member of this record, or R_COUNT */
   const member_t *member; /* whose value comes next; NULL: unknown member */
 
   rt_record_t rec;
@@ -376,10 +382,35 @@ static void quote_value(char *dst, size_t size, const unsigned char *s,
 
 enum { INT_OK, INT_NOT_INTEGER, INT_OVERFLOW };
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define RT_SWAR 1
+/* Each byte of a word. */
+#define BYTES(b) (UINT64_C(0x0101010101010101) * (b))
+
+/* Whether the 8 bytes of w (read in text order, the first in the lowest
+ * byte) are all digits. The lexer has checked the text to be a JSON
+ * number, whose other bytes ('-', '+', '.', 'e', 'E') all lie outside
+ * 0x30..0x3F: a high nibble of 3 is enough. */
+static inline bool eight_digits(uint64_t w) {
+  return (w & BYTES(0xF0)) == BYTES(0x30);
+}
+
+/* The value of 8 ASCII digits, the first the most significant: digits
+ * paired (d0 * 10 + d1 in each 16-bit lane), pairs paired (4 digits in each
+ * 32-bit lane), then the two halves: three multiplications, not eight. */
+static inline uint64_t eight_value(uint64_t w) {
+  w -= BYTES('0');
+  w = (w * 10 + (w >> 8)) & UINT64_C(0x00FF00FF00FF00FF);
+  w = (w * 100 + (w >> 16)) & UINT64_C(0x0000FFFF0000FFFF);
+  return (w & UINT64_C(0xFFFFFFFF)) * 10000 + (w >> 32);
+}
+#endif
+
 /* Converts yajl's number text, which the lexer has checked to be a JSON
  * number: a '.', 'e' or 'E' makes it a double, whatever its value. Every
  * number of a page goes through here, so the common case (no more digits
- * than can never overflow) skips the overflow check of each digit. */
+ * than can never overflow) skips the overflow check of each digit, and
+ * takes eight digits at a time where it can (the 13 of a time in ms). */
 static inline int parse_int(const char *text, size_t len, int64_t *out) {
   const unsigned char *s = (const unsigned char *)text;
   uint64_t v = 0;
@@ -390,6 +421,16 @@ static inline int parse_int(const char *text, size_t len, int64_t *out) {
   if (i == len)
     return INT_NOT_INTEGER;
   if (len - i <= RT_SAFE_DIGITS) {
+#ifdef RT_SWAR
+    while (len - i >= 8) {
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      if (!eight_digits(w))
+        return INT_NOT_INTEGER;
+      v = v * 100000000 + eight_value(w);
+      i += 8;
+    }
+#endif
     for (; i < len; i++) {
       unsigned d = (unsigned)s[i] - '0';
       if (d > 9)
@@ -484,6 +525,7 @@ static int record_start(rt_parser_t *p) {
     return fail_where(p, "more than %zu records", p->max_records);
   record_reset(&p->rec);
   p->rec_seen = 0;
+  p->prev_key = R_COUNT;
   p->in_record = true;
   p->state = ST_REC;
   return 1;
@@ -503,50 +545,73 @@ static int record_end(rt_parser_t *p) {
   return 1;
 }
 
-static int record_lookup(const unsigned char *key, size_t len) {
-#define KEY_IS(lit) (memcmp(key, lit, sizeof(lit) - 1) == 0)
-  switch (len) {
-  case 3:
-    return KEY_IS("seq") ? R_SEQ : -1;
-  case 5:
-    return KEY_IS("error") ? R_ERROR : -1;
-  case 7:
-    return KEY_IS("outcome") ? R_OUTCOME : -1;
-  case 8:
-    if (KEY_IS("model_us"))
-      return R_MODEL_US;
-    return KEY_IS("total_ms") ? R_TOTAL_MS : -1;
-  case 9:
-    if (KEY_IS("upload_us"))
-      return R_UPLOAD_US;
-    return KEY_IS("upload_ok") ? R_UPLOAD_OK : -1;
-  case 10:
-    return KEY_IS("backlog_us") ? R_BACKLOG_US : -1;
-  case 11:
-    switch (key[0]) {
-    case 'r':
-      return KEY_IS("received_ms") ? R_RECEIVED_MS : -1;
-    case 's':
-      return KEY_IS("status_code") ? R_STATUS_CODE : -1;
-    case 'd':
-      if (KEY_IS("download_us"))
-        return R_DOWNLOAD_US;
-      return KEY_IS("download_ok") ? R_DOWNLOAD_OK : -1;
-    }
-    return -1;
-  case 12:
-    switch (key[0]) {
-    case 'i':
-      return KEY_IS("inference_id") ? R_INFERENCE_ID : -1;
-    case 'c':
-      return KEY_IS("completed_ms") ? R_COMPLETED_MS : -1;
-    case 'n':
-      return KEY_IS("notification") ? R_NOTIFICATION : -1;
-    }
-    return -1;
+/* A record's member names hash perfectly on their length, first and last
+ * bytes into RECORD_SLOTS slots (the constants were searched for that).
+ * The table is built by designated initializers: should two names ever
+ * share a slot, the compiler says so (-Woverride-init, in -Wextra; clang's
+ * -Winitializer-overrides). */
+#define RECORD_SLOTS 32
+#define RECORD_HASH(len, first, last)                                          \
+  (((len) + 5u * (first) + 17u * (last)) & (RECORD_SLOTS - 1))
+/* Shortest and longest record member names. */
+#define RECORD_NAME_MIN 3
+#define RECORD_NAME_MAX 12
+
+/* Slot -> index into record_members + 1; 0: no member hashes there. */
+static const uint8_t record_slots[RECORD_SLOTS] = {
+    [RECORD_HASH(3, 's', 'q')] = R_SEQ + 1,
+    [RECORD_HASH(5, 'e', 'r')] = R_ERROR + 1,
+    [RECORD_HASH(7, 'o', 'e')] = R_OUTCOME + 1,
+    [RECORD_HASH(8, 'm', 's')] = R_MODEL_US + 1,
+    [RECORD_HASH(8, 't', 's')] = R_TOTAL_MS + 1,
+    [RECORD_HASH(9, 'u', 's')] = R_UPLOAD_US + 1,
+    [RECORD_HASH(9, 'u', 'k')] = R_UPLOAD_OK + 1,
+    [RECORD_HASH(10, 'b', 's')] = R_BACKLOG_US + 1,
+    [RECORD_HASH(11, 'r', 's')] = R_RECEIVED_MS + 1,
+    [RECORD_HASH(11, 's', 'e')] = R_STATUS_CODE + 1,
+    [RECORD_HASH(11, 'd', 's')] = R_DOWNLOAD_US + 1,
+    [RECORD_HASH(11, 'd', 'k')] = R_DOWNLOAD_OK + 1,
+    [RECORD_HASH(12, 'i', 'd')] = R_INFERENCE_ID + 1,
+    [RECORD_HASH(12, 'c', 's')] = R_COMPLETED_MS + 1,
+    [RECORD_HASH(12, 'n', 'n')] = R_NOTIFICATION + 1,
+};
+
+/* Whether len bytes at key spell name (len from 3 to 16): two
+ * overlapping words each side rather than a call to memcmp. */
+static inline bool name_equal(const unsigned char *key, const char *name,
+                              size_t len) {
+  uint64_t a, b, c, d;
+  uint32_t e, f, g, h;
+
+  if (len >= 8) {
+    memcpy(&a, key, 8);
+    memcpy(&b, name, 8);
+    memcpy(&c, key + len - 8, 8);
+    memcpy(&d, name + len - 8, 8);
+    return ((a ^ b) | (c ^ d)) == 0;
   }
-  return -1;
-#undef KEY_IS
+  if (len >= 4) {
+    memcpy(&e, key, 4);
+    memcpy(&f, name, 4);
+    memcpy(&g, key + len - 4, 4);
+    memcpy(&h, name + len - 4, 4);
+    return ((e ^ f) | (g ^ h)) == 0;
+  }
+  return memcmp(key, name, len) == 0;
+}
+
+/* The index into record_members of a key, or -1: one slot, one compare. */
+static inline int record_lookup(const unsigned char *key, size_t len) {
+  const member_t *m;
+  unsigned slot;
+
+  if (len < RECORD_NAME_MIN || len > RECORD_NAME_MAX)
+    return -1;
+  slot = record_slots[RECORD_HASH((unsigned)len, key[0], key[len - 1])];
+  if (slot == 0)
+    return -1;
+  m = &record_members[slot - 1];
+  return m->len == len && name_equal(key, m->name, len) ? (int)slot - 1 : -1;
 }
 
 /* Top-level names are looked up once a document: a plain scan will do. */
@@ -595,14 +660,26 @@ map_key(rt_parser_t *p, const unsigned char *key, size_t len) {
   return 1;
 }
 
-/* A record's known keys take the short way. */
+/* A record's known keys take the short way: the member guessed from the
+ * records before, else the perfect hash. */
 static int on_map_key(void *ctx, const unsigned char *key, size_t len) {
   rt_parser_t *p = ctx;
 
   if (p->state == ST_REC) {
-    int idx = record_lookup(key, len);
+    unsigned guess = p->next_guess[p->prev_key];
+    const member_t *g = &record_members[guess];
+    int idx;
+
+    if (g->len == len && name_equal(key, g->name, len))
+      idx = (int)guess;
+    else {
+      idx = record_lookup(key, len);
+      if (idx >= 0)
+        p->next_guess[p->prev_key] = (uint8_t)idx;
+    }
     if (idx >= 0 && !(p->rec_seen & (UINT32_C(1) << idx))) {
       p->rec_seen |= UINT32_C(1) << idx;
+      p->prev_key = (uint8_t)idx;
       p->member = &record_members[idx];
       p->state = ST_REC_VALUE;
       return 1;
@@ -750,11 +827,14 @@ static int on_number(void *ctx, const char *text, size_t len) {
   const member_t *m = p->member;
   int64_t v;
 
-  if (p->state == ST_REC_VALUE && m != NULL && m->type == MT_INT &&
-      parse_int(text, len, &v) == INT_OK && v >= m->min) {
-    /* MT_INT members have no upper bound but INT64_MAX. */
+  if (p->state == ST_REC_VALUE && m != NULL &&
+      (m->type == MT_INT || m->type == MT_INT_C) &&
+      parse_int(text, len, &v) == INT_OK && v >= m->min && v <= m->max) {
     p->state = ST_REC;
-    *(int64_t *)field((char *)&p->rec, m) = v;
+    if (m->type == MT_INT)
+      *(int64_t *)field((char *)&p->rec, m) = v;
+    else
+      *(int *)field((char *)&p->rec, m) = (int)v;
     p->rec.have |= m->have;
     return 1;
   }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the parsers under aws_creds: the credentials
- * document parser (with the ISO 8601 parser on its Expiration) and the
- * shared credentials / config file parser.
+ * libFuzzer target for the parsers under the credential chain: the
+ * credentials document parser (aws_creds_json, with its ISO 8601 parser on
+ * the Expiration) and the shared credentials / config file parser
+ * (aws_profile, with its endpoint settings and services sections).
  *
  * The first input byte selects: bit 0 clear, a credentials document, fed
  * in chunks of 1 + (byte >> 1) bytes; bit 0 set, a profile file, of the
@@ -13,11 +14,10 @@
  * sendable, a message exactly when the parse failed). A third parse stops
  * half-way and destroys the parser, for leaks.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
- *     plugin/aws_creds.c plugin/aws_profile.c tests/fuzz/fuzz_aws_creds.c \
- *     -lcurl -lyajl -lpthread
+ * Built by run-fuzzers.sh with clang, -fsanitize=fuzzer,address,undefined,
+ * over every source file of plugin/aws and this one.
  */
-#include "aws_creds.h"
+#include "aws_creds_json.h"
 #include "aws_profile.h"
 
 #include <stdint.h>
@@ -54,7 +54,9 @@ typedef struct {
 /* ---- credentials documents ---- */
 
 static const size_t json_caps[AWS_CREDS_JSON_FIELD_COUNT] = {
-    AWS_CREDS_KEY_ID_MAX, AWS_CREDS_SECRET_MAX, AWS_CREDS_TOKEN_MAX, 64, 64};
+    AWS_CREDS_JSON_KEY_ID_MAX, AWS_CREDS_JSON_SECRET_MAX,
+    AWS_CREDS_JSON_TOKEN_MAX, AWS_CREDS_JSON_SHORT_MAX,
+    AWS_CREDS_JSON_SHORT_MAX};
 
 static void json_run(outcome_t *o, const char *doc, size_t len, size_t chunk) {
   aws_creds_json_t *j = aws_creds_json_create();
@@ -85,7 +87,7 @@ static void json_run(outcome_t *o, const char *doc, size_t len, size_t chunk) {
   {
     const char *exp = aws_creds_json_get(j, AWS_CREDS_JSON_EXPIRATION);
     time_t t = 0;
-    if (exp != NULL && aws_iso8601_parse(exp, &t) == 0) {
+    if (exp != NULL && aws_creds_json_time(exp, &t) == 0) {
       CHECK(t >= 0);
       h = mix_str(h, "valid time");
       h ^= (uint64_t)t;
@@ -138,6 +140,29 @@ static void profile_run(outcome_t *o, aws_profile_kind_t kind, const char *name,
     h = mix_str(h, r->session_token);
     h = mix_str(h, r->region);
     h = mix_str(h, r->unsupported);
+    {
+      const aws_profile_value_t *vs[] = {
+          &r->endpoint_url,
+          &r->services,
+          &r->ignore_configured_endpoint_urls,
+          &r->use_fips_endpoint,
+          &r->use_dualstack_endpoint,
+          aws_profile_parser_service_url(p, "cloudwatch"),
+          aws_profile_parser_service_url(p, "cloudwatch_logs"),
+          aws_profile_parser_service_url(p, "s3")};
+      for (size_t i = 0; i < sizeof(vs) / sizeof(*vs); i++) {
+        if (vs[i] == NULL) {
+          h = mix_str(h, NULL);
+          continue;
+        }
+        check_value(vs[i]->value);
+        CHECK(vs[i]->value == NULL || vs[i]->line >= 1);
+        h = mix_str(h, vs[i]->value);
+        h ^= vs[i]->line;
+      }
+    }
+  } else {
+    CHECK(aws_profile_parser_service_url(p, "cloudwatch") == NULL);
   }
   o->hash = h;
   aws_profile_parser_destroy(p);
@@ -183,7 +208,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       time_t t;
       memcpy(s, doc, len);
       s[len] = '\0';
-      if (aws_iso8601_parse(s, &t) == 0)
+      if (aws_creds_json_time(s, &t) == 0)
         CHECK(t >= 0);
     }
   } else {

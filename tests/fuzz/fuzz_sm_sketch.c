@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target: sm_sketch_decode (the text a sketch travels in between
+ * libFuzzer target: sm_sketch_text_decode (the text a sketch travels in between
  * the plugins). Whatever it accepts must be a sketch whose Values/Counts
  * keep its invariants: ascending distinct values, counts adding up to the
  * sample count, the minimum and maximum as the extremes; and it must
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sm_sketch.h"
+#include "sm_sketch_text.h"
 
 /* lenient: a sketch of non-integers read with tolerances may have no
  * Values (sm_sketch_values refuses what it cannot promise), but never
@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   memcpy(text, data, size);
   text[size] = 0;
-  s = sm_sketch_decode(text, 4096, err, sizeof(err));
+  s = sm_sketch_text_decode(text, 4096, err, sizeof(err));
   free(text);
   if (s == NULL) {
     if (err[0] == 0)
@@ -60,10 +60,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   check(s, 0);
-  again = sm_sketch_encode(s);
+  again = sm_sketch_text_encode(s);
   if (again == NULL)
     abort();
-  t = sm_sketch_decode(again, 4096, err, sizeof(err));
+  t = sm_sketch_text_decode(again, 4096, err, sizeof(err));
   if (t == NULL || sm_sketch_count(t) != sm_sketch_count(s) ||
       sm_sketch_min(t) != sm_sketch_min(s) ||
       sm_sketch_max(t) != sm_sketch_max(s))

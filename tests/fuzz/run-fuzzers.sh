@@ -39,7 +39,7 @@ for t in $targets; do
       libs="-lcurl -lyajl -lcrypto -lpthread" ;;
     cw_logs|cw_spool) srcs="$(layers cloudwatch aws common)"
       libs="-lcurl -lyajl -lz -lcrypto -lpthread -lm" ;;
-    sm_sketch) srcs="$src/plugin/common/sm_sketch.c" libs="-lm" ;;
+    sm_sketch) srcs="$(layers common)" libs="-lm" ;;
     rt_state) srcs="$src/plugin/read/rt_state.c" libs="-lz" ;;
     config) # both plugins' collectd glue over the whole core, against
       # stubs of the daemon; collectd's headers and a build header

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of aws_creds and aws_profile.
+ * Unit tests of the credential chain (aws_creds and its four providers,
+ * aws_creds_env, aws_creds_file, aws_creds_container, aws_creds_imds), its
+ * cache, and what else asks instance metadata (aws_imds, aws_region): the
+ * parsers under them have their own tests (test_aws_profile.c,
+ * test_aws_creds_json.c).
  *
- * The parsers first: every profile file and credentials document is parsed
- * whole and re-fed in every chunk size from 1 to 31 bytes, and the outcomes
- * must agree. Then the chain, against an injected environment, a temporary
+ * Against an injected environment, a temporary
  * home directory, an injected clock and a fake IMDSv2 / container endpoint:
  * an HTTP server on 127.0.0.1 (ephemeral port) in a thread, scripted per
  * case. Each scripted step says what the client must send (method, path,
@@ -17,7 +19,6 @@
  * uses; a secret in any message fails the run.
  */
 #include "aws_creds.h"
-#include "aws_profile.h"
 #include "tap.h"
 
 #include <curl/curl.h>
@@ -34,7 +35,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CHUNK 31
 #define MAX_STEPS 8
 
 /* ---- secrets: none may ever appear in a message ---- */
@@ -490,62 +490,7 @@ static bool contains(const char *s, const char *part) {
   return s != NULL && strstr(s, part) != NULL;
 }
 
-/* =================== the profile parser =================== */
-
-typedef struct {
-  int feed_rc, finish_rc;
-  char error[160];
-  bool found;
-  char id[64], secret[64], token[96], region[32], unsupported[32];
-} prof_run_t;
-
-static void prof_parse(prof_run_t *r, aws_profile_kind_t kind,
-                       const char *profile, const char *text, size_t len,
-                       size_t chunk) {
-  aws_profile_parser_t *p = aws_profile_parser_create(kind, profile);
-  const aws_profile_t *res;
-
-  memset(r, 0, sizeof(*r));
-  if (p == NULL)
-    abort();
-  if (chunk == 0)
-    chunk = len > 0 ? len : 1;
-  for (size_t off = 0; off < len && r->feed_rc == 0; off += chunk)
-    r->feed_rc = aws_profile_parser_feed(p, text + off,
-                                         len - off < chunk ? len - off : chunk);
-  r->finish_rc = aws_profile_parser_finish(p);
-  snprintf(r->error, sizeof(r->error), "%s", aws_profile_parser_error(p));
-  res = aws_profile_parser_result(p);
-  r->found = res->found;
-  snprintf(r->id, sizeof(r->id), "%s",
-           res->access_key_id ? res->access_key_id : "-");
-  snprintf(r->secret, sizeof(r->secret), "%s",
-           res->secret_access_key ? res->secret_access_key : "-");
-  snprintf(r->token, sizeof(r->token), "%s",
-           res->session_token ? res->session_token : "-");
-  snprintf(r->region, sizeof(r->region), "%s", res->region ? res->region : "-");
-  snprintf(r->unsupported, sizeof(r->unsupported), "%s", res->unsupported);
-  aws_profile_parser_destroy(p);
-}
-
-/* Parses whole, then in chunks of 1..MAX_CHUNK; the outcome must not
- * depend on the split. Returns the whole parse in *r. */
-static void prof_check(prof_run_t *r, aws_profile_kind_t kind,
-                       const char *profile, const char *text,
-                       const char *what) {
-  size_t len = strlen(text);
-  int differ = 0;
-  prof_parse(r, kind, profile, text, len, 0);
-  for (size_t c = 1; c <= MAX_CHUNK; c++) {
-    prof_run_t x;
-    prof_parse(&x, kind, profile, text, len, c);
-    if (memcmp(&x, r, sizeof(x)) != 0)
-      differ++;
-  }
-  T_OK(differ == 0, "%s: same outcome in chunks of 1..%d bytes", what,
-       MAX_CHUNK);
-  T_OK(clean(r->error), "%s: no secret in the message", what);
-}
+/* =================== files the chain reads =================== */
 
 static const char CREDS_FILE[] =
     "# the CLI's credentials file\r\n"
@@ -583,266 +528,6 @@ static const char CONFIG_FILE[] = "[default]\n"
                                   "source_profile = default\n"
                                   "[profile default]\n"
                                   "output = text\n";
-
-static void test_profile_parser(void) {
-  prof_run_t r;
-  char big[AWS_PROFILE_LINE_MAX + 64];
-
-  prof_check(&r, AWS_PROFILE_CREDENTIALS_FILE, "default", CREDS_FILE,
-             "credentials file, default");
-  T_OK(r.finish_rc == 0 && r.found, "default: found (%s)", r.error);
-  T_EQ_STR(r.id, FILE_ID, "default: key id (whitespace, CRLF)");
-  T_EQ_STR(r.secret, FILE_SECRET, "default: secret (key case ignored)");
-  T_EQ_STR(r.token, FILE_TOKEN, "default: token (':' and inline comment)");
-  T_EQ_STR(r.region, "eu-west-1",
-           "default: a second [default] merges, "
-           "last line without newline");
-
-  prof_check(&r, AWS_PROFILE_CREDENTIALS_FILE, "dev", CREDS_FILE,
-             "credentials file, dev");
-  T_EQ_STR(r.id, DEV_ID,
-           "dev: nested s3 settings skipped, [profile dev] "
-           "is another section in the credentials file");
-  T_EQ_STR(r.secret, DEV_SECRET, "dev: secret");
-  T_EQ_STR(r.token, "-", "dev: no token");
-
-  prof_check(&r, AWS_PROFILE_CREDENTIALS_FILE, "spaced", CREDS_FILE,
-             "credentials file, spaced");
-  T_EQ_STR(r.id, "S", "[ spaced ]: whitespace in brackets ignored");
-
-  prof_check(&r, AWS_PROFILE_CREDENTIALS_FILE, "nope", CREDS_FILE,
-             "credentials file, absent profile");
-  T_OK(r.finish_rc == 0 && !r.found && strcmp(r.id, "-") == 0,
-       "absent profile: not found, no keys");
-
-  prof_check(&r, AWS_PROFILE_CONFIG_FILE, "dev", CONFIG_FILE, "config, dev");
-  T_EQ_STR(r.region, "eu-central-1", "config: [profile dev], not [dev]");
-  T_EQ_STR(r.id, CONF_ID, "config: keys in [profile dev]");
-  prof_check(&r, AWS_PROFILE_CONFIG_FILE, "default", CONFIG_FILE,
-             "config, default");
-  T_EQ_STR(r.region, "us-west-2", "config: [default] and [profile default]");
-  T_OK(r.found && strcmp(r.id, "-") == 0, "config default: found, no keys");
-  prof_check(&r, AWS_PROFILE_CONFIG_FILE, "assume", CONFIG_FILE,
-             "config, assume");
-  T_EQ_STR(r.unsupported, "role_arn", "config: role_arn noted as unsupported");
-
-  /* Malformed files: the line is named, its content never quoted. */
-  static const struct {
-    const char *text, *want;
-  } bad[] = {
-      {"[default]\naws_access_key_id = A\n# c\n\n[x]\nk = v\n"
-       "aws_secret_access_key " FILE_SECRET "\n",
-       "line 7: expected key = value"},
-      {"aws_access_key_id = " FILE_ID "\n[default]\n",
-       "line 1: key = value before any [section]"},
-      {"[default\nk=v\n", "line 1: expected ']' to close the section name"},
-      {"[default]\n[  ]\n", "line 2: empty section name"},
-      {"[default] x\n", "line 1: unexpected text after ']'"},
-      {"[default]\n = " FILE_SECRET "\n",
-       "line 2: expected key = value (the key is missing)"},
-      {"[default]\nk=v\0x\n", "line 2: contains a NUL byte"},
-  };
-  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-    char what[64];
-    snprintf(what, sizeof(what), "malformed file %zu", i + 1);
-    /* strlen stops at the NUL of the last case: feed its full length. */
-    if (i == 6) {
-      prof_parse(&r, AWS_PROFILE_CREDENTIALS_FILE, "default", bad[i].text,
-                 sizeof("[default]\nk=v\0x\n") - 1, 0);
-    } else {
-      prof_check(&r, AWS_PROFILE_CREDENTIALS_FILE, "default", bad[i].text,
-                 what);
-    }
-    T_OK(r.finish_rc == -1, "%s: refused", what);
-    T_EQ_STR(r.error, bad[i].want, what);
-  }
-
-  memset(big, 'a', sizeof(big) - 1);
-  big[sizeof(big) - 1] = '\0';
-  memcpy(big, "[default]\nk=", 12);
-  prof_parse(&r, AWS_PROFILE_CREDENTIALS_FILE, "default", big, strlen(big), 0);
-  T_EQ_STR(r.error, "line 2: longer than 8192 bytes", "line cap");
-
-  {
-    aws_profile_parser_t *p =
-        aws_profile_parser_create(AWS_PROFILE_CONFIG_FILE, "default");
-    int rc = 0;
-    static char chunk[65536];
-    memset(chunk, '#', sizeof(chunk));
-    for (size_t i = 0; i < sizeof(chunk); i += 64)
-      chunk[i] = '\n';
-    for (int i = 0; i < 17 && rc == 0; i++)
-      rc = aws_profile_parser_feed(p, chunk, sizeof(chunk));
-    T_OK(rc == -1 && aws_profile_parser_finish(p) == -1,
-         "a file over 1 MiB is refused");
-    T_EQ_STR(aws_profile_parser_error(p), "larger than 1048576 bytes",
-             "file cap message");
-    T_OK(aws_profile_parser_feed(p, "x", 1) == -1,
-         "feeding a failed parser fails at once");
-    aws_profile_parser_destroy(p);
-  }
-  {
-    char name[AWS_PROFILE_NAME_MAX + 2];
-    memset(name, 'n', sizeof(name) - 1);
-    name[sizeof(name) - 1] = '\0';
-    T_OK(aws_profile_parser_create(AWS_PROFILE_CONFIG_FILE, name) == NULL &&
-             aws_profile_parser_create(AWS_PROFILE_CONFIG_FILE, "") == NULL,
-         "profile names too long or empty are refused");
-  }
-}
-
-/* =================== the credentials document parser =================== */
-
-typedef struct {
-  int feed_rc, finish_rc;
-  char error[160];
-  char v[AWS_CREDS_JSON_FIELD_COUNT][128];
-} json_run_t;
-
-static void json_parse(json_run_t *r, const char *doc, size_t len,
-                       size_t chunk) {
-  aws_creds_json_t *j = aws_creds_json_create();
-  memset(r, 0, sizeof(*r));
-  if (j == NULL)
-    abort();
-  if (chunk == 0)
-    chunk = len > 0 ? len : 1;
-  for (size_t off = 0; off < len && r->feed_rc == 0; off += chunk)
-    r->feed_rc = aws_creds_json_feed(j, doc + off,
-                                     len - off < chunk ? len - off : chunk);
-  r->finish_rc = aws_creds_json_finish(j);
-  snprintf(r->error, sizeof(r->error), "%s", aws_creds_json_error(j));
-  for (int f = 0; f < AWS_CREDS_JSON_FIELD_COUNT; f++) {
-    const char *v = aws_creds_json_get(j, (aws_creds_json_field_t)f);
-    snprintf(r->v[f], sizeof(r->v[f]), "%s", v ? v : "-");
-  }
-  aws_creds_json_destroy(j);
-}
-
-static void json_check(json_run_t *r, const char *doc, size_t len,
-                       const char *what) {
-  int differ = 0;
-  json_parse(r, doc, len, 0);
-  for (size_t c = 1; c <= MAX_CHUNK; c++) {
-    json_run_t x;
-    json_parse(&x, doc, len, c);
-    if (memcmp(&x, r, sizeof(x)) != 0)
-      differ++;
-  }
-  T_OK(differ == 0, "%s: same outcome in chunks of 1..%d bytes", what,
-       MAX_CHUNK);
-  T_OK(clean(r->error), "%s: no secret in the message", what);
-}
-
-static void test_json_parser(void) {
-  json_run_t r;
-  const char *doc = creds_doc("Success", IMDS_ID, IMDS_SECRET, IMDS_TOKEN,
-                              "2026-11-26T18:00:00Z");
-  static char big[AWS_CREDS_HTTP_BODY_MAX + 64];
-
-  json_check(&r, doc, strlen(doc), "IMDS document");
-  T_OK(r.finish_rc == 0, "IMDS document parsed (%s)", r.error);
-  T_EQ_STR(r.v[AWS_CREDS_JSON_ACCESS_KEY_ID], IMDS_ID, "AccessKeyId");
-  T_EQ_STR(r.v[AWS_CREDS_JSON_SECRET_ACCESS_KEY], IMDS_SECRET,
-           "SecretAccessKey");
-  T_EQ_STR(r.v[AWS_CREDS_JSON_TOKEN], IMDS_TOKEN, "Token");
-  T_EQ_STR(r.v[AWS_CREDS_JSON_EXPIRATION], "2026-11-26T18:00:00Z",
-           "Expiration");
-  T_EQ_STR(r.v[AWS_CREDS_JSON_CODE], "Success", "Code");
-
-  doc = "{\"RoleArn\":{\"AccessKeyId\":[1,{\"Token\":null}]},"
-        "\"AccessKeyId\":\"A\",\"Extra\":[true,false,1.5e300,-1],"
-        "\"SecretAccessKey\":\"S\",\"AccessKeyId\":\"B\"}";
-  json_check(&r, doc, strlen(doc), "unknown members");
-  T_OK(r.finish_rc == 0 &&
-           strcmp(r.v[AWS_CREDS_JSON_ACCESS_KEY_ID], "B") == 0 &&
-           strcmp(r.v[AWS_CREDS_JSON_TOKEN], "-") == 0,
-       "nested names ignored, a repeated member's last value wins");
-
-  static const struct {
-    const char *doc, *want;
-  } bad[] = {
-      {"", "empty document"},
-      {"[1]", "not a JSON object"},
-      {"\"AccessKeyId\"", "not a JSON object"},
-      {"{\"Token\": 5}", "\"Token\" is not a string"},
-      {"{\"Expiration\": {}}", "\"Expiration\" is not a string"},
-      {"{\"Code\": null}", "\"Code\" is not a string"},
-      {"{\"SecretAccessKey\":\"" IMDS_SECRET "\",\"Token\":\"" IMDS_TOKEN
-       "\" x}",
-       "not valid JSON"},
-      {"{\"AccessKeyId\":\"" IMDS_ID "\"} {}", "not valid JSON"},
-      {"{\"Token\":\"a\\nb\"}", "\"Token\" holds a character that cannot be "
-                                "sent"},
-      {"{\"a\":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}",
-       "nested deeper than 16 levels"},
-  };
-  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-    char what[64];
-    snprintf(what, sizeof(what), "bad document %zu", i + 1);
-    json_check(&r, bad[i].doc, strlen(bad[i].doc), what);
-    T_OK(r.finish_rc == -1 &&
-             strncmp(r.error, bad[i].want, strlen(bad[i].want)) == 0,
-         "%s: \"%s\" (want \"%s\")", what, r.error, bad[i].want);
-  }
-
-  memset(big, ' ', sizeof(big) - 1);
-  big[0] = '{';
-  big[sizeof(big) - 2] = '}';
-  big[sizeof(big) - 1] = '\0';
-  json_parse(&r, big, strlen(big), 0);
-  T_EQ_STR(r.error, "longer than 65536 bytes", "body cap");
-
-  {
-    char key[AWS_CREDS_KEY_ID_MAX + 40];
-    char longid[AWS_CREDS_KEY_ID_MAX + 2];
-    memset(longid, 'A', sizeof(longid) - 1);
-    longid[sizeof(longid) - 1] = '\0';
-    snprintf(key, sizeof(key), "{\"AccessKeyId\":\"%s\"}", longid);
-    json_parse(&r, key, strlen(key), 0);
-    T_EQ_STR(r.error, "\"AccessKeyId\" is longer than 128 bytes", "member cap");
-  }
-}
-
-static void test_iso8601(void) {
-  time_t t = 0;
-  time_t want = utc(2026, 11, 26, 22, 0, 0);
-  static const char *const badtimes[] = {
-      "",
-      "x",
-      "2026-11-26",
-      "2026-11-26T22:00:00",
-      "2026-11-26T22:00:00Zjunk",
-      "2026-13-01T00:00:00Z",
-      "2026-02-29T00:00:00Z",
-      "2026-11-31T00:00:00Z",
-      "2026-11-26T24:00:00Z",
-      "2026-11-26T22:60:00Z",
-      "2026-11-26T22:00:00.Z",
-      "2026-11-26T22:00:00+2400",
-      "1969-12-31T23:59:59Z",
-      "1970-01-01T00:30:00+01:00",
-      "+2026-11-26T22:00:00Z",
-      "2026-1-26T22:00:00Z",
-  };
-
-  T_OK(aws_iso8601_parse("2026-11-26T22:00:00Z", &t) == 0 && t == want,
-       "ISO 8601: 2026-11-26T22:00:00Z");
-  T_OK(aws_iso8601_parse("2026-11-26T22:00:00.123456Z", &t) == 0 && t == want,
-       "ISO 8601: fraction");
-  T_OK(aws_iso8601_parse("2026-11-26T23:30:00+01:30", &t) == 0 && t == want,
-       "ISO 8601: +01:30");
-  T_OK(aws_iso8601_parse("2026-11-26T20:00:00-0200", &t) == 0 && t == want,
-       "ISO 8601: -0200");
-  T_OK(aws_iso8601_parse("2024-02-29T00:00:00Z", &t) == 0 &&
-           t == utc(2024, 2, 29, 0, 0, 0),
-       "ISO 8601: a leap day");
-  T_OK(aws_iso8601_parse("1970-01-01T00:00:00Z", &t) == 0 && t == 0,
-       "ISO 8601: the epoch");
-  for (size_t i = 0; i < sizeof(badtimes) / sizeof(*badtimes); i++)
-    T_OK(aws_iso8601_parse(badtimes[i], &t) == -1, "ISO 8601: refuses \"%s\"",
-         badtimes[i]);
-}
 
 /* =================== the chain =================== */
 
@@ -1443,12 +1128,14 @@ static void test_cache(void) {
   T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_KEPT,
            "cache: within the retry interval");
   T_EQ_INT(served(), 0, "cache: no retry within the retry interval");
+  T_EQ_STR(err, "", "cache: the reason is not said again");
   aws_creds_clear(&c);
   set_now(exp - 100 + AWS_CREDS_RETRY_INTERVAL_S);
   script(fail, 1);
   T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_KEPT,
            "cache: retried after the interval, failed again");
   script_check("cache: retry after the interval");
+  T_EQ_STR(err, "", "cache: a second failed refresh of the streak is silent");
   aws_creds_clear(&c);
 
   /* Expired, and the refresh fails: nothing handed out. */
@@ -1466,9 +1153,18 @@ static void test_cache(void) {
   s[2].body = creds_doc("Success", IMDS_ID, IMDS_SECRET, IMDS_TOKEN,
                         "2026-11-27T06:00:00Z");
   script(s, 3);
-  T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_OK, "cache: recovered");
-  T_EQ_STR(err, "", "cache: no message once recovered");
+  T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_RECOVERED,
+           "cache: recovered, said once");
+  T_EQ_STR(err,
+           "refreshing the credentials works again (from instance metadata "
+           "(role r)), after 3 failed refreshes",
+           "cache: the recovery says after how many failed refreshes");
   script_check("cache: recovered");
+  aws_creds_clear(&c);
+  script(s, 0);
+  T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_OK,
+           "cache: after the recovery, OK");
+  T_EQ_STR(err, "", "cache: no message once recovered");
   aws_creds_clear(&c);
   aws_creds_provider_destroy(p);
 
@@ -1532,6 +1228,132 @@ static void test_cache(void) {
     home_file("credentials", NULL);
     set_now(start);
   }
+}
+
+/* A streak of failed refreshes says why once; the recovery says so once. */
+static void test_streak(void) {
+  aws_creds_t c = {0};
+  char err[1024];
+  const char *envp[] = {NULL};
+  aws_creds_config_t cfg = config(envp);
+  aws_creds_provider_t *p = aws_creds_provider_create(&cfg);
+  time_t start = now_;
+  time_t exp = utc(2026, 11, 26, 18, 0, 0);
+  step_t s[3] = {put_token(), imds_get(ROLES_PATH, 200, "r"),
+                 imds_get(ROLES_PATH "r", 200,
+                          creds_doc("Success", IMDS_ID, IMDS_SECRET, IMDS_TOKEN,
+                                    "2026-11-26T18:00:00Z"))};
+  step_t fail[1] = {put_token()};
+  int calls = 0, messages = 0, kept = 0, failed_refreshes = 0;
+  const int n = 5;
+
+  script(s, 3);
+  T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_OK, "streak: first get");
+  aws_creds_clear(&c);
+
+  /* n failed refreshes, each followed by calls within the retry interval;
+   * the clock stays before the expiration. */
+  fail[0].status = 503;
+  set_now(exp - 200);
+  for (int i = 0; i < n; i++) {
+    script(fail, 1);
+    for (int k = 0; k < 3; k++) {
+      aws_creds_status_t st = get(p, &c, err, sizeof(err));
+      calls++;
+      kept += st == AWS_CREDS_KEPT;
+      messages += err[0] != '\0';
+      if (k == 0 && i == 0)
+        T_OK(contains(err, "refresh failed, still using the credentials from "
+                           "instance metadata (role r)") &&
+                 contains(err, "HTTP 503"),
+             "streak: the first failure says why: %s", err);
+      aws_creds_clear(&c);
+      set_now(now_ + 3);
+    }
+    failed_refreshes += served();
+    script_check("streak: one refresh per retry interval");
+    set_now(now_ + AWS_CREDS_RETRY_INTERVAL_S);
+  }
+  T_EQ_INT(failed_refreshes, n, "streak: 5 failed refreshes");
+  T_EQ_INT(kept, calls, "streak: every call kept the cached credentials");
+  T_EQ_INT(messages, 1, "streak: 15 calls, 5 failed refreshes, one message");
+
+  /* The recovery: once. */
+  s[2].body = creds_doc("Success", IMDS2_ID, IMDS2_SECRET, IMDS2_TOKEN,
+                        "2026-11-27T00:00:00Z");
+  script(s, 3);
+  T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_RECOVERED,
+           "streak: the first good refresh says RECOVERED");
+  T_EQ_STR(c.access_key_id, IMDS2_ID, "streak: with the fresh credentials");
+  T_EQ_STR(err,
+           "refreshing the credentials works again (from instance metadata "
+           "(role r)), after 5 failed refreshes",
+           "streak: the recovery's message");
+  script_check("streak: recovered");
+  aws_creds_clear(&c);
+  messages = 0;
+  for (int k = 0; k < 3; k++) {
+    T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_OK, "streak: then OK");
+    messages += err[0] != '\0';
+    aws_creds_clear(&c);
+  }
+  T_EQ_INT(messages, 0, "streak: the recovery is said once");
+
+  /* A new streak says why again. */
+  set_now(utc(2026, 11, 27, 0, 0, 0) - 100);
+  script(fail, 1);
+  T_EQ_INT(get(p, &c, err, sizeof(err)), AWS_CREDS_KEPT, "new streak: kept");
+  T_OK(contains(err, "HTTP 503"), "new streak: says why again: %s", err);
+  aws_creds_clear(&c);
+  aws_creds_provider_destroy(p);
+  set_now(start);
+}
+
+/* =================== instance metadata, one value =================== */
+
+static void test_imds_get(void) {
+  char out[64], err[512];
+  const char *envp[] = {NULL};
+  aws_creds_config_t cfg = config(envp);
+  step_t s[2] = {put_token(), imds_get("/latest/meta-data/instance-id", 200,
+                                       "  i-0123456789abcdef0\n")};
+
+  script(s, 2);
+  T_EQ_INT(aws_imds_get(&cfg, "/latest/meta-data/instance-id", out, sizeof(out),
+                        err, sizeof(err)),
+           0, "aws_imds_get: ok");
+  T_EQ_STR(out, "i-0123456789abcdef0", "aws_imds_get: the value, trimmed");
+  script_check("aws_imds_get: the token PUT, then the GET with the token");
+
+  s[1].body = "i-0123456789abcdef0-and-far-too-long-for-the-buffer-given";
+  script(s, 2);
+  T_EQ_INT(aws_imds_get(&cfg, "/latest/meta-data/instance-id", out, 16, err,
+                        sizeof(err)),
+           -1, "aws_imds_get: an answer longer than the buffer fails");
+  T_EQ_STR(err,
+           "instance metadata: GET /latest/meta-data/instance-id: unusable "
+           "answer",
+           "aws_imds_get: says so");
+  T_EQ_STR(out, "", "aws_imds_get: nothing on failure");
+  script_check("aws_imds_get: too long");
+
+  s[0].status = 401;
+  script(s, 1);
+  T_EQ_INT(aws_imds_get(&cfg, "/latest/meta-data/instance-id", out, sizeof(out),
+                        err, sizeof(err)),
+           -1, "aws_imds_get: no token, no GET");
+  T_EQ_STR(err, "instance metadata: PUT /latest/api/token: HTTP 401",
+           "aws_imds_get: names the failed PUT");
+  script_check("aws_imds_get: PUT refused");
+
+  cfg = config(NO_IMDS);
+  script(s, 0);
+  T_EQ_INT(aws_imds_get(&cfg, "/latest/meta-data/instance-id", out, sizeof(out),
+                        err, sizeof(err)),
+           -1, "aws_imds_get: disabled");
+  T_EQ_STR(err, "instance metadata is disabled by AWS_EC2_METADATA_DISABLED",
+           "aws_imds_get: says AWS_EC2_METADATA_DISABLED");
+  script_check("aws_imds_get: disabled, not asked");
 }
 
 /* =================== the region =================== */
@@ -1616,15 +1438,14 @@ int main(void) {
     return t_done();
   T_NOTE("fake endpoint at %s, home %s", fake.url, home);
 
-  test_profile_parser();
-  test_json_parser();
-  test_iso8601();
   test_environment();
   test_files();
   test_container();
   test_imds();
   test_cache();
+  test_streak();
   test_region();
+  test_imds_get();
 
   T_OK(msgs_leaking == 0, "none of the %d messages checked holds a secret",
        msgs_checked);

@@ -222,8 +222,8 @@ static void run_case(dist_t d, size_t n, uint64_t seed, double accuracy,
   strncat(what, " merged", sizeof(what) - strlen(what) - 1);
   check_values(merged, x, n, accuracy, what, sum);
 
-  text = sm_sketch_encode(merged);
-  decoded = sm_sketch_decode(text, maxb, err, sizeof(err));
+  text = sm_sketch_text_encode(merged);
+  decoded = sm_sketch_text_decode(text, maxb, err, sizeof(err));
   if (decoded == NULL) {
     T_OK(0, "%s: decodes its own text: %s", what, err);
     sum->failures++;
@@ -262,10 +262,20 @@ static void test_properties(void) {
     }
 }
 
-/* The range from 1 us to an hour needs log(3.6e9)/log(1.01) buckets. */
+/* The cubic mapping's bucket of v, computed apart from the sketch (frexp
+ * and the polynomial as written in sm_sketch.h). */
+static double cubic_position(double v, double accuracy) {
+  int e;
+  double s = 2 * frexp(v, &e) - 1;
+  return 0.7 / log1p(accuracy) *
+         ((e - 1) + (6 * s * s * s - 21 * s * s + 50 * s) / 35);
+}
+
+/* The range from 1 us to an hour needs ceil(m L(3.6e9)) + 1 buckets with
+ * the cubic mapping (1% more than log(3.6e9)/log(1.01)). */
 static void test_bucket_bounds(void) {
   sm_sketch_t *s = sm_sketch_create(0.01, 4096);
-  size_t want = (size_t)ceil(log(3.6e9) / log1p(0.01)) + 1;
+  size_t want = (size_t)ceil(cubic_position(3.6e9, 0.01)) + 1;
 
   for (double v = 1; v <= 3.6e9; v *= 1.003)
     sm_sketch_add(s, round(v));
@@ -287,7 +297,50 @@ static void test_bucket_bounds(void) {
          sm_sketch_buckets_for(a));
     sm_sketch_destroy(s);
   }
-  T_EQ_INT(sm_sketch_buckets_for(0.01), 3694, "3694 buckets at 1%");
+  T_EQ_INT(sm_sketch_buckets_for(0.01), 3730, "3730 buckets at 1%");
+}
+
+/* The bound itself, sample by sample: two samples more than a factor g
+ * apart never share a bucket, and the buckets rise with the samples. The
+ * tightest places are where the cubic's slope is least (mantissas near 1
+ * and 4/3), and the powers of two where one exponent ends. */
+static void test_mapping_bound(void) {
+  static const double accuracies[] = {0.001, 0.01, 0.05, 0.1};
+  static const double mantissas[] = {1, 1 + 1e-12, 4.0 / 3, 2 - 1e-12};
+  int apart = 1, rising = 1, position = 1;
+  long checked = 0;
+
+  for (size_t a = 0; a < sizeof(accuracies) / sizeof(accuracies[0]); a++) {
+    double acc = accuracies[a], g = 1 + acc;
+    sm_sketch_t *s = sm_sketch_create(acc, 4096);
+    rng_state = 99 + a;
+    for (int i = 0; i < 400000; i++) {
+      /* a random double from 1e-310 (subnormal) to 1e300 */
+      double v = exp(log(1e-310) + (log(1e300) - log(1e-310)) * uniform01());
+      double w = v * g * (1 + 1e-12); /* just over a factor g above */
+      double u = nextafter(v, INFINITY);
+      int64_t iv = sm_sketch_index(s, v);
+      if (i < 64) { /* the slowest places of the mapping */
+        int e = (i % 64) - 32;
+        v = ldexp(mantissas[i % 4], e * 31);
+        w = v * g * (1 + 1e-12);
+        u = nextafter(v, INFINITY);
+        iv = sm_sketch_index(s, v);
+      }
+      if (!(sm_sketch_index(s, w) > iv))
+        apart = 0;
+      if (sm_sketch_index(s, u) < iv)
+        rising = 0;
+      if (v >= 1e-300 && fabs((double)iv - ceil(cubic_position(v, acc))) > 1)
+        position = 0;
+      checked++;
+    }
+    sm_sketch_destroy(s);
+  }
+  T_OK(apart, "%ld samples: v and v g (1 + 1e-12) in different buckets",
+       checked);
+  T_OK(rising, "... the next double never in a lower bucket");
+  T_OK(position, "... each in the bucket the polynomial gives (within one)");
 }
 
 /* Whatever the range, memory stays within max_buckets; the statistics stay
@@ -343,7 +396,7 @@ static void test_edges(void) {
        "negative, NaN and infinite samples refused");
   T_EQ_INT(sm_sketch_count(s), 0, "... and not counted");
   T_EQ_INT(sm_sketch_values(s, v, c, 8), 0, "an empty sketch has no values");
-  T_OK(sm_sketch_encode(s) == NULL, "nor a text form");
+  T_OK(sm_sketch_text_encode(s) == NULL, "nor a text form");
 
   sm_sketch_add(s, 0);
   T_EQ_INT(sm_sketch_values(s, v, c, 8), 1, "one zero: one value");
@@ -359,7 +412,7 @@ static void test_edges(void) {
        "sketches of other accuracies do not merge");
   T_OK(!sm_sketch_ok(s), "... and the result is marked broken");
   T_EQ_INT(sm_sketch_values(s, v, c, 8), 0, "a broken sketch has no values");
-  T_OK(sm_sketch_encode(s) == NULL, "nor a text form");
+  T_OK(sm_sketch_text_encode(s) == NULL, "nor a text form");
   sm_sketch_reset(s);
   T_OK(sm_sketch_ok(s) && sm_sketch_count(s) == 0, "reset clears it");
 
@@ -408,7 +461,7 @@ static void test_decode_rejects(void) {
   int all = 1;
 
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-    sm_sketch_t *s = sm_sketch_decode(bad[i], 4096, err, sizeof(err));
+    sm_sketch_t *s = sm_sketch_text_decode(bad[i], 4096, err, sizeof(err));
     if (s != NULL) {
       T_OK(0, "refuses \"%s\"", bad[i]);
       all = 0;
@@ -421,8 +474,8 @@ static void test_decode_rejects(void) {
   }
   T_OK(all, "%zu malformed texts refused with a reason",
        sizeof(bad) / sizeof(bad[0]));
-  sm_sketch_t *s =
-      sm_sketch_decode("1 0.01 i 10 10 10 0 232:1:10", 4096, err, sizeof(err));
+  sm_sketch_t *s = sm_sketch_text_decode("1 0.01 i 10 10 10 0 232:1:10", 4096,
+                                         err, sizeof(err));
   T_OK(s != NULL && sm_sketch_count(s) == 1 && sm_sketch_sum(s) == 10,
        "a well-formed text decodes (%s)", s ? "ok" : err);
   sm_sketch_destroy(s);
@@ -432,6 +485,7 @@ int main(void) {
   test_edges();
   test_decode_rejects();
   test_bucket_bounds();
+  test_mapping_bound();
   test_memory_bounded();
   test_properties();
   return t_done();

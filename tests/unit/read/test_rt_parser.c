@@ -973,6 +973,45 @@ static void test_numbers(void) {
   T_OK(r->finish_rc == 0 && r->snap.time_ms == 0, "-0 is the integer 0");
   sb_free(&b);
 
+  /* Eight digits at a time: every length from 1 to 18 digits, each digit
+   * in each place, against strtoll. */
+  {
+    static const char digits[] = "918273645501928374";
+    int all = 1;
+    for (size_t n = 1; n <= 18; n++) {
+      char num[20];
+      memcpy(num, digits, n);
+      num[n] = 0;
+      build_page(&b, -1, -1, NULL, -1, 8, num);
+      r = check(RT_DOC_REQUESTS, b.s, "model_us digits");
+      if (!(r->finish_rc == 0 && r->nrec == 1 &&
+            r->recs[0].model_us == strtoll(num, NULL, 10))) {
+        T_OK(0, "model_us %s", num);
+        all = 0;
+      }
+      sb_free(&b);
+    }
+    T_OK(all, "integers of 1 to 18 digits read as strtoll reads them");
+  }
+  /* What is not an integer may show only after the eighth digit. */
+  {
+    static const char *const not_int[] = {
+        "12345678.5", "123456789e3",       "1234567812345678.25", "12345678E0",
+        "1234567.0",  "123456789012345.0", "1234567890123e-3"};
+    for (size_t i = 0; i < sizeof(not_int) / sizeof(not_int[0]); i++) {
+      build_page(&b, -1, -1, NULL, -1, 8, not_int[i]);
+      expect_fail(RT_DOC_REQUESTS, b.s,
+                  "record 1 (seq 1001): member model_us must be an integer",
+                  not_int[i]);
+      sb_free(&b);
+    }
+  }
+  build_page(&b, -1, -1, NULL, -1, 8, "-123456789");
+  expect_fail(RT_DOC_REQUESTS, b.s,
+              "record 1 (seq 1001): member model_us must not be negative",
+              "model_us -123456789");
+  sb_free(&b);
+
   /* A double for an integer names the member. */
   build_page(&b, -1, -1, NULL, -1, 8, "1.5");
   expect_fail(RT_DOC_REQUESTS, b.s,

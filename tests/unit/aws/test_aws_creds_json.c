@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of aws_creds_json: the credentials document parser, every
+ * document re-fed in every chunk size from 1 to 31 bytes with the same
+ * outcome, its caps and messages (never a secret), and the ISO 8601 times
+ * against timegm(3).
+ */
+#include "aws_creds_json.h"
+#include "tap.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_CHUNK 31
+
+#define IMDS_ID "ASIAIMDSEXAMPLE00001"
+#define IMDS_SECRET "imdsSECRETtnFEMI/K7MDENG/bPxRfiCYEXAMPLE"
+#define IMDS_TOKEN "imdsTOKENIQoJb3JpZ2luX2VjEPv//////////wEaCXVzLWVhc3QtMSJI"
+
+static const char *const secrets[] = {IMDS_ID, IMDS_SECRET, IMDS_TOKEN};
+
+/* True when msg holds none of the secrets (nor a 12-byte piece of one). */
+static bool clean(const char *msg) {
+  for (size_t i = 0; i < sizeof(secrets) / sizeof(*secrets); i++) {
+    const char *s = secrets[i];
+    size_t n = strlen(s);
+    for (size_t off = 0; off + 12 <= n; off++) {
+      char piece[13];
+      memcpy(piece, s + off, 12);
+      piece[12] = '\0';
+      if (strstr(msg, piece) != NULL)
+        return false;
+    }
+  }
+  return true;
+}
+
+static time_t utc(int y, int mo, int d, int h, int mi, int s) {
+  struct tm tm = {.tm_year = y - 1900,
+                  .tm_mon = mo - 1,
+                  .tm_mday = d,
+                  .tm_hour = h,
+                  .tm_min = mi,
+                  .tm_sec = s};
+  return timegm(&tm);
+}
+
+static char creds_doc_buf[1024];
+
+/* A credentials document. */
+static const char *creds_doc(const char *code, const char *id,
+                             const char *secret, const char *token,
+                             const char *exp) {
+  snprintf(creds_doc_buf, sizeof(creds_doc_buf),
+           "{%s%s%s\"LastUpdated\":\"2026-11-26T11:00:00Z\","
+           "\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"%s\","
+           "\"SecretAccessKey\":\"%s\",\"Token\":\"%s\","
+           "\"Expiration\":\"%s\"}",
+           code ? "\"Code\":\"" : "", code ? code : "", code ? "\"," : "", id,
+           secret, token, exp);
+  return creds_doc_buf;
+}
+
+typedef struct {
+  int feed_rc, finish_rc;
+  char error[160];
+  char v[AWS_CREDS_JSON_FIELD_COUNT][128];
+} json_run_t;
+
+static void json_parse(json_run_t *r, const char *doc, size_t len,
+                       size_t chunk) {
+  aws_creds_json_t *j = aws_creds_json_create();
+  memset(r, 0, sizeof(*r));
+  if (j == NULL)
+    abort();
+  if (chunk == 0)
+    chunk = len > 0 ? len : 1;
+  for (size_t off = 0; off < len && r->feed_rc == 0; off += chunk)
+    r->feed_rc = aws_creds_json_feed(j, doc + off,
+                                     len - off < chunk ? len - off : chunk);
+  r->finish_rc = aws_creds_json_finish(j);
+  snprintf(r->error, sizeof(r->error), "%s", aws_creds_json_error(j));
+  for (int f = 0; f < AWS_CREDS_JSON_FIELD_COUNT; f++) {
+    const char *v = aws_creds_json_get(j, (aws_creds_json_field_t)f);
+    snprintf(r->v[f], sizeof(r->v[f]), "%s", v ? v : "-");
+  }
+  aws_creds_json_destroy(j);
+}
+
+static void json_check(json_run_t *r, const char *doc, size_t len,
+                       const char *what) {
+  int differ = 0;
+  json_parse(r, doc, len, 0);
+  for (size_t c = 1; c <= MAX_CHUNK; c++) {
+    json_run_t x;
+    json_parse(&x, doc, len, c);
+    if (memcmp(&x, r, sizeof(x)) != 0)
+      differ++;
+  }
+  T_OK(differ == 0, "%s: same outcome in chunks of 1..%d bytes", what,
+       MAX_CHUNK);
+  T_OK(clean(r->error), "%s: no secret in the message", what);
+}
+
+static void test_json_parser(void) {
+  json_run_t r;
+  const char *doc = creds_doc("Success", IMDS_ID, IMDS_SECRET, IMDS_TOKEN,
+                              "2026-11-26T18:00:00Z");
+  static char big[AWS_CREDS_JSON_BODY_MAX + 64];
+
+  json_check(&r, doc, strlen(doc), "IMDS document");
+  T_OK(r.finish_rc == 0, "IMDS document parsed (%s)", r.error);
+  T_EQ_STR(r.v[AWS_CREDS_JSON_ACCESS_KEY_ID], IMDS_ID, "AccessKeyId");
+  T_EQ_STR(r.v[AWS_CREDS_JSON_SECRET_ACCESS_KEY], IMDS_SECRET,
+           "SecretAccessKey");
+  T_EQ_STR(r.v[AWS_CREDS_JSON_TOKEN], IMDS_TOKEN, "Token");
+  T_EQ_STR(r.v[AWS_CREDS_JSON_EXPIRATION], "2026-11-26T18:00:00Z",
+           "Expiration");
+  T_EQ_STR(r.v[AWS_CREDS_JSON_CODE], "Success", "Code");
+
+  doc = "{\"RoleArn\":{\"AccessKeyId\":[1,{\"Token\":null}]},"
+        "\"AccessKeyId\":\"A\",\"Extra\":[true,false,1.5e300,-1],"
+        "\"SecretAccessKey\":\"S\",\"AccessKeyId\":\"B\"}";
+  json_check(&r, doc, strlen(doc), "unknown members");
+  T_OK(r.finish_rc == 0 &&
+           strcmp(r.v[AWS_CREDS_JSON_ACCESS_KEY_ID], "B") == 0 &&
+           strcmp(r.v[AWS_CREDS_JSON_TOKEN], "-") == 0,
+       "nested names ignored, a repeated member's last value wins");
+
+  static const struct {
+    const char *doc, *want;
+  } bad[] = {
+      {"", "empty document"},
+      {"[1]", "not a JSON object"},
+      {"\"AccessKeyId\"", "not a JSON object"},
+      {"{\"Token\": 5}", "\"Token\" is not a string"},
+      {"{\"Expiration\": {}}", "\"Expiration\" is not a string"},
+      {"{\"Code\": null}", "\"Code\" is not a string"},
+      {"{\"SecretAccessKey\":\"" IMDS_SECRET "\",\"Token\":\"" IMDS_TOKEN
+       "\" x}",
+       "not valid JSON"},
+      {"{\"AccessKeyId\":\"" IMDS_ID "\"} {}", "not valid JSON"},
+      {"{\"Token\":\"a\\nb\"}", "\"Token\" holds a character that cannot be "
+                                "sent"},
+      {"{\"a\":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}",
+       "nested deeper than 16 levels"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+    char what[64];
+    snprintf(what, sizeof(what), "bad document %zu", i + 1);
+    json_check(&r, bad[i].doc, strlen(bad[i].doc), what);
+    T_OK(r.finish_rc == -1 &&
+             strncmp(r.error, bad[i].want, strlen(bad[i].want)) == 0,
+         "%s: \"%s\" (want \"%s\")", what, r.error, bad[i].want);
+  }
+
+  memset(big, ' ', sizeof(big) - 1);
+  big[0] = '{';
+  big[sizeof(big) - 2] = '}';
+  big[sizeof(big) - 1] = '\0';
+  json_parse(&r, big, strlen(big), 0);
+  T_EQ_STR(r.error, "longer than 65536 bytes", "body cap");
+
+  {
+    char key[AWS_CREDS_JSON_KEY_ID_MAX + 40];
+    char longid[AWS_CREDS_JSON_KEY_ID_MAX + 2];
+    memset(longid, 'A', sizeof(longid) - 1);
+    longid[sizeof(longid) - 1] = '\0';
+    snprintf(key, sizeof(key), "{\"AccessKeyId\":\"%s\"}", longid);
+    json_parse(&r, key, strlen(key), 0);
+    T_EQ_STR(r.error, "\"AccessKeyId\" is longer than 128 bytes", "member cap");
+  }
+}
+
+static void test_iso8601(void) {
+  time_t t = 0;
+  time_t want = utc(2026, 11, 26, 22, 0, 0);
+  static const char *const badtimes[] = {
+      "",
+      "x",
+      "2026-11-26",
+      "2026-11-26T22:00:00",
+      "2026-11-26T22:00:00Zjunk",
+      "2026-13-01T00:00:00Z",
+      "2026-02-29T00:00:00Z",
+      "2026-11-31T00:00:00Z",
+      "2026-11-26T24:00:00Z",
+      "2026-11-26T22:60:00Z",
+      "2026-11-26T22:00:00.Z",
+      "2026-11-26T22:00:00+2400",
+      "1969-12-31T23:59:59Z",
+      "1970-01-01T00:30:00+01:00",
+      "+2026-11-26T22:00:00Z",
+      "2026-1-26T22:00:00Z",
+  };
+
+  T_OK(aws_creds_json_time("2026-11-26T22:00:00Z", &t) == 0 && t == want,
+       "time: 2026-11-26T22:00:00Z");
+  T_OK(aws_creds_json_time("2026-11-26T22:00:00.123456Z", &t) == 0 && t == want,
+       "time: fraction");
+  T_OK(aws_creds_json_time("2026-11-26T23:30:00+01:30", &t) == 0 && t == want,
+       "time: +01:30");
+  T_OK(aws_creds_json_time("2026-11-26T20:00:00-0200", &t) == 0 && t == want,
+       "time: -0200");
+  T_OK(aws_creds_json_time("2024-02-29T00:00:00Z", &t) == 0 &&
+           t == utc(2024, 2, 29, 0, 0, 0),
+       "time: a leap day");
+  T_OK(aws_creds_json_time("1970-01-01T00:00:00Z", &t) == 0 && t == 0,
+       "time: the epoch");
+  for (size_t i = 0; i < sizeof(badtimes) / sizeof(*badtimes); i++)
+    T_OK(aws_creds_json_time(badtimes[i], &t) == -1, "time: refuses \"%s\"",
+         badtimes[i]);
+}
+
+int main(void) {
+  test_json_parser();
+  test_iso8601();
+  return t_done();
+}

@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of aws_profile, the shared credentials and config file
+ * parser: every file is parsed whole and re-fed in every chunk size from 1
+ * to 31 bytes, and the outcomes must agree. Credentials, regions, the
+ * endpoint settings and the services sections' endpoint URLs, with their
+ * lines; malformed files name the line and never quote it.
+ */
+#include "aws_profile.h"
+#include "tap.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CHUNK 31
+
+/* ---- secrets: none may ever appear in a message ---- */
+
+#define FILE_ID "AKIAFILEEXAMPLE4R7TQ"
+#define FILE_SECRET "fileSECRETnFEMI/K7MDENG/bPxRfiCYzEXAMPLE"
+#define FILE_TOKEN "fileTOKENFwoGZXIvYXdzEBYaDHpvdWQzbm5pcXRpbGVyCzqKIEXAMPLE"
+#define DEV_ID "AKIADEVEXAMPLE000DEV"
+#define DEV_SECRET "devSECRETwJalrXUtnFEMI/K7MDENG+bPxRfiCY"
+#define CONF_ID "AKIACONFEXAMPLE00CNF"
+#define CONF_SECRET "confSECRETalrXUtnFEMI/K7MDENG/bPxRfiCYx"
+
+static const char *const secrets[] = {
+    FILE_ID, FILE_SECRET, FILE_TOKEN, DEV_ID, DEV_SECRET, CONF_ID, CONF_SECRET};
+
+/* True when msg holds none of the secrets (nor a 12-byte piece of one). */
+static bool clean(const char *msg) {
+  for (size_t i = 0; i < sizeof(secrets) / sizeof(*secrets); i++) {
+    const char *s = secrets[i];
+    size_t n = strlen(s);
+    for (size_t off = 0; off + 12 <= n; off++) {
+      char piece[13];
+      memcpy(piece, s + off, 12);
+      piece[12] = '\0';
+      if (strstr(msg, piece) != NULL)
+        return false;
+    }
+  }
+  return true;
+}
+
+typedef struct {
+  int feed_rc, finish_rc;
+  char error[160];
+  bool found;
+  char id[64], secret[64], token[96], region[32], unsupported[32];
+  /* endpoint settings: "value@line" or "-" */
+  char endpoint_url[96], services[64], ignore[32], fips[32], dual[32];
+  char cw_url[96], logs_url[96]; /* the services section's, "-" if none */
+} prof_run_t;
+
+static void value_at(char *buf, size_t size, const aws_profile_value_t *v) {
+  if (v == NULL || v->value == NULL)
+    snprintf(buf, size, "-");
+  else
+    snprintf(buf, size, "%s@%u", v->value, v->line);
+}
+
+static void prof_parse(prof_run_t *r, aws_profile_kind_t kind,
+                       const char *profile, const char *text, size_t len,
+                       size_t chunk) {
+  aws_profile_parser_t *p = aws_profile_parser_create(kind, profile);
+  const aws_profile_t *res;
+
+  memset(r, 0, sizeof(*r));
+  if (p == NULL)
+    abort();
+  if (chunk == 0)
+    chunk = len > 0 ? len : 1;
+  for (size_t off = 0; off < len && r->feed_rc == 0; off += chunk)
+    r->feed_rc = aws_profile_parser_feed(p, text + off,
+                                         len - off < chunk ? len - off : chunk);
+  r->finish_rc = aws_profile_parser_finish(p);
+  snprintf(r->error, sizeof(r->error), "%s", aws_profile_parser_error(p));
+  res = aws_profile_parser_result(p);
+  r->found = res->found;
+  snprintf(r->id, sizeof(r->id), "%s",
+           res->access_key_id ? res->access_key_id : "-");
+  snprintf(r->secret, sizeof(r->secret), "%s",
+           res->secret_access_key ? res->secret_access_key : "-");
+  snprintf(r->token, sizeof(r->token), "%s",
+           res->session_token ? res->session_token : "-");
+  snprintf(r->region, sizeof(r->region), "%s", res->region ? res->region : "-");
+  snprintf(r->unsupported, sizeof(r->unsupported), "%s", res->unsupported);
+  value_at(r->endpoint_url, sizeof(r->endpoint_url), &res->endpoint_url);
+  value_at(r->services, sizeof(r->services), &res->services);
+  value_at(r->ignore, sizeof(r->ignore), &res->ignore_configured_endpoint_urls);
+  value_at(r->fips, sizeof(r->fips), &res->use_fips_endpoint);
+  value_at(r->dual, sizeof(r->dual), &res->use_dualstack_endpoint);
+  value_at(r->cw_url, sizeof(r->cw_url),
+           aws_profile_parser_service_url(p, "cloudwatch"));
+  value_at(r->logs_url, sizeof(r->logs_url),
+           aws_profile_parser_service_url(p, "CloudWatch_Logs"));
+  aws_profile_parser_destroy(p);
+}
+
+/* Parses whole, then in chunks of 1..MAX_CHUNK; the outcome must not
+ * depend on the split. Returns the whole parse in *r. */
+static void prof_check(prof_run_t *r, aws_profile_kind_t kind,
+                       const char *profile, const char *text,
+                       const char *what) {
+  size_t len = strlen(text);
+  int differ = 0;
+  prof_parse(r, kind, profile, text, len, 0);
+  for (size_t c = 1; c <= MAX_CHUNK; c++) {
+    prof_run_t x;
+    prof_parse(&x, kind, profile, text, len, c);
+    if (memcmp(&x, r, sizeof(x)) != 0)
+      differ++;
+  }
+  T_OK(differ == 0, "%s: same outcome in chunks of 1..%d bytes", what,
+       MAX_CHUNK);
+  T_OK(clean(r->error), "%s: no secret in the message", what);
+}
+
+static const char CREDS_FILE[] =
+    "# the CLI's credentials file\r\n"
+    "[default]\r\n"
+    "aws_access_key_id = " FILE_ID "\r\n"
+    "AWS_Secret_Access_Key=" FILE_SECRET "   \r\n"
+    "aws_session_token   :   " FILE_TOKEN " # inline comment\r\n"
+    "\r\n"
+    "; another comment\n"
+    "[dev]   ; comment after the header\n"
+    "aws_access_key_id=" DEV_ID "\n"
+    "aws_secret_access_key=" DEV_SECRET "\n"
+    "s3 =\n"
+    "    max_concurrent_requests = 10\n"
+    "    aws_access_key_id = NOT-A-KEY\n"
+    "[ spaced ]\n"
+    "aws_access_key_id = S\n"
+    "aws_secret_access_key = T\n"
+    "[profile dev]\n"
+    "aws_access_key_id = WRONG\n"
+    "[default]\n"
+    "region = eu-west-1"; /* no final newline */
+
+static const char CONFIG_FILE[] = "[default]\n"
+                                  "region = us-west-2\n"
+                                  "output = json\n"
+                                  "[dev]\n"
+                                  "region = wrong-1\n"
+                                  "[profile dev]\n"
+                                  "region=eu-central-1\n"
+                                  "aws_access_key_id = " CONF_ID "\n"
+                                  "aws_secret_access_key = " CONF_SECRET "\n"
+                                  "[profile   assume]\n"
+                                  "role_arn = arn:aws:iam::1:role/x\n"
+                                  "source_profile = default\n"
+                                  "[profile default]\n"
+                                  "output = text\n";
+
+static void test_profile_parser(void) {
+  prof_run_t r;
+  char big[AWS_PROFILE_LINE_MAX + 64];
+
+  prof_check(&r, AWS_PROFILE_CREDENTIALS_FILE, "default", CREDS_FILE,
+             "credentials file, default");
+  T_OK(r.finish_rc == 0 && r.found, "default: found (%s)", r.error);
+  T_EQ_STR(r.id, FILE_ID, "default: key id (whitespace, CRLF)");
+  T_EQ_STR(r.secret, FILE_SECRET, "default: secret (key case ignored)");
+  T_EQ_STR(r.token, FILE_TOKEN, "default: token (':' and inline comment)");
+  T_EQ_STR(r.region, "eu-west-1",
+           "default: a second [default] merges, "
+           "last line without newline");
+
+  prof_check(&r, AWS_PROFILE_CREDENTIALS_FILE, "dev", CREDS_FILE,
+             "credentials file, dev");
+  T_EQ_STR(r.id, DEV_ID,
+           "dev: nested s3 settings skipped, [profile dev] "
+           "is another section in the credentials file");
+  T_EQ_STR(r.secret, DEV_SECRET, "dev: secret");
+  T_EQ_STR(r.token, "-", "dev: no token");
+
+  prof_check(&r, AWS_PROFILE_CREDENTIALS_FILE, "spaced", CREDS_FILE,
+             "credentials file, spaced");
+  T_EQ_STR(r.id, "S", "[ spaced ]: whitespace in brackets ignored");
+
+  prof_check(&r, AWS_PROFILE_CREDENTIALS_FILE, "nope", CREDS_FILE,
+             "credentials file, absent profile");
+  T_OK(r.finish_rc == 0 && !r.found && strcmp(r.id, "-") == 0,
+       "absent profile: not found, no keys");
+
+  prof_check(&r, AWS_PROFILE_CONFIG_FILE, "dev", CONFIG_FILE, "config, dev");
+  T_EQ_STR(r.region, "eu-central-1", "config: [profile dev], not [dev]");
+  T_EQ_STR(r.id, CONF_ID, "config: keys in [profile dev]");
+  prof_check(&r, AWS_PROFILE_CONFIG_FILE, "default", CONFIG_FILE,
+             "config, default");
+  T_EQ_STR(r.region, "us-west-2", "config: [default] and [profile default]");
+  T_OK(r.found && strcmp(r.id, "-") == 0, "config default: found, no keys");
+  prof_check(&r, AWS_PROFILE_CONFIG_FILE, "assume", CONFIG_FILE,
+             "config, assume");
+  T_EQ_STR(r.unsupported, "role_arn", "config: role_arn noted as unsupported");
+
+  /* Malformed files: the line is named, its content never quoted. */
+  static const struct {
+    const char *text, *want;
+  } bad[] = {
+      {"[default]\naws_access_key_id = A\n# c\n\n[x]\nk = v\n"
+       "aws_secret_access_key " FILE_SECRET "\n",
+       "line 7: expected key = value"},
+      {"aws_access_key_id = " FILE_ID "\n[default]\n",
+       "line 1: key = value before any [section]"},
+      {"[default\nk=v\n", "line 1: expected ']' to close the section name"},
+      {"[default]\n[  ]\n", "line 2: empty section name"},
+      {"[default] x\n", "line 1: unexpected text after ']'"},
+      {"[default]\n = " FILE_SECRET "\n",
+       "line 2: expected key = value (the key is missing)"},
+      {"[default]\nk=v\0x\n", "line 2: contains a NUL byte"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+    char what[64];
+    snprintf(what, sizeof(what), "malformed file %zu", i + 1);
+    /* strlen stops at the NUL of the last case: feed its full length. */
+    if (i == 6) {
+      prof_parse(&r, AWS_PROFILE_CREDENTIALS_FILE, "default", bad[i].text,
+                 sizeof("[default]\nk=v\0x\n") - 1, 0);
+    } else {
+      prof_check(&r, AWS_PROFILE_CREDENTIALS_FILE, "default", bad[i].text,
+                 what);
+    }
+    T_OK(r.finish_rc == -1, "%s: refused", what);
+    T_EQ_STR(r.error, bad[i].want, what);
+  }
+
+  memset(big, 'a', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  memcpy(big, "[default]\nk=", 12);
+  prof_parse(&r, AWS_PROFILE_CREDENTIALS_FILE, "default", big, strlen(big), 0);
+  T_EQ_STR(r.error, "line 2: longer than 8192 bytes", "line cap");
+
+  {
+    aws_profile_parser_t *p =
+        aws_profile_parser_create(AWS_PROFILE_CONFIG_FILE, "default");
+    int rc = 0;
+    static char chunk[65536];
+    memset(chunk, '#', sizeof(chunk));
+    for (size_t i = 0; i < sizeof(chunk); i += 64)
+      chunk[i] = '\n';
+    for (int i = 0; i < 17 && rc == 0; i++)
+      rc = aws_profile_parser_feed(p, chunk, sizeof(chunk));
+    T_OK(rc == -1 && aws_profile_parser_finish(p) == -1,
+         "a file over 1 MiB is refused");
+    T_EQ_STR(aws_profile_parser_error(p), "larger than 1048576 bytes",
+             "file cap message");
+    T_OK(aws_profile_parser_feed(p, "x", 1) == -1,
+         "feeding a failed parser fails at once");
+    aws_profile_parser_destroy(p);
+  }
+  {
+    char name[AWS_PROFILE_NAME_MAX + 2];
+    memset(name, 'n', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    T_OK(aws_profile_parser_create(AWS_PROFILE_CONFIG_FILE, name) == NULL &&
+             aws_profile_parser_create(AWS_PROFILE_CONFIG_FILE, "") == NULL,
+         "profile names too long or empty are refused");
+  }
+}
+
+/* The endpoint settings and the services sections. */
+static const char ENDPOINTS_FILE[] =
+    "[services local]\n"                                    /* 1 */
+    "cloudwatch =\n"                                        /* 2 */
+    "  endpoint_url = http://localhost:5000\n"              /* 3 */
+    "  other = x\n"                                         /* 4 */
+    "CloudWatch_Logs =\n"                                   /* 5 */
+    "\tendpoint_url = http://localhost:5001/logs\n"         /* 6 */
+    "s3 = not-a-sub-section\n"                              /* 7 */
+    "  endpoint_url = http://wrong\n"                       /* 8 */
+    "[profile dev]\n"                                       /* 9 */
+    "services = local\n"                                    /* 10 */
+    "endpoint_url = https://global.example\n"               /* 11 */
+    "use_fips_endpoint = true\n"                            /* 12 */
+    "use_dualstack_endpoint = false\n"                      /* 13 */
+    "ignore_configured_endpoint_urls = TRUE\n"              /* 14 */
+    "s3 =\n"                                                /* 15 */
+    "  endpoint_url = http://not-for-the-profile\n"         /* 16 */
+    "[services other]\n"                                    /* 17 */
+    "cloudwatch =\n"                                        /* 18 */
+    "  endpoint_url = http://other:1\n"                     /* 19 */
+    "[services local]\n"                                    /* 20 */
+    "cloudwatch =\n"                                        /* 21 */
+    "  endpoint_url = http://localhost:5002 ; later wins\n" /* 22 */
+    "[profile bare]\n"                                      /* 23 */
+    "services = missing\n";                                 /* 24 */
+
+static void test_endpoint_settings(void) {
+  prof_run_t r;
+
+  prof_check(&r, AWS_PROFILE_CONFIG_FILE, "dev", ENDPOINTS_FILE,
+             "endpoints, dev");
+  T_OK(r.finish_rc == 0 && r.found, "endpoints: parsed (%s)", r.error);
+  T_EQ_STR(r.endpoint_url, "https://global.example@11",
+           "endpoints: the profile's endpoint_url and its line");
+  T_EQ_STR(r.services, "local@10", "endpoints: services = local");
+  T_EQ_STR(r.fips, "true@12", "endpoints: use_fips_endpoint");
+  T_EQ_STR(r.dual, "false@13", "endpoints: use_dualstack_endpoint");
+  T_EQ_STR(r.ignore, "TRUE@14",
+           "endpoints: ignore_configured_endpoint_urls, as written");
+  T_EQ_STR(r.cw_url, "http://localhost:5002@22",
+           "endpoints: [services local] cloudwatch, the later section's "
+           "value wins, comment dropped");
+  T_EQ_STR(r.logs_url, "http://localhost:5001/logs@6",
+           "endpoints: cloudwatch_logs (key case ignored, tab indent)");
+
+  prof_check(&r, AWS_PROFILE_CONFIG_FILE, "bare", ENDPOINTS_FILE,
+             "endpoints, bare");
+  T_EQ_STR(r.cw_url, "-", "endpoints: a services name with no section");
+  T_EQ_STR(r.endpoint_url, "-", "endpoints: no endpoint_url");
+  prof_check(&r, AWS_PROFILE_CONFIG_FILE, "default", ENDPOINTS_FILE,
+             "endpoints, default");
+  T_OK(!r.found && strcmp(r.cw_url, "-") == 0,
+       "endpoints: a profile without services = has no service URL");
+
+  /* In the credentials file "[services local]" is a profile's name. */
+  prof_check(&r, AWS_PROFILE_CREDENTIALS_FILE, "services local", ENDPOINTS_FILE,
+             "endpoints, credentials file");
+  T_OK(r.finish_rc == 0 && r.found,
+       "credentials file: [services local] is the profile \"services "
+       "local\"");
+
+  static const struct {
+    const char *text, *want;
+  } bad[] = {
+      {"[services s]\ncloudwatch =\n  endpoint_url http://x\n",
+       "line 3: expected key = value under \"cloudwatch =\""},
+      {"[services s]\ncloudwatch =\n  = http://x\n",
+       "line 3: expected key = value (the key is missing)"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+    char what[64];
+    snprintf(what, sizeof(what), "malformed services section %zu", i + 1);
+    prof_check(&r, AWS_PROFILE_CONFIG_FILE, "default", bad[i].text, what);
+    T_OK(r.finish_rc == -1, "%s: refused", what);
+    T_EQ_STR(r.error, bad[i].want, what);
+  }
+  /* Outside a services section indented lines stay skipped. */
+  prof_check(&r, AWS_PROFILE_CONFIG_FILE, "default",
+             "[default]\ns3 =\n  this line is no key value\n",
+             "nested line in a profile");
+  T_OK(r.finish_rc == 0, "a profile's nested lines are not parsed (%s)",
+       r.error);
+
+  {
+    /* The cap on kept service URLs. */
+    size_t cap = 64 + 40 * (AWS_PROFILE_SERVICE_URLS_MAX + 1);
+    char *big = malloc(cap);
+    size_t n = 0;
+    n += (size_t)snprintf(big + n, cap - n, "[services s]\n");
+    for (unsigned i = 0; i <= AWS_PROFILE_SERVICE_URLS_MAX; i++)
+      n += (size_t)snprintf(big + n, cap - n, "k%u =\n endpoint_url = u\n", i);
+    prof_parse(&r, AWS_PROFILE_CONFIG_FILE, "default", big, n, 0);
+    T_EQ_STR(r.error, "line 515: more than 256 service endpoint URLs",
+             "the cap on service URLs, named with its line");
+    free(big);
+  }
+}
+
+int main(void) {
+  test_profile_parser();
+  test_endpoint_settings();
+  return t_done();
+}
