@@ -35,6 +35,9 @@
 #include <unistd.h>
 
 #include "aws_creds.h"
+#include "aws_endpoint.h"
+#include "aws_imds.h"
+#include "aws_region.h"
 #include "cw_datalog.h"
 #include "cw_datum.h"
 #include "cw_dedup.h"
@@ -1199,7 +1202,6 @@ static int wcw_setup(wcw_t *w, char *err, size_t err_size) {
       .after_flush = after_flush,
       .ud = w,
   };
-  char url[512];
 
   w->st_host = w->st_logs = -1;
   w->queue = cw_queue_create(w->max_queued);
@@ -1237,10 +1239,6 @@ static int wcw_setup(wcw_t *w, char *err, size_t err_size) {
   }
   if (w->datalog) {
     cw_pipeline_stream_t s;
-    if (w->logs_endpoint == NULL) {
-      ssnprintf(url, sizeof(url), "https://logs.%s.amazonaws.com/", w->region);
-      w->logs_endpoint = strdup(url);
-    }
     w->logq = cw_logs_queue_create(w->max_log_events);
     w->logs = w->logq != NULL ? cw_stream_logs_create(w->logq) : NULL;
     if (w->logs_endpoint == NULL || w->logs == NULL) {
@@ -1258,11 +1256,38 @@ static int wcw_setup(wcw_t *w, char *err, size_t err_size) {
   return 0;
 }
 
+/* The endpoint of a service, as the AWS SDKs resolve it (aws_endpoint.h):
+ * the option, the AWS_ENDPOINT_URL* variables, the shared config file,
+ * then the region's default. Replaces *url; logged with its source. */
+static int resolve_endpoint(wcw_t *w, const aws_creds_config_t *cc,
+                            const char *service_id, const char *prefix,
+                            const char *option, char **url) {
+  static const char configured[] = "configuration: ";
+  aws_endpoint_t ep;
+  char err[512];
+
+  if (aws_endpoint_resolve(cc, service_id, prefix, *url, w->region, &ep, err,
+                           sizeof(err)) != 0) {
+    /* A bad option is named as the other options are. */
+    if (strncmp(err, configured, sizeof(configured) - 1) == 0)
+      ERROR(PLUGIN_NAME " plugin: %s %s", option, err + sizeof(configured) - 1);
+    else
+      ERROR(PLUGIN_NAME " plugin: %s endpoint: %s", service_id, err);
+    return -1;
+  }
+  INFO(PLUGIN_NAME " plugin: %s endpoint %s (from %s)", service_id, ep.url,
+       ep.source);
+  if (ep.note[0] != 0)
+    NOTICE(PLUGIN_NAME " plugin: %s endpoint: %s", service_id, ep.note);
+  sfree(*url);
+  *url = strdup(ep.url);
+  return *url != NULL ? 0 : -1;
+}
+
 static int wcw_config(oconfig_item_t *ci) {
   static int instances; /* names the blocks: one pipeline each */
   wcw_t *w = calloc(1, sizeof(*w));
   char err[512];
-  char url[512];
   char inst[16];
   aws_region_t region;
   aws_creds_config_t cc;
@@ -1320,10 +1345,13 @@ static int wcw_config(oconfig_item_t *ci) {
     return -1;
   }
   sstrncpy(w->region, region.name, sizeof(w->region));
-  if (w->endpoint == NULL) {
-    ssnprintf(url, sizeof(url), "https://monitoring.%s.amazonaws.com/",
-              region.name);
-    w->endpoint = strdup(url);
+  if (resolve_endpoint(w, &cc, "CloudWatch", "monitoring", "Endpoint",
+                       &w->endpoint) != 0 ||
+      (w->datalog &&
+       resolve_endpoint(w, &cc, "CloudWatch Logs", "logs", "LogsEndpoint",
+                        &w->logs_endpoint) != 0)) {
+    wcw_free(w);
+    return -1;
   }
   w->creds = aws_creds_provider_create(&cc);
   if (w->endpoint == NULL || w->creds == NULL) {
@@ -1336,8 +1364,8 @@ static int wcw_config(oconfig_item_t *ci) {
     wcw_free(w);
     return -1;
   }
-  INFO(PLUGIN_NAME " plugin: namespace %s, region %s (from %s), endpoint %s",
-       w->ns, region.name, region.source, w->endpoint);
+  INFO(PLUGIN_NAME " plugin: namespace %s, region %s (from %s)", w->ns,
+       region.name, region.source);
 
   {
     char name[64];

@@ -193,9 +193,3 @@ int aws_creds_set(aws_creds_t *out, const char *id, const char *secret,
                   const char *token, time_t expiration);
 
 #endif /* SM_AWS_CREDS_H */
-
-/* Until the glue includes them itself: it finds the region and instance
- * metadata through this header. After the header guard on purpose: they
- * include this header for aws_creds_config_t. */
-#include "aws_imds.h"
-#include "aws_region.h"

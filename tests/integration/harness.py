@@ -166,10 +166,10 @@ def start_sim(work, args, name="sim"):
 def collectd_env():
     env = dict(os.environ)
     # Tests never ask a real instance-metadata service (it is not on this
-    # machine) nor read the user's AWS files.
+    # machine) nor read the user's AWS files (a test may name its own).
     env["AWS_EC2_METADATA_DISABLED"] = "true"
-    env["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent/credentials"
-    env["AWS_CONFIG_FILE"] = "/nonexistent/config"
+    env.setdefault("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+    env.setdefault("AWS_CONFIG_FILE", "/nonexistent/config")
     if SANITIZERS:
         # The daemon is not instrumented; the runtime must come first.
         cc = os.environ.get("SM_CC", "gcc").split()[0]

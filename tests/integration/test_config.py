@@ -78,7 +78,7 @@ tap.ok(res.returncode != 0 and not missing,
 WCW_BAD = [
     ('Namespace "AWS/SageMaker"', ["Namespace", "AWS/"]),
     ('StorageResolution 30', ["StorageResolution 30", "1 (high resolution) or 60"]),
-    ('Endpoint "ftp://example.com/"', ["Endpoint", "https or http"]),
+    ('Endpoint "ftp://example.com/"', ["Endpoint", "http or https"]),
     ('MaxQueuedDatums 10', ["MaxQueuedDatums 10", "between 1000"]),
     ('FlushInterval 0', ["FlushInterval 0", "between 1 and 3600"]),
     ('Include "(unclosed"', ["Include", "(unclosed"]),

@@ -7,7 +7,12 @@ request the read plugin covered appears exactly once, in order, with its
 inference ID, outcome, status and error text, in the group
 /aws/sagemaker/Endpoints/<EndpointName> and the stream
 <VariantName>/<instance-id>/data-log. A second run logs every request
-(NotifySuccess) and takes the instance ID from the configuration."""
+(NotifySuccess) and takes the instance ID from the configuration. Two
+more reach moto_server without Endpoint or LogsEndpoint: through
+AWS_ENDPOINT_URL_CLOUDWATCH and AWS_ENDPOINT_URL_CLOUDWATCH_LOGS, and
+through the shared config file's services section (AWS_CONFIG_FILE), as
+the AWS SDKs resolve endpoints; the log names where each endpoint came
+from."""
 import json
 import os
 import time
@@ -55,9 +60,33 @@ def events(logs, group, stream):
         token = r.get("nextForwardToken")
 
 
-def run(label, notify_success, runtime_instance, config_instance):
+ENV_KEYS = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_CLOUDWATCH",
+            "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "AWS_CONFIG_FILE",
+            "AWS_PROFILE")
+
+
+def run(label, notify_success, runtime_instance, config_instance,
+        endpoints="options"):
     work = Workdir("datalog")
     moto = motolib.Moto(work)
+    for k in ENV_KEYS:
+        os.environ.pop(k, None)
+    options = 'Endpoint "%s/"\n  LogsEndpoint "%s/"' % (moto.url, moto.url)
+    if endpoints == "env":
+        options = ""
+        os.environ["AWS_ENDPOINT_URL_CLOUDWATCH"] = moto.url
+        os.environ["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"] = moto.url
+        # Named, and overridden by the two above: must not be used.
+        os.environ["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9/"
+    elif endpoints == "config":
+        options = 'Profile "local"'
+        cfg = work.file("aws-config")
+        with open(cfg, "w") as f:
+            f.write("[profile local]\nservices = local-moto\n\n"
+                    "[services local-moto]\ncloudwatch =\n"
+                    "  endpoint_url = %s\ncloudwatch_logs =\n"
+                    "  endpoint_url = %s\n" % (moto.url, moto.url))
+        os.environ["AWS_CONFIG_FILE"] = cfg
     args = ["--seed", "21", "--rate", "120", "--duration", "5"]
     if runtime_instance is None:
         args += ["--instance-id", ""]
@@ -71,12 +100,11 @@ PluginDir "%s"
 LoadPlugin write_cloudwatch
 <Plugin write_cloudwatch>
   Region "us-east-1"
-  Endpoint "%s/"
-  LogsEndpoint "%s/"
+  %s
   FlushInterval 1
   Compress false
   %s
-</Plugin>""" % (LIBS, moto.url, moto.url, extra))
+</Plugin>""" % (LIBS, options, extra))
     os.environ["AWS_ACCESS_KEY_ID"] = moto.key_id
     os.environ["AWS_SECRET_ACCESS_KEY"] = moto.secret
     cd = start_collectd(work, conf)
@@ -138,14 +166,36 @@ LoadPlugin write_cloudwatch
     tap.ok(not bad, "%s: each line carries outcome, status, error text, "
            "names, boot and seq as the ledger has them" % label, bad[:5])
     text = read_text(log)
+    if endpoints != "options":
+        source = {"env": ("AWS_ENDPOINT_URL_CLOUDWATCH",
+                          "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"),
+                  "config": ("[services local-moto] cloudwatch)",
+                             "[services local-moto] cloudwatch_logs)")}
+        said = {svc: [l for l in text.splitlines()
+                      if "] write_cloudwatch plugin: %s endpoint %s (from "
+                      % (svc, moto.url) in l]
+                for svc in ("CloudWatch", "CloudWatch Logs")}
+        want_lines = [
+            said["CloudWatch"] and source[endpoints][0] in said["CloudWatch"][0],
+            said["CloudWatch Logs"] and
+            source[endpoints][1] in said["CloudWatch Logs"][0]]
+        tap.ok(all(want_lines),
+               "%s: the log says where each endpoint came from" % label,
+               [l for l in text.splitlines() if "endpoint" in l][:4])
     errors = [l for l in text.splitlines() if "[error]" in l]
     tap.ok(not errors, "%s: no errors logged" % label, errors[:5])
     tap.ok(not sanitizer_reports(work), "%s: no sanitizer reports" % label,
            sanitizer_reports(work)[:10])
     moto.stop()
+    for k in ENV_KEYS:
+        os.environ.pop(k, None)
 
 
 run("failed requests", False, "from runtime", None)
 run("every request, InstanceId from the configuration", True, None,
     "i-0config000000001")
+run("endpoints from AWS_ENDPOINT_URL_CLOUDWATCH(_LOGS)", False,
+    "from runtime", None, endpoints="env")
+run("endpoints from the shared config file's services section", False,
+    "from runtime", None, endpoints="config")
 tap.done()
