@@ -32,6 +32,11 @@
  * [.\-_/#A-Za-z0-9], a stream name without ':' or '*'. */
 #define CW_LOGS_MAX_NAME 512
 
+/* What an event costs beyond its message: its header and the heap's own
+ * (the queue's promise; tests/unit/cloudwatch/test_cw_memory.c checks
+ * it). */
+#define CW_LOGS_EVENT_HEADER_MAX 128
+
 /* The queue's default bound on what its events hold (messages plus
  * CW_LOGS_EVENT_OVERHEAD each): sixteen full requests. max_events alone
  * would allow max_events times 256 KiB. */

@@ -2,8 +2,21 @@
 /*
  * cw_queue: merge-per-period, bounded datum queue (see cw_queue.h).
  *
- * Merging datums live in an array with an index by key (open addressing);
- * ready datums in a ring, oldest first.
+ * Compact by design, since it holds up to millions of datums on a host
+ * that runs models:
+ *   - a series (metric name, unit, storage resolution, dimensions) is
+ *     interned: one block holds its strings, whatever the number of its
+ *     datums, and goes with its last datum;
+ *   - a merging datum is a fixed-size record in one array (the series, the
+ *     period, the statistic set, an optional sketch), found by (series,
+ *     period) in an index of 32-bit slots; the series remembers its latest
+ *     record, the usual target of the next value;
+ *   - a ready datum is a fixed-size record in a ring of max_datums (the
+ *     series, the period, the statistic set or the Values/Counts block),
+ *     so no ready datum is a heap block of its own unless it carries
+ *     values.
+ * Datums are handed out as a view (cw_queue_ready_get), built from the
+ * record and its series.
  */
 #include "cw_queue.h"
 
@@ -14,54 +27,308 @@
 #include <string.h>
 
 typedef struct {
-  char *key; /* series and period; NULL: free slot */
   uint64_t hash;
-  cw_datum_t *d;       /* owned */
-  uint64_t order;      /* arrival of its first value: oldest is dropped first */
+  uint32_t refs;  /* records (merging and ready) of this series */
+  int32_t latest; /* its latest merging record, or -1 */
+  uint32_t num_dims;
+  int storage_resolution;
+  cw_unit_t unit;
+  size_t bytes; /* the block's size */
+  const char *name;
+  cw_dimension_t dims[]; /* then the strings */
+} series_t;
+
+typedef struct {
+  series_t *s; /* NULL: a free record */
+  double period;
+  cw_statset_t stats;
   sm_sketch_t *sketch; /* owned; NULL when none */
+  uint32_t order;      /* arrival of its first value, within the flush */
   bool no_sketch;      /* a value of the period came without one */
   bool had_sketch;     /* a value of the period came with one */
 } merging_t;
 
+typedef struct {
+  series_t *s;
+  double period;
+  cw_kind_t kind; /* CW_KIND_STATS or CW_KIND_VALUES */
+  uint32_t num_values;
+  union {
+    cw_statset_t stats;
+    double *values; /* num_values values, then num_values counts */
+  } u;
+} ready_t;
+
 struct cw_queue_s {
   size_t max_datums;
 
-  merging_t *slots; /* hash table of merging datums */
-  size_t cap;       /* power of two */
-  size_t merging;
+  series_t **series; /* open addressing by hash; NULL: empty */
+  size_t series_cap, series_num;
+  size_t series_bytes;
 
-  cw_datum_t **ready; /* ring of max_datums */
+  merging_t *recs; /* merging records; the first merging_used are in use
+                      or free */
+  size_t merging_cap, merging_used, merging;
+  uint32_t *index; /* open addressing by (series, period): record + 1 */
+  size_t index_cap;
+  uint32_t order;
+
+  ready_t *ready; /* ring of max_datums */
   size_t ready_head;
   size_t ready_num;
-  size_t claimed; /* ready datums at the front being sent */
+  size_t claimed;      /* ready datums at the front being sent */
+  size_t values_bytes; /* the Values/Counts blocks of ready datums */
 
-  uint64_t order;
+  cw_datum_t view; /* what cw_queue_ready_get hands out */
   uint64_t dropped;
   uint64_t fallbacks;
 };
 
-static uint64_t fnv1a(const char *s, size_t len) {
+/* ------------------------------------------------------------ hashing */
+
+static uint64_t mix(uint64_t h, uint64_t v) {
+  h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+  return h * 0xff51afd7ed558ccdull;
+}
+
+static uint64_t hash_str(uint64_t h, const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  for (; *p != 0; p++)
+    h = (h ^ *p) * 1099511628211ull;
+  return (h ^ 0xff) * 1099511628211ull; /* the end, so "ab","c" != "a","bc" */
+}
+
+static uint64_t series_hash(const cw_datum_t *d) {
   uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < len; i++) {
-    h ^= (unsigned char)s[i];
-    h *= 1099511628211ull;
+  h = hash_str(h, d->metric_name);
+  h = mix(h, (uint64_t)d->unit << 16 | (uint64_t)d->storage_resolution);
+  for (size_t i = 0; i < d->num_dims; i++) {
+    h = hash_str(h, d->dims[i].name);
+    h = hash_str(h, d->dims[i].value);
   }
   return h;
 }
 
+static bool series_is(const series_t *s, uint64_t h, const cw_datum_t *d) {
+  if (s->hash != h || s->num_dims != d->num_dims || s->unit != d->unit ||
+      s->storage_resolution != d->storage_resolution ||
+      strcmp(s->name, d->metric_name) != 0)
+    return false;
+  for (size_t i = 0; i < d->num_dims; i++)
+    if (strcmp(s->dims[i].name, d->dims[i].name) != 0 ||
+        strcmp(s->dims[i].value, d->dims[i].value) != 0)
+      return false;
+  return true;
+}
+
+static uint64_t record_hash(const series_t *s, double period) {
+  return mix(s->hash, (uint64_t)(int64_t)period);
+}
+
+/* ------------------------------------------------------------ series */
+
+static size_t series_slot(const cw_queue_t *q, uint64_t h,
+                          const cw_datum_t *d) {
+  size_t i = (size_t)h & (q->series_cap - 1);
+  while (q->series[i] != NULL && !series_is(q->series[i], h, d))
+    i = (i + 1) & (q->series_cap - 1);
+  return i;
+}
+
+static int series_grow(cw_queue_t *q) {
+  size_t cap = q->series_cap * 2;
+  series_t **t = calloc(cap, sizeof(*t));
+  if (t == NULL)
+    return -1;
+  for (size_t i = 0; i < q->series_cap; i++) {
+    series_t *s = q->series[i];
+    size_t j;
+    if (s == NULL)
+      continue;
+    j = (size_t)s->hash & (cap - 1);
+    while (t[j] != NULL)
+      j = (j + 1) & (cap - 1);
+    t[j] = s;
+  }
+  free(q->series);
+  q->series = t;
+  q->series_cap = cap;
+  return 0;
+}
+
+static char *place(char **p, const char *s) {
+  size_t n = strlen(s) + 1;
+  char *at = *p;
+  memcpy(at, s, n);
+  *p += n;
+  return at;
+}
+
+/* The series of d, interned when new. NULL when out of memory. */
+static series_t *series_get(cw_queue_t *q, const cw_datum_t *d) {
+  uint64_t h = series_hash(d);
+  size_t i = series_slot(q, h, d), size;
+  series_t *s;
+  char *p;
+
+  if (q->series[i] != NULL)
+    return q->series[i];
+  if ((q->series_num + 1) * 2 > q->series_cap) {
+    if (series_grow(q) != 0)
+      return NULL;
+    i = series_slot(q, h, d);
+  }
+  size = sizeof(*s) + d->num_dims * sizeof(cw_dimension_t) +
+         strlen(d->metric_name) + 1;
+  for (size_t k = 0; k < d->num_dims; k++)
+    size += strlen(d->dims[k].name) + strlen(d->dims[k].value) + 2;
+  s = malloc(size);
+  if (s == NULL)
+    return NULL;
+  s->hash = h;
+  s->refs = 0;
+  s->latest = -1;
+  s->num_dims = (uint32_t)d->num_dims;
+  s->storage_resolution = d->storage_resolution;
+  s->unit = d->unit;
+  s->bytes = size;
+  p = (char *)&s->dims[d->num_dims];
+  s->name = place(&p, d->metric_name);
+  for (size_t k = 0; k < d->num_dims; k++) {
+    s->dims[k].name = place(&p, d->dims[k].name);
+    s->dims[k].value = place(&p, d->dims[k].value);
+  }
+  q->series[i] = s;
+  q->series_num++;
+  q->series_bytes += size;
+  return s;
+}
+
+/* One record fewer of s; the last takes s with it (linear probing:
+ * the entries after it move back so that no chain breaks). */
+static void series_unref(cw_queue_t *q, series_t *s) {
+  size_t i, j, mask = q->series_cap - 1;
+
+  if (--s->refs > 0)
+    return;
+  i = (size_t)s->hash & mask;
+  while (q->series[i] != s)
+    i = (i + 1) & mask;
+  q->series[i] = NULL;
+  for (j = (i + 1) & mask; q->series[j] != NULL; j = (j + 1) & mask) {
+    size_t home = (size_t)q->series[j]->hash & mask;
+    /* Moves back when its home is not within (i, j]. */
+    if ((j > i && (home <= i || home > j)) ||
+        (j < i && home <= i && home > j)) {
+      q->series[i] = q->series[j];
+      q->series[j] = NULL;
+      i = j;
+    }
+  }
+  q->series_num--;
+  q->series_bytes -= s->bytes;
+  free(s);
+}
+
+/* ------------------------------------------------------------ merging */
+
+static size_t index_slot(const cw_queue_t *q, const series_t *s,
+                         double period) {
+  size_t mask = q->index_cap - 1;
+  size_t i = (size_t)record_hash(s, period) & mask;
+  while (q->index[i] != 0) {
+    const merging_t *m = &q->recs[q->index[i] - 1];
+    if (m->s == s && m->period == period)
+      break;
+    i = (i + 1) & mask;
+  }
+  return i;
+}
+
+static int index_build(cw_queue_t *q, size_t cap) {
+  uint32_t *t = calloc(cap, sizeof(*t));
+  if (t == NULL)
+    return -1;
+  free(q->index);
+  q->index = t;
+  q->index_cap = cap;
+  for (size_t r = 0; r < q->merging_used; r++)
+    if (q->recs[r].s != NULL)
+      q->index[index_slot(q, q->recs[r].s, q->recs[r].period)] =
+          (uint32_t)r + 1;
+  return 0;
+}
+
+/* A free record; -1 when out of memory. */
+static int merging_new(cw_queue_t *q) {
+  if (q->merging_used == q->merging_cap) {
+    size_t cap = q->merging_cap ? q->merging_cap * 2 : 64;
+    merging_t *m;
+    if (cap > q->max_datums + 1)
+      cap = q->max_datums + 1;
+    if (cap <= q->merging_used)
+      return -1;
+    m = realloc(q->recs, cap * sizeof(*m));
+    if (m == NULL)
+      return -1;
+    q->recs = m;
+    q->merging_cap = cap;
+  }
+  if ((q->merging_used + 1) * 2 > q->index_cap &&
+      index_build(q, q->index_cap * 2) != 0)
+    return -1;
+  return (int)q->merging_used++;
+}
+
+/* Takes record r out: its sketch, its series' reference, its index slot
+ * (the index is rebuilt: drops of merging datums are rare). */
+static void merging_drop(cw_queue_t *q, size_t r) {
+  merging_t *m = &q->recs[r];
+  series_t *s = m->s;
+
+  sm_sketch_destroy(m->sketch);
+  if (s->latest == (int32_t)r)
+    s->latest = -1;
+  m->s = NULL;
+  m->sketch = NULL;
+  q->merging--;
+  series_unref(q, s);
+  index_build(q, q->index_cap);
+}
+
+/* ------------------------------------------------------------ ready */
+
+static ready_t *ready_at(const cw_queue_t *q, size_t i) {
+  return &q->ready[(q->ready_head + i) % q->max_datums];
+}
+
+static void ready_free(cw_queue_t *q, ready_t *r) {
+  if (r->kind == CW_KIND_VALUES) {
+    q->values_bytes -= (size_t)r->num_values * 2 * sizeof(double);
+    free(r->u.values);
+  }
+  series_unref(q, r->s);
+  r->s = NULL;
+}
+
+/* ------------------------------------------------------------ queue */
+
 cw_queue_t *cw_queue_create(size_t max_datums) {
   cw_queue_t *q;
 
-  if (max_datums == 0)
+  if (max_datums == 0 || max_datums > UINT32_MAX / 2)
     return NULL;
   q = calloc(1, sizeof(*q));
   if (q == NULL)
     return NULL;
   q->max_datums = max_datums;
-  q->cap = 64;
-  q->slots = calloc(q->cap, sizeof(*q->slots));
+  q->series_cap = 64;
+  q->series = calloc(q->series_cap, sizeof(*q->series));
+  q->index_cap = 128;
+  q->index = calloc(q->index_cap, sizeof(*q->index));
+  /* Its pages are touched only as datums arrive. */
   q->ready = calloc(max_datums, sizeof(*q->ready));
-  if (q->slots == NULL || q->ready == NULL) {
+  if (q->series == NULL || q->index == NULL || q->ready == NULL) {
     cw_queue_destroy(q);
     return NULL;
   }
@@ -71,96 +338,19 @@ cw_queue_t *cw_queue_create(size_t max_datums) {
 void cw_queue_destroy(cw_queue_t *q) {
   if (q == NULL)
     return;
-  if (q->slots != NULL)
-    for (size_t i = 0; i < q->cap; i++) {
-      free(q->slots[i].key);
-      cw_datum_free(q->slots[i].d);
-      sm_sketch_destroy(q->slots[i].sketch);
-    }
-  if (q->ready != NULL)
-    for (size_t i = 0; i < q->ready_num; i++)
-      cw_datum_free(q->ready[(q->ready_head + i) % q->max_datums]);
-  free(q->slots);
+  for (size_t r = 0; r < q->merging_used; r++)
+    if (q->recs[r].s != NULL)
+      sm_sketch_destroy(q->recs[r].sketch);
+  for (size_t i = 0; q->ready != NULL && i < q->ready_num; i++)
+    if (ready_at(q, i)->kind == CW_KIND_VALUES)
+      free(ready_at(q, i)->u.values);
+  for (size_t i = 0; q->series != NULL && i < q->series_cap; i++)
+    free(q->series[i]);
+  free(q->series);
+  free(q->recs);
+  free(q->index);
   free(q->ready);
   free(q);
-}
-
-static char *put_str(char *p, const char *s) {
-  size_t n = strlen(s);
-  memcpy(p, s, n);
-  return p + n;
-}
-
-static char *put_int(char *p, int64_t v) {
-  char tmp[24];
-  size_t n = 0;
-  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-  if (v < 0)
-    *p++ = '-';
-  do {
-    tmp[n++] = (char)('0' + u % 10);
-    u /= 10;
-  } while (u > 0);
-  while (n > 0)
-    *p++ = tmp[--n];
-  return p;
-}
-
-/* The bytes make_key needs for a datum. */
-static size_t key_size(const cw_datum_t *d) {
-  size_t len = strlen(d->metric_name) + 3 * 24 + 8;
-  for (size_t i = 0; i < d->num_dims; i++)
-    len += strlen(d->dims[i].name) + strlen(d->dims[i].value) + 2;
-  return len;
-}
-
-/* The series and period of a datum as one string, into buf (key_size
- * bytes): fields separated by bytes that cannot occur in valid names
- * (control characters). Built by hand: this runs for every value. */
-static void make_key(const cw_datum_t *d, double period, char *buf) {
-  char *p = put_str(buf, d->metric_name);
-  *p++ = '\x1f';
-  p = put_int(p, (int64_t)d->unit);
-  *p++ = '\x1f';
-  p = put_int(p, (int64_t)d->storage_resolution);
-  *p++ = '\x1f';
-  p = put_int(p, (int64_t)period);
-  for (size_t i = 0; i < d->num_dims; i++) {
-    *p++ = '\x1f';
-    p = put_str(p, d->dims[i].name);
-    *p++ = '\x1e';
-    p = put_str(p, d->dims[i].value);
-  }
-  *p = 0;
-}
-
-static merging_t *find(merging_t *slots, size_t cap, const char *key,
-                       uint64_t h) {
-  size_t i = (size_t)h & (cap - 1);
-  while (slots[i].key != NULL) {
-    if (slots[i].hash == h && strcmp(slots[i].key, key) == 0)
-      return &slots[i];
-    i = (i + 1) & (cap - 1);
-  }
-  return &slots[i];
-}
-
-static int rehash(cw_queue_t *q, size_t cap) {
-  merging_t *slots = calloc(cap, sizeof(*slots));
-  if (slots == NULL)
-    return -1;
-  for (size_t i = 0; i < q->cap; i++)
-    if (q->slots[i].key != NULL)
-      *find(slots, cap, q->slots[i].key, q->slots[i].hash) = q->slots[i];
-  free(q->slots);
-  q->slots = slots;
-  q->cap = cap;
-  return 0;
-}
-
-static void ready_push(cw_queue_t *q, cw_datum_t *d) {
-  q->ready[(q->ready_head + q->ready_num) % q->max_datums] = d;
-  q->ready_num++;
 }
 
 /* Makes room for one more datum by dropping the oldest that is not
@@ -169,43 +359,35 @@ static int drop_oldest(cw_queue_t *q) {
   if (q->ready_num > q->claimed) {
     /* The oldest unclaimed one sits right after the claimed ones: move
      * those up by one over it. */
-    size_t at = (q->ready_head + q->claimed) % q->max_datums;
-    cw_datum_free(q->ready[at]);
+    ready_free(q, ready_at(q, q->claimed));
     for (size_t i = q->claimed; i > 0; i--)
-      q->ready[(q->ready_head + i) % q->max_datums] =
-          q->ready[(q->ready_head + i - 1) % q->max_datums];
+      *ready_at(q, i) = *ready_at(q, i - 1);
     q->ready_head = (q->ready_head + 1) % q->max_datums;
     q->ready_num--;
   } else {
-    merging_t *oldest = NULL;
-    for (size_t i = 0; i < q->cap; i++)
-      if (q->slots[i].key != NULL &&
-          (oldest == NULL || q->slots[i].order < oldest->order))
-        oldest = &q->slots[i];
-    if (oldest == NULL)
+    size_t oldest = q->merging_used;
+    for (size_t r = 0; r < q->merging_used; r++)
+      if (q->recs[r].s != NULL && (oldest == q->merging_used ||
+                                   q->recs[r].order < q->recs[oldest].order))
+        oldest = r;
+    if (oldest == q->merging_used)
       return -1;
-    free(oldest->key);
-    cw_datum_free(oldest->d);
-    sm_sketch_destroy(oldest->sketch);
-    *oldest = (merging_t){0};
-    q->merging--;
-    /* Keep probe chains whole (same size: cannot need more memory than
-     * it frees, but may fail; then lookups may miss and start a second
-     * datum for a series, which is still correct). */
-    rehash(q, q->cap);
+    merging_drop(q, oldest);
   }
   q->dropped++;
   return 0;
 }
 
 /* Merges a value's sketch (or its absence) into its period's. */
-static void merge_sketch(merging_t *slot, const sm_sketch_t *sketch) {
-  if (slot->no_sketch)
+static void merge_sketch(merging_t *m, const sm_sketch_t *sketch) {
+  if (sketch != NULL)
+    m->had_sketch = true;
+  if (m->no_sketch)
     return;
-  if (sketch == NULL || sm_sketch_merge(slot->sketch, sketch) != 0) {
-    sm_sketch_destroy(slot->sketch);
-    slot->sketch = NULL;
-    slot->no_sketch = true;
+  if (sketch == NULL || sm_sketch_merge(m->sketch, sketch) != 0) {
+    sm_sketch_destroy(m->sketch);
+    m->sketch = NULL;
+    m->no_sketch = true;
   }
 }
 
@@ -215,69 +397,62 @@ cw_queue_result_t cw_queue_add(cw_queue_t *q, const cw_datum_t *d) {
 
 cw_queue_result_t cw_queue_add_sketch(cw_queue_t *q, const cw_datum_t *d,
                                       const sm_sketch_t *sketch) {
-  cw_datum_t copy;
   double period;
-  char stack_key[512], *key;
-  size_t ksize;
-  uint64_t h;
-  merging_t *slot;
+  series_t *s;
+  merging_t *m;
+  size_t slot;
+  int r;
 
   if (d->kind != CW_KIND_STATS || !(d->stats.sample_count > 0) ||
-      d->storage_resolution <= 0 || !(fabs(d->timestamp) < 9e15))
+      d->storage_resolution <= 0 || !(fabs(d->timestamp) < 9e15) ||
+      d->metric_name == NULL || d->num_dims > CW_MAX_DIMENSIONS ||
+      (d->num_dims > 0 && d->dims == NULL))
     return CW_QUEUE_INVALID;
   period = floor(d->timestamp / d->storage_resolution) * d->storage_resolution;
-  /* The key of a value that merges (nearly every value) lives on the
-   * stack; only a new datum's is kept. */
-  ksize = key_size(d);
-  key = ksize <= sizeof(stack_key) ? stack_key : malloc(ksize);
-  if (key == NULL)
+  s = series_get(q, d);
+  if (s == NULL)
     return CW_QUEUE_NOMEM;
-  make_key(d, period, key);
-  h = fnv1a(key, strlen(key));
-  slot = find(q->slots, q->cap, key, h);
-  if (slot->key != NULL) {
-    cw_datum_statset_merge(&slot->d->stats, &d->stats);
-    merge_sketch(slot, sketch);
-    slot->had_sketch = slot->had_sketch || sketch != NULL;
-    if (key != stack_key)
-      free(key);
+  /* Nearly every value merges into its series' latest period. */
+  if (s->latest >= 0 && q->recs[s->latest].period == period) {
+    m = &q->recs[s->latest];
+    cw_datum_statset_merge(&m->stats, &d->stats);
+    merge_sketch(m, sketch);
     return CW_QUEUE_MERGED;
   }
-  if (key == stack_key) {
-    key = strdup(stack_key);
-    if (key == NULL)
-      return CW_QUEUE_NOMEM;
+  slot = index_slot(q, s, period);
+  if (q->index[slot] != 0) {
+    m = &q->recs[q->index[slot] - 1];
+    cw_datum_statset_merge(&m->stats, &d->stats);
+    merge_sketch(m, sketch);
+    s->latest = (int32_t)(q->index[slot] - 1);
+    return CW_QUEUE_MERGED;
   }
 
+  /* A new datum; s stays referenced by what holds it (or goes below). */
+  s->refs++;
   if (q->merging + q->ready_num >= q->max_datums && drop_oldest(q) != 0) {
-    free(key);
+    series_unref(q, s);
     q->dropped++;
     return CW_QUEUE_FULL;
   }
-  if ((q->merging + 1) * 4 > q->cap * 3) {
-    if (rehash(q, q->cap * 2) != 0) {
-      free(key);
-      return CW_QUEUE_NOMEM;
-    }
-  }
-  copy = *d;
-  copy.timestamp = period;
-  slot = find(q->slots, q->cap, key, h);
-  slot->d = cw_datum_dup(&copy);
-  if (slot->d == NULL) {
-    free(key);
+  r = merging_new(q);
+  if (r < 0) {
+    series_unref(q, s);
     return CW_QUEUE_NOMEM;
   }
-  slot->key = key;
-  slot->hash = h;
-  slot->order = q->order++;
-  slot->sketch = NULL;
-  slot->no_sketch = sketch == NULL;
-  slot->had_sketch = sketch != NULL;
+  m = &q->recs[r];
+  *m = (merging_t){.s = s,
+                   .period = period,
+                   .stats = d->stats,
+                   .order = q->order++,
+                   .no_sketch = sketch == NULL,
+                   .had_sketch = sketch != NULL};
   if (sketch != NULL) {
-    slot->sketch = sm_sketch_clone(sketch);
-    slot->no_sketch = slot->sketch == NULL;
+    m->sketch = sm_sketch_clone(sketch);
+    m->no_sketch = m->sketch == NULL;
   }
+  q->index[index_slot(q, s, period)] = (uint32_t)r + 1;
+  s->latest = r;
   q->merging++;
   return CW_QUEUE_NEW;
 }
@@ -294,16 +469,21 @@ static bool sketch_matches(const sm_sketch_t *k, const cw_statset_t *s) {
   return fabs(sum - s->sum) <= 1e-9 * fmax(fabs(sum), fabs(s->sum));
 }
 
-/* Turns a merging datum into ready ones: Values/Counts datums from its
- * sketch when it has a usable one and they fit in room, else its
- * statistic set. Takes ownership of m's datum and sketch. Returns the
- * datums made ready. */
-static size_t seal_one(cw_queue_t *q, merging_t *m, size_t room) {
-  size_t made = 0, cap, k, chunks;
-  double *values = NULL, *counts = NULL;
-  cw_datum_t **out = NULL;
+static void ready_push(cw_queue_t *q, const ready_t *r) {
+  *ready_at(q, q->ready_num) = *r;
+  q->ready_num++;
+}
 
-  if (m->sketch == NULL || !sketch_matches(m->sketch, &m->d->stats))
+/* Turns merging record m into ready datums: Values/Counts datums from its
+ * sketch when it has a usable one and they fit in room, else its
+ * statistic set. Its series' reference goes to the first datum; each
+ * further one takes one more. Returns the datums made ready. */
+static size_t seal_one(cw_queue_t *q, merging_t *m, size_t room) {
+  size_t k, chunks, cap;
+  double *values = NULL, *counts = NULL;
+  double **blocks = NULL;
+
+  if (m->sketch == NULL || !sketch_matches(m->sketch, &m->stats))
     goto stats;
   cap = sm_sketch_values_max(m->sketch);
   values = malloc(cap * sizeof(*values));
@@ -314,92 +494,132 @@ static size_t seal_one(cw_queue_t *q, merging_t *m, size_t room) {
   chunks = (k + CW_MAX_VALUES - 1) / CW_MAX_VALUES;
   if (k == 0 || chunks > room)
     goto stats;
-  out = calloc(chunks, sizeof(*out));
-  if (out == NULL)
+  blocks = calloc(chunks, sizeof(*blocks));
+  if (blocks == NULL)
     goto stats;
   for (size_t i = 0; i < chunks; i++) {
-    cw_datum_t c = *m->d;
     size_t off = i * CW_MAX_VALUES;
-    c.kind = CW_KIND_VALUES;
-    c.values = values + off;
-    c.counts = counts + off;
-    c.num_values = k - off < CW_MAX_VALUES ? k - off : CW_MAX_VALUES;
-    out[i] = cw_datum_dup(&c);
-    if (out[i] == NULL) {
+    size_t n = k - off < CW_MAX_VALUES ? k - off : CW_MAX_VALUES;
+    blocks[i] = malloc(2 * n * sizeof(double));
+    if (blocks[i] == NULL) {
       for (size_t j = 0; j < i; j++)
-        cw_datum_free(out[j]);
+        free(blocks[j]);
       goto stats;
     }
+    memcpy(blocks[i], values + off, n * sizeof(double));
+    memcpy(blocks[i] + n, counts + off, n * sizeof(double));
   }
-  for (size_t i = 0; i < chunks; i++)
-    ready_push(q, out[i]);
-  cw_datum_free(m->d);
-  made = chunks;
-  goto done;
-
-stats:
-  if (m->had_sketch)
-    q->fallbacks++;
-  ready_push(q, m->d);
-  made = 1;
-done:
-  m->d = NULL;
-  sm_sketch_destroy(m->sketch);
-  m->sketch = NULL;
-  free(out);
+  for (size_t i = 0; i < chunks; i++) {
+    size_t off = i * CW_MAX_VALUES;
+    size_t n = k - off < CW_MAX_VALUES ? k - off : CW_MAX_VALUES;
+    ready_t r = {.s = m->s,
+                 .period = m->period,
+                 .kind = CW_KIND_VALUES,
+                 .num_values = (uint32_t)n};
+    r.u.values = blocks[i];
+    if (i > 0)
+      m->s->refs++;
+    q->values_bytes += 2 * n * sizeof(double);
+    ready_push(q, &r);
+  }
+  free(blocks);
   free(values);
   free(counts);
-  return made;
+  return chunks;
+
+stats:
+  free(values);
+  free(counts);
+  if (m->had_sketch)
+    q->fallbacks++;
+  {
+    ready_t r = {.s = m->s, .period = m->period, .kind = CW_KIND_STATS};
+    r.u.stats = m->stats;
+    ready_push(q, &r);
+  }
+  return 1;
 }
 
 static int by_order(const void *a, const void *b) {
-  const merging_t *x = a, *y = b;
+  const merging_t *x = *(merging_t *const *)a, *y = *(merging_t *const *)b;
   return x->order < y->order ? -1 : x->order > y->order;
 }
 
 size_t cw_queue_seal(cw_queue_t *q) {
-  size_t n = 0;
-  merging_t *list;
+  merging_t **list;
+  size_t n = 0, num = 0;
 
   if (q->merging == 0)
     return 0;
   list = malloc(q->merging * sizeof(*list));
-  if (list == NULL) {
-    /* Seal in table order rather than not at all. */
-    for (size_t i = 0; i < q->cap; i++)
-      if (q->slots[i].key != NULL) {
-        q->merging--;
-        n += seal_one(q, &q->slots[i],
-                      q->max_datums - q->ready_num - q->merging);
-        free(q->slots[i].key);
-        q->slots[i] = (merging_t){0};
-      }
-    q->merging = 0;
-    return n;
-  }
-  size_t num = 0;
-  for (size_t i = 0; i < q->cap; i++)
-    if (q->slots[i].key != NULL) {
-      list[num++] = q->slots[i];
-      q->slots[i] = (merging_t){0};
+  for (size_t r = 0; r < q->merging_used; r++)
+    if (q->recs[r].s != NULL) {
+      if (list != NULL)
+        list[num++] = &q->recs[r];
     }
-  qsort(list, num, sizeof(*list), by_order);
+  if (list != NULL)
+    qsort(list, num, sizeof(*list), by_order);
   /* Each merging datum holds a place in max_datums; the ones not sealed
-   * yet keep theirs while this one may take the rest. */
-  for (size_t i = 0; i < num; i++) {
-    size_t later = num - i - 1;
-    n += seal_one(q, &list[i], q->max_datums - q->ready_num - later);
-    free(list[i].key);
+   * yet keep theirs while this one may take the rest. In arrival order
+   * (in record order when out of memory for the list). */
+  for (size_t i = 0, r = 0; i < q->merging; i++) {
+    merging_t *m;
+    if (list != NULL) {
+      m = list[i];
+    } else {
+      while (q->recs[r].s == NULL)
+        r++;
+      m = &q->recs[r++];
+    }
+    n += seal_one(q, m, q->max_datums - q->ready_num - (q->merging - i - 1));
+    sm_sketch_destroy(m->sketch);
+    m->s->latest = -1;
   }
   free(list);
+  /* Every record is free again: the memory of a burst is given back. */
   q->merging = 0;
+  q->merging_used = 0;
+  q->order = 0;
+  if (q->merging_cap > 1024) {
+    free(q->recs);
+    q->recs = NULL;
+    q->merging_cap = 0;
+    free(q->index);
+    q->index = calloc(128, sizeof(*q->index));
+    q->index_cap = q->index != NULL ? 128 : 0;
+    if (q->index == NULL) { /* keep a usable index: the smallest */
+      q->index = calloc(2, sizeof(*q->index));
+      q->index_cap = 2;
+    }
+  } else {
+    memset(q->index, 0, q->index_cap * sizeof(*q->index));
+  }
   return n;
 }
 
-const cw_datum_t *cw_queue_ready_get(const cw_queue_t *q, size_t i) {
+const cw_datum_t *cw_queue_ready_get(cw_queue_t *q, size_t i) {
+  const ready_t *r;
+  cw_datum_t *v = &q->view;
+
   if (i >= q->ready_num)
     return NULL;
-  return q->ready[(q->ready_head + i) % q->max_datums];
+  r = ready_at(q, i);
+  cw_datum_init(v);
+  v->metric_name = r->s->name;
+  v->dims = r->s->num_dims > 0 ? r->s->dims : NULL;
+  v->num_dims = r->s->num_dims;
+  v->timestamp = r->period;
+  v->unit = r->s->unit;
+  v->storage_resolution = r->s->storage_resolution;
+  v->kind = r->kind;
+  if (r->kind == CW_KIND_STATS) {
+    v->stats = r->u.stats;
+  } else {
+    v->values = r->u.values;
+    v->counts = r->u.values + r->num_values;
+    v->num_values = r->num_values;
+  }
+  return v;
 }
 
 size_t cw_queue_claim(cw_queue_t *q, size_t n) {
@@ -410,16 +630,29 @@ size_t cw_queue_claim(cw_queue_t *q, size_t n) {
 void cw_queue_release(cw_queue_t *q, int done) {
   if (done) {
     for (size_t i = 0; i < q->claimed; i++) {
-      cw_datum_free(q->ready[q->ready_head]);
+      ready_free(q, ready_at(q, 0));
       q->ready_head = (q->ready_head + 1) % q->max_datums;
+      q->ready_num--;
     }
-    q->ready_num -= q->claimed;
   }
   q->claimed = 0;
 }
 
 size_t cw_queue_ready_num(const cw_queue_t *q) { return q->ready_num; }
 size_t cw_queue_merging_num(const cw_queue_t *q) { return q->merging; }
+
 size_t cw_queue_size(const cw_queue_t *q) { return q->merging + q->ready_num; }
+
 uint64_t cw_queue_dropped(const cw_queue_t *q) { return q->dropped; }
+
 uint64_t cw_queue_sketch_fallbacks(const cw_queue_t *q) { return q->fallbacks; }
+
+size_t cw_queue_memory(const cw_queue_t *q) {
+  size_t sketches = 0;
+  for (size_t r = 0; r < q->merging_used; r++)
+    if (q->recs[r].s != NULL && q->recs[r].sketch != NULL)
+      sketches += sm_sketch_memory(q->recs[r].sketch);
+  return sizeof(*q) + q->series_cap * sizeof(*q->series) + q->series_bytes +
+         q->merging_cap * sizeof(*q->recs) + q->index_cap * sizeof(*q->index) +
+         sketches + q->ready_num * sizeof(*q->ready) + q->values_bytes;
+}

@@ -30,6 +30,11 @@
  * max_buckets). Adding beyond that drops the oldest ready datum not being
  * sent (or, with none, the oldest merged one) and counts it.
  *
+ * Memory: a series (name, unit, resolution, dimensions) is stored once
+ * whatever its number of datums; a datum is a fixed-size record (about 56
+ * bytes ready, 72 merging) plus its Values/Counts when it has some. See
+ * CW_QUEUE_DATUM_BYTES and cw_queue_memory().
+ *
  * collectd-free; not thread-safe (the caller locks).
  */
 #ifndef CW_QUEUE_H
@@ -68,8 +73,10 @@ cw_queue_result_t cw_queue_add_sketch(cw_queue_t *q, const cw_datum_t *d,
  * more Values/Counts datums). Returns how many became ready. */
 size_t cw_queue_seal(cw_queue_t *q);
 
-/* The i-th ready datum from the front (0 is the oldest), or NULL. */
-const cw_datum_t *cw_queue_ready_get(const cw_queue_t *q, size_t i);
+/* The i-th ready datum from the front (0 is the oldest), or NULL. A view
+ * of the queue's record: valid until the next cw_queue_ready_get or any
+ * change of the queue. */
+const cw_datum_t *cw_queue_ready_get(cw_queue_t *q, size_t i);
 
 /* Marks the n oldest ready datums as being sent: they are not dropped to
  * make room while the caller, unlocked, waits for CloudWatch. n is capped
@@ -85,6 +92,15 @@ size_t cw_queue_ready_num(const cw_queue_t *q);
 size_t cw_queue_merging_num(const cw_queue_t *q);
 /* Datums held in all, against max_datums. */
 size_t cw_queue_size(const cw_queue_t *q);
+
+/* What a queue holds at most per datum, on average, when it is full of
+ * statistic sets of series that each have several datums (the README's
+ * bound; tests/unit/cloudwatch/test_cw_queue.c checks it). */
+#define CW_QUEUE_DATUM_BYTES 150
+
+/* The bytes the queue holds now: its records, its series, its index and
+ * tables, the sketches and values of its datums. */
+size_t cw_queue_memory(const cw_queue_t *q);
 
 /* Datums dropped because the queue was full, since creation. */
 uint64_t cw_queue_dropped(const cw_queue_t *q);

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the queues hold, measured two ways: their own account
+ * (cw_queue_memory) and the heap's (mallinfo2: bytes in use, mapped
+ * blocks included), from before the queue is made to when it is full.
+ *
+ *   - the datum queue full of statistic sets of generic series (10,000
+ *     series, ten periods each, StorageResolution 1): at most
+ *     CW_QUEUE_DATUM_BYTES a datum, merging and sealed; the series go with
+ *     their last datum (leaks are valgrind's to find);
+ *   - the data-log queue at its bounds: what it holds stays within its
+ *     byte bound plus a header per event.
+ */
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cw_logs.h"
+#include "cw_queue.h"
+#include "tap.h"
+
+#define SERIES 10000
+#define PERIODS 10
+
+static size_t heap(void) {
+  struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+/* The value of series i at period p, as write_cloudwatch maps a gauge of
+ * collectd's bench-like plugin: plugin.type.type_instance, Host and
+ * PluginInstance. */
+static void datum(size_t i, size_t p, char *name, size_t size, char *inst,
+                  size_t isize, cw_dimension_t *dims, cw_datum_t *d) {
+  snprintf(name, size, "load.gauge.series%05zu", i);
+  snprintf(inst, isize, "%zu", i % 16);
+  dims[0] = (cw_dimension_t){"Host", "ip-10-0-1-23.ec2.internal"};
+  dims[1] = (cw_dimension_t){"PluginInstance", inst};
+  cw_datum_init(d);
+  d->metric_name = name;
+  d->dims = dims;
+  d->num_dims = 2;
+  d->timestamp = 1764187200.0 + (double)p + 0.25;
+  d->unit = CW_UNIT_NONE;
+  d->storage_resolution = CW_RESOLUTION_HIGH;
+  d->kind = CW_KIND_STATS;
+  d->stats = (cw_statset_t){1, (double)i, (double)i, (double)i};
+}
+
+static void test_datums(void) {
+  size_t before = heap(), merging_mem, full_mem, heap_full, n = 0;
+  cw_queue_t *q = cw_queue_create(SERIES * PERIODS);
+  int dropped = 0;
+
+  /* Two values a period, as collectd dispatches more often than the
+   * resolution; a flush after every period seals what merged. */
+  for (size_t p = 0; p < PERIODS; p++) {
+    for (size_t v = 0; v < 2; v++)
+      for (size_t i = 0; i < SERIES; i++) {
+        char name[64], inst[16];
+        cw_dimension_t dims[2];
+        cw_datum_t d;
+        datum(i, p, name, sizeof(name), inst, sizeof(inst), dims, &d);
+        if (cw_queue_add(q, &d) == CW_QUEUE_FULL)
+          dropped = 1;
+      }
+    if (p == PERIODS - 1) {
+      merging_mem = cw_queue_memory(q);
+      T_NOTE("with one period merging: %zu bytes in the queue's account",
+             merging_mem);
+    } else {
+      n += cw_queue_seal(q);
+    }
+  }
+  T_EQ_INT(cw_queue_size(q), SERIES * PERIODS, "100,000 datums held");
+  T_OK(!dropped && cw_queue_dropped(q) == 0, "none dropped");
+  heap_full = heap() - before;
+  n += cw_queue_seal(q);
+  full_mem = cw_queue_memory(q);
+  T_NOTE("full: %zu bytes (%.1f a datum) by its account, %zu (%.1f) on the "
+         "heap before the last seal",
+         full_mem, (double)full_mem / (SERIES * PERIODS), heap_full,
+         (double)heap_full / (SERIES * PERIODS));
+  T_OK(full_mem <= (size_t)CW_QUEUE_DATUM_BYTES * SERIES * PERIODS,
+       "its account: at most %d bytes a datum (%.1f)", CW_QUEUE_DATUM_BYTES,
+       (double)full_mem / (SERIES * PERIODS));
+  T_OK(heap_full <= (size_t)CW_QUEUE_DATUM_BYTES * SERIES * PERIODS,
+       "the heap: at most %d bytes a datum, a period still merging (%.1f)",
+       CW_QUEUE_DATUM_BYTES, (double)heap_full / (SERIES * PERIODS));
+  T_OK(heap() - before <= (size_t)CW_QUEUE_DATUM_BYTES * SERIES * PERIODS,
+       "the heap: at most %d bytes a datum, all sealed (%.1f)",
+       CW_QUEUE_DATUM_BYTES, (double)(heap() - before) / (SERIES * PERIODS));
+  {
+    /* Every datum there, exact, named in full. */
+    int ok = 1;
+    for (size_t k = 0; k < cw_queue_ready_num(q); k++) {
+      const cw_datum_t *d = cw_queue_ready_get(q, k);
+      size_t i = k % SERIES;
+      char name[64];
+      snprintf(name, sizeof(name), "load.gauge.series%05zu", i);
+      if (strcmp(d->metric_name, name) != 0 || d->num_dims != 2 ||
+          strcmp(d->dims[0].value, "ip-10-0-1-23.ec2.internal") != 0 ||
+          d->stats.sample_count != 2 || d->stats.sum != 2.0 * (double)i ||
+          d->timestamp != 1764187200.0 + (double)(k / SERIES))
+        ok = 0;
+    }
+    T_OK(ok, "each datum: its series' name and dimensions, its period, "
+             "both values merged");
+  }
+  cw_queue_claim(q, cw_queue_ready_num(q));
+  cw_queue_release(q, 1);
+  T_OK(cw_queue_memory(q) < full_mem / 20,
+       "sent: the series go with their datums (%zu bytes left: the tables)",
+       cw_queue_memory(q));
+  cw_queue_destroy(q);
+}
+
+static void test_log_events(void) {
+  size_t before = heap(), max_events = 20000, msg_len = 2000;
+  cw_logs_queue_t *q = cw_logs_queue_create(max_events);
+  char *msg = malloc(msg_len + 1);
+  size_t held;
+
+  memset(msg, 'x', msg_len);
+  msg[msg_len] = 0;
+  for (size_t i = 0; i < 3 * max_events; i++)
+    cw_logs_queue_add(q, "/aws/sagemaker/Endpoints/ep",
+                      "AllTraffic/i-0123456789abcdef0/data-log",
+                      1764187200000 + (int64_t)i, msg, 1764187200000);
+  held = heap() - before;
+  T_OK(cw_logs_queue_size(q) <= max_events,
+       "the data-log queue holds at most MaxQueuedLogEvents (%zu)",
+       cw_logs_queue_size(q));
+  T_NOTE("%zu events of %zu bytes: %zu bytes on the heap, %.1f an event "
+         "beyond its message",
+         cw_logs_queue_size(q), msg_len, held,
+         (double)held / (double)cw_logs_queue_size(q) - (double)msg_len);
+  T_OK(held <= CW_LOGS_QUEUE_DEFAULT_MAX_BYTES +
+                   cw_logs_queue_size(q) * CW_LOGS_EVENT_HEADER_MAX,
+       "and its byte bound plus at most %d bytes an event",
+       CW_LOGS_EVENT_HEADER_MAX);
+  cw_logs_queue_destroy(q);
+  free(msg);
+}
+
+int main(void) {
+  test_datums();
+  test_log_events();
+  return t_done();
+}
