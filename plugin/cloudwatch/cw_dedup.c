@@ -2,7 +2,7 @@
 /*
  * cw_dedup: seen (series, time) pairs (see cw_dedup.h).
  *
- * An open-addressing hash table of series keyed by identifier (FNV-1a),
+ * An open-addressing hash table of series keyed by identifier (sm_hash),
  * each with a small ring of recent times.
  */
 #include "cw_dedup.h"
@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "sm_hash.h"
 
 typedef struct {
   char *id; /* NULL: empty slot */
@@ -25,15 +27,6 @@ struct cw_dedup_s {
   size_t cap; /* power of two */
   size_t used;
 };
-
-static uint64_t fnv1a(const char *s) {
-  uint64_t h = 1469598103934665603ull;
-  for (; *s; s++) {
-    h ^= (unsigned char)*s;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 cw_dedup_t *cw_dedup_create(void) {
   cw_dedup_t *d = calloc(1, sizeof(*d));
@@ -82,7 +75,7 @@ static int grow(cw_dedup_t *d) {
 }
 
 int cw_dedup_check(cw_dedup_t *d, const char *id, uint64_t time, uint64_t now) {
-  uint64_t h = fnv1a(id);
+  uint64_t h = sm_hash_str(0, id);
   series_t *s;
 
   if ((d->used + 1) * 4 > d->cap * 3 && grow(d) != 0)

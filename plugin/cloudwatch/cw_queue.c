@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sm_hash.h"
+
 typedef struct {
   uint64_t hash;
   uint32_t refs;  /* records (merging and ready) of this series */
@@ -86,25 +88,12 @@ struct cw_queue_s {
 
 /* ------------------------------------------------------------ hashing */
 
-static uint64_t mix(uint64_t h, uint64_t v) {
-  h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-  return h * 0xff51afd7ed558ccdull;
-}
-
-static uint64_t hash_str(uint64_t h, const char *s) {
-  const unsigned char *p = (const unsigned char *)s;
-  for (; *p != 0; p++)
-    h = (h ^ *p) * 1099511628211ull;
-  return (h ^ 0xff) * 1099511628211ull; /* the end, so "ab","c" != "a","bc" */
-}
-
 static uint64_t series_hash(const cw_datum_t *d) {
-  uint64_t h = 1469598103934665603ull;
-  h = hash_str(h, d->metric_name);
-  h = mix(h, (uint64_t)d->unit << 16 | (uint64_t)d->storage_resolution);
+  uint64_t h = sm_hash_str(0, d->metric_name);
+  h = sm_hash_u64(h, (uint64_t)d->unit << 16 | (uint64_t)d->storage_resolution);
   for (size_t i = 0; i < d->num_dims; i++) {
-    h = hash_str(h, d->dims[i].name);
-    h = hash_str(h, d->dims[i].value);
+    h = sm_hash_str(h, d->dims[i].name);
+    h = sm_hash_str(h, d->dims[i].value);
   }
   return h;
 }
@@ -122,7 +111,7 @@ static bool series_is(const series_t *s, uint64_t h, const cw_datum_t *d) {
 }
 
 static uint64_t record_hash(const series_t *s, double period) {
-  return mix(s->hash, (uint64_t)(int64_t)period);
+  return sm_hash_u64(s->hash, (uint64_t)(int64_t)period);
 }
 
 /* ------------------------------------------------------------ series */
