@@ -219,7 +219,7 @@ aws_creds_source_t aws_creds_container_fetch(const aws_creds_config_t *c,
   const char *full = aws_creds_getenv(c, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
   const char *what = "container credentials";
   char url[URL_MAX], origin[URL_MAX / 2], shown[URL_MAX / 2 + 8];
-  aws_text_buf_t *tokbuf = NULL;
+  aws_text_buf_t tokbuf;
   const char *token = NULL;
   body_t b = {0};
   aws_creds_source_t rc = AWS_CREDS_ERROR;
@@ -250,17 +250,14 @@ aws_creds_source_t aws_creds_container_fetch(const aws_creds_config_t *c,
   }
   if (ok) {
     snprintf(shown, sizeof(shown), "GET %s", origin);
-    tokbuf = malloc(sizeof(*tokbuf));
     b.json = aws_creds_json_create();
-    ok = tokbuf != NULL && b.json != NULL;
+    ok = b.json != NULL;
     if (!ok)
       snprintf(msg, size, "%s: out of memory", what);
   }
-  if (ok) {
-    tokbuf->len = 0;
-    aws_text_buf_reset(tokbuf);
-    ok = container_token(c, tokbuf, &token, msg, size) >= 0;
-  }
+  aws_text_buf_init(&tokbuf);
+  if (ok)
+    ok = container_token(c, &tokbuf, &token, msg, size) >= 0;
   if (ok && get(c, url, shown, token, &b, &status, msg, size) == 0) {
     if (status != 200 && !b.refused)
       snprintf(msg, size, "%s: %s: HTTP %ld", what, shown, status);
@@ -273,9 +270,6 @@ aws_creds_source_t aws_creds_container_fetch(const aws_creds_config_t *c,
       snprintf(out->provider, sizeof(out->provider), "container");
   }
   aws_creds_json_destroy(b.json);
-  if (tokbuf != NULL) {
-    aws_text_buf_reset(tokbuf);
-    free(tokbuf);
-  }
+  aws_text_buf_free(&tokbuf);
   return rc;
 }

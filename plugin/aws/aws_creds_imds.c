@@ -37,7 +37,7 @@ aws_creds_source_t aws_creds_imds_fetch(const aws_creds_config_t *c,
                                         size_t size) {
   const char *what = "instance metadata";
   aws_imds_t *m = NULL;
-  aws_text_buf_t *text = NULL;
+  aws_text_buf_t text;
   aws_creds_json_t *json = NULL;
   char role[ROLE_NAME_MAX + 1] = "", path[sizeof(CREDS_PATH) + ROLE_NAME_MAX];
   aws_creds_source_t rc = AWS_CREDS_ERROR;
@@ -49,15 +49,13 @@ aws_creds_source_t aws_creds_imds_fetch(const aws_creds_config_t *c,
     return AWS_CREDS_ABSENT;
   }
   m = aws_imds_create(c);
-  text = malloc(sizeof(*text));
   json = aws_creds_json_create();
-  ok = m != NULL && text != NULL && json != NULL;
+  aws_text_buf_init(&text);
+  ok = m != NULL && json != NULL;
   if (!ok)
     snprintf(msg, size, "%s: out of memory", what);
   if (ok) {
-    text->len = 0;
-    aws_text_buf_reset(text);
-    int frc = aws_imds_fetch(m, CREDS_PATH, aws_text_buf_add, text, msg, size);
+    int frc = aws_imds_fetch(m, CREDS_PATH, aws_text_buf_add, &text, msg, size);
     if (frc == 1)
       snprintf(msg, size, "%s: GET %s: the answer is longer than %u bytes",
                what, CREDS_PATH, AWS_TEXT_BUF_MAX);
@@ -65,7 +63,7 @@ aws_creds_source_t aws_creds_imds_fetch(const aws_creds_config_t *c,
   }
   if (ok) {
     /* One role name a line; an instance has at most one. */
-    char *first = aws_text_buf_trimmed(text);
+    char *first = aws_text_buf_trimmed(&text);
     first[strcspn(first, "\r\n")] = '\0';
     ok = role_name_ok(first);
     if (ok)
@@ -93,7 +91,7 @@ aws_creds_source_t aws_creds_imds_fetch(const aws_creds_config_t *c,
                "instance metadata (role %s)", role);
   }
   aws_imds_destroy(m);
-  free(text);
+  aws_text_buf_free(&text);
   aws_creds_json_destroy(json);
   return rc;
 }

@@ -37,6 +37,7 @@ aws_imds_t *aws_imds_create(const aws_creds_config_t *cfg) {
   if (m == NULL)
     return NULL;
   aws_creds_config_defaults(cfg, &c);
+  aws_text_buf_init(&m->token);
   m->base = strdup(c.imds_url);
   m->http = aws_http_create();
   m->timeout_ms = c.timeout_ms;
@@ -51,7 +52,7 @@ aws_imds_t *aws_imds_create(const aws_creds_config_t *cfg) {
 void aws_imds_destroy(aws_imds_t *m) {
   if (m == NULL)
     return;
-  aws_text_buf_reset(&m->token);
+  aws_text_buf_free(&m->token);
   aws_http_destroy(m->http);
   free(m->base);
   free(m);
@@ -189,17 +190,12 @@ int aws_imds_fetch(aws_imds_t *m, const char *path, aws_imds_sink_t sink,
 
 int aws_imds_get_text(aws_imds_t *m, const char *path, char *out,
                       size_t out_size, char *msg, size_t size) {
-  aws_text_buf_t *buf = malloc(sizeof(*buf));
+  aws_text_buf_t text, *buf = &text;
   int rc;
 
   if (out_size > 0)
     out[0] = '\0';
-  if (buf == NULL) {
-    snprintf(msg, size, "instance metadata: out of memory");
-    return -1;
-  }
-  buf->len = 0;
-  aws_text_buf_reset(buf);
+  aws_text_buf_init(buf);
   rc = aws_imds_fetch(m, path, aws_text_buf_add, buf, msg, size);
   if (rc == 1)
     snprintf(msg, size,
@@ -214,8 +210,7 @@ int aws_imds_get_text(aws_imds_t *m, const char *path, char *out,
       snprintf(out, out_size, "%s", v);
     }
   }
-  aws_text_buf_reset(buf);
-  free(buf);
+  aws_text_buf_free(buf);
   return rc == 0 ? 0 : -1;
 }
 

@@ -19,74 +19,22 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "sm_buf.h"
+
 #define AWS_SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
 #define AWS_SIGV4_TERMINATOR "aws4_request"
 #define SHA256_LEN 32
 
 /* --------------------------------------------------------------- buffers */
 
-/* A growable string with a hard maximum, always NUL-terminated once
- * anything was added. */
-typedef struct {
-  char *p;
-  size_t len;
-  size_t cap;
-  size_t max; /* len may not exceed this */
-  bool too_big;
-} dbuf_t;
+/* Several strings may share one buffer: a NUL is appended as content, and
+ * the next string starts after it. */
+static int buf_add_nul(sm_buf_t *b) { return sm_buf_add(b, "", 1); }
 
-static void dbuf_init(dbuf_t *b, size_t max) {
-  memset(b, 0, sizeof(*b));
-  b->max = max;
+/* Hands the buffer's bytes over (NULL when nothing was added). */
+static char *buf_take(sm_buf_t *b) {
+  return b->p != NULL ? sm_buf_take(b) : NULL;
 }
-
-static void dbuf_free(dbuf_t *b) {
-  free(b->p);
-  b->p = NULL;
-  b->len = b->cap = 0;
-}
-
-/* Hands the string to the caller, who frees it. */
-static char *dbuf_take(dbuf_t *b) {
-  char *p = b->p;
-  b->p = NULL;
-  b->len = b->cap = 0;
-  return p;
-}
-
-static int dbuf_add(dbuf_t *b, const void *data, size_t n) {
-  if (n > b->max - b->len) {
-    b->too_big = true;
-    return -1;
-  }
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    if (cap > b->max + 1)
-      cap = b->max + 1;
-    char *p = realloc(b->p, cap);
-    if (p == NULL)
-      return -1;
-    b->p = p;
-    b->cap = cap;
-  }
-  if (n > 0)
-    memcpy(b->p + b->len, data, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-  return 0;
-}
-
-static int dbuf_adds(dbuf_t *b, const char *s) {
-  return dbuf_add(b, s, strlen(s));
-}
-
-static int dbuf_addc(dbuf_t *b, char c) { return dbuf_add(b, &c, 1); }
-
-/* Appends a NUL as part of the content, so that several strings can share
- * one buffer; returns the offset the next string starts at. */
-static int dbuf_add_nul(dbuf_t *b) { return dbuf_add(b, "", 1); }
 
 /* ------------------------------------------------------ character classes */
 
@@ -122,19 +70,19 @@ static char ascii_lower(char c) {
   return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
-static int percent_encode_byte(dbuf_t *b, unsigned char c) {
+static int percent_encode_byte(sm_buf_t *b, unsigned char c) {
   static const char hex[] = "0123456789ABCDEF";
   char enc[3] = {'%', hex[c >> 4], hex[c & 15]};
-  return dbuf_add(b, enc, sizeof(enc));
+  return sm_buf_add(b, enc, sizeof(enc));
 }
 
 /* RFC 3986 encoding as SigV4 wants it: unreserved bytes (and "/" in a
  * path) as they are, every other byte as %XX with upper-case hex. */
-static int uri_encode(dbuf_t *b, const char *s, size_t n, bool keep_slash) {
+static int uri_encode(sm_buf_t *b, const char *s, size_t n, bool keep_slash) {
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     int rc = (is_unreserved(c) || (keep_slash && c == '/'))
-                 ? dbuf_addc(b, (char)c)
+                 ? sm_buf_addc(b, (char)c)
                  : percent_encode_byte(b, c);
     if (rc != 0)
       return -1;
@@ -174,19 +122,19 @@ typedef struct {
   bool have_token;
   char date8[9]; /* YYYYMMDD, the credential scope's date */
 
-  dbuf_t hnames; /* lower-cased names and canonical values, NUL-separated */
+  sm_buf_t hnames; /* lower-cased names and canonical values, NUL-separated */
   hdr_t *hdrs;
   size_t nhdrs;
 
-  dbuf_t qtext; /* encoded query keys and values, NUL-separated */
+  sm_buf_t qtext; /* encoded query keys and values, NUL-separated */
   qparam_t *params;
   size_t nparams;
 
-  dbuf_t signed_headers; /* "host;x-amz-date" */
-  dbuf_t scope;          /* "20150830/us-east-1/service/aws4_request" */
-  dbuf_t creq;           /* canonical request */
-  dbuf_t sts;            /* string to sign */
-  dbuf_t out;            /* the returned headers' strings */
+  sm_buf_t signed_headers; /* "host;x-amz-date" */
+  sm_buf_t scope;          /* "20150830/us-east-1/service/aws4_request" */
+  sm_buf_t creq;           /* canonical request */
+  sm_buf_t sts;            /* string to sign */
+  sm_buf_t out;            /* the returned headers' strings */
 } signer_t;
 
 __attribute__((format(printf, 2, 3))) static int fail(signer_t *s,
@@ -199,8 +147,8 @@ __attribute__((format(printf, 2, 3))) static int fail(signer_t *s,
 }
 
 /* The reason a buffer refused more: its cap, or memory. */
-static int fail_buf(signer_t *s, const dbuf_t *b, const char *what) {
-  if (b->too_big)
+static int fail_buf(signer_t *s, const sm_buf_t *b, const char *what) {
+  if (b->over)
     return fail(s, "%s is longer than %zu bytes", what, b->max);
   return fail(s, "out of memory building the %s", what);
 }
@@ -388,14 +336,14 @@ static int hash_payload(signer_t *s) {
  * trimmed and each inner run of whitespace becomes one space. */
 static int add_header(signer_t *s, const char *name, const char *value) {
   hdr_t *h = &s->hdrs[s->nhdrs];
-  dbuf_t *b = &s->hnames;
+  sm_buf_t *b = &s->hnames;
 
   h->order = s->nhdrs;
   h->name_off = b->len;
   for (const char *p = name; *p; p++)
-    if (dbuf_addc(b, ascii_lower(*p)) != 0)
+    if (sm_buf_addc(b, ascii_lower(*p)) != 0)
       return -1;
-  if (dbuf_add_nul(b) != 0)
+  if (buf_add_nul(b) != 0)
     return -1;
 
   h->value_off = b->len;
@@ -405,13 +353,13 @@ static int add_header(signer_t *s, const char *name, const char *value) {
       pending_space = b->len > h->value_off;
       continue;
     }
-    if (pending_space && dbuf_addc(b, ' ') != 0)
+    if (pending_space && sm_buf_addc(b, ' ') != 0)
       return -1;
     pending_space = false;
-    if (dbuf_addc(b, *p) != 0)
+    if (sm_buf_addc(b, *p) != 0)
       return -1;
   }
-  if (dbuf_add_nul(b) != 0)
+  if (buf_add_nul(b) != 0)
     return -1;
   s->nhdrs++;
   return 0;
@@ -458,9 +406,9 @@ static int collect_headers(signer_t *s) {
     if (i > 0 && strcmp(s->hdrs[i].name, s->hdrs[i - 1].name) == 0)
       continue;
     if (i > 0)
-      rc = dbuf_addc(&s->signed_headers, ';');
+      rc = sm_buf_addc(&s->signed_headers, ';');
     if (rc == 0)
-      rc = dbuf_adds(&s->signed_headers, s->hdrs[i].name);
+      rc = sm_buf_adds(&s->signed_headers, s->hdrs[i].name);
   }
   if (rc != 0)
     return fail_buf(s, &s->signed_headers, "signed header list");
@@ -469,17 +417,18 @@ static int collect_headers(signer_t *s) {
 
 /* "name:value\n" per distinct name, the values of a repeated name joined
  * with "," in order. */
-static int add_canonical_headers(dbuf_t *b, const hdr_t *hdrs, size_t n) {
+static int add_canonical_headers(sm_buf_t *b, const hdr_t *hdrs, size_t n) {
   for (size_t i = 0; i < n; i++) {
     bool first = i == 0 || strcmp(hdrs[i].name, hdrs[i - 1].name) != 0;
     bool last = i + 1 == n || strcmp(hdrs[i].name, hdrs[i + 1].name) != 0;
-    if (first && (dbuf_adds(b, hdrs[i].name) != 0 || dbuf_addc(b, ':') != 0))
+    if (first &&
+        (sm_buf_adds(b, hdrs[i].name) != 0 || sm_buf_addc(b, ':') != 0))
       return -1;
-    if (!first && dbuf_addc(b, ',') != 0)
+    if (!first && sm_buf_addc(b, ',') != 0)
       return -1;
-    if (dbuf_adds(b, hdrs[i].value) != 0)
+    if (sm_buf_adds(b, hdrs[i].value) != 0)
       return -1;
-    if (last && dbuf_addc(b, '\n') != 0)
+    if (last && sm_buf_addc(b, '\n') != 0)
       return -1;
   }
   return 0;
@@ -494,7 +443,7 @@ typedef struct {
 /* The canonical URI. Normalising keeps RFC 3986's dot-segment removal
  * plus the removal of empty segments ("//") that AWS services apply; a
  * trailing "/" stays when something is left before it. */
-static int add_canonical_path(signer_t *s, dbuf_t *b) {
+static int add_canonical_path(signer_t *s, sm_buf_t *b) {
   const char *path = s->req->path;
   unsigned flags = s->req->flags;
   bool encode = !(flags & AWS_SIGV4_NO_DOUBLE_ENCODE);
@@ -504,7 +453,7 @@ static int add_canonical_path(signer_t *s, dbuf_t *b) {
   size_t n = strlen(path);
 
   if (flags & AWS_SIGV4_NO_NORMALIZE_PATH)
-    return encode ? uri_encode(b, path, n, true) : dbuf_add(b, path, n);
+    return encode ? uri_encode(b, path, n, true) : sm_buf_add(b, path, n);
 
   /* Segments kept so far. A path of n bytes has at most n / 2 + 1
    * non-empty segments. */
@@ -528,16 +477,16 @@ static int add_canonical_path(signer_t *s, dbuf_t *b) {
     i = j + 1;
   }
 
-  int rc = dbuf_addc(b, '/');
+  int rc = sm_buf_addc(b, '/');
   for (size_t k = 0; rc == 0 && k < kept; k++) {
     if (k > 0)
-      rc = dbuf_addc(b, '/');
+      rc = sm_buf_addc(b, '/');
     if (rc == 0)
       rc = encode ? uri_encode(b, path + segs[k].off, segs[k].len, false)
-                  : dbuf_add(b, path + segs[k].off, segs[k].len);
+                  : sm_buf_add(b, path + segs[k].off, segs[k].len);
   }
   if (rc == 0 && kept > 0 && path[n - 1] == '/')
-    rc = dbuf_addc(b, '/');
+    rc = sm_buf_addc(b, '/');
   free(segs);
   return rc;
 }
@@ -548,7 +497,7 @@ static int add_canonical_path(signer_t *s, dbuf_t *b) {
  * unreserved set, so a parameter has one canonical form however the caller
  * escaped it: "%7e" and "~" alike, "%c3" as "%C3", a raw space as "%20".
  * Returns 1 on a "%" without two hex digits, -1 when b refuses. */
-static int add_requoted(dbuf_t *b, const char *s, size_t n) {
+static int add_requoted(sm_buf_t *b, const char *s, size_t n) {
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     if (c == '%') {
@@ -560,7 +509,7 @@ static int add_requoted(dbuf_t *b, const char *s, size_t n) {
       i += 2;
     }
     int rc =
-        is_unreserved(c) ? dbuf_addc(b, (char)c) : percent_encode_byte(b, c);
+        is_unreserved(c) ? sm_buf_addc(b, (char)c) : percent_encode_byte(b, c);
     if (rc != 0)
       return -1;
   }
@@ -598,12 +547,12 @@ static int collect_query(signer_t *s) {
       qp->key_off = s->qtext.len;
       rc = add_requoted(&s->qtext, p, klen);
       if (rc == 0)
-        rc = dbuf_add_nul(&s->qtext);
+        rc = buf_add_nul(&s->qtext);
       qp->value_off = s->qtext.len;
       if (rc == 0 && eq != NULL)
         rc = add_requoted(&s->qtext, eq + 1, len - klen - 1);
       if (rc == 0)
-        rc = dbuf_add_nul(&s->qtext);
+        rc = buf_add_nul(&s->qtext);
     }
     p += len;
     if (*p == '&')
@@ -622,10 +571,11 @@ static int collect_query(signer_t *s) {
   return 0;
 }
 
-static int add_canonical_query(dbuf_t *b, const qparam_t *params, size_t n) {
+static int add_canonical_query(sm_buf_t *b, const qparam_t *params, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    if ((i > 0 && dbuf_addc(b, '&') != 0) || dbuf_adds(b, params[i].key) != 0 ||
-        dbuf_addc(b, '=') != 0 || dbuf_adds(b, params[i].value) != 0)
+    if ((i > 0 && sm_buf_addc(b, '&') != 0) ||
+        sm_buf_adds(b, params[i].key) != 0 || sm_buf_addc(b, '=') != 0 ||
+        sm_buf_adds(b, params[i].value) != 0)
       return -1;
   }
   return 0;
@@ -634,28 +584,28 @@ static int add_canonical_query(dbuf_t *b, const qparam_t *params, size_t n) {
 /* ------------------------------------------------------------- the steps */
 
 static int build_canonical_request(signer_t *s) {
-  dbuf_t *b = &s->creq;
-  int rc = dbuf_adds(b, s->req->method);
+  sm_buf_t *b = &s->creq;
+  int rc = sm_buf_adds(b, s->req->method);
   if (rc == 0)
-    rc = dbuf_addc(b, '\n');
+    rc = sm_buf_addc(b, '\n');
   if (rc == 0)
     rc = add_canonical_path(s, b);
   if (rc == 0)
-    rc = dbuf_addc(b, '\n');
+    rc = sm_buf_addc(b, '\n');
   if (rc == 0)
     rc = add_canonical_query(b, s->params, s->nparams);
   if (rc == 0)
-    rc = dbuf_addc(b, '\n');
+    rc = sm_buf_addc(b, '\n');
   if (rc == 0)
     rc = add_canonical_headers(b, s->hdrs, s->nhdrs);
   if (rc == 0)
-    rc = dbuf_addc(b, '\n');
+    rc = sm_buf_addc(b, '\n');
   if (rc == 0)
-    rc = dbuf_add(b, s->signed_headers.p, s->signed_headers.len);
+    rc = sm_buf_add(b, s->signed_headers.p, s->signed_headers.len);
   if (rc == 0)
-    rc = dbuf_addc(b, '\n');
+    rc = sm_buf_addc(b, '\n');
   if (rc == 0)
-    rc = dbuf_adds(b, s->res->payload_hash);
+    rc = sm_buf_adds(b, s->res->payload_hash);
   if (rc != 0)
     return fail_buf(s, b, "canonical request");
   return 0;
@@ -666,33 +616,33 @@ static int build_string_to_sign(signer_t *s) {
   if (sha256_hex(s->creq.p, s->creq.len, creq_hash) != 0)
     return fail(s, "libcrypto could not hash the canonical request");
 
-  dbuf_t *sc = &s->scope;
-  int rc = dbuf_adds(sc, s->date8);
+  sm_buf_t *sc = &s->scope;
+  int rc = sm_buf_adds(sc, s->date8);
   if (rc == 0)
-    rc = dbuf_addc(sc, '/');
+    rc = sm_buf_addc(sc, '/');
   if (rc == 0)
-    rc = dbuf_adds(sc, s->req->region);
+    rc = sm_buf_adds(sc, s->req->region);
   if (rc == 0)
-    rc = dbuf_addc(sc, '/');
+    rc = sm_buf_addc(sc, '/');
   if (rc == 0)
-    rc = dbuf_adds(sc, s->req->service);
+    rc = sm_buf_adds(sc, s->req->service);
   if (rc == 0)
-    rc = dbuf_adds(sc, "/" AWS_SIGV4_TERMINATOR);
+    rc = sm_buf_adds(sc, "/" AWS_SIGV4_TERMINATOR);
   if (rc != 0)
     return fail_buf(s, sc, "credential scope");
 
-  dbuf_t *b = &s->sts;
-  rc = dbuf_adds(b, AWS_SIGV4_ALGORITHM "\n");
+  sm_buf_t *b = &s->sts;
+  rc = sm_buf_adds(b, AWS_SIGV4_ALGORITHM "\n");
   if (rc == 0)
-    rc = dbuf_adds(b, s->res->amz_date);
+    rc = sm_buf_adds(b, s->res->amz_date);
   if (rc == 0)
-    rc = dbuf_addc(b, '\n');
+    rc = sm_buf_addc(b, '\n');
   if (rc == 0)
-    rc = dbuf_add(b, sc->p, sc->len);
+    rc = sm_buf_add(b, sc->p, sc->len);
   if (rc == 0)
-    rc = dbuf_addc(b, '\n');
+    rc = sm_buf_addc(b, '\n');
   if (rc == 0)
-    rc = dbuf_adds(b, creq_hash);
+    rc = sm_buf_adds(b, creq_hash);
   if (rc != 0)
     return fail_buf(s, b, "string to sign");
   return 0;
@@ -752,27 +702,27 @@ static int compute_signature(signer_t *s) {
  * of the three strings in offs. */
 static int add_out(signer_t *s, size_t offs[3], const char *name,
                    const char *value) {
-  dbuf_t *b = &s->out;
+  sm_buf_t *b = &s->out;
   int rc = 0;
 
   offs[0] = b->len;
-  rc = dbuf_adds(b, name);
+  rc = sm_buf_adds(b, name);
   if (rc == 0)
-    rc = dbuf_add_nul(b);
+    rc = buf_add_nul(b);
   offs[1] = b->len;
   if (rc == 0)
-    rc = dbuf_adds(b, value);
+    rc = sm_buf_adds(b, value);
   if (rc == 0)
-    rc = dbuf_add_nul(b);
+    rc = buf_add_nul(b);
   offs[2] = b->len;
   if (rc == 0)
-    rc = dbuf_adds(b, name);
+    rc = sm_buf_adds(b, name);
   if (rc == 0)
-    rc = dbuf_adds(b, ": ");
+    rc = sm_buf_adds(b, ": ");
   if (rc == 0)
-    rc = dbuf_adds(b, value);
+    rc = sm_buf_adds(b, value);
   if (rc == 0)
-    rc = dbuf_add_nul(b);
+    rc = buf_add_nul(b);
   return rc;
 }
 
@@ -783,23 +733,23 @@ static int build_output(signer_t *s) {
   size_t n = 0;
   int rc = 0;
 
-  dbuf_t auth;
-  dbuf_init(&auth, AWS_SIGV4_MAX_CANONICAL);
-  rc = dbuf_adds(&auth, AWS_SIGV4_ALGORITHM " Credential=");
+  sm_buf_t auth;
+  sm_buf_init(&auth, AWS_SIGV4_MAX_CANONICAL);
+  rc = sm_buf_adds(&auth, AWS_SIGV4_ALGORITHM " Credential=");
   if (rc == 0)
-    rc = dbuf_adds(&auth, s->creds->access_key_id);
+    rc = sm_buf_adds(&auth, s->creds->access_key_id);
   if (rc == 0)
-    rc = dbuf_addc(&auth, '/');
+    rc = sm_buf_addc(&auth, '/');
   if (rc == 0)
-    rc = dbuf_add(&auth, s->scope.p, s->scope.len);
+    rc = sm_buf_add(&auth, s->scope.p, s->scope.len);
   if (rc == 0)
-    rc = dbuf_adds(&auth, ", SignedHeaders=");
+    rc = sm_buf_adds(&auth, ", SignedHeaders=");
   if (rc == 0)
-    rc = dbuf_add(&auth, s->signed_headers.p, s->signed_headers.len);
+    rc = sm_buf_add(&auth, s->signed_headers.p, s->signed_headers.len);
   if (rc == 0)
-    rc = dbuf_adds(&auth, ", Signature=");
+    rc = sm_buf_adds(&auth, ", Signature=");
   if (rc == 0)
-    rc = dbuf_adds(&auth, res->signature);
+    rc = sm_buf_adds(&auth, res->signature);
 
   if (rc == 0 && (r->flags & AWS_SIGV4_ADD_HOST))
     rc = add_out(s, offs[n++], "Host", r->host);
@@ -812,13 +762,13 @@ static int build_output(signer_t *s) {
   if (rc == 0)
     rc = add_out(s, offs[n++], "Authorization", auth.p);
   if (rc != 0)
-    rc = fail_buf(s, auth.too_big ? &auth : &s->out, "Authorization header");
-  dbuf_free(&auth);
+    rc = fail_buf(s, auth.over ? &auth : &s->out, "Authorization header");
+  sm_buf_free(&auth);
   if (rc != 0)
     return rc;
 
   /* s->out is complete: hand it to the result and point into it. */
-  res->storage_ = dbuf_take(&s->out);
+  res->storage_ = buf_take(&s->out);
   for (size_t i = 0; i < n; i++) {
     res->headers[i].name = res->storage_ + offs[i][0];
     res->headers[i].value = res->storage_ + offs[i][1];
@@ -844,13 +794,13 @@ int aws_sigv4_sign(const aws_sigv4_request_t *req,
   s.res = res;
   /* The name and value strings are each capped at AWS_SIGV4_MAX_FIELD; the
    * caps below bound what they add up to. */
-  dbuf_init(&s.hnames, AWS_SIGV4_MAX_CANONICAL);
-  dbuf_init(&s.qtext, AWS_SIGV4_MAX_CANONICAL);
-  dbuf_init(&s.signed_headers, AWS_SIGV4_MAX_CANONICAL);
-  dbuf_init(&s.scope, 1024);
-  dbuf_init(&s.creq, AWS_SIGV4_MAX_CANONICAL);
-  dbuf_init(&s.sts, 1024);
-  dbuf_init(&s.out, 2 * AWS_SIGV4_MAX_CANONICAL);
+  sm_buf_init(&s.hnames, AWS_SIGV4_MAX_CANONICAL);
+  sm_buf_init(&s.qtext, AWS_SIGV4_MAX_CANONICAL);
+  sm_buf_init(&s.signed_headers, AWS_SIGV4_MAX_CANONICAL);
+  sm_buf_init(&s.scope, 1024);
+  sm_buf_init(&s.creq, AWS_SIGV4_MAX_CANONICAL);
+  sm_buf_init(&s.sts, 1024);
+  sm_buf_init(&s.out, 2 * AWS_SIGV4_MAX_CANONICAL);
 
   int rc = 0;
   if (req == NULL || creds == NULL)
@@ -874,8 +824,8 @@ int aws_sigv4_sign(const aws_sigv4_request_t *req,
   if (rc == 0)
     rc = build_output(&s);
   if (rc == 0 && (req->flags & AWS_SIGV4_KEEP_DEBUG)) {
-    res->canonical_request = dbuf_take(&s.creq);
-    res->string_to_sign = dbuf_take(&s.sts);
+    res->canonical_request = buf_take(&s.creq);
+    res->string_to_sign = buf_take(&s.sts);
   }
 
   if (rc != 0) {
@@ -887,13 +837,13 @@ int aws_sigv4_sign(const aws_sigv4_request_t *req,
   }
   free(s.hdrs);
   free(s.params);
-  dbuf_free(&s.hnames);
-  dbuf_free(&s.qtext);
-  dbuf_free(&s.signed_headers);
-  dbuf_free(&s.scope);
-  dbuf_free(&s.creq);
-  dbuf_free(&s.sts);
-  dbuf_free(&s.out);
+  sm_buf_free(&s.hnames);
+  sm_buf_free(&s.qtext);
+  sm_buf_free(&s.signed_headers);
+  sm_buf_free(&s.scope);
+  sm_buf_free(&s.creq);
+  sm_buf_free(&s.sts);
+  sm_buf_free(&s.out);
   return rc;
 }
 

@@ -11,23 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+void aws_text_buf_init(aws_text_buf_t *b) { sm_buf_init(b, AWS_TEXT_BUF_MAX); }
+
 void aws_text_buf_reset(aws_text_buf_t *b) {
-  explicit_bzero(b->data, b->len);
-  b->len = 0;
-  b->over = false;
-  b->data[0] = '\0';
+  if (b->p != NULL)
+    explicit_bzero(b->p, b->len);
+  sm_buf_reset(b);
 }
 
+void aws_text_buf_free(aws_text_buf_t *b) { sm_buf_wipe(b); }
+
 int aws_text_buf_add(void *ud, const char *data, size_t len) {
-  aws_text_buf_t *b = ud;
-  if (len > AWS_TEXT_BUF_MAX - b->len) {
-    b->over = true;
-    return -1;
-  }
-  memcpy(b->data + b->len, data, len);
-  b->len += len;
-  b->data[b->len] = '\0';
-  return 0;
+  return sm_buf_add(ud, data, len);
 }
 
 static bool space(char c) {
@@ -35,8 +30,15 @@ static bool space(char c) {
 }
 
 char *aws_text_buf_trimmed(aws_text_buf_t *b) {
-  char *s = b->data;
-  size_t n = b->len;
+  char *s;
+  size_t n;
+
+  if (b->p == NULL && sm_buf_add(b, "", 0) != 0) {
+    static char empty[1];
+    return empty;
+  }
+  s = b->p;
+  n = b->len;
   while (n > 0 && space(s[n - 1]))
     n--;
   s[n] = '\0';

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "sm_buf.h"
+
 /* The most a bounded buffer holds: an IMDS token, a role list, a region
  * answer, an authorization token file. */
 #define AWS_TEXT_BUF_MAX 16384u
@@ -22,15 +24,16 @@
 /* Room aws_text_quote() needs: the cut text, "..." and the NUL. */
 #define AWS_TEXT_QUOTE_SIZE (AWS_TEXT_QUOTE_MAX + 8u)
 
-/* A growing string with a cap; zero it (or aws_text_buf_reset) first. */
-typedef struct {
-  char data[AWS_TEXT_BUF_MAX + 1];
-  size_t len;
-  bool over; /* an append did not fit */
-} aws_text_buf_t;
+/* A text of at most AWS_TEXT_BUF_MAX bytes: the project's buffer
+ * (sm_buf.h), wiped when emptied or freed (it may hold a token). */
+typedef sm_buf_t aws_text_buf_t;
 
+/* An empty buffer (no allocation yet); aws_text_buf_free when done. */
+void aws_text_buf_init(aws_text_buf_t *b);
 /* Empties b, wiping what it held. */
 void aws_text_buf_reset(aws_text_buf_t *b);
+/* Wipes and frees what b holds. */
+void aws_text_buf_free(aws_text_buf_t *b);
 /* Appends len bytes (ud is an aws_text_buf_t): 0, or -1 when they do not
  * fit (b->over is then set and nothing is appended). Its signature is
  * that of a file or body sink. */

@@ -19,6 +19,8 @@
  * uses; a secret in any message fails the run.
  */
 #include "aws_creds.h"
+#include "aws_imds.h"
+#include "aws_region.h"
 #include "tap.h"
 
 #include <curl/curl.h>
