@@ -11,8 +11,8 @@
  * the benchmark load, so the hot path (generate, format, page) allocates
  * nothing per record.
  *
- * One process, one thread, non-blocking sockets driven by ppoll(2); only libc
- * and libm.
+ * One process, one thread, non-blocking sockets driven by ppoll(2); libc,
+ * libm and the project's byte buffer (plugin/common/sm_buf.c).
  *
  * Determinism: record contents (values, outcomes, inference IDs) come from a
  * PRNG stream of their own and a queue model that runs in virtual time (one
@@ -20,11 +20,14 @@
  * records in the same order however the wall clock and the clients behave.
  * Boot IDs and response framing use separate streams for the same reason.
  *
- * Build: gcc -std=gnu11 -O2 -Wall -Wextra -Werror \
- *          -o sagemaker-runtime-sim sagemaker-runtime-sim.c -lm
+ * Build (make does): gcc -std=gnu11 -O2 -Wall -Wextra -Werror \
+ *   -I../plugin/common -o sagemaker-runtime-sim sagemaker-runtime-sim.c \
+ *   ../plugin/common/sm_buf.c -lm
  */
 
 #define _GNU_SOURCE
+
+#include "sm_buf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -148,94 +151,30 @@ static uint64_t clamp_us(double v, double max) {
   return (uint64_t)llround(v < max ? v : max);
 }
 
-/* ---- Growable buffer with a maximum (after curl's dynbuf) ------------- */
+/* ---- Appending numbers and JSON strings to a buffer (sm_buf.h) ------- */
 
-struct dbuf {
-  char *data;
-  size_t len;
-  size_t cap;
-  size_t max;
-  /* Sticky, so that a whole response is checked once instead of after
-   * every append. */
-  bool failed;
-};
+#define BUF_LIT(b, lit) sm_buf_add((b), (lit), sizeof(lit) - 1)
 
-#define DBUF_LIT(b, lit) dbuf_put((b), (lit), sizeof(lit) - 1)
-
-static void dbuf_init(struct dbuf *b, size_t max) {
-  b->data = NULL;
-  b->len = 0;
-  b->cap = 0;
-  b->max = max;
-  b->failed = false;
-}
-
-static void dbuf_free(struct dbuf *b) {
-  free(b->data);
-  dbuf_init(b, b->max);
-}
-
-static void dbuf_reset(struct dbuf *b) {
-  b->len = 0;
-  b->failed = false;
-}
-
-static bool dbuf_room(struct dbuf *b, size_t extra) {
-  if (b->failed)
-    return false;
-  if (extra <= b->cap - b->len)
-    return true;
-  if (extra > b->max - b->len) {
-    b->failed = true;
-    return false;
-  }
-  size_t want = b->len + extra;
-  size_t cap = b->cap != 0 ? b->cap : (b->max < 4096 ? b->max : 4096);
-  while (cap < want)
-    cap = cap > b->max / 2 ? b->max : cap * 2;
-  char *p = realloc(b->data, cap);
-  if (p == NULL) {
-    b->failed = true;
-    return false;
-  }
-  b->data = p;
-  b->cap = cap;
-  return true;
-}
-
-static void dbuf_put(struct dbuf *b, const void *p, size_t n) {
-  if (n == 0 || !dbuf_room(b, n))
-    return;
-  memcpy(b->data + b->len, p, n);
-  b->len += n;
-}
-
-static void dbuf_putc(struct dbuf *b, char ch) { dbuf_put(b, &ch, 1); }
-
-static void dbuf_puts(struct dbuf *b, const char *s) {
-  dbuf_put(b, s, strlen(s));
-}
-
-static void dbuf_put_u64(struct dbuf *b, uint64_t v) {
+static void buf_put_u64(sm_buf_t *b, uint64_t v) {
   char tmp[20];
   size_t i = sizeof(tmp);
   do {
     tmp[--i] = (char)('0' + v % 10);
     v /= 10;
   } while (v != 0);
-  dbuf_put(b, tmp + i, sizeof(tmp) - i);
+  sm_buf_add(b, tmp + i, sizeof(tmp) - i);
 }
 
-static void dbuf_put_i64(struct dbuf *b, int64_t v) {
+static void buf_put_i64(sm_buf_t *b, int64_t v) {
   if (v < 0) {
-    dbuf_putc(b, '-');
-    dbuf_put_u64(b, (uint64_t)0 - (uint64_t)v);
+    sm_buf_addc(b, '-');
+    buf_put_u64(b, (uint64_t)0 - (uint64_t)v);
     return;
   }
-  dbuf_put_u64(b, (uint64_t)v);
+  buf_put_u64(b, (uint64_t)v);
 }
 
-static void dbuf_put_hex(struct dbuf *b, uint64_t v) {
+static void buf_put_hex(sm_buf_t *b, uint64_t v) {
   static const char digits[] = "0123456789abcdef";
   char tmp[16];
   size_t i = sizeof(tmp);
@@ -243,12 +182,12 @@ static void dbuf_put_hex(struct dbuf *b, uint64_t v) {
     tmp[--i] = digits[v & 15];
     v >>= 4;
   } while (v != 0);
-  dbuf_put(b, tmp + i, sizeof(tmp) - i);
+  sm_buf_add(b, tmp + i, sizeof(tmp) - i);
 }
 
 /* JSON string body: quote, backslash and control characters escaped; other
  * bytes (UTF-8 included) pass through, so the input must be valid UTF-8. */
-static void dbuf_put_escaped(struct dbuf *b, const char *s) {
+static void buf_put_escaped(sm_buf_t *b, const char *s) {
   static const char digits[] = "0123456789abcdef";
   const char *run = s;
   for (; *s != '\0'; s++) {
@@ -257,7 +196,7 @@ static void dbuf_put_escaped(struct dbuf *b, const char *s) {
     size_t n = 2;
     if (ch >= 0x20 && ch != '"' && ch != '\\')
       continue;
-    dbuf_put(b, run, (size_t)(s - run));
+    sm_buf_add(b, run, (size_t)(s - run));
     run = s + 1;
     switch (ch) {
     case '"':
@@ -279,15 +218,15 @@ static void dbuf_put_escaped(struct dbuf *b, const char *s) {
       n = 6;
       break;
     }
-    dbuf_put(b, esc, n);
+    sm_buf_add(b, esc, n);
   }
-  dbuf_put(b, run, (size_t)(s - run));
+  sm_buf_add(b, run, (size_t)(s - run));
 }
 
-static void dbuf_put_jstr(struct dbuf *b, const char *s) {
-  dbuf_putc(b, '"');
-  dbuf_put_escaped(b, s);
-  dbuf_putc(b, '"');
+static void buf_put_jstr(sm_buf_t *b, const char *s) {
+  sm_buf_addc(b, '"');
+  buf_put_escaped(b, s);
+  sm_buf_addc(b, '"');
 }
 
 /* ---- PRNG: xoshiro256** seeded through splitmix64 ---------------------- */
@@ -502,65 +441,65 @@ struct sim_rec {
   bool upload_ok;
 };
 
-static void rec_put_error(struct dbuf *b, const struct sim_rec *r) {
+static void rec_put_error(sm_buf_t *b, const struct sim_rec *r) {
   const struct err_text *e = &outcome_errors[r->outcome].texts[r->error_idx];
-  DBUF_LIT(b, ",\"error\":\"");
-  dbuf_put_escaped(b, e->head);
+  BUF_LIT(b, ",\"error\":\"");
+  buf_put_escaped(b, e->head);
   if (e->with_status)
-    dbuf_put_u64(b, r->status_code);
-  dbuf_put_escaped(b, e->tail);
-  dbuf_putc(b, '"');
+    buf_put_u64(b, r->status_code);
+  buf_put_escaped(b, e->tail);
+  sm_buf_addc(b, '"');
 }
 
 /* The record's members, without braces, in runtime-api.md's order. */
-static void rec_put_members(struct dbuf *b, const struct sim_rec *r) {
+static void rec_put_members(sm_buf_t *b, const struct sim_rec *r) {
   unsigned m = outcome_members[r->outcome];
   char id[SIM_UUID_LEN + 1];
 
   uuid_format(r->id, id);
-  DBUF_LIT(b, "\"seq\":");
-  dbuf_put_u64(b, r->seq);
-  DBUF_LIT(b, ",\"inference_id\":\"");
-  dbuf_put(b, id, SIM_UUID_LEN);
-  DBUF_LIT(b, "\",\"received_ms\":");
-  dbuf_put_i64(b, r->received_ms);
-  DBUF_LIT(b, ",\"completed_ms\":");
-  dbuf_put_i64(b, r->completed_ms);
-  DBUF_LIT(b, ",\"outcome\":\"");
-  dbuf_puts(b, outcome_names[r->outcome]);
-  DBUF_LIT(b, "\",\"backlog_us\":");
-  dbuf_put_u64(b, r->backlog_us);
+  BUF_LIT(b, "\"seq\":");
+  buf_put_u64(b, r->seq);
+  BUF_LIT(b, ",\"inference_id\":\"");
+  sm_buf_add(b, id, SIM_UUID_LEN);
+  BUF_LIT(b, "\",\"received_ms\":");
+  buf_put_i64(b, r->received_ms);
+  BUF_LIT(b, ",\"completed_ms\":");
+  buf_put_i64(b, r->completed_ms);
+  BUF_LIT(b, ",\"outcome\":\"");
+  sm_buf_adds(b, outcome_names[r->outcome]);
+  BUF_LIT(b, "\",\"backlog_us\":");
+  buf_put_u64(b, r->backlog_us);
   if (m & M_DOWNLOAD) {
-    DBUF_LIT(b, ",\"download_us\":");
-    dbuf_put_u64(b, r->download_us);
+    BUF_LIT(b, ",\"download_us\":");
+    buf_put_u64(b, r->download_us);
     if (r->download_ok)
-      DBUF_LIT(b, ",\"download_ok\":true");
+      BUF_LIT(b, ",\"download_ok\":true");
     else
-      DBUF_LIT(b, ",\"download_ok\":false");
+      BUF_LIT(b, ",\"download_ok\":false");
   }
   if (m & M_MODEL) {
-    DBUF_LIT(b, ",\"model_us\":");
-    dbuf_put_u64(b, r->model_us);
+    BUF_LIT(b, ",\"model_us\":");
+    buf_put_u64(b, r->model_us);
   }
   if (m & M_STATUS) {
-    DBUF_LIT(b, ",\"status_code\":");
-    dbuf_put_u64(b, r->status_code);
+    BUF_LIT(b, ",\"status_code\":");
+    buf_put_u64(b, r->status_code);
   }
   if (m & M_UPLOAD) {
-    DBUF_LIT(b, ",\"upload_us\":");
-    dbuf_put_u64(b, r->upload_us);
+    BUF_LIT(b, ",\"upload_us\":");
+    buf_put_u64(b, r->upload_us);
     if (r->upload_ok)
-      DBUF_LIT(b, ",\"upload_ok\":true");
+      BUF_LIT(b, ",\"upload_ok\":true");
     else
-      DBUF_LIT(b, ",\"upload_ok\":false");
+      BUF_LIT(b, ",\"upload_ok\":false");
   }
   if (m & M_NOTIFY) {
-    DBUF_LIT(b, ",\"notification\":\"");
-    dbuf_puts(b, notify_names[r->notification]);
-    dbuf_putc(b, '"');
+    BUF_LIT(b, ",\"notification\":\"");
+    sm_buf_adds(b, notify_names[r->notification]);
+    sm_buf_addc(b, '"');
   }
-  DBUF_LIT(b, ",\"total_ms\":");
-  dbuf_put_u64(b, r->total_ms);
+  BUF_LIT(b, ",\"total_ms\":");
+  buf_put_u64(b, r->total_ms);
   if (m & M_ERROR)
     rec_put_error(b, r);
 }
@@ -980,7 +919,7 @@ struct ring {
 struct conn {
   int fd;
   size_t in_len;
-  struct dbuf out;
+  sm_buf_t out;
   size_t out_off;   /* sent part of out */
   bool http10;      /* no chunked framing for HTTP/1.0 clients */
   bool close_after; /* answer nothing more; close once out is sent */
@@ -1028,7 +967,7 @@ struct sim {
 
   int ledger_fd; /* -1: no ledger */
   uint64_t ledger_flush_us;
-  struct dbuf ledger_buf; /* whole lines not yet written */
+  sm_buf_t ledger_buf; /* whole lines not yet written */
 
   int listen_fd;
   bool sock_owned;
@@ -1037,7 +976,7 @@ struct sim {
   bool pid_written;
   struct conn *conns[SIM_CONN_MAX];
   size_t nconns;
-  struct dbuf body;
+  sm_buf_t body;
 
   bool fatal;
   uint64_t n_pages;
@@ -1068,11 +1007,11 @@ static bool in_start_delay(const struct sim *s, uint64_t now_us) {
  * tailing the ledger while the simulator runs never sees half a line. The
  * write blocks on purpose: the ledger is ground truth and may not skip. */
 static void ledger_write(struct sim *s) {
-  struct dbuf *l = &s->ledger_buf;
+  sm_buf_t *l = &s->ledger_buf;
   size_t off = 0;
 
   while (off < l->len) {
-    ssize_t n = write(s->ledger_fd, l->data + off, l->len - off);
+    ssize_t n = write(s->ledger_fd, l->p + off, l->len - off);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0) {
@@ -1082,31 +1021,31 @@ static void ledger_write(struct sim *s) {
     }
     off += (size_t)n;
   }
-  dbuf_reset(l);
+  sm_buf_reset(l);
 }
 
 /* Returns false when there is no ledger to write. */
 static bool ledger_begin(struct sim *s, const char *event, bool with_boot) {
   if (s->ledger_fd < 0)
     return false;
-  DBUF_LIT(&s->ledger_buf, "{\"event\":\"");
-  dbuf_puts(&s->ledger_buf, event);
-  dbuf_putc(&s->ledger_buf, '"');
+  BUF_LIT(&s->ledger_buf, "{\"event\":\"");
+  sm_buf_adds(&s->ledger_buf, event);
+  sm_buf_addc(&s->ledger_buf, '"');
   if (with_boot) {
-    DBUF_LIT(&s->ledger_buf, ",\"boot_id\":\"");
-    dbuf_puts(&s->ledger_buf, s->boot_id);
-    dbuf_putc(&s->ledger_buf, '"');
+    BUF_LIT(&s->ledger_buf, ",\"boot_id\":\"");
+    sm_buf_adds(&s->ledger_buf, s->boot_id);
+    sm_buf_addc(&s->ledger_buf, '"');
   }
   return true;
 }
 
 static void ledger_end(struct sim *s) {
-  struct dbuf *l = &s->ledger_buf;
-  DBUF_LIT(l, "}\n");
-  if (l->failed) {
+  sm_buf_t *l = &s->ledger_buf;
+  BUF_LIT(l, "}\n");
+  if (!sm_buf_ok(l)) {
     sim_err("ledger: buffer over %zu bytes", l->max);
     s->fatal = true;
-    dbuf_reset(l);
+    sm_buf_reset(l);
   } else if (l->len >= SIM_LEDGER_WRITE_AT) {
     ledger_write(s);
   }
@@ -1119,17 +1058,17 @@ static void ledger_flush(struct sim *s, uint64_t now_us) {
 }
 
 static void ledger_kv(struct sim *s, const char *key, uint64_t v) {
-  dbuf_putc(&s->ledger_buf, ',');
-  dbuf_put_jstr(&s->ledger_buf, key);
-  dbuf_putc(&s->ledger_buf, ':');
-  dbuf_put_u64(&s->ledger_buf, v);
+  sm_buf_addc(&s->ledger_buf, ',');
+  buf_put_jstr(&s->ledger_buf, key);
+  sm_buf_addc(&s->ledger_buf, ':');
+  buf_put_u64(&s->ledger_buf, v);
 }
 
 static void ledger_boot(struct sim *s) {
   if (!ledger_begin(s, "boot", true))
     return;
-  DBUF_LIT(&s->ledger_buf, ",\"time_ms\":");
-  dbuf_put_i64(&s->ledger_buf, wall_ms());
+  BUF_LIT(&s->ledger_buf, ",\"time_ms\":");
+  buf_put_i64(&s->ledger_buf, wall_ms());
   ledger_kv(s, "seed", s->o->seed);
   ledger_end(s);
 }
@@ -1137,7 +1076,7 @@ static void ledger_boot(struct sim *s) {
 static void ledger_request(struct sim *s, const struct sim_rec *r) {
   if (!ledger_begin(s, "request", true))
     return;
-  dbuf_putc(&s->ledger_buf, ',');
+  sm_buf_addc(&s->ledger_buf, ',');
   rec_put_members(&s->ledger_buf, r);
   ledger_end(s);
 }
@@ -1167,9 +1106,9 @@ static void evict_flush(struct sim *s) {
 static void ledger_served(struct sim *s, const char *event) {
   if (!ledger_begin(s, event, false))
     return;
-  dbuf_putc(&s->ledger_buf, ',');
+  sm_buf_addc(&s->ledger_buf, ',');
   /* The body is an object: drop its braces, keep its members. */
-  dbuf_put(&s->ledger_buf, s->body.data + 1, s->body.len - 2);
+  sm_buf_add(&s->ledger_buf, s->body.p + 1, s->body.len - 2);
   ledger_end(s);
 }
 
@@ -1475,12 +1414,12 @@ static size_t frame_chunk_size(struct rng *g) {
  * queued; false when it could not be (the connection is then dropped). */
 static bool http_respond(struct sim *s, struct conn *c, int status,
                          const char *extra_headers) {
-  struct dbuf *out = &c->out;
-  const struct dbuf *body = &s->body;
+  sm_buf_t *out = &c->out;
+  const sm_buf_t *body = &s->body;
   size_t mark = out->len;
   bool chunked = false;
 
-  if (body->failed) {
+  if (!sm_buf_ok(body)) {
     sim_err("response body over %zu bytes", body->max);
     c->broken = true;
     return false;
@@ -1488,44 +1427,43 @@ static bool http_respond(struct sim *s, struct conn *c, int status,
   if (!c->http10 && s->o->chunked != CHUNK_NEVER)
     chunked = s->o->chunked == CHUNK_ALWAYS || (rng_next(&s->frame_rng) & 1);
 
-  DBUF_LIT(out, "HTTP/1.1 ");
-  dbuf_put_u64(out, (uint64_t)status);
-  dbuf_putc(out, ' ');
-  dbuf_puts(out, http_reason(status));
-  DBUF_LIT(out, "\r\nContent-Type: application/json\r\n");
+  BUF_LIT(out, "HTTP/1.1 ");
+  buf_put_u64(out, (uint64_t)status);
+  sm_buf_addc(out, ' ');
+  sm_buf_adds(out, http_reason(status));
+  BUF_LIT(out, "\r\nContent-Type: application/json\r\n");
   if (chunked) {
-    DBUF_LIT(out, "Transfer-Encoding: chunked\r\n");
+    BUF_LIT(out, "Transfer-Encoding: chunked\r\n");
   } else {
-    DBUF_LIT(out, "Content-Length: ");
-    dbuf_put_u64(out, body->len);
-    DBUF_LIT(out, "\r\n");
+    BUF_LIT(out, "Content-Length: ");
+    buf_put_u64(out, body->len);
+    BUF_LIT(out, "\r\n");
   }
   if (c->close_after)
-    DBUF_LIT(out, "Connection: close\r\n");
+    BUF_LIT(out, "Connection: close\r\n");
   else if (c->http10)
-    DBUF_LIT(out, "Connection: keep-alive\r\n");
+    BUF_LIT(out, "Connection: keep-alive\r\n");
   if (extra_headers != NULL)
-    dbuf_puts(out, extra_headers);
-  DBUF_LIT(out, "\r\n");
+    sm_buf_adds(out, extra_headers);
+  BUF_LIT(out, "\r\n");
   if (!chunked) {
-    dbuf_put(out, body->data, body->len);
+    sm_buf_add(out, body->p, body->len);
   } else {
     for (size_t off = 0; off < body->len;) {
       size_t n = frame_chunk_size(&s->frame_rng);
       if (n > body->len - off)
         n = body->len - off;
-      dbuf_put_hex(out, n);
-      DBUF_LIT(out, "\r\n");
-      dbuf_put(out, body->data + off, n);
-      DBUF_LIT(out, "\r\n");
+      buf_put_hex(out, n);
+      BUF_LIT(out, "\r\n");
+      sm_buf_add(out, body->p + off, n);
+      BUF_LIT(out, "\r\n");
       off += n;
     }
-    DBUF_LIT(out, "0\r\n\r\n");
+    BUF_LIT(out, "0\r\n\r\n");
   }
-  if (out->failed) {
+  if (!sm_buf_ok(out)) {
     sim_err("output buffer over %zu bytes; dropping the client", out->max);
-    out->len = mark;
-    out->failed = false;
+    sm_buf_truncate(out, mark);
     c->broken = true;
     return false;
   }
@@ -1536,51 +1474,51 @@ static bool http_respond(struct sim *s, struct conn *c, int status,
 
 static void http_error(struct sim *s, struct conn *c, int status,
                        const char *msg, const char *extra_headers) {
-  dbuf_reset(&s->body);
-  DBUF_LIT(&s->body, "{\"error\":");
-  dbuf_put_jstr(&s->body, msg);
-  dbuf_putc(&s->body, '}');
+  sm_buf_reset(&s->body);
+  BUF_LIT(&s->body, "{\"error\":");
+  buf_put_jstr(&s->body, msg);
+  sm_buf_addc(&s->body, '}');
   http_respond(s, c, status, extra_headers);
 }
 
 /* ---- The API ----------------------------------------------------------- */
 
-static void body_str(struct dbuf *b, const char *key, const char *v) {
-  dbuf_putc(b, ',');
-  dbuf_put_jstr(b, key);
-  dbuf_putc(b, ':');
-  dbuf_put_jstr(b, v);
+static void body_str(sm_buf_t *b, const char *key, const char *v) {
+  sm_buf_addc(b, ',');
+  buf_put_jstr(b, key);
+  sm_buf_addc(b, ':');
+  buf_put_jstr(b, v);
 }
 
-static void body_u64(struct dbuf *b, const char *key, uint64_t v) {
-  dbuf_putc(b, ',');
-  dbuf_put_jstr(b, key);
-  dbuf_putc(b, ':');
-  dbuf_put_u64(b, v);
+static void body_u64(sm_buf_t *b, const char *key, uint64_t v) {
+  sm_buf_addc(b, ',');
+  buf_put_jstr(b, key);
+  sm_buf_addc(b, ':');
+  buf_put_u64(b, v);
 }
 
 static void api_snapshot(struct sim *s, struct conn *c) {
   const struct sim_opts *o = s->o;
-  struct dbuf *b = &s->body;
+  sm_buf_t *b = &s->body;
   struct queue_view v;
 
   queue_view(s, mono_us(), &v);
-  dbuf_reset(b);
-  DBUF_LIT(b, "{\"protocol\":" SIM_PROTOCOL);
+  sm_buf_reset(b);
+  BUF_LIT(b, "{\"protocol\":" SIM_PROTOCOL);
   body_str(b, "boot_id", s->boot_id);
   body_str(b, "endpoint_name", o->endpoint);
   body_str(b, "variant_name", o->variant);
   if (o->instance_id[0] != '\0')
     body_str(b, "instance_id", o->instance_id);
   body_u64(b, "instance_count", o->instance_count);
-  DBUF_LIT(b, ",\"time_ms\":");
-  dbuf_put_i64(b, wall_ms());
+  BUF_LIT(b, ",\"time_ms\":");
+  buf_put_i64(b, wall_ms());
   body_u64(b, "backlog_size", v.backlog_size);
   body_u64(b, "oldest_request_age_ms", v.oldest_age_ms);
   body_u64(b, "in_flight", v.in_flight);
   body_u64(b, "max_concurrency", o->max_concurrency);
   body_u64(b, "next_seq", s->ring.next_seq);
-  dbuf_putc(b, '}');
+  sm_buf_addc(b, '}');
   if (http_respond(s, c, 200, NULL)) {
     s->n_snapshots++;
     ledger_served(s, "snapshot");
@@ -1638,7 +1576,7 @@ static const char *parse_query(const char *q, size_t len, uint64_t *after,
 static void api_requests(struct sim *s, struct conn *c, const char *query,
                          size_t query_len) {
   const struct ring *r = &s->ring;
-  struct dbuf *b = &s->body;
+  sm_buf_t *b = &s->body;
   uint64_t after, limit, from = 0, to = 0, count = 0;
   const char *why = parse_query(query, query_len, &after, &limit);
 
@@ -1653,20 +1591,20 @@ static void api_requests(struct sim *s, struct conn *c, const char *query,
       to = from + limit - 1;
     count = to - from + 1;
   }
-  dbuf_reset(b);
-  DBUF_LIT(b, "{\"protocol\":" SIM_PROTOCOL);
+  sm_buf_reset(b);
+  BUF_LIT(b, "{\"protocol\":" SIM_PROTOCOL);
   body_str(b, "boot_id", s->boot_id);
   body_u64(b, "first_seq", r->first_seq);
   body_u64(b, "next_seq", r->next_seq);
-  DBUF_LIT(b, ",\"requests\":[");
+  BUF_LIT(b, ",\"requests\":[");
   for (uint64_t i = 0; i < count; i++) {
     if (i > 0)
-      dbuf_putc(b, ',');
-    dbuf_putc(b, '{');
+      sm_buf_addc(b, ',');
+    sm_buf_addc(b, '{');
     rec_put_members(b, ring_at(r, from + i));
-    dbuf_putc(b, '}');
+    sm_buf_addc(b, '}');
   }
-  DBUF_LIT(b, "]}");
+  BUF_LIT(b, "]}");
   if (http_respond(s, c, 200, NULL)) {
     s->n_pages++;
     ledger_page(s, after, limit, from, to, count);
@@ -1850,7 +1788,7 @@ static void conn_read(struct conn *c, uint64_t now_us) {
 
 static void conn_write(struct conn *c, uint64_t now_us) {
   while (!c->broken && conn_unsent(c) > 0) {
-    ssize_t n = send(c->fd, c->out.data + c->out_off, conn_unsent(c),
+    ssize_t n = send(c->fd, c->out.p + c->out_off, conn_unsent(c),
                      MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0) {
       c->out_off += (size_t)n;
@@ -1862,11 +1800,11 @@ static void conn_write(struct conn *c, uint64_t now_us) {
     }
   }
   if (conn_unsent(c) == 0) {
-    dbuf_reset(&c->out);
+    sm_buf_reset(&c->out);
     c->out_off = 0;
     /* One huge page should not pin its memory for the connection's life. */
     if (c->out.cap > SIM_OUT_KEEP)
-      dbuf_free(&c->out);
+      sm_buf_free(&c->out);
   }
 }
 
@@ -1893,7 +1831,7 @@ static bool conn_done(struct conn *c, uint64_t now_us) {
 static void conn_close(struct sim *s, size_t slot) {
   struct conn *c = s->conns[slot];
   close(c->fd);
-  dbuf_free(&c->out);
+  sm_buf_free(&c->out);
   free(c);
   s->conns[slot] = NULL;
   s->nconns--;
@@ -1921,7 +1859,7 @@ static void conn_accept(struct sim *s, uint64_t now_us) {
     while (s->conns[slot] != NULL)
       slot++;
     c->fd = fd;
-    dbuf_init(&c->out, SIM_OUT_MAX);
+    sm_buf_init(&c->out, SIM_OUT_MAX);
     c->last_active_us = now_us;
     s->conns[slot] = c;
     s->nconns++;
@@ -2082,8 +2020,8 @@ static int sim_init(struct sim *s) {
   const struct sim_opts *o = s->o;
   uint64_t now = mono_us();
 
-  dbuf_init(&s->ledger_buf, SIM_LEDGER_BUF_MAX);
-  dbuf_init(&s->body, SIM_BODY_MAX);
+  sm_buf_init(&s->ledger_buf, SIM_LEDGER_BUF_MAX);
+  sm_buf_init(&s->body, SIM_BODY_MAX);
   rng_seed(&s->rec_rng, o->seed, RNG_RECORDS);
   rng_seed(&s->boot_rng, o->seed, RNG_BOOT);
   rng_seed(&s->frame_rng, o->seed, RNG_FRAMING);
@@ -2137,8 +2075,8 @@ static void sim_fini(struct sim *s, bool clean) {
   if (s->ledger_fd >= 0) {
     evict_flush(s);
     if (clean && ledger_begin(s, "exit", false)) {
-      DBUF_LIT(&s->ledger_buf, ",\"time_ms\":");
-      dbuf_put_i64(&s->ledger_buf, wall_ms());
+      BUF_LIT(&s->ledger_buf, ",\"time_ms\":");
+      buf_put_i64(&s->ledger_buf, wall_ms());
       ledger_end(s);
     }
     ledger_write(s);
@@ -2151,8 +2089,8 @@ static void sim_fini(struct sim *s, bool clean) {
             " snapshots, %" PRIu64 " error responses",
             s->gen_count, s->n_pages, s->n_snapshots, s->n_errors);
   free(s->ring.recs);
-  dbuf_free(&s->ledger_buf);
-  dbuf_free(&s->body);
+  sm_buf_free(&s->ledger_buf);
+  sm_buf_free(&s->body);
 }
 
 static int sim_poll_timeout(const struct sim *s, uint64_t now_us) {

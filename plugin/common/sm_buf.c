@@ -85,6 +85,14 @@ void sm_buf_reset(sm_buf_t *b) {
   b->over = b->nomem = false;
 }
 
+void sm_buf_truncate(sm_buf_t *b, size_t len) {
+  if (len < b->len) {
+    b->len = len;
+    b->p[len] = 0;
+  }
+  b->over = b->nomem = false;
+}
+
 char *sm_buf_take(sm_buf_t *b) {
   char *p = b->p != NULL ? b->p : strdup("");
   b->p = NULL;

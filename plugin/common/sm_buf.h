@@ -43,6 +43,10 @@ bool sm_buf_ok(const sm_buf_t *b);
 /* Empties the buffer, keeping its memory, and clears over and nomem. */
 void sm_buf_reset(sm_buf_t *b);
 
+/* Cuts the buffer back to len bytes (a mark taken from b->len before
+ * appending a unit that may fail), and clears over and nomem. */
+void sm_buf_truncate(sm_buf_t *b, size_t len);
+
 /* Hands the bytes to the caller (who frees them; "" when empty, NULL when
  * out of memory), leaving the buffer empty. */
 char *sm_buf_take(sm_buf_t *b);

@@ -11,6 +11,7 @@
  * Doubles are written with 17 significant digits (exact round trip).
  */
 #include "sm_sketch_text.h"
+#include "sm_buf.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -26,44 +27,8 @@
 /* Relative slack for a bucket's mean read back from text. */
 #define MEAN_SLACK 1e-9
 
-typedef struct {
-  char *buf;
-  size_t len, cap;
-  bool failed;
-} strbuf_t;
-
-__attribute__((format(printf, 2, 3))) static void
-sb_printf(strbuf_t *sb, const char *fmt, ...) {
-  va_list ap;
-  int n;
-
-  if (sb->failed)
-    return;
-  for (;;) {
-    va_start(ap, fmt);
-    n = vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-      sb->failed = true;
-      return;
-    }
-    if ((size_t)n < sb->cap - sb->len) {
-      sb->len += (size_t)n;
-      return;
-    }
-    size_t cap = sb->cap * 2 + (size_t)n + 1;
-    char *p = realloc(sb->buf, cap);
-    if (p == NULL) {
-      sb->failed = true;
-      return;
-    }
-    sb->buf = p;
-    sb->cap = cap;
-  }
-}
-
 char *sm_sketch_text_encode(const sm_sketch_t *s) {
-  strbuf_t sb = {.cap = 256};
+  sm_buf_t sb;
   int64_t prev = 0, idx = INT64_MIN;
   uint64_t c;
   double bsum;
@@ -72,26 +37,24 @@ char *sm_sketch_text_encode(const sm_sketch_t *s) {
 
   if (sm_sketch_count(s) == 0 || !sm_sketch_ok(s))
     return NULL;
-  sb.buf = malloc(sb.cap);
-  if (sb.buf == NULL)
-    return NULL;
+  sm_buf_init(&sb, SM_SKETCH_TEXT_MAX);
   /* The version is the mapping: 1 and 2 as in sm_sketch_mapping_t. */
-  sb_printf(&sb, "%d %.17g %s%s%s %.17g %.17g %.17g %" PRIu64,
-            (int)sm_sketch_mapping(s), sm_sketch_accuracy(s),
-            integral ? "i" : "", collapsed ? "c" : "",
-            (integral || collapsed) ? "" : "-", sm_sketch_sum(s),
-            sm_sketch_min(s), sm_sketch_max(s), sm_sketch_zero_count(s));
+  sm_buf_printf(&sb, "%d %.17g %s%s%s %.17g %.17g %.17g %" PRIu64,
+                (int)sm_sketch_mapping(s), sm_sketch_accuracy(s),
+                integral ? "i" : "", collapsed ? "c" : "",
+                (integral || collapsed) ? "" : "-", sm_sketch_sum(s),
+                sm_sketch_min(s), sm_sketch_max(s), sm_sketch_zero_count(s));
   while (sm_sketch_bucket_next(s, idx, &idx, &c, &bsum)) {
-    sb_printf(&sb, " %" PRId64 ":%" PRIu64 ":%.17g", first ? idx : idx - prev,
-              c, bsum);
+    sm_buf_printf(&sb, " %" PRId64 ":%" PRIu64 ":%.17g",
+                  first ? idx : idx - prev, c, bsum);
     prev = idx;
     first = false;
   }
-  if (sb.failed) {
-    free(sb.buf);
+  if (!sm_buf_ok(&sb)) {
+    sm_buf_free(&sb);
     return NULL;
   }
-  return sb.buf;
+  return sm_buf_take(&sb);
 }
 
 __attribute__((format(printf, 3, 4))) static void

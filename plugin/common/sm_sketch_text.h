@@ -20,6 +20,10 @@
 
 #include "sm_sketch.h"
 
+/* The longest line sm_sketch_text_encode writes: the head, and per
+ * bucket a blank, an index step, a count and a 17-digit sum. */
+#define SM_SKETCH_TEXT_MAX (256u + 72u * SM_SKETCH_MAX_MAX_BUCKETS)
+
 /* The sketch as one line of text (malloc'ed, NUL-terminated); NULL for an
  * empty or broken sketch or when out of memory. */
 char *sm_sketch_text_encode(const sm_sketch_t *s);

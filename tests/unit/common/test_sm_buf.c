@@ -28,6 +28,11 @@ int main(void) {
   T_EQ_INT(sm_buf_addc(&b, 'x'), -1, "one more: refused");
   T_OK(b.len == 10 && b.over && !sm_buf_ok(&b), "nothing added, remembered");
   T_OK(b.cap <= 11, "never more than the maximum and the NUL allocated");
+  sm_buf_truncate(&b, 4);
+  T_OK(b.len == 4 && strcmp(b.p, "abcd") == 0 && sm_buf_ok(&b),
+       "truncate: back to the mark, terminated, failure cleared");
+  sm_buf_truncate(&b, 9);
+  T_OK(b.len == 4 && strcmp(b.p, "abcd") == 0, "truncate past the end: no-op");
   sm_buf_reset(&b);
   T_OK(b.len == 0 && b.p != NULL && b.p[0] == 0 && sm_buf_ok(&b),
        "reset: empty, memory kept, failure cleared");
