@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for cw_logs' queue: UTF-8 repair and batching.
+ * libFuzzer target for cw_logs' queue: UTF-8 repair, batching and the
+ * pending streams.
  *
  * The first input byte selects: bit 0 clear, UTF-8 repair of the rest
  * into an output of 1 + (byte >> 1) bytes, and again with room to spare;
  * bit 0 set, a program of queue operations (add, add many, add a large
- * message, advance the clock, claim, release) run against a plain model
- * of what the queue must hold, with a small queue (at most 1 + (byte >> 3)
- * events) or, when bits 1 and 2 are set, a large one (20,000 events, so
- * that the 10,000-event limit is reached).
+ * message, each named or pending; advance the clock; resolve the pending
+ * streams with one of three instances; claim; release) run against a
+ * plain model of what the queue must hold, with a small queue (at most
+ * 1 + (byte >> 3) events) or, when bits 1 and 2 are set, a large one
+ * (20,000 events, so that the 10,000-event limit is reached).
  *
  * Checked: repaired text is valid UTF-8 by an independent decoder, never
  * longer than asked, cut only between characters, unchanged by a second
@@ -16,13 +18,14 @@
  * the earliest events (by timestamp, then arrival) of the stream whose
  * oldest event arrived first, within 10,000 events, 1,048,576 bytes with
  * 26 per event and 24 hours, and as many as those limits allow; too-old
- * events are dropped and counted; drops to make room take the oldest
- * arrival not being sent; nothing is lost or counted twice.
+ * events are dropped and counted; drops to make room (events or bytes)
+ * take the oldest arrival not being sent, pending or not; pending events
+ * are counted, never claimed, and a resolve names them (merging them
+ * into a stream of that name), rewrites their messages, and drops (and
+ * returns the number of) those without a valid name, whether a claim is
+ * open or not; nothing is lost or counted twice.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
- *     plugin/cw_logs.c plugin/aws_http.c plugin/aws_post.c plugin/aws_sigv4.c \
- *     plugin/aws_creds.c plugin/aws_profile.c tests/fuzz/fuzz_cw_logs.c \
- *     -lcurl -lyajl -lcrypto -lpthread
+ * Built by tests/fuzz/run-fuzzers.sh.
  */
 #include "cw_logs.h"
 
@@ -119,13 +122,23 @@ static const char *const groups[STREAMS] = {"/g/one", "/g/one", "/g/two",
                                             "/g/two"};
 static const char *const names[STREAMS] = {"a/i-1/data-log", "b/i-1/data-log",
                                            "a/i-1/data-log", "\xC3\xA9/x"};
+/* Pending events of slot s wait in groups[s] under keys[s]. The namer
+ * makes "<key>/<instance>/data-log": with "i-1", keys "a" and "b" name
+ * streams that may hold named events (merges); with "i-2", new streams;
+ * "bad:x" is refused by CloudWatch Logs (dropped); key "x" has no name. */
+static const char *const keys[STREAMS] = {"a", "x", "a", "b"};
+static const char *const instances[3] = {"i-1", "i-2", "bad:x"};
+
+#define NAME_MAX_LEN 32
 
 typedef struct {
-  uint32_t id; /* arrival */
-  int stream;
+  uint32_t id;             /* arrival */
+  int group;               /* 0: /g/one, 1: /g/two */
+  char name[NAME_MAX_LEN]; /* the stream's; while pending, the key */
   int64_t ts;
   size_t len; /* repaired */
-  bool alive, claimed;
+  bool alive, claimed, pending;
+  bool suffixed; /* rewritten with "@i" at its end (not cut) */
 } mev_t;
 
 typedef struct {
@@ -135,11 +148,14 @@ typedef struct {
   size_t nev, cap;
   size_t lo; /* no event below this index is alive and not claimed */
   size_t max_events;
+  size_t bytes;  /* of the alive events, as the queue counts them */
   size_t budget; /* adds left: bounds the time one input takes */
   size_t alive;
+  size_t pending; /* alive and pending */
   uint64_t dropped;
   int64_t now;
-  bool open; /* a claim is open */
+  bool open;            /* a claim is open */
+  const char *instance; /* of the resolve under way */
 } prog_t;
 
 static unsigned byte(prog_t *pr) { return pr->p < pr->end ? *pr->p++ : 0; }
@@ -158,13 +174,23 @@ static mev_t *oldest_unclaimed(prog_t *pr) {
   return pr->lo < pr->nev ? &pr->ev[pr->lo] : NULL;
 }
 
-/* Adds "<id>:" + body at ts on stream s, and mirrors it in the model. */
-static void add(prog_t *pr, int s, int64_t ts, const char *body) {
-  size_t blen = strlen(body);
+static void ev_kill(prog_t *pr, mev_t *e) {
+  e->alive = false;
+  pr->alive--;
+  pr->pending -= e->pending;
+  pr->bytes -= e->len + CW_LOGS_EVENT_OVERHEAD;
+}
+
+/* Adds "<id>:" + body at ts on slot s (pending: under its key), and
+ * mirrors it in the model: full (events or bytes), the oldest arrivals
+ * not being sent go first, pending or not. */
+static void add(prog_t *pr, int s, bool pending, int64_t ts, const char *body) {
+  size_t blen = strlen(body), size;
   char *msg;
-  mev_t e = {.id = (uint32_t)pr->nev, .stream = s, .ts = ts};
+  mev_t e = {
+      .id = (uint32_t)pr->nev, .group = s / 2, .ts = ts, .pending = pending};
   cw_logs_add_t r;
-  bool room;
+  bool dropped = false;
 
   if (pr->budget == 0)
     return;
@@ -173,7 +199,10 @@ static void add(prog_t *pr, int s, int64_t ts, const char *body) {
   CHECK(msg != NULL);
   snprintf(msg, blen + 16, "%07u:%s", e.id, body);
   e.len = repaired_len(msg);
-  r = cw_logs_queue_add(pr->q, groups[s], names[s], ts, msg, pr->now);
+  snprintf(e.name, sizeof(e.name), "%s", pending ? keys[s] : names[s]);
+  r = pending ? cw_logs_queue_add_pending(pr->q, groups[s], keys[s], ts, msg,
+                                          pr->now)
+              : cw_logs_queue_add(pr->q, groups[s], names[s], ts, msg, pr->now);
   free(msg);
   if (ts < pr->now - CW_LOGS_MAX_AGE_MS) {
     CHECK(r == CW_LOGS_TOO_OLD);
@@ -185,21 +214,20 @@ static void add(prog_t *pr, int s, int64_t ts, const char *body) {
     pr->dropped++;
     return;
   }
-  room = pr->alive < pr->max_events;
-  if (!room) {
+  size = e.len + CW_LOGS_EVENT_OVERHEAD;
+  while (pr->alive >= pr->max_events ||
+         pr->bytes + size > CW_LOGS_QUEUE_DEFAULT_MAX_BYTES) {
     mev_t *o = oldest_unclaimed(pr);
     if (o == NULL) {
       CHECK(r == CW_LOGS_FULL);
       pr->dropped++;
       return;
     }
-    CHECK(r == CW_LOGS_ADDED_DROPPED_OLDEST);
-    o->alive = false;
-    pr->alive--;
+    ev_kill(pr, o);
     pr->dropped++;
-  } else {
-    CHECK(r == CW_LOGS_ADDED);
+    dropped = true;
   }
+  CHECK(r == (dropped ? CW_LOGS_ADDED_DROPPED_OLDEST : CW_LOGS_ADDED));
   if (pr->nev == pr->cap) {
     pr->cap = pr->cap ? pr->cap * 2 : 64;
     pr->ev = realloc(pr->ev, pr->cap * sizeof(*pr->ev));
@@ -208,6 +236,8 @@ static void add(prog_t *pr, int s, int64_t ts, const char *body) {
   e.alive = true;
   pr->ev[pr->nev++] = e;
   pr->alive++;
+  pr->pending += pending;
+  pr->bytes += size;
 }
 
 static int cmp_ts(const void *a, const void *b) {
@@ -232,35 +262,38 @@ static void claim(prog_t *pr) {
   size_t n, want_old = 0, k = 0, bytes = 0;
   mev_t **sorted;
   mev_t *first = NULL;
-  int s = -1;
 
   if (pr->open) {
     CHECK(cw_logs_queue_claim(pr->q, pr->now, &b) == 0);
     return;
   }
+  /* Too old at claim time: pending ones too. */
   for (size_t i = 0; i < pr->nev; i++)
     if (pr->ev[i].alive && pr->ev[i].ts < pr->now - CW_LOGS_MAX_AGE_MS) {
-      pr->ev[i].alive = false;
-      pr->alive--;
+      ev_kill(pr, &pr->ev[i]);
       want_old++;
     }
   n = cw_logs_queue_claim(pr->q, pr->now, &b);
   CHECK(b.too_old == want_old);
   CHECK(cw_logs_queue_size(pr->q) == pr->alive);
+  /* The stream of the oldest arrival among the named events. */
   for (size_t i = 0; i < pr->nev && first == NULL; i++)
-    if (pr->ev[i].alive)
+    if (pr->ev[i].alive && !pr->ev[i].pending)
       first = &pr->ev[i];
   if (first == NULL) {
     CHECK(n == 0);
+    cw_logs_queue_release(pr->q, 0);
     return;
   }
-  s = first->stream;
   CHECK(n > 0 && n == b.num && n <= CW_LOGS_MAX_EVENTS);
-  CHECK(strcmp(b.group, groups[s]) == 0 && strcmp(b.stream, names[s]) == 0);
+  CHECK(strcmp(b.group, groups[2 * first->group]) == 0 &&
+        strcmp(b.stream, first->name) == 0);
   sorted = malloc(pr->alive * sizeof(*sorted));
   CHECK(sorted != NULL);
   for (size_t i = 0; i < pr->nev; i++)
-    if (pr->ev[i].alive && pr->ev[i].stream == s)
+    if (pr->ev[i].alive && !pr->ev[i].pending &&
+        pr->ev[i].group == first->group &&
+        strcmp(pr->ev[i].name, first->name) == 0)
       sorted[k++] = &pr->ev[i];
   qsort(sorted, k, sizeof(*sorted), cmp_ts);
   CHECK(n <= k);
@@ -273,6 +306,8 @@ static void claim(prog_t *pr) {
     CHECK(id_of(e->message) == sorted[i]->id);
     CHECK(e->timestamp_ms == sorted[i]->ts && e->len == sorted[i]->len);
     CHECK(e->timestamp_ms - sorted[0]->ts <= CW_LOGS_MAX_SPAN_MS);
+    if (sorted[i]->suffixed)
+      CHECK(e->len >= 2 && memcmp(e->message + e->len - 2, "@i", 2) == 0);
     sorted[i]->claimed = true;
     bytes += e->len + CW_LOGS_EVENT_OVERHEAD;
   }
@@ -293,13 +328,71 @@ static void release(prog_t *pr, bool done) {
   for (size_t i = 0; i < pr->nev; i++)
     if (pr->ev[i].claimed) {
       pr->ev[i].claimed = false;
-      if (done) {
-        pr->ev[i].alive = false;
-        pr->alive--;
-      }
+      if (done)
+        ev_kill(pr, &pr->ev[i]);
     }
   pr->open = false;
   pr->lo = 0;
+}
+
+static int namer(const char *group, const char *key, void *ud, char *out,
+                 size_t size) {
+  prog_t *pr = ud;
+  CHECK(strcmp(group, groups[0]) == 0 || strcmp(group, groups[2]) == 0);
+  if (strcmp(key, "x") == 0)
+    return -1;
+  snprintf(out, size, "%s/%s/data-log", key, pr->instance);
+  return 0;
+}
+
+/* Appends "@i", except to the messages of every third event (kept). */
+static char *rewriter(const char *message, size_t len, void *ud) {
+  char *out;
+  (void)ud;
+  CHECK(strlen(message) == len);
+  if (id_of(message) % 3 == 0)
+    return NULL;
+  out = malloc(len + 3);
+  CHECK(out != NULL);
+  memcpy(out, message, len);
+  memcpy(out + len, "@i", 3);
+  return out;
+}
+
+/* Names every pending event's stream (or drops it), as the queue must. */
+static void resolve(prog_t *pr, const char *instance) {
+  size_t want_dropped = 0, nomem = 99, got;
+
+  pr->instance = instance;
+  for (size_t i = 0; i < pr->nev; i++) {
+    mev_t *e = &pr->ev[i];
+    if (!e->alive || !e->pending)
+      continue;
+    CHECK(!e->claimed);
+    if (strcmp(e->name, "x") == 0 || strchr(instance, ':') != NULL) {
+      ev_kill(pr, e);
+      want_dropped++;
+      continue;
+    }
+    {
+      char name[NAME_MAX_LEN];
+      snprintf(name, sizeof(name), "%s/%s/data-log", e->name, instance);
+      snprintf(e->name, sizeof(e->name), "%s", name);
+    }
+    e->pending = false;
+    pr->pending--;
+    if (e->id % 3 != 0) {
+      size_t len =
+          e->len + 2 > CW_LOGS_MAX_MESSAGE ? CW_LOGS_MAX_MESSAGE : e->len + 2;
+      e->suffixed = len == e->len + 2;
+      pr->bytes += len - e->len;
+      e->len = len;
+    }
+  }
+  got = cw_logs_queue_resolve(pr->q, namer, rewriter, pr, &nomem);
+  CHECK(got == want_dropped);
+  CHECK(nomem == 0);
+  CHECK(pr->pending == 0 && cw_logs_queue_pending(pr->q) == 0);
 }
 
 static void fuzz_queue(const uint8_t *data, size_t size, bool large,
@@ -314,6 +407,8 @@ static void fuzz_queue(const uint8_t *data, size_t size, bool large,
   while (pr.p < pr.end) {
     unsigned op = byte(&pr);
     int s = (int)((op >> 3) % STREAMS);
+    /* The adds with the high bit set wait for their stream's name. */
+    bool pending = (op & 0x80) != 0;
     /* -16 h .. +3 h around now, in steps that make equal stamps likely;
      * 0xFF: 15 days old. */
     unsigned t = byte(&pr);
@@ -328,13 +423,13 @@ static void fuzz_queue(const uint8_t *data, size_t size, bool large,
       for (i = 0; i < len && pr.p < pr.end && *pr.p != 0; i++)
         body[i] = (char)*pr.p++;
       body[i] = '\0';
-      add(&pr, s, ts, body);
+      add(&pr, s, pending, ts, body);
       break;
     }
     case 2: { /* many at once */
       unsigned n = large ? 1 + byte(&pr) * 40u : 1 + byte(&pr) % 8;
       for (unsigned i = 0; i < n; i++)
-        add(&pr, s, ts + (int64_t)(i % 3), "x");
+        add(&pr, s, pending, ts + (int64_t)(i % 3), "x");
       break;
     }
     case 3: { /* a large message, up to past the cut */
@@ -344,11 +439,14 @@ static void fuzz_queue(const uint8_t *data, size_t size, bool large,
         len = sizeof(big) - 1;
       memset(big, fill == 0 ? 'a' : fill, len);
       big[len] = '\0';
-      add(&pr, s, ts, big);
+      add(&pr, s, pending, ts, big);
       break;
     }
-    case 4: /* time passes: up to ~2 days */
-      pr.now += (int64_t)t * 12 * 60 * 1000;
+    case 4: /* time passes: up to ~2 days; or the instance becomes known */
+      if (pending)
+        resolve(&pr, instances[t % 3]);
+      else
+        pr.now += (int64_t)t * 12 * 60 * 1000;
       break;
     case 5:
     case 6:
@@ -361,10 +459,12 @@ static void fuzz_queue(const uint8_t *data, size_t size, bool large,
     }
     CHECK(cw_logs_queue_size(pr.q) == pr.alive);
     CHECK(cw_logs_queue_dropped(pr.q) == pr.dropped);
+    CHECK(cw_logs_queue_pending(pr.q) == pr.pending);
   }
   /* Drain what is left: everything comes out exactly once. */
   if (pr.open)
     release(&pr, false);
+  resolve(&pr, instances[0]);
   for (;;) {
     claim(&pr);
     if (!pr.open)
