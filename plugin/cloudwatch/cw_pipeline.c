@@ -209,7 +209,8 @@ int cw_pipeline_add_stream(cw_pipeline_t *p, const cw_pipeline_stream_t *s,
       s->queued == NULL || s->begin == NULL || s->merge == NULL ||
       s->finish == NULL || s->url == NULL || s->region == NULL ||
       s->service == NULL || s->action == NULL || s->target_prefix == NULL) {
-    snprintf(err, err_size, "%s: an incomplete stream", s->name);
+    snprintf(err, err_size, "%s: an incomplete stream",
+             s->name != NULL ? s->name : "(unnamed)");
     return -1;
   }
   st = &p->streams[p->nstreams];
@@ -326,9 +327,10 @@ static int pace(cw_pipeline_t *p, stream_t *st) {
   return 0;
 }
 
-/* One signed POST of action with body; counts what went out. */
+/* One signed POST of action with body; counts what went out. An answer
+ * with the error type expected (NULL: none) is not a failed request. */
 static aws_http_class_t post(cw_pipeline_t *p, stream_t *st, const char *action,
-                             const void *body, size_t len,
+                             const void *body, size_t len, const char *expected,
                              aws_http_result_t *res, aws_creds_t *used) {
   unsigned char *gz = NULL;
   size_t gz_len = 0;
@@ -366,7 +368,8 @@ static aws_http_class_t post(cw_pipeline_t *p, stream_t *st, const char *action,
     st->st.requests++;
     st->st.bytes_sent += req.payload_len;
     st->st.bytes_raw += len;
-    if (cls != AWS_HTTP_OK)
+    if (cls != AWS_HTTP_OK &&
+        (expected == NULL || strcmp(res->error_type, expected) != 0))
       st->st.requests_failed++;
   } else if (res->bytes_sent > 0) { /* went out, no answer */
     st->st.requests_unanswered++;
@@ -396,7 +399,7 @@ static aws_http_class_t post(cw_pipeline_t *p, stream_t *st, const char *action,
  * pipeline stops: t->stopped). */
 static aws_http_class_t call(cw_pipeline_t *p, stream_t *st, tries_t *t,
                              const char *action, const void *body, size_t len,
-                             aws_http_result_t *res) {
+                             const char *expected, aws_http_result_t *res) {
   memset(res, 0, sizeof(*res));
   for (;;) {
     aws_creds_t used;
@@ -411,7 +414,7 @@ static aws_http_class_t call(cw_pipeline_t *p, stream_t *st, tries_t *t,
       return AWS_HTTP_RETRY;
     }
     memset(&used, 0, sizeof(used));
-    cls = post(p, st, action, body, len, res, &used);
+    cls = post(p, st, action, body, len, expected, res, &used);
     if (cls == AWS_HTTP_CREDENTIALS && used.access_key_id != NULL)
       aws_creds_invalidate(p->cfg.creds, &used);
     aws_creds_clear(&used);
@@ -482,6 +485,7 @@ static aws_http_class_t call(cw_pipeline_t *p, stream_t *st, tries_t *t,
 
 aws_http_class_t cw_pipeline_call(cw_pipeline_t *p, const char *action,
                                   const void *body, size_t len,
+                                  const char *expected,
                                   aws_http_result_t *res) {
   if (p->cur == NULL || p->tries == NULL) {
     memset(res, 0, sizeof(*res));
@@ -489,7 +493,7 @@ aws_http_class_t cw_pipeline_call(cw_pipeline_t *p, const char *action,
     snprintf(res->message, sizeof(res->message), "no batch under way");
     return AWS_HTTP_RETRY;
   }
-  return call(p, p->cur, p->tries, action, body, len, res);
+  return call(p, p->cur, p->tries, action, body, len, expected, res);
 }
 
 const char *cw_pipeline_response(cw_pipeline_t *p, size_t *len) {
@@ -524,7 +528,7 @@ static result_t send_batch(cw_pipeline_t *p, stream_t *st, cw_batch_t *b) {
       cls = AWS_HTTP_RETRY;
       break;
     }
-    cls = call(p, st, &t, st->s.action, b->body, b->len, &res);
+    cls = call(p, st, &t, st->s.action, b->body, b->len, NULL, &res);
     if (cls == AWS_HTTP_PERMANENT && !again && st->s.refusal_fixable != NULL &&
         st->s.refusal_fixable(st->s.ud, b, &res)) {
       again = true;
@@ -634,6 +638,20 @@ static size_t spill(cw_pipeline_t *p, stream_t *st) {
 
 /* Sends the spooled batches of st's kind, oldest first, each merged with
  * the next ones of its destination into a full request. */
+/* Spooled batches that were delivered (or held only items too old to
+ * send) leave the spool; their expired items are counted then, once. */
+static void replayed(cw_pipeline_t *p, stream_t *st, const uint64_t *seqs,
+                     size_t n, size_t expired) {
+  for (size_t i = 0; i < n; i++)
+    cw_spool_remove(p->spool, seqs[i]);
+  if (expired == 0)
+    return;
+  STAT_ADD(p, st, items_expired, expired);
+  cw_pipeline_log(p, CW_LOG_WARNING,
+                  "spool: %zu %s older than the service accepts dropped",
+                  expired, st->s.item_name);
+}
+
 static result_t replay(cw_pipeline_t *p, stream_t *st) {
   for (;;) {
     cw_spool_batch_t first, next;
@@ -674,7 +692,6 @@ static result_t replay(cw_pipeline_t *p, stream_t *st) {
           return R_FAILED;
         break;
       } else {
-        size_t expired = b.expired;
         rc = st->s.merge(st->s.ud, &b, body, len, (double)now_s(p), err,
                          sizeof(err));
         free(body);
@@ -690,29 +707,21 @@ static result_t replay(cw_pipeline_t *p, stream_t *st) {
           cw_spool_remove(p->spool, seq);
         } else {
           merged[nmerged++] = seq;
-          if (b.expired > expired)
-            cw_pipeline_log(p, CW_LOG_WARNING,
-                            "spool: %zu %s older than the service accepts "
-                            "dropped",
-                            b.expired - expired, st->s.item_name);
         }
       }
       if (nmerged == sizeof(merged) / sizeof(merged[0]) ||
           !cw_spool_next(p->spool, seq, st->s.kind, b.dest, &next))
         break;
     }
-    STAT_ADD(p, st, items_expired, b.expired);
-    if (b.items == 0) {
-      for (size_t i = 0; i < nmerged; i++)
-        cw_spool_remove(p->spool, merged[i]);
-      continue;
+    if (b.items > 0) {
+      st->s.finish(st->s.ud, &b);
+      r = send_batch(p, st, &b);
+      if (r != R_DONE)
+        return r; /* kept: its expired items are counted when it goes */
     }
-    st->s.finish(st->s.ud, &b);
-    r = send_batch(p, st, &b);
-    if (r != R_DONE)
-      return r;
-    for (size_t i = 0; i < nmerged; i++)
-      cw_spool_remove(p->spool, merged[i]);
+    replayed(p, st, merged, nmerged, b.expired);
+    if (b.items == 0)
+      continue;
     st->failing = false;
     recovered(p, st);
   }
@@ -880,12 +889,16 @@ void cw_pipeline_stop(cw_pipeline_t *p, time_t deadline) {
     stream_t *st = &p->streams[i];
     uint64_t spooled;
     size_t left;
+    const char *why;
 
     pthread_mutex_lock(p->cfg.lock);
     st->s.seal(st->s.ud);
     pthread_mutex_unlock(p->cfg.lock);
     spill(p, st);
-    left = queued(p, st);
+    pthread_mutex_lock(p->cfg.lock);
+    left = st->s.queued(st->s.ud);
+    why = st->s.unspoolable != NULL ? st->s.unspoolable(st->s.ud) : NULL;
+    pthread_mutex_unlock(p->cfg.lock);
     pthread_mutex_lock(&p->stats_lock);
     spooled = st->st.items_spooled - spooled_before[i];
     pthread_mutex_unlock(&p->stats_lock);
@@ -897,10 +910,11 @@ void cw_pipeline_stop(cw_pipeline_t *p, time_t deadline) {
     if (left > 0) {
       STAT_ADD(p, st, items_unsent, left);
       cw_pipeline_log(p, CW_LOG_WARNING,
-                      "shutdown: %zu %s of the %s not sent%s", left,
+                      "shutdown: %zu %s of the %s not sent (%s)", left,
                       st->s.item_name, st->s.name,
-                      p->spool != NULL ? " (the spool refused them)"
-                                       : " (no SpoolDirectory)");
+                      p->spool == NULL ? "no SpoolDirectory"
+                      : why != NULL    ? why
+                                       : "the spool refused them");
     }
   }
   p->final = false;

@@ -157,6 +157,10 @@ typedef struct {
    * were refused. */
   size_t (*refused)(void *ud, const cw_batch_t *b, const char *resp,
                     size_t len);
+  /* Optional, locked: why items still queued after the spool took what
+   * it could were not spooled (the shutdown message); NULL: the spool
+   * refused them. */
+  const char *(*unspoolable)(void *ud);
 } cw_pipeline_stream_t;
 
 typedef struct {
@@ -241,11 +245,13 @@ void cw_pipeline_stop(cw_pipeline_t *p, time_t deadline);
 
 /* For the adapters' prepare callback: one request of another action of
  * the stream's service (CreateLogStream), sharing the batch's attempts,
- * backoff, credentials and clock. Returns the answer's class (RETRY when
- * the attempts ran out or the pipeline stops); res says why. */
+ * backoff, credentials and clock. An answer with the error type expected
+ * (ResourceAlreadyExistsException; NULL: none) is not counted as a failed
+ * request. Returns the answer's class (RETRY when the attempts ran out or
+ * the pipeline stops); res says why. */
 aws_http_class_t cw_pipeline_call(cw_pipeline_t *p, const char *action,
                                   const void *body, size_t len,
-                                  aws_http_result_t *res);
+                                  const char *expected, aws_http_result_t *res);
 /* The body of the last answer (for an adapter's refused callback). */
 const char *cw_pipeline_response(cw_pipeline_t *p, size_t *len);
 /* For an adapter's messages. */

@@ -130,6 +130,13 @@ static size_t queued(void *ud) {
   return cw_logs_queue_size(l->q);
 }
 
+static const char *unspoolable(void *ud) {
+  cw_stream_logs_t *l = ud;
+  return cw_logs_queue_pending(l->q) > 0
+             ? "they wait for the instance ID that names their log stream"
+             : NULL;
+}
+
 /* Claims the next request's events and writes its body. A batch that
  * cannot be written (not UTF-8: the repair failed) would block the queue
  * for good: it is dropped and counted, and the next one claimed. */
@@ -368,7 +375,7 @@ static int create(cw_stream_logs_t *l, cw_pipeline_t *p, const char *group,
     return -1;
   }
   yajl_gen_get_buf(g, &body, &len);
-  cls = cw_pipeline_call(p, action, body, len, res);
+  cls = cw_pipeline_call(p, action, body, len, LOGS_ALREADY_EXISTS, res);
   if (cls == AWS_HTTP_OK) {
     l->created++;
     if (stream != NULL)
@@ -670,7 +677,7 @@ static int dec_start_map(void *ctx) {
 static int dec_end_map(void *ctx) {
   dec_t *d = ctx;
   if (d->depth == 3) {
-    d->depth = 2;
+    /* Checked at depth 3, so that a failure names the event. */
     if (!d->have_ts || !d->have_msg)
       return dec_fail(d, "an event needs a timestamp and a message");
     if (d->count >= CW_LOGS_MAX_EVENTS)
@@ -678,6 +685,7 @@ static int dec_end_map(void *ctx) {
     if (d->cb != NULL && d->cb(d->ts, d->msg, d->msg_len, d->ud) != 0)
       return dec_fail(d, "stopped");
     d->count++;
+    d->depth = 2;
     return 1;
   }
   d->depth--;
@@ -770,6 +778,7 @@ void cw_stream_logs_describe(cw_stream_logs_t *l, cw_pipeline_stream_t *s) {
   s->ud = l;
   s->seal = seal;
   s->queued = queued;
+  s->unspoolable = unspoolable;
   s->claim = claim;
   s->release = release;
   s->begin = begin;

@@ -38,7 +38,7 @@ void cw_stream_logs_destroy(cw_stream_logs_t *l);
  * endpoint, region and rate. */
 void cw_stream_logs_describe(cw_stream_logs_t *l, cw_pipeline_stream_t *s);
 
-/* Groups and streams created (or found to exist) so far. */
+/* Log groups and streams this process created (not those found to exist). */
 uint64_t cw_stream_logs_created(const cw_stream_logs_t *l);
 
 /* Exposed for tests and the fuzz target: reads a PutLogEvents body back,
