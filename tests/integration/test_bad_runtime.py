@@ -58,6 +58,11 @@ require_collectd(tap)
 TIMED_OUT = r"(?i)timed out|timeout"
 NOT_ACCEPTED = r"records after seq \d+ not accepted"
 HTML_500 = b"<html><body><h1>Internal Server Error</h1></body></html>\n"
+# An error text that would forge a line of collectd's log and paint the
+# terminal, and how the log must show it: escaped, on the line of the
+# runtime's error.
+FORGED = "busy\n[error] forged line\r\x1b[31m\xff"
+FORGED_ESCAPED = "busy\\n[error] forged line\\r\\x1b[31m\xff"
 
 # runtime -> [(label, path or "down", fault, seconds, [regexes the error
 # lines must all match])]
@@ -66,6 +71,9 @@ STEPS = {
         ("snapshot 503 runtime starting (long)", "snapshot",
          Fault.status(503, {"error": "runtime starting"}), 7.5,
          [r"GET /v1/snapshot", r"\b503\b", r"runtime starting"]),
+        ("snapshot 503 whose error text forges a log line", "snapshot",
+         Fault.status(503, {"error": FORGED}), 3,
+         [r"GET /v1/snapshot", r"\b503\b", re.escape(FORGED_ESCAPED)]),
         ("snapshot 500 with a non-JSON body", "snapshot",
          Fault.status(500, HTML_500, "text/html"), 3,
          [r"GET /v1/snapshot", r"\b500\b"]),
@@ -353,6 +361,12 @@ for o, l in all_lines:
                              for ph in by_name[owners[0]]):
         stray.append(l)
 tap.ok(not stray, "no [error] line outside a fault", "\n".join(stray[:5]))
+forged = [l for l in text.splitlines() if "forged line" in l]
+tap.ok(forged and all(of_runtime(l, "snapA") and FORGED_ESCAPED in l
+                      for l in forged),
+       "an error text with a newline and an escape sequence is logged "
+       "escaped, on the runtime's line (%d lines)" % len(forged),
+       "\n".join(forged[:4]))
 
 # ------------------------------------------------------------- the hangs
 
@@ -474,4 +488,38 @@ tap.ok("[error]" in text and "Segmentation" not in text,
        "the log has the errors and no crash")
 reports = sanitizer_reports(work)
 tap.ok(not reports, "no sanitizer reports", "\n".join(reports[:10]))
+
+# ----------------------------------------- a loss that lasts, rate-limited
+
+# A runtime whose ring holds 3 records and that completes 6 per read loses
+# 3 before every read: one warning, repeated at growing intervals, not one
+# per read; then, once it keeps up, one line saying so.
+work2 = Workdir("bad-ring")
+ring = FakeRuntime(work2.file("ring.sock"), grow=6, ring=3).start()
+conf2, out2, logpath2 = collectd_conf(work2, plugin_block(
+    runtime_block("ring", ring.path, Interval=INTERVAL, Timeout=TIMEOUT,
+                  PageSize=PAGE_SIZE)), interval=INTERVAL)
+cd2 = start_collectd(work2, conf2)
+tap.ok(wait_for(lambda: len(ring.arrivals("snapshot")) >= 8, 15, step=0.1),
+       "ring: 8 reads while the runtime loses records",
+       read_text(logpath2)[-2000:])
+lossy = len(ring.arrivals("snapshot"))
+ring.grow = 2
+recovered = wait_for(lambda: [l for l in read_text(logpath2).splitlines()
+                              if "[info]" in l and 'runtime "ring"' in l and
+                              "again" in l and "lost" in l], 8, step=0.1)
+stop(cd2)
+ring.stop()
+lines = read_text(logpath2).splitlines()
+warned = [l for l in lines if "[warning]" in l and 'runtime "ring"' in l and
+          "were gone before they could be read" in l]
+lost = sum(r["LostRequests"]["values"][0]
+           for _, r in reads_of(read_jsonl(out2), "ring"))
+tap.ok(1 <= len(warned) <= complaint_bound(lossy) and len(warned) < lossy / 2,
+       "ring: %d warnings over %d lossy reads (c_complain allows %d)"
+       % (len(warned), lossy, complaint_bound(lossy)), "\n".join(warned))
+tap.ok(recovered, "ring: an [info] line says when nothing is lost again",
+       "\n".join(lines[-10:]))
+tap.ok(lost >= 3 * (lossy - 2), "ring: the losses were counted in "
+       "LostRequests (%d)" % lost)
 tap.done()
