@@ -534,6 +534,39 @@ static int check_socket(sm_runtime_t *rt) {
   return 0;
 }
 
+/* Accepts the page p just read (GET path) and sends its notifications.
+ * *more says whether to read on. Returns 0, or -1 when the page was
+ * rejected (complained about). */
+static int commit_page(sm_runtime_t *rt, rt_parser_t *p, const char *path,
+                       const sm_dispatch_ctx_t *ctx, bool *more) {
+  char text[MESSAGE_MAX];
+
+  switch (rt_collect_page_commit(rt->collect, rt_parser_page(p), more)) {
+  case RT_COLLECT_COMMITTED:
+    if (rt->notifications)
+      dispatch_failed(rt, ctx);
+    return 0;
+  case RT_COLLECT_BOOT_CHANGED:
+    /* The runtime restarted between the snapshot and this page: the next
+     * read's snapshot moves the cursor to the new boot. */
+    INFO(PLUGIN_NAME " plugin: runtime \"%s\": boot changed to %s while "
+                     "paging; reading it next interval",
+         rt->name, esc(rt_parser_page(p)->boot_id, text, TEXT_MAX));
+    *more = false;
+    return 0;
+  case RT_COLLECT_REJECTED:
+    break;
+  }
+  c_complain(LOG_ERR, &rt->complaint_pages,
+             PLUGIN_NAME " plugin: runtime \"%s\" (socket %s): GET %s: %s; "
+                         "records after seq %" PRId64 " not accepted",
+             rt->name, rt->socket, path,
+             esc(rt_collect_page_error(rt->collect), text, sizeof(text)),
+             rt_collect_cursor(rt->collect));
+  *more = false;
+  return -1;
+}
+
 /* Reads pages until caught up, the deadline, or an error. */
 static void read_pages(sm_runtime_t *rt, long deadline,
                        const sm_dispatch_ctx_t *ctx) {
@@ -578,35 +611,8 @@ static void read_pages(sm_runtime_t *rt, long deadline,
                  why[0] ? ": " : "", why, rt_collect_cursor(rt->collect));
       failed = true;
       more = false;
-    } else {
-      switch (rt_collect_page_commit(rt->collect, rt_parser_page(p), &more)) {
-      case RT_COLLECT_COMMITTED:
-        if (rt->notifications)
-          dispatch_failed(rt, ctx);
-        break;
-      case RT_COLLECT_BOOT_CHANGED: {
-        char boot[TEXT_MAX];
-        /* The runtime restarted between the snapshot and this page: the
-         * next read's snapshot moves the cursor to the new boot. */
-        INFO(PLUGIN_NAME " plugin: runtime \"%s\": boot changed to %s while "
-                         "paging; reading it next interval",
-             rt->name, esc(rt_parser_page(p)->boot_id, boot, sizeof(boot)));
-        more = false;
-        break;
-      }
-      case RT_COLLECT_REJECTED: {
-        char why[MESSAGE_MAX];
-        c_complain(LOG_ERR, &rt->complaint_pages,
-                   PLUGIN_NAME " plugin: runtime \"%s\" (socket %s): GET %s: "
-                               "%s; records after seq %" PRId64 " not accepted",
-                   rt->name, rt->socket, path,
-                   esc(rt_collect_page_error(rt->collect), why, sizeof(why)),
-                   rt_collect_cursor(rt->collect));
-        failed = true;
-        more = false;
-        break;
-      }
-      }
+    } else if (commit_page(rt, p, path, ctx, &more) != 0) {
+      failed = true;
     }
     rt_parser_destroy(p);
   }
