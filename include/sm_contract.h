@@ -17,6 +17,10 @@
 #define SM_TYPE_GAUGE "sagemaker_gauge" /* one gauge */
 #define SM_TYPE_COUNT "sagemaker_count" /* one gauge: a per-interval count */
 #define SM_TYPE_STATS "sagemaker_stats" /* count, sum, min, max */
+/* One DERIVE: a running total of a count since collectd started (the
+ * option Totals), for writers other than write_cloudwatch, which ignores
+ * it. */
+#define SM_TYPE_COUNTER "sagemaker_counter"
 /* The notifications' type: one per failed or expired request. */
 #define SM_TYPE_REQUEST "sagemaker_request"
 

@@ -27,6 +27,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,13 +39,20 @@
 #include "sm_collectd.h"
 #include "sm_metrics.h"
 #include "sm_sketch.h"
+#include "sm_text.h"
 
 #define PLUGIN_NAME SM_PLUGIN_ASYNC
-#define DEFAULT_SOCKET "/run/sagemaker/async-runtime.sock"
-#define DEFAULT_TIMEOUT_MS 2000
-#define DEFAULT_PAGE_SIZE 1000
+/* The timeout of a read when the interval is longer (the defaults of the
+ * other options are in runtime_options[]). */
+#define DEFAULT_TIMEOUT TIME_T_TO_CDTIME_T_STATIC(2)
 #define MAX_PAGE_SIZE 10000 /* runtime-api.md: limit is 1..10000 */
-#define DEFAULT_MAX_RESPONSE_BYTES (16 * 1024 * 1024)
+/* Text from the runtime in a log line, escaped (sm_text.h), at most: */
+#define TEXT_MAX 128    /* a name, an ID, a record's error */
+#define MESSAGE_MAX 640 /* a client's message (512) with its escapes */
+
+/* The running totals (Totals): the counts, LostRequests, and the 4XX/5XX
+ * errors (the sums of their 1-or-0 samples). */
+enum { TOTAL_LOST = SM_C_NUM, TOTAL_4XX, TOTAL_5XX, TOTAL_NUM };
 
 typedef struct {
   /* configuration */
@@ -53,7 +61,8 @@ typedef struct {
   char *endpoint_name; /* NULL: from the snapshot */
   char *variant_name;  /* NULL: from the snapshot */
   cdtime_t interval;   /* 0: collectd's */
-  long timeout_ms;
+  cdtime_t timeout;
+  long timeout_ms; /* the same, for the client */
   int page_size;
   size_t max_response_bytes;
   bool notifications;
@@ -63,6 +72,7 @@ typedef struct {
   char *state_file;        /* NULL: the cursor lives in memory only */
   uid_t socket_owner;      /* besides root */
   char *socket_owner_name; /* as configured, for messages; may be NULL */
+  bool totals;             /* dispatch the running totals too */
 
   /* state, touched by this runtime's read only */
   rt_client_t *client;
@@ -70,12 +80,14 @@ typedef struct {
   bool state_loaded;   /* the state file was looked at */
   bool state_restored; /* and its cursor is in use, not yet checked */
   rt_state_t saved;    /* what the state file holds (seq -1: nothing) */
-  c_complain_t complaint_state; /* the state file cannot be saved */
-  c_complain_t complaint_owner; /* the socket fails the owner check */
-  c_complain_t complaint_down;  /* snapshot failures */
-  c_complain_t complaint_pages; /* page failures */
-  c_complain_t complaint_late;  /* could not catch up within Timeout */
-  c_complain_t complaint_names; /* no endpoint/variant name */
+  c_complain_t complaint_state;     /* the state file cannot be saved */
+  c_complain_t complaint_owner;     /* the socket fails the owner check */
+  c_complain_t complaint_down;      /* snapshot failures */
+  c_complain_t complaint_pages;     /* page failures */
+  c_complain_t complaint_late;      /* could not catch up within Timeout */
+  c_complain_t complaint_names;     /* no endpoint/variant name */
+  c_complain_t complaint_lost;      /* requests gone before they were read */
+  uint64_t totals_value[TOTAL_NUM]; /* since collectd started */
 } sm_runtime_t;
 
 static void sm_runtime_free(void *arg) {
@@ -91,6 +103,12 @@ static void sm_runtime_free(void *arg) {
   sfree(rt->state_file);
   sfree(rt->socket_owner_name);
   sfree(rt);
+}
+
+/* Runtime text as it may appear in a log line: escaped, cut to size. */
+static const char *esc(const char *in, char *out, size_t size) {
+  sm_text_escape_str(in, out, size);
+  return out;
 }
 
 static long now_ms(void) {
@@ -200,6 +218,32 @@ static void dispatch_interval(const sm_runtime_t *rt,
   dispatch_one(rt, ctx, SM_TYPE_COUNT, "LostRequests", &lost, 1, true, NULL);
 }
 
+/* Totals: every count of every read since collectd started, as DERIVE
+ * counters, for writers that compute rates themselves (Prometheus's
+ * rate() and increase(), rrdtool, Graphite's derivatives). They are sums
+ * of what dispatch_interval() sends, so they count each request once, and
+ * start from 0 when collectd does. */
+static void dispatch_totals(sm_runtime_t *rt, const sm_dispatch_ctx_t *ctx) {
+  const rt_agg_t *agg = rt_collect_agg(rt->collect);
+
+  for (int i = 0; i < SM_C_NUM; i++)
+    rt->totals_value[i] += agg->counts[i];
+  rt->totals_value[TOTAL_LOST] += rt_collect_lost_interval(rt->collect);
+  /* Sums of 1-or-0 samples: whole numbers, exact in a double to 2^53. */
+  rt->totals_value[TOTAL_4XX] += (uint64_t)agg->stats[SM_S_4XX_ERRORS].sum;
+  rt->totals_value[TOTAL_5XX] += (uint64_t)agg->stats[SM_S_5XX_ERRORS].sum;
+  for (int i = 0; i < TOTAL_NUM; i++) {
+    const char *name =
+        i < SM_C_NUM      ? sm_metrics_by_index(SM_KIND_COUNT, i)->name
+        : i == TOTAL_LOST ? "LostRequests"
+        : i == TOTAL_4XX
+            ? sm_metrics_by_index(SM_KIND_STATS, SM_S_4XX_ERRORS)->name
+            : sm_metrics_by_index(SM_KIND_STATS, SM_S_5XX_ERRORS)->name;
+    value_t v = {.derive = (derive_t)rt->totals_value[i]};
+    dispatch_one(rt, ctx, SM_TYPE_COUNTER, name, &v, 1, false, NULL);
+  }
+}
+
 static void dispatch_failed(const sm_runtime_t *rt,
                             const sm_dispatch_ctx_t *ctx) {
   size_t n = rt_collect_failed_num(rt->collect);
@@ -215,6 +259,7 @@ static void dispatch_failed(const sm_runtime_t *rt,
         .time = MS_TO_CDTIME_T((uint64_t)r->completed_ms),
     };
     char status[32] = "";
+    char id[TEXT_MAX], ep[TEXT_MAX / 2], var[TEXT_MAX / 2], err[TEXT_MAX];
 
     sstrncpy(notif.host, hostname_g, sizeof(notif.host));
     sstrncpy(notif.plugin, PLUGIN_NAME, sizeof(notif.plugin));
@@ -223,15 +268,15 @@ static void dispatch_failed(const sm_runtime_t *rt,
     sstrncpy(notif.type_instance, outcome, sizeof(notif.type_instance));
     if (r->have & RT_HAVE_STATUS_CODE)
       ssnprintf(status, sizeof(status), " (status %d)", r->status_code);
+    /* The message is one log line, escaped; the meta data keeps the
+     * runtime's text as is. */
     ssnprintf(notif.message, sizeof(notif.message),
-              "inference %s on %s/%s: %s%s%s%s%s%s", r->inference_id,
-              ctx->endpoint, ctx->variant, outcome, stage ? " in " : "",
+              "inference %s on %s/%s: %s%s%s%s%s%s",
+              esc(r->inference_id, id, sizeof(id)),
+              esc(ctx->endpoint, ep, sizeof(ep)),
+              esc(ctx->variant, var, sizeof(var)), outcome, stage ? " in " : "",
               stage ? stage : "", status, (r->have & RT_HAVE_ERROR) ? ": " : "",
-              (r->have & RT_HAVE_ERROR) ? r->error : "");
-    /* The message is one log line; the meta data keeps the text as is. */
-    for (char *c = notif.message; *c; c++)
-      if ((unsigned char)*c < 0x20)
-        *c = ' ';
+              (r->have & RT_HAVE_ERROR) ? esc(r->error, err, sizeof(err)) : "");
 
     plugin_notification_meta_add_string(&notif, SM_META_INFERENCE_ID,
                                         r->inference_id);
@@ -273,6 +318,7 @@ static int read_snapshot(sm_runtime_t *rt, long deadline, rt_snapshot_t *snap) {
   rt_limits_t lim = {.max_bytes = rt->max_response_bytes};
   rt_parser_t *p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, &lim);
   rt_client_get_result_t res;
+  char msg[MESSAGE_MAX];
 
   if (p == NULL) {
     ERROR(PLUGIN_NAME " plugin: runtime \"%s\": out of memory", rt->name);
@@ -282,12 +328,23 @@ static int read_snapshot(sm_runtime_t *rt, long deadline, rt_snapshot_t *snap) {
   if (res.status == RT_CLIENT_GET_OK)
     *snap = *rt_parser_snapshot(p);
   rt_parser_destroy(p);
+  esc(res.message, msg, sizeof(msg));
+  if (res.status == RT_CLIENT_GET_REFUSED) {
+    c_complain(LOG_ERR, &rt->complaint_owner,
+               PLUGIN_NAME " plugin: runtime \"%s\": %s", rt->name, msg);
+    return -1;
+  }
   if (res.status != RT_CLIENT_GET_OK) {
     c_complain(LOG_ERR, &rt->complaint_down,
                PLUGIN_NAME " plugin: runtime \"%s\" (socket %s): %s", rt->name,
-               rt->socket, res.message);
+               rt->socket, msg);
     return -1;
   }
+  /* Both the socket file and the process behind it passed. */
+  c_release(LOG_INFO, &rt->complaint_owner,
+            PLUGIN_NAME " plugin: runtime \"%s\": socket %s passes the "
+                        "owner check again",
+            rt->name, rt->socket);
   c_release(LOG_INFO, &rt->complaint_down,
             PLUGIN_NAME " plugin: runtime \"%s\" (socket %s) answers again",
             rt->name, rt->socket);
@@ -296,24 +353,28 @@ static int read_snapshot(sm_runtime_t *rt, long deadline, rt_snapshot_t *snap) {
 
 static void note_snapshot(sm_runtime_t *rt, rt_collect_snap_t what,
                           const char *old_boot, const rt_snapshot_t *snap) {
+  char boot[TEXT_MAX], was[TEXT_MAX];
+
+  esc(snap->boot_id, boot, sizeof(boot));
+  esc(old_boot, was, sizeof(was));
   switch (what) {
   case RT_COLLECT_SAME_BOOT:
     break;
   case RT_COLLECT_FIRST_CONTACT:
     INFO(PLUGIN_NAME " plugin: runtime \"%s\": boot %s, counting requests "
                      "from seq %" PRId64,
-         rt->name, snap->boot_id, snap->next_seq);
+         rt->name, boot, snap->next_seq);
     break;
   case RT_COLLECT_NEW_BOOT:
     NOTICE(PLUGIN_NAME " plugin: runtime \"%s\" restarted (boot %s, was %s); "
                        "reading the new boot from its first request",
-           rt->name, snap->boot_id, old_boot);
+           rt->name, boot, was);
     break;
   case RT_COLLECT_SEQ_WENT_BACK:
     WARNING(PLUGIN_NAME " plugin: runtime \"%s\": next_seq %" PRId64
                         " of boot %s is below what was already read; "
                         "following the runtime",
-            rt->name, snap->next_seq, snap->boot_id);
+            rt->name, snap->next_seq, boot);
     break;
   }
 }
@@ -333,7 +394,7 @@ typedef char st_name_t[RT_STATE_NAME_MAX + 1];
 /* Loads the state file once, before the first snapshot. Whatever is
  * wrong with the file, the runtime is then read as on first contact. */
 static void load_state(sm_runtime_t *rt) {
-  char err[256];
+  char err[256], text[MESSAGE_MAX], boot[TEXT_MAX];
   char name[sizeof(st_name_t)];
   rt_state_t st;
 
@@ -353,7 +414,7 @@ static void load_state(sm_runtime_t *rt) {
     rt->state_restored = true;
     INFO(PLUGIN_NAME " plugin: runtime \"%s\": state file %s: boot %s, "
                      "cursor at seq %" PRId64 ", saved %.0f s ago",
-         rt->name, rt->state_file, st.boot_id, st.seq,
+         rt->name, rt->state_file, esc(st.boot_id, boot, sizeof(boot)), st.seq,
          (wall_ms() - (double)st.saved_ms) / 1000.0);
     break;
   case RT_STATE_MISSING:
@@ -365,7 +426,7 @@ static void load_state(sm_runtime_t *rt) {
     ERROR(PLUGIN_NAME " plugin: runtime \"%s\": state file %s %s; counting "
                       "from the runtime's next_seq (requests completed while "
                       "collectd was stopped are not counted)",
-          rt->name, rt->state_file, err);
+          rt->name, rt->state_file, esc(err, text, sizeof(text)));
     break;
   case RT_STATE_INVALID: {
     char aside_err[PATH_MAX + 128];
@@ -375,7 +436,7 @@ static void load_state(sm_runtime_t *rt) {
                       "%s; %s%s%s; counting from the runtime's next_seq "
                       "(requests completed while collectd was stopped are "
                       "not counted)",
-          rt->name, rt->state_file, err,
+          rt->name, rt->state_file, esc(err, text, sizeof(text)),
           moved == 0 ? "moved aside to " : "could not move it aside: ",
           moved == 0 ? rt->state_file : aside_err,
           moved == 0 ? ".corrupt" : "");
@@ -387,14 +448,16 @@ static void load_state(sm_runtime_t *rt) {
 /* Says how a restored cursor met the runtime, once. */
 static void note_restored(sm_runtime_t *rt, rt_collect_snap_t what,
                           const rt_snapshot_t *snap) {
+  char boot[TEXT_MAX];
+
   if (!rt->state_restored)
     return;
   rt->state_restored = false;
   if (what == RT_COLLECT_SAME_BOOT)
     INFO(PLUGIN_NAME " plugin: runtime \"%s\": boot %s as saved; reading on "
                      "from seq %" PRId64 " (next_seq %" PRId64 ")",
-         rt->name, snap->boot_id, rt_collect_cursor(rt->collect),
-         snap->next_seq);
+         rt->name, esc(snap->boot_id, boot, sizeof(boot)),
+         rt_collect_cursor(rt->collect), snap->next_seq);
 }
 
 /* True when the cursor differs from what the state file holds. */
@@ -464,16 +527,44 @@ static int check_socket(sm_runtime_t *rt) {
     c_complain(LOG_ERR, &rt->complaint_owner,
                PLUGIN_NAME " plugin: runtime \"%s\": %s", rt->name, msg);
     return -1;
-  case RT_CLIENT_SOCKET_OK:
-    c_release(LOG_INFO, &rt->complaint_owner,
-              PLUGIN_NAME " plugin: runtime \"%s\": socket %s passes the "
-                          "owner check again",
-              rt->name, rt->socket);
-    break;
+  case RT_CLIENT_SOCKET_OK: /* released once the peer passes too */
   case RT_CLIENT_SOCKET_ABSENT:
     break; /* the connect will say so, as for a runtime that is down */
   }
   return 0;
+}
+
+/* Accepts the page p just read (GET path) and sends its notifications.
+ * *more says whether to read on. Returns 0, or -1 when the page was
+ * rejected (complained about). */
+static int commit_page(sm_runtime_t *rt, rt_parser_t *p, const char *path,
+                       const sm_dispatch_ctx_t *ctx, bool *more) {
+  char text[MESSAGE_MAX];
+
+  switch (rt_collect_page_commit(rt->collect, rt_parser_page(p), more)) {
+  case RT_COLLECT_COMMITTED:
+    if (rt->notifications)
+      dispatch_failed(rt, ctx);
+    return 0;
+  case RT_COLLECT_BOOT_CHANGED:
+    /* The runtime restarted between the snapshot and this page: the next
+     * read's snapshot moves the cursor to the new boot. */
+    INFO(PLUGIN_NAME " plugin: runtime \"%s\": boot changed to %s while "
+                     "paging; reading it next interval",
+         rt->name, esc(rt_parser_page(p)->boot_id, text, TEXT_MAX));
+    *more = false;
+    return 0;
+  case RT_COLLECT_REJECTED:
+    break;
+  }
+  c_complain(LOG_ERR, &rt->complaint_pages,
+             PLUGIN_NAME " plugin: runtime \"%s\" (socket %s): GET %s: %s; "
+                         "records after seq %" PRId64 " not accepted",
+             rt->name, rt->socket, path,
+             esc(rt_collect_page_error(rt->collect), text, sizeof(text)),
+             rt_collect_cursor(rt->collect));
+  *more = false;
+  return -1;
 }
 
 /* Reads pages until caught up, the deadline, or an error. */
@@ -510,40 +601,18 @@ static void read_pages(sm_runtime_t *rt, long deadline,
     rt_client_get(rt->client, path, p, left, &res);
 
     if (res.status != RT_CLIENT_GET_OK) {
-      const char *why = rt_collect_page_error(rt->collect);
+      char msg[MESSAGE_MAX], why[MESSAGE_MAX];
+      esc(rt_collect_page_error(rt->collect), why, sizeof(why));
       rt_collect_page_abort(rt->collect);
       c_complain(LOG_ERR, &rt->complaint_pages,
                  PLUGIN_NAME " plugin: runtime \"%s\" (socket %s): %s%s%s; "
                              "records after seq %" PRId64 " not accepted",
-                 rt->name, rt->socket, res.message, why[0] ? ": " : "", why,
-                 rt_collect_cursor(rt->collect));
+                 rt->name, rt->socket, esc(res.message, msg, sizeof(msg)),
+                 why[0] ? ": " : "", why, rt_collect_cursor(rt->collect));
       failed = true;
       more = false;
-    } else {
-      switch (rt_collect_page_commit(rt->collect, rt_parser_page(p), &more)) {
-      case RT_COLLECT_COMMITTED:
-        if (rt->notifications)
-          dispatch_failed(rt, ctx);
-        break;
-      case RT_COLLECT_BOOT_CHANGED:
-        /* The runtime restarted between the snapshot and this page: the
-         * next read's snapshot moves the cursor to the new boot. */
-        INFO(PLUGIN_NAME " plugin: runtime \"%s\": boot changed to %s while "
-                         "paging; reading it next interval",
-             rt->name, rt_parser_page(p)->boot_id);
-        more = false;
-        break;
-      case RT_COLLECT_REJECTED:
-        c_complain(LOG_ERR, &rt->complaint_pages,
-                   PLUGIN_NAME " plugin: runtime \"%s\" (socket %s): GET %s: "
-                               "%s; records after seq %" PRId64 " not accepted",
-                   rt->name, rt->socket, path,
-                   rt_collect_page_error(rt->collect),
-                   rt_collect_cursor(rt->collect));
-        failed = true;
-        more = false;
-        break;
-      }
+    } else if (commit_page(rt, p, path, ctx, &more) != 0) {
+      failed = true;
     }
     rt_parser_destroy(p);
   }
@@ -603,16 +672,25 @@ static int sm_async_read(user_data_t *ud) {
   read_pages(rt, deadline, &ctx);
 
   lost = rt_collect_lost_interval(rt->collect);
+  /* A runtime that outruns every read would say so every interval. */
   if (lost > 0)
-    WARNING(PLUGIN_NAME " plugin: runtime \"%s\": %" PRIu64
-                        " completed requests were gone before they could be "
-                        "read (the runtime's ring overflowed or it restarted); "
-                        "counted as LostRequests",
-            rt->name, lost);
+    c_complain(LOG_WARNING, &rt->complaint_lost,
+               PLUGIN_NAME " plugin: runtime \"%s\": %" PRIu64
+                           " completed requests were gone before they could "
+                           "be read (the runtime's ring overflowed or it "
+                           "restarted); counted as LostRequests",
+               rt->name, lost);
+  else
+    c_release(LOG_INFO, &rt->complaint_lost,
+              PLUGIN_NAME " plugin: runtime \"%s\": no completed request "
+                          "lost again",
+              rt->name);
 
   prepared = save_prepare(rt, &st);
   dispatch_snapshot(rt, &ctx, &snap);
   dispatch_interval(rt, &ctx);
+  if (rt->totals)
+    dispatch_totals(rt, &ctx);
   if (prepared)
     save_commit(rt, &st);
   return 0;
@@ -620,79 +698,201 @@ static int sm_async_read(user_data_t *ud) {
 
 /* -------------------------------------------------------------- config */
 
-/* Names the block, the key and the value at fault; collectd's cf_util_*
- * have already said what they expected. */
-static int config_fail(const oconfig_item_t *ci, const char *rt_name,
-                       const char *what) {
-  char value[128];
+/* PercentileAccuracy: a double whose error keeps its own wording. */
+static int set_accuracy(const sm_collectd_option_t *opt,
+                        const oconfig_item_t *ci, void *obj,
+                        const sm_collectd_where_t *where) {
+  sm_runtime_t *rt = obj;
+  char value[64];
 
+  if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_NUMBER &&
+      ci->values[0].value.number >= opt->min &&
+      ci->values[0].value.number <= opt->max) {
+    rt->percentile_accuracy = ci->values[0].value.number;
+    return 0;
+  }
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER)
+    return sm_collectd_option_fail(where, opt, ci, "expected a fraction");
   sm_collectd_config_value(ci, value, sizeof(value));
-  ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: %s %s: %s", rt_name, what,
-        ci->key, value);
+  ERROR(PLUGIN_NAME " plugin: %s: PercentileAccuracy %s is out of range: "
+                    "expected a fraction from %g to %g",
+        where->block, value, opt->min, opt->max);
   return -1;
 }
 
-static int config_positive_ms(const oconfig_item_t *ci, const char *rt_name,
-                              long *ret) {
-  cdtime_t t = 0;
-  if (cf_util_get_cdtime(ci, &t) != 0 || t == 0)
-    return config_fail(ci, rt_name,
-                       "expected a positive number of seconds for");
-  *ret = (long)CDTIME_T_TO_MS(t);
-  if (*ret < 1)
-    *ret = 1;
-  return 0;
-}
-
 /* SocketOwner: a user name or a numeric uid. */
-static int config_socket_owner(const oconfig_item_t *ci, sm_runtime_t *rt) {
-  char *name = NULL;
+static int set_socket_owner(const sm_collectd_option_t *opt,
+                            const oconfig_item_t *ci, void *obj,
+                            const sm_collectd_where_t *where) {
+  sm_runtime_t *rt = obj;
+  const oconfig_value_t *v = ci->values;
+  const char *name = NULL;
   double num = -1;
+  struct passwd pw, *found = NULL;
+  char buf[4096];
+  int err;
 
-  if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_NUMBER) {
-    num = ci->values[0].value.number;
-  } else if (cf_util_get_string(ci, &name) != 0) {
-    return config_fail(ci, rt->name, "expected a user name or uid for");
-  } else if (name[0] != 0 && strspn(name, "0123456789") == strlen(name)) {
-    num = strtod(name, NULL);
-    sfree(name);
-  }
+  if (ci->values_num == 1 && v->type == OCONFIG_TYPE_NUMBER)
+    num = v->value.number;
+  else if (ci->values_num == 1 && v->type == OCONFIG_TYPE_STRING &&
+           v->value.string[0] != 0 &&
+           strspn(v->value.string, "0123456789") == strlen(v->value.string))
+    num = strtod(v->value.string, NULL);
+  else if (ci->values_num == 1 && v->type == OCONFIG_TYPE_STRING)
+    name = v->value.string;
   if (name == NULL) {
     if (!(num >= 0 && num < (double)UINT32_MAX) || num != floor(num))
-      return config_fail(ci, rt->name, "expected a user name or uid for");
+      return sm_collectd_option_fail(where, opt, ci,
+                                     "expected a user name or uid");
     rt->socket_owner = (uid_t)num;
+    sfree(rt->socket_owner_name);
     return 0;
   }
-  {
-    struct passwd pw, *found = NULL;
-    char buf[4096];
-    int err = getpwnam_r(name, &pw, buf, sizeof(buf), &found);
-    if (err != 0 || found == NULL) {
-      ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: SocketOwner \"%s\": %s",
-            rt->name, name, err != 0 ? STRERROR(err) : "no such user");
-      sfree(name);
-      return -1;
-    }
-    rt->socket_owner = found->pw_uid;
+  err = getpwnam_r(name, &pw, buf, sizeof(buf), &found);
+  if (err != 0 || found == NULL) {
+    ERROR(PLUGIN_NAME " plugin: %s: SocketOwner \"%s\": %s", where->block, name,
+          err != 0 ? STRERROR(err) : "no such user");
+    return -1;
   }
+  rt->socket_owner = found->pw_uid;
   sfree(rt->socket_owner_name);
-  rt->socket_owner_name = name;
+  rt->socket_owner_name = strdup(name);
   return 0;
 }
 
-static int config_runtime(oconfig_item_t *ci) {
+#define RT_OFF(field) offsetof(sm_runtime_t, field)
+
+/* The options of a <Runtime> block, read by the parser and by
+ * tests/check_docs.py (which compares each .def with README and the man
+ * page). A NULL .def is computed in config_check() or is "none". */
+static const sm_collectd_option_t runtime_options[] = {
+    {.name = "Socket",
+     .type = SM_COLLECTD_OPT_STRING,
+     .offset = RT_OFF(socket),
+     .def = "/run/sagemaker/async-runtime.sock"},
+    {.name = "EndpointName",
+     .type = SM_COLLECTD_OPT_STRING,
+     .offset = RT_OFF(endpoint_name)},
+    {.name = "VariantName",
+     .type = SM_COLLECTD_OPT_STRING,
+     .offset = RT_OFF(variant_name)},
+    /* collectd's Interval when not given. */
+    {.name = "Interval",
+     .type = SM_COLLECTD_OPT_SECONDS,
+     .offset = RT_OFF(interval),
+     .min = 0.001,
+     .max = 86400},
+    /* The smaller of 2 s and the interval when not given. */
+    {.name = "Timeout",
+     .type = SM_COLLECTD_OPT_SECONDS,
+     .offset = RT_OFF(timeout),
+     .min = 0.001,
+     .max = 86400},
+    {.name = "PageSize",
+     .type = SM_COLLECTD_OPT_INT,
+     .offset = RT_OFF(page_size),
+     .def = "1000",
+     .min = 1,
+     .max = MAX_PAGE_SIZE},
+    {.name = "MaxResponseBytes",
+     .type = SM_COLLECTD_OPT_SIZE,
+     .offset = RT_OFF(max_response_bytes),
+     .def = "16777216",
+     .min = 4096,
+     .max = 1073741824},
+    {.name = "Notifications",
+     .type = SM_COLLECTD_OPT_BOOLEAN,
+     .offset = RT_OFF(notifications),
+     .def = "true"},
+    {.name = "NotifySuccess",
+     .type = SM_COLLECTD_OPT_BOOLEAN,
+     .offset = RT_OFF(notify_success),
+     .def = "false"},
+    {.name = "Percentiles",
+     .type = SM_COLLECTD_OPT_BOOLEAN,
+     .offset = RT_OFF(percentiles),
+     .def = "true"},
+    {.name = "PercentileAccuracy",
+     .type = SM_COLLECTD_OPT_CUSTOM,
+     .def = "0.01",
+     .min = SM_SKETCH_MIN_ACCURACY,
+     .max = SM_SKETCH_MAX_ACCURACY,
+     .set = set_accuracy},
+    /* Room for the ".corrupt" a bad file is renamed to. */
+    {.name = "StateFile",
+     .type = SM_COLLECTD_OPT_STRING,
+     .offset = RT_OFF(state_file),
+     .min = 1,
+     .max = PATH_MAX - 16},
+    /* The user collectd runs as when not given. */
+    {.name = "SocketOwner",
+     .type = SM_COLLECTD_OPT_CUSTOM,
+     .set = set_socket_owner},
+    {.name = "Totals",
+     .type = SM_COLLECTD_OPT_BOOLEAN,
+     .offset = RT_OFF(totals),
+     .def = "false"},
+};
+#define RUNTIME_OPTIONS_NUM                                                    \
+  (sizeof(runtime_options) / sizeof(runtime_options[0]))
+
+/* Rules across options, and the defaults computed from others. Returns
+ * 0 or -1 (logged). */
+static int config_check(sm_runtime_t *rt, const sm_collectd_where_t *where,
+                        const bool *given) {
+  const sm_collectd_option_t *timeout =
+      sm_collectd_option_find(runtime_options, RUNTIME_OPTIONS_NUM, "Timeout");
+  cdtime_t interval = rt->interval ? rt->interval : plugin_get_interval();
+
+  if (rt->socket[0] == 0) {
+    ERROR(PLUGIN_NAME " plugin: %s: Socket must not be empty", where->block);
+    return -1;
+  }
+  if (strlen(rt->socket) > rt_client_max_path()) {
+    ERROR(PLUGIN_NAME " plugin: %s: Socket \"%s\" is longer than the %zu "
+                      "bytes a Unix socket path can have",
+          where->block, rt->socket, rt_client_max_path());
+    return -1;
+  }
+  /* A read must end before the next begins: the default timeout fits
+   * any interval, a timeout given that does not is refused. */
+  if (!given[timeout - runtime_options])
+    rt->timeout = interval < DEFAULT_TIMEOUT ? interval : DEFAULT_TIMEOUT;
+  else if (rt->timeout > interval) {
+    ERROR(PLUGIN_NAME " plugin: %s: Timeout (%.3f s) must not exceed the "
+                      "interval (%.3f s)",
+          where->block, CDTIME_T_TO_DOUBLE(rt->timeout),
+          CDTIME_T_TO_DOUBLE(interval));
+    return -1;
+  }
+  rt->timeout_ms = (long)CDTIME_T_TO_MS(rt->timeout);
+  if (rt->timeout_ms < 1)
+    rt->timeout_ms = 1;
+  return 0;
+}
+
+/* The runtime's client and collector. Returns 0 or -1 (logged). */
+static int config_start(sm_runtime_t *rt, const sm_collectd_where_t *where) {
+  rt->client = rt_client_create(rt->socket);
+  rt->collect = rt_collect_create((size_t)rt->page_size);
+  if (rt->client == NULL || rt->collect == NULL ||
+      (rt->percentiles &&
+       rt_collect_enable_sketches(
+           rt->collect, rt->percentile_accuracy,
+           sm_sketch_buckets_for(rt->percentile_accuracy)) != 0)) {
+    ERROR(PLUGIN_NAME " plugin: %s: out of memory", where->block);
+    return -1;
+  }
+  rt_client_set_owner(rt->client, rt->socket_owner, rt->socket_owner_name);
+  rt_collect_keep_successes(rt->collect, rt->notify_success);
+  return 0;
+}
+
+static sm_runtime_t *runtime_new(void) {
   sm_runtime_t *rt = calloc(1, sizeof(*rt));
-  int status = 0;
-  char group_name[DATA_MAX_NAME_LEN * 2];
 
   if (rt == NULL)
-    return ENOMEM;
-  rt->timeout_ms = DEFAULT_TIMEOUT_MS;
-  rt->page_size = DEFAULT_PAGE_SIZE;
-  rt->max_response_bytes = DEFAULT_MAX_RESPONSE_BYTES;
-  rt->notifications = true;
-  rt->percentiles = true;
-  rt->percentile_accuracy = SM_SKETCH_DEFAULT_ACCURACY;
+    return NULL;
   rt->socket_owner = geteuid();
   C_COMPLAIN_INIT(&rt->complaint_state);
   C_COMPLAIN_INIT(&rt->complaint_owner);
@@ -700,139 +900,55 @@ static int config_runtime(oconfig_item_t *ci) {
   C_COMPLAIN_INIT(&rt->complaint_pages);
   C_COMPLAIN_INIT(&rt->complaint_late);
   C_COMPLAIN_INIT(&rt->complaint_names);
+  C_COMPLAIN_INIT(&rt->complaint_lost);
+  return rt;
+}
 
+/* Hands rt to collectd as the read of "sagemaker_async/NAME". */
+static int config_register(sm_runtime_t *rt, const sm_collectd_where_t *where) {
+  char group_name[DATA_MAX_NAME_LEN * 2];
+  char block[DATA_MAX_NAME_LEN + 16];
+
+  ssnprintf(group_name, sizeof(group_name), PLUGIN_NAME "/%s", rt->name);
+  /* On an error (a second <Runtime> of the same name) collectd 5.12 frees
+   * the user data itself (plugin.h's comment says otherwise): say which
+   * block, and touch rt no more. */
+  sstrncpy(block, where->block, sizeof(block));
+  if (plugin_register_complex_read(
+          PLUGIN_NAME, group_name, sm_async_read, rt->interval,
+          &(user_data_t){.data = rt, .free_func = sm_runtime_free}) != 0) {
+    ERROR(PLUGIN_NAME " plugin: %s: cannot be registered (is the name given "
+                      "twice?)",
+          block);
+    return -1;
+  }
+  return 0;
+}
+
+static int config_runtime(oconfig_item_t *ci) {
+  sm_runtime_t *rt = runtime_new();
+  bool given[RUNTIME_OPTIONS_NUM];
+  char block[DATA_MAX_NAME_LEN + 16];
+  sm_collectd_where_t where = {.plugin = PLUGIN_NAME, .block = block};
+
+  if (rt == NULL)
+    return ENOMEM;
   if (cf_util_get_string(ci, &rt->name) != 0 || rt->name[0] == 0) {
     ERROR(PLUGIN_NAME " plugin: <Runtime> needs one non-empty name, as in "
                       "<Runtime \"main\">");
     sm_runtime_free(rt);
     return -1;
   }
-
-  for (int i = 0; i < ci->children_num && status == 0; i++) {
-    oconfig_item_t *child = ci->children + i;
-    if (strcasecmp("Socket", child->key) == 0)
-      status = cf_util_get_string(child, &rt->socket);
-    else if (strcasecmp("EndpointName", child->key) == 0)
-      status = cf_util_get_string(child, &rt->endpoint_name);
-    else if (strcasecmp("VariantName", child->key) == 0)
-      status = cf_util_get_string(child, &rt->variant_name);
-    else if (strcasecmp("Interval", child->key) == 0) {
-      status = cf_util_get_cdtime(child, &rt->interval);
-      if (status == 0 && rt->interval == 0)
-        status = -1;
-    } else if (strcasecmp("Timeout", child->key) == 0)
-      status = config_positive_ms(child, rt->name, &rt->timeout_ms);
-    else if (strcasecmp("PageSize", child->key) == 0) {
-      status = cf_util_get_int(child, &rt->page_size);
-      if (status == 0 && (rt->page_size < 1 || rt->page_size > MAX_PAGE_SIZE))
-        status = -1;
-    } else if (strcasecmp("MaxResponseBytes", child->key) == 0) {
-      double d = 0;
-      status = cf_util_get_double(child, &d);
-      if (status == 0 && !(d >= 4096 && d <= 1024.0 * 1024 * 1024))
-        status = -1;
-      if (status == 0)
-        rt->max_response_bytes = (size_t)d;
-    } else if (strcasecmp("Notifications", child->key) == 0)
-      status = cf_util_get_boolean(child, &rt->notifications);
-    else if (strcasecmp("NotifySuccess", child->key) == 0)
-      status = cf_util_get_boolean(child, &rt->notify_success);
-    else if (strcasecmp("Percentiles", child->key) == 0)
-      status = cf_util_get_boolean(child, &rt->percentiles);
-    else if (strcasecmp("StateFile", child->key) == 0) {
-      status = cf_util_get_string(child, &rt->state_file);
-      /* Room for the ".corrupt" a bad file is renamed to. */
-      if (status == 0 &&
-          (rt->state_file[0] == 0 || strlen(rt->state_file) + 16 > PATH_MAX))
-        status = -1;
-    } else if (strcasecmp("SocketOwner", child->key) == 0) {
-      if (config_socket_owner(child, rt) != 0) {
-        sm_runtime_free(rt);
-        return -1;
-      }
-    } else if (strcasecmp("PercentileAccuracy", child->key) == 0) {
-      status = cf_util_get_double(child, &rt->percentile_accuracy);
-      if (status == 0 && !(rt->percentile_accuracy >= SM_SKETCH_MIN_ACCURACY &&
-                           rt->percentile_accuracy <= SM_SKETCH_MAX_ACCURACY)) {
-        char value[64];
-        sm_collectd_config_value(child, value, sizeof(value));
-        ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: PercentileAccuracy %s "
-                          "is out of range: expected a fraction from %g to %g",
-              rt->name, value, SM_SKETCH_MIN_ACCURACY, SM_SKETCH_MAX_ACCURACY);
-        sm_runtime_free(rt);
-        return -1;
-      }
-    } else {
-      ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: unknown option \"%s\"",
-            rt->name, child->key);
-      status = -1;
-      break;
-    }
-    if (status != 0 && strcasecmp("Timeout", child->key) != 0)
-      config_fail(child, rt->name, "invalid value for");
-  }
-
-  if (status == 0 && rt->socket == NULL)
-    rt->socket = strdup(DEFAULT_SOCKET);
-  if (status == 0 && rt->socket[0] == 0) {
-    ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: Socket must not be empty",
-          rt->name);
-    status = -1;
-  }
-  if (status == 0 && strlen(rt->socket) > rt_client_max_path()) {
-    ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: Socket \"%s\" is longer "
-                      "than the %zu bytes a Unix socket path can have",
-          rt->name, rt->socket, rt_client_max_path());
-    status = -1;
-  }
-  if (status == 0) {
-    cdtime_t interval = rt->interval ? rt->interval : plugin_get_interval();
-    if (MS_TO_CDTIME_T((uint64_t)rt->timeout_ms) > interval) {
-      ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: Timeout (%.3f s) must not "
-                        "exceed the interval (%.3f s)",
-            rt->name, (double)rt->timeout_ms / 1000.0,
-            CDTIME_T_TO_DOUBLE(interval));
-      status = -1;
-    }
-  }
-  if (status == 0) {
-    rt->client = rt_client_create(rt->socket);
-    rt->collect = rt_collect_create((size_t)rt->page_size);
-    if (rt->client == NULL || rt->collect == NULL) {
-      ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: out of memory", rt->name);
-      status = -1;
-    } else {
-      rt_collect_keep_successes(rt->collect, rt->notify_success);
-      if (rt->percentiles &&
-          rt_collect_enable_sketches(
-              rt->collect, rt->percentile_accuracy,
-              sm_sketch_buckets_for(rt->percentile_accuracy)) != 0) {
-        ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: out of memory", rt->name);
-        status = -1;
-      }
-    }
-  }
-  if (status != 0) {
+  ssnprintf(block, sizeof(block), "<Runtime \"%s\">", rt->name);
+  if (sm_collectd_options_defaults(runtime_options, RUNTIME_OPTIONS_NUM, rt,
+                                   &where) != 0 ||
+      sm_collectd_options_read(runtime_options, RUNTIME_OPTIONS_NUM, ci, rt,
+                               &where, given) != 0 ||
+      config_check(rt, &where, given) != 0 || config_start(rt, &where) != 0) {
     sm_runtime_free(rt);
     return -1;
   }
-  ssnprintf(group_name, sizeof(group_name), PLUGIN_NAME "/%s", rt->name);
-  char *name;
-  /* On an error (a second <Runtime> of the same name) collectd 5.12 frees
-   * the user data itself (plugin.h's comment says otherwise): say which
-   * block, and touch rt no more. */
-  name = strdup(rt->name);
-  if (plugin_register_complex_read(
-          PLUGIN_NAME, group_name, sm_async_read, rt->interval,
-          &(user_data_t){.data = rt, .free_func = sm_runtime_free}) != 0) {
-    ERROR(PLUGIN_NAME " plugin: <Runtime \"%s\">: cannot be registered (is "
-                      "the name given twice?)",
-          name != NULL ? name : "?");
-    free(name);
-    return -1;
-  }
-  free(name);
-  return 0;
+  return config_register(rt, &where);
 }
 
 /* Two runtimes saving their cursors to one file would overwrite each
@@ -893,8 +1009,8 @@ static int sm_async_config(oconfig_item_t *ci) {
 
 /* ---------------------------------------------------------------- init */
 
-static int register_type(const char *type, const char *const *names, size_t n,
-                         double first_min) {
+static int register_type(const char *type, int ds_type,
+                         const char *const *names, size_t n, double first_min) {
   data_source_t ds[4];
   data_set_t set = {.ds_num = n, .ds = ds};
 
@@ -903,7 +1019,7 @@ static int register_type(const char *type, const char *const *names, size_t n,
   sstrncpy(set.type, type, sizeof(set.type));
   for (size_t i = 0; i < n; i++) {
     sstrncpy(ds[i].name, names[i], sizeof(ds[i].name));
-    ds[i].type = DS_TYPE_GAUGE;
+    ds[i].type = ds_type;
     ds[i].min = NAN;
     ds[i].max = NAN;
   }
@@ -927,9 +1043,10 @@ static int sm_async_init(void) {
   }
   /* The types are also in the project's types.db; registering them here
    * means a collectd.conf need not list that file. */
-  if (register_type(SM_TYPE_GAUGE, value, 1, NAN) != 0 ||
-      register_type(SM_TYPE_COUNT, value, 1, 0) != 0 ||
-      register_type(SM_TYPE_STATS, stats, 4, 0) != 0) {
+  if (register_type(SM_TYPE_GAUGE, DS_TYPE_GAUGE, value, 1, NAN) != 0 ||
+      register_type(SM_TYPE_COUNT, DS_TYPE_GAUGE, value, 1, 0) != 0 ||
+      register_type(SM_TYPE_STATS, DS_TYPE_GAUGE, stats, 4, 0) != 0 ||
+      register_type(SM_TYPE_COUNTER, DS_TYPE_DERIVE, value, 1, 0) != 0) {
     ERROR(PLUGIN_NAME " plugin: could not register the sagemaker_* types");
     plugin_unregister_read_group(PLUGIN_NAME);
     return -1;

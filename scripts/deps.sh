@@ -2,12 +2,16 @@
 # SPDX-License-Identifier: MIT
 # Installs, with apt-get, the Debian 12 packages that building and testing
 # collectd-sagemaker need and that are not there yet. Run as root.
+# libprotobuf-c1 and libmicrohttpd12: collectd-core's write_prometheus
+# plugin needs them (only recommended by the package), for
+# tests/integration/test_prometheus.py.
 set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config
   collectd-core collectd-dev collectd-utils
   libcurl4-openssl-dev libyajl-dev zlib1g-dev libssl-dev
-  clang valgrind python3 curl perl gnuplot-nox debhelper"
+  clang valgrind python3 curl perl gnuplot-nox debhelper
+  libprotobuf-c1 libmicrohttpd12"
 
 missing=""
 for p in $PACKAGES; do

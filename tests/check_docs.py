@@ -33,9 +33,41 @@ def read(*parts):
 
 readme = read("README.md")
 pod = read("doc", "collectd-sagemaker.5.pod")
+STRCASECMP = r'strcasecmp\("([A-Za-z0-9]+)", (?:c|child)->key\)'
+
+
+def table_options(code, array):
+    """The options of a table of sm_collectd_option_t (include/sm_collectd.h)
+    named array: [(name, default or None)], from the source."""
+    m = re.search(r"\b%s\[\]\s*=\s*\{" % re.escape(array), code)
+    if m is None:
+        return []
+    body = code[m.end():]
+    body = body[:body.index("\n};")]
+    out = []
+    for entry in re.split(r"\{\s*\.name\s*=", body)[1:]:
+        name = re.match(r'\s*"([A-Za-z0-9]+)"', entry).group(1)
+        d = re.search(r'\.def\s*=\s*"([^"]*)"', entry)
+        out.append((name, d.group(1) if d else None))
+    return out
+
+
+# The option tables of each plugin's glue (write_cloudwatch still reads its
+# options with strcasecmp: both ways are read).
+TABLES = {"sagemaker_async": ["runtime_options"], "write_cloudwatch": []}
+code_all = ""
+known = set()
+defaults = []  # (plugin, option, default from the table)
 for plugin in ("sagemaker_async", "write_cloudwatch"):
     code = read("plugin", plugin + ".c")
-    options = sorted(set(re.findall(r'strcasecmp\("([A-Za-z0-9]+)", (?:c|child)->key\)', code)))
+    code_all += code
+    tabled = [o for t in TABLES[plugin] for o in table_options(code, t)]
+    for t in TABLES[plugin]:
+        ok(table_options(code, t), "%s: the table %s is found" % (plugin, t))
+    defaults += [(plugin, n, d) for n, d in tabled if d is not None]
+    options = sorted(set(re.findall(STRCASECMP, code)) |
+                     {n for n, _ in tabled})
+    known |= set(options)
     ok(len(options) >= 5, "%s: %d options found in the code" % (plugin, len(options)))
     for opt in options:
         ok("`%s`" % opt in readme, "%s: option %s is in README.md" % (plugin, opt))
@@ -43,11 +75,30 @@ for plugin in ("sagemaker_async", "write_cloudwatch"):
            "%s: option %s is in the man page" % (plugin, opt))
 
 # Options the man page documents must exist.
-code_all = read("plugin", "sagemaker_async.c") + read("plugin", "write_cloudwatch.c")
 documented = set(re.findall(r"=item B<([A-Za-z0-9]+)>", pod))
-known = set(re.findall(r'strcasecmp\("([A-Za-z0-9]+)", (?:c|child)->key\)', code_all))
 extra = sorted(documented - known - {"Runtime", "Plugin"})
 ok(not extra, "the man page documents no option the code lacks", extra)
+
+
+def pod_item(name, section):
+    """The text of =item B<name> within the man page's section."""
+    text = pod[pod.index(section):]
+    m = re.search(r"^=item B<%s>.*?(?=^=item |^=back)" % re.escape(name), text,
+                  re.M | re.S)
+    return m.group(0) if m else ""
+
+
+# Each default in a table is the default README and the man page give.
+for plugin, name, want in defaults:
+    row = re.search(r"^\| `%s` \| ([^|]*) \|" % re.escape(name), readme, re.M)
+    got = row.group(1).strip().strip("`") if row else None
+    ok(got == want, "%s: README gives %s's default as in the code (%s)"
+       % (plugin, name, want), "README says %r" % got)
+    item = pod_item(name, "=head1 PLUGIN C<%s>" % plugin)
+    m = re.search(r"[Dd]efault: (?:[BFC]<([^>]*)>|(\S+))", item)
+    got = (m.group(1) or m.group(2).rstrip(".,;")) if m else None
+    ok(got == want, "%s: the man page gives %s's default as in the code (%s)"
+       % (plugin, name, want), "the man page says %r" % got)
 
 table = read("plugin", "common", "sm_metrics.c")
 names = re.findall(r'\{"([A-Za-z0-9]+)", "(?:None|Microseconds|Milliseconds|Count|Seconds)"', table)

@@ -3,6 +3,9 @@
  * rt_client: HTTP over the runtime's Unix socket (see
  * rt_client.h).
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* struct ucred */
+#endif
 #include "rt_client.h"
 
 #include <errno.h>
@@ -10,18 +13,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
 /* An error body is short; more than this is not worth reading. */
 #define RT_ERROR_BODY_MAX 4096
+/* A message naming a socket path (at most 107 bytes) and two owners. */
+#define PATH_MAX_MSG 512
+/* Sockets a handle holds at once: the kept connection and a new one. */
+#define RT_CLIENT_SOCKETS 4
+
+#if LIBCURL_VERSION_NUM < 0x075000
+#error "libcurl 7.80 or later is needed (CURLOPT_PREREQFUNCTION)"
+#endif
 
 struct rt_client_s {
   CURL *curl;
   char *socket_path;
+  uid_t owner;      /* besides root, who may serve the socket */
+  char *owner_name; /* for messages; may be NULL */
   char curl_error[CURL_ERROR_SIZE];
+  curl_socket_t sockets[RT_CLIENT_SOCKETS]; /* open, CURL_SOCKET_BAD: free */
+  char peer_error[PATH_MAX_MSG]; /* the current GET's peer was refused */
 };
 
 /* State of one GET, seen by the write callback. */
@@ -39,6 +57,41 @@ size_t rt_client_max_path(void) {
   return sizeof(sa.sun_path) - 1;
 }
 
+/* The sockets libcurl opened through open_cb() and has not closed: at
+ * most RT_CLIENT_SOCKETS (CURLOPT_MAXCONNECTS is 1: one kept, one new). */
+static int track(rt_client_t *cl, curl_socket_t fd) {
+  for (size_t i = 0; i < RT_CLIENT_SOCKETS; i++)
+    if (cl->sockets[i] == CURL_SOCKET_BAD) {
+      cl->sockets[i] = fd;
+      return 0;
+    }
+  return -1;
+}
+
+static curl_socket_t open_cb(void *ud, curlsocktype purpose,
+                             struct curl_sockaddr *addr) {
+  rt_client_t *cl = ud;
+  curl_socket_t fd;
+
+  if (purpose != CURLSOCKTYPE_IPCXN)
+    return CURL_SOCKET_BAD;
+  fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+  if (fd != CURL_SOCKET_BAD && track(cl, fd) != 0) {
+    close(fd);
+    errno = EMFILE;
+    return CURL_SOCKET_BAD;
+  }
+  return fd;
+}
+
+static int close_cb(void *ud, curl_socket_t fd) {
+  rt_client_t *cl = ud;
+  for (size_t i = 0; i < RT_CLIENT_SOCKETS; i++)
+    if (cl->sockets[i] == fd)
+      cl->sockets[i] = CURL_SOCKET_BAD;
+  return close(fd);
+}
+
 rt_client_t *rt_client_create(const char *socket_path) {
   rt_client_t *cl = NULL;
 
@@ -49,11 +102,21 @@ rt_client_t *rt_client_create(const char *socket_path) {
   if (cl == NULL)
     return NULL;
   cl->socket_path = strdup(socket_path);
+  cl->owner = geteuid();
+  for (size_t i = 0; i < RT_CLIENT_SOCKETS; i++)
+    cl->sockets[i] = CURL_SOCKET_BAD;
   cl->curl = curl_easy_init();
   if (cl->socket_path == NULL || cl->curl == NULL) {
     rt_client_destroy(cl);
     return NULL;
   }
+  /* Set once: the sockets must be closed through close_cb() until the
+   * handle is cleaned up. */
+  curl_easy_setopt(cl->curl, CURLOPT_OPENSOCKETFUNCTION, open_cb);
+  curl_easy_setopt(cl->curl, CURLOPT_OPENSOCKETDATA, cl);
+  curl_easy_setopt(cl->curl, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
+  curl_easy_setopt(cl->curl, CURLOPT_CLOSESOCKETDATA, cl);
+  curl_easy_setopt(cl->curl, CURLOPT_MAXCONNECTS, 1L);
   return cl;
 }
 
@@ -63,7 +126,68 @@ void rt_client_destroy(rt_client_t *cl) {
   if (cl->curl != NULL)
     curl_easy_cleanup(cl->curl);
   free(cl->socket_path);
+  free(cl->owner_name);
   free(cl);
+}
+
+void rt_client_set_owner(rt_client_t *cl, uid_t owner, const char *owner_name) {
+  free(cl->owner_name);
+  cl->owner = owner;
+  cl->owner_name = owner_name != NULL ? strdup(owner_name) : NULL;
+}
+
+/* "root (uid 0)", "root or uid 1000 (name)", "root or uid 1000". */
+static void expected_owner(uid_t owner, const char *owner_name, char *buf,
+                           size_t size) {
+  if (owner == 0)
+    snprintf(buf, size, "root (uid 0)");
+  else if (owner_name != NULL)
+    snprintf(buf, size, "root or uid %lu (%.64s)", (unsigned long)owner,
+             owner_name);
+  else
+    snprintf(buf, size, "root or uid %lu", (unsigned long)owner);
+}
+
+/* Root or the owner listens on fd? Else says why in cl->peer_error. */
+static bool peer_ok(rt_client_t *cl, curl_socket_t fd) {
+  struct ucred peer;
+  socklen_t len = sizeof(peer);
+  char expected[160];
+
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0) {
+    snprintf(cl->peer_error, sizeof(cl->peer_error),
+             "socket %s: cannot learn who serves it: %s; refusing to send "
+             "to it",
+             cl->socket_path, strerror(errno));
+    return false;
+  }
+  if (peer.uid == 0 || peer.uid == cl->owner)
+    return true;
+  expected_owner(cl->owner, cl->owner_name, expected, sizeof(expected));
+  snprintf(cl->peer_error, sizeof(cl->peer_error),
+           "socket %s is served by pid %ld running as uid %lu, expected %s; "
+           "refusing to send to it",
+           cl->socket_path, (long)peer.pid, (unsigned long)peer.uid, expected);
+  return false;
+}
+
+/* libcurl calls this once the connection for a request is made (new or
+ * kept) and before it sends a byte of the request. The check is of the
+ * connected sockets, not of the path: a socket file swapped after the file
+ * check cannot pass it. Every socket the handle holds is checked, the one
+ * in use among them; the kernel keeps a Unix socket's peer credentials
+ * from its connect, so a kept connection is as good as when it was made. */
+static int prereq_cb(void *ud, char *primary_ip, char *local_ip,
+                     int primary_port, int local_port) {
+  rt_client_t *cl = ud;
+  (void)primary_ip;
+  (void)local_ip;
+  (void)primary_port;
+  (void)local_port;
+  for (size_t i = 0; i < RT_CLIENT_SOCKETS; i++)
+    if (cl->sockets[i] != CURL_SOCKET_BAD && !peer_ok(cl, cl->sockets[i]))
+      return CURL_PREREQFUNC_ABORT;
+  return CURL_PREREQFUNC_OK;
 }
 
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *ud) {
@@ -116,6 +240,9 @@ static void set_options(rt_client_t *cl, rt_client_get_t *g, const char *url,
   curl_easy_setopt(c, CURLOPT_WRITEDATA, g);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cl->curl_error);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "collectd-sagemaker");
+  curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, prereq_cb);
+  curl_easy_setopt(c, CURLOPT_PREREQDATA, cl);
+  cl->peer_error[0] = 0;
 }
 
 void rt_client_get(rt_client_t *cl, const char *path, rt_parser_t *parser,
@@ -141,7 +268,10 @@ void rt_client_get(rt_client_t *cl, const char *path, rt_parser_t *parser,
   if (g.http_code == 0 && rc == CURLE_OK)
     curl_easy_getinfo(cl->curl, CURLINFO_RESPONSE_CODE, &res->http_code);
 
-  if (g.parse_failed) {
+  if (cl->peer_error[0] != 0) {
+    res->status = RT_CLIENT_GET_REFUSED;
+    snprintf(res->message, sizeof(res->message), "%s", cl->peer_error);
+  } else if (g.parse_failed) {
     res->status = RT_CLIENT_GET_BAD_DOCUMENT;
     snprintf(res->message, sizeof(res->message), "GET %s: %s", path,
              rt_parser_error(parser));
@@ -205,14 +335,7 @@ rt_client_socket_check_t rt_client_socket_check(const char *path, uid_t owner,
   }
   if (st.st_uid == 0 || st.st_uid == owner)
     return RT_CLIENT_SOCKET_OK;
-  if (owner == 0)
-    snprintf(expected, sizeof(expected), "root (uid 0)");
-  else if (owner_name != NULL)
-    snprintf(expected, sizeof(expected), "root or uid %lu (%s)",
-             (unsigned long)owner, owner_name);
-  else
-    snprintf(expected, sizeof(expected), "root or uid %lu",
-             (unsigned long)owner);
+  expected_owner(owner, owner_name, expected, sizeof(expected));
   snprintf(msg, msg_size,
            "socket %s is owned by uid %lu, expected %s; refusing to "
            "connect",

@@ -4,7 +4,10 @@
  * over its Unix socket through libcurl (CURLOPT_UNIX_SOCKET_PATH).
  *
  * The body is streamed into a rt_parser parser as it arrives, so no
- * page is ever held whole. Every GET has one deadline covering connect,
+ * page is ever held whole. Every connection is checked before a byte is
+ * sent on it: the process that listens on the socket must run as root or
+ * as the expected owner (SO_PEERCRED), whatever the socket file looks
+ * like. Every GET has one deadline covering connect,
  * send and receive: a runtime that hangs costs at most that long. The
  * connection is kept between GETs when the runtime allows it.
  *
@@ -24,6 +27,8 @@ typedef enum {
   RT_CLIENT_GET_TRANSPORT,    /* connect, timeout, connection closed early */
   RT_CLIENT_GET_HTTP_STATUS,  /* an answer other than 200 */
   RT_CLIENT_GET_BAD_DOCUMENT, /* 200, but the body was not a valid document */
+  RT_CLIENT_GET_REFUSED,      /* the peer is not root nor the owner: nothing
+                                 was sent (see rt_client_set_owner) */
 } rt_client_get_status_t;
 
 typedef struct {
@@ -38,9 +43,18 @@ typedef struct rt_client_s rt_client_t;
  * rather than truncated. */
 size_t rt_client_max_path(void);
 
-/* Returns NULL if the path is too long (see above) or memory runs out. */
+/* Returns NULL if the path is too long (see above) or memory runs out.
+ * The expected owner is the effective uid of the caller until
+ * rt_client_set_owner() says otherwise. */
 rt_client_t *rt_client_create(const char *socket_path);
 void rt_client_destroy(rt_client_t *cl);
+
+/* Who may serve the socket besides root: owner, named owner_name in
+ * messages when not NULL (the string is copied). Each new connection is
+ * connected by the client itself and refused (RT_CLIENT_GET_REFUSED, the
+ * message naming the socket, the peer's uid and pid and what was
+ * expected) unless the peer's credentials say root or owner. */
+void rt_client_set_owner(rt_client_t *cl, uid_t owner, const char *owner_name);
 
 /* GETs path (for example "/v1/requests?after=5&limit=1000"), feeding a 200
  * body to parser, within timeout_ms (at least 1). parser must be fresh;
@@ -61,8 +75,9 @@ typedef enum {
  * sent to it: only a socket owned by root or by owner is OK. owner_name,
  * if not NULL, is how the configuration named owner, for msg. msg says
  * what was found and what was expected, naming the path. This checks the
- * file, not the process behind it: it is as strong as the permissions of
- * the socket's directory, which must keep others from replacing it. */
+ * file, which gives the clearest message for a wrong path or owner; the
+ * guarantee is the check of the connected peer in rt_client_get(), which
+ * a socket swapped in between cannot pass. */
 rt_client_socket_check_t rt_client_socket_check(const char *path, uid_t owner,
                                                 const char *owner_name,
                                                 char *msg, size_t msg_size);

@@ -29,9 +29,16 @@ counted as lost; one notification per failed or expired record covered.
 The hangs: every request the plugin left hanging was abandoned (the fake
 sees the client close) within Timeout, and reads kept their interval;
 collectd stops on SIGTERM within Timeout + 1 s while a read hangs.
+
+An error text with a newline and an escape sequence is logged escaped, on
+the runtime's own line. Then two more runs: a runtime that loses records
+before every read gets one warning at growing intervals and a line when it
+keeps up; a root-owned socket served by a process of uid 65534 gets no
+byte of a request, and a rate-limited error naming the uid and pid.
 """
 import os
 import re
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -39,7 +46,7 @@ from collections import defaultdict
 from fake_runtime import Fault, FakeRuntime
 from harness import (Tap, Workdir, collectd_conf, plugin_block, read_jsonl,
                      read_text, require_collectd, runtime_block,
-                     sanitizer_reports, start_collectd, stop, wait_for)
+                     sanitizer_reports, start, start_collectd, stop, wait_for)
 from ledger import (COUNTS, GAUGES, STATS, expected, failed, read_ranges,
                     reads_of, stats_of_values)
 
@@ -58,6 +65,11 @@ require_collectd(tap)
 TIMED_OUT = r"(?i)timed out|timeout"
 NOT_ACCEPTED = r"records after seq \d+ not accepted"
 HTML_500 = b"<html><body><h1>Internal Server Error</h1></body></html>\n"
+# An error text that would forge a line of collectd's log and paint the
+# terminal, and how the log must show it: escaped, on the line of the
+# runtime's error.
+FORGED = "busy\n[error] forged line\r\x1b[31m\xff"
+FORGED_ESCAPED = "busy\\n[error] forged line\\r\\x1b[31m\xff"
 
 # runtime -> [(label, path or "down", fault, seconds, [regexes the error
 # lines must all match])]
@@ -66,6 +78,9 @@ STEPS = {
         ("snapshot 503 runtime starting (long)", "snapshot",
          Fault.status(503, {"error": "runtime starting"}), 7.5,
          [r"GET /v1/snapshot", r"\b503\b", r"runtime starting"]),
+        ("snapshot 503 whose error text forges a log line", "snapshot",
+         Fault.status(503, {"error": FORGED}), 3,
+         [r"GET /v1/snapshot", r"\b503\b", re.escape(FORGED_ESCAPED)]),
         ("snapshot 500 with a non-JSON body", "snapshot",
          Fault.status(500, HTML_500, "text/html"), 3,
          [r"GET /v1/snapshot", r"\b500\b"]),
@@ -353,6 +368,12 @@ for o, l in all_lines:
                              for ph in by_name[owners[0]]):
         stray.append(l)
 tap.ok(not stray, "no [error] line outside a fault", "\n".join(stray[:5]))
+forged = [l for l in text.splitlines() if "forged line" in l]
+tap.ok(forged and all(of_runtime(l, "snapA") and FORGED_ESCAPED in l
+                      for l in forged),
+       "an error text with a newline and an escape sequence is logged "
+       "escaped, on the runtime's line (%d lines)" % len(forged),
+       "\n".join(forged[:4]))
 
 # ------------------------------------------------------------- the hangs
 
@@ -474,4 +495,105 @@ tap.ok("[error]" in text and "Segmentation" not in text,
        "the log has the errors and no crash")
 reports = sanitizer_reports(work)
 tap.ok(not reports, "no sanitizer reports", "\n".join(reports[:10]))
+
+# ----------------------------------------- a loss that lasts, rate-limited
+
+# A runtime whose ring holds 3 records and that completes 6 per read loses
+# 3 before every read: one warning, repeated at growing intervals, not one
+# per read; then, once it keeps up, one line saying so.
+work2 = Workdir("bad-ring")
+ring = FakeRuntime(work2.file("ring.sock"), grow=6, ring=3).start()
+conf2, out2, logpath2 = collectd_conf(work2, plugin_block(
+    runtime_block("ring", ring.path, Interval=INTERVAL, Timeout=TIMEOUT,
+                  PageSize=PAGE_SIZE)), interval=INTERVAL)
+cd2 = start_collectd(work2, conf2)
+tap.ok(wait_for(lambda: len(ring.arrivals("snapshot")) >= 8, 15, step=0.1),
+       "ring: 8 reads while the runtime loses records",
+       read_text(logpath2)[-2000:])
+lossy = len(ring.arrivals("snapshot"))
+ring.grow = 2
+recovered = wait_for(lambda: [l for l in read_text(logpath2).splitlines()
+                              if "[info]" in l and 'runtime "ring"' in l and
+                              "again" in l and "lost" in l], 8, step=0.1)
+stop(cd2)
+ring.stop()
+lines = read_text(logpath2).splitlines()
+warned = [l for l in lines if "[warning]" in l and 'runtime "ring"' in l and
+          "were gone before they could be read" in l]
+lost = sum(r["LostRequests"]["values"][0]
+           for _, r in reads_of(read_jsonl(out2), "ring"))
+tap.ok(1 <= len(warned) <= complaint_bound(lossy) and len(warned) < lossy / 2,
+       "ring: %d warnings over %d lossy reads (c_complain allows %d)"
+       % (len(warned), lossy, complaint_bound(lossy)), "\n".join(warned))
+tap.ok(recovered, "ring: an [info] line says when nothing is lost again",
+       "\n".join(lines[-10:]))
+tap.ok(lost >= 3 * (lossy - 2), "ring: the losses were counted in "
+       "LostRequests (%d)" % lost)
+
+# ----------------------------------- a socket served by another user's process
+
+# A socket file owned by root (it passes the file's owner check) whose
+# listener runs as uid 65534, as after a swap between that check and the
+# connect: every connection is refused before a byte is sent, with a
+# rate-limited error naming the socket, the uid and pid found and the owner
+# expected. The listener counts the bytes it received.
+PEER_SERVER = r"""
+import os, socket, sys
+path, counts = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path)
+os.chmod(path, 0o777)
+os.setgid(65534)
+os.setuid(65534)
+s.listen(8)
+n = 0
+while True:
+    c, _ = s.accept()
+    while True:
+        b = c.recv(4096)
+        if not b:
+            break
+        n += len(b)
+    c.close()
+    with open(counts, "a") as f:
+        f.write("%d\n" % n)
+"""
+if os.geteuid() != 0:
+    tap.ok(True, "# SKIP the peer check needs root to serve as uid 65534")
+else:
+    work3 = Workdir("bad-peer")
+    os.chmod(work3.path, 0o755)
+    psock, counts = work3.file("peer.sock"), work3.file("counts")
+    with open(counts, "w"):
+        pass
+    os.chmod(counts, 0o666)
+    peer = start([sys.executable, "-c", PEER_SERVER, psock, counts],
+                 work3.file("peer.log"))
+    wait_for(lambda: os.path.exists(psock), 5)
+    conf3, out3, logpath3 = collectd_conf(work3, plugin_block(
+        runtime_block("peer", psock, Interval=INTERVAL, Timeout=TIMEOUT)),
+        interval=INTERVAL)
+    cd3 = start_collectd(work3, conf3)
+    tap.ok(wait_for(lambda: len(read_text(counts).split()) >= 6, 15, step=0.1),
+           "peer: collectd connected at every read",
+           read_text(logpath3)[-1500:] + read_text(work3.file("peer.log")))
+    stop(cd3)
+    stop(peer)
+    conns = [int(x) for x in read_text(counts).split()]
+    lines = read_text(logpath3).splitlines()
+    refused = [l for l in lines if "[error]" in l and 'runtime "peer"' in l]
+    want = ("socket %s is served by pid %d running as uid 65534, expected "
+            "root (uid 0); refusing to send to it" % (psock, peer.pid))
+    tap.ok(conns and conns[-1] == 0, "peer: not a byte reached it over %d "
+           "connections" % len(conns), conns)
+    tap.ok(refused and all(want in l for l in refused),
+           "peer: the error names the socket, the uid and pid found and the "
+           "owner expected", "\n".join(refused[:3]))
+    tap.ok(len(refused) <= complaint_bound(len(conns)) and
+           len(refused) < len(conns),
+           "peer: rate-limited (%d errors over %d reads)"
+           % (len(refused), len(conns)))
+    tap.ok(not [v for v in read_jsonl(out3) if v["kind"] == "value" and
+                v["plugin"] == PLUGIN],
+           "peer: nothing dispatched for it")
 tap.done()

@@ -5,7 +5,11 @@
  * body too large, no socket at all) and what it does right (chunked and
  * sized bodies, kept connections). Each answer checks the status, the
  * message and, for silence, that the deadline held. Then the check of
- * the socket file before connecting: owner, type, symbolic links.
+ * the socket file before connecting: owner, type, symbolic links. Last,
+ * the check of the process behind a connected socket (SO_PEERCRED): a
+ * socket file of the right owner served by a process of another uid, as
+ * after a swap between the file check and the connect, is refused before
+ * a byte is sent.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -254,6 +259,115 @@ static void test_socket_check(void) {
   rmdir(dir);
 }
 
+/* A runtime behind a socket file owned by root whose process runs as
+ * uid 65534: it binds as root, drops its privileges, then listens (the
+ * peer credentials of a Unix socket are those at listen()). It reports
+ * through a pipe how many bytes the client sent before hanging up. */
+static void test_peer_check(void) {
+  char dir[] = "/tmp/sm-peer-test-XXXXXX";
+  char sock[64];
+  int ready[2], report[2];
+  pid_t child;
+  rt_client_t *cl;
+  rt_client_get_result_t res;
+  rt_parser_t *p;
+  char want[64], c;
+  long got = -1;
+
+  if (geteuid() != 0) {
+    T_OK(1, "# SKIP the peer check needs root to serve as another uid");
+    return;
+  }
+  if (mkdtemp(dir) == NULL || chmod(dir, 0755) != 0 || pipe(ready) != 0 ||
+      pipe(report) != 0) {
+    T_OK(0, "set up: %s", strerror(errno));
+    return;
+  }
+  snprintf(sock, sizeof(sock), "%s/rt.sock", dir);
+  child = fork();
+  if (child == 0) {
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0), conn;
+    long n = 0;
+    char buf[512];
+    ssize_t r;
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        chmod(sock, 0777) != 0 || setgid(65534) != 0 || setuid(65534) != 0 ||
+        listen(fd, 4) != 0)
+      _exit(2);
+    if (write(ready[1], "r", 1) != 1)
+      _exit(2);
+    /* Two connections: the client that refuses it, then one that
+     * expects uid 65534 and gets a snapshot. */
+    for (int k = 0; k < 2; k++) {
+      const reply_t snap = {R_SIZED, SNAPSHOT, true};
+      conn = accept(fd, NULL, NULL);
+      n = 0;
+      while (conn >= 0 &&
+             (r = read(conn, buf + n, sizeof(buf) - 1 - (size_t)n)) > 0) {
+        n += r;
+        buf[n] = 0;
+        if (strstr(buf, "\r\n\r\n") != NULL) {
+          answer(conn, &snap);
+          break;
+        }
+      }
+      if (write(report[1], &n, sizeof(n)) != (ssize_t)sizeof(n))
+        _exit(2);
+      close(conn);
+    }
+    _exit(0);
+  }
+  close(ready[1]);
+  close(report[1]);
+  T_EQ_INT(read(ready[0], &c, 1), 1,
+           "peer check: the runtime of uid 65534 "
+           "listens");
+  {
+    char msg[512];
+    T_EQ_INT(rt_client_socket_check(sock, 0, NULL, msg, sizeof(msg)),
+             RT_CLIENT_SOCKET_OK,
+             "peer check: its socket file passes the "
+             "owner check (root's)");
+  }
+  cl = rt_client_create(sock);
+  rt_client_set_owner(cl, 0, NULL);
+  p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, NULL);
+  rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
+  T_EQ_INT(res.status, RT_CLIENT_GET_REFUSED, "peer check: refused");
+  snprintf(want, sizeof(want), "pid %ld", (long)child);
+  T_OK(strstr(res.message, sock) && strstr(res.message, "uid 65534") &&
+           strstr(res.message, want) &&
+           strstr(res.message, "expected root (uid 0)"),
+       "  naming the socket, the uid found, its pid and what was expected: "
+       "%s",
+       res.message);
+  rt_parser_destroy(p);
+  rt_client_destroy(cl);
+  T_EQ_INT(read(report[0], &got, sizeof(got)), (long)sizeof(got),
+           "peer check: the runtime reports");
+  T_EQ_INT(got, 0, "peer check: not a byte was sent to it");
+
+  /* The same runtime, when uid 65534 is the expected owner, is read. */
+  cl = rt_client_create(sock);
+  rt_client_set_owner(cl, 65534, "nobody");
+  p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, NULL);
+  rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
+  T_EQ_INT(res.status, RT_CLIENT_GET_OK,
+           "peer check: uid 65534 passes when expected");
+  rt_parser_destroy(p);
+  rt_client_destroy(cl);
+  T_EQ_INT(read(report[0], &got, sizeof(got)), (long)sizeof(got),
+           "peer check: the runtime reports again");
+  T_OK(got > 0, "peer check: and got the request (%ld bytes)", got);
+  waitpid(child, NULL, 0);
+  close(ready[0]);
+  close(report[0]);
+  unlink(sock);
+  rmdir(dir);
+}
+
 int main(void) {
   char path[108];
   const reply_t script[] = {
@@ -394,5 +508,6 @@ int main(void) {
        "a socket path longer than %zu bytes is refused, not truncated",
        rt_client_max_path());
   test_socket_check();
+  test_peer_check();
   return t_done();
 }

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sm_text_escape against hand-written expectations: what a log line may
+ * carry as is (printable ASCII, valid UTF-8), what is escaped (C0
+ * controls, DEL, C1 controls, the backslash, every byte of invalid
+ * UTF-8: overlong forms, surrogates, code points past U+10FFFF, stray
+ * and cut sequences), and the cap: the output always fits, ends in
+ * "..." when the text was cut, and is never cut inside an escape or a
+ * character. Then every input of up to 3 bytes over a small alphabet:
+ * the output is printable ASCII or valid UTF-8, has no control byte, and
+ * unescapes back to the input.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sm_text.h"
+#include "tap.h"
+
+static void check(const char *in, size_t len, const char *want,
+                  const char *what) {
+  char out[256];
+  size_t n = sm_text_escape(in, len, out, sizeof(out));
+  T_EQ_STR(out, want, what);
+  T_EQ_INT(n, strlen(want), "returns the length");
+}
+
+/* Reverses the escaping; returns the length, or -1 on a bad escape. */
+static int unescape(const char *s, char *out, size_t size) {
+  size_t n = 0;
+  while (*s != 0 && n < size) {
+    if (*s != '\\') {
+      out[n++] = *s++;
+      continue;
+    }
+    s++;
+    switch (*s) {
+    case 'n':
+      out[n++] = '\n';
+      s++;
+      break;
+    case 'r':
+      out[n++] = '\r';
+      s++;
+      break;
+    case 't':
+      out[n++] = '\t';
+      s++;
+      break;
+    case '\\':
+      out[n++] = '\\';
+      s++;
+      break;
+    case 'x': {
+      unsigned v;
+      if (sscanf(s + 1, "%2x", &v) != 1 || strlen(s) < 3)
+        return -1;
+      out[n++] = (char)v;
+      s += 3;
+      break;
+    }
+    default:
+      return -1;
+    }
+  }
+  return (int)n;
+}
+
+/* Printable ASCII, or valid UTF-8 of code points U+00A0 and up. */
+static bool clean(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p != 0) {
+    if (*p < 0x80) {
+      if (*p < 0x20 || *p == 0x7f)
+        return false;
+      p++;
+    } else {
+      /* The escaper keeps only valid sequences; recheck the lead byte. */
+      int k = *p >= 0xf0 ? 3 : *p >= 0xe0 ? 2 : *p >= 0xc2 ? 1 : -1;
+      if (k < 0 || (*p == 0xc2 && p[1] < 0xa0))
+        return false;
+      for (int i = 1; i <= k; i++)
+        if ((p[i] & 0xc0) != 0x80)
+          return false;
+      p += k + 1;
+    }
+  }
+  return true;
+}
+
+static void test_exhaustive(void) {
+  static const unsigned char alphabet[] = {'a',  '\\', '\n', '\r', 0x1b, 0x7f,
+                                           0x80, 0x9b, 0xbf, 0xc2, 0xc3, 0xe2,
+                                           0xed, 0xf0, 0xf4, 0xff, 0x00};
+  size_t na = sizeof(alphabet);
+  size_t bad = 0, total = 0;
+
+  for (size_t len = 1; len <= 3; len++) {
+    size_t combos = 1;
+    for (size_t i = 0; i < len; i++)
+      combos *= na;
+    for (size_t c = 0; c < combos; c++) {
+      char in[4], out[64], back[64];
+      size_t x = c;
+      int n;
+      for (size_t i = 0; i < len; i++, x /= na)
+        in[i] = (char)alphabet[x % na];
+      sm_text_escape(in, len, out, sizeof(out));
+      n = unescape(out, back, sizeof(back));
+      total++;
+      if (!clean(out) || n != (int)len || memcmp(back, in, len) != 0)
+        bad++;
+    }
+  }
+  T_EQ_INT(bad, 0,
+           "every input of 1..3 bytes: clean output that unescapes "
+           "to the input");
+  T_OK(total > 5000, "%zu inputs tried", total);
+}
+
+static void test_cap(void) {
+  char out[16];
+  char in[64];
+  size_t n;
+
+  memset(in, 'a', sizeof(in));
+  n = sm_text_escape(in, sizeof(in), out, sizeof(out));
+  T_EQ_STR(out, "aaaaaaaaaaaa...", "cut at the cap with \"...\"");
+  T_EQ_INT(n, 15, "the output fills the buffer");
+
+  n = sm_text_escape("aaaaaaaaaaaaaaa", 15, out, sizeof(out));
+  T_EQ_STR(out, "aaaaaaaaaaaaaaa", "exactly the room: not cut");
+
+  n = sm_text_escape("aaaaaaaaaaa\n\n\n", 14, out, sizeof(out));
+  T_EQ_STR(out, "aaaaaaaaaaa...", "an escape is not cut in half");
+  T_EQ_INT(n, 14, "length of the cut output");
+
+  /* Three "é" of 2 bytes after 11 a do not fit in 15; the first would,
+   * but not with the "..." after it. */
+  n = sm_text_escape("aaaaaaaaaaa\xc3\xa9\xc3\xa9\xc3\xa9", 17, out,
+                     sizeof(out));
+  T_EQ_STR(out, "aaaaaaaaaaa...", "a character is not cut in half");
+
+  n = sm_text_escape("abcdef", 6, out, 4);
+  T_EQ_STR(out, "...", "a buffer of 4 holds only \"...\"");
+  n = sm_text_escape("abcdef", 6, out, 2);
+  T_EQ_STR(out, ".", "a tiny buffer still ends in a NUL");
+  T_EQ_INT(n, 1, "and says how much it wrote");
+  n = sm_text_escape("abcdef", 6, NULL, 0);
+  T_EQ_INT(n, 0, "no buffer: nothing written");
+  n = sm_text_escape(NULL, 0, out, sizeof(out));
+  T_EQ_STR(out, "", "no input: empty output");
+}
+
+int main(void) {
+  check("runtime starting", 16, "runtime starting", "plain text as is");
+  check("a\nb", 3, "a\\nb", "newline");
+  check("a\r\nb", 4, "a\\r\\nb", "CR LF");
+  check("a\tb", 3, "a\\tb", "tab");
+  check("\x1b[31mred", 8, "\\x1b[31mred", "ESC of a terminal sequence");
+  check("\x01\x7f", 2, "\\x01\\x7f", "other C0 and DEL");
+  check("a\\nb", 4, "a\\\\nb", "a backslash is doubled: no forged escape");
+  check("a\0b", 3, "a\\x00b", "a NUL within the length");
+  check("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14,
+        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+        "valid UTF-8 of 2, 3 and 4 bytes as is");
+  check("\xc2\x9b"
+        "31m",
+        5, "\\xc2\\x9b31m", "a C1 control (CSI) is escaped");
+  check("\xc2\xa0", 2, "\xc2\xa0", "U+00A0 is kept");
+  check("\xff\xfe", 2, "\\xff\\xfe", "bytes that are never UTF-8");
+  check("\xc0\xaf", 2, "\\xc0\\xaf", "an overlong '/'");
+  check("\xe0\x80\xaf", 3, "\\xe0\\x80\\xaf", "an overlong 3-byte form");
+  check("\xed\xa0\x80", 3, "\\xed\\xa0\\x80", "a UTF-16 surrogate");
+  check("\xf4\x90\x80\x80", 4, "\\xf4\\x90\\x80\\x80", "past U+10FFFF");
+  check("\xe2\x82", 2, "\\xe2\\x82", "a sequence cut short at the end");
+  check("\xe2\x82z", 3, "\\xe2\\x82z", "a sequence cut short by ASCII");
+  check("\x80z", 2, "\\x80z", "a stray continuation byte");
+  check("\n[error] forged line", 20, "\\n[error] forged line",
+        "a forged log line stays on the line");
+  test_cap();
+  test_exhaustive();
+  return t_done();
+}

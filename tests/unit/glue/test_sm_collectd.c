@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The table-driven option parser of the glue (plugin/sm_collectd.c),
+ * against collectd's configuration items built by hand and a stub of
+ * collectd's logging that keeps the last message: defaults, every type
+ * with its limits, custom setters, repeatable options, an option given
+ * twice, unknown options, and the exact wording of each error in both
+ * styles.
+ */
+#include "sm_collectd.h"
+
+#include <math.h>
+#include <stdarg.h>
+
+#include "tap.h"
+
+/* ------------------------------------------------ collectd, stubbed */
+
+static char last_log[1024];
+static int logged;
+
+void plugin_log(int level, const char *format, ...) {
+  va_list ap;
+  (void)level;
+  va_start(ap, format);
+  vsnprintf(last_log, sizeof(last_log), format, ap);
+  va_end(ap);
+  logged++;
+}
+
+char *sstrncpy(char *dest, const char *src, size_t n) {
+  snprintf(dest, n, "%s", src);
+  return dest;
+}
+
+int ssnprintf(char *str, size_t size, const char *format, ...) {
+  va_list ap;
+  int r;
+  va_start(ap, format);
+  r = vsnprintf(str, size, format, ap);
+  va_end(ap);
+  return r;
+}
+
+/* ------------------------------------------------------------ table */
+
+typedef struct {
+  char *name;
+  bool flag;
+  int count;
+  size_t bytes;
+  double ratio;
+  cdtime_t wait;
+  int items;
+} conf_t;
+
+static int set_item(const sm_collectd_option_t *opt, const oconfig_item_t *ci,
+                    void *obj, const sm_collectd_where_t *where) {
+  conf_t *c = obj;
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING)
+    return sm_collectd_option_fail(where, opt, ci, "expected one string");
+  c->items++;
+  return 0;
+}
+
+#define OFF(f) offsetof(conf_t, f)
+static const sm_collectd_option_t opts[] = {
+    {.name = "Name",
+     .type = SM_COLLECTD_OPT_STRING,
+     .offset = OFF(name),
+     .def = "dflt",
+     .min = 1,
+     .max = 8},
+    {.name = "Flag",
+     .type = SM_COLLECTD_OPT_BOOLEAN,
+     .offset = OFF(flag),
+     .def = "true"},
+    {.name = "Count",
+     .type = SM_COLLECTD_OPT_INT,
+     .offset = OFF(count),
+     .def = "10",
+     .min = 1,
+     .max = 100},
+    {.name = "Bytes",
+     .type = SM_COLLECTD_OPT_SIZE,
+     .offset = OFF(bytes),
+     .def = "4096",
+     .min = 4096,
+     .max = 1073741824},
+    {.name = "Ratio",
+     .type = SM_COLLECTD_OPT_DOUBLE,
+     .offset = OFF(ratio),
+     .def = "0.5",
+     .min = 0,
+     .max = 1},
+    {.name = "Wait",
+     .type = SM_COLLECTD_OPT_SECONDS,
+     .offset = OFF(wait),
+     .min = 0.001,
+     .max = 60},
+    {.name = "Item",
+     .type = SM_COLLECTD_OPT_CUSTOM,
+     .set = set_item,
+     .flags = SM_COLLECTD_OPT_REPEATABLE},
+};
+#define N (sizeof(opts) / sizeof(opts[0]))
+
+static const sm_collectd_where_t where = {
+    .plugin = "p",
+    .block = "<Block \"b\">",
+    .style = SM_COLLECTD_MSG_INVALID_VALUE_FOR};
+
+/* ---------------------------------------------------- items by hand */
+
+static oconfig_value_t num(double d) {
+  return (oconfig_value_t){.value.number = d, .type = OCONFIG_TYPE_NUMBER};
+}
+static oconfig_value_t str(const char *s) {
+  return (oconfig_value_t){.value.string = (char *)s,
+                           .type = OCONFIG_TYPE_STRING};
+}
+static oconfig_value_t boolean(bool b) {
+  return (oconfig_value_t){.value.boolean = b, .type = OCONFIG_TYPE_BOOLEAN};
+}
+
+/* Reads a block of one option (key, one value) into a fresh conf with its
+ * defaults; returns the parser's result. */
+static int read1(conf_t *c, const char *key, oconfig_value_t v) {
+  oconfig_item_t child = {.key = (char *)key, .values = &v, .values_num = 1};
+  oconfig_item_t block = {
+      .key = "Block", .children = &child, .children_num = 1};
+  memset(c, 0, sizeof(*c));
+  sm_collectd_options_defaults(opts, N, c, &where);
+  last_log[0] = 0;
+  return sm_collectd_options_read(opts, N, &block, c, &where, NULL);
+}
+
+static void refused(const char *key, oconfig_value_t v, const char *want) {
+  conf_t c;
+  T_EQ_INT(read1(&c, key, v), -1, key);
+  T_EQ_STR(last_log, want, "  the message");
+  free(c.name);
+}
+
+int main(void) {
+  conf_t c;
+  bool given[N];
+
+  memset(&c, 0, sizeof(c));
+  T_EQ_INT(sm_collectd_options_defaults(opts, N, &c, &where), 0, "defaults");
+  T_EQ_STR(c.name, "dflt", "string default");
+  T_OK(c.flag && c.count == 10 && c.bytes == 4096 && c.ratio == 0.5 &&
+           c.wait == 0 && c.items == 0,
+       "every other default, and none where none is given");
+  free(c.name);
+
+  /* A block of every option, Item twice. */
+  {
+    oconfig_value_t v[] = {str("abc"), str("off"), num(100), num(1 << 20),
+                           num(0.25),  num(1.5),   str("x"), str("y")};
+    oconfig_item_t ch[] = {
+        {.key = "name", .values = &v[0], .values_num = 1},
+        {.key = "FLAG", .values = &v[1], .values_num = 1},
+        {.key = "Count", .values = &v[2], .values_num = 1},
+        {.key = "Bytes", .values = &v[3], .values_num = 1},
+        {.key = "Ratio", .values = &v[4], .values_num = 1},
+        {.key = "Wait", .values = &v[5], .values_num = 1},
+        {.key = "Item", .values = &v[6], .values_num = 1},
+        {.key = "Item", .values = &v[7], .values_num = 1},
+    };
+    oconfig_item_t block = {.key = "Block", .children = ch, .children_num = 8};
+    memset(&c, 0, sizeof(c));
+    sm_collectd_options_defaults(opts, N, &c, &where);
+    T_EQ_INT(sm_collectd_options_read(opts, N, &block, &c, &where, given), 0,
+             "a block of every option, names in any case");
+    T_EQ_STR(c.name, "abc", "string replaced (the default is freed)");
+    T_OK(!c.flag, "boolean from the string \"off\"");
+    T_EQ_INT(c.count, 100, "int at its maximum");
+    T_EQ_INT(c.bytes, 1 << 20, "size");
+    T_EQ_DBL(c.ratio, 0.25, "double");
+    T_EQ_INT(c.wait, DOUBLE_TO_CDTIME_T(1.5), "seconds as cdtime_t");
+    T_EQ_INT(c.items, 2, "a repeatable custom option, set twice");
+    T_OK(given[0] && given[5] && given[6], "given says what was given");
+    free(c.name);
+  }
+
+  T_EQ_INT(read1(&c, "Flag", boolean(false)), 0, "a boolean");
+  T_OK(!c.flag, "  false");
+  free(c.name);
+  T_EQ_INT(read1(&c, "Flag", str("Yes")), 0, "the string Yes");
+  T_OK(c.flag, "  true");
+  free(c.name);
+
+  refused("Count", num(0),
+          "p plugin: <Block \"b\">: invalid value for Count: 0 (expected an "
+          "integer from 1 to 100)");
+  refused("Count", num(2.5),
+          "p plugin: <Block \"b\">: invalid value for Count: 2.5 (expected "
+          "an integer from 1 to 100)");
+  refused("Count", num(NAN),
+          "p plugin: <Block \"b\">: invalid value for Count: nan (expected "
+          "an integer from 1 to 100)");
+  refused("Count", str("5"),
+          "p plugin: <Block \"b\">: invalid value for Count: \"5\" (expected "
+          "an integer from 1 to 100)");
+  refused("Bytes", num(-1),
+          "p plugin: <Block \"b\">: invalid value for Bytes: -1 (expected a "
+          "whole number from 4096 to 1073741824)");
+  refused("Ratio", num(1.5),
+          "p plugin: <Block \"b\">: invalid value for Ratio: 1.5 (expected a "
+          "number from 0 to 1)");
+  refused("Wait", num(0),
+          "p plugin: <Block \"b\">: invalid value for Wait: 0 (expected a "
+          "number of seconds from 0.001 to 60)");
+  refused("Name", str("toolongname"),
+          "p plugin: <Block \"b\">: invalid value for Name: \"toolongname\" "
+          "(expected a string of 1 to 8 bytes)");
+  refused("Name", num(3),
+          "p plugin: <Block \"b\">: invalid value for Name: 3 (expected a "
+          "string of 1 to 8 bytes)");
+  refused("Flag", str("maybe"),
+          "p plugin: <Block \"b\">: invalid value for Flag: \"maybe\" "
+          "(expected true or false)");
+  refused("Item", num(1),
+          "p plugin: <Block \"b\">: invalid value for Item: 1 (expected one "
+          "string)");
+  refused("Nmae", str("x"), "p plugin: <Block \"b\">: unknown option \"Nmae\"");
+
+  /* Two values, and a non-repeatable option given twice. */
+  {
+    oconfig_value_t v[] = {num(1), num(2)};
+    oconfig_item_t ch[] = {{.key = "Count", .values = v, .values_num = 2}};
+    oconfig_item_t block = {.key = "Block", .children = ch, .children_num = 1};
+    memset(&c, 0, sizeof(c));
+    T_EQ_INT(sm_collectd_options_read(opts, N, &block, &c, &where, NULL), -1,
+             "two values are refused");
+    T_EQ_STR(last_log,
+             "p plugin: <Block \"b\">: invalid value for Count: (several "
+             "values) (expected an integer from 1 to 100)",
+             "  the message");
+  }
+  {
+    oconfig_value_t v[] = {num(1), num(2)};
+    oconfig_item_t ch[] = {{.key = "Count", .values = &v[0], .values_num = 1},
+                           {.key = "count", .values = &v[1], .values_num = 1}};
+    oconfig_item_t block = {.key = "Block", .children = ch, .children_num = 2};
+    memset(&c, 0, sizeof(c));
+    T_EQ_INT(sm_collectd_options_read(opts, N, &block, &c, &where, NULL), -1,
+             "an option given twice is refused");
+    T_EQ_STR(last_log,
+             "p plugin: <Block \"b\">: count is given twice; give it once",
+             "  the message");
+  }
+
+  /* write_cloudwatch's wording, for the plugin's own block. */
+  {
+    sm_collectd_where_t w2 = {.plugin = "q",
+                              .style = SM_COLLECTD_MSG_KEY_VALUE};
+    oconfig_value_t v = num(0);
+    oconfig_item_t ch = {.key = "Count", .values = &v, .values_num = 1};
+    oconfig_item_t block = {
+        .key = "Plugin", .children = &ch, .children_num = 1};
+    memset(&c, 0, sizeof(c));
+    T_EQ_INT(sm_collectd_options_read(opts, N, &block, &c, &w2, NULL), -1,
+             "KEY VALUE wording");
+    T_EQ_STR(last_log, "q plugin: Count 0: expected an integer from 1 to 100",
+             "  the message");
+  }
+
+  /* A default its own limits refuse is a mistake of the table. */
+  {
+    static const sm_collectd_option_t bad[] = {{.name = "Count",
+                                                .type = SM_COLLECTD_OPT_INT,
+                                                .offset = OFF(count),
+                                                .def = "1000",
+                                                .min = 1,
+                                                .max = 100}};
+    T_EQ_INT(sm_collectd_options_defaults(bad, 1, &c, &where), -1,
+             "a default out of its limits is refused");
+    T_OK(strstr(last_log, "\"1000\" of Count") != NULL, "  and said: %s",
+         last_log);
+  }
+  T_OK(sm_collectd_option_find(opts, N, "WAIT") == &opts[5] &&
+           sm_collectd_option_find(opts, N, "Nope") == NULL,
+       "find, without case");
+  return t_done();
+}
