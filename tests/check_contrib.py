@@ -123,9 +123,14 @@ senders = {}  # file: IAM prefix of the service it signs for
 unknown = []
 for fn in plugin_files():
     code = c_code(read(fn))
+    # A file's own header may hold its constants.
+    header = fn[:-2] + ".h"
+    if os.path.exists(path(header)):
+        code += "\n" + c_code(read(header))
     defines = dict(re.findall(r'#define\s+(\w+)\s+"([^"]*)"', code))
-    services = set(re.findall(r'\.service\s*=\s*"([^"]+)"', code))
-    services |= {defines[d] for d in re.findall(r"\.service\s*=\s*(\w+)", code)
+    services = set(re.findall(r'(?:\.|->)service\s*=\s*"([^"]+)"', code))
+    services |= {defines[d]
+                 for d in re.findall(r"(?:\.|->)service\s*=\s*(\w+)", code)
                  if d in defines}
     if not services:
         continue
@@ -133,7 +138,7 @@ for fn in plugin_files():
         unknown.append("%s signs for %s" % (fn, sorted(services)))
         continue
     prefix = senders[fn] = IAM_PREFIX[next(iter(services))]
-    literals = re.findall(r'"([^"\\]*)"', code)
+    literals = re.findall(r'"([^"\\]*)"', code) + list(defines.values())
     found = {l.split(".", 1)[1] for l in literals
              if re.fullmatch(r"[A-Za-z0-9_]+\.[A-Z][A-Za-z]+", l)}
     if any(re.fullmatch(r"[A-Za-z0-9_]+\.", l) for l in literals):
