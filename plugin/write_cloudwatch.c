@@ -774,7 +774,10 @@ static int wcw_write(const data_set_t *ds, const value_list_t *vl,
   }
   if (w->host != NULL)
     map_host(w, ds, vl);
-  if (!map_sagemaker(w, ds, vl, now) && w->generic)
+  /* sagemaker_async's values are SageMaker's metrics or nothing: its
+   * running totals and loss count are for other writers. */
+  if (!map_sagemaker(w, ds, vl, now) && w->generic &&
+      strcmp(vl->plugin, SM_PLUGIN_ASYNC) != 0)
     map_generic(w, ds, vl, now);
   pthread_mutex_unlock(&w->lock);
   return 0;
