@@ -431,12 +431,32 @@ static void host_emit(const cw_host_sample_t *s, void *ud) {
   enqueue_into(w, w->host_queue, &d, CDTIME_T_TO_DOUBLE(cdtime()), NULL);
 }
 
+/* A metric's inputs missing three intervals after the host's first value,
+ * or coming after that: cw_host says each once. Called with the lock
+ * held. */
+static void host_warn(const char *host, cw_host_metric_t m, const char *why,
+                      void *ud) {
+  wcw_t *w = ud;
+
+  if (why != NULL)
+    WARNING(PLUGIN_NAME " plugin (%s): host metrics of %s: no %s: %s",
+            w->host_ns, host, cw_host_metric_name(m), why);
+  else
+    INFO(PLUGIN_NAME " plugin (%s): host metrics of %s: %s is computed now",
+         w->host_ns, host, cw_host_metric_name(m));
+}
+
 /* Feeds cw_host: the names sagemaker_async's values carry, and the cpu,
- * memory and df percentages. Called with the lock held. */
+ * memory and df values (gauges as they are, jiffies as the counters
+ * collectd dispatched: cw_host.h says why). Every value is the clock of
+ * the checks for missing inputs. Called with the lock held. */
 static void map_host(wcw_t *w, const data_set_t *ds, const value_list_t *vl) {
   cw_host_stats_t before, after;
   cw_host_value_t v;
+  double x;
 
+  cw_host_check(w->host, vl->host, CDTIME_T_TO_DOUBLE(vl->time),
+                CDTIME_T_TO_DOUBLE(vl->interval), host_warn, w);
   if (strcmp(vl->plugin, SM_PLUGIN_ASYNC) == 0) {
     char *endpoint = NULL, *variant = NULL;
     if (w->host_endpoint_cfg == NULL)
@@ -453,8 +473,21 @@ static void map_host(wcw_t *w, const data_set_t *ds, const value_list_t *vl) {
     sfree(variant);
     return;
   }
-  if (ds->ds_num != 1 || ds->ds[0].type != DS_TYPE_GAUGE)
+  if (ds->ds_num != 1)
     return;
+  switch (ds->ds[0].type) {
+  case DS_TYPE_GAUGE:
+    x = vl->values[0].gauge;
+    break;
+  case DS_TYPE_DERIVE:
+    x = (double)vl->values[0].derive;
+    break;
+  case DS_TYPE_COUNTER:
+    x = (double)vl->values[0].counter;
+    break;
+  default:
+    return; /* none of the host plugins' types */
+  }
   v = (cw_host_value_t){vl->host,
                         vl->plugin,
                         vl->plugin_instance,
@@ -462,7 +495,7 @@ static void map_host(wcw_t *w, const data_set_t *ds, const value_list_t *vl) {
                         vl->type_instance,
                         CDTIME_T_TO_DOUBLE(vl->time),
                         CDTIME_T_TO_DOUBLE(vl->interval),
-                        vl->values[0].gauge};
+                        x};
   cw_host_get_stats(w->host, &before);
   cw_host_add(w->host, &v, host_emit, w);
   cw_host_get_stats(w->host, &after);

@@ -3,7 +3,9 @@
  * cw_host: the instance metrics from hand-computed reads: several cores,
  * states that do not count, reads completed early and closed by the next
  * one, partial reads, late values and a clock going back, cores coming
- * and going, names configured and learned, limits.
+ * and going, names configured and learned, limits; from percentages and
+ * from collectd's defaults (jiffies, bytes), one source per metric; the
+ * warnings for inputs that never come, with injected time.
  */
 #include <math.h>
 #include <stdio.h>
@@ -43,10 +45,13 @@ static void record(const cw_host_sample_t *s, void *ud) {
   r->value = s->value;
 }
 
+/* The interval of the values add gives. */
+static double add_interval = 10.0;
+
 static cw_host_result_t add(cw_host_t *h, const char *host, const char *plugin,
                             const char *pi, const char *type, const char *ti,
                             double time, double value) {
-  cw_host_value_t v = {host, plugin, pi, type, ti, time, 10.0, value};
+  cw_host_value_t v = {host, plugin, pi, type, ti, time, add_interval, value};
   return cw_host_add(h, &v, record, NULL);
 }
 
@@ -83,10 +88,15 @@ static void test_names(void) {
   T_OK(cw_host_wants("cpu", "percent") && cw_host_wants("memory", "percent") &&
            cw_host_wants("df", "percent_bytes"),
        "wants the percent types of cpu, memory and df");
-  T_OK(!cw_host_wants("cpu", "cpu") && !cw_host_wants("memory", "memory") &&
-           !cw_host_wants("df", "df_complex") &&
-           !cw_host_wants("load", "percent"),
-       "not the absolute types, nor other plugins");
+  T_OK(cw_host_wants("cpu", "cpu") && cw_host_wants("cpu", "count") &&
+           cw_host_wants("memory", "memory") &&
+           cw_host_wants("df", "df_complex"),
+       "and the defaults: jiffies, the number of cores, bytes");
+  T_OK(!cw_host_wants("df", "df_inodes") &&
+           !cw_host_wants("df", "percent_inodes") &&
+           !cw_host_wants("memory", "count") &&
+           !cw_host_wants("load", "percent") && !cw_host_wants("cpu", "gauge"),
+       "not inodes, nor other types or plugins");
 
   T_OK(cw_host_disk_instance("/", buf, sizeof(buf)) == 0 &&
            strcmp(buf, "root") == 0,
@@ -214,8 +224,6 @@ static void test_cpu(void) {
   T_EQ_DBL(got[0].value, 100.0, "each core within 0..100: 100 + 0");
 
   /* What is not used, or beyond the limits. */
-  T_EQ_INT(add(h, "e", "cpu", "", "percent", "idle", 500, 50), CW_HOST_IGNORED,
-           "the aggregate over cores (ReportByCpu false) is not used");
   T_EQ_INT(add(h, "e", "cpu", "1x", "percent", "idle", 500, 50),
            CW_HOST_IGNORED, "an instance that is no core number");
   T_EQ_INT(add(h, "e", "cpu", "1024", "percent", "idle", 500, 50),
@@ -226,8 +234,8 @@ static void test_cpu(void) {
   T_EQ_INT(stats(h).values_dropped, 2, "both counted");
   T_EQ_INT(add(h, "e", "cpu", "0", "percent", "idle", 500, NAN),
            CW_HOST_IGNORED, "NaN is collectd's no value");
-  T_EQ_INT(add(h, "e", "cpu", "0", "cpu", "idle", 500, 50), CW_HOST_IGNORED,
-           "jiffies (type cpu) are not used");
+  T_EQ_INT(add(h, "e", "cpu", "0", "percent", "user", 500, 50), CW_HOST_IGNORED,
+           "a percent state other than idle or active");
   cw_host_destroy(h);
 }
 
@@ -349,10 +357,432 @@ static void test_names_and_limits(void) {
   cw_host_destroy(h);
 }
 
+/* The states of the cpu plugin's defaults, in the order jcore takes
+ * them; each core's read gives a counter per state. */
+static const char *const jstates[] = {"user",      "system",  "wait",  "nice",
+                                      "interrupt", "softirq", "steal", "idle"};
+#define JS 8
+
+/* One core's jiffies in one read, stamped a microsecond apart from
+ * t + core * 10 us. */
+static void jcore(cw_host_t *h, const char *host, double t, int core,
+                  const double c[JS]) {
+  char pi[16];
+  snprintf(pi, sizeof(pi), "%d", core);
+  for (int s = 0; s < JS; s++)
+    add(h, host, "cpu", pi, "cpu", jstates[s], t + core * 1e-5 + s * 1e-6,
+        c[s]);
+}
+
+static void test_jiffies(void) {
+  cw_host_config_t cfg = {NULL, NULL, NULL, 0};
+  cw_host_t *h = cw_host_create(&cfg);
+  /* user system wait nice interrupt softirq steal idle */
+  static const double a0[JS] = {100, 50, 10, 0, 5, 5, 0, 1000},
+                      a1[JS] = {200, 20, 0, 0, 0, 0, 0, 500},
+                      b0[JS] = {130, 60, 15, 0, 5, 5, 0, 1055},
+                      b1[JS] = {290, 20, 0, 0, 0, 0, 0, 510},
+                      c0[JS] = {130, 60, 13, 0, 5, 5, 0, 1155},
+                      c1[JS] = {340, 70, 0, 0, 0, 0, 0, 510},
+                      d0[JS] = {140, 70, 13, 0, 5, 5, 0, 1235},
+                      e0[JS] = {150, 80, 13, 0, 5, 5, 0, 1315},
+                      e1[JS] = {400, 80, 0, 0, 0, 0, 0, 520},
+                      f0[JS] = {160, 90, 13, 0, 5, 5, 0, 1395},
+                      f1[JS] = {410, 90, 0, 0, 0, 0, 0, 600},
+                      g0[JS] = {170, 100, 13, 0, 5, 5, 0, 1475},
+                      g1[JS] = {420, 100, 0, 0, 0, 0, 0, 680},
+                      g2[JS] = {5, 5, 0, 0, 0, 0, 0, 90},
+                      h0[JS] = {180, 110, 13, 0, 5, 5, 0, 1555},
+                      h1[JS] = {430, 110, 0, 0, 0, 0, 0, 760},
+                      h2[JS] = {15, 15, 0, 0, 0, 0, 0, 170};
+
+  got_num = 0;
+  cw_host_set_names(h, "a", "ep", "v");
+  jcore(h, "a", 100, 0, a0);
+  jcore(h, "a", 100, 1, a1);
+  T_EQ_INT(got_num, 0, "jiffies: the first read has nothing to compare with");
+  jcore(h, "a", 110, 0, b0);
+  for (int s = 0; s < JS - 1; s++)
+    add(h, "a", "cpu", "1", "cpu", jstates[s], 110.00002, b1[s]);
+  T_EQ_INT(got_num, 0, "the second read waits for core 1's idle");
+  T_EQ_INT(stats(h).reads_incomplete, 0,
+           "the first read, closed, is not counted incomplete");
+  T_EQ_INT(add(h, "a", "cpu", "1", "cpu", "idle", 110.00003, b1[7]),
+           CW_HOST_TAKEN, "core 1's idle taken");
+  T_EQ_INT(got_num, 1, "published when every state of every core is in");
+  T_EQ_STR(got[0].name, "CPUUtilization", "as CPUUtilization");
+  T_EQ_DBL(got[0].value, 45.0 + 90.0,
+           "core 0: 45 busy of 100 jiffies (wait is busy); core 1: 90 of "
+           "100");
+  T_EQ_DBL(got[0].time, 110.0, "at the read's earliest time");
+
+  jcore(h, "a", 120, 0, c0);
+  jcore(h, "a", 120, 1, c1);
+  T_EQ_INT(got_num, 2, "the third read");
+  T_EQ_DBL(got[1].value, 0.0 + 100.0,
+           "wait going back 2 jiffies counts as none: core 0 idle, core 1 "
+           "busy");
+
+  /* Core 1 lost in one read: it and the next are not published. */
+  jcore(h, "a", 130, 0, d0);
+  jcore(h, "a", 140, 0, e0);
+  T_EQ_INT(stats(h).reads_incomplete, 1, "a read without core 1 is counted");
+  jcore(h, "a", 140, 1, e1);
+  T_EQ_INT(got_num, 2, "the next has nothing complete to compare with");
+  jcore(h, "a", 150, 0, f0);
+  jcore(h, "a", 150, 1, f1);
+  T_EQ_INT(got_num, 3, "the one after is published");
+  T_EQ_DBL(got[2].value, 20.0 + 20.0, "20 + 20");
+  T_EQ_INT(stats(h).reads_incomplete, 1, "only the lossy read counted");
+
+  /* A core brought online counts from its second read. */
+  jcore(h, "a", 160, 2, g2);
+  jcore(h, "a", 160, 0, g0);
+  jcore(h, "a", 160, 1, g1);
+  T_EQ_INT(got_num, 4, "a read with a new core");
+  T_EQ_DBL(got[3].value, 40.0, "is the sum over the cores known before");
+  jcore(h, "a", 170, 0, h0);
+  jcore(h, "a", 170, 1, h1);
+  T_EQ_INT(got_num, 4, "the next waits for the new core too");
+  jcore(h, "a", 170, 2, h2);
+  T_EQ_INT(got_num, 5, "and has it");
+  T_EQ_DBL(got[4].value, 60.0, "20 + 20 + 20");
+
+  got_num = 0;
+  cw_host_set_names(h, "b", "ep", "v");
+  add(h, "b", "cpu", "0", "cpu", "user", 100, 1000);
+  add(h, "b", "cpu", "0", "cpu", "guest", 100, 1000);
+  add(h, "b", "cpu", "0", "cpu", "idle", 100, 1000);
+  T_EQ_INT(add(h, "b", "cpu", "0", "cpu", "foo", 100, 0), CW_HOST_IGNORED,
+           "a state collectd does not have is ignored");
+  T_EQ_INT(add(h, "b", "cpu", "0", "cpu", "active", 100, 0), CW_HOST_IGNORED,
+           "so is active, which only percentages have");
+  add(h, "b", "cpu", "0", "cpu", "user", 110, 1010);
+  add(h, "b", "cpu", "0", "cpu", "guest", 110, 1030);
+  add(h, "b", "cpu", "0", "cpu", "idle", 110, 1060);
+  T_EQ_INT(got_num, 1, "published");
+  T_EQ_DBL(got[0].value, 40.0, "guest (ReportGuestState) is busy: 40 of 100");
+  /* Nothing moved: no time to share out. */
+  add(h, "b", "cpu", "0", "cpu", "user", 120, 1010);
+  add(h, "b", "cpu", "0", "cpu", "guest", 120, 1030);
+  add(h, "b", "cpu", "0", "cpu", "idle", 120, 1060);
+  T_EQ_INT(add(h, "b", "cpu", "1024", "cpu", "idle", 120, 1), CW_HOST_DROPPED,
+           "core 1024 is beyond CW_HOST_MAX_CPUS");
+  T_EQ_INT(add(h, "b", "cpu", "", "cpu", "idle", 120, 1), CW_HOST_IGNORED,
+           "jiffies without a core are not collectd's");
+  cw_host_finish(h, record, NULL);
+  T_EQ_INT(got_num, 1, "counters that did not move give no value");
+  T_EQ_INT(stats(h).reads_incomplete, 2, "and are counted");
+  cw_host_destroy(h);
+}
+
+static void test_mean(void) {
+  cw_host_config_t cfg = {NULL, NULL, NULL, 0};
+  cw_host_t *h = cw_host_create(&cfg);
+
+  got_num = 0;
+  cw_host_set_names(h, "a", "ep", "v");
+  /* The plugin's first read: the count, no percentages yet (they need
+   * two reads of /proc/stat). */
+  add(h, "a", "cpu", "", "count", "", 90, 4);
+  T_EQ_INT(add(h, "a", "cpu", "", "count", "", 100, 4), CW_HOST_TAKEN,
+           "the number of cores (ReportNumCpu) taken");
+  T_EQ_INT(stats(h).reads_incomplete, 0,
+           "a first read with the count alone is not counted incomplete");
+  T_EQ_INT(add(h, "a", "cpu", "", "percent", "user", 100.000001, 20),
+           CW_HOST_IGNORED, "the mean's user state is not used");
+  T_EQ_INT(add(h, "a", "cpu", "", "percent", "idle", 100.000002, 75),
+           CW_HOST_TAKEN, "the mean's idle taken (ReportByCpu false)");
+  add(h, "a", "cpu", "", "count", "", 110, 4);
+  T_EQ_INT(got_num, 1, "the first read published when the next begins");
+  T_EQ_DBL(got[0].value, 100.0, "(100 - 75) x 4 cores");
+  add(h, "a", "cpu", "", "percent", "idle", 110.000002, 60);
+  T_EQ_INT(got_num, 2, "the second as soon as it has both");
+  T_EQ_DBL(got[1].value, 160.0, "40 x 4");
+
+  cw_host_set_names(h, "b", "ep", "v");
+  add(h, "b", "cpu", "", "count", "", 100, 2);
+  add(h, "b", "cpu", "", "percent", "active", 100, 30);
+  cw_host_finish(h, record, NULL);
+  T_EQ_INT(got_num, 3, "ReportByState false");
+  T_EQ_DBL(got[2].value, 60.0, "active 30 x 2 cores");
+
+  cw_host_set_names(h, "c", "ep", "v");
+  for (int i = 0; i < 3; i++)
+    add(h, "c", "cpu", "", "percent", "idle", 100 + 10 * i, 50);
+  cw_host_finish(h, record, NULL);
+  T_EQ_INT(got_num, 3, "the mean without the number of cores: nothing");
+  T_EQ_INT(stats(h).reads_incomplete, 0,
+           "and nothing counted: nothing was lost (a warning says why)");
+  cw_host_destroy(h);
+}
+
+static void test_memory_disk_bytes(void) {
+  cw_host_config_t cfg = {NULL, NULL, NULL, 0};
+  cw_host_t *h = cw_host_create(&cfg);
+
+  got_num = 0;
+  cw_host_set_names(h, "a", "ep", "v");
+  add(h, "a", "memory", "", "memory", "used", 100, 2000);
+  add(h, "a", "memory", "", "memory", "buffered", 100, 100);
+  add(h, "a", "memory", "", "memory", "cached", 100, 3000);
+  add(h, "a", "memory", "", "memory", "free", 100, 4000);
+  add(h, "a", "memory", "", "memory", "slab_recl", 100, 500);
+  add(h, "a", "memory", "", "memory", "slab_unrecl", 100, 400);
+  add(h, "a", "df", "boot", "df_complex", "used", 100, 900);
+  add(h, "a", "df", "root", "df_complex", "used", 100, 300);
+  add(h, "a", "df", "root", "df_complex", "reserved", 100, 100);
+  add(h, "a", "df", "root", "df_complex", "free", 100, 600);
+  T_EQ_INT(got_num, 0, "first reads wait for the next");
+  add(h, "a", "memory", "", "memory", "used", 110, 5000);
+  T_EQ_INT(got_num, 1, "memory published when its next read begins");
+  T_EQ_STR(got[0].name, "MemoryUtilization", "MemoryUtilization");
+  T_EQ_DBL(got[0].value, 24.0,
+           "(used 2000 + slab_unrecl 400) / the states' sum 10000");
+  add(h, "a", "memory", "", "memory", "buffered", 110, 100);
+  add(h, "a", "memory", "", "memory", "cached", 110, 1000);
+  add(h, "a", "memory", "", "memory", "free", 110, 3500);
+  add(h, "a", "memory", "", "memory", "slab_recl", 110, 0);
+  T_EQ_INT(got_num, 1, "the next waits for every state the last one had");
+  add(h, "a", "memory", "", "memory", "slab_unrecl", 110, 400);
+  T_EQ_INT(got_num, 2, "then is published");
+  T_EQ_DBL(got[1].value, 54.0, "5400 of 10000");
+  add(h, "a", "df", "root", "df_complex", "free", 110, 0);
+  T_EQ_INT(got_num, 3, "disk published when its next read begins");
+  T_EQ_STR(got[2].name, "DiskUtilization", "DiskUtilization");
+  T_EQ_DBL(got[2].value, 100.0 * 300 / 900,
+           "root: used / (used + free), reserved left out (33.3)");
+  add(h, "a", "df", "root", "df_complex", "used", 110, 900);
+  T_EQ_INT(got_num, 4, "the next when it has used and free");
+  T_EQ_DBL(got[3].value, 100.0, "900 used, 0 free: 100");
+
+  /* Without detailed slab: slab is in the total, not in use. */
+  cw_host_set_names(h, "b", "ep", "v");
+  add(h, "b", "memory", "", "memory", "used", 100, 1000);
+  add(h, "b", "memory", "", "memory", "cached", 100, 1000);
+  add(h, "b", "memory", "", "memory", "free", 100, 7000);
+  add(h, "b", "memory", "", "memory", "slab", 100, 1000);
+  /* Without used: nothing to publish. */
+  cw_host_set_names(h, "c", "ep", "v");
+  add(h, "c", "memory", "", "memory", "free", 100, 7000);
+  add(h, "c", "memory", "", "memory", "cached", 100, 1000);
+  T_EQ_INT(add(h, "c", "memory", "", "memory", "swap", 100, 1), CW_HOST_IGNORED,
+           "a state Linux's memory plugin does not have is ignored");
+  cw_host_finish(h, record, NULL);
+  T_EQ_INT(got_num, 5, "b published at finish, c not");
+  T_EQ_DBL(got[4].value, 10.0, "1000 of 10000");
+  T_EQ_INT(stats(h).reads_incomplete, 1, "c's read without used counted");
+  cw_host_destroy(h);
+}
+
+/* Bytes and percentages of one plugin: one source per metric. */
+static void test_one_source(void) {
+  cw_host_config_t cfg = {NULL, NULL, NULL, 0};
+  cw_host_t *h = cw_host_create(&cfg);
+
+  got_num = 0;
+  cw_host_set_names(h, "a", "ep", "v");
+  for (int i = 0; i < 3; i++) {
+    double t = 100 + 10 * i;
+    add(h, "a", "memory", "", "memory", "used", t, 2000 + i * 1000);
+    add(h, "a", "memory", "", "memory", "free", t, 7600 - i * 1000);
+    add(h, "a", "memory", "", "memory", "slab_unrecl", t, 400);
+    T_EQ_INT(add(h, "a", "memory", "", "percent", "used", t, 20 + i * 10),
+             i == 0 ? CW_HOST_TAKEN : CW_HOST_IGNORED,
+             i == 0 ? "percentages taken while no source is chosen"
+                    : "percentages ignored once bytes made a read");
+    add(h, "a", "memory", "", "percent", "slab_unrecl", t, 4);
+  }
+  cw_host_finish(h, record, NULL);
+  T_EQ_INT(got_num, 3, "three reads, each published once");
+  T_EQ_DBL(got[0].value, 24.0, "24");
+  T_EQ_DBL(got[1].value, 34.0, "34");
+  T_EQ_DBL(got[2].value, 44.0, "44");
+  T_EQ_DBL(got[1].time, 110.0, "at their times");
+  T_EQ_INT(stats(h).reads_incomplete, 0, "nothing counted incomplete");
+  cw_host_destroy(h);
+}
+
+/* Warnings recorded by warn_rec. */
+typedef struct {
+  char host[16];
+  cw_host_metric_t metric;
+  char why[256]; /* "" when cleared */
+} warn_t;
+static warn_t warns[32];
+static size_t warns_num;
+
+static void warn_rec(const char *host, cw_host_metric_t m, const char *why,
+                     void *ud) {
+  warn_t *w;
+  (void)ud;
+  if (warns_num >= sizeof(warns) / sizeof(warns[0]))
+    return;
+  w = &warns[warns_num++];
+  snprintf(w->host, sizeof(w->host), "%s", host);
+  w->metric = m;
+  snprintf(w->why, sizeof(w->why), "%s", why != NULL ? why : "");
+}
+
+static void check(cw_host_t *h, const char *host, double t, double interval) {
+  cw_host_check(h, host, t, interval, warn_rec, NULL);
+}
+
+/* The warning of host and metric recorded since from; NULL if none, "+"
+ * if more than one. */
+static const char *warned(size_t from, const char *host, cw_host_metric_t m) {
+  const char *found = NULL;
+  for (size_t i = from; i < warns_num; i++)
+    if (strcmp(warns[i].host, host) == 0 && warns[i].metric == m) {
+      if (found != NULL)
+        return "+";
+      found = warns[i].why;
+    }
+  return found;
+}
+
+static void test_check(void) {
+  cw_host_config_t cfg = {NULL, NULL, NULL, 0};
+  cw_host_t *h = cw_host_create(&cfg);
+  static const double j1[JS] = {10, 10, 0, 0, 0, 0, 0, 80},
+                      j2[JS] = {20, 20, 0, 0, 0, 0, 0, 160};
+  const char *w;
+  size_t n;
+
+  /* Only sagemaker_async's values: nothing to compute from. */
+  add_interval = 1;
+  warns_num = 0;
+  cw_host_set_names(h, "a", "ep", "v");
+  check(h, "a", 100, 1);
+  check(h, "a", 101, 1);
+  check(h, "a", 102.999, 1);
+  T_EQ_INT(warns_num, 0, "nothing within three intervals of the first value");
+  check(h, "a", 103, 1);
+  T_EQ_INT(warns_num, 3, "then one warning per metric");
+  T_EQ_STR(warned(0, "a", CW_HOST_CPU),
+           "collectd's cpu plugin sends no values (LoadPlugin cpu)",
+           "CPUUtilization: names the cpu plugin and LoadPlugin");
+  T_EQ_STR(warned(0, "a", CW_HOST_MEMORY),
+           "collectd's memory plugin sends no values (LoadPlugin memory; "
+           "ValuesAbsolute true, its default, or ValuesPercentage true)",
+           "MemoryUtilization: the memory plugin");
+  T_EQ_STR(warned(0, "a", CW_HOST_DISK),
+           "collectd's df plugin sends no values (LoadPlugin df; "
+           "ValuesAbsolute true, its default, or ValuesPercentage true)",
+           "DiskUtilization: the df plugin");
+  check(h, "a", 104, 1);
+  check(h, "a", 200, 1);
+  T_EQ_INT(warns_num, 3, "each once");
+  add(h, "a", "memory", "", "memory", "used", 201, 10);
+  add(h, "a", "memory", "", "memory", "free", 201, 90);
+  check(h, "a", 201, 1);
+  T_EQ_INT(warns_num, 3, "a first read is not complete before the next");
+  add(h, "a", "memory", "", "memory", "used", 202, 10);
+  check(h, "a", 202, 1);
+  T_EQ_INT(warns_num, 4, "once memory comes after all");
+  T_OK(warned(3, "a", CW_HOST_MEMORY) != NULL &&
+           strcmp(warned(3, "a", CW_HOST_MEMORY), "") == 0,
+       "it is said, once (why NULL)");
+  add(h, "a", "memory", "", "memory", "free", 202, 90);
+  add(h, "a", "memory", "", "memory", "used", 203, 10);
+  check(h, "a", 203, 1);
+  T_EQ_INT(warns_num, 4, "and not again");
+
+  /* cpu and memory by default; df without the file system. */
+  n = warns_num;
+  cw_host_set_names(h, "b", "ep", "v");
+  for (int i = 0; i < 4; i++) {
+    double t = 300 + i;
+    jcore(h, "b", t, 0, i % 2 ? j2 : j1);
+    add(h, "b", "memory", "", "memory", "used", t, 10);
+    add(h, "b", "df", "boot", "df_complex", "used", t, 10);
+    add(h, "b", "df", "boot", "df_complex", "free", t, 10);
+    check(h, "b", t, 1);
+  }
+  T_EQ_INT(warns_num, n + 1, "cpu and memory by default: one warning");
+  T_EQ_STR(warned(n, "b", CW_HOST_DISK),
+           "the df plugin reports no file system \"root\" (its MountPoint, "
+           "or HostMetricsFileSystem)",
+           "DiskUtilization: the file system is named");
+
+  /* The mean over cores without their number. */
+  n = warns_num;
+  cw_host_set_names(h, "c", "ep", "v");
+  for (int i = 0; i < 4; i++) {
+    add(h, "c", "cpu", "", "percent", "idle", 400 + i, 50);
+    check(h, "c", 400 + i, 1);
+  }
+  w = warned(n, "c", CW_HOST_CPU);
+  T_EQ_STR(w,
+           "the cpu plugin reports the mean over all cores, which does not "
+           "say how many there are (ReportByCpu true, its default, or "
+           "ReportNumCpu true)",
+           "CPUUtilization: ReportByCpu or ReportNumCpu");
+
+  /* Values that never make a complete read. */
+  n = warns_num;
+  cw_host_set_names(h, "f", "ep", "v");
+  for (int i = 0; i < 4; i++) {
+    add(h, "f", "memory", "", "memory", "free", 500 + i, 50);
+    check(h, "f", 500 + i, 1);
+  }
+  T_EQ_STR(warned(n, "f", CW_HOST_MEMORY),
+           "values of the memory plugin arrive, but none made a complete "
+           "read (counted as incomplete reads)",
+           "MemoryUtilization: no read complete");
+
+  /* Not named: its missing names are said elsewhere. */
+  n = warns_num;
+  check(h, "d", 600, 1);
+  check(h, "d", 700, 1);
+  T_EQ_INT(warns_num, n, "an unnamed host is not warned about");
+  cw_host_set_names(h, "d", "ep", "v");
+  check(h, "d", 701, 1);
+  T_EQ_INT(warns_num, n + 3, "but is once named");
+
+  /* The largest interval of the host's values; the clock going back. */
+  n = warns_num;
+  cw_host_set_names(h, "e", "ep", "v");
+  check(h, "e", 1000, 1);
+  check(h, "e", 1000.5, 10);
+  check(h, "e", 1003, 1);
+  check(h, "e", 1029.9, 1);
+  T_EQ_INT(warns_num, n, "three intervals of 10 s");
+  cw_host_set_names(h, "g", "ep", "v");
+  check(h, "g", 2000, 1);
+  check(h, "g", 1000, 1);
+  check(h, "g", 1002.9, 1);
+  T_EQ_INT(warns_num, n, "the clock went back: counted from there");
+  check(h, "g", 1003, 1);
+  T_EQ_INT(warns_num, n + 3, "and warned three intervals later");
+  check(h, "e", 1030, 1);
+  T_EQ_INT(warns_num, n + 6, "e too, 30 s after its first value");
+  cw_host_destroy(h);
+
+  /* A configured name counts as named; beyond max_hosts nothing. */
+  {
+    cw_host_config_t c2 = {NULL, "ep", "v", 1};
+    h = cw_host_create(&c2);
+    warns_num = 0;
+    check(h, "a", 100, 1);
+    check(h, "b", 100, 1);
+    check(h, "a", 103, 1);
+    check(h, "b", 103, 1);
+    T_EQ_INT(warns_num, 3, "configured names: warned; b beyond max_hosts 1");
+    cw_host_destroy(h);
+  }
+  add_interval = 10;
+}
+
 int main(void) {
   test_names();
   test_cpu();
   test_memory_disk();
   test_names_and_limits();
+  test_jiffies();
+  test_mean();
+  test_memory_disk_bytes();
+  test_one_source();
+  test_check();
   return t_done();
 }
