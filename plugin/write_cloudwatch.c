@@ -346,58 +346,92 @@ static void concat(char *buf, size_t size, ...) {
   buf[len] = 0;
 }
 
-static void map_generic(wcw_t *w, const data_set_t *ds, const value_list_t *vl,
-                        double now) {
+/* A generic value list's datums, named, hashed and validated before the
+ * lock is taken: the write threads contend for it, so only the queue's
+ * own work is done under it. */
+#define GENERIC_MAX_DS 16
+typedef struct {
   cw_dimension_t dims[2 + MAX_STATIC_DIMS];
+  size_t num;
+  struct {
+    cw_datum_t d;
+    uint64_t hash;
+    cw_datum_reason_t why;
+    char name[4 * DATA_MAX_NAME_LEN];
+  } item[GENERIC_MAX_DS];
+} generic_t;
+
+/* Prepares the datums of ds's data sources from first on (at most
+ * GENERIC_MAX_DS); returns the next data source to prepare, ds->ds_num
+ * when done. g->num is 0 when the value list is filtered out or its rates
+ * are not known yet. */
+static size_t generic_prepare(const wcw_t *w, const data_set_t *ds,
+                              const value_list_t *vl, double now, size_t first,
+                              generic_t *g) {
   size_t nd = 0;
-  char id[6 * DATA_MAX_NAME_LEN];
   gauge_t *rates = NULL;
 
-  concat(id, sizeof(id), vl->plugin, vl->plugin_instance[0] ? "-" : "",
-         vl->plugin_instance, "/", vl->type, vl->type_instance[0] ? "-" : "",
-         vl->type_instance, (const char *)NULL);
-  if (!filters_pass(w, id))
-    return;
-
-  dims[nd++] = (cw_dimension_t){"Host", vl->host};
+  g->num = 0;
+  g->dims[nd++] = (cw_dimension_t){"Host", vl->host};
   if (vl->plugin_instance[0])
-    dims[nd++] = (cw_dimension_t){"PluginInstance", vl->plugin_instance};
+    g->dims[nd++] = (cw_dimension_t){"PluginInstance", vl->plugin_instance};
   for (size_t i = 0; i < w->dims_num; i++)
-    dims[nd++] = (cw_dimension_t){w->dims[i].name, w->dims[i].value};
+    g->dims[nd++] = (cw_dimension_t){w->dims[i].name, w->dims[i].value};
 
-  for (size_t i = 0; i < ds->ds_num; i++) {
-    char name[4 * DATA_MAX_NAME_LEN];
-    cw_datum_t d;
+  for (size_t i = first; i < ds->ds_num; i++) {
+    cw_datum_t *d;
     cw_statset_t s;
     double v;
 
+    if (g->num == GENERIC_MAX_DS) {
+      sfree(rates);
+      return i;
+    }
     if (ds->ds[i].type == DS_TYPE_GAUGE)
       v = vl->values[i].gauge;
     else {
       if (rates == NULL)
         rates = uc_get_rate(ds, vl);
       if (rates == NULL)
-        return;
+        break;
       v = rates[i];
     }
-    concat(name, sizeof(name), vl->plugin, ".", vl->type,
-           vl->type_instance[0] ? "." : "", vl->type_instance,
-           ds->ds_num > 1 ? "." : "", ds->ds_num > 1 ? ds->ds[i].name : "",
-           (const char *)NULL);
     cw_datum_statset_init(&s);
     if (cw_datum_statset_add(&s, v) != 0)
       continue; /* NaN: collectd's "no value" */
-    cw_datum_init(&d);
-    d.metric_name = name;
-    d.dims = dims;
-    d.num_dims = nd;
-    d.timestamp = CDTIME_T_TO_DOUBLE(vl->time);
-    d.storage_resolution = w->storage_resolution;
-    d.unit = CW_UNIT_NONE;
-    statset_datum(&d, &s);
-    enqueue(w, &d, now);
+    d = &g->item[g->num].d;
+    concat(g->item[g->num].name, sizeof(g->item[g->num].name), vl->plugin, ".",
+           vl->type, vl->type_instance[0] ? "." : "", vl->type_instance,
+           ds->ds_num > 1 ? "." : "", ds->ds_num > 1 ? ds->ds[i].name : "",
+           (const char *)NULL);
+    cw_datum_init(d);
+    d->metric_name = g->item[g->num].name;
+    d->dims = g->dims;
+    d->num_dims = nd;
+    d->timestamp = CDTIME_T_TO_DOUBLE(vl->time);
+    d->storage_resolution = w->storage_resolution;
+    d->unit = CW_UNIT_NONE;
+    statset_datum(d, &s);
+    g->item[g->num].why = cw_datum_validate(d, now, NULL, 0);
+    if (g->item[g->num].why == CW_DATUM_OK)
+      g->item[g->num].hash = cw_queue_series_hash(d);
+    g->num++;
   }
   sfree(rates);
+  return ds->ds_num;
+}
+
+/* Queues what generic_prepare made. Called with the lock held. */
+static void generic_enqueue(wcw_t *w, const generic_t *g, double now) {
+  for (size_t i = 0; i < g->num; i++) {
+    const cw_datum_t *d = &g->item[i].d;
+    if (g->item[i].why != CW_DATUM_OK)
+      enqueue(w, d, now); /* counts it, and logs the first of its reason */
+    else if (cw_queue_add_hashed(w->queue, d, g->item[i].hash, NULL) ==
+             CW_QUEUE_NOMEM)
+      ERROR(PLUGIN_NAME " plugin (%s): out of memory queueing %s", w->ns,
+            d->metric_name);
+  }
 }
 
 /* ------------------------------------------------------ host metrics */
@@ -785,11 +819,16 @@ static int wcw_write(const data_set_t *ds, const value_list_t *vl,
   wcw_t *w = ud->data;
   char id[6 * DATA_MAX_NAME_LEN];
   double now = CDTIME_T_TO_DOUBLE(cdtime());
+  bool sagemaker = strcmp(vl->plugin, SM_PLUGIN_ASYNC) == 0;
+  bool generic = w->generic && !sagemaker;
+  generic_t g;
+  uint64_t id_hash;
+  size_t next = 0;
 
   /* Our own counters would feed back into the queue they describe. */
   if (strcmp(vl->plugin, PLUGIN_NAME) == 0 && !w->generic)
     return 0;
-  if (strcmp(vl->plugin, SM_PLUGIN_ASYNC) != 0 && !w->generic &&
+  if (!sagemaker && !w->generic &&
       !(w->host != NULL && cw_host_wants(vl->plugin, vl->type)))
     return 0;
 
@@ -798,21 +837,36 @@ static int wcw_write(const data_set_t *ds, const value_list_t *vl,
          vl->plugin_instance[0] ? "-" : "", vl->plugin_instance, "/", vl->type,
          vl->type_instance[0] ? "-" : "", vl->type_instance,
          (const char *)NULL);
+  id_hash = cw_dedup_hash(id);
+  /* sagemaker_async's values are SageMaker's metrics or nothing: its
+   * running totals and loss count are for other writers. */
+  if (generic && !filters_pass(w, id + strlen(vl->host) + 1))
+    generic = false;
+  if (generic)
+    next = generic_prepare(w, ds, vl, now, 0, &g);
+
   pthread_mutex_lock(&w->lock);
   ensure_thread(w);
-  if (cw_dedup_check(w->dedup, id, vl->time, cdtime()) == 0) {
+  if (cw_dedup_check_hashed(w->dedup, id, id_hash, vl->time, cdtime()) == 0) {
     w->duplicates++;
     pthread_mutex_unlock(&w->lock);
     return 0;
   }
   if (w->host != NULL)
     map_host(w, ds, vl);
-  /* sagemaker_async's values are SageMaker's metrics or nothing: its
-   * running totals and loss count are for other writers. */
-  if (!map_sagemaker(w, ds, vl, now) && w->generic &&
-      strcmp(vl->plugin, SM_PLUGIN_ASYNC) != 0)
-    map_generic(w, ds, vl, now);
+  if (sagemaker)
+    map_sagemaker(w, ds, vl, now);
+  if (generic)
+    generic_enqueue(w, &g, now);
   pthread_mutex_unlock(&w->lock);
+
+  /* Types with more data sources than a batch holds (none in types.db). */
+  while (generic && next < ds->ds_num) {
+    next = generic_prepare(w, ds, vl, now, next, &g);
+    pthread_mutex_lock(&w->lock);
+    generic_enqueue(w, &g, now);
+    pthread_mutex_unlock(&w->lock);
+  }
   return 0;
 }
 
@@ -1334,7 +1388,15 @@ static int wcw_config(oconfig_item_t *ci) {
   /* Region discovery and the pipeline's handles use libcurl before init. */
   if (instances == 0)
     curl_global_init(CURL_GLOBAL_DEFAULT);
-  pthread_mutex_init(&w->lock, NULL);
+  {
+    /* Held for a short while by every write thread: spin a little before
+     * sleeping in the kernel. */
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init(&w->lock, &a);
+    pthread_mutexattr_destroy(&a);
+  }
   w->rng = (uint64_t)cdtime() ^ ((uint64_t)getpid() << 32);
   w->ns = strdup(DEFAULT_NAMESPACE);
   w->flush_interval = TIME_T_TO_CDTIME_T(DEFAULT_FLUSH_INTERVAL);

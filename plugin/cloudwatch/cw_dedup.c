@@ -74,8 +74,14 @@ static int grow(cw_dedup_t *d) {
   return 0;
 }
 
+uint64_t cw_dedup_hash(const char *id) { return sm_hash_str(0, id); }
+
 int cw_dedup_check(cw_dedup_t *d, const char *id, uint64_t time, uint64_t now) {
-  uint64_t h = sm_hash_str(0, id);
+  return cw_dedup_check_hashed(d, id, cw_dedup_hash(id), time, now);
+}
+
+int cw_dedup_check_hashed(cw_dedup_t *d, const char *id, uint64_t h,
+                          uint64_t time, uint64_t now) {
   series_t *s;
 
   if ((d->used + 1) * 4 > d->cap * 3 && grow(d) != 0)

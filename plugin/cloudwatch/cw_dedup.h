@@ -30,6 +30,12 @@ void cw_dedup_destroy(cw_dedup_t *d);
  * before, -1 when out of memory (the caller should take the value). */
 int cw_dedup_check(cw_dedup_t *d, const char *id, uint64_t time, uint64_t now);
 
+/* The hash of id that cw_dedup_check_hashed takes: a pure function, so
+ * that the caller may compute it before taking its lock. */
+uint64_t cw_dedup_hash(const char *id);
+int cw_dedup_check_hashed(cw_dedup_t *d, const char *id, uint64_t hash,
+                          uint64_t time, uint64_t now);
+
 /* Forgets series whose last value is older than now - max_age. */
 void cw_dedup_expire(cw_dedup_t *d, uint64_t now, uint64_t max_age);
 

@@ -88,7 +88,7 @@ struct cw_queue_s {
 
 /* ------------------------------------------------------------ hashing */
 
-static uint64_t series_hash(const cw_datum_t *d) {
+uint64_t cw_queue_series_hash(const cw_datum_t *d) {
   uint64_t h = sm_hash_str(0, d->metric_name);
   h = sm_hash_u64(h, (uint64_t)d->unit << 16 | (uint64_t)d->storage_resolution);
   for (size_t i = 0; i < d->num_dims; i++) {
@@ -154,8 +154,7 @@ static char *place(char **p, const char *s) {
 }
 
 /* The series of d, interned when new. NULL when out of memory. */
-static series_t *series_get(cw_queue_t *q, const cw_datum_t *d) {
-  uint64_t h = series_hash(d);
+static series_t *series_get(cw_queue_t *q, const cw_datum_t *d, uint64_t h) {
   size_t i = series_slot(q, h, d), size;
   series_t *s;
   char *p;
@@ -386,6 +385,15 @@ cw_queue_result_t cw_queue_add(cw_queue_t *q, const cw_datum_t *d) {
 
 cw_queue_result_t cw_queue_add_sketch(cw_queue_t *q, const cw_datum_t *d,
                                       const sm_sketch_t *sketch) {
+  if (d->metric_name == NULL || d->num_dims > CW_MAX_DIMENSIONS ||
+      (d->num_dims > 0 && d->dims == NULL))
+    return CW_QUEUE_INVALID;
+  return cw_queue_add_hashed(q, d, cw_queue_series_hash(d), sketch);
+}
+
+cw_queue_result_t cw_queue_add_hashed(cw_queue_t *q, const cw_datum_t *d,
+                                      uint64_t series_hash,
+                                      const sm_sketch_t *sketch) {
   double period;
   series_t *s;
   merging_t *m;
@@ -398,7 +406,7 @@ cw_queue_result_t cw_queue_add_sketch(cw_queue_t *q, const cw_datum_t *d,
       (d->num_dims > 0 && d->dims == NULL))
     return CW_QUEUE_INVALID;
   period = floor(d->timestamp / d->storage_resolution) * d->storage_resolution;
-  s = series_get(q, d);
+  s = series_get(q, d, series_hash);
   if (s == NULL)
     return CW_QUEUE_NOMEM;
   /* Nearly every value merges into its series' latest period. */

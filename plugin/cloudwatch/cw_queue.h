@@ -69,6 +69,17 @@ cw_queue_result_t cw_queue_add(cw_queue_t *q, const cw_datum_t *d);
 cw_queue_result_t cw_queue_add_sketch(cw_queue_t *q, const cw_datum_t *d,
                                       const sm_sketch_t *sketch);
 
+/* The hash that identifies d's series (name, unit, resolution,
+ * dimensions): a pure function of d, so that a caller may compute it
+ * before taking the lock that guards the queue. */
+uint64_t cw_queue_series_hash(const cw_datum_t *d);
+
+/* cw_queue_add_sketch with d's series hash already computed
+ * (cw_queue_series_hash). */
+cw_queue_result_t cw_queue_add_hashed(cw_queue_t *q, const cw_datum_t *d,
+                                      uint64_t series_hash,
+                                      const sm_sketch_t *sketch);
+
 /* Makes every merged datum ready (a period with a sketch becomes one or
  * more Values/Counts datums). Returns how many became ready. */
 size_t cw_queue_seal(cw_queue_t *q);

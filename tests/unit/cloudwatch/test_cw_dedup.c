@@ -50,6 +50,17 @@ int main(void) {
   T_EQ_INT(cw_dedup_series(d), 1, "only the stale one forgotten");
   T_EQ_INT(cw_dedup_check(d, "a", 1, 210), 0, "the kept one remembers");
   T_EQ_INT(cw_dedup_check(d, "b", 1, 210), 1, "the forgotten one does not");
+
+  /* The hash computed outside the caller's lock: the same table. */
+  snprintf(id, sizeof(id), "a");
+  T_OK(cw_dedup_hash(id) == cw_dedup_hash("a") &&
+           cw_dedup_hash("a") != cw_dedup_hash("b"),
+       "hash: of the text, not of the pointer");
+  T_EQ_INT(cw_dedup_check_hashed(d, id, cw_dedup_hash(id), 1, 210), 0,
+           "hashed: a repeat of what check took");
+  T_EQ_INT(cw_dedup_check_hashed(d, "c", cw_dedup_hash("c"), 7, 210), 1,
+           "hashed: a new series");
+  T_EQ_INT(cw_dedup_check(d, "c", 7, 210), 0, "check sees what hashed took");
   cw_dedup_destroy(d);
   return t_done();
 }

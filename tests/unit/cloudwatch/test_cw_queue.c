@@ -196,8 +196,22 @@ int main(void) {
 
   d = mk("ModelLatency", "e1", 1200.5, 3, 30, 5, 15);
   T_EQ_INT(cw_queue_add(q, &d), CW_QUEUE_NEW, "first value: new datum");
-  d = mk("ModelLatency", "e1", 1259.9, 2, 70, 20, 50);
-  T_EQ_INT(cw_queue_add(q, &d), CW_QUEUE_MERGED, "same minute: merged");
+  {
+    /* The series hash depends on the series' text only: a copy of the
+     * name in another buffer, added with its hash computed beforehand,
+     * merges into the same datum. */
+    char name[] = "ModelLatency";
+    cw_datum_t e = mk(name, "e1", 1259.9, 2, 70, 20, 50);
+    cw_datum_t f = mk("ModelLatency", "e1", 1259.9, 2, 70, 20, 50);
+    uint64_t h = cw_queue_series_hash(&e);
+    f.unit = CW_UNIT_SECONDS;
+    T_OK(h == cw_queue_series_hash(&d) && h != cw_queue_series_hash(&f),
+         "series hash: of the name, unit and dimensions");
+    f = mk("ModelLatency", "e2", 1259.9, 2, 70, 20, 50);
+    T_OK(h != cw_queue_series_hash(&f), "series hash: of the dimension value");
+    T_EQ_INT(cw_queue_add_hashed(q, &e, h, NULL), CW_QUEUE_MERGED,
+             "same minute, hashed beforehand: merged");
+  }
   d = mk("ModelLatency", "e1", 1260, 1, 7, 7, 7);
   T_EQ_INT(cw_queue_add(q, &d), CW_QUEUE_NEW, "next minute: new datum");
   d = mk("ModelLatency", "e2", 1200, 1, 1, 1, 1);
