@@ -58,8 +58,10 @@ TABLES = {"sagemaker_async": ["runtime_options"], "write_cloudwatch": []}
 code_all = ""
 known = set()
 defaults = []  # (plugin, option, default from the table)
+GLUE_FILES = {"sagemaker_async": ["sagemaker_async.c"],
+              "write_cloudwatch": ["write_cloudwatch.c", "wcw_options.c"]}
 for plugin in ("sagemaker_async", "write_cloudwatch"):
-    code = read("plugin", plugin + ".c")
+    code = "".join(read("plugin", f) for f in GLUE_FILES[plugin])
     code_all += code
     tabled = [o for t in TABLES[plugin] for o in table_options(code, t)]
     for t in TABLES[plugin]:

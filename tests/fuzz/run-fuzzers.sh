@@ -36,8 +36,8 @@ for t in $targets; do
   layers() { for l in "$@"; do ls "$src/plugin/$l"/*.c; done; }
   case $t in
     rt_parser) srcs="$src/plugin/read/rt_parser.c" libs="-lyajl" ;;
-    aws_creds|aws_http) srcs="$(layers aws)"
-      libs="-lcurl -lyajl -lcrypto -lpthread" ;;
+    aws_creds|aws_http) srcs="$(layers aws common)"
+      libs="-lcurl -lyajl -lcrypto -lpthread -lm" ;;
     cw_logs|cw_spool) srcs="$(layers cloudwatch aws common)"
       libs="-lcurl -lyajl -lz -lcrypto -lpthread -lm" ;;
     sm_sketch) srcs="$(layers common)" libs="-lm" ;;
@@ -46,7 +46,7 @@ for t in $targets; do
       # stubs of the daemon; collectd's headers and a build header
       srcs="$(layers read cloudwatch aws common) $src/plugin/sm_collectd.c
         $src/tests/fuzz/glue_sagemaker_async.c
-        $src/tests/fuzz/glue_write_cloudwatch.c
+        $src/tests/fuzz/glue_write_cloudwatch.c $src/plugin/wcw_*.c
         $src/tests/fuzz/collectd_stubs.c"
       libs="-lcurl -lyajl -lz -lcrypto -lpthread -lm"
       echo '/* sm_build.h for the fuzzers: nothing is read from it */' \
