@@ -163,11 +163,15 @@ def start_sim(work, args, name="sim"):
     return p, sock, ledger
 
 
-def collectd_env():
+def collectd_env(imds_endpoint=None):
     env = dict(os.environ)
     # Tests never ask a real instance-metadata service (it is not on this
     # machine) nor read the user's AWS files (a test may name its own).
+    # A test that serves instance metadata itself names its endpoint.
     env["AWS_EC2_METADATA_DISABLED"] = "true"
+    if imds_endpoint is not None:
+        del env["AWS_EC2_METADATA_DISABLED"]
+        env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = imds_endpoint
     env.setdefault("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
     env.setdefault("AWS_CONFIG_FILE", "/nonexistent/config")
     if SANITIZERS:
@@ -222,9 +226,11 @@ def collectd_conf(work, plugin_blocks, capture=True, interval=1,
     return conf, out, log
 
 
-def start_collectd(work, conf):
+def start_collectd(work, conf, imds_endpoint=None):
+    """Starts collectd -f -C conf; with imds_endpoint, instance metadata is
+    asked there (AWS_EC2_METADATA_SERVICE_ENDPOINT) instead of disabled."""
     return start([COLLECTD, "-f", "-C", conf], work.file("collectd.stderr"),
-                 env=collectd_env())
+                 env=collectd_env(imds_endpoint))
 
 
 def sanitizer_reports(work):

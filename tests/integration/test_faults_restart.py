@@ -1,19 +1,23 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Restarts: collectd stopped with SIGTERM and killed with SIGKILL while
-CloudWatch is unreachable, then started again; and the runtime restarted,
-its socket removed and created again, while collectd reads it.
+CloudWatch and CloudWatch Logs are unreachable, then started again; and
+the runtime restarted, its socket removed and created again, while
+collectd reads it.
 
 collectd keeps its place across its own restarts with sagemaker_async's
 StateFile (the read cursor) and write_cloudwatch's SpoolDirectory (what
-could not be sent yet). With SIGTERM nothing may be lost or counted twice.
-A SIGKILL loses what was only in memory: the values read since the last
-spill to the spool. The test measures what it lost and counted twice
-against the simulator's ledger and bounds it: every lost request was read
+could not be sent yet: the metrics and the data log). With SIGTERM
+nothing may be lost or counted twice: every request's datapoints arrive
+once, and every failed or expired request's data-log event arrives once,
+in its endpoint's log group and its instance's stream. A SIGKILL loses
+what was only in memory: what was read since the last spill to the spool.
+The test measures what it lost and counted twice against the simulator's
+ledger and bounds it: every lost request, and every lost event, was read
 after the last spill the plugin reported before the kill, and no more
-than one read's requests are counted twice (the StateFile's guarantee).
-When collectd refuses StateFile or SpoolDirectory as unknown options, the
-two collectd restarts are skipped.
+than one read's requests (and events) are counted twice (the StateFile's
+guarantee). When collectd refuses StateFile or SpoolDirectory as unknown
+options, the two collectd restarts are skipped.
 
 The runtime's restart needs neither option: the old boot's requests that
 were read arrive once, those it announced but that were never read are
@@ -23,10 +27,11 @@ import os
 import signal
 import time
 
-from faults_common import (Accounting, Ledgers, drained, last_counter,
-                           own_counters,
-                           start_or_refused, summary, use_fake_credentials,
-                           wcw_block, write_conf, kill)
+from faults_common import (Accounting, DataLogAccounting, Ledgers,
+                           datalog_names, datalog_summary, drained, kill,
+                           last_counter, own_counters, start_or_refused,
+                           summary, use_fake_credentials, wcw_block,
+                           write_conf)
 from fake_cloudwatch import FakeCloudWatch
 from harness import (SIM, Tap, Workdir, read_jsonl, read_text,
                      require_collectd, require_slow, sanitizer_reports,
@@ -69,7 +74,7 @@ def collectd_restart(sig):
     runs = [Workdir("faults-%s-run1" % name.lower()),
             Workdir("faults-%s-run2" % name.lower())]
     confs = [write_conf(r, sock, wcw_block(
-        fake, flush=FLUSH, shutdown=SHUTDOWN,
+        fake, flush=FLUSH, shutdown=SHUTDOWN, datalog=True,
         extra=['SpoolDirectory "%s"' % spool, "MaxRequestsPerSecond 10"]),
         runtime_opts={"StateFile": state}) for r in runs]
 
@@ -104,16 +109,19 @@ def collectd_restart(sig):
     time.sleep(DOWN_AFTER)
     t_back = fake.set("ok")
     out2 = confs[1][1]
-    tap.ok(wait_for(lambda: drained(out2, ledger), 60, step=0.5),
+    tap.ok(wait_for(lambda: drained(out2, ledger, logs=True), 60, step=0.5),
            "%s: after the restart and the outage the read plugin read every "
-           "request and the queue and spool emptied" % name)
+           "request and the queues and the spool emptied" % name)
     time.sleep(1.5)
     code, took = stop(cd, timeout=30)
     stop(sim)
     tap.eq(code, 0, "%s: the restarted collectd exits 0" % name)
 
     captures = [read_jsonl(c[1]) for c in confs]
-    acc = Accounting(Ledgers([ledger]), captures, fake.datums())
+    leds = Ledgers([ledger])
+    acc = Accounting(leds, captures, fake.datums())
+    group, stream, iid = datalog_names(leds)
+    dl = DataLogAccounting(acc, fake.events(), group, stream, iid)
     n, lost, twice = acc.figures()
     partial_ok = ()
     tap.note("%s: %d reads before the stop, %d after; %d requests to the "
@@ -123,21 +131,15 @@ def collectd_restart(sig):
         tap.ok(lost == 0 and twice == 0,
                "SIGTERM during an outage, restarted %d s later: %s"
                % (STOPPED, summary(n, lost, twice)), acc.lost_keys()[:10])
+        dn, dlost, dtwice = dl.figures()
+        tap.ok(dn > 0 and dlost == 0 and dtwice == 0,
+               "SIGTERM: the data log: %s" % datalog_summary(dn, dlost,
+                                                             dtwice),
+               dl.lost_keys()[:10])
     else:
-        # The last spill before the kill: the own counters dispatched after
-        # the send that spooled, and those dispatched before it. Every read
-        # up to the earlier ones was sealed into that spill.
-        spills = []
-        prev_t = None
-        last_v = 0
-        for t, k, v in own_counters(captures[0]):
-            if k != "derive-datums_spooled":
-                continue
-            if v > last_v:
-                spills.append((prev_t, t))
-            last_v = v
-            prev_t = t
-        sealed_by = spills[-1][0] if spills and spills[-1][0] else t_out
+        # The last spill before the kill: every read up to the own
+        # counters dispatched before it was sealed into it.
+        sealed_by = last_spill(captures[0], "derive-datums_spooled", t_out)
         after = [k for k in acc.expected_keys
                  if acc.record_time(k) > sealed_by and
                  acc.record_time(k) < t_kill + 1]
@@ -167,6 +169,12 @@ def collectd_restart(sig):
                    % ", ".join(v) for v in partial.values())),
                partial)
         partial_ok = [sec for sec in partial if sec in near]
+        datalog_after_kill(dl, captures[0], t_out, t_kill)
+    tap.eq(dl.bad, [], "%s: every data-log event is a failed or expired "
+           "request's, in %s:%s, with instance_id %s, its completion time, "
+           "outcome and seq" % (name, group, stream, iid))
+    tap.eq(dl.unexpected(), [], "%s: no event of a request that was not to "
+           "be logged" % name)
     got, want = acc.independent_total()
     tap.eq(got, want, "%s: InvocationsProcesssed + ExpiredRequests summed "
            "over every accepted datum: %d, the ledger's requests delivered: "
@@ -197,6 +205,45 @@ def collectd_restart(sig):
              % (name, 0, t_back - t_out, t_kill - t_out, t_restart - t_out))
     fake.stop()
     return None
+
+
+def last_spill(captured, counter, default):
+    """The time before which everything read was in the last spill to the
+    spool that the own counters reported: the counters dispatched before
+    the flush that spooled (that flush sealed what was read until then)."""
+    spills = []
+    prev_t = None
+    last_v = 0
+    for t, k, v in own_counters(captured):
+        if k != counter:
+            continue
+        if v > last_v:
+            spills.append((prev_t, t))
+        last_v = v
+        prev_t = t
+    return spills[-1][0] if spills and spills[-1][0] else default
+
+
+def datalog_after_kill(dl, captured, t_out, t_kill):
+    """SIGKILL: the data log's events lost were all read after the last
+    spill of events before the kill; events counted twice are at most one
+    read's (the read repeated because its cursor was not saved)."""
+    acc = dl.acc
+    sealed_by = last_spill(captured, "derive-log_events_spooled", t_out)
+    lost = dl.lost_keys()
+    outside = [k for k in lost if acc.record_time(k) <= sealed_by]
+    per_read = max((sum(1 for r in rd.records if r["outcome"] != "success")
+                    for rd in acc.reads if rd.run == 0), default=0)
+    n, nlost, twice = dl.figures()
+    at_risk = [k for k in dl.expected
+               if sealed_by < acc.record_time(k) < t_kill + 1]
+    tap.ok(not outside and twice <= per_read,
+           "SIGKILL: the data log: %s (bounds: lost, the %d events read in "
+           "the %.1f s since the last spill of events before the kill; "
+           "counted twice, one read's %d)"
+           % (datalog_summary(n, nlost, twice), len(at_risk),
+              t_kill - sealed_by, per_read),
+           "lost but read before the last spill: %s" % outside[:10])
 
 
 def runtime_restart():
