@@ -151,6 +151,22 @@ static void before_flush(void *ud) {
 
 static void after_flush(void *ud) { wcw_own_dispatch(ud); }
 
+/* A stop before the sender thread's first flush: the spool is opened
+ * here, for the last flush to spool what it cannot send (when there is
+ * something to send). */
+static void before_stop(void *ud) {
+  wcw_t *w = ud;
+  size_t held;
+
+  pthread_mutex_lock(&w->lock);
+  held = cw_queue_size(w->queue) +
+         (w->host_queue != NULL ? cw_queue_size(w->host_queue) : 0) +
+         (w->logq != NULL ? cw_logs_queue_size(w->logq) : 0);
+  pthread_mutex_unlock(&w->lock);
+  if (held > 0)
+    spool_open(w);
+}
+
 void wcw_sender_ensure(wcw_t *w) {
   if (w->thread_failed || cw_pipeline_start(w->pipe) == 0)
     return;
@@ -192,6 +208,8 @@ int wcw_sender_setup(wcw_t *w, char *err, size_t err_size) {
       .thread_create = thread_create,
       .before_flush = before_flush,
       .after_flush = after_flush,
+      .before_stop = before_stop,
+      .spool_configured = w->spool_dir != NULL,
       .ud = w,
   };
 

@@ -878,6 +878,8 @@ void cw_pipeline_stop(cw_pipeline_t *p, time_t deadline) {
   /* At most the request in flight: every wait and loop sees the flag. */
   if (join)
     pthread_join(p->thread, NULL);
+  if (p->cfg.before_stop != NULL)
+    p->cfg.before_stop(p->cfg.ud);
 
   p->final = true;
   pthread_mutex_lock(&p->stats_lock);
@@ -909,12 +911,13 @@ void cw_pipeline_stop(cw_pipeline_t *p, time_t deadline) {
                       spooled, st->s.item_name, st->s.name);
     if (left > 0) {
       STAT_ADD(p, st, items_unsent, left);
-      cw_pipeline_log(p, CW_LOG_WARNING,
-                      "shutdown: %zu %s of the %s not sent (%s)", left,
-                      st->s.item_name, st->s.name,
-                      p->spool == NULL ? "no SpoolDirectory"
-                      : why != NULL    ? why
-                                       : "the spool refused them");
+      cw_pipeline_log(
+          p, CW_LOG_WARNING, "shutdown: %zu %s of the %s not sent (%s)", left,
+          st->s.item_name, st->s.name,
+          p->spool == NULL && !p->cfg.spool_configured ? "no SpoolDirectory"
+          : p->spool == NULL                           ? "the spool is not open"
+          : why != NULL                                ? why
+                        : "the spool refused them");
     }
   }
   p->final = false;

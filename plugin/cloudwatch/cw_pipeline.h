@@ -206,6 +206,12 @@ typedef struct {
    * counters). Either may be NULL. */
   void (*before_flush)(void *ud);
   void (*after_flush)(void *ud);
+  /* Called by cw_pipeline_stop once the sender thread ended, before the
+   * last flush (the glue opens the spool if the thread never did). May be
+   * NULL. */
+  void (*before_stop)(void *ud);
+  /* A spool was configured (the shutdown line says why none is used). */
+  bool spool_configured;
   void *ud;
 } cw_pipeline_config_t;
 
