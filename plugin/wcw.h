@@ -117,6 +117,7 @@ typedef struct {
   int st_logs;
   cw_spool_t *spool; /* opened on the sender thread */
   bool thread_failed;
+  bool stopped; /* its pipeline stopped (collectd's shutdown) */
 
   /* The instance ID for the data log's streams, when the runtime does not
    * name it: resolved on the sender thread. */

@@ -51,19 +51,59 @@ static int wcw_notify(const notification_t *n, user_data_t *ud) {
   return wcw_map_notification(ud->data, n);
 }
 
-/* Frees an instance at shutdown: the pipeline sends what is left within
- * ShutdownTimeout (counted from now, the request in flight included) and
- * spools or counts the rest. */
+/* The blocks configured, for init and shutdown, which act on all of
+ * them (collectd's main thread only). */
+#define MAX_BLOCKS 64
+static wcw_t *blocks[MAX_BLOCKS];
+static size_t blocks_num;
+
+/* A block's pipeline sends what is left within ShutdownTimeout (counted
+ * from now, the request in flight included) and spools or counts the
+ * rest. */
+static void *block_stop(void *arg) {
+  wcw_t *w = arg;
+  time_t deadline =
+      time(NULL) + (time_t)CDTIME_T_TO_TIME_T(w->shutdown_timeout);
+
+  if (w->pipe == NULL || w->stopped)
+    return NULL;
+  wcw_host_finish(w);
+  cw_pipeline_stop(w->pipe, deadline);
+  w->stopped = true;
+  return NULL;
+}
+
+/* collectd's shutdown: every block stops at the same time, so that
+ * collectd exits within the largest ShutdownTimeout (and Timeout), not
+ * their sum. */
+static int wcw_shutdown(void) {
+  pthread_t threads[MAX_BLOCKS];
+  bool started[MAX_BLOCKS] = {false};
+
+  for (size_t i = 0; i < blocks_num; i++)
+    if (blocks[i] != NULL && blocks_num > 1)
+      started[i] =
+          pthread_create(&threads[i], NULL, block_stop, blocks[i]) == 0;
+  for (size_t i = 0; i < blocks_num; i++) {
+    if (started[i])
+      pthread_join(threads[i], NULL);
+    else if (blocks[i] != NULL)
+      block_stop(blocks[i]);
+  }
+  return 0;
+}
+
+/* Frees a block (stopping it first if collectd's shutdown did not). */
 static void wcw_free(void *arg) {
   wcw_t *w = arg;
 
   if (w == NULL)
     return;
+  for (size_t i = 0; i < blocks_num; i++)
+    if (blocks[i] == w)
+      blocks[i] = NULL;
   if (w->pipe != NULL) {
-    time_t deadline =
-        time(NULL) + (time_t)CDTIME_T_TO_TIME_T(w->shutdown_timeout);
-    wcw_host_finish(w);
-    cw_pipeline_stop(w->pipe, deadline);
+    block_stop(w);
     cw_pipeline_destroy(w->pipe);
   }
   cw_spool_close(w->spool);
@@ -139,6 +179,13 @@ static int wcw_config(oconfig_item_t *ci) {
 
   if (w == NULL)
     return ENOMEM;
+  if (blocks_num == MAX_BLOCKS) {
+    ERROR(PLUGIN_NAME " plugin: more than %d <Plugin write_cloudwatch> "
+                      "blocks",
+          MAX_BLOCKS);
+    free(w);
+    return -1;
+  }
   /* Region discovery and the pipeline's handles use libcurl before init. */
   if (instances == 0)
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -223,6 +270,7 @@ static int wcw_config(oconfig_item_t *ci) {
     char name[64];
     ssnprintf(name, sizeof(name), PLUGIN_NAME "/%s", w->instance);
     /* Only the write callback frees the instance. */
+    blocks[blocks_num++] = w;
     plugin_register_write(name, wcw_write,
                           &(user_data_t){.data = w, .free_func = wcw_free});
     plugin_register_flush(name, wcw_flush, &(user_data_t){.data = w});
@@ -232,19 +280,27 @@ static int wcw_config(oconfig_item_t *ci) {
   return 0;
 }
 
+/* After collectd forked: each block's sender thread starts, so that what
+ * the spool holds goes before any value arrives. */
 static int wcw_init(void) {
   static bool done;
-  if (done)
-    return 0;
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+  if (!done && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     ERROR(PLUGIN_NAME " plugin: curl_global_init failed");
     return -1;
   }
   done = true;
+  for (size_t i = 0; i < blocks_num; i++) {
+    if (blocks[i] == NULL)
+      continue;
+    pthread_mutex_lock(&blocks[i]->lock);
+    wcw_sender_ensure(blocks[i]);
+    pthread_mutex_unlock(&blocks[i]->lock);
+  }
   return 0;
 }
 
 void module_register(void) {
   plugin_register_complex_config(PLUGIN_NAME, wcw_config);
   plugin_register_init(PLUGIN_NAME, wcw_init);
+  plugin_register_shutdown(PLUGIN_NAME, wcw_shutdown);
 }

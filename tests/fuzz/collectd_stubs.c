@@ -14,8 +14,9 @@
 char *hostname_g = "fuzz";
 cdtime_t interval_g = TIME_T_TO_CDTIME_T_STATIC(10);
 
-/* Reached only by reads, writes and the sender thread, which the config
- * fuzzer never runs: reaching one is a bug in the target or the plugin. */
+/* Reached only by reads, writes and the sender thread's flushes, which
+ * the config fuzzer never runs: reaching one is a bug in the target or
+ * the plugin. */
 static void unreachable(const char *what) {
   fprintf(stderr, "collectd_stubs: %s called on the configuration path\n",
           what);
@@ -122,10 +123,20 @@ int stub_init_all(void) {
   return failed;
 }
 
+int stub_shutdown_all(void) {
+  int failed = 0;
+  for (size_t i = 0; i < regs_num; i++)
+    if (regs[i].kind != NULL && strcmp(regs[i].kind, "shutdown") == 0 &&
+        ((int (*)(void))regs[i].callback)() != 0)
+      failed++;
+  return failed;
+}
+
 void stub_free_registered(void) {
   for (size_t i = 0; i < regs_num; i++)
     if (strcmp(regs[i].kind, "config") != 0 &&
-        strcmp(regs[i].kind, "init") != 0)
+        strcmp(regs[i].kind, "init") != 0 &&
+        strcmp(regs[i].kind, "shutdown") != 0)
       reg_destroy(&regs[i]);
   reg_compact();
 }
@@ -147,6 +158,10 @@ int plugin_register_complex_config(const char *type,
 
 int plugin_register_init(const char *name, plugin_init_cb callback) {
   return reg_add("init", name, NULL, (void *)callback, NULL);
+}
+
+int plugin_register_shutdown(const char *name, int (*callback)(void)) {
+  return reg_add("shutdown", name, NULL, (void *)callback, NULL);
 }
 
 /* As collectd 5.12: a read of a name already registered is refused with
@@ -205,14 +220,13 @@ int plugin_register_data_set(const data_set_t *ds) {
   return 0;
 }
 
+/* write_cloudwatch's init starts each block's sender thread: a real
+ * thread, which waits for its first flush (a second at least) and is
+ * stopped by the shutdown callback long before. */
 int plugin_thread_create(pthread_t *thread, void *(*start_routine)(void *),
                          void *arg, char const *name) {
-  (void)thread;
-  (void)start_routine;
-  (void)arg;
   (void)name;
-  unreachable("plugin_thread_create");
-  return -1;
+  return pthread_create(thread, NULL, start_routine, arg);
 }
 
 /* ----------------------------------------------------------- logging */

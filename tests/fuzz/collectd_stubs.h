@@ -31,6 +31,9 @@ int stub_config(oconfig_item_t *ci);
 /* Calls every registered init callback in registration order; returns
  * the number that failed. */
 int stub_init_all(void);
+/* Calls every shutdown callback (collectd's shutdown, before the frees);
+ * the number that failed. */
+int stub_shutdown_all(void);
 
 /* Frees every read, write, flush and notification callback registered
  * since the last call, with its user data's free_func, as collectd does

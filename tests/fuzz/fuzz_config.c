@@ -343,10 +343,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         stub_config(&root.children[i]) != 0)
       failed++;
   /* The daemon stops on a failed configuration; otherwise it runs the
-   * inits (which may unregister reads), and at shutdown frees every
-   * callback's user data. */
-  if (failed == 0)
+   * inits (which may unregister reads), and at shutdown the shutdown
+   * callbacks, then frees every callback's user data. */
+  if (failed == 0) {
     stub_init_all();
+    stub_shutdown_all();
+  }
   stub_free_registered();
   item_free(&root);
   return 0;

@@ -20,7 +20,10 @@ accepted.
    how many; the next start, with the endpoint healthy, sends the spool,
    every series once. Twice: stopped before the first flush (the endpoint
    hangs from the stop on), and stopped while a request of the first
-   flush hangs (FlushInterval 2, the endpoint hung from the start).
+   flush hangs (FlushInterval 2, the endpoint hung from the start). The
+   next start sends the spool with no value to write.
+3. Two write_cloudwatch blocks, both endpoints hung, no spool: they stop
+   together, within one ShutdownTimeout + Timeout.
 """
 import os
 import re
@@ -28,7 +31,7 @@ import time
 
 from faults_common import NS, read_spool, use_fake_credentials, wcw_block
 from fake_cloudwatch import FakeCloudWatch
-from harness import (SYSTEM_PLUGIN_DIR, TEST_PLUGIN_DIR, Tap, Workdir, collectd_conf,
+from harness import (TEST_PLUGIN_DIR, Tap, Workdir, collectd_conf,
                      read_jsonl, read_text, require_collectd, require_slow,
                      sanitizer_reports, start_collectd, stop, wait_for)
 
@@ -225,14 +228,12 @@ def hung(label, flush):
     tap.ok(not sanitizer_reports(work), "%s: no sanitizer reports (run 1)"
            % label, sanitizer_reports(work)[:10])
 
-    # The next start, the endpoint healthy: the spool goes out. collectd's
-    # load plugin gives write_cloudwatch something to write (filtered out:
-    # its sender thread starts with the first value it is handed).
+    # The next start, the endpoint healthy: the spool goes out, though no
+    # plugin gives write_cloudwatch anything to write (its sender thread
+    # starts with collectd).
     fake.set("ok")
     run2 = Workdir("faults-shutdown-hung-run2")
-    conf2, out2, log2 = collectd_conf(
-        run2, 'PluginDir "%s"\nLoadPlugin load\n%s'
-        % (SYSTEM_PLUGIN_DIR, wcw(fake, 1, spool)))
+    conf2, out2, log2 = collectd_conf(run2, wcw(fake, 1, spool))
     t_start = time.time()
     cd = start_collectd(run2, conf2)
     sent = wait_for(lambda: len(fake.datums()) >= n and
@@ -257,7 +258,45 @@ def hung(label, flush):
     fake.stop()
 
 
+def two_blocks():
+    """Two <Plugin write_cloudwatch> blocks, both endpoints hung, no
+    spool: the blocks stop together, so collectd exits within one
+    ShutdownTimeout + Timeout, not two; each says what it did not send."""
+    work = Workdir("faults-shutdown-two")
+    fake = FakeCloudWatch(work)
+    use_fake_credentials(fake)
+    # The second block: the same, in a namespace of its own.
+    second = "\n".join(l for l in wcw(fake, 60).splitlines()
+                       if not l.startswith(("PluginDir", "LoadPlugin")))
+    second = second.replace('Namespace "%s"' % NS, 'Namespace "%s/second"' % NS)
+    conf, out, log = collectd_conf(
+        work, gauges_block(work.file("dispatched")) + "\n" + wcw(fake, 60) +
+        "\n" + second)
+    cd = start_collectd(work, conf)
+    tap.ok(queued(work, out), "two blocks: the gauges plugin dispatched %d "
+           "series and collectd handed them to the writers" % SERIES)
+    n, _ = dispatched(work, out)
+    fake.set("hang")
+    code, took = stop(cd, timeout=40)
+    fake.release()
+    tap.eq(code, 0, "two blocks: collectd exits 0")
+    tap.ok(took <= SHUTDOWN + TIMEOUT + MARGIN,
+           "two blocks, both endpoints hung: collectd exits in %.2f s "
+           "(one ShutdownTimeout %d + Timeout %d; one after the other would "
+           "take twice that)" % (took, SHUTDOWN, TIMEOUT))
+    text = read_text(log)
+    said = sorted(re.findall(r"\((%s(?:/second)?)\): shutdown: (\d+) datums "
+                             r"of the metrics not sent \(no SpoolDirectory\)"
+                             % re.escape(NS), text))
+    tap.eq(said, [(NS, str(n)), (NS + "/second", str(n))],
+           "two blocks: each logs its %d datums not sent: %s" % (n, said))
+    tap.ok(not sanitizer_reports(work), "two blocks: no sanitizer reports",
+           sanitizer_reports(work)[:10])
+    fake.stop()
+
+
 healthy()
 hung("hung before the first flush", 60)
 hung("hung during the first flush", 2)
+two_blocks()
 tap.done()
