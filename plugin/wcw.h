@@ -39,14 +39,7 @@
 #include "sm_sketch.h"
 
 #define PLUGIN_NAME SM_PLUGIN_WRITE
-#define DEFAULT_NAMESPACE "SageMaker/AsyncInference"
-#define DEFAULT_FLUSH_INTERVAL 10
-#define DEFAULT_MAX_QUEUED 100000
-#define DEFAULT_MAX_QUEUED_LOG_EVENTS 100000
 #define IMDS_INSTANCE_ID_PATH "/latest/meta-data/instance-id"
-#define DEFAULT_TIMEOUT_MS 5000
-#define DEFAULT_SHUTDOWN_TIMEOUT 5
-#define DEFAULT_MAX_REQUESTS_PER_SECOND 20.0
 #define MAX_FILTERS 64
 #define MAX_STATIC_DIMS 10
 /* Series not written for this long are forgotten by the repeat check. */
@@ -63,7 +56,8 @@ typedef struct {
 
 typedef struct {
   /* configuration */
-  char *instance; /* "0", "1", ...: one per <Plugin> block */
+  char instance[16]; /* "0", "1", ...: one per <Plugin> block */
+  char block[32];    /* "block 1": names it in configuration errors */
   char *region_cfg;
   char *endpoint;
   char *ns;
@@ -72,6 +66,7 @@ typedef struct {
   int storage_resolution;
   size_t max_queued;
   bool compress;
+  cdtime_t timeout;
   long timeout_ms;
   int max_attempts;
   cdtime_t shutdown_timeout;
@@ -138,9 +133,10 @@ typedef struct {
   c_complain_t complaint_imds;
 } wcw_t;
 
-/* wcw_options.c: reads one option of a <Plugin> block into w; 0, or -1
- * (logged). */
-int wcw_options_item(wcw_t *w, oconfig_item_t *c);
+/* wcw_options.c: the defaults, then the options of a <Plugin> block
+ * into w; 0, or -1 (logged, naming where). */
+int wcw_options_read(wcw_t *w, const oconfig_item_t *ci,
+                     const sm_collectd_where_t *where);
 
 /* wcw_map.c. The write callback's work: the repeat check, then
  * sagemaker_async's values as SageMaker's metrics, the host plugins'

@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * wcw_options: the options of a <Plugin write_cloudwatch> block (see
- * wcw.h and the man page).
+ * wcw_options: the options of a <Plugin write_cloudwatch> block, as a
+ * table (sm_collectd.h) that the parser and tests/check_docs.py both read:
+ * name, type, default, limits, and a setter for those no type fits. The
+ * man page says what each does.
  */
 #include "wcw.h"
 
-static int cfg_fail(const oconfig_item_t *ci, const char *why) {
-  char value[128];
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
 
-  sm_collectd_config_value(ci, value, sizeof(value));
-  ERROR(PLUGIN_NAME " plugin: %s %s: %s", ci->key, value, why);
-  return -1;
-}
+#define W_OFF(field) offsetof(wcw_t, field)
 
 /* glibc's regcomp copies the operand of every repetition, so stacked or
  * large bounded repetitions make it take gigabytes: refuse what no filter
@@ -50,201 +50,311 @@ static const char *regex_too_costly(const char *re) {
   return NULL;
 }
 
-static int cfg_regex(oconfig_item_t *ci, regex_t *list, size_t *num) {
-  char *re = NULL;
-  const char *costly;
+/* Include, Exclude: a regular expression, compiled. */
+static int set_filter(const sm_collectd_option_t *opt, const oconfig_item_t *ci,
+                      void *obj, const sm_collectd_where_t *where) {
+  wcw_t *w = obj;
+  bool include = strcasecmp(opt->name, "Include") == 0;
+  regex_t *list = include ? w->include : w->exclude;
+  size_t *num = include ? &w->include_num : &w->exclude_num;
+  const char *re, *costly;
   int status;
+
   if (*num >= MAX_FILTERS)
-    return cfg_fail(ci, "too many filters");
-  if (cf_util_get_string(ci, &re) != 0)
-    return cfg_fail(ci, "expected one string (a regular expression)");
+    return sm_collectd_option_fail(where, opt, ci, "too many filters");
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING)
+    return sm_collectd_option_fail(where, opt, ci,
+                                   "expected one string (a regular "
+                                   "expression)");
+  re = ci->values[0].value.string;
   costly = regex_too_costly(re);
-  if (costly != NULL) {
-    sfree(re);
-    return cfg_fail(ci, costly);
-  }
+  if (costly != NULL)
+    return sm_collectd_option_fail(where, opt, ci, costly);
   status = regcomp(&list[*num], re, REG_EXTENDED | REG_NOSUB);
-  sfree(re);
   if (status != 0) {
     char msg[128];
     regerror(status, NULL, msg, sizeof(msg));
-    return cfg_fail(ci, msg);
+    return sm_collectd_option_fail(where, opt, ci, msg);
   }
   (*num)++;
   return 0;
 }
 
-static int cfg_seconds(oconfig_item_t *ci, cdtime_t *out, double min,
-                       double max) {
-  double d;
-  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER)
-    return cfg_fail(ci, "expected a number of seconds");
-  d = ci->values[0].value.number;
-  if (!(d >= min && d <= max)) {
-    char why[96];
-    ssnprintf(why, sizeof(why), "must be between %g and %g seconds", min, max);
-    return cfg_fail(ci, why);
+/* Dimension "Name" "Value". */
+static int set_dimension(const sm_collectd_option_t *opt,
+                         const oconfig_item_t *ci, void *obj,
+                         const sm_collectd_where_t *where) {
+  wcw_t *w = obj;
+  static_dim_t *d;
+
+  if (ci->values_num != 2 || ci->values[0].type != OCONFIG_TYPE_STRING ||
+      ci->values[1].type != OCONFIG_TYPE_STRING)
+    return sm_collectd_option_fail(where, opt, ci,
+                                   "expected two strings: name and value");
+  if (w->dims_num >= MAX_STATIC_DIMS)
+    return sm_collectd_option_fail(where, opt, ci, "too many dimensions");
+  d = &w->dims[w->dims_num];
+  d->name = strdup(ci->values[0].value.string);
+  d->value = strdup(ci->values[1].value.string);
+  if (d->name == NULL || d->value == NULL) {
+    sfree(d->name);
+    sfree(d->value);
+    return sm_collectd_option_fail(where, opt, ci, "out of memory");
   }
-  *out = DOUBLE_TO_CDTIME_T(d);
+  w->dims_num++;
   return 0;
 }
 
-int wcw_options_item(wcw_t *w, oconfig_item_t *c) {
-  if (strcasecmp("Region", c->key) == 0)
-    return cf_util_get_string(c, &w->region_cfg)
-               ? cfg_fail(c, "expected a string")
-               : 0;
-  if (strcasecmp("Endpoint", c->key) == 0)
-    return cf_util_get_string(c, &w->endpoint) ? cfg_fail(c, "expected a URL")
-                                               : 0;
-  if (strcasecmp("Namespace", c->key) == 0) {
-    char msg[256];
-    sfree(w->ns);
-    if (cf_util_get_string(c, &w->ns) != 0)
-      return cfg_fail(c, "expected a string");
-    if (cw_datum_namespace_validate(w->ns, msg, sizeof(msg)) != 0)
-      return cfg_fail(c, msg);
-    return 0;
-  }
-  if (strcasecmp("Profile", c->key) == 0)
-    return cf_util_get_string(c, &w->profile) ? cfg_fail(c, "expected a string")
-                                              : 0;
-  if (strcasecmp("FlushInterval", c->key) == 0)
-    return cfg_seconds(c, &w->flush_interval, 1, 3600);
-  if (strcasecmp("ShutdownTimeout", c->key) == 0)
-    return cfg_seconds(c, &w->shutdown_timeout, 0, 600);
-  if (strcasecmp("Timeout", c->key) == 0) {
-    cdtime_t t;
-    if (cfg_seconds(c, &t, 0.1, 300) != 0)
-      return -1;
-    w->timeout_ms = (long)CDTIME_T_TO_MS(t);
-    return 0;
-  }
-  if (strcasecmp("StorageResolution", c->key) == 0) {
-    int r;
-    if (cf_util_get_int(c, &r) != 0 ||
-        (r != CW_RESOLUTION_HIGH && r != CW_RESOLUTION_STANDARD))
-      return cfg_fail(c, "must be 1 (high resolution) or 60");
-    w->storage_resolution = r;
-    return 0;
-  }
-  if (strcasecmp("MaxQueuedDatums", c->key) == 0) {
-    int n;
-    if (cf_util_get_int(c, &n) != 0 || n < 1000 || n > 10000000)
-      return cfg_fail(c, "must be between 1000 and 10000000");
-    w->max_queued = (size_t)n;
-    return 0;
-  }
-  if (strcasecmp("MaxAttempts", c->key) == 0) {
-    if (cf_util_get_int(c, &w->max_attempts) != 0 || w->max_attempts < 1 ||
-        w->max_attempts > 100)
-      return cfg_fail(c, "must be between 1 and 100");
-    return 0;
-  }
-  if (strcasecmp("Compress", c->key) == 0)
-    return cf_util_get_boolean(c, &w->compress)
-               ? cfg_fail(c, "expected true or false")
-               : 0;
-  if (strcasecmp("SpoolDirectory", c->key) == 0) {
-    sfree(w->spool_dir);
-    if (cf_util_get_string(c, &w->spool_dir) != 0)
-      return cfg_fail(c, "expected a directory");
-    if (w->spool_dir[0] != '/')
-      return cfg_fail(c, "must be an absolute path");
-    return 0;
-  }
-  if (strcasecmp("SpoolMaxBytes", c->key) == 0) {
-    double d;
-    if (cf_util_get_double(c, &d) != 0 || !(d >= CW_SPOOL_MIN_MAX_BYTES) ||
-        d > 1099511627776.0)
-      return cfg_fail(c, "must be between 1048576 (1 MiB) and 1 TiB");
-    w->spool_max_bytes = (uint64_t)d;
-    return 0;
-  }
-  if (strcasecmp("MaxRequestsPerSecond", c->key) == 0) {
-    if (cf_util_get_double(c, &w->max_rps) != 0 || !(w->max_rps >= 0.1) ||
-        w->max_rps > 1000)
-      return cfg_fail(c, "must be between 0.1 and 1000");
-    return 0;
-  }
-  if (strcasecmp("Percentiles", c->key) == 0)
-    return cf_util_get_boolean(c, &w->percentiles)
-               ? cfg_fail(c, "expected true or false")
-               : 0;
-  if (strcasecmp("GenericMetrics", c->key) == 0)
-    return cf_util_get_boolean(c, &w->generic)
-               ? cfg_fail(c, "expected true or false")
-               : 0;
-  if (strcasecmp("HostMetrics", c->key) == 0)
-    return cf_util_get_boolean(c, &w->host_metrics)
-               ? cfg_fail(c, "expected true or false")
-               : 0;
-  if (strcasecmp("HostMetricsNamespace", c->key) == 0) {
-    char msg[256];
-    sfree(w->host_ns);
-    if (cf_util_get_string(c, &w->host_ns) != 0)
-      return cfg_fail(c, "expected a string");
-    return cw_datum_namespace_validate(w->host_ns, msg, sizeof(msg))
-               ? cfg_fail(c, msg)
-               : 0;
-  }
-  if (strcasecmp("HostMetricsEndpointName", c->key) == 0 ||
-      strcasecmp("HostMetricsVariantName", c->key) == 0) {
-    char **dst = strcasecmp("HostMetricsVariantName", c->key) == 0
-                     ? &w->host_variant_cfg
-                     : &w->host_endpoint_cfg;
-    sfree(*dst);
-    if (cf_util_get_string(c, dst) != 0 || (*dst)[0] == 0)
-      return cfg_fail(c, "expected a non-empty string");
-    return 0;
-  }
-  if (strcasecmp("HostMetricsFileSystem", c->key) == 0) {
-    char mount[DATA_MAX_NAME_LEN], inst[DATA_MAX_NAME_LEN];
-    if (cf_util_get_string_buffer(c, mount, sizeof(mount)) != 0 ||
-        cw_host_disk_instance(mount, inst, sizeof(inst)) != 0)
-      return cfg_fail(c, "expected a mount point or a df plugin instance");
-    sfree(w->host_disk);
-    w->host_disk = strdup(inst);
-    return 0;
-  }
-  if (strcasecmp("IMDSv1Fallback", c->key) == 0)
-    return cf_util_get_boolean(c, &w->imds_v1)
-               ? cfg_fail(c, "expected true or false")
-               : 0;
-  if (strcasecmp("DataLog", c->key) == 0)
-    return cf_util_get_boolean(c, &w->datalog)
-               ? cfg_fail(c, "expected true or false")
-               : 0;
-  if (strcasecmp("LogsEndpoint", c->key) == 0)
-    return cf_util_get_string(c, &w->logs_endpoint)
-               ? cfg_fail(c, "expected a URL")
-               : 0;
-  if (strcasecmp("InstanceId", c->key) == 0)
-    return cf_util_get_string(c, &w->instance_id_cfg)
-               ? cfg_fail(c, "expected a string")
-               : 0;
-  if (strcasecmp("MaxQueuedLogEvents", c->key) == 0) {
-    int n;
-    if (cf_util_get_int(c, &n) != 0 || n < 1000 || n > 10000000)
-      return cfg_fail(c, "must be between 1000 and 10000000");
-    w->max_log_events = (size_t)n;
-    return 0;
-  }
-  if (strcasecmp("Include", c->key) == 0)
-    return cfg_regex(c, w->include, &w->include_num);
-  if (strcasecmp("Exclude", c->key) == 0)
-    return cfg_regex(c, w->exclude, &w->exclude_num);
-  if (strcasecmp("Dimension", c->key) == 0) {
-    if (c->values_num != 2 || c->values[0].type != OCONFIG_TYPE_STRING ||
-        c->values[1].type != OCONFIG_TYPE_STRING)
-      return cfg_fail(c, "expected two strings: name and value");
-    if (w->dims_num >= MAX_STATIC_DIMS)
-      return cfg_fail(c, "too many dimensions");
-    w->dims[w->dims_num].name = strdup(c->values[0].value.string);
-    w->dims[w->dims_num].value = strdup(c->values[1].value.string);
-    w->dims_num++;
-    return 0;
-  }
-  ERROR(PLUGIN_NAME " plugin: unknown option \"%s\"", c->key);
-  return -1;
+/* Namespace, HostMetricsNamespace: a namespace CloudWatch takes. */
+static int set_namespace(const sm_collectd_option_t *opt,
+                         const oconfig_item_t *ci, void *obj,
+                         const sm_collectd_where_t *where) {
+  wcw_t *w = obj;
+  char **dst = strcasecmp(opt->name, "Namespace") == 0 ? &w->ns : &w->host_ns;
+  char msg[256];
+  char *ns;
+
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING)
+    return sm_collectd_option_fail(where, opt, ci, "expected a string");
+  if (cw_datum_namespace_validate(ci->values[0].value.string, msg,
+                                  sizeof(msg)) != 0)
+    return sm_collectd_option_fail(where, opt, ci, msg);
+  ns = strdup(ci->values[0].value.string);
+  if (ns == NULL)
+    return sm_collectd_option_fail(where, opt, ci, "out of memory");
+  sfree(*dst);
+  *dst = ns;
+  return 0;
+}
+
+/* StorageResolution: 1 or 60. */
+static int set_resolution(const sm_collectd_option_t *opt,
+                          const oconfig_item_t *ci, void *obj,
+                          const sm_collectd_where_t *where) {
+  wcw_t *w = obj;
+
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER ||
+      (ci->values[0].value.number != CW_RESOLUTION_HIGH &&
+       ci->values[0].value.number != CW_RESOLUTION_STANDARD))
+    return sm_collectd_option_fail(where, opt, ci,
+                                   "must be 1 (high resolution) or 60");
+  w->storage_resolution = (int)ci->values[0].value.number;
+  return 0;
+}
+
+/* SpoolDirectory: an absolute path. */
+static int set_spool_dir(const sm_collectd_option_t *opt,
+                         const oconfig_item_t *ci, void *obj,
+                         const sm_collectd_where_t *where) {
+  wcw_t *w = obj;
+  char *dir;
+
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING ||
+      ci->values[0].value.string[0] == 0)
+    return sm_collectd_option_fail(where, opt, ci, "expected a directory");
+  if (ci->values[0].value.string[0] != '/')
+    return sm_collectd_option_fail(where, opt, ci, "must be an absolute path");
+  if (strlen(ci->values[0].value.string) > PATH_MAX - 64)
+    return sm_collectd_option_fail(where, opt, ci, "too long a path");
+  dir = strdup(ci->values[0].value.string);
+  if (dir == NULL)
+    return sm_collectd_option_fail(where, opt, ci, "out of memory");
+  sfree(w->spool_dir);
+  w->spool_dir = dir;
+  return 0;
+}
+
+/* SpoolMaxBytes: a whole number of bytes, 1 MiB to 1 TiB. */
+static int set_spool_max(const sm_collectd_option_t *opt,
+                         const oconfig_item_t *ci, void *obj,
+                         const sm_collectd_where_t *where) {
+  wcw_t *w = obj;
+  double d;
+
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER)
+    return sm_collectd_option_fail(where, opt, ci,
+                                   "expected a number of "
+                                   "bytes");
+  d = ci->values[0].value.number;
+  if (!(d >= opt->min && d <= opt->max) || d != floor(d))
+    return sm_collectd_option_fail(where, opt, ci,
+                                   "expected a whole number of bytes from "
+                                   "1048576 (1 MiB) to 1099511627776 (1 TiB)");
+  w->spool_max_bytes = (uint64_t)d;
+  return 0;
+}
+
+/* HostMetricsFileSystem: a mount point, or the df plugin's instance. */
+static int set_disk(const sm_collectd_option_t *opt, const oconfig_item_t *ci,
+                    void *obj, const sm_collectd_where_t *where) {
+  wcw_t *w = obj;
+  char inst[DATA_MAX_NAME_LEN];
+  char *disk;
+
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING ||
+      cw_host_disk_instance(ci->values[0].value.string, inst, sizeof(inst)) !=
+          0)
+    return sm_collectd_option_fail(where, opt, ci,
+                                   "expected a mount point or a df plugin "
+                                   "instance");
+  disk = strdup(inst);
+  if (disk == NULL)
+    return sm_collectd_option_fail(where, opt, ci, "out of memory");
+  sfree(w->host_disk);
+  w->host_disk = disk;
+  return 0;
+}
+
+/* The options, in the man page's order. A NULL .def is computed (Region,
+ * the endpoints, Profile: as the AWS SDKs do) or is "none". */
+static const sm_collectd_option_t options[] = {
+    {.name = "Region",
+     .type = SM_COLLECTD_OPT_STRING,
+     .offset = W_OFF(region_cfg),
+     .min = 1,
+     .max = AWS_REGION_MAX},
+    {.name = "Endpoint",
+     .type = SM_COLLECTD_OPT_STRING,
+     .offset = W_OFF(endpoint),
+     .min = 1,
+     .max = 1024},
+    {.name = "Namespace",
+     .type = SM_COLLECTD_OPT_CUSTOM,
+     .def = "SageMaker/AsyncInference",
+     .set = set_namespace},
+    {.name = "Profile",
+     .type = SM_COLLECTD_OPT_STRING,
+     .offset = W_OFF(profile),
+     .min = 1,
+     .max = 128},
+    {.name = "FlushInterval",
+     .type = SM_COLLECTD_OPT_SECONDS,
+     .offset = W_OFF(flush_interval),
+     .def = "10",
+     .min = 1,
+     .max = 3600},
+    {.name = "StorageResolution",
+     .type = SM_COLLECTD_OPT_CUSTOM,
+     .def = "60",
+     .set = set_resolution},
+    {.name = "MaxQueuedDatums",
+     .type = SM_COLLECTD_OPT_SIZE,
+     .offset = W_OFF(max_queued),
+     .def = "100000",
+     .min = 1000,
+     .max = 10000000},
+    {.name = "MaxAttempts",
+     .type = SM_COLLECTD_OPT_INT,
+     .offset = W_OFF(max_attempts),
+     .def = "5",
+     .min = 1,
+     .max = 100},
+    {.name = "Compress",
+     .type = SM_COLLECTD_OPT_BOOLEAN,
+     .offset = W_OFF(compress),
+     .def = "true"},
+    {.name = "Timeout",
+     .type = SM_COLLECTD_OPT_SECONDS,
+     .offset = W_OFF(timeout),
+     .def = "5",
+     .min = 0.1,
+     .max = 300},
+    {.name = "ShutdownTimeout",
+     .type = SM_COLLECTD_OPT_SECONDS,
+     .offset = W_OFF(shutdown_timeout),
+     .def = "5",
+     .min = 0,
+     .max = 600},
+    {.name = "Percentiles",
+     .type = SM_COLLECTD_OPT_BOOLEAN,
+     .offset = W_OFF(percentiles),
+     .def = "true"},
+    {.name = "GenericMetrics",
+     .type = SM_COLLECTD_OPT_BOOLEAN,
+     .offset = W_OFF(generic),
+     .def = "false"},
+    {.name = "HostMetrics",
+     .type = SM_COLLECTD_OPT_BOOLEAN,
+     .offset = W_OFF(host_metrics),
+     .def = "false"},
+    {.name = "HostMetricsNamespace",
+     .type = SM_COLLECTD_OPT_CUSTOM,
+     .def = "/aws/sagemaker/Endpoints",
+     .set = set_namespace},
+    /* From sagemaker_async's values when not given. */
+    {.name = "HostMetricsEndpointName",
+     .type = SM_COLLECTD_OPT_STRING,
+     .offset = W_OFF(host_endpoint_cfg),
+     .min = 1,
+     .max = 255},
+    {.name = "HostMetricsVariantName",
+     .type = SM_COLLECTD_OPT_STRING,
+     .offset = W_OFF(host_variant_cfg),
+     .min = 1,
+     .max = 255},
+    /* The root file system when not given. */
+    {.name = "HostMetricsFileSystem",
+     .type = SM_COLLECTD_OPT_CUSTOM,
+     .set = set_disk},
+    {.name = "Include",
+     .type = SM_COLLECTD_OPT_CUSTOM,
+     .flags = SM_COLLECTD_OPT_REPEATABLE,
+     .set = set_filter},
+    {.name = "Exclude",
+     .type = SM_COLLECTD_OPT_CUSTOM,
+     .flags = SM_COLLECTD_OPT_REPEATABLE,
+     .set = set_filter},
+    {.name = "Dimension",
+     .type = SM_COLLECTD_OPT_CUSTOM,
+     .flags = SM_COLLECTD_OPT_REPEATABLE,
+     .set = set_dimension},
+    {.name = "IMDSv1Fallback",
+     .type = SM_COLLECTD_OPT_BOOLEAN,
+     .offset = W_OFF(imds_v1),
+     .def = "false"},
+    {.name = "DataLog",
+     .type = SM_COLLECTD_OPT_BOOLEAN,
+     .offset = W_OFF(datalog),
+     .def = "true"},
+    {.name = "LogsEndpoint",
+     .type = SM_COLLECTD_OPT_STRING,
+     .offset = W_OFF(logs_endpoint),
+     .min = 1,
+     .max = 1024},
+    {.name = "InstanceId",
+     .type = SM_COLLECTD_OPT_STRING,
+     .offset = W_OFF(instance_id_cfg),
+     .min = 1,
+     .max = 63},
+    {.name = "MaxQueuedLogEvents",
+     .type = SM_COLLECTD_OPT_SIZE,
+     .offset = W_OFF(max_log_events),
+     .def = "100000",
+     .min = 1000,
+     .max = 10000000},
+    {.name = "SpoolDirectory",
+     .type = SM_COLLECTD_OPT_CUSTOM,
+     .set = set_spool_dir},
+    {.name = "SpoolMaxBytes",
+     .type = SM_COLLECTD_OPT_CUSTOM,
+     .def = "67108864",
+     .min = 1048576,
+     .max = 1099511627776.0,
+     .set = set_spool_max},
+    {.name = "MaxRequestsPerSecond",
+     .type = SM_COLLECTD_OPT_DOUBLE,
+     .offset = W_OFF(max_rps),
+     .def = "20",
+     .min = 0.1,
+     .max = 1000},
+};
+#define OPTIONS_NUM (sizeof(options) / sizeof(options[0]))
+
+int wcw_options_read(wcw_t *w, const oconfig_item_t *ci,
+                     const sm_collectd_where_t *where) {
+  if (sm_collectd_options_defaults(options, OPTIONS_NUM, w, where) != 0 ||
+      sm_collectd_options_read(options, OPTIONS_NUM, ci, w, where, NULL) != 0)
+    return -1;
+  w->timeout_ms = (long)CDTIME_T_TO_MS(w->timeout);
+  return 0;
 }

@@ -125,7 +125,6 @@ static void wcw_free(void *arg) {
     sfree(w->dims[i].value);
   }
   pthread_mutex_destroy(&w->lock);
-  sfree(w->instance);
   sfree(w->region_cfg);
   sfree(w->endpoint);
   sfree(w->ns);
@@ -143,20 +142,22 @@ static void wcw_free(void *arg) {
 /* The endpoint of a service, as the AWS SDKs resolve it (aws_endpoint.h):
  * the option, the AWS_ENDPOINT_URL* variables, the shared config file,
  * then the region's default. Replaces *url; logged with its source. */
-static int resolve_endpoint(wcw_t *w, const aws_creds_config_t *cc,
-                            const char *service_id, const char *prefix,
-                            const char *option, char **url) {
+static int resolve_endpoint(wcw_t *w, const char *service_id,
+                            const char *prefix, const char *option,
+                            char **url) {
   static const char configured[] = "configuration: ";
   aws_endpoint_t ep;
   char err[512];
 
-  if (aws_endpoint_resolve(cc, service_id, prefix, *url, w->region, &ep, err,
-                           sizeof(err)) != 0) {
+  if (aws_endpoint_resolve(&w->creds_cfg, service_id, prefix, *url, w->region,
+                           &ep, err, sizeof(err)) != 0) {
     /* A bad option is named as the other options are. */
     if (strncmp(err, configured, sizeof(configured) - 1) == 0)
-      ERROR(PLUGIN_NAME " plugin: %s %s", option, err + sizeof(configured) - 1);
+      ERROR(PLUGIN_NAME " plugin: %s: %s %s", w->block, option,
+            err + sizeof(configured) - 1);
     else
-      ERROR(PLUGIN_NAME " plugin: %s endpoint: %s", service_id, err);
+      ERROR(PLUGIN_NAME " plugin: %s: %s endpoint: %s", w->block, service_id,
+            err);
     return -1;
   }
   INFO(PLUGIN_NAME " plugin: %s endpoint %s (from %s)", service_id, ep.url,
@@ -168,115 +169,105 @@ static int resolve_endpoint(wcw_t *w, const aws_creds_config_t *cc,
   return *url != NULL ? 0 : -1;
 }
 
-static int wcw_config(oconfig_item_t *ci) {
-  static int instances; /* names the blocks: one pipeline each */
+/* A block with nothing configured yet; NULL when out of memory. */
+static wcw_t *block_create(int number) {
   wcw_t *w = calloc(1, sizeof(*w));
-  char err[512];
-  char inst[16];
-  aws_region_t region;
-  aws_creds_config_t cc;
-  int status = 0;
+  pthread_mutexattr_t a;
 
   if (w == NULL)
-    return ENOMEM;
-  if (blocks_num == MAX_BLOCKS) {
-    ERROR(PLUGIN_NAME " plugin: more than %d <Plugin write_cloudwatch> "
-                      "blocks",
-          MAX_BLOCKS);
-    free(w);
-    return -1;
-  }
-  /* Region discovery and the pipeline's handles use libcurl before init. */
-  if (instances == 0)
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-  {
-    /* Held for a short while by every write thread: spin a little before
-     * sleeping in the kernel. */
-    pthread_mutexattr_t a;
-    pthread_mutexattr_init(&a);
-    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
-    pthread_mutex_init(&w->lock, &a);
-    pthread_mutexattr_destroy(&a);
-  }
+    return NULL;
+  /* Held for a short while by every write thread: spin a little before
+   * sleeping in the kernel. */
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+  pthread_mutex_init(&w->lock, &a);
+  pthread_mutexattr_destroy(&a);
   w->rng = (uint64_t)cdtime() ^ ((uint64_t)getpid() << 32);
-  w->ns = strdup(DEFAULT_NAMESPACE);
-  w->flush_interval = TIME_T_TO_CDTIME_T(DEFAULT_FLUSH_INTERVAL);
-  w->shutdown_timeout = TIME_T_TO_CDTIME_T(DEFAULT_SHUTDOWN_TIMEOUT);
-  w->storage_resolution = CW_RESOLUTION_STANDARD;
-  w->max_queued = DEFAULT_MAX_QUEUED;
-  w->compress = true;
-  w->timeout_ms = DEFAULT_TIMEOUT_MS;
-  w->max_attempts = CW_PIPELINE_DEFAULT_MAX_ATTEMPTS;
-  w->datalog = true;
-  w->percentiles = true;
-  w->spool_max_bytes = CW_SPOOL_DEFAULT_MAX_BYTES;
-  w->max_rps = DEFAULT_MAX_REQUESTS_PER_SECOND;
-  w->max_log_events = DEFAULT_MAX_QUEUED_LOG_EVENTS;
   w->imds_wait_s = IMDS_RETRY_FIRST_S;
   C_COMPLAIN_INIT(&w->complaint_spool);
   C_COMPLAIN_INIT(&w->complaint_sketch);
   C_COMPLAIN_INIT(&w->complaint_host);
   C_COMPLAIN_INIT(&w->complaint_imds);
-  ssnprintf(inst, sizeof(inst), "%d", instances++);
-  w->instance = strdup(inst);
+  ssnprintf(w->instance, sizeof(w->instance), "%d", number);
+  ssnprintf(w->block, sizeof(w->block), "block %d", number + 1);
+  return w;
+}
 
-  for (int i = 0; i < ci->children_num && status == 0; i++)
-    status = wcw_options_item(w, ci->children + i);
-  if (status != 0) {
-    wcw_free(w);
-    return -1;
-  }
+/* Where AWS is: credentials, region and endpoints, as the AWS SDKs find
+ * them. 0, or -1 (logged). */
+static int block_aws(wcw_t *w) {
+  aws_creds_config_t *cc = &w->creds_cfg;
+  aws_region_t region;
+  char err[512];
 
-  memset(&cc, 0, sizeof(cc));
-  cc.getenv_fn = aws_creds_process_getenv;
-  cc.clock_fn = aws_creds_system_clock;
-  cc.home_dir = getenv("HOME");
-  cc.profile = w->profile;
-  cc.imds_url = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
-  cc.timeout_ms = w->timeout_ms < 2000 ? w->timeout_ms : 2000;
-  cc.imds_v1_fallback = w->imds_v1;
-  w->creds_cfg = cc;
-
-  if (aws_region_resolve(&cc, w->region_cfg, &region, err, sizeof(err)) ==
+  memset(cc, 0, sizeof(*cc));
+  cc->getenv_fn = aws_creds_process_getenv;
+  cc->clock_fn = aws_creds_system_clock;
+  cc->home_dir = getenv("HOME");
+  cc->profile = w->profile;
+  cc->imds_url = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+  cc->timeout_ms = w->timeout_ms < 2000 ? w->timeout_ms : 2000;
+  cc->imds_v1_fallback = w->imds_v1;
+  if (aws_region_resolve(cc, w->region_cfg, &region, err, sizeof(err)) ==
       AWS_CREDS_FAILED) {
-    ERROR(PLUGIN_NAME " plugin: no region: %s; set Region", err);
-    wcw_free(w);
+    ERROR(PLUGIN_NAME " plugin: %s: no region: %s; set Region", w->block, err);
     return -1;
   }
   sstrncpy(w->region, region.name, sizeof(w->region));
-  if (resolve_endpoint(w, &cc, "CloudWatch", "monitoring", "Endpoint",
+  if (resolve_endpoint(w, "CloudWatch", "monitoring", "Endpoint",
                        &w->endpoint) != 0 ||
-      (w->datalog &&
-       resolve_endpoint(w, &cc, "CloudWatch Logs", "logs", "LogsEndpoint",
-                        &w->logs_endpoint) != 0)) {
-    wcw_free(w);
+      (w->datalog && resolve_endpoint(w, "CloudWatch Logs", "logs",
+                                      "LogsEndpoint", &w->logs_endpoint) != 0))
     return -1;
-  }
-  w->creds = aws_creds_provider_create(&cc);
-  if (w->endpoint == NULL || w->creds == NULL) {
-    ERROR(PLUGIN_NAME " plugin: out of memory");
-    wcw_free(w);
-    return -1;
-  }
-  if (wcw_sender_setup(w, err, sizeof(err)) != 0) {
-    ERROR(PLUGIN_NAME " plugin: %s", err);
-    wcw_free(w);
+  w->creds = aws_creds_provider_create(cc);
+  if (w->creds == NULL) {
+    ERROR(PLUGIN_NAME " plugin: %s: out of memory", w->block);
     return -1;
   }
   INFO(PLUGIN_NAME " plugin: namespace %s, region %s (from %s)", w->ns,
        region.name, region.source);
+  return 0;
+}
 
-  {
-    char name[64];
-    ssnprintf(name, sizeof(name), PLUGIN_NAME "/%s", w->instance);
-    /* Only the write callback frees the instance. */
-    blocks[blocks_num++] = w;
-    plugin_register_write(name, wcw_write,
-                          &(user_data_t){.data = w, .free_func = wcw_free});
-    plugin_register_flush(name, wcw_flush, &(user_data_t){.data = w});
-    if (w->datalog)
-      plugin_register_notification(name, wcw_notify, &(user_data_t){.data = w});
+/* A <Plugin write_cloudwatch> block: one pipeline each. */
+static int wcw_config(oconfig_item_t *ci) {
+  static int instances;
+  sm_collectd_where_t where = {.plugin = PLUGIN_NAME,
+                               .style = SM_COLLECTD_MSG_KEY_VALUE};
+  char err[512];
+  char name[64];
+  wcw_t *w;
+
+  if (blocks_num == MAX_BLOCKS) {
+    ERROR(PLUGIN_NAME " plugin: more than %d <Plugin write_cloudwatch> "
+                      "blocks",
+          MAX_BLOCKS);
+    return -1;
   }
+  /* Region discovery and the pipeline's handles use libcurl before init. */
+  if (instances == 0)
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+  w = block_create(instances++);
+  if (w == NULL)
+    return ENOMEM;
+  where.block = w->block;
+  if (wcw_options_read(w, ci, &where) != 0 || block_aws(w) != 0) {
+    wcw_free(w);
+    return -1;
+  }
+  if (wcw_sender_setup(w, err, sizeof(err)) != 0) {
+    ERROR(PLUGIN_NAME " plugin: %s: %s", w->block, err);
+    wcw_free(w);
+    return -1;
+  }
+  blocks[blocks_num++] = w;
+  ssnprintf(name, sizeof(name), PLUGIN_NAME "/%s", w->instance);
+  /* Only the write callback frees the block. */
+  plugin_register_write(name, wcw_write,
+                        &(user_data_t){.data = w, .free_func = wcw_free});
+  plugin_register_flush(name, wcw_flush, &(user_data_t){.data = w});
+  if (w->datalog)
+    plugin_register_notification(name, wcw_notify, &(user_data_t){.data = w});
   return 0;
 }
 

@@ -52,14 +52,13 @@ def table_options(code, array):
     return out
 
 
-# The option tables of each plugin's glue (write_cloudwatch still reads its
-# options with strcasecmp: both ways are read).
-TABLES = {"sagemaker_async": ["runtime_options"], "write_cloudwatch": []}
+# The option tables of each plugin's glue.
+TABLES = {"sagemaker_async": ["runtime_options"], "write_cloudwatch": ["options"]}
 code_all = ""
 known = set()
 defaults = []  # (plugin, option, default from the table)
 GLUE_FILES = {"sagemaker_async": ["sagemaker_async.c"],
-              "write_cloudwatch": ["write_cloudwatch.c", "wcw_options.c"]}
+              "write_cloudwatch": ["wcw_options.c"]}
 for plugin in ("sagemaker_async", "write_cloudwatch"):
     code = "".join(read("plugin", f) for f in GLUE_FILES[plugin])
     code_all += code
@@ -67,8 +66,7 @@ for plugin in ("sagemaker_async", "write_cloudwatch"):
     for t in TABLES[plugin]:
         ok(table_options(code, t), "%s: the table %s is found" % (plugin, t))
     defaults += [(plugin, n, d) for n, d in tabled if d is not None]
-    options = sorted(set(re.findall(STRCASECMP, code)) |
-                     {n for n, _ in tabled})
+    options = sorted({n for n, _ in tabled})
     known |= set(options)
     ok(len(options) >= 5, "%s: %d options found in the code" % (plugin, len(options)))
     for opt in options:
@@ -91,13 +89,20 @@ def pod_item(name, section):
 
 
 # Each default in a table is the default README and the man page give.
+def readme_section(plugin):
+    """README's section "## Configuring plugin", to the next "## "."""
+    text = readme[readme.index("## Configuring %s" % plugin):]
+    return text[:text.index("\n## ", 3)]
+
+
 for plugin, name, want in defaults:
-    row = re.search(r"^\| `%s` \| ([^|]*) \|" % re.escape(name), readme, re.M)
+    row = re.search(r"^\| `%s` \| ([^|]*) \|" % re.escape(name),
+                    readme_section(plugin), re.M)
     got = row.group(1).strip().strip("`") if row else None
     ok(got == want, "%s: README gives %s's default as in the code (%s)"
        % (plugin, name, want), "README says %r" % got)
     item = pod_item(name, "=head1 PLUGIN C<%s>" % plugin)
-    m = re.search(r"[Dd]efault: (?:[BFC]<([^>]*)>|(\S+))", item)
+    m = re.search(r"[Dd]efault:\s+(?:[BFC]<([^>]*)>|(\S+))", item)
     got = (m.group(1) or m.group(2).rstrip(".,;")) if m else None
     ok(got == want, "%s: the man page gives %s's default as in the code (%s)"
        % (plugin, name, want), "the man page says %r" % got)
