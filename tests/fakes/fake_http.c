@@ -443,6 +443,11 @@ static void handle(fake_http_t *s, conn_t *c, const framing_t *f, long now) {
   nth = s->st.requests++;
   if (nth < FAKE_HTTP_MAX_RECORDS && r != &scratch)
     s->rec[nth] = r;
+  if (s->cfg.probe_lock != NULL &&
+      pthread_mutex_trylock(s->cfg.probe_lock) == 0) {
+    r->lock_free = 1;
+    pthread_mutex_unlock(s->cfg.probe_lock);
+  }
   if (s->cfg.pick != NULL)
     how = s->cfg.pick(s->cfg.pick_ud, r, nth, &pick);
   if (how == FAKE_HTTP_PICKED) {

@@ -5,7 +5,8 @@
  * thread of its own, and answers each request with the next step of a
  * script, or with what a per-test callback picks from the request. Every
  * request is recorded (request line, headers, body, arrival time, the
- * connection it came on) so a test checks what was sent; requests beyond
+ * connection it came on, whether a lock the test names was free) so a
+ * test checks what was sent; requests beyond
  * the script are counted, so a test checks that every scripted reply was
  * used and nothing more was asked.
  *
@@ -40,6 +41,7 @@
 #ifndef SM_TESTS_FAKE_HTTP_H
 #define SM_TESTS_FAKE_HTTP_H 1
 
+#include <pthread.h>
 #include <stddef.h>
 
 #define FAKE_HTTP_MAX_HEAD (64 * 1024)
@@ -75,6 +77,7 @@ typedef struct {
   size_t body_len;
   long at_ms;    /* fake_http_now_ms() when it had fully arrived */
   unsigned conn; /* 0 for the first connection accepted, then 1, ... */
+  int lock_free; /* probe_lock was free when the request had arrived */
   int mark;      /* free for the pick callback */
 } fake_http_request_t;
 
@@ -103,6 +106,10 @@ typedef struct {
   void *pick_ud;
   const char *headers;                /* added to every composed answer */
   const fake_http_step_t *unscripted; /* NULL: 500 "not in the script" */
+  /* Tried (never waited for) when each request has arrived, so a test can
+   * check the code under test does not hold it while a request is in
+   * flight; NULL: none. */
+  pthread_mutex_t *probe_lock;
 } fake_http_config_t;
 
 typedef struct {

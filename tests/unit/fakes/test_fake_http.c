@@ -5,10 +5,10 @@
  * as sent: the script in order on a kept connection, headers, sized and
  * chunked bodies (the chunks decoded here), unscripted requests, delays
  * that hold up one connection and not the others, silence, closing, raw
- * bytes, "Connection: close", routing by a callback, a Unix socket, the
- * limits (head, body, connections, records), 100-continue, pipelined
- * requests, reset, stop with connections open (no descriptor left), and
- * fake_http_serve_fd.
+ * bytes, "Connection: close", routing by a callback, the probed lock, a
+ * Unix socket, the limits (head, body, connections, records),
+ * 100-continue, pipelined requests, reset, stop with connections open (no
+ * descriptor left), and fake_http_serve_fd.
  */
 #define _GNU_SOURCE /* memmem */
 #include <dirent.h>
@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -443,6 +444,34 @@ static void test_pick(void) {
   fake_http_free(s);
 }
 
+/* The probed lock: free, then held by this thread while a request is in
+ * flight. */
+static void test_probe(void) {
+  pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  static const fake_http_step_t steps[] = {{.status = 200}, {.status = 200}};
+  fake_http_config_t cfg = {.steps = steps, .nsteps = 2, .probe_lock = &lock};
+  fake_http_t *s = fake_http_start(&cfg, NULL, 0);
+  reply_t a;
+  int fd;
+
+  if (!T_OK(s != NULL, "probe: start"))
+    return;
+  fd = connect_tcp(fake_http_port(s));
+  send_str(fd, "GET /free HTTP/1.1\r\n\r\n");
+  read_reply(fd, &a, 2000);
+  pthread_mutex_lock(&lock);
+  send_str(fd, "GET /held HTTP/1.1\r\n\r\n");
+  read_reply(fd, &a, 2000);
+  pthread_mutex_unlock(&lock);
+  close(fd);
+  T_OK(fake_http_request(s, 0) != NULL && fake_http_request(s, 0)->lock_free,
+       "probe: free while the first request was in flight");
+  T_OK(fake_http_request(s, 1) != NULL && !fake_http_request(s, 1)->lock_free,
+       "probe: held while the second was");
+  fake_http_free(s);
+  pthread_mutex_destroy(&lock);
+}
+
 static void test_unix(void) {
   char dir[] = "/tmp/fake-http-test-XXXXXX", path[64], err[256];
   static const fake_http_step_t steps[] = {{.status = 200, .body = "u"}};
@@ -694,6 +723,7 @@ int main(void) {
   test_actions();
   test_close_header();
   test_pick();
+  test_probe();
   test_unix();
   test_limits();
   test_connections();
