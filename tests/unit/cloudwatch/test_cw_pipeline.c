@@ -73,8 +73,6 @@
 #define ANSWER_HEADERS                                                         \
   "x-amzn-RequestId: 00000000-1111-2222-3333-444444444444\r\n"                 \
   "Content-Type: " CTYPE "\r\n"
-/* A request's mark: the queue lock was free while it was in flight. */
-#define LOCK_FREE 1
 
 /* ================================================== injected functions */
 
@@ -396,21 +394,9 @@ typedef struct {
   char host[64];
 } fx_t;
 
-/* Probes the queue lock while the request is in flight: a sender that
- * held it during the request would block collectd's write callbacks. */
-static fake_http_pick_t probe_lock(void *ud, fake_http_request_t *req,
-                                   size_t nth, fake_http_step_t *answer) {
-  pthread_mutex_t *lock = ud;
-  (void)nth;
-  (void)answer;
-  if (pthread_mutex_trylock(lock) == 0) {
-    req->mark = LOCK_FREE;
-    pthread_mutex_unlock(lock);
-  }
-  return FAKE_HTTP_NEXT_STEP;
-}
-
-/* The fake CloudWatch: answers steps in order, an unscripted request 400. */
+/* The fake CloudWatch: answers steps in order, an unscripted request 400;
+ * notes whether the queue lock was free while each request was in flight
+ * (a sender holding it would block collectd's write callbacks). */
 static fake_http_t *fake_server(const fake_http_step_t *steps, size_t n,
                                 pthread_mutex_t *lock) {
   static const fake_http_step_t unscripted =
@@ -420,8 +406,7 @@ static fake_http_t *fake_server(const fake_http_step_t *steps, size_t n,
              NULL);
   fake_http_config_t cfg = {.steps = steps,
                             .nsteps = n,
-                            .pick = probe_lock,
-                            .pick_ud = lock,
+                            .probe_lock = lock,
                             .headers = ANSWER_HEADERS,
                             .unscripted = &unscripted};
   char err[256];
@@ -683,7 +668,7 @@ static void test_success(void) {
            NULL,
        "compress off: no Content-Encoding");
   len = check_body(&fx, 0, 0, 5, 0, "success");
-  T_OK(fx_req(&fx, 0)->mark == LOCK_FREE,
+  T_OK(fx_req(&fx, 0)->lock_free,
        "the queue lock is not held while the request is in flight");
   T_EQ_INT(fx_qsize(&fx), 0, "sent datums left the queue");
   st = fx_stats(&fx);
