@@ -255,30 +255,36 @@ void fake_http_request_clear(fake_http_request_t *r) {
 
 /* ============================================================= answering */
 
+/* The reason phrase: clients ignore it, people reading a capture do not. */
 static const char *reason(int status) {
-  static const struct {
-    int status;
-    const char *text;
-  } t[] = {
-      {200, "OK"},
-      {201, "Created"},
-      {204, "No Content"},
-      {400, "Bad Request"},
-      {401, "Unauthorized"},
-      {403, "Forbidden"},
-      {404, "Not Found"},
-      {413, "Content Too Large"},
-      {414, "URI Too Long"},
-      {429, "Too Many Requests"},
-      {431, "Request Header Fields Too Large"},
-      {500, "Internal Server Error"},
-      {501, "Not Implemented"},
-      {502, "Bad Gateway"},
-      {503, "Service Unavailable"},
-  };
-  for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-    if (t[i].status == status)
-      return t[i].text;
+  switch (status) {
+  case 200:
+    return "OK";
+  case 204:
+    return "No Content";
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 413:
+    return "Content Too Large";
+  case 414:
+    return "URI Too Long";
+  case 429:
+    return "Too Many Requests";
+  case 431:
+    return "Request Header Fields Too Large";
+  case 500:
+    return "Internal Server Error";
+  case 501:
+    return "Not Implemented";
+  case 503:
+    return "Service Unavailable";
+  }
   return "Scripted";
 }
 
@@ -341,8 +347,12 @@ static void compose_refusal(int status, answer_t *a) {
   compose(&st, NULL, a);
 }
 
+/* A client error: the client asked what the test did not expect. JSON,
+ * so that a client of a JSON service reads a reason from it. */
 static const fake_http_step_t default_unscripted = {
-    .status = 500, .body = "not in the script\n"};
+    .status = 400,
+    .body = "{\"__type\":\"UnscriptedRequest\",\"message\":\"no answer was "
+            "scripted for this request\"}"};
 
 /* ================================================================ server */
 

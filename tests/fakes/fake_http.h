@@ -104,8 +104,9 @@ typedef struct {
   size_t nsteps;
   fake_http_pick_fn pick; /* NULL: the script alone */
   void *pick_ud;
-  const char *headers;                /* added to every composed answer */
-  const fake_http_step_t *unscripted; /* NULL: 500 "not in the script" */
+  const char *headers; /* added to every composed answer */
+  /* NULL: 400, {"__type":"UnscriptedRequest","message":...} */
+  const fake_http_step_t *unscripted;
   /* Tried (never waited for) when each request has arrived, so a test can
    * check the code under test does not hold it while a request is in
    * flight; NULL: none. */
