@@ -394,21 +394,16 @@ typedef struct {
   char host[64];
 } fx_t;
 
-/* The fake CloudWatch: answers steps in order, an unscripted request 400;
- * notes whether the queue lock was free while each request was in flight
- * (a sender holding it would block collectd's write callbacks). */
+/* The fake CloudWatch: answers steps in order (an unscripted request
+ * 400 UnscriptedRequest); notes whether the queue lock was free while each
+ * request was in flight (a sender holding it would block collectd's write
+ * callbacks). */
 static fake_http_t *fake_server(const fake_http_step_t *steps, size_t n,
                                 pthread_mutex_t *lock) {
-  static const fake_http_step_t unscripted =
-      ANSWER(400,
-             "{\"__type\":\"UnscriptedRequest\",\"message\":\"no reply was "
-             "scripted for this request\"}",
-             NULL);
   fake_http_config_t cfg = {.steps = steps,
                             .nsteps = n,
                             .probe_lock = lock,
-                            .headers = ANSWER_HEADERS,
-                            .unscripted = &unscripted};
+                            .headers = ANSWER_HEADERS};
   char err[256];
   fake_http_t *s = fake_http_start(&cfg, err, sizeof(err));
   if (s == NULL)
