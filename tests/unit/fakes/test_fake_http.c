@@ -90,6 +90,8 @@ static int complete(const char *buf, size_t len) {
   if (end == NULL)
     return 0;
   hl = (size_t)(end + 4 - buf);
+  if (strncmp(buf, "HTTP/1.1 1", 10) == 0) /* 1xx: a head alone */
+    return 1;
   if (memmem(buf, hl, "Transfer-Encoding: chunked", 26) != NULL)
     return len >= hl + 5 && memcmp(buf + len - 5, "0\r\n\r\n", 5) == 0;
   cl = memmem(buf, hl, "Content-Length: ", 16);
