@@ -6,9 +6,9 @@
  * script, or with what a per-test callback picks from the request. Every
  * request is recorded (request line, headers, body, arrival time, the
  * connection it came on, whether a lock the test names was free) so a
- * test checks what was sent; requests beyond
- * the script are counted, so a test checks that every scripted reply was
- * used and nothing more was asked.
+ * test checks what was sent; requests beyond the script are counted (and
+ * answered 400 UnscriptedRequest), so a test checks that every scripted
+ * reply was used and nothing more was asked.
  *
  * What a step can answer: a status with headers and a body (sized, or
  * chunked in 1..7-byte chunks), after a delay; never (the connection is
@@ -20,8 +20,9 @@
  * FAKE_HTTP_MAX_BODY bytes of body (Content-Length framing only: a request
  * with Transfer-Encoding is answered 501), FAKE_HTTP_MAX_CONNS connections
  * at once (one more is closed at once), FAKE_HTTP_MAX_RECORDS requests
- * recorded (later ones are counted, not kept). A request over a limit is
- * answered 413 or 431, counted in stats.refused and not recorded.
+ * recorded (later ones are counted, not kept). A request over a limit,
+ * or malformed, is answered 400, 413, 414, 431 or 501 and the connection
+ * closed; it is counted in stats.refused, not recorded, not a request.
  *
  * Threads: the server's thread reads, records and answers; the test's
  * thread calls the functions below, which take the server's lock, so
