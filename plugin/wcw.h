@@ -159,9 +159,9 @@ void wcw_host_finish(wcw_t *w);
 /* wcw_sender.c. The pipeline and its streams, after the configuration
  * was read; 0, or -1 with err. */
 int wcw_sender_setup(wcw_t *w, char *err, size_t err_size);
-/* Starts the sender thread on first use (collectd may fork after reading
- * the configuration, and threads do not survive a fork). Called with the
- * lock held. */
+/* Starts the sender thread if it does not run (init starts it: collectd
+ * forks after reading the configuration, and threads do not survive a
+ * fork). Called with the lock held. */
 void wcw_sender_ensure(wcw_t *w);
 
 /* wcw_own.c. The plugin's own counters, dispatched after each flush. */

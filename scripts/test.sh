@@ -90,7 +90,7 @@ SM_SLOW_TESTS=1 SM_FUZZ_SECONDS=0 build sanitizers CC=gcc --enable-sanitizers
 # and any ThreadSanitizer report fails that test.
 echo "== tsan: unit tests that start threads"
 tsan=$top/build/tsan
-tsan_tests=$(grep -l -e pthread_create -e '"fake_aws.h"' tests/unit/*/test_*.c |
+tsan_tests=$(grep -l -e pthread_create -e '"fake_http.h"' tests/unit/*/test_*.c |
   sed 's|\.c$||')
 rm -rf "$tsan"; mkdir -p "$tsan"
 if (cd "$tsan" && "$top/configure" CC=clang \
