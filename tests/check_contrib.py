@@ -98,7 +98,9 @@ ok(len(table) == 16 and all(m["dims"] for m in table.values()),
    "16 metrics with their dimensions in sm_metrics.c",
    "%d metrics; dimension sets %r" % (len(table), dim_sets))
 
-m = re.search(r'#define DEFAULT_NAMESPACE "([^"]+)"', source("write_cloudwatch.c"))
+# The default of the Namespace option in write_cloudwatch's option table.
+m = re.search(r'\.name = "Namespace",[^}]*?\.def = "([^"]+)"', source("wcw_options.c"),
+              re.S)
 NAMESPACE = m.group(1) if m else None
 ok(NAMESPACE, "write_cloudwatch's default namespace: %s" % NAMESPACE)
 m = re.search(r'#define CW_HOST_DEFAULT_NAMESPACE "([^"]+)"', source("cw_host.h"))
