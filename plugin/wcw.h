@@ -138,10 +138,43 @@ typedef struct {
 int wcw_options_read(wcw_t *w, const oconfig_item_t *ci,
                      const sm_collectd_where_t *where);
 
-/* wcw_map.c. The write callback's work: the repeat check, then
- * sagemaker_async's values as SageMaker's metrics, the host plugins'
- * values into the host metrics, any other as a generic metric. */
-int wcw_map_write(wcw_t *w, const data_set_t *ds, const value_list_t *vl);
+/* wcw_map.c. A value list on its way into a block's queues: what can
+ * be done before the lock is taken (the write threads contend for it) is
+ * done in wcw_map_prepare, the rest under it in wcw_map_take. */
+#define WCW_MAP_MAX_DS 16
+typedef struct {
+  cw_dimension_t dims[2 + MAX_STATIC_DIMS];
+  size_t num;
+  struct {
+    cw_datum_t d;
+    uint64_t hash;
+    cw_datum_reason_t why;
+    char name[4 * DATA_MAX_NAME_LEN];
+  } item[WCW_MAP_MAX_DS];
+} wcw_generic_t;
+typedef struct {
+  char id[6 * DATA_MAX_NAME_LEN]; /* host/plugin[-inst]/type[-inst] */
+  uint64_t id_hash;
+  double now;
+  bool sagemaker; /* sagemaker_async's: SageMaker's metrics */
+  bool generic;   /* a generic metric (GenericMetrics, passes the filters) */
+  size_t next;    /* the next data source to prepare */
+  wcw_generic_t g;
+} wcw_map_t;
+/* Outside the lock: the identifier, its hash, the filters, the generic
+ * datums named, validated and hashed. false when the block takes nothing
+ * of vl. */
+bool wcw_map_prepare(wcw_t *w, const data_set_t *ds, const value_list_t *vl,
+                     wcw_map_t *m);
+/* Under the lock: the repeat check (false: a repeat, counted), then
+ * sagemaker_async's values as SageMaker's metrics and the generic datums
+ * queued. */
+bool wcw_map_take(wcw_t *w, const data_set_t *ds, const value_list_t *vl,
+                  const wcw_map_t *m);
+/* After take, without the lock: the data sources beyond the first
+ * WCW_MAP_MAX_DS (no type of types.db has that many). */
+void wcw_map_rest(wcw_t *w, const data_set_t *ds, const value_list_t *vl,
+                  wcw_map_t *m);
 /* sagemaker_async's notification of a request as a data-log event. */
 int wcw_map_notification(wcw_t *w, const notification_t *n);
 /* Validates d and queues it into q (with the sketch of its samples, if

@@ -178,28 +178,13 @@ static void concat(char *buf, size_t size, ...) {
   buf[len] = 0;
 }
 
-/* A generic value list's datums, named, hashed and validated before the
- * lock is taken: the write threads contend for it, so only the queue's
- * own work is done under it. */
-#define GENERIC_MAX_DS 16
-typedef struct {
-  cw_dimension_t dims[2 + MAX_STATIC_DIMS];
-  size_t num;
-  struct {
-    cw_datum_t d;
-    uint64_t hash;
-    cw_datum_reason_t why;
-    char name[4 * DATA_MAX_NAME_LEN];
-  } item[GENERIC_MAX_DS];
-} generic_t;
-
 /* Prepares the datums of ds's data sources from first on (at most
- * GENERIC_MAX_DS); returns the next data source to prepare, ds->ds_num
+ * WCW_MAP_MAX_DS); returns the next data source to prepare, ds->ds_num
  * when done. g->num is 0 when the value list is filtered out or its rates
  * are not known yet. */
 static size_t generic_prepare(const wcw_t *w, const data_set_t *ds,
                               const value_list_t *vl, double now, size_t first,
-                              generic_t *g) {
+                              wcw_generic_t *g) {
   size_t nd = 0;
   gauge_t *rates = NULL;
 
@@ -215,7 +200,7 @@ static size_t generic_prepare(const wcw_t *w, const data_set_t *ds,
     cw_statset_t s;
     double v;
 
-    if (g->num == GENERIC_MAX_DS) {
+    if (g->num == WCW_MAP_MAX_DS) {
       sfree(rates);
       return i;
     }
@@ -254,7 +239,7 @@ static size_t generic_prepare(const wcw_t *w, const data_set_t *ds,
 }
 
 /* Queues what generic_prepare made. Called with the lock held. */
-static void generic_enqueue(wcw_t *w, const generic_t *g, double now) {
+static void generic_enqueue(wcw_t *w, const wcw_generic_t *g, double now) {
   for (size_t i = 0; i < g->num; i++) {
     const cw_datum_t *d = &g->item[i].d;
     if (g->item[i].why != CW_DATUM_OK)
@@ -266,58 +251,57 @@ static void generic_enqueue(wcw_t *w, const generic_t *g, double now) {
   }
 }
 
-int wcw_map_write(wcw_t *w, const data_set_t *ds, const value_list_t *vl) {
-  char id[6 * DATA_MAX_NAME_LEN];
-  double now = CDTIME_T_TO_DOUBLE(cdtime());
-  bool sagemaker = strcmp(vl->plugin, SM_PLUGIN_ASYNC) == 0;
-  bool generic = w->generic && !sagemaker;
-  generic_t g;
-  uint64_t id_hash;
-  size_t next = 0;
+bool wcw_map_prepare(wcw_t *w, const data_set_t *ds, const value_list_t *vl,
+                     wcw_map_t *m) {
+  m->now = CDTIME_T_TO_DOUBLE(cdtime());
+  m->sagemaker = strcmp(vl->plugin, SM_PLUGIN_ASYNC) == 0;
+  /* sagemaker_async's values are SageMaker's metrics or nothing: its
+   * running totals and loss count are for other writers. */
+  m->generic = w->generic && !m->sagemaker;
+  m->next = 0;
 
   /* Our own counters would feed back into the queue they describe. */
   if (strcmp(vl->plugin, PLUGIN_NAME) == 0 && !w->generic)
-    return 0;
-  if (!sagemaker && !w->generic &&
+    return false;
+  if (!m->sagemaker && !w->generic &&
       !(w->host != NULL && cw_host_wants(vl->plugin, vl->type)))
-    return 0;
+    return false;
 
   /* The series' identifier, as collectd's FORMAT_VL writes it. */
-  concat(id, sizeof(id), vl->host, "/", vl->plugin,
+  concat(m->id, sizeof(m->id), vl->host, "/", vl->plugin,
          vl->plugin_instance[0] ? "-" : "", vl->plugin_instance, "/", vl->type,
          vl->type_instance[0] ? "-" : "", vl->type_instance,
          (const char *)NULL);
-  id_hash = cw_dedup_hash(id);
-  /* sagemaker_async's values are SageMaker's metrics or nothing: its
-   * running totals and loss count are for other writers. */
-  if (generic && !filters_pass(w, id + strlen(vl->host) + 1))
-    generic = false;
-  if (generic)
-    next = generic_prepare(w, ds, vl, now, 0, &g);
+  m->id_hash = cw_dedup_hash(m->id);
+  if (m->generic && !filters_pass(w, m->id + strlen(vl->host) + 1))
+    m->generic = false;
+  if (m->generic)
+    m->next = generic_prepare(w, ds, vl, m->now, 0, &m->g);
+  return true;
+}
 
-  pthread_mutex_lock(&w->lock);
-  wcw_sender_ensure(w);
-  if (cw_dedup_check_hashed(w->dedup, id, id_hash, vl->time, cdtime()) == 0) {
+bool wcw_map_take(wcw_t *w, const data_set_t *ds, const value_list_t *vl,
+                  const wcw_map_t *m) {
+  if (cw_dedup_check_hashed(w->dedup, m->id, m->id_hash, vl->time, cdtime()) ==
+      0) {
     w->duplicates++;
-    pthread_mutex_unlock(&w->lock);
-    return 0;
+    return false;
   }
-  if (w->host != NULL)
-    wcw_host_feed(w, ds, vl);
-  if (sagemaker)
-    map_sagemaker(w, ds, vl, now);
-  if (generic)
-    generic_enqueue(w, &g, now);
-  pthread_mutex_unlock(&w->lock);
+  if (m->sagemaker)
+    map_sagemaker(w, ds, vl, m->now);
+  if (m->generic)
+    generic_enqueue(w, &m->g, m->now);
+  return true;
+}
 
-  /* Types with more data sources than a batch holds (none in types.db). */
-  while (generic && next < ds->ds_num) {
-    next = generic_prepare(w, ds, vl, now, next, &g);
+void wcw_map_rest(wcw_t *w, const data_set_t *ds, const value_list_t *vl,
+                  wcw_map_t *m) {
+  while (m->generic && m->next < ds->ds_num) {
+    m->next = generic_prepare(w, ds, vl, m->now, m->next, &m->g);
     pthread_mutex_lock(&w->lock);
-    generic_enqueue(w, &g, now);
+    generic_enqueue(w, &m->g, m->now);
     pthread_mutex_unlock(&w->lock);
   }
-  return 0;
 }
 
 static const char *nmeta_string(const notification_t *n, const char *name) {

@@ -30,9 +30,22 @@
 
 /* --------------------------------------------------- collectd callbacks */
 
+/* A value: mapped into the block's queues, and fed to its host
+ * metrics; nothing here touches the network. */
 static int wcw_write(const data_set_t *ds, const value_list_t *vl,
                      user_data_t *ud) {
-  return wcw_map_write(ud->data, ds, vl);
+  wcw_t *w = ud->data;
+  wcw_map_t m;
+
+  if (!wcw_map_prepare(w, ds, vl, &m))
+    return 0;
+  pthread_mutex_lock(&w->lock);
+  wcw_sender_ensure(w);
+  if (wcw_map_take(w, ds, vl, &m) && w->host != NULL)
+    wcw_host_feed(w, ds, vl);
+  pthread_mutex_unlock(&w->lock);
+  wcw_map_rest(w, ds, vl, &m);
+  return 0;
 }
 
 static int wcw_flush(cdtime_t timeout, const char *identifier,
