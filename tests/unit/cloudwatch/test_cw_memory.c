@@ -77,6 +77,7 @@ static void test_datums(void) {
   T_OK(!dropped && cw_queue_dropped(q) == 0, "none dropped");
   heap_full = heap() - before;
   n += cw_queue_seal(q);
+  T_EQ_INT(n, SERIES * PERIODS, "every datum sealed once");
   full_mem = cw_queue_memory(q);
   T_NOTE("full: %zu bytes (%.1f a datum) by its account, %zu (%.1f) on the "
          "heap before the last seal",
