@@ -219,10 +219,86 @@ static const char *parse_int(const char *s, size_t n, int64_t *v) {
   return NULL;
 }
 
+/* The keys of the lines after the first, in their order. */
+static const char *const keys[] = {"runtime",  "boot_id",  "seq",
+                                   "next_seq", "saved_ms", "crc32"};
+#define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
+#define KEY_CRC32 (KEY_COUNT - 1)
+
+/* The first line: the format and its version. Returns false with err. */
+static bool parse_magic(reader_t *r, char *err, size_t err_size) {
+  bool unterminated = false;
+  int64_t version = 0;
+  const char *v;
+  size_t vlen;
+
+  if (!next_line(r, &unterminated) && !unterminated) {
+    set_err(err, err_size, "the file is empty");
+    return false;
+  }
+  if (r->line_len < sizeof(MAGIC) - 1 ||
+      memcmp(r->line, MAGIC, sizeof(MAGIC) - 1) != 0) {
+    set_err(err, err_size,
+            "not a sagemaker_async state file (the first line is not "
+            "\"" MAGIC "%d\")",
+            RT_STATE_VERSION);
+    return false;
+  }
+  v = r->line + sizeof(MAGIC) - 1;
+  vlen = r->line_len - (sizeof(MAGIC) - 1);
+  if (parse_int(v, vlen, &version) != NULL || version != RT_STATE_VERSION) {
+    set_err(err, err_size,
+            "format version %.*s is not the version %d this plugin reads",
+            (int)(vlen > 20 ? 20 : vlen), v, RT_STATE_VERSION);
+    return false;
+  }
+  if (unterminated) {
+    set_err(err, err_size, "truncated after line 1");
+    return false;
+  }
+  return true;
+}
+
+/* The eight lowercase hex digits of the crc32 line. */
+static const char *parse_crc(const char *s, size_t n, uint32_t *crc) {
+  uint32_t x = 0;
+
+  if (n != 8)
+    return "is not eight hex digits";
+  for (size_t i = 0; i < 8; i++) {
+    int d = s[i] >= 'a' && s[i] <= 'f'   ? s[i] - 'a' + 10
+            : s[i] >= '0' && s[i] <= '9' ? s[i] - '0'
+                                         : -1;
+    if (d < 0)
+      return "is not eight lowercase hex digits";
+    x = x << 4 | (uint32_t)d;
+  }
+  *crc = x;
+  return NULL;
+}
+
+/* The value of the line of keys[k] into out (or *crc). Returns NULL, or
+ * what is wrong with it. */
+static const char *parse_value(size_t k, const char *value, size_t vlen,
+                               rt_state_t *out, uint32_t *crc) {
+  switch (k) {
+  case 0:
+    return decode(value, vlen, out->runtime, RT_STATE_NAME_MAX);
+  case 1:
+    return decode(value, vlen, out->boot_id, RT_BOOT_ID_MAX);
+  case 2:
+    return parse_int(value, vlen, &out->seq);
+  case 3:
+    return parse_int(value, vlen, &out->next_seq);
+  case 4:
+    return parse_int(value, vlen, &out->saved_ms);
+  default:
+    return parse_crc(value, vlen, crc);
+  }
+}
+
 int rt_state_parse(const char *text, size_t len, rt_state_t *st, char *err,
                    size_t err_size) {
-  static const char *const keys[] = {"runtime",  "boot_id",  "seq",
-                                     "next_seq", "saved_ms", "crc32"};
   reader_t r = {.text = text, .len = len};
   rt_state_t out;
   bool unterminated = false;
@@ -244,44 +320,13 @@ int rt_state_parse(const char *text, size_t len, rt_state_t *st, char *err,
     set_err(err, err_size, "the file holds a NUL byte");
     return -1;
   }
+  if (!parse_magic(&r, err, err_size))
+    return -1;
 
-  if (!next_line(&r, &unterminated) && !unterminated) {
-    set_err(err, err_size, "the file is empty");
-    return -1;
-  }
-  if (r.line_len < sizeof(MAGIC) - 1 ||
-      memcmp(r.line, MAGIC, sizeof(MAGIC) - 1) != 0) {
-    set_err(err, err_size,
-            "not a sagemaker_async state file (the first line is not "
-            "\"" MAGIC "%d\")",
-            RT_STATE_VERSION);
-    return -1;
-  }
-  {
-    int64_t version = 0;
-    const char *why = parse_int(r.line + sizeof(MAGIC) - 1,
-                                r.line_len - (sizeof(MAGIC) - 1), &version);
-    if (why != NULL || version != RT_STATE_VERSION) {
-      set_err(err, err_size,
-              "format version %.*s is not the version %d this plugin reads",
-              (int)(r.line_len - (sizeof(MAGIC) - 1) > 20
-                        ? 20
-                        : r.line_len - (sizeof(MAGIC) - 1)),
-              r.line + sizeof(MAGIC) - 1, RT_STATE_VERSION);
-      return -1;
-    }
-  }
-  if (unterminated) {
-    set_err(err, err_size, "truncated after line 1");
-    return -1;
-  }
-
-  for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+  for (size_t k = 0; k < KEY_COUNT; k++) {
     size_t klen = strlen(keys[k]);
-    const char *value;
-    size_t vlen;
-    const char *why = NULL;
     size_t line_start = r.pos;
+    const char *why;
 
     if (!next_line(&r, &unterminated) && !unterminated) {
       set_err(err, err_size, "truncated: no \"%s\" line", keys[k]);
@@ -297,39 +342,9 @@ int rt_state_parse(const char *text, size_t len, rt_state_t *st, char *err,
               keys[k]);
       return -1;
     }
-    value = r.line + klen + 1;
-    vlen = r.line_len - klen - 1;
-    switch (k) {
-    case 0:
-      why = decode(value, vlen, out.runtime, RT_STATE_NAME_MAX);
-      break;
-    case 1:
-      why = decode(value, vlen, out.boot_id, RT_BOOT_ID_MAX);
-      break;
-    case 2:
-      why = parse_int(value, vlen, &out.seq);
-      break;
-    case 3:
-      why = parse_int(value, vlen, &out.next_seq);
-      break;
-    case 4:
-      why = parse_int(value, vlen, &out.saved_ms);
-      break;
-    case 5:
+    if (k == KEY_CRC32)
       crc_at = line_start;
-      if (vlen != 8)
-        why = "is not eight hex digits";
-      for (size_t i = 0; why == NULL && i < 8; i++) {
-        int d = value[i] >= 'a' && value[i] <= 'f'   ? value[i] - 'a' + 10
-                : value[i] >= '0' && value[i] <= '9' ? value[i] - '0'
-                                                     : -1;
-        if (d < 0)
-          why = "is not eight lowercase hex digits";
-        else
-          crc = crc << 4 | (uint32_t)d;
-      }
-      break;
-    }
+    why = parse_value(k, r.line + klen + 1, r.line_len - klen - 1, &out, &crc);
     if (why != NULL) {
       set_err(err, err_size, "line %d: %s %s", r.line_no, keys[k], why);
       return -1;
