@@ -30,7 +30,11 @@
  *   plain_cpu S bare_cpu S bare_streamed_wall S bare_streamed_cpu S
  * (seconds; CPU of this process, which is single-threaded).
  *
- * Usage: bench_read SOCKET RECORDS PAGE ROUNDS
+ * Usage: bench_read SOCKET RECORDS PAGE ROUNDS [PASS]
+ *
+ * With PASS (streamed, bare_streamed, parse, plain or bare), only that
+ * pass runs, ROUNDS times, and nothing is printed: for a profiler
+ * (perf record -g bench_read ... streamed).
  */
 #include <curl/curl.h>
 #include <inttypes.h>
@@ -66,23 +70,29 @@ static double clock_s(clockid_t id) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void die(const char *what);
-
-/* The plugin's state for one runtime: with a sketch per timing, as
- * deployed (Percentiles true), or without. */
-static rt_collect_t *new_collect(long page, bool sketches) {
-  rt_collect_t *col = rt_collect_create((size_t)page);
-  if (col == NULL ||
-      (sketches && rt_collect_enable_sketches(
-                       col, SM_SKETCH_DEFAULT_ACCURACY,
-                       sm_sketch_buckets_for(SM_SKETCH_DEFAULT_ACCURACY)) != 0))
-    die("out of memory");
-  return col;
-}
-
 static void die(const char *what) {
   fprintf(stderr, "bench_read: %s\n", what);
   exit(1);
+}
+
+/* The plugin's state for one runtime, with a sketch per timing as
+ * deployed (Percentiles true) or without: made once and kept from read to
+ * read, as the plugin keeps it (each read starts an interval). */
+static rt_collect_t *collects[2];
+
+static rt_collect_t *collect_for(long page, bool sketches) {
+  rt_collect_t **col = &collects[sketches ? 1 : 0];
+
+  if (*col == NULL) {
+    *col = rt_collect_create((size_t)page);
+    if (*col == NULL || (sketches && rt_collect_enable_sketches(
+                                         *col, SM_SKETCH_DEFAULT_ACCURACY,
+                                         sm_sketch_buckets_for(
+                                             SM_SKETCH_DEFAULT_ACCURACY)) != 0))
+      die("out of memory");
+  }
+  rt_collect_begin_interval(*col);
+  return *col;
 }
 
 static size_t raw_write(char *data, size_t size, size_t nmemb, void *ud) {
@@ -136,16 +146,12 @@ static void fetch_corpus(const char *sock, long records, long page,
  * the records aggregated. */
 static uint64_t streamed(rt_client_t *cl, long page) {
   rt_limits_t lim = {.max_records = (size_t)page};
-  rt_collect_t *col = new_collect(page, true);
+  rt_collect_t *col = collect_for(page, true);
   rt_parser_t *p;
   rt_client_get_result_t res;
   rt_snapshot_t snap;
   bool more = true;
-  uint64_t n;
 
-  if (col == NULL)
-    die("out of memory");
-  rt_collect_begin_interval(col);
   p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, NULL);
   rt_client_get(cl, "/v1/snapshot", p, TIMEOUT_MS, &res);
   if (res.status != RT_CLIENT_GET_OK)
@@ -169,23 +175,17 @@ static uint64_t streamed(rt_client_t *cl, long page) {
       die(rt_collect_page_error(col));
     rt_parser_destroy(p);
   }
-  n = rt_collect_agg(col)->records;
-  rt_collect_destroy(col);
-  return n;
+  return rt_collect_agg(col)->records;
 }
 
 /* The same parser and callback over the stored bodies. */
 static uint64_t parse_memory(const corpus_t *c, long page, bool sketches) {
   rt_limits_t lim = {.max_records = (size_t)page};
-  rt_collect_t *col = new_collect(page, sketches);
+  rt_collect_t *col = collect_for(page, sketches);
   rt_snapshot_t snap;
-  uint64_t n;
   bool more;
 
-  if (col == NULL)
-    die("out of memory");
   memset(&snap, 0, sizeof(snap));
-  rt_collect_begin_interval(col);
   for (size_t i = 0; i < c->num; i++) {
     rt_parser_t *p =
         rt_parser_create(RT_DOC_REQUESTS, rt_collect_record_cb, col, &lim);
@@ -214,9 +214,7 @@ static uint64_t parse_memory(const corpus_t *c, long page, bool sketches) {
       die(rt_collect_page_error(col));
     rt_parser_destroy(p);
   }
-  n = rt_collect_agg(col)->records;
-  rt_collect_destroy(col);
-  return n;
+  return rt_collect_agg(col)->records;
 }
 
 /* yajl with no callbacks: tokenising and validating, nothing else. */
@@ -299,14 +297,47 @@ static void bare_streamed(CURL *h, const char *sock, long records, long page) {
   }
 }
 
+/* The passes, in the order of a round's columns. */
+static const char *const pass_names[STEPS] = {"streamed", "bare_streamed",
+                                              "parse", "plain", "bare"};
+
+static int pass_index(const char *name) {
+  for (int i = 0; i < STEPS; i++)
+    if (strcmp(name, pass_names[i]) == 0)
+      return i;
+  return -1;
+}
+
+/* Runs pass what; returns the records it aggregated (0 for the bare
+ * ones). */
+static uint64_t run_pass(int what, rt_client_t *cl, CURL *bare_h,
+                         const char *sock, const corpus_t *corpus, long records,
+                         long page) {
+  switch (what) {
+  case 0:
+    return streamed(cl, page);
+  case 1:
+    bare_streamed(bare_h, sock, records, page);
+    return 0;
+  case 2:
+    return parse_memory(corpus, page, true);
+  case 3:
+    return parse_memory(corpus, page, false);
+  default:
+    parse_bare(corpus);
+    return 0;
+  }
+}
+
 int main(int argc, char **argv) {
   long records, page, rounds;
   rt_client_t *cl;
   CURL *bare_h;
   corpus_t corpus;
+  int only = -1;
 
-  if (argc != 5) {
-    fputs("Usage: bench_read SOCKET RECORDS PAGE ROUNDS\n", stderr);
+  if (argc != 5 && argc != 6) {
+    fputs("Usage: bench_read SOCKET RECORDS PAGE ROUNDS [PASS]\n", stderr);
     return 2;
   }
   records = strtol(argv[2], NULL, 10);
@@ -325,12 +356,19 @@ int main(int argc, char **argv) {
   if (bare_h == NULL)
     die("curl_easy_init failed");
 
+  if (argc == 6) {
+    only = pass_index(argv[5]);
+    if (only < 0)
+      die("PASS must be streamed, bare_streamed, parse, plain or bare");
+  }
+  for (long r = 0; only >= 0 && r < rounds; r++)
+    run_pass(only, cl, bare_h, argv[1], &corpus, records, page);
+  if (only >= 0)
+    goto done;
+
   /* One pass of each to warm caches and the simulator's buffers. */
-  streamed(cl, page);
-  bare_streamed(bare_h, argv[1], records, page);
-  parse_memory(&corpus, page, true);
-  parse_memory(&corpus, page, false);
-  parse_bare(&corpus);
+  for (int what = 0; what < STEPS; what++)
+    run_pass(what, cl, bare_h, argv[1], &corpus, records, page);
 
   for (long r = 0; r < rounds; r++) {
     double wall[STEPS], cpu[STEPS];
@@ -341,16 +379,14 @@ int main(int argc, char **argv) {
       int what = r % 2 == 0 ? step : STEPS - 1 - step;
       double w0 = clock_s(CLOCK_MONOTONIC);
       double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+      uint64_t got =
+          run_pass(what, cl, bare_h, argv[1], &corpus, records, page);
       if (what == 0)
-        n = streamed(cl, page);
-      else if (what == 1)
-        bare_streamed(bare_h, argv[1], records, page);
+        n = got;
       else if (what == 2)
-        m = parse_memory(&corpus, page, true);
+        m = got;
       else if (what == 3)
-        q = parse_memory(&corpus, page, false);
-      else
-        parse_bare(&corpus);
+        q = got;
       wall[what] = clock_s(CLOCK_MONOTONIC) - w0;
       cpu[what] = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
     }
@@ -369,6 +405,9 @@ int main(int argc, char **argv) {
            wall[1], cpu[1]);
     fflush(stdout);
   }
+done:
+  rt_collect_destroy(collects[0]);
+  rt_collect_destroy(collects[1]);
   curl_easy_cleanup(bare_h);
   rt_client_destroy(cl);
   curl_global_cleanup();
