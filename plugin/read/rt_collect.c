@@ -60,10 +60,12 @@ rt_collect_t *rt_collect_create(size_t max_page_records) {
 
 int rt_collect_enable_sketches(rt_collect_t *c, double accuracy,
                                size_t max_buckets) {
+  /* The page keeps its samples, which its commit puts into the
+   * interval's sketches in one pass per timing. */
   if (rt_agg_enable_sketches(&c->agg, accuracy, max_buckets) != 0 ||
-      rt_agg_enable_sketches(&c->page_agg, accuracy, max_buckets) != 0) {
+      rt_agg_keep_samples(&c->page_agg, c->max_page_records) != 0) {
     rt_agg_free_sketches(&c->agg);
-    rt_agg_free_sketches(&c->page_agg);
+    rt_agg_free_samples(&c->page_agg);
     return -1;
   }
   return 0;
@@ -73,7 +75,7 @@ void rt_collect_destroy(rt_collect_t *c) {
   if (c == NULL)
     return;
   rt_agg_free_sketches(&c->agg);
-  rt_agg_free_sketches(&c->page_agg);
+  rt_agg_free_samples(&c->page_agg);
   free(c->failed);
   free(c);
 }
@@ -179,6 +181,8 @@ int rt_collect_record_cb(const rt_record_t *rec, void *user_data) {
     c->page_gaps += (uint64_t)(rec->seq - c->page_last - 1);
   c->page_last = rec->seq;
   c->page_records++;
+  /* Cannot be refused: the page's samples have room for max_page_records
+   * records. */
   rt_agg_add_record(&c->page_agg, rec);
   if (c->keep_successes || rt_agg_record_failed(rec))
     c->failed[c->failed_num++] = *rec;
