@@ -107,12 +107,14 @@ struct rt_parser_s {
   uint32_t top_seen;
   uint32_t rec_required;
   uint32_t rec_seen;
-  /* The member that followed each member (RT_REC_COUNT: the record's start) in
-   * the records before: the runtime writes its members in one order, so
-   * the next key is nearly always the one guessed, checked with one
-   * compare that does not wait for a table look-up. */
+  /* The member that followed each member (RT_REC_COUNT: the record's
+   * start) in the records before: the runtime writes its members in one
+   * order, so the next key is nearly always the one guessed. The guess is
+   * taken as each key is accepted, so that the next key's check waits for
+   * no look-up: a compare with the guessed member's name. */
   uint8_t next_guess[RT_REC_COUNT + 1];
   uint8_t prev_key; /* the last known member of this record, or RT_REC_COUNT */
+  const rt_parser_member_t *guess; /* for the record's next key */
   const rt_parser_member_t
       *member; /* whose value comes next; NULL: unknown member */
 
@@ -280,6 +282,7 @@ static int record_start(rt_parser_t *p) {
   record_reset(&p->rec);
   p->rec_seen = 0;
   p->prev_key = RT_REC_COUNT;
+  p->guess = &rt_parser_member_record[p->next_guess[RT_REC_COUNT]];
   p->in_record = true;
   p->state = ST_REC;
   return 1;
@@ -299,7 +302,18 @@ static int record_end(rt_parser_t *p) {
   return 1;
 }
 
-/* Any key; duplicates and unknown record keys included. */
+/* Takes record member idx, not seen yet in this record, as the key. */
+static inline void record_key(rt_parser_t *p, unsigned idx) {
+  p->rec_seen |= UINT32_C(1) << idx;
+  p->prev_key = (uint8_t)idx;
+  p->guess = &rt_parser_member_record[p->next_guess[idx]];
+  p->member = &rt_parser_member_record[idx];
+  p->state = ST_REC_VALUE;
+}
+
+/* Any key but a record's guessed one: a record's other keys through the
+ * perfect hash (learning the order), unknown keys, duplicates, the
+ * top-level keys. */
 __attribute__((noinline)) static int
 map_key(rt_parser_t *p, const unsigned char *key, size_t len) {
   const rt_parser_member_t *table;
@@ -311,6 +325,11 @@ map_key(rt_parser_t *p, const unsigned char *key, size_t len) {
     return 1;
   case ST_REC:
     idx = rt_parser_member_record_lookup(key, len);
+    if (idx >= 0 && !(p->rec_seen & (UINT32_C(1) << idx))) {
+      p->next_guess[p->prev_key] = (uint8_t)idx;
+      record_key(p, (unsigned)idx);
+      return 1;
+    }
     table = rt_parser_member_record;
     seen = &p->rec_seen;
     p->state = ST_REC_VALUE;
@@ -336,28 +355,16 @@ map_key(rt_parser_t *p, const unsigned char *key, size_t len) {
   return 1;
 }
 
-/* A record's known keys take the short way: the member guessed from the
- * records before, else the perfect hash. */
+/* Most keys are a record's, the one guessed: that takes the short way. */
 static int on_map_key(void *ctx, const unsigned char *key, size_t len) {
   rt_parser_t *p = ctx;
+  const rt_parser_member_t *g = p->guess;
 
-  if (p->state == ST_REC) {
-    unsigned guess = p->next_guess[p->prev_key];
-    const rt_parser_member_t *g = &rt_parser_member_record[guess];
-    int idx;
-
-    if (g->len == len && rt_parser_member_name_equal(key, g->name, len))
-      idx = (int)guess;
-    else {
-      idx = rt_parser_member_record_lookup(key, len);
-      if (idx >= 0)
-        p->next_guess[p->prev_key] = (uint8_t)idx;
-    }
-    if (idx >= 0 && !(p->rec_seen & (UINT32_C(1) << idx))) {
-      p->rec_seen |= UINT32_C(1) << idx;
-      p->prev_key = (uint8_t)idx;
-      p->member = &rt_parser_member_record[idx];
-      p->state = ST_REC_VALUE;
+  if (p->state == ST_REC && g->len == len &&
+      rt_parser_member_name_equal(key, g, len)) {
+    unsigned idx = (unsigned)(g - rt_parser_member_record);
+    if (!(p->rec_seen & (UINT32_C(1) << idx))) {
+      record_key(p, idx);
       return 1;
     }
   }
@@ -502,12 +509,13 @@ number_value(rt_parser_t *p, const char *text, size_t len) {
 static int on_number(void *ctx, const char *text, size_t len) {
   rt_parser_t *p = ctx;
   const rt_parser_member_t *m = p->member;
+  uint64_t u;
   int64_t v;
 
   if (p->state == ST_REC_VALUE && m != NULL &&
       (m->type == RT_MT_INT || m->type == RT_MT_INT_C) &&
-      rt_parser_value_int(text, len, &v) == RT_PARSER_VALUE_INT &&
-      v >= m->min && v <= m->max) {
+      rt_parser_value_short(text, len, &u) && (v = (int64_t)u) >= m->min &&
+      v <= m->max) {
     p->state = ST_REC;
     if (m->type == RT_MT_INT)
       *(int64_t *)rt_parser_member_field((char *)&p->rec, m) = v;
@@ -519,14 +527,58 @@ static int on_number(void *ctx, const char *text, size_t len) {
   return number_value(p, text, len);
 }
 
-/* Strings are few (three a record): no short way needed. */
+/* A string that its member refuses: says why. */
+__attribute__((noinline)) static int
+string_error(rt_parser_t *p, const unsigned char *s, size_t len) {
+  const rt_parser_member_t *m = p->member;
+  char quoted[RT_PARSER_VALUE_QUOTE_MAX + 1];
+
+  switch ((rt_parser_mtype_t)m->type) {
+  case RT_MT_ID:
+  case RT_MT_NAME:
+    if (m->type == RT_MT_ID && len == 0)
+      return fail_where(p, "member %s must not be empty", m->name);
+    if (m->type == RT_MT_ID && len > m->cap)
+      return fail_where(p, "member %s is longer than %u bytes", m->name,
+                        (unsigned)m->cap);
+    return fail_where(p, "member %s contains a NUL character", m->name);
+  case RT_MT_OUTCOME:
+    rt_parser_value_quote(quoted, sizeof(quoted), s, len);
+    return fail_where(p, "unknown outcome \"%s\"", quoted);
+  case RT_MT_NOTIFY:
+    rt_parser_value_quote(quoted, sizeof(quoted), s, len);
+    return fail_where(p, "unknown notification \"%s\"", quoted);
+  default:
+    return type_error(p);
+  }
+}
+
+/* A name or a text: cut on a UTF-8 boundary to the member's cap. */
+__attribute__((noinline)) static int
+text_value(rt_parser_t *p, char *dst, const unsigned char *s, size_t len) {
+  const rt_parser_member_t *m = p->member;
+  size_t n;
+
+  if (m->type == RT_MT_NAME && memchr(s, '\0', len) != NULL)
+    return string_error(p, s, len);
+  n = rt_parser_value_utf8_cut(s, len, m->cap);
+  memcpy(dst, s, n);
+  dst[n] = '\0';
+  /* A text keeps what follows a NUL (\u0000): the NUL becomes '?'. */
+  for (char *nul = m->type == RT_MT_TEXT ? memchr(dst, '\0', n) : NULL;
+       nul != NULL; nul = memchr(nul, '\0', n - (size_t)(nul - dst)))
+    *nul = '?';
+  p->rec.have |= m->have;
+  return 1;
+}
+
+/* A record's three strings (its inference_id, outcome and notification)
+ * take the short way; names, texts and errors their own. */
 static int on_string(void *ctx, const unsigned char *s, size_t len) {
   rt_parser_t *p = ctx;
   const rt_parser_member_t *m;
   char *base = NULL;
   char *dst;
-  char quoted[RT_PARSER_VALUE_QUOTE_MAX + 1];
-  size_t n;
   int idx;
   int rc = scalar_target(p, &base);
 
@@ -534,50 +586,28 @@ static int on_string(void *ctx, const unsigned char *s, size_t len) {
     return rc;
   m = p->member;
   dst = rt_parser_member_field(base, m);
-
   switch ((rt_parser_mtype_t)m->type) {
   case RT_MT_ID:
-    if (len == 0)
-      return fail_where(p, "member %s must not be empty", m->name);
-    if (len > m->cap)
-      return fail_where(p, "member %s is longer than %u bytes", m->name,
-                        (unsigned)m->cap);
-    if (memchr(s, '\0', len) != NULL)
-      return fail_where(p, "member %s contains a NUL character", m->name);
+    if (len == 0 || len > m->cap || memchr(s, '\0', len) != NULL)
+      return string_error(p, s, len);
     memcpy(dst, s, len);
     dst[len] = '\0';
     break;
-  case RT_MT_NAME:
-    if (memchr(s, '\0', len) != NULL)
-      return fail_where(p, "member %s contains a NUL character", m->name);
-    n = rt_parser_value_utf8_cut(s, len, m->cap);
-    memcpy(dst, s, n);
-    dst[n] = '\0';
-    break;
-  case RT_MT_TEXT:
-    n = rt_parser_value_utf8_cut(s, len, m->cap);
-    memcpy(dst, s, n);
-    dst[n] = '\0';
-    for (char *nul = memchr(dst, '\0', n); nul != NULL;
-         nul = memchr(nul, '\0', n - (size_t)(nul - dst)))
-      *nul = '?';
-    break;
   case RT_MT_OUTCOME:
     idx = rt_parser_value_outcome(s, len);
-    if (idx < 0) {
-      rt_parser_value_quote(quoted, sizeof(quoted), s, len);
-      return fail_where(p, "unknown outcome \"%s\"", quoted);
-    }
+    if (idx < 0)
+      return string_error(p, s, len);
     *(rt_outcome_t *)rt_parser_member_field(base, m) = (rt_outcome_t)idx;
     break;
   case RT_MT_NOTIFY:
     idx = rt_parser_value_notify(s, len);
-    if (idx < 0) {
-      rt_parser_value_quote(quoted, sizeof(quoted), s, len);
-      return fail_where(p, "unknown notification \"%s\"", quoted);
-    }
+    if (idx < 0)
+      return string_error(p, s, len);
     *(rt_notify_t *)rt_parser_member_field(base, m) = (rt_notify_t)idx;
     break;
+  case RT_MT_NAME:
+  case RT_MT_TEXT:
+    return text_value(p, dst, s, len);
   default:
     return type_error(p);
   }

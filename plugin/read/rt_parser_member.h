@@ -37,8 +37,14 @@ typedef enum {
   RT_MT_REQUESTS, /* array of record objects */
 } rt_parser_mtype_t;
 
+/* Room for the longest member name ("oldest_request_age_ms"), padded with
+ * NULs: a name is compared a word at a time from the entry itself. */
+#define RT_PARSER_MEMBER_NAME_SIZE 24
+
+/* One member: 64 bytes, a cache line, so that a record key's check and
+ * its value's conversion each touch one line of the table. */
 typedef struct {
-  const char *name;
+  _Alignas(64) char name[RT_PARSER_MEMBER_NAME_SIZE];
   uint8_t len;  /* of name */
   uint8_t type; /* rt_parser_mtype_t */
   bool required;
@@ -113,28 +119,35 @@ static inline void *rt_parser_member_field(char *base,
  * there. */
 extern const uint8_t rt_parser_member_slots[RT_PARSER_MEMBER_SLOTS];
 
-/* Whether len bytes at key spell name (len from 3 to 16): two
- * overlapping words each side rather than a call to memcmp. */
+/* Whether len bytes at key spell m's name (len from 2 to 16, and m's
+ * length): two overlapping words each side rather than a call to
+ * memcmp. */
 static inline bool rt_parser_member_name_equal(const unsigned char *key,
-                                               const char *name, size_t len) {
+                                               const rt_parser_member_t *m,
+                                               size_t len) {
   uint64_t a, b, c, d;
   uint32_t e, f, g, h;
+  uint16_t i, j, k, l;
 
   if (len >= 8) {
     memcpy(&a, key, 8);
-    memcpy(&b, name, 8);
+    memcpy(&b, m->name, 8);
     memcpy(&c, key + len - 8, 8);
-    memcpy(&d, name + len - 8, 8);
+    memcpy(&d, m->name + len - 8, 8);
     return ((a ^ b) | (c ^ d)) == 0;
   }
   if (len >= 4) {
     memcpy(&e, key, 4);
-    memcpy(&f, name, 4);
+    memcpy(&f, m->name, 4);
     memcpy(&g, key + len - 4, 4);
-    memcpy(&h, name + len - 4, 4);
+    memcpy(&h, m->name + len - 4, 4);
     return ((e ^ f) | (g ^ h)) == 0;
   }
-  return memcmp(key, name, len) == 0;
+  memcpy(&i, key, 2);
+  memcpy(&j, m->name, 2);
+  memcpy(&k, key + len - 2, 2);
+  memcpy(&l, m->name + len - 2, 2);
+  return ((i ^ j) | (k ^ l)) == 0;
 }
 
 /* The index into rt_parser_member_record of a key, or -1: one slot, one
@@ -151,7 +164,7 @@ static inline int rt_parser_member_record_lookup(const unsigned char *key,
   if (slot == 0)
     return -1;
   m = &rt_parser_member_record[slot - 1];
-  return m->len == len && rt_parser_member_name_equal(key, m->name, len)
+  return m->len == len && rt_parser_member_name_equal(key, m, len)
              ? (int)slot - 1
              : -1;
 }

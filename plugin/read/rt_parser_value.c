@@ -5,8 +5,6 @@
  */
 #include "rt_parser_value.h"
 
-#include "rt_parser.h"
-
 /* Longest UTF-8 sequence minus its lead byte: how far a cut backs off. */
 #define RT_UTF8_MAX_CONT 3
 
@@ -38,38 +36,38 @@ void rt_parser_value_quote(char *dst, size_t size, const unsigned char *s,
   dst[n] = '\0';
 }
 
-#define IS(lit) (len == sizeof(lit) - 1 && memcmp(s, lit, sizeof(lit) - 1) == 0)
+rt_parser_value_int_t rt_parser_value_int(const char *text, size_t len,
+                                          int64_t *out) {
+  const unsigned char *s = (const unsigned char *)text;
+  uint64_t v = 0;
+  bool neg = len > 0 && s[0] == '-';
+  bool overflow = false;
+  size_t i = neg ? 1 : 0;
 
-/* Once a record: a switch, not a scan. */
-int rt_parser_value_outcome(const unsigned char *s, size_t len) {
-  if (len == 0)
-    return -1;
-  switch (s[0]) {
-  case 's':
-    return IS("success") ? RT_OUTCOME_SUCCESS : -1;
-  case 'm':
-    return IS("model_error") ? RT_OUTCOME_MODEL_ERROR : -1;
-  case 'd':
-    return IS("download_failed") ? RT_OUTCOME_DOWNLOAD_FAILED : -1;
-  case 'u':
-    return IS("upload_failed") ? RT_OUTCOME_UPLOAD_FAILED : -1;
-  case 'e':
-    return IS("expired") ? RT_OUTCOME_EXPIRED : -1;
-  case 't':
-    return IS("timeout") ? RT_OUTCOME_TIMEOUT : -1;
-  case 'i':
-    return IS("internal_error") ? RT_OUTCOME_INTERNAL_ERROR : -1;
+  if (i == len)
+    return RT_PARSER_VALUE_NOT_INT;
+  if (rt_parser_value_short(text + i, len - i, &v)) {
+    /* at most 16 digits: no overflow */
+  } else if (len - i <= RT_PARSER_VALUE_SAFE_DIGITS) {
+    for (; i < len; i++) {
+      unsigned d = (unsigned)s[i] - '0';
+      if (d > 9)
+        return RT_PARSER_VALUE_NOT_INT;
+      v = v * 10 + d;
+    }
+  } else {
+    for (; i < len; i++) {
+      unsigned d = (unsigned)s[i] - '0';
+      if (d > 9)
+        return RT_PARSER_VALUE_NOT_INT;
+      if (v > ((uint64_t)INT64_MAX - d) / 10)
+        overflow = true; /* go on: a later '.' or 'e' makes it a double */
+      else
+        v = v * 10 + d;
+    }
   }
-  return -1;
+  if (overflow)
+    return RT_PARSER_VALUE_OVERFLOW;
+  *out = neg ? -(int64_t)v : (int64_t)v;
+  return RT_PARSER_VALUE_INT;
 }
-
-int rt_parser_value_notify(const unsigned char *s, size_t len) {
-  if (IS("sent"))
-    return RT_NOTIFY_SENT;
-  if (IS("none"))
-    return RT_NOTIFY_NONE;
-  if (IS("failed"))
-    return RT_NOTIFY_FAILED;
-  return -1;
-}
-#undef IS

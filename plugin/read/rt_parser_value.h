@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "rt_parser.h"
+
 /* Bytes of an unknown enumeration value repeated in an error message. */
 #define RT_PARSER_VALUE_QUOTE_MAX 32
 /* Decimal digits that always fit an int64_t (INT64_MAX has 19). */
@@ -49,56 +51,72 @@ static inline uint64_t rt_parser_value_eight(uint64_t w) {
   w = (w * 100 + (w >> 16)) & UINT64_C(0x0000FFFF0000FFFF);
   return (w & UINT64_C(0xFFFFFFFF)) * 10000 + (w >> 32);
 }
+
+/* The 1 to 8 bytes at s as the word of 8 digits they end: '0's before
+ * them. Two loads that overlap (three bytes below 4), not a loop: a
+ * page's numbers have every length from 1 to 13 digits, and a loop's exit
+ * would be mispredicted at nearly every one. */
+static inline uint64_t rt_parser_value_word(const unsigned char *s,
+                                            size_t len) {
+  uint64_t w;
+
+  if (len >= 4) {
+    uint32_t lo, hi;
+    memcpy(&lo, s, 4);
+    memcpy(&hi, s + len - 4, 4);
+    w = (uint64_t)lo | (uint64_t)hi << (8 * (len - 4));
+  } else {
+    w = (uint64_t)s[0] | (uint64_t)s[len / 2] << (8 * (len / 2)) |
+        (uint64_t)s[len - 1] << (8 * (len - 1));
+  }
+  /* Two shifts by 4 len: one by 8 len would be undefined at len 8. */
+  return w << (8 * (8 - len)) |
+         (RT_PARSER_VALUE_BYTES('0') >> (4 * len)) >> (4 * len);
+}
 #endif
+
+/* The most digits rt_parser_value_short() takes. */
+#define RT_PARSER_VALUE_SHORT_MAX 16
+
+/* The value of 1 to RT_PARSER_VALUE_SHORT_MAX digits without a sign: the
+ * numbers of a page (timings, seqs, times in ms) take this short way, one
+ * or two words of eight digits. False for any other text (a sign, more
+ * digits, a double's '.', 'e' or 'E'), which rt_parser_value_int() then
+ * reads. */
+static inline bool rt_parser_value_short(const char *text, size_t len,
+                                         uint64_t *out) {
+#ifdef RT_PARSER_VALUE_SWAR
+  const unsigned char *s = (const unsigned char *)text;
+  uint64_t hi, lo = 0;
+  bool ok;
+
+  if (len == 0 || len > RT_PARSER_VALUE_SHORT_MAX)
+    return false;
+  /* The first len - 8 digits, then the last 8. */
+  hi = rt_parser_value_word(s, len > 8 ? len - 8 : len);
+  ok = rt_parser_value_eight_digits(hi);
+  if (len > 8) {
+    memcpy(&lo, s + len - 8, 8);
+    ok = ok && rt_parser_value_eight_digits(lo);
+  }
+  if (!ok)
+    return false;
+  *out = len > 8
+             ? rt_parser_value_eight(hi) * 100000000 + rt_parser_value_eight(lo)
+             : rt_parser_value_eight(hi);
+  return true;
+#else
+  (void)text;
+  (void)len;
+  (void)out;
+  return false;
+#endif
+}
 
 /* Converts yajl's number text, which the lexer has checked to be a JSON
- * number: a '.', 'e' or 'E' makes it a double, whatever its value. Every
- * number of a page goes through here, so the common case (no more digits
- * than can never overflow) skips the overflow check of each digit, and
- * takes eight digits at a time where it can (the 13 of a time in ms). */
-static inline rt_parser_value_int_t
-rt_parser_value_int(const char *text, size_t len, int64_t *out) {
-  const unsigned char *s = (const unsigned char *)text;
-  uint64_t v = 0;
-  bool neg = len > 0 && s[0] == '-';
-  bool overflow = false;
-  size_t i = neg ? 1 : 0;
-
-  if (i == len)
-    return RT_PARSER_VALUE_NOT_INT;
-  if (len - i <= RT_PARSER_VALUE_SAFE_DIGITS) {
-#ifdef RT_PARSER_VALUE_SWAR
-    while (len - i >= 8) {
-      uint64_t w;
-      memcpy(&w, s + i, 8);
-      if (!rt_parser_value_eight_digits(w))
-        return RT_PARSER_VALUE_NOT_INT;
-      v = v * 100000000 + rt_parser_value_eight(w);
-      i += 8;
-    }
-#endif
-    for (; i < len; i++) {
-      unsigned d = (unsigned)s[i] - '0';
-      if (d > 9)
-        return RT_PARSER_VALUE_NOT_INT;
-      v = v * 10 + d;
-    }
-  } else {
-    for (; i < len; i++) {
-      unsigned d = (unsigned)s[i] - '0';
-      if (d > 9)
-        return RT_PARSER_VALUE_NOT_INT;
-      if (v > ((uint64_t)INT64_MAX - d) / 10)
-        overflow = true; /* go on: a later '.' or 'e' makes it a double */
-      else
-        v = v * 10 + d;
-    }
-  }
-  if (overflow)
-    return RT_PARSER_VALUE_OVERFLOW;
-  *out = neg ? -(int64_t)v : (int64_t)v;
-  return RT_PARSER_VALUE_INT;
-}
+ * number: a '.', 'e' or 'E' makes it a double, whatever its value. */
+rt_parser_value_int_t rt_parser_value_int(const char *text, size_t len,
+                                          int64_t *out);
 
 /* Length of the longest prefix of s[0..len) of at most cap bytes that does
  * not end inside a UTF-8 sequence (yajl has checked the encoding). */
@@ -110,11 +128,46 @@ size_t rt_parser_value_utf8_cut(const unsigned char *s, size_t len, size_t cap);
 void rt_parser_value_quote(char *dst, size_t size, const unsigned char *s,
                            size_t len);
 
-/* The rt_outcome_t named by len bytes at s, or -1. */
-int rt_parser_value_outcome(const unsigned char *s, size_t len);
+#define RT_PARSER_VALUE_IS(lit)                                                \
+  (len == sizeof(lit) - 1 && memcmp(s, lit, sizeof(lit) - 1) == 0)
+
+/* The rt_outcome_t named by len bytes at s, or -1. Once a record: a
+ * switch, not a scan. */
+static inline int rt_parser_value_outcome(const unsigned char *s, size_t len) {
+  if (len == 0)
+    return -1;
+  switch (s[0]) {
+  case 's':
+    return RT_PARSER_VALUE_IS("success") ? RT_OUTCOME_SUCCESS : -1;
+  case 'm':
+    return RT_PARSER_VALUE_IS("model_error") ? RT_OUTCOME_MODEL_ERROR : -1;
+  case 'd':
+    return RT_PARSER_VALUE_IS("download_failed") ? RT_OUTCOME_DOWNLOAD_FAILED
+                                                 : -1;
+  case 'u':
+    return RT_PARSER_VALUE_IS("upload_failed") ? RT_OUTCOME_UPLOAD_FAILED : -1;
+  case 'e':
+    return RT_PARSER_VALUE_IS("expired") ? RT_OUTCOME_EXPIRED : -1;
+  case 't':
+    return RT_PARSER_VALUE_IS("timeout") ? RT_OUTCOME_TIMEOUT : -1;
+  case 'i':
+    return RT_PARSER_VALUE_IS("internal_error") ? RT_OUTCOME_INTERNAL_ERROR
+                                                : -1;
+  }
+  return -1;
+}
 
 /* The rt_notify_t named by len bytes at s (never RT_NOTIFY_ABSENT), or
  * -1. */
-int rt_parser_value_notify(const unsigned char *s, size_t len);
+static inline int rt_parser_value_notify(const unsigned char *s, size_t len) {
+  if (RT_PARSER_VALUE_IS("sent"))
+    return RT_NOTIFY_SENT;
+  if (RT_PARSER_VALUE_IS("none"))
+    return RT_NOTIFY_NONE;
+  if (RT_PARSER_VALUE_IS("failed"))
+    return RT_NOTIFY_FAILED;
+  return -1;
+}
+#undef RT_PARSER_VALUE_IS
 
 #endif /* RT_PARSER_VALUE_H */
