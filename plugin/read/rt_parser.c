@@ -115,6 +115,9 @@ struct rt_parser_s {
   uint8_t next_guess[RT_REC_COUNT + 1];
   uint8_t prev_key; /* the last known member of this record, or RT_REC_COUNT */
   const rt_parser_member_t *guess; /* for the record's next key */
+  /* The member is a record's integer: its number can take the short way
+   * without waiting for the member's type to be loaded. */
+  bool rec_int;
   const rt_parser_member_t
       *member; /* whose value comes next; NULL: unknown member */
 
@@ -289,11 +292,12 @@ static int record_start(rt_parser_t *p) {
 }
 
 static int record_end(rt_parser_t *p) {
-  const rt_parser_member_t *m = rt_parser_member_first_missing(
-      rt_parser_member_record, RT_REC_COUNT, p->rec_required, p->rec_seen);
-
-  if (m != NULL)
-    return fail_where(p, "missing member %s", m->name);
+  if ((p->rec_required & ~p->rec_seen) != 0)
+    return fail_where(
+        p, "missing member %s",
+        rt_parser_member_first_missing(rt_parser_member_record, RT_REC_COUNT,
+                                       p->rec_required, p->rec_seen)
+            ->name);
   p->in_record = false;
   p->state = ST_ARRAY;
   p->page.records++;
@@ -308,6 +312,7 @@ static inline void record_key(rt_parser_t *p, unsigned idx) {
   p->prev_key = (uint8_t)idx;
   p->guess = &rt_parser_member_record[p->next_guess[idx]];
   p->member = &rt_parser_member_record[idx];
+  p->rec_int = p->member->type == RT_MT_INT || p->member->type == RT_MT_INT_C;
   p->state = ST_REC_VALUE;
 }
 
@@ -344,6 +349,7 @@ map_key(rt_parser_t *p, const unsigned char *key, size_t len) {
     return fail_where(p, "unexpected key");
   }
 
+  p->rec_int = false;
   if (idx < 0) {
     p->member = NULL;
     return 1;
@@ -512,8 +518,7 @@ static int on_number(void *ctx, const char *text, size_t len) {
   uint64_t u;
   int64_t v;
 
-  if (p->state == ST_REC_VALUE && m != NULL &&
-      (m->type == RT_MT_INT || m->type == RT_MT_INT_C) &&
+  if (p->state == ST_REC_VALUE && p->rec_int &&
       rt_parser_value_short(text, len, &u) && (v = (int64_t)u) >= m->min &&
       v <= m->max) {
     p->state = ST_REC;
@@ -588,7 +593,7 @@ static int on_string(void *ctx, const unsigned char *s, size_t len) {
   dst = rt_parser_member_field(base, m);
   switch ((rt_parser_mtype_t)m->type) {
   case RT_MT_ID:
-    if (len == 0 || len > m->cap || memchr(s, '\0', len) != NULL)
+    if (len == 0 || len > m->cap || rt_parser_value_has_nul(s, len))
       return string_error(p, s, len);
     memcpy(dst, s, len);
     dst[len] = '\0';

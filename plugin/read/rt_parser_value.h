@@ -113,6 +113,29 @@ static inline bool rt_parser_value_short(const char *text, size_t len,
 #endif
 }
 
+/* Whether len bytes at s hold a NUL (a \u0000 yajl decoded): a word at
+ * a time for an ID's few dozen bytes, rather than a call to memchr. */
+static inline bool rt_parser_value_has_nul(const unsigned char *s, size_t len) {
+#ifdef RT_PARSER_VALUE_SWAR
+  uint64_t w, acc = 0;
+  size_t i;
+
+  if (len < 8)
+    return memchr(s, '\0', len) != NULL;
+  /* A byte of w is zero when it, less one, borrows: its top bit is then
+   * set while w's is not. */
+  for (i = 0; i + 8 < len; i += 8) {
+    memcpy(&w, s + i, 8);
+    acc |= (w - RT_PARSER_VALUE_BYTES(1)) & ~w;
+  }
+  memcpy(&w, s + len - 8, 8);
+  acc |= (w - RT_PARSER_VALUE_BYTES(1)) & ~w;
+  return (acc & RT_PARSER_VALUE_BYTES(0x80)) != 0;
+#else
+  return memchr(s, '\0', len) != NULL;
+#endif
+}
+
 /* Converts yajl's number text, which the lexer has checked to be a JSON
  * number: a '.', 'e' or 'E' makes it a double, whatever its value. */
 rt_parser_value_int_t rt_parser_value_int(const char *text, size_t len,

@@ -1186,6 +1186,36 @@ static void test_strings(void) {
               "NUL in inference_id");
   sb_free(&b);
 
+  /* A NUL at every place of IDs of 8 bytes and more (read a word at a
+   * time), and bytes that are not NUL but look alike to a careless check
+   * (\u0001, \u0080 in UTF-8: C2 80, \u00ff: C3 BF). */
+  {
+    static const size_t lens[] = {8, 9, 15, 16, 17, 36};
+    int tried = 0;
+    for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
+      for (size_t at = 0; at < lens[l]; at++) {
+        char what[64];
+        sb_free(&v);
+        sb_add(&v, "\"");
+        sb_rep(&v, 'a', at);
+        sb_add(&v, "\\u0000");
+        sb_rep(&v, 'a', lens[l] - at - 1);
+        sb_add(&v, "\"");
+        build_page(&b, -1, -1, NULL, -1, 1, v.s);
+        snprintf(what, sizeof(what), "NUL at byte %zu of %zu", at, lens[l]);
+        expect_fail(RT_DOC_REQUESTS, b.s, "member inference_id contains a NUL",
+                    what);
+        sb_free(&b);
+        tried++;
+      }
+    T_OK(tried == 101, "NUL at each of the %d places tried", tried);
+  }
+  build_page(&b, -1, -1, NULL, -1, 1,
+             "\"\\u0001\\u0080\\u00ff\\u0001\\u0080\\u00ff-id\"");
+  expect_ok(RT_DOC_REQUESTS, b.s, "\\u0001, \\u0080, \\u00ff in an ID");
+  sb_free(&b);
+  sb_free(&v);
+
   /* boot_id length cap. */
   sb_add(&v, "\"");
   sb_rep(&v, 'b', RT_BOOT_ID_MAX);
