@@ -6,6 +6,7 @@
 #include "rt_collect.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,23 @@ void rt_collect_page_begin(rt_collect_t *c) {
   c->error[0] = 0;
 }
 
+/* The strings come last in a record, one after the other. */
+_Static_assert(offsetof(rt_record_t, error) ==
+                       offsetof(rt_record_t, inference_id) +
+                           RT_INFERENCE_ID_MAX + 1 &&
+                   sizeof(rt_record_t) - offsetof(rt_record_t, error) <
+                       RT_ERROR_MAX + 1 + sizeof(int64_t),
+               "rt_record_t: the strings must be its last fields");
+
+/* A record's fields and its strings up to their ends, not the 770 bytes
+ * of the strings' room: a page's failed records are copied as they come,
+ * and a whole copy would sweep the cache at every one. */
+static void record_copy(rt_record_t *dst, const rt_record_t *src) {
+  memcpy(dst, src, offsetof(rt_record_t, inference_id));
+  memcpy(dst->inference_id, src->inference_id, strlen(src->inference_id) + 1);
+  memcpy(dst->error, src->error, strlen(src->error) + 1);
+}
+
 int rt_collect_record_cb(const rt_record_t *rec, void *user_data) {
   rt_collect_t *c = user_data;
 
@@ -185,7 +203,7 @@ int rt_collect_record_cb(const rt_record_t *rec, void *user_data) {
    * records. */
   rt_agg_add_record(&c->page_agg, rec);
   if (c->keep_successes || rt_agg_record_failed(rec))
-    c->failed[c->failed_num++] = *rec;
+    record_copy(&c->failed[c->failed_num++], rec);
   return 0;
 }
 
