@@ -595,8 +595,7 @@ static int on_string(void *ctx, const unsigned char *s, size_t len) {
   case RT_MT_ID:
     if (len == 0 || len > m->cap || rt_parser_value_has_nul(s, len))
       return string_error(p, s, len);
-    memcpy(dst, s, len);
-    dst[len] = '\0';
+    rt_parser_value_copy(dst, s, len);
     break;
   case RT_MT_OUTCOME:
     idx = rt_parser_value_outcome(s, len);
