@@ -110,10 +110,6 @@ static inline void timing_add(rt_agg_t *a, int i, double v) {
     a->samples[i][a->samples_num[i]++] = v;
 }
 
-int rt_agg_record_failed(const rt_record_t *rec) {
-  return rec->outcome != RT_OUTCOME_SUCCESS;
-}
-
 const char *rt_agg_failed_stage(const rt_record_t *rec) {
   switch (rec->outcome) {
   case RT_OUTCOME_SUCCESS:

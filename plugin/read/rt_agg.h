@@ -74,8 +74,10 @@ int rt_agg_add_record(rt_agg_t *a, const rt_record_t *rec);
 void rt_agg_merge(rt_agg_t *dst, const rt_agg_t *src);
 
 /* Whether a record is a failed or expired request (one data-log line and
- * one notification each). */
-int rt_agg_record_failed(const rt_record_t *rec);
+ * one notification each). Inline: asked of every record staged. */
+static inline int rt_agg_record_failed(const rt_record_t *rec) {
+  return rec->outcome != RT_OUTCOME_SUCCESS;
+}
 
 /* The stage a failed record failed in: "queue" (expired), "download",
  * "model", "upload", "runtime"; NULL for a success. */
