@@ -20,6 +20,9 @@
  *             Percentiles false);
  *   bare      yajl with no callbacks over the same bytes, same pieces:
  *             the floor of any yajl-based parser;
+ *   noop      yajl with a callback for every token that returns at once,
+ *             same bytes, same pieces: the floor of any parser built on
+ *             yajl's callbacks (their calls alone);
  *   bare streamed  yajl with no callbacks fed by libcurl from the same
  *             GETs over the same Unix socket (rt_client's options, one
  *             handle reused): the floor of the streamed read, with
@@ -28,11 +31,12 @@
  * One line per round on stdout:
  *   round N records R bytes B streamed_wall S streamed_cpu S parse_cpu S
  *   plain_cpu S bare_cpu S bare_streamed_wall S bare_streamed_cpu S
+ *   noop_cpu S
  * (seconds; CPU of this process, which is single-threaded).
  *
  * Usage: bench_read SOCKET RECORDS PAGE ROUNDS [PASS]
  *
- * With PASS (streamed, bare_streamed, parse, plain or bare), only that
+ * With PASS (streamed, bare_streamed, parse, plain, bare or noop), only that
  * pass runs, ROUNDS times, and nothing is printed: for a profiler
  * (perf record -g bench_read ... streamed).
  */
@@ -51,7 +55,7 @@
 
 #define PIECE 16384 /* CURL_MAX_WRITE_SIZE: what a write callback gets */
 #define TIMEOUT_MS 60000L
-#define STEPS 5 /* passes per round */
+#define STEPS 6 /* passes per round */
 
 typedef struct {
   char *data;
@@ -217,10 +221,45 @@ static uint64_t parse_memory(const corpus_t *c, long page, bool sketches) {
   return rt_collect_agg(col)->records;
 }
 
-/* yajl with no callbacks: tokenising and validating, nothing else. */
-static void parse_bare(const corpus_t *c) {
+/* Callbacks that return at once: what yajl's calls cost by themselves. */
+static int noop_event(void *ctx) {
+  (void)ctx;
+  return 1;
+}
+static int noop_boolean(void *ctx, int v) {
+  (void)ctx;
+  (void)v;
+  return 1;
+}
+static int noop_number(void *ctx, const char *s, size_t len) {
+  (void)ctx;
+  (void)s;
+  (void)len;
+  return 1;
+}
+static int noop_string(void *ctx, const unsigned char *s, size_t len) {
+  (void)ctx;
+  (void)s;
+  (void)len;
+  return 1;
+}
+static const yajl_callbacks noop_callbacks = {
+    .yajl_null = noop_event,
+    .yajl_boolean = noop_boolean,
+    .yajl_number = noop_number,
+    .yajl_string = noop_string,
+    .yajl_start_map = noop_event,
+    .yajl_map_key = noop_string,
+    .yajl_end_map = noop_event,
+    .yajl_start_array = noop_event,
+    .yajl_end_array = noop_event,
+};
+
+/* yajl over the stored bodies, with no callbacks (tokenising and
+ * validating, nothing else) or with callbacks that do nothing. */
+static void parse_bare(const corpus_t *c, const yajl_callbacks *cbs) {
   for (size_t i = 0; i < c->num; i++) {
-    yajl_handle h = yajl_alloc(NULL, NULL, NULL);
+    yajl_handle h = yajl_alloc(cbs, NULL, NULL);
     if (h == NULL)
       die("out of memory");
     for (size_t off = 0; off < c->pages[i].len; off += PIECE) {
@@ -298,8 +337,8 @@ static void bare_streamed(CURL *h, const char *sock, long records, long page) {
 }
 
 /* The passes, in the order of a round's columns. */
-static const char *const pass_names[STEPS] = {"streamed", "bare_streamed",
-                                              "parse", "plain", "bare"};
+static const char *const pass_names[STEPS] = {
+    "streamed", "bare_streamed", "parse", "plain", "bare", "noop"};
 
 static int pass_index(const char *name) {
   for (int i = 0; i < STEPS; i++)
@@ -323,8 +362,11 @@ static uint64_t run_pass(int what, rt_client_t *cl, CURL *bare_h,
     return parse_memory(corpus, page, true);
   case 3:
     return parse_memory(corpus, page, false);
+  case 4:
+    parse_bare(corpus, NULL);
+    return 0;
   default:
-    parse_bare(corpus);
+    parse_bare(corpus, &noop_callbacks);
     return 0;
   }
 }
@@ -359,7 +401,8 @@ int main(int argc, char **argv) {
   if (argc == 6) {
     only = pass_index(argv[5]);
     if (only < 0)
-      die("PASS must be streamed, bare_streamed, parse, plain or bare");
+      die("PASS must be streamed, bare_streamed, parse, plain, bare or "
+          "noop");
   }
   for (long r = 0; only >= 0 && r < rounds; r++)
     run_pass(only, cl, bare_h, argv[1], &corpus, records, page);
@@ -374,8 +417,8 @@ int main(int argc, char **argv) {
     double wall[STEPS], cpu[STEPS];
     uint64_t n = 0, m = 0, q = 0;
     for (int step = 0; step < STEPS; step++) {
-      /* streamed, bare streamed, parse, plain, bare; then the other way
-       * round */
+      /* streamed, bare streamed, parse, plain, bare, noop; then the other
+       * way round */
       int what = r % 2 == 0 ? step : STEPS - 1 - step;
       double w0 = clock_s(CLOCK_MONOTONIC);
       double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
@@ -400,9 +443,9 @@ int main(int argc, char **argv) {
     }
     printf("round %ld records %ld bytes %zu streamed_wall %.6f streamed_cpu "
            "%.6f parse_cpu %.6f plain_cpu %.6f bare_cpu %.6f "
-           "bare_streamed_wall %.6f bare_streamed_cpu %.6f\n",
+           "bare_streamed_wall %.6f bare_streamed_cpu %.6f noop_cpu %.6f\n",
            r, records, corpus.bytes, wall[0], cpu[0], cpu[2], cpu[3], cpu[4],
-           wall[1], cpu[1]);
+           wall[1], cpu[1], cpu[5]);
     fflush(stdout);
   }
 done:
