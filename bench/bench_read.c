@@ -347,112 +347,111 @@ static int pass_index(const char *name) {
   return -1;
 }
 
+/* What every pass reads from. */
+typedef struct {
+  rt_client_t *cl; /* the plugin's client */
+  CURL *bare_h;    /* the bare streamed pass's handle */
+  const char *sock;
+  corpus_t corpus; /* the page bodies, for the passes from memory */
+  long records;
+  long page;
+} bench_t;
+
 /* Runs pass what; returns the records it aggregated (0 for the bare
  * ones). */
-static uint64_t run_pass(int what, rt_client_t *cl, CURL *bare_h,
-                         const char *sock, const corpus_t *corpus, long records,
-                         long page) {
+static uint64_t run_pass(int what, const bench_t *b) {
   switch (what) {
   case 0:
-    return streamed(cl, page);
+    return streamed(b->cl, b->page);
   case 1:
-    bare_streamed(bare_h, sock, records, page);
+    bare_streamed(b->bare_h, b->sock, b->records, b->page);
     return 0;
   case 2:
-    return parse_memory(corpus, page, true);
+    return parse_memory(&b->corpus, b->page, true);
   case 3:
-    return parse_memory(corpus, page, false);
+    return parse_memory(&b->corpus, b->page, false);
   case 4:
-    parse_bare(corpus, NULL);
+    parse_bare(&b->corpus, NULL);
     return 0;
   default:
-    parse_bare(corpus, &noop_callbacks);
+    parse_bare(&b->corpus, &noop_callbacks);
     return 0;
   }
 }
 
+/* Round r: every pass, in an order that alternates between rounds, and
+ * its line on stdout. */
+static void one_round(long r, const bench_t *b) {
+  double wall[STEPS], cpu[STEPS];
+  uint64_t got[STEPS];
+
+  for (int step = 0; step < STEPS; step++) {
+    /* streamed, bare streamed, parse, plain, bare, noop; then the other
+     * way round */
+    int what = r % 2 == 0 ? step : STEPS - 1 - step;
+    double w0 = clock_s(CLOCK_MONOTONIC);
+    double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    got[what] = run_pass(what, b);
+    wall[what] = clock_s(CLOCK_MONOTONIC) - w0;
+    cpu[what] = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+  }
+  if (got[0] != (uint64_t)b->records || got[2] != (uint64_t)b->records ||
+      got[3] != (uint64_t)b->records) {
+    fprintf(stderr,
+            "bench_read: %" PRIu64 ", %" PRIu64 " and %" PRIu64
+            " records aggregated, %ld served\n",
+            got[0], got[2], got[3], b->records);
+    exit(1);
+  }
+  printf("round %ld records %ld bytes %zu streamed_wall %.6f streamed_cpu "
+         "%.6f parse_cpu %.6f plain_cpu %.6f bare_cpu %.6f "
+         "bare_streamed_wall %.6f bare_streamed_cpu %.6f noop_cpu %.6f\n",
+         r, b->records, b->corpus.bytes, wall[0], cpu[0], cpu[2], cpu[3],
+         cpu[4], wall[1], cpu[1], cpu[5]);
+  fflush(stdout);
+}
+
 int main(int argc, char **argv) {
-  long records, page, rounds;
-  rt_client_t *cl;
-  CURL *bare_h;
-  corpus_t corpus;
+  bench_t b;
+  long rounds;
   int only = -1;
 
   if (argc != 5 && argc != 6) {
     fputs("Usage: bench_read SOCKET RECORDS PAGE ROUNDS [PASS]\n", stderr);
     return 2;
   }
-  records = strtol(argv[2], NULL, 10);
-  page = strtol(argv[3], NULL, 10);
+  memset(&b, 0, sizeof(b));
+  b.sock = argv[1];
+  b.records = strtol(argv[2], NULL, 10);
+  b.page = strtol(argv[3], NULL, 10);
   rounds = strtol(argv[4], NULL, 10);
-  if (records < 1 || page < 1 || page > 10000 || rounds < 1)
+  if (b.records < 1 || b.page < 1 || b.page > 10000 || rounds < 1)
     die("bad arguments");
+  if (argc == 6 && (only = pass_index(argv[5])) < 0)
+    die("PASS must be streamed, bare_streamed, parse, plain, bare or noop");
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  cl = rt_client_create(argv[1]);
-  if (cl == NULL)
+  b.cl = rt_client_create(b.sock);
+  if (b.cl == NULL)
     die("socket path too long");
-  memset(&corpus, 0, sizeof(corpus));
-  fetch_corpus(argv[1], records, page, &corpus);
-
-  bare_h = curl_easy_init();
-  if (bare_h == NULL)
+  fetch_corpus(b.sock, b.records, b.page, &b.corpus);
+  b.bare_h = curl_easy_init();
+  if (b.bare_h == NULL)
     die("curl_easy_init failed");
 
-  if (argc == 6) {
-    only = pass_index(argv[5]);
-    if (only < 0)
-      die("PASS must be streamed, bare_streamed, parse, plain, bare or "
-          "noop");
+  if (only >= 0) {
+    for (long r = 0; r < rounds; r++)
+      run_pass(only, &b);
+  } else {
+    /* One pass of each to warm caches and the simulator's buffers. */
+    for (int what = 0; what < STEPS; what++)
+      run_pass(what, &b);
+    for (long r = 0; r < rounds; r++)
+      one_round(r, &b);
   }
-  for (long r = 0; only >= 0 && r < rounds; r++)
-    run_pass(only, cl, bare_h, argv[1], &corpus, records, page);
-  if (only >= 0)
-    goto done;
-
-  /* One pass of each to warm caches and the simulator's buffers. */
-  for (int what = 0; what < STEPS; what++)
-    run_pass(what, cl, bare_h, argv[1], &corpus, records, page);
-
-  for (long r = 0; r < rounds; r++) {
-    double wall[STEPS], cpu[STEPS];
-    uint64_t n = 0, m = 0, q = 0;
-    for (int step = 0; step < STEPS; step++) {
-      /* streamed, bare streamed, parse, plain, bare, noop; then the other
-       * way round */
-      int what = r % 2 == 0 ? step : STEPS - 1 - step;
-      double w0 = clock_s(CLOCK_MONOTONIC);
-      double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
-      uint64_t got =
-          run_pass(what, cl, bare_h, argv[1], &corpus, records, page);
-      if (what == 0)
-        n = got;
-      else if (what == 2)
-        m = got;
-      else if (what == 3)
-        q = got;
-      wall[what] = clock_s(CLOCK_MONOTONIC) - w0;
-      cpu[what] = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
-    }
-    if (n != (uint64_t)records || m != (uint64_t)records ||
-        q != (uint64_t)records) {
-      fprintf(stderr,
-              "bench_read: %" PRIu64 ", %" PRIu64 " and %" PRIu64
-              " records aggregated, %ld served\n",
-              n, m, q, records);
-      return 1;
-    }
-    printf("round %ld records %ld bytes %zu streamed_wall %.6f streamed_cpu "
-           "%.6f parse_cpu %.6f plain_cpu %.6f bare_cpu %.6f "
-           "bare_streamed_wall %.6f bare_streamed_cpu %.6f noop_cpu %.6f\n",
-           r, records, corpus.bytes, wall[0], cpu[0], cpu[2], cpu[3], cpu[4],
-           wall[1], cpu[1], cpu[5]);
-    fflush(stdout);
-  }
-done:
   rt_collect_destroy(collects[0]);
   rt_collect_destroy(collects[1]);
-  curl_easy_cleanup(bare_h);
-  rt_client_destroy(cl);
+  curl_easy_cleanup(b.bare_h);
+  rt_client_destroy(b.cl);
   curl_global_cleanup();
   return 0;
 }
