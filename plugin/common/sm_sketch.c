@@ -303,6 +303,72 @@ int sm_sketch_add(sm_sketch_t *s, double v) {
   return bucket_add(s, idx, 1, v);
 }
 
+int sm_sketch_add_many(sm_sketch_t *s, const double *v, size_t n) {
+  /* sm_sketch_add's steps, with the statistics and the array's bounds in
+   * locals: a bucket's store cannot change them, except through
+   * bucket_add(), around which they are written back and read again. */
+  uint64_t count = s->count, zero_count = s->zero_count;
+  double sum = s->sum, min = s->min, max = s->max;
+  bool integral = s->integral;
+  bucket_t *b = s->b;
+  int64_t base = s->base, end = s->base + (int64_t)s->cap;
+  int64_t lo = s->lo, hi = s->hi;
+  int rc = 0;
+
+  for (size_t i = 0; i < n; i++) {
+    double x = v[i];
+    int64_t idx;
+
+    if (!(x >= 0 && x < INFINITY)) {
+      rc = -1;
+      continue;
+    }
+    if (count == 0) {
+      min = x;
+      max = x;
+    } else if (x < min)
+      min = x;
+    else if (x > max)
+      max = x;
+    count++;
+    sum += x;
+    if (integral && !(x < EXACT_LIMIT && (double)(int64_t)x == x))
+      integral = false;
+    if (x == 0) {
+      zero_count++;
+      continue;
+    }
+    idx = bucket_of(s, x);
+    if (idx >= base && idx < end && lo <= hi) {
+      b[idx - base].count++;
+      b[idx - base].sum += x;
+      if (idx < lo)
+        lo = idx;
+      else if (idx > hi)
+        hi = idx;
+      continue;
+    }
+    s->lo = lo;
+    s->hi = hi;
+    if (bucket_add(s, idx, 1, x) != 0)
+      rc = -1;
+    b = s->b;
+    base = s->base;
+    end = s->base + (int64_t)s->cap;
+    lo = s->lo;
+    hi = s->hi;
+  }
+  s->lo = lo;
+  s->hi = hi;
+  s->count = count;
+  s->zero_count = zero_count;
+  s->sum = sum;
+  s->min = min;
+  s->max = max;
+  s->integral = integral;
+  return rc;
+}
+
 int sm_sketch_merge(sm_sketch_t *dst, const sm_sketch_t *src) {
   if (src->accuracy != dst->accuracy || src->mapping != dst->mapping) {
     dst->broken = true;

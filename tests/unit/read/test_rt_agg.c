@@ -5,6 +5,8 @@
  */
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,9 +177,106 @@ static void test_merge_equals_single_pass(void) {
   rt_agg_free_sketches(&part);
 }
 
+/* The same sketch: same statistics and flags, same buckets (the text
+ * form writes them all). */
+static bool same_sketch(const sm_sketch_t *a, const sm_sketch_t *b) {
+  char *ta = sm_sketch_text_encode(a), *tb = sm_sketch_text_encode(b);
+  bool same = ta != NULL && tb != NULL && strcmp(ta, tb) == 0 &&
+              sm_sketch_collapsed(a) == sm_sketch_collapsed(b) &&
+              sm_sketch_ok(a) == sm_sketch_ok(b);
+  free(ta);
+  free(tb);
+  return same;
+}
+
+/* A page's kept samples, merged into an interval's sketches, give the
+ * sketches that adding every sample to them one by one gives: lognormal
+ * timings, zeros, a sample far above the rest (the array grows), a
+ * negative one (refused by both), and with few buckets (folded). */
+static void test_samples_into_sketches(size_t max_buckets, const char *how) {
+  rt_agg_t direct = {0}, interval = {0}, page = {0};
+  unsigned seed = 11;
+  int pages = 0;
+
+  T_OK(rt_agg_enable_sketches(&direct, 0.01, max_buckets) == 0 &&
+           rt_agg_enable_sketches(&interval, 0.01, max_buckets) == 0 &&
+           rt_agg_keep_samples(&page, 50) == 0,
+       "%s: sketches, and samples for pages of 50 records", how);
+  rt_agg_reset(&direct);
+  rt_agg_reset(&interval);
+  rt_agg_reset(&page);
+  for (int i = 1; i <= 2000; i++) {
+    rt_record_t r;
+    double g = 0;
+    seed = seed * 1103515245u + 12345u;
+    r = rec(i, (rt_outcome_t)((seed >> 16) % RT_OUTCOME_COUNT));
+    for (int k = 0; k < 12; k++) { /* about normal: lognormal timings */
+      seed = seed * 1103515245u + 12345u;
+      g += (double)((seed >> 8) & 0xffff) / 65536.0;
+    }
+    r.model_us = (int64_t)exp(10 + (g - 6));
+    r.download_us = i % 97 == 0 ? 0 : r.model_us / 3;
+    if (i == 1234)
+      r.upload_us = INT64_C(1) << 50;
+    if (i == 1500)
+      r.backlog_us = -5;
+    rt_agg_add_record(&direct, &r);
+    if (rt_agg_add_record(&page, &r) != 0 || page.records == 50 || i == 2000) {
+      rt_agg_merge(&interval, &page);
+      rt_agg_reset(&page);
+      pages++;
+    }
+  }
+  T_OK(pages == 40, "%s: 40 pages merged (%d)", how, pages);
+  T_OK(memcmp(direct.counts, interval.counts, sizeof(direct.counts)) == 0,
+       "%s: counts", how);
+  for (int i = 0; i < SM_S_NUM; i++) {
+    const sm_metric_t *m = sm_metrics_by_index(SM_KIND_STATS, i);
+    if (!sm_metrics_is_timing(m))
+      continue;
+    T_OK(direct.stats[i].count == interval.stats[i].count &&
+             direct.stats[i].sum == interval.stats[i].sum,
+         "%s: %s: statistic set", how, m->name);
+    T_OK(same_sketch(direct.sketch[i], interval.sketch[i]),
+         "%s: %s: the same sketch (%" PRIu64 " samples%s)", how, m->name,
+         sm_sketch_count(interval.sketch[i]),
+         sm_sketch_collapsed(interval.sketch[i]) ? ", folded" : "");
+  }
+  T_OK(sm_sketch_collapsed(interval.sketch[SM_S_UPLOAD_LATENCY]) ==
+           (max_buckets < 1000),
+       "%s: the upload sketch is folded only with few buckets", how);
+  rt_agg_free_sketches(&direct);
+  rt_agg_free_sketches(&interval);
+  rt_agg_free_samples(&page);
+}
+
+/* An aggregate that keeps samples takes as many records as it has room
+ * for, and no more. */
+static void test_samples_room(void) {
+  rt_agg_t a = {0};
+  rt_record_t r = rec(1, RT_OUTCOME_SUCCESS);
+
+  T_EQ_INT(rt_agg_keep_samples(&a, 3), 0, "room for 3 records");
+  rt_agg_reset(&a);
+  for (int i = 0; i < 3; i++)
+    T_OK(rt_agg_add_record(&a, &r) == 0, "record %d added", i + 1);
+  T_EQ_INT(rt_agg_add_record(&a, &r), -1, "a fourth is refused");
+  T_OK(a.records == 3 && a.stats[SM_S_MODEL_LATENCY].count == 3 &&
+           a.samples_num[SM_S_MODEL_LATENCY] == 3,
+       "  and not counted");
+  T_OK(a.samples[SM_S_4XX_ERRORS] == NULL, "no samples kept for 4XX");
+  rt_agg_reset(&a);
+  T_EQ_INT(rt_agg_add_record(&a, &r), 0, "room again after a reset");
+  rt_agg_free_samples(&a);
+  T_OK(a.samples[SM_S_MODEL_LATENCY] == NULL && a.samples_max == 0, "freed");
+}
+
 int main(void) {
   test_stat();
   test_mapping();
   test_merge_equals_single_pass();
+  test_samples_into_sketches(sm_sketch_buckets_for(0.01), "default buckets");
+  test_samples_into_sketches(64, "64 buckets");
+  test_samples_room();
   return t_done();
 }

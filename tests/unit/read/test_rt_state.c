@@ -354,6 +354,15 @@ static void test_files(void) {
   stat(path, &sb);
   T_OK((sb.st_mode & 07777) == 0600, "mode 0600 under umask 0277 too (%o)",
        (unsigned)(sb.st_mode & 07777));
+  umask(0477); /* the owner's read bit taken away */
+  st.seq = 1043;
+  T_OK(rt_state_prepare(path, &st, err, sizeof(err)) == 0 &&
+           rt_state_commit(path, err, sizeof(err)) == 0,
+       "saved again under umask 0477");
+  memset(&sb, 0, sizeof(sb));
+  stat(path, &sb);
+  T_OK((sb.st_mode & 07777) == 0600, "mode 0600 under umask 0477 (%o)",
+       (unsigned)(sb.st_mode & 07777));
   umask(old_umask);
   T_EQ_INT(rt_state_load(path, "main runtime", &back, err, sizeof(err)),
            RT_STATE_LOADED, "load");
@@ -411,6 +420,20 @@ static void test_files(void) {
   write_file(path, "garbage", 7);
   T_OK(rt_state_set_aside(path, err, sizeof(err)) == 0 && file_exists(aside),
        "  an older .corrupt is replaced");
+  /* A .corrupt name that cannot be replaced: the file goes anyway. */
+  unlink(aside);
+  write_file(path, "garbage", 7);
+  {
+    char inside[320];
+    snprintf(inside, sizeof(inside), "%s/x", aside);
+    mkdir(aside, 0700);
+    write_file(inside, "x", 1);
+    T_OK(rt_state_set_aside(path, err, sizeof(err)) == -1 &&
+             !file_exists(path) && strstr(err, "removed") != NULL,
+         "  when it cannot be renamed, it is removed: %s", err);
+    unlink(inside);
+    rmdir(aside);
+  }
   {
     char big[RT_STATE_FILE_MAX + 100];
     memset(big, 'a', sizeof(big));
