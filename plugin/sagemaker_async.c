@@ -37,6 +37,7 @@
 #include "rt_parser.h"
 #include "rt_state.h"
 #include "sm_collectd.h"
+#include "sm_durable.h"
 #include "sm_metrics.h"
 #include "sm_sketch.h"
 #include "sm_text.h"
@@ -853,6 +854,16 @@ static int config_check(sm_runtime_t *rt, const sm_collectd_where_t *where,
                       "bytes a Unix socket path can have",
           where->block, rt->socket, rt_client_max_path());
     return -1;
+  }
+  if (rt->state_file != NULL) {
+    const char *base = strrchr(rt->state_file, '/');
+    base = base != NULL ? base + 1 : rt->state_file;
+    if (base[0] == 0 || strlen(base) > SM_DURABLE_NAME_MAX) {
+      ERROR(PLUGIN_NAME " plugin: %s: StateFile \"%s\": the file's name "
+                        "must be 1 to %d bytes",
+            where->block, rt->state_file, SM_DURABLE_NAME_MAX);
+      return -1;
+    }
   }
   /* A read must end before the next begins: the default timeout fits
    * any interval, a timeout given that does not is refused. */

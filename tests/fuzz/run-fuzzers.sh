@@ -35,13 +35,13 @@ for t in $targets; do
   # plugin/), so that moving code within a layer needs no change here.
   layers() { for l in "$@"; do ls "$src/plugin/$l"/*.c; done; }
   case $t in
-    rt_parser) srcs="$src/plugin/read/rt_parser.c" libs="-lyajl" ;;
+    rt_parser) srcs="$(layers read common)" libs="-lcurl -lyajl -lz -lm" ;;
     aws_creds|aws_http) srcs="$(layers aws common)"
       libs="-lcurl -lyajl -lcrypto -lpthread -lm" ;;
     cw_logs|cw_spool) srcs="$(layers cloudwatch aws common)"
       libs="-lcurl -lyajl -lz -lcrypto -lpthread -lm" ;;
     sm_sketch) srcs="$(layers common)" libs="-lm" ;;
-    rt_state) srcs="$src/plugin/read/rt_state.c" libs="-lz" ;;
+    rt_state) srcs="$(layers read common)" libs="-lcurl -lyajl -lz -lm" ;;
     config) # both plugins' collectd glue over the whole core, against
       # stubs of the daemon; collectd's headers and a build header
       srcs="$(layers read cloudwatch aws common) $src/plugin/sm_collectd.c

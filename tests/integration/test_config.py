@@ -48,6 +48,10 @@ BAD = [
       "(expected an integer from 1 to 10000)"]),
     ('<Runtime "r16">\n SocketOwner "no-such-user-here"\n</Runtime>',
      ['<Runtime "r16">', 'SocketOwner "no-such-user-here": no such user']),
+    ('<Runtime "r17">\n StateFile "/tmp/%s"\n</Runtime>' % ("s" * 201),
+     ['<Runtime "r17">', "StateFile", "must be 1 to 200 bytes"]),
+    ('<Runtime "r18">\n StateFile "/tmp/"\n</Runtime>',
+     ['<Runtime "r18">', 'StateFile "/tmp/"', "must be 1 to 200 bytes"]),
     ('<Runtime "dup">\n Socket "/tmp/a.sock"\n Timeout 0.5\n</Runtime>\n'
      '<Runtime "dup">\n Socket "/tmp/b.sock"\n Timeout 0.5\n</Runtime>',
      ['<Runtime "dup">', "cannot be registered"]),
