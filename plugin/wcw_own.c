@@ -21,12 +21,38 @@ static void stats_add(cw_pipeline_stats_t *a, const cw_pipeline_stats_t *b) {
   a->spool_errors += b->spool_errors;
 }
 
+#define V(t, ti, v)                                                            \
+  vals[n++] = (wcw_own_value_t) { (t), (ti), (uint64_t)(v) }
+
+/* The data log's values after the n in vals; returns the new n. Called
+ * with the lock held. */
+static size_t log_values(wcw_t *w, const cw_pipeline_stats_t *ls,
+                         const cw_spool_stats_t *sp, wcw_own_value_t *vals,
+                         size_t n) {
+  V("derive", "log_events_sent", ls->items_sent);
+  V("derive", "log_events_dropped-queue", cw_logs_queue_dropped(w->logq));
+  V("derive", "log_events_dropped-refused",
+    ls->items_refused + ls->items_expired + ls->items_invalid);
+  V("derive", "log_events_dropped-invalid", w->log_events_invalid);
+  V("derive", "log_requests", ls->requests);
+  V("derive", "log_retries", ls->retries);
+  V("queue_length", "log_events", cw_logs_queue_size(w->logq));
+  V("queue_length", "log_events_unnamed", cw_logs_queue_pending(w->logq));
+  if (w->spool_dir != NULL) {
+    V("derive", "log_events_spooled", ls->items_spooled);
+    V("derive", "log_events_dropped-spool_full",
+      sp->items_dropped_full[CW_SPOOL_LOGS]);
+    V("queue_length", "spool_log_events", sp->items[CW_SPOOL_LOGS]);
+  }
+  return n;
+}
+
 size_t wcw_own_values(wcw_t *w, wcw_own_value_t *vals) {
   cw_pipeline_stats_t st, hst, ls;
   cw_spool_stats_t sp;
   cw_host_stats_t hs;
-  uint64_t invalid = 0, dropped_full, log_dropped_full = 0;
-  size_t n = 0, queued, log_queued = 0, log_pending = 0;
+  uint64_t invalid = 0, dropped_full;
+  size_t n = 0, queued;
 
   memset(&sp, 0, sizeof(sp));
   memset(&hs, 0, sizeof(hs));
@@ -47,12 +73,6 @@ size_t wcw_own_values(wcw_t *w, wcw_own_value_t *vals) {
   }
   if (w->host != NULL)
     cw_host_get_stats(w->host, &hs);
-  if (w->logq != NULL) {
-    log_dropped_full = cw_logs_queue_dropped(w->logq);
-    log_queued = cw_logs_queue_size(w->logq);
-    log_pending = cw_logs_queue_pending(w->logq);
-  }
-#define V(t, ti, v) vals[n++] = (wcw_own_value_t){(t), (ti), (uint64_t)(v)}
   V("derive", "datums_sent", st.items_sent);
   V("derive", "datums_dropped-queue_full", dropped_full);
   V("derive", "datums_dropped-invalid", invalid + st.items_invalid);
@@ -85,23 +105,8 @@ size_t wcw_own_values(wcw_t *w, wcw_own_value_t *vals) {
     V("derive", "host_values_dropped-late", hs.values_late);
     V("derive", "host_values_dropped-limit", hs.values_dropped);
   }
-  if (w->logq != NULL) {
-    V("derive", "log_events_sent", ls.items_sent);
-    V("derive", "log_events_dropped-queue", log_dropped_full);
-    V("derive", "log_events_dropped-refused",
-      ls.items_refused + ls.items_expired + ls.items_invalid);
-    V("derive", "log_events_dropped-invalid", w->log_events_invalid);
-    V("derive", "log_requests", ls.requests);
-    V("derive", "log_retries", ls.retries);
-    V("queue_length", "log_events", log_queued);
-    V("queue_length", "log_events_unnamed", log_pending);
-    if (w->spool_dir != NULL) {
-      V("derive", "log_events_spooled", ls.items_spooled);
-      V("derive", "log_events_dropped-spool_full",
-        sp.items_dropped_full[CW_SPOOL_LOGS]);
-      V("queue_length", "spool_log_events", sp.items[CW_SPOOL_LOGS]);
-    }
-  }
+  if (w->logq != NULL)
+    n = log_values(w, &ls, &sp, vals, n);
 #undef V
   pthread_mutex_unlock(&w->lock);
   return n;
