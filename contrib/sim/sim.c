@@ -27,7 +27,7 @@
 
 #define _GNU_SOURCE
 
-#include "sm_buf.h"
+#include "sim.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,8 +49,6 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-
-#define SIM_NAME "sagemaker-runtime-sim"
 
 /* ---- Limits ------------------------------------------------------------ */
 
@@ -83,39 +81,6 @@
 #define SIM_START_DELAY_MAX_MS ((uint64_t)86400 * 1000)
 #define SIM_CATCHUP_MAX_S 1.0 /* most records owed after a stall */
 #define SIM_TURN_MAX_S 0.05   /* most records generated in one loop turn */
-#define SIM_UUID_LEN 36
-
-/* ---- Workload model (tunable constants, all in one place) -------------- */
-
-#define WL_TAU 6.283185307179586
-/* Arrivals per completion: the mean sits below 1 so that the queue drains
- * between the wave's crests and the bursts instead of random-walking away. */
-#define WL_ARRIVAL_BASE 0.92
-#define WL_ARRIVAL_WAVE 0.5
-#define WL_WAVE_PERIOD_S 30.0 /* virtual s: builds and drains within a test */
-#define WL_BURST_GAP_S 60.0   /* mean virtual time between bursts */
-#define WL_BURST_MIN_S 1.0
-#define WL_BURST_MAX_S 5.0
-#define WL_BURST_LEVEL_MIN 0.5
-#define WL_BURST_LEVEL_MAX 2.0
-/* --burst: arrivals per completion between the bursts, so that a backlog
- * drains at half the instances' capacity. */
-#define WL_PATTERN_REST 0.5
-#define WL_PATTERN_LOAD_MAX 1000.0
-#define WL_QUEUE_MAX_S 3600.0 /* the queue never holds more than an hour */
-#define WL_SERVICE_S 0.1      /* typical download+model+upload, for in_flight */
-#define WL_DRAIN_MAX_S 2.0    /* after generation stops the queue empties */
-#define WL_DEQUEUE_MEDIAN_US 400.0
-#define WL_DOWNLOAD_MEDIAN_US 15000.0
-#define WL_UPLOAD_MEDIAN_US 8000.0
-#define WL_MODEL_MEDIAN_US 50000.0
-#define WL_MODEL_TAIL_P 0.01 /* share of model times from the Pareto tail */
-#define WL_MODEL_TAIL_MIN_US 1e6
-#define WL_MODEL_TAIL_ALPHA 1.1
-#define WL_MODEL_MAX_US 600e6 /* rare values up to minutes */
-#define WL_STAGE_MAX_US 600e6
-#define WL_NOTIFY_MEDIAN_US 1500.0
-#define WL_NOTIFY_NONE_P 0.05 /* share with no notification configured */
 
 /* ---- Small helpers ----------------------------------------------------- */
 
@@ -149,165 +114,6 @@ static uint64_t clamp_us(double v, double max) {
   if (!(v > 0.0)) /* also catches NaN */
     return 0;
   return (uint64_t)llround(v < max ? v : max);
-}
-
-/* ---- Appending numbers and JSON strings to a buffer (sm_buf.h) ------- */
-
-#define BUF_LIT(b, lit) sm_buf_add((b), (lit), sizeof(lit) - 1)
-
-static void buf_put_u64(sm_buf_t *b, uint64_t v) {
-  char tmp[20];
-  size_t i = sizeof(tmp);
-  do {
-    tmp[--i] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  sm_buf_add(b, tmp + i, sizeof(tmp) - i);
-}
-
-static void buf_put_i64(sm_buf_t *b, int64_t v) {
-  if (v < 0) {
-    sm_buf_addc(b, '-');
-    buf_put_u64(b, (uint64_t)0 - (uint64_t)v);
-    return;
-  }
-  buf_put_u64(b, (uint64_t)v);
-}
-
-static void buf_put_hex(sm_buf_t *b, uint64_t v) {
-  static const char digits[] = "0123456789abcdef";
-  char tmp[16];
-  size_t i = sizeof(tmp);
-  do {
-    tmp[--i] = digits[v & 15];
-    v >>= 4;
-  } while (v != 0);
-  sm_buf_add(b, tmp + i, sizeof(tmp) - i);
-}
-
-/* JSON string body: quote, backslash and control characters escaped; other
- * bytes (UTF-8 included) pass through, so the input must be valid UTF-8. */
-static void buf_put_escaped(sm_buf_t *b, const char *s) {
-  static const char digits[] = "0123456789abcdef";
-  const char *run = s;
-  for (; *s != '\0'; s++) {
-    unsigned char ch = (unsigned char)*s;
-    char esc[6] = {'\\', 'u', '0', '0', 0, 0};
-    size_t n = 2;
-    if (ch >= 0x20 && ch != '"' && ch != '\\')
-      continue;
-    sm_buf_add(b, run, (size_t)(s - run));
-    run = s + 1;
-    switch (ch) {
-    case '"':
-    case '\\':
-      esc[1] = (char)ch;
-      break;
-    case '\n':
-      esc[1] = 'n';
-      break;
-    case '\r':
-      esc[1] = 'r';
-      break;
-    case '\t':
-      esc[1] = 't';
-      break;
-    default:
-      esc[4] = digits[ch >> 4];
-      esc[5] = digits[ch & 15];
-      n = 6;
-      break;
-    }
-    sm_buf_add(b, esc, n);
-  }
-  sm_buf_add(b, run, (size_t)(s - run));
-}
-
-static void buf_put_jstr(sm_buf_t *b, const char *s) {
-  sm_buf_addc(b, '"');
-  buf_put_escaped(b, s);
-  sm_buf_addc(b, '"');
-}
-
-/* ---- PRNG: xoshiro256** seeded through splitmix64 ---------------------- */
-
-enum { RNG_RECORDS = 1, RNG_BOOT = 2, RNG_FRAMING = 3 };
-
-struct rng {
-  uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x) {
-  uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-static void rng_seed(struct rng *r, uint64_t seed, uint64_t stream) {
-  uint64_t x = seed ^ (stream * 0xd1b54a32d192ed03ULL);
-  for (size_t i = 0; i < 4; i++)
-    r->s[i] = splitmix64(&x);
-}
-
-static uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t rng_next(struct rng *r) {
-  uint64_t *s = r->s;
-  uint64_t result = rotl64(s[1] * 5, 7) * 9;
-  uint64_t t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl64(s[3], 45);
-  return result;
-}
-
-/* [0, 1) */
-static double rng_unit(struct rng *r) {
-  return (double)(rng_next(r) >> 11) * 0x1.0p-53;
-}
-
-/* (0, 1): safe under log() and pow(). */
-static double rng_open(struct rng *r) {
-  return ((double)(rng_next(r) >> 11) + 0.5) * 0x1.0p-53;
-}
-
-/* [0, n) for small n; the bias of the float route is far below 2^-40. */
-static uint64_t rng_below(struct rng *r, uint64_t n) {
-  return (uint64_t)(rng_unit(r) * (double)n);
-}
-
-static double rng_normal(struct rng *r) {
-  return sqrt(-2.0 * log(rng_open(r))) * cos(WL_TAU * rng_unit(r));
-}
-
-static double rng_lognormal(struct rng *r, double median, double sigma) {
-  return median * exp(sigma * rng_normal(r));
-}
-
-static void uuid_make(struct rng *r, uint8_t id[16]) {
-  uint64_t hi = rng_next(r), lo = rng_next(r);
-  for (size_t i = 0; i < 8; i++) {
-    id[i] = (uint8_t)(hi >> (56 - 8 * i));
-    id[8 + i] = (uint8_t)(lo >> (56 - 8 * i));
-  }
-  id[6] = (uint8_t)((id[6] & 0x0f) | 0x40); /* looks like a version 4 UUID */
-  id[8] = (uint8_t)((id[8] & 0x3f) | 0x80);
-}
-
-static void uuid_format(const uint8_t id[16], char out[SIM_UUID_LEN + 1]) {
-  static const char digits[] = "0123456789abcdef";
-  size_t o = 0;
-  for (size_t i = 0; i < 16; i++) {
-    if (i == 4 || i == 6 || i == 8 || i == 10)
-      out[o++] = '-';
-    out[o++] = digits[id[i] >> 4];
-    out[o++] = digits[id[i] & 15];
-  }
-  out[o] = '\0';
 }
 
 /* ---- Records and outcomes ---------------------------------------------- */
@@ -419,7 +225,7 @@ static const uint16_t status_5xx[] = {500, 502, 503, 504, 507};
 /* SageMaker async: RequestTTLSeconds and InvocationTimeoutSeconds choices. */
 static const uint32_t ttl_s[] = {60, 300, 900, 3600, 21600};
 static const uint32_t invocation_timeout_s[] = {60, 120, 300, 900, 3600};
-#define PICK(r, a) ((a)[rng_below((r), sizeof(a) / sizeof((a)[0]))])
+#define PICK(r, a) ((a)[sim_rng_below((r), sizeof(a) / sizeof((a)[0]))])
 
 /* Compact on purpose: the ring holds --ring of these, and the JSON form is
  * produced by one formatter for both the ledger and the pages. */
@@ -443,11 +249,11 @@ struct sim_rec {
 
 static void rec_put_error(sm_buf_t *b, const struct sim_rec *r) {
   const struct err_text *e = &outcome_errors[r->outcome].texts[r->error_idx];
-  BUF_LIT(b, ",\"error\":\"");
-  buf_put_escaped(b, e->head);
+  SIM_TEXT_LIT(b, ",\"error\":\"");
+  sim_text_escaped(b, e->head);
   if (e->with_status)
-    buf_put_u64(b, r->status_code);
-  buf_put_escaped(b, e->tail);
+    sim_text_u64(b, r->status_code);
+  sim_text_escaped(b, e->tail);
   sm_buf_addc(b, '"');
 }
 
@@ -456,50 +262,50 @@ static void rec_put_members(sm_buf_t *b, const struct sim_rec *r) {
   unsigned m = outcome_members[r->outcome];
   char id[SIM_UUID_LEN + 1];
 
-  uuid_format(r->id, id);
-  BUF_LIT(b, "\"seq\":");
-  buf_put_u64(b, r->seq);
-  BUF_LIT(b, ",\"inference_id\":\"");
+  sim_text_uuid(r->id, id);
+  SIM_TEXT_LIT(b, "\"seq\":");
+  sim_text_u64(b, r->seq);
+  SIM_TEXT_LIT(b, ",\"inference_id\":\"");
   sm_buf_add(b, id, SIM_UUID_LEN);
-  BUF_LIT(b, "\",\"received_ms\":");
-  buf_put_i64(b, r->received_ms);
-  BUF_LIT(b, ",\"completed_ms\":");
-  buf_put_i64(b, r->completed_ms);
-  BUF_LIT(b, ",\"outcome\":\"");
+  SIM_TEXT_LIT(b, "\",\"received_ms\":");
+  sim_text_i64(b, r->received_ms);
+  SIM_TEXT_LIT(b, ",\"completed_ms\":");
+  sim_text_i64(b, r->completed_ms);
+  SIM_TEXT_LIT(b, ",\"outcome\":\"");
   sm_buf_adds(b, outcome_names[r->outcome]);
-  BUF_LIT(b, "\",\"backlog_us\":");
-  buf_put_u64(b, r->backlog_us);
+  SIM_TEXT_LIT(b, "\",\"backlog_us\":");
+  sim_text_u64(b, r->backlog_us);
   if (m & M_DOWNLOAD) {
-    BUF_LIT(b, ",\"download_us\":");
-    buf_put_u64(b, r->download_us);
+    SIM_TEXT_LIT(b, ",\"download_us\":");
+    sim_text_u64(b, r->download_us);
     if (r->download_ok)
-      BUF_LIT(b, ",\"download_ok\":true");
+      SIM_TEXT_LIT(b, ",\"download_ok\":true");
     else
-      BUF_LIT(b, ",\"download_ok\":false");
+      SIM_TEXT_LIT(b, ",\"download_ok\":false");
   }
   if (m & M_MODEL) {
-    BUF_LIT(b, ",\"model_us\":");
-    buf_put_u64(b, r->model_us);
+    SIM_TEXT_LIT(b, ",\"model_us\":");
+    sim_text_u64(b, r->model_us);
   }
   if (m & M_STATUS) {
-    BUF_LIT(b, ",\"status_code\":");
-    buf_put_u64(b, r->status_code);
+    SIM_TEXT_LIT(b, ",\"status_code\":");
+    sim_text_u64(b, r->status_code);
   }
   if (m & M_UPLOAD) {
-    BUF_LIT(b, ",\"upload_us\":");
-    buf_put_u64(b, r->upload_us);
+    SIM_TEXT_LIT(b, ",\"upload_us\":");
+    sim_text_u64(b, r->upload_us);
     if (r->upload_ok)
-      BUF_LIT(b, ",\"upload_ok\":true");
+      SIM_TEXT_LIT(b, ",\"upload_ok\":true");
     else
-      BUF_LIT(b, ",\"upload_ok\":false");
+      SIM_TEXT_LIT(b, ",\"upload_ok\":false");
   }
   if (m & M_NOTIFY) {
-    BUF_LIT(b, ",\"notification\":\"");
+    SIM_TEXT_LIT(b, ",\"notification\":\"");
     sm_buf_adds(b, notify_names[r->notification]);
     sm_buf_addc(b, '"');
   }
-  BUF_LIT(b, ",\"total_ms\":");
-  buf_put_u64(b, r->total_ms);
+  SIM_TEXT_LIT(b, ",\"total_ms\":");
+  sim_text_u64(b, r->total_ms);
   if (m & M_ERROR)
     rec_put_error(b, r);
 }
@@ -938,9 +744,9 @@ struct queue_view {
 
 struct sim {
   const struct sim_opts *o;
-  struct rng rec_rng;
-  struct rng boot_rng;
-  struct rng frame_rng;
+  struct sim_rng rec_rng;
+  struct sim_rng boot_rng;
+  struct sim_rng frame_rng;
   char boot_id[SIM_UUID_LEN + 1];
   bool booted;
   uint64_t boot_us;
@@ -1028,11 +834,11 @@ static void ledger_write(struct sim *s) {
 static bool ledger_begin(struct sim *s, const char *event, bool with_boot) {
   if (s->ledger_fd < 0)
     return false;
-  BUF_LIT(&s->ledger_buf, "{\"event\":\"");
+  SIM_TEXT_LIT(&s->ledger_buf, "{\"event\":\"");
   sm_buf_adds(&s->ledger_buf, event);
   sm_buf_addc(&s->ledger_buf, '"');
   if (with_boot) {
-    BUF_LIT(&s->ledger_buf, ",\"boot_id\":\"");
+    SIM_TEXT_LIT(&s->ledger_buf, ",\"boot_id\":\"");
     sm_buf_adds(&s->ledger_buf, s->boot_id);
     sm_buf_addc(&s->ledger_buf, '"');
   }
@@ -1041,7 +847,7 @@ static bool ledger_begin(struct sim *s, const char *event, bool with_boot) {
 
 static void ledger_end(struct sim *s) {
   sm_buf_t *l = &s->ledger_buf;
-  BUF_LIT(l, "}\n");
+  SIM_TEXT_LIT(l, "}\n");
   if (!sm_buf_ok(l)) {
     sim_err("ledger: buffer over %zu bytes", l->max);
     s->fatal = true;
@@ -1059,16 +865,16 @@ static void ledger_flush(struct sim *s, uint64_t now_us) {
 
 static void ledger_kv(struct sim *s, const char *key, uint64_t v) {
   sm_buf_addc(&s->ledger_buf, ',');
-  buf_put_jstr(&s->ledger_buf, key);
+  sim_text_jstr(&s->ledger_buf, key);
   sm_buf_addc(&s->ledger_buf, ':');
-  buf_put_u64(&s->ledger_buf, v);
+  sim_text_u64(&s->ledger_buf, v);
 }
 
 static void ledger_boot(struct sim *s) {
   if (!ledger_begin(s, "boot", true))
     return;
-  BUF_LIT(&s->ledger_buf, ",\"time_ms\":");
-  buf_put_i64(&s->ledger_buf, wall_ms());
+  SIM_TEXT_LIT(&s->ledger_buf, ",\"time_ms\":");
+  sim_text_i64(&s->ledger_buf, wall_ms());
   ledger_kv(s, "seed", s->o->seed);
   ledger_end(s);
 }
@@ -1177,12 +983,12 @@ static double wl_queue_step(struct sim *s) {
   } else if (s->burst_left_s > 0.0) {
     m += s->burst_level;
     s->burst_left_s -= 1.0 / rate;
-  } else if (rng_unit(&s->rec_rng) * rate * WL_BURST_GAP_S < 1.0) {
-    s->burst_left_s = WL_BURST_MIN_S +
-                      (WL_BURST_MAX_S - WL_BURST_MIN_S) * rng_unit(&s->rec_rng);
+  } else if (sim_rng_unit(&s->rec_rng) * rate * WL_BURST_GAP_S < 1.0) {
+    s->burst_left_s = WL_BURST_MIN_S + (WL_BURST_MAX_S - WL_BURST_MIN_S) *
+                                           sim_rng_unit(&s->rec_rng);
     s->burst_level =
         WL_BURST_LEVEL_MIN +
-        (WL_BURST_LEVEL_MAX - WL_BURST_LEVEL_MIN) * rng_unit(&s->rec_rng);
+        (WL_BURST_LEVEL_MAX - WL_BURST_LEVEL_MIN) * sim_rng_unit(&s->rec_rng);
   }
   /* Every instance completes at --rate; arrivals are endpoint-wide. */
   s->queue += (m - 1.0) * ic;
@@ -1194,7 +1000,7 @@ static double wl_queue_step(struct sim *s) {
 }
 
 static enum outcome wl_pick_outcome(struct sim *s) {
-  double u = rng_unit(&s->rec_rng);
+  double u = sim_rng_unit(&s->rec_rng);
   size_t last = OUT_SUCCESS;
   for (size_t k = 0; k < OUT_COUNT; k++) {
     if (s->o->mix[k] <= 0.0)
@@ -1208,17 +1014,17 @@ static enum outcome wl_pick_outcome(struct sim *s) {
 }
 
 /* Lognormal body with a Pareto tail: rare invocations take minutes. */
-static uint64_t wl_model_us(struct rng *g) {
+static uint64_t wl_model_us(struct sim_rng *g) {
   double v;
-  if (rng_unit(g) < WL_MODEL_TAIL_P)
-    v = WL_MODEL_TAIL_MIN_US / pow(rng_open(g), 1.0 / WL_MODEL_TAIL_ALPHA);
+  if (sim_rng_unit(g) < WL_MODEL_TAIL_P)
+    v = WL_MODEL_TAIL_MIN_US / pow(sim_rng_open(g), 1.0 / WL_MODEL_TAIL_ALPHA);
   else
-    v = rng_lognormal(g, WL_MODEL_MEDIAN_US, 0.8);
+    v = sim_rng_lognormal(g, WL_MODEL_MEDIAN_US, 0.8);
   return clamp_us(v, WL_MODEL_MAX_US);
 }
 
 static void wl_generate_one(struct sim *s, int64_t now_ms) {
-  struct rng *g = &s->rec_rng;
+  struct sim_rng *g = &s->rec_rng;
   double wait_s = wl_queue_step(s);
   struct sim_rec *r = ring_push(s);
   enum outcome out = wl_pick_outcome(s);
@@ -1226,42 +1032,44 @@ static void wl_generate_one(struct sim *s, int64_t now_ms) {
   uint64_t stages_us, overhead_ms = 0;
 
   r->outcome = (uint8_t)out;
-  uuid_make(g, r->id);
+  sim_rng_uuid(g, r->id);
   if (out == OUT_EXPIRED) {
     /* It waited out its TTL and never reached a stage. */
-    r->backlog_us = (uint64_t)PICK(g, ttl_s) * 1000000u + rng_below(g, 1000000);
+    r->backlog_us =
+        (uint64_t)PICK(g, ttl_s) * 1000000u + sim_rng_below(g, 1000000);
   } else {
-    r->backlog_us = clamp_us(wait_s * 1e6 * rng_lognormal(g, 1.0, 0.2) +
-                                 rng_lognormal(g, WL_DEQUEUE_MEDIAN_US, 0.6),
-                             WL_QUEUE_MAX_S * 1e6);
+    r->backlog_us =
+        clamp_us(wait_s * 1e6 * sim_rng_lognormal(g, 1.0, 0.2) +
+                     sim_rng_lognormal(g, WL_DEQUEUE_MEDIAN_US, 0.6),
+                 WL_QUEUE_MAX_S * 1e6);
   }
   if (m & M_DOWNLOAD) {
-    r->download_us =
-        clamp_us(rng_lognormal(g, WL_DOWNLOAD_MEDIAN_US, 0.6), WL_STAGE_MAX_US);
+    r->download_us = clamp_us(sim_rng_lognormal(g, WL_DOWNLOAD_MEDIAN_US, 0.6),
+                              WL_STAGE_MAX_US);
     r->download_ok = out != OUT_DOWNLOAD_FAILED;
   }
   if (m & M_MODEL) {
     if (out == OUT_TIMEOUT)
       r->model_us = (uint64_t)PICK(g, invocation_timeout_s) * 1000000u +
-                    rng_below(g, 50000);
+                    sim_rng_below(g, 50000);
     else
       r->model_us = wl_model_us(g);
   }
   if (m & M_STATUS) {
     if (out != OUT_MODEL_ERROR)
       r->status_code = 200;
-    else if (rng_below(g, 2) == 0)
+    else if (sim_rng_below(g, 2) == 0)
       r->status_code = PICK(g, status_4xx);
     else
       r->status_code = PICK(g, status_5xx);
   }
   if (m & M_UPLOAD) {
-    r->upload_us =
-        clamp_us(rng_lognormal(g, WL_UPLOAD_MEDIAN_US, 0.7), WL_STAGE_MAX_US);
+    r->upload_us = clamp_us(sim_rng_lognormal(g, WL_UPLOAD_MEDIAN_US, 0.7),
+                            WL_STAGE_MAX_US);
     r->upload_ok = out != OUT_UPLOAD_FAILED;
   }
   if (m & M_NOTIFY) {
-    double u = rng_unit(g);
+    double u = sim_rng_unit(g);
     double p_none = WL_NOTIFY_NONE_P < 1.0 - s->o->notify_fail
                         ? WL_NOTIFY_NONE_P
                         : 1.0 - s->o->notify_fail;
@@ -1273,13 +1081,13 @@ static void wl_generate_one(struct sim *s, int64_t now_ms) {
       r->notification = NOTIFY_SENT;
     if (r->notification != NOTIFY_NONE) {
       /* A failed notification was retried, so it took longer. */
-      double us = rng_lognormal(g, WL_NOTIFY_MEDIAN_US, 0.7) *
+      double us = sim_rng_lognormal(g, WL_NOTIFY_MEDIAN_US, 0.7) *
                   (r->notification == NOTIFY_FAILED ? 3.0 : 1.0);
       overhead_ms = (clamp_us(us, 60e6) + 999) / 1000;
     }
   }
   if (m & M_ERROR)
-    r->error_idx = (uint8_t)rng_below(g, outcome_errors[out].count);
+    r->error_idx = (uint8_t)sim_rng_below(g, outcome_errors[out].count);
 
   /* Rounded up, so total_ms never claims less than the stages took. */
   stages_us = r->backlog_us + r->download_us + r->model_us + r->upload_us;
@@ -1401,13 +1209,13 @@ static const char *http_reason(int status) {
 
 /* Chunk sizes from 1 byte to SIM_CHUNK_MAX, biased so that tiny chunks and
  * splits inside tokens and UTF-8 sequences are common. */
-static size_t frame_chunk_size(struct rng *g) {
-  uint64_t k = rng_below(g, 8);
+static size_t frame_chunk_size(struct sim_rng *g) {
+  uint64_t k = sim_rng_below(g, 8);
   if (k == 0)
     return 1;
   if (k == 1)
-    return 2 + (size_t)rng_below(g, 63);
-  return 65 + (size_t)rng_below(g, SIM_CHUNK_MAX - 64);
+    return 2 + (size_t)sim_rng_below(g, 63);
+  return 65 + (size_t)sim_rng_below(g, SIM_CHUNK_MAX - 64);
 }
 
 /* Frames s->body as a response on c. Returns true when the response is
@@ -1425,27 +1233,28 @@ static bool http_respond(struct sim *s, struct conn *c, int status,
     return false;
   }
   if (!c->http10 && s->o->chunked != CHUNK_NEVER)
-    chunked = s->o->chunked == CHUNK_ALWAYS || (rng_next(&s->frame_rng) & 1);
+    chunked =
+        s->o->chunked == CHUNK_ALWAYS || (sim_rng_next(&s->frame_rng) & 1);
 
-  BUF_LIT(out, "HTTP/1.1 ");
-  buf_put_u64(out, (uint64_t)status);
+  SIM_TEXT_LIT(out, "HTTP/1.1 ");
+  sim_text_u64(out, (uint64_t)status);
   sm_buf_addc(out, ' ');
   sm_buf_adds(out, http_reason(status));
-  BUF_LIT(out, "\r\nContent-Type: application/json\r\n");
+  SIM_TEXT_LIT(out, "\r\nContent-Type: application/json\r\n");
   if (chunked) {
-    BUF_LIT(out, "Transfer-Encoding: chunked\r\n");
+    SIM_TEXT_LIT(out, "Transfer-Encoding: chunked\r\n");
   } else {
-    BUF_LIT(out, "Content-Length: ");
-    buf_put_u64(out, body->len);
-    BUF_LIT(out, "\r\n");
+    SIM_TEXT_LIT(out, "Content-Length: ");
+    sim_text_u64(out, body->len);
+    SIM_TEXT_LIT(out, "\r\n");
   }
   if (c->close_after)
-    BUF_LIT(out, "Connection: close\r\n");
+    SIM_TEXT_LIT(out, "Connection: close\r\n");
   else if (c->http10)
-    BUF_LIT(out, "Connection: keep-alive\r\n");
+    SIM_TEXT_LIT(out, "Connection: keep-alive\r\n");
   if (extra_headers != NULL)
     sm_buf_adds(out, extra_headers);
-  BUF_LIT(out, "\r\n");
+  SIM_TEXT_LIT(out, "\r\n");
   if (!chunked) {
     sm_buf_add(out, body->p, body->len);
   } else {
@@ -1453,13 +1262,13 @@ static bool http_respond(struct sim *s, struct conn *c, int status,
       size_t n = frame_chunk_size(&s->frame_rng);
       if (n > body->len - off)
         n = body->len - off;
-      buf_put_hex(out, n);
-      BUF_LIT(out, "\r\n");
+      sim_text_hex(out, n);
+      SIM_TEXT_LIT(out, "\r\n");
       sm_buf_add(out, body->p + off, n);
-      BUF_LIT(out, "\r\n");
+      SIM_TEXT_LIT(out, "\r\n");
       off += n;
     }
-    BUF_LIT(out, "0\r\n\r\n");
+    SIM_TEXT_LIT(out, "0\r\n\r\n");
   }
   if (!sm_buf_ok(out)) {
     sim_err("output buffer over %zu bytes; dropping the client", out->max);
@@ -1475,8 +1284,8 @@ static bool http_respond(struct sim *s, struct conn *c, int status,
 static void http_error(struct sim *s, struct conn *c, int status,
                        const char *msg, const char *extra_headers) {
   sm_buf_reset(&s->body);
-  BUF_LIT(&s->body, "{\"error\":");
-  buf_put_jstr(&s->body, msg);
+  SIM_TEXT_LIT(&s->body, "{\"error\":");
+  sim_text_jstr(&s->body, msg);
   sm_buf_addc(&s->body, '}');
   http_respond(s, c, status, extra_headers);
 }
@@ -1485,16 +1294,16 @@ static void http_error(struct sim *s, struct conn *c, int status,
 
 static void body_str(sm_buf_t *b, const char *key, const char *v) {
   sm_buf_addc(b, ',');
-  buf_put_jstr(b, key);
+  sim_text_jstr(b, key);
   sm_buf_addc(b, ':');
-  buf_put_jstr(b, v);
+  sim_text_jstr(b, v);
 }
 
 static void body_u64(sm_buf_t *b, const char *key, uint64_t v) {
   sm_buf_addc(b, ',');
-  buf_put_jstr(b, key);
+  sim_text_jstr(b, key);
   sm_buf_addc(b, ':');
-  buf_put_u64(b, v);
+  sim_text_u64(b, v);
 }
 
 static void api_snapshot(struct sim *s, struct conn *c) {
@@ -1504,15 +1313,15 @@ static void api_snapshot(struct sim *s, struct conn *c) {
 
   queue_view(s, mono_us(), &v);
   sm_buf_reset(b);
-  BUF_LIT(b, "{\"protocol\":" SIM_PROTOCOL);
+  SIM_TEXT_LIT(b, "{\"protocol\":" SIM_PROTOCOL);
   body_str(b, "boot_id", s->boot_id);
   body_str(b, "endpoint_name", o->endpoint);
   body_str(b, "variant_name", o->variant);
   if (o->instance_id[0] != '\0')
     body_str(b, "instance_id", o->instance_id);
   body_u64(b, "instance_count", o->instance_count);
-  BUF_LIT(b, ",\"time_ms\":");
-  buf_put_i64(b, wall_ms());
+  SIM_TEXT_LIT(b, ",\"time_ms\":");
+  sim_text_i64(b, wall_ms());
   body_u64(b, "backlog_size", v.backlog_size);
   body_u64(b, "oldest_request_age_ms", v.oldest_age_ms);
   body_u64(b, "in_flight", v.in_flight);
@@ -1523,25 +1332,6 @@ static void api_snapshot(struct sim *s, struct conn *c) {
     s->n_snapshots++;
     ledger_served(s, "snapshot");
   }
-}
-
-/* A non-negative decimal integer that fits in 64 bits: no sign, no space. */
-static bool parse_digits(const char *p, size_t len, uint64_t *out) {
-  uint64_t v = 0;
-  if (len == 0)
-    return false;
-  for (size_t i = 0; i < len; i++) {
-    unsigned d = (unsigned)(p[i] - '0');
-    if (d > 9 || v > (UINT64_MAX - d) / 10)
-      return false;
-    v = v * 10 + d;
-  }
-  *out = v;
-  return true;
-}
-
-static bool key_is(const char *p, size_t len, const char *key) {
-  return strlen(key) == len && memcmp(p, key, len) == 0;
 }
 
 /* Unknown parameters are ignored; a repeated one takes its last value. */
@@ -1560,11 +1350,11 @@ static const char *parse_query(const char *q, size_t len, uint64_t *after,
     const char *val = eq != NULL ? eq + 1 : amp;
     size_t klen = (size_t)(key_end - p), vlen = (size_t)(amp - val);
 
-    if (key_is(p, klen, "after")) {
-      if (!parse_digits(val, vlen, after))
+    if (sim_text_is(p, klen, "after")) {
+      if (!sim_text_digits(val, vlen, after))
         return "after must be a non-negative integer";
-    } else if (key_is(p, klen, "limit")) {
-      if (!parse_digits(val, vlen, limit) || *limit < 1 ||
+    } else if (sim_text_is(p, klen, "limit")) {
+      if (!sim_text_digits(val, vlen, limit) || *limit < 1 ||
           *limit > SIM_LIMIT_MAX)
         return "limit must be an integer from 1 to 10000";
     }
@@ -1592,11 +1382,11 @@ static void api_requests(struct sim *s, struct conn *c, const char *query,
     count = to - from + 1;
   }
   sm_buf_reset(b);
-  BUF_LIT(b, "{\"protocol\":" SIM_PROTOCOL);
+  SIM_TEXT_LIT(b, "{\"protocol\":" SIM_PROTOCOL);
   body_str(b, "boot_id", s->boot_id);
   body_u64(b, "first_seq", r->first_seq);
   body_u64(b, "next_seq", r->next_seq);
-  BUF_LIT(b, ",\"requests\":[");
+  SIM_TEXT_LIT(b, ",\"requests\":[");
   for (uint64_t i = 0; i < count; i++) {
     if (i > 0)
       sm_buf_addc(b, ',');
@@ -1604,7 +1394,7 @@ static void api_requests(struct sim *s, struct conn *c, const char *query,
     rec_put_members(b, ring_at(r, from + i));
     sm_buf_addc(b, '}');
   }
-  BUF_LIT(b, "]}");
+  SIM_TEXT_LIT(b, "]}");
   if (http_respond(s, c, 200, NULL)) {
     s->n_pages++;
     ledger_page(s, after, limit, from, to, count);
@@ -1668,9 +1458,9 @@ static const char *http_parse(const char *p, size_t len, struct http_req *q) {
   for (const char *t = sp1 + 1; t < sp2; t++)
     if ((unsigned char)*t <= 0x20 || (unsigned char)*t >= 0x7f)
       return "malformed request target";
-  if (key_is(sp2 + 1, (size_t)(eol - sp2 - 1), "HTTP/1.0"))
+  if (sim_text_is(sp2 + 1, (size_t)(eol - sp2 - 1), "HTTP/1.0"))
     q->http10 = true;
-  else if (!key_is(sp2 + 1, (size_t)(eol - sp2 - 1), "HTTP/1.1"))
+  else if (!sim_text_is(sp2 + 1, (size_t)(eol - sp2 - 1), "HTTP/1.1"))
     return "unsupported HTTP version";
   q->method = p;
   q->method_len = (size_t)(sp1 - p);
@@ -1701,7 +1491,7 @@ static const char *http_parse(const char *p, size_t len, struct http_req *q) {
       header_connection(v, vlen, &close, &keep_alive);
     } else if (header_is(line, nlen, "content-length")) {
       uint64_t n;
-      if (!parse_digits(v, vlen, &n))
+      if (!sim_text_digits(v, vlen, &n))
         return "malformed Content-Length";
       if (n != 0)
         return "request bodies are not supported";
@@ -1730,14 +1520,14 @@ static void http_request(struct sim *s, struct conn *c, const char *req,
     c->close_after = true;
   if (in_start_delay(s, mono_us()))
     http_error(s, c, 503, "runtime starting", NULL);
-  else if (!key_is(q.method, q.method_len, "GET")) {
+  else if (!sim_text_is(q.method, q.method_len, "GET")) {
     /* A HEAD client expects no body; closing keeps the framing unambiguous. */
-    if (key_is(q.method, q.method_len, "HEAD"))
+    if (sim_text_is(q.method, q.method_len, "HEAD"))
       c->close_after = true;
     http_error(s, c, 405, "only GET is supported", "Allow: GET\r\n");
-  } else if (key_is(q.path, q.path_len, "/v1/snapshot"))
+  } else if (sim_text_is(q.path, q.path_len, "/v1/snapshot"))
     api_snapshot(s, c);
-  else if (key_is(q.path, q.path_len, "/v1/requests"))
+  else if (sim_text_is(q.path, q.path_len, "/v1/requests"))
     api_requests(s, c, q.query, q.query_len);
   else
     http_error(s, c, 404, "unknown path", NULL);
@@ -1887,8 +1677,8 @@ static void sim_boot(struct sim *s, uint64_t now_us) {
   r->count = 0;
   r->first_seq = 1;
   r->next_seq = 1;
-  uuid_make(&s->boot_rng, id);
-  uuid_format(id, s->boot_id);
+  sim_rng_uuid(&s->boot_rng, id);
+  sim_text_uuid(id, s->boot_id);
   s->boot_us = now_us;
   ledger_boot(s);
   sim_log(s, "%s boot_id %s", s->booted ? "restart:" : "boot:", s->boot_id);
@@ -2022,9 +1812,9 @@ static int sim_init(struct sim *s) {
 
   sm_buf_init(&s->ledger_buf, SIM_LEDGER_BUF_MAX);
   sm_buf_init(&s->body, SIM_BODY_MAX);
-  rng_seed(&s->rec_rng, o->seed, RNG_RECORDS);
-  rng_seed(&s->boot_rng, o->seed, RNG_BOOT);
-  rng_seed(&s->frame_rng, o->seed, RNG_FRAMING);
+  sim_rng_seed(&s->rec_rng, o->seed, SIM_RNG_RECORDS);
+  sim_rng_seed(&s->boot_rng, o->seed, SIM_RNG_BOOT);
+  sim_rng_seed(&s->frame_rng, o->seed, SIM_RNG_FRAMING);
   s->ring.cap = o->ring;
   s->ring.recs = calloc(o->ring, sizeof(*s->ring.recs));
   if (s->ring.recs == NULL) {
@@ -2075,8 +1865,8 @@ static void sim_fini(struct sim *s, bool clean) {
   if (s->ledger_fd >= 0) {
     evict_flush(s);
     if (clean && ledger_begin(s, "exit", false)) {
-      BUF_LIT(&s->ledger_buf, ",\"time_ms\":");
-      buf_put_i64(&s->ledger_buf, wall_ms());
+      SIM_TEXT_LIT(&s->ledger_buf, ",\"time_ms\":");
+      sim_text_i64(&s->ledger_buf, wall_ms());
       ledger_end(s);
     }
     ledger_write(s);
