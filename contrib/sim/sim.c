@@ -73,14 +73,8 @@
 #define SIM_IDLE_TIMEOUT_US ((uint64_t)300 * 1000000)
 #define SIM_LINGER_US ((uint64_t)1000000) /* draining a closing client */
 #define SIM_CHUNK_MAX 4096                /* largest chunk in chunked framing */
-#define SIM_NAME_MAX 256                  /* endpoint, variant, instance ID */
-#define SIM_RING_MAX 10000000
-#define SIM_RATE_MAX 10000000.0
-#define SIM_SECONDS_MAX (10.0 * 365 * 86400)
-#define SIM_COUNT_MAX 1000000 /* instance count, max concurrency */
-#define SIM_START_DELAY_MAX_MS ((uint64_t)86400 * 1000)
-#define SIM_CATCHUP_MAX_S 1.0 /* most records owed after a stall */
-#define SIM_TURN_MAX_S 0.05   /* most records generated in one loop turn */
+#define SIM_CATCHUP_MAX_S 1.0             /* most records owed after a stall */
+#define SIM_TURN_MAX_S 0.05 /* most records generated in one loop turn */
 
 /* ---- Small helpers ----------------------------------------------------- */
 
@@ -88,8 +82,7 @@
 static volatile sig_atomic_t sig_stop;
 static volatile sig_atomic_t sig_restart;
 
-static void sim_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sim_err(const char *fmt, ...) {
+void sim_err(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   fputs(SIM_NAME ": ", stderr);
@@ -110,608 +103,10 @@ static int64_t wall_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static uint64_t clamp_us(double v, double max) {
-  if (!(v > 0.0)) /* also catches NaN */
-    return 0;
-  return (uint64_t)llround(v < max ? v : max);
-}
-
-/* ---- Records and outcomes ---------------------------------------------- */
-
-enum outcome {
-  OUT_SUCCESS,
-  OUT_MODEL_ERROR,
-  OUT_DOWNLOAD_FAILED,
-  OUT_UPLOAD_FAILED,
-  OUT_EXPIRED,
-  OUT_TIMEOUT,
-  OUT_INTERNAL_ERROR,
-  OUT_COUNT
-};
-
-static const char *const outcome_names[OUT_COUNT] = {
-    "success", "model_error", "download_failed", "upload_failed",
-    "expired", "timeout",     "internal_error",
-};
-
-/* Which optional members each outcome carries (runtime-api.md: a stage that
- * did not run leaves its members out). The one table both generation and
- * formatting read, so they cannot disagree. */
-#define M_DOWNLOAD (1u << 0) /* download_us, download_ok */
-#define M_MODEL (1u << 1)    /* model_us */
-#define M_STATUS (1u << 2)   /* status_code */
-#define M_UPLOAD (1u << 3)   /* upload_us, upload_ok */
-#define M_NOTIFY (1u << 4)   /* notification */
-#define M_ERROR (1u << 5)    /* error */
-
-static const unsigned outcome_members[OUT_COUNT] = {
-    [OUT_SUCCESS] = M_DOWNLOAD | M_MODEL | M_STATUS | M_UPLOAD | M_NOTIFY,
-    [OUT_MODEL_ERROR] =
-        M_DOWNLOAD | M_MODEL | M_STATUS | M_UPLOAD | M_NOTIFY | M_ERROR,
-    [OUT_DOWNLOAD_FAILED] = M_DOWNLOAD | M_NOTIFY | M_ERROR,
-    [OUT_UPLOAD_FAILED] =
-        M_DOWNLOAD | M_MODEL | M_STATUS | M_UPLOAD | M_NOTIFY | M_ERROR,
-    [OUT_EXPIRED] = M_ERROR,
-    [OUT_TIMEOUT] = M_DOWNLOAD | M_MODEL | M_NOTIFY | M_ERROR,
-    [OUT_INTERNAL_ERROR] = M_DOWNLOAD | M_NOTIFY | M_ERROR,
-};
-
-enum notification { NOTIFY_NONE, NOTIFY_SENT, NOTIFY_FAILED };
-static const char *const notify_names[] = {"none", "sent", "failed"};
-
-/* Error texts. Some carry a quote, a backslash, a control character or
- * non-ASCII UTF-8 so that clients' JSON unescaping is exercised. */
-struct err_text {
-  const char *head;
-  bool with_status; /* the status code follows head */
-  const char *tail;
-};
-
-static const struct err_text err_model[] = {
-    {"model container returned HTTP ", true, ""},
-    {"container replied ", true, ": \"invalid input shape\""},
-    {"container replied ", true, " \xe2\x80\x94 see the model logs"},
-    {"Traceback (most recent call last):\n  File \"serve.py\"; status ", true,
-     ""},
-};
-static const struct err_text err_download[] = {
-    {"S3 GetObject failed: AccessDenied", false, ""},
-    {"S3 GetObject failed: NoSuchKey s3://sim-bucket/in/\xe2\x80\xa6", false,
-     ""},
-    {"request payload download timed out", false, ""},
-    {"S3 GetObject failed: SlowDown \"Please reduce your request rate.\"",
-     false, ""},
-};
-static const struct err_text err_upload[] = {
-    {"S3 PutObject failed: AccessDenied", false, ""},
-    {"S3 PutObject failed: InternalError", false, ""},
-    {"response upload failed for key out\\results\\part-0", false, ""},
-    {"S3 PutObject failed: EntityTooLarge \xe2\x80\x94 response over limit",
-     false, ""},
-};
-static const struct err_text err_expired[] = {
-    {"request TTL exceeded while queued", false, ""},
-    {"expired before processing: \"RequestTTLSeconds\" reached", false, ""},
-    {"dropped from the queue after its TTL", false, ""},
-};
-static const struct err_text err_timeout[] = {
-    {"model invocation timed out", false, ""},
-    {"no response within InvocationTimeoutSeconds", false, ""},
-    {"d\xc3\xa9lai d\xc3\xa9pass\xc3\xa9 \xc3\xa0 l'invocation", false, ""},
-};
-static const struct err_text err_internal[] = {
-    {"internal runtime error", false, ""},
-    {"container health check failed", false, ""},
-    {"worker crashed:\tsignal 11 in C:\\runtime\\worker", false, ""},
-};
-
-#define ERR_SET(a)                                                             \
-  { (a), sizeof(a) / sizeof((a)[0]) }
-static const struct {
-  const struct err_text *texts;
-  size_t count;
-} outcome_errors[OUT_COUNT] = {
-    [OUT_SUCCESS] = {NULL, 0},
-    [OUT_MODEL_ERROR] = ERR_SET(err_model),
-    [OUT_DOWNLOAD_FAILED] = ERR_SET(err_download),
-    [OUT_UPLOAD_FAILED] = ERR_SET(err_upload),
-    [OUT_EXPIRED] = ERR_SET(err_expired),
-    [OUT_TIMEOUT] = ERR_SET(err_timeout),
-    [OUT_INTERNAL_ERROR] = ERR_SET(err_internal),
-};
-
-static const uint16_t status_4xx[] = {400, 404, 408, 413, 422, 424, 429};
-static const uint16_t status_5xx[] = {500, 502, 503, 504, 507};
-/* SageMaker async: RequestTTLSeconds and InvocationTimeoutSeconds choices. */
-static const uint32_t ttl_s[] = {60, 300, 900, 3600, 21600};
-static const uint32_t invocation_timeout_s[] = {60, 120, 300, 900, 3600};
-#define PICK(r, a) ((a)[sim_rng_below((r), sizeof(a) / sizeof((a)[0]))])
-
-/* Compact on purpose: the ring holds --ring of these, and the JSON form is
- * produced by one formatter for both the ledger and the pages. */
-struct sim_rec {
-  uint64_t seq;
-  int64_t received_ms;
-  int64_t completed_ms;
-  uint64_t backlog_us;
-  uint64_t download_us;
-  uint64_t model_us;
-  uint64_t upload_us;
-  uint64_t total_ms;
-  uint8_t id[16];
-  uint16_t status_code;
-  uint8_t outcome;
-  uint8_t notification;
-  uint8_t error_idx;
-  bool download_ok;
-  bool upload_ok;
-};
-
-static void rec_put_error(sm_buf_t *b, const struct sim_rec *r) {
-  const struct err_text *e = &outcome_errors[r->outcome].texts[r->error_idx];
-  SIM_TEXT_LIT(b, ",\"error\":\"");
-  sim_text_escaped(b, e->head);
-  if (e->with_status)
-    sim_text_u64(b, r->status_code);
-  sim_text_escaped(b, e->tail);
-  sm_buf_addc(b, '"');
-}
-
-/* The record's members, without braces, in runtime-api.md's order. */
-static void rec_put_members(sm_buf_t *b, const struct sim_rec *r) {
-  unsigned m = outcome_members[r->outcome];
-  char id[SIM_UUID_LEN + 1];
-
-  sim_text_uuid(r->id, id);
-  SIM_TEXT_LIT(b, "\"seq\":");
-  sim_text_u64(b, r->seq);
-  SIM_TEXT_LIT(b, ",\"inference_id\":\"");
-  sm_buf_add(b, id, SIM_UUID_LEN);
-  SIM_TEXT_LIT(b, "\",\"received_ms\":");
-  sim_text_i64(b, r->received_ms);
-  SIM_TEXT_LIT(b, ",\"completed_ms\":");
-  sim_text_i64(b, r->completed_ms);
-  SIM_TEXT_LIT(b, ",\"outcome\":\"");
-  sm_buf_adds(b, outcome_names[r->outcome]);
-  SIM_TEXT_LIT(b, "\",\"backlog_us\":");
-  sim_text_u64(b, r->backlog_us);
-  if (m & M_DOWNLOAD) {
-    SIM_TEXT_LIT(b, ",\"download_us\":");
-    sim_text_u64(b, r->download_us);
-    if (r->download_ok)
-      SIM_TEXT_LIT(b, ",\"download_ok\":true");
-    else
-      SIM_TEXT_LIT(b, ",\"download_ok\":false");
-  }
-  if (m & M_MODEL) {
-    SIM_TEXT_LIT(b, ",\"model_us\":");
-    sim_text_u64(b, r->model_us);
-  }
-  if (m & M_STATUS) {
-    SIM_TEXT_LIT(b, ",\"status_code\":");
-    sim_text_u64(b, r->status_code);
-  }
-  if (m & M_UPLOAD) {
-    SIM_TEXT_LIT(b, ",\"upload_us\":");
-    sim_text_u64(b, r->upload_us);
-    if (r->upload_ok)
-      SIM_TEXT_LIT(b, ",\"upload_ok\":true");
-    else
-      SIM_TEXT_LIT(b, ",\"upload_ok\":false");
-  }
-  if (m & M_NOTIFY) {
-    SIM_TEXT_LIT(b, ",\"notification\":\"");
-    sm_buf_adds(b, notify_names[r->notification]);
-    sm_buf_addc(b, '"');
-  }
-  SIM_TEXT_LIT(b, ",\"total_ms\":");
-  sim_text_u64(b, r->total_ms);
-  if (m & M_ERROR)
-    rec_put_error(b, r);
-}
-
-/* ---- Options ----------------------------------------------------------- */
-
-enum chunk_mode { CHUNK_NEVER, CHUNK_ALWAYS, CHUNK_RANDOM };
-
-struct sim_opts {
-  const char *socket_path;
-  const char *ledger_path;
-  const char *pidfile;
-  const char *endpoint;
-  const char *variant;
-  const char *instance_id;
-  uint64_t seed;
-  uint64_t total;
-  uint64_t ring;
-  uint64_t instance_count;
-  uint64_t max_concurrency;
-  uint64_t start_delay_ms;
-  double rate;
-  double duration_s;
-  double restart_every_s;
-  double notify_fail;
-  /* --burst AT:SECONDS:LOAD[:EVERY], in virtual seconds of generation. */
-  bool burst;
-  double burst_at_s;
-  double burst_len_s;
-  double burst_load;
-  double burst_every_s;  /* 0: once */
-  double mix[OUT_COUNT]; /* normalised weights */
-  enum chunk_mode chunked;
-  bool quiet;
-};
-
-static void usage(FILE *f) {
-  fputs(
-      "Usage: " SIM_NAME " --socket PATH [--ledger FILE] [options]\n"
-      "Serves the SageMaker async runtime's stats API (version 1) with a\n"
-      "seeded synthetic workload and writes a ledger of what it served.\n"
-      "\n"
-      "  --socket PATH          Unix socket to listen on (a socket file there\n"
-      "                         is replaced; other file types are refused)\n"
-      "  --ledger FILE          JSON-lines ledger, '-' for stdout (default: "
-      "none)\n"
-      "  --seed N               PRNG seed (default 1)\n"
-      "  --rate R               completed requests per second (default 50;\n"
-      "                         0 = no traffic)\n"
-      "  --duration S           generate for S seconds, then only serve\n"
-      "                         (default 0 = forever)\n"
-      "  --total N              stop generating after N requests (0 = no "
-      "limit)\n"
-      "  --mix LIST             outcome weights, e.g. success=0.9,expired=0.1\n"
-      "                         (success, model_error, download_failed,\n"
-      "                         upload_failed, expired, timeout, "
-      "internal_error)\n"
-      "  --notification-fail P  probability of a failed notification "
-      "(0.02)\n"
-      "  --ring N               records kept for /v1/requests (100000)\n"
-      "  --restart-every S      simulate a restart every S seconds (0 = "
-      "never);\n"
-      "                         SIGUSR1 restarts at once\n"
-      "  --burst AT:SECONDS:LOAD[:EVERY]\n"
-      "                         a plain load pattern instead of the default\n"
-      "                         waves and random bursts: from AT seconds into\n"
-      "                         generation, for SECONDS, requests arrive LOAD\n"
-      "                         times as fast as the instances complete them\n"
-      "                         (the backlog builds), and at half their pace\n"
-      "                         otherwise (it drains); with EVERY, again\n"
-      "                         every EVERY seconds\n"
-      "  --chunked MODE         never | always | random (default random)\n"
-      "  --endpoint NAME        endpoint name (sim-endpoint)\n"
-      "  --variant NAME         variant name (AllTraffic)\n"
-      "  --instance-id ID       instance ID (i-0sim0000000000001); \"\": none\n"
-      "  --instance-count N     instances behind the endpoint (2)\n"
-      "  --max-concurrency N    concurrent invocations per instance (4)\n"
-      "  --start-delay-ms MS    answer 503 for MS ms after each boot (0)\n"
-      "  --pidfile FILE         write the process ID\n"
-      "  --quiet                no progress lines on stderr\n"
-      "  -h, --help             this text\n"
-      "SIGTERM/SIGINT flush the ledger, remove the socket and exit 0.\n",
-      f);
-}
-
-static bool arg_u64(const char *opt, const char *arg, uint64_t min,
-                    uint64_t max, uint64_t *out) {
-  char *end = NULL;
-  unsigned long long v = 0;
-
-  if (arg[0] >= '0' && arg[0] <= '9') {
-    errno = 0;
-    v = strtoull(arg, &end, 10);
-    if (errno == 0 && *end == '\0' && v >= min && v <= max) {
-      *out = v;
-      return true;
-    }
-  }
-  sim_err("--%s: expected an integer from %" PRIu64 " to %" PRIu64 ", got '%s'",
-          opt, min, max, arg);
-  return false;
-}
-
-static bool arg_double(const char *opt, const char *arg, double min, double max,
-                       double *out) {
-  char *end = NULL;
-  double v = 0.0;
-
-  if ((arg[0] >= '0' && arg[0] <= '9') || arg[0] == '.') {
-    errno = 0;
-    v = strtod(arg, &end);
-    if (errno == 0 && *end == '\0' && isfinite(v) && v >= min && v <= max) {
-      *out = v;
-      return true;
-    }
-  }
-  sim_err("--%s: expected a number from %g to %g, got '%s'", opt, min, max,
-          arg);
-  return false;
-}
-
-/* Printable ASCII only: the names go into JSON unchanged but for escaping,
- * and real endpoint, variant and instance names are ASCII. */
-static bool arg_name(const char *opt, const char *arg) {
-  size_t len = strlen(arg);
-  bool ok = len > 0 && len <= SIM_NAME_MAX;
-  for (size_t i = 0; ok && i < len; i++)
-    ok = arg[i] >= 0x20 && arg[i] < 0x7f;
-  if (!ok)
-    sim_err("--%s: expected 1 to %d printable ASCII characters", opt,
-            SIM_NAME_MAX);
-  return ok;
-}
-
-static bool arg_mix(const char *arg, double mix[OUT_COUNT]) {
-  double w[OUT_COUNT] = {0};
-  bool seen[OUT_COUNT] = {false};
-  double sum = 0.0;
-  const char *p = arg;
-
-  for (;;) {
-    const char *comma = strchr(p, ',');
-    size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
-    const char *eq = memchr(p, '=', len);
-    char value[64];
-    size_t k;
-
-    if (eq == NULL) {
-      sim_err("--mix: expected NAME=WEIGHT, got '%.*s'", (int)len, p);
-      return false;
-    }
-    for (k = 0; k < OUT_COUNT; k++)
-      if (strlen(outcome_names[k]) == (size_t)(eq - p) &&
-          strncmp(outcome_names[k], p, (size_t)(eq - p)) == 0)
-        break;
-    if (k == OUT_COUNT) {
-      sim_err("--mix: unknown outcome '%.*s'", (int)(eq - p), p);
-      return false;
-    }
-    if (seen[k]) {
-      sim_err("--mix: outcome '%s' given twice", outcome_names[k]);
-      return false;
-    }
-    seen[k] = true;
-    size_t vlen = len - (size_t)(eq + 1 - p);
-    if (vlen >= sizeof(value)) {
-      sim_err("--mix: weight of '%s' is too long", outcome_names[k]);
-      return false;
-    }
-    memcpy(value, eq + 1, vlen);
-    value[vlen] = '\0';
-    if (!arg_double("mix", value, 0.0, 1e9, &w[k]))
-      return false;
-    sum += w[k];
-    if (comma == NULL)
-      break;
-    p = comma + 1;
-  }
-  if (!(sum > 0.0)) {
-    sim_err("--mix: the weights add up to zero");
-    return false;
-  }
-  for (size_t k = 0; k < OUT_COUNT; k++)
-    mix[k] = w[k] / sum;
-  return true;
-}
-
-/* AT:SECONDS:LOAD[:EVERY] */
-static bool arg_burst(const char *arg, struct sim_opts *o) {
-  static const char *const what[] = {"AT", "SECONDS", "LOAD", "EVERY"};
-  double v[4] = {0.0, 0.0, 0.0, 0.0};
-  const char *p = arg;
-  size_t n = 0;
-
-  for (;;) {
-    const char *colon = strchr(p, ':');
-    size_t len = colon != NULL ? (size_t)(colon - p) : strlen(p);
-    char field[64];
-    char opt[32];
-
-    if (n == 4 || len >= sizeof(field)) {
-      sim_err("--burst: expected AT:SECONDS:LOAD[:EVERY], got '%s'", arg);
-      return false;
-    }
-    memcpy(field, p, len);
-    field[len] = '\0';
-    snprintf(opt, sizeof(opt), "burst %s", what[n]);
-    if (!arg_double(opt, field, n == 2 ? 1.0 : 0.0,
-                    n == 2 ? WL_PATTERN_LOAD_MAX : SIM_SECONDS_MAX, &v[n]))
-      return false;
-    n++;
-    if (colon == NULL)
-      break;
-    p = colon + 1;
-  }
-  if (n < 3) {
-    sim_err("--burst: expected AT:SECONDS:LOAD[:EVERY], got '%s'", arg);
-    return false;
-  }
-  if (!(v[1] > 0.0)) {
-    sim_err("--burst: SECONDS must be above 0");
-    return false;
-  }
-  if (v[3] != 0.0 && v[3] <= v[1]) {
-    sim_err("--burst: EVERY (%g) must exceed SECONDS (%g), or the burst "
-            "never ends",
-            v[3], v[1]);
-    return false;
-  }
-  o->burst = true;
-  o->burst_at_s = v[0];
-  o->burst_len_s = v[1];
-  o->burst_load = v[2];
-  o->burst_every_s = v[3];
-  return true;
-}
-
-enum {
-  OPT_SOCKET = 256,
-  OPT_LEDGER,
-  OPT_SEED,
-  OPT_RATE,
-  OPT_DURATION,
-  OPT_TOTAL,
-  OPT_MIX,
-  OPT_NOTIFY_FAIL,
-  OPT_RING,
-  OPT_RESTART_EVERY,
-  OPT_BURST,
-  OPT_CHUNKED,
-  OPT_ENDPOINT,
-  OPT_VARIANT,
-  OPT_INSTANCE_ID,
-  OPT_INSTANCE_COUNT,
-  OPT_MAX_CONCURRENCY,
-  OPT_START_DELAY,
-  OPT_PIDFILE,
-  OPT_QUIET,
-};
-
-static const struct option long_options[] = {
-    {"socket", required_argument, NULL, OPT_SOCKET},
-    {"ledger", required_argument, NULL, OPT_LEDGER},
-    {"seed", required_argument, NULL, OPT_SEED},
-    {"rate", required_argument, NULL, OPT_RATE},
-    {"duration", required_argument, NULL, OPT_DURATION},
-    {"total", required_argument, NULL, OPT_TOTAL},
-    {"mix", required_argument, NULL, OPT_MIX},
-    {"notification-fail", required_argument, NULL, OPT_NOTIFY_FAIL},
-    {"ring", required_argument, NULL, OPT_RING},
-    {"restart-every", required_argument, NULL, OPT_RESTART_EVERY},
-    {"burst", required_argument, NULL, OPT_BURST},
-    {"chunked", required_argument, NULL, OPT_CHUNKED},
-    {"endpoint", required_argument, NULL, OPT_ENDPOINT},
-    {"variant", required_argument, NULL, OPT_VARIANT},
-    {"instance-id", required_argument, NULL, OPT_INSTANCE_ID},
-    {"instance-count", required_argument, NULL, OPT_INSTANCE_COUNT},
-    {"max-concurrency", required_argument, NULL, OPT_MAX_CONCURRENCY},
-    {"start-delay-ms", required_argument, NULL, OPT_START_DELAY},
-    {"pidfile", required_argument, NULL, OPT_PIDFILE},
-    {"quiet", no_argument, NULL, OPT_QUIET},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
-static bool opt_one(struct sim_opts *o, int c, const char *arg) {
-  const char *name = NULL;
-  for (size_t i = 0; long_options[i].name != NULL; i++)
-    if (long_options[i].val == c)
-      name = long_options[i].name;
-
-  switch (c) {
-  case OPT_SOCKET:
-    o->socket_path = arg;
-    return arg[0] != '\0' || (sim_err("--socket: empty path"), false);
-  case OPT_LEDGER:
-    o->ledger_path = arg;
-    return arg[0] != '\0' || (sim_err("--ledger: empty path"), false);
-  case OPT_PIDFILE:
-    o->pidfile = arg;
-    return arg[0] != '\0' || (sim_err("--pidfile: empty path"), false);
-  case OPT_SEED:
-    return arg_u64(name, arg, 0, UINT64_MAX, &o->seed);
-  case OPT_RATE:
-    return arg_double(name, arg, 0.0, SIM_RATE_MAX, &o->rate);
-  case OPT_DURATION:
-    return arg_double(name, arg, 0.0, SIM_SECONDS_MAX, &o->duration_s);
-  case OPT_TOTAL:
-    return arg_u64(name, arg, 0, UINT64_MAX / 2, &o->total);
-  case OPT_MIX:
-    return arg_mix(arg, o->mix);
-  case OPT_NOTIFY_FAIL:
-    return arg_double(name, arg, 0.0, 1.0, &o->notify_fail);
-  case OPT_RING:
-    return arg_u64(name, arg, 1, SIM_RING_MAX, &o->ring);
-  case OPT_RESTART_EVERY:
-    return arg_double(name, arg, 0.0, SIM_SECONDS_MAX, &o->restart_every_s);
-  case OPT_BURST:
-    return arg_burst(arg, o);
-  case OPT_CHUNKED:
-    if (strcmp(arg, "never") == 0)
-      o->chunked = CHUNK_NEVER;
-    else if (strcmp(arg, "always") == 0)
-      o->chunked = CHUNK_ALWAYS;
-    else if (strcmp(arg, "random") == 0)
-      o->chunked = CHUNK_RANDOM;
-    else {
-      sim_err("--chunked: expected never, always or random, got '%s'", arg);
-      return false;
-    }
-    return true;
-  case OPT_ENDPOINT:
-    o->endpoint = arg;
-    return arg_name(name, arg);
-  case OPT_VARIANT:
-    o->variant = arg;
-    return arg_name(name, arg);
-  case OPT_INSTANCE_ID:
-    /* "": the snapshot leaves instance_id out (it is optional). */
-    o->instance_id = arg;
-    return arg[0] == '\0' || arg_name(name, arg);
-  case OPT_INSTANCE_COUNT:
-    return arg_u64(name, arg, 1, SIM_COUNT_MAX, &o->instance_count);
-  case OPT_MAX_CONCURRENCY:
-    return arg_u64(name, arg, 1, SIM_COUNT_MAX, &o->max_concurrency);
-  case OPT_START_DELAY:
-    return arg_u64(name, arg, 0, SIM_START_DELAY_MAX_MS, &o->start_delay_ms);
-  case OPT_QUIET:
-    o->quiet = true;
-    return true;
-  default:
-    return false;
-  }
-}
-
-/* Returns -1 to run, otherwise the exit status (0 after --help, 2 on a bad
- * command line). */
-static int opts_parse(int argc, char **argv, struct sim_opts *o) {
-  static const double default_mix[OUT_COUNT] = {
-      [OUT_SUCCESS] = 0.90,         [OUT_MODEL_ERROR] = 0.03,
-      [OUT_DOWNLOAD_FAILED] = 0.01, [OUT_UPLOAD_FAILED] = 0.01,
-      [OUT_EXPIRED] = 0.03,         [OUT_TIMEOUT] = 0.01,
-      [OUT_INTERNAL_ERROR] = 0.01,
-  };
-  int c;
-
-  memset(o, 0, sizeof(*o));
-  o->seed = 1;
-  o->rate = 50.0;
-  o->ring = 100000;
-  o->notify_fail = 0.02;
-  o->chunked = CHUNK_RANDOM;
-  o->endpoint = "sim-endpoint";
-  o->variant = "AllTraffic";
-  o->instance_id = "i-0sim0000000000001";
-  o->instance_count = 2;
-  o->max_concurrency = 4;
-  memcpy(o->mix, default_mix, sizeof(o->mix));
-
-  while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
-    if (c == 'h') {
-      usage(stdout);
-      return 0;
-    }
-    if (c == '?' || !opt_one(o, c, optarg)) {
-      fputs("Try '" SIM_NAME " --help'.\n", stderr);
-      return 2;
-    }
-  }
-  if (optind < argc) {
-    sim_err("unexpected argument '%s'", argv[optind]);
-    fputs("Try '" SIM_NAME " --help'.\n", stderr);
-    return 2;
-  }
-  if (o->socket_path == NULL) {
-    sim_err("--socket PATH is required");
-    fputs("Try '" SIM_NAME " --help'.\n", stderr);
-    return 2;
-  }
-  return -1;
-}
-
 /* ---- Simulator state --------------------------------------------------- */
 
 struct ring {
-  struct sim_rec *recs;
+  struct sim_record *recs;
   uint64_t cap;
   uint64_t head; /* slot of first_seq */
   uint64_t count;
@@ -879,11 +274,11 @@ static void ledger_boot(struct sim *s) {
   ledger_end(s);
 }
 
-static void ledger_request(struct sim *s, const struct sim_rec *r) {
+static void ledger_request(struct sim *s, const struct sim_record *r) {
   if (!ledger_begin(s, "request", true))
     return;
   sm_buf_addc(&s->ledger_buf, ',');
-  rec_put_members(&s->ledger_buf, r);
+  sim_record_put(&s->ledger_buf, r);
   ledger_end(s);
 }
 
@@ -934,9 +329,9 @@ static void ledger_page(struct sim *s, uint64_t after, uint64_t limit,
 
 /* ---- Ring -------------------------------------------------------------- */
 
-static struct sim_rec *ring_push(struct sim *s) {
+static struct sim_record *ring_push(struct sim *s) {
   struct ring *r = &s->ring;
-  struct sim_rec *rec;
+  struct sim_record *rec;
 
   if (r->count == r->cap) {
     evict_note(s, r->first_seq, r->first_seq);
@@ -951,7 +346,7 @@ static struct sim_rec *ring_push(struct sim *s) {
   return rec;
 }
 
-static const struct sim_rec *ring_at(const struct ring *r, uint64_t seq) {
+static const struct sim_record *ring_at(const struct ring *r, uint64_t seq) {
   return &r->recs[(r->head + (seq - r->first_seq)) % r->cap];
 }
 
@@ -999,101 +394,11 @@ static double wl_queue_step(struct sim *s) {
   return wait_s;
 }
 
-static enum outcome wl_pick_outcome(struct sim *s) {
-  double u = sim_rng_unit(&s->rec_rng);
-  size_t last = OUT_SUCCESS;
-  for (size_t k = 0; k < OUT_COUNT; k++) {
-    if (s->o->mix[k] <= 0.0)
-      continue;
-    last = k;
-    if (u < s->o->mix[k])
-      return (enum outcome)k;
-    u -= s->o->mix[k];
-  }
-  return (enum outcome)last; /* rounding left u just above the sum */
-}
-
-/* Lognormal body with a Pareto tail: rare invocations take minutes. */
-static uint64_t wl_model_us(struct sim_rng *g) {
-  double v;
-  if (sim_rng_unit(g) < WL_MODEL_TAIL_P)
-    v = WL_MODEL_TAIL_MIN_US / pow(sim_rng_open(g), 1.0 / WL_MODEL_TAIL_ALPHA);
-  else
-    v = sim_rng_lognormal(g, WL_MODEL_MEDIAN_US, 0.8);
-  return clamp_us(v, WL_MODEL_MAX_US);
-}
-
 static void wl_generate_one(struct sim *s, int64_t now_ms) {
-  struct sim_rng *g = &s->rec_rng;
   double wait_s = wl_queue_step(s);
-  struct sim_rec *r = ring_push(s);
-  enum outcome out = wl_pick_outcome(s);
-  unsigned m = outcome_members[out];
-  uint64_t stages_us, overhead_ms = 0;
+  struct sim_record *r = ring_push(s);
 
-  r->outcome = (uint8_t)out;
-  sim_rng_uuid(g, r->id);
-  if (out == OUT_EXPIRED) {
-    /* It waited out its TTL and never reached a stage. */
-    r->backlog_us =
-        (uint64_t)PICK(g, ttl_s) * 1000000u + sim_rng_below(g, 1000000);
-  } else {
-    r->backlog_us =
-        clamp_us(wait_s * 1e6 * sim_rng_lognormal(g, 1.0, 0.2) +
-                     sim_rng_lognormal(g, WL_DEQUEUE_MEDIAN_US, 0.6),
-                 WL_QUEUE_MAX_S * 1e6);
-  }
-  if (m & M_DOWNLOAD) {
-    r->download_us = clamp_us(sim_rng_lognormal(g, WL_DOWNLOAD_MEDIAN_US, 0.6),
-                              WL_STAGE_MAX_US);
-    r->download_ok = out != OUT_DOWNLOAD_FAILED;
-  }
-  if (m & M_MODEL) {
-    if (out == OUT_TIMEOUT)
-      r->model_us = (uint64_t)PICK(g, invocation_timeout_s) * 1000000u +
-                    sim_rng_below(g, 50000);
-    else
-      r->model_us = wl_model_us(g);
-  }
-  if (m & M_STATUS) {
-    if (out != OUT_MODEL_ERROR)
-      r->status_code = 200;
-    else if (sim_rng_below(g, 2) == 0)
-      r->status_code = PICK(g, status_4xx);
-    else
-      r->status_code = PICK(g, status_5xx);
-  }
-  if (m & M_UPLOAD) {
-    r->upload_us = clamp_us(sim_rng_lognormal(g, WL_UPLOAD_MEDIAN_US, 0.7),
-                            WL_STAGE_MAX_US);
-    r->upload_ok = out != OUT_UPLOAD_FAILED;
-  }
-  if (m & M_NOTIFY) {
-    double u = sim_rng_unit(g);
-    double p_none = WL_NOTIFY_NONE_P < 1.0 - s->o->notify_fail
-                        ? WL_NOTIFY_NONE_P
-                        : 1.0 - s->o->notify_fail;
-    if (u < s->o->notify_fail)
-      r->notification = NOTIFY_FAILED;
-    else if (u < s->o->notify_fail + p_none)
-      r->notification = NOTIFY_NONE;
-    else
-      r->notification = NOTIFY_SENT;
-    if (r->notification != NOTIFY_NONE) {
-      /* A failed notification was retried, so it took longer. */
-      double us = sim_rng_lognormal(g, WL_NOTIFY_MEDIAN_US, 0.7) *
-                  (r->notification == NOTIFY_FAILED ? 3.0 : 1.0);
-      overhead_ms = (clamp_us(us, 60e6) + 999) / 1000;
-    }
-  }
-  if (m & M_ERROR)
-    r->error_idx = (uint8_t)sim_rng_below(g, outcome_errors[out].count);
-
-  /* Rounded up, so total_ms never claims less than the stages took. */
-  stages_us = r->backlog_us + r->download_us + r->model_us + r->upload_us;
-  r->total_ms = (stages_us + 999) / 1000 + overhead_ms;
-  r->completed_ms = now_ms;
-  r->received_ms = now_ms - (int64_t)r->total_ms;
+  sim_record_fill(r, s->o, &s->rec_rng, wait_s, now_ms);
   s->gen_count++;
   ledger_request(s, r);
 }
@@ -1232,9 +537,9 @@ static bool http_respond(struct sim *s, struct conn *c, int status,
     c->broken = true;
     return false;
   }
-  if (!c->http10 && s->o->chunked != CHUNK_NEVER)
-    chunked =
-        s->o->chunked == CHUNK_ALWAYS || (sim_rng_next(&s->frame_rng) & 1);
+  if (!c->http10 && s->o->chunked != SIM_CHUNKED_NEVER)
+    chunked = s->o->chunked == SIM_CHUNKED_ALWAYS ||
+              (sim_rng_next(&s->frame_rng) & 1);
 
   SIM_TEXT_LIT(out, "HTTP/1.1 ");
   sim_text_u64(out, (uint64_t)status);
@@ -1391,7 +696,7 @@ static void api_requests(struct sim *s, struct conn *c, const char *query,
     if (i > 0)
       sm_buf_addc(b, ',');
     sm_buf_addc(b, '{');
-    rec_put_members(b, ring_at(r, from + i));
+    sim_record_put(b, ring_at(r, from + i));
     sm_buf_addc(b, '}');
   }
   SIM_TEXT_LIT(b, "]}");
@@ -1973,7 +1278,7 @@ int main(int argc, char **argv) {
   struct sim_opts o;
   struct sim *s = NULL;
   sigset_t waitmask;
-  int rc = opts_parse(argc, argv, &o);
+  int rc = sim_opts_parse(argc, argv, &o);
 
   if (rc >= 0)
     return rc;

@@ -7,8 +7,10 @@
  *
  * The parts, each a file whose name prefixes what it exports:
  *   sim.c           main, life cycle and event loop; messages and clocks
+ *   sim_opts.c      the command line
  *   sim_rng.c       the seeded PRNG streams and UUIDs
  *   sim_text.c      numbers, JSON strings and tokens
+ *   sim_record.c    one request record: its contents and its JSON form
  *
  * Build (make does), in this folder: gcc -std=gnu11 -O2 -Wall -Wextra \
  *   -Werror -I../../plugin/common -o sagemaker-runtime-sim *.c \
@@ -22,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define SIM_NAME "sagemaker-runtime-sim"
 #define SIM_UUID_LEN 36
@@ -95,5 +98,91 @@ void sim_text_uuid(const uint8_t id[16], char out[SIM_UUID_LEN + 1]);
 bool sim_text_digits(const char *p, size_t len, uint64_t *out);
 /* Whether p[0..len) is word, exactly. */
 bool sim_text_is(const char *p, size_t len, const char *word);
+
+/* ---- sim.c --------------------------------------------------------------- */
+
+/* A message on stderr, after the program's name. */
+void sim_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- sim_record.c ------------------------------------------------------- */
+
+enum sim_outcome {
+  SIM_OUT_SUCCESS,
+  SIM_OUT_MODEL_ERROR,
+  SIM_OUT_DOWNLOAD_FAILED,
+  SIM_OUT_UPLOAD_FAILED,
+  SIM_OUT_EXPIRED,
+  SIM_OUT_TIMEOUT,
+  SIM_OUT_INTERNAL_ERROR,
+  SIM_OUT_COUNT
+};
+
+/* The outcomes' names in the API (and in --mix). */
+extern const char *const sim_record_outcome_names[SIM_OUT_COUNT];
+
+/* Compact on purpose: the ring holds --ring of these, and the JSON form is
+ * produced by one formatter for both the ledger and the pages. */
+struct sim_record {
+  uint64_t seq;
+  int64_t received_ms;
+  int64_t completed_ms;
+  uint64_t backlog_us;
+  uint64_t download_us;
+  uint64_t model_us;
+  uint64_t upload_us;
+  uint64_t total_ms;
+  uint8_t id[16];
+  uint16_t status_code;
+  uint8_t outcome;
+  uint8_t notification;
+  uint8_t error_idx;
+  bool download_ok;
+  bool upload_ok;
+};
+
+struct sim_opts;
+
+/* Fills r (zeroed but for its seq) as a request that completed at now_ms
+ * after waiting wait_s in the queue, drawing from g (the records' stream). */
+void sim_record_fill(struct sim_record *r, const struct sim_opts *o,
+                     struct sim_rng *g, double wait_s, int64_t now_ms);
+/* The record's members, without braces, in runtime-api.md's order. */
+void sim_record_put(sm_buf_t *b, const struct sim_record *r);
+
+/* ---- sim_opts.c --------------------------------------------------------- */
+
+enum sim_chunked { SIM_CHUNKED_NEVER, SIM_CHUNKED_ALWAYS, SIM_CHUNKED_RANDOM };
+
+struct sim_opts {
+  const char *socket_path;
+  const char *ledger_path;
+  const char *pidfile;
+  const char *endpoint;
+  const char *variant;
+  const char *instance_id;
+  uint64_t seed;
+  uint64_t total;
+  uint64_t ring;
+  uint64_t instance_count;
+  uint64_t max_concurrency;
+  uint64_t start_delay_ms;
+  double rate;
+  double duration_s;
+  double restart_every_s;
+  double notify_fail;
+  /* --burst AT:SECONDS:LOAD[:EVERY], in virtual seconds of generation. */
+  bool burst;
+  double burst_at_s;
+  double burst_len_s;
+  double burst_load;
+  double burst_every_s;      /* 0: once */
+  double mix[SIM_OUT_COUNT]; /* normalised weights */
+  enum sim_chunked chunked;
+  bool quiet;
+};
+
+/* Returns -1 to run, otherwise the exit status (0 after --help, 2 on a bad
+ * command line, with a message on stderr). */
+int sim_opts_parse(int argc, char **argv, struct sim_opts *o);
 
 #endif /* SIM_H */
