@@ -55,8 +55,6 @@
 #define SIM_PROTOCOL "1"       /* runtime-api.md: version 1 */
 #define SIM_LIMIT_DEFAULT 1000 /* runtime-api.md: default page size */
 #define SIM_LIMIT_MAX 10000    /* runtime-api.md: N from 1 to 10000 */
-#define SIM_HEADER_MAX 8192    /* request line + headers, CRLFCRLF included */
-#define SIM_CONN_MAX 64        /* more clients wait in the listen backlog */
 #define SIM_LISTEN_BACKLOG 128
 /* Pipelined requests are not answered while this much is still unsent, so a
  * client that never reads cannot make us buffer without bound. */
@@ -64,17 +62,11 @@
 #define SIM_OUT_MAX ((size_t)256 * 1024 * 1024)
 #define SIM_OUT_KEEP ((size_t)1024 * 1024) /* free drained buffers above */
 #define SIM_BODY_MAX ((size_t)64 * 1024 * 1024)
-#define SIM_LEDGER_WRITE_AT ((size_t)1024 * 1024) /* write(2) in big pieces */
-#define SIM_LEDGER_BUF_MAX ((size_t)16 * 1024 * 1024)
-/* The ledger reaches the file at least this often. */
-#define SIM_LEDGER_FLUSH_US 100000
 #define SIM_POLL_BUSY_MS 10 /* while generating: completions spread in time */
 #define SIM_POLL_IDLE_MS 100
 #define SIM_IDLE_TIMEOUT_US ((uint64_t)300 * 1000000)
 #define SIM_LINGER_US ((uint64_t)1000000) /* draining a closing client */
 #define SIM_CHUNK_MAX 4096                /* largest chunk in chunked framing */
-#define SIM_CATCHUP_MAX_S 1.0             /* most records owed after a stall */
-#define SIM_TURN_MAX_S 0.05 /* most records generated in one loop turn */
 
 /* ---- Small helpers ----------------------------------------------------- */
 
@@ -91,103 +83,19 @@ void sim_err(const char *fmt, ...) {
   va_end(ap);
 }
 
-static uint64_t mono_us(void) {
+uint64_t sim_mono_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static int64_t wall_ms(void) {
+int64_t sim_wall_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- Simulator state --------------------------------------------------- */
-
-struct ring {
-  struct sim_record *recs;
-  uint64_t cap;
-  uint64_t head; /* slot of first_seq */
-  uint64_t count;
-  /* The oldest seq held; next_seq while the ring is empty, which reads as
-   * "nothing held": a client at after = next_seq - 1 has lost nothing, and
-   * first_seq - 1 never exceeds what was handed out. */
-  uint64_t first_seq;
-  uint64_t next_seq;
-};
-
-struct conn {
-  int fd;
-  size_t in_len;
-  sm_buf_t out;
-  size_t out_off;   /* sent part of out */
-  bool http10;      /* no chunked framing for HTTP/1.0 clients */
-  bool close_after; /* answer nothing more; close once out is sent */
-  bool peer_eof;
-  uint64_t linger_until_us; /* nonzero: all sent, draining input to close */
-  bool broken;              /* close now, unsent data lost */
-  uint64_t last_active_us;
-  char in[SIM_HEADER_MAX];
-};
-
-struct queue_view {
-  uint64_t backlog_size;
-  uint64_t oldest_age_ms;
-  uint64_t in_flight;
-};
-
-struct sim {
-  const struct sim_opts *o;
-  struct sim_rng rec_rng;
-  struct sim_rng boot_rng;
-  struct sim_rng frame_rng;
-  char boot_id[SIM_UUID_LEN + 1];
-  bool booted;
-  uint64_t boot_us;
-  struct ring ring;
-
-  /* Pacing: records due = floor(rate * active time) - forgiven. */
-  uint64_t last_turn_us;
-  uint64_t active_us; /* generating time: start delays excluded */
-  uint64_t gen_count;
-  uint64_t forgiven; /* skipped after stalls longer than the catch-up cap */
-  bool gen_stopped;
-
-  /* Queue model: the endpoint's waiting requests, in virtual time. */
-  double queue;
-  double burst_left_s;
-  double burst_level;
-  uint64_t stop_us;
-  double stop_backlog;
-  double drain_rate;
-
-  bool evict_pending;
-  uint64_t evict_from;
-  uint64_t evict_to;
-
-  int ledger_fd; /* -1: no ledger */
-  uint64_t ledger_flush_us;
-  sm_buf_t ledger_buf; /* whole lines not yet written */
-
-  int listen_fd;
-  bool sock_owned;
-  dev_t sock_dev;
-  ino_t sock_ino;
-  bool pid_written;
-  struct conn *conns[SIM_CONN_MAX];
-  size_t nconns;
-  sm_buf_t body;
-
-  bool fatal;
-  uint64_t n_pages;
-  uint64_t n_snapshots;
-  uint64_t n_errors;
-};
-
-static void sim_log(const struct sim *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void sim_log(const struct sim *s, const char *fmt, ...) {
+void sim_log(const struct sim *s, const char *fmt, ...) {
   va_list ap;
   if (s->o->quiet)
     return;
@@ -198,299 +106,8 @@ static void sim_log(const struct sim *s, const char *fmt, ...) {
   va_end(ap);
 }
 
-static bool in_start_delay(const struct sim *s, uint64_t now_us) {
+bool sim_in_start_delay(const struct sim *s, uint64_t now_us) {
   return now_us - s->boot_us < s->o->start_delay_ms * 1000;
-}
-
-/* ---- Ledger ------------------------------------------------------------ */
-
-/* Lines collect in s->ledger_buf and reach the file whole, so a reader
- * tailing the ledger while the simulator runs never sees half a line. The
- * write blocks on purpose: the ledger is ground truth and may not skip. */
-static void ledger_write(struct sim *s) {
-  sm_buf_t *l = &s->ledger_buf;
-  size_t off = 0;
-
-  while (off < l->len) {
-    ssize_t n = write(s->ledger_fd, l->p + off, l->len - off);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      sim_err("ledger: write failed: %s", strerror(errno));
-      s->fatal = true;
-      break;
-    }
-    off += (size_t)n;
-  }
-  sm_buf_reset(l);
-}
-
-/* Returns false when there is no ledger to write. */
-static bool ledger_begin(struct sim *s, const char *event, bool with_boot) {
-  if (s->ledger_fd < 0)
-    return false;
-  SIM_TEXT_LIT(&s->ledger_buf, "{\"event\":\"");
-  sm_buf_adds(&s->ledger_buf, event);
-  sm_buf_addc(&s->ledger_buf, '"');
-  if (with_boot) {
-    SIM_TEXT_LIT(&s->ledger_buf, ",\"boot_id\":\"");
-    sm_buf_adds(&s->ledger_buf, s->boot_id);
-    sm_buf_addc(&s->ledger_buf, '"');
-  }
-  return true;
-}
-
-static void ledger_end(struct sim *s) {
-  sm_buf_t *l = &s->ledger_buf;
-  SIM_TEXT_LIT(l, "}\n");
-  if (!sm_buf_ok(l)) {
-    sim_err("ledger: buffer over %zu bytes", l->max);
-    s->fatal = true;
-    sm_buf_reset(l);
-  } else if (l->len >= SIM_LEDGER_WRITE_AT) {
-    ledger_write(s);
-  }
-}
-
-static void ledger_flush(struct sim *s, uint64_t now_us) {
-  s->ledger_flush_us = now_us;
-  if (s->ledger_fd >= 0 && s->ledger_buf.len > 0)
-    ledger_write(s);
-}
-
-static void ledger_kv(struct sim *s, const char *key, uint64_t v) {
-  sm_buf_addc(&s->ledger_buf, ',');
-  sim_text_jstr(&s->ledger_buf, key);
-  sm_buf_addc(&s->ledger_buf, ':');
-  sim_text_u64(&s->ledger_buf, v);
-}
-
-static void ledger_boot(struct sim *s) {
-  if (!ledger_begin(s, "boot", true))
-    return;
-  SIM_TEXT_LIT(&s->ledger_buf, ",\"time_ms\":");
-  sim_text_i64(&s->ledger_buf, wall_ms());
-  ledger_kv(s, "seed", s->o->seed);
-  ledger_end(s);
-}
-
-static void ledger_request(struct sim *s, const struct sim_record *r) {
-  if (!ledger_begin(s, "request", true))
-    return;
-  sm_buf_addc(&s->ledger_buf, ',');
-  sim_record_put(&s->ledger_buf, r);
-  ledger_end(s);
-}
-
-/* Records leave the ring one by one; the ledger gets one line per range. */
-static void evict_note(struct sim *s, uint64_t from, uint64_t to) {
-  if (!s->evict_pending) {
-    s->evict_pending = true;
-    s->evict_from = from;
-  }
-  s->evict_to = to;
-}
-
-static void evict_flush(struct sim *s) {
-  if (!s->evict_pending)
-    return;
-  s->evict_pending = false;
-  if (!ledger_begin(s, "evict", true))
-    return;
-  ledger_kv(s, "from", s->evict_from);
-  ledger_kv(s, "to", s->evict_to);
-  ledger_end(s);
-}
-
-/* A served body's members after the event name: the ledger holds exactly
- * the bytes that went out. */
-static void ledger_served(struct sim *s, const char *event) {
-  if (!ledger_begin(s, event, false))
-    return;
-  sm_buf_addc(&s->ledger_buf, ',');
-  /* The body is an object: drop its braces, keep its members. */
-  sm_buf_add(&s->ledger_buf, s->body.p + 1, s->body.len - 2);
-  ledger_end(s);
-}
-
-static void ledger_page(struct sim *s, uint64_t after, uint64_t limit,
-                        uint64_t from, uint64_t to, uint64_t count) {
-  if (!ledger_begin(s, "page", true))
-    return;
-  ledger_kv(s, "after", after);
-  ledger_kv(s, "limit", limit);
-  ledger_kv(s, "first_seq", s->ring.first_seq);
-  ledger_kv(s, "next_seq", s->ring.next_seq);
-  ledger_kv(s, "from", from);
-  ledger_kv(s, "to", to);
-  ledger_kv(s, "count", count);
-  ledger_end(s);
-}
-
-/* ---- Ring -------------------------------------------------------------- */
-
-static struct sim_record *ring_push(struct sim *s) {
-  struct ring *r = &s->ring;
-  struct sim_record *rec;
-
-  if (r->count == r->cap) {
-    evict_note(s, r->first_seq, r->first_seq);
-    r->head = (r->head + 1) % r->cap;
-    r->count--;
-    r->first_seq++;
-  }
-  rec = &r->recs[(r->head + r->count) % r->cap];
-  memset(rec, 0, sizeof(*rec));
-  rec->seq = r->next_seq++;
-  r->count++;
-  return rec;
-}
-
-static const struct sim_record *ring_at(const struct ring *r, uint64_t seq) {
-  return &r->recs[(r->head + (seq - r->first_seq)) % r->cap];
-}
-
-/* ---- Workload ---------------------------------------------------------- */
-
-/* Arrivals per completion under --burst at virtual time vt. */
-static double wl_pattern(const struct sim_opts *o, double vt) {
-  double t = vt - o->burst_at_s;
-
-  if (t >= 0.0 && o->burst_every_s > 0.0)
-    t = fmod(t, o->burst_every_s);
-  return t >= 0.0 && t < o->burst_len_s ? o->burst_load : WL_PATTERN_REST;
-}
-
-/* One step of the endpoint's queue per completion, in virtual time, so that
- * the backlog a record saw depends on the seed alone. Returns the time the
- * completing request waited. */
-static double wl_queue_step(struct sim *s) {
-  const double rate = s->o->rate;
-  const double ic = (double)s->o->instance_count;
-  const double vt = (double)s->gen_count / rate;
-  double m =
-      WL_ARRIVAL_BASE + WL_ARRIVAL_WAVE * sin(WL_TAU * vt / WL_WAVE_PERIOD_S);
-  double wait_s = s->queue / (rate * ic);
-
-  if (s->o->burst) {
-    /* The pattern alone: no wave, no random bursts. */
-    m = wl_pattern(s->o, vt);
-  } else if (s->burst_left_s > 0.0) {
-    m += s->burst_level;
-    s->burst_left_s -= 1.0 / rate;
-  } else if (sim_rng_unit(&s->rec_rng) * rate * WL_BURST_GAP_S < 1.0) {
-    s->burst_left_s = WL_BURST_MIN_S + (WL_BURST_MAX_S - WL_BURST_MIN_S) *
-                                           sim_rng_unit(&s->rec_rng);
-    s->burst_level =
-        WL_BURST_LEVEL_MIN +
-        (WL_BURST_LEVEL_MAX - WL_BURST_LEVEL_MIN) * sim_rng_unit(&s->rec_rng);
-  }
-  /* Every instance completes at --rate; arrivals are endpoint-wide. */
-  s->queue += (m - 1.0) * ic;
-  if (s->queue < 0.0)
-    s->queue = 0.0;
-  if (s->queue > rate * ic * WL_QUEUE_MAX_S)
-    s->queue = rate * ic * WL_QUEUE_MAX_S;
-  return wait_s;
-}
-
-static void wl_generate_one(struct sim *s, int64_t now_ms) {
-  double wait_s = wl_queue_step(s);
-  struct sim_record *r = ring_push(s);
-
-  sim_record_fill(r, s->o, &s->rec_rng, wait_s, now_ms);
-  s->gen_count++;
-  ledger_request(s, r);
-}
-
-static void queue_view(const struct sim *s, uint64_t now_us,
-                       struct queue_view *v) {
-  const double rate = s->o->rate;
-  const uint64_t maxc = s->o->max_concurrency;
-  double waiting, out_rate;
-
-  memset(v, 0, sizeof(*v));
-  if (!(rate > 0.0))
-    return;
-  if (!s->gen_stopped) {
-    uint64_t base = (uint64_t)llround(rate * WL_SERVICE_S);
-    /* With requests waiting, every slot is busy. */
-    v->in_flight = s->queue >= 1.0 ? maxc : (base < maxc ? base : maxc);
-    waiting = floor(s->queue);
-    out_rate = rate * (double)s->o->instance_count;
-  } else {
-    double left =
-        s->stop_backlog - s->drain_rate * (double)(now_us - s->stop_us) / 1e6;
-    if (!(left > 0.0))
-      return;
-    double remaining = ceil(left);
-    v->in_flight = remaining < (double)maxc ? (uint64_t)remaining : maxc;
-    waiting = remaining - (double)v->in_flight;
-    out_rate = s->drain_rate;
-  }
-  v->backlog_size = (uint64_t)waiting + v->in_flight;
-  if (v->backlog_size > 0)
-    v->oldest_age_ms = (uint64_t)llround(1000.0 * waiting / out_rate) +
-                       (uint64_t)llround(WL_SERVICE_S * 1000.0);
-}
-
-/* No more arrivals: what is queued drains over at most WL_DRAIN_MAX_S. */
-static void wl_stop(struct sim *s, uint64_t now_us) {
-  struct queue_view v;
-  double rate = s->o->rate * (double)s->o->instance_count;
-
-  queue_view(s, now_us, &v);
-  s->gen_stopped = true;
-  s->stop_us = now_us;
-  s->stop_backlog = (double)v.backlog_size;
-  s->drain_rate = s->stop_backlog / WL_DRAIN_MAX_S;
-  if (s->drain_rate < rate)
-    s->drain_rate = rate;
-  sim_log(s, "generation stopped after %" PRIu64 " requests", s->gen_count);
-}
-
-/* Called once per loop turn. Generation follows the wall clock but pauses
- * during start delays (the runtime is not processing then). */
-static void wl_generate(struct sim *s, uint64_t now_us) {
-  const struct sim_opts *o = s->o;
-  uint64_t dt = now_us - s->last_turn_us;
-  uint64_t want, due, cap, turn_cap;
-  double duration_us = o->duration_s * 1e6;
-
-  s->last_turn_us = now_us;
-  if (s->gen_stopped || in_start_delay(s, now_us))
-    return;
-  s->active_us += dt;
-  if (o->duration_s > 0.0 && (double)s->active_us > duration_us)
-    s->active_us = (uint64_t)duration_us;
-
-  /* The epsilon keeps rate * duration from landing a hair under an integer. */
-  want = (uint64_t)floor(o->rate * (double)s->active_us / 1e6 + 1e-7);
-  want = want > s->forgiven ? want - s->forgiven : 0;
-  if (o->total > 0 && want > o->total)
-    want = o->total;
-  due = want > s->gen_count ? want - s->gen_count : 0;
-  /* After a stall, catch up at most this much and forgive the rest, so a
-   * stopped process does not produce millions of records at once. */
-  cap = (uint64_t)ceil(o->rate * SIM_CATCHUP_MAX_S);
-  if (due > cap) {
-    s->forgiven += due - cap;
-    due = cap;
-  }
-  /* What is due beyond one turn's share waits for the next turns, so that
-   * clients are still served when generation cannot keep up. */
-  turn_cap = (uint64_t)ceil(o->rate * SIM_TURN_MAX_S);
-  if (due > turn_cap)
-    due = turn_cap;
-  if (due > 0) {
-    int64_t now_ms = wall_ms();
-    for (uint64_t i = 0; i < due && !s->fatal; i++)
-      wl_generate_one(s, now_ms);
-  }
-  if ((o->duration_s > 0.0 && (double)s->active_us >= duration_us &&
-       s->gen_count >= want) ||
-      (o->total > 0 && s->gen_count >= o->total))
-    wl_stop(s, now_us);
 }
 
 /* ---- HTTP responses ---------------------------------------------------- */
@@ -525,7 +142,7 @@ static size_t frame_chunk_size(struct sim_rng *g) {
 
 /* Frames s->body as a response on c. Returns true when the response is
  * queued; false when it could not be (the connection is then dropped). */
-static bool http_respond(struct sim *s, struct conn *c, int status,
+static bool http_respond(struct sim *s, struct sim_conn *c, int status,
                          const char *extra_headers) {
   sm_buf_t *out = &c->out;
   const sm_buf_t *body = &s->body;
@@ -586,7 +203,7 @@ static bool http_respond(struct sim *s, struct conn *c, int status,
   return true;
 }
 
-static void http_error(struct sim *s, struct conn *c, int status,
+static void http_error(struct sim *s, struct sim_conn *c, int status,
                        const char *msg, const char *extra_headers) {
   sm_buf_reset(&s->body);
   SIM_TEXT_LIT(&s->body, "{\"error\":");
@@ -611,12 +228,12 @@ static void body_u64(sm_buf_t *b, const char *key, uint64_t v) {
   sim_text_u64(b, v);
 }
 
-static void api_snapshot(struct sim *s, struct conn *c) {
+static void api_snapshot(struct sim *s, struct sim_conn *c) {
   const struct sim_opts *o = s->o;
   sm_buf_t *b = &s->body;
-  struct queue_view v;
+  struct sim_workload_view v;
 
-  queue_view(s, mono_us(), &v);
+  sim_workload_view(s, sim_mono_us(), &v);
   sm_buf_reset(b);
   SIM_TEXT_LIT(b, "{\"protocol\":" SIM_PROTOCOL);
   body_str(b, "boot_id", s->boot_id);
@@ -626,7 +243,7 @@ static void api_snapshot(struct sim *s, struct conn *c) {
     body_str(b, "instance_id", o->instance_id);
   body_u64(b, "instance_count", o->instance_count);
   SIM_TEXT_LIT(b, ",\"time_ms\":");
-  sim_text_i64(b, wall_ms());
+  sim_text_i64(b, sim_wall_ms());
   body_u64(b, "backlog_size", v.backlog_size);
   body_u64(b, "oldest_request_age_ms", v.oldest_age_ms);
   body_u64(b, "in_flight", v.in_flight);
@@ -635,7 +252,7 @@ static void api_snapshot(struct sim *s, struct conn *c) {
   sm_buf_addc(b, '}');
   if (http_respond(s, c, 200, NULL)) {
     s->n_snapshots++;
-    ledger_served(s, "snapshot");
+    sim_ledger_served(s, "snapshot");
   }
 }
 
@@ -668,9 +285,9 @@ static const char *parse_query(const char *q, size_t len, uint64_t *after,
   return NULL;
 }
 
-static void api_requests(struct sim *s, struct conn *c, const char *query,
+static void api_requests(struct sim *s, struct sim_conn *c, const char *query,
                          size_t query_len) {
-  const struct ring *r = &s->ring;
+  const struct sim_ring *r = &s->ring;
   sm_buf_t *b = &s->body;
   uint64_t after, limit, from = 0, to = 0, count = 0;
   const char *why = parse_query(query, query_len, &after, &limit);
@@ -696,13 +313,13 @@ static void api_requests(struct sim *s, struct conn *c, const char *query,
     if (i > 0)
       sm_buf_addc(b, ',');
     sm_buf_addc(b, '{');
-    sim_record_put(b, ring_at(r, from + i));
+    sim_record_put(b, sim_ring_at(r, from + i));
     sm_buf_addc(b, '}');
   }
   SIM_TEXT_LIT(b, "]}");
   if (http_respond(s, c, 200, NULL)) {
     s->n_pages++;
-    ledger_page(s, after, limit, from, to, count);
+    sim_ledger_page(s, after, limit, from, to, count);
   }
 }
 
@@ -809,7 +426,7 @@ static const char *http_parse(const char *p, size_t len, struct http_req *q) {
   return NULL;
 }
 
-static void http_request(struct sim *s, struct conn *c, const char *req,
+static void http_request(struct sim *s, struct sim_conn *c, const char *req,
                          size_t len) {
   struct http_req q;
   const char *why = http_parse(req, len, &q);
@@ -823,7 +440,7 @@ static void http_request(struct sim *s, struct conn *c, const char *req,
   c->http10 = q.http10;
   if (q.close)
     c->close_after = true;
-  if (in_start_delay(s, mono_us()))
+  if (sim_in_start_delay(s, sim_mono_us()))
     http_error(s, c, 503, "runtime starting", NULL);
   else if (!sim_text_is(q.method, q.method_len, "GET")) {
     /* A HEAD client expects no body; closing keeps the framing unambiguous. */
@@ -840,13 +457,13 @@ static void http_request(struct sim *s, struct conn *c, const char *req,
 
 /* ---- Connections ------------------------------------------------------- */
 
-static size_t conn_unsent(const struct conn *c) {
+static size_t conn_unsent(const struct sim_conn *c) {
   return c->out.len - c->out_off;
 }
 
 /* Answers the complete requests in c->in, in order, while the unsent output
  * stays below the high-water mark. */
-static void conn_serve(struct sim *s, struct conn *c) {
+static void conn_serve(struct sim *s, struct sim_conn *c) {
   while (!c->close_after && !c->broken && conn_unsent(c) < SIM_OUT_HIGH_WATER) {
     const char *end = memmem(c->in, c->in_len, "\r\n\r\n", 4);
     if (end == NULL) {
@@ -863,7 +480,7 @@ static void conn_serve(struct sim *s, struct conn *c) {
   }
 }
 
-static void conn_read(struct conn *c, uint64_t now_us) {
+static void conn_read(struct sim_conn *c, uint64_t now_us) {
   while (!c->peer_eof && c->in_len < sizeof(c->in)) {
     ssize_t n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
     if (n > 0) {
@@ -881,7 +498,7 @@ static void conn_read(struct conn *c, uint64_t now_us) {
   }
 }
 
-static void conn_write(struct conn *c, uint64_t now_us) {
+static void conn_write(struct sim_conn *c, uint64_t now_us) {
   while (!c->broken && conn_unsent(c) > 0) {
     ssize_t n = send(c->fd, c->out.p + c->out_off, conn_unsent(c),
                      MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -906,7 +523,7 @@ static void conn_write(struct conn *c, uint64_t now_us) {
 /* Whether to close c now. A connection we end is first shut down for
  * writing and drained for a while: closing a Unix socket with unread input
  * resets it, and the peer would lose the answer it has not read yet. */
-static bool conn_done(struct conn *c, uint64_t now_us) {
+static bool conn_done(struct sim_conn *c, uint64_t now_us) {
   if (c->broken)
     return true;
   if (conn_unsent(c) > 0)
@@ -924,19 +541,20 @@ static bool conn_done(struct conn *c, uint64_t now_us) {
 }
 
 static void conn_close(struct sim *s, size_t slot) {
-  struct conn *c = s->conns[slot];
+  struct sim_conn *c = s->srv.conns[slot];
   close(c->fd);
   sm_buf_free(&c->out);
   free(c);
-  s->conns[slot] = NULL;
-  s->nconns--;
+  s->srv.conns[slot] = NULL;
+  s->srv.nconns--;
 }
 
 static void conn_accept(struct sim *s, uint64_t now_us) {
-  while (s->nconns < SIM_CONN_MAX) {
-    int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  while (s->srv.nconns < SIM_CONN_MAX) {
+    int fd =
+        accept4(s->srv.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     size_t slot = 0;
-    struct conn *c;
+    struct sim_conn *c;
 
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED)
@@ -951,41 +569,38 @@ static void conn_accept(struct sim *s, uint64_t now_us) {
       close(fd);
       return;
     }
-    while (s->conns[slot] != NULL)
+    while (s->srv.conns[slot] != NULL)
       slot++;
     c->fd = fd;
     sm_buf_init(&c->out, SIM_OUT_MAX);
     c->last_active_us = now_us;
-    s->conns[slot] = c;
-    s->nconns++;
+    s->srv.conns[slot] = c;
+    s->srv.nconns++;
   }
 }
 
 /* ---- Boot, socket, pidfile --------------------------------------------- */
 
 static void sim_boot(struct sim *s, uint64_t now_us) {
-  struct ring *r = &s->ring;
+  struct sim_ring *r = &s->ring;
   uint8_t id[16];
 
   if (s->booted) {
     if (r->count > 0)
-      evict_note(s, r->first_seq, r->next_seq - 1);
-    evict_flush(s); /* under the old boot_id */
+      sim_ledger_evict(s, r->first_seq, r->next_seq - 1);
+    sim_ledger_evict_flush(s); /* under the old boot_id */
     /* A real restart drops its clients; drop the idle ones, so that nothing
      * already answered (and in the ledger) is lost. */
     for (size_t i = 0; i < SIM_CONN_MAX; i++)
-      if (s->conns[i] != NULL && conn_unsent(s->conns[i]) == 0 &&
-          s->conns[i]->in_len == 0)
-        s->conns[i]->close_after = true;
+      if (s->srv.conns[i] != NULL && conn_unsent(s->srv.conns[i]) == 0 &&
+          s->srv.conns[i]->in_len == 0)
+        s->srv.conns[i]->close_after = true;
   }
-  r->head = 0;
-  r->count = 0;
-  r->first_seq = 1;
-  r->next_seq = 1;
+  sim_ring_reset(r);
   sim_rng_uuid(&s->boot_rng, id);
   sim_text_uuid(id, s->boot_id);
   s->boot_us = now_us;
-  ledger_boot(s);
+  sim_ledger_boot(s);
   sim_log(s, "%s boot_id %s", s->booted ? "restart:" : "boot:", s->boot_id);
   s->booted = true;
 }
@@ -1042,10 +657,10 @@ static int sim_listen(struct sim *s) {
     close(fd);
     return -1;
   }
-  s->listen_fd = fd;
-  s->sock_owned = true;
-  s->sock_dev = st.st_dev;
-  s->sock_ino = st.st_ino;
+  s->srv.listen_fd = fd;
+  s->srv.sock_owned = true;
+  s->srv.sock_dev = st.st_dev;
+  s->srv.sock_ino = st.st_ino;
   return 0;
 }
 
@@ -1113,35 +728,17 @@ static int sim_signals(sigset_t *waitmask) {
 
 static int sim_init(struct sim *s) {
   const struct sim_opts *o = s->o;
-  uint64_t now = mono_us();
+  uint64_t now = sim_mono_us();
 
-  sm_buf_init(&s->ledger_buf, SIM_LEDGER_BUF_MAX);
   sm_buf_init(&s->body, SIM_BODY_MAX);
   sim_rng_seed(&s->rec_rng, o->seed, SIM_RNG_RECORDS);
   sim_rng_seed(&s->boot_rng, o->seed, SIM_RNG_BOOT);
   sim_rng_seed(&s->frame_rng, o->seed, SIM_RNG_FRAMING);
-  s->ring.cap = o->ring;
-  s->ring.recs = calloc(o->ring, sizeof(*s->ring.recs));
-  if (s->ring.recs == NULL) {
-    sim_err("out of memory for a ring of %" PRIu64 " records", o->ring);
+  if (sim_ring_init(&s->ring, o->ring) != 0 || sim_ledger_open(s, now) != 0)
     return -1;
-  }
-  if (o->ledger_path != NULL) {
-    if (strcmp(o->ledger_path, "-") == 0)
-      s->ledger_fd = STDOUT_FILENO;
-    else
-      s->ledger_fd =
-          open(o->ledger_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (s->ledger_fd < 0) {
-      sim_err("ledger %s: %s", o->ledger_path, strerror(errno));
-      return -1;
-    }
-  }
   if (sim_listen(s) != 0 || (o->pidfile != NULL && sim_pidfile(s) != 0))
     return -1;
-  s->gen_stopped = !(o->rate > 0.0);
-  s->last_turn_us = now;
-  s->ledger_flush_us = now;
+  sim_workload_start(s, now);
   sim_boot(s, now);
   sim_log(s, "listening on %s (rate %g/s, seed %" PRIu64 ")", o->socket_path,
           o->rate, o->seed);
@@ -1157,46 +754,29 @@ static void sim_fini(struct sim *s, bool clean) {
   struct stat st;
 
   for (size_t i = 0; i < SIM_CONN_MAX; i++)
-    if (s->conns[i] != NULL)
+    if (s->srv.conns[i] != NULL)
       conn_close(s, i);
-  if (s->listen_fd >= 0)
-    close(s->listen_fd);
+  if (s->srv.listen_fd >= 0)
+    close(s->srv.listen_fd);
   /* Only our own socket file: another simulator may have replaced it. */
-  if (s->sock_owned && stat(s->o->socket_path, &st) == 0 &&
-      st.st_dev == s->sock_dev && st.st_ino == s->sock_ino)
+  if (s->srv.sock_owned && stat(s->o->socket_path, &st) == 0 &&
+      st.st_dev == s->srv.sock_dev && st.st_ino == s->srv.sock_ino)
     unlink(s->o->socket_path);
   if (s->pid_written)
     sim_pidfile_remove(s);
-  if (s->ledger_fd >= 0) {
-    evict_flush(s);
-    if (clean && ledger_begin(s, "exit", false)) {
-      SIM_TEXT_LIT(&s->ledger_buf, ",\"time_ms\":");
-      sim_text_i64(&s->ledger_buf, wall_ms());
-      ledger_end(s);
-    }
-    ledger_write(s);
-    if (s->ledger_fd != STDOUT_FILENO)
-      close(s->ledger_fd);
-  }
+  sim_ledger_close(s, clean);
   if (s->booted)
     sim_log(s,
             "exit: %" PRIu64 " requests generated, %" PRIu64 " pages, %" PRIu64
             " snapshots, %" PRIu64 " error responses",
-            s->gen_count, s->n_pages, s->n_snapshots, s->n_errors);
-  free(s->ring.recs);
-  sm_buf_free(&s->ledger_buf);
+            s->wl.gen_count, s->n_pages, s->n_snapshots, s->n_errors);
+  sim_ring_free(&s->ring);
   sm_buf_free(&s->body);
 }
 
 static int sim_poll_timeout(const struct sim *s, uint64_t now_us) {
-  int ms = s->gen_stopped ? SIM_POLL_IDLE_MS : SIM_POLL_BUSY_MS;
-  if (s->ledger_buf.len > 0) {
-    uint64_t due = s->ledger_flush_us + SIM_LEDGER_FLUSH_US;
-    int left = due > now_us ? (int)((due - now_us + 999) / 1000) : 0;
-    if (left < ms)
-      ms = left;
-  }
-  return ms;
+  return sim_ledger_timeout_ms(
+      s, now_us, s->wl.stopped ? SIM_POLL_IDLE_MS : SIM_POLL_BUSY_MS);
 }
 
 static void sim_loop(struct sim *s, const sigset_t *waitmask) {
@@ -1206,17 +786,17 @@ static void sim_loop(struct sim *s, const sigset_t *waitmask) {
 
   while (!s->fatal && !sig_stop) {
     nfds_t n = 0;
-    uint64_t now = mono_us();
+    uint64_t now = sim_mono_us();
     int ms = sim_poll_timeout(s, now);
     struct timespec ts = {.tv_sec = ms / 1000,
                           .tv_nsec = (long)(ms % 1000) * 1000000};
 
-    if (s->nconns < SIM_CONN_MAX) {
-      pfd[n] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
+    if (s->srv.nconns < SIM_CONN_MAX) {
+      pfd[n] = (struct pollfd){.fd = s->srv.listen_fd, .events = POLLIN};
       slot_of[n++] = SIM_CONN_MAX;
     }
     for (size_t i = 0; i < SIM_CONN_MAX; i++) {
-      struct conn *c = s->conns[i];
+      struct sim_conn *c = s->srv.conns[i];
       short ev = 0;
       if (c == NULL)
         continue;
@@ -1236,15 +816,15 @@ static void sim_loop(struct sim *s, const sigset_t *waitmask) {
     }
     if (sig_stop)
       break;
-    now = mono_us();
+    now = sim_mono_us();
     if (sig_restart || (restart_us > 0 && now - s->boot_us >= restart_us)) {
       sig_restart = 0;
       sim_boot(s, now);
     }
     /* Due records first, so that every answer this turn is current; their
      * evictions then get one ledger line, ahead of the pages. */
-    wl_generate(s, now);
-    evict_flush(s);
+    sim_workload_turn(s, now);
+    sim_ledger_evict_flush(s);
 
     for (nfds_t k = 0; rc > 0 && k < n; k++) {
       short re = pfd[k].revents;
@@ -1254,14 +834,14 @@ static void sim_loop(struct sim *s, const sigset_t *waitmask) {
         conn_accept(s, now);
         continue;
       }
-      struct conn *c = s->conns[slot_of[k]];
+      struct sim_conn *c = s->srv.conns[slot_of[k]];
       if (re & (POLLERR | POLLNVAL))
         c->broken = true;
       else if (re & (POLLIN | POLLHUP))
         conn_read(c, now);
     }
     for (size_t i = 0; i < SIM_CONN_MAX; i++) {
-      struct conn *c = s->conns[i];
+      struct sim_conn *c = s->srv.conns[i];
       if (c == NULL)
         continue;
       conn_serve(s, c);
@@ -1269,8 +849,7 @@ static void sim_loop(struct sim *s, const sigset_t *waitmask) {
       if (conn_done(c, now))
         conn_close(s, i);
     }
-    if (now - s->ledger_flush_us >= SIM_LEDGER_FLUSH_US)
-      ledger_flush(s, now);
+    sim_ledger_tick(s, now);
   }
 }
 
@@ -1289,8 +868,8 @@ int main(int argc, char **argv) {
     return rc;
   }
   s->o = &o;
-  s->listen_fd = -1;
-  s->ledger_fd = -1;
+  s->srv.listen_fd = -1;
+  s->ledger.fd = -1;
   if (sim_signals(&waitmask) == 0 && sim_init(s) == 0) {
     sim_loop(s, &waitmask);
     if (!s->fatal)

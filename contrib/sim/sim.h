@@ -11,6 +11,9 @@
  *   sim_rng.c       the seeded PRNG streams and UUIDs
  *   sim_text.c      numbers, JSON strings and tokens
  *   sim_record.c    one request record: its contents and its JSON form
+ *   sim_ring.c      the records kept for /v1/requests
+ *   sim_workload.c  pacing, and the endpoint's queue in virtual time
+ *   sim_ledger.c    the JSON-lines ledger
  *
  * Build (make does), in this folder: gcc -std=gnu11 -O2 -Wall -Wextra \
  *   -Werror -I../../plugin/common -o sagemaker-runtime-sim *.c \
@@ -25,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define SIM_NAME "sagemaker-runtime-sim"
 #define SIM_UUID_LEN 36
@@ -98,11 +102,6 @@ void sim_text_uuid(const uint8_t id[16], char out[SIM_UUID_LEN + 1]);
 bool sim_text_digits(const char *p, size_t len, uint64_t *out);
 /* Whether p[0..len) is word, exactly. */
 bool sim_text_is(const char *p, size_t len, const char *word);
-
-/* ---- sim.c --------------------------------------------------------------- */
-
-/* A message on stderr, after the program's name. */
-void sim_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- sim_record.c ------------------------------------------------------- */
 
@@ -184,5 +183,157 @@ struct sim_opts {
 /* Returns -1 to run, otherwise the exit status (0 after --help, 2 on a bad
  * command line, with a message on stderr). */
 int sim_opts_parse(int argc, char **argv, struct sim_opts *o);
+
+/* ---- sim_ring.c --------------------------------------------------------- */
+
+struct sim_ring {
+  struct sim_record *recs;
+  uint64_t cap;
+  uint64_t head; /* slot of first_seq */
+  uint64_t count;
+  /* The oldest seq held; next_seq while the ring is empty, which reads as
+   * "nothing held": a client at after = next_seq - 1 has lost nothing, and
+   * first_seq - 1 never exceeds what was handed out. */
+  uint64_t first_seq;
+  uint64_t next_seq;
+};
+
+/* Room for cap records; -1 (with a message) when out of memory. */
+int sim_ring_init(struct sim_ring *r, uint64_t cap);
+void sim_ring_free(struct sim_ring *r);
+/* Empty, seqs from 1: a boot. */
+void sim_ring_reset(struct sim_ring *r);
+/* The next record, zeroed but for its seq. A full ring drops its oldest to
+ * make room: *evicted is that record's seq, otherwise 0. */
+struct sim_record *sim_ring_push(struct sim_ring *r, uint64_t *evicted);
+/* The record seq, which must be held (first_seq..next_seq - 1). */
+const struct sim_record *sim_ring_at(const struct sim_ring *r, uint64_t seq);
+
+/* ---- sim_workload.c ----------------------------------------------------- */
+
+struct sim_workload {
+  /* Pacing: records due = floor(rate * active time) - forgiven. */
+  uint64_t last_turn_us;
+  uint64_t active_us; /* generating time: start delays excluded */
+  uint64_t gen_count;
+  uint64_t forgiven; /* skipped after stalls longer than the catch-up cap */
+  bool stopped;      /* --duration or --total reached, or --rate 0 */
+
+  /* Queue model: the endpoint's waiting requests, in virtual time. */
+  double queue;
+  double burst_left_s;
+  double burst_level;
+  uint64_t stop_us;
+  double stop_backlog;
+  double drain_rate;
+};
+
+/* The queue as a snapshot reports it. */
+struct sim_workload_view {
+  uint64_t backlog_size;
+  uint64_t oldest_age_ms;
+  uint64_t in_flight;
+};
+
+struct sim;
+
+void sim_workload_start(struct sim *s, uint64_t now_us);
+/* Once per loop turn: generates the records due, into the ring and the
+ * ledger, and stops generating at --duration or --total. */
+void sim_workload_turn(struct sim *s, uint64_t now_us);
+void sim_workload_view(const struct sim *s, uint64_t now_us,
+                       struct sim_workload_view *v);
+
+/* ---- sim_ledger.c ------------------------------------------------------- */
+
+struct sim_ledger {
+  int fd; /* -1: no ledger */
+  uint64_t flush_us;
+  sm_buf_t buf; /* whole lines not yet written */
+  /* Records leave the ring one by one; the ledger gets one line per range. */
+  bool evict_pending;
+  uint64_t evict_from;
+  uint64_t evict_to;
+};
+
+/* Opens --ledger, if any; -1 (with a message) when it cannot. */
+int sim_ledger_open(struct sim *s, uint64_t now_us);
+/* Writes what is pending, the exit line first when clean, and closes. */
+void sim_ledger_close(struct sim *s, bool clean);
+/* Once per loop turn: writes the pending lines when they are due. */
+void sim_ledger_tick(struct sim *s, uint64_t now_us);
+/* ms, or less when pending lines are due sooner. */
+int sim_ledger_timeout_ms(const struct sim *s, uint64_t now_us, int ms);
+void sim_ledger_boot(struct sim *s);
+void sim_ledger_request(struct sim *s, const struct sim_record *r);
+/* Notes records from..to as evicted; sim_ledger_evict_flush writes the
+ * range noted since the last flush as one line. */
+void sim_ledger_evict(struct sim *s, uint64_t from, uint64_t to);
+void sim_ledger_evict_flush(struct sim *s);
+/* The document in s->body, as served: its members after the event name. */
+void sim_ledger_served(struct sim *s, const char *event);
+/* A page served: what was asked, what the ring held, what went out. */
+void sim_ledger_page(struct sim *s, uint64_t after, uint64_t limit,
+                     uint64_t from, uint64_t to, uint64_t count);
+
+/* ---- sim_server.c ------------------------------------------------------- */
+
+#define SIM_HEADER_MAX 8192 /* request line + headers, CRLFCRLF included */
+#define SIM_CONN_MAX 64     /* more clients wait in the listen backlog */
+
+struct sim_conn {
+  int fd;
+  size_t in_len;
+  sm_buf_t out;
+  size_t out_off;   /* sent part of out */
+  bool http10;      /* no chunked framing for HTTP/1.0 clients */
+  bool close_after; /* answer nothing more; close once out is sent */
+  bool peer_eof;
+  uint64_t linger_until_us; /* nonzero: all sent, draining input to close */
+  bool broken;              /* close now, unsent data lost */
+  uint64_t last_active_us;
+  char in[SIM_HEADER_MAX];
+};
+
+struct sim_server {
+  int listen_fd;
+  bool sock_owned; /* the socket file is ours to remove: */
+  dev_t sock_dev;  /* the one we bound */
+  ino_t sock_ino;
+  struct sim_conn *conns[SIM_CONN_MAX];
+  size_t nconns;
+};
+
+/* ---- sim.c: the simulator ----------------------------------------------- */
+
+struct sim {
+  const struct sim_opts *o;
+  struct sim_rng rec_rng;   /* records' contents and the queue model */
+  struct sim_rng boot_rng;  /* boot IDs */
+  struct sim_rng frame_rng; /* chunked or not, chunk sizes */
+  char boot_id[SIM_UUID_LEN + 1];
+  bool booted;
+  uint64_t boot_us;
+  struct sim_ring ring;
+  struct sim_workload wl;
+  struct sim_ledger ledger;
+  struct sim_server srv;
+  sm_buf_t body; /* the document being answered */
+  bool pid_written;
+  bool fatal; /* stop: the ledger could not be written */
+  uint64_t n_pages;
+  uint64_t n_snapshots;
+  uint64_t n_errors;
+};
+
+/* A message on stderr, after the program's name; sim_log only without
+ * --quiet (progress). */
+void sim_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void sim_log(const struct sim *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+uint64_t sim_mono_us(void);
+int64_t sim_wall_ms(void);
+/* Whether the runtime is still starting (--start-delay-ms after a boot). */
+bool sim_in_start_delay(const struct sim *s, uint64_t now_us);
 
 #endif /* SIM_H */
