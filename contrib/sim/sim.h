@@ -14,6 +14,9 @@
  *   sim_ring.c      the records kept for /v1/requests
  *   sim_workload.c  pacing, and the endpoint's queue in virtual time
  *   sim_ledger.c    the JSON-lines ledger
+ *   sim_http.c      HTTP/1.1 without I/O: request heads, response framing
+ *   sim_api.c       the API: routing, the snapshot and the requests page
+ *   sim_server.c    the listening socket and the connections
  *
  * Build (make does), in this folder: gcc -std=gnu11 -O2 -Wall -Wextra \
  *   -Werror -I../../plugin/common -o sagemaker-runtime-sim *.c \
@@ -24,14 +27,17 @@
 
 #include "sm_buf.h"
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <sys/types.h>
 
 #define SIM_NAME "sagemaker-runtime-sim"
 #define SIM_UUID_LEN 36
+
+struct sim;      /* the whole simulator's state: at the end */
+struct sim_opts; /* the command line: sim_opts.c */
 
 /* ---- Workload model (tunable constants, all in one place) -------------- */
 
@@ -139,8 +145,6 @@ struct sim_record {
   bool upload_ok;
 };
 
-struct sim_opts;
-
 /* Fills r (zeroed but for its seq) as a request that completed at now_ms
  * after waiting wait_s in the queue, drawing from g (the records' stream). */
 void sim_record_fill(struct sim_record *r, const struct sim_opts *o,
@@ -235,8 +239,6 @@ struct sim_workload_view {
   uint64_t in_flight;
 };
 
-struct sim;
-
 void sim_workload_start(struct sim *s, uint64_t now_us);
 /* Once per loop turn: generates the records due, into the ring and the
  * ledger, and stops generating at --duration or --total. */
@@ -258,7 +260,8 @@ struct sim_ledger {
 
 /* Opens --ledger, if any; -1 (with a message) when it cannot. */
 int sim_ledger_open(struct sim *s, uint64_t now_us);
-/* Writes what is pending, the exit line first when clean, and closes. */
+/* Writes what is pending (the evictions noted, and an exit line when clean)
+ * and closes. */
 void sim_ledger_close(struct sim *s, bool clean);
 /* Once per loop turn: writes the pending lines when they are due. */
 void sim_ledger_tick(struct sim *s, uint64_t now_us);
@@ -304,6 +307,57 @@ struct sim_server {
   size_t nconns;
 };
 
+/* The descriptors of one ppoll(2): the listening socket while there is
+ * room for a connection, and every connection. */
+struct sim_server_poll {
+  struct pollfd fds[1 + SIM_CONN_MAX];
+  size_t slot[1 + SIM_CONN_MAX]; /* index in conns; SIM_CONN_MAX: listener */
+  nfds_t n;
+};
+
+/* Listens on --socket; -1 (with a message) when it cannot. */
+int sim_server_listen(struct sim *s);
+/* Closes every connection and the listener, and removes the socket file. */
+void sim_server_close(struct sim *s);
+/* Marks the connections with nothing pending to be closed: a restart. */
+void sim_server_drop_idle(struct sim *s);
+/* A loop turn: the poll set, then what came in (new connections, input),
+ * then the answers, the output and the closes. */
+void sim_server_poll_set(const struct sim *s, struct sim_server_poll *p);
+void sim_server_poll_done(struct sim *s, const struct sim_server_poll *p,
+                          uint64_t now_us);
+void sim_server_turn(struct sim *s, uint64_t now_us);
+
+/* ---- sim_http.c --------------------------------------------------------- */
+
+struct sim_http_req {
+  const char *method;
+  size_t method_len;
+  const char *path;
+  size_t path_len;
+  const char *query; /* after '?', empty when there is none */
+  size_t query_len;
+  bool http10;
+  bool close; /* the client asked to close, or HTTP/1.0 without keep-alive */
+};
+
+/* Parses a request head: p[0..len) ends with the CRLF of its last line.
+ * Returns NULL, or why it is malformed. q points into p. */
+const char *sim_http_parse(const char *p, size_t len, struct sim_http_req *q);
+/* Frames s->body as a response on c. Returns true when the response is
+ * queued; false when it could not be (the connection is then dropped). */
+bool sim_http_respond(struct sim *s, struct sim_conn *c, int status,
+                      const char *extra_headers);
+/* Responds with {"error":msg}. */
+void sim_http_error(struct sim *s, struct sim_conn *c, int status,
+                    const char *msg, const char *extra_headers);
+
+/* ---- sim_api.c ---------------------------------------------------------- */
+
+/* Answers the request whose head is req[0..len) (see sim_http_parse). */
+void sim_api_request(struct sim *s, struct sim_conn *c, const char *req,
+                     size_t len);
+
 /* ---- sim.c: the simulator ----------------------------------------------- */
 
 struct sim {
@@ -320,7 +374,7 @@ struct sim {
   struct sim_server srv;
   sm_buf_t body; /* the document being answered */
   bool pid_written;
-  bool fatal; /* stop: the ledger could not be written */
+  bool fatal; /* stop now: the ledger could not be written, or ppoll failed */
   uint64_t n_pages;
   uint64_t n_snapshots;
   uint64_t n_errors;

@@ -18,16 +18,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#define LEDGER_WRITE_AT ((size_t)1024 * 1024) /* write(2) in big pieces */
-#define LEDGER_BUF_MAX ((size_t)16 * 1024 * 1024)
+#define SIM_LEDGER_WRITE_AT ((size_t)1024 * 1024) /* write(2) in big pieces */
+#define SIM_LEDGER_BUF_MAX ((size_t)16 * 1024 * 1024)
 /* The ledger reaches the file at least this often. */
-#define LEDGER_FLUSH_US 100000
+#define SIM_LEDGER_FLUSH_US 100000
 
 int sim_ledger_open(struct sim *s, uint64_t now_us) {
   struct sim_ledger *l = &s->ledger;
   const char *path = s->o->ledger_path;
 
-  sm_buf_init(&l->buf, LEDGER_BUF_MAX);
+  sm_buf_init(&l->buf, SIM_LEDGER_BUF_MAX);
   l->flush_us = now_us;
   if (path == NULL)
     return 0;
@@ -84,7 +84,7 @@ static void ledger_end(struct sim *s) {
     sim_err("ledger: buffer over %zu bytes", b->max);
     s->fatal = true;
     sm_buf_reset(b);
-  } else if (b->len >= LEDGER_WRITE_AT) {
+  } else if (b->len >= SIM_LEDGER_WRITE_AT) {
     ledger_write(s);
   }
 }
@@ -116,7 +116,7 @@ void sim_ledger_close(struct sim *s, bool clean) {
 }
 
 void sim_ledger_tick(struct sim *s, uint64_t now_us) {
-  if (now_us - s->ledger.flush_us < LEDGER_FLUSH_US)
+  if (now_us - s->ledger.flush_us < SIM_LEDGER_FLUSH_US)
     return;
   s->ledger.flush_us = now_us;
   if (s->ledger.fd >= 0 && s->ledger.buf.len > 0)
@@ -125,7 +125,7 @@ void sim_ledger_tick(struct sim *s, uint64_t now_us) {
 
 int sim_ledger_timeout_ms(const struct sim *s, uint64_t now_us, int ms) {
   if (s->ledger.buf.len > 0) {
-    uint64_t due = s->ledger.flush_us + LEDGER_FLUSH_US;
+    uint64_t due = s->ledger.flush_us + SIM_LEDGER_FLUSH_US;
     int left = due > now_us ? (int)((due - now_us + 999) / 1000) : 0;
     if (left < ms)
       ms = left;

@@ -18,8 +18,8 @@
 #include <math.h>
 #include <string.h>
 
-#define WL_CATCHUP_MAX_S 1.0 /* most records owed after a stall */
-#define WL_TURN_MAX_S 0.05   /* most records generated in one loop turn */
+#define SIM_CATCHUP_MAX_S 1.0 /* most records owed after a stall */
+#define SIM_TURN_MAX_S 0.05   /* most records generated in one loop turn */
 
 /* Arrivals per completion under --burst at virtual time vt. */
 static double pattern(const struct sim_opts *o, double vt) {
@@ -149,14 +149,14 @@ static uint64_t due_now(struct sim *s, uint64_t dt_us, uint64_t *want) {
   due = *want > w->gen_count ? *want - w->gen_count : 0;
   /* After a stall, catch up at most this much and forgive the rest, so a
    * stopped process does not produce millions of records at once. */
-  cap = (uint64_t)ceil(o->rate * WL_CATCHUP_MAX_S);
+  cap = (uint64_t)ceil(o->rate * SIM_CATCHUP_MAX_S);
   if (due > cap) {
     w->forgiven += due - cap;
     due = cap;
   }
   /* What is due beyond one turn's share waits for the next turns, so that
    * clients are still served when generation cannot keep up. */
-  turn_cap = (uint64_t)ceil(o->rate * WL_TURN_MAX_S);
+  turn_cap = (uint64_t)ceil(o->rate * SIM_TURN_MAX_S);
   return due < turn_cap ? due : turn_cap;
 }
 
