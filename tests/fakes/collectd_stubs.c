@@ -1,29 +1,102 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * collectd_stubs: the part of the collectd 5.12 daemon that the plugins'
- * configuration, init and shutdown reach (see collectd_stubs.h).
+ * collectd_stubs: the stand-in for the collectd 5.12 daemon that the
+ * config fuzzer and the glue's unit tests link (see collectd_stubs.h).
  */
 #include "collectd_stubs.h"
 
 #include "collectd/core/daemon/utils_cache.h"
 
+#include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
 
-char *hostname_g = "fuzz";
+char *hostname_g = "stub";
 cdtime_t interval_g = TIME_T_TO_CDTIME_T_STATIC(10);
 
-/* Reached only by reads, writes and the sender thread's flushes, which
- * the config fuzzer never runs: reaching one is a bug in the target or
- * the plugin. */
-static void unreachable(const char *what) {
-  fprintf(stderr, "collectd_stubs: %s called on the configuration path\n",
-          what);
+/* Guards everything below that another thread may reach: the mode, the
+ * clock, the log, the captures and the rates. Never held while calling
+ * out (a callback, plugin_log). */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t dispatched = PTHREAD_COND_INITIALIZER;
+static bool strict;
+static cdtime_t fixed_time; /* 0: the real clock */
+
+void stub_strict(bool on) {
+  pthread_mutex_lock(&lock);
+  strict = on;
+  pthread_mutex_unlock(&lock);
+}
+
+/* In strict mode, what the configuration path reaches only by a bug: the
+ * target's or the plugin's. */
+static void strict_reached(const char *what) {
+  bool abort_now;
+
+  pthread_mutex_lock(&lock);
+  abort_now = strict;
+  pthread_mutex_unlock(&lock);
+  if (abort_now) {
+    fprintf(stderr, "collectd_stubs: %s called on the configuration path\n",
+            what);
+    abort();
+  }
+}
+
+/* A test's own mistake (a limit of the stand-in it went past). */
+static void stub_fail(const char *what) {
+  fprintf(stderr, "collectd_stubs: %s\n", what);
   abort();
 }
 
+static char *xstrdup(const char *s) {
+  char *c = strdup(s);
+  if (c == NULL)
+    stub_fail("out of memory");
+  return c;
+}
+
+/* ------------------------------------------------------------ clocks */
+
+void stub_set_interval(cdtime_t interval) {
+  pthread_mutex_lock(&lock);
+  interval_g = interval;
+  pthread_mutex_unlock(&lock);
+}
+
+cdtime_t plugin_get_interval(void) {
+  cdtime_t i;
+  pthread_mutex_lock(&lock);
+  i = interval_g;
+  pthread_mutex_unlock(&lock);
+  return i;
+}
+
+void stub_set_time(cdtime_t now) {
+  pthread_mutex_lock(&lock);
+  fixed_time = now;
+  pthread_mutex_unlock(&lock);
+}
+
+cdtime_t cdtime(void) {
+  struct timespec ts;
+  cdtime_t t;
+
+  pthread_mutex_lock(&lock);
+  t = fixed_time;
+  pthread_mutex_unlock(&lock);
+  if (t != 0)
+    return t;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return TIMESPEC_TO_CDTIME_T(&ts);
+}
+
 /* ---------------------------------------------------------- registry */
+
+/* Used from the test's thread only (collectd's main thread, and its
+ * writer threads one at a time). */
 
 typedef struct {
   const char *kind; /* "config", "init", "read", "write", ... */
@@ -45,9 +118,15 @@ static void reg_destroy(reg_t *r) {
   memset(r, 0, sizeof(*r));
 }
 
+/* A registration of that kind (a slot emptied by an unregistration has
+ * none until reg_compact). */
+static bool reg_is(const reg_t *r, const char *kind) {
+  return r->kind != NULL && strcmp(r->kind, kind) == 0;
+}
+
 static reg_t *reg_find(const char *kind, const char *name) {
   for (size_t i = 0; i < regs_num; i++)
-    if (strcmp(regs[i].kind, kind) == 0 && strcmp(regs[i].name, name) == 0)
+    if (reg_is(&regs[i], kind) && strcmp(regs[i].name, name) == 0)
       return &regs[i];
   return NULL;
 }
@@ -99,8 +178,6 @@ static void reg_compact(void) {
   regs_num = n;
 }
 
-void stub_set_interval(cdtime_t interval) { interval_g = interval; }
-
 int stub_config(oconfig_item_t *ci) {
   reg_t *r;
 
@@ -116,8 +193,7 @@ int stub_init_all(void) {
   int failed = 0;
   /* An init may unregister reads: index, do not hold pointers. */
   for (size_t i = 0; i < regs_num; i++)
-    if (regs[i].kind != NULL && strcmp(regs[i].kind, "init") == 0 &&
-        ((plugin_init_cb)regs[i].callback)() != 0)
+    if (reg_is(&regs[i], "init") && ((plugin_init_cb)regs[i].callback)() != 0)
       failed++;
   reg_compact();
   return failed;
@@ -126,17 +202,43 @@ int stub_init_all(void) {
 int stub_shutdown_all(void) {
   int failed = 0;
   for (size_t i = 0; i < regs_num; i++)
-    if (regs[i].kind != NULL && strcmp(regs[i].kind, "shutdown") == 0 &&
+    if (reg_is(&regs[i], "shutdown") &&
         ((int (*)(void))regs[i].callback)() != 0)
+      failed++;
+  return failed;
+}
+
+int stub_write(const data_set_t *ds, const value_list_t *vl) {
+  int failed = 0;
+  for (size_t i = 0; i < regs_num; i++)
+    if (reg_is(&regs[i], "write") &&
+        ((plugin_write_cb)regs[i].callback)(ds, vl, &regs[i].ud) != 0)
+      failed++;
+  return failed;
+}
+
+int stub_notify(const notification_t *n) {
+  int failed = 0;
+  for (size_t i = 0; i < regs_num; i++)
+    if (reg_is(&regs[i], "notification") &&
+        ((plugin_notification_cb)regs[i].callback)(n, &regs[i].ud) != 0)
+      failed++;
+  return failed;
+}
+
+int stub_flush(void) {
+  int failed = 0;
+  for (size_t i = 0; i < regs_num; i++)
+    if (reg_is(&regs[i], "flush") &&
+        ((plugin_flush_cb)regs[i].callback)(0, NULL, &regs[i].ud) != 0)
       failed++;
   return failed;
 }
 
 void stub_free_registered(void) {
   for (size_t i = 0; i < regs_num; i++)
-    if (strcmp(regs[i].kind, "config") != 0 &&
-        strcmp(regs[i].kind, "init") != 0 &&
-        strcmp(regs[i].kind, "shutdown") != 0)
+    if (regs[i].kind != NULL && !reg_is(&regs[i], "config") &&
+        !reg_is(&regs[i], "init") && !reg_is(&regs[i], "shutdown"))
       reg_destroy(&regs[i]);
   reg_compact();
 }
@@ -144,9 +246,14 @@ void stub_free_registered(void) {
 size_t stub_registered(const char *kind) {
   size_t n = 0;
   for (size_t i = 0; i < regs_num; i++)
-    if (strcmp(regs[i].kind, kind) == 0)
+    if (reg_is(&regs[i], kind))
       n++;
   return n;
+}
+
+void *stub_user_data(const char *kind, const char *name) {
+  reg_t *r = reg_find(kind, name);
+  return r != NULL ? r->ud.data : NULL;
 }
 
 /* ------------------------------------------------------ registration */
@@ -183,8 +290,7 @@ int plugin_register_complex_read(const char *group, const char *name,
 int plugin_unregister_read_group(const char *group) {
   int found = 0;
   for (size_t i = 0; i < regs_num; i++)
-    if (regs[i].kind != NULL && strcmp(regs[i].kind, "read") == 0 &&
-        strcmp(regs[i].group, group) == 0) {
+    if (reg_is(&regs[i], "read") && strcmp(regs[i].group, group) == 0) {
       reg_destroy(&regs[i]);
       found++;
     }
@@ -207,79 +313,885 @@ int plugin_register_notification(const char *name,
   return reg_replace("notification", name, (void *)callback, user_data);
 }
 
-/* No types.db is loaded: every type is unknown, so the plugins register
- * their own. */
+/* ------------------------------------------------------------- types */
+
+static data_set_t types[STUB_TYPES_MAX];
+static size_t types_num;
+
+void stub_types_clear(void) {
+  for (size_t i = 0; i < types_num; i++)
+    free(types[i].ds);
+  types_num = 0;
+}
+
+/* A data source "name:TYPE:min:max" (the text up to end) into ds. */
+static int type_ds(const char *p, const char *end, data_source_t *ds) {
+  static const struct {
+    const char *name;
+    int type;
+  } kinds[] = {{"GAUGE", DS_TYPE_GAUGE},
+               {"DERIVE", DS_TYPE_DERIVE},
+               {"COUNTER", DS_TYPE_COUNTER},
+               {"ABSOLUTE", DS_TYPE_ABSOLUTE}};
+  const char *field[4];
+  size_t len[4];
+  int n = 0;
+
+  for (const char *f = p; n < 4 && f <= end; n++) {
+    const char *colon = memchr(f, ':', (size_t)(end - f));
+    field[n] = f;
+    len[n] = (size_t)((colon != NULL ? colon : end) - f);
+    f = colon != NULL ? colon + 1 : end + 1;
+  }
+  if (n != 4 || len[0] == 0 || len[0] >= sizeof(ds->name))
+    return -1;
+  memcpy(ds->name, field[0], len[0]);
+  ds->name[len[0]] = 0;
+  ds->type = -1;
+  for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+    if (strlen(kinds[k].name) == len[1] &&
+        strncmp(kinds[k].name, field[1], len[1]) == 0)
+      ds->type = kinds[k].type;
+  ds->min = field[2][0] == 'U' ? NAN : strtod(field[2], NULL);
+  ds->max = field[3][0] == 'U' ? NAN : strtod(field[3], NULL);
+  return ds->type >= 0 ? 0 : -1;
+}
+
+/* One line "type ds, ds, ..." into set; 0, or -1 when malformed. */
+static int type_line(const char *line, data_set_t *set) {
+  const char *p = line;
+  size_t n = strcspn(p, " \t");
+
+  if (n == 0 || n >= sizeof(set->type))
+    return -1;
+  memcpy(set->type, p, n);
+  set->type[n] = 0;
+  set->ds_num = 0;
+  set->ds = calloc(STUB_TYPES_MAX_DS, sizeof(*set->ds));
+  if (set->ds == NULL)
+    stub_fail("out of memory");
+  for (p += n;;) {
+    const char *end;
+    p += strspn(p, " \t,");
+    if (*p == 0)
+      break;
+    end = p + strcspn(p, " \t,");
+    if (set->ds_num == STUB_TYPES_MAX_DS ||
+        type_ds(p, end, &set->ds[set->ds_num]) != 0) {
+      free(set->ds);
+      return -1;
+    }
+    set->ds_num++;
+    p = end;
+  }
+  if (set->ds_num == 0) {
+    free(set->ds);
+    return -1;
+  }
+  return 0;
+}
+
+int stub_types_read(const char *text) {
+  int added = 0;
+
+  for (const char *p = text; *p != 0;) {
+    size_t len = strcspn(p, "\n");
+    char line[1024];
+
+    if (len >= sizeof(line))
+      return -1;
+    memcpy(line, p, len);
+    line[len] = 0;
+    p += len + (p[len] == '\n');
+    if (line[strspn(line, " \t")] == 0 || line[0] == '#')
+      continue;
+    if (types_num == STUB_TYPES_MAX || type_line(line, &types[types_num]) != 0)
+      return -1;
+    types_num++;
+    added++;
+  }
+  return added;
+}
+
+/* The types read (stub_types_read); without any, every type is unknown,
+ * and the plugins register their own. */
 const data_set_t *plugin_get_ds(const char *name) {
-  (void)name;
+  for (size_t i = 0; i < types_num; i++)
+    if (strcmp(types[i].type, name) == 0)
+      return &types[i];
   return NULL;
 }
 
+/* Checked, not kept: every init registers again, as the fuzzer wants. */
 int plugin_register_data_set(const data_set_t *ds) {
   if (ds->ds_num == 0 || ds->ds == NULL)
     return -1;
   return 0;
 }
 
-/* write_cloudwatch's init starts each block's sender thread: a real
- * thread, which waits for its first flush (a second at least) and is
- * stopped by the shutdown callback long before. */
+/* write_cloudwatch's sender threads are real threads, as collectd's: its
+ * init (or its first write) starts one per block, and its shutdown, or
+ * the free of its block, stops it. */
 int plugin_thread_create(pthread_t *thread, void *(*start_routine)(void *),
                          void *arg, char const *name) {
   (void)name;
   return pthread_create(thread, NULL, start_routine, arg);
 }
 
-/* ----------------------------------------------------------- logging */
+/* ----------------------------------------------------------- the log */
 
-/* Messages are formatted (their arguments must be valid) and dropped. */
+typedef struct {
+  int level;
+  char text[STUB_LOG_LINE_MAX];
+} log_line_t;
+
+static log_line_t log_lines[STUB_LOG_MAX];
+static size_t log_num;
+static uint64_t log_dropped;
+
+static void log_add(int level, const char *text) {
+  if (getenv("SM_STUB_LOG") != NULL)
+    fprintf(stderr, "log %d: %s\n", level, text);
+  pthread_mutex_lock(&lock);
+  if (log_num < STUB_LOG_MAX) {
+    log_lines[log_num].level = level;
+    snprintf(log_lines[log_num].text, sizeof(log_lines[log_num].text), "%s",
+             text);
+    log_num++;
+  } else {
+    log_dropped++;
+  }
+  pthread_mutex_unlock(&lock);
+}
+
+/* Formatted as collectd's plugin_log formats (its arguments must be
+ * valid), then kept. */
 void plugin_log(int level, const char *format, ...) {
-  char msg[1024];
+  char msg[STUB_LOG_LINE_MAX];
   va_list ap;
 
-  (void)level;
   va_start(ap, format);
   vsnprintf(msg, sizeof(msg), format, ap);
   va_end(ap);
-  if (getenv("SM_FUZZ_LOG") != NULL)
-    fprintf(stderr, "log %d: %s\n", level, msg);
+  log_add(level, msg);
+}
+
+size_t stub_log_count(void) {
+  size_t n;
+  pthread_mutex_lock(&lock);
+  n = log_num;
+  pthread_mutex_unlock(&lock);
+  return n;
+}
+
+/* A line is never changed once kept, until the clear: its text may be
+ * read without the lock. */
+const char *stub_log_line(size_t i, int *level) {
+  const char *text = NULL;
+
+  pthread_mutex_lock(&lock);
+  if (i < log_num) {
+    text = log_lines[i].text;
+    if (level != NULL)
+      *level = log_lines[i].level;
+  }
+  pthread_mutex_unlock(&lock);
+  return text;
+}
+
+const char *stub_log_find(int level, const char *text) {
+  const char *found = NULL;
+
+  pthread_mutex_lock(&lock);
+  for (size_t i = 0; i < log_num && found == NULL; i++)
+    if ((level < 0 || log_lines[i].level == level) &&
+        strstr(log_lines[i].text, text) != NULL)
+      found = log_lines[i].text;
+  pthread_mutex_unlock(&lock);
+  return found;
+}
+
+size_t stub_log_matches(int level, const char *text) {
+  size_t n = 0;
+
+  pthread_mutex_lock(&lock);
+  for (size_t i = 0; i < log_num; i++)
+    if ((level < 0 || log_lines[i].level == level) &&
+        strstr(log_lines[i].text, text) != NULL)
+      n++;
+  pthread_mutex_unlock(&lock);
+  return n;
+}
+
+uint64_t stub_log_dropped(void) {
+  uint64_t n;
+  pthread_mutex_lock(&lock);
+  n = log_dropped;
+  pthread_mutex_unlock(&lock);
+  return n;
+}
+
+void stub_log_clear(void) {
+  pthread_mutex_lock(&lock);
+  log_num = 0;
+  log_dropped = 0;
+  pthread_mutex_unlock(&lock);
+}
+
+/* collectd 5.12's rate limit: a complaint is logged when its interval
+ * has passed since the last one; the interval starts at the global
+ * interval and doubles up to a day. Returns whether to log now. */
+static bool complaint_due(c_complain_t *c) {
+  cdtime_t now = cdtime(), interval = plugin_get_interval();
+
+  if (c->last + c->interval > now)
+    return false;
+  c->last = now;
+  if (c->interval < interval)
+    c->interval = interval;
+  else
+    c->interval *= 2;
+  if (c->interval > TIME_T_TO_CDTIME_T(86400))
+    c->interval = TIME_T_TO_CDTIME_T(86400);
+  return true;
+}
+
+__attribute__((format(printf, 3, 0))) static void
+complain(int level, c_complain_t *c, const char *format, va_list ap) {
+  char msg[STUB_LOG_LINE_MAX];
+
+  vsnprintf(msg, sizeof(msg), format, ap);
+  if (!complaint_due(c))
+    return;
+  c->complained_once = true;
+  log_add(level, msg);
 }
 
 void c_complain(int level, c_complain_t *c, const char *format, ...) {
-  char msg[1024];
   va_list ap;
 
-  (void)level;
-  c->interval = interval_g;
-  c->last = cdtime();
   va_start(ap, format);
-  vsnprintf(msg, sizeof(msg), format, ap);
+  complain(level, c, format, ap);
   va_end(ap);
 }
 
-void c_do_release(int level, c_complain_t *c, const char *format, ...) {
-  char msg[1024];
+void c_complain_once(int level, c_complain_t *c, const char *format, ...) {
   va_list ap;
 
-  (void)level;
-  c->interval = 0;
+  if (c->complained_once)
+    return;
+  va_start(ap, format);
+  complain(level, c, format, ap);
+  va_end(ap);
+}
+
+/* c_release (a macro) calls this only when c_would_release. */
+void c_do_release(int level, c_complain_t *c, const char *format, ...) {
+  char msg[STUB_LOG_LINE_MAX];
+  va_list ap;
+
   va_start(ap, format);
   vsnprintf(msg, sizeof(msg), format, ap);
   va_end(ap);
+  if (c->interval == 0)
+    return;
+  c->interval = 0;
+  c->complained_once = false;
+  log_add(level, msg);
+}
+
+/* --------------------------------------------------------- meta data */
+
+typedef union {
+  char *string;
+  int64_t signed_int;
+  uint64_t unsigned_int;
+  double dbl;
+  bool boolean;
+} md_value_t;
+
+typedef struct md_entry_s {
+  char *key;
+  int type; /* MD_TYPE_* */
+  md_value_t v;
+  struct md_entry_s *next;
+} md_entry_t;
+
+struct meta_data_s {
+  md_entry_t *head;
+  size_t num;
+};
+
+static void md_entry_free(md_entry_t *e) {
+  if (e->type == MD_TYPE_STRING)
+    free(e->v.string);
+  free(e->key);
+  free(e);
+}
+
+static md_entry_t *md_find(meta_data_t *md, const char *key) {
+  for (md_entry_t *e = md->head; e != NULL; e = e->next)
+    if (strcmp(e->key, key) == 0)
+      return e;
+  return NULL;
+}
+
+meta_data_t *meta_data_create(void) {
+  meta_data_t *md;
+
+  strict_reached("meta_data_create");
+  md = calloc(1, sizeof(*md));
+  if (md == NULL)
+    stub_fail("out of memory");
+  return md;
+}
+
+void meta_data_destroy(meta_data_t *md) {
+  strict_reached("meta_data_destroy");
+  if (md == NULL)
+    return;
+  while (md->head != NULL) {
+    md_entry_t *e = md->head;
+    md->head = e->next;
+    md_entry_free(e);
+  }
+  free(md);
+}
+
+/* Adds or replaces key (a string value is copied), as collectd does. fn
+ * is the caller, for strict mode. */
+static int md_put(const char *fn, meta_data_t *md, const char *key, int type,
+                  md_value_t v) {
+  md_entry_t *e;
+  char *copy = NULL; /* first: v.string may be the value it replaces */
+
+  strict_reached(fn);
+  if (md == NULL || key == NULL || (type == MD_TYPE_STRING && v.string == NULL))
+    return -EINVAL;
+  e = md_find(md, key);
+  if (e == NULL && md->num >= STUB_MD_MAX)
+    return -ENOMEM;
+  if (type == MD_TYPE_STRING)
+    copy = xstrdup(v.string);
+  if (e == NULL) {
+    e = calloc(1, sizeof(*e));
+    if (e == NULL)
+      stub_fail("out of memory");
+    e->key = xstrdup(key);
+    e->next = md->head;
+    md->head = e;
+    md->num++;
+  } else if (e->type == MD_TYPE_STRING) {
+    free(e->v.string);
+  }
+  e->type = type;
+  e->v = v;
+  if (type == MD_TYPE_STRING)
+    e->v.string = copy;
+  return 0;
+}
+
+/* The value of key into *out (a string: a copy the caller frees, as
+ * collectd's) if it has that type: -EINVAL for a NULL argument, -ENOENT
+ * when absent or of another type (logged, as collectd does). */
+static int md_get(const char *fn, meta_data_t *md, const char *key, int type,
+                  void *out) {
+  md_entry_t *e;
+
+  strict_reached(fn);
+  if (md == NULL || key == NULL || out == NULL)
+    return -EINVAL;
+  e = md_find(md, key);
+  if (e == NULL)
+    return -ENOENT;
+  if (e->type != type) {
+    ERROR("%s: Type mismatch for key `%s'", fn, key);
+    return -ENOENT;
+  }
+  switch (type) {
+  case MD_TYPE_STRING:
+    *(char **)out = xstrdup(e->v.string);
+    break;
+  case MD_TYPE_SIGNED_INT:
+    *(int64_t *)out = e->v.signed_int;
+    break;
+  case MD_TYPE_UNSIGNED_INT:
+    *(uint64_t *)out = e->v.unsigned_int;
+    break;
+  case MD_TYPE_DOUBLE:
+    *(double *)out = e->v.dbl;
+    break;
+  default:
+    *(bool *)out = e->v.boolean;
+    break;
+  }
+  return 0;
+}
+
+meta_data_t *meta_data_clone(meta_data_t *orig) {
+  meta_data_t *copy;
+
+  strict_reached("meta_data_clone");
+  if (orig == NULL)
+    return NULL;
+  copy = meta_data_create();
+  /* From the oldest, so that the copy lists them in the same order. */
+  for (size_t n = orig->num; n > 0; n--) {
+    md_entry_t *e = orig->head;
+    for (size_t i = 1; i < n; i++)
+      e = e->next;
+    md_put(__func__, copy, e->key, e->type, e->v);
+  }
+  return copy;
+}
+
+int meta_data_exists(meta_data_t *md, const char *key) {
+  strict_reached("meta_data_exists");
+  return md != NULL && key != NULL && md_find(md, key) != NULL;
+}
+
+int meta_data_type(meta_data_t *md, const char *key) {
+  md_entry_t *e;
+
+  strict_reached("meta_data_type");
+  if (md == NULL || key == NULL)
+    return -EINVAL;
+  e = md_find(md, key);
+  return e != NULL ? e->type : 0;
+}
+
+int meta_data_delete(meta_data_t *md, const char *key) {
+  strict_reached("meta_data_delete");
+  if (md == NULL || key == NULL)
+    return -EINVAL;
+  for (md_entry_t **p = &md->head; *p != NULL; p = &(*p)->next)
+    if (strcmp((*p)->key, key) == 0) {
+      md_entry_t *e = *p;
+      *p = e->next;
+      md_entry_free(e);
+      md->num--;
+      return 0;
+    }
+  return -ENOENT;
+}
+
+int meta_data_add_string(meta_data_t *md, const char *key, const char *value) {
+  return md_put(__func__, md, key, MD_TYPE_STRING,
+                (md_value_t){.string = (char *)value});
+}
+
+int meta_data_add_signed_int(meta_data_t *md, const char *key, int64_t value) {
+  return md_put(__func__, md, key, MD_TYPE_SIGNED_INT,
+                (md_value_t){.signed_int = value});
+}
+
+int meta_data_add_unsigned_int(meta_data_t *md, const char *key,
+                               uint64_t value) {
+  return md_put(__func__, md, key, MD_TYPE_UNSIGNED_INT,
+                (md_value_t){.unsigned_int = value});
+}
+
+int meta_data_add_double(meta_data_t *md, const char *key, double value) {
+  return md_put(__func__, md, key, MD_TYPE_DOUBLE, (md_value_t){.dbl = value});
+}
+
+int meta_data_add_boolean(meta_data_t *md, const char *key, bool value) {
+  return md_put(__func__, md, key, MD_TYPE_BOOLEAN,
+                (md_value_t){.boolean = value});
+}
+
+int meta_data_get_string(meta_data_t *md, const char *key, char **value) {
+  return md_get(__func__, md, key, MD_TYPE_STRING, value);
+}
+
+int meta_data_get_signed_int(meta_data_t *md, const char *key, int64_t *value) {
+  return md_get(__func__, md, key, MD_TYPE_SIGNED_INT, value);
+}
+
+int meta_data_get_unsigned_int(meta_data_t *md, const char *key,
+                               uint64_t *value) {
+  return md_get(__func__, md, key, MD_TYPE_UNSIGNED_INT, value);
+}
+
+int meta_data_get_double(meta_data_t *md, const char *key, double *value) {
+  return md_get(__func__, md, key, MD_TYPE_DOUBLE, value);
+}
+
+int meta_data_get_boolean(meta_data_t *md, const char *key, bool *value) {
+  return md_get(__func__, md, key, MD_TYPE_BOOLEAN, value);
+}
+
+/* -------------------------------------------------------- dispatched */
+
+static value_list_t *values[STUB_CAPTURE_MAX];
+static size_t values_num;
+static uint64_t values_dropped;
+static notification_t *notifs[STUB_CAPTURE_MAX];
+static size_t notifs_num;
+
+static void value_free(value_list_t *vl) {
+  free(vl->values);
+  meta_data_destroy(vl->meta);
+  free(vl);
+}
+
+/* What collectd 5.12's plugin_dispatch_values fills in, then a copy kept
+ * (collectd copies values and meta data too). */
+int plugin_dispatch_values(value_list_t const *vl) {
+  value_list_t *copy;
+
+  strict_reached("plugin_dispatch_values");
+  /* Refused as collectd refuses it (its queueing fails). */
+  if (vl == NULL || vl->values == NULL || vl->values_len == 0 ||
+      vl->type[0] == 0) {
+    ERROR("plugin_dispatch_values: plugin_write_enqueue failed");
+    return ENOMEM;
+  }
+  copy = calloc(1, sizeof(*copy));
+  if (copy == NULL)
+    stub_fail("out of memory");
+  *copy = *vl;
+  copy->values = calloc(vl->values_len, sizeof(*copy->values));
+  if (copy->values == NULL)
+    stub_fail("out of memory");
+  memcpy(copy->values, vl->values, vl->values_len * sizeof(*copy->values));
+  copy->meta = meta_data_clone(vl->meta);
+  if (copy->time == 0)
+    copy->time = cdtime();
+  if (copy->interval == 0)
+    copy->interval = plugin_get_interval();
+  if (copy->host[0] == 0)
+    sstrncpy(copy->host, hostname_g, sizeof(copy->host));
+
+  pthread_mutex_lock(&lock);
+  if (values_num < STUB_CAPTURE_MAX) {
+    values[values_num++] = copy;
+    copy = NULL;
+    pthread_cond_broadcast(&dispatched);
+  } else {
+    values_dropped++;
+  }
+  pthread_mutex_unlock(&lock);
+  if (copy != NULL)
+    value_free(copy);
+  return 0;
+}
+
+size_t stub_values_count(void) {
+  size_t n;
+  pthread_mutex_lock(&lock);
+  n = values_num;
+  pthread_mutex_unlock(&lock);
+  return n;
+}
+
+/* A copy is never changed once kept, until the clear. */
+const value_list_t *stub_value(size_t i) {
+  const value_list_t *vl;
+  pthread_mutex_lock(&lock);
+  vl = i < values_num ? values[i] : NULL;
+  pthread_mutex_unlock(&lock);
+  return vl;
+}
+
+static bool name_is(const char *got, const char *want) {
+  return want == NULL || strcmp(got, want) == 0;
+}
+
+const value_list_t *stub_value_find(const char *plugin,
+                                    const char *plugin_instance,
+                                    const char *type,
+                                    const char *type_instance) {
+  const value_list_t *found = NULL;
+
+  pthread_mutex_lock(&lock);
+  for (size_t i = values_num; i > 0 && found == NULL; i--) {
+    const value_list_t *vl = values[i - 1];
+    if (name_is(vl->plugin, plugin) &&
+        name_is(vl->plugin_instance, plugin_instance) &&
+        name_is(vl->type, type) && name_is(vl->type_instance, type_instance))
+      found = vl;
+  }
+  pthread_mutex_unlock(&lock);
+  return found;
+}
+
+bool stub_values_wait(size_t n, int timeout_ms) {
+  struct timespec until;
+  bool enough;
+
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += timeout_ms / 1000;
+  until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  pthread_mutex_lock(&lock);
+  while (values_num < n)
+    if (pthread_cond_timedwait(&dispatched, &lock, &until) != 0)
+      break;
+  enough = values_num >= n;
+  pthread_mutex_unlock(&lock);
+  return enough;
+}
+
+uint64_t stub_values_dropped(void) {
+  uint64_t n;
+  pthread_mutex_lock(&lock);
+  n = values_dropped;
+  pthread_mutex_unlock(&lock);
+  return n;
+}
+
+void stub_values_clear(void) {
+  value_list_t *gone[STUB_CAPTURE_MAX];
+  size_t n;
+
+  pthread_mutex_lock(&lock);
+  n = values_num;
+  memcpy(gone, values, n * sizeof(*gone));
+  values_num = 0;
+  values_dropped = 0;
+  pthread_mutex_unlock(&lock);
+  for (size_t i = 0; i < n; i++)
+    value_free(gone[i]);
+}
+
+/* collectd 5.12's notification meta data: a list, appended to, its
+ * strings copied. */
+static int nmeta_add(const char *fn, notification_t *n, const char *name,
+                     enum notification_meta_type_e type, const char *string,
+                     notification_meta_t v) {
+  notification_meta_t *m, **tail;
+
+  strict_reached(fn);
+  if (n == NULL || name == NULL || (type == NM_TYPE_STRING && string == NULL))
+    return -1;
+  m = calloc(1, sizeof(*m));
+  if (m == NULL)
+    stub_fail("out of memory");
+  *m = v;
+  sstrncpy(m->name, name, sizeof(m->name));
+  m->type = type;
+  if (type == NM_TYPE_STRING)
+    m->nm_value.nm_string = xstrdup(string);
+  m->next = NULL;
+  for (tail = &n->meta; *tail != NULL; tail = &(*tail)->next)
+    ;
+  *tail = m;
+  return 0;
+}
+
+int plugin_notification_meta_add_string(notification_t *n, const char *name,
+                                        const char *value) {
+  return nmeta_add(__func__, n, name, NM_TYPE_STRING, value,
+                   (notification_meta_t){0});
+}
+
+int plugin_notification_meta_add_signed_int(notification_t *n, const char *name,
+                                            int64_t value) {
+  return nmeta_add(__func__, n, name, NM_TYPE_SIGNED_INT, NULL,
+                   (notification_meta_t){.nm_value.nm_signed_int = value});
+}
+
+int plugin_notification_meta_add_unsigned_int(notification_t *n,
+                                              const char *name,
+                                              uint64_t value) {
+  return nmeta_add(__func__, n, name, NM_TYPE_UNSIGNED_INT, NULL,
+                   (notification_meta_t){.nm_value.nm_unsigned_int = value});
+}
+
+int plugin_notification_meta_add_double(notification_t *n, const char *name,
+                                        double value) {
+  return nmeta_add(__func__, n, name, NM_TYPE_DOUBLE, NULL,
+                   (notification_meta_t){.nm_value.nm_double = value});
+}
+
+int plugin_notification_meta_add_boolean(notification_t *n, const char *name,
+                                         bool value) {
+  return nmeta_add(__func__, n, name, NM_TYPE_BOOLEAN, NULL,
+                   (notification_meta_t){.nm_value.nm_boolean = value});
+}
+
+int plugin_notification_meta_free(notification_meta_t *n) {
+  strict_reached("plugin_notification_meta_free");
+  if (n == NULL)
+    return -1;
+  while (n != NULL) {
+    notification_meta_t *next = n->next;
+    if (n->type == NM_TYPE_STRING)
+      free((char *)n->nm_value.nm_string);
+    free(n);
+    n = next;
+  }
+  return 0;
+}
+
+int plugin_dispatch_notification(const notification_t *notif) {
+  notification_t *copy;
+
+  strict_reached("plugin_dispatch_notification");
+  if (notif == NULL)
+    return EINVAL;
+  copy = calloc(1, sizeof(*copy));
+  if (copy == NULL)
+    stub_fail("out of memory");
+  *copy = *notif;
+  copy->meta = NULL;
+  for (const notification_meta_t *m = notif->meta; m != NULL; m = m->next)
+    nmeta_add(__func__, copy, m->name, m->type, m->nm_value.nm_string, *m);
+
+  pthread_mutex_lock(&lock);
+  if (notifs_num < STUB_CAPTURE_MAX) {
+    notifs[notifs_num++] = copy;
+    copy = NULL;
+  } else {
+    values_dropped++;
+  }
+  pthread_mutex_unlock(&lock);
+  if (copy != NULL) {
+    plugin_notification_meta_free(copy->meta);
+    free(copy);
+  }
+  return 0;
+}
+
+size_t stub_notifications_count(void) {
+  size_t n;
+  pthread_mutex_lock(&lock);
+  n = notifs_num;
+  pthread_mutex_unlock(&lock);
+  return n;
+}
+
+const notification_t *stub_notification(size_t i) {
+  const notification_t *n;
+  pthread_mutex_lock(&lock);
+  n = i < notifs_num ? notifs[i] : NULL;
+  pthread_mutex_unlock(&lock);
+  return n;
+}
+
+void stub_notifications_clear(void) {
+  notification_t *gone[STUB_CAPTURE_MAX];
+  size_t n;
+
+  pthread_mutex_lock(&lock);
+  n = notifs_num;
+  memcpy(gone, notifs, n * sizeof(*gone));
+  notifs_num = 0;
+  pthread_mutex_unlock(&lock);
+  for (size_t i = 0; i < n; i++) {
+    plugin_notification_meta_free(gone[i]->meta);
+    free(gone[i]);
+  }
+}
+
+/* ------------------------------------------------------- value cache */
+
+typedef struct {
+  char id[6 * DATA_MAX_NAME_LEN];
+  gauge_t *rates;
+  size_t num;
+} rate_t;
+
+static rate_t rates[STUB_RATES_MAX];
+static size_t rates_num;
+
+int stub_set_rate(const char *identifier, const gauge_t *r, size_t n) {
+  gauge_t *copy = calloc(n > 0 ? n : 1, sizeof(*copy));
+  rate_t *slot = NULL;
+
+  if (copy == NULL)
+    stub_fail("out of memory");
+  memcpy(copy, r, n * sizeof(*copy));
+  pthread_mutex_lock(&lock);
+  for (size_t i = 0; i < rates_num && slot == NULL; i++)
+    if (strcmp(rates[i].id, identifier) == 0)
+      slot = &rates[i];
+  if (slot == NULL && rates_num < STUB_RATES_MAX) {
+    slot = &rates[rates_num++];
+    sstrncpy(slot->id, identifier, sizeof(slot->id));
+    slot->rates = NULL;
+  }
+  if (slot != NULL) {
+    free(slot->rates);
+    slot->rates = copy;
+    slot->num = n;
+    copy = NULL;
+  }
+  pthread_mutex_unlock(&lock);
+  free(copy);
+  return slot != NULL ? 0 : -1;
+}
+
+void stub_rates_clear(void) {
+  pthread_mutex_lock(&lock);
+  for (size_t i = 0; i < rates_num; i++)
+    free(rates[i].rates);
+  rates_num = 0;
+  pthread_mutex_unlock(&lock);
+}
+
+/* collectd 5.12's: the rates of the cache's entry for vl, a copy the
+ * caller frees; NULL when vl is not in the cache or its number of rates
+ * is not ds's (logged). */
+gauge_t *uc_get_rate(const data_set_t *ds, const value_list_t *vl) {
+  char id[6 * DATA_MAX_NAME_LEN];
+  gauge_t *ret = NULL;
+  size_t num = 0;
+  bool found = false;
+
+  strict_reached("uc_get_rate");
+  if (FORMAT_VL(id, sizeof(id), vl) != 0) {
+    ERROR("utils_cache: uc_get_rate: FORMAT_VL failed.");
+    return NULL;
+  }
+  pthread_mutex_lock(&lock);
+  for (size_t i = 0; i < rates_num && !found; i++)
+    if (strcmp(rates[i].id, id) == 0) {
+      found = true;
+      num = rates[i].num;
+      if (num == ds->ds_num) {
+        ret = calloc(num, sizeof(*ret));
+        if (ret != NULL)
+          memcpy(ret, rates[i].rates, num * sizeof(*ret));
+      }
+    }
+  pthread_mutex_unlock(&lock);
+  if (found && num != ds->ds_num)
+    ERROR("utils_cache: uc_get_rate: ds[%s] has %zu values, but "
+          "uc_get_rate_by_name returned %zu.",
+          ds->type, ds->ds_num, num);
+  return ret;
+}
+
+/* "host/plugin[-plugin_instance]/type[-type_instance]"; ENOBUFS when it
+ * does not fit, EINVAL without a plugin or type. */
+int format_name(char *ret, int ret_len, const char *hostname,
+                const char *plugin, const char *plugin_instance,
+                const char *type, const char *type_instance) {
+  bool pi = plugin_instance != NULL && plugin_instance[0] != 0;
+  bool ti = type_instance != NULL && type_instance[0] != 0;
+  int n;
+
+  strict_reached("format_name");
+  if (plugin == NULL || type == NULL || ret_len <= 0)
+    return EINVAL;
+  n = snprintf(ret, (size_t)ret_len, "%s/%s%s%s/%s%s%s", hostname, plugin,
+               pi ? "-" : "", pi ? plugin_instance : "", type, ti ? "-" : "",
+               ti ? type_instance : "");
+  return n >= 0 && n < ret_len ? 0 : ENOBUFS;
 }
 
 /* ------------------------------------------------------------- utils */
 
-cdtime_t cdtime(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return TIMESPEC_TO_CDTIME_T(&ts);
-}
-
-cdtime_t plugin_get_interval(void) { return interval_g; }
-
+/* As collectd's: at most n - 1 bytes, the rest of dest zeroed. */
 char *sstrncpy(char *dest, const char *src, size_t n) {
-  strncpy(dest, src, n);
-  dest[n - 1] = 0;
+  size_t len = strnlen(src, n - 1);
+  memcpy(dest, src, len);
+  memset(dest + len, 0, n - len);
   return dest;
 }
 
@@ -296,6 +1208,246 @@ int ssnprintf(char *str, size_t size, const char *format, ...) {
 char *sstrerror(int errnum, char *buf, size_t buflen) {
   snprintf(buf, buflen, "%s", strerror(errnum));
   return buf;
+}
+
+/* -------------------------------------------------- the config file */
+
+/* The syntax collectd's liboconfig reads, a subset (see
+ * collectd_stubs.h). */
+
+typedef struct {
+  const char *p;
+  size_t items;
+} reader_t;
+
+static void item_free(oconfig_item_t *ci) {
+  for (int i = 0; i < ci->values_num; i++)
+    if (ci->values[i].type == OCONFIG_TYPE_STRING)
+      free(ci->values[i].value.string);
+  free(ci->values);
+  for (int i = 0; i < ci->children_num; i++)
+    item_free(&ci->children[i]);
+  free(ci->children);
+  free(ci->key);
+}
+
+static void set_parents(oconfig_item_t *ci) {
+  for (int i = 0; i < ci->children_num; i++) {
+    ci->children[i].parent = ci;
+    set_parents(&ci->children[i]);
+  }
+}
+
+static void skip_blanks(reader_t *r) {
+  while (*r->p == ' ' || *r->p == '\t' || *r->p == '\r')
+    r->p++;
+}
+
+/* At the end of a line (blanks, then a comment or the newline)? Moves past
+ * it if so. */
+static bool end_of_line(reader_t *r) {
+  skip_blanks(r);
+  if (*r->p == '#')
+    while (*r->p != 0 && *r->p != '\n')
+      r->p++;
+  if (*r->p == '\n') {
+    r->p++;
+    return true;
+  }
+  return *r->p == 0;
+}
+
+static char *read_key(reader_t *r) {
+  const char *start = r->p;
+  if (!(isalpha((unsigned char)*r->p) || *r->p == '_'))
+    return NULL;
+  while (isalnum((unsigned char)*r->p) || *r->p == '_')
+    r->p++;
+  return strndup(start, (size_t)(r->p - start));
+}
+
+/* collectd's scanner: DEC_NUMBER, HEX_NUMBER, OCT_NUMBER, FLOAT_NUMBER. */
+static bool is_number(const char *s) {
+  const char *p = s;
+  bool digits = false;
+
+  if ((p[0] == '0') && (p[1] == 'x' || p[1] == 'X')) {
+    for (p += 2; isxdigit((unsigned char)*p); p++)
+      digits = true;
+    return digits && *p == 0;
+  }
+  if (*p == '+' || *p == '-')
+    p++;
+  while (isdigit((unsigned char)*p)) {
+    p++;
+    digits = true;
+  }
+  if (*p == 0)
+    return digits;
+  if (*p++ != '.' || !isdigit((unsigned char)*p))
+    return false;
+  while (isdigit((unsigned char)*p))
+    p++;
+  if (*p == 'e' || *p == 'E') {
+    p++;
+    if (*p != '+' && *p != '-')
+      return false;
+    p++;
+    if (!isdigit((unsigned char)*p))
+      return false;
+    while (isdigit((unsigned char)*p))
+      p++;
+  }
+  return *p == 0;
+}
+
+/* Reads one value; returns false if there is none or it is malformed. */
+static bool read_value(reader_t *r, oconfig_value_t *v) {
+  char *s;
+  size_t n = 0;
+
+  if (*r->p == '"') {
+    const char *q = ++r->p;
+    size_t len = 0;
+    while (*q != '"') {
+      if (*q == 0 || (*q == '\\' && q[1] == 0))
+        return false;
+      q += *q == '\\' ? 2 : 1;
+      len++;
+    }
+    s = malloc(len + 1);
+    if (s == NULL)
+      return false;
+    while (*r->p != '"') {
+      if (*r->p == '\\')
+        r->p++;
+      s[n++] = *r->p++;
+    }
+    s[n] = 0;
+    r->p++;
+    v->type = OCONFIG_TYPE_STRING;
+    v->value.string = s;
+    return true;
+  }
+
+  while (r->p[n] != 0 && !isspace((unsigned char)r->p[n]) &&
+         strchr("<>\"#", r->p[n]) == NULL)
+    n++;
+  if (n == 0)
+    return false;
+  s = strndup(r->p, n);
+  if (s == NULL)
+    return false;
+  r->p += n;
+  if (is_number(s)) {
+    v->type = OCONFIG_TYPE_NUMBER;
+    v->value.number = strtod(s, NULL);
+    free(s);
+  } else if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0 ||
+             strcmp(s, "on") == 0 || strcmp(s, "false") == 0 ||
+             strcmp(s, "no") == 0 || strcmp(s, "off") == 0) {
+    v->type = OCONFIG_TYPE_BOOLEAN;
+    v->value.boolean = s[0] == 't' || s[0] == 'y' || strcmp(s, "on") == 0;
+    free(s);
+  } else {
+    v->type = OCONFIG_TYPE_STRING;
+    v->value.string = s;
+  }
+  return true;
+}
+
+/* Reads the values after a key, up to the end of the line or a '>'. */
+static bool read_values(reader_t *r, oconfig_item_t *ci) {
+  for (;;) {
+    skip_blanks(r);
+    if (*r->p == 0 || *r->p == '\n' || *r->p == '#' || *r->p == '>')
+      return true;
+    if (ci->values_num >= STUB_CONFIG_MAX_VALUES)
+      return false;
+    if (ci->values == NULL) {
+      ci->values = calloc(STUB_CONFIG_MAX_VALUES, sizeof(*ci->values));
+      if (ci->values == NULL)
+        return false;
+    }
+    if (!read_value(r, &ci->values[ci->values_num]))
+      return false;
+    ci->values_num++;
+  }
+}
+
+static bool add_child(oconfig_item_t *parent, const oconfig_item_t *child) {
+  oconfig_item_t *c = realloc(parent->children,
+                              (size_t)(parent->children_num + 1) * sizeof(*c));
+  if (c == NULL)
+    return false;
+  parent->children = c;
+  parent->children[parent->children_num++] = *child;
+  return true;
+}
+
+/* Reads the items of the block `parent` (depth: its own) up to its closing
+ * tag, or to the end of the input for the top level. */
+static bool read_block(reader_t *r, oconfig_item_t *parent, int depth) {
+  for (;;) {
+    oconfig_item_t child = {0};
+    bool block = false;
+
+    if (end_of_line(r)) {
+      if (*r->p == 0)
+        return depth == 0;
+      continue;
+    }
+    if (r->p[0] == '<' && r->p[1] == '/') {
+      char *key;
+      bool ok;
+      r->p += 2;
+      key = read_key(r);
+      ok = depth > 0 && key != NULL && strcasecmp(key, parent->key) == 0 &&
+           *r->p == '>';
+      free(key);
+      if (!ok)
+        return false;
+      r->p++;
+      return end_of_line(r);
+    }
+    if (*r->p == '<') {
+      r->p++;
+      block = true;
+    }
+    if (++r->items > STUB_CONFIG_MAX_ITEMS ||
+        (block && depth + 1 > STUB_CONFIG_MAX_DEPTH))
+      return false;
+    child.key = read_key(r);
+    if (child.key == NULL)
+      return false;
+    if (!read_values(r, &child) || (block && *r->p++ != '>') ||
+        !end_of_line(r) || (block && !read_block(r, &child, depth + 1)) ||
+        !add_child(parent, &child)) {
+      item_free(&child);
+      return false;
+    }
+  }
+}
+
+oconfig_item_t *stub_config_read(const char *text) {
+  oconfig_item_t *root = calloc(1, sizeof(*root));
+  reader_t r = {.p = text, .items = 0};
+
+  if (root == NULL)
+    stub_fail("out of memory");
+  if (!read_block(&r, root, 0)) {
+    stub_config_free(root);
+    return NULL;
+  }
+  set_parents(root);
+  return root;
+}
+
+void stub_config_free(oconfig_item_t *root) {
+  if (root == NULL)
+    return;
+  item_free(root);
+  free(root);
 }
 
 /* ----------------------------------------------------- configuration */
@@ -322,8 +1474,7 @@ int cf_util_get_string_buffer(const oconfig_item_t *ci, char *buffer,
     return EINVAL;
   if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING)
     return -1;
-  strncpy(buffer, ci->values[0].value.string, buffer_size);
-  buffer[buffer_size - 1] = 0;
+  snprintf(buffer, buffer_size, "%s", ci->values[0].value.string);
   return 0;
 }
 
@@ -404,97 +1555,4 @@ int cf_util_get_cdtime(const oconfig_item_t *ci, cdtime_t *ret_value) {
     return -1;
   *ret_value = d < 17179869184.0 ? DOUBLE_TO_CDTIME_T(d) : UINT64_MAX;
   return 0;
-}
-
-/* ------------------------------------------ not on the config path */
-
-int plugin_dispatch_values(value_list_t const *vl) {
-  (void)vl;
-  unreachable("plugin_dispatch_values");
-  return -1;
-}
-
-int plugin_dispatch_notification(const notification_t *notif) {
-  (void)notif;
-  unreachable("plugin_dispatch_notification");
-  return -1;
-}
-
-int plugin_notification_meta_add_string(notification_t *n, const char *name,
-                                        const char *value) {
-  (void)n;
-  (void)name;
-  (void)value;
-  unreachable("plugin_notification_meta_add_string");
-  return -1;
-}
-
-int plugin_notification_meta_add_signed_int(notification_t *n, const char *name,
-                                            int64_t value) {
-  (void)n;
-  (void)name;
-  (void)value;
-  unreachable("plugin_notification_meta_add_signed_int");
-  return -1;
-}
-
-int plugin_notification_meta_free(notification_meta_t *n) {
-  (void)n;
-  unreachable("plugin_notification_meta_free");
-  return -1;
-}
-
-meta_data_t *meta_data_create(void) {
-  unreachable("meta_data_create");
-  return NULL;
-}
-
-void meta_data_destroy(meta_data_t *md) {
-  (void)md;
-  unreachable("meta_data_destroy");
-}
-
-int meta_data_add_string(meta_data_t *md, const char *key, const char *value) {
-  (void)md;
-  (void)key;
-  (void)value;
-  unreachable("meta_data_add_string");
-  return -1;
-}
-
-int meta_data_add_signed_int(meta_data_t *md, const char *key, int64_t value) {
-  (void)md;
-  (void)key;
-  (void)value;
-  unreachable("meta_data_add_signed_int");
-  return -1;
-}
-
-int meta_data_get_string(meta_data_t *md, const char *key, char **value) {
-  (void)md;
-  (void)key;
-  (void)value;
-  unreachable("meta_data_get_string");
-  return -1;
-}
-
-int format_name(char *ret, int ret_len, const char *hostname,
-                const char *plugin, const char *plugin_instance,
-                const char *type, const char *type_instance) {
-  (void)ret;
-  (void)ret_len;
-  (void)hostname;
-  (void)plugin;
-  (void)plugin_instance;
-  (void)type;
-  (void)type_instance;
-  unreachable("format_name");
-  return -1;
-}
-
-gauge_t *uc_get_rate(const data_set_t *ds, const value_list_t *vl) {
-  (void)ds;
-  (void)vl;
-  unreachable("uc_get_rate");
-  return NULL;
 }
