@@ -476,13 +476,24 @@ void plugin_log(int level, const char *format, ...) {
   log_add(level, msg);
 }
 
-size_t stub_log_count(void) {
-  size_t n;
+/* A count of the lock's state, read under it. */
+static size_t locked_size(const size_t *n) {
+  size_t v;
   pthread_mutex_lock(&lock);
-  n = log_num;
+  v = *n;
   pthread_mutex_unlock(&lock);
-  return n;
+  return v;
 }
+
+static uint64_t locked_u64(const uint64_t *n) {
+  uint64_t v;
+  pthread_mutex_lock(&lock);
+  v = *n;
+  pthread_mutex_unlock(&lock);
+  return v;
+}
+
+size_t stub_log_count(void) { return locked_size(&log_num); }
 
 /* A line is never changed once kept, until the clear: its text may be
  * read without the lock. */
@@ -523,13 +534,7 @@ size_t stub_log_matches(int level, const char *text) {
   return n;
 }
 
-uint64_t stub_log_dropped(void) {
-  uint64_t n;
-  pthread_mutex_lock(&lock);
-  n = log_dropped;
-  pthread_mutex_unlock(&lock);
-  return n;
-}
+uint64_t stub_log_dropped(void) { return locked_u64(&log_dropped); }
 
 void stub_log_clear(void) {
   pthread_mutex_lock(&lock);
@@ -823,11 +828,51 @@ int meta_data_get_boolean(meta_data_t *md, const char *key, bool *value) {
 
 /* -------------------------------------------------------- dispatched */
 
-static value_list_t *values[STUB_CAPTURE_MAX];
-static size_t values_num;
-static uint64_t values_dropped;
-static notification_t *notifs[STUB_CAPTURE_MAX];
-static size_t notifs_num;
+/* Copies kept, in order: the value lists, the notifications. */
+typedef struct {
+  void *item[STUB_CAPTURE_MAX];
+  size_t num;
+  uint64_t dropped;
+} capture_t;
+
+static capture_t values, notifs;
+
+/* Keeps item (the list's from now on); false when the list is full: then
+ * it is counted, and the caller's to free. */
+static bool capture_keep(capture_t *c, void *item) {
+  bool kept;
+
+  pthread_mutex_lock(&lock);
+  kept = c->num < STUB_CAPTURE_MAX;
+  if (kept)
+    c->item[c->num++] = item;
+  else
+    c->dropped++;
+  pthread_cond_broadcast(&dispatched);
+  pthread_mutex_unlock(&lock);
+  return kept;
+}
+
+/* A copy is never changed once kept, until the clear. */
+static void *capture_get(capture_t *c, size_t i) {
+  void *item;
+  pthread_mutex_lock(&lock);
+  item = i < c->num ? c->item[i] : NULL;
+  pthread_mutex_unlock(&lock);
+  return item;
+}
+
+/* Empties the list: its items into gone, how many. */
+static size_t capture_take(capture_t *c, void **gone) {
+  size_t n;
+  pthread_mutex_lock(&lock);
+  n = c->num;
+  memcpy(gone, c->item, n * sizeof(*gone));
+  c->num = 0;
+  c->dropped = 0;
+  pthread_mutex_unlock(&lock);
+  return n;
+}
 
 static void value_free(value_list_t *vl) {
   free(vl->values);
@@ -863,36 +908,14 @@ int plugin_dispatch_values(value_list_t const *vl) {
   if (copy->host[0] == 0)
     sstrncpy(copy->host, hostname_g, sizeof(copy->host));
 
-  pthread_mutex_lock(&lock);
-  if (values_num < STUB_CAPTURE_MAX) {
-    values[values_num++] = copy;
-    copy = NULL;
-    pthread_cond_broadcast(&dispatched);
-  } else {
-    values_dropped++;
-  }
-  pthread_mutex_unlock(&lock);
-  if (copy != NULL)
+  if (!capture_keep(&values, copy))
     value_free(copy);
   return 0;
 }
 
-size_t stub_values_count(void) {
-  size_t n;
-  pthread_mutex_lock(&lock);
-  n = values_num;
-  pthread_mutex_unlock(&lock);
-  return n;
-}
+size_t stub_values_count(void) { return locked_size(&values.num); }
 
-/* A copy is never changed once kept, until the clear. */
-const value_list_t *stub_value(size_t i) {
-  const value_list_t *vl;
-  pthread_mutex_lock(&lock);
-  vl = i < values_num ? values[i] : NULL;
-  pthread_mutex_unlock(&lock);
-  return vl;
-}
+const value_list_t *stub_value(size_t i) { return capture_get(&values, i); }
 
 static bool name_is(const char *got, const char *want) {
   return want == NULL || strcmp(got, want) == 0;
@@ -905,8 +928,8 @@ const value_list_t *stub_value_find(const char *plugin,
   const value_list_t *found = NULL;
 
   pthread_mutex_lock(&lock);
-  for (size_t i = values_num; i > 0 && found == NULL; i--) {
-    const value_list_t *vl = values[i - 1];
+  for (size_t i = values.num; i > 0 && found == NULL; i--) {
+    const value_list_t *vl = values.item[i - 1];
     if (name_is(vl->plugin, plugin) &&
         name_is(vl->plugin_instance, plugin_instance) &&
         name_is(vl->type, type) && name_is(vl->type_instance, type_instance))
@@ -928,32 +951,20 @@ bool stub_values_wait(size_t n, int timeout_ms) {
     until.tv_nsec -= 1000000000L;
   }
   pthread_mutex_lock(&lock);
-  while (values_num < n)
+  while (values.num < n)
     if (pthread_cond_timedwait(&dispatched, &lock, &until) != 0)
       break;
-  enough = values_num >= n;
+  enough = values.num >= n;
   pthread_mutex_unlock(&lock);
   return enough;
 }
 
-uint64_t stub_values_dropped(void) {
-  uint64_t n;
-  pthread_mutex_lock(&lock);
-  n = values_dropped;
-  pthread_mutex_unlock(&lock);
-  return n;
-}
+uint64_t stub_values_dropped(void) { return locked_u64(&values.dropped); }
 
 void stub_values_clear(void) {
-  value_list_t *gone[STUB_CAPTURE_MAX];
-  size_t n;
+  void *gone[STUB_CAPTURE_MAX];
+  size_t n = capture_take(&values, gone);
 
-  pthread_mutex_lock(&lock);
-  n = values_num;
-  memcpy(gone, values, n * sizeof(*gone));
-  values_num = 0;
-  values_dropped = 0;
-  pthread_mutex_unlock(&lock);
   for (size_t i = 0; i < n; i++)
     value_free(gone[i]);
 }
@@ -1028,6 +1039,11 @@ int plugin_notification_meta_free(notification_meta_t *n) {
   return 0;
 }
 
+static void notification_free(notification_t *n) {
+  plugin_notification_meta_free(n->meta);
+  free(n);
+}
+
 int plugin_dispatch_notification(const notification_t *notif) {
   notification_t *copy;
 
@@ -1042,50 +1058,27 @@ int plugin_dispatch_notification(const notification_t *notif) {
   for (const notification_meta_t *m = notif->meta; m != NULL; m = m->next)
     nmeta_add(__func__, copy, m->name, m->type, m->nm_value.nm_string, *m);
 
-  pthread_mutex_lock(&lock);
-  if (notifs_num < STUB_CAPTURE_MAX) {
-    notifs[notifs_num++] = copy;
-    copy = NULL;
-  } else {
-    values_dropped++;
-  }
-  pthread_mutex_unlock(&lock);
-  if (copy != NULL) {
-    plugin_notification_meta_free(copy->meta);
-    free(copy);
-  }
+  if (!capture_keep(&notifs, copy))
+    notification_free(copy);
   return 0;
 }
 
-size_t stub_notifications_count(void) {
-  size_t n;
-  pthread_mutex_lock(&lock);
-  n = notifs_num;
-  pthread_mutex_unlock(&lock);
-  return n;
-}
+size_t stub_notifications_count(void) { return locked_size(&notifs.num); }
 
 const notification_t *stub_notification(size_t i) {
-  const notification_t *n;
-  pthread_mutex_lock(&lock);
-  n = i < notifs_num ? notifs[i] : NULL;
-  pthread_mutex_unlock(&lock);
-  return n;
+  return capture_get(&notifs, i);
+}
+
+uint64_t stub_notifications_dropped(void) {
+  return locked_u64(&notifs.dropped);
 }
 
 void stub_notifications_clear(void) {
-  notification_t *gone[STUB_CAPTURE_MAX];
-  size_t n;
+  void *gone[STUB_CAPTURE_MAX];
+  size_t n = capture_take(&notifs, gone);
 
-  pthread_mutex_lock(&lock);
-  n = notifs_num;
-  memcpy(gone, notifs, n * sizeof(*gone));
-  notifs_num = 0;
-  pthread_mutex_unlock(&lock);
-  for (size_t i = 0; i < n; i++) {
-    plugin_notification_meta_free(gone[i]->meta);
-    free(gone[i]);
-  }
+  for (size_t i = 0; i < n; i++)
+    notification_free(gone[i]);
 }
 
 /* ------------------------------------------------------- value cache */

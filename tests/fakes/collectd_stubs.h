@@ -51,7 +51,8 @@
  * Limits: STUB_LOG_MAX lines of STUB_LOG_LINE_MAX bytes, STUB_CAPTURE_MAX
  * value lists and as many notifications, STUB_RATES_MAX identifiers,
  * STUB_MD_MAX entries in one meta data; lines and captures beyond are
- * counted (stub_log_dropped, stub_values_dropped), a rate or meta data
+ * counted (stub_log_dropped, stub_values_dropped,
+ * stub_notifications_dropped), a rate or meta data
  * entry beyond is refused. SM_STUB_LOG in the environment also prints
  * every log line on stderr.
  */
@@ -185,6 +186,7 @@ void stub_values_clear(void);
  * data, in order. */
 size_t stub_notifications_count(void);
 const notification_t *stub_notification(size_t i);
+uint64_t stub_notifications_dropped(void);
 void stub_notifications_clear(void);
 
 /* ------------------------------------------------------- value cache */
