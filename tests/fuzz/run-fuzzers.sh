@@ -47,11 +47,11 @@ for t in $targets; do
       srcs="$(layers read cloudwatch aws common) $src/plugin/sm_collectd.c
         $src/tests/fuzz/glue_sagemaker_async.c
         $src/tests/fuzz/glue_write_cloudwatch.c $src/plugin/wcw_*.c
-        $src/tests/fuzz/collectd_stubs.c"
+        $src/tests/fakes/collectd_stubs.c"
       libs="-lcurl -lyajl -lz -lcrypto -lpthread -lm"
       echo '/* sm_build.h for the fuzzers: nothing is read from it */' \
         > "$work/sm_build.h"
-      cflags="-DHAVE_CONFIG_H -I$work -I$src/tests/fuzz
+      cflags="-DHAVE_CONFIG_H -I$work -I$src/tests/fakes
         ${SM_COLLECTD_CPPFLAGS:--I/usr/include/collectd -I/usr/include}" ;;
   esac
   if clang -g -O1 -fsanitize=fuzzer,address,undefined \
