@@ -351,6 +351,16 @@ class Bench:
         self.record(sec, "write_http JSON, 64 KiB buffer above the floor",
                     median(above), "us", min(above), max(above), rounds,
                     "per-round difference")
+        # The target: write_cloudwatch's cost above collectd's own dispatch
+        # cost, as a share of write_http's above the same floor, per round.
+        for cw in ("cw_gzip", "cw_plain"):
+            ratios = [(a - f) / (b - f) for a, b, f in
+                      zip(res[cw], res["http64k"], res["floor"]) if b > f]
+            if ratios:
+                self.record(sec, "%s above the floor / write_http 64 KiB "
+                            "above the floor" % dict(variants)[cw],
+                            median(ratios), "x", min(ratios), max(ratios),
+                            len(ratios), "per-round ratio; target <= 0.2")
         self.api_figures(api)
 
     # ------------------------------------------------------------ 3. api
