@@ -50,6 +50,25 @@ static const char *regex_too_costly(const char *re) {
   return NULL;
 }
 
+/* Region: a region name. */
+static int set_region(const sm_collectd_option_t *opt, const oconfig_item_t *ci,
+                      void *obj, const sm_collectd_where_t *where) {
+  wcw_t *w = obj;
+  char *r;
+
+  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING ||
+      !aws_region_name_ok(ci->values[0].value.string))
+    return sm_collectd_option_fail(where, opt, ci,
+                                   "not a region name (lowercase letters, "
+                                   "digits and hyphens, as us-east-1)");
+  r = strdup(ci->values[0].value.string);
+  if (r == NULL)
+    return sm_collectd_option_fail(where, opt, ci, "out of memory");
+  sfree(w->region_cfg);
+  w->region_cfg = r;
+  return 0;
+}
+
 /* Include, Exclude: a regular expression, compiled. */
 static int set_filter(const sm_collectd_option_t *opt, const oconfig_item_t *ci,
                       void *obj, const sm_collectd_where_t *where) {
@@ -208,11 +227,7 @@ static int set_disk(const sm_collectd_option_t *opt, const oconfig_item_t *ci,
 /* The options, in the man page's order. A NULL .def is computed (Region,
  * the endpoints, Profile: as the AWS SDKs do) or is "none". */
 static const sm_collectd_option_t options[] = {
-    {.name = "Region",
-     .type = SM_COLLECTD_OPT_STRING,
-     .offset = W_OFF(region_cfg),
-     .min = 1,
-     .max = AWS_REGION_MAX},
+    {.name = "Region", .type = SM_COLLECTD_OPT_CUSTOM, .set = set_region},
     {.name = "Endpoint",
      .type = SM_COLLECTD_OPT_STRING,
      .offset = W_OFF(endpoint),

@@ -115,6 +115,8 @@ static void wcw_free(void *arg) {
   for (size_t i = 0; i < blocks_num; i++)
     if (blocks[i] == w)
       blocks[i] = NULL;
+  while (blocks_num > 0 && blocks[blocks_num - 1] == NULL)
+    blocks_num--;
   if (w->pipe != NULL) {
     block_stop(w);
     cw_pipeline_destroy(w->pipe);

@@ -48,7 +48,11 @@ typedef struct {
   cw_retry_budget_t budget;
   uint64_t next_request_ms; /* pacing: not before this */
   bool failing;             /* the destination failed: see cw_pipeline.h */
-  bool rejecting;           /* the last accepted answer refused some items */
+  /* The first stream of its spool kind replays that kind's batches, each
+   * to its own destination; the others do not (a batch one of them just
+   * spilled would be tried again at once). */
+  bool replays;
+  bool rejecting; /* the last accepted answer refused some items */
   /* complaints while failing */
   uint64_t failures;
   time_t complain_at;
@@ -216,6 +220,10 @@ int cw_pipeline_add_stream(cw_pipeline_t *p, const cw_pipeline_stream_t *s,
   st = &p->streams[p->nstreams];
   memset(st, 0, sizeof(*st));
   st->s = *s;
+  st->replays = true;
+  for (int i = 0; i < p->nstreams; i++)
+    if (p->streams[i].s.kind == s->kind)
+      st->replays = false;
   if (aws_http_split_url(s->url, &st->host, &st->path, why, sizeof(why)) != 0) {
     snprintf(err, err_size, "%s endpoint %s", s->name, why);
     return -1;
@@ -741,7 +749,7 @@ static size_t queued(cw_pipeline_t *p, stream_t *st) {
 static void deliver(cw_pipeline_t *p, stream_t *st) {
   if (st->failing)
     spill(p, st);
-  if (p->spool != NULL && !p->final) {
+  if (p->spool != NULL && !p->final && st->replays) {
     cw_spool_batch_t any;
     if (cw_spool_next(p->spool, 0, st->s.kind, NULL, &any)) {
       result_t r = replay(p, st);

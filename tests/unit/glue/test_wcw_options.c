@@ -67,7 +67,9 @@ static void quoted(char *buf, char c, size_t n) {
 static const opt_t opts[] = {
     {"Region", F_STR, OFF(region_cfg), "\"us-west-2\"", "us-west-2", "\"a\"",
      "\"" S32 "\"", "\"\"", "\"" S33 "\"", "5",
-     "expected a string of 1 to 32 bytes", NULL},
+     "not a region name (lowercase letters, digits and hyphens, as "
+     "us-east-1)",
+     NULL},
     {"Endpoint", F_STR, OFF(endpoint), "\"http://127.0.0.1:9/cw\"",
      "http://127.0.0.1:9/cw", NULL, NULL, "\"\"", NULL, "true",
      "expected a string of 1 to 1024 bytes", NULL},
