@@ -3,10 +3,7 @@
  * aws_creds: the credential chain and its cache (see aws_creds.h).
  */
 #include "aws_creds.h"
-#include "aws_creds_container.h"
-#include "aws_creds_env.h"
-#include "aws_creds_file.h"
-#include "aws_creds_imds.h"
+#include "aws_creds_provider.h"
 #include "aws_text.h"
 
 #include <pthread.h>
