@@ -463,7 +463,8 @@ typedef struct {
 /* The non-empty buckets in order, zero first, with the minimum taken out
  * of the first and the maximum out of the last (when there are two
  * samples or more). Returns them malloc'ed (the caller frees) with their
- * number in *n; NULL when out of memory. */
+ * number in *n; NULL when out of memory, or when no bucket holds a sample
+ * (statistics loaded without their buckets). */
 static rest_t *bucket_rests(const sm_sketch_t *s, size_t *n) {
   size_t nb = sm_sketch_buckets(s), bn = 0;
   rest_t *b = malloc(nb * sizeof(*b));
@@ -476,6 +477,11 @@ static rest_t *bucket_rests(const sm_sketch_t *s, size_t *n) {
     for (int64_t i = s->lo; i <= s->hi; i++)
       if (s->b[i - s->base].count > 0)
         b[bn++] = (rest_t){s->b[i - s->base].count, s->b[i - s->base].sum};
+  if (bn == 0) {
+    /* Statistics loaded without a bucket to hold them: nothing to say. */
+    free(b);
+    return NULL;
+  }
   b[0].c--;
   b[0].sum -= s->min;
   if (s->count >= 2) {
