@@ -298,7 +298,7 @@ static void refresh(aws_creds_provider_t *p) {
     char until[32] = "never";
     if (p->cached.expiration != 0)
       aws_text_time(p->cached.expiration, until, sizeof(until));
-    aws_text_printf(
+    sm_text_printf(
         p->last_error, sizeof(p->last_error),
         "refresh failed, still using the credentials from %s (expire: %s): "
         "%s",

@@ -12,6 +12,7 @@
  */
 #include "sm_sketch_text.h"
 #include "sm_buf.h"
+#include "sm_text.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -55,16 +56,6 @@ char *sm_sketch_text_encode(const sm_sketch_t *s) {
     return NULL;
   }
   return sm_buf_take(&sb);
-}
-
-__attribute__((format(printf, 3, 4))) static void
-set_err(char *err, size_t err_size, const char *fmt, ...) {
-  va_list ap;
-  if (err == NULL || err_size == 0)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(err, err_size, fmt, ap);
-  va_end(ap);
 }
 
 /* Parses a finite double ending at one of the bytes in ends (or at the
@@ -172,7 +163,8 @@ static bool parse_flags(const char *text, const char **p, header_t *h,
     (*p)++;
   }
   if (!h->integral && !h->collapsed) {
-    set_err(err, err_size, "bad flags at offset %zu", (size_t)(*p - text));
+    sm_text_printf(err, err_size, "bad flags at offset %zu",
+                   (size_t)(*p - text));
     return false;
   }
   return true;
@@ -189,12 +181,13 @@ static bool parse_header(const char *text, const char **p, header_t *h,
   else if (strncmp(*p, "1 ", 2) == 0)
     h->mapping = SM_SKETCH_LOG;
   else {
-    set_err(err, err_size, "not a version 1 or 2 sketch");
+    sm_text_printf(err, err_size, "not a version 1 or 2 sketch");
     return false;
   }
   *p += 2;
   if (!parse_double(p, " ", &h->accuracy) || !expect_space(p)) {
-    set_err(err, err_size, "bad accuracy at offset %zu", (size_t)(*p - text));
+    sm_text_printf(err, err_size, "bad accuracy at offset %zu",
+                   (size_t)(*p - text));
     return false;
   }
   if (!parse_flags(text, p, h, err, err_size))
@@ -203,7 +196,8 @@ static bool parse_header(const char *text, const char **p, header_t *h,
       !parse_double(p, " ", &h->min) || !expect_space(p) ||
       !parse_double(p, " ", &h->max) || !expect_space(p) ||
       !parse_u64(p, " ", &h->zero)) {
-    set_err(err, err_size, "bad statistics at offset %zu", (size_t)(*p - text));
+    sm_text_printf(err, err_size, "bad statistics at offset %zu",
+                   (size_t)(*p - text));
     return false;
   }
   return true;
@@ -217,17 +211,17 @@ static sm_sketch_t *header_sketch(const header_t *h, size_t max_buckets,
   sm_sketch_t *s =
       sm_sketch_create_mapped(h->accuracy, max_buckets, h->mapping);
   if (s == NULL) {
-    set_err(err, err_size, "accuracy %g out of range or out of memory",
-            h->accuracy);
+    sm_text_printf(err, err_size, "accuracy %g out of range or out of memory",
+                   h->accuracy);
     return NULL;
   }
   if (!(h->min >= 0) || !(h->min <= h->max) || h->sum < 0) {
-    set_err(err, err_size, "minimum, maximum or sum out of order");
+    sm_text_printf(err, err_size, "minimum, maximum or sum out of order");
     sm_sketch_destroy(s);
     return NULL;
   }
   if (h->zero > (uint64_t)EXACT_LIMIT) {
-    set_err(err, err_size, "bad zero count");
+    sm_text_printf(err, err_size, "bad zero count");
     sm_sketch_destroy(s);
     return NULL;
   }
@@ -249,39 +243,41 @@ static bool read_bucket(const char *text, const char **p, const header_t *h,
   if (!expect_space(p) || !parse_i64(p, ":", &d) || *(*p)++ != ':' ||
       !parse_u64(p, ":", &c) || *(*p)++ != ':' ||
       !parse_double(p, " ", &bsum)) {
-    set_err(err, err_size, "bad bucket at offset %zu", (size_t)(*p - text));
+    sm_text_printf(err, err_size, "bad bucket at offset %zu",
+                   (size_t)(*p - text));
     return false;
   }
   if (t->n > 0 && d <= 0) {
-    set_err(err, err_size, "bucket %zu: not after the previous one", t->n);
+    sm_text_printf(err, err_size, "bucket %zu: not after the previous one",
+                   t->n);
     return false;
   }
   if (d < -INT64_C(100000000) || d > INT64_C(100000000)) {
-    set_err(err, err_size, "bucket %zu: index out of range", t->n);
+    sm_text_printf(err, err_size, "bucket %zu: index out of range", t->n);
     return false;
   }
   t->last = t->n == 0 ? d : t->last + d;
   if (t->n == 0)
     t->first = t->last;
   if ((uint64_t)(t->last - t->first) + 1 > max_buckets) {
-    set_err(err, err_size, "more than %zu buckets", max_buckets);
+    sm_text_printf(err, err_size, "more than %zu buckets", max_buckets);
     return false;
   }
   if (c == 0 || c > (uint64_t)EXACT_LIMIT || t->total + c < t->total ||
       t->total + c > (uint64_t)EXACT_LIMIT) {
-    set_err(err, err_size, "bucket %zu: bad count", t->n);
+    sm_text_printf(err, err_size, "bucket %zu: bad count", t->n);
     return false;
   }
   if (!(bsum > 0) ||
       !mean_in_bucket(s, t->last, bsum / (double)c,
                       h->collapsed && t->n == 0) ||
       (h->integral && bsum != floor(bsum))) {
-    set_err(err, err_size, "bucket %zu: sum %.17g outside the bucket", t->n,
-            bsum);
+    sm_text_printf(err, err_size, "bucket %zu: sum %.17g outside the bucket",
+                   t->n, bsum);
     return false;
   }
   if (sm_sketch_load_bucket(s, t->last, c, bsum) != 0) {
-    set_err(err, err_size, "out of memory");
+    sm_text_printf(err, err_size, "out of memory");
     return false;
   }
   t->total += c;
@@ -296,7 +292,7 @@ static bool read_bucket(const char *text, const char **p, const header_t *h,
 static bool check_extremes(const sm_sketch_t *s, const header_t *h,
                            const tally_t *t, char *err, size_t err_size) {
   if (t->total == 0) {
-    set_err(err, err_size, "no samples");
+    sm_text_printf(err, err_size, "no samples");
     return false;
   }
   /* min in the first non-empty bucket, max in the last (an index only for
@@ -306,11 +302,11 @@ static bool check_extremes(const sm_sketch_t *s, const header_t *h,
        sm_sketch_index(s, h->min) != t->first) ||
       (h->zero == 0 && h->collapsed && sm_sketch_index(s, h->min) > t->first) ||
       (t->n > 0 && sm_sketch_index(s, h->max) != t->last)) {
-    set_err(err, err_size, "minimum or maximum outside its bucket");
+    sm_text_printf(err, err_size, "minimum or maximum outside its bucket");
     return false;
   }
   if (t->total == 1 && h->min != h->max) {
-    set_err(err, err_size, "one sample but minimum and maximum differ");
+    sm_text_printf(err, err_size, "one sample but minimum and maximum differ");
     return false;
   }
   return true;
@@ -346,10 +342,10 @@ static bool check_bucket_sums(const sm_sketch_t *s, const header_t *h,
     if (bs < (double)c * h->min * (1 - rel) - slack ||
         bs > (double)c * h->max * (1 + rel) + slack ||
         (c == 0 && fabs(bs) > slack)) {
-      set_err(err, err_size,
-              "bucket %" PRId64 ": sum %.17g does not fit between the "
-              "minimum and the maximum",
-              at, bs);
+      sm_text_printf(err, err_size,
+                     "bucket %" PRId64 ": sum %.17g does not fit between the "
+                     "minimum and the maximum",
+                     at, bs);
       return false;
     }
   }
@@ -364,8 +360,8 @@ static bool check_sum(const header_t *h, const tally_t *t, char *err,
   if (h->integral ? (h->sum != t->sums || h->min != floor(h->min) ||
                      h->max != floor(h->max) || h->sum >= EXACT_LIMIT)
                   : !close_enough(h->sum, t->sums)) {
-    set_err(err, err_size, "sum %.17g does not match the buckets' %.17g",
-            h->sum, t->sums);
+    sm_text_printf(err, err_size, "sum %.17g does not match the buckets' %.17g",
+                   h->sum, t->sums);
     return false;
   }
   return true;
@@ -382,7 +378,7 @@ static bool check_values(const sm_sketch_t *s, char *err, size_t err_size) {
   free(v);
   free(c);
   if (k == 0) {
-    set_err(err, err_size, "buckets out of order for their values");
+    sm_text_printf(err, err_size, "buckets out of order for their values");
     return false;
   }
   return true;
@@ -396,7 +392,7 @@ sm_sketch_t *sm_sketch_text_decode(const char *text, size_t max_buckets,
   sm_sketch_t *s;
 
   if (text == NULL) {
-    set_err(err, err_size, "no sketch");
+    sm_text_printf(err, err_size, "no sketch");
     return NULL;
   }
   if (!parse_header(text, &p, &h, err, err_size))

@@ -3,6 +3,7 @@
  * rt_state: the read plugin's cursor on disk (see rt_state.h).
  */
 #include "rt_state.h"
+#include "sm_text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,18 +25,6 @@
 #define MAGIC "sagemaker_async state "
 
 static const char hex_upper[] = "0123456789ABCDEF";
-
-static void set_err(char *err, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t size, const char *fmt, ...) {
-  va_list ap;
-  if (err == NULL || size == 0)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(err, size, fmt, ap);
-  va_end(ap);
-}
 
 uint32_t rt_state_checksum(const char *text, size_t len) {
   uLong crc = crc32(0L, Z_NULL, 0);
@@ -233,27 +222,28 @@ static bool parse_magic(reader_t *r, char *err, size_t err_size) {
   size_t vlen;
 
   if (!next_line(r, &unterminated) && !unterminated) {
-    set_err(err, err_size, "the file is empty");
+    sm_text_printf(err, err_size, "the file is empty");
     return false;
   }
   if (r->line_len < sizeof(MAGIC) - 1 ||
       memcmp(r->line, MAGIC, sizeof(MAGIC) - 1) != 0) {
-    set_err(err, err_size,
-            "not a sagemaker_async state file (the first line is not "
-            "\"" MAGIC "%d\")",
-            RT_STATE_VERSION);
+    sm_text_printf(err, err_size,
+                   "not a sagemaker_async state file (the first line is not "
+                   "\"" MAGIC "%d\")",
+                   RT_STATE_VERSION);
     return false;
   }
   v = r->line + sizeof(MAGIC) - 1;
   vlen = r->line_len - (sizeof(MAGIC) - 1);
   if (parse_int(v, vlen, &version) != NULL || version != RT_STATE_VERSION) {
-    set_err(err, err_size,
-            "format version %.*s is not the version %d this plugin reads",
-            (int)(vlen > 20 ? 20 : vlen), v, RT_STATE_VERSION);
+    sm_text_printf(
+        err, err_size,
+        "format version %.*s is not the version %d this plugin reads",
+        (int)(vlen > 20 ? 20 : vlen), v, RT_STATE_VERSION);
     return false;
   }
   if (unterminated) {
-    set_err(err, err_size, "truncated after line 1");
+    sm_text_printf(err, err_size, "truncated after line 1");
     return false;
   }
   return true;
@@ -305,19 +295,19 @@ int rt_state_parse(const char *text, size_t len, rt_state_t *st, char *err,
   size_t crc_at = 0;
   uint32_t crc = 0;
 
-  set_err(err, err_size, "%s", "");
+  sm_text_printf(err, err_size, "%s", "");
   memset(&out, 0, sizeof(out));
   if (len == 0) {
-    set_err(err, err_size, "the file is empty");
+    sm_text_printf(err, err_size, "the file is empty");
     return -1;
   }
   if (len > RT_STATE_FILE_MAX) {
-    set_err(err, err_size, "the file is larger than %d bytes",
-            RT_STATE_FILE_MAX);
+    sm_text_printf(err, err_size, "the file is larger than %d bytes",
+                   RT_STATE_FILE_MAX);
     return -1;
   }
   if (memchr(text, 0, len) != NULL) {
-    set_err(err, err_size, "the file holds a NUL byte");
+    sm_text_printf(err, err_size, "the file holds a NUL byte");
     return -1;
   }
   if (!parse_magic(&r, err, err_size))
@@ -329,41 +319,42 @@ int rt_state_parse(const char *text, size_t len, rt_state_t *st, char *err,
     const char *why;
 
     if (!next_line(&r, &unterminated) && !unterminated) {
-      set_err(err, err_size, "truncated: no \"%s\" line", keys[k]);
+      sm_text_printf(err, err_size, "truncated: no \"%s\" line", keys[k]);
       return -1;
     }
     if (unterminated) {
-      set_err(err, err_size, "truncated in line %d", r.line_no);
+      sm_text_printf(err, err_size, "truncated in line %d", r.line_no);
       return -1;
     }
     if (r.line_len <= klen || memcmp(r.line, keys[k], klen) != 0 ||
         r.line[klen] != ' ') {
-      set_err(err, err_size, "line %d is not the \"%s\" line", r.line_no,
-              keys[k]);
+      sm_text_printf(err, err_size, "line %d is not the \"%s\" line", r.line_no,
+                     keys[k]);
       return -1;
     }
     if (k == KEY_CRC32)
       crc_at = line_start;
     why = parse_value(k, r.line + klen + 1, r.line_len - klen - 1, &out, &crc);
     if (why != NULL) {
-      set_err(err, err_size, "line %d: %s %s", r.line_no, keys[k], why);
+      sm_text_printf(err, err_size, "line %d: %s %s", r.line_no, keys[k], why);
       return -1;
     }
   }
   if (r.pos != len) {
-    set_err(err, err_size, "data after the crc32 line");
+    sm_text_printf(err, err_size, "data after the crc32 line");
     return -1;
   }
   if (rt_state_checksum(text, crc_at) != crc) {
-    set_err(err, err_size,
-            "checksum mismatch (crc32 %08" PRIx32 " recorded, %08" PRIx32
-            " computed): the file was changed or damaged",
-            crc, rt_state_checksum(text, crc_at));
+    sm_text_printf(err, err_size,
+                   "checksum mismatch (crc32 %08" PRIx32 " recorded, %08" PRIx32
+                   " computed): the file was changed or damaged",
+                   crc, rt_state_checksum(text, crc_at));
     return -1;
   }
   if (out.seq == INT64_MAX || out.next_seq <= out.seq) {
-    set_err(err, err_size, "seq %" PRId64 " is not below next_seq %" PRId64,
-            out.seq, out.next_seq);
+    sm_text_printf(err, err_size,
+                   "seq %" PRId64 " is not below next_seq %" PRId64, out.seq,
+                   out.next_seq);
     return -1;
   }
   *st = out;
@@ -418,7 +409,7 @@ rt_state_load_t rt_state_load(const char *path, const char *runtime,
   size_t len = 0;
   int dir_fd, e = 0;
 
-  set_err(err, err_size, "%s", "");
+  sm_text_printf(err, err_size, "%s", "");
   dir_fd = open_parent(path, &name);
   if (dir_fd < 0)
     e = errno;
@@ -432,14 +423,14 @@ rt_state_load_t rt_state_load(const char *path, const char *runtime,
     if (e == ENOENT)
       return RT_STATE_MISSING;
     if (e == EFBIG) {
-      set_err(err, err_size, "the file is larger than %d bytes",
-              RT_STATE_FILE_MAX);
+      sm_text_printf(err, err_size, "the file is larger than %d bytes",
+                     RT_STATE_FILE_MAX);
       return RT_STATE_INVALID;
     }
-    set_err(err, err_size, "%s",
-            e == ELOOP    ? "is a symbolic link, which is not followed"
-            : e == EINVAL ? "is not a regular file"
-                          : strerror(e));
+    sm_text_printf(err, err_size, "%s",
+                   e == ELOOP    ? "is a symbolic link, which is not followed"
+                   : e == EINVAL ? "is not a regular file"
+                                 : strerror(e));
     return RT_STATE_UNREADABLE;
   }
   if (rt_state_parse((const char *)text, len, st, err, err_size) != 0) {
@@ -452,8 +443,8 @@ rt_state_load_t rt_state_load(const char *path, const char *runtime,
     char shown[RT_STATE_NAME_MAX * 3 + 1];
     size_t sl = 0;
     put_encoded(shown, sizeof(shown), &sl, st->runtime);
-    set_err(err, err_size, "written for runtime \"%s\", not \"%s\"", shown,
-            runtime);
+    sm_text_printf(err, err_size, "written for runtime \"%s\", not \"%s\"",
+                   shown, runtime);
     return RT_STATE_INVALID;
   }
   return RT_STATE_LOADED;
@@ -500,18 +491,18 @@ int rt_state_prepare(const char *path, const rt_state_t *st, char *err,
   int len = rt_state_format(st, text, sizeof(text));
   int dir_fd, rc = 0;
 
-  set_err(err, err_size, "%s", "");
+  sm_text_printf(err, err_size, "%s", "");
   if (len < 0) {
-    set_err(err, err_size,
-            "the cursor (boot %.40s, seq %" PRId64
-            ") cannot be written in the state format",
-            st->boot_id, st->seq);
+    sm_text_printf(err, err_size,
+                   "the cursor (boot %.40s, seq %" PRId64
+                   ") cannot be written in the state format",
+                   st->boot_id, st->seq);
     return -1;
   }
   dir_fd = open_parent(path, &name);
   if (dir_fd < 0) {
-    set_err(err, err_size, "create %s" SM_DURABLE_TMP_SUFFIX ": %s", path,
-            strerror(errno));
+    sm_text_printf(err, err_size, "create %s" SM_DURABLE_TMP_SUFFIX ": %s",
+                   path, strerror(errno));
     return -1;
   }
   iov.iov_base = text;
@@ -519,11 +510,11 @@ int rt_state_prepare(const char *path, const rt_state_t *st, char *err,
   /* sm_durable_prepare() has checked that the name fits. */
   snprintf(tmp_name, sizeof(tmp_name), "%s" SM_DURABLE_TMP_SUFFIX, name);
   if (sm_durable_prepare(dir_fd, name, &iov, 1, why, sizeof(why)) != 0) {
-    set_err(err, err_size, "%s: %s", path, why);
+    sm_text_printf(err, err_size, "%s: %s", path, why);
     rc = -1;
   } else if (make_private(dir_fd, tmp_name) != 0) {
-    set_err(err, err_size, "chmod %s" SM_DURABLE_TMP_SUFFIX ": %s", path,
-            strerror(errno));
+    sm_text_printf(err, err_size, "chmod %s" SM_DURABLE_TMP_SUFFIX ": %s", path,
+                   strerror(errno));
     unlinkat(dir_fd, tmp_name, 0);
     rc = -1;
   }
@@ -536,15 +527,16 @@ int rt_state_commit(const char *path, char *err, size_t err_size) {
   const char *name = NULL;
   int dir_fd, rc = 0;
 
-  set_err(err, err_size, "%s", "");
+  sm_text_printf(err, err_size, "%s", "");
   dir_fd = open_parent(path, &name);
   if (dir_fd < 0) {
-    set_err(err, err_size, "rename %s" SM_DURABLE_TMP_SUFFIX " to %s: %s", path,
-            path, strerror(errno));
+    sm_text_printf(err, err_size,
+                   "rename %s" SM_DURABLE_TMP_SUFFIX " to %s: %s", path, path,
+                   strerror(errno));
     return -1;
   }
   if (sm_durable_commit(dir_fd, name, why, sizeof(why)) != 0) {
-    set_err(err, err_size, "%s: %s", path, why);
+    sm_text_printf(err, err_size, "%s: %s", path, why);
     rc = -1;
   }
   close(dir_fd);
@@ -556,17 +548,17 @@ int rt_state_set_aside(const char *path, char *err, size_t err_size) {
   const char *name = NULL;
   int dir_fd, rc = 0;
 
-  set_err(err, err_size, "%s", "");
+  sm_text_printf(err, err_size, "%s", "");
   dir_fd = open_parent(path, &name);
   if (dir_fd < 0) {
-    set_err(err, err_size, "rename to %s" SM_DURABLE_ASIDE_SUFFIX ": %s", path,
-            strerror(errno));
+    sm_text_printf(err, err_size, "rename to %s" SM_DURABLE_ASIDE_SUFFIX ": %s",
+                   path, strerror(errno));
     return -1;
   }
   /* When the rename fails, sm_durable removes the file: it is not read
    * again either way. */
   if (sm_durable_set_aside(dir_fd, name, why, sizeof(why)) != 0) {
-    set_err(err, err_size, "%s", why);
+    sm_text_printf(err, err_size, "%s", why);
     rc = -1;
   }
   close(dir_fd);
