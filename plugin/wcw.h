@@ -155,6 +155,7 @@ typedef struct {
 typedef struct {
   char id[6 * DATA_MAX_NAME_LEN]; /* host/plugin[-inst]/type[-inst] */
   uint64_t id_hash;
+  cdtime_t now_cd; /* read once a value */
   double now;
   bool sagemaker; /* sagemaker_async's: SageMaker's metrics */
   bool generic;   /* a generic metric (GenericMetrics, passes the filters) */

@@ -253,7 +253,8 @@ static void generic_enqueue(wcw_t *w, const wcw_generic_t *g, double now) {
 
 bool wcw_map_prepare(wcw_t *w, const data_set_t *ds, const value_list_t *vl,
                      wcw_map_t *m) {
-  m->now = CDTIME_T_TO_DOUBLE(cdtime());
+  m->now_cd = cdtime();
+  m->now = CDTIME_T_TO_DOUBLE(m->now_cd);
   m->sagemaker = strcmp(vl->plugin, SM_PLUGIN_ASYNC) == 0;
   /* sagemaker_async's values are SageMaker's metrics or nothing: its
    * running totals and loss count are for other writers. */
@@ -282,7 +283,7 @@ bool wcw_map_prepare(wcw_t *w, const data_set_t *ds, const value_list_t *vl,
 
 bool wcw_map_take(wcw_t *w, const data_set_t *ds, const value_list_t *vl,
                   const wcw_map_t *m) {
-  if (cw_dedup_check_hashed(w->dedup, m->id, m->id_hash, vl->time, cdtime()) ==
+  if (cw_dedup_check_hashed(w->dedup, m->id, m->id_hash, vl->time, m->now_cd) ==
       0) {
     w->duplicates++;
     return false;
