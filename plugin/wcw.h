@@ -123,6 +123,8 @@ typedef struct {
   uint64_t log_events_invalid; /* no usable stream name */
 
   uint64_t duplicates;
+  uint64_t datums_no_memory;     /* counted as datums_dropped-queue_full */
+  uint64_t log_events_no_memory; /* as log_events_dropped-queue */
   uint64_t bad_sketches;
   uint64_t invalid[CW_DATUM_E_NUM];
   unsigned logged_reasons; /* bit per reason: logged once */
@@ -131,6 +133,7 @@ typedef struct {
   c_complain_t complaint_host;
   c_complain_t complaint_spool;
   c_complain_t complaint_imds;
+  c_complain_t complaint_memory;
 } wcw_t;
 
 /* wcw_options.c: the defaults, then the options of a <Plugin> block

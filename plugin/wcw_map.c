@@ -19,6 +19,21 @@
 /* Validates d and queues it (with the sketch of its samples, if any);
  * counts and logs (once per reason) what is refused. Called with the lock
  * held. */
+/* A datum (name) or a data-log event (NULL) the queue had no memory for:
+ * counted with what a full queue drops, and logged at growing intervals.
+ * Called with the lock held. */
+static void no_memory(wcw_t *w, const char *name) {
+  if (name != NULL)
+    w->datums_no_memory++;
+  else
+    w->log_events_no_memory++;
+  c_complain(LOG_ERR, &w->complaint_memory,
+             PLUGIN_NAME " plugin (%s): out of memory queueing %s%s; dropped "
+                         "and counted",
+             w->ns, name != NULL ? "datum " : "a data-log event",
+             name != NULL ? name : "");
+}
+
 void wcw_map_enqueue(wcw_t *w, cw_queue_t *q, const cw_datum_t *d, double now,
                      const sm_sketch_t *sketch) {
   char msg[512];
@@ -36,8 +51,7 @@ void wcw_map_enqueue(wcw_t *w, cw_queue_t *q, const cw_datum_t *d, double now,
     return;
   }
   if (cw_queue_add_sketch(q, d, sketch) == CW_QUEUE_NOMEM)
-    ERROR(PLUGIN_NAME " plugin (%s): out of memory queueing %s", w->ns,
-          d->metric_name);
+    no_memory(w, d->metric_name);
 }
 
 static void enqueue_sketch(wcw_t *w, const cw_datum_t *d, double now,
@@ -246,8 +260,7 @@ static void generic_enqueue(wcw_t *w, const wcw_generic_t *g, double now) {
       enqueue(w, d, now); /* counts it, and logs the first of its reason */
     else if (cw_queue_add_hashed(w->queue, d, g->item[i].hash, NULL) ==
              CW_QUEUE_NOMEM)
-      ERROR(PLUGIN_NAME " plugin (%s): out of memory queueing %s", w->ns,
-            d->metric_name);
+      no_memory(w, d->metric_name);
   }
 }
 
@@ -373,9 +386,7 @@ int wcw_map_notification(wcw_t *w, const notification_t *n) {
             : cw_logs_queue_add_pending(w->logq, group, e.variant_name,
                                         e.time_ms, line, now_ms);
     if (r == CW_LOGS_NOMEM)
-      ERROR(PLUGIN_NAME " plugin (%s): out of memory queueing a data-log "
-                        "event",
-            w->ns);
+      no_memory(w, NULL);
     else if (r == CW_LOGS_INVALID)
       w->log_events_invalid++;
   }

@@ -30,7 +30,8 @@ static size_t log_values(wcw_t *w, const cw_pipeline_stats_t *ls,
                          const cw_spool_stats_t *sp, wcw_own_value_t *vals,
                          size_t n) {
   V("derive", "log_events_sent", ls->items_sent);
-  V("derive", "log_events_dropped-queue", cw_logs_queue_dropped(w->logq));
+  V("derive", "log_events_dropped-queue",
+    cw_logs_queue_dropped(w->logq) + w->log_events_no_memory);
   V("derive", "log_events_dropped-refused",
     ls->items_refused + ls->items_expired + ls->items_invalid);
   V("derive", "log_events_dropped-invalid", w->log_events_invalid);
@@ -65,7 +66,7 @@ size_t wcw_own_values(wcw_t *w, wcw_own_value_t *vals) {
   pthread_mutex_lock(&w->lock);
   for (int i = 0; i < CW_DATUM_E_NUM; i++)
     invalid += w->invalid[i];
-  dropped_full = cw_queue_dropped(w->queue);
+  dropped_full = cw_queue_dropped(w->queue) + w->datums_no_memory;
   queued = cw_queue_size(w->queue);
   if (w->host_queue != NULL) {
     dropped_full += cw_queue_dropped(w->host_queue);

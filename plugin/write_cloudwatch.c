@@ -203,6 +203,7 @@ static wcw_t *block_create(int number) {
   C_COMPLAIN_INIT(&w->complaint_sketch);
   C_COMPLAIN_INIT(&w->complaint_host);
   C_COMPLAIN_INIT(&w->complaint_imds);
+  C_COMPLAIN_INIT(&w->complaint_memory);
   ssnprintf(w->instance, sizeof(w->instance), "%d", number);
   ssnprintf(w->block, sizeof(w->block), "block %d", number + 1);
   return w;
