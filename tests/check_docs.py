@@ -57,7 +57,7 @@ TABLES = {"sagemaker_async": ["runtime_options"], "write_cloudwatch": ["options"
 code_all = ""
 known = set()
 defaults = []  # (plugin, option, default from the table)
-GLUE_FILES = {"sagemaker_async": ["sagemaker_async.c"],
+GLUE_FILES = {"sagemaker_async": ["sa_options.c"],
               "write_cloudwatch": ["wcw_options.c"]}
 for plugin in ("sagemaker_async", "write_cloudwatch"):
     code = "".join(read("plugin", f) for f in GLUE_FILES[plugin])

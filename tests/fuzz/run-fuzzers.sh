@@ -45,7 +45,7 @@ for t in $targets; do
     config) # both plugins' collectd glue over the whole core, against
       # stubs of the daemon; collectd's headers and a build header
       srcs="$(layers read cloudwatch aws common) $src/plugin/sm_collectd.c
-        $src/tests/fuzz/glue_sagemaker_async.c
+        $src/tests/fuzz/glue_sagemaker_async.c $src/plugin/sa_*.c
         $src/tests/fuzz/glue_write_cloudwatch.c $src/plugin/wcw_*.c
         $src/tests/fakes/collectd_stubs.c"
       libs="-lcurl -lyajl -lz -lcrypto -lpthread -lm"
