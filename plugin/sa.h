@@ -86,18 +86,18 @@ typedef struct {
   const char *instance_id;
   cdtime_t time;
   cdtime_t interval;
-} sm_dispatch_ctx_t;
+} sa_dispatch_ctx_t;
 /* The backlog gauges of the snapshot. */
-void sa_dispatch_snapshot(const sm_runtime_t *rt, const sm_dispatch_ctx_t *ctx,
+void sa_dispatch_snapshot(const sm_runtime_t *rt, const sa_dispatch_ctx_t *ctx,
                           const rt_snapshot_t *snap);
 /* The interval's counts and statistic sets (with their sketches), and
  * LostRequests. */
-void sa_dispatch_interval(const sm_runtime_t *rt, const sm_dispatch_ctx_t *ctx);
+void sa_dispatch_interval(const sm_runtime_t *rt, const sa_dispatch_ctx_t *ctx);
 /* The running totals (Totals), the interval's counts added to them. */
-void sa_dispatch_totals(sm_runtime_t *rt, const sm_dispatch_ctx_t *ctx);
+void sa_dispatch_totals(sm_runtime_t *rt, const sa_dispatch_ctx_t *ctx);
 /* A notification per request of the page just committed that the
  * collector kept (failed or expired; succeeded with NotifySuccess). */
-void sa_dispatch_failed(const sm_runtime_t *rt, const sm_dispatch_ctx_t *ctx);
+void sa_dispatch_failed(const sm_runtime_t *rt, const sa_dispatch_ctx_t *ctx);
 
 /* sa_state.c. Loads the state file once, before the first snapshot. */
 void sa_state_load(sm_runtime_t *rt);

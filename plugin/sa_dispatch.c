@@ -12,7 +12,7 @@
 #include "sm_sketch.h"
 
 static meta_data_t *names_meta(const sm_runtime_t *rt,
-                               const sm_dispatch_ctx_t *ctx, bool with_range,
+                               const sa_dispatch_ctx_t *ctx, bool with_range,
                                const char *sketch) {
   meta_data_t *md = meta_data_create();
   if (md == NULL)
@@ -33,7 +33,7 @@ static meta_data_t *names_meta(const sm_runtime_t *rt,
   return md;
 }
 
-static void dispatch_one(const sm_runtime_t *rt, const sm_dispatch_ctx_t *ctx,
+static void dispatch_one(const sm_runtime_t *rt, const sa_dispatch_ctx_t *ctx,
                          const char *type, const char *type_instance,
                          value_t *values, size_t n, bool with_range,
                          const char *sketch) {
@@ -52,7 +52,7 @@ static void dispatch_one(const sm_runtime_t *rt, const sm_dispatch_ctx_t *ctx,
   meta_data_destroy(vl.meta);
 }
 
-void sa_dispatch_snapshot(const sm_runtime_t *rt, const sm_dispatch_ctx_t *ctx,
+void sa_dispatch_snapshot(const sm_runtime_t *rt, const sa_dispatch_ctx_t *ctx,
                           const rt_snapshot_t *snap) {
   double g[SM_G_NUM];
 
@@ -69,7 +69,7 @@ void sa_dispatch_snapshot(const sm_runtime_t *rt, const sm_dispatch_ctx_t *ctx,
 }
 
 void sa_dispatch_interval(const sm_runtime_t *rt,
-                          const sm_dispatch_ctx_t *ctx) {
+                          const sa_dispatch_ctx_t *ctx) {
   const rt_agg_t *agg = rt_collect_agg(rt->collect);
 
   for (int i = 0; i < SM_C_NUM; i++) {
@@ -106,7 +106,7 @@ void sa_dispatch_interval(const sm_runtime_t *rt,
  * rate() and increase(), rrdtool, Graphite's derivatives). They are sums
  * of what sa_dispatch_interval() sends, so they count each request once, and
  * start from 0 when collectd does. */
-void sa_dispatch_totals(sm_runtime_t *rt, const sm_dispatch_ctx_t *ctx) {
+void sa_dispatch_totals(sm_runtime_t *rt, const sa_dispatch_ctx_t *ctx) {
   const rt_agg_t *agg = rt_collect_agg(rt->collect);
 
   for (int i = 0; i < SM_C_NUM; i++)
@@ -127,7 +127,7 @@ void sa_dispatch_totals(sm_runtime_t *rt, const sm_dispatch_ctx_t *ctx) {
   }
 }
 
-void sa_dispatch_failed(const sm_runtime_t *rt, const sm_dispatch_ctx_t *ctx) {
+void sa_dispatch_failed(const sm_runtime_t *rt, const sa_dispatch_ctx_t *ctx) {
   size_t n = rt_collect_failed_num(rt->collect);
 
   for (size_t i = 0; i < n; i++) {

@@ -147,7 +147,7 @@ static int check_socket(sm_runtime_t *rt) {
  * *more says whether to read on. Returns 0, or -1 when the page was
  * rejected (complained about). */
 static int commit_page(sm_runtime_t *rt, rt_parser_t *p, const char *path,
-                       const sm_dispatch_ctx_t *ctx, bool *more) {
+                       const sa_dispatch_ctx_t *ctx, bool *more) {
   char text[MESSAGE_MAX];
 
   switch (rt_collect_page_commit(rt->collect, rt_parser_page(p), more)) {
@@ -178,7 +178,7 @@ static int commit_page(sm_runtime_t *rt, rt_parser_t *p, const char *path,
 
 /* Reads pages until caught up, the deadline, or an error. */
 static void read_pages(sm_runtime_t *rt, long deadline,
-                       const sm_dispatch_ctx_t *ctx) {
+                       const sa_dispatch_ctx_t *ctx) {
   rt_limits_t lim = {.max_bytes = rt->max_response_bytes,
                      .max_records = (size_t)rt->page_size};
   bool more = true;
@@ -238,7 +238,7 @@ static int sm_async_read(user_data_t *ud) {
   long deadline = now_ms() + rt->timeout_ms;
   char old_boot[RT_BOOT_ID_MAX + 1];
   rt_snapshot_t snap;
-  sm_dispatch_ctx_t ctx;
+  sa_dispatch_ctx_t ctx;
   rt_collect_snap_t what;
   uint64_t lost;
   rt_state_t st;
@@ -304,6 +304,8 @@ static int sm_async_read(user_data_t *ud) {
     sa_state_commit(rt, &st);
   return 0;
 }
+
+/* -------------------------------------------------------------- config */
 
 /* The runtime's client and collector. Returns 0 or -1 (logged). */
 static int config_start(sm_runtime_t *rt, const sm_collectd_where_t *where) {
@@ -379,6 +381,8 @@ static int config_runtime(oconfig_item_t *ci) {
   }
   return config_register(rt, &where);
 }
+
+/* The <Plugin sagemaker_async> block: a read per <Runtime>. */
 static int sm_async_config(oconfig_item_t *ci) {
   int status = 0;
 
