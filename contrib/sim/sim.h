@@ -3,10 +3,12 @@
  * sim: what the parts of sagemaker-runtime-sim share. The simulator is a
  * stand-in for the Amazon SageMaker async-inference runtime's stats API,
  * version 1 (shared/reference/runtime-api.md is the contract), and the
- * integration tests' ground truth and the benchmarks' load (see sim.c).
+ * integration tests' ground truth and the benchmarks' load (see
+ * sim_main.c).
  *
  * The parts, each a file whose name prefixes what it exports:
- *   sim.c           main, life cycle and event loop; messages and clocks
+ *   sim_main.c      main, life cycle and event loop
+ *   sim.c           the messages and clocks every part uses
  *   sim_opts.c      the command line
  *   sim_rng.c       the seeded PRNG streams and UUIDs
  *   sim_text.c      numbers, JSON strings and tokens

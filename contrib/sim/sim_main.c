@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sim: sagemaker-runtime-sim's main, life cycle and event loop, and the
- * messages and clocks every part uses (sim.h lists the parts).
+ * sim_main: sagemaker-runtime-sim's main, life cycle and event loop (sim.h
+ * lists the parts).
  *
  * The simulator is a stand-in for the Amazon SageMaker async-inference
  * runtime's stats API, version 1 (shared/reference/runtime-api.md is the
@@ -45,47 +45,11 @@
 #define SIM_POLL_BUSY_MS 10 /* while generating: completions spread in time */
 #define SIM_POLL_IDLE_MS 100
 
-/* ---- Messages and clocks ----------------------------------------------- */
+/* ---- Signals ----------------------------------------------------------- */
 
 /* Process-wide by nature: signal handlers can reach nothing else. */
 static volatile sig_atomic_t sig_stop;
 static volatile sig_atomic_t sig_restart;
-
-void sim_err(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs(SIM_NAME ": ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-}
-
-uint64_t sim_mono_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-int64_t sim_wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void sim_log(const struct sim *s, const char *fmt, ...) {
-  va_list ap;
-  if (s->o->quiet)
-    return;
-  va_start(ap, fmt);
-  fputs(SIM_NAME ": ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-}
-
-bool sim_in_start_delay(const struct sim *s, uint64_t now_us) {
-  return now_us - s->boot_us < s->o->start_delay_ms * 1000;
-}
 
 /* ---- Boot, pidfile, signals -------------------------------------------- */
 
