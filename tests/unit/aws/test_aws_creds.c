@@ -21,6 +21,7 @@
 #include "aws_creds.h"
 #include "aws_imds.h"
 #include "aws_region.h"
+#include "aws_test_util.h"
 #include "fake_http.h"
 #include "tap.h"
 
@@ -39,70 +40,7 @@
 
 #define MAX_STEPS 8
 
-/* ---- secrets: none may ever appear in a message ---- */
-
-#define ENV_ID "AKIAENVEXAMPLE7Q2XZA"
-#define ENV_SECRET "envSECRETwJalrXUtnFEMI/K7MDENG/bPxRfiCY"
-#define ENV_TOKEN "envTOKENIQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJH"
-#define FILE_ID "AKIAFILEEXAMPLE4R7TQ"
-#define FILE_SECRET "fileSECRETnFEMI/K7MDENG/bPxRfiCYzEXAMPLE"
-#define FILE_TOKEN "fileTOKENFwoGZXIvYXdzEBYaDHpvdWQzbm5pcXRpbGVyCzqKIEXAMPLE"
-#define DEV_ID "AKIADEVEXAMPLE000DEV"
-#define DEV_SECRET "devSECRETwJalrXUtnFEMI/K7MDENG+bPxRfiCY"
-#define CONF_ID "AKIACONFEXAMPLE00CNF"
-#define CONF_SECRET "confSECRETalrXUtnFEMI/K7MDENG/bPxRfiCYx"
-#define CT_ID "ASIACONTAINEREXAMPLE"
-#define CT_SECRET "ctSECRETXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLE1"
-#define CT_TOKEN "ctTOKENIQoJb3JpZ2luX2VjENr//////////wEaCXVzLWVhc3QtMiJG"
-#define CT_AUTH "ctAUTHtokenZXlKaGJHY2lPaUpTVXpJMU5pSXNJbXRwWkNJNklq"
-#define CT_AUTH2 "ctAUTH2tokenSTVXpJMU5pSXNJbXRwWkNJNklqRXhNakl6"
-#define IMDS_ID "ASIAIMDSEXAMPLE00001"
-#define IMDS_SECRET "imdsSECRETtnFEMI/K7MDENG/bPxRfiCYEXAMPLE"
-#define IMDS_TOKEN "imdsTOKENIQoJb3JpZ2luX2VjEPv//////////wEaCXVzLWVhc3QtMSJI"
-#define IMDS2_ID "ASIAIMDSEXAMPLE00002"
-#define IMDS2_SECRET "imds2SECRETnFEMI/K7MDENG/bPxRfiCYEXAMPLE"
-#define IMDS2_TOKEN "imds2TOKENIQoJb3JpZ2luX2VjEPv//////////wEaCXVzLWVhc3Qt"
-#define SESSION "AQAEAFdpbmRvd3NfSU1EU3YyX3Rva2VuX2V4YW1wbGU="
-
-static const char *const secrets[] = {
-    ENV_ID,   ENV_SECRET,   ENV_TOKEN,   FILE_ID,     FILE_SECRET, FILE_TOKEN,
-    DEV_ID,   DEV_SECRET,   CONF_ID,     CONF_SECRET, CT_ID,       CT_SECRET,
-    CT_TOKEN, CT_AUTH,      CT_AUTH2,    IMDS_ID,     IMDS_SECRET, IMDS_TOKEN,
-    IMDS2_ID, IMDS2_SECRET, IMDS2_TOKEN, SESSION,
-};
-
-static int msgs_checked;
-static int msgs_leaking;
-
-/* True when msg holds none of the secrets (nor a long piece of one). */
-static bool clean(const char *msg) {
-  msgs_checked++;
-  for (size_t i = 0; i < sizeof(secrets) / sizeof(*secrets); i++) {
-    const char *s = secrets[i];
-    size_t n = strlen(s);
-    for (size_t off = 0; off + 12 <= n; off++) {
-      char piece[13];
-      memcpy(piece, s + off, 12);
-      piece[12] = '\0';
-      if (strstr(msg, piece) != NULL) {
-        msgs_leaking++;
-        return false;
-      }
-    }
-  }
-  return true;
-}
-
-/* ---- injected environment and clock ---- */
-
-/* NULL-terminated list of name, value, name, value, ... */
-static const char *fenv_get(void *ud, const char *name) {
-  const char *const *kv = ud;
-  for (size_t i = 0; kv != NULL && kv[i] != NULL; i += 2)
-    if (strcmp(kv[i], name) == 0)
-      return kv[i + 1];
-  return NULL;
-}
+/* ---- injected clock (the environment: fenv_get, aws_test_util.h) ---- */
 
 static time_t now_;
 static time_t fclock(void *ud) {
@@ -110,16 +48,6 @@ static time_t fclock(void *ud) {
   return __atomic_load_n(&now_, __ATOMIC_SEQ_CST);
 }
 static void set_now(time_t t) { __atomic_store_n(&now_, t, __ATOMIC_SEQ_CST); }
-
-static time_t utc(int y, int mo, int d, int h, int mi, int s) {
-  struct tm tm = {.tm_year = y - 1900,
-                  .tm_mon = mo - 1,
-                  .tm_mday = d,
-                  .tm_hour = h,
-                  .tm_min = mi,
-                  .tm_sec = s};
-  return timegm(&tm);
-}
 
 /* ---- the fake endpoint ---- */
 
@@ -366,45 +294,6 @@ static aws_creds_status_t get(aws_creds_provider_t *p, aws_creds_t *out,
 static bool contains(const char *s, const char *part) {
   return s != NULL && strstr(s, part) != NULL;
 }
-
-/* =================== files the chain reads =================== */
-
-static const char CREDS_FILE[] =
-    "# the CLI's credentials file\r\n"
-    "[default]\r\n"
-    "aws_access_key_id = " FILE_ID "\r\n"
-    "AWS_Secret_Access_Key=" FILE_SECRET "   \r\n"
-    "aws_session_token   :   " FILE_TOKEN " # inline comment\r\n"
-    "\r\n"
-    "; another comment\n"
-    "[dev]   ; comment after the header\n"
-    "aws_access_key_id=" DEV_ID "\n"
-    "aws_secret_access_key=" DEV_SECRET "\n"
-    "s3 =\n"
-    "    max_concurrent_requests = 10\n"
-    "    aws_access_key_id = NOT-A-KEY\n"
-    "[ spaced ]\n"
-    "aws_access_key_id = S\n"
-    "aws_secret_access_key = T\n"
-    "[profile dev]\n"
-    "aws_access_key_id = WRONG\n"
-    "[default]\n"
-    "region = eu-west-1"; /* no final newline */
-
-static const char CONFIG_FILE[] = "[default]\n"
-                                  "region = us-west-2\n"
-                                  "output = json\n"
-                                  "[dev]\n"
-                                  "region = wrong-1\n"
-                                  "[profile dev]\n"
-                                  "region=eu-central-1\n"
-                                  "aws_access_key_id = " CONF_ID "\n"
-                                  "aws_secret_access_key = " CONF_SECRET "\n"
-                                  "[profile   assume]\n"
-                                  "role_arn = arn:aws:iam::1:role/x\n"
-                                  "source_profile = default\n"
-                                  "[profile default]\n"
-                                  "output = text\n";
 
 /* =================== the chain =================== */
 
@@ -1324,8 +1213,8 @@ int main(void) {
   test_region();
   test_imds_get();
 
-  T_OK(msgs_leaking == 0, "none of the %d messages checked holds a secret",
-       msgs_checked);
+  T_OK(clean_leaking == 0, "none of the %d messages checked holds a secret",
+       clean_checked);
   fake_stop();
   home_file("credentials", NULL);
   home_file("config", NULL);

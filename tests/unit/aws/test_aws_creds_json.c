@@ -6,6 +6,7 @@
  * against timegm(3).
  */
 #include "aws_creds_json.h"
+#include "aws_test_util.h"
 #include "tap.h"
 
 #include <stdbool.h>
@@ -15,38 +16,6 @@
 #include <time.h>
 
 #define MAX_CHUNK 31
-
-#define IMDS_ID "ASIAIMDSEXAMPLE00001"
-#define IMDS_SECRET "imdsSECRETtnFEMI/K7MDENG/bPxRfiCYEXAMPLE"
-#define IMDS_TOKEN "imdsTOKENIQoJb3JpZ2luX2VjEPv//////////wEaCXVzLWVhc3QtMSJI"
-
-static const char *const secrets[] = {IMDS_ID, IMDS_SECRET, IMDS_TOKEN};
-
-/* True when msg holds none of the secrets (nor a 12-byte piece of one). */
-static bool clean(const char *msg) {
-  for (size_t i = 0; i < sizeof(secrets) / sizeof(*secrets); i++) {
-    const char *s = secrets[i];
-    size_t n = strlen(s);
-    for (size_t off = 0; off + 12 <= n; off++) {
-      char piece[13];
-      memcpy(piece, s + off, 12);
-      piece[12] = '\0';
-      if (strstr(msg, piece) != NULL)
-        return false;
-    }
-  }
-  return true;
-}
-
-static time_t utc(int y, int mo, int d, int h, int mi, int s) {
-  struct tm tm = {.tm_year = y - 1900,
-                  .tm_mon = mo - 1,
-                  .tm_mday = d,
-                  .tm_hour = h,
-                  .tm_min = mi,
-                  .tm_sec = s};
-  return timegm(&tm);
-}
 
 static char creds_doc_buf[1024];
 
