@@ -28,22 +28,13 @@
  * Built by tests/fuzz/run-fuzzers.sh.
  */
 #include "cw_logs.h"
+#include "fuzz_common.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "check failed: %s (line %d)\n", #cond, __LINE__);        \
-      __builtin_trap();                                                        \
-    }                                                                          \
-  } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* 2025-11-26T20:00:30Z */
 #define T0_MS (INT64_C(1764187230) * 1000)
