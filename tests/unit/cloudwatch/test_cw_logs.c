@@ -15,6 +15,7 @@
 
 #include "cw_logs.h"
 #include "tap.h"
+#include "utf8_ok.h"
 
 /* 2025-11-26T20:00:30Z */
 #define T0_MS ((int64_t)1764187230 * 1000)
@@ -27,41 +28,6 @@
 #define STREAM2 "variant-b/i-0fedcba9876543210/data-log"
 
 /* ================================================================ UTF-8 */
-
-/* An independent check: decodes code points and refuses what Unicode's
- * table 3-7 does not list (overlongs, surrogates, > U+10FFFF). */
-static int utf8_ok(const char *p, size_t len) {
-  const unsigned char *s = (const unsigned char *)p;
-  size_t i = 0;
-
-  while (i < len) {
-    unsigned c = s[i], need, cp, min;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    if ((c & 0xE0) == 0xC0) {
-      need = 1, cp = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      need = 2, cp = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      need = 3, cp = c & 0x07, min = 0x10000;
-    } else {
-      return 0;
-    }
-    if (i + need >= len)
-      return 0;
-    for (unsigned k = 1; k <= need; k++) {
-      if ((s[i + k] & 0xC0) != 0x80)
-        return 0;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      return 0;
-    i += need + 1;
-  }
-  return 1;
-}
 
 #define FFFD "\xEF\xBF\xBD"
 
