@@ -40,11 +40,9 @@ from harness import (SIM, Tap, Workdir, collectd_conf, plugin_block,
                      runtime_block,
                      sanitizer_reports, start, start_collectd, start_sim,
                      stop, wait_for)
-from ledger import (COUNTS, GAUGES, STATS, Ledger, expected, failed,
-                    read_ranges, reads_of, stats_of_values)
+from ledger import READ_KEYS, Ledger, compare_reads, failed, reads_of
 
 PLUGIN = "sagemaker_async"
-WANT_KEYS = set(COUNTS + STATS + GAUGES + ["LostRequests"])
 MIX = ("success=0.8,model_error=0.06,download_failed=0.03,upload_failed=0.03,"
        "expired=0.04,timeout=0.02,internal_error=0.02")
 tap = Tap()
@@ -104,42 +102,16 @@ def account(runs, led):
     """Compares the reads of all runs with the ledgers. Returns a dict of
     figures; the per-read equality is checked here."""
     reads = [r for run in runs for r in run.reads()]
-    incomplete = [sorted(WANT_KEYS ^ set(r)) for r in reads
-                  if set(r) != WANT_KEYS]
+    incomplete = [sorted(READ_KEYS ^ set(r)) for r in reads
+                  if set(r) != READ_KEYS]
+    spans, mismatches, lost = compare_reads(
+        reads, lambda boot, s: led.requests.get(boot, {}).get(s),
+        led.skipped)
     seen = defaultdict(Counter)  # boot -> seq -> times covered
-    mismatches = []
-    lost = 0
-    per_read = []
+    for sp in spans:
+        seen[sp.boot].update(sp.seqs)
+    per_read = [len(sp.records) for sp in spans]
     gone_of = {}
-    for r in reads:
-        if set(r) != WANT_KEYS:
-            continue
-        metas = read_ranges(r)
-        if len(metas) != 1:
-            mismatches.append(("ranges differ within a read", metas))
-            continue
-        boot, first, last = metas.pop()
-        recs = []
-        if first <= last:
-            gone = gone_of.setdefault(boot, led.skipped(boot))
-            for s in range(first, last + 1):
-                if s in gone:
-                    continue
-                seen[boot][s] += 1
-                rec = led.requests.get(boot, {}).get(s)
-                if rec is not None:
-                    recs.append(rec)
-            per_read.append(len(recs))
-        counts, stats = expected(recs)
-        for k in COUNTS:
-            if r[k]["values"][0] != counts[k]:
-                mismatches.append((boot, first, last, k, r[k]["values"][0],
-                                   counts[k]))
-        for k in STATS:
-            got = stats_of_values(r[k]["values"])
-            if got != stats[k]:
-                mismatches.append((boot, first, last, k, got, stats[k]))
-        lost += int(r["LostRequests"]["values"][0])
 
     first_boot = led.snapshots[0]["boot_id"] if led.snapshots else None
     announced = 0
@@ -196,7 +168,7 @@ def max_failed_per_read(runs, led):
 
 def check_exact(label, fig):
     tap.ok(not fig["incomplete"], "%s: every read dispatched its %d value "
-           "lists" % (label, len(WANT_KEYS)), fig["incomplete"][:3])
+           "lists" % (label, len(READ_KEYS)), fig["incomplete"][:3])
     tap.ok(not fig["mismatches"], "%s: every read's counts and statistic "
            "sets equal the ledger's records of its seq range" % label,
            "\n".join(map(str, fig["mismatches"][:10])))
