@@ -11,37 +11,8 @@
 #include <string.h>
 
 #include "rt_agg.h"
+#include "rt_test_util.h"
 #include "tap.h"
-
-static rt_record_t rec(int64_t seq, rt_outcome_t o) {
-  rt_record_t r;
-  memset(&r, 0, sizeof(r));
-  r.seq = seq;
-  snprintf(r.inference_id, sizeof(r.inference_id), "id-%lld", (long long)seq);
-  r.outcome = o;
-  r.backlog_us = 1000 * seq;
-  r.total_ms = 10 * seq;
-  r.received_ms = 1764187200000;
-  r.completed_ms = r.received_ms + r.total_ms;
-  if (o == RT_OUTCOME_EXPIRED)
-    return r;
-  r.have |= RT_HAVE_DOWNLOAD_US | RT_HAVE_DOWNLOAD_OK;
-  r.download_us = 100 + seq;
-  r.download_ok = o != RT_OUTCOME_DOWNLOAD_FAILED;
-  r.notification = RT_NOTIFY_SENT;
-  if (o == RT_OUTCOME_DOWNLOAD_FAILED)
-    return r;
-  r.have |= RT_HAVE_MODEL_US;
-  r.model_us = 5000 + seq;
-  if (o == RT_OUTCOME_TIMEOUT || o == RT_OUTCOME_INTERNAL_ERROR)
-    return r;
-  r.have |= RT_HAVE_STATUS_CODE | RT_HAVE_UPLOAD_US | RT_HAVE_UPLOAD_OK;
-  r.status_code =
-      o == RT_OUTCOME_MODEL_ERROR ? 400 + (int)(seq % 2) * 100 : 200;
-  r.upload_us = 300 + seq;
-  r.upload_ok = o != RT_OUTCOME_UPLOAD_FAILED;
-  return r;
-}
 
 static void test_stat(void) {
   rt_agg_stat_t a, b;

@@ -8,28 +8,8 @@
 #include <string.h>
 
 #include "rt_collect.h"
+#include "rt_test_util.h"
 #include "tap.h"
-
-static rt_snapshot_t snap(const char *boot, int64_t next_seq) {
-  rt_snapshot_t s;
-  memset(&s, 0, sizeof(s));
-  s.protocol = 1;
-  snprintf(s.boot_id, sizeof(s.boot_id), "%s", boot);
-  s.instance_count = 1;
-  s.next_seq = next_seq;
-  return s;
-}
-
-static rt_record_t rec(int64_t seq, rt_outcome_t o) {
-  rt_record_t r;
-  memset(&r, 0, sizeof(r));
-  r.seq = seq;
-  snprintf(r.inference_id, sizeof(r.inference_id), "id-%lld", (long long)seq);
-  r.outcome = o;
-  r.backlog_us = seq;
-  r.total_ms = seq;
-  return r;
-}
 
 /* Stages the records [from, to] (skipping those in skip, if any) as one
  * page of boot, and commits it. */

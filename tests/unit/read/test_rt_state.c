@@ -17,6 +17,7 @@
 
 #include "rt_collect.h"
 #include "rt_state.h"
+#include "rt_test_util.h"
 #include "tap.h"
 
 /* A state written by hand, with its CRC-32 from an independent
@@ -481,16 +482,6 @@ static void test_files(void) {
 }
 
 /* ------------------------------------------------------ restored cursor */
-
-static rt_snapshot_t snap(const char *boot, int64_t next_seq) {
-  rt_snapshot_t s;
-  memset(&s, 0, sizeof(s));
-  s.protocol = 1;
-  snprintf(s.boot_id, sizeof(s.boot_id), "%s", boot);
-  s.instance_count = 1;
-  s.next_seq = next_seq;
-  return s;
-}
 
 static void test_restore(void) {
   rt_collect_t *c = rt_collect_create(10);
