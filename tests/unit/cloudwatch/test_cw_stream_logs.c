@@ -40,20 +40,14 @@
 #include "cw_spool.h"
 #include "cw_stream_logs.h"
 #include "fake_http.h"
+#include "logs_test_util.h"
 #include "tap.h"
 
 #define CTYPE "application/x-amz-json-1.1"
 #include "pipeline_fixture.h"
 
-#define T0_MS ((int64_t)T0 * 1000)
+_Static_assert(T0_MS == (int64_t)T0 * 1000, "the fixture and the logs' T0");
 #define TARGET_PREFIX "Logs_20140328."
-#define HOUR_MS (3600LL * 1000)
-#define DAY_MS (24 * HOUR_MS)
-
-#define GROUP "/aws/sagemaker/Endpoints/ep-one"
-#define STREAM "AllTraffic/i-0123456789abcdef0/data-log"
-#define GROUP2 "/aws/sagemaker/Endpoints/ep-two"
-#define STREAM2 "variant-b/i-0fedcba9876543210/data-log"
 #define DEST GROUP ":" STREAM
 #define DEST2 GROUP2 ":" STREAM2
 
@@ -272,17 +266,6 @@ static cw_pipeline_stats_t fx_stats(fx_t *fx) {
   cw_pipeline_stats_t st;
   cw_pipeline_get_stats(fx->p, fx->st, &st);
   return st;
-}
-
-/* Adds message "<tag>-<i>" and checks the result. */
-static void add_ok(cw_logs_queue_t *q, const char *g, const char *s, int64_t ts,
-                   const char *tag, size_t i) {
-  char msg[64];
-  cw_logs_add_t r;
-  snprintf(msg, sizeof(msg), "%s-%05zu", tag, i);
-  r = cw_logs_queue_add(q, g, s, ts, msg, T0_MS);
-  if (r != CW_LOGS_ADDED)
-    T_OK(0, "add %s: result %d", msg, (int)r);
 }
 
 static void fx_add(fx_t *fx, const char *g, const char *s, int64_t ts,
