@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -111,6 +112,37 @@ static const char CONFIG_FILE[] = "[default]\n"
                                   "source_profile = default\n"
                                   "[profile default]\n"
                                   "output = text\n";
+
+/* ---- parsers fed in chunks ---- */
+
+/* rc = feed(p, piece, n) over the len bytes of text in pieces of chunk
+ * bytes (0: all at once), for as long as it returns 0. */
+#define FEED_IN_CHUNKS(rc, feed, p, text, len, chunk)                          \
+  do {                                                                         \
+    size_t step_ = (chunk) > 0 ? (chunk) : (len) > 0 ? (len) : 1;              \
+    for (size_t off_ = 0; off_ < (len) && (rc) == 0; off_ += step_)            \
+      (rc) =                                                                   \
+          (feed)((p), (text) + off_, (len)-off_ < step_ ? (len)-off_ : step_); \
+  } while (0)
+
+/* A credentials document as instance metadata and the container endpoint
+ * serve it; code NULL: no Code member. In one of 8 static buffers taken in
+ * turn: a fake server may still be reading one during the next calls. */
+static inline const char *creds_doc(const char *code, const char *id,
+                                    const char *secret, const char *token,
+                                    const char *exp) {
+  static char buf[8][1024];
+  static unsigned next;
+  char *b = buf[next++ % 8];
+  snprintf(b, sizeof(buf[0]),
+           "{%s%s%s\"LastUpdated\":\"2026-11-26T11:00:00Z\","
+           "\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"%s\","
+           "\"SecretAccessKey\":\"%s\",\"Token\":\"%s\","
+           "\"Expiration\":\"%s\"}",
+           code ? "\"Code\":\"" : "", code ? code : "", code ? "\"," : "", id,
+           secret, token, exp);
+  return b;
+}
 
 /* ---- injected environment, time ---- */
 

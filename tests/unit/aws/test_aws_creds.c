@@ -216,25 +216,6 @@ static step_t imds_get(const char *path, int status, const char *body) {
                   .body = body};
 }
 
-static char creds_doc_buf[8][1024];
-static int creds_doc_next;
-
-/* A credentials document (a rotating static buffer: the fake reads it
- * during the call). code NULL: no Code member. */
-static const char *creds_doc(const char *code, const char *id,
-                             const char *secret, const char *token,
-                             const char *exp) {
-  char *b = creds_doc_buf[creds_doc_next++ % 8];
-  snprintf(b, sizeof(creds_doc_buf[0]),
-           "{%s%s%s\"LastUpdated\":\"2026-11-26T11:00:00Z\","
-           "\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"%s\","
-           "\"SecretAccessKey\":\"%s\",\"Token\":\"%s\","
-           "\"Expiration\":\"%s\"}",
-           code ? "\"Code\":\"" : "", code ? code : "", code ? "\"," : "", id,
-           secret, token, exp);
-  return b;
-}
-
 /* ---- files ---- */
 
 static char home[64];

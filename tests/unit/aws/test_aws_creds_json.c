@@ -17,22 +17,6 @@
 
 #define MAX_CHUNK 31
 
-static char creds_doc_buf[1024];
-
-/* A credentials document. */
-static const char *creds_doc(const char *code, const char *id,
-                             const char *secret, const char *token,
-                             const char *exp) {
-  snprintf(creds_doc_buf, sizeof(creds_doc_buf),
-           "{%s%s%s\"LastUpdated\":\"2026-11-26T11:00:00Z\","
-           "\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"%s\","
-           "\"SecretAccessKey\":\"%s\",\"Token\":\"%s\","
-           "\"Expiration\":\"%s\"}",
-           code ? "\"Code\":\"" : "", code ? code : "", code ? "\"," : "", id,
-           secret, token, exp);
-  return creds_doc_buf;
-}
-
 typedef struct {
   int feed_rc, finish_rc;
   char error[160];
@@ -45,11 +29,7 @@ static void json_parse(json_run_t *r, const char *doc, size_t len,
   memset(r, 0, sizeof(*r));
   if (j == NULL)
     abort();
-  if (chunk == 0)
-    chunk = len > 0 ? len : 1;
-  for (size_t off = 0; off < len && r->feed_rc == 0; off += chunk)
-    r->feed_rc = aws_creds_json_feed(j, doc + off,
-                                     len - off < chunk ? len - off : chunk);
+  FEED_IN_CHUNKS(r->feed_rc, aws_creds_json_feed, j, doc, len, chunk);
   r->finish_rc = aws_creds_json_finish(j);
   snprintf(r->error, sizeof(r->error), "%s", aws_creds_json_error(j));
   for (int f = 0; f < AWS_CREDS_JSON_FIELD_COUNT; f++) {

@@ -43,11 +43,7 @@ static void prof_parse(prof_run_t *r, aws_profile_kind_t kind,
   memset(r, 0, sizeof(*r));
   if (p == NULL)
     abort();
-  if (chunk == 0)
-    chunk = len > 0 ? len : 1;
-  for (size_t off = 0; off < len && r->feed_rc == 0; off += chunk)
-    r->feed_rc = aws_profile_parser_feed(p, text + off,
-                                         len - off < chunk ? len - off : chunk);
+  FEED_IN_CHUNKS(r->feed_rc, aws_profile_parser_feed, p, text, len, chunk);
   r->finish_rc = aws_profile_parser_finish(p);
   snprintf(r->error, sizeof(r->error), "%s", aws_profile_parser_error(p));
   res = aws_profile_parser_result(p);
