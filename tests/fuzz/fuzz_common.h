@@ -41,8 +41,9 @@ static inline void check_finish(int feed_rc, int finish_rc, int again_rc,
   CHECK((message[0] == '\0') == (finish_rc == 0));
 }
 
-/* FNV-1a over the 8 bytes of v, and over a string (NULL apart from any
- * string), each string closed by a byte no string holds. */
+/* FNV-1a over the 8 bytes of v, over n such numbers, and over a string
+ * (NULL apart from any string), each string closed by a byte no string
+ * holds. */
 #define FUZZ_HASH_INIT UINT64_C(0xcbf29ce484222325)
 
 static inline uint64_t fuzz_mix(uint64_t h, uint64_t v) {
@@ -50,6 +51,12 @@ static inline uint64_t fuzz_mix(uint64_t h, uint64_t v) {
     h ^= (v >> (8 * i)) & 0xff;
     h *= UINT64_C(0x100000001b3);
   }
+  return h;
+}
+
+static inline uint64_t fuzz_mix_nums(uint64_t h, const uint64_t *v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    h = fuzz_mix(h, v[i]);
   return h;
 }
 

@@ -82,22 +82,19 @@ static int record_cb(const rt_record_t *r, void *ud) {
   CHECK(rt_parser_outcome_name(r->outcome)[0] != '\0');
   (void)rt_parser_notify_name(r->notification);
 
-  h = fuzz_mix(h, (uint64_t)r->seq);
+  {
+    const uint64_t nums[] = {
+        (uint64_t)r->seq,          (uint64_t)r->received_ms,
+        (uint64_t)r->completed_ms, (uint64_t)r->outcome,
+        (uint64_t)r->backlog_us,   (uint64_t)r->download_us,
+        (uint64_t)r->download_ok,  (uint64_t)r->model_us,
+        (uint64_t)r->status_code,  (uint64_t)r->upload_us,
+        (uint64_t)r->upload_ok,    (uint64_t)r->notification,
+        (uint64_t)r->total_ms,     (uint64_t)r->have};
+    h = fuzz_mix_nums(h, nums, sizeof(nums) / sizeof(nums[0]));
+  }
   h = fuzz_mix_str(h, r->inference_id);
-  h = fuzz_mix(h, (uint64_t)r->received_ms);
-  h = fuzz_mix(h, (uint64_t)r->completed_ms);
-  h = fuzz_mix(h, (uint64_t)r->outcome);
-  h = fuzz_mix(h, (uint64_t)r->backlog_us);
-  h = fuzz_mix(h, (uint64_t)r->download_us);
-  h = fuzz_mix(h, (uint64_t)r->download_ok);
-  h = fuzz_mix(h, (uint64_t)r->model_us);
-  h = fuzz_mix(h, (uint64_t)r->status_code);
-  h = fuzz_mix(h, (uint64_t)r->upload_us);
-  h = fuzz_mix(h, (uint64_t)r->upload_ok);
-  h = fuzz_mix(h, (uint64_t)r->notification);
-  h = fuzz_mix(h, (uint64_t)r->total_ms);
   h = fuzz_mix_str(h, r->error);
-  h = fuzz_mix(h, r->have);
   d->hash = h;
   d->records++;
   return d->stop_at != 0 && d->records == d->stop_at;
@@ -122,18 +119,19 @@ static uint64_t result_hash(const rt_parser_t *p, rt_doc_t kind,
     CHECK(s->instance_count >= 1 && s->next_seq >= 1 && s->time_ms >= 0);
     CHECK(s->backlog_size >= 0 && s->oldest_request_age_ms >= 0);
     CHECK(s->in_flight >= -1 && s->max_concurrency >= -1);
-    h = fuzz_mix(h, (uint64_t)s->protocol);
+    const uint64_t nums[] = {(uint64_t)s->protocol,
+                             (uint64_t)s->instance_count,
+                             (uint64_t)s->time_ms,
+                             (uint64_t)s->backlog_size,
+                             (uint64_t)s->oldest_request_age_ms,
+                             (uint64_t)s->in_flight,
+                             (uint64_t)s->max_concurrency,
+                             (uint64_t)s->next_seq};
+    h = fuzz_mix_nums(h, nums, sizeof(nums) / sizeof(nums[0]));
     h = fuzz_mix_str(h, s->boot_id);
     h = fuzz_mix_str(h, s->endpoint_name);
     h = fuzz_mix_str(h, s->variant_name);
     h = fuzz_mix_str(h, s->instance_id);
-    h = fuzz_mix(h, (uint64_t)s->instance_count);
-    h = fuzz_mix(h, (uint64_t)s->time_ms);
-    h = fuzz_mix(h, (uint64_t)s->backlog_size);
-    h = fuzz_mix(h, (uint64_t)s->oldest_request_age_ms);
-    h = fuzz_mix(h, (uint64_t)s->in_flight);
-    h = fuzz_mix(h, (uint64_t)s->max_concurrency);
-    h = fuzz_mix(h, (uint64_t)s->next_seq);
   }
   if (pg != NULL) {
     check_string(pg->boot_id, RT_BOOT_ID_MAX);
