@@ -87,6 +87,15 @@ def require_collectd(tap):
             tap.bail("not built: " + f)
 
 
+def slow_tap(name):
+    """The Tap of a test of the real collectd that takes minutes: it skips
+    without collectd (require_collectd) or SM_SLOW_TESTS=1 (require_slow)."""
+    tap = Tap()
+    require_collectd(tap)
+    require_slow(tap, name)
+    return tap
+
+
 class Workdir:
     def __init__(self, name):
         self.path = tempfile.mkdtemp(prefix="sm-%s-" % name)

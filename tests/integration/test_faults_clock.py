@@ -21,13 +21,10 @@ from faults_common import (Accounting, DataLogAccounting, Ledgers,
                            last_counter, summary, use_fake_credentials,
                            wcw_block, write_conf)
 from fake_cloudwatch import FakeCloudWatch
-from harness import (Tap, Workdir, read_jsonl, read_text, require_collectd,
-                     require_slow, sanitizer_reports, start_collectd,
-                     start_sim, stop, wait_for)
+from harness import (Workdir, read_jsonl, read_text, sanitizer_reports,
+                     slow_tap, start_collectd, start_sim, stop, wait_for)
 
-tap = Tap()
-require_collectd(tap)
-require_slow(tap, "test_faults_clock")
+tap = slow_tap("test_faults_clock")
 
 OFFSET = 600        # the service's clock ahead of this host's, seconds
 RATE = 40

@@ -29,13 +29,10 @@ from faults_common import (Accounting, Ledgers, counter_at, drained,
                            summary, use_fake_credentials, wcw_block,
                            write_conf)
 from fake_cloudwatch import FakeCloudWatch
-from harness import (Tap, Workdir, read_jsonl, read_text, require_collectd,
-                     require_slow, sanitizer_reports, start_sim, stop,
-                     wait_for)
+from harness import (Workdir, read_jsonl, read_text, sanitizer_reports,
+                     slow_tap, start_sim, stop, wait_for)
 
-tap = Tap()
-require_collectd(tap)
-require_slow(tap, "test_faults_outage")
+tap = slow_tap("test_faults_outage")
 
 OUTAGE = int(os.environ.get("SM_FAULT_OUTAGE_SECONDS", "120"))
 RATE = 40

@@ -33,13 +33,10 @@ from faults_common import (Accounting, DataLogAccounting, Ledgers,
                            summary, use_fake_credentials, wcw_block,
                            write_conf)
 from fake_cloudwatch import FakeCloudWatch
-from harness import (SIM, Tap, Workdir, read_jsonl, read_text,
-                     require_collectd, require_slow, sanitizer_reports,
-                     start, start_sim, stop, wait_for)
+from harness import (SIM, Workdir, read_jsonl, read_text, sanitizer_reports,
+                     slow_tap, start, start_sim, stop, wait_for)
 
-tap = Tap()
-require_collectd(tap)
-require_slow(tap, "test_faults_restart")
+tap = slow_tap("test_faults_restart")
 
 RATE = 40
 FLUSH = 1

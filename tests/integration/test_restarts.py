@@ -35,19 +35,15 @@ import time
 import zlib
 from collections import Counter, defaultdict
 
-from harness import (SIM, Tap, Workdir, collectd_conf, plugin_block,
-                     read_jsonl, read_text, require_collectd, require_slow,
-                     runtime_block,
-                     sanitizer_reports, start, start_collectd, start_sim,
-                     stop, wait_for)
+from harness import (SIM, Workdir, collectd_conf, plugin_block, read_jsonl,
+                     read_text, runtime_block, sanitizer_reports, slow_tap,
+                     start, start_collectd, start_sim, stop, wait_for)
 from ledger import READ_KEYS, Ledger, compare_reads, failed, reads_of
 
 PLUGIN = "sagemaker_async"
 MIX = ("success=0.8,model_error=0.06,download_failed=0.03,upload_failed=0.03,"
        "expired=0.04,timeout=0.02,internal_error=0.02")
-tap = Tap()
-require_collectd(tap)
-require_slow(tap, "test_restarts")
+tap = slow_tap("test_restarts")
 
 
 class Ledgers:
