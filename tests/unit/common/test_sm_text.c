@@ -26,43 +26,33 @@ static void check(const char *in, size_t len, const char *want,
   T_EQ_INT(n, strlen(want), "returns the length");
 }
 
+/* The escapes of one letter, each followed by the byte it stands for. */
+static const char LETTER_ESCAPES[] = "n\nr\rt\t\\\\";
+
 /* Reverses the escaping; returns the length, or -1 on a bad escape. */
 static int unescape(const char *s, char *out, size_t size) {
   size_t n = 0;
   while (*s != 0 && n < size) {
+    const char *e = LETTER_ESCAPES;
+    unsigned v;
     if (*s != '\\') {
       out[n++] = *s++;
       continue;
     }
     s++;
-    switch (*s) {
-    case 'n':
-      out[n++] = '\n';
-      s++;
-      break;
-    case 'r':
-      out[n++] = '\r';
-      s++;
-      break;
-    case 't':
-      out[n++] = '\t';
-      s++;
-      break;
-    case '\\':
-      out[n++] = '\\';
-      s++;
-      break;
-    case 'x': {
-      unsigned v;
+    if (*s == 'x') {
       if (sscanf(s + 1, "%2x", &v) != 1 || strlen(s) < 3)
         return -1;
       out[n++] = (char)v;
       s += 3;
-      break;
+      continue;
     }
-    default:
+    while (*e != 0 && *e != *s)
+      e += 2;
+    if (*e == 0)
       return -1;
-    }
+    out[n++] = e[1];
+    s++;
   }
   return (int)n;
 }
