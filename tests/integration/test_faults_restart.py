@@ -48,11 +48,6 @@ AFTER = 6         # generation goes on this long after the outage
 NEEDED = ("StateFile", "SpoolDirectory", "MaxRequestsPerSecond")
 
 
-def skip(what, why):
-    tap.n += 1
-    print("ok %d - %s # SKIP %s" % (tap.n, what, why), flush=True)
-
-
 def collectd_restart(sig):
     """collectd stopped by sig during an outage, started again; returns
     False if this build lacks the options."""
@@ -301,7 +296,7 @@ for sig in (signal.SIGTERM, signal.SIGKILL):
     refused = collectd_restart(sig)
     if refused:
         name = {signal.SIGTERM: "SIGTERM", signal.SIGKILL: "SIGKILL"}[sig]
-        skip("%s during an outage, restarted: requests lost and counted "
+        tap.skip("%s during an outage, restarted: requests lost and counted "
              "twice" % name,
              "collectd refuses %s (unknown option): the restart needs "
              "StateFile and SpoolDirectory" % ", ".join(refused))
