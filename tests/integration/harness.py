@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -121,6 +122,15 @@ def wait_for(cond, timeout, step=0.05):
             return v
         time.sleep(step)
     return cond()
+
+
+def free_port():
+    """A TCP port of 127.0.0.1 nothing listens on (as of now)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def start_sim(work, args, name="sim"):
@@ -235,6 +245,14 @@ def read_jsonl(path):
     except FileNotFoundError:
         pass
     return out
+
+
+def reads_idle(capture_path):
+    """True once the last two reads the capture plugin recorded counted
+    no request: the read plugin drained the runtime."""
+    vals = [v for v in read_jsonl(capture_path) if v["kind"] == "value" and
+            v["type_instance"] == "InvocationsProcesssed"]
+    return len(vals) >= 2 and all(v["values"][0] == 0 for v in vals[-2:])
 
 
 def runtime_block(name, sock, **opts):
