@@ -188,6 +188,16 @@ def finish(label, run, ledger_path):
     tap.eq(code, 0, "%s: collectd exits 0 on SIGTERM" % label)
 
 
+def under_load(name, seed, seconds, *more):
+    """A scenario's work directory, the path of its state file, and the
+    simulator completing 300 requests a second of MIX for seconds, from
+    seed (start_sim's triple); more: further options."""
+    work = Workdir(name)
+    return work, work.file("sagemaker_async-main.state"), start_sim(
+        work, ["--seed", str(seed), "--rate", "300", "--duration",
+               str(seconds), "--mix", MIX] + list(more))
+
+
 def no_sanitizer_reports(label, runs):
     bad = [l for run in runs for l in sanitizer_reports(run.work)]
     tap.ok(not bad, "%s: no sanitizer reports" % label, bad[:10])
@@ -196,10 +206,7 @@ def no_sanitizer_reports(label, runs):
 # ------------------------------------------------------------------ (a)
 def scenario_sigterm():
     label = "SIGTERM restart"
-    work = Workdir("restart-a")
-    state = work.file("sagemaker_async-main.state")
-    sim, sock, ledger = start_sim(work, ["--seed", "21", "--rate", "300",
-                                         "--duration", "8", "--mix", MIX])
+    work, state, (sim, sock, ledger) = under_load("restart-a", 21, 8)
     a = Run("restart-a1", state_block(sock, state, PageSize=50))
     time.sleep(3.2)
     code, _ = stop(a.proc)
@@ -250,10 +257,7 @@ def scenario_sigterm():
 # ------------------------------------------------------------------ (b)
 def scenario_sigkill():
     label = "SIGKILL restart"
-    work = Workdir("restart-b")
-    state = work.file("sagemaker_async-main.state")
-    sim, sock, ledger = start_sim(work, ["--seed", "22", "--rate", "300",
-                                         "--duration", "12", "--mix", MIX])
+    work, state, (sim, sock, ledger) = under_load("restart-b", 22, 12)
     runs = []
     # Killed at different points of the interval: 2.3 s, 2.6 s, 2.9 s in.
     for i, up in enumerate((2.3, 2.6, 2.9)):
@@ -290,9 +294,7 @@ def scenario_sigkill():
 # ------------------------------------------------------------------ (c)
 def scenario_no_state():
     label = "no StateFile"
-    work = Workdir("restart-c")
-    sim, sock, ledger = start_sim(work, ["--seed", "23", "--rate", "300",
-                                         "--duration", "8", "--mix", MIX])
+    work, _, (sim, sock, ledger) = under_load("restart-c", 23, 8)
     a = Run("restart-c1", state_block(sock, None))
     time.sleep(3.2)
     stop(a.proc)
@@ -320,10 +322,7 @@ def scenario_no_state():
 # ------------------------------------------------------------------ (d)
 def scenario_runtime_restarts():
     label = "runtime restarts"
-    work = Workdir("restart-d")
-    state = work.file("sagemaker_async-main.state")
-    sim, sock, ledger1 = start_sim(work, ["--seed", "24", "--rate", "300",
-                                          "--duration", "30", "--mix", MIX])
+    work, state, (sim, sock, ledger1) = under_load("restart-d", 24, 30)
     a = Run("restart-d1", state_block(sock, state, PageSize=50))
     time.sleep(2.1)
     os.kill(sim.pid, signal.SIGUSR1)  # restart while collectd reads
@@ -367,11 +366,8 @@ def scenario_runtime_restarts():
 # ------------------------------------------------------------------ (e)
 def scenario_overflow_while_down():
     label = "ring overflow while down"
-    work = Workdir("restart-e")
-    state = work.file("sagemaker_async-main.state")
-    sim, sock, ledger = start_sim(work, ["--seed", "26", "--rate", "300",
-                                         "--ring", "200", "--duration", "7",
-                                         "--mix", MIX])
+    work, state, (sim, sock, ledger) = under_load("restart-e", 26, 7,
+                                                  "--ring", "200")
     a = Run("restart-e1", state_block(sock, state))
     time.sleep(2.2)
     stop(a.proc)
