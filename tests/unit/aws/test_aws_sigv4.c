@@ -119,22 +119,32 @@ static void chomp(char *s) {
     s[--n] = '\0';
 }
 
-/* The string value of "key" in the suite's small, flat JSON files. Good
- * enough for these files, which have no escapes: not a JSON parser. */
-static bool json_str(const char *json, const char *key, char *out,
-                     size_t size) {
+/* Where the value of "key" starts in the suite's small, flat JSON files,
+ * or NULL. Good enough for these files, which have no escapes: not a JSON
+ * parser. */
+static const char *json_value(const char *json, const char *key) {
   char pat[64];
+  const char *p;
+
   snprintf(pat, sizeof(pat), "\"%s\"", key);
-  const char *p = strstr(json, pat);
+  p = strstr(json, pat);
   if (p == NULL)
-    return false;
+    return NULL;
   p += strlen(pat);
   while (*p == ' ' || *p == ':')
     p++;
-  if (*p != '"')
+  return p;
+}
+
+/* The string value of "key". */
+static bool json_str(const char *json, const char *key, char *out,
+                     size_t size) {
+  const char *p = json_value(json, key), *end;
+
+  if (p == NULL || *p != '"')
     return false;
   p++;
-  const char *end = strchr(p, '"');
+  end = strchr(p, '"');
   if (end == NULL || (size_t)(end - p) >= size)
     return false;
   memcpy(out, p, (size_t)(end - p));
@@ -143,15 +153,8 @@ static bool json_str(const char *json, const char *key, char *out,
 }
 
 static bool json_true(const char *json, const char *key) {
-  char pat[64];
-  snprintf(pat, sizeof(pat), "\"%s\"", key);
-  const char *p = strstr(json, pat);
-  if (p == NULL)
-    return false;
-  p += strlen(pat);
-  while (*p == ' ' || *p == ':')
-    p++;
-  return strncmp(p, "true", 4) == 0;
+  const char *p = json_value(json, key);
+  return p != NULL && strncmp(p, "true", 4) == 0;
 }
 
 /* ------------------------------------------------------- request parsing */
