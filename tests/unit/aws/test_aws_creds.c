@@ -1058,49 +1058,49 @@ static void test_streak(void) {
 
 /* =================== instance metadata, one value =================== */
 
+/* aws_imds_get of the instance ID into the size bytes of out, against the
+ * script s[0..n): it returns rc with the value (0) or the message (-1)
+ * want, and the script is used as expected. */
+static void imds_get_case(const aws_creds_config_t *cfg, step_t *s, size_t n,
+                          char *out, size_t size, int rc, const char *want,
+                          const char *what) {
+  char err[512], m[128];
+
+  script(s, n);
+  snprintf(m, sizeof(m), "aws_imds_get: %s: returns %d", what, rc);
+  T_EQ_INT(aws_imds_get(cfg, "/latest/meta-data/instance-id", out, size, err,
+                        sizeof(err)),
+           rc, m);
+  snprintf(m, sizeof(m), "aws_imds_get: %s: %s", what,
+           rc == 0 ? "the value" : "the message");
+  T_EQ_STR(rc == 0 ? out : err, want, m);
+  snprintf(m, sizeof(m), "aws_imds_get: %s", what);
+  script_check(m);
+}
+
 static void test_imds_get(void) {
-  char out[64], err[512];
+  char out[64];
   const char *envp[] = {NULL};
   aws_creds_config_t cfg = config(envp);
   step_t s[2] = {put_token(), imds_get("/latest/meta-data/instance-id", 200,
                                        "  i-0123456789abcdef0\n")};
 
-  script(s, 2);
-  T_EQ_INT(aws_imds_get(&cfg, "/latest/meta-data/instance-id", out, sizeof(out),
-                        err, sizeof(err)),
-           0, "aws_imds_get: ok");
-  T_EQ_STR(out, "i-0123456789abcdef0", "aws_imds_get: the value, trimmed");
-  script_check("aws_imds_get: the token PUT, then the GET with the token");
-
+  imds_get_case(&cfg, s, 2, out, sizeof(out), 0, "i-0123456789abcdef0",
+                "the token PUT, then the GET with the token; trimmed");
   s[1].body = "i-0123456789abcdef0-and-far-too-long-for-the-buffer-given";
-  script(s, 2);
-  T_EQ_INT(aws_imds_get(&cfg, "/latest/meta-data/instance-id", out, 16, err,
-                        sizeof(err)),
-           -1, "aws_imds_get: an answer longer than the buffer fails");
-  T_EQ_STR(err,
-           "instance metadata: GET /latest/meta-data/instance-id: unusable "
-           "answer",
-           "aws_imds_get: says so");
+  imds_get_case(&cfg, s, 2, out, 16, -1,
+                "instance metadata: GET /latest/meta-data/instance-id: "
+                "unusable answer",
+                "an answer longer than the buffer fails");
   T_EQ_STR(out, "", "aws_imds_get: nothing on failure");
-  script_check("aws_imds_get: too long");
-
   s[0].status = 401;
-  script(s, 1);
-  T_EQ_INT(aws_imds_get(&cfg, "/latest/meta-data/instance-id", out, sizeof(out),
-                        err, sizeof(err)),
-           -1, "aws_imds_get: no token, no GET");
-  T_EQ_STR(err, "instance metadata: PUT /latest/api/token: HTTP 401",
-           "aws_imds_get: names the failed PUT");
-  script_check("aws_imds_get: PUT refused");
-
+  imds_get_case(&cfg, s, 1, out, sizeof(out), -1,
+                "instance metadata: PUT /latest/api/token: HTTP 401",
+                "no token, no GET: names the failed PUT");
   cfg = config(NO_IMDS);
-  script(s, 0);
-  T_EQ_INT(aws_imds_get(&cfg, "/latest/meta-data/instance-id", out, sizeof(out),
-                        err, sizeof(err)),
-           -1, "aws_imds_get: disabled");
-  T_EQ_STR(err, "instance metadata is disabled by AWS_EC2_METADATA_DISABLED",
-           "aws_imds_get: says AWS_EC2_METADATA_DISABLED");
-  script_check("aws_imds_get: disabled, not asked");
+  imds_get_case(&cfg, s, 0, out, sizeof(out), -1,
+                "instance metadata is disabled by AWS_EC2_METADATA_DISABLED",
+                "disabled: not asked, says AWS_EC2_METADATA_DISABLED");
 }
 
 /* =================== the region =================== */
