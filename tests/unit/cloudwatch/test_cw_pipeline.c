@@ -567,30 +567,36 @@ static void test_batching(void) {
   fx_done(&fx, "batching by count");
 }
 
+/* The JSON length of a body of one uniform datum (*l1) and of two (*l2),
+ * as the stream's encoder writes them. */
+static int uniform_sizes(size_t *l1, size_t *l2) {
+  char name[32];
+  cw_datum_t d;
+  cw_encode_t *e =
+      cw_encode_create(NS, CW_ENCODE_MAX_DATUMS, CW_ENCODE_MAX_BYTES, NULL, 0);
+
+  if (!T_OK(e != NULL, "encoder for sizes"))
+    return -1;
+  for (size_t i = 0; i < 2; i++) {
+    make_datum(i, 1, name, sizeof(name), &d);
+    d.timestamp = period_of(d.timestamp);
+    cw_encode_add(e, &d);
+    cw_encode_body(e, i == 0 ? l1 : l2);
+  }
+  cw_encode_destroy(e);
+  return 0;
+}
+
 static void test_batching_bytes(void) {
   static const fake_http_step_t steps[] = {ANSWER(200, "{}", NULL),
                                            ANSWER(200, "{}", NULL),
                                            ANSWER(200, "{}", NULL)};
   fx_t fx;
   size_t l1, l2, inc, max;
-  char name[32];
-  cw_datum_t d;
-  cw_encode_t *e =
-      cw_encode_create(NS, CW_ENCODE_MAX_DATUMS, CW_ENCODE_MAX_BYTES, NULL, 0);
 
-  /* The size of a body of 1 and 2 uniform datums: k datums take
-   * l1 + (k - 1) * inc bytes. Allow 4 a request. */
-  if (!T_OK(e != NULL, "encoder for sizes"))
+  /* k uniform datums take l1 + (k - 1) * inc bytes. Allow 4 a request. */
+  if (uniform_sizes(&l1, &l2) != 0)
     return;
-  make_datum(0, 1, name, sizeof(name), &d);
-  d.timestamp = period_of(d.timestamp);
-  cw_encode_add(e, &d);
-  cw_encode_body(e, &l1);
-  make_datum(1, 1, name, sizeof(name), &d);
-  d.timestamp = period_of(d.timestamp);
-  cw_encode_add(e, &d);
-  cw_encode_body(e, &l2);
-  cw_encode_destroy(e);
   inc = l2 - l1;
   max = l1 + 3 * inc + inc / 2;
 
@@ -931,20 +937,9 @@ static void test_too_large(void) {
   size_t l1, l2;
   char name[32];
   cw_datum_t d;
-  cw_encode_t *e =
-      cw_encode_create(NS, CW_ENCODE_MAX_DATUMS, CW_ENCODE_MAX_BYTES, NULL, 0);
 
-  if (!T_OK(e != NULL, "encoder for sizes"))
+  if (uniform_sizes(&l1, &l2) != 0)
     return;
-  make_datum(0, 1, name, sizeof(name), &d);
-  d.timestamp = period_of(d.timestamp);
-  cw_encode_add(e, &d);
-  cw_encode_body(e, &l1);
-  make_datum(1, 1, name, sizeof(name), &d);
-  d.timestamp = period_of(d.timestamp);
-  cw_encode_add(e, &d);
-  cw_encode_body(e, &l2);
-  cw_encode_destroy(e);
   memset(big, 'x', CW_DIM_VALUE_MAX);
 
   if (!T_OK(fx_init(&fx, steps, 2) == 0, "too large: fixture"))
@@ -971,6 +966,23 @@ static void test_too_large(void) {
   fx_done(&fx, "too large");
 }
 
+/* Request i, two datums sent to url through the proxy: sent to host with
+ * the request line line, and signed for host. */
+static void via_proxy(fx_t *fx, const char *url, size_t i, const char *host,
+                      const char *line, const char *what) {
+  char m[96];
+
+  fx->cfg.url = url;
+  if (fx_sender(fx) != 0)
+    return;
+  queue_datums(fx->q, &fx->lock, 2 * i, 2, 0);
+  snprintf(m, sizeof(m), "%s: drain returns 0", what);
+  T_EQ_INT(fx_drain(fx, 0), 0, m);
+  if (srv_count(fx->srv) >= i + 1)
+    check_signed_at(fx, i, host, line, K1, S1, NULL, what);
+  fx_sender_free(fx);
+}
+
 /* The Host header libcurl sends leaves out the scheme's default port
  * ("http://h:80/" -> "Host: h"), so the signed host must leave it out
  * too. The fake server stands in as an HTTP proxy so that any host and
@@ -989,26 +1001,10 @@ static void test_default_port(void) {
   unsetenv("NO_PROXY");
   unsetenv("no_proxy");
 
-  fx.cfg.url = "http://cw.invalid:8080/";
-  if (fx_sender(&fx) == 0) {
-    queue_datums(fx.q, &fx.lock, 0, 2, 0);
-    T_EQ_INT(fx_drain(&fx, 0), 0, "port 8080 via proxy: drain returns 0");
-    if (srv_count(fx.srv) >= 1)
-      check_signed_at(&fx, 0, "cw.invalid:8080",
-                      "POST http://cw.invalid:8080/ HTTP/1.1\r\n", K1, S1, NULL,
-                      "port 8080 via proxy");
-    fx_sender_free(&fx);
-  }
-
-  fx.cfg.url = "http://cw.invalid:80/";
-  if (fx_sender(&fx) == 0) {
-    queue_datums(fx.q, &fx.lock, 2, 2, 0);
-    T_EQ_INT(fx_drain(&fx, 0), 0, "port 80 via proxy: drain returns 0");
-    if (srv_count(fx.srv) >= 2)
-      check_signed_at(&fx, 1, "cw.invalid",
-                      "POST http://cw.invalid/ HTTP/1.1\r\n", K1, S1, NULL,
-                      "explicit default port 80");
-  }
+  via_proxy(&fx, "http://cw.invalid:8080/", 0, "cw.invalid:8080",
+            "POST http://cw.invalid:8080/ HTTP/1.1\r\n", "port 8080 via proxy");
+  via_proxy(&fx, "http://cw.invalid:80/", 1, "cw.invalid",
+            "POST http://cw.invalid/ HTTP/1.1\r\n", "explicit default port 80");
 
   unsetenv("http_proxy");
   setenv("NO_PROXY", "*", 1);
