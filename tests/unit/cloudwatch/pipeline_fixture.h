@@ -57,6 +57,21 @@
   { .status = (code), .body = (text), .headers = (extra) }
 #define SILENT                                                                 \
   { .action = FAKE_HTTP_SILENT }
+/* The services' refusals the cases script: credentials that expired, and
+ * a request signed 10 minutes behind the service's clock, which its Date
+ * says. */
+#define EXPIRED_TOKEN                                                          \
+  ANSWER(400,                                                                  \
+         "{\"__type\":\"ExpiredTokenException\",\"message\":\"The security "   \
+         "token included in the request is expired\"}",                        \
+         NULL)
+#define SERVICE_DATE "Date: Wed, 26 Nov 2025 20:10:30 GMT\r\n"
+#define SIGNATURE_EXPIRED                                                      \
+  ANSWER(400,                                                                  \
+         "{\"__type\":\"InvalidSignatureException\",\"message\":\"Signature "  \
+         "expired: 20251126T200030Z is now earlier than 20251126T200530Z "     \
+         "(20251126T201030Z - 5 min.)\"}",                                     \
+         SERVICE_DATE)
 /* What every answer carries, as the services' do. */
 #define ANSWER_HEADERS                                                         \
   "x-amzn-RequestId: 00000000-1111-2222-3333-444444444444\r\n"                 \

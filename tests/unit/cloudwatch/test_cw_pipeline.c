@@ -52,6 +52,8 @@
 
 #define NS "SageMaker/SenderTest"
 #define TARGET "GraniteServiceVersion20100801.PutMetricData"
+/* PutMetricData's answer when it accepts a request. */
+#define OK_EMPTY ANSWER(200, "{}", NULL)
 
 /* ============================================================ datums */
 
@@ -413,8 +415,7 @@ static size_t check_body(fx_t *fx, size_t i, size_t first, size_t n,
 /* ============================================================== cases */
 
 static void test_success(void) {
-  static const fake_http_step_t steps[] = {ANSWER(200, "{}", NULL),
-                                           ANSWER(200, "{}", NULL)};
+  static const fake_http_step_t steps[] = {OK_EMPTY, OK_EMPTY};
   fx_t fx;
   cw_pipeline_stats_t st;
   size_t len;
@@ -468,8 +469,7 @@ static void test_success(void) {
 }
 
 static void test_gzip(void) {
-  static const fake_http_step_t steps[] = {ANSWER(200, "{}", NULL),
-                                           ANSWER(200, "{}", NULL)};
+  static const fake_http_step_t steps[] = {OK_EMPTY, OK_EMPTY};
   fx_t fx;
   cw_pipeline_stats_t st;
   const fake_http_request_t *r;
@@ -539,9 +539,7 @@ static void test_gzip(void) {
 }
 
 static void test_batching(void) {
-  static const fake_http_step_t steps[] = {ANSWER(200, "{}", NULL),
-                                           ANSWER(200, "{}", NULL),
-                                           ANSWER(200, "{}", NULL)};
+  static const fake_http_step_t steps[] = {OK_EMPTY, OK_EMPTY, OK_EMPTY};
   fx_t fx;
   cw_pipeline_stats_t st;
   char v[64];
@@ -588,9 +586,7 @@ static int uniform_sizes(size_t *l1, size_t *l2) {
 }
 
 static void test_batching_bytes(void) {
-  static const fake_http_step_t steps[] = {ANSWER(200, "{}", NULL),
-                                           ANSWER(200, "{}", NULL),
-                                           ANSWER(200, "{}", NULL)};
+  static const fake_http_step_t steps[] = {OK_EMPTY, OK_EMPTY, OK_EMPTY};
   fx_t fx;
   size_t l1, l2, inc, max;
 
@@ -667,7 +663,7 @@ static void test_throttling(void) {
           "{\"__type\":\"com.amazon.coral.availability#ThrottlingException\","
           "\"message\":\"Rate exceeded\"}",
           NULL),
-      ANSWER(200, "{}", NULL)};
+      OK_EMPTY};
   retry_then_ok(steps, "throttling");
 }
 
@@ -677,17 +673,12 @@ static void test_5xx(void) {
              "{\"__type\":\"InternalServiceError\",\"message\":\"Internal "
              "error\"}",
              NULL),
-      ANSWER(503, "", NULL), ANSWER(200, "{}", NULL)};
+      ANSWER(503, "", NULL), OK_EMPTY};
   retry_then_ok(steps, "5xx");
 }
 
 static void test_expired_token(void) {
-  static const fake_http_step_t steps[] = {
-      ANSWER(400,
-             "{\"__type\":\"ExpiredTokenException\",\"message\":\"The security "
-             "token included in the request is expired\"}",
-             NULL),
-      ANSWER(200, "{}", NULL)};
+  static const fake_http_step_t steps[] = {EXPIRED_TOKEN, OK_EMPTY};
   fx_t fx;
   cw_pipeline_stats_t st;
 
@@ -717,16 +708,8 @@ static void test_expired_token(void) {
 static void test_expired_twice(void) {
   /* Fresh keys refused too: one immediate retry only, then ordinary
    * backoff (no loop of refreshes). */
-  static const fake_http_step_t steps[] = {
-      ANSWER(400,
-             "{\"__type\":\"ExpiredTokenException\",\"message\":\"expired\"}",
-             NULL),
-      ANSWER(400,
-             "{\"__type\":\"ExpiredTokenException\",\"message\":\"expired\"}",
-             NULL),
-      ANSWER(400,
-             "{\"__type\":\"ExpiredTokenException\",\"message\":\"expired\"}",
-             NULL)};
+  static const fake_http_step_t steps[] = {EXPIRED_TOKEN, EXPIRED_TOKEN,
+                                           EXPIRED_TOKEN};
   fx_t fx;
 
   if (!T_OK(fx_init(&fx, steps, 3) == 0, "expired twice: fixture"))
@@ -778,9 +761,9 @@ static void test_permanent(void) {
 }
 
 static void test_persistent(void) {
-  static const fake_http_step_t steps[] = {
-      ANSWER(503, "", NULL), ANSWER(503, "", NULL), ANSWER(503, "", NULL),
-      ANSWER(200, "{}", NULL)};
+  static const fake_http_step_t steps[] = {ANSWER(503, "", NULL),
+                                           ANSWER(503, "", NULL),
+                                           ANSWER(503, "", NULL), OK_EMPTY};
   fx_t fx;
   cw_pipeline_stats_t st;
   char err[1024];
@@ -929,8 +912,7 @@ static void test_no_credentials(void) {
 /* A datum too large for any body is dropped, logged and counted, and
  * does not block the ones behind it. */
 static void test_too_large(void) {
-  static const fake_http_step_t steps[] = {ANSWER(200, "{}", NULL),
-                                           ANSWER(200, "{}", NULL)};
+  static const fake_http_step_t steps[] = {OK_EMPTY, OK_EMPTY};
   static char big[CW_DIM_VALUE_MAX + 1];
   cw_dimension_t bigdim[] = {{"Host", big}};
   fx_t fx;
@@ -989,8 +971,7 @@ static void via_proxy(fx_t *fx, const char *url, size_t i, const char *host,
  * port can be named without binding them; the request line then carries
  * the absolute URL. A non-default port is the control. */
 static void test_default_port(void) {
-  static const fake_http_step_t steps[] = {ANSWER(200, "{}", NULL),
-                                           ANSWER(200, "{}", NULL)};
+  static const fake_http_step_t steps[] = {OK_EMPTY, OK_EMPTY};
   fx_t fx;
   char proxy[64];
 
@@ -1053,8 +1034,9 @@ static void test_create(void) {
  * dropped and counted; requests keep to the configured rate. */
 static void test_spool(void) {
   static const fake_http_step_t steps[] = {
-      ANSWER(503, "", NULL),   ANSWER(503, "", NULL), ANSWER(503, "", NULL),
-      ANSWER(200, "{}", NULL), ANSWER(503, "", NULL), ANSWER(503, "", NULL)};
+      ANSWER(503, "", NULL), ANSWER(503, "", NULL),
+      ANSWER(503, "", NULL), OK_EMPTY,
+      ANSWER(503, "", NULL), ANSWER(503, "", NULL)};
   char dir[] = "/tmp/sm-spool-test.XXXXXX", err[512], cmd[128];
   cw_spool_t *sp;
   cw_spool_stats_t ss;
@@ -1131,14 +1113,7 @@ static void test_spool(void) {
  * once with the service's time, and keeps signing with it. */
 static void test_clock_skew(void) {
   static const fake_http_step_t steps[] = {
-      ANSWER(
-          400,
-          "{\"__type\":\"InvalidSignatureException\",\"message\":\"Signature "
-          "expired: 20251126T200030Z is now earlier than 20251126T200530Z "
-          "(20251126T201030Z - 5 min.)\"}",
-          "Date: Wed, 26 Nov 2025 20:10:30 GMT\r\n"),
-      ANSWER(200, "{}", "Date: Wed, 26 Nov 2025 20:10:30 GMT\r\n"),
-      ANSWER(200, "{}", NULL)};
+      SIGNATURE_EXPIRED, ANSWER(200, "{}", SERVICE_DATE), OK_EMPTY};
   fx_t fx;
   char v[256], auth[1024];
 
@@ -1207,7 +1182,7 @@ static void test_denied(void) {
              "123456789012:assumed-role/r/i-1 is not authorized to perform: "
              "cloudwatch:PutMetricData\"}",
              NULL),
-      ANSWER(200, "{}", NULL)};
+      OK_EMPTY};
   fx_t fx;
 
   if (!T_OK(fx_init(&fx, steps, 2) == 0, "denied: fixture"))
@@ -1235,7 +1210,7 @@ static void test_denied(void) {
  * should wait, the batch waits for the next one. */
 static void test_retry_after(void) {
   static const fake_http_step_t steps[] = {
-      ANSWER(503, "", "Retry-After: 3\r\n"), ANSWER(200, "{}", NULL),
+      ANSWER(503, "", "Retry-After: 3\r\n"), OK_EMPTY,
       ANSWER(429, "", "Retry-After: 120\r\n")};
   fx_t fx;
 
@@ -1258,9 +1233,7 @@ static void test_retry_after(void) {
 /* Shutdown with a healthy endpoint: everything held is sent in full
  * batches, without the pacing a flush keeps. */
 static void test_shutdown_sends(void) {
-  static const fake_http_step_t steps[] = {ANSWER(200, "{}", NULL),
-                                           ANSWER(200, "{}", NULL),
-                                           ANSWER(200, "{}", NULL)};
+  static const fake_http_step_t steps[] = {OK_EMPTY, OK_EMPTY, OK_EMPTY};
   fx_t fx;
 
   if (!T_OK(fx_init(&fx, steps, 3) == 0, "shutdown: fixture"))
@@ -1344,9 +1317,7 @@ static void test_shutdown_keeps(void) {
  * another Namespace before a restart), merged per namespace into full
  * requests: 3 batches of 400 datums make 800 + 400. */
 static void test_replay(void) {
-  static const fake_http_step_t steps[] = {ANSWER(200, "{}", NULL),
-                                           ANSWER(200, "{}", NULL),
-                                           ANSWER(200, "{}", NULL)};
+  static const fake_http_step_t steps[] = {OK_EMPTY, OK_EMPTY, OK_EMPTY};
   char dir[] = "/tmp/sm-replay-test.XXXXXX", err[512], cmd[128];
   cw_spool_t *sp;
   fx_t fx;
@@ -1429,7 +1400,7 @@ static void hook_after(void *ud) {
 }
 
 static void test_thread(void) {
-  static const fake_http_step_t steps[] = {ANSWER(200, "{}", NULL)};
+  static const fake_http_step_t steps[] = {OK_EMPTY};
   hooks_t hooks = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
   cw_pipeline_config_t pc;
   cw_pipeline_stream_t s;

@@ -599,12 +599,8 @@ static void test_rejected(void) {
 }
 
 static void test_expired_token(void) {
-  static const fake_http_step_t steps[] = {
-      ANSWER(400,
-             "{\"__type\":\"ExpiredTokenException\",\"message\":\"The security "
-             "token included in the request is expired\"}",
-             NULL),
-      OK_CREATE, OK_CREATE, OK_PUT};
+  static const fake_http_step_t steps[] = {EXPIRED_TOKEN, OK_CREATE, OK_CREATE,
+                                           OK_PUT};
   static const size_t all[] = {0};
   fx_t fx;
 
@@ -1085,13 +1081,7 @@ static void test_retry_after(void) {
  * the next requests are signed with it too. */
 static void test_clock_skew(void) {
   static const fake_http_step_t steps[] = {
-      ANSWER(
-          400,
-          "{\"__type\":\"InvalidSignatureException\",\"message\":\"Signature "
-          "expired: 20251126T200030Z is now earlier than 20251126T200530Z "
-          "(20251126T201030Z - 5 min.)\"}",
-          "Date: Wed, 26 Nov 2025 20:10:30 GMT\r\n"),
-      OK_CREATE, OK_CREATE, OK_PUT, OK_PUT,
+      SIGNATURE_EXPIRED, OK_CREATE, OK_CREATE, OK_PUT, OK_PUT,
       /* 4 minutes off the corrected clock: the service's refusal */
       ANSWER(400,
              "{\"__type\":\"InvalidSignatureException\",\"message\":\"The "
