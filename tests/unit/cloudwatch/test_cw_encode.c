@@ -580,21 +580,28 @@ static void test_max_bytes(void) {
 /* ------------------------------------------------------------- errors */
 
 static void test_create_errors(void) {
+  static const struct {
+    const char *ns;
+    size_t max_datums, max_bytes;
+    const char *needle; /* what the message names */
+    const char *what;
+  } bad[] = {
+      {"AWS/SageMaker", 10, 4096, "AWS/", "AWS/ namespace"},
+      {"", 10, 4096, "empty", "empty namespace"},
+      {NS, 0, 4096, "max_datums", "0 datums"},
+      {NS, 1001, 4096, "max_datums", "1001 datums"},
+      {NS, 10, CW_ENCODE_MAX_BYTES + 1, "max_bytes", "1 MiB + 1"},
+      {NS, 10, 20, "too small", "20 bytes"},
+  };
   char err[256];
   cw_encode_t *e;
 
-  e = cw_encode_create("AWS/SageMaker", 10, 4096, err, sizeof(err));
-  T_OK(e == NULL && strstr(err, "AWS/") != NULL, "AWS/ namespace: %s", err);
-  e = cw_encode_create("", 10, 4096, err, sizeof(err));
-  T_OK(e == NULL && strstr(err, "empty") != NULL, "empty namespace: %s", err);
-  e = cw_encode_create(NS, 0, 4096, err, sizeof(err));
-  T_OK(e == NULL && strstr(err, "max_datums") != NULL, "0 datums: %s", err);
-  e = cw_encode_create(NS, 1001, 4096, err, sizeof(err));
-  T_OK(e == NULL && strstr(err, "max_datums") != NULL, "1001 datums: %s", err);
-  e = cw_encode_create(NS, 10, CW_ENCODE_MAX_BYTES + 1, err, sizeof(err));
-  T_OK(e == NULL && strstr(err, "max_bytes") != NULL, "1 MiB + 1: %s", err);
-  e = cw_encode_create(NS, 10, 20, err, sizeof(err));
-  T_OK(e == NULL && strstr(err, "too small") != NULL, "20 bytes: %s", err);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    e = cw_encode_create(bad[i].ns, bad[i].max_datums, bad[i].max_bytes, err,
+                         sizeof(err));
+    T_OK(e == NULL && strstr(err, bad[i].needle) != NULL, "%s: %s", bad[i].what,
+         err);
+  }
   e = cw_encode_create(NS, 10, 20, NULL, 0);
   T_OK(e == NULL, "no error buffer");
 
