@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "tap.h"
+
 /* ---- secrets: none may ever appear in a message ---- */
 
 #define ENV_ID "AKIAENVEXAMPLE7Q2XZA"
@@ -124,6 +126,19 @@ static const char CONFIG_FILE[] = "[default]\n"
       (rc) =                                                                   \
           (feed)((p), (text) + off_, (len)-off_ < step_ ? (len)-off_ : step_); \
   } while (0)
+
+/* The chunk sizes the parsers' outcomes are compared over: 1..MAX_CHUNK. */
+#define MAX_CHUNK 31
+
+/* After a parse whole and one in every chunk size of 1..MAX_CHUNK, differ
+ * of which gave another outcome: none may, and the message (error) holds
+ * no secret. */
+static inline void check_chunked(int differ, const char *error,
+                                 const char *what) {
+  T_OK(differ == 0, "%s: same outcome in chunks of 1..%d bytes", what,
+       MAX_CHUNK);
+  T_OK(clean(error), "%s: no secret in the message", what);
+}
 
 /* A credentials document as instance metadata and the container endpoint
  * serve it; code NULL: no Code member. In one of 8 static buffers taken in
