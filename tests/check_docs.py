@@ -8,22 +8,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
+
+from tap import Tap
 
 SRC = os.environ.get("SM_SRCDIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), ".."))
-n = 0
-failed = 0
-
-
-def ok(cond, what, detail=None):
-    global n, failed
-    n += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n, what))
-    if not cond:
-        failed += 1
-        if detail:
-            print("#   %s" % detail)
+tap = Tap()
+ok = tap.ok
 
 
 def read(*parts):
@@ -174,5 +165,4 @@ if shutil.which("podchecker"):
                        capture_output=True, text=True)
     ok(r.returncode == 0 and "WARNING" not in r.stderr,
        "podchecker: the man page is well-formed", r.stderr.strip()[:500])
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+tap.done()

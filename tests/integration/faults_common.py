@@ -30,14 +30,18 @@ import json
 import math
 import os
 import re
+import time
 from collections import defaultdict
 
 from harness import (PLUGIN_DIR, collectd_conf, plugin_block, read_jsonl,
-                     read_text, runtime_block, start_collectd)
+                     read_text, runtime_block, sanitizer_reports,
+                     start_collectd, start_sim, stop, wait_for)
 from ledger import COUNTS, GAUGES, STATS, Ledger, expected
 
 NS = "SageMaker/AsyncInference"
 INSTANCE = "main"
+# Requests a second the runtime simulator generates.
+RATE = 40
 
 
 # ------------------------------------------------------------------ stack
@@ -79,6 +83,31 @@ def wcw_block(fake, flush=1, timeout=2, attempts=5, shutdown=4, extra=(),
     lines += ["  " + e for e in extra]
     lines.append("</Plugin>")
     return "\n".join(lines)
+
+
+def start_load(work, seed, seconds=None, *more):
+    """The runtime simulator generating RATE requests a second from seed,
+    for seconds (None: until stopped), with the options in more."""
+    args = ["--seed", str(seed), "--rate", str(RATE)]
+    if seconds is not None:
+        args += ["--duration", str(seconds)]
+    return start_sim(work, args + list(more) + ["--quiet"])
+
+
+def drain_and_stop(tap, cd, sim, out, ledger, what, logs=False, wait=40,
+                   label=""):
+    """Waits until the run drained (drained(); what says so), lets the own
+    counters go out once more, stops collectd, which must exit 0, and the
+    simulator. Returns when the run had drained."""
+    tap.ok(wait_for(lambda: drained(out, ledger, logs=logs), wait, step=0.5),
+           what)
+    t_drained = time.time()
+    time.sleep(1.5)
+    code, took = stop(cd, timeout=30)
+    stop(sim)
+    tap.eq(code, 0, "%scollectd exits 0 (in %.1f s)"
+           % (label + ": " if label else "", took))
+    return t_drained
 
 
 def write_conf(work, sock, wcw, runtime_opts=None):
@@ -553,6 +582,74 @@ class DataLogAccounting:
 def datalog_summary(n, lost, twice):
     return "%d of %d failed or expired requests' events lost, %d twice" % (
         lost, n, twice)
+
+
+def datalog_accounting(acc, fake, instance_id=None):
+    """The fake's log events against acc's ledgers, in the log group and
+    stream of their endpoint (datalog_names)."""
+    group, stream, iid = datalog_names(acc.led, instance_id)
+    return DataLogAccounting(acc, fake.events(), group, stream, iid)
+
+
+# ----------------------------------------------------------------- checks
+# What every fault test holds its run to, once the faults are over.
+
+
+def check_exact(tap, acc, label="", partial_ok=()):
+    """The metrics of the whole run against the ledger: the independent
+    total, every count and statistic set (but the seconds in partial_ok,
+    see Accounting.partial) and every gauge sample, exactly."""
+    pre = label + ": " if label else ""
+    got, want = acc.independent_total()
+    tap.eq(got, want, "%sInvocationsProcesssed + ExpiredRequests summed over "
+           "every accepted datum: %d, the ledger's requests delivered: %d"
+           % (pre, got, want))
+    tap.eq(acc.exact(partial_ok), [], "%severy count and statistic set "
+           "accepted equals the ledger's, exactly%s"
+           % (pre, " (but the read cut in two)" if partial_ok else ""))
+    tap.eq(acc.gauges(), [], "%severy gauge sample of the delivered reads "
+           "arrived once, exactly" % pre)
+
+
+def check_datalog(tap, dl, label="", more=""):
+    """Every failed or expired request's data-log event arrived once (more:
+    what the test adds to that line), and every event is one the ledger
+    has, in its stream, as the ledger has it."""
+    pre = label + ": " if label else ""
+    n, lost, twice = dl.figures()
+    tap.ok(n > 0 and lost == 0 and twice == 0, "%sthe data log: %s%s"
+           % (pre, datalog_summary(n, lost, twice), more),
+           dl.lost_keys()[:10])
+    tap.eq(dl.bad + [("unexpected", x) for x in dl.unexpected()], [],
+           "%severy event in %s:%s with instance_id %s, as the ledger has it "
+           "(completion time, outcome, seq), none unexpected"
+           % (pre, dl.group, dl.stream, dl.instance_id))
+
+
+def check_nothing_dropped(tap, captured, spool=False, logs=False):
+    """write_cloudwatch's own counters of what it dropped (wcw_own.c), those
+    of the spool and of the data log when it has them: each dispatched,
+    and 0."""
+    kinds = ["datums"] + (["log_events"] if logs else [])
+    names = ["datums_dropped-" + k for k in ("queue_full", "invalid",
+                                             "refused", "expired")]
+    if logs:
+        names += ["log_events_dropped-" + k for k in ("queue", "refused",
+                                                      "invalid")]
+    if spool:
+        names += [k + "_dropped-spool_full" for k in kinds]
+    dropped = {k: last_counter(captured, "derive-" + k) for k in names}
+    tap.eq(dropped, dict.fromkeys(names, 0), "own counters: nothing dropped")
+
+
+def check_end(tap, work, log_text, allowed=(), what="no error logged"):
+    """collectd's log has no [error] line but those holding one of allowed,
+    and the sanitizers reported nothing."""
+    errors = [l for l in log_text.splitlines() if "[error]" in l and
+              not any(a in l for a in allowed)]
+    tap.eq(errors[:5], [], what)
+    tap.ok(not sanitizer_reports(work), "no sanitizer reports",
+           sanitizer_reports(work)[:10])
 
 
 # ------------------------------------------------------------------ spool

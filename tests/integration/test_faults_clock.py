@@ -16,21 +16,17 @@ expired request's data-log event arrives once.
 import re
 import time
 
-from faults_common import (Accounting, DataLogAccounting, Ledgers,
-                           datalog_names, datalog_summary, drained,
-                           last_counter, summary, use_fake_credentials,
-                           wcw_block, write_conf)
+from faults_common import (Accounting, Ledgers, check_datalog, check_end,
+                           check_exact, check_nothing_dropped,
+                           datalog_accounting, drain_and_stop, start_load,
+                           summary, use_fake_credentials, wcw_block,
+                           write_conf)
 from fake_cloudwatch import FakeCloudWatch
-from harness import (Tap, Workdir, read_jsonl, read_text, require_collectd,
-                     require_slow, sanitizer_reports, start_collectd,
-                     start_sim, stop, wait_for)
+from harness import Workdir, read_jsonl, read_text, slow_tap, start_collectd
 
-tap = Tap()
-require_collectd(tap)
-require_slow(tap, "test_faults_clock")
+tap = slow_tap("test_faults_clock")
 
 OFFSET = 600        # the service's clock ahead of this host's, seconds
-RATE = 40
 GENERATE = 12
 
 
@@ -40,21 +36,14 @@ def main():
     fake = FakeCloudWatch(work)
     use_fake_credentials(fake)
     t_skew = fake.set("skew", offset=OFFSET)
-    sim, sock, ledger = start_sim(work, ["--seed", "41", "--rate", str(RATE),
-                                         "--duration", str(GENERATE),
-                                         "--quiet"])
+    sim, sock, ledger = start_load(work, 41, GENERATE)
     conf, out, log = write_conf(work, sock, wcw_block(
         fake, datalog=True, extra=['SpoolDirectory "%s"'
                                    % work.file("spool")]))
     cd = start_collectd(work, conf)
     time.sleep(GENERATE)
-    tap.ok(wait_for(lambda: drained(out, ledger, logs=True), 40, step=0.5),
-           "the read plugin read every request and the queues and the spool "
-           "emptied")
-    time.sleep(1.5)
-    code, took = stop(cd, timeout=30)
-    stop(sim)
-    tap.eq(code, 0, "collectd exits 0 (in %.1f s)" % took)
+    drain_and_stop(tap, cd, sim, out, ledger, "the read plugin read every "
+                   "request and the queues and the spool emptied", logs=True)
 
     reqs = [p for p in fake.puts() if p["t"] >= t_skew]
     refused = [p for p in reqs if p["error"] == "InvalidSignatureException"]
@@ -103,35 +92,10 @@ def main():
     tap.ok(n > 0 and lost == 0 and twice == 0,
            "clock 10 minutes behind the service's: %s"
            % summary(n, lost, twice), acc.lost_keys()[:10])
-    got, want = acc.independent_total()
-    tap.eq(got, want, "InvocationsProcesssed + ExpiredRequests summed over "
-           "every accepted datum: %d, the ledger's requests delivered: %d"
-           % (got, want))
-    tap.eq(acc.exact(), [], "every count and statistic set accepted equals "
-           "the ledger's, exactly")
-    tap.eq(acc.gauges(), [], "every gauge sample of the delivered reads "
-           "arrived once, exactly")
-    group, stream, iid = datalog_names(leds)
-    dl = DataLogAccounting(acc, fake.events(), group, stream, iid)
-    dn, dlost, dtwice = dl.figures()
-    tap.ok(dn > 0 and dlost == 0 and dtwice == 0,
-           "the data log: %s" % datalog_summary(dn, dlost, dtwice),
-           dl.lost_keys()[:10])
-    tap.eq(dl.bad + [("unexpected", x) for x in dl.unexpected()], [],
-           "every event in %s:%s as the ledger has it, none unexpected"
-           % (group, stream))
-    dropped = {k: last_counter(captured, "derive-" + k, 0)
-               for k in ("datums_dropped-queue_full", "datums_dropped-invalid",
-                         "datums_dropped-refused", "datums_dropped-expired",
-                         "log_events_dropped-queue",
-                         "log_events_dropped-refused",
-                         "log_events_dropped-invalid")}
-    tap.ok(not any(dropped.values()), "own counters: nothing dropped",
-           dropped)
-    errors = [l for l in text.splitlines() if "[error]" in l]
-    tap.eq(errors, [], "no error logged")
-    tap.ok(not sanitizer_reports(work), "no sanitizer reports",
-           sanitizer_reports(work)[:10])
+    check_exact(tap, acc)
+    check_datalog(tap, datalog_accounting(acc, fake))
+    check_nothing_dropped(tap, captured, spool=True, logs=True)
+    check_end(tap, work, text)
     tap.note("%.1f s in all" % (time.time() - t0))
     fake.stop()
 

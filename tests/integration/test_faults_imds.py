@@ -18,22 +18,18 @@ meanwhile.
 """
 import time
 
-from faults_common import (Accounting, DataLogAccounting, Ledgers,
-                           datalog_names, datalog_summary, drained,
-                           last_counter, own_counters, summary,
-                           use_fake_credentials, wcw_block, write_conf)
+from faults_common import (Accounting, Ledgers, check_datalog, check_end,
+                           check_exact, check_nothing_dropped,
+                           datalog_accounting, drain_and_stop, own_counters,
+                           start_load, summary, use_fake_credentials,
+                           wcw_block, write_conf)
 from fake_cloudwatch import FakeCloudWatch
-from harness import (Tap, Workdir, read_jsonl, read_text, require_collectd,
-                     require_slow, sanitizer_reports, start_collectd,
-                     start_sim, stop, wait_for)
+from harness import Workdir, read_jsonl, read_text, slow_tap, start_collectd
 
-tap = Tap()
-require_collectd(tap)
-require_slow(tap, "test_faults_imds")
+tap = slow_tap("test_faults_imds")
 
 INSTANCE_ID = "i-0feedface0000001"
 IMDS_FAIL = 5
-RATE = 40
 GENERATE = 14
 WARNING = "data-log events wait for the instance ID"
 
@@ -43,19 +39,13 @@ def main():
     work = Workdir("faults-imds")
     fake = FakeCloudWatch(work)
     use_fake_credentials(fake)
-    sim, sock, ledger = start_sim(work, ["--seed", "42", "--rate", str(RATE),
-                                         "--duration", str(GENERATE),
-                                         "--instance-id", "", "--quiet"])
+    sim, sock, ledger = start_load(work, 42, GENERATE, "--instance-id", "")
     conf, out, log = write_conf(work, sock, wcw_block(fake, datalog=True))
     t_fail = fake.set("imds_fail", seconds=IMDS_FAIL, instance_id=INSTANCE_ID)
     cd = start_collectd(work, conf, imds_endpoint=fake.imds_url)
     time.sleep(GENERATE)
-    tap.ok(wait_for(lambda: drained(out, ledger, logs=True), 40, step=0.5),
-           "the read plugin read every request and the queues emptied")
-    time.sleep(1.5)
-    code, took = stop(cd, timeout=30)
-    stop(sim)
-    tap.eq(code, 0, "collectd exits 0")
+    drain_and_stop(tap, cd, sim, out, ledger, "the read plugin read every "
+                   "request and the queues emptied", logs=True)
 
     imds = fake.imds_requests()
     failed = [r for r in imds if r["failing"]]
@@ -97,42 +87,22 @@ def main():
              if "data log: instance ID %s" % INSTANCE_ID in l]
     tap.eq(len(known), 1, "the log says once which instance ID it uses")
 
-    leds = Ledgers([ledger])
-    acc = Accounting(leds, [captured], fake.datums())
-    group, stream, iid = datalog_names(leds, INSTANCE_ID)
-    dl = DataLogAccounting(acc, fake.events(), group, stream, iid)
-    dn, dlost, dtwice = dl.figures()
+    acc = Accounting(Ledgers([ledger]), [captured], fake.datums())
+    dl = datalog_accounting(acc, fake, INSTANCE_ID)
     waited = [k for k in dl.expected
               if t_known and acc.record_time(k) < t_known]
-    tap.ok(dn > 0 and dlost == 0 and dtwice == 0,
-           "the data log: %s; %d of them were read before the instance ID "
-           "was known and waited" % (datalog_summary(dn, dlost, dtwice),
-                                     len(waited)), dl.lost_keys()[:10])
+    check_datalog(tap, dl, more="; %d of them were read before the instance "
+                  "ID was known and waited" % len(waited))
     tap.ok(len(waited) > 0, "some events waited for the instance ID")
-    tap.eq(dl.bad + [("unexpected", x) for x in dl.unexpected()], [],
-           "every event in %s:%s with \"instance_id\":\"%s\" in its line "
-           "(those that waited too), as the ledger has it"
-           % (group, stream, iid))
     streams = sorted({(e["group"], e["stream"]) for e in fake.events()})
-    tap.eq(streams, [(group, stream)], "one log stream: %s" % stream)
+    tap.eq(streams, [(dl.group, dl.stream)], "one log stream: %s" % dl.stream)
     n, lost, twice = acc.figures()
     tap.ok(n > 0 and lost == 0 and twice == 0,
            "the metrics meanwhile: %s" % summary(n, lost, twice),
            acc.lost_keys()[:10])
-    tap.eq(acc.exact(), [], "every count and statistic set accepted equals "
-           "the ledger's, exactly")
-    dropped = {k: last_counter(captured, "derive-" + k, 0)
-               for k in ("datums_dropped-queue_full", "datums_dropped-invalid",
-                         "datums_dropped-refused", "datums_dropped-expired",
-                         "log_events_dropped-queue",
-                         "log_events_dropped-refused",
-                         "log_events_dropped-invalid")}
-    tap.ok(not any(dropped.values()), "own counters: nothing dropped",
-           dropped)
-    errors = [l for l in text.splitlines() if "[error]" in l]
-    tap.eq(errors, [], "no error logged")
-    tap.ok(not sanitizer_reports(work), "no sanitizer reports",
-           sanitizer_reports(work)[:10])
+    check_exact(tap, acc)
+    check_nothing_dropped(tap, captured, logs=True)
+    check_end(tap, work, text)
     tap.note("%.1f s in all" % (time.time() - t0))
     fake.stop()
 

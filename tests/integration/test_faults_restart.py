@@ -27,21 +27,17 @@ import os
 import signal
 import time
 
-from faults_common import (Accounting, DataLogAccounting, Ledgers,
-                           datalog_names, datalog_summary, drained, kill,
-                           last_counter, own_counters, start_or_refused,
-                           summary, use_fake_credentials, wcw_block,
-                           write_conf)
+from faults_common import (RATE, Accounting, Ledgers, check_exact,
+                           datalog_accounting, datalog_summary, drain_and_stop,
+                           drained, kill, last_counter, own_counters,
+                           start_load, start_or_refused, summary,
+                           use_fake_credentials, wcw_block, write_conf)
 from fake_cloudwatch import FakeCloudWatch
-from harness import (SIM, Tap, Workdir, read_jsonl, read_text,
-                     require_collectd, require_slow, sanitizer_reports,
-                     start, start_sim, stop, wait_for)
+from harness import (SIM, Workdir, read_jsonl, read_text, sanitizer_reports,
+                     slow_tap, start, stop, wait_for)
 
-tap = Tap()
-require_collectd(tap)
-require_slow(tap, "test_faults_restart")
+tap = slow_tap("test_faults_restart")
 
-RATE = 40
 FLUSH = 1
 SHUTDOWN = 4
 WARM = 5
@@ -52,11 +48,6 @@ AFTER = 6         # generation goes on this long after the outage
 NEEDED = ("StateFile", "SpoolDirectory", "MaxRequestsPerSecond")
 
 
-def skip(what, why):
-    tap.n += 1
-    print("ok %d - %s # SKIP %s" % (tap.n, what, why), flush=True)
-
-
 def collectd_restart(sig):
     """collectd stopped by sig during an outage, started again; returns
     False if this build lacks the options."""
@@ -64,10 +55,9 @@ def collectd_restart(sig):
     work = Workdir("faults-" + name.lower())
     fake = FakeCloudWatch(work)
     use_fake_credentials(fake)
-    sim, sock, ledger = start_sim(work, [
-        "--seed", "33" if sig == signal.SIGTERM else "34", "--rate", str(RATE),
-        "--duration", str(WARM + DOWN_BEFORE + STOPPED + DOWN_AFTER + AFTER),
-        "--quiet"])
+    sim, sock, ledger = start_load(
+        work, 33 if sig == signal.SIGTERM else 34,
+        WARM + DOWN_BEFORE + STOPPED + DOWN_AFTER + AFTER)
     spool = work.file("spool")
     os.mkdir(spool)
     state = work.file("main.state")
@@ -109,19 +99,15 @@ def collectd_restart(sig):
     time.sleep(DOWN_AFTER)
     t_back = fake.set("ok")
     out2 = confs[1][1]
-    tap.ok(wait_for(lambda: drained(out2, ledger, logs=True), 60, step=0.5),
-           "%s: after the restart and the outage the read plugin read every "
-           "request and the queues and the spool emptied" % name)
-    time.sleep(1.5)
-    code, took = stop(cd, timeout=30)
-    stop(sim)
-    tap.eq(code, 0, "%s: the restarted collectd exits 0" % name)
+    drain_and_stop(tap, cd, sim, out2, ledger, "%s: after the restart and "
+                   "the outage the read plugin read every request and the "
+                   "queues and the spool emptied" % name, logs=True, wait=60,
+                   label="%s: restarted" % name)
 
     captures = [read_jsonl(c[1]) for c in confs]
     leds = Ledgers([ledger])
     acc = Accounting(leds, captures, fake.datums())
-    group, stream, iid = datalog_names(leds)
-    dl = DataLogAccounting(acc, fake.events(), group, stream, iid)
+    dl = datalog_accounting(acc, fake)
     n, lost, twice = acc.figures()
     partial_ok = ()
     tap.note("%s: %d reads before the stop, %d after; %d requests to the "
@@ -172,18 +158,10 @@ def collectd_restart(sig):
         datalog_after_kill(dl, captures[0], t_out, t_kill)
     tap.eq(dl.bad, [], "%s: every data-log event is a failed or expired "
            "request's, in %s:%s, with instance_id %s, its completion time, "
-           "outcome and seq" % (name, group, stream, iid))
+           "outcome and seq" % (name, dl.group, dl.stream, dl.instance_id))
     tap.eq(dl.unexpected(), [], "%s: no event of a request that was not to "
            "be logged" % name)
-    got, want = acc.independent_total()
-    tap.eq(got, want, "%s: InvocationsProcesssed + ExpiredRequests summed "
-           "over every accepted datum: %d, the ledger's requests delivered: "
-           "%d" % (name, got, want))
-    tap.eq(acc.exact(partial_ok), [], "%s: every count and statistic set "
-           "accepted equals the ledger's, exactly%s"
-           % (name, " (but the read cut in two)" if partial_ok else ""))
-    tap.eq(acc.gauges(), [], "%s: every gauge sample of the delivered reads "
-           "arrived once, exactly" % name)
+    check_exact(tap, acc, name, partial_ok)
     # What the first run read during the outage can only have come back
     # from the spool, after the restart.
     first_run = {r.second for r in acc.reads if r.run == 0 and
@@ -252,8 +230,7 @@ def runtime_restart():
     work = Workdir("faults-runtime")
     fake = FakeCloudWatch(work)
     use_fake_credentials(fake)
-    sim, sock, ledger1 = start_sim(work, ["--seed", "35", "--rate",
-                                          str(RATE), "--quiet"])
+    sim, sock, ledger1 = start_load(work, 35)
     conf, out, log = write_conf(work, sock, wcw_block(fake, flush=FLUSH))
     cd, _ = start_or_refused(work, conf, log, (), wait_for)
     time.sleep(6)
@@ -309,14 +286,7 @@ def runtime_restart():
                     default=None)
     tap.eq(new_first, 1, "runtime restart: the new boot is read from its "
            "first request")
-    got, want = acc.independent_total()
-    tap.eq(got, want, "runtime restart: InvocationsProcesssed + "
-           "ExpiredRequests summed over every accepted datum: %d, the "
-           "ledger's requests delivered: %d" % (got, want))
-    tap.eq(acc.exact(), [], "runtime restart: every count and statistic set "
-           "accepted equals the ledger's, exactly")
-    tap.eq(acc.gauges(), [], "runtime restart: every gauge sample arrived "
-           "once, exactly")
+    check_exact(tap, acc, "runtime restart")
     tap.ok(not sanitizer_reports(work), "runtime restart: no sanitizer "
            "reports", sanitizer_reports(work)[:10])
     fake.stop()
@@ -326,7 +296,7 @@ for sig in (signal.SIGTERM, signal.SIGKILL):
     refused = collectd_restart(sig)
     if refused:
         name = {signal.SIGTERM: "SIGTERM", signal.SIGKILL: "SIGKILL"}[sig]
-        skip("%s during an outage, restarted: requests lost and counted "
+        tap.skip("%s during an outage, restarted: requests lost and counted "
              "twice" % name,
              "collectd refuses %s (unknown option): the restart needs "
              "StateFile and SpoolDirectory" % ", ".join(refused))

@@ -31,13 +31,11 @@ import time
 
 from faults_common import NS, read_spool, use_fake_credentials, wcw_block
 from fake_cloudwatch import FakeCloudWatch
-from harness import (TEST_PLUGIN_DIR, Tap, Workdir, collectd_conf,
-                     read_jsonl, read_text, require_collectd, require_slow,
-                     sanitizer_reports, start_collectd, stop, wait_for)
+from harness import (TEST_PLUGIN_DIR, Workdir, collectd_conf, read_jsonl,
+                     read_text, sanitizer_reports, slow_tap, start_collectd,
+                     stop, wait_for)
 
-tap = Tap()
-require_collectd(tap)
-require_slow(tap, "test_faults_shutdown")
+tap = slow_tap("test_faults_shutdown")
 if not os.path.exists(os.path.join(TEST_PLUGIN_DIR, "gauges.so")):
     tap.bail("not built: " + os.path.join(TEST_PLUGIN_DIR, "gauges.so"))
 

@@ -21,6 +21,7 @@
 #include "aws_creds.h"
 #include "aws_imds.h"
 #include "aws_region.h"
+#include "aws_test_util.h"
 #include "fake_http.h"
 #include "tap.h"
 
@@ -39,70 +40,7 @@
 
 #define MAX_STEPS 8
 
-/* ---- secrets: none may ever appear in a message ---- */
-
-#define ENV_ID "AKIAENVEXAMPLE7Q2XZA"
-#define ENV_SECRET "envSECRETwJalrXUtnFEMI/K7MDENG/bPxRfiCY"
-#define ENV_TOKEN "envTOKENIQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJH"
-#define FILE_ID "AKIAFILEEXAMPLE4R7TQ"
-#define FILE_SECRET "fileSECRETnFEMI/K7MDENG/bPxRfiCYzEXAMPLE"
-#define FILE_TOKEN "fileTOKENFwoGZXIvYXdzEBYaDHpvdWQzbm5pcXRpbGVyCzqKIEXAMPLE"
-#define DEV_ID "AKIADEVEXAMPLE000DEV"
-#define DEV_SECRET "devSECRETwJalrXUtnFEMI/K7MDENG+bPxRfiCY"
-#define CONF_ID "AKIACONFEXAMPLE00CNF"
-#define CONF_SECRET "confSECRETalrXUtnFEMI/K7MDENG/bPxRfiCYx"
-#define CT_ID "ASIACONTAINEREXAMPLE"
-#define CT_SECRET "ctSECRETXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLE1"
-#define CT_TOKEN "ctTOKENIQoJb3JpZ2luX2VjENr//////////wEaCXVzLWVhc3QtMiJG"
-#define CT_AUTH "ctAUTHtokenZXlKaGJHY2lPaUpTVXpJMU5pSXNJbXRwWkNJNklq"
-#define CT_AUTH2 "ctAUTH2tokenSTVXpJMU5pSXNJbXRwWkNJNklqRXhNakl6"
-#define IMDS_ID "ASIAIMDSEXAMPLE00001"
-#define IMDS_SECRET "imdsSECRETtnFEMI/K7MDENG/bPxRfiCYEXAMPLE"
-#define IMDS_TOKEN "imdsTOKENIQoJb3JpZ2luX2VjEPv//////////wEaCXVzLWVhc3QtMSJI"
-#define IMDS2_ID "ASIAIMDSEXAMPLE00002"
-#define IMDS2_SECRET "imds2SECRETnFEMI/K7MDENG/bPxRfiCYEXAMPLE"
-#define IMDS2_TOKEN "imds2TOKENIQoJb3JpZ2luX2VjEPv//////////wEaCXVzLWVhc3Qt"
-#define SESSION "AQAEAFdpbmRvd3NfSU1EU3YyX3Rva2VuX2V4YW1wbGU="
-
-static const char *const secrets[] = {
-    ENV_ID,   ENV_SECRET,   ENV_TOKEN,   FILE_ID,     FILE_SECRET, FILE_TOKEN,
-    DEV_ID,   DEV_SECRET,   CONF_ID,     CONF_SECRET, CT_ID,       CT_SECRET,
-    CT_TOKEN, CT_AUTH,      CT_AUTH2,    IMDS_ID,     IMDS_SECRET, IMDS_TOKEN,
-    IMDS2_ID, IMDS2_SECRET, IMDS2_TOKEN, SESSION,
-};
-
-static int msgs_checked;
-static int msgs_leaking;
-
-/* True when msg holds none of the secrets (nor a long piece of one). */
-static bool clean(const char *msg) {
-  msgs_checked++;
-  for (size_t i = 0; i < sizeof(secrets) / sizeof(*secrets); i++) {
-    const char *s = secrets[i];
-    size_t n = strlen(s);
-    for (size_t off = 0; off + 12 <= n; off++) {
-      char piece[13];
-      memcpy(piece, s + off, 12);
-      piece[12] = '\0';
-      if (strstr(msg, piece) != NULL) {
-        msgs_leaking++;
-        return false;
-      }
-    }
-  }
-  return true;
-}
-
-/* ---- injected environment and clock ---- */
-
-/* NULL-terminated list of name, value, name, value, ... */
-static const char *fenv_get(void *ud, const char *name) {
-  const char *const *kv = ud;
-  for (size_t i = 0; kv != NULL && kv[i] != NULL; i += 2)
-    if (strcmp(kv[i], name) == 0)
-      return kv[i + 1];
-  return NULL;
-}
+/* ---- injected clock (the environment: fenv_get, aws_test_util.h) ---- */
 
 static time_t now_;
 static time_t fclock(void *ud) {
@@ -110,16 +48,6 @@ static time_t fclock(void *ud) {
   return __atomic_load_n(&now_, __ATOMIC_SEQ_CST);
 }
 static void set_now(time_t t) { __atomic_store_n(&now_, t, __ATOMIC_SEQ_CST); }
-
-static time_t utc(int y, int mo, int d, int h, int mi, int s) {
-  struct tm tm = {.tm_year = y - 1900,
-                  .tm_mon = mo - 1,
-                  .tm_mday = d,
-                  .tm_hour = h,
-                  .tm_min = mi,
-                  .tm_sec = s};
-  return timegm(&tm);
-}
 
 /* ---- the fake endpoint ---- */
 
@@ -288,25 +216,6 @@ static step_t imds_get(const char *path, int status, const char *body) {
                   .body = body};
 }
 
-static char creds_doc_buf[8][1024];
-static int creds_doc_next;
-
-/* A credentials document (a rotating static buffer: the fake reads it
- * during the call). code NULL: no Code member. */
-static const char *creds_doc(const char *code, const char *id,
-                             const char *secret, const char *token,
-                             const char *exp) {
-  char *b = creds_doc_buf[creds_doc_next++ % 8];
-  snprintf(b, sizeof(creds_doc_buf[0]),
-           "{%s%s%s\"LastUpdated\":\"2026-11-26T11:00:00Z\","
-           "\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"%s\","
-           "\"SecretAccessKey\":\"%s\",\"Token\":\"%s\","
-           "\"Expiration\":\"%s\"}",
-           code ? "\"Code\":\"" : "", code ? code : "", code ? "\"," : "", id,
-           secret, token, exp);
-  return b;
-}
-
 /* ---- files ---- */
 
 static char home[64];
@@ -366,45 +275,6 @@ static aws_creds_status_t get(aws_creds_provider_t *p, aws_creds_t *out,
 static bool contains(const char *s, const char *part) {
   return s != NULL && strstr(s, part) != NULL;
 }
-
-/* =================== files the chain reads =================== */
-
-static const char CREDS_FILE[] =
-    "# the CLI's credentials file\r\n"
-    "[default]\r\n"
-    "aws_access_key_id = " FILE_ID "\r\n"
-    "AWS_Secret_Access_Key=" FILE_SECRET "   \r\n"
-    "aws_session_token   :   " FILE_TOKEN " # inline comment\r\n"
-    "\r\n"
-    "; another comment\n"
-    "[dev]   ; comment after the header\n"
-    "aws_access_key_id=" DEV_ID "\n"
-    "aws_secret_access_key=" DEV_SECRET "\n"
-    "s3 =\n"
-    "    max_concurrent_requests = 10\n"
-    "    aws_access_key_id = NOT-A-KEY\n"
-    "[ spaced ]\n"
-    "aws_access_key_id = S\n"
-    "aws_secret_access_key = T\n"
-    "[profile dev]\n"
-    "aws_access_key_id = WRONG\n"
-    "[default]\n"
-    "region = eu-west-1"; /* no final newline */
-
-static const char CONFIG_FILE[] = "[default]\n"
-                                  "region = us-west-2\n"
-                                  "output = json\n"
-                                  "[dev]\n"
-                                  "region = wrong-1\n"
-                                  "[profile dev]\n"
-                                  "region=eu-central-1\n"
-                                  "aws_access_key_id = " CONF_ID "\n"
-                                  "aws_secret_access_key = " CONF_SECRET "\n"
-                                  "[profile   assume]\n"
-                                  "role_arn = arn:aws:iam::1:role/x\n"
-                                  "source_profile = default\n"
-                                  "[profile default]\n"
-                                  "output = text\n";
 
 /* =================== the chain =================== */
 
@@ -1188,49 +1058,49 @@ static void test_streak(void) {
 
 /* =================== instance metadata, one value =================== */
 
+/* aws_imds_get of the instance ID into the size bytes of out, against the
+ * script s[0..n): it returns rc with the value (0) or the message (-1)
+ * want, and the script is used as expected. */
+static void imds_get_case(const aws_creds_config_t *cfg, step_t *s, size_t n,
+                          char *out, size_t size, int rc, const char *want,
+                          const char *what) {
+  char err[512], m[128];
+
+  script(s, n);
+  snprintf(m, sizeof(m), "aws_imds_get: %s: returns %d", what, rc);
+  T_EQ_INT(aws_imds_get(cfg, "/latest/meta-data/instance-id", out, size, err,
+                        sizeof(err)),
+           rc, m);
+  snprintf(m, sizeof(m), "aws_imds_get: %s: %s", what,
+           rc == 0 ? "the value" : "the message");
+  T_EQ_STR(rc == 0 ? out : err, want, m);
+  snprintf(m, sizeof(m), "aws_imds_get: %s", what);
+  script_check(m);
+}
+
 static void test_imds_get(void) {
-  char out[64], err[512];
+  char out[64];
   const char *envp[] = {NULL};
   aws_creds_config_t cfg = config(envp);
   step_t s[2] = {put_token(), imds_get("/latest/meta-data/instance-id", 200,
                                        "  i-0123456789abcdef0\n")};
 
-  script(s, 2);
-  T_EQ_INT(aws_imds_get(&cfg, "/latest/meta-data/instance-id", out, sizeof(out),
-                        err, sizeof(err)),
-           0, "aws_imds_get: ok");
-  T_EQ_STR(out, "i-0123456789abcdef0", "aws_imds_get: the value, trimmed");
-  script_check("aws_imds_get: the token PUT, then the GET with the token");
-
+  imds_get_case(&cfg, s, 2, out, sizeof(out), 0, "i-0123456789abcdef0",
+                "the token PUT, then the GET with the token; trimmed");
   s[1].body = "i-0123456789abcdef0-and-far-too-long-for-the-buffer-given";
-  script(s, 2);
-  T_EQ_INT(aws_imds_get(&cfg, "/latest/meta-data/instance-id", out, 16, err,
-                        sizeof(err)),
-           -1, "aws_imds_get: an answer longer than the buffer fails");
-  T_EQ_STR(err,
-           "instance metadata: GET /latest/meta-data/instance-id: unusable "
-           "answer",
-           "aws_imds_get: says so");
+  imds_get_case(&cfg, s, 2, out, 16, -1,
+                "instance metadata: GET /latest/meta-data/instance-id: "
+                "unusable answer",
+                "an answer longer than the buffer fails");
   T_EQ_STR(out, "", "aws_imds_get: nothing on failure");
-  script_check("aws_imds_get: too long");
-
   s[0].status = 401;
-  script(s, 1);
-  T_EQ_INT(aws_imds_get(&cfg, "/latest/meta-data/instance-id", out, sizeof(out),
-                        err, sizeof(err)),
-           -1, "aws_imds_get: no token, no GET");
-  T_EQ_STR(err, "instance metadata: PUT /latest/api/token: HTTP 401",
-           "aws_imds_get: names the failed PUT");
-  script_check("aws_imds_get: PUT refused");
-
+  imds_get_case(&cfg, s, 1, out, sizeof(out), -1,
+                "instance metadata: PUT /latest/api/token: HTTP 401",
+                "no token, no GET: names the failed PUT");
   cfg = config(NO_IMDS);
-  script(s, 0);
-  T_EQ_INT(aws_imds_get(&cfg, "/latest/meta-data/instance-id", out, sizeof(out),
-                        err, sizeof(err)),
-           -1, "aws_imds_get: disabled");
-  T_EQ_STR(err, "instance metadata is disabled by AWS_EC2_METADATA_DISABLED",
-           "aws_imds_get: says AWS_EC2_METADATA_DISABLED");
-  script_check("aws_imds_get: disabled, not asked");
+  imds_get_case(&cfg, s, 0, out, sizeof(out), -1,
+                "instance metadata is disabled by AWS_EC2_METADATA_DISABLED",
+                "disabled: not asked, says AWS_EC2_METADATA_DISABLED");
 }
 
 /* =================== the region =================== */
@@ -1324,8 +1194,8 @@ int main(void) {
   test_region();
   test_imds_get();
 
-  T_OK(msgs_leaking == 0, "none of the %d messages checked holds a secret",
-       msgs_checked);
+  T_OK(clean_leaking == 0, "none of the %d messages checked holds a secret",
+       clean_checked);
   fake_stop();
   home_file("credentials", NULL);
   home_file("config", NULL);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "every_text.h"
 #include "rt_parser_value.h"
 #include "tap.h"
 
@@ -89,23 +90,9 @@ static bool same_reading(const char *text, size_t len) {
 }
 
 static void test_every_short_text(void) {
-  char t[8];
-  size_t n = 0, bad = 0;
+  size_t n,
+      bad = every_text(NUMBER_BYTES, NUMBER_BYTE_COUNT, 5, same_reading, &n);
 
-  for (size_t len = 1; len <= 5; len++) {
-    size_t total = 1;
-    for (size_t i = 0; i < len; i++)
-      total *= NUMBER_BYTE_COUNT;
-    for (size_t k = 0; k < total; k++) {
-      size_t x = k;
-      for (size_t i = 0; i < len; i++) {
-        t[i] = NUMBER_BYTES[x % NUMBER_BYTE_COUNT];
-        x /= NUMBER_BYTE_COUNT;
-      }
-      bad += !same_reading(t, len);
-      n++;
-    }
-  }
   T_OK(bad == 0,
        "every text of 1 to 5 number bytes: %zu read as the "
        "reference reads them (%zu differ)",
