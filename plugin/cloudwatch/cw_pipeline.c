@@ -360,6 +360,11 @@ static aws_http_class_t post(cw_pipeline_t *p, stream_t *st, const char *action,
                     .timeout_ms = p->cfg.timeout_ms};
   aws_http_class_t cls;
 
+  /* A request does not outlast the deadline (the shutdown's bound). */
+  if (p->deadline != 0 && p->deadline > local &&
+      (long)(p->deadline - local) * 1000L < req.timeout_ms)
+    req.timeout_ms = (long)(p->deadline - local) * 1000L;
+
   snprintf(target, sizeof(target), "%s%s", st->s.target_prefix, action);
   if (cw_encode_gzip_wanted(len, st->s.compress_threshold) &&
       cw_encode_gzip(body, len, 6, &gz, &gz_len) == CW_ENCODE_GZIP_OK &&

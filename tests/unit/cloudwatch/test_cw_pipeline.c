@@ -886,6 +886,31 @@ static void test_deadline(void) {
   fx_done(&fx, "deadline");
 }
 
+/* A deadline 1 s ahead caps a request's Timeout (4 s here): a silent
+ * server costs the time left, not the Timeout. */
+static void test_deadline_caps_timeout(void) {
+  static const fake_http_step_t steps[] = {SILENT};
+  fx_t fx;
+  long t0, t1;
+
+  if (!T_OK(fx_init(&fx, steps, 1) == 0, "deadline cap: fixture"))
+    return;
+  fx.cfg.timeout_ms = 4000;
+  fx.cfg.max_attempts = 1;
+  if (fx_sender(&fx) != 0)
+    return;
+  queue_datums(fx.q, &fx.lock, 0, 3, 0);
+  t0 = fake_http_now_ms();
+  T_EQ_INT(fx_drain(&fx, T0 + 1), -1, "deadline cap: drain returns -1");
+  t1 = fake_http_now_ms();
+  T_EQ_INT(srv_count(fx.srv), 1, "deadline cap: one request");
+  T_OK(t1 - t0 >= 800 && t1 - t0 <= 2000,
+       "deadline cap: it ended at the deadline, not the Timeout (%ld ms)",
+       t1 - t0);
+  T_EQ_INT(fx_qsize(&fx), 3, "deadline cap: datums kept");
+  fx_done(&fx, "deadline cap");
+}
+
 static void test_no_credentials(void) {
   fx_t fx;
   char err[1024];
@@ -1472,6 +1497,7 @@ int main(void) {
   test_slow();
   test_stop();
   test_deadline();
+  test_deadline_caps_timeout();
   test_no_credentials();
   test_too_large();
   test_default_port();
