@@ -153,6 +153,8 @@ for top in ("plugin", "include", "tests", "contrib", "bench", "scripts",
             rel = os.path.relpath(os.path.join(d, f), SRC)
             if not SOURCE.search(rel) or not os.path.isfile(os.path.join(SRC, rel)):
                 continue
+            if os.path.exists(os.path.join(SRC, rel + ".in")):
+                continue  # configure's output (sm_build.h in an in-tree build)
             with open(os.path.join(SRC, rel), errors="replace") as fh:
                 head = fh.read(300)
             if "SPDX-License-Identifier: MIT" not in head:
