@@ -115,6 +115,7 @@ missing = [p for p in sorted(named) if not os.path.exists(os.path.join(SRC, p))
 ok(not missing, "every path in README's layout table exists", missing)
 unnamed = []
 for d, dirs, files in os.walk(os.path.join(SRC, "plugin")):
+    dirs[:] = [x for x in dirs if not x.startswith(".")]  # .deps, .libs in-tree
     rel = os.path.relpath(d, SRC)
     if rel != "plugin" and rel + "/" not in named:
         unnamed.append(rel + "/")
