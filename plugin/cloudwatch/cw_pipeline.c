@@ -74,6 +74,9 @@ struct cw_pipeline_s {
   tries_t *tries;  /* its attempts */
   int64_t skew;    /* seconds added to the local clock to sign */
   int64_t skew_logged;
+  unsigned char *gz; /* compressed bodies, kept from one request to the
+                        next (cw_encode_gzip_into says why) */
+  size_t gz_cap;
 
   pthread_mutex_t stats_lock;
 };
@@ -257,6 +260,7 @@ void cw_pipeline_destroy(cw_pipeline_t *p) {
   }
   pthread_cond_destroy(&p->cond);
   pthread_mutex_destroy(&p->stats_lock);
+  free(p->gz);
   free(p);
 }
 
@@ -332,7 +336,6 @@ static int pace(cw_pipeline_t *p, stream_t *st) {
 static aws_http_class_t post(cw_pipeline_t *p, stream_t *st, const char *action,
                              const void *body, size_t len, const char *expected,
                              aws_http_result_t *res, aws_creds_t *used) {
-  unsigned char *gz = NULL;
   size_t gz_len = 0;
   char target[128], warn[1024];
   aws_sigv4_header_t sh[3] = {{"Content-Type", st->s.content_type},
@@ -354,9 +357,10 @@ static aws_http_class_t post(cw_pipeline_t *p, stream_t *st, const char *action,
 
   snprintf(target, sizeof(target), "%s%s", st->s.target_prefix, action);
   if (cw_encode_gzip_wanted(len, st->s.compress_threshold) &&
-      cw_encode_gzip(body, len, 6, &gz, &gz_len) == CW_ENCODE_GZIP_OK &&
+      cw_encode_gzip_into(body, len, 6, &p->gz, &p->gz_cap, &gz_len) ==
+          CW_ENCODE_GZIP_OK &&
       gz_len < len) {
-    req.payload = gz;
+    req.payload = p->gz;
     req.payload_len = gz_len;
     req.header_count = 3;
   }
@@ -375,7 +379,6 @@ static aws_http_class_t post(cw_pipeline_t *p, stream_t *st, const char *action,
     st->st.requests_unanswered++;
   }
   pthread_mutex_unlock(&p->stats_lock);
-  free(gz);
   /* The service's clock, whatever the answer (as the AWS SDKs do): a
    * Date five minutes or more away from the clock signed with becomes
    * the offset. */
