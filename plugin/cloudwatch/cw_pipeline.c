@@ -813,20 +813,37 @@ int cw_pipeline_run(cw_pipeline_t *p, time_t deadline) {
   return left;
 }
 
+static void add_ms(struct timespec *t, uint64_t ms) {
+  t->tv_sec += (time_t)(ms / 1000);
+  t->tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (t->tv_nsec >= 1000000000L) {
+    t->tv_sec++;
+    t->tv_nsec -= 1000000000L;
+  }
+}
+
+static bool before(const struct timespec *a, const struct timespec *b) {
+  return a->tv_sec < b->tv_sec ||
+         (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Flushes begin FlushInterval apart, however long each takes (pacing, a
+ * slow answer), so that what merges in the queues between two flushes is
+ * one interval's worth: counted from the end of each flush, a flush that
+ * took half the interval let half as much again pile up. A flush that
+ * took longer than the interval (retries) is followed by a full interval
+ * all the same, so that a failing destination is not asked again at
+ * once. */
 static void *sender_main(void *arg) {
   cw_pipeline_t *p = arg;
+  struct timespec until;
 
+  clock_gettime(CLOCK_REALTIME, &until);
+  add_ms(&until, p->cfg.flush_interval_ms);
   for (;;) {
-    struct timespec until;
+    struct timespec start, now;
     bool stop;
 
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += (time_t)(p->cfg.flush_interval_ms / 1000);
-    until.tv_nsec += (long)(p->cfg.flush_interval_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-      until.tv_sec++;
-      until.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(p->cfg.lock);
     while (!p->stopping && !p->flush_now)
       if (pthread_cond_timedwait(&p->cond, p->cfg.lock, &until) != 0)
@@ -836,11 +853,19 @@ static void *sender_main(void *arg) {
     pthread_mutex_unlock(p->cfg.lock);
     if (stop)
       break;
+    clock_gettime(CLOCK_REALTIME, &start);
     if (p->cfg.before_flush != NULL)
       p->cfg.before_flush(p->cfg.ud);
     cw_pipeline_run(p, 0);
     if (p->cfg.after_flush != NULL)
       p->cfg.after_flush(p->cfg.ud);
+    until = start;
+    add_ms(&until, p->cfg.flush_interval_ms);
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (!before(&now, &until)) {
+      until = now;
+      add_ms(&until, p->cfg.flush_interval_ms);
+    }
   }
   return NULL;
 }
