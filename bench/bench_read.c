@@ -20,6 +20,9 @@
  *             Percentiles false);
  *   bare      yajl with no callbacks over the same bytes, same pieces:
  *             the floor of any yajl-based parser;
+ *   noop      yajl with a callback for every token that returns at once,
+ *             same bytes, same pieces: the floor of any parser built on
+ *             yajl's callbacks (their calls alone);
  *   bare streamed  yajl with no callbacks fed by libcurl from the same
  *             GETs over the same Unix socket (rt_client's options, one
  *             handle reused): the floor of the streamed read, with
@@ -28,9 +31,14 @@
  * One line per round on stdout:
  *   round N records R bytes B streamed_wall S streamed_cpu S parse_cpu S
  *   plain_cpu S bare_cpu S bare_streamed_wall S bare_streamed_cpu S
+ *   noop_cpu S
  * (seconds; CPU of this process, which is single-threaded).
  *
- * Usage: bench_read SOCKET RECORDS PAGE ROUNDS
+ * Usage: bench_read SOCKET RECORDS PAGE ROUNDS [PASS]
+ *
+ * With PASS (streamed, bare_streamed, parse, plain, bare or noop), only that
+ * pass runs, ROUNDS times, and nothing is printed: for a profiler
+ * (perf record -g bench_read ... streamed).
  */
 #include <curl/curl.h>
 #include <inttypes.h>
@@ -47,7 +55,7 @@
 
 #define PIECE 16384 /* CURL_MAX_WRITE_SIZE: what a write callback gets */
 #define TIMEOUT_MS 60000L
-#define STEPS 5 /* passes per round */
+#define STEPS 6 /* passes per round */
 
 typedef struct {
   char *data;
@@ -66,23 +74,29 @@ static double clock_s(clockid_t id) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void die(const char *what);
-
-/* The plugin's state for one runtime: with a sketch per timing, as
- * deployed (Percentiles true), or without. */
-static rt_collect_t *new_collect(long page, bool sketches) {
-  rt_collect_t *col = rt_collect_create((size_t)page);
-  if (col == NULL ||
-      (sketches && rt_collect_enable_sketches(
-                       col, SM_SKETCH_DEFAULT_ACCURACY,
-                       sm_sketch_buckets_for(SM_SKETCH_DEFAULT_ACCURACY)) != 0))
-    die("out of memory");
-  return col;
-}
-
 static void die(const char *what) {
   fprintf(stderr, "bench_read: %s\n", what);
   exit(1);
+}
+
+/* The plugin's state for one runtime, with a sketch per timing as
+ * deployed (Percentiles true) or without: made once and kept from read to
+ * read, as the plugin keeps it (each read starts an interval). */
+static rt_collect_t *collects[2];
+
+static rt_collect_t *collect_for(long page, bool sketches) {
+  rt_collect_t **col = &collects[sketches ? 1 : 0];
+
+  if (*col == NULL) {
+    *col = rt_collect_create((size_t)page);
+    if (*col == NULL || (sketches && rt_collect_enable_sketches(
+                                         *col, SM_SKETCH_DEFAULT_ACCURACY,
+                                         sm_sketch_buckets_for(
+                                             SM_SKETCH_DEFAULT_ACCURACY)) != 0))
+      die("out of memory");
+  }
+  rt_collect_begin_interval(*col);
+  return *col;
 }
 
 static size_t raw_write(char *data, size_t size, size_t nmemb, void *ud) {
@@ -136,16 +150,12 @@ static void fetch_corpus(const char *sock, long records, long page,
  * the records aggregated. */
 static uint64_t streamed(rt_client_t *cl, long page) {
   rt_limits_t lim = {.max_records = (size_t)page};
-  rt_collect_t *col = new_collect(page, true);
+  rt_collect_t *col = collect_for(page, true);
   rt_parser_t *p;
   rt_client_get_result_t res;
   rt_snapshot_t snap;
   bool more = true;
-  uint64_t n;
 
-  if (col == NULL)
-    die("out of memory");
-  rt_collect_begin_interval(col);
   p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, NULL);
   rt_client_get(cl, "/v1/snapshot", p, TIMEOUT_MS, &res);
   if (res.status != RT_CLIENT_GET_OK)
@@ -169,23 +179,17 @@ static uint64_t streamed(rt_client_t *cl, long page) {
       die(rt_collect_page_error(col));
     rt_parser_destroy(p);
   }
-  n = rt_collect_agg(col)->records;
-  rt_collect_destroy(col);
-  return n;
+  return rt_collect_agg(col)->records;
 }
 
 /* The same parser and callback over the stored bodies. */
 static uint64_t parse_memory(const corpus_t *c, long page, bool sketches) {
   rt_limits_t lim = {.max_records = (size_t)page};
-  rt_collect_t *col = new_collect(page, sketches);
+  rt_collect_t *col = collect_for(page, sketches);
   rt_snapshot_t snap;
-  uint64_t n;
   bool more;
 
-  if (col == NULL)
-    die("out of memory");
   memset(&snap, 0, sizeof(snap));
-  rt_collect_begin_interval(col);
   for (size_t i = 0; i < c->num; i++) {
     rt_parser_t *p =
         rt_parser_create(RT_DOC_REQUESTS, rt_collect_record_cb, col, &lim);
@@ -214,15 +218,48 @@ static uint64_t parse_memory(const corpus_t *c, long page, bool sketches) {
       die(rt_collect_page_error(col));
     rt_parser_destroy(p);
   }
-  n = rt_collect_agg(col)->records;
-  rt_collect_destroy(col);
-  return n;
+  return rt_collect_agg(col)->records;
 }
 
-/* yajl with no callbacks: tokenising and validating, nothing else. */
-static void parse_bare(const corpus_t *c) {
+/* Callbacks that return at once: what yajl's calls cost by themselves. */
+static int noop_event(void *ctx) {
+  (void)ctx;
+  return 1;
+}
+static int noop_boolean(void *ctx, int v) {
+  (void)ctx;
+  (void)v;
+  return 1;
+}
+static int noop_number(void *ctx, const char *s, size_t len) {
+  (void)ctx;
+  (void)s;
+  (void)len;
+  return 1;
+}
+static int noop_string(void *ctx, const unsigned char *s, size_t len) {
+  (void)ctx;
+  (void)s;
+  (void)len;
+  return 1;
+}
+static const yajl_callbacks noop_callbacks = {
+    .yajl_null = noop_event,
+    .yajl_boolean = noop_boolean,
+    .yajl_number = noop_number,
+    .yajl_string = noop_string,
+    .yajl_start_map = noop_event,
+    .yajl_map_key = noop_string,
+    .yajl_end_map = noop_event,
+    .yajl_start_array = noop_event,
+    .yajl_end_array = noop_event,
+};
+
+/* yajl over the stored bodies, with no callbacks (tokenising and
+ * validating, nothing else) or with callbacks that do nothing. */
+static void parse_bare(const corpus_t *c, const yajl_callbacks *cbs) {
   for (size_t i = 0; i < c->num; i++) {
-    yajl_handle h = yajl_alloc(NULL, NULL, NULL);
+    yajl_handle h = yajl_alloc(cbs, NULL, NULL);
     if (h == NULL)
       die("out of memory");
     for (size_t off = 0; off < c->pages[i].len; off += PIECE) {
@@ -299,78 +336,122 @@ static void bare_streamed(CURL *h, const char *sock, long records, long page) {
   }
 }
 
-int main(int argc, char **argv) {
-  long records, page, rounds;
-  rt_client_t *cl;
-  CURL *bare_h;
-  corpus_t corpus;
+/* The passes, in the order of a round's columns. */
+static const char *const pass_names[STEPS] = {
+    "streamed", "bare_streamed", "parse", "plain", "bare", "noop"};
 
-  if (argc != 5) {
-    fputs("Usage: bench_read SOCKET RECORDS PAGE ROUNDS\n", stderr);
+static int pass_index(const char *name) {
+  for (int i = 0; i < STEPS; i++)
+    if (strcmp(name, pass_names[i]) == 0)
+      return i;
+  return -1;
+}
+
+/* What every pass reads from. */
+typedef struct {
+  rt_client_t *cl; /* the plugin's client */
+  CURL *bare_h;    /* the bare streamed pass's handle */
+  const char *sock;
+  corpus_t corpus; /* the page bodies, for the passes from memory */
+  long records;
+  long page;
+} bench_t;
+
+/* Runs pass what; returns the records it aggregated (0 for the bare
+ * ones). */
+static uint64_t run_pass(int what, const bench_t *b) {
+  switch (what) {
+  case 0:
+    return streamed(b->cl, b->page);
+  case 1:
+    bare_streamed(b->bare_h, b->sock, b->records, b->page);
+    return 0;
+  case 2:
+    return parse_memory(&b->corpus, b->page, true);
+  case 3:
+    return parse_memory(&b->corpus, b->page, false);
+  case 4:
+    parse_bare(&b->corpus, NULL);
+    return 0;
+  default:
+    parse_bare(&b->corpus, &noop_callbacks);
+    return 0;
+  }
+}
+
+/* Round r: every pass, in an order that alternates between rounds, and
+ * its line on stdout. */
+static void one_round(long r, const bench_t *b) {
+  double wall[STEPS], cpu[STEPS];
+  uint64_t got[STEPS];
+
+  for (int step = 0; step < STEPS; step++) {
+    /* streamed, bare streamed, parse, plain, bare, noop; then the other
+     * way round */
+    int what = r % 2 == 0 ? step : STEPS - 1 - step;
+    double w0 = clock_s(CLOCK_MONOTONIC);
+    double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    got[what] = run_pass(what, b);
+    wall[what] = clock_s(CLOCK_MONOTONIC) - w0;
+    cpu[what] = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+  }
+  if (got[0] != (uint64_t)b->records || got[2] != (uint64_t)b->records ||
+      got[3] != (uint64_t)b->records) {
+    fprintf(stderr,
+            "bench_read: %" PRIu64 ", %" PRIu64 " and %" PRIu64
+            " records aggregated, %ld served\n",
+            got[0], got[2], got[3], b->records);
+    exit(1);
+  }
+  printf("round %ld records %ld bytes %zu streamed_wall %.6f streamed_cpu "
+         "%.6f parse_cpu %.6f plain_cpu %.6f bare_cpu %.6f "
+         "bare_streamed_wall %.6f bare_streamed_cpu %.6f noop_cpu %.6f\n",
+         r, b->records, b->corpus.bytes, wall[0], cpu[0], cpu[2], cpu[3],
+         cpu[4], wall[1], cpu[1], cpu[5]);
+  fflush(stdout);
+}
+
+int main(int argc, char **argv) {
+  bench_t b;
+  long rounds;
+  int only = -1;
+
+  if (argc != 5 && argc != 6) {
+    fputs("Usage: bench_read SOCKET RECORDS PAGE ROUNDS [PASS]\n", stderr);
     return 2;
   }
-  records = strtol(argv[2], NULL, 10);
-  page = strtol(argv[3], NULL, 10);
+  memset(&b, 0, sizeof(b));
+  b.sock = argv[1];
+  b.records = strtol(argv[2], NULL, 10);
+  b.page = strtol(argv[3], NULL, 10);
   rounds = strtol(argv[4], NULL, 10);
-  if (records < 1 || page < 1 || page > 10000 || rounds < 1)
+  if (b.records < 1 || b.page < 1 || b.page > 10000 || rounds < 1)
     die("bad arguments");
+  if (argc == 6 && (only = pass_index(argv[5])) < 0)
+    die("PASS must be streamed, bare_streamed, parse, plain, bare or noop");
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  cl = rt_client_create(argv[1]);
-  if (cl == NULL)
+  b.cl = rt_client_create(b.sock);
+  if (b.cl == NULL)
     die("socket path too long");
-  memset(&corpus, 0, sizeof(corpus));
-  fetch_corpus(argv[1], records, page, &corpus);
-
-  bare_h = curl_easy_init();
-  if (bare_h == NULL)
+  fetch_corpus(b.sock, b.records, b.page, &b.corpus);
+  b.bare_h = curl_easy_init();
+  if (b.bare_h == NULL)
     die("curl_easy_init failed");
 
-  /* One pass of each to warm caches and the simulator's buffers. */
-  streamed(cl, page);
-  bare_streamed(bare_h, argv[1], records, page);
-  parse_memory(&corpus, page, true);
-  parse_memory(&corpus, page, false);
-  parse_bare(&corpus);
-
-  for (long r = 0; r < rounds; r++) {
-    double wall[STEPS], cpu[STEPS];
-    uint64_t n = 0, m = 0, q = 0;
-    for (int step = 0; step < STEPS; step++) {
-      /* streamed, bare streamed, parse, plain, bare; then the other way
-       * round */
-      int what = r % 2 == 0 ? step : STEPS - 1 - step;
-      double w0 = clock_s(CLOCK_MONOTONIC);
-      double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
-      if (what == 0)
-        n = streamed(cl, page);
-      else if (what == 1)
-        bare_streamed(bare_h, argv[1], records, page);
-      else if (what == 2)
-        m = parse_memory(&corpus, page, true);
-      else if (what == 3)
-        q = parse_memory(&corpus, page, false);
-      else
-        parse_bare(&corpus);
-      wall[what] = clock_s(CLOCK_MONOTONIC) - w0;
-      cpu[what] = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
-    }
-    if (n != (uint64_t)records || m != (uint64_t)records ||
-        q != (uint64_t)records) {
-      fprintf(stderr,
-              "bench_read: %" PRIu64 ", %" PRIu64 " and %" PRIu64
-              " records aggregated, %ld served\n",
-              n, m, q, records);
-      return 1;
-    }
-    printf("round %ld records %ld bytes %zu streamed_wall %.6f streamed_cpu "
-           "%.6f parse_cpu %.6f plain_cpu %.6f bare_cpu %.6f "
-           "bare_streamed_wall %.6f bare_streamed_cpu %.6f\n",
-           r, records, corpus.bytes, wall[0], cpu[0], cpu[2], cpu[3], cpu[4],
-           wall[1], cpu[1]);
-    fflush(stdout);
+  if (only >= 0) {
+    for (long r = 0; r < rounds; r++)
+      run_pass(only, &b);
+  } else {
+    /* One pass of each to warm caches and the simulator's buffers. */
+    for (int what = 0; what < STEPS; what++)
+      run_pass(what, &b);
+    for (long r = 0; r < rounds; r++)
+      one_round(r, &b);
   }
-  curl_easy_cleanup(bare_h);
-  rt_client_destroy(cl);
+  rt_collect_destroy(collects[0]);
+  rt_collect_destroy(collects[1]);
+  curl_easy_cleanup(b.bare_h);
+  rt_client_destroy(b.cl);
   curl_global_cleanup();
   return 0;
 }

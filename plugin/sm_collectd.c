@@ -13,7 +13,7 @@ void sm_collectd_config_value(const oconfig_item_t *ci, char *buf,
   if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_STRING)
     ssnprintf(buf, size, "\"%s\"", ci->values[0].value.string);
   else if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_NUMBER)
-    ssnprintf(buf, size, "%g", ci->values[0].value.number);
+    ssnprintf(buf, size, "%.15g", ci->values[0].value.number);
   else if (ci->values_num == 1 && ci->values[0].type == OCONFIG_TYPE_BOOLEAN)
     sstrncpy(buf, ci->values[0].value.boolean ? "true" : "false", size);
   else if (ci->values_num > 1)

@@ -15,31 +15,14 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
+
+from tap import Tap
 
 SRC = os.environ.get("SM_SRCDIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), ".."))
-n = 0
-failed = 0
-
-
-def ok(cond, what, detail=None):
-    global n, failed
-    n += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n, what))
-    if not cond:
-        failed += 1
-        if detail:
-            for line in str(detail).splitlines()[:20]:
-                print("#   %s" % line)
-    return cond
-
-
-def skip(what, why):
-    global n
-    n += 1
-    print("ok %d - %s # SKIP %s" % (n, what, why))
+tap = Tap()
+ok, skip = tap.ok, tap.skip
 
 
 def path(*parts):
@@ -98,7 +81,9 @@ ok(len(table) == 16 and all(m["dims"] for m in table.values()),
    "16 metrics with their dimensions in sm_metrics.c",
    "%d metrics; dimension sets %r" % (len(table), dim_sets))
 
-m = re.search(r'#define DEFAULT_NAMESPACE "([^"]+)"', source("write_cloudwatch.c"))
+# The default of the Namespace option in write_cloudwatch's option table.
+m = re.search(r'\.name = "Namespace",[^}]*?\.def = "([^"]+)"', source("wcw_options.c"),
+              re.S)
 NAMESPACE = m.group(1) if m else None
 ok(NAMESPACE, "write_cloudwatch's default namespace: %s" % NAMESPACE)
 m = re.search(r'#define CW_HOST_DEFAULT_NAMESPACE "([^"]+)"', source("cw_host.h"))
@@ -428,5 +413,4 @@ if os.path.isdir(path("debian")):
 else:
     skip("debian/", "not in this tree (release tarballs leave it out)")
 
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+tap.done()

@@ -8,22 +8,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
+
+from tap import Tap
 
 SRC = os.environ.get("SM_SRCDIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), ".."))
-n = 0
-failed = 0
-
-
-def ok(cond, what, detail=None):
-    global n, failed
-    n += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n, what))
-    if not cond:
-        failed += 1
-        if detail:
-            print("#   %s" % detail)
+tap = Tap()
+ok = tap.ok
 
 
 def read(*parts):
@@ -52,21 +43,21 @@ def table_options(code, array):
     return out
 
 
-# The option tables of each plugin's glue (write_cloudwatch still reads its
-# options with strcasecmp: both ways are read).
-TABLES = {"sagemaker_async": ["runtime_options"], "write_cloudwatch": []}
+# The option tables of each plugin's glue.
+TABLES = {"sagemaker_async": ["runtime_options"], "write_cloudwatch": ["options"]}
 code_all = ""
 known = set()
 defaults = []  # (plugin, option, default from the table)
+GLUE_FILES = {"sagemaker_async": ["sa_options.c"],
+              "write_cloudwatch": ["wcw_options.c"]}
 for plugin in ("sagemaker_async", "write_cloudwatch"):
-    code = read("plugin", plugin + ".c")
+    code = "".join(read("plugin", f) for f in GLUE_FILES[plugin])
     code_all += code
     tabled = [o for t in TABLES[plugin] for o in table_options(code, t)]
     for t in TABLES[plugin]:
         ok(table_options(code, t), "%s: the table %s is found" % (plugin, t))
     defaults += [(plugin, n, d) for n, d in tabled if d is not None]
-    options = sorted(set(re.findall(STRCASECMP, code)) |
-                     {n for n, _ in tabled})
+    options = sorted({n for n, _ in tabled})
     known |= set(options)
     ok(len(options) >= 5, "%s: %d options found in the code" % (plugin, len(options)))
     for opt in options:
@@ -89,13 +80,20 @@ def pod_item(name, section):
 
 
 # Each default in a table is the default README and the man page give.
+def readme_section(plugin):
+    """README's section "## Configuring plugin", to the next "## "."""
+    text = readme[readme.index("## Configuring %s" % plugin):]
+    return text[:text.index("\n## ", 3)]
+
+
 for plugin, name, want in defaults:
-    row = re.search(r"^\| `%s` \| ([^|]*) \|" % re.escape(name), readme, re.M)
+    row = re.search(r"^\| `%s` \| ([^|]*) \|" % re.escape(name),
+                    readme_section(plugin), re.M)
     got = row.group(1).strip().strip("`") if row else None
     ok(got == want, "%s: README gives %s's default as in the code (%s)"
        % (plugin, name, want), "README says %r" % got)
     item = pod_item(name, "=head1 PLUGIN C<%s>" % plugin)
-    m = re.search(r"[Dd]efault: (?:[BFC]<([^>]*)>|(\S+))", item)
+    m = re.search(r"[Dd]efault:\s+(?:[BFC]<([^>]*)>|(\S+))", item)
     got = (m.group(1) or m.group(2).rstrip(".,;")) if m else None
     ok(got == want, "%s: the man page gives %s's default as in the code (%s)"
        % (plugin, name, want), "the man page says %r" % got)
@@ -155,6 +153,8 @@ for top in ("plugin", "include", "tests", "contrib", "bench", "scripts",
             rel = os.path.relpath(os.path.join(d, f), SRC)
             if not SOURCE.search(rel) or not os.path.isfile(os.path.join(SRC, rel)):
                 continue
+            if os.path.exists(os.path.join(SRC, rel + ".in")):
+                continue  # configure's output (sm_build.h in an in-tree build)
             with open(os.path.join(SRC, rel), errors="replace") as fh:
                 head = fh.read(300)
             if "SPDX-License-Identifier: MIT" not in head:
@@ -167,5 +167,4 @@ if shutil.which("podchecker"):
                        capture_output=True, text=True)
     ok(r.returncode == 0 and "WARNING" not in r.stderr,
        "podchecker: the man page is well-formed", r.stderr.strip()[:500])
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+tap.done()

@@ -3,10 +3,7 @@
  * aws_creds: the credential chain and its cache (see aws_creds.h).
  */
 #include "aws_creds.h"
-#include "aws_creds_container.h"
-#include "aws_creds_env.h"
-#include "aws_creds_file.h"
-#include "aws_creds_imds.h"
+#include "aws_creds_provider.h"
 #include "aws_text.h"
 
 #include <pthread.h>
@@ -155,6 +152,20 @@ static int dup_opt(const char *s, char **copy) {
   return *copy != NULL ? 0 : -1;
 }
 
+/* Frees p with its copies of the configuration's strings, and its lock
+ * and condition when they were made. */
+static void provider_free(aws_creds_provider_t *p, bool lock, bool cond) {
+  if (cond)
+    pthread_cond_destroy(&p->refreshed);
+  if (lock)
+    pthread_mutex_destroy(&p->lock);
+  free(p->imds_url);
+  free(p->container_url);
+  free(p->home_dir);
+  free(p->profile);
+  free(p);
+}
+
 aws_creds_provider_t *aws_creds_provider_create(const aws_creds_config_t *cfg) {
   aws_creds_provider_t *p = NULL;
   aws_creds_config_t n;
@@ -179,15 +190,7 @@ aws_creds_provider_t *aws_creds_provider_create(const aws_creds_config_t *cfg) {
     p->cfg.home_dir = p->home_dir;
     p->cfg.profile = p->profile;
   } else if (p != NULL) {
-    if (have_cond)
-      pthread_cond_destroy(&p->refreshed);
-    if (have_lock)
-      pthread_mutex_destroy(&p->lock);
-    free(p->imds_url);
-    free(p->container_url);
-    free(p->home_dir);
-    free(p->profile);
-    free(p);
+    provider_free(p, have_lock, have_cond);
     p = NULL;
   }
   return p;
@@ -197,13 +200,7 @@ void aws_creds_provider_destroy(aws_creds_provider_t *p) {
   if (p == NULL)
     return;
   aws_creds_clear(&p->cached);
-  pthread_cond_destroy(&p->refreshed);
-  pthread_mutex_destroy(&p->lock);
-  free(p->imds_url);
-  free(p->container_url);
-  free(p->home_dir);
-  free(p->profile);
-  free(p);
+  provider_free(p, true, true);
 }
 
 /* Under the lock: are the cached credentials usable at now? Drops expired
@@ -301,7 +298,7 @@ static void refresh(aws_creds_provider_t *p) {
     char until[32] = "never";
     if (p->cached.expiration != 0)
       aws_text_time(p->cached.expiration, until, sizeof(until));
-    aws_text_printf(
+    sm_text_printf(
         p->last_error, sizeof(p->last_error),
         "refresh failed, still using the credentials from %s (expire: %s): "
         "%s",

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * aws_creds_container: credentials from the container endpoint (see
- * aws_creds_container.h).
+ * aws_creds_provider.h).
  */
-#include "aws_creds_container.h"
 #include "aws_creds_json.h"
+#include "aws_creds_provider.h"
 #include "aws_file.h"
 #include "aws_http.h"
 #include "aws_text.h"

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * aws_creds_env: credentials from the environment (see aws_creds_env.h).
+ * aws_creds_env: credentials from the environment (see aws_creds_provider.h).
  */
-#include "aws_creds_env.h"
+#include "aws_creds_provider.h"
 #include "aws_text.h"
 
 #include <stdio.h>

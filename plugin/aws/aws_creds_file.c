@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * aws_creds_file: credentials from the shared files (see
- * aws_creds_file.h).
+ * aws_creds_provider.h).
  */
-#include "aws_creds_file.h"
+#include "aws_creds_provider.h"
 #include "aws_profile_file.h"
 #include "aws_text.h"
 

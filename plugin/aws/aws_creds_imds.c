@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * aws_creds_imds: credentials from instance metadata (see
- * aws_creds_imds.h).
+ * aws_creds_provider.h).
  */
-#include "aws_creds_imds.h"
 #include "aws_creds_json.h"
+#include "aws_creds_provider.h"
 #include "aws_imds.h"
 #include "aws_text.h"
 

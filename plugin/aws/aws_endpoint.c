@@ -72,8 +72,8 @@ static int switch_value(const char *v, const char *where, char *msg,
     return 0;
   if (strcasecmp(v, "true") == 0)
     return 1;
-  aws_text_printf(msg, size, "%s: \"%s\" is neither true nor false", where,
-                  aws_text_quote(v, q, sizeof(q)));
+  sm_text_printf(msg, size, "%s: \"%s\" is neither true nor false", where,
+                 aws_text_quote(v, q, sizeof(q)));
   return -1;
 }
 
@@ -99,16 +99,16 @@ static int take(aws_endpoint_t *out, const char *url, const char *where,
   int rc = -1;
 
   if (strlen(url) >= sizeof(out->url)) {
-    aws_text_printf(msg, size, "%s: the URL is longer than %u bytes", where,
-                    AWS_ENDPOINT_URL_MAX - 1);
+    sm_text_printf(msg, size, "%s: the URL is longer than %u bytes", where,
+                   AWS_ENDPOINT_URL_MAX - 1);
   } else if (!aws_text_sendable(url) ||
              aws_http_split_url(url, &host, &path, e, sizeof(e)) != 0) {
-    aws_text_printf(msg, size,
-                    "%s: \"%s\" is not an http or https URL with a host", where,
-                    aws_text_quote(url, q, sizeof(q)));
+    sm_text_printf(msg, size,
+                   "%s: \"%s\" is not an http or https URL with a host", where,
+                   aws_text_quote(url, q, sizeof(q)));
   } else if (host[0] == '\0' || host[0] == ':') {
-    aws_text_printf(msg, size, "%s: \"%s\" has no host", where,
-                    aws_text_quote(url, q, sizeof(q)));
+    sm_text_printf(msg, size, "%s: \"%s\" has no host", where,
+                   aws_text_quote(url, q, sizeof(q)));
   } else {
     snprintf(out->url, sizeof(out->url), "%s", url);
     snprintf(out->source, sizeof(out->source), "%s", where);
@@ -157,8 +157,8 @@ static int configured(const aws_creds_config_t *c, const char *service_id,
   if (service_key(service_id, true, var + strlen(var),
                   sizeof(var) - strlen(var)) != 0 ||
       service_key(service_id, false, key, sizeof(key)) != 0) {
-    aws_text_printf(msg, size, "endpoint: \"%s\" is not a service ID",
-                    service_id);
+    sm_text_printf(msg, size, "endpoint: \"%s\" is not a service ID",
+                   service_id);
     return -1;
   }
   if ((e = aws_creds_getenv(c, var)) != NULL)
@@ -185,17 +185,17 @@ static int by_default(const char *prefix, const char *region, int fips,
   const char *suffix;
 
   if (i < 0) {
-    aws_text_printf(out->note, sizeof(out->note),
-                    "region %s matches no known partition: taken as aws's",
-                    region);
+    sm_text_printf(out->note, sizeof(out->note),
+                   "region %s matches no known partition: taken as aws's",
+                   region);
     i = 0; /* the SDKs' default partition */
   }
   suffix = dual ? partitions[i].dual_stack_suffix : partitions[i].dns_suffix;
   if (suffix == NULL) {
-    aws_text_printf(msg, size,
-                    "endpoint: dual-stack is set but partition %s (region "
-                    "%s) has no dual-stack endpoints",
-                    partitions[i].id, region);
+    sm_text_printf(msg, size,
+                   "endpoint: dual-stack is set but partition %s (region "
+                   "%s) has no dual-stack endpoints",
+                   partitions[i].id, region);
     return -1;
   }
   snprintf(out->url, sizeof(out->url), "https://%s%s.%s.%s", prefix,
@@ -224,7 +224,7 @@ int aws_endpoint_resolve(const aws_creds_config_t *cfg, const char *service_id,
       prefix == NULL || prefix[0] == '\0' ||
       strlen(prefix) > AWS_ENDPOINT_NAME_MAX || region == NULL ||
       region[0] == '\0' || strlen(region) > AWS_REGION_MAX) {
-    aws_text_printf(err, err_size, "endpoint: bad arguments");
+    sm_text_printf(err, err_size, "endpoint: bad arguments");
     return -1;
   }
   aws_creds_config_defaults(cfg, &c);
@@ -263,15 +263,15 @@ int aws_endpoint_resolve(const aws_creds_config_t *cfg, const char *service_id,
     rc =
         configured(&c, service_id, conf, profile, shown, out, msg, sizeof(msg));
   if (rc == 0 && (fips > 0 || dual > 0))
-    aws_text_printf(out->note, sizeof(out->note),
-                    "%s%s%s ignored: the endpoint comes from %s",
-                    fips > 0 ? "FIPS" : "", fips > 0 && dual > 0 ? " and " : "",
-                    dual > 0 ? "dual-stack" : "", out->source);
+    sm_text_printf(out->note, sizeof(out->note),
+                   "%s%s%s ignored: the endpoint comes from %s",
+                   fips > 0 ? "FIPS" : "", fips > 0 && dual > 0 ? " and " : "",
+                   dual > 0 ? "dual-stack" : "", out->source);
   if (rc > 0)
     rc = by_default(prefix, region, fips, dual, out, msg, sizeof(msg));
   if (rc != 0) {
     memset(out, 0, sizeof(*out));
-    aws_text_printf(err, err_size, "%s", msg);
+    sm_text_printf(err, err_size, "%s", msg);
   }
   aws_profile_parser_destroy(conf);
   free(shown);

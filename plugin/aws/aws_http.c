@@ -257,15 +257,9 @@ void aws_http_post(aws_http_t *h, const char *url, const char *const *headers,
   aws_http_request(h, &r, res);
 }
 
-void aws_http_request(aws_http_t *h, const aws_http_request_t *r,
-                      aws_http_result_t *res) {
-  struct curl_slist *list = NULL;
-  CURL *c = h->curl;
-  CURLcode rc;
-  bool oom = false;
-  bool post = strcmp(r->method, "POST") == 0;
-  long timeout_ms = r->timeout_ms > 0 ? r->timeout_ms : 1L;
-
+/* Empties res and h's per-request state before request r. */
+static void request_begin(aws_http_t *h, const aws_http_request_t *r,
+                          aws_http_result_t *res) {
   memset(res, 0, sizeof(*res));
   res->retry_after_ms = -1;
   h->body_len = 0;
@@ -275,31 +269,48 @@ void aws_http_request(aws_http_t *h, const aws_http_request_t *r,
   h->date = 0;
   h->retry_after_ms = -1;
   h->req = r;
+}
 
-  for (size_t i = 0; r->headers != NULL && r->headers[i] != NULL && !oom; i++) {
-    struct curl_slist *next = curl_slist_append(list, r->headers[i]);
-    if (next == NULL)
-      oom = true;
-    else
-      list = next;
+/* Frees a header list, its lines wiped first: they may carry a security
+ * token. */
+static void free_header_list(struct curl_slist *list) {
+  for (struct curl_slist *i = list; i != NULL; i = i->next)
+    explicit_bzero(i->data, strlen(i->data));
+  curl_slist_free_all(list);
+}
+
+/* The request's header lines as a list for libcurl, with what stops
+ * libcurl adding headers of its own. Returns the list (the caller frees
+ * it with free_header_list), or NULL when out of memory. */
+static struct curl_slist *header_list(const aws_http_request_t *r) {
+  struct curl_slist *list = NULL, *next;
+
+  for (size_t i = 0; r->headers != NULL && r->headers[i] != NULL; i++) {
+    next = curl_slist_append(list, r->headers[i]);
+    if (next == NULL) {
+      free_header_list(list);
+      return NULL;
+    }
+    list = next;
   }
   /* libcurl would add these on its own; AWS does not want them signed or
    * sent. */
-  if (!oom) {
-    struct curl_slist *next = curl_slist_append(list, "Expect:");
-    if (next == NULL)
-      oom = true;
-    else
-      list = next;
+  next = curl_slist_append(list, "Expect:");
+  if (next == NULL) {
+    free_header_list(list);
+    return NULL;
   }
-  if (oom) {
-    for (struct curl_slist *i = list; i != NULL; i = i->next)
-      explicit_bzero(i->data, strlen(i->data));
-    curl_slist_free_all(list);
-    res->transport_error = 1;
-    snprintf(res->message, sizeof(res->message), "out of memory");
-    return;
-  }
+  return next;
+}
+
+/* Sets h's handle up for request r with the header lines in list: the
+ * method and body, the timeout (at least 1 ms), no protocol but http and
+ * https, verified TLS, no redirects, and h's callbacks and buffers. */
+static void request_options(aws_http_t *h, const aws_http_request_t *r,
+                            struct curl_slist *list) {
+  CURL *c = h->curl;
+  bool post = strcmp(r->method, "POST") == 0;
+  long timeout_ms = r->timeout_ms > 0 ? r->timeout_ms : 1L;
 
   curl_easy_reset(c);
   curl_easy_setopt(c, CURLOPT_URL, r->url);
@@ -331,13 +342,16 @@ void aws_http_request(aws_http_t *h, const aws_http_request_t *r,
   curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_error);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "collectd-sagemaker");
+}
 
-  rc = curl_easy_perform(c);
-  /* The lines may carry a security token: wiped before they are freed. */
-  for (struct curl_slist *i = list; i != NULL; i = i->next)
-    explicit_bzero(i->data, strlen(i->data));
-  curl_slist_free_all(list);
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
+/* Fills res with what the exchange that ended with rc brought: the
+ * status, Date and Retry-After; curl's message for a transport error;
+ * for an answer other than 2xx, the service's error type and message
+ * (from a JSON body, else an XML one, else the body's start; the type
+ * from x-amzn-errortype when the body has none). */
+static void request_result(aws_http_t *h, const aws_http_request_t *r,
+                           CURLcode rc, aws_http_result_t *res) {
+  curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &res->status);
   res->bytes_sent = r->body_len;
   res->date = h->date;
   res->retry_after_ms = h->retry_after_ms;
@@ -356,9 +370,27 @@ void aws_http_request(aws_http_t *h, const aws_http_request_t *r,
     if (res->error_type[0] == 0 && h->header_type[0] != 0)
       snprintf(res->error_type, sizeof(res->error_type), "%s", h->header_type);
   }
+}
+
+void aws_http_request(aws_http_t *h, const aws_http_request_t *r,
+                      aws_http_result_t *res) {
+  struct curl_slist *list;
+  CURLcode rc;
+
+  request_begin(h, r, res);
+  list = header_list(r);
+  if (list == NULL) {
+    res->transport_error = 1;
+    snprintf(res->message, sizeof(res->message), "out of memory");
+    return;
+  }
+  request_options(h, r, list);
+  rc = curl_easy_perform(h->curl);
+  free_header_list(list);
+  request_result(h, r, rc, res);
   /* Our buffers and list die with this call. */
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+  curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+  curl_easy_setopt(h->curl, CURLOPT_ERRORBUFFER, NULL);
   h->req = NULL;
 }
 

@@ -100,6 +100,19 @@ static void trim(const char **b, const char **e) {
     (*e)--;
 }
 
+/* The value after the '=' (or ':') at eq, up to *ve (the line's end on
+ * entry): a comment, from a '#' or ';' after a blank, is cut, and blanks
+ * around it are trimmed. */
+static void value_span(const char *eq, const char **vb, const char **ve) {
+  *vb = eq + 1;
+  for (const char *c = *vb; c < *ve; c++)
+    if ((*c == '#' || *c == ';') && c > *vb && is_blank(c[-1])) {
+      *ve = c;
+      break;
+    }
+  trim(vb, ve);
+}
+
 /* Replaces *slot with a copy of [b, e), or NULL when empty. The old value is
  * wiped: it may be a secret. */
 static int set_value(aws_profile_parser_t *p, char **slot, const char *b,
@@ -189,13 +202,7 @@ static int sub_line(aws_profile_parser_t *p, const char *b, const char *e) {
                 p->line_no);
   if (!key_is(kb, (size_t)(ke - kb), "endpoint_url"))
     return 0;
-  vb = eq + 1;
-  for (const char *c = vb; c < ve; c++)
-    if ((*c == '#' || *c == ';') && c > vb && is_blank(c[-1])) {
-      ve = c;
-      break;
-    }
-  trim(&vb, &ve);
+  value_span(eq, &vb, &ve);
   if (p->url_count == AWS_PROFILE_SERVICE_URLS_MAX)
     return fail(p, "line %u: more than %u service endpoint URLs", p->line_no,
                 AWS_PROFILE_SERVICE_URLS_MAX);
@@ -234,14 +241,7 @@ static int key_line(aws_profile_parser_t *p, const char *b, const char *e) {
   p->after_key = true;
   p->sub_key[0] = '\0';
 
-  vb = eq + 1;
-  /* A comment starts at '#' or ';' after a blank. */
-  for (const char *c = vb; c < ve; c++)
-    if ((*c == '#' || *c == ';') && c > vb && is_blank(c[-1])) {
-      ve = c;
-      break;
-    }
-  trim(&vb, &ve);
+  value_span(eq, &vb, &ve);
 
   size_t kn = (size_t)(ke - kb);
   if (p->services != NULL) {

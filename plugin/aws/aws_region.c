@@ -15,7 +15,7 @@
 #define IMDS_REGION_PATH "/latest/meta-data/placement/region"
 #define MSG_MAX 1024
 
-static bool region_ok(const char *s) {
+bool aws_region_name_ok(const char *s) {
   size_t n = strlen(s);
   if (n == 0 || n > AWS_REGION_MAX || !(s[0] >= 'a' && s[0] <= 'z'))
     return false;
@@ -30,7 +30,7 @@ static bool region_ok(const char *s) {
 static int take(aws_region_t *out, const char *value, const char *source,
                 char *msg, size_t size) {
   char q[AWS_TEXT_QUOTE_SIZE];
-  if (!region_ok(value)) {
+  if (!aws_region_name_ok(value)) {
     snprintf(msg, size, "%s: \"%s\" is not a region name", source,
              aws_text_quote(value, q, sizeof(q)));
     return -1;

@@ -12,6 +12,7 @@
 #ifndef SM_AWS_REGION_H
 #define SM_AWS_REGION_H 1
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "aws_creds.h"
@@ -30,6 +31,10 @@ typedef struct {
  * AWS_CREDS_FAILED with out zeroed and err saying why (a malformed value
  * names where it came from). Not cached; may block for the metadata
  * calls. */
+/* Whether s has the form of a region name: a lowercase letter, then
+ * lowercase letters, digits and hyphens, at most AWS_REGION_MAX bytes. */
+bool aws_region_name_ok(const char *s);
+
 aws_creds_status_t aws_region_resolve(const aws_creds_config_t *cfg,
                                       const char *configured, aws_region_t *out,
                                       char *err, size_t err_size);

@@ -66,15 +66,6 @@ bool aws_text_sendable(const char *s) {
   return true;
 }
 
-void aws_text_printf(char *buf, size_t size, const char *fmt, ...) {
-  va_list ap;
-  if (buf == NULL || size == 0)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(buf, size, fmt, ap);
-  va_end(ap);
-}
-
 void aws_text_free_secret(char *s) {
   if (s == NULL)
     return;

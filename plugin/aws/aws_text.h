@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "sm_buf.h"
+#include "sm_text.h"
 
 /* The most a bounded buffer holds: an IMDS token, a role list, a region
  * answer, an authorization token file. */
@@ -50,11 +51,6 @@ const char *aws_text_quote(const char *s, char *buf, size_t size);
  * hold here: printable ASCII without blanks (they go into HTTP headers
  * and the SigV4 string to sign). */
 bool aws_text_sendable(const char *s);
-
-/* snprintf for messages, which may be cut to fit: buf NULL or size 0 is
- * fine. */
-__attribute__((format(printf, 3, 4))) void
-aws_text_printf(char *buf, size_t size, const char *fmt, ...);
 
 /* Wipes and frees a NUL-terminated secret; NULL is fine. */
 void aws_text_free_secret(char *s);

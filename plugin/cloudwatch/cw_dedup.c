@@ -2,8 +2,12 @@
 /*
  * cw_dedup: seen (series, time) pairs (see cw_dedup.h).
  *
- * An open-addressing hash table of series keyed by identifier (sm_hash),
- * each with a small ring of recent times.
+ * An open-addressing index of 16-byte slots (the identifier's hash and
+ * its entry), small enough to stay in the CPU's caches with tens of
+ * thousands of series; each entry holds the identifier and a small ring
+ * of recent times. Nearly every value comes after the latest of its
+ * series: that one comparison settles it, the ring is searched only for
+ * a value that does not.
  */
 #include "cw_dedup.h"
 
@@ -14,16 +18,22 @@
 #include "sm_hash.h"
 
 typedef struct {
-  char *id; /* NULL: empty slot */
-  uint64_t hash;
-  uint64_t last_seen;
+  uint64_t last_seen; /* now, at its last value */
+  uint64_t latest;    /* the latest time taken */
   uint64_t times[CW_DEDUP_WINDOW];
   unsigned n;    /* times held */
   unsigned next; /* ring position */
-} series_t;
+  size_t len;    /* of id */
+  char id[];     /* NUL-terminated */
+} entry_t;
+
+typedef struct {
+  uint64_t hash;
+  entry_t *e; /* NULL: empty slot */
+} slot_t;
 
 struct cw_dedup_s {
-  series_t *slots;
+  slot_t *slots;
   size_t cap; /* power of two */
   size_t used;
 };
@@ -45,29 +55,36 @@ void cw_dedup_destroy(cw_dedup_t *d) {
   if (d == NULL)
     return;
   for (size_t i = 0; i < d->cap; i++)
-    free(d->slots[i].id);
+    free(d->slots[i].e);
   free(d->slots);
   free(d);
 }
 
-static series_t *find(series_t *slots, size_t cap, const char *id, uint64_t h) {
+/* The slot of id (hash h, length len), or the empty slot where it would
+ * go. */
+static slot_t *find(slot_t *slots, size_t cap, const char *id, size_t len,
+                    uint64_t h) {
   size_t i = (size_t)h & (cap - 1);
-  while (slots[i].id != NULL) {
-    if (slots[i].hash == h && strcmp(slots[i].id, id) == 0)
+  while (slots[i].e != NULL) {
+    const entry_t *e = slots[i].e;
+    if (slots[i].hash == h && e->len == len && memcmp(e->id, id, len) == 0)
       return &slots[i];
     i = (i + 1) & (cap - 1);
   }
-  return &slots[i]; /* the empty slot where it would go */
+  return &slots[i];
 }
 
-static int grow(cw_dedup_t *d) {
-  size_t cap = d->cap * 2;
-  series_t *slots = calloc(cap, sizeof(*slots));
+/* Re-inserts every entry of old (cap slots) into a fresh table of cap
+ * slots; -1 when out of memory (nothing changed). */
+static int rebuild(cw_dedup_t *d, size_t cap) {
+  slot_t *slots = calloc(cap, sizeof(*slots));
   if (slots == NULL)
     return -1;
-  for (size_t i = 0; i < d->cap; i++)
-    if (d->slots[i].id != NULL)
-      *find(slots, cap, d->slots[i].id, d->slots[i].hash) = d->slots[i];
+  for (size_t i = 0; i < d->cap; i++) {
+    const slot_t *s = &d->slots[i];
+    if (s->e != NULL)
+      *find(slots, cap, s->e->id, s->e->len, s->hash) = *s;
+  }
   free(d->slots);
   d->slots = slots;
   d->cap = cap;
@@ -82,28 +99,39 @@ int cw_dedup_check(cw_dedup_t *d, const char *id, uint64_t time, uint64_t now) {
 
 int cw_dedup_check_hashed(cw_dedup_t *d, const char *id, uint64_t h,
                           uint64_t time, uint64_t now) {
-  series_t *s;
+  size_t len = strlen(id);
+  slot_t *s;
+  entry_t *e;
 
-  if ((d->used + 1) * 4 > d->cap * 3 && grow(d) != 0)
+  if ((d->used + 1) * 4 > d->cap * 3 && rebuild(d, d->cap * 2) != 0)
     return -1;
-  s = find(d->slots, d->cap, id, h);
-  if (s->id == NULL) {
-    s->id = strdup(id);
-    if (s->id == NULL)
+  s = find(d->slots, d->cap, id, len, h);
+  e = s->e;
+  if (e == NULL) {
+    e = malloc(sizeof(*e) + len + 1);
+    if (e == NULL)
       return -1;
+    e->n = e->next = 0;
+    e->len = len;
+    memcpy(e->id, id, len + 1);
     s->hash = h;
-    s->n = 0;
-    s->next = 0;
+    s->e = e;
     d->used++;
+  } else if (!(e->n > 0 && time > e->latest)) {
+    /* Not after the latest: a repeat when the ring holds it. */
+    for (unsigned i = 0; i < e->n; i++)
+      if (e->times[i] == time) {
+        e->last_seen = now;
+        return 0;
+      }
   }
-  s->last_seen = now;
-  for (unsigned i = 0; i < s->n; i++)
-    if (s->times[i] == time)
-      return 0;
-  s->times[s->next] = time;
-  s->next = (s->next + 1) % CW_DEDUP_WINDOW;
-  if (s->n < CW_DEDUP_WINDOW)
-    s->n++;
+  e->last_seen = now;
+  if (e->n == 0 || time > e->latest)
+    e->latest = time;
+  e->times[e->next] = time;
+  e->next = (e->next + 1) % CW_DEDUP_WINDOW;
+  if (e->n < CW_DEDUP_WINDOW)
+    e->n++;
   return 1;
 }
 
@@ -111,30 +139,20 @@ void cw_dedup_expire(cw_dedup_t *d, uint64_t now, uint64_t max_age) {
   bool removed = false;
 
   for (size_t i = 0; i < d->cap; i++) {
-    if (d->slots[i].id != NULL && d->slots[i].last_seen + max_age < now) {
-      free(d->slots[i].id);
-      d->slots[i].id = NULL;
+    entry_t *e = d->slots[i].e;
+    if (e != NULL && e->last_seen + max_age < now) {
+      free(e);
+      d->slots[i].e = NULL;
       d->used--;
       removed = true;
     }
   }
-  if (!removed)
-    return;
-  /* Removing from open addressing breaks probe chains: re-insert all. */
-  {
-    series_t *old = d->slots;
-    series_t *slots = calloc(d->cap, sizeof(*slots));
-    if (slots == NULL) {
-      /* Keep the table with its gaps: a lookup may then miss a series
-       * and take one repeat, which is better than failing. */
-      return;
-    }
-    for (size_t i = 0; i < d->cap; i++)
-      if (old[i].id != NULL)
-        *find(slots, d->cap, old[i].id, old[i].hash) = old[i];
-    free(old);
-    d->slots = slots;
-  }
+  /* Removing from open addressing breaks probe chains: re-insert all.
+   * Without the memory for that, the table keeps its gaps: a lookup may
+   * then miss a series and take one repeat, which is better than
+   * failing. */
+  if (removed)
+    rebuild(d, d->cap);
 }
 
 size_t cw_dedup_series(const cw_dedup_t *d) { return d->used; }

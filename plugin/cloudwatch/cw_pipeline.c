@@ -48,7 +48,11 @@ typedef struct {
   cw_retry_budget_t budget;
   uint64_t next_request_ms; /* pacing: not before this */
   bool failing;             /* the destination failed: see cw_pipeline.h */
-  bool rejecting;           /* the last accepted answer refused some items */
+  /* The first stream of its spool kind replays that kind's batches, each
+   * to its own destination; the others do not (a batch one of them just
+   * spilled would be tried again at once). */
+  bool replays;
+  bool rejecting; /* the last accepted answer refused some items */
   /* complaints while failing */
   uint64_t failures;
   time_t complain_at;
@@ -219,6 +223,10 @@ int cw_pipeline_add_stream(cw_pipeline_t *p, const cw_pipeline_stream_t *s,
   st = &p->streams[p->nstreams];
   memset(st, 0, sizeof(*st));
   st->s = *s;
+  st->replays = true;
+  for (int i = 0; i < p->nstreams; i++)
+    if (p->streams[i].s.kind == s->kind)
+      st->replays = false;
   if (aws_http_split_url(s->url, &st->host, &st->path, why, sizeof(why)) != 0) {
     snprintf(err, err_size, "%s endpoint %s", s->name, why);
     return -1;
@@ -354,6 +362,11 @@ static aws_http_class_t post(cw_pipeline_t *p, stream_t *st, const char *action,
                     .now = (time_t)((int64_t)local + p->skew),
                     .timeout_ms = p->cfg.timeout_ms};
   aws_http_class_t cls;
+
+  /* A request does not outlast the deadline (the shutdown's bound). */
+  if (p->deadline != 0 && p->deadline > local &&
+      (long)(p->deadline - local) * 1000L < req.timeout_ms)
+    req.timeout_ms = (long)(p->deadline - local) * 1000L;
 
   snprintf(target, sizeof(target), "%s%s", st->s.target_prefix, action);
   if (cw_encode_gzip_wanted(len, st->s.compress_threshold) &&
@@ -744,7 +757,7 @@ static size_t queued(cw_pipeline_t *p, stream_t *st) {
 static void deliver(cw_pipeline_t *p, stream_t *st) {
   if (st->failing)
     spill(p, st);
-  if (p->spool != NULL && !p->final) {
+  if (p->spool != NULL && !p->final && st->replays) {
     cw_spool_batch_t any;
     if (cw_spool_next(p->spool, 0, st->s.kind, NULL, &any)) {
       result_t r = replay(p, st);
@@ -906,6 +919,8 @@ void cw_pipeline_stop(cw_pipeline_t *p, time_t deadline) {
   /* At most the request in flight: every wait and loop sees the flag. */
   if (join)
     pthread_join(p->thread, NULL);
+  if (p->cfg.before_stop != NULL)
+    p->cfg.before_stop(p->cfg.ud);
 
   p->final = true;
   pthread_mutex_lock(&p->stats_lock);
@@ -937,12 +952,13 @@ void cw_pipeline_stop(cw_pipeline_t *p, time_t deadline) {
                       spooled, st->s.item_name, st->s.name);
     if (left > 0) {
       STAT_ADD(p, st, items_unsent, left);
-      cw_pipeline_log(p, CW_LOG_WARNING,
-                      "shutdown: %zu %s of the %s not sent (%s)", left,
-                      st->s.item_name, st->s.name,
-                      p->spool == NULL ? "no SpoolDirectory"
-                      : why != NULL    ? why
-                                       : "the spool refused them");
+      cw_pipeline_log(
+          p, CW_LOG_WARNING, "shutdown: %zu %s of the %s not sent (%s)", left,
+          st->s.item_name, st->s.name,
+          p->spool == NULL && !p->cfg.spool_configured ? "no SpoolDirectory"
+          : p->spool == NULL                           ? "the spool is not open"
+          : why != NULL                                ? why
+                        : "the spool refused them");
     }
   }
   p->final = false;

@@ -105,7 +105,8 @@ typedef struct cw_pipeline_call_s cw_pipeline_call_t;
  * collectd threads fill); the others without it. */
 typedef struct {
   const char *name;       /* "metrics", "host metrics", "data log" */
-  cw_spool_kind_t kind;   /* which spooled batches it replays */
+  cw_spool_kind_t kind;   /* its spooled batches; the first stream of a kind
+                             replays them all, each to its destination */
   const char *action;     /* "PutMetricData" */
   const char *service;    /* SigV4 service: "monitoring", "logs" */
   const char *iam_prefix; /* "cloudwatch", "logs" */
@@ -206,6 +207,12 @@ typedef struct {
    * counters). Either may be NULL. */
   void (*before_flush)(void *ud);
   void (*after_flush)(void *ud);
+  /* Called by cw_pipeline_stop once the sender thread ended, before the
+   * last flush (the glue opens the spool if the thread never did). May be
+   * NULL. */
+  void (*before_stop)(void *ud);
+  /* A spool was configured (the shutdown line says why none is used). */
+  bool spool_configured;
   void *ud;
 } cw_pipeline_config_t;
 

@@ -3,6 +3,7 @@
  * sm_durable: atomic files (see sm_durable.h).
  */
 #include "sm_durable.h"
+#include "sm_text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,16 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-__attribute__((format(printf, 3, 4))) static void
-set_err(char *err, size_t size, const char *fmt, ...) {
-  va_list ap;
-  if (err == NULL || size == 0)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(err, size, fmt, ap);
-  va_end(ap);
-}
 
 /* name + suffix into buf; -1 when the name is unusable. */
 static int with_suffix(char *buf, size_t size, const char *name,
@@ -73,16 +64,17 @@ int sm_durable_open_dir(const char *dir, int create, char *err,
   int fd;
 
   if (dir == NULL || dir[0] != '/') {
-    set_err(err, err_size, "%s: not an absolute path", dir ? dir : "(none)");
+    sm_text_printf(err, err_size, "%s: not an absolute path",
+                   dir ? dir : "(none)");
     return -1;
   }
   if (create && make_dirs(dir) != 0) {
-    set_err(err, err_size, "cannot create %s: %s", dir, strerror(errno));
+    sm_text_printf(err, err_size, "cannot create %s: %s", dir, strerror(errno));
     return -1;
   }
   fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
-    set_err(err, err_size, "cannot open %s: %s", dir, strerror(errno));
+    sm_text_printf(err, err_size, "cannot open %s: %s", dir, strerror(errno));
   return fd;
 }
 
@@ -93,7 +85,8 @@ int sm_durable_prepare(int dir_fd, const char *name, const struct iovec *iov,
   int fd, e = 0;
 
   if (with_suffix(tmp, sizeof(tmp), name, SM_DURABLE_TMP_SUFFIX) != 0) {
-    set_err(err, err_size, "\"%s\" is not a file name", name ? name : "");
+    sm_text_printf(err, err_size, "\"%s\" is not a file name",
+                   name ? name : "");
     return -1;
   }
   /* A stale temporary file (of a process killed before its rename) is
@@ -115,7 +108,7 @@ int sm_durable_prepare(int dir_fd, const char *name, const struct iovec *iov,
   if (step != NULL) {
     if (fd >= 0)
       unlinkat(dir_fd, tmp, 0);
-    set_err(err, err_size, "%s %s: %s", step, tmp, strerror(e));
+    sm_text_printf(err, err_size, "%s %s: %s", step, tmp, strerror(e));
     return -1;
   }
   return 0;
@@ -126,19 +119,21 @@ int sm_durable_commit(int dir_fd, const char *name, char *err,
   char tmp[SM_DURABLE_NAME_MAX + 16];
 
   if (with_suffix(tmp, sizeof(tmp), name, SM_DURABLE_TMP_SUFFIX) != 0) {
-    set_err(err, err_size, "\"%s\" is not a file name", name ? name : "");
+    sm_text_printf(err, err_size, "\"%s\" is not a file name",
+                   name ? name : "");
     return -1;
   }
   if (renameat(dir_fd, tmp, dir_fd, name) != 0) {
     int e = errno;
     unlinkat(dir_fd, tmp, 0);
-    set_err(err, err_size, "rename %s to %s: %s", tmp, name, strerror(e));
+    sm_text_printf(err, err_size, "rename %s to %s: %s", tmp, name,
+                   strerror(e));
     return -1;
   }
   /* The rename is durable once the directory is. */
   if (fsync(dir_fd) != 0) {
-    set_err(err, err_size, "%s renamed, but fsync of its directory: %s", name,
-            strerror(errno));
+    sm_text_printf(err, err_size, "%s renamed, but fsync of its directory: %s",
+                   name, strerror(errno));
     return -1;
   }
   return 0;
@@ -205,8 +200,8 @@ int sm_durable_set_aside(int dir_fd, const char *name, char *err,
   if (with_suffix(aside, sizeof(aside), name, SM_DURABLE_ASIDE_SUFFIX) == 0 &&
       renameat(dir_fd, name, dir_fd, aside) == 0)
     return 0;
-  set_err(err, err_size, "cannot rename %s to %s: %s; removed", name,
-          aside[0] ? aside : "?", strerror(errno));
+  sm_text_printf(err, err_size, "cannot rename %s to %s: %s; removed", name,
+                 aside[0] ? aside : "?", strerror(errno));
   unlinkat(dir_fd, name, 0);
   return -1;
 }

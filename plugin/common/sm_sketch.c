@@ -303,6 +303,72 @@ int sm_sketch_add(sm_sketch_t *s, double v) {
   return bucket_add(s, idx, 1, v);
 }
 
+int sm_sketch_add_many(sm_sketch_t *s, const double *v, size_t n) {
+  /* sm_sketch_add's steps, with the statistics and the array's bounds in
+   * locals: a bucket's store cannot change them, except through
+   * bucket_add(), around which they are written back and read again. */
+  uint64_t count = s->count, zero_count = s->zero_count;
+  double sum = s->sum, min = s->min, max = s->max;
+  bool integral = s->integral;
+  bucket_t *b = s->b;
+  int64_t base = s->base, end = s->base + (int64_t)s->cap;
+  int64_t lo = s->lo, hi = s->hi;
+  int rc = 0;
+
+  for (size_t i = 0; i < n; i++) {
+    double x = v[i];
+    int64_t idx;
+
+    if (!(x >= 0 && x < INFINITY)) {
+      rc = -1;
+      continue;
+    }
+    if (count == 0) {
+      min = x;
+      max = x;
+    } else if (x < min)
+      min = x;
+    else if (x > max)
+      max = x;
+    count++;
+    sum += x;
+    if (integral && !(x < EXACT_LIMIT && (double)(int64_t)x == x))
+      integral = false;
+    if (x == 0) {
+      zero_count++;
+      continue;
+    }
+    idx = bucket_of(s, x);
+    if (idx >= base && idx < end && lo <= hi) {
+      b[idx - base].count++;
+      b[idx - base].sum += x;
+      if (idx < lo)
+        lo = idx;
+      else if (idx > hi)
+        hi = idx;
+      continue;
+    }
+    s->lo = lo;
+    s->hi = hi;
+    if (bucket_add(s, idx, 1, x) != 0)
+      rc = -1;
+    b = s->b;
+    base = s->base;
+    end = s->base + (int64_t)s->cap;
+    lo = s->lo;
+    hi = s->hi;
+  }
+  s->lo = lo;
+  s->hi = hi;
+  s->count = count;
+  s->zero_count = zero_count;
+  s->sum = sum;
+  s->min = min;
+  s->max = max;
+  s->integral = integral;
+  return rc;
+}
+
 int sm_sketch_merge(sm_sketch_t *dst, const sm_sketch_t *src) {
   if (src->accuracy != dst->accuracy || src->mapping != dst->mapping) {
     dst->broken = true;
@@ -387,163 +453,210 @@ size_t sm_sketch_values_max(const sm_sketch_t *s) {
 
 /* ------------------------------------------------------------ values */
 
-size_t sm_sketch_values(const sm_sketch_t *s, double *values, double *counts,
-                        size_t max) {
-  size_t k = 0, first_bucket, nb;
-  bool exact_int;
-  int64_t i;
-  typedef struct {
-    uint64_t c;
-    double sum;
-  } cs_t;
-  cs_t *b;
-  size_t bn = 0;
+/* What a bucket's samples leave to represent once the minimum and the
+ * maximum are values of their own. */
+typedef struct {
+  uint64_t c;
+  double sum;
+} rest_t;
 
-  /* Counts beyond 2^53 are not exact in a double: no Values then. */
-  if (s->count == 0 || s->broken || max < sm_sketch_values_max(s) ||
-      (double)s->count >= EXACT_LIMIT)
-    return 0;
+/* The non-empty buckets in order, zero first, with the minimum taken out
+ * of the first and the maximum out of the last (when there are two
+ * samples or more). Returns them malloc'ed (the caller frees) with their
+ * number in *n; NULL when out of memory, or when no bucket holds a sample
+ * (statistics loaded without their buckets). */
+static rest_t *bucket_rests(const sm_sketch_t *s, size_t *n) {
+  size_t nb = sm_sketch_buckets(s), bn = 0;
+  rest_t *b = malloc(nb * sizeof(*b));
 
-  /* The buckets, zero first, with min and max taken out. */
-  nb = sm_sketch_buckets(s);
-  b = malloc(nb * sizeof(*b));
   if (b == NULL)
-    return 0;
+    return NULL;
   if (s->zero_count > 0)
-    b[bn++] = (cs_t){s->zero_count, 0};
+    b[bn++] = (rest_t){s->zero_count, 0};
   if (have_buckets(s))
-    for (i = s->lo; i <= s->hi; i++)
+    for (int64_t i = s->lo; i <= s->hi; i++)
       if (s->b[i - s->base].count > 0)
-        b[bn++] = (cs_t){s->b[i - s->base].count, s->b[i - s->base].sum};
+        b[bn++] = (rest_t){s->b[i - s->base].count, s->b[i - s->base].sum};
+  if (bn == 0) {
+    /* Statistics loaded without a bucket to hold them: nothing to say. */
+    free(b);
+    return NULL;
+  }
   b[0].c--;
   b[0].sum -= s->min;
   if (s->count >= 2) {
     b[bn - 1].c--;
     b[bn - 1].sum -= s->max;
   }
+  *n = bn;
+  return b;
+}
+
+/* Integer representatives, first step: floor(mean) for every non-empty
+ * rest, appended at values[*k] and counts[*k] (*k moves on), and in *d
+ * the remainder D = the sum of (sum mod count), for integer_remainder to
+ * give back. Returns false for a damaged sketch (a negative rest: the
+ * minimum and the maximum were not in their buckets). */
+static bool integer_floors(const rest_t *b, size_t bn, double *values,
+                           double *counts, size_t *k, uint64_t *d) {
+  *d = 0;
+  for (size_t j = 0; j < bn; j++) {
+    uint64_t bs, q;
+    if (b[j].c == 0)
+      continue;
+    if (!(b[j].sum >= 0)) /* damaged: min and max not in their buckets */
+      return false;
+    bs = (uint64_t)b[j].sum;
+    q = bs / b[j].c;
+    *d += bs - q * b[j].c;
+    values[*k] = (double)q;
+    counts[*k] = (double)b[j].c;
+    (*k)++;
+  }
+  return true;
+}
+
+/* Integer representatives, second step: gives the remainder d > 0 back by
+ * raising whole rests with a remainder to floor(mean) + 1 while d allows,
+ * and by splitting one more rest between the two (one more entry: *k
+ * moves on). A rest with a remainder has samples on both sides of its
+ * mean, so both integers lie within its samples; the result adds up to
+ * the exact sum. Their values start at values[first], in the order of b.
+ * Returns false if d could not all be given back (cannot happen). */
+static bool integer_remainder(const rest_t *b, size_t bn, double *values,
+                              double *counts, size_t first, size_t *k,
+                              uint64_t d) {
+  size_t at = first, split = 0;
+  bool have_split = false;
+
+  for (size_t j = 0; j < bn; j++) {
+    uint64_t bs, r;
+    if (b[j].c == 0)
+      continue;
+    bs = (uint64_t)b[j].sum;
+    r = bs % b[j].c;
+    if (r > 0) {
+      if (d >= b[j].c) {
+        values[at] += 1;
+        d -= b[j].c;
+      } else if (!have_split) {
+        split = at;
+        have_split = true;
+      }
+    }
+    at++;
+  }
+  if (d > 0 && have_split) {
+    /* b[split] was skipped when D was below its count; D only went
+     * down since: it still fits. */
+    memmove(&values[split + 2], &values[split + 1],
+            (*k - split - 1) * sizeof(*values));
+    memmove(&counts[split + 2], &counts[split + 1],
+            (*k - split - 1) * sizeof(*counts));
+    values[split + 1] = values[split] + 1;
+    counts[split + 1] = (double)d;
+    counts[split] -= (double)d;
+    (*k)++;
+    d = 0;
+  }
+  return d == 0; /* d > 0 cannot happen: see the comment above */
+}
+
+/* Representatives of other samples: every non-empty rest's mean (held
+ * within the exact minimum and maximum), appended at values[k] and
+ * counts[k]. Returns the new number of entries. */
+static size_t mean_values(const sm_sketch_t *s, const rest_t *b, size_t bn,
+                          double *values, double *counts, size_t k) {
+  for (size_t j = 0; j < bn; j++) {
+    double m;
+    if (b[j].c == 0)
+      continue;
+    m = b[j].sum / (double)b[j].c;
+    /* Rounding must not push a value past the exact extremes. */
+    if (m < s->min)
+      m = s->min;
+    if (m > s->max)
+      m = s->max;
+    values[k] = m;
+    counts[k] = (double)b[j].c;
+    k++;
+  }
+  return k;
+}
+
+/* Makes equal neighbours among the k entries (the minimum and its
+ * bucket's value, say) one value with their counts added: CloudWatch
+ * wants each value once. Returns the new number of entries. */
+static size_t merge_equal(double *values, double *counts, size_t k) {
+  size_t out = 0;
+
+  for (size_t j = 0; j < k; j++) {
+    if (out > 0 && values[j] == values[out - 1]) {
+      counts[out - 1] += counts[j];
+      continue;
+    }
+    values[out] = values[j];
+    counts[out] = counts[j];
+    out++;
+  }
+  return out;
+}
+
+/* Whether the k entries keep the promises sm_sketch_values makes: values
+ * ascending from the minimum to the maximum, counts adding up to the
+ * sample count. A sketch of real samples always does; one read from
+ * damaged text may not. */
+static bool values_hold(const sm_sketch_t *s, const double *values,
+                        const double *counts, size_t k) {
+  double total = 0;
+
+  for (size_t j = 0; j < k; j++) {
+    if (j > 0 && !(values[j] > values[j - 1]))
+      return false;
+    total += counts[j];
+  }
+  return values[0] == s->min && values[k - 1] == s->max &&
+         total == (double)s->count;
+}
+
+size_t sm_sketch_values(const sm_sketch_t *s, double *values, double *counts,
+                        size_t max) {
+  size_t k = 0, first_bucket, bn;
+  rest_t *b;
+  bool ok = true;
+
+  /* Counts beyond 2^53 are not exact in a double: no Values then. */
+  if (s->count == 0 || s->broken || max < sm_sketch_values_max(s) ||
+      (double)s->count >= EXACT_LIMIT)
+    return 0;
+  b = bucket_rests(s, &bn);
+  if (b == NULL)
+    return 0;
 
   values[k] = s->min;
   counts[k] = 1;
   k++;
   first_bucket = k;
-
-  exact_int = s->integral && s->sum < EXACT_LIMIT;
-  if (exact_int) {
-    /* Integer representatives: floor(mean) for every bucket, then the
-     * remainder D = sum of (sum mod count) is given back by raising whole
-     * buckets with a remainder to floor(mean) + 1 while D allows, and by
-     * splitting one more bucket between the two. A bucket with a remainder
-     * has samples on both sides of its mean, so both integers lie within
-     * its samples; the result adds up to the exact sum. */
-    uint64_t d = 0;
-    for (size_t j = 0; j < bn; j++) {
-      uint64_t bs, q;
-      if (b[j].c == 0)
-        continue;
-      if (!(b[j].sum >= 0)) { /* damaged: min and max not in their buckets */
-        free(b);
-        return 0;
-      }
-      bs = (uint64_t)b[j].sum;
-      q = bs / b[j].c;
-      d += bs - q * b[j].c;
-      values[k] = (double)q;
-      counts[k] = (double)b[j].c;
-      k++;
-    }
-    if (d > 0) {
-      size_t at = first_bucket, split = 0;
-      bool have_split = false;
-      for (size_t j = 0; j < bn; j++) {
-        uint64_t bs, r;
-        if (b[j].c == 0)
-          continue;
-        bs = (uint64_t)b[j].sum;
-        r = bs % b[j].c;
-        if (r > 0) {
-          if (d >= b[j].c) {
-            values[at] += 1;
-            d -= b[j].c;
-          } else if (!have_split) {
-            split = at;
-            have_split = true;
-          }
-        }
-        at++;
-      }
-      if (d > 0 && have_split) {
-        /* b[split] was skipped when D was below its count; D only went
-         * down since: it still fits. */
-        memmove(&values[split + 2], &values[split + 1],
-                (k - split - 1) * sizeof(*values));
-        memmove(&counts[split + 2], &counts[split + 1],
-                (k - split - 1) * sizeof(*counts));
-        values[split + 1] = values[split] + 1;
-        counts[split + 1] = (double)d;
-        counts[split] -= (double)d;
-        k++;
-        d = 0;
-      }
-      if (d > 0) { /* cannot happen: see the comment above */
-        free(b);
-        return 0;
-      }
-    }
-  } else {
-    for (size_t j = 0; j < bn; j++) {
-      double m;
-      if (b[j].c == 0)
-        continue;
-      m = b[j].sum / (double)b[j].c;
-      /* Rounding must not push a value past the exact extremes. */
-      if (m < s->min)
-        m = s->min;
-      if (m > s->max)
-        m = s->max;
-      values[k] = m;
-      counts[k] = (double)b[j].c;
-      k++;
-    }
-  }
+  if (s->integral && s->sum < EXACT_LIMIT) {
+    uint64_t d;
+    ok = integer_floors(b, bn, values, counts, &k, &d) &&
+         (d == 0 ||
+          integer_remainder(b, bn, values, counts, first_bucket, &k, d));
+  } else
+    k = mean_values(s, b, bn, values, counts, k);
   free(b);
-
+  if (!ok)
+    return 0;
   if (s->count >= 2) {
     values[k] = s->max;
     counts[k] = 1;
     k++;
   }
 
-  /* Equal neighbours (the minimum and its bucket's value, say) become one
-   * value: CloudWatch wants each value once. */
-  {
-    size_t out = 0;
-    for (size_t j = 0; j < k; j++) {
-      if (out > 0 && values[j] == values[out - 1]) {
-        counts[out - 1] += counts[j];
-        continue;
-      }
-      values[out] = values[j];
-      counts[out] = counts[j];
-      out++;
-    }
-    k = out;
-  }
-  /* What the promises above rest on, checked: values ascending from the
-   * minimum to the maximum, counts adding up. A sketch of real samples
-   * always passes; one read from damaged text may not, and then has no
-   * values. */
-  {
-    double total = 0;
-    for (size_t j = 0; j < k; j++) {
-      if (j > 0 && !(values[j] > values[j - 1]))
-        return 0;
-      total += counts[j];
-    }
-    if (values[0] != s->min || values[k - 1] != s->max ||
-        total != (double)s->count)
-      return 0;
-  }
-  return k;
+  k = merge_equal(values, counts, k);
+  /* What sm_sketch.h promises, checked: a sketch read from damaged text
+   * may fail, and then has no values. */
+  return values_hold(s, values, counts, k) ? k : 0;
 }
 
 /* ------------------------------------------------------------ codecs */

@@ -96,6 +96,13 @@ void sm_sketch_reset(sm_sketch_t *s);
  * the statistics but the sketch is marked broken: see sm_sketch_ok). */
 int sm_sketch_add(sm_sketch_t *s, double v);
 
+/* Adds the n samples at v, in order: the same sketch, bit for bit, as n
+ * calls of sm_sketch_add, in one pass that keeps the statistics out of
+ * memory (a page's samples into an interval's sketch). Returns 0, or -1
+ * when a sample was refused or memory ran out (as sm_sketch_add; the
+ * other samples are added). */
+int sm_sketch_add_many(sm_sketch_t *s, const double *v, size_t n);
+
 /* dst becomes the sketch of dst's and src's samples. Returns 0, or -1
  * when the accuracies or the mappings differ or memory ran out (dst is
  * then marked broken). */

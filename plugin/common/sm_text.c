@@ -4,6 +4,9 @@
  */
 #include "sm_text.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 #include <string.h>
 
 /* The length of the valid UTF-8 sequence at p (at most n bytes there),
@@ -109,4 +112,14 @@ size_t sm_text_escape(const char *in, size_t len, char *out, size_t size) {
 
 size_t sm_text_escape_str(const char *in, char *out, size_t size) {
   return sm_text_escape(in, in != NULL ? strlen(in) : 0, out, size);
+}
+
+void sm_text_printf(char *buf, size_t size, const char *fmt, ...) {
+  va_list ap;
+
+  if (buf == NULL || size == 0)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(buf, size, fmt, ap);
+  va_end(ap);
 }

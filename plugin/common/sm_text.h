@@ -15,6 +15,8 @@
  * that does not fit is cut at a whole escape or character and ends in
  * "...". The escaping is reversible, so nothing is hidden.
  *
+ * Also the one snprintf for error messages into a caller's buffer.
+ *
  * collectd-free, no allocation, thread-safe.
  */
 #ifndef SM_TEXT_H
@@ -29,5 +31,10 @@ size_t sm_text_escape(const char *in, size_t len, char *out, size_t size);
 
 /* The same for a NUL-terminated string (NULL is written as ""). */
 size_t sm_text_escape_str(const char *in, char *out, size_t size);
+
+/* snprintf for an error message into a caller's buffer, which may be NULL
+ * or of size 0 (nothing is written then); the text is cut to fit. */
+__attribute__((format(printf, 3, 4))) void
+sm_text_printf(char *buf, size_t size, const char *fmt, ...);
 
 #endif /* SM_TEXT_H */

@@ -5,6 +5,7 @@
 #include "rt_agg.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 void rt_agg_stat_reset(rt_agg_stat_t *s) {
   s->count = 0;
@@ -47,6 +48,7 @@ void rt_agg_reset(rt_agg_t *a) {
     rt_agg_stat_reset(&a->stats[i]);
     if (a->sketch[i] != NULL)
       sm_sketch_reset(a->sketch[i]);
+    a->samples_num[i] = 0;
   }
 }
 
@@ -71,15 +73,41 @@ int rt_agg_enable_sketches(rt_agg_t *a, double accuracy, size_t max_buckets) {
   return 0;
 }
 
-/* A timing sample: into the statistic set, and the sketch if any. */
+void rt_agg_free_samples(rt_agg_t *a) {
+  for (int i = 0; i < SM_S_NUM; i++) {
+    free(a->samples[i]);
+    a->samples[i] = NULL;
+    a->samples_num[i] = 0;
+  }
+  a->samples_max = 0;
+}
+
+int rt_agg_keep_samples(rt_agg_t *a, size_t max_records) {
+  rt_agg_free_samples(a);
+  if (max_records == 0)
+    return -1;
+  for (int i = 0; i < SM_S_NUM; i++) {
+    if (!sm_metrics_is_timing(sm_metrics_by_index(SM_KIND_STATS, i)))
+      continue;
+    a->samples[i] = calloc(max_records, sizeof(*a->samples[i]));
+    if (a->samples[i] == NULL) {
+      rt_agg_free_samples(a);
+      return -1;
+    }
+  }
+  a->samples_max = max_records;
+  return 0;
+}
+
+/* A timing sample: into the statistic set, and the sketch or the kept
+ * samples if any (a record adds at most one sample to each timing, and
+ * rt_agg_add_record() takes at most samples_max records). */
 static inline void timing_add(rt_agg_t *a, int i, double v) {
   stat_add(&a->stats[i], v);
   if (a->sketch[i] != NULL)
     sm_sketch_add(a->sketch[i], v);
-}
-
-int rt_agg_record_failed(const rt_record_t *rec) {
-  return rec->outcome != RT_OUTCOME_SUCCESS;
+  else if (a->samples[i] != NULL)
+    a->samples[i][a->samples_num[i]++] = v;
 }
 
 const char *rt_agg_failed_stage(const rt_record_t *rec) {
@@ -103,9 +131,11 @@ const char *rt_agg_failed_stage(const rt_record_t *rec) {
 }
 
 /* The mapping table of runtime-api.md, one line of it per statement. */
-void rt_agg_add_record(rt_agg_t *a, const rt_record_t *rec) {
+int rt_agg_add_record(rt_agg_t *a, const rt_record_t *rec) {
   int expired = rec->outcome == RT_OUTCOME_EXPIRED;
 
+  if (a->samples_max != 0 && a->records >= a->samples_max)
+    return -1;
   a->records++;
   if (expired)
     a->counts[SM_C_EXPIRED_REQUESTS]++;
@@ -135,6 +165,7 @@ void rt_agg_add_record(rt_agg_t *a, const rt_record_t *rec) {
     timing_add(a, SM_S_TIME_IN_BACKLOG, (double)rec->backlog_us);
     timing_add(a, SM_S_TOTAL_PROCESSING_TIME, (double)rec->total_ms);
   }
+  return 0;
 }
 
 void rt_agg_merge(rt_agg_t *dst, const rt_agg_t *src) {
@@ -143,7 +174,11 @@ void rt_agg_merge(rt_agg_t *dst, const rt_agg_t *src) {
     dst->counts[i] += src->counts[i];
   for (int i = 0; i < SM_S_NUM; i++) {
     rt_agg_stat_merge(&dst->stats[i], &src->stats[i]);
-    if (dst->sketch[i] != NULL && src->sketch[i] != NULL)
+    if (dst->sketch[i] == NULL)
+      continue;
+    if (src->sketch[i] != NULL)
       sm_sketch_merge(dst->sketch[i], src->sketch[i]);
+    else if (src->samples[i] != NULL)
+      sm_sketch_add_many(dst->sketch[i], src->samples[i], src->samples_num[i]);
   }
 }

@@ -6,6 +6,7 @@
 #include "rt_collect.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,10 +61,12 @@ rt_collect_t *rt_collect_create(size_t max_page_records) {
 
 int rt_collect_enable_sketches(rt_collect_t *c, double accuracy,
                                size_t max_buckets) {
+  /* The page keeps its samples, which its commit puts into the
+   * interval's sketches in one pass per timing. */
   if (rt_agg_enable_sketches(&c->agg, accuracy, max_buckets) != 0 ||
-      rt_agg_enable_sketches(&c->page_agg, accuracy, max_buckets) != 0) {
+      rt_agg_keep_samples(&c->page_agg, c->max_page_records) != 0) {
     rt_agg_free_sketches(&c->agg);
-    rt_agg_free_sketches(&c->page_agg);
+    rt_agg_free_samples(&c->page_agg);
     return -1;
   }
   return 0;
@@ -73,7 +76,7 @@ void rt_collect_destroy(rt_collect_t *c) {
   if (c == NULL)
     return;
   rt_agg_free_sketches(&c->agg);
-  rt_agg_free_sketches(&c->page_agg);
+  rt_agg_free_samples(&c->page_agg);
   free(c->failed);
   free(c);
 }
@@ -148,6 +151,23 @@ void rt_collect_page_begin(rt_collect_t *c) {
   c->error[0] = 0;
 }
 
+/* The strings come last in a record, one after the other. */
+_Static_assert(offsetof(rt_record_t, error) ==
+                       offsetof(rt_record_t, inference_id) +
+                           RT_INFERENCE_ID_MAX + 1 &&
+                   sizeof(rt_record_t) - offsetof(rt_record_t, error) <
+                       RT_ERROR_MAX + 1 + sizeof(int64_t),
+               "rt_record_t: the strings must be its last fields");
+
+/* A record's fields and its strings up to their ends, not the 770 bytes
+ * of the strings' room: a page's failed records are copied as they come,
+ * and a whole copy would sweep the cache at every one. */
+static void record_copy(rt_record_t *dst, const rt_record_t *src) {
+  memcpy(dst, src, offsetof(rt_record_t, inference_id));
+  memcpy(dst->inference_id, src->inference_id, strlen(src->inference_id) + 1);
+  memcpy(dst->error, src->error, strlen(src->error) + 1);
+}
+
 int rt_collect_record_cb(const rt_record_t *rec, void *user_data) {
   rt_collect_t *c = user_data;
 
@@ -179,9 +199,11 @@ int rt_collect_record_cb(const rt_record_t *rec, void *user_data) {
     c->page_gaps += (uint64_t)(rec->seq - c->page_last - 1);
   c->page_last = rec->seq;
   c->page_records++;
+  /* Cannot be refused: the page's samples have room for max_page_records
+   * records. */
   rt_agg_add_record(&c->page_agg, rec);
   if (c->keep_successes || rt_agg_record_failed(rec))
-    c->failed[c->failed_num++] = *rec;
+    record_copy(&c->failed[c->failed_num++], rec);
   return 0;
 }
 

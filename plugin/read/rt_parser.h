@@ -69,9 +69,11 @@ typedef enum {
 #define RT_HAVE_UPLOAD_OK (1u << 5)
 #define RT_HAVE_ERROR (1u << 6)
 
+/* The fixed-size fields first, the two strings last: a record's numbers
+ * share two cache lines, and a copy may stop at each string's end (see
+ * rt_collect). */
 typedef struct {
   int64_t seq;
-  char inference_id[RT_INFERENCE_ID_MAX + 1];
   int64_t received_ms;
   int64_t completed_ms;
   rt_outcome_t outcome;
@@ -84,8 +86,9 @@ typedef struct {
   bool upload_ok;
   rt_notify_t notification;
   int64_t total_ms;
-  char error[RT_ERROR_MAX + 1];
   unsigned have; /* RT_HAVE_* */
+  char inference_id[RT_INFERENCE_ID_MAX + 1];
+  char error[RT_ERROR_MAX + 1];
 } rt_record_t;
 
 typedef struct {

@@ -3,6 +3,7 @@
  * rt_state: the read plugin's cursor on disk (see rt_state.h).
  */
 #include "rt_state.h"
+#include "sm_text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,29 +12,19 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <zlib.h>
 
+#include "sm_durable.h"
+
 #define MAGIC "sagemaker_async state "
-#define TMP_SUFFIX ".tmp"
-#define ASIDE_SUFFIX ".corrupt"
 
 static const char hex_upper[] = "0123456789ABCDEF";
-
-static void set_err(char *err, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t size, const char *fmt, ...) {
-  va_list ap;
-  if (err == NULL || size == 0)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(err, size, fmt, ap);
-  va_end(ap);
-}
 
 uint32_t rt_state_checksum(const char *text, size_t len) {
   uLong crc = crc32(0L, Z_NULL, 0);
@@ -217,136 +208,153 @@ static const char *parse_int(const char *s, size_t n, int64_t *v) {
   return NULL;
 }
 
+/* The keys of the lines after the first, in their order. */
+static const char *const keys[] = {"runtime",  "boot_id",  "seq",
+                                   "next_seq", "saved_ms", "crc32"};
+#define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
+#define KEY_CRC32 (KEY_COUNT - 1)
+
+/* The first line: the format and its version. Returns false with err. */
+static bool parse_magic(reader_t *r, char *err, size_t err_size) {
+  bool unterminated = false;
+  int64_t version = 0;
+  const char *v;
+  size_t vlen;
+
+  if (!next_line(r, &unterminated) && !unterminated) {
+    sm_text_printf(err, err_size, "the file is empty");
+    return false;
+  }
+  if (r->line_len < sizeof(MAGIC) - 1 ||
+      memcmp(r->line, MAGIC, sizeof(MAGIC) - 1) != 0) {
+    sm_text_printf(err, err_size,
+                   "not a sagemaker_async state file (the first line is not "
+                   "\"" MAGIC "%d\")",
+                   RT_STATE_VERSION);
+    return false;
+  }
+  v = r->line + sizeof(MAGIC) - 1;
+  vlen = r->line_len - (sizeof(MAGIC) - 1);
+  if (parse_int(v, vlen, &version) != NULL || version != RT_STATE_VERSION) {
+    sm_text_printf(
+        err, err_size,
+        "format version %.*s is not the version %d this plugin reads",
+        (int)(vlen > 20 ? 20 : vlen), v, RT_STATE_VERSION);
+    return false;
+  }
+  if (unterminated) {
+    sm_text_printf(err, err_size, "truncated after line 1");
+    return false;
+  }
+  return true;
+}
+
+/* The eight lowercase hex digits of the crc32 line. */
+static const char *parse_crc(const char *s, size_t n, uint32_t *crc) {
+  uint32_t x = 0;
+
+  if (n != 8)
+    return "is not eight hex digits";
+  for (size_t i = 0; i < 8; i++) {
+    int d = s[i] >= 'a' && s[i] <= 'f'   ? s[i] - 'a' + 10
+            : s[i] >= '0' && s[i] <= '9' ? s[i] - '0'
+                                         : -1;
+    if (d < 0)
+      return "is not eight lowercase hex digits";
+    x = x << 4 | (uint32_t)d;
+  }
+  *crc = x;
+  return NULL;
+}
+
+/* The value of the line of keys[k] into out (or *crc). Returns NULL, or
+ * what is wrong with it. */
+static const char *parse_value(size_t k, const char *value, size_t vlen,
+                               rt_state_t *out, uint32_t *crc) {
+  switch (k) {
+  case 0:
+    return decode(value, vlen, out->runtime, RT_STATE_NAME_MAX);
+  case 1:
+    return decode(value, vlen, out->boot_id, RT_BOOT_ID_MAX);
+  case 2:
+    return parse_int(value, vlen, &out->seq);
+  case 3:
+    return parse_int(value, vlen, &out->next_seq);
+  case 4:
+    return parse_int(value, vlen, &out->saved_ms);
+  default:
+    return parse_crc(value, vlen, crc);
+  }
+}
+
 int rt_state_parse(const char *text, size_t len, rt_state_t *st, char *err,
                    size_t err_size) {
-  static const char *const keys[] = {"runtime",  "boot_id",  "seq",
-                                     "next_seq", "saved_ms", "crc32"};
   reader_t r = {.text = text, .len = len};
   rt_state_t out;
   bool unterminated = false;
   size_t crc_at = 0;
   uint32_t crc = 0;
 
-  set_err(err, err_size, "%s", "");
+  sm_text_printf(err, err_size, "%s", "");
   memset(&out, 0, sizeof(out));
   if (len == 0) {
-    set_err(err, err_size, "the file is empty");
+    sm_text_printf(err, err_size, "the file is empty");
     return -1;
   }
   if (len > RT_STATE_FILE_MAX) {
-    set_err(err, err_size, "the file is larger than %d bytes",
-            RT_STATE_FILE_MAX);
+    sm_text_printf(err, err_size, "the file is larger than %d bytes",
+                   RT_STATE_FILE_MAX);
     return -1;
   }
   if (memchr(text, 0, len) != NULL) {
-    set_err(err, err_size, "the file holds a NUL byte");
+    sm_text_printf(err, err_size, "the file holds a NUL byte");
     return -1;
   }
+  if (!parse_magic(&r, err, err_size))
+    return -1;
 
-  if (!next_line(&r, &unterminated) && !unterminated) {
-    set_err(err, err_size, "the file is empty");
-    return -1;
-  }
-  if (r.line_len < sizeof(MAGIC) - 1 ||
-      memcmp(r.line, MAGIC, sizeof(MAGIC) - 1) != 0) {
-    set_err(err, err_size,
-            "not a sagemaker_async state file (the first line is not "
-            "\"" MAGIC "%d\")",
-            RT_STATE_VERSION);
-    return -1;
-  }
-  {
-    int64_t version = 0;
-    const char *why = parse_int(r.line + sizeof(MAGIC) - 1,
-                                r.line_len - (sizeof(MAGIC) - 1), &version);
-    if (why != NULL || version != RT_STATE_VERSION) {
-      set_err(err, err_size,
-              "format version %.*s is not the version %d this plugin reads",
-              (int)(r.line_len - (sizeof(MAGIC) - 1) > 20
-                        ? 20
-                        : r.line_len - (sizeof(MAGIC) - 1)),
-              r.line + sizeof(MAGIC) - 1, RT_STATE_VERSION);
-      return -1;
-    }
-  }
-  if (unterminated) {
-    set_err(err, err_size, "truncated after line 1");
-    return -1;
-  }
-
-  for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+  for (size_t k = 0; k < KEY_COUNT; k++) {
     size_t klen = strlen(keys[k]);
-    const char *value;
-    size_t vlen;
-    const char *why = NULL;
     size_t line_start = r.pos;
+    const char *why;
 
     if (!next_line(&r, &unterminated) && !unterminated) {
-      set_err(err, err_size, "truncated: no \"%s\" line", keys[k]);
+      sm_text_printf(err, err_size, "truncated: no \"%s\" line", keys[k]);
       return -1;
     }
     if (unterminated) {
-      set_err(err, err_size, "truncated in line %d", r.line_no);
+      sm_text_printf(err, err_size, "truncated in line %d", r.line_no);
       return -1;
     }
     if (r.line_len <= klen || memcmp(r.line, keys[k], klen) != 0 ||
         r.line[klen] != ' ') {
-      set_err(err, err_size, "line %d is not the \"%s\" line", r.line_no,
-              keys[k]);
+      sm_text_printf(err, err_size, "line %d is not the \"%s\" line", r.line_no,
+                     keys[k]);
       return -1;
     }
-    value = r.line + klen + 1;
-    vlen = r.line_len - klen - 1;
-    switch (k) {
-    case 0:
-      why = decode(value, vlen, out.runtime, RT_STATE_NAME_MAX);
-      break;
-    case 1:
-      why = decode(value, vlen, out.boot_id, RT_BOOT_ID_MAX);
-      break;
-    case 2:
-      why = parse_int(value, vlen, &out.seq);
-      break;
-    case 3:
-      why = parse_int(value, vlen, &out.next_seq);
-      break;
-    case 4:
-      why = parse_int(value, vlen, &out.saved_ms);
-      break;
-    case 5:
+    if (k == KEY_CRC32)
       crc_at = line_start;
-      if (vlen != 8)
-        why = "is not eight hex digits";
-      for (size_t i = 0; why == NULL && i < 8; i++) {
-        int d = value[i] >= 'a' && value[i] <= 'f'   ? value[i] - 'a' + 10
-                : value[i] >= '0' && value[i] <= '9' ? value[i] - '0'
-                                                     : -1;
-        if (d < 0)
-          why = "is not eight lowercase hex digits";
-        else
-          crc = crc << 4 | (uint32_t)d;
-      }
-      break;
-    }
+    why = parse_value(k, r.line + klen + 1, r.line_len - klen - 1, &out, &crc);
     if (why != NULL) {
-      set_err(err, err_size, "line %d: %s %s", r.line_no, keys[k], why);
+      sm_text_printf(err, err_size, "line %d: %s %s", r.line_no, keys[k], why);
       return -1;
     }
   }
   if (r.pos != len) {
-    set_err(err, err_size, "data after the crc32 line");
+    sm_text_printf(err, err_size, "data after the crc32 line");
     return -1;
   }
   if (rt_state_checksum(text, crc_at) != crc) {
-    set_err(err, err_size,
-            "checksum mismatch (crc32 %08" PRIx32 " recorded, %08" PRIx32
-            " computed): the file was changed or damaged",
-            crc, rt_state_checksum(text, crc_at));
+    sm_text_printf(err, err_size,
+                   "checksum mismatch (crc32 %08" PRIx32 " recorded, %08" PRIx32
+                   " computed): the file was changed or damaged",
+                   crc, rt_state_checksum(text, crc_at));
     return -1;
   }
   if (out.seq == INT64_MAX || out.next_seq <= out.seq) {
-    set_err(err, err_size, "seq %" PRId64 " is not below next_seq %" PRId64,
-            out.seq, out.next_seq);
+    sm_text_printf(err, err_size,
+                   "seq %" PRId64 " is not below next_seq %" PRId64, out.seq,
+                   out.next_seq);
     return -1;
   }
   *st = out;
@@ -355,174 +363,204 @@ int rt_state_parse(const char *text, size_t len, rt_state_t *st, char *err,
 
 /* ---------------------------------------------------------------- files */
 
-static int with_suffix(char *buf, size_t size, const char *path,
-                       const char *suffix) {
-  int n = snprintf(buf, size, "%s%s", path, suffix);
-  return n >= 0 && (size_t)n < size ? 0 : -1;
+/* The file itself goes through sm_durable (the temporary file, the
+ * fsyncs, the rename, the .corrupt file), relative to a descriptor of its
+ * directory, opened here: a StateFile may be relative (to collectd's
+ * BaseDir), which sm_durable_open_dir() does not take. */
+
+/* The directory of path and its last part: "a/b" is "a" and "b", "b" is
+ * "." and "b", "/b" is "/" and "b". -1 when path is empty, ends in '/' or
+ * does not fit dir. */
+static int split_path(const char *path, char *dir, size_t dir_size,
+                      const char **name) {
+  const char *slash = strrchr(path, '/');
+  int n;
+
+  if (path[0] == 0 || (slash != NULL && slash[1] == 0))
+    return -1;
+  if (slash == NULL) {
+    *name = path;
+    n = snprintf(dir, dir_size, ".");
+  } else {
+    *name = slash + 1;
+    /* "/b": the root; else everything before the last '/'. */
+    n = snprintf(dir, dir_size, "%.*s", slash == path ? 1 : (int)(slash - path),
+                 path);
+  }
+  return n > 0 && (size_t)n < dir_size ? 0 : -1;
+}
+
+/* A descriptor of path's directory, *name set to the file's name in it;
+ * -1 with errno set (ENAMETOOLONG when the path cannot be split). */
+static int open_parent(const char *path, const char **name) {
+  char dir[PATH_MAX];
+
+  if (split_path(path, dir, sizeof(dir), name) != 0) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 rt_state_load_t rt_state_load(const char *path, const char *runtime,
                               rt_state_t *st, char *err, size_t err_size) {
-  char buf[RT_STATE_FILE_MAX + 1];
+  const char *name = NULL;
+  unsigned char *text = NULL;
   size_t len = 0;
-  struct stat sb;
-  int fd;
+  int dir_fd, e = 0;
 
-  set_err(err, err_size, "%s", "");
-  /* O_NONBLOCK: a FIFO planted at the path must not block the read. */
-  fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    int e = errno;
+  sm_text_printf(err, err_size, "%s", "");
+  dir_fd = open_parent(path, &name);
+  if (dir_fd < 0)
+    e = errno;
+  else {
+    /* Neither a link nor anything but a regular file is read; a FIFO
+     * planted at the path does not block (sm_durable_read). */
+    text = sm_durable_read(dir_fd, name, RT_STATE_FILE_MAX, &len, &e);
+    close(dir_fd);
+  }
+  if (text == NULL) {
     if (e == ENOENT)
       return RT_STATE_MISSING;
-    set_err(err, err_size, "%s",
-            e == ELOOP ? "is a symbolic link, which is not followed"
-                       : strerror(e));
-    return RT_STATE_UNREADABLE;
-  }
-  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    set_err(err, err_size, "is not a regular file");
-    close(fd);
-    return RT_STATE_UNREADABLE;
-  }
-  while (len < sizeof(buf)) {
-    ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      set_err(err, err_size, "read: %s", strerror(errno));
-      close(fd);
-      return RT_STATE_UNREADABLE;
+    if (e == EFBIG) {
+      sm_text_printf(err, err_size, "the file is larger than %d bytes",
+                     RT_STATE_FILE_MAX);
+      return RT_STATE_INVALID;
     }
-    if (n == 0)
-      break;
-    len += (size_t)n;
+    sm_text_printf(err, err_size, "%s",
+                   e == ELOOP    ? "is a symbolic link, which is not followed"
+                   : e == EINVAL ? "is not a regular file"
+                                 : strerror(e));
+    return RT_STATE_UNREADABLE;
   }
-  close(fd);
-  if (rt_state_parse(buf, len, st, err, err_size) != 0)
+  if (rt_state_parse((const char *)text, len, st, err, err_size) != 0) {
+    free(text);
     return RT_STATE_INVALID;
+  }
+  free(text);
   if (strcmp(st->runtime, runtime) != 0) {
     /* Shown encoded: the log line stays one line of printable text. */
     char shown[RT_STATE_NAME_MAX * 3 + 1];
     size_t sl = 0;
     put_encoded(shown, sizeof(shown), &sl, st->runtime);
-    set_err(err, err_size, "written for runtime \"%s\", not \"%s\"", shown,
-            runtime);
+    sm_text_printf(err, err_size, "written for runtime \"%s\", not \"%s\"",
+                   shown, runtime);
     return RT_STATE_INVALID;
   }
   return RT_STATE_LOADED;
 }
 
-static int write_all(int fd, const char *buf, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, buf, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return -1;
-    buf += n;
-    len -= (size_t)n;
-  }
-  return 0;
+/* sm_durable creates NAME.tmp with mode 0600 less the umask. A state file
+ * is 0600 whatever the umask: one that takes the owner's read bit away
+ * would leave a file the plugin cannot read back. The mode is set through
+ * a descriptor opened without following a link (by path only when the
+ * umask left no read bit to open it with), and synced before the rename. */
+static int make_private(int dir_fd, const char *tmp_name) {
+  const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+  const mode_t mode = S_IRUSR | S_IWUSR;
+  struct stat sb;
+  int fd = openat(dir_fd, tmp_name, flags);
+  int rc = 0, e;
+
+  if (fd < 0 && errno == EACCES &&
+      fchmodat(dir_fd, tmp_name, mode, AT_SYMLINK_NOFOLLOW) == 0)
+    fd = openat(dir_fd, tmp_name, flags);
+  if (fd < 0)
+    return -1;
+  if (fstat(fd, &sb) != 0)
+    rc = -1;
+  else if (!S_ISREG(sb.st_mode)) {
+    errno = EINVAL;
+    rc = -1;
+  } else if ((sb.st_mode & 07777) != mode &&
+             (fchmod(fd, mode) != 0 || fsync(fd) != 0))
+    rc = -1;
+  e = errno;
+  close(fd);
+  errno = e;
+  return rc;
 }
 
 int rt_state_prepare(const char *path, const rt_state_t *st, char *err,
                      size_t err_size) {
-  char tmp[PATH_MAX];
   char text[RT_STATE_FILE_MAX];
+  char tmp_name[NAME_MAX + 1];
+  char why[PATH_MAX + 128];
+  const char *name = NULL;
+  struct iovec iov;
   int len = rt_state_format(st, text, sizeof(text));
-  int fd = -1;
-  const char *step = NULL;
+  int dir_fd, rc = 0;
 
-  set_err(err, err_size, "%s", "");
+  sm_text_printf(err, err_size, "%s", "");
   if (len < 0) {
-    set_err(err, err_size,
-            "the cursor (boot %.40s, seq %" PRId64
-            ") cannot be written in the state format",
-            st->boot_id, st->seq);
+    sm_text_printf(err, err_size,
+                   "the cursor (boot %.40s, seq %" PRId64
+                   ") cannot be written in the state format",
+                   st->boot_id, st->seq);
     return -1;
   }
-  if (with_suffix(tmp, sizeof(tmp), path, TMP_SUFFIX) != 0) {
-    set_err(err, err_size, "%s" TMP_SUFFIX ": path too long", path);
+  dir_fd = open_parent(path, &name);
+  if (dir_fd < 0) {
+    sm_text_printf(err, err_size, "create %s" SM_DURABLE_TMP_SUFFIX ": %s",
+                   path, strerror(errno));
     return -1;
   }
-  /* A stale temporary file (of a process killed before its rename) is
-   * replaced; O_EXCL and O_NOFOLLOW make sure we write a new file of ours
-   * and never through a link someone put there. */
-  if (unlink(tmp) != 0 && errno != ENOENT)
-    step = "unlink";
-  if (step == NULL) {
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-              S_IRUSR | S_IWUSR);
-    if (fd < 0)
-      step = "create";
+  iov.iov_base = text;
+  iov.iov_len = (size_t)len;
+  /* sm_durable_prepare() has checked that the name fits. */
+  snprintf(tmp_name, sizeof(tmp_name), "%s" SM_DURABLE_TMP_SUFFIX, name);
+  if (sm_durable_prepare(dir_fd, name, &iov, 1, why, sizeof(why)) != 0) {
+    sm_text_printf(err, err_size, "%s: %s", path, why);
+    rc = -1;
+  } else if (make_private(dir_fd, tmp_name) != 0) {
+    sm_text_printf(err, err_size, "chmod %s" SM_DURABLE_TMP_SUFFIX ": %s", path,
+                   strerror(errno));
+    unlinkat(dir_fd, tmp_name, 0);
+    rc = -1;
   }
-  /* The umask may only have taken bits away; make it 0600 exactly. */
-  if (step == NULL && fchmod(fd, S_IRUSR | S_IWUSR) != 0)
-    step = "chmod";
-  if (step == NULL && write_all(fd, text, (size_t)len) != 0)
-    step = "write";
-  if (step == NULL && fsync(fd) != 0)
-    step = "fsync";
-  if (fd >= 0 && close(fd) != 0 && step == NULL)
-    step = "close";
-  if (step != NULL) {
-    set_err(err, err_size, "%s %s: %s", step, tmp, strerror(errno));
-    if (fd >= 0)
-      unlink(tmp);
-    return -1;
-  }
-  return 0;
+  close(dir_fd);
+  return rc;
 }
 
 int rt_state_commit(const char *path, char *err, size_t err_size) {
-  char tmp[PATH_MAX];
-  char dir[PATH_MAX];
-  char *slash;
-  int fd;
+  char why[PATH_MAX + 128];
+  const char *name = NULL;
+  int dir_fd, rc = 0;
 
-  set_err(err, err_size, "%s", "");
-  if (with_suffix(tmp, sizeof(tmp), path, TMP_SUFFIX) != 0 ||
-      with_suffix(dir, sizeof(dir), path, "") != 0) {
-    set_err(err, err_size, "%s" TMP_SUFFIX ": path too long", path);
+  sm_text_printf(err, err_size, "%s", "");
+  dir_fd = open_parent(path, &name);
+  if (dir_fd < 0) {
+    sm_text_printf(err, err_size,
+                   "rename %s" SM_DURABLE_TMP_SUFFIX " to %s: %s", path, path,
+                   strerror(errno));
     return -1;
   }
-  if (rename(tmp, path) != 0) {
-    set_err(err, err_size, "rename %s to %s: %s", tmp, path, strerror(errno));
-    unlink(tmp);
-    return -1;
+  if (sm_durable_commit(dir_fd, name, why, sizeof(why)) != 0) {
+    sm_text_printf(err, err_size, "%s: %s", path, why);
+    rc = -1;
   }
-  /* The rename is durable once the directory is. */
-  slash = strrchr(dir, '/');
-  if (slash == NULL)
-    snprintf(dir, sizeof(dir), ".");
-  else if (slash == dir)
-    dir[1] = 0;
-  else
-    *slash = 0;
-  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || fsync(fd) != 0) {
-    set_err(err, err_size, "renamed, but fsync of the directory %s: %s", dir,
-            strerror(errno));
-    if (fd >= 0)
-      close(fd);
-    return -1;
-  }
-  close(fd);
-  return 0;
+  close(dir_fd);
+  return rc;
 }
 
 int rt_state_set_aside(const char *path, char *err, size_t err_size) {
-  char aside[PATH_MAX];
+  char why[PATH_MAX + 128];
+  const char *name = NULL;
+  int dir_fd, rc = 0;
 
-  set_err(err, err_size, "%s", "");
-  if (with_suffix(aside, sizeof(aside), path, ASIDE_SUFFIX) != 0) {
-    set_err(err, err_size, "%s" ASIDE_SUFFIX ": path too long", path);
+  sm_text_printf(err, err_size, "%s", "");
+  dir_fd = open_parent(path, &name);
+  if (dir_fd < 0) {
+    sm_text_printf(err, err_size, "rename to %s" SM_DURABLE_ASIDE_SUFFIX ": %s",
+                   path, strerror(errno));
     return -1;
   }
-  if (rename(path, aside) != 0) {
-    set_err(err, err_size, "rename to %s: %s", aside, strerror(errno));
-    return -1;
+  /* When the rename fails, sm_durable removes the file: it is not read
+   * again either way. */
+  if (sm_durable_set_aside(dir_fd, name, why, sizeof(why)) != 0) {
+    sm_text_printf(err, err_size, "%s", why);
+    rc = -1;
   }
-  return 0;
+  close(dir_fd);
+  return rc;
 }

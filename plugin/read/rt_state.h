@@ -25,10 +25,13 @@
  * byte outside '!'..'~' and every '%' is written %XX (uppercase hex).
  * Each key appears once, in this order, each line ends with "\n".
  *
- * Saving is in two steps so that the caller can put its dispatch between
- * them: rt_state_prepare() writes PATH.tmp (mode 0600) and fsyncs it;
+ * The file is written, read and set aside through sm_durable, in two
+ * steps so that the caller can put its dispatch between them:
+ * rt_state_prepare() writes PATH.tmp (mode 0600) and fsyncs it;
  * rt_state_commit() renames it over PATH and fsyncs the directory. A
  * process killed at any point leaves either the old file or the new one.
+ * PATH may be relative (to the working directory); its last part is at
+ * most SM_DURABLE_NAME_MAX bytes.
  *
  * collectd-free; no global state; not thread-safe for one path.
  */
@@ -95,7 +98,8 @@ int rt_state_prepare(const char *path, const rt_state_t *st, char *err,
 int rt_state_commit(const char *path, char *err, size_t err_size);
 
 /* Renames path to path.corrupt (replacing an older one), so that an
- * invalid file stays for inspection. Returns 0, or -1 with err. */
+ * invalid file stays for inspection. Returns 0, or -1 with err; the file
+ * is then removed if it can be, so that it is not read again. */
 int rt_state_set_aside(const char *path, char *err, size_t err_size);
 
 #endif /* RT_STATE_H */

@@ -19,30 +19,12 @@
  */
 #include "aws_creds_json.h"
 #include "aws_profile.h"
+#include "fuzz_common.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "check failed: %s (line %d)\n", #cond, __LINE__);        \
-      __builtin_trap();                                                        \
-    }                                                                          \
-  } while (0)
-
-static uint64_t mix_str(uint64_t h, const char *s) {
-  if (s == NULL)
-    s = "\xff(null)";
-  for (; *s != '\0'; s++) {
-    h ^= (unsigned char)*s;
-    h *= UINT64_C(0x100000001b3); /* FNV-1a */
-  }
-  h ^= 0xfe;
-  return h * UINT64_C(0x100000001b3);
-}
 
 typedef struct {
   int feed_rc;
@@ -60,18 +42,14 @@ static const size_t json_caps[AWS_CREDS_JSON_FIELD_COUNT] = {
 
 static void json_run(outcome_t *o, const char *doc, size_t len, size_t chunk) {
   aws_creds_json_t *j = aws_creds_json_create();
-  uint64_t h = UINT64_C(0xcbf29ce484222325);
+  uint64_t h = FUZZ_HASH_INIT;
 
   CHECK(j != NULL);
   memset(o, 0, sizeof(*o));
-  for (size_t off = 0; off < len && o->feed_rc == 0; off += chunk)
-    o->feed_rc = aws_creds_json_feed(j, doc + off,
-                                     len - off < chunk ? len - off : chunk);
+  FEED_IN_CHUNKS(o->feed_rc, aws_creds_json_feed, j, doc, len, chunk);
   o->finish_rc = aws_creds_json_finish(j);
-  CHECK(o->finish_rc == 0 || o->finish_rc == -1);
-  CHECK(o->feed_rc == 0 || o->finish_rc == -1);
-  CHECK(aws_creds_json_finish(j) == o->finish_rc);
-  CHECK((aws_creds_json_error(j)[0] == '\0') == (o->finish_rc == 0));
+  check_finish(o->feed_rc, o->finish_rc, aws_creds_json_finish(j),
+               aws_creds_json_error(j));
   snprintf(o->error, sizeof(o->error), "%s", aws_creds_json_error(j));
   for (int f = 0; f < AWS_CREDS_JSON_FIELD_COUNT; f++) {
     const char *v = aws_creds_json_get(j, (aws_creds_json_field_t)f);
@@ -82,15 +60,15 @@ static void json_run(outcome_t *o, const char *doc, size_t len, size_t chunk) {
       for (const char *c = v; *c != '\0'; c++)
         CHECK(*c >= 0x20 && *c <= 0x7e);
     }
-    h = mix_str(h, v);
+    h = fuzz_mix_str(h, v);
   }
   {
     const char *exp = aws_creds_json_get(j, AWS_CREDS_JSON_EXPIRATION);
     time_t t = 0;
     if (exp != NULL && aws_creds_json_time(exp, &t) == 0) {
       CHECK(t >= 0);
-      h = mix_str(h, "valid time");
-      h ^= (uint64_t)t;
+      h = fuzz_mix_str(h, "valid time");
+      h = fuzz_mix(h, (uint64_t)t);
     }
   }
   o->hash = h;
@@ -113,18 +91,14 @@ static void profile_run(outcome_t *o, aws_profile_kind_t kind, const char *name,
                         const char *doc, size_t len, size_t chunk) {
   aws_profile_parser_t *p = aws_profile_parser_create(kind, name);
   const aws_profile_t *r;
-  uint64_t h = UINT64_C(0xcbf29ce484222325);
+  uint64_t h = FUZZ_HASH_INIT;
 
   CHECK(p != NULL);
   memset(o, 0, sizeof(*o));
-  for (size_t off = 0; off < len && o->feed_rc == 0; off += chunk)
-    o->feed_rc = aws_profile_parser_feed(p, doc + off,
-                                         len - off < chunk ? len - off : chunk);
+  FEED_IN_CHUNKS(o->feed_rc, aws_profile_parser_feed, p, doc, len, chunk);
   o->finish_rc = aws_profile_parser_finish(p);
-  CHECK(o->finish_rc == 0 || o->finish_rc == -1);
-  CHECK(o->feed_rc == 0 || o->finish_rc == -1);
-  CHECK(aws_profile_parser_finish(p) == o->finish_rc);
-  CHECK((aws_profile_parser_error(p)[0] == '\0') == (o->finish_rc == 0));
+  check_finish(o->feed_rc, o->finish_rc, aws_profile_parser_finish(p),
+               aws_profile_parser_error(p));
   snprintf(o->error, sizeof(o->error), "%s", aws_profile_parser_error(p));
   r = aws_profile_parser_result(p);
   CHECK(r != NULL);
@@ -134,12 +108,12 @@ static void profile_run(outcome_t *o, aws_profile_kind_t kind, const char *name,
     check_value(r->session_token);
     check_value(r->region);
     CHECK(strlen(r->unsupported) < sizeof(r->unsupported));
-    h = mix_str(h, r->found ? "found" : "absent");
-    h = mix_str(h, r->access_key_id);
-    h = mix_str(h, r->secret_access_key);
-    h = mix_str(h, r->session_token);
-    h = mix_str(h, r->region);
-    h = mix_str(h, r->unsupported);
+    h = fuzz_mix_str(h, r->found ? "found" : "absent");
+    h = fuzz_mix_str(h, r->access_key_id);
+    h = fuzz_mix_str(h, r->secret_access_key);
+    h = fuzz_mix_str(h, r->session_token);
+    h = fuzz_mix_str(h, r->region);
+    h = fuzz_mix_str(h, r->unsupported);
     {
       const aws_profile_value_t *vs[] = {
           &r->endpoint_url,
@@ -152,13 +126,13 @@ static void profile_run(outcome_t *o, aws_profile_kind_t kind, const char *name,
           aws_profile_parser_service_url(p, "s3")};
       for (size_t i = 0; i < sizeof(vs) / sizeof(*vs); i++) {
         if (vs[i] == NULL) {
-          h = mix_str(h, NULL);
+          h = fuzz_mix_str(h, NULL);
           continue;
         }
         check_value(vs[i]->value);
         CHECK(vs[i]->value == NULL || vs[i]->line >= 1);
-        h = mix_str(h, vs[i]->value);
-        h ^= vs[i]->line;
+        h = fuzz_mix_str(h, vs[i]->value);
+        h = fuzz_mix(h, vs[i]->line);
       }
     }
   } else {
@@ -178,8 +152,6 @@ static void compare(const outcome_t *a, const outcome_t *b, size_t chunk) {
     __builtin_trap();
   }
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static outcome_t whole, chunked;

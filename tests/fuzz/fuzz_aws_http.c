@@ -11,20 +11,11 @@
  * a retry.
  */
 #include "aws_http.h"
+#include "fuzz_common.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "check failed: %s (line %d)\n", #cond, __LINE__);        \
-      __builtin_trap();                                                        \
-    }                                                                          \
-  } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   aws_http_result_t r;

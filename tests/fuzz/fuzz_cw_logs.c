@@ -27,7 +27,9 @@
  *
  * Built by tests/fuzz/run-fuzzers.sh.
  */
+#include "../unit/utf8_ok.h"
 #include "cw_logs.h"
+#include "fuzz_common.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,52 +37,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "check failed: %s (line %d)\n", #cond, __LINE__);        \
-      __builtin_trap();                                                        \
-    }                                                                          \
-  } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 /* 2025-11-26T20:00:30Z */
 #define T0_MS (INT64_C(1764187230) * 1000)
 #define HOUR_MS (INT64_C(3600) * 1000)
-
-/* Unicode's table 3-7, decoded independently of cw_logs_utf8_repair. */
-static bool utf8_ok(const unsigned char *s, size_t len) {
-  size_t i = 0;
-
-  while (i < len) {
-    unsigned c = s[i], need, cp, min;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    if ((c & 0xE0) == 0xC0) {
-      need = 1, cp = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      need = 2, cp = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      need = 3, cp = c & 0x07, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (i + need >= len)
-      return false;
-    for (unsigned k = 1; k <= need; k++) {
-      if ((s[i + k] & 0xC0) != 0x80)
-        return false;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    i += need + 1;
-  }
-  return true;
-}
 
 static void fuzz_repair(const uint8_t *in, size_t len, size_t out_size) {
   size_t big = 3 * len + 1;
@@ -94,8 +53,8 @@ static void fuzz_repair(const uint8_t *in, size_t len, size_t out_size) {
   m = cw_logs_utf8_repair((const char *)in, len, full, big);
   CHECK(n < out_size && small[n] == '\0');
   CHECK(m < big && full[m] == '\0');
-  CHECK(utf8_ok((const unsigned char *)small, n));
-  CHECK(utf8_ok((const unsigned char *)full, m));
+  CHECK(utf8_ok(small, n));
+  CHECK(utf8_ok(full, m));
   /* The cut output is the full output up to a character boundary, and
    * the next character would not have fitted. */
   CHECK(n <= m && memcmp(small, full, n) == 0);
@@ -302,7 +261,7 @@ static void claim(prog_t *pr) {
     CHECK(e != NULL);
     CHECK(e->len > 0 && e->len <= CW_LOGS_MAX_MESSAGE);
     CHECK(strlen(e->message) == e->len);
-    CHECK(utf8_ok((const unsigned char *)e->message, e->len));
+    CHECK(utf8_ok(e->message, e->len));
     CHECK(id_of(e->message) == sorted[i]->id);
     CHECK(e->timestamp_ms == sorted[i]->ts && e->len == sorted[i]->len);
     CHECK(e->timestamp_ms - sorted[0]->ts <= CW_LOGS_MAX_SPAN_MS);

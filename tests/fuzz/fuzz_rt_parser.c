@@ -14,6 +14,7 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
  *     plugin/read/rt_parser.c tests/fuzz/fuzz_rt_parser.c -lyajl
  */
+#include "fuzz_common.h"
 #include "rt_parser.h"
 
 #include <stdint.h>
@@ -27,14 +28,6 @@
 /* Inputs whose length is a multiple of this stop at record 2. */
 #define FUZZ_STOP_EVERY 5
 #define FUZZ_STOP_AT 2
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "check failed: %s (line %d)\n", #cond, __LINE__);        \
-      __builtin_trap();                                                        \
-    }                                                                          \
-  } while (0)
 
 typedef struct {
   uint64_t hash;
@@ -50,20 +43,6 @@ typedef struct {
   digest_t d;
   uint64_t result_hash; /* of the snapshot, page or error text */
 } outcome_t;
-
-static uint64_t mix(uint64_t h, uint64_t v) {
-  for (int i = 0; i < 8; i++) {
-    h ^= (v >> (8 * i)) & 0xff;
-    h *= UINT64_C(0x100000001b3); /* FNV-1a */
-  }
-  return h;
-}
-
-static uint64_t mix_str(uint64_t h, const char *s) {
-  for (; *s != '\0'; s++)
-    h = mix(h, (unsigned char)*s);
-  return mix(h, 0xff);
-}
 
 /* s fits its cap and does not end inside a UTF-8 sequence. */
 static void check_string(const char *s, size_t cap) {
@@ -103,22 +82,19 @@ static int record_cb(const rt_record_t *r, void *ud) {
   CHECK(rt_parser_outcome_name(r->outcome)[0] != '\0');
   (void)rt_parser_notify_name(r->notification);
 
-  h = mix(h, (uint64_t)r->seq);
-  h = mix_str(h, r->inference_id);
-  h = mix(h, (uint64_t)r->received_ms);
-  h = mix(h, (uint64_t)r->completed_ms);
-  h = mix(h, (uint64_t)r->outcome);
-  h = mix(h, (uint64_t)r->backlog_us);
-  h = mix(h, (uint64_t)r->download_us);
-  h = mix(h, (uint64_t)r->download_ok);
-  h = mix(h, (uint64_t)r->model_us);
-  h = mix(h, (uint64_t)r->status_code);
-  h = mix(h, (uint64_t)r->upload_us);
-  h = mix(h, (uint64_t)r->upload_ok);
-  h = mix(h, (uint64_t)r->notification);
-  h = mix(h, (uint64_t)r->total_ms);
-  h = mix_str(h, r->error);
-  h = mix(h, r->have);
+  {
+    const uint64_t nums[] = {
+        (uint64_t)r->seq,          (uint64_t)r->received_ms,
+        (uint64_t)r->completed_ms, (uint64_t)r->outcome,
+        (uint64_t)r->backlog_us,   (uint64_t)r->download_us,
+        (uint64_t)r->download_ok,  (uint64_t)r->model_us,
+        (uint64_t)r->status_code,  (uint64_t)r->upload_us,
+        (uint64_t)r->upload_ok,    (uint64_t)r->notification,
+        (uint64_t)r->total_ms,     (uint64_t)r->have};
+    h = fuzz_mix_nums(h, nums, sizeof(nums) / sizeof(nums[0]));
+  }
+  h = fuzz_mix_str(h, r->inference_id);
+  h = fuzz_mix_str(h, r->error);
   d->hash = h;
   d->records++;
   return d->stop_at != 0 && d->records == d->stop_at;
@@ -129,7 +105,7 @@ static uint64_t result_hash(const rt_parser_t *p, rt_doc_t kind,
   const rt_snapshot_t *s = rt_parser_snapshot(p);
   const rt_page_t *pg = rt_parser_page(p);
   const char *text = rt_parser_error_text(p);
-  uint64_t h = UINT64_C(0xcbf29ce484222325);
+  uint64_t h = FUZZ_HASH_INIT;
 
   CHECK((s != NULL) == (kind == RT_DOC_SNAPSHOT && finish_rc == 0));
   CHECK((text != NULL) == (kind == RT_DOC_ERROR && finish_rc == 0));
@@ -143,33 +119,34 @@ static uint64_t result_hash(const rt_parser_t *p, rt_doc_t kind,
     CHECK(s->instance_count >= 1 && s->next_seq >= 1 && s->time_ms >= 0);
     CHECK(s->backlog_size >= 0 && s->oldest_request_age_ms >= 0);
     CHECK(s->in_flight >= -1 && s->max_concurrency >= -1);
-    h = mix(h, (uint64_t)s->protocol);
-    h = mix_str(h, s->boot_id);
-    h = mix_str(h, s->endpoint_name);
-    h = mix_str(h, s->variant_name);
-    h = mix_str(h, s->instance_id);
-    h = mix(h, (uint64_t)s->instance_count);
-    h = mix(h, (uint64_t)s->time_ms);
-    h = mix(h, (uint64_t)s->backlog_size);
-    h = mix(h, (uint64_t)s->oldest_request_age_ms);
-    h = mix(h, (uint64_t)s->in_flight);
-    h = mix(h, (uint64_t)s->max_concurrency);
-    h = mix(h, (uint64_t)s->next_seq);
+    const uint64_t nums[] = {(uint64_t)s->protocol,
+                             (uint64_t)s->instance_count,
+                             (uint64_t)s->time_ms,
+                             (uint64_t)s->backlog_size,
+                             (uint64_t)s->oldest_request_age_ms,
+                             (uint64_t)s->in_flight,
+                             (uint64_t)s->max_concurrency,
+                             (uint64_t)s->next_seq};
+    h = fuzz_mix_nums(h, nums, sizeof(nums) / sizeof(nums[0]));
+    h = fuzz_mix_str(h, s->boot_id);
+    h = fuzz_mix_str(h, s->endpoint_name);
+    h = fuzz_mix_str(h, s->variant_name);
+    h = fuzz_mix_str(h, s->instance_id);
   }
   if (pg != NULL) {
     check_string(pg->boot_id, RT_BOOT_ID_MAX);
     if (finish_rc == 0)
       CHECK(pg->protocol == 1 && pg->boot_id[0] != '\0' && pg->first_seq >= 0 &&
             pg->next_seq >= 1);
-    h = mix(h, (uint64_t)pg->protocol);
-    h = mix_str(h, pg->boot_id);
-    h = mix(h, (uint64_t)pg->first_seq);
-    h = mix(h, (uint64_t)pg->next_seq);
-    h = mix(h, pg->records);
+    h = fuzz_mix(h, (uint64_t)pg->protocol);
+    h = fuzz_mix_str(h, pg->boot_id);
+    h = fuzz_mix(h, (uint64_t)pg->first_seq);
+    h = fuzz_mix(h, (uint64_t)pg->next_seq);
+    h = fuzz_mix(h, pg->records);
   }
   if (text != NULL) {
     check_string(text, RT_ERROR_MAX);
-    h = mix_str(h, text);
+    h = fuzz_mix_str(h, text);
   }
   return h;
 }
@@ -184,19 +161,10 @@ static void parse(outcome_t *o, rt_doc_t kind, const rt_limits_t *lim,
   p = rt_parser_create(kind, record_cb, &o->d, lim);
   CHECK(p != NULL);
   o->d.parser = p;
-  for (size_t off = 0; off < len && o->feed_rc == 0; off += chunk) {
-    size_t n = len - off < chunk ? len - off : chunk;
-    o->feed_rc = rt_parser_feed(p, doc + off, n);
-  }
+  FEED_IN_CHUNKS(o->feed_rc, rt_parser_feed, p, doc, len, chunk);
   o->finish_rc = rt_parser_finish(p);
-  CHECK(o->finish_rc == 0 || o->finish_rc == -1);
-  CHECK(o->feed_rc == 0 || o->finish_rc == -1);
-  /* finish says the same when asked again */
-  CHECK(rt_parser_finish(p) == o->finish_rc);
-
   msg = rt_parser_error(p);
-  CHECK(msg != NULL);
-  CHECK((msg[0] == '\0') == (o->finish_rc == 0));
+  check_finish(o->feed_rc, o->finish_rc, rt_parser_finish(p), msg);
   snprintf(o->message, sizeof(o->message), "%s", msg);
   o->result_hash = result_hash(p, kind, o->finish_rc);
   if (kind == RT_DOC_REQUESTS)

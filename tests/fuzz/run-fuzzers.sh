@@ -35,23 +35,23 @@ for t in $targets; do
   # plugin/), so that moving code within a layer needs no change here.
   layers() { for l in "$@"; do ls "$src/plugin/$l"/*.c; done; }
   case $t in
-    rt_parser) srcs="$src/plugin/read/rt_parser.c" libs="-lyajl" ;;
-    aws_creds|aws_http) srcs="$(layers aws)"
-      libs="-lcurl -lyajl -lcrypto -lpthread" ;;
+    rt_parser) srcs="$(layers read common)" libs="-lcurl -lyajl -lz -lm" ;;
+    aws_creds|aws_http) srcs="$(layers aws common)"
+      libs="-lcurl -lyajl -lcrypto -lpthread -lm" ;;
     cw_logs|cw_spool) srcs="$(layers cloudwatch aws common)"
       libs="-lcurl -lyajl -lz -lcrypto -lpthread -lm" ;;
     sm_sketch) srcs="$(layers common)" libs="-lm" ;;
-    rt_state) srcs="$src/plugin/read/rt_state.c" libs="-lz" ;;
+    rt_state) srcs="$(layers read common)" libs="-lcurl -lyajl -lz -lm" ;;
     config) # both plugins' collectd glue over the whole core, against
       # stubs of the daemon; collectd's headers and a build header
       srcs="$(layers read cloudwatch aws common) $src/plugin/sm_collectd.c
-        $src/tests/fuzz/glue_sagemaker_async.c
-        $src/tests/fuzz/glue_write_cloudwatch.c
-        $src/tests/fuzz/collectd_stubs.c"
+        $src/tests/fuzz/glue_sagemaker_async.c $src/plugin/sa_*.c
+        $src/tests/fuzz/glue_write_cloudwatch.c $src/plugin/wcw_*.c
+        $src/tests/fakes/collectd_stubs.c"
       libs="-lcurl -lyajl -lz -lcrypto -lpthread -lm"
       echo '/* sm_build.h for the fuzzers: nothing is read from it */' \
         > "$work/sm_build.h"
-      cflags="-DHAVE_CONFIG_H -I$work -I$src/tests/fuzz
+      cflags="-DHAVE_CONFIG_H -I$work -I$src/tests/fakes
         ${SM_COLLECTD_CPPFLAGS:--I/usr/include/collectd -I/usr/include}" ;;
   esac
   if clang -g -O1 -fsanitize=fuzzer,address,undefined \

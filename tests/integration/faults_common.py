@@ -17,19 +17,31 @@ twice. A request the read plugin never covered is lost too. The totals
 are then checked against an independent sum: InvocationsProcesssed plus
 ExpiredRequests over every accepted datum must equal the requests
 delivered, counting duplicates.
+
+The data log (DataLog true, LogsEndpoint the fake) is held against the
+same ledger: every failed or expired request the read plugin covered
+must arrive as one event in its endpoint's log group and its variant's
+and instance's stream, as many times as the notifications of its read
+were dispatched (DataLogAccounting).
 """
+import gzip
 import itertools
+import json
 import math
 import os
 import re
+import time
 from collections import defaultdict
 
 from harness import (PLUGIN_DIR, collectd_conf, plugin_block, read_jsonl,
-                     read_text, runtime_block, start_collectd)
+                     read_text, runtime_block, sanitizer_reports,
+                     start_collectd, start_sim, stop, wait_for)
 from ledger import COUNTS, GAUGES, STATS, Ledger, expected
 
 NS = "SageMaker/AsyncInference"
 INSTANCE = "main"
+# Requests a second the runtime simulator generates.
+RATE = 40
 
 
 # ------------------------------------------------------------------ stack
@@ -47,26 +59,55 @@ def use_fake_credentials(fake):
     os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = fake.creds_url
 
 
-def wcw_block(fake, flush=1, timeout=2, attempts=5, shutdown=4, extra=()):
-    """write_cloudwatch against the fake. DataLog false: the fake serves
-    PutMetricData only. StorageResolution 1 keeps every read in a datum
-    of its own second (see the accounting above); Compress true sends the
-    bodies gzipped."""
+def wcw_block(fake, flush=1, timeout=2, attempts=5, shutdown=4, extra=(),
+              datalog=False):
+    """write_cloudwatch against the fake. The data log only when asked
+    (DataLog true, LogsEndpoint the fake: both services on its port).
+    StorageResolution 1 keeps every read in a datum of its own second (see
+    the accounting above); Compress true sends the bodies gzipped."""
     lines = ['PluginDir "%s"' % PLUGIN_DIR, "LoadPlugin write_cloudwatch",
              "<Plugin write_cloudwatch>",
              '  Region "us-east-1"',
              '  Endpoint "%s"' % fake.url,
-             '  Namespace "%s"' % NS,
-             "  DataLog false",
-             "  FlushInterval %s" % flush,
-             "  StorageResolution 1",
-             "  Compress true",
-             "  Timeout %s" % timeout,
-             "  MaxAttempts %d" % attempts,
-             "  ShutdownTimeout %s" % shutdown]
+             '  Namespace "%s"' % NS]
+    if datalog:
+        lines += ["  DataLog true", '  LogsEndpoint "%s"' % fake.url]
+    else:
+        lines += ["  DataLog false"]
+    lines += ["  FlushInterval %s" % flush,
+              "  StorageResolution 1",
+              "  Compress true",
+              "  Timeout %s" % timeout,
+              "  MaxAttempts %d" % attempts,
+              "  ShutdownTimeout %s" % shutdown]
     lines += ["  " + e for e in extra]
     lines.append("</Plugin>")
     return "\n".join(lines)
+
+
+def start_load(work, seed, seconds=None, *more):
+    """The runtime simulator generating RATE requests a second from seed,
+    for seconds (None: until stopped), with the options in more."""
+    args = ["--seed", str(seed), "--rate", str(RATE)]
+    if seconds is not None:
+        args += ["--duration", str(seconds)]
+    return start_sim(work, args + list(more) + ["--quiet"])
+
+
+def drain_and_stop(tap, cd, sim, out, ledger, what, logs=False, wait=40,
+                   label=""):
+    """Waits until the run drained (drained(); what says so), lets the own
+    counters go out once more, stops collectd, which must exit 0, and the
+    simulator. Returns when the run had drained."""
+    tap.ok(wait_for(lambda: drained(out, ledger, logs=logs), wait, step=0.5),
+           what)
+    t_drained = time.time()
+    time.sleep(1.5)
+    code, took = stop(cd, timeout=30)
+    stop(sim)
+    tap.eq(code, 0, "%scollectd exits 0 (in %.1f s)"
+           % (label + ": " if label else "", took))
+    return t_drained
 
 
 def write_conf(work, sock, wcw, runtime_opts=None):
@@ -81,10 +122,10 @@ def unknown_options(log):
     return sorted(set(re.findall(r'unknown option "([^"]+)"', read_text(log))))
 
 
-def start_or_refused(work, conf, log, wanted, wait_for):
+def start_or_refused(work, conf, log, wanted, wait_for, imds_endpoint=None):
     """Starts collectd. Returns (process, None), or (None, options) when it
     refused some of `wanted` as unknown and exited."""
-    cd = start_collectd(work, conf)
+    cd = start_collectd(work, conf, imds_endpoint)
     wait_for(lambda: cd.poll() is not None or
              "entering read-loop" in read_text(log), 10)
     refused = [o for o in unknown_options(log) if o in wanted]
@@ -438,10 +479,10 @@ def max_in_window(times, width):
     return best
 
 
-def drained(capture_path, ledger_path):
+def drained(capture_path, ledger_path, logs=False):
     """True once the read plugin has covered the last request in the
     ledger and write_cloudwatch's queue and spool are empty (as its
-    latest own counters say)."""
+    latest own counters say); with logs, the data log's too."""
     last = max((e["seq"] for e in read_jsonl(ledger_path)
                 if e["event"] == "request"), default=0)
     capt = read_jsonl(capture_path)
@@ -450,4 +491,187 @@ def drained(capture_path, ledger_path):
             v["type_instance"] == "InvocationsProcesssed"]
     return bool(seqs) and max(seqs) >= last and \
         last_counter(capt, "queue_length-datums") == 0 and \
-        last_counter(capt, "queue_length-spool_datums", 0) == 0
+        last_counter(capt, "queue_length-spool_datums", 0) == 0 and \
+        (not logs or all(last_counter(capt, "queue_length-" + k, 0) == 0
+                         for k in ("log_events", "log_events_unnamed",
+                                   "spool_log_events")))
+
+
+# --------------------------------------------------------------- data log
+
+
+def datalog_names(ledgers, instance_id=None):
+    """The log group and stream of the ledger's endpoint (its first
+    snapshot), with the runtime's instance ID unless one is given."""
+    snap = next(e for led in ledgers.parts for e in led.snapshots)
+    iid = instance_id or snap.get("instance_id")
+    return ("/aws/sagemaker/Endpoints/%s" % snap["endpoint_name"],
+            "%s/%s/data-log" % (snap["variant_name"], iid), iid)
+
+
+class DataLogAccounting:
+    """The fake's accepted log events against the ledger, through the
+    reads of an Accounting: each failed or expired request the read
+    plugin covered must arrive once per dispatch of its read's
+    notifications (a read counted twice after a SIGKILL repeats them)."""
+
+    def __init__(self, acc, events, group, stream, instance_id):
+        self.acc = acc
+        self.group, self.stream, self.instance_id = group, stream, instance_id
+        self.by_id = defaultdict(list)
+        self.bad = []  # (what, event)
+        for e in events:
+            try:
+                line = json.loads(e["message"])
+            except ValueError:
+                self.bad.append(("not JSON", e))
+                continue
+            self.by_id[line.get("inference_id")].append((e, line))
+        recs = acc.led.requests
+        self.expected = [k for k in acc.expected_keys
+                         if recs[k[0]][k[1]]["outcome"] != "success"]
+        self.ids = {recs[b][s]["inference_id"]: (b, s)
+                    for b in recs for s in recs[b]}
+        for iid, got in self.by_id.items():
+            key = self.ids.get(iid)
+            for e, line in got:
+                if key is None:
+                    self.bad.append(("not in the ledger", e))
+                    continue
+                r = recs[key[0]][key[1]]
+                if (e["group"], e["stream"]) != (group, stream):
+                    self.bad.append(("in %s:%s" % (e["group"], e["stream"]),
+                                     e))
+                if line.get("instance_id") != instance_id:
+                    self.bad.append(("instance_id %r"
+                                     % line.get("instance_id"), e))
+                if e["ts"] != r["completed_ms"] or \
+                        line.get("outcome") != r["outcome"] or \
+                        line.get("seq") != r["seq"]:
+                    self.bad.append(("timestamp, outcome or seq differ from "
+                                     "the ledger's", e))
+
+    def record(self, key):
+        return self.acc.led.requests[key[0]][key[1]]
+
+    def arrivals(self, key):
+        return len(self.by_id.get(self.record(key)["inference_id"], []))
+
+    def dispatches(self, key):
+        """How many times the notification was dispatched: once per read
+        that covered the request (a read repeated after a kill repeats its
+        notifications, whether or not its values arrived)."""
+        return len(self.acc.coverage.get(key, []))
+
+    def figures(self):
+        """(events expected, lost, counted twice)."""
+        lost = sum(1 for k in self.expected if self.arrivals(k) == 0)
+        twice = sum(max(0, self.arrivals(k) - 1) for k in self.expected)
+        return len(self.expected), lost, twice
+
+    def lost_keys(self):
+        return [k for k in self.expected if self.arrivals(k) == 0]
+
+    def unexpected(self):
+        """Events of requests not expected (successes, requests never
+        covered)."""
+        want = {self.record(k)["inference_id"] for k in self.expected}
+        return [iid for iid in self.by_id if iid not in want]
+
+
+def datalog_summary(n, lost, twice):
+    return "%d of %d failed or expired requests' events lost, %d twice" % (
+        lost, n, twice)
+
+
+def datalog_accounting(acc, fake, instance_id=None):
+    """The fake's log events against acc's ledgers, in the log group and
+    stream of their endpoint (datalog_names)."""
+    group, stream, iid = datalog_names(acc.led, instance_id)
+    return DataLogAccounting(acc, fake.events(), group, stream, iid)
+
+
+# ----------------------------------------------------------------- checks
+# What every fault test holds its run to, once the faults are over.
+
+
+def check_exact(tap, acc, label="", partial_ok=()):
+    """The metrics of the whole run against the ledger: the independent
+    total, every count and statistic set (but the seconds in partial_ok,
+    see Accounting.partial) and every gauge sample, exactly."""
+    pre = label + ": " if label else ""
+    got, want = acc.independent_total()
+    tap.eq(got, want, "%sInvocationsProcesssed + ExpiredRequests summed over "
+           "every accepted datum: %d, the ledger's requests delivered: %d"
+           % (pre, got, want))
+    tap.eq(acc.exact(partial_ok), [], "%severy count and statistic set "
+           "accepted equals the ledger's, exactly%s"
+           % (pre, " (but the read cut in two)" if partial_ok else ""))
+    tap.eq(acc.gauges(), [], "%severy gauge sample of the delivered reads "
+           "arrived once, exactly" % pre)
+
+
+def check_datalog(tap, dl, label="", more=""):
+    """Every failed or expired request's data-log event arrived once (more:
+    what the test adds to that line), and every event is one the ledger
+    has, in its stream, as the ledger has it."""
+    pre = label + ": " if label else ""
+    n, lost, twice = dl.figures()
+    tap.ok(n > 0 and lost == 0 and twice == 0, "%sthe data log: %s%s"
+           % (pre, datalog_summary(n, lost, twice), more),
+           dl.lost_keys()[:10])
+    tap.eq(dl.bad + [("unexpected", x) for x in dl.unexpected()], [],
+           "%severy event in %s:%s with instance_id %s, as the ledger has it "
+           "(completion time, outcome, seq), none unexpected"
+           % (pre, dl.group, dl.stream, dl.instance_id))
+
+
+def check_nothing_dropped(tap, captured, spool=False, logs=False):
+    """write_cloudwatch's own counters of what it dropped (wcw_own.c), those
+    of the spool and of the data log when it has them: each dispatched,
+    and 0."""
+    kinds = ["datums"] + (["log_events"] if logs else [])
+    names = ["datums_dropped-" + k for k in ("queue_full", "invalid",
+                                             "refused", "expired")]
+    if logs:
+        names += ["log_events_dropped-" + k for k in ("queue", "refused",
+                                                      "invalid")]
+    if spool:
+        names += [k + "_dropped-spool_full" for k in kinds]
+    dropped = {k: last_counter(captured, "derive-" + k) for k in names}
+    tap.eq(dropped, dict.fromkeys(names, 0), "own counters: nothing dropped")
+
+
+def check_end(tap, work, log_text, allowed=(), what="no error logged"):
+    """collectd's log has no [error] line but those holding one of allowed,
+    and the sanitizers reported nothing."""
+    errors = [l for l in log_text.splitlines() if "[error]" in l and
+              not any(a in l for a in allowed)]
+    tap.eq(errors[:5], [], what)
+    tap.ok(not sanitizer_reports(work), "no sanitizer reports",
+           sanitizer_reports(work)[:10])
+
+
+# ------------------------------------------------------------------ spool
+
+
+def read_spool(directory):
+    """Every batch file of a spool (cw_spool.h's format), oldest first:
+    (header fields, the body decoded from JSON)."""
+    out = []
+    if not os.path.isdir(directory):
+        return out
+    for name in sorted(os.listdir(directory)):
+        if not name.endswith(".spool"):
+            continue
+        with open(os.path.join(directory, name), "rb") as f:
+            data = f.read()
+        head, _, rest = data.partition(b"\n\n")
+        lines = head.decode().split("\n")
+        fields = {"version": lines[0]}
+        for line in lines[1:]:
+            k, _, v = line.partition(" ")
+            fields[k] = v
+        body = gzip.decompress(rest[:int(fields["length"])])
+        out.append((fields, json.loads(body)))
+    return out

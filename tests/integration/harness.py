@@ -11,10 +11,15 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+# TAP: the one Tap of every Python test, tests/tap.py.
+sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tap import Tap  # noqa: E402 (after the path it is found in)
 
 SRCDIR = os.environ.get("SM_SRCDIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -27,46 +32,6 @@ PLUGIN_DIR = os.path.join(BUILDDIR, ".libs")
 TEST_PLUGIN_DIR = os.path.join(BUILDDIR, "tests", "fakes", ".libs")
 SYSTEM_PLUGIN_DIR = "/usr/lib/collectd"
 SYSTEM_TYPES_DB = "/usr/share/collectd/types.db"
-
-
-class Tap:
-    """TAP for automake's tap-driver: one line per check."""
-
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, detail=None):
-        self.n += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, what))
-        if not cond:
-            self.failed += 1
-            if detail is not None:
-                for line in str(detail).splitlines()[:40]:
-                    print("#   " + line)
-        sys.stdout.flush()
-        return cond
-
-    def eq(self, got, want, what):
-        return self.ok(got == want, what,
-                       None if got == want else "got  %r\nwant %r" % (got, want))
-
-    def note(self, text):
-        for line in str(text).splitlines():
-            print("# " + line)
-        sys.stdout.flush()
-
-    def skip_all(self, why):
-        print("1..0 # SKIP " + why)
-        sys.exit(0)
-
-    def bail(self, why):
-        print("Bail out! " + why)
-        sys.exit(1)
-
-    def done(self):
-        print("1..%d" % self.n)
-        sys.exit(1 if self.failed else 0)
 
 
 def require_slow(tap, what):
@@ -85,6 +50,15 @@ def require_collectd(tap):
               os.path.join(TEST_PLUGIN_DIR, "capture.so"), SIM):
         if not os.path.exists(f):
             tap.bail("not built: " + f)
+
+
+def slow_tap(name):
+    """The Tap of a test of the real collectd that takes minutes: it skips
+    without collectd (require_collectd) or SM_SLOW_TESTS=1 (require_slow)."""
+    tap = Tap()
+    require_collectd(tap)
+    require_slow(tap, name)
+    return tap
 
 
 class Workdir:
@@ -150,6 +124,15 @@ def wait_for(cond, timeout, step=0.05):
     return cond()
 
 
+def free_port():
+    """A TCP port of 127.0.0.1 nothing listens on (as of now)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def start_sim(work, args, name="sim"):
     """Starts the simulator; returns (process, socket path, ledger path)."""
     sock = work.file(name + ".sock")
@@ -163,11 +146,15 @@ def start_sim(work, args, name="sim"):
     return p, sock, ledger
 
 
-def collectd_env():
+def collectd_env(imds_endpoint=None):
     env = dict(os.environ)
     # Tests never ask a real instance-metadata service (it is not on this
     # machine) nor read the user's AWS files (a test may name its own).
+    # A test that serves instance metadata itself names its endpoint.
     env["AWS_EC2_METADATA_DISABLED"] = "true"
+    if imds_endpoint is not None:
+        del env["AWS_EC2_METADATA_DISABLED"]
+        env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = imds_endpoint
     env.setdefault("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
     env.setdefault("AWS_CONFIG_FILE", "/nonexistent/config")
     if SANITIZERS:
@@ -222,9 +209,11 @@ def collectd_conf(work, plugin_blocks, capture=True, interval=1,
     return conf, out, log
 
 
-def start_collectd(work, conf):
+def start_collectd(work, conf, imds_endpoint=None):
+    """Starts collectd -f -C conf; with imds_endpoint, instance metadata is
+    asked there (AWS_EC2_METADATA_SERVICE_ENDPOINT) instead of disabled."""
     return start([COLLECTD, "-f", "-C", conf], work.file("collectd.stderr"),
-                 env=collectd_env())
+                 env=collectd_env(imds_endpoint))
 
 
 def sanitizer_reports(work):
@@ -256,6 +245,14 @@ def read_jsonl(path):
     except FileNotFoundError:
         pass
     return out
+
+
+def reads_idle(capture_path):
+    """True once the last two reads the capture plugin recorded counted
+    no request: the read plugin drained the runtime."""
+    vals = [v for v in read_jsonl(capture_path) if v["kind"] == "value" and
+            v["type_instance"] == "InvocationsProcesssed"]
+    return len(vals) >= 2 and all(v["values"][0] == 0 for v in vals[-2:])
 
 
 def runtime_block(name, sock, **opts):

@@ -15,6 +15,8 @@ STATS = ["ModelLatency", "RequestDownloadLatency", "ResponseUploadLatency",
          "Invocation5XXErrors"]
 GAUGES = ["ApproximateBacklogSize", "ApproximateBacklogSizePerInstance",
           "ApproximateAgeOfOldestRequest"]
+# The value lists every read dispatches, once each.
+READ_KEYS = frozenset(COUNTS + STATS + GAUGES + ["LostRequests"])
 
 
 class Ledger:
@@ -150,6 +152,58 @@ def read_ranges(read):
              v["meta"].get("sagemaker:seq_first"),
              v["meta"].get("sagemaker:seq_last"))
             for k, v in read.items() if k not in GAUGES}
+
+
+class Span:
+    """What one read covered: the boot and seq range its meta data names,
+    the seqs of that range the runtime had not said were gone, and the
+    records of those seqs the ledger holds."""
+
+    def __init__(self, boot, first, last, seqs, records):
+        self.boot, self.first, self.last = boot, first, last
+        self.seqs, self.records = seqs, records
+
+
+def compare_reads(reads, record, gone=lambda boot: ()):
+    """Holds every complete read (all of READ_KEYS) against the ledger:
+    its 6 counts and 7 statistic sets must equal expected() of exactly
+    the records of the seq range its meta data names, leaving out the seqs
+    gone(boot) says the runtime reported gone. record(boot, seq) is the
+    ledger's record of a request, or None.
+
+    Returns (spans, mismatches, lost): a Span per read whose range is not
+    empty, in the order of the reads; what differed, one tuple each; the
+    sum of the reads' LostRequests."""
+    spans, mismatches, lost = [], [], 0
+    gone_of = {}
+    for r in reads:
+        if set(r) != READ_KEYS:
+            continue
+        metas = read_ranges(r)
+        if len(metas) != 1:
+            mismatches.append(("ranges differ within a read", metas))
+            continue
+        boot, first, last = metas.pop()
+        recs = []
+        if first <= last:
+            if boot not in gone_of:
+                gone_of[boot] = gone(boot)
+            seqs = [s for s in range(first, last + 1)
+                    if s not in gone_of[boot]]
+            recs = [x for x in (record(boot, s) for s in seqs)
+                    if x is not None]
+            spans.append(Span(boot, first, last, seqs, recs))
+        counts, stats = expected(recs)
+        for k in COUNTS:
+            if r[k]["values"][0] != counts[k]:
+                mismatches.append((boot, first, last, k, r[k]["values"][0],
+                                   counts[k]))
+        for k in STATS:
+            got = stats_of_values(r[k]["values"])
+            if got != stats[k]:
+                mismatches.append((boot, first, last, k, got, stats[k]))
+        lost += int(r["LostRequests"]["values"][0])
+    return spans, mismatches, lost
 
 
 def reads_of(captured, instance, plugin="sagemaker_async"):

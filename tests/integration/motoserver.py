@@ -6,7 +6,7 @@ import os
 import shutil
 import socket
 
-from harness import start, stop, wait_for
+from harness import Tap, free_port, require_collectd, start, stop, wait_for
 
 
 def available():
@@ -19,12 +19,14 @@ def available():
     return shutil.which("moto_server") is not None
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def moto_tap():
+    """The Tap of a test of the real collectd against moto_server: it skips
+    without collectd (require_collectd) or without moto and boto3."""
+    tap = Tap()
+    require_collectd(tap)
+    if not available():
+        tap.skip_all("moto_server and boto3 are not installed")
+    return tap
 
 
 class Moto:
@@ -63,6 +65,12 @@ class Moto:
                                region_name="us-east-1",
                                aws_access_key_id=self.key_id,
                                aws_secret_access_key=self.secret)
+
+    def use_credentials(self):
+        """collectd (started after this) signs with the key moto knows."""
+        os.environ["AWS_ACCESS_KEY_ID"] = self.key_id
+        os.environ["AWS_SECRET_ACCESS_KEY"] = self.secret
+        os.environ.pop("AWS_SESSION_TOKEN", None)
 
     def logs(self):
         import boto3

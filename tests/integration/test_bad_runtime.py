@@ -47,8 +47,7 @@ from fake_runtime import Fault, FakeRuntime
 from harness import (Tap, Workdir, collectd_conf, plugin_block, read_jsonl,
                      read_text, require_collectd, runtime_block,
                      sanitizer_reports, start, start_collectd, stop, wait_for)
-from ledger import (COUNTS, GAUGES, STATS, expected, failed, read_ranges,
-                    reads_of, stats_of_values)
+from ledger import READ_KEYS, compare_reads, failed, reads_of
 
 PLUGIN = "sagemaker_async"
 INTERVAL = 1.0
@@ -406,38 +405,18 @@ tap.ok(after, "snapB: values resume once the socket is back")
 
 # ----------------------------------------------- what was counted, exactly
 
-want_keys = set(COUNTS + STATS + GAUGES + ["LostRequests"])
 for name in NAMES:
     fake = fakes[name]
     reads = reads_of(captured, name)
     records = {r["seq"]: r for r in fake.records}
-    bad = [sorted(set(r) ^ want_keys) for _, r in reads if set(r) != want_keys]
+    bad = [sorted(set(r) ^ READ_KEYS) for _, r in reads if set(r) != READ_KEYS]
     tap.ok(reads and not bad, "%s: each of %d reads dispatched the %d value "
-           "lists once" % (name, len(reads), len(want_keys)), bad[:3])
-    ranges, mismatches, lost = [], [], 0
-    for t, r in reads:
-        if set(r) != want_keys:
-            continue
-        metas = read_ranges(r)
-        if len(metas) != 1:
-            mismatches.append(("ranges differ within a read", metas))
-            continue
-        boot, first, last = metas.pop()
-        recs = []
-        if first <= last:
-            if boot != fake.boot_id:
-                mismatches.append(("unknown boot", boot))
-            ranges.append((first, last))
-            recs = [records[s] for s in range(first, last + 1) if s in records]
-        counts, stats = expected(recs)
-        for k in COUNTS:
-            if r[k]["values"][0] != counts[k]:
-                mismatches.append((first, last, k, r[k]["values"][0], counts[k]))
-        for k in STATS:
-            got = stats_of_values(r[k]["values"])
-            if got != stats[k]:
-                mismatches.append((first, last, k, got, stats[k]))
-        lost += int(r["LostRequests"]["values"][0])
+           "lists once" % (name, len(reads), len(READ_KEYS)), bad[:3])
+    spans, mismatches, lost = compare_reads(
+        [r for _, r in reads], lambda boot, s: records.get(s))
+    mismatches += [("unknown boot", sp.boot) for sp in spans
+                   if sp.boot != fake.boot_id]
+    ranges = [(sp.first, sp.last) for sp in spans]
     tap.ok(not mismatches, "%s: every read's counts and statistic sets equal "
            "the fake's records of its seq range exactly" % name,
            "\n".join(map(str, mismatches[:8])))

@@ -48,6 +48,10 @@ BAD = [
       "(expected an integer from 1 to 10000)"]),
     ('<Runtime "r16">\n SocketOwner "no-such-user-here"\n</Runtime>',
      ['<Runtime "r16">', 'SocketOwner "no-such-user-here": no such user']),
+    ('<Runtime "r17">\n StateFile "/tmp/%s"\n</Runtime>' % ("s" * 201),
+     ['<Runtime "r17">', "StateFile", "must be 1 to 200 bytes"]),
+    ('<Runtime "r18">\n StateFile "/tmp/"\n</Runtime>',
+     ['<Runtime "r18">', 'StateFile "/tmp/"', "must be 1 to 200 bytes"]),
     ('<Runtime "dup">\n Socket "/tmp/a.sock"\n Timeout 0.5\n</Runtime>\n'
      '<Runtime "dup">\n Socket "/tmp/b.sock"\n Timeout 0.5\n</Runtime>',
      ['<Runtime "dup">', "cannot be registered"]),
@@ -89,8 +93,10 @@ WCW_BAD = [
     ('Namespace "AWS/SageMaker"', ["Namespace", "AWS/"]),
     ('StorageResolution 30', ["StorageResolution 30", "1 (high resolution) or 60"]),
     ('Endpoint "ftp://example.com/"', ["Endpoint", "http or https"]),
-    ('MaxQueuedDatums 10', ["MaxQueuedDatums 10", "between 1000"]),
-    ('FlushInterval 0', ["FlushInterval 0", "between 1 and 3600"]),
+    ('MaxQueuedDatums 10', ["block 1: MaxQueuedDatums 10", "from 1000 to 10000000"]),
+    ('MaxQueuedDatums 1500.5', ["MaxQueuedDatums 1500.5", "a whole number"]),
+    ('FlushInterval 0', ["block 1: FlushInterval 0", "seconds from 1 to 3600"]),
+    ('FlushInterval 5\n  FlushInterval 6', ["FlushInterval is given twice"]),
     ('Include "(unclosed"', ["Include", "(unclosed"]),
     ('Dimension "OnlyName"', ["Dimension", "two strings"]),
     ('Regoin "us-east-1"', ['unknown option "Regoin"']),
@@ -99,7 +105,10 @@ WCW_BAD = [
     ('Exclude ".{32767}{32767}"', ["Exclude", "a bound above 255"]),
     ('SpoolDirectory "relative/spool"', ["SpoolDirectory", "absolute path"]),
     ('SpoolMaxBytes 1000', ["SpoolMaxBytes 1000", "1048576"]),
-    ('MaxRequestsPerSecond 0', ["MaxRequestsPerSecond 0", "between 0.1 and 1000"]),
+    ('MaxRequestsPerSecond 0', ["MaxRequestsPerSecond 0", "from 0.1 to 1000"]),
+    # The second block is named: a configuration may have several.
+    ('</Plugin>\n<Plugin write_cloudwatch>\n  Region "us-east-1"\n'
+     '  Timeout 0', ["block 2: Timeout 0", "seconds from 0.1 to 300"]),
 ]
 for line, needles in WCW_BAD:
     w = Workdir("config-wcw")

@@ -17,17 +17,13 @@ import json
 import os
 import time
 
-from harness import (SRCDIR, Tap, Workdir, collectd_conf, plugin_block,
-                     read_jsonl, read_text, require_collectd, runtime_block,
-                     sanitizer_reports, start_collectd, start_sim, stop,
-                     wait_for)
+from harness import (SRCDIR, Workdir, collectd_conf, plugin_block, read_jsonl,
+                     read_text, reads_idle, runtime_block, sanitizer_reports,
+                     start_collectd, start_sim, stop, wait_for)
 from ledger import Ledger, failed, read_ranges
 import motoserver as motolib
 
-tap = Tap()
-require_collectd(tap)
-if not motolib.available():
-    tap.skip_all("moto_server and boto3 are not installed")
+tap = motolib.moto_tap()
 
 LIBS = os.path.join(os.environ.get("SM_BUILDDIR", SRCDIR), ".libs")
 
@@ -105,17 +101,12 @@ LoadPlugin write_cloudwatch
   Compress false
   %s
 </Plugin>""" % (LIBS, options, extra))
-    os.environ["AWS_ACCESS_KEY_ID"] = moto.key_id
-    os.environ["AWS_SECRET_ACCESS_KEY"] = moto.secret
+    moto.use_credentials()
     cd = start_collectd(work, conf)
     time.sleep(6)
 
-    def idle():
-        vals = [v for v in read_jsonl(out) if v["kind"] == "value" and
-                v["type_instance"] == "InvocationsProcesssed"]
-        return len(vals) >= 2 and all(v["values"][0] == 0 for v in vals[-2:])
-
-    tap.ok(wait_for(idle, 20, step=0.3), "%s: the runtime was drained" % label)
+    tap.ok(wait_for(lambda: reads_idle(out), 20, step=0.3),
+           "%s: the runtime was drained" % label)
     time.sleep(1.5)  # one more flush
     code, _ = stop(cd, timeout=15)
     tap.eq(code, 0, "%s: collectd exits 0" % label)

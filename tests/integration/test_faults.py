@@ -23,20 +23,18 @@ the runtime are test_faults_restart.py.
 import os
 import time
 
-from faults_common import (Accounting, Ledgers, drained, last_counter,
-                           max_in_window, requests_between, summary,
-                           use_fake_credentials, wcw_block, write_conf)
+from faults_common import (Accounting, Ledgers, check_end, check_exact,
+                           check_nothing_dropped, drained, last_counter,
+                           max_in_window, requests_between, start_load,
+                           summary, use_fake_credentials, wcw_block,
+                           write_conf)
 from fake_cloudwatch import FakeCloudWatch
-from harness import (Tap, Workdir, read_jsonl, read_text, require_collectd,
-                     require_slow, sanitizer_reports, start_collectd,
-                     start_sim, stop, wait_for)
+from harness import (Workdir, read_jsonl, read_text, slow_tap, start_collectd,
+                     stop, wait_for)
 
-tap = Tap()
-require_collectd(tap)
-require_slow(tap, "test_faults")
+tap = slow_tap("test_faults")
 
 
-RATE = 40
 FLUSH = 1
 TIMEOUT = 2
 ATTEMPTS = 5
@@ -56,9 +54,7 @@ def main():
     work = Workdir("faults")
     fake = FakeCloudWatch(work)
     use_fake_credentials(fake)
-    sim, sock, ledger = start_sim(work, ["--seed", "31", "--rate", str(RATE),
-                                         "--duration", str(GENERATE),
-                                         "--quiet"])
+    sim, sock, ledger = start_load(work, 31, GENERATE)
     spool = work.file("spool")
     conf, out, log = write_conf(work, sock, wcw_block(
         fake, flush=FLUSH, timeout=TIMEOUT, attempts=ATTEMPTS,
@@ -237,33 +233,19 @@ def main():
         tap.ok(lost == 0 and twice == 0, "%s: %s"
                % (label, summary(n, lost, twice)),
                acc.lost_keys()[:10])
-    got, want = acc.independent_total()
-    tap.eq(got, want, "InvocationsProcesssed + ExpiredRequests summed over "
-           "every accepted datum: %d, the ledger's requests delivered: %d"
-           % (got, want))
-    tap.eq(acc.exact(), [], "every count and statistic set accepted equals "
-           "the ledger's, exactly")
-    tap.eq(acc.gauges(), [], "every gauge sample of the delivered reads "
-           "arrived once, exactly")
+    check_exact(tap, acc)
     tap.eq(acc.unattributed(), [], "no datum for a second without a read")
-    counters = {k: last_counter(captured, "derive-datums_dropped-" + k)
-                for k in ("queue_full", "invalid", "refused")}
-    tap.eq(counters, {"queue_full": 0, "invalid": 0, "refused": 0},
-           "own counters: nothing dropped")
+    check_nothing_dropped(tap, captured, spool=True)
     tap.ok((last_counter(captured, "derive-retries") or 0) >= len(thr),
            "own counters: retries counted (%s)"
            % last_counter(captured, "derive-retries"))
     tap.ok("PutMetricData succeeds again" in text,
            "the plugin logs when sending succeeds again")
     # Errors belong to the faults: the plugin's reports of failed sends.
-    stray = [l for l in text.splitlines() if "[error]" in l and
-             "PutMetricData failed" not in l and "out of time" not in l]
-    tap.ok(not stray, "no error lines but the plugin's reports of the faults "
-           "(none from collectd about a missing plugin context at shutdown)")
-    if stray:
-        tap.note("\n".join(stray[:3]))
-    tap.ok(not sanitizer_reports(work), "no sanitizer reports",
-           sanitizer_reports(work)[:10])
+    check_end(tap, work, text, allowed=("PutMetricData failed", "out of time"),
+              what="no error lines but the plugin's reports of the faults "
+              "(none from collectd about a missing plugin context at "
+              "shutdown)")
     fake.stop()
 
 

@@ -24,21 +24,18 @@ import os
 import re
 import time
 
-from faults_common import (Accounting, Ledgers, counter_at, drained,
-                           last_counter, max_in_window, start_or_refused,
-                           summary, use_fake_credentials, wcw_block,
-                           write_conf)
+from faults_common import (Accounting, Ledgers, check_exact,
+                           check_nothing_dropped, counter_at, drain_and_stop,
+                           last_counter, max_in_window, start_load,
+                           start_or_refused, summary, use_fake_credentials,
+                           wcw_block, write_conf)
 from fake_cloudwatch import FakeCloudWatch
-from harness import (Tap, Workdir, read_jsonl, read_text, require_collectd,
-                     require_slow, sanitizer_reports, start_sim, stop,
-                     wait_for)
+from harness import (Workdir, read_jsonl, read_text, sanitizer_reports,
+                     slow_tap, wait_for)
 
-tap = Tap()
-require_collectd(tap)
-require_slow(tap, "test_faults_outage")
+tap = slow_tap("test_faults_outage")
 
 OUTAGE = int(os.environ.get("SM_FAULT_OUTAGE_SECONDS", "120"))
-RATE = 40
 FLUSH = 1
 WARM = 6
 AFTER = 10            # generation goes on this long after the outage
@@ -78,14 +75,9 @@ def main():
     t_back = wait_for(lambda: fake.state()["mode"] == "ok" and time.time(), 5)
     time.sleep(AFTER)
 
-    tap.ok(wait_for(lambda: drained(out, ledger), 60, step=0.5),
-           "after the outage the read plugin read every request and the "
-           "backlog was sent")
-    t_done = time.time()
-    time.sleep(1.5)
-    code, took = stop(cd, timeout=30)
-    stop(sim)
-    tap.eq(code, 0, "collectd exits 0 (in %.1f s)" % took)
+    t_done = drain_and_stop(tap, cd, sim, out, ledger, "after the outage the "
+                            "read plugin read every request and the backlog "
+                            "was sent", wait=60)
 
     puts = fake.puts()
     captured = read_jsonl(out)
@@ -163,9 +155,7 @@ def main():
                      "own counters: datums went through the spool",
                      "the spool directory is empty at the end",
                      "own counters: no spool errors"):
-            tap.n += 1
-            print("ok %d - %s # SKIP this build has no %s" %
-                  (tap.n, what, " or ".join(refused)), flush=True)
+            tap.skip(what, "this build has no %s" % " or ".join(refused))
 
     n, lost, twice = acc.figures(t_out, t_back)
     tap.ok(lost == 0 and twice == 0,
@@ -174,29 +164,16 @@ def main():
     n, lost, twice = acc.figures()
     tap.ok(lost == 0 and twice == 0, "the whole run: %s"
            % summary(n, lost, twice), acc.lost_keys()[:10])
-    got, want = acc.independent_total()
-    tap.eq(got, want, "InvocationsProcesssed + ExpiredRequests summed over "
-           "every accepted datum: %d, the ledger's requests delivered: %d"
-           % (got, want))
-    tap.eq(acc.exact(), [], "every count and statistic set accepted equals "
-           "the ledger's, exactly")
-    tap.eq(acc.gauges(), [], "every gauge sample of the delivered reads "
-           "arrived once, exactly")
+    check_exact(tap, acc)
     tap.eq(acc.unattributed(), [], "no datum for a second without a read")
-    dropped = {k: last_counter(captured, "derive-datums_dropped-" + k, 0)
-               for k in ("queue_full", "invalid", "refused", "expired",
-                         "spool_full")}
-    tap.ok(not any(dropped.values()), "own counters: nothing dropped",
-           dropped)
+    check_nothing_dropped(tap, captured, spool=with_spool)
     tap.ok(not sanitizer_reports(work), "no sanitizer reports",
            sanitizer_reports(work)[:10])
     fake.stop()
 
 
 def start_sim_for(work):
-    return start_sim(work, ["--seed", "32", "--rate", str(RATE),
-                            "--duration", str(WARM + OUTAGE + AFTER),
-                            "--quiet"])
+    return start_load(work, 32, WARM + OUTAGE + AFTER)
 
 
 def log_time(line):

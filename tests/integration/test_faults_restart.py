@@ -1,19 +1,23 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Restarts: collectd stopped with SIGTERM and killed with SIGKILL while
-CloudWatch is unreachable, then started again; and the runtime restarted,
-its socket removed and created again, while collectd reads it.
+CloudWatch and CloudWatch Logs are unreachable, then started again; and
+the runtime restarted, its socket removed and created again, while
+collectd reads it.
 
 collectd keeps its place across its own restarts with sagemaker_async's
 StateFile (the read cursor) and write_cloudwatch's SpoolDirectory (what
-could not be sent yet). With SIGTERM nothing may be lost or counted twice.
-A SIGKILL loses what was only in memory: the values read since the last
-spill to the spool. The test measures what it lost and counted twice
-against the simulator's ledger and bounds it: every lost request was read
+could not be sent yet: the metrics and the data log). With SIGTERM
+nothing may be lost or counted twice: every request's datapoints arrive
+once, and every failed or expired request's data-log event arrives once,
+in its endpoint's log group and its instance's stream. A SIGKILL loses
+what was only in memory: what was read since the last spill to the spool.
+The test measures what it lost and counted twice against the simulator's
+ledger and bounds it: every lost request, and every lost event, was read
 after the last spill the plugin reported before the kill, and no more
-than one read's requests are counted twice (the StateFile's guarantee).
-When collectd refuses StateFile or SpoolDirectory as unknown options, the
-two collectd restarts are skipped.
+than one read's requests (and events) are counted twice (the StateFile's
+guarantee). When collectd refuses StateFile or SpoolDirectory as unknown
+options, the two collectd restarts are skipped.
 
 The runtime's restart needs neither option: the old boot's requests that
 were read arrive once, those it announced but that were never read are
@@ -23,20 +27,17 @@ import os
 import signal
 import time
 
-from faults_common import (Accounting, Ledgers, drained, last_counter,
-                           own_counters,
-                           start_or_refused, summary, use_fake_credentials,
-                           wcw_block, write_conf, kill)
+from faults_common import (RATE, Accounting, Ledgers, check_exact,
+                           datalog_accounting, datalog_summary, drain_and_stop,
+                           drained, kill, last_counter, own_counters,
+                           start_load, start_or_refused, summary,
+                           use_fake_credentials, wcw_block, write_conf)
 from fake_cloudwatch import FakeCloudWatch
-from harness import (SIM, Tap, Workdir, read_jsonl, read_text,
-                     require_collectd, require_slow, sanitizer_reports,
-                     start, start_sim, stop, wait_for)
+from harness import (SIM, Workdir, read_jsonl, read_text, sanitizer_reports,
+                     slow_tap, start, stop, wait_for)
 
-tap = Tap()
-require_collectd(tap)
-require_slow(tap, "test_faults_restart")
+tap = slow_tap("test_faults_restart")
 
-RATE = 40
 FLUSH = 1
 SHUTDOWN = 4
 WARM = 5
@@ -47,11 +48,6 @@ AFTER = 6         # generation goes on this long after the outage
 NEEDED = ("StateFile", "SpoolDirectory", "MaxRequestsPerSecond")
 
 
-def skip(what, why):
-    tap.n += 1
-    print("ok %d - %s # SKIP %s" % (tap.n, what, why), flush=True)
-
-
 def collectd_restart(sig):
     """collectd stopped by sig during an outage, started again; returns
     False if this build lacks the options."""
@@ -59,17 +55,16 @@ def collectd_restart(sig):
     work = Workdir("faults-" + name.lower())
     fake = FakeCloudWatch(work)
     use_fake_credentials(fake)
-    sim, sock, ledger = start_sim(work, [
-        "--seed", "33" if sig == signal.SIGTERM else "34", "--rate", str(RATE),
-        "--duration", str(WARM + DOWN_BEFORE + STOPPED + DOWN_AFTER + AFTER),
-        "--quiet"])
+    sim, sock, ledger = start_load(
+        work, 33 if sig == signal.SIGTERM else 34,
+        WARM + DOWN_BEFORE + STOPPED + DOWN_AFTER + AFTER)
     spool = work.file("spool")
     os.mkdir(spool)
     state = work.file("main.state")
     runs = [Workdir("faults-%s-run1" % name.lower()),
             Workdir("faults-%s-run2" % name.lower())]
     confs = [write_conf(r, sock, wcw_block(
-        fake, flush=FLUSH, shutdown=SHUTDOWN,
+        fake, flush=FLUSH, shutdown=SHUTDOWN, datalog=True,
         extra=['SpoolDirectory "%s"' % spool, "MaxRequestsPerSecond 10"]),
         runtime_opts={"StateFile": state}) for r in runs]
 
@@ -104,16 +99,15 @@ def collectd_restart(sig):
     time.sleep(DOWN_AFTER)
     t_back = fake.set("ok")
     out2 = confs[1][1]
-    tap.ok(wait_for(lambda: drained(out2, ledger), 60, step=0.5),
-           "%s: after the restart and the outage the read plugin read every "
-           "request and the queue and spool emptied" % name)
-    time.sleep(1.5)
-    code, took = stop(cd, timeout=30)
-    stop(sim)
-    tap.eq(code, 0, "%s: the restarted collectd exits 0" % name)
+    drain_and_stop(tap, cd, sim, out2, ledger, "%s: after the restart and "
+                   "the outage the read plugin read every request and the "
+                   "queues and the spool emptied" % name, logs=True, wait=60,
+                   label="%s: restarted" % name)
 
     captures = [read_jsonl(c[1]) for c in confs]
-    acc = Accounting(Ledgers([ledger]), captures, fake.datums())
+    leds = Ledgers([ledger])
+    acc = Accounting(leds, captures, fake.datums())
+    dl = datalog_accounting(acc, fake)
     n, lost, twice = acc.figures()
     partial_ok = ()
     tap.note("%s: %d reads before the stop, %d after; %d requests to the "
@@ -123,21 +117,15 @@ def collectd_restart(sig):
         tap.ok(lost == 0 and twice == 0,
                "SIGTERM during an outage, restarted %d s later: %s"
                % (STOPPED, summary(n, lost, twice)), acc.lost_keys()[:10])
+        dn, dlost, dtwice = dl.figures()
+        tap.ok(dn > 0 and dlost == 0 and dtwice == 0,
+               "SIGTERM: the data log: %s" % datalog_summary(dn, dlost,
+                                                             dtwice),
+               dl.lost_keys()[:10])
     else:
-        # The last spill before the kill: the own counters dispatched after
-        # the send that spooled, and those dispatched before it. Every read
-        # up to the earlier ones was sealed into that spill.
-        spills = []
-        prev_t = None
-        last_v = 0
-        for t, k, v in own_counters(captures[0]):
-            if k != "derive-datums_spooled":
-                continue
-            if v > last_v:
-                spills.append((prev_t, t))
-            last_v = v
-            prev_t = t
-        sealed_by = spills[-1][0] if spills and spills[-1][0] else t_out
+        # The last spill before the kill: every read up to the own
+        # counters dispatched before it was sealed into it.
+        sealed_by = last_spill(captures[0], "derive-datums_spooled", t_out)
         after = [k for k in acc.expected_keys
                  if acc.record_time(k) > sealed_by and
                  acc.record_time(k) < t_kill + 1]
@@ -167,15 +155,13 @@ def collectd_restart(sig):
                    % ", ".join(v) for v in partial.values())),
                partial)
         partial_ok = [sec for sec in partial if sec in near]
-    got, want = acc.independent_total()
-    tap.eq(got, want, "%s: InvocationsProcesssed + ExpiredRequests summed "
-           "over every accepted datum: %d, the ledger's requests delivered: "
-           "%d" % (name, got, want))
-    tap.eq(acc.exact(partial_ok), [], "%s: every count and statistic set "
-           "accepted equals the ledger's, exactly%s"
-           % (name, " (but the read cut in two)" if partial_ok else ""))
-    tap.eq(acc.gauges(), [], "%s: every gauge sample of the delivered reads "
-           "arrived once, exactly" % name)
+        datalog_after_kill(dl, captures[0], t_out, t_kill)
+    tap.eq(dl.bad, [], "%s: every data-log event is a failed or expired "
+           "request's, in %s:%s, with instance_id %s, its completion time, "
+           "outcome and seq" % (name, dl.group, dl.stream, dl.instance_id))
+    tap.eq(dl.unexpected(), [], "%s: no event of a request that was not to "
+           "be logged" % name)
+    check_exact(tap, acc, name, partial_ok)
     # What the first run read during the outage can only have come back
     # from the spool, after the restart.
     first_run = {r.second for r in acc.reads if r.run == 0 and
@@ -199,14 +185,52 @@ def collectd_restart(sig):
     return None
 
 
+def last_spill(captured, counter, default):
+    """The time before which everything read was in the last spill to the
+    spool that the own counters reported: the counters dispatched before
+    the flush that spooled (that flush sealed what was read until then)."""
+    spills = []
+    prev_t = None
+    last_v = 0
+    for t, k, v in own_counters(captured):
+        if k != counter:
+            continue
+        if v > last_v:
+            spills.append((prev_t, t))
+        last_v = v
+        prev_t = t
+    return spills[-1][0] if spills and spills[-1][0] else default
+
+
+def datalog_after_kill(dl, captured, t_out, t_kill):
+    """SIGKILL: the data log's events lost were all read after the last
+    spill of events before the kill; events counted twice are at most one
+    read's (the read repeated because its cursor was not saved)."""
+    acc = dl.acc
+    sealed_by = last_spill(captured, "derive-log_events_spooled", t_out)
+    lost = dl.lost_keys()
+    outside = [k for k in lost if acc.record_time(k) <= sealed_by]
+    per_read = max((sum(1 for r in rd.records if r["outcome"] != "success")
+                    for rd in acc.reads if rd.run == 0), default=0)
+    n, nlost, twice = dl.figures()
+    at_risk = [k for k in dl.expected
+               if sealed_by < acc.record_time(k) < t_kill + 1]
+    tap.ok(not outside and twice <= per_read,
+           "SIGKILL: the data log: %s (bounds: lost, the %d events read in "
+           "the %.1f s since the last spill of events before the kill; "
+           "counted twice, one read's %d)"
+           % (datalog_summary(n, nlost, twice), len(at_risk),
+              t_kill - sealed_by, per_read),
+           "lost but read before the last spill: %s" % outside[:10])
+
+
 def runtime_restart():
     """The runtime is stopped (its socket goes), stays away, and a new one
     (a new boot) creates the socket again."""
     work = Workdir("faults-runtime")
     fake = FakeCloudWatch(work)
     use_fake_credentials(fake)
-    sim, sock, ledger1 = start_sim(work, ["--seed", "35", "--rate",
-                                          str(RATE), "--quiet"])
+    sim, sock, ledger1 = start_load(work, 35)
     conf, out, log = write_conf(work, sock, wcw_block(fake, flush=FLUSH))
     cd, _ = start_or_refused(work, conf, log, (), wait_for)
     time.sleep(6)
@@ -262,14 +286,7 @@ def runtime_restart():
                     default=None)
     tap.eq(new_first, 1, "runtime restart: the new boot is read from its "
            "first request")
-    got, want = acc.independent_total()
-    tap.eq(got, want, "runtime restart: InvocationsProcesssed + "
-           "ExpiredRequests summed over every accepted datum: %d, the "
-           "ledger's requests delivered: %d" % (got, want))
-    tap.eq(acc.exact(), [], "runtime restart: every count and statistic set "
-           "accepted equals the ledger's, exactly")
-    tap.eq(acc.gauges(), [], "runtime restart: every gauge sample arrived "
-           "once, exactly")
+    check_exact(tap, acc, "runtime restart")
     tap.ok(not sanitizer_reports(work), "runtime restart: no sanitizer "
            "reports", sanitizer_reports(work)[:10])
     fake.stop()
@@ -279,7 +296,7 @@ for sig in (signal.SIGTERM, signal.SIGKILL):
     refused = collectd_restart(sig)
     if refused:
         name = {signal.SIGTERM: "SIGTERM", signal.SIGKILL: "SIGKILL"}[sig]
-        skip("%s during an outage, restarted: requests lost and counted "
+        tap.skip("%s during an outage, restarted: requests lost and counted "
              "twice" % name,
              "collectd refuses %s (unknown option): the restart needs "
              "StateFile and SpoolDirectory" % ", ".join(refused))

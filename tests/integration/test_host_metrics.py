@@ -36,15 +36,12 @@ import threading
 import time
 import urllib.request
 
-from harness import (SRCDIR, Tap, Workdir, collectd_conf, plugin_block,
-                     read_jsonl, read_text, require_collectd, runtime_block,
-                     start, start_collectd, start_sim, stop)
+from harness import (SRCDIR, Workdir, collectd_conf, plugin_block, read_jsonl,
+                     read_text, runtime_block, start, start_collectd,
+                     start_sim, stop)
 import motoserver as motolib
 
-tap = Tap()
-require_collectd(tap)
-if not motolib.available():
-    tap.skip_all("moto_server and boto3 are not installed")
+tap = motolib.moto_tap()
 for p in ("cpu", "memory", "df"):
     if not os.path.exists("/usr/lib/collectd/%s.so" % p):
         tap.skip_all("collectd's %s plugin is not installed" % p)
@@ -384,9 +381,7 @@ def run(title, ns, dims, wcw_extra, with_runtime, plugins, mount="/",
 %s
 </Plugin>""" % (moto.url, wcw_extra)
     conf, out, log = collectd_conf(work, blocks, interval=INTERVAL)
-    os.environ["AWS_ACCESS_KEY_ID"] = moto.key_id
-    os.environ["AWS_SECRET_ACCESS_KEY"] = moto.secret
-    os.environ.pop("AWS_SESSION_TOKEN", None)
+    moto.use_credentials()
     t_start = datetime.datetime.now(datetime.timezone.utc) - \
         datetime.timedelta(minutes=1)
     busy = None

@@ -16,15 +16,15 @@ SageMaker's metric names (and its own counters) reach the fake.
 """
 import os
 import re
-import socket
 import time
 import urllib.request
 
 from fake_cloudwatch import FakeCloudWatch
 from harness import (PLUGIN_DIR, SYSTEM_PLUGIN_DIR, Tap, Workdir,
-                     collectd_conf, plugin_block, read_jsonl, read_text,
-                     require_collectd, runtime_block, sanitizer_reports,
-                     start_collectd, start_sim, stop, wait_for)
+                     collectd_conf, free_port, plugin_block, read_jsonl,
+                     read_text, require_collectd, runtime_block,
+                     sanitizer_reports, start_collectd, start_sim, stop,
+                     wait_for)
 from ledger import COUNTS, Ledger, expected, read_ranges, reads_of
 
 tap = Tap()
@@ -36,14 +36,6 @@ NAME = "prom"
 TOTALS = COUNTS + ["Invocation4XXErrors", "Invocation5XXErrors",
                    "LostRequests"]
 METRIC = "collectd_sagemaker_async_sagemaker_counter_total"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def scrape(port):

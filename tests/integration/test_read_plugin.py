@@ -24,8 +24,8 @@ from collections import defaultdict
 from harness import (Tap, Workdir, plugin_block, read_jsonl, read_text,
                      require_collectd, runtime_block, sanitizer_reports,
                      start_collectd, start_sim, stop, wait_for, collectd_conf)
-from ledger import (COUNTS, GAUGES, STATS, Ledger, expected, failed,
-                    read_ranges, stats_of_values)
+from ledger import (COUNTS, GAUGES, READ_KEYS, STATS, Ledger,
+                    compare_reads, failed)
 from ledger import reads_of as ledger_reads_of
 
 PLUGIN = "sagemaker_async"
@@ -57,10 +57,9 @@ def check_runtime(label, captured, led, instance, interval, expect_lost):
     reads = reads_of(captured, instance)
     tap.ok(len(reads) >= 3, "%s: %d reads dispatched" % (label, len(reads)))
 
-    want_keys = set(COUNTS + STATS + GAUGES + ["LostRequests"])
-    bad = [sorted(set(r) ^ want_keys) for r in reads if set(r) != want_keys]
+    bad = [sorted(set(r) ^ READ_KEYS) for r in reads if set(r) != READ_KEYS]
     tap.ok(not bad, "%s: every read dispatched the %d value lists, once each"
-           % (label, len(want_keys)), bad[:3])
+           % (label, len(READ_KEYS)), bad[:3])
     snap0 = led.snapshots[0] if led.snapshots else {}
     tap.ok(all(v["interval"] == interval for r in reads for v in r.values()),
            "%s: values carry the runtime's interval" % label)
@@ -71,34 +70,16 @@ def check_runtime(label, captured, led, instance, interval, expect_lost):
            "%s: endpoint, variant and instance ID from the snapshot" % label)
 
     # Per read: exact counts and statistic sets of the records it covers.
-    ranges = defaultdict(list)  # boot -> [(first, last)]
     skipped = {}  # boot -> seqs the runtime said were gone
-    mismatches = []
-    lost_dispatched = 0
-    for r in reads:
-        if set(r) != want_keys:
-            continue
-        metas = read_ranges(r)
-        if len(metas) != 1:
-            mismatches.append(("ranges differ within a read", metas))
-            continue
-        boot, first, last = metas.pop()
-        recs = []
-        if first <= last:
-            ranges[boot].append((first, last))
-            gone = skipped.setdefault(boot, led.skipped(boot))
-            recs = [led.requests.get(boot, {}).get(s)
-                    for s in range(first, last + 1) if s not in gone]
-            recs = [x for x in recs if x is not None]
-        counts, stats = expected(recs)
-        for k in COUNTS:
-            if r[k]["values"][0] != counts[k]:
-                mismatches.append((boot, first, last, k, r[k]["values"][0], counts[k]))
-        for k in STATS:
-            got = stats_of_values(r[k]["values"])
-            if got != stats[k]:
-                mismatches.append((boot, first, last, k, got, stats[k]))
-        lost_dispatched += int(r["LostRequests"]["values"][0])
+
+    def gone(boot):
+        return skipped.setdefault(boot, led.skipped(boot))
+
+    spans, mismatches, lost_dispatched = compare_reads(
+        reads, lambda boot, s: led.requests.get(boot, {}).get(s), gone)
+    ranges = defaultdict(list)  # boot -> [(first, last)]
+    for sp in spans:
+        ranges[sp.boot].append((sp.first, sp.last))
     tap.ok(not mismatches,
            "%s: every read's 6 counts and 7 statistic sets equal the ledger's "
            "records of its seq range exactly" % label,

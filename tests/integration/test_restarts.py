@@ -35,21 +35,15 @@ import time
 import zlib
 from collections import Counter, defaultdict
 
-from harness import (SIM, Tap, Workdir, collectd_conf, plugin_block,
-                     read_jsonl, read_text, require_collectd, require_slow,
-                     runtime_block,
-                     sanitizer_reports, start, start_collectd, start_sim,
-                     stop, wait_for)
-from ledger import (COUNTS, GAUGES, STATS, Ledger, expected, failed,
-                    read_ranges, reads_of, stats_of_values)
+from harness import (SIM, Workdir, collectd_conf, plugin_block, read_jsonl,
+                     read_text, runtime_block, sanitizer_reports, slow_tap,
+                     start, start_collectd, start_sim, stop, wait_for)
+from ledger import READ_KEYS, Ledger, compare_reads, failed, reads_of
 
 PLUGIN = "sagemaker_async"
-WANT_KEYS = set(COUNTS + STATS + GAUGES + ["LostRequests"])
 MIX = ("success=0.8,model_error=0.06,download_failed=0.03,upload_failed=0.03,"
        "expired=0.04,timeout=0.02,internal_error=0.02")
-tap = Tap()
-require_collectd(tap)
-require_slow(tap, "test_restarts")
+tap = slow_tap("test_restarts")
 
 
 class Ledgers:
@@ -104,42 +98,16 @@ def account(runs, led):
     """Compares the reads of all runs with the ledgers. Returns a dict of
     figures; the per-read equality is checked here."""
     reads = [r for run in runs for r in run.reads()]
-    incomplete = [sorted(WANT_KEYS ^ set(r)) for r in reads
-                  if set(r) != WANT_KEYS]
+    incomplete = [sorted(READ_KEYS ^ set(r)) for r in reads
+                  if set(r) != READ_KEYS]
+    spans, mismatches, lost = compare_reads(
+        reads, lambda boot, s: led.requests.get(boot, {}).get(s),
+        led.skipped)
     seen = defaultdict(Counter)  # boot -> seq -> times covered
-    mismatches = []
-    lost = 0
-    per_read = []
+    for sp in spans:
+        seen[sp.boot].update(sp.seqs)
+    per_read = [len(sp.records) for sp in spans]
     gone_of = {}
-    for r in reads:
-        if set(r) != WANT_KEYS:
-            continue
-        metas = read_ranges(r)
-        if len(metas) != 1:
-            mismatches.append(("ranges differ within a read", metas))
-            continue
-        boot, first, last = metas.pop()
-        recs = []
-        if first <= last:
-            gone = gone_of.setdefault(boot, led.skipped(boot))
-            for s in range(first, last + 1):
-                if s in gone:
-                    continue
-                seen[boot][s] += 1
-                rec = led.requests.get(boot, {}).get(s)
-                if rec is not None:
-                    recs.append(rec)
-            per_read.append(len(recs))
-        counts, stats = expected(recs)
-        for k in COUNTS:
-            if r[k]["values"][0] != counts[k]:
-                mismatches.append((boot, first, last, k, r[k]["values"][0],
-                                   counts[k]))
-        for k in STATS:
-            got = stats_of_values(r[k]["values"])
-            if got != stats[k]:
-                mismatches.append((boot, first, last, k, got, stats[k]))
-        lost += int(r["LostRequests"]["values"][0])
 
     first_boot = led.snapshots[0]["boot_id"] if led.snapshots else None
     announced = 0
@@ -196,7 +164,7 @@ def max_failed_per_read(runs, led):
 
 def check_exact(label, fig):
     tap.ok(not fig["incomplete"], "%s: every read dispatched its %d value "
-           "lists" % (label, len(WANT_KEYS)), fig["incomplete"][:3])
+           "lists" % (label, len(READ_KEYS)), fig["incomplete"][:3])
     tap.ok(not fig["mismatches"], "%s: every read's counts and statistic "
            "sets equal the ledger's records of its seq range" % label,
            "\n".join(map(str, fig["mismatches"][:10])))
@@ -220,6 +188,16 @@ def finish(label, run, ledger_path):
     tap.eq(code, 0, "%s: collectd exits 0 on SIGTERM" % label)
 
 
+def under_load(name, seed, seconds, *more):
+    """A scenario's work directory, the path of its state file, and the
+    simulator completing 300 requests a second of MIX for seconds, from
+    seed (start_sim's triple); more: further options."""
+    work = Workdir(name)
+    return work, work.file("sagemaker_async-main.state"), start_sim(
+        work, ["--seed", str(seed), "--rate", "300", "--duration",
+               str(seconds), "--mix", MIX] + list(more))
+
+
 def no_sanitizer_reports(label, runs):
     bad = [l for run in runs for l in sanitizer_reports(run.work)]
     tap.ok(not bad, "%s: no sanitizer reports" % label, bad[:10])
@@ -228,10 +206,7 @@ def no_sanitizer_reports(label, runs):
 # ------------------------------------------------------------------ (a)
 def scenario_sigterm():
     label = "SIGTERM restart"
-    work = Workdir("restart-a")
-    state = work.file("sagemaker_async-main.state")
-    sim, sock, ledger = start_sim(work, ["--seed", "21", "--rate", "300",
-                                         "--duration", "8", "--mix", MIX])
+    work, state, (sim, sock, ledger) = under_load("restart-a", 21, 8)
     a = Run("restart-a1", state_block(sock, state, PageSize=50))
     time.sleep(3.2)
     code, _ = stop(a.proc)
@@ -282,10 +257,7 @@ def scenario_sigterm():
 # ------------------------------------------------------------------ (b)
 def scenario_sigkill():
     label = "SIGKILL restart"
-    work = Workdir("restart-b")
-    state = work.file("sagemaker_async-main.state")
-    sim, sock, ledger = start_sim(work, ["--seed", "22", "--rate", "300",
-                                         "--duration", "12", "--mix", MIX])
+    work, state, (sim, sock, ledger) = under_load("restart-b", 22, 12)
     runs = []
     # Killed at different points of the interval: 2.3 s, 2.6 s, 2.9 s in.
     for i, up in enumerate((2.3, 2.6, 2.9)):
@@ -322,9 +294,7 @@ def scenario_sigkill():
 # ------------------------------------------------------------------ (c)
 def scenario_no_state():
     label = "no StateFile"
-    work = Workdir("restart-c")
-    sim, sock, ledger = start_sim(work, ["--seed", "23", "--rate", "300",
-                                         "--duration", "8", "--mix", MIX])
+    work, _, (sim, sock, ledger) = under_load("restart-c", 23, 8)
     a = Run("restart-c1", state_block(sock, None))
     time.sleep(3.2)
     stop(a.proc)
@@ -352,10 +322,7 @@ def scenario_no_state():
 # ------------------------------------------------------------------ (d)
 def scenario_runtime_restarts():
     label = "runtime restarts"
-    work = Workdir("restart-d")
-    state = work.file("sagemaker_async-main.state")
-    sim, sock, ledger1 = start_sim(work, ["--seed", "24", "--rate", "300",
-                                          "--duration", "30", "--mix", MIX])
+    work, state, (sim, sock, ledger1) = under_load("restart-d", 24, 30)
     a = Run("restart-d1", state_block(sock, state, PageSize=50))
     time.sleep(2.1)
     os.kill(sim.pid, signal.SIGUSR1)  # restart while collectd reads
@@ -399,11 +366,8 @@ def scenario_runtime_restarts():
 # ------------------------------------------------------------------ (e)
 def scenario_overflow_while_down():
     label = "ring overflow while down"
-    work = Workdir("restart-e")
-    state = work.file("sagemaker_async-main.state")
-    sim, sock, ledger = start_sim(work, ["--seed", "26", "--rate", "300",
-                                         "--ring", "200", "--duration", "7",
-                                         "--mix", MIX])
+    work, state, (sim, sock, ledger) = under_load("restart-e", 26, 7,
+                                                  "--ring", "200")
     a = Run("restart-e1", state_block(sock, state))
     time.sleep(2.2)
     stop(a.proc)

@@ -17,6 +17,8 @@ import sys
 from unittest import mock
 from urllib.parse import urlsplit
 
+from harness import Tap
+
 try:
     import botocore.auth
     from botocore.awsrequest import AWSRequest
@@ -107,28 +109,6 @@ CASES = [
      CW_HEADERS + [("X-Custom-HEADER", "  a   b\tc  ")], CW_BODY,
      "us-east-1", "monitoring", TOKEN, T0, []),
 ]
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, diag=None):
-        self.n += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, what))
-        if not cond:
-            self.failed += 1
-            for line in str(diag or "").splitlines():
-                print("#   " + line)
-        sys.stdout.flush()
-
-    def eq(self, got, want, what):
-        self.ok(got == want, what, "got:  %r\nwant: %r" % (got, want))
-
-    def done(self):
-        print("1..%d" % self.n)
-        sys.exit(1 if self.failed else 0)
 
 
 def patch_clock(when):

@@ -14,17 +14,13 @@ import datetime
 import os
 import time
 
-from harness import (SRCDIR, Tap, Workdir, collectd_conf, plugin_block,
-                     read_jsonl, read_text, require_collectd, runtime_block,
-                     sanitizer_reports, start_collectd, start_sim, stop,
-                     wait_for)
+from harness import (SRCDIR, Workdir, collectd_conf, plugin_block, read_jsonl,
+                     read_text, reads_idle, runtime_block, sanitizer_reports,
+                     start_collectd, start_sim, stop, wait_for)
 from ledger import TIMINGS, Ledger, expected, percentile, timing_samples
 import motoserver as motolib
 
-tap = Tap()
-require_collectd(tap)
-if not motolib.available():
-    tap.skip_all("moto_server and boto3 are not installed")
+tap = motolib.moto_tap()
 
 NS = "SageMaker/AsyncInference"
 
@@ -87,19 +83,13 @@ def run(percentiles=True):
         'PluginDir "%s"\nLoadPlugin write_cloudwatch\n' %
         os.path.join(os.environ.get("SM_BUILDDIR", SRCDIR), ".libs") +
         wcw_block(moto, "" if percentiles else "  Percentiles false"))
-    os.environ["AWS_ACCESS_KEY_ID"] = moto.key_id
-    os.environ["AWS_SECRET_ACCESS_KEY"] = moto.secret
-    os.environ.pop("AWS_SESSION_TOKEN", None)
+    moto.use_credentials()
     t0 = datetime.datetime.now(datetime.timezone.utc)
     cd = start_collectd(work, conf)
     time.sleep(8)
 
-    def idle():
-        vals = [v for v in read_jsonl(out) if v["kind"] == "value" and
-                v["type_instance"] == "InvocationsProcesssed"]
-        return len(vals) >= 2 and all(v["values"][0] == 0 for v in vals[-2:])
-
-    tap.ok(wait_for(idle, 20, step=0.3), "the read plugin drained the runtime")
+    tap.ok(wait_for(lambda: reads_idle(out), 20, step=0.3),
+           "the read plugin drained the runtime")
     code, took = stop(cd, timeout=15)
     tap.eq(code, 0, "collectd exits 0")
     tap.ok(took < 6, "shutdown flush within ShutdownTimeout (%.1f s)" % took)

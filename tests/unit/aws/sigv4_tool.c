@@ -121,18 +121,45 @@ int main(int argc, char **argv) {
   const char *body_file = NULL, *time_arg = NULL;
   int status = 0, opt;
 
+  /* The options that name a string, and those that set a flag. */
+  const struct {
+    int opt;
+    const char **to;
+  } strings[] = {
+      {'X', &req.method},          {'H', &req.host},
+      {'b', &body_file},           {'r', &req.region},
+      {'s', &req.service},         {'t', &time_arg},
+      {'a', &creds.access_key_id}, {'k', &creds.secret_access_key},
+      {'T', &creds.session_token},
+  };
+  static const struct {
+    int opt;
+    unsigned flag;
+  } flags[] = {
+      {OPT_CONTENT_SHA256, AWS_SIGV4_ADD_CONTENT_SHA256},
+      {OPT_ADD_HOST, AWS_SIGV4_ADD_HOST},
+      {OPT_NO_NORMALIZE, AWS_SIGV4_NO_NORMALIZE_PATH},
+      {OPT_NO_DOUBLE_ENCODE, AWS_SIGV4_NO_DOUBLE_ENCODE},
+      {OPT_UNSIGNED_TOKEN, AWS_SIGV4_UNSIGNED_TOKEN},
+  };
+
   memset(&req, 0, sizeof(req));
   memset(&res, 0, sizeof(res));
   req.method = "POST";
   while (status == 0 && (opt = getopt_long(argc, argv, "X:H:p:h:b:r:s:t:a:k:T:",
                                            opts, NULL)) != -1) {
+    int known = 0;
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+      if (strings[i].opt == opt) {
+        *strings[i].to = optarg;
+        known = 1;
+      }
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+      if (flags[i].opt == opt) {
+        req.flags |= flags[i].flag;
+        known = 1;
+      }
     switch (opt) {
-    case 'X':
-      req.method = optarg;
-      break;
-    case 'H':
-      req.host = optarg;
-      break;
     case 'p':
       free(path);
       path = strdup(optarg);
@@ -157,49 +184,15 @@ int main(int argc, char **argv) {
       nheaders++;
       break;
     }
-    case 'b':
-      body_file = optarg;
-      break;
-    case 'r':
-      req.region = optarg;
-      break;
-    case 's':
-      req.service = optarg;
-      break;
-    case 't':
-      time_arg = optarg;
-      break;
-    case 'a':
-      creds.access_key_id = optarg;
-      break;
-    case 'k':
-      creds.secret_access_key = optarg;
-      break;
-    case 'T':
-      creds.session_token = optarg;
-      break;
-    case OPT_CONTENT_SHA256:
-      req.flags |= AWS_SIGV4_ADD_CONTENT_SHA256;
-      break;
-    case OPT_ADD_HOST:
-      req.flags |= AWS_SIGV4_ADD_HOST;
-      break;
-    case OPT_NO_NORMALIZE:
-      req.flags |= AWS_SIGV4_NO_NORMALIZE_PATH;
-      break;
-    case OPT_NO_DOUBLE_ENCODE:
-      req.flags |= AWS_SIGV4_NO_DOUBLE_ENCODE;
-      break;
-    case OPT_UNSIGNED_TOKEN:
-      req.flags |= AWS_SIGV4_UNSIGNED_TOKEN;
-      break;
     case OPT_HELP:
       usage(stdout);
       status = -1;
       break;
     default:
-      usage(stderr);
-      status = 2;
+      if (!known) {
+        usage(stderr);
+        status = 2;
+      }
       break;
     }
   }

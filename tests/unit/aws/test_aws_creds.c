@@ -6,14 +6,14 @@
  * parsers under them have their own tests (test_aws_profile.c,
  * test_aws_creds_json.c).
  *
- * Against an injected environment, a temporary
- * home directory, an injected clock and a fake IMDSv2 / container endpoint:
- * an HTTP server on 127.0.0.1 (ephemeral port) in a thread, scripted per
- * case. Each scripted step says what the client must send (method, path,
- * headers that must be there or must not) and what to answer; the fake
- * refuses, like IMDSv2, a request without a session token with 401 where
- * the step says so. After each case every step must have been used, as
- * expected, and nothing asked beyond the script.
+ * Against an injected environment, a temporary home directory, an
+ * injected clock and a fake IMDSv2 / container endpoint: the scripted
+ * server of tests/fakes/fake_http.h on 127.0.0.1 (ephemeral port), whose
+ * pick callback walks this file's script for the case. Each scripted step says
+ * what the client must send (method, path, headers that must be there or must
+ * not) and what to answer; the fake refuses, like IMDSv2, a request without a
+ * session token with 401 where the step says so. After each case every step
+ * must have been used, as expected, and nothing asked beyond the script.
  *
  * Every message the module returns is checked for the secrets the test
  * uses; a secret in any message fails the run.
@@ -21,12 +21,13 @@
 #include "aws_creds.h"
 #include "aws_imds.h"
 #include "aws_region.h"
+#include "aws_test_util.h"
+#include "fake_http.h"
 #include "tap.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <errno.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -39,70 +40,7 @@
 
 #define MAX_STEPS 8
 
-/* ---- secrets: none may ever appear in a message ---- */
-
-#define ENV_ID "AKIAENVEXAMPLE7Q2XZA"
-#define ENV_SECRET "envSECRETwJalrXUtnFEMI/K7MDENG/bPxRfiCY"
-#define ENV_TOKEN "envTOKENIQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJH"
-#define FILE_ID "AKIAFILEEXAMPLE4R7TQ"
-#define FILE_SECRET "fileSECRETnFEMI/K7MDENG/bPxRfiCYzEXAMPLE"
-#define FILE_TOKEN "fileTOKENFwoGZXIvYXdzEBYaDHpvdWQzbm5pcXRpbGVyCzqKIEXAMPLE"
-#define DEV_ID "AKIADEVEXAMPLE000DEV"
-#define DEV_SECRET "devSECRETwJalrXUtnFEMI/K7MDENG+bPxRfiCY"
-#define CONF_ID "AKIACONFEXAMPLE00CNF"
-#define CONF_SECRET "confSECRETalrXUtnFEMI/K7MDENG/bPxRfiCYx"
-#define CT_ID "ASIACONTAINEREXAMPLE"
-#define CT_SECRET "ctSECRETXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLE1"
-#define CT_TOKEN "ctTOKENIQoJb3JpZ2luX2VjENr//////////wEaCXVzLWVhc3QtMiJG"
-#define CT_AUTH "ctAUTHtokenZXlKaGJHY2lPaUpTVXpJMU5pSXNJbXRwWkNJNklq"
-#define CT_AUTH2 "ctAUTH2tokenSTVXpJMU5pSXNJbXRwWkNJNklqRXhNakl6"
-#define IMDS_ID "ASIAIMDSEXAMPLE00001"
-#define IMDS_SECRET "imdsSECRETtnFEMI/K7MDENG/bPxRfiCYEXAMPLE"
-#define IMDS_TOKEN "imdsTOKENIQoJb3JpZ2luX2VjEPv//////////wEaCXVzLWVhc3QtMSJI"
-#define IMDS2_ID "ASIAIMDSEXAMPLE00002"
-#define IMDS2_SECRET "imds2SECRETnFEMI/K7MDENG/bPxRfiCYEXAMPLE"
-#define IMDS2_TOKEN "imds2TOKENIQoJb3JpZ2luX2VjEPv//////////wEaCXVzLWVhc3Qt"
-#define SESSION "AQAEAFdpbmRvd3NfSU1EU3YyX3Rva2VuX2V4YW1wbGU="
-
-static const char *const secrets[] = {
-    ENV_ID,   ENV_SECRET,   ENV_TOKEN,   FILE_ID,     FILE_SECRET, FILE_TOKEN,
-    DEV_ID,   DEV_SECRET,   CONF_ID,     CONF_SECRET, CT_ID,       CT_SECRET,
-    CT_TOKEN, CT_AUTH,      CT_AUTH2,    IMDS_ID,     IMDS_SECRET, IMDS_TOKEN,
-    IMDS2_ID, IMDS2_SECRET, IMDS2_TOKEN, SESSION,
-};
-
-static int msgs_checked;
-static int msgs_leaking;
-
-/* True when msg holds none of the secrets (nor a long piece of one). */
-static bool clean(const char *msg) {
-  msgs_checked++;
-  for (size_t i = 0; i < sizeof(secrets) / sizeof(*secrets); i++) {
-    const char *s = secrets[i];
-    size_t n = strlen(s);
-    for (size_t off = 0; off + 12 <= n; off++) {
-      char piece[13];
-      memcpy(piece, s + off, 12);
-      piece[12] = '\0';
-      if (strstr(msg, piece) != NULL) {
-        msgs_leaking++;
-        return false;
-      }
-    }
-  }
-  return true;
-}
-
-/* ---- injected environment and clock ---- */
-
-/* NULL-terminated list of name, value, name, value, ... */
-static const char *fenv_get(void *ud, const char *name) {
-  const char *const *kv = ud;
-  for (size_t i = 0; kv != NULL && kv[i] != NULL; i += 2)
-    if (strcmp(kv[i], name) == 0)
-      return kv[i + 1];
-  return NULL;
-}
+/* ---- injected clock (the environment: fenv_get, aws_test_util.h) ---- */
 
 static time_t now_;
 static time_t fclock(void *ud) {
@@ -111,18 +49,12 @@ static time_t fclock(void *ud) {
 }
 static void set_now(time_t t) { __atomic_store_n(&now_, t, __ATOMIC_SEQ_CST); }
 
-static time_t utc(int y, int mo, int d, int h, int mi, int s) {
-  struct tm tm = {.tm_year = y - 1900,
-                  .tm_mon = mo - 1,
-                  .tm_mday = d,
-                  .tm_hour = h,
-                  .tm_min = mi,
-                  .tm_sec = s};
-  return timegm(&tm);
-}
-
 /* ---- the fake endpoint ---- */
 
+/* A scripted step: what the client must send, what the fake answers, and
+ * what happened. The steps are read and written by pick() in the fake's
+ * thread, under its lock; the test reads them after a fake_http_* call,
+ * which takes that lock. */
 typedef struct {
   /* what the client must send */
   const char *method;
@@ -138,255 +70,126 @@ typedef struct {
   /* what happened */
   bool used;
   bool as_expected;
-  bool refused;
   char seen[600]; /* request line, for diagnostics */
 } step_t;
 
-typedef struct {
-  int fd;
-  int port;
+/* A request's mark when the fake refused it for want of a token. */
+#define MARK_REFUSED 401
+
+static struct {
+  fake_http_t *srv;
   char url[64];
-  pthread_t thread;
-  pthread_mutex_t lock;
   step_t *steps;
   size_t n;
   size_t next;
-  int unexpected; /* requests beyond the script */
-  int served;
-  bool stop;
-} fake_t;
+} fake;
 
-static fake_t fake;
-
-static bool fake_stopping(void) {
-  bool s;
-  pthread_mutex_lock(&fake.lock);
-  s = fake.stop;
-  pthread_mutex_unlock(&fake.lock);
-  return s;
-}
-
-static void write_all(int fd, const char *buf, size_t len) {
-  while (len > 0) {
-    ssize_t w = write(fd, buf, len);
-    if (w <= 0)
-      return;
-    buf += w;
-    len -= (size_t)w;
-  }
-}
-
-static const char *find_nocase(const char *hay, const char *needle) {
-  size_t n = strlen(needle);
-  for (; *hay != '\0'; hay++)
-    if (strncasecmp(hay, needle, n) == 0)
-      return hay;
-  return NULL;
-}
-
-/* Reads headers (and a Content-Length body, discarded) into buf. */
-static int read_request(int fd, char *buf, size_t cap) {
-  size_t have = 0;
-  while (have < cap - 1) {
-    ssize_t r = read(fd, buf + have, cap - 1 - have);
-    char *end;
-    if (r <= 0)
-      return -1;
-    have += (size_t)r;
-    buf[have] = '\0';
-    end = strstr(buf, "\r\n\r\n");
-    if (end != NULL) {
-      const char *cl = find_nocase(buf, "\r\nContent-Length:");
-      size_t body = cl != NULL ? strtoul(cl + 17, NULL, 10) : 0;
-      size_t got = have - (size_t)(end + 4 - buf);
-      char sink[256];
-      while (got < body) {
-        r = read(fd, sink, sizeof(sink));
-        if (r <= 0)
-          return -1;
-        got += (size_t)r;
-      }
-      *end = '\0';
-      return 0;
-    }
-  }
-  return -1;
-}
-
-/* Does the request (headers after the request line) carry "Name: value",
- * or with value NULL any header Name? */
-static bool has_header(const char *req, const char *name, size_t name_len,
+/* Does the request carry the header "Name: value" (value NULL: any)? */
+static bool has_header(const fake_http_request_t *r, const char *name,
                        const char *value) {
-  const char *line = strstr(req, "\r\n");
-  while (line != NULL) {
-    line += 2;
-    const char *eol = strstr(line, "\r\n");
-    size_t len = eol != NULL ? (size_t)(eol - line) : strlen(line);
-    if (len > name_len && strncasecmp(line, name, name_len) == 0 &&
-        line[name_len] == ':') {
-      const char *v = line + name_len + 1;
-      while (*v == ' ')
-        v++;
-      if (value == NULL || ((size_t)(line + len - v) == strlen(value) &&
-                            strncmp(v, value, strlen(value)) == 0))
-        return true;
-    }
-    line = eol;
-  }
-  return false;
+  char v[1024];
+  return fake_http_header(r, name, v, sizeof(v)) != NULL &&
+         (value == NULL || strcmp(v, value) == 0);
 }
 
-static bool has_line(const char *req, const char *header_line) {
+static bool has_line(const fake_http_request_t *r, const char *header_line) {
   const char *colon = strchr(header_line, ':');
   const char *v = colon + 1;
+  char name[128];
   while (*v == ' ')
     v++;
-  return has_header(req, header_line, (size_t)(colon - header_line), v);
+  snprintf(name, sizeof(name), "%.*s", (int)(colon - header_line), header_line);
+  return has_header(r, name, v);
 }
 
-static void answer(int fd, int status, const char *body) {
-  char head[256];
-  body = body != NULL ? body : "";
-  snprintf(head, sizeof(head),
-           "HTTP/1.1 %d Scripted\r\nContent-Type: text/plain\r\n"
-           "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-           status, strlen(body));
-  write_all(fd, head, strlen(head));
-  write_all(fd, body, strlen(body));
-}
+/* The next step answers, after checking the request against it. */
+static fake_http_pick_t pick(void *ud, fake_http_request_t *req, size_t nth,
+                             fake_http_step_t *ans) {
+  step_t *s;
 
-static void serve_one(int fd) {
-  char req[32768];
-  step_t *s = NULL;
-  char method[16] = "", path[512] = "";
-  struct timeval tv = {.tv_sec = 10};
-
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  if (read_request(fd, req, sizeof(req)) != 0)
-    return;
-  sscanf(req, "%15s %511s", method, path);
-  pthread_mutex_lock(&fake.lock);
-  fake.served++;
-  if (fake.next < fake.n)
-    s = &fake.steps[fake.next++];
-  else
-    fake.unexpected++;
-  pthread_mutex_unlock(&fake.lock);
-  if (s == NULL) {
-    T_NOTE("fake: unexpected request: %s %s", method, path);
-    answer(fd, 500, "not in the script");
-    return;
+  (void)ud;
+  (void)nth;
+  if (fake.next >= fake.n) {
+    T_NOTE("fake: unexpected request: %s %s", req->method, req->target);
+    return FAKE_HTTP_UNSCRIPTED;
   }
+  s = &fake.steps[fake.next++];
   s->used = true;
-  snprintf(s->seen, sizeof(s->seen), "%s %s", method, path);
-  s->as_expected = strcmp(method, s->method) == 0 && strcmp(path, s->path) == 0;
+  snprintf(s->seen, sizeof(s->seen), "%s %.500s", req->method, req->target);
+  s->as_expected =
+      strcmp(req->method, s->method) == 0 && strcmp(req->target, s->path) == 0;
   for (size_t i = 0; i < 3 && s->need[i] != NULL; i++)
     if (!has_line(req, s->need[i]))
       s->as_expected = false;
-  if (s->deny != NULL && has_header(req, s->deny, strlen(s->deny), NULL))
+  if (s->deny != NULL && has_header(req, s->deny, NULL))
     s->as_expected = false;
   if (!s->as_expected)
     T_NOTE("fake: step \"%s %s\" got: %s", s->method, s->path, s->seen);
-  if (s->refuse_without != NULL &&
-      !has_header(req, s->refuse_without, strlen(s->refuse_without), NULL)) {
-    s->refused = true;
-    answer(fd, 401, "");
-    return;
+  ans->close_after = 1;
+  if (s->refuse_without != NULL && !has_header(req, s->refuse_without, NULL)) {
+    req->mark = MARK_REFUSED;
+    ans->status = 401;
+    return FAKE_HTTP_PICKED;
   }
   if (s->silent) {
-    /* Until the client gives up. */
-    char c;
-    while (!fake_stopping()) {
-      struct pollfd pf = {.fd = fd, .events = POLLIN};
-      if (poll(&pf, 1, 50) > 0 && read(fd, &c, 1) <= 0)
-        break;
-    }
-    return;
+    ans->action = FAKE_HTTP_SILENT; /* until the client gives up */
+    return FAKE_HTTP_PICKED;
   }
-  if (s->delay_ms > 0)
-    usleep((useconds_t)s->delay_ms * 1000);
-  answer(fd, s->status, s->body);
-}
-
-static void *fake_main(void *arg) {
-  (void)arg;
-  while (!fake_stopping()) {
-    struct pollfd pf = {.fd = fake.fd, .events = POLLIN};
-    int fd;
-    if (poll(&pf, 1, 50) <= 0)
-      continue;
-    fd = accept(fake.fd, NULL, NULL);
-    if (fd < 0)
-      continue;
-    serve_one(fd);
-    close(fd);
-  }
-  return NULL;
+  ans->status = s->status;
+  ans->body = s->body;
+  ans->delay_ms = s->delay_ms;
+  return FAKE_HTTP_PICKED;
 }
 
 static int fake_start(void) {
-  struct sockaddr_in sa = {.sin_family = AF_INET,
-                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof(sa);
+  fake_http_config_t cfg = {.pick = pick,
+                            .headers = "Content-Type: text/plain\r\n"};
+  char err[256];
 
-  pthread_mutex_init(&fake.lock, NULL);
-  fake.fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fake.fd < 0 || bind(fake.fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-      listen(fake.fd, 16) != 0 ||
-      getsockname(fake.fd, (struct sockaddr *)&sa, &len) != 0)
+  fake.srv = fake_http_start(&cfg, err, sizeof(err));
+  if (fake.srv == NULL) {
+    T_NOTE("%s", err);
     return -1;
-  fake.port = ntohs(sa.sin_port);
-  snprintf(fake.url, sizeof(fake.url), "http://127.0.0.1:%d", fake.port);
-  return pthread_create(&fake.thread, NULL, fake_main, NULL) == 0 ? 0 : -1;
+  }
+  snprintf(fake.url, sizeof(fake.url), "%s", fake_http_url(fake.srv));
+  return 0;
 }
 
-static void fake_stop(void) {
-  pthread_mutex_lock(&fake.lock);
-  fake.stop = true;
-  pthread_mutex_unlock(&fake.lock);
-  pthread_join(fake.thread, NULL);
-  close(fake.fd);
-  pthread_mutex_destroy(&fake.lock);
-}
+static void fake_stop(void) { fake_http_free(fake.srv); }
 
 static void script(step_t *steps, size_t n) {
-  pthread_mutex_lock(&fake.lock);
   for (size_t i = 0; i < n; i++) {
-    steps[i].used = steps[i].as_expected = steps[i].refused = false;
+    steps[i].used = steps[i].as_expected = false;
     steps[i].seen[0] = '\0';
   }
   fake.steps = steps;
   fake.n = n;
   fake.next = 0;
-  fake.unexpected = 0;
-  fake.served = 0;
-  pthread_mutex_unlock(&fake.lock);
+  /* Orders the writes above before the fake's next pick(). */
+  fake_http_reset(fake.srv, NULL, 0);
 }
 
 /* Every scripted step used, each as expected, nothing more asked. */
 static void script_check(const char *what) {
+  fake_http_stats_t st = fake_http_stats(fake.srv);
   size_t used = 0, expected = 0;
-  int unexpected;
 
-  pthread_mutex_lock(&fake.lock);
   for (size_t i = 0; i < fake.n; i++) {
     used += fake.steps[i].used;
     expected += fake.steps[i].used && fake.steps[i].as_expected;
   }
-  unexpected = fake.unexpected;
-  pthread_mutex_unlock(&fake.lock);
-  T_OK(used == fake.n && expected == fake.n && unexpected == 0,
+  T_OK(used == fake.n && expected == fake.n && st.extra == 0,
        "%s: the fake's %zu scripted replies all used, requests as expected "
-       "(used %zu, as expected %zu, unscripted %d)",
-       what, fake.n, used, expected, unexpected);
+       "(used %zu, as expected %zu, unscripted %zu)",
+       what, fake.n, used, expected, st.extra);
 }
 
-static int served(void) {
-  int n;
-  pthread_mutex_lock(&fake.lock);
-  n = fake.served;
-  pthread_mutex_unlock(&fake.lock);
-  return n;
+static int served(void) { return (int)fake_http_stats(fake.srv).requests; }
+
+/* Was request nth of the script refused for want of a token? */
+static bool refused(size_t nth) {
+  const fake_http_request_t *r = fake_http_request(fake.srv, nth);
+  return r != NULL && r->mark == MARK_REFUSED;
 }
 
 /* ---- scripted steps ---- */
@@ -411,25 +214,6 @@ static step_t imds_get(const char *path, int status, const char *body) {
                   .refuse_without = TOKEN_HDR,
                   .status = status,
                   .body = body};
-}
-
-static char creds_doc_buf[8][1024];
-static int creds_doc_next;
-
-/* A credentials document (a rotating static buffer: the fake reads it
- * during the call). code NULL: no Code member. */
-static const char *creds_doc(const char *code, const char *id,
-                             const char *secret, const char *token,
-                             const char *exp) {
-  char *b = creds_doc_buf[creds_doc_next++ % 8];
-  snprintf(b, sizeof(creds_doc_buf[0]),
-           "{%s%s%s\"LastUpdated\":\"2026-11-26T11:00:00Z\","
-           "\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"%s\","
-           "\"SecretAccessKey\":\"%s\",\"Token\":\"%s\","
-           "\"Expiration\":\"%s\"}",
-           code ? "\"Code\":\"" : "", code ? code : "", code ? "\"," : "", id,
-           secret, token, exp);
-  return b;
 }
 
 /* ---- files ---- */
@@ -491,45 +275,6 @@ static aws_creds_status_t get(aws_creds_provider_t *p, aws_creds_t *out,
 static bool contains(const char *s, const char *part) {
   return s != NULL && strstr(s, part) != NULL;
 }
-
-/* =================== files the chain reads =================== */
-
-static const char CREDS_FILE[] =
-    "# the CLI's credentials file\r\n"
-    "[default]\r\n"
-    "aws_access_key_id = " FILE_ID "\r\n"
-    "AWS_Secret_Access_Key=" FILE_SECRET "   \r\n"
-    "aws_session_token   :   " FILE_TOKEN " # inline comment\r\n"
-    "\r\n"
-    "; another comment\n"
-    "[dev]   ; comment after the header\n"
-    "aws_access_key_id=" DEV_ID "\n"
-    "aws_secret_access_key=" DEV_SECRET "\n"
-    "s3 =\n"
-    "    max_concurrent_requests = 10\n"
-    "    aws_access_key_id = NOT-A-KEY\n"
-    "[ spaced ]\n"
-    "aws_access_key_id = S\n"
-    "aws_secret_access_key = T\n"
-    "[profile dev]\n"
-    "aws_access_key_id = WRONG\n"
-    "[default]\n"
-    "region = eu-west-1"; /* no final newline */
-
-static const char CONFIG_FILE[] = "[default]\n"
-                                  "region = us-west-2\n"
-                                  "output = json\n"
-                                  "[dev]\n"
-                                  "region = wrong-1\n"
-                                  "[profile dev]\n"
-                                  "region=eu-central-1\n"
-                                  "aws_access_key_id = " CONF_ID "\n"
-                                  "aws_secret_access_key = " CONF_SECRET "\n"
-                                  "[profile   assume]\n"
-                                  "role_arn = arn:aws:iam::1:role/x\n"
-                                  "source_profile = default\n"
-                                  "[profile default]\n"
-                                  "output = text\n";
 
 /* =================== the chain =================== */
 
@@ -879,7 +624,7 @@ static void test_imds(void) {
   T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_OK, "IMDSv2: ok");
   script_check("IMDSv2: PUT with the TTL header, then both GETs with the "
                "token");
-  T_OK(!s[1].refused && !s[2].refused, "IMDSv2: no request without token");
+  T_OK(!refused(1) && !refused(2), "IMDSv2: no request without token");
   T_EQ_STR(c.provider, "instance metadata (role web-role)",
            "IMDSv2: provider names the role");
   T_EQ_STR(c.access_key_id, IMDS_ID, "IMDSv2: key id");
@@ -953,7 +698,7 @@ static void test_imds(void) {
   script(s, 2);
   T_EQ_INT(get_once(&cfg, &c, err, sizeof(err)), AWS_CREDS_FAILED,
            "IMDSv1 against an IMDSv2-only server fails");
-  T_OK(s[1].refused, "the fake refused the request without a token");
+  T_OK(refused(1), "the fake refused the request without a token");
   T_OK(contains(err, "GET " ROLES_PATH ": HTTP 401"), "says 401: %s", err);
   script_check("IMDSv1 refused");
 
@@ -1313,49 +1058,49 @@ static void test_streak(void) {
 
 /* =================== instance metadata, one value =================== */
 
+/* aws_imds_get of the instance ID into the size bytes of out, against the
+ * script s[0..n): it returns rc with the value (0) or the message (-1)
+ * want, and the script is used as expected. */
+static void imds_get_case(const aws_creds_config_t *cfg, step_t *s, size_t n,
+                          char *out, size_t size, int rc, const char *want,
+                          const char *what) {
+  char err[512], m[128];
+
+  script(s, n);
+  snprintf(m, sizeof(m), "aws_imds_get: %s: returns %d", what, rc);
+  T_EQ_INT(aws_imds_get(cfg, "/latest/meta-data/instance-id", out, size, err,
+                        sizeof(err)),
+           rc, m);
+  snprintf(m, sizeof(m), "aws_imds_get: %s: %s", what,
+           rc == 0 ? "the value" : "the message");
+  T_EQ_STR(rc == 0 ? out : err, want, m);
+  snprintf(m, sizeof(m), "aws_imds_get: %s", what);
+  script_check(m);
+}
+
 static void test_imds_get(void) {
-  char out[64], err[512];
+  char out[64];
   const char *envp[] = {NULL};
   aws_creds_config_t cfg = config(envp);
   step_t s[2] = {put_token(), imds_get("/latest/meta-data/instance-id", 200,
                                        "  i-0123456789abcdef0\n")};
 
-  script(s, 2);
-  T_EQ_INT(aws_imds_get(&cfg, "/latest/meta-data/instance-id", out, sizeof(out),
-                        err, sizeof(err)),
-           0, "aws_imds_get: ok");
-  T_EQ_STR(out, "i-0123456789abcdef0", "aws_imds_get: the value, trimmed");
-  script_check("aws_imds_get: the token PUT, then the GET with the token");
-
+  imds_get_case(&cfg, s, 2, out, sizeof(out), 0, "i-0123456789abcdef0",
+                "the token PUT, then the GET with the token; trimmed");
   s[1].body = "i-0123456789abcdef0-and-far-too-long-for-the-buffer-given";
-  script(s, 2);
-  T_EQ_INT(aws_imds_get(&cfg, "/latest/meta-data/instance-id", out, 16, err,
-                        sizeof(err)),
-           -1, "aws_imds_get: an answer longer than the buffer fails");
-  T_EQ_STR(err,
-           "instance metadata: GET /latest/meta-data/instance-id: unusable "
-           "answer",
-           "aws_imds_get: says so");
+  imds_get_case(&cfg, s, 2, out, 16, -1,
+                "instance metadata: GET /latest/meta-data/instance-id: "
+                "unusable answer",
+                "an answer longer than the buffer fails");
   T_EQ_STR(out, "", "aws_imds_get: nothing on failure");
-  script_check("aws_imds_get: too long");
-
   s[0].status = 401;
-  script(s, 1);
-  T_EQ_INT(aws_imds_get(&cfg, "/latest/meta-data/instance-id", out, sizeof(out),
-                        err, sizeof(err)),
-           -1, "aws_imds_get: no token, no GET");
-  T_EQ_STR(err, "instance metadata: PUT /latest/api/token: HTTP 401",
-           "aws_imds_get: names the failed PUT");
-  script_check("aws_imds_get: PUT refused");
-
+  imds_get_case(&cfg, s, 1, out, sizeof(out), -1,
+                "instance metadata: PUT /latest/api/token: HTTP 401",
+                "no token, no GET: names the failed PUT");
   cfg = config(NO_IMDS);
-  script(s, 0);
-  T_EQ_INT(aws_imds_get(&cfg, "/latest/meta-data/instance-id", out, sizeof(out),
-                        err, sizeof(err)),
-           -1, "aws_imds_get: disabled");
-  T_EQ_STR(err, "instance metadata is disabled by AWS_EC2_METADATA_DISABLED",
-           "aws_imds_get: says AWS_EC2_METADATA_DISABLED");
-  script_check("aws_imds_get: disabled, not asked");
+  imds_get_case(&cfg, s, 0, out, sizeof(out), -1,
+                "instance metadata is disabled by AWS_EC2_METADATA_DISABLED",
+                "disabled: not asked, says AWS_EC2_METADATA_DISABLED");
 }
 
 /* =================== the region =================== */
@@ -1449,8 +1194,8 @@ int main(void) {
   test_region();
   test_imds_get();
 
-  T_OK(msgs_leaking == 0, "none of the %d messages checked holds a secret",
-       msgs_checked);
+  T_OK(clean_leaking == 0, "none of the %d messages checked holds a secret",
+       clean_checked);
   fake_stop();
   home_file("credentials", NULL);
   home_file("config", NULL);

@@ -8,6 +8,7 @@
  * out by hand from the SDKs' partition data and hostname patterns.
  */
 #include "aws_endpoint.h"
+#include "aws_test_util.h"
 #include "tap.h"
 
 #include <stdbool.h>
@@ -18,15 +19,6 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-
-/* NULL-terminated list of name, value, name, value, ... */
-static const char *fenv_get(void *ud, const char *name) {
-  const char *const *kv = ud;
-  for (size_t i = 0; kv != NULL && kv[i] != NULL; i += 2)
-    if (strcmp(kv[i], name) == 0)
-      return kv[i + 1];
-  return NULL;
-}
 
 static time_t fclock(void *ud) {
   (void)ud;

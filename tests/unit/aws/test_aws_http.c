@@ -1,21 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * aws_http: error bodies, classification of every kind of answer, backoff
- * and the retry budget; and real POSTs to a scripted local server: the
- * bytes and headers arrive as given, errors are read from body or header,
- * a silent server costs at most the timeout.
+ * and the retry budget; and real requests to the scripted local server
+ * (tests/fakes/fake_http.h): the bytes and headers arrive as given, errors
+ * are read from body or header, a silent server costs at most the timeout,
+ * every scripted reply is used.
  */
-#define _GNU_SOURCE /* strcasestr */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "aws_http.h"
+#include "fake_http.h"
 #include "tap.h"
 
 static void test_error_body(void) {
@@ -126,82 +121,43 @@ static void test_classify(void) {
 
 /* ---------------------------------------------------- local server */
 
-typedef struct {
-  const char *reply; /* raw HTTP response; NULL: never answer */
-  char request[8192];
-  size_t request_len;
-} script_t;
+static long ms_since(long t0) { return fake_http_now_ms() - t0; }
 
-typedef struct {
-  int fd;
-  script_t *steps;
-  size_t n;
-} server_t;
-
-static void *serve(void *arg) {
-  server_t *s = arg;
-  for (size_t i = 0; i < s->n; i++) {
-    script_t *st = &s->steps[i];
-    int c = accept(s->fd, NULL, NULL);
-    size_t want = 0;
-    if (c < 0)
-      return NULL;
-    /* Read headers and the body (Content-Length). */
-    while (st->request_len < sizeof(st->request) - 1) {
-      ssize_t r = read(c, st->request + st->request_len,
-                       sizeof(st->request) - 1 - st->request_len);
-      char *end, *cl;
-      if (r <= 0)
-        break;
-      st->request_len += (size_t)r;
-      st->request[st->request_len] = 0;
-      end = strstr(st->request, "\r\n\r\n");
-      if (end == NULL)
-        continue;
-      cl = strcasestr(st->request, "Content-Length:");
-      want = (size_t)(end + 4 - st->request) +
-             (cl ? strtoul(cl + 15, NULL, 10) : 0);
-      if (st->request_len >= want)
-        break;
-    }
-    if (st->reply != NULL) {
-      if (write(c, st->reply, strlen(st->reply)) < 0)
-        break;
-    } else {
-      char b;
-      while (read(c, &b, 1) > 0)
-        ;
-    }
-    close(c);
-  }
-  return NULL;
+/* The scripted server, or NULL (said) when it cannot listen. */
+static fake_http_t *serve(const fake_http_step_t *steps, size_t n) {
+  fake_http_config_t cfg = {.steps = steps, .nsteps = n};
+  char err[256] = "";
+  fake_http_t *s = fake_http_start(&cfg, err, sizeof(err));
+  if (!T_OK(s != NULL, "listen on 127.0.0.1"))
+    T_NOTE("%s", err);
+  return s;
 }
 
-static long ms_since(const struct timespec *t0) {
-  struct timespec t1;
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+/* Every step used, nothing asked beyond them. */
+static void serve_done(fake_http_t *s, const char *what) {
+  fake_http_stats_t st = fake_http_stats(s);
+  T_OK(st.used == st.requests - st.extra && st.extra == 0,
+       "%s: every scripted reply used, nothing more asked (%zu requests, "
+       "%zu unscripted)",
+       what, st.requests, st.extra);
 }
 
 static void test_post(void) {
-  script_t steps[] = {
-      {.reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
-                "Connection: close\r\n\r\n{}"},
-      {.reply =
-           "HTTP/1.1 400 Bad Request\r\nContent-Type: "
-           "application/x-amz-json-1.0\r\nContent-Length: 88\r\n"
-           "Connection: close\r\n\r\n"
-           "{\"__type\":\"com.amazon.coral.availability#ThrottlingException"
-           "\",\"message\":\"Rate exceeded\"}"},
-      {.reply = "HTTP/1.1 403 Forbidden\r\nx-amzn-ErrorType: "
-                "ExpiredTokenException:http://internal/\r\n"
-                "Content-Length: 0\r\nConnection: close\r\n\r\n"},
-      {.reply = NULL},
+  static const fake_http_step_t steps[] = {
+      {.status = 200, .body = "{}", .close_after = 1},
+      {.status = 400,
+       .headers = "Content-Type: application/x-amz-json-1.0\r\n",
+       .body = "{\"__type\":\"com.amazon.coral.availability#ThrottlingException"
+               "\",\"message\":\"Rate exceeded\"}",
+       .close_after = 1},
+      {.status = 403,
+       .headers =
+           "x-amzn-ErrorType: ExpiredTokenException:http://internal/\r\n",
+       .close_after = 1},
+      {.action = FAKE_HTTP_SILENT},
   };
-  server_t srv = {.steps = steps, .n = 4};
-  struct sockaddr_in sa = {.sin_family = AF_INET};
-  socklen_t salen = sizeof(sa);
-  pthread_t th;
+  fake_http_t *srv = serve(steps, 4);
+  const fake_http_request_t *q;
   aws_http_t *h = aws_http_create();
   aws_http_result_t r;
   char url[64];
@@ -210,30 +166,27 @@ static void test_post(void) {
                            "PutMetricData",
                            NULL};
   const char body[] = "{\"Namespace\":\"x\"}";
-  struct timespec t0;
+  long t0;
 
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  srv.fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (!T_OK(srv.fd >= 0 &&
-                bind(srv.fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-                listen(srv.fd, 4) == 0 &&
-                getsockname(srv.fd, (struct sockaddr *)&sa, &salen) == 0,
-            "listen on 127.0.0.1"))
+  if (srv == NULL) {
+    aws_http_destroy(h);
     return;
-  snprintf(url, sizeof(url), "http://127.0.0.1:%d/", ntohs(sa.sin_port));
-  pthread_create(&th, NULL, serve, &srv);
+  }
+  snprintf(url, sizeof(url), "%s/", fake_http_url(srv));
 
   aws_http_post(h, url, headers, body, sizeof(body) - 1, 2000, &r);
   T_EQ_INT(r.status, 200, "POST: 200");
   T_EQ_INT(aws_http_classify(&r), AWS_HTTP_OK, "POST: ok");
-  T_OK(strstr(steps[0].request, "POST / HTTP/1.1\r\n") != NULL, "request line");
-  T_OK(strstr(steps[0].request, "X-Amz-Target: GraniteServiceVersion20100801."
-                                "PutMetricData\r\n") != NULL,
+  q = fake_http_request(srv, 0);
+  T_OK(q != NULL && strstr(q->head, "POST / HTTP/1.1\r\n") == q->head,
+       "request line");
+  T_OK(q != NULL &&
+           strstr(q->head, "X-Amz-Target: GraniteServiceVersion20100801."
+                           "PutMetricData\r\n") != NULL,
        "target header sent as given");
-  T_OK(strstr(steps[0].request, "Expect:") == NULL, "no Expect header");
-  T_OK(steps[0].request_len >= sizeof(body) - 1 &&
-           memcmp(steps[0].request + steps[0].request_len - (sizeof(body) - 1),
-                  body, sizeof(body) - 1) == 0,
+  T_OK(q != NULL && strstr(q->head, "Expect:") == NULL, "no Expect header");
+  T_OK(q != NULL && q->body_len == sizeof(body) - 1 &&
+           memcmp(q->body, body, sizeof(body) - 1) == 0,
        "body sent byte for byte");
 
   aws_http_post(h, url, headers, body, sizeof(body) - 1, 2000, &r);
@@ -247,14 +200,14 @@ static void test_post(void) {
   T_EQ_INT(aws_http_classify(&r), AWS_HTTP_CREDENTIALS,
            "expired token: credentials");
 
-  clock_gettime(CLOCK_MONOTONIC, &t0);
+  t0 = fake_http_now_ms();
   aws_http_post(h, url, headers, body, sizeof(body) - 1, 300, &r);
   T_OK(r.transport_error, "silent server: transport error");
-  T_OK(ms_since(&t0) < 1500, "silent server: gave up at the timeout (%ld ms)",
-       ms_since(&t0));
+  T_OK(ms_since(t0) < 1500, "silent server: gave up at the timeout (%ld ms)",
+       ms_since(t0));
   T_EQ_INT(aws_http_classify(&r), AWS_HTTP_RETRY, "silent server: retry");
-  pthread_join(th, NULL);
-  close(srv.fd);
+  serve_done(srv, "POST");
+  fake_http_free(srv);
 
   /* Nothing listens there any more. */
   aws_http_post(h, url, headers, body, sizeof(body) - 1, 2000, &r);
@@ -282,21 +235,17 @@ static int sink(void *ud, long status, const char *data, size_t len) {
 /* Methods other than POST, a sink for the body, and the headers that
  * retries and clock-skew correction read. */
 static void test_request(void) {
-  script_t steps[] = {
-      {.reply = "HTTP/1.1 503 Service Unavailable\r\n"
-                "Date: Tue, 08 Dec 2026 10:11:12 GMT\r\n"
-                "Retry-After: 7\r\nContent-Length: 0\r\n"
-                "Connection: close\r\n\r\n"},
-      {.reply = "HTTP/1.1 429 Too Many Requests\r\n"
-                "Retry-After: Thu, 01 Jan 1970 00:00:01 GMT\r\n"
-                "Content-Length: 0\r\nConnection: close\r\n\r\n"},
-      {.reply = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n"
-                "Connection: close\r\n\r\ni-0abc12345"},
+  static const fake_http_step_t steps[] = {
+      {.status = 503,
+       .headers = "Date: Tue, 08 Dec 2026 10:11:12 GMT\r\nRetry-After: 7\r\n",
+       .close_after = 1},
+      {.status = 429,
+       .headers = "Retry-After: Thu, 01 Jan 1970 00:00:01 GMT\r\n",
+       .close_after = 1},
+      {.status = 200, .body = "i-0abc12345", .close_after = 1},
   };
-  server_t srv = {.steps = steps, .n = 3};
-  struct sockaddr_in sa = {.sin_family = AF_INET};
-  socklen_t salen = sizeof(sa);
-  pthread_t th;
+  fake_http_t *srv = serve(steps, 3);
+  const fake_http_request_t *q;
   aws_http_t *h = aws_http_create();
   aws_http_result_t r;
   char url[64];
@@ -305,21 +254,17 @@ static void test_request(void) {
   sink_t k = {.len = 0};
   aws_http_request_t req = {.method = "GET", .timeout_ms = 2000};
 
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  srv.fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (!T_OK(srv.fd >= 0 &&
-                bind(srv.fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-                listen(srv.fd, 4) == 0 &&
-                getsockname(srv.fd, (struct sockaddr *)&sa, &salen) == 0,
-            "listen on 127.0.0.1"))
+  if (srv == NULL) {
+    aws_http_destroy(h);
     return;
-  snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", ntohs(sa.sin_port));
-  pthread_create(&th, NULL, serve, &srv);
+  }
+  snprintf(url, sizeof(url), "%s/x", fake_http_url(srv));
   req.url = url;
 
   aws_http_request(h, &req, &r);
   T_EQ_INT(r.status, 503, "GET: 503");
-  T_OK(strncmp(steps[0].request, "GET /x HTTP/1.1\r\n", 17) == 0,
+  q = fake_http_request(srv, 0);
+  T_OK(q != NULL && strncmp(q->head, "GET /x HTTP/1.1\r\n", 17) == 0,
        "GET: request line");
   /* 2026-12-08T10:11:12Z */
   T_EQ_INT(r.date, 1796724672, "Date header read as Unix time");
@@ -329,12 +274,14 @@ static void test_request(void) {
   req.headers = put_headers;
   aws_http_request(h, &req, &r);
   T_EQ_INT(r.status, 429, "PUT: 429");
-  T_OK(strncmp(steps[1].request, "PUT /x HTTP/1.1\r\n", 17) == 0,
+  q = fake_http_request(srv, 1);
+  T_OK(q != NULL && strncmp(q->head, "PUT /x HTTP/1.1\r\n", 17) == 0,
        "PUT: request line");
-  T_OK(strstr(steps[1].request, "Content-Length: 0\r\n") != NULL,
+  T_OK(q != NULL && strstr(q->head, "Content-Length: 0\r\n") != NULL &&
+           q->body_len == 0,
        "PUT: an empty body");
-  T_OK(strstr(steps[1].request, "X-aws-ec2-metadata-token-ttl-seconds: 60") !=
-           NULL,
+  T_OK(q != NULL &&
+           strstr(q->head, "X-aws-ec2-metadata-token-ttl-seconds: 60") != NULL,
        "PUT: headers as given");
   T_EQ_INT(r.retry_after_ms, 0, "Retry-After as a date in the past: 0");
   T_EQ_INT(r.date, 0, "no Date header: 0");
@@ -349,8 +296,8 @@ static void test_request(void) {
   T_EQ_STR(k.got, "i-0abc12345", "sink: the body, whole");
   T_EQ_INT(k.status, 200, "sink: told the status");
   T_EQ_INT(r.retry_after_ms, -1, "no Retry-After: -1");
-  pthread_join(th, NULL);
-  close(srv.fd);
+  serve_done(srv, "GET and PUT");
+  fake_http_free(srv);
   aws_http_destroy(h);
 }
 

@@ -7,43 +7,13 @@
  * lines; malformed files name the line and never quote it.
  */
 #include "aws_profile.h"
+#include "aws_test_util.h"
 #include "tap.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_CHUNK 31
-
-/* ---- secrets: none may ever appear in a message ---- */
-
-#define FILE_ID "AKIAFILEEXAMPLE4R7TQ"
-#define FILE_SECRET "fileSECRETnFEMI/K7MDENG/bPxRfiCYzEXAMPLE"
-#define FILE_TOKEN "fileTOKENFwoGZXIvYXdzEBYaDHpvdWQzbm5pcXRpbGVyCzqKIEXAMPLE"
-#define DEV_ID "AKIADEVEXAMPLE000DEV"
-#define DEV_SECRET "devSECRETwJalrXUtnFEMI/K7MDENG+bPxRfiCY"
-#define CONF_ID "AKIACONFEXAMPLE00CNF"
-#define CONF_SECRET "confSECRETalrXUtnFEMI/K7MDENG/bPxRfiCYx"
-
-static const char *const secrets[] = {
-    FILE_ID, FILE_SECRET, FILE_TOKEN, DEV_ID, DEV_SECRET, CONF_ID, CONF_SECRET};
-
-/* True when msg holds none of the secrets (nor a 12-byte piece of one). */
-static bool clean(const char *msg) {
-  for (size_t i = 0; i < sizeof(secrets) / sizeof(*secrets); i++) {
-    const char *s = secrets[i];
-    size_t n = strlen(s);
-    for (size_t off = 0; off + 12 <= n; off++) {
-      char piece[13];
-      memcpy(piece, s + off, 12);
-      piece[12] = '\0';
-      if (strstr(msg, piece) != NULL)
-        return false;
-    }
-  }
-  return true;
-}
 
 typedef struct {
   int feed_rc, finish_rc;
@@ -71,11 +41,7 @@ static void prof_parse(prof_run_t *r, aws_profile_kind_t kind,
   memset(r, 0, sizeof(*r));
   if (p == NULL)
     abort();
-  if (chunk == 0)
-    chunk = len > 0 ? len : 1;
-  for (size_t off = 0; off < len && r->feed_rc == 0; off += chunk)
-    r->feed_rc = aws_profile_parser_feed(p, text + off,
-                                         len - off < chunk ? len - off : chunk);
+  FEED_IN_CHUNKS(r->feed_rc, aws_profile_parser_feed, p, text, len, chunk);
   r->finish_rc = aws_profile_parser_finish(p);
   snprintf(r->error, sizeof(r->error), "%s", aws_profile_parser_error(p));
   res = aws_profile_parser_result(p);
@@ -114,47 +80,8 @@ static void prof_check(prof_run_t *r, aws_profile_kind_t kind,
     if (memcmp(&x, r, sizeof(x)) != 0)
       differ++;
   }
-  T_OK(differ == 0, "%s: same outcome in chunks of 1..%d bytes", what,
-       MAX_CHUNK);
-  T_OK(clean(r->error), "%s: no secret in the message", what);
+  check_chunked(differ, r->error, what);
 }
-
-static const char CREDS_FILE[] =
-    "# the CLI's credentials file\r\n"
-    "[default]\r\n"
-    "aws_access_key_id = " FILE_ID "\r\n"
-    "AWS_Secret_Access_Key=" FILE_SECRET "   \r\n"
-    "aws_session_token   :   " FILE_TOKEN " # inline comment\r\n"
-    "\r\n"
-    "; another comment\n"
-    "[dev]   ; comment after the header\n"
-    "aws_access_key_id=" DEV_ID "\n"
-    "aws_secret_access_key=" DEV_SECRET "\n"
-    "s3 =\n"
-    "    max_concurrent_requests = 10\n"
-    "    aws_access_key_id = NOT-A-KEY\n"
-    "[ spaced ]\n"
-    "aws_access_key_id = S\n"
-    "aws_secret_access_key = T\n"
-    "[profile dev]\n"
-    "aws_access_key_id = WRONG\n"
-    "[default]\n"
-    "region = eu-west-1"; /* no final newline */
-
-static const char CONFIG_FILE[] = "[default]\n"
-                                  "region = us-west-2\n"
-                                  "output = json\n"
-                                  "[dev]\n"
-                                  "region = wrong-1\n"
-                                  "[profile dev]\n"
-                                  "region=eu-central-1\n"
-                                  "aws_access_key_id = " CONF_ID "\n"
-                                  "aws_secret_access_key = " CONF_SECRET "\n"
-                                  "[profile   assume]\n"
-                                  "role_arn = arn:aws:iam::1:role/x\n"
-                                  "source_profile = default\n"
-                                  "[profile default]\n"
-                                  "output = text\n";
 
 static void test_profile_parser(void) {
   prof_run_t r;

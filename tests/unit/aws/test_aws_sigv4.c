@@ -119,22 +119,32 @@ static void chomp(char *s) {
     s[--n] = '\0';
 }
 
-/* The string value of "key" in the suite's small, flat JSON files. Good
- * enough for these files, which have no escapes: not a JSON parser. */
-static bool json_str(const char *json, const char *key, char *out,
-                     size_t size) {
+/* Where the value of "key" starts in the suite's small, flat JSON files,
+ * or NULL. Good enough for these files, which have no escapes: not a JSON
+ * parser. */
+static const char *json_value(const char *json, const char *key) {
   char pat[64];
+  const char *p;
+
   snprintf(pat, sizeof(pat), "\"%s\"", key);
-  const char *p = strstr(json, pat);
+  p = strstr(json, pat);
   if (p == NULL)
-    return false;
+    return NULL;
   p += strlen(pat);
   while (*p == ' ' || *p == ':')
     p++;
-  if (*p != '"')
+  return p;
+}
+
+/* The string value of "key". */
+static bool json_str(const char *json, const char *key, char *out,
+                     size_t size) {
+  const char *p = json_value(json, key), *end;
+
+  if (p == NULL || *p != '"')
     return false;
   p++;
-  const char *end = strchr(p, '"');
+  end = strchr(p, '"');
   if (end == NULL || (size_t)(end - p) >= size)
     return false;
   memcpy(out, p, (size_t)(end - p));
@@ -143,15 +153,8 @@ static bool json_str(const char *json, const char *key, char *out,
 }
 
 static bool json_true(const char *json, const char *key) {
-  char pat[64];
-  snprintf(pat, sizeof(pat), "\"%s\"", key);
-  const char *p = strstr(json, pat);
-  if (p == NULL)
-    return false;
-  p += strlen(pat);
-  while (*p == ' ' || *p == ':')
-    p++;
-  return strncmp(p, "true", 4) == 0;
+  const char *p = json_value(json, key);
+  return p != NULL && strncmp(p, "true", 4) == 0;
 }
 
 /* ------------------------------------------------------- request parsing */
@@ -648,6 +651,7 @@ static void test_errors(void) {
   aws_sigv4_credentials_t bad;
   aws_sigv4_request_t r;
   aws_sigv4_result_t res;
+  aws_sigv4_header_t h[2];
   char *big = NULL;
 
   T_EQ_INT(aws_sigv4_sign(NULL, &c, &res), -1, "NULL request refused");
@@ -658,83 +662,81 @@ static void test_errors(void) {
   aws_sigv4_result_free(&res);
   T_EQ_INT(aws_sigv4_sign(&r, &c, NULL), -1, "NULL result refused");
 
-  bad = c;
-  bad.access_key_id = "";
-  expect_error(base_request(), bad, "empty access key id", "access key id");
-  bad.access_key_id = NULL;
-  expect_error(base_request(), bad, "no access key id", "access key id");
-  bad = c;
-  bad.access_key_id = "AKID/x";
-  expect_error(base_request(), bad, "access key id with a slash",
-               "access key id");
-  bad = c;
-  bad.secret_access_key = "";
-  expect_error(base_request(), bad, "empty secret key", "secret access key");
-  bad.secret_access_key = NULL;
-  expect_error(base_request(), bad, "no secret key", "secret access key");
-  bad = c;
-  bad.session_token = "tok\r\nX-Evil: 1";
-  expect_error(base_request(), bad, "token with a line break", "session token");
-
-  r = base_request();
-  r.host = NULL;
-  expect_error(r, c, "no host", "host");
-  r.host = "";
-  expect_error(r, c, "empty host", "host");
-  r.host = "example.com/path";
-  expect_error(r, c, "host with a path", "host");
-  r = base_request();
-  r.region = "";
-  expect_error(r, c, "empty region", "region");
-  r = base_request();
-  r.service = "a/b";
-  expect_error(r, c, "service with a slash", "service");
-  r = base_request();
-  r.method = NULL;
-  expect_error(r, c, "no method", "method");
-  r.method = "GE T";
-  expect_error(r, c, "method with a space", "method");
-  r = base_request();
-  r.path = "relative";
-  expect_error(r, c, "path without a leading slash", "path");
-  r.path = "/a?b=c";
-  expect_error(r, c, "query inside the path", "path");
-  r.path = "/a\nb";
-  expect_error(r, c, "control character in the path", "path");
-  r = base_request();
-  r.query = "a=%zz";
-  expect_error(r, c, "bad percent escape in the query", "query");
-  r.query = "a=%4";
-  expect_error(r, c, "truncated percent escape in the query", "query");
-  r.query = "a=1\r\n";
-  expect_error(r, c, "control character in the query", "query");
-
-  aws_sigv4_header_t h[2];
-  r = base_request();
-  r.headers = h;
-  r.header_count = 1;
-  h[0] = (aws_sigv4_header_t){"", "v"};
-  expect_error(r, c, "header without a name", "header 0");
-  h[0] = (aws_sigv4_header_t){"X-A", NULL};
-  expect_error(r, c, "header without a value", "header 0");
-  h[0] = (aws_sigv4_header_t){"X A", "v"};
-  expect_error(r, c, "header name with a space", "header 0");
-  h[0] = (aws_sigv4_header_t){"X-A:", "v"};
-  expect_error(r, c, "header name with a colon", "header 0");
-  static const char *const reserved[] = {"Host", "authorization", "X-Amz-Date",
-                                         "x-amz-security-token",
-                                         "X-Amz-Content-SHA256"};
-  for (size_t i = 0; i < 5; i++) {
-    h[0] = (aws_sigv4_header_t){reserved[i], "v"};
-    expect_error(r, c, reserved[i], "set by the signer");
+  /* One field of the credentials or the request set to a bad value each,
+   * the others good. */
+  {
+    const struct {
+      const char **field;
+      const char *value;
+      const char *what;
+      const char *needle; /* what the message names */
+    } fields[] = {
+        {&bad.access_key_id, "", "empty access key id", "access key id"},
+        {&bad.access_key_id, NULL, "no access key id", "access key id"},
+        {&bad.access_key_id, "AKID/x", "access key id with a slash",
+         "access key id"},
+        {&bad.secret_access_key, "", "empty secret key", "secret access key"},
+        {&bad.secret_access_key, NULL, "no secret key", "secret access key"},
+        {&bad.session_token, "tok\r\nX-Evil: 1", "token with a line break",
+         "session token"},
+        {&r.host, NULL, "no host", "host"},
+        {&r.host, "", "empty host", "host"},
+        {&r.host, "example.com/path", "host with a path", "host"},
+        {&r.region, "", "empty region", "region"},
+        {&r.service, "a/b", "service with a slash", "service"},
+        {&r.method, NULL, "no method", "method"},
+        {&r.method, "GE T", "method with a space", "method"},
+        {&r.path, "relative", "path without a leading slash", "path"},
+        {&r.path, "/a?b=c", "query inside the path", "path"},
+        {&r.path, "/a\nb", "control character in the path", "path"},
+        {&r.query, "a=%zz", "bad percent escape in the query", "query"},
+        {&r.query, "a=%4", "truncated percent escape in the query", "query"},
+        {&r.query, "a=1\r\n", "control character in the query", "query"},
+    };
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+      bad = c;
+      r = base_request();
+      *fields[i].field = fields[i].value;
+      expect_error(r, bad, fields[i].what, fields[i].needle);
+    }
   }
-  h[0] = (aws_sigv4_header_t){"X-A", "v\r\nX-Injected: 1"};
-  expect_error(r, c, "header value that would split the header", "X-A");
-  h[0] = (aws_sigv4_header_t){"X-A", "v\nX-Injected: 1"};
-  expect_error(r, c, "header value with a bare LF", "X-A");
-  h[0] = (aws_sigv4_header_t){"X-A", "v\x01"};
-  expect_error(r, c, "header value with a control character", "X-A");
+
+  /* One header, bad. */
+  {
+    static const struct {
+      aws_sigv4_header_t h;
+      const char *what;
+      const char *needle;
+    } headers[] = {
+        {{"", "v"}, "header without a name", "header 0"},
+        {{"X-A", NULL}, "header without a value", "header 0"},
+        {{"X A", "v"}, "header name with a space", "header 0"},
+        {{"X-A:", "v"}, "header name with a colon", "header 0"},
+        {{"Host", "v"}, "Host", "set by the signer"},
+        {{"authorization", "v"}, "authorization", "set by the signer"},
+        {{"X-Amz-Date", "v"}, "X-Amz-Date", "set by the signer"},
+        {{"x-amz-security-token", "v"},
+         "x-amz-security-token",
+         "set by the signer"},
+        {{"X-Amz-Content-SHA256", "v"},
+         "X-Amz-Content-SHA256",
+         "set by the signer"},
+        {{"X-A", "v\r\nX-Injected: 1"},
+         "header value that would split the header",
+         "X-A"},
+        {{"X-A", "v\nX-Injected: 1"}, "header value with a bare LF", "X-A"},
+        {{"X-A", "v\x01"}, "header value with a control character", "X-A"},
+    };
+    for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+      r = base_request();
+      r.headers = &headers[i].h;
+      r.header_count = 1;
+      expect_error(r, c, headers[i].what, headers[i].needle);
+    }
+  }
+  r = base_request();
   r.headers = NULL;
+  r.header_count = 1;
   expect_error(r, c, "header_count without headers", "headers");
 
   r = base_request();

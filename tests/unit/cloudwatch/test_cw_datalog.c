@@ -20,6 +20,24 @@ static size_t marks(const char *s) {
   return n;
 }
 
+/* A failed request's entry, every field set, with the error text error. */
+static cw_datalog_entry_t failed_request(const char *error) {
+  return (cw_datalog_entry_t){
+      .time_ms = 1764193980123LL,
+      .received_ms = 1764193978000LL,
+      .inference_id = "5f0c7a52-4a8e-4e3b-a2d5-7b1f0c9e2d44",
+      .outcome = "model_error",
+      .stage = "model",
+      .status_code = 500,
+      .error = error,
+      .endpoint_name = "ep",
+      .variant_name = "AllTraffic",
+      .instance_id = "i-0123",
+      .boot_id = "b-1",
+      .seq = 1043,
+  };
+}
+
 /* The pending line of e, resolved with e->instance_id, is exactly
  * cw_datalog_line(e); the pending line has one mark and no instance. */
 static void check_resolve(cw_datalog_entry_t e, const char *what) {
@@ -45,20 +63,8 @@ static void check_resolve(cw_datalog_entry_t e, const char *what) {
 }
 
 static void test_pending(void) {
-  cw_datalog_entry_t e = {
-      .time_ms = 1764193980123LL,
-      .received_ms = 1764193978000LL,
-      .inference_id = "5f0c7a52-4a8e-4e3b-a2d5-7b1f0c9e2d44",
-      .outcome = "model_error",
-      .stage = "model",
-      .status_code = 500,
-      .error = "a control byte \x01 here: \x01, a quote \"",
-      .endpoint_name = "ep",
-      .variant_name = "AllTraffic",
-      .instance_id = "i-0123",
-      .boot_id = "b-1",
-      .seq = 1043,
-  };
+  cw_datalog_entry_t e =
+      failed_request("a control byte \x01 here: \x01, a quote \"");
   const char *odd = "i-\"q\"\\/\n\x01\xc3\xa9";
   char *line, *got;
   yajl_val root;
@@ -114,20 +120,7 @@ static void test_pending(void) {
 }
 
 int main(void) {
-  cw_datalog_entry_t e = {
-      .time_ms = 1764193980123LL,
-      .received_ms = 1764193978000LL,
-      .inference_id = "5f0c7a52-4a8e-4e3b-a2d5-7b1f0c9e2d44",
-      .outcome = "model_error",
-      .stage = "model",
-      .status_code = 500,
-      .error = "container said \"no\"\n\xc3\xa9",
-      .endpoint_name = "ep",
-      .variant_name = "AllTraffic",
-      .instance_id = "i-0123",
-      .boot_id = "b-1",
-      .seq = 1043,
-  };
+  cw_datalog_entry_t e = failed_request("container said \"no\"\n\xc3\xa9");
   char *line = cw_datalog_line(&e);
   char buf[64];
 

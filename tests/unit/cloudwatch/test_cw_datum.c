@@ -67,6 +67,22 @@ static cw_datum_reason_t check(const cw_datum_t *d, char *msg) {
   return cw_datum_validate(d, NOW, msg, 256);
 }
 
+/* One field set to a text or a number: what validation must give, and
+ * what its message must hold (NULL: anything). */
+typedef struct {
+  const char *text;
+  cw_datum_reason_t want;
+  const char *part;
+  const char *what;
+} text_case_t;
+
+typedef struct {
+  double number;
+  cw_datum_reason_t want;
+  const char *part;
+  const char *what;
+} number_case_t;
+
 /* Validation gives `want`, and the message contains `part` (if not NULL). */
 static void expect(const cw_datum_t *d, cw_datum_reason_t want,
                    const char *part, const char *what) {
@@ -79,6 +95,21 @@ static void expect(const cw_datum_t *d, cw_datum_reason_t want,
   else if (part != NULL && !T_OK(strstr(msg, part) != NULL,
                                  "%s: message has \"%s\"", what, part))
     T_NOTE("message: %s", msg);
+}
+
+/* A count of d (*n) at its cap passes; one more gives over, with part in
+ * the message. */
+static void expect_cap(cw_datum_t *d, size_t *n, size_t cap,
+                       cw_datum_reason_t over, const char *part,
+                       const char *what) {
+  char m[64];
+
+  *n = cap;
+  snprintf(m, sizeof(m), "%zu %s", cap, what);
+  expect(d, CW_DATUM_OK, NULL, m);
+  *n = cap + 1;
+  snprintf(m, sizeof(m), "%zu %s", cap + 1, what);
+  expect(d, over, part, m);
 }
 
 static void test_units(void) {
@@ -186,6 +217,19 @@ static void test_reference_metrics(void) {
 }
 
 static void test_names(void) {
+  static const text_case_t names[] = {
+      {"", CW_DATUM_E_NAME, "MetricName: empty", "empty name"},
+      {NULL, CW_DATUM_E_NAME, "(null): MetricName: missing", "NULL name"},
+      {"   ", CW_DATUM_E_NAME, "non-whitespace", "blank name"},
+      {" x ", CW_DATUM_OK, NULL, "name with spaces around"},
+      {":x", CW_DATUM_E_NAME, "starts with ':'", "name with a leading colon"},
+      {"a:b", CW_DATUM_OK, NULL, "name with a colon inside"},
+      {"a\tb", CW_DATUM_E_NAME, "control", "name with a tab"},
+      {"a\x7f", CW_DATUM_E_NAME, "control", "name with DEL"},
+      {"caf\xc3\xa9", CW_DATUM_E_NAME, "not ASCII", "name in UTF-8"},
+      {"Name \"quoted\" \\ back/slash!~", CW_DATUM_OK, NULL,
+       "printable punctuation is fine"},
+  };
   cw_datum_t d;
   char longname[300];
 
@@ -195,26 +239,10 @@ static void test_names(void) {
   expect(&d, CW_DATUM_OK, NULL, "name of 255");
   d.metric_name = rep(0, 'm', CW_METRIC_NAME_MAX + 1);
   expect(&d, CW_DATUM_E_NAME, "MetricName: too long", "name of 256");
-  d.metric_name = "";
-  expect(&d, CW_DATUM_E_NAME, "MetricName: empty", "empty name");
-  d.metric_name = NULL;
-  expect(&d, CW_DATUM_E_NAME, "(null): MetricName: missing", "NULL name");
-  d.metric_name = "   ";
-  expect(&d, CW_DATUM_E_NAME, "non-whitespace", "blank name");
-  d.metric_name = " x ";
-  expect(&d, CW_DATUM_OK, NULL, "name with spaces around");
-  d.metric_name = ":x";
-  expect(&d, CW_DATUM_E_NAME, "starts with ':'", "name with a leading colon");
-  d.metric_name = "a:b";
-  expect(&d, CW_DATUM_OK, NULL, "name with a colon inside");
-  d.metric_name = "a\tb";
-  expect(&d, CW_DATUM_E_NAME, "control", "name with a tab");
-  d.metric_name = "a\x7f";
-  expect(&d, CW_DATUM_E_NAME, "control", "name with DEL");
-  d.metric_name = "caf\xc3\xa9";
-  expect(&d, CW_DATUM_E_NAME, "not ASCII", "name in UTF-8");
-  d.metric_name = "Name \"quoted\" \\ back/slash!~";
-  expect(&d, CW_DATUM_OK, NULL, "printable punctuation is fine");
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    d.metric_name = names[i].text;
+    expect(&d, names[i].want, names[i].part, names[i].what);
+  }
 
   /* The message quotes a bad name safely and briefly. */
   memset(longname, 'n', sizeof(longname) - 1);
@@ -231,6 +259,34 @@ static void test_names(void) {
 }
 
 static void test_dimensions(void) {
+  /* A second dimension's value, then its name (the first is named D0). */
+  static const text_case_t dim_values[] = {
+      {"", CW_DATUM_E_DIMENSION, "ModelLatency: Dimensions[1].Value: empty",
+       "empty dimension value"},
+      {" ", CW_DATUM_E_DIMENSION, "Dimensions[1].Value: has no non-white",
+       "blank dimension value"},
+      {NULL, CW_DATUM_E_DIMENSION, "Dimensions[1].Value: missing",
+       "NULL dimension value"},
+      {":ok", CW_DATUM_OK, NULL, "a value may start with ':'"},
+      {"say \"hi\" \\ C:\\dir", CW_DATUM_OK, NULL,
+       "quotes and backslashes are ASCII"},
+      {"caf\xc3\xa9", CW_DATUM_E_DIMENSION, "Dimensions[1].Value: not ASCII",
+       "UTF-8 dimension value"},
+      {"line\nbreak", CW_DATUM_E_DIMENSION,
+       "Dimensions[1].Value: has a control", "control character in a value"},
+  };
+  static const text_case_t dim_names[] = {
+      {":N", CW_DATUM_E_DIMENSION, "Dimensions[1].Name: starts with ':'",
+       "dimension name with a leading colon"},
+      {"", CW_DATUM_E_DIMENSION, "Dimensions[1].Name: empty",
+       "empty dimension name"},
+      {NULL, CW_DATUM_E_DIMENSION, "Dimensions[1].Name: missing",
+       "NULL dimension name"},
+      {"\x01", CW_DATUM_E_DIMENSION, "control", "control dimension name"},
+      {"D0", CW_DATUM_E_DIMENSION, "Dimensions[1].Name: \"D0\" given twice",
+       "duplicate dimension name"},
+      {"d0", CW_DATUM_OK, NULL, "dimension names are case-sensitive"},
+  };
   cw_datum_t d;
   cw_dimension_t dims[CW_MAX_DIMENSIONS + 1];
   char names[CW_MAX_DIMENSIONS + 1][16];
@@ -242,11 +298,8 @@ static void test_dimensions(void) {
   }
   good_value(&d);
   d.dims = dims;
-  d.num_dims = CW_MAX_DIMENSIONS;
-  expect(&d, CW_DATUM_OK, NULL, "30 dimensions");
-  d.num_dims = CW_MAX_DIMENSIONS + 1;
-  expect(&d, CW_DATUM_E_TOO_MANY_DIMS, "Dimensions: 31, at most 30",
-         "31 dimensions");
+  expect_cap(&d, &d.num_dims, CW_MAX_DIMENSIONS, CW_DATUM_E_TOO_MANY_DIMS,
+             "Dimensions: 31, at most 30", "dimensions");
   d.num_dims = 0;
   d.dims = NULL;
   expect(&d, CW_DATUM_OK, NULL, "no dimensions");
@@ -266,97 +319,67 @@ static void test_dimensions(void) {
   expect(&d, CW_DATUM_E_DIMENSION, "Dimensions[1].Value: too long",
          "dimension value of 1025");
 
-  dims[1].value = "";
-  expect(&d, CW_DATUM_E_DIMENSION, "ModelLatency: Dimensions[1].Value: empty",
-         "empty dimension value");
-  dims[1].value = " ";
-  expect(&d, CW_DATUM_E_DIMENSION, "Dimensions[1].Value: has no non-white",
-         "blank dimension value");
-  dims[1].value = NULL;
-  expect(&d, CW_DATUM_E_DIMENSION, "Dimensions[1].Value: missing",
-         "NULL dimension value");
-  dims[1].value = ":ok";
-  expect(&d, CW_DATUM_OK, NULL, "a value may start with ':'");
-  dims[1].value = "say \"hi\" \\ C:\\dir";
-  expect(&d, CW_DATUM_OK, NULL, "quotes and backslashes are ASCII");
-  dims[1].value = "caf\xc3\xa9";
-  expect(&d, CW_DATUM_E_DIMENSION, "Dimensions[1].Value: not ASCII",
-         "UTF-8 dimension value");
-  dims[1].value = "line\nbreak";
-  expect(&d, CW_DATUM_E_DIMENSION, "Dimensions[1].Value: has a control",
-         "control character in a value");
+  for (size_t i = 0; i < sizeof(dim_values) / sizeof(dim_values[0]); i++) {
+    dims[1].value = dim_values[i].text;
+    expect(&d, dim_values[i].want, dim_values[i].part, dim_values[i].what);
+  }
   dims[1].value = "v";
-
-  dims[1].name = ":N";
-  expect(&d, CW_DATUM_E_DIMENSION, "Dimensions[1].Name: starts with ':'",
-         "dimension name with a leading colon");
-  dims[1].name = "";
-  expect(&d, CW_DATUM_E_DIMENSION, "Dimensions[1].Name: empty",
-         "empty dimension name");
-  dims[1].name = NULL;
-  expect(&d, CW_DATUM_E_DIMENSION, "Dimensions[1].Name: missing",
-         "NULL dimension name");
-  dims[1].name = "\x01";
-  expect(&d, CW_DATUM_E_DIMENSION, "control", "control dimension name");
-  dims[1].name = "D0";
-  expect(&d, CW_DATUM_E_DIMENSION, "Dimensions[1].Name: \"D0\" given twice",
-         "duplicate dimension name");
-  dims[1].name = "d0";
-  expect(&d, CW_DATUM_OK, NULL, "dimension names are case-sensitive");
+  for (size_t i = 0; i < sizeof(dim_names) / sizeof(dim_names[0]); i++) {
+    dims[1].name = dim_names[i].text;
+    expect(&d, dim_names[i].want, dim_names[i].part, dim_names[i].what);
+  }
 }
 
 static void test_numbers(void) {
-  cw_datum_t d;
   const double big = ldexp(1.0, CW_VALUE_MAX_EXP);
+  const number_case_t values[] = {
+      {NAN, CW_DATUM_E_NOT_FINITE, "Value: not a finite number", "NaN"},
+      {INFINITY, CW_DATUM_E_NOT_FINITE, "Value", "+Inf"},
+      {-INFINITY, CW_DATUM_E_NOT_FINITE, "Value", "-Inf"},
+      {big, CW_DATUM_OK, NULL, "2^359"},
+      {-big, CW_DATUM_OK, NULL, "-2^359"},
+      {1.174271e+108, CW_DATUM_OK, NULL,
+       "1.174271e+108, the older reference's bound"},
+      {nextafter(big, INFINITY), CW_DATUM_E_OUT_OF_RANGE,
+       "Value: beyond +-2^359", "just over 2^359"},
+      {-nextafter(big, INFINITY), CW_DATUM_E_OUT_OF_RANGE, "Value",
+       "just under -2^359"},
+      {ldexp(1.0, 360), CW_DATUM_E_OUT_OF_RANGE, "Value",
+       "2^360 (the newer bound)"},
+      {DBL_MAX, CW_DATUM_E_OUT_OF_RANGE, "Value", "DBL_MAX"},
+      {1e-300, CW_DATUM_OK, NULL, "tiny values pass (encoded as 0)"},
+      {-0.0, CW_DATUM_OK, NULL, "-0"},
+      {DBL_TRUE_MIN, CW_DATUM_OK, NULL, "smallest subnormal"},
+  };
+  cw_datum_t d;
 
-  good_value(&d);
-  d.value = NAN;
-  expect(&d, CW_DATUM_E_NOT_FINITE, "Value: not a finite number", "NaN");
-  d.value = INFINITY;
-  expect(&d, CW_DATUM_E_NOT_FINITE, "Value", "+Inf");
-  d.value = -INFINITY;
-  expect(&d, CW_DATUM_E_NOT_FINITE, "Value", "-Inf");
-  d.value = big;
-  expect(&d, CW_DATUM_OK, NULL, "2^359");
-  d.value = -big;
-  expect(&d, CW_DATUM_OK, NULL, "-2^359");
-  d.value = 1.174271e+108;
-  expect(&d, CW_DATUM_OK, NULL, "1.174271e+108, the older reference's bound");
-  d.value = nextafter(big, INFINITY);
-  expect(&d, CW_DATUM_E_OUT_OF_RANGE, "Value: beyond +-2^359",
-         "just over 2^359");
-  d.value = -nextafter(big, INFINITY);
-  expect(&d, CW_DATUM_E_OUT_OF_RANGE, "Value", "just under -2^359");
-  d.value = ldexp(1.0, 360);
-  expect(&d, CW_DATUM_E_OUT_OF_RANGE, "Value", "2^360 (the newer bound)");
-  d.value = DBL_MAX;
-  expect(&d, CW_DATUM_E_OUT_OF_RANGE, "Value", "DBL_MAX");
-  d.value = 1e-300;
-  expect(&d, CW_DATUM_OK, NULL, "tiny values pass (encoded as 0)");
-  d.value = -0.0;
-  expect(&d, CW_DATUM_OK, NULL, "-0");
-  d.value = DBL_TRUE_MIN;
-  expect(&d, CW_DATUM_OK, NULL, "smallest subnormal");
+  for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+    good_value(&d);
+    d.value = values[i].number;
+    expect(&d, values[i].want, values[i].part, values[i].what);
+  }
 }
 
 static void test_timestamps(void) {
+  static const number_case_t times[] = {
+      {NOW - CW_TIMESTAMP_MAX_AGE, CW_DATUM_OK, NULL, "exactly two weeks old"},
+      {NOW - CW_TIMESTAMP_MAX_AGE - 0.001, CW_DATUM_E_TIMESTAMP, "Timestamp",
+       "two weeks and 1 ms old"},
+      {NOW + CW_TIMESTAMP_MAX_AHEAD, CW_DATUM_OK, NULL,
+       "exactly two hours ahead"},
+      {NOW + CW_TIMESTAMP_MAX_AHEAD + 0.001, CW_DATUM_E_TIMESTAMP, "Timestamp",
+       "two hours and 1 ms ahead"},
+      {NOW, CW_DATUM_OK, NULL, "now"},
+      {NAN, CW_DATUM_E_TIMESTAMP, "Timestamp", "NaN timestamp"},
+      {0, CW_DATUM_E_TIMESTAMP, "Timestamp", "timestamp 0 (unset)"},
+  };
   cw_datum_t d;
 
-  good_value(&d);
-  d.timestamp = NOW - CW_TIMESTAMP_MAX_AGE;
-  expect(&d, CW_DATUM_OK, NULL, "exactly two weeks old");
-  d.timestamp = NOW - CW_TIMESTAMP_MAX_AGE - 0.001;
-  expect(&d, CW_DATUM_E_TIMESTAMP, "Timestamp", "two weeks and 1 ms old");
-  d.timestamp = NOW + CW_TIMESTAMP_MAX_AHEAD;
-  expect(&d, CW_DATUM_OK, NULL, "exactly two hours ahead");
-  d.timestamp = NOW + CW_TIMESTAMP_MAX_AHEAD + 0.001;
-  expect(&d, CW_DATUM_E_TIMESTAMP, "Timestamp", "two hours and 1 ms ahead");
-  d.timestamp = NOW;
-  expect(&d, CW_DATUM_OK, NULL, "now");
-  d.timestamp = NAN;
-  expect(&d, CW_DATUM_E_TIMESTAMP, "Timestamp", "NaN timestamp");
-  d.timestamp = 0;
-  expect(&d, CW_DATUM_E_TIMESTAMP, "Timestamp", "timestamp 0 (unset)");
+  for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+    good_value(&d);
+    d.timestamp = times[i].number;
+    expect(&d, times[i].want, times[i].part, times[i].what);
+  }
   d.timestamp = NOW;
   T_EQ_INT(cw_datum_validate(&d, NAN, NULL, 0), CW_DATUM_E_TIMESTAMP,
            "a NaN clock refuses everything");
@@ -447,11 +470,8 @@ static void test_values(void) {
   expect(&d, CW_DATUM_OK, NULL, "values without counts");
   d.values = v;
   d.counts = c;
-  d.num_values = CW_MAX_VALUES;
-  expect(&d, CW_DATUM_OK, NULL, "150 values");
-  d.num_values = CW_MAX_VALUES + 1;
-  expect(&d, CW_DATUM_E_TOO_MANY_VALUES, "Values: 151, at most 150",
-         "151 values");
+  expect_cap(&d, &d.num_values, CW_MAX_VALUES, CW_DATUM_E_TOO_MANY_VALUES,
+             "Values: 151, at most 150", "values");
   d.num_values = 0;
   expect(&d, CW_DATUM_E_VALUES, "Values: empty", "no values");
   d.num_values = 3;

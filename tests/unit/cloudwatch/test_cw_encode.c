@@ -105,25 +105,28 @@ static size_t body_len(const cw_encode_t *e) {
 
 /* ------------------------------------------------------------- datums */
 
-static void single_value(cw_datum_t *d) {
+/* A datum of metric at ts, of kind; the rest left to the caller. */
+static void datum(cw_datum_t *d, const char *metric, double ts,
+                  cw_kind_t kind) {
   cw_datum_init(d);
-  d->metric_name = "ApproximateBacklogSize";
+  d->metric_name = metric;
+  d->timestamp = ts;
+  d->kind = kind;
+}
+
+static void single_value(cw_datum_t *d) {
+  datum(d, "ApproximateBacklogSize", 1764187200.123, CW_KIND_VALUE);
   d->dims = ep_dims;
   d->num_dims = 1;
-  d->timestamp = 1764187200.123;
   d->unit = CW_UNIT_COUNT;
-  d->kind = CW_KIND_VALUE;
   d->value = 42;
 }
 
 static void latency_stats(cw_datum_t *d) {
-  cw_datum_init(d);
-  d->metric_name = "ModelLatency";
+  datum(d, "ModelLatency", 1764187260, CW_KIND_STATS);
   d->dims = ep_dims;
   d->num_dims = 2;
-  d->timestamp = 1764187260;
   d->unit = CW_UNIT_MICROSECONDS;
-  d->kind = CW_KIND_STATS;
   d->stats.sample_count = 12;
   d->stats.sum = 184467.5;
   d->stats.minimum = 1021;
@@ -140,12 +143,9 @@ static void big_datum(cw_datum_t *d, size_t ndims, size_t fill) {
     fill_dims[i].name = "D";
     fill_dims[i].value = fill_buf + sizeof(fill_buf) - 1 - fill;
   }
-  cw_datum_init(d);
-  d->metric_name = "Big";
+  datum(d, "Big", 1764187200, CW_KIND_VALUE);
   d->dims = fill_dims;
   d->num_dims = ndims;
-  d->timestamp = 1764187200;
-  d->kind = CW_KIND_VALUE;
   d->value = 1;
 }
 
@@ -204,12 +204,9 @@ static void test_goldens(void) {
   cw_encode_reset(e);
   latency_stats(&d);
   T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "add a statistic set");
-  cw_datum_init(&d);
-  d.metric_name = "TotalProcessingTime";
-  d.timestamp = 1764187260.5;
+  datum(&d, "TotalProcessingTime", 1764187260.5, CW_KIND_STATS);
   d.unit = CW_UNIT_MILLISECONDS;
   d.storage_resolution = CW_RESOLUTION_HIGH;
-  d.kind = CW_KIND_STATS;
   d.stats.sample_count = 1;
   d.stats.sum = d.stats.minimum = d.stats.maximum = 0.25;
   T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "add one without dimensions");
@@ -236,10 +233,7 @@ static void test_goldens(void) {
   check_golden(e, "values_counts.json");
 
   cw_encode_reset(e);
-  cw_datum_init(&d);
-  d.metric_name = "Numbers";
-  d.timestamp = 1764187200.999;
-  d.kind = CW_KIND_VALUES;
+  datum(&d, "Numbers", 1764187200.999, CW_KIND_VALUES);
   d.values = numbers;
   d.num_values = sizeof(numbers) / sizeof(numbers[0]);
   T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "add the numbers");
@@ -252,12 +246,9 @@ static void test_goldens(void) {
   e = cw_encode_create("Test/Esc\"aped\\NS", 10, 4096, err, sizeof(err));
   if (!T_OK(e != NULL, "create with a namespace that needs escaping %s", err))
     return;
-  cw_datum_init(&d);
-  d.metric_name = "Name \"quoted\" \\ back/slash";
+  datum(&d, "Name \"quoted\" \\ back/slash", 1764187200, CW_KIND_VALUE);
   d.dims = esc_dims;
   d.num_dims = sizeof(esc_dims) / sizeof(esc_dims[0]);
-  d.timestamp = 1764187200;
-  d.kind = CW_KIND_VALUE;
   d.value = 1;
   T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "add a datum to escape");
   check_golden(e, "escaping.json");
@@ -580,21 +571,28 @@ static void test_max_bytes(void) {
 /* ------------------------------------------------------------- errors */
 
 static void test_create_errors(void) {
+  static const struct {
+    const char *ns;
+    size_t max_datums, max_bytes;
+    const char *needle; /* what the message names */
+    const char *what;
+  } bad[] = {
+      {"AWS/SageMaker", 10, 4096, "AWS/", "AWS/ namespace"},
+      {"", 10, 4096, "empty", "empty namespace"},
+      {NS, 0, 4096, "max_datums", "0 datums"},
+      {NS, 1001, 4096, "max_datums", "1001 datums"},
+      {NS, 10, CW_ENCODE_MAX_BYTES + 1, "max_bytes", "1 MiB + 1"},
+      {NS, 10, 20, "too small", "20 bytes"},
+  };
   char err[256];
   cw_encode_t *e;
 
-  e = cw_encode_create("AWS/SageMaker", 10, 4096, err, sizeof(err));
-  T_OK(e == NULL && strstr(err, "AWS/") != NULL, "AWS/ namespace: %s", err);
-  e = cw_encode_create("", 10, 4096, err, sizeof(err));
-  T_OK(e == NULL && strstr(err, "empty") != NULL, "empty namespace: %s", err);
-  e = cw_encode_create(NS, 0, 4096, err, sizeof(err));
-  T_OK(e == NULL && strstr(err, "max_datums") != NULL, "0 datums: %s", err);
-  e = cw_encode_create(NS, 1001, 4096, err, sizeof(err));
-  T_OK(e == NULL && strstr(err, "max_datums") != NULL, "1001 datums: %s", err);
-  e = cw_encode_create(NS, 10, CW_ENCODE_MAX_BYTES + 1, err, sizeof(err));
-  T_OK(e == NULL && strstr(err, "max_bytes") != NULL, "1 MiB + 1: %s", err);
-  e = cw_encode_create(NS, 10, 20, err, sizeof(err));
-  T_OK(e == NULL && strstr(err, "too small") != NULL, "20 bytes: %s", err);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    e = cw_encode_create(bad[i].ns, bad[i].max_datums, bad[i].max_bytes, err,
+                         sizeof(err));
+    T_OK(e == NULL && strstr(err, bad[i].needle) != NULL, "%s: %s", bad[i].what,
+         err);
+  }
   e = cw_encode_create(NS, 10, 20, NULL, 0);
   T_OK(e == NULL, "no error buffer");
 

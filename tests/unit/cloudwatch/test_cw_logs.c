@@ -14,54 +14,11 @@
 #include <string.h>
 
 #include "cw_logs.h"
+#include "logs_test_util.h"
 #include "tap.h"
-
-/* 2025-11-26T20:00:30Z */
-#define T0_MS ((int64_t)1764187230 * 1000)
-#define HOUR_MS (3600LL * 1000)
-#define DAY_MS (24 * HOUR_MS)
-
-#define GROUP "/aws/sagemaker/Endpoints/ep-one"
-#define STREAM "AllTraffic/i-0123456789abcdef0/data-log"
-#define GROUP2 "/aws/sagemaker/Endpoints/ep-two"
-#define STREAM2 "variant-b/i-0fedcba9876543210/data-log"
+#include "utf8_ok.h"
 
 /* ================================================================ UTF-8 */
-
-/* An independent check: decodes code points and refuses what Unicode's
- * table 3-7 does not list (overlongs, surrogates, > U+10FFFF). */
-static int utf8_ok(const char *p, size_t len) {
-  const unsigned char *s = (const unsigned char *)p;
-  size_t i = 0;
-
-  while (i < len) {
-    unsigned c = s[i], need, cp, min;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    if ((c & 0xE0) == 0xC0) {
-      need = 1, cp = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      need = 2, cp = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      need = 3, cp = c & 0x07, min = 0x10000;
-    } else {
-      return 0;
-    }
-    if (i + need >= len)
-      return 0;
-    for (unsigned k = 1; k <= need; k++) {
-      if ((s[i + k] & 0xC0) != 0x80)
-        return 0;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      return 0;
-    i += need + 1;
-  }
-  return 1;
-}
 
 #define FFFD "\xEF\xBF\xBD"
 
@@ -159,17 +116,6 @@ static void test_utf8_repair(void) {
 }
 
 /* ================================================================ queue */
-
-/* Adds message "<tag>-<i>" and checks the result. */
-static void add_ok(cw_logs_queue_t *q, const char *g, const char *s, int64_t ts,
-                   const char *tag, size_t i) {
-  char msg[64];
-  cw_logs_add_t r;
-  snprintf(msg, sizeof(msg), "%s-%05zu", tag, i);
-  r = cw_logs_queue_add(q, g, s, ts, msg, T0_MS);
-  if (r != CW_LOGS_ADDED)
-    T_OK(0, "add %s: result %d", msg, (int)r);
-}
 
 /* A message of len bytes (ASCII). */
 static char *text_of(size_t len, char fill) {
@@ -568,14 +514,10 @@ static void test_message_cut(void) {
 
 #define NAMED "AllTraffic/i-1/data-log"
 
+/* Adds message "<tag>-<i>" to the events of group g waiting under key. */
 static void add_pending_ok(cw_logs_queue_t *q, const char *g, const char *key,
                            int64_t ts, const char *tag, size_t i) {
-  char msg[64];
-  cw_logs_add_t r;
-  snprintf(msg, sizeof(msg), "%s-%05zu", tag, i);
-  r = cw_logs_queue_add_pending(q, g, key, ts, msg, T0_MS);
-  if (r != CW_LOGS_ADDED)
-    T_OK(0, "add pending %s: result %d", msg, (int)r);
+  add_msg(q, g, key, true, ts, tag, i);
 }
 
 /* The claimed events are exactly want[0..n), in that order, and (when ts

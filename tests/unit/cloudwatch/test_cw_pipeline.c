@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cw_pipeline with a PutMetricData stream (cw_stream_metrics) against a
- * scripted fake CloudWatch: a thread serving HTTP/1.1 on 127.0.0.1
- * (ephemeral port) that answers each request with the next scripted reply
- * and records the request's head and body. Every case ends by checking
- * that each scripted reply was used and that no request came beyond the
- * script.
+ * scripted fake CloudWatch (tests/fakes/fake_http.h): a thread serving
+ * HTTP/1.1 on 127.0.0.1 (ephemeral port) that answers each request with
+ * the next scripted reply and records the request's head and body. Every case
+ * ends by checking that each scripted reply was used and that no request came
+ * beyond the script.
  *
  * Time, randomness, sleeping, logging and the environment the credentials
  * come from are injected: the clock is fixed, random01 walks a fixed list,
@@ -24,19 +24,12 @@
  * namespace, expiry), shutdown (sent without pacing, spooled, or counted),
  * and the sender thread itself.
  */
-#define _GNU_SOURCE /* strcasestr, memmem */
-#include <arpa/inet.h>
-#include <errno.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,7 +37,6 @@
 #include <yajl/yajl_tree.h>
 #include <zlib.h>
 
-#include "aws_creds.h"
 #include "aws_sigv4.h"
 #include "cw_datum.h"
 #include "cw_encode.h"
@@ -52,113 +44,16 @@
 #include "cw_queue.h"
 #include "cw_spool.h"
 #include "cw_stream_metrics.h"
+#include "fake_http.h"
 #include "tap.h"
 
-/* 2025-11-26T20:00:30Z */
-#define T0 ((time_t)1764187230)
-#define AMZ_DATE "20251126T200030Z"
-#define CRED_DATE "20251126"
-#define REGION "us-east-1"
+#define CTYPE "application/x-amz-json-1.0"
+#include "pipeline_fixture.h"
+
 #define NS "SageMaker/SenderTest"
 #define TARGET "GraniteServiceVersion20100801.PutMetricData"
-#define CTYPE "application/x-amz-json-1.0"
-
-#define K1 "AKIDSENDERTEST000001"
-#define S1 "secret/one/wJalrXUtnFEMI/K7MDENG+bPxRfiCY"
-#define K2 "AKIDSENDERTEST000002"
-#define S2 "secret/two/wJalrXUtnFEMI/K7MDENG+bPxRfiCY"
-#define TOK1 "token-one-FwoGZXIvYXdzEJr"
-#define TOK2 "token-two-FwoGZXIvYXdzEJr"
-
-#include "fake_aws.h"
-
-/* ================================================== injected functions */
-
-typedef struct {
-  time_t now;
-  const double *rnd; /* cycled */
-  size_t nrnd, rnd_calls;
-  uint64_t sleeps[64];
-  size_t nsleeps;
-  int stop; /* sleep says stop */
-  char log[16384];
-  size_t loglen;
-  int err_logs;
-  /* environment */
-  int no_keys;
-  int id_reads;
-  int rotate; /* later reads give K2 */
-  int with_token;
-  uint64_t mono; /* ms; sleeping advances it */
-  /* The clock jumps past any deadline once this many requests were
-   * answered or timed out (0: never). */
-  int deadline_after_requests;
-  srv_t *srv;
-  void *hooks;
-} ctx_t;
-
-static size_t srv_count(srv_t *s);
-
-static time_t fake_now(void *ud) {
-  ctx_t *c = ud;
-  if (c->deadline_after_requests > 0 && c->srv != NULL &&
-      srv_count(c->srv) >= (size_t)c->deadline_after_requests)
-    return c->now + 3600;
-  return c->now;
-}
-
-static double fake_random(void *ud) {
-  ctx_t *c = ud;
-  static const double dflt[] = {0.5};
-  const double *r = c->rnd ? c->rnd : dflt;
-  size_t n = c->rnd ? c->nrnd : 1;
-  return r[c->rnd_calls++ % n];
-}
-
-static int fake_sleep(uint64_t ms, void *ud) {
-  ctx_t *c = ud;
-  if (c->nsleeps < sizeof(c->sleeps) / sizeof(c->sleeps[0]))
-    c->sleeps[c->nsleeps] = ms;
-  c->nsleeps++;
-  c->mono += ms;
-  return c->stop;
-}
-
-static uint64_t fake_mono(void *ud) { return ((ctx_t *)ud)->mono; }
-
-static void fake_log(cw_log_level_t level, const char *msg, void *ud) {
-  ctx_t *c = ud;
-  int n = snprintf(c->log + c->loglen, sizeof(c->log) - c->loglen, "%s: %s\n",
-                   level == CW_LOG_ERR       ? "ERR"
-                   : level == CW_LOG_WARNING ? "WARNING"
-                                             : "INFO",
-                   msg);
-  if (n > 0 && c->loglen + (size_t)n < sizeof(c->log))
-    c->loglen += (size_t)n;
-  if (level == CW_LOG_ERR)
-    c->err_logs++;
-}
-
-static const char *fake_getenv(void *ud, const char *name) {
-  ctx_t *c = ud;
-  int second;
-  if (strcmp(name, "AWS_EC2_METADATA_DISABLED") == 0)
-    return "true";
-  if (c->no_keys)
-    return NULL;
-  if (strcmp(name, "AWS_ACCESS_KEY_ID") == 0) {
-    c->id_reads++;
-    return c->rotate && c->id_reads > 1 ? K2 : K1;
-  }
-  second = c->rotate && c->id_reads > 1;
-  if (strcmp(name, "AWS_SECRET_ACCESS_KEY") == 0)
-    return second ? S2 : S1;
-  if (strcmp(name, "AWS_SESSION_TOKEN") == 0)
-    return !c->with_token ? NULL : second ? TOK2 : TOK1;
-  return NULL;
-}
-
-static time_t fake_clock(void *ud) { return ((ctx_t *)ud)->now; }
+/* PutMetricData's answer when it accepts a request. */
+#define OK_EMPTY ANSWER(200, "{}", NULL)
 
 /* ============================================================ datums */
 
@@ -349,11 +244,11 @@ static char *gunzip(const unsigned char *in, size_t len, size_t *out_len) {
 }
 
 /* The JSON a request carried (gunzipped when it says gzip); malloc'ed. */
-static char *req_json(const req_t *r, size_t *len) {
+static char *req_json(const fake_http_request_t *r, size_t *len) {
   char enc[64];
   if (r->body == NULL)
     return NULL;
-  if (hdr(r, "Content-Encoding", enc, sizeof(enc)) != NULL) {
+  if (fake_http_header(r, "Content-Encoding", enc, sizeof(enc)) != NULL) {
     if (strcmp(enc, "gzip") != 0)
       return NULL;
     return gunzip(r->body, r->body_len, len);
@@ -380,7 +275,8 @@ typedef struct {
 
 typedef struct {
   ctx_t c;
-  srv_t srv;
+  fake_http_t *srv;
+  size_t nsteps;
   aws_creds_provider_t *creds;
   fx_cfg_t cfg;
   cw_pipeline_t *p;
@@ -391,26 +287,19 @@ typedef struct {
   char host[64];
 } fx_t;
 
-static int fx_init(fx_t *fx, const step_t *steps, size_t n) {
-  aws_creds_config_t cc;
-
+static int fx_init(fx_t *fx, const fake_http_step_t *steps, size_t n) {
   memset(fx, 0, sizeof(*fx));
   fx->c.now = T0;
   pthread_mutex_init(&fx->lock, NULL);
   fx->q = cw_queue_create(10000);
-  if (srv_start(&fx->srv, steps, n, &fx->lock) != 0)
+  fx->srv = fake_server(steps, n, &fx->lock);
+  if (fx->srv == NULL)
     return -1;
-  snprintf(fx->url, sizeof(fx->url), "http://127.0.0.1:%d/", fx->srv.port);
-  snprintf(fx->host, sizeof(fx->host), "127.0.0.1:%d", fx->srv.port);
-  fx->c.srv = &fx->srv;
-  memset(&cc, 0, sizeof(cc));
-  cc.getenv_fn = fake_getenv;
-  cc.getenv_ud = &fx->c;
-  cc.clock_fn = fake_clock;
-  cc.clock_ud = &fx->c;
-  cc.home_dir = NULL;
-  cc.timeout_ms = 200;
-  fx->creds = aws_creds_provider_create(&cc);
+  fx->nsteps = n;
+  snprintf(fx->url, sizeof(fx->url), "%s/", fake_http_url(fx->srv));
+  snprintf(fx->host, sizeof(fx->host), "127.0.0.1:%d", fake_http_port(fx->srv));
+  fx->c.srv = fx->srv;
+  fx->creds = fake_creds(&fx->c);
   fx->cfg = (fx_cfg_t){
       .url = fx->url,
       .compress = 0,
@@ -423,22 +312,12 @@ static int fx_init(fx_t *fx, const step_t *steps, size_t n) {
 
 static int fx_sender(fx_t *fx) {
   char err[256];
-  cw_pipeline_config_t pc = {
-      .creds = fx->creds,
-      .timeout_ms = fx->cfg.timeout_ms,
-      .max_attempts = fx->cfg.max_attempts,
-      .backoff_base_ms = 200,
-      .backoff_cap_ms = 20000,
-      .lock = &fx->lock,
-      .now = fake_now,
-      .mono_ms = fx->cfg.fake_mono ? fake_mono : NULL,
-      .random01 = fake_random,
-      .sleep_ms = fake_sleep,
-      .log = fake_log,
-      .ud = &fx->c,
-  };
+  cw_pipeline_config_t pc = fake_config(&fx->c, fx->creds, &fx->lock);
   cw_pipeline_stream_t s;
 
+  pc.timeout_ms = fx->cfg.timeout_ms;
+  pc.max_attempts = fx->cfg.max_attempts;
+  pc.mono_ms = fx->cfg.fake_mono ? fake_mono : NULL;
   fx->p = cw_pipeline_create(&pc, err, sizeof(err));
   fx->m = cw_stream_metrics_create(fx->q, NS, fx->cfg.max_batch_bytes, err,
                                    sizeof(err));
@@ -487,90 +366,23 @@ static cw_pipeline_stats_t fx_stats(fx_t *fx) {
   return st;
 }
 
+/* Stops the fake and checks its script was used up exactly. */
 static void fx_done(fx_t *fx, const char *what) {
-  char m[128];
-  snprintf(m, sizeof(m), "%s: every scripted reply used", what);
-  srv_stop(&fx->srv, m);
+  check_script_used(fx->srv, fx->nsteps, what);
   fx_sender_free(fx);
   aws_creds_provider_destroy(fx->creds);
   cw_queue_destroy(fx->q);
   pthread_mutex_destroy(&fx->lock);
 }
 
-/* A recorded request: complete once its reply was read (the server
- * records before answering); the lock orders it for thread checkers. */
-static const req_t *fx_req(fx_t *fx, size_t i) {
-  pthread_mutex_lock(&fx->srv.mu);
-  pthread_mutex_unlock(&fx->srv.mu);
-  return &fx->srv.reqs[i];
-}
-
-/* The request line, signing headers and the signature of request i,
- * recomputed with aws_sigv4_sign over the bytes and header values received. */
+/* Request i was sent to host as line says and signed by key for
+ * CloudWatch (pipeline_fixture.h). */
 static void check_signed_at(fx_t *fx, size_t i, const char *host,
                             const char *line, const char *key,
                             const char *secret, const char *token,
                             const char *what) {
-  const req_t *r = fx_req(fx, i);
-  char v[4096], ct[128] = "", tg[128] = "", ce[64], want[256], m[256];
-  aws_sigv4_header_t sh[3];
-  size_t nsh = 0;
-  aws_sigv4_request_t req;
-  aws_sigv4_credentials_t sc = {key, secret, token};
-  aws_sigv4_result_t res;
-  const char *auth;
-
-  if (!T_OK(r->head != NULL, "%s: request %zu recorded", what, i))
-    return;
-  if (!T_OK(strncmp(r->head, line, strlen(line)) == 0,
-            "%s: request %zu: request line %.*s", what, i,
-            (int)strcspn(line, "\r"), line))
-    T_NOTE("got %.*s", (int)strcspn(r->head, "\r"), r->head);
-#define MSG(text)                                                              \
-  (snprintf(m, sizeof(m), "%s: request %zu: %s", what, i, text), m)
-  T_EQ_STR(hdr(r, "Host", v, sizeof(v)), host, MSG("Host"));
-  T_EQ_STR(hdr(r, "X-Amz-Target", tg, sizeof(tg)), TARGET, MSG("X-Amz-Target"));
-  T_EQ_STR(hdr(r, "Content-Type", ct, sizeof(ct)), CTYPE, MSG("Content-Type"));
-  T_EQ_STR(hdr(r, "X-Amz-Date", v, sizeof(v)), AMZ_DATE,
-           MSG("X-Amz-Date is the injected clock's"));
-  if (token != NULL)
-    T_EQ_STR(hdr(r, "X-Amz-Security-Token", v, sizeof(v)), token,
-             MSG("X-Amz-Security-Token"));
-  else
-    T_OK(hdr(r, "X-Amz-Security-Token", v, sizeof(v)) == NULL, "%s",
-         MSG("no X-Amz-Security-Token without a session token"));
-  snprintf(want, sizeof(want),
-           "AWS4-HMAC-SHA256 Credential=%s/" CRED_DATE "/" REGION
-           "/monitoring/aws4_request, ",
-           key);
-  auth = hdr(r, "Authorization", v, sizeof(v));
-  if (!T_OK(auth != NULL && strncmp(auth, want, strlen(want)) == 0,
-            "%s: request %zu: Authorization names %s/" CRED_DATE "/" REGION
-            "/monitoring/aws4_request",
-            what, i, key))
-    T_NOTE("Authorization: %s", auth ? auth : "(none)");
-
-  sh[nsh++] = (aws_sigv4_header_t){"Content-Type", ct};
-  sh[nsh++] = (aws_sigv4_header_t){"X-Amz-Target", tg};
-  if (hdr(r, "Content-Encoding", ce, sizeof(ce)) != NULL)
-    sh[nsh++] = (aws_sigv4_header_t){"Content-Encoding", ce};
-  req = (aws_sigv4_request_t){.method = "POST",
-                              .host = host,
-                              .path = "/",
-                              .headers = sh,
-                              .header_count = nsh,
-                              .payload = r->body,
-                              .payload_len = r->body_len,
-                              .region = REGION,
-                              .service = "monitoring",
-                              .now = T0};
-  if (T_OK(aws_sigv4_sign(&req, &sc, &res) == 0, "%s: re-sign request %zu",
-           what, i)) {
-    T_EQ_STR(auth, aws_sigv4_result_header(&res, "Authorization"),
-             MSG("Authorization is the signature over the bytes received"));
-  }
-#undef MSG
-  aws_sigv4_result_free(&res);
+  signed_at_t at = {host, line, "monitoring", TARGET, 0, T0, AMZ_DATE};
+  check_signature(fx->srv, i, &at, key, secret, token, what);
 }
 
 static void check_signed(fx_t *fx, size_t i, const char *key,
@@ -585,7 +397,7 @@ static void check_signed(fx_t *fx, size_t i, const char *key,
 static size_t check_body(fx_t *fx, size_t i, size_t first, size_t n,
                          int uniform, const char *what) {
   size_t len = 0;
-  char *json = req_json(fx_req(fx, i), &len);
+  char *json = req_json(srv_req(fx->srv, i), &len);
   char why[256] = "no body";
   int ok = json != NULL &&
            check_datums(json, first, n, uniform, why, sizeof(why)) == 0;
@@ -600,16 +412,10 @@ static size_t check_body(fx_t *fx, size_t i, size_t first, size_t n,
   return len;
 }
 
-static int same_body(fx_t *fx, size_t a, size_t b) {
-  const req_t *x = fx_req(fx, a), *y = fx_req(fx, b);
-  return x->body != NULL && y->body != NULL && x->body_len == y->body_len &&
-         memcmp(x->body, y->body, x->body_len) == 0;
-}
-
 /* ============================================================== cases */
 
 static void test_success(void) {
-  static const step_t steps[] = {{200, "{}", NULL}, {200, "{}", NULL}};
+  static const fake_http_step_t steps[] = {OK_EMPTY, OK_EMPTY};
   fx_t fx;
   cw_pipeline_stats_t st;
   size_t len;
@@ -620,16 +426,17 @@ static void test_success(void) {
   if (fx_sender(&fx) != 0)
     return;
   T_EQ_INT(fx_drain(&fx, 0), 0, "empty queue: drain returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 0, "empty queue: no request");
+  T_EQ_INT(srv_count(fx.srv), 0, "empty queue: no request");
 
   queue_datums(fx.q, &fx.lock, 0, 5, 0);
   T_EQ_INT(fx_drain(&fx, 0), 0, "success: drain returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 1, "success: one request");
+  T_EQ_INT(srv_count(fx.srv), 1, "success: one request");
   check_signed(&fx, 0, K1, S1, NULL, "success");
-  T_OK(hdr(fx_req(&fx, 0), "Content-Encoding", v, sizeof(v)) == NULL,
+  T_OK(fake_http_header(srv_req(fx.srv, 0), "Content-Encoding", v, sizeof(v)) ==
+           NULL,
        "compress off: no Content-Encoding");
   len = check_body(&fx, 0, 0, 5, 0, "success");
-  T_OK(fx_req(&fx, 0)->lock_free,
+  T_OK(srv_req(fx.srv, 0)->lock_free,
        "the queue lock is not held while the request is in flight");
   T_EQ_INT(fx_qsize(&fx), 0, "sent datums left the queue");
   st = fx_stats(&fx);
@@ -653,7 +460,7 @@ static void test_success(void) {
   }
   T_EQ_INT(fx_qsize(&fx), 1, "a merging datum is queued");
   T_EQ_INT(fx_drain(&fx, 0), 0, "the flush seals it: drain returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 2, "a second request");
+  T_EQ_INT(srv_count(fx.srv), 2, "a second request");
   check_body(&fx, 1, 5, 1, 0, "success");
   T_EQ_INT(fx_qsize(&fx), 0, "queue empty");
   T_EQ_INT(fx_stats(&fx).items_sent, 6, "stats: 6 datums sent");
@@ -662,10 +469,10 @@ static void test_success(void) {
 }
 
 static void test_gzip(void) {
-  static const step_t steps[] = {{200, "{}", NULL}, {200, "{}", NULL}};
+  static const fake_http_step_t steps[] = {OK_EMPTY, OK_EMPTY};
   fx_t fx;
   cw_pipeline_stats_t st;
-  const req_t *r;
+  const fake_http_request_t *r;
   size_t len0, len1;
   char v[64];
 
@@ -678,8 +485,8 @@ static void test_gzip(void) {
 
   queue_datums(fx.q, &fx.lock, 0, 40, 0);
   T_EQ_INT(fx_drain(&fx, 0), 0, "gzip: drain returns 0");
-  r = fx_req(&fx, 0);
-  T_EQ_STR(hdr(r, "Content-Encoding", v, sizeof(v)), "gzip",
+  r = srv_req(fx.srv, 0);
+  T_EQ_STR(fake_http_header(r, "Content-Encoding", v, sizeof(v)), "gzip",
            "over the threshold: Content-Encoding: gzip");
   T_OK(r->body_len >= 2 && r->body[0] == 0x1f && r->body[1] == 0x8b,
        "the body is a gzip stream");
@@ -707,7 +514,7 @@ static void test_gzip(void) {
     aws_sigv4_result_t res;
     if (json != NULL && aws_sigv4_sign(&req, &sc, &res) == 0) {
       char a[1024];
-      const char *got = hdr(r, "Authorization", a, sizeof(a));
+      const char *got = fake_http_header(r, "Authorization", a, sizeof(a));
       T_OK(got != NULL &&
                strcmp(got, aws_sigv4_result_header(&res, "Authorization")) != 0,
            "the signature is not the one over the uncompressed JSON");
@@ -721,8 +528,8 @@ static void test_gzip(void) {
 
   queue_datums(fx.q, &fx.lock, 40, 1, 0);
   T_EQ_INT(fx_drain(&fx, 0), 0, "gzip, small body: drain returns 0");
-  r = fx_req(&fx, 1);
-  T_OK(hdr(r, "Content-Encoding", v, sizeof(v)) == NULL,
+  r = srv_req(fx.srv, 1);
+  T_OK(fake_http_header(r, "Content-Encoding", v, sizeof(v)) == NULL,
        "under the threshold: no Content-Encoding");
   len1 = check_body(&fx, 1, 40, 1, 0, "gzip, small body");
   T_OK(len1 < 1024 && r->body_len == len1, "under the threshold: plain JSON");
@@ -732,8 +539,7 @@ static void test_gzip(void) {
 }
 
 static void test_batching(void) {
-  static const step_t steps[] = {
-      {200, "{}", NULL}, {200, "{}", NULL}, {200, "{}", NULL}};
+  static const fake_http_step_t steps[] = {OK_EMPTY, OK_EMPTY, OK_EMPTY};
   fx_t fx;
   cw_pipeline_stats_t st;
   char v[64];
@@ -744,11 +550,12 @@ static void test_batching(void) {
     return;
   queue_datums(fx.q, &fx.lock, 0, 2500, 0);
   T_EQ_INT(fx_drain(&fx, 0), 0, "2500 datums: drain returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 3, "2500 datums: 3 requests");
+  T_EQ_INT(srv_count(fx.srv), 3, "2500 datums: 3 requests");
   check_body(&fx, 0, 0, 1000, 0, "2500 datums");
   check_body(&fx, 1, 1000, 1000, 0, "2500 datums");
   check_body(&fx, 2, 2000, 500, 0, "2500 datums");
-  T_OK(hdr(fx_req(&fx, 0), "Content-Encoding", v, sizeof(v)) == NULL,
+  T_OK(fake_http_header(srv_req(fx.srv, 0), "Content-Encoding", v, sizeof(v)) ==
+           NULL,
        "compress off: a large body is not compressed");
   check_signed(&fx, 2, K1, S1, NULL, "2500 datums");
   T_EQ_INT(fx_qsize(&fx), 0, "queue empty");
@@ -758,29 +565,34 @@ static void test_batching(void) {
   fx_done(&fx, "batching by count");
 }
 
-static void test_batching_bytes(void) {
-  static const step_t steps[] = {
-      {200, "{}", NULL}, {200, "{}", NULL}, {200, "{}", NULL}};
-  fx_t fx;
-  size_t l1, l2, inc, max;
+/* The JSON length of a body of one uniform datum (*l1) and of two (*l2),
+ * as the stream's encoder writes them. */
+static int uniform_sizes(size_t *l1, size_t *l2) {
   char name[32];
   cw_datum_t d;
   cw_encode_t *e =
       cw_encode_create(NS, CW_ENCODE_MAX_DATUMS, CW_ENCODE_MAX_BYTES, NULL, 0);
 
-  /* The size of a body of 1 and 2 uniform datums: k datums take
-   * l1 + (k - 1) * inc bytes. Allow 4 a request. */
   if (!T_OK(e != NULL, "encoder for sizes"))
-    return;
-  make_datum(0, 1, name, sizeof(name), &d);
-  d.timestamp = period_of(d.timestamp);
-  cw_encode_add(e, &d);
-  cw_encode_body(e, &l1);
-  make_datum(1, 1, name, sizeof(name), &d);
-  d.timestamp = period_of(d.timestamp);
-  cw_encode_add(e, &d);
-  cw_encode_body(e, &l2);
+    return -1;
+  for (size_t i = 0; i < 2; i++) {
+    make_datum(i, 1, name, sizeof(name), &d);
+    d.timestamp = period_of(d.timestamp);
+    cw_encode_add(e, &d);
+    cw_encode_body(e, i == 0 ? l1 : l2);
+  }
   cw_encode_destroy(e);
+  return 0;
+}
+
+static void test_batching_bytes(void) {
+  static const fake_http_step_t steps[] = {OK_EMPTY, OK_EMPTY, OK_EMPTY};
+  fx_t fx;
+  size_t l1, l2, inc, max;
+
+  /* k uniform datums take l1 + (k - 1) * inc bytes. Allow 4 a request. */
+  if (uniform_sizes(&l1, &l2) != 0)
+    return;
   inc = l2 - l1;
   max = l1 + 3 * inc + inc / 2;
 
@@ -791,21 +603,20 @@ static void test_batching_bytes(void) {
     return;
   queue_datums(fx.q, &fx.lock, 0, 10, 1);
   T_EQ_INT(fx_drain(&fx, 0), 0, "by bytes: drain returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 3,
-           "by bytes: 10 datums of 4 a body: 3 requests");
+  T_EQ_INT(srv_count(fx.srv), 3, "by bytes: 10 datums of 4 a body: 3 requests");
   check_body(&fx, 0, 0, 4, 1, "by bytes");
   check_body(&fx, 1, 4, 4, 1, "by bytes");
   check_body(&fx, 2, 8, 2, 1, "by bytes");
   for (size_t i = 0; i < 3; i++)
-    T_OK(fx_req(&fx, i)->body_len <= max, "by bytes: body %zu: %zu <= %zu", i,
-         fx_req(&fx, i)->body_len, max);
+    T_OK(srv_req(fx.srv, i)->body_len <= max, "by bytes: body %zu: %zu <= %zu",
+         i, srv_req(fx.srv, i)->body_len, max);
   T_EQ_INT(fx_qsize(&fx), 0, "queue empty");
   T_EQ_INT(fx_stats(&fx).items_sent, 10, "stats: 10 datums");
   fx_done(&fx, "batching by bytes");
 }
 
 /* Two failures of a retryable kind, then 200. */
-static void retry_then_ok(const step_t *steps, const char *what) {
+static void retry_then_ok(const fake_http_step_t *steps, const char *what) {
   static const double rnd[] = {0.5, 0.999};
   fx_t fx;
   cw_pipeline_stats_t st;
@@ -819,8 +630,8 @@ static void retry_then_ok(const step_t *steps, const char *what) {
   queue_datums(fx.q, &fx.lock, 0, 7, 0);
   /* A deadline still ahead does not stop the retries. */
   T_EQ_INT(fx_drain(&fx, T0 + 60), 0, "drain returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 3, "3 requests");
-  T_OK(same_body(&fx, 0, 1) && same_body(&fx, 0, 2),
+  T_EQ_INT(srv_count(fx.srv), 3, "3 requests");
+  T_OK(srv_same_body(fx.srv, 0, 1) && srv_same_body(fx.srv, 0, 2),
        "%s: the same body every time", what);
   check_body(&fx, 2, 0, 7, 0, what);
   check_signed(&fx, 2, K1, S1, NULL, what);
@@ -841,36 +652,33 @@ static void retry_then_ok(const step_t *steps, const char *what) {
 }
 
 static void test_throttling(void) {
-  static const step_t steps[] = {
-      {400,
-       "{\"__type\":\"com.amazon.coral.availability#ThrottlingException\","
-       "\"message\":\"Rate exceeded\"}",
-       NULL},
-      {400,
-       "{\"__type\":\"com.amazon.coral.availability#ThrottlingException\","
-       "\"message\":\"Rate exceeded\"}",
-       NULL},
-      {200, "{}", NULL}};
+  static const fake_http_step_t steps[] = {
+      ANSWER(
+          400,
+          "{\"__type\":\"com.amazon.coral.availability#ThrottlingException\","
+          "\"message\":\"Rate exceeded\"}",
+          NULL),
+      ANSWER(
+          400,
+          "{\"__type\":\"com.amazon.coral.availability#ThrottlingException\","
+          "\"message\":\"Rate exceeded\"}",
+          NULL),
+      OK_EMPTY};
   retry_then_ok(steps, "throttling");
 }
 
 static void test_5xx(void) {
-  static const step_t steps[] = {
-      {500,
-       "{\"__type\":\"InternalServiceError\",\"message\":\"Internal error\"}",
-       NULL},
-      {503, "", NULL},
-      {200, "{}", NULL}};
+  static const fake_http_step_t steps[] = {
+      ANSWER(500,
+             "{\"__type\":\"InternalServiceError\",\"message\":\"Internal "
+             "error\"}",
+             NULL),
+      ANSWER(503, "", NULL), OK_EMPTY};
   retry_then_ok(steps, "5xx");
 }
 
 static void test_expired_token(void) {
-  static const step_t steps[] = {
-      {400,
-       "{\"__type\":\"ExpiredTokenException\",\"message\":\"The security "
-       "token included in the request is expired\"}",
-       NULL},
-      {200, "{}", NULL}};
+  static const fake_http_step_t steps[] = {EXPIRED_TOKEN, OK_EMPTY};
   fx_t fx;
   cw_pipeline_stats_t st;
 
@@ -882,11 +690,11 @@ static void test_expired_token(void) {
     return;
   queue_datums(fx.q, &fx.lock, 0, 3, 0);
   T_EQ_INT(fx_drain(&fx, 0), 0, "expired token: drain returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 2, "expired token: 2 requests");
+  T_EQ_INT(srv_count(fx.srv), 2, "expired token: 2 requests");
   check_signed(&fx, 0, K1, S1, TOK1, "expired token: first");
   check_signed(&fx, 1, K2, S2, TOK2, "expired token: retry with fresh keys");
   T_EQ_INT(fx.c.id_reads, 2, "the environment was read again once");
-  T_OK(same_body(&fx, 0, 1), "expired token: the same body");
+  T_OK(srv_same_body(fx.srv, 0, 1), "expired token: the same body");
   check_body(&fx, 1, 0, 3, 0, "expired token");
   T_EQ_INT(fx.c.nsleeps, 0, "no sleep before the retry with fresh keys");
   T_EQ_INT(fx_qsize(&fx), 0, "queue empty");
@@ -900,13 +708,8 @@ static void test_expired_token(void) {
 static void test_expired_twice(void) {
   /* Fresh keys refused too: one immediate retry only, then ordinary
    * backoff (no loop of refreshes). */
-  static const step_t steps[] = {
-      {400, "{\"__type\":\"ExpiredTokenException\",\"message\":\"expired\"}",
-       NULL},
-      {400, "{\"__type\":\"ExpiredTokenException\",\"message\":\"expired\"}",
-       NULL},
-      {400, "{\"__type\":\"ExpiredTokenException\",\"message\":\"expired\"}",
-       NULL}};
+  static const fake_http_step_t steps[] = {EXPIRED_TOKEN, EXPIRED_TOKEN,
+                                           EXPIRED_TOKEN};
   fx_t fx;
 
   if (!T_OK(fx_init(&fx, steps, 3) == 0, "expired twice: fixture"))
@@ -917,7 +720,7 @@ static void test_expired_twice(void) {
     return;
   queue_datums(fx.q, &fx.lock, 0, 2, 0);
   T_EQ_INT(fx_drain(&fx, 0), -1, "expired twice: drain returns -1");
-  T_EQ_INT(srv_count(&fx.srv), 3,
+  T_EQ_INT(srv_count(fx.srv), 3,
            "expired twice: refresh once, then max_attempts 2");
   T_EQ_INT(fx.c.nsleeps, 1, "one backoff sleep");
   T_EQ_INT(fx_qsize(&fx), 2, "datums kept");
@@ -925,11 +728,11 @@ static void test_expired_twice(void) {
 }
 
 static void test_permanent(void) {
-  static const step_t steps[] = {
-      {400,
-       "{\"__type\":\"InvalidParameterValue\",\"message\":\"The value "
-       "-Infinity for parameter MetricData.member.1.Value is invalid.\"}",
-       NULL}};
+  static const fake_http_step_t steps[] = {
+      ANSWER(400,
+             "{\"__type\":\"InvalidParameterValue\",\"message\":\"The value "
+             "-Infinity for parameter MetricData.member.1.Value is invalid.\"}",
+             NULL)};
   fx_t fx;
   cw_pipeline_stats_t st;
 
@@ -939,7 +742,7 @@ static void test_permanent(void) {
     return;
   queue_datums(fx.q, &fx.lock, 0, 4, 0);
   T_EQ_INT(fx_drain(&fx, 0), 0, "permanent: drain goes on (returns 0)");
-  T_EQ_INT(srv_count(&fx.srv), 1, "permanent: 1 request, no retry");
+  T_EQ_INT(srv_count(fx.srv), 1, "permanent: 1 request, no retry");
   T_EQ_INT(fx_qsize(&fx), 0, "permanent: the batch is dropped");
   st = fx_stats(&fx);
   T_EQ_INT(st.items_refused, 4, "stats: 4 datums dropped");
@@ -958,8 +761,9 @@ static void test_permanent(void) {
 }
 
 static void test_persistent(void) {
-  static const step_t steps[] = {
-      {503, "", NULL}, {503, "", NULL}, {503, "", NULL}, {200, "{}", NULL}};
+  static const fake_http_step_t steps[] = {ANSWER(503, "", NULL),
+                                           ANSWER(503, "", NULL),
+                                           ANSWER(503, "", NULL), OK_EMPTY};
   fx_t fx;
   cw_pipeline_stats_t st;
   char err[1024];
@@ -971,7 +775,7 @@ static void test_persistent(void) {
     return;
   queue_datums(fx.q, &fx.lock, 0, 6, 0);
   T_EQ_INT(fx_drain(&fx, 0), -1, "always 503: drain returns -1");
-  T_EQ_INT(srv_count(&fx.srv), 3, "always 503: exactly 3 requests");
+  T_EQ_INT(srv_count(fx.srv), 3, "always 503: exactly 3 requests");
   T_EQ_INT(fx_qsize(&fx), 6, "always 503: datums still queued");
   T_EQ_INT(fx.c.nsleeps, 2, "slept between attempts only");
   if (!T_OK(strstr(fx.c.log, "PutMetricData failed (namespace " NS
@@ -989,13 +793,13 @@ static void test_persistent(void) {
 
   fx.c.nsleeps = 0;
   T_EQ_INT(fx_drain(&fx, 0), 0, "later drain, server back: returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 4,
+  T_EQ_INT(srv_count(fx.srv), 4,
            "later drain: the failing destination is probed with one request");
   T_EQ_INT(fx.c.nsleeps, 0, "the probe did not back off");
   T_OK(strstr(fx.c.log, "PutMetricData succeeds again for the metrics after "
                         "1 failures") != NULL,
        "the recovery is logged");
-  T_OK(same_body(&fx, 0, 3), "the same body as before");
+  T_OK(srv_same_body(fx.srv, 0, 3), "the same body as before");
   check_body(&fx, 3, 0, 6, 0, "later drain");
   T_EQ_INT(fx_qsize(&fx), 0, "nothing lost, queue empty");
   T_EQ_INT(fx_stats(&fx).items_sent, 6, "stats: 6 sent");
@@ -1003,7 +807,7 @@ static void test_persistent(void) {
 }
 
 static void test_slow(void) {
-  static const step_t steps[] = {{0, NULL, NULL}, {0, NULL, NULL}};
+  static const fake_http_step_t steps[] = {SILENT, SILENT};
   fx_t fx;
   long t0, t1;
   int rc;
@@ -1016,22 +820,22 @@ static void test_slow(void) {
   if (fx_sender(&fx) != 0)
     return;
   queue_datums(fx.q, &fx.lock, 0, 3, 0);
-  t0 = now_ms();
+  t0 = fake_http_now_ms();
   rc = fx_drain(&fx, 0);
-  t1 = now_ms();
+  t1 = fake_http_now_ms();
   T_EQ_INT(rc, -1, "silent server: drain returns -1");
-  T_EQ_INT(srv_count(&fx.srv), 2, "silent server: 2 attempts");
+  T_EQ_INT(srv_count(fx.srv), 2, "silent server: 2 attempts");
   T_EQ_INT(fx.c.nsleeps, 1, "silent server: a timeout is retried");
   T_EQ_INT(fx_stats(&fx).retries, 1, "stats: 1 retry");
   {
-    long a0 = fx_req(&fx, 0)->at_ms, a1 = fx_req(&fx, 1)->at_ms;
+    long a0 = srv_req(fx.srv, 0)->at_ms, a1 = srv_req(fx.srv, 1)->at_ms;
     T_OK(a1 - a0 >= 250 && a1 - a0 <= 1500,
          "first attempt ended at the timeout (%ld ms)", a1 - a0);
     T_OK(t1 - a1 >= 250 && t1 - a1 <= 1500,
          "second attempt ended at the timeout (%ld ms)", t1 - a1);
     T_OK(t1 - t0 <= 3000, "whole drain %ld ms", t1 - t0);
   }
-  T_OK(same_body(&fx, 0, 1), "silent server: the same body");
+  T_OK(srv_same_body(fx.srv, 0, 1), "silent server: the same body");
   T_EQ_INT(fx_qsize(&fx), 3, "silent server: datums kept");
   T_OK(strstr(fx.c.log, "timed out") != NULL, "the log says it timed out");
   T_EQ_INT(fx_stats(&fx).requests_unanswered, 2,
@@ -1042,7 +846,7 @@ static void test_slow(void) {
 }
 
 static void test_stop(void) {
-  static const step_t steps[] = {{503, "", NULL}};
+  static const fake_http_step_t steps[] = {ANSWER(503, "", NULL)};
   fx_t fx;
   cw_pipeline_stats_t st;
 
@@ -1053,7 +857,7 @@ static void test_stop(void) {
     return;
   queue_datums(fx.q, &fx.lock, 0, 3, 0);
   T_EQ_INT(fx_drain(&fx, 0), -1, "stop: drain returns -1");
-  T_EQ_INT(srv_count(&fx.srv), 1, "stop: nothing after the first failure");
+  T_EQ_INT(srv_count(fx.srv), 1, "stop: nothing after the first failure");
   T_EQ_INT(fx.c.nsleeps, 1, "stop: the one sleep said stop");
   T_EQ_INT(fx_qsize(&fx), 3, "stop: datums kept");
   st = fx_stats(&fx);
@@ -1065,7 +869,7 @@ static void test_stop(void) {
 }
 
 static void test_deadline(void) {
-  static const step_t steps[] = {{503, "", NULL}};
+  static const fake_http_step_t steps[] = {ANSWER(503, "", NULL)};
   fx_t fx;
 
   /* Shutdown's deadline has passed: no batch is started at all. */
@@ -1075,11 +879,36 @@ static void test_deadline(void) {
     return;
   queue_datums(fx.q, &fx.lock, 0, 3, 0);
   T_EQ_INT(fx_drain(&fx, T0 - 10), -1, "past deadline: drain returns -1");
-  T_EQ_INT(srv_count(&fx.srv), 0, "past deadline: no request");
+  T_EQ_INT(srv_count(fx.srv), 0, "past deadline: no request");
   T_EQ_INT(fx.c.nsleeps, 0, "past deadline: no sleep");
   T_EQ_INT(fx_stats(&fx).retries, 0, "past deadline: no retry");
   T_EQ_INT(fx_qsize(&fx), 3, "past deadline: datums kept");
   fx_done(&fx, "deadline");
+}
+
+/* A deadline 1 s ahead caps a request's Timeout (4 s here): a silent
+ * server costs the time left, not the Timeout. */
+static void test_deadline_caps_timeout(void) {
+  static const fake_http_step_t steps[] = {SILENT};
+  fx_t fx;
+  long t0, t1;
+
+  if (!T_OK(fx_init(&fx, steps, 1) == 0, "deadline cap: fixture"))
+    return;
+  fx.cfg.timeout_ms = 4000;
+  fx.cfg.max_attempts = 1;
+  if (fx_sender(&fx) != 0)
+    return;
+  queue_datums(fx.q, &fx.lock, 0, 3, 0);
+  t0 = fake_http_now_ms();
+  T_EQ_INT(fx_drain(&fx, T0 + 1), -1, "deadline cap: drain returns -1");
+  t1 = fake_http_now_ms();
+  T_EQ_INT(srv_count(fx.srv), 1, "deadline cap: one request");
+  T_OK(t1 - t0 >= 800 && t1 - t0 <= 2000,
+       "deadline cap: it ended at the deadline, not the Timeout (%ld ms)",
+       t1 - t0);
+  T_EQ_INT(fx_qsize(&fx), 3, "deadline cap: datums kept");
+  fx_done(&fx, "deadline cap");
 }
 
 static void test_no_credentials(void) {
@@ -1094,7 +923,7 @@ static void test_no_credentials(void) {
     return;
   queue_datums(fx.q, &fx.lock, 0, 2, 0);
   T_EQ_INT(fx_drain(&fx, 0), -1, "no credentials: drain returns -1");
-  T_EQ_INT(srv_count(&fx.srv), 0, "no credentials: no request sent");
+  T_EQ_INT(srv_count(fx.srv), 0, "no credentials: no request sent");
   T_EQ_INT(fx_qsize(&fx), 2, "no credentials: datums kept");
   T_EQ_INT(fx_stats(&fx).requests, 0, "stats: no request");
   T_EQ_INT(fx_stats(&fx).requests_unanswered, 0, "stats: none went out");
@@ -1108,27 +937,16 @@ static void test_no_credentials(void) {
 /* A datum too large for any body is dropped, logged and counted, and
  * does not block the ones behind it. */
 static void test_too_large(void) {
-  static const step_t steps[] = {{200, "{}", NULL}, {200, "{}", NULL}};
+  static const fake_http_step_t steps[] = {OK_EMPTY, OK_EMPTY};
   static char big[CW_DIM_VALUE_MAX + 1];
   cw_dimension_t bigdim[] = {{"Host", big}};
   fx_t fx;
   size_t l1, l2;
   char name[32];
   cw_datum_t d;
-  cw_encode_t *e =
-      cw_encode_create(NS, CW_ENCODE_MAX_DATUMS, CW_ENCODE_MAX_BYTES, NULL, 0);
 
-  if (!T_OK(e != NULL, "encoder for sizes"))
+  if (uniform_sizes(&l1, &l2) != 0)
     return;
-  make_datum(0, 1, name, sizeof(name), &d);
-  d.timestamp = period_of(d.timestamp);
-  cw_encode_add(e, &d);
-  cw_encode_body(e, &l1);
-  make_datum(1, 1, name, sizeof(name), &d);
-  d.timestamp = period_of(d.timestamp);
-  cw_encode_add(e, &d);
-  cw_encode_body(e, &l2);
-  cw_encode_destroy(e);
   memset(big, 'x', CW_DIM_VALUE_MAX);
 
   if (!T_OK(fx_init(&fx, steps, 2) == 0, "too large: fixture"))
@@ -1146,7 +964,7 @@ static void test_too_large(void) {
   cw_queue_seal(fx.q);
   pthread_mutex_unlock(&fx.lock);
   T_EQ_INT(fx_drain(&fx, 0), 0, "too large: drain returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 2, "too large: 2 requests around it");
+  T_EQ_INT(srv_count(fx.srv), 2, "too large: 2 requests around it");
   check_body(&fx, 0, 0, 1, 1, "too large");
   check_body(&fx, 1, 2, 1, 1, "too large");
   T_EQ_INT(fx_qsize(&fx), 0, "too large: queue empty");
@@ -1155,43 +973,44 @@ static void test_too_large(void) {
   fx_done(&fx, "too large");
 }
 
+/* Request i, two datums sent to url through the proxy: sent to host with
+ * the request line line, and signed for host. */
+static void via_proxy(fx_t *fx, const char *url, size_t i, const char *host,
+                      const char *line, const char *what) {
+  char m[96];
+
+  fx->cfg.url = url;
+  if (fx_sender(fx) != 0)
+    return;
+  queue_datums(fx->q, &fx->lock, 2 * i, 2, 0);
+  snprintf(m, sizeof(m), "%s: drain returns 0", what);
+  T_EQ_INT(fx_drain(fx, 0), 0, m);
+  if (srv_count(fx->srv) >= i + 1)
+    check_signed_at(fx, i, host, line, K1, S1, NULL, what);
+  fx_sender_free(fx);
+}
+
 /* The Host header libcurl sends leaves out the scheme's default port
  * ("http://h:80/" -> "Host: h"), so the signed host must leave it out
  * too. The fake server stands in as an HTTP proxy so that any host and
  * port can be named without binding them; the request line then carries
  * the absolute URL. A non-default port is the control. */
 static void test_default_port(void) {
-  static const step_t steps[] = {{200, "{}", NULL}, {200, "{}", NULL}};
+  static const fake_http_step_t steps[] = {OK_EMPTY, OK_EMPTY};
   fx_t fx;
   char proxy[64];
 
   if (!T_OK(fx_init(&fx, steps, 2) == 0, "default port: fixture"))
     return;
-  snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", fx.srv.port);
+  snprintf(proxy, sizeof(proxy), "%s", fake_http_url(fx.srv));
   setenv("http_proxy", proxy, 1);
   unsetenv("NO_PROXY");
   unsetenv("no_proxy");
 
-  fx.cfg.url = "http://cw.invalid:8080/";
-  if (fx_sender(&fx) == 0) {
-    queue_datums(fx.q, &fx.lock, 0, 2, 0);
-    T_EQ_INT(fx_drain(&fx, 0), 0, "port 8080 via proxy: drain returns 0");
-    if (srv_count(&fx.srv) >= 1)
-      check_signed_at(&fx, 0, "cw.invalid:8080",
-                      "POST http://cw.invalid:8080/ HTTP/1.1\r\n", K1, S1, NULL,
-                      "port 8080 via proxy");
-    fx_sender_free(&fx);
-  }
-
-  fx.cfg.url = "http://cw.invalid:80/";
-  if (fx_sender(&fx) == 0) {
-    queue_datums(fx.q, &fx.lock, 2, 2, 0);
-    T_EQ_INT(fx_drain(&fx, 0), 0, "port 80 via proxy: drain returns 0");
-    if (srv_count(&fx.srv) >= 2)
-      check_signed_at(&fx, 1, "cw.invalid",
-                      "POST http://cw.invalid/ HTTP/1.1\r\n", K1, S1, NULL,
-                      "explicit default port 80");
-  }
+  via_proxy(&fx, "http://cw.invalid:8080/", 0, "cw.invalid:8080",
+            "POST http://cw.invalid:8080/ HTTP/1.1\r\n", "port 8080 via proxy");
+  via_proxy(&fx, "http://cw.invalid:80/", 1, "cw.invalid",
+            "POST http://cw.invalid/ HTTP/1.1\r\n", "explicit default port 80");
 
   unsetenv("http_proxy");
   setenv("NO_PROXY", "*", 1);
@@ -1239,9 +1058,10 @@ static void test_create(void) {
  * then go oldest first, merged into one request; datums grown too old are
  * dropped and counted; requests keep to the configured rate. */
 static void test_spool(void) {
-  static const step_t steps[] = {{503, "", NULL}, {503, "", NULL},
-                                 {503, "", NULL}, {200, "{}", NULL},
-                                 {503, "", NULL}, {503, "", NULL}};
+  static const fake_http_step_t steps[] = {
+      ANSWER(503, "", NULL), ANSWER(503, "", NULL),
+      ANSWER(503, "", NULL), OK_EMPTY,
+      ANSWER(503, "", NULL), ANSWER(503, "", NULL)};
   char dir[] = "/tmp/sm-spool-test.XXXXXX", err[512], cmd[128];
   cw_spool_t *sp;
   cw_spool_stats_t ss;
@@ -1266,7 +1086,7 @@ static void test_spool(void) {
 
   queue_datums(fx.q, &fx.lock, 0, 6, 0);
   T_EQ_INT(fx_drain(&fx, 0), -1, "spool: CloudWatch down: drain returns -1");
-  T_EQ_INT(srv_count(&fx.srv), 2, "spool: two attempts");
+  T_EQ_INT(srv_count(fx.srv), 2, "spool: two attempts");
   T_EQ_INT(fx_qsize(&fx), 0, "spool: the queue is empty");
   cw_spool_get_stats(sp, &ss);
   T_OK(ss.files == 1 && ss.items[CW_SPOOL_METRICS] == 6,
@@ -1276,7 +1096,7 @@ static void test_spool(void) {
   /* Still down: what is new is spooled first, then one probe. */
   queue_datums(fx.q, &fx.lock, 6, 4, 0);
   T_EQ_INT(fx_drain(&fx, 0), -1, "spool: still down: drain returns -1");
-  T_EQ_INT(srv_count(&fx.srv), 3, "spool: one probe");
+  T_EQ_INT(srv_count(fx.srv), 3, "spool: one probe");
   cw_spool_get_stats(sp, &ss);
   T_OK(ss.files == 2 && ss.items[CW_SPOOL_METRICS] == 10,
        "spool: the new datums spooled behind, before the probe");
@@ -1284,7 +1104,7 @@ static void test_spool(void) {
 
   fx.c.nsleeps = 0;
   T_EQ_INT(fx_drain(&fx, 0), 0, "spool: CloudWatch back: drain returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 4, "spool: one request for both batches");
+  T_EQ_INT(srv_count(fx.srv), 4, "spool: one request for both batches");
   check_body(&fx, 3, 0, 10, 0, "spool: the two spooled batches, merged");
   cw_spool_get_stats(sp, &ss);
   T_OK(ss.files == 0 && ss.items[CW_SPOOL_METRICS] == 0, "spool: empty again");
@@ -1303,7 +1123,7 @@ static void test_spool(void) {
   T_EQ_INT(fx_drain(&fx, 0), 0, "spool: 15 days later: nothing to send");
   st = fx_stats(&fx);
   T_EQ_INT(st.items_expired, 3, "spool: 3 datums too old, dropped, counted");
-  T_EQ_INT(srv_count(&fx.srv), 6, "spool: no request for them");
+  T_EQ_INT(srv_count(fx.srv), 6, "spool: no request for them");
   cw_spool_get_stats(sp, &ss);
   T_EQ_INT(ss.files, 0, "spool: their batch is gone");
   fx_done(&fx, "spool");
@@ -1317,14 +1137,8 @@ static void test_spool(void) {
  * says its time in Date; the pipeline takes the offset, signs again at
  * once with the service's time, and keeps signing with it. */
 static void test_clock_skew(void) {
-  static const step_t steps[] = {
-      {400,
-       "{\"__type\":\"InvalidSignatureException\",\"message\":\"Signature "
-       "expired: 20251126T200030Z is now earlier than 20251126T200530Z "
-       "(20251126T201030Z - 5 min.)\"}",
-       "Date: Wed, 26 Nov 2025 20:10:30 GMT\r\n"},
-      {200, "{}", "Date: Wed, 26 Nov 2025 20:10:30 GMT\r\n"},
-      {200, "{}", NULL}};
+  static const fake_http_step_t steps[] = {
+      SIGNATURE_EXPIRED, ANSWER(200, "{}", SERVICE_DATE), OK_EMPTY};
   fx_t fx;
   char v[256], auth[1024];
 
@@ -1334,20 +1148,20 @@ static void test_clock_skew(void) {
     return;
   queue_datums(fx.q, &fx.lock, 0, 3, 0);
   T_EQ_INT(fx_drain(&fx, 0), 0, "clock skew: delivered after the correction");
-  T_EQ_INT(srv_count(&fx.srv), 2, "clock skew: refused once, then accepted");
-  T_EQ_STR(hdr(fx_req(&fx, 0), "X-Amz-Date", v, sizeof(v)), AMZ_DATE,
-           "the first request is signed with the host's clock");
-  T_EQ_STR(hdr(fx_req(&fx, 1), "X-Amz-Date", v, sizeof(v)), "20251126T201030Z",
-           "the retry is signed with the service's time");
-  T_OK(same_body(&fx, 0, 1), "the same body");
+  T_EQ_INT(srv_count(fx.srv), 2, "clock skew: refused once, then accepted");
+  T_EQ_STR(fake_http_header(srv_req(fx.srv, 0), "X-Amz-Date", v, sizeof(v)),
+           AMZ_DATE, "the first request is signed with the host's clock");
+  T_EQ_STR(fake_http_header(srv_req(fx.srv, 1), "X-Amz-Date", v, sizeof(v)),
+           "20251126T201030Z", "the retry is signed with the service's time");
+  T_OK(srv_same_body(fx.srv, 0, 1), "the same body");
   T_EQ_INT(fx.c.nsleeps, 0, "re-signed at once, no backoff");
   T_EQ_INT(cw_pipeline_clock_offset(fx.p), 600, "offset: +600 s");
   {
-    const req_t *r = fx_req(&fx, 1);
+    const fake_http_request_t *r = srv_req(fx.srv, 1);
     char ct[128], tg[128];
     aws_sigv4_header_t sh[2] = {
-        {"Content-Type", hdr(r, "Content-Type", ct, sizeof(ct))},
-        {"X-Amz-Target", hdr(r, "X-Amz-Target", tg, sizeof(tg))}};
+        {"Content-Type", fake_http_header(r, "Content-Type", ct, sizeof(ct))},
+        {"X-Amz-Target", fake_http_header(r, "X-Amz-Target", tg, sizeof(tg))}};
     aws_sigv4_request_t req = {.method = "POST",
                                .host = fx.host,
                                .path = "/",
@@ -1361,7 +1175,7 @@ static void test_clock_skew(void) {
     aws_sigv4_credentials_t sc = {K1, S1, NULL};
     aws_sigv4_result_t res;
     if (T_OK(aws_sigv4_sign(&req, &sc, &res) == 0, "re-sign at T0 + 600"))
-      T_EQ_STR(hdr(r, "Authorization", auth, sizeof(auth)),
+      T_EQ_STR(fake_http_header(r, "Authorization", auth, sizeof(auth)),
                aws_sigv4_result_header(&res, "Authorization"),
                "the retry's signature is valid at the service's time");
     aws_sigv4_result_free(&res);
@@ -1371,7 +1185,8 @@ static void test_clock_skew(void) {
        "the correction is logged with the offset and the service's error");
   queue_datums(fx.q, &fx.lock, 3, 2, 0);
   T_EQ_INT(fx_drain(&fx, 0), 0, "the next flush");
-  T_EQ_STR(hdr(fx_req(&fx, 2), "X-Amz-Date", v, sizeof(v)), "20251126T201030Z",
+  T_EQ_STR(fake_http_header(srv_req(fx.srv, 2), "X-Amz-Date", v, sizeof(v)),
+           "20251126T201030Z",
            "is signed with the corrected clock from the start");
   {
     const char *first = strstr(fx.c.log, "behind");
@@ -1386,13 +1201,13 @@ static void test_clock_skew(void) {
  * permission, and does not retry within the flush; the next flush probes
  * and delivers. */
 static void test_denied(void) {
-  static const step_t steps[] = {
-      {400,
-       "{\"__type\":\"AccessDenied\",\"message\":\"User: arn:aws:sts::"
-       "123456789012:assumed-role/r/i-1 is not authorized to perform: "
-       "cloudwatch:PutMetricData\"}",
-       NULL},
-      {200, "{}", NULL}};
+  static const fake_http_step_t steps[] = {
+      ANSWER(400,
+             "{\"__type\":\"AccessDenied\",\"message\":\"User: arn:aws:sts::"
+             "123456789012:assumed-role/r/i-1 is not authorized to perform: "
+             "cloudwatch:PutMetricData\"}",
+             NULL),
+      OK_EMPTY};
   fx_t fx;
 
   if (!T_OK(fx_init(&fx, steps, 2) == 0, "denied: fixture"))
@@ -1401,7 +1216,7 @@ static void test_denied(void) {
     return;
   queue_datums(fx.q, &fx.lock, 0, 4, 0);
   T_EQ_INT(fx_drain(&fx, 0), -1, "denied: drain returns -1");
-  T_EQ_INT(srv_count(&fx.srv), 1, "denied: no retry within the flush");
+  T_EQ_INT(srv_count(fx.srv), 1, "denied: no retry within the flush");
   T_EQ_INT(fx_qsize(&fx), 4, "denied: the datums are kept");
   T_EQ_INT(fx_stats(&fx).items_refused, 0, "denied: nothing dropped");
   if (!T_OK(strstr(fx.c.log, "PutMetricData denied") != NULL &&
@@ -1419,9 +1234,9 @@ static void test_denied(void) {
 /* Retry-After: the backoff waits at least that long; longer than a flush
  * should wait, the batch waits for the next one. */
 static void test_retry_after(void) {
-  static const step_t steps[] = {{503, "", "Retry-After: 3\r\n"},
-                                 {200, "{}", NULL},
-                                 {429, "", "Retry-After: 120\r\n"}};
+  static const fake_http_step_t steps[] = {
+      ANSWER(503, "", "Retry-After: 3\r\n"), OK_EMPTY,
+      ANSWER(429, "", "Retry-After: 120\r\n")};
   fx_t fx;
 
   if (!T_OK(fx_init(&fx, steps, 3) == 0, "Retry-After: fixture"))
@@ -1443,8 +1258,7 @@ static void test_retry_after(void) {
 /* Shutdown with a healthy endpoint: everything held is sent in full
  * batches, without the pacing a flush keeps. */
 static void test_shutdown_sends(void) {
-  static const step_t steps[] = {
-      {200, "{}", NULL}, {200, "{}", NULL}, {200, "{}", NULL}};
+  static const fake_http_step_t steps[] = {OK_EMPTY, OK_EMPTY, OK_EMPTY};
   fx_t fx;
 
   if (!T_OK(fx_init(&fx, steps, 3) == 0, "shutdown: fixture"))
@@ -1462,7 +1276,7 @@ static void test_shutdown_sends(void) {
   }
   pthread_mutex_unlock(&fx.lock);
   cw_pipeline_stop(fx.p, T0 + 5);
-  T_EQ_INT(srv_count(&fx.srv), 3, "shutdown: 2500 datums in 3 requests");
+  T_EQ_INT(srv_count(fx.srv), 3, "shutdown: 2500 datums in 3 requests");
   check_body(&fx, 0, 0, 1000, 0, "shutdown: full batches");
   check_body(&fx, 2, 2000, 500, 0, "shutdown");
   T_EQ_INT(fx.c.nsleeps, 0, "shutdown: no pacing, no wait");
@@ -1476,7 +1290,7 @@ static void test_shutdown_sends(void) {
  * Timeout; past the deadline none starts; what is left is spooled, or,
  * without a spool, counted and logged with its number. */
 static void test_shutdown_keeps(void) {
-  static const step_t steps[] = {{0, NULL, NULL}};
+  static const fake_http_step_t steps[] = {SILENT};
   char dir[] = "/tmp/sm-stop-test.XXXXXX", err[512], cmd[128];
   cw_spool_t *sp;
   cw_spool_stats_t ss;
@@ -1492,13 +1306,13 @@ static void test_shutdown_keeps(void) {
   if (fx_sender(&fx) != 0)
     return;
   queue_datums(fx.q, &fx.lock, 0, 1200, 0);
-  t0 = now_ms();
+  t0 = fake_http_now_ms();
   /* The clock is fixed: the deadline passes when the test says so. */
   fx.c.deadline_after_requests = 1;
   cw_pipeline_stop(fx.p, T0 + 5);
-  T_OK(now_ms() - t0 < 2000, "shutdown: bounded by Timeout (%ld ms)",
-       now_ms() - t0);
-  T_EQ_INT(srv_count(&fx.srv), 1, "shutdown: one request, then the deadline");
+  T_OK(fake_http_now_ms() - t0 < 2000, "shutdown: bounded by Timeout (%ld ms)",
+       fake_http_now_ms() - t0);
+  T_EQ_INT(srv_count(fx.srv), 1, "shutdown: one request, then the deadline");
   cw_spool_get_stats(sp, &ss);
   T_EQ_INT(ss.items[CW_SPOOL_METRICS], 1200, "shutdown: all 1200 spooled");
   T_EQ_INT(fx_qsize(&fx), 0, "shutdown: the queue is empty");
@@ -1528,8 +1342,7 @@ static void test_shutdown_keeps(void) {
  * another Namespace before a restart), merged per namespace into full
  * requests: 3 batches of 400 datums make 800 + 400. */
 static void test_replay(void) {
-  static const step_t steps[] = {
-      {200, "{}", NULL}, {200, "{}", NULL}, {200, "{}", NULL}};
+  static const fake_http_step_t steps[] = {OK_EMPTY, OK_EMPTY, OK_EMPTY};
   char dir[] = "/tmp/sm-replay-test.XXXXXX", err[512], cmd[128];
   cw_spool_t *sp;
   fx_t fx;
@@ -1565,13 +1378,13 @@ static void test_replay(void) {
   if (fx_sender(&fx) != 0)
     return;
   T_EQ_INT(fx_drain(&fx, 0), 0, "replay: everything sent");
-  T_EQ_INT(srv_count(&fx.srv), 3, "replay: three requests");
+  T_EQ_INT(srv_count(fx.srv), 3, "replay: three requests");
   check_body(&fx, 0, 0, 800, 0,
              "replay: the first two of the namespace, "
              "merged (800)");
   {
     size_t len;
-    char *json = req_json(fx_req(&fx, 1), &len);
+    char *json = req_json(srv_req(fx.srv, 1), &len);
     T_OK(json != NULL &&
              strstr(json, "\"Namespace\":\"Other/Namespace\"") != NULL &&
              strstr(json, "m05002") != NULL,
@@ -1597,7 +1410,7 @@ typedef struct {
 
 static void hook_before(void *ud) {
   ctx_t *c = ud;
-  hooks_t *h = c->hooks;
+  hooks_t *h = c->arg;
   pthread_mutex_lock(&h->mu);
   h->before++;
   pthread_mutex_unlock(&h->mu);
@@ -1605,14 +1418,14 @@ static void hook_before(void *ud) {
 
 static void hook_after(void *ud) {
   ctx_t *c = ud;
-  hooks_t *h = c->hooks;
+  hooks_t *h = c->arg;
   pthread_mutex_lock(&h->mu);
   h->after++;
   pthread_mutex_unlock(&h->mu);
 }
 
 static void test_thread(void) {
-  static const step_t steps[] = {{200, "{}", NULL}};
+  static const fake_http_step_t steps[] = {OK_EMPTY};
   hooks_t hooks = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
   cw_pipeline_config_t pc;
   cw_pipeline_stream_t s;
@@ -1623,17 +1436,15 @@ static void test_thread(void) {
 
   if (!T_OK(fx_init(&fx, steps, 1) == 0, "thread: fixture"))
     return;
-  fx.c.hooks = &hooks;
-  pc = (cw_pipeline_config_t){.creds = fx.creds,
-                              .timeout_ms = 2000,
-                              .lock = &fx.lock,
-                              .flush_interval_ms = 3600000,
-                              .now = fake_now,
-                              .random01 = fake_random,
-                              .log = fake_log,
-                              .before_flush = hook_before,
-                              .after_flush = hook_after,
-                              .ud = &fx.c};
+  fx.c.arg = &hooks;
+  /* The thread waits for real: no injected sleep or monotonic clock. */
+  pc = fake_config(&fx.c, fx.creds, &fx.lock);
+  pc.sleep_ms = NULL;
+  pc.mono_ms = NULL;
+  pc.timeout_ms = 2000;
+  pc.flush_interval_ms = 3600000;
+  pc.before_flush = hook_before;
+  pc.after_flush = hook_after;
   fx.p = cw_pipeline_create(&pc, err, sizeof(err));
   fx.m = cw_stream_metrics_create(fx.q, NS, 0, err, sizeof(err));
   memset(&s, 0, sizeof(s));
@@ -1647,20 +1458,21 @@ static void test_thread(void) {
   T_EQ_INT(cw_pipeline_start(fx.p), 0, "thread: a second start is harmless");
   cw_pipeline_flush(fx.p);
   pthread_mutex_unlock(&fx.lock);
-  t0 = now_ms();
+  t0 = fake_http_now_ms();
   do {
     pthread_mutex_lock(&hooks.mu);
     after = hooks.after;
     pthread_mutex_unlock(&hooks.mu);
     if (after == 0)
       usleep(10000);
-  } while (after == 0 && now_ms() - t0 < 5000);
-  T_EQ_INT(srv_count(&fx.srv), 1, "thread: the flush sent the queue");
+  } while (after == 0 && fake_http_now_ms() - t0 < 5000);
+  T_EQ_INT(srv_count(fx.srv), 1, "thread: the flush sent the queue");
   T_OK(hooks.before == 1 && after == 1, "thread: one flush, both hooks");
-  t0 = now_ms();
+  t0 = fake_http_now_ms();
   cw_pipeline_stop(fx.p, T0 + 5);
-  T_OK(now_ms() - t0 < 1000,
-       "thread: stopped at once while waiting an hour (%ld ms)", now_ms() - t0);
+  T_OK(fake_http_now_ms() - t0 < 1000,
+       "thread: stopped at once while waiting an hour (%ld ms)",
+       fake_http_now_ms() - t0);
   T_EQ_INT(fx_qsize(&fx), 0, "thread: nothing left");
   fx_done(&fx, "thread");
 }
@@ -1685,6 +1497,7 @@ int main(void) {
   test_slow();
   test_stop();
   test_deadline();
+  test_deadline_caps_timeout();
   test_no_credentials();
   test_too_large();
   test_default_port();

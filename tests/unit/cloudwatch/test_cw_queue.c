@@ -62,6 +62,23 @@ static void timing(unsigned *seed, size_t n, double *all, size_t *num,
   }
 }
 
+/* A timing that falls back on its statistic set: sealed, q holds n
+ * datums, the first the statistic set of count samples, and fallbacks
+ * fallbacks were counted in all. */
+static void check_fallback(cw_queue_t *q, size_t n, double count,
+                           uint64_t fallbacks, const char *what) {
+  const cw_datum_t *d;
+  char m[128];
+
+  snprintf(m, sizeof(m), "%s: %zu datum(s)", what, n);
+  T_EQ_INT(cw_queue_seal(q), n, m);
+  d = cw_queue_ready_get(q, 0);
+  T_OK(d != NULL && d->kind == CW_KIND_STATS && d->stats.sample_count == count,
+       "%s: the statistic set of all %g samples", what, count);
+  snprintf(m, sizeof(m), "%s: counted as a fallback", what);
+  T_EQ_INT(cw_queue_sketch_fallbacks(q), fallbacks, m);
+}
+
 static void test_sketches(void) {
   cw_queue_t *q = cw_queue_create(100);
   sm_sketch_t *k = sm_sketch_create(0.01, 4096);
@@ -148,11 +165,7 @@ static void test_sketches(void) {
   cw_queue_add_sketch(q, &d, k);
   d.stats = (cw_statset_t){1, 5, 5, 5};
   cw_queue_add(q, &d);
-  T_EQ_INT(cw_queue_seal(q), 1, "a value without a sketch: one datum");
-  T_OK(cw_queue_ready_get(q, 0)->kind == CW_KIND_STATS &&
-           cw_queue_ready_get(q, 0)->stats.sample_count == 101,
-       "... the statistic set of all 101 samples");
-  T_EQ_INT(cw_queue_sketch_fallbacks(q), 1, "... counted as a fallback");
+  check_fallback(q, 1, 101, 1, "a value without a sketch");
   cw_queue_claim(q, 1);
   cw_queue_release(q, 1);
 
@@ -161,10 +174,7 @@ static void test_sketches(void) {
   d.stats = st;
   d.stats.sum += 1;
   cw_queue_add_sketch(q, &d, k);
-  T_EQ_INT(cw_queue_seal(q), 1, "a sketch that disagrees: one datum");
-  T_OK(cw_queue_ready_get(q, 0)->kind == CW_KIND_STATS,
-       "... the statistic set");
-  T_EQ_INT(cw_queue_sketch_fallbacks(q), 2, "... counted");
+  check_fallback(q, 1, 100, 2, "a sketch that disagrees");
   cw_queue_claim(q, 1);
   cw_queue_release(q, 1);
   cw_queue_destroy(q);
@@ -177,12 +187,8 @@ static void test_sketches(void) {
   cw_queue_add_sketch(q, &d, k);
   d = mk("TimeInBacklog", "e1", 660, 1, 3, 3, 3);
   cw_queue_add(q, &d);
-  T_EQ_INT(cw_queue_seal(q), 2, "no room for Values: two datums");
-  T_OK(cw_queue_ready_get(q, 0)->kind == CW_KIND_STATS &&
-           cw_queue_ready_get(q, 0)->stats.sample_count == 5000,
-       "... the timing as its statistic set");
+  check_fallback(q, 2, 5000, 1, "no room for Values");
   T_EQ_INT(cw_queue_dropped(q), 0, "... nothing dropped");
-  T_EQ_INT(cw_queue_sketch_fallbacks(q), 1, "... a fallback counted");
   cw_queue_destroy(q);
 
   sm_sketch_destroy(k);

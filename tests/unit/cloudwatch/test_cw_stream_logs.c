@@ -3,7 +3,7 @@
  * cw_stream_logs: the data log's PutLogEvents stream on the delivery
  * pipeline. A cw_pipeline_t with one cw_stream_logs stream is driven by
  * cw_pipeline_run() (and cw_pipeline_stop()) against a scripted fake
- * CloudWatch Logs (tests/fakes/fake_aws.h): a thread serving HTTP/1.1 on
+ * CloudWatch Logs (tests/fakes/fake_http.h): a thread serving HTTP/1.1 on
  * 127.0.0.1 that answers each request with the next scripted reply and
  * records the request's head and body. Every server case ends by checking
  * that each scripted reply was used and that no request came beyond the
@@ -22,136 +22,34 @@
  * Also the adapter's two readers on their own: cw_stream_logs_rejected
  * (rejectedLogEventsInfo) and cw_stream_logs_decode (spooled bodies).
  */
-#define _GNU_SOURCE /* strcasestr, memmem */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 #include <yajl/yajl_tree.h>
 
-#include "aws_creds.h"
 #include "aws_sigv4.h"
 #include "cw_logs.h"
 #include "cw_pipeline.h"
 #include "cw_spool.h"
 #include "cw_stream_logs.h"
+#include "fake_http.h"
+#include "logs_test_util.h"
 #include "tap.h"
 
-/* 2025-11-26T20:00:30Z */
-#define T0 ((time_t)1764187230)
-#define T0_MS ((int64_t)T0 * 1000)
-#define AMZ_DATE "20251126T200030Z"
-#define CRED_DATE "20251126"
-#define REGION "us-east-1"
 #define CTYPE "application/x-amz-json-1.1"
-#define TARGET_PREFIX "Logs_20140328."
-#define HOUR_MS (3600LL * 1000)
-#define DAY_MS (24 * HOUR_MS)
+#include "pipeline_fixture.h"
 
-#define GROUP "/aws/sagemaker/Endpoints/ep-one"
-#define STREAM "AllTraffic/i-0123456789abcdef0/data-log"
-#define GROUP2 "/aws/sagemaker/Endpoints/ep-two"
-#define STREAM2 "variant-b/i-0fedcba9876543210/data-log"
+_Static_assert(T0_MS == (int64_t)T0 * 1000, "the fixture and the logs' T0");
+#define TARGET_PREFIX "Logs_20140328."
 #define DEST GROUP ":" STREAM
 #define DEST2 GROUP2 ":" STREAM2
-
-#define K1 "AKIDLOGSTEST00000001"
-#define S1 "secret/one/wJalrXUtnFEMI/K7MDENG+bPxRfiCY"
-#define K2 "AKIDLOGSTEST00000002"
-#define S2 "secret/two/wJalrXUtnFEMI/K7MDENG+bPxRfiCY"
-#define TOK1 "token-one-FwoGZXIvYXdzEJr"
-#define TOK2 "token-two-FwoGZXIvYXdzEJr"
-
-#include "fake_aws.h"
-
-/* ================================================== injected functions */
-
-struct fx_s;
-
-typedef struct {
-  time_t now;
-  uint64_t mono;
-  uint64_t sleeps[64];
-  size_t nsleeps;
-  int stop; /* sleep says stop */
-  /* called on each sleep, as another thread adding events would */
-  void (*on_sleep)(struct fx_s *fx, size_t nth);
-  struct fx_s *fx;
-  char log[16384];
-  size_t loglen;
-  int err_logs, warn_logs, info_logs;
-  /* environment */
-  int id_reads;
-  int rotate; /* later reads give K2 */
-  int with_token;
-} ctx_t;
-
-static time_t fake_now(void *ud) { return ((ctx_t *)ud)->now; }
-
-static uint64_t fake_mono(void *ud) { return ((ctx_t *)ud)->mono; }
-
-static double fake_random(void *ud) {
-  (void)ud;
-  return 0.5;
-}
-
-static int fake_sleep(uint64_t ms, void *ud) {
-  ctx_t *c = ud;
-  size_t nth = c->nsleeps;
-  if (c->nsleeps < sizeof(c->sleeps) / sizeof(c->sleeps[0]))
-    c->sleeps[c->nsleeps] = ms;
-  c->nsleeps++;
-  c->mono += ms;
-  if (c->on_sleep != NULL)
-    c->on_sleep(c->fx, nth);
-  return c->stop;
-}
-
-static void fake_log(cw_log_level_t level, const char *msg, void *ud) {
-  ctx_t *c = ud;
-  int n = snprintf(c->log + c->loglen, sizeof(c->log) - c->loglen, "%s: %s\n",
-                   level == CW_LOG_ERR       ? "ERR"
-                   : level == CW_LOG_WARNING ? "WARNING"
-                                             : "INFO",
-                   msg);
-  if (n > 0 && c->loglen + (size_t)n < sizeof(c->log))
-    c->loglen += (size_t)n;
-  if (level == CW_LOG_ERR)
-    c->err_logs++;
-  else if (level == CW_LOG_WARNING)
-    c->warn_logs++;
-  else
-    c->info_logs++;
-}
-
-static const char *fake_getenv(void *ud, const char *name) {
-  ctx_t *c = ud;
-  int second;
-  if (strcmp(name, "AWS_EC2_METADATA_DISABLED") == 0)
-    return "true";
-  if (strcmp(name, "AWS_ACCESS_KEY_ID") == 0) {
-    c->id_reads++;
-    return c->rotate && c->id_reads > 1 ? K2 : K1;
-  }
-  second = c->rotate && c->id_reads > 1;
-  if (strcmp(name, "AWS_SECRET_ACCESS_KEY") == 0)
-    return second ? S2 : S1;
-  if (strcmp(name, "AWS_SESSION_TOKEN") == 0)
-    return !c->with_token ? NULL : second ? TOK2 : TOK1;
-  return NULL;
-}
 
 /* ============================================================ requests */
 
@@ -163,21 +61,18 @@ typedef struct {
 } body_t;
 
 /* Parses request i: its target (without the prefix) and JSON body. */
-static int body_parse(srv_t *s, size_t i, body_t *b) {
+static int body_parse(fake_http_t *s, size_t i, body_t *b) {
   static const char *gp[] = {"logGroupName", NULL};
   static const char *sp[] = {"logStreamName", NULL};
   static const char *ep[] = {"logEvents", NULL};
   char t[128], err[256];
-  const req_t *r;
+  const fake_http_request_t *r = fake_http_request(s, i);
   yajl_val v;
 
   memset(b, 0, sizeof(*b));
-  if (i >= MAX_REQS)
+  if (r == NULL)
     return -1;
-  r = &s->reqs[i];
-  if (r->head == NULL || r->body == NULL)
-    return -1;
-  if (hdr(r, "X-Amz-Target", t, sizeof(t)) != NULL &&
+  if (fake_http_header(r, "X-Amz-Target", t, sizeof(t)) != NULL &&
       strncmp(t, TARGET_PREFIX, strlen(TARGET_PREFIX)) == 0)
     snprintf(b->target, sizeof(b->target), "%s", t + strlen(TARGET_PREFIX));
   b->root = yajl_tree_parse((const char *)r->body, err, sizeof(err));
@@ -212,7 +107,7 @@ static const char *body_msg(const body_t *b, size_t k) {
 }
 
 /* Request i is a Create* for group (and stream): exactly those members. */
-static void check_create(srv_t *s, size_t i, const char *group,
+static void check_create(fake_http_t *s, size_t i, const char *group,
                          const char *stream, const char *what) {
   body_t b;
   const char *want = stream ? "CreateLogStream" : "CreateLogGroup";
@@ -230,7 +125,7 @@ static void check_create(srv_t *s, size_t i, const char *group,
 /* Request i is a PutLogEvents for group:stream with messages
  * "<tag>-<idx[k]>" (at timestamps ts[k] unless ts is NULL), in that order,
  * and nothing else. */
-static void check_put_ts(srv_t *s, size_t i, const char *group,
+static void check_put_ts(fake_http_t *s, size_t i, const char *group,
                          const char *stream, const char *tag, const size_t *idx,
                          const int64_t *ts, size_t n, const char *what) {
   body_t b;
@@ -258,17 +153,18 @@ static void check_put_ts(srv_t *s, size_t i, const char *group,
   body_free(&b);
 }
 
-static void check_put(srv_t *s, size_t i, const char *group, const char *stream,
-                      const char *tag, const size_t *idx, size_t n,
-                      const char *what) {
+static void check_put(fake_http_t *s, size_t i, const char *group,
+                      const char *stream, const char *tag, const size_t *idx,
+                      size_t n, const char *what) {
   check_put_ts(s, i, group, stream, tag, idx, NULL, n, what);
 }
 
 /* ============================================================ fixture */
 
-typedef struct fx_s {
+typedef struct {
   ctx_t c;
-  srv_t srv;
+  fake_http_t *srv;
+  size_t nsteps;
   aws_creds_provider_t *creds;
   cw_pipeline_config_t cfg;
   cw_pipeline_t *p;
@@ -286,40 +182,21 @@ typedef struct fx_s {
 /* The fake server, the credentials and the configuration; fx_open makes
  * the queue, the adapter and the pipeline (tests change fx->cfg or
  * fx->max_events in between). */
-static int fx_init(fx_t *fx, const step_t *steps, size_t n) {
-  aws_creds_config_t cc;
-
+static int fx_init(fx_t *fx, const fake_http_step_t *steps, size_t n) {
   memset(fx, 0, sizeof(*fx));
   fx->c.now = T0;
   fx->c.mono = 1000000;
-  fx->c.fx = fx;
+  fx->c.arg = fx;
   fx->max_events = 100;
   pthread_mutex_init(&fx->lock, NULL);
-  if (srv_start(&fx->srv, steps, n, &fx->lock) != 0)
+  fx->srv = fake_server(steps, n, &fx->lock);
+  if (fx->srv == NULL)
     return -1;
-  snprintf(fx->url, sizeof(fx->url), "http://127.0.0.1:%d/", fx->srv.port);
-  snprintf(fx->host, sizeof(fx->host), "127.0.0.1:%d", fx->srv.port);
-  memset(&cc, 0, sizeof(cc));
-  cc.getenv_fn = fake_getenv;
-  cc.getenv_ud = &fx->c;
-  cc.clock_fn = fake_now;
-  cc.clock_ud = &fx->c;
-  cc.timeout_ms = 200;
-  fx->creds = aws_creds_provider_create(&cc);
-  fx->cfg = (cw_pipeline_config_t){
-      .creds = fx->creds,
-      .timeout_ms = 3000,
-      .max_attempts = 5,
-      .backoff_base_ms = 200,
-      .backoff_cap_ms = 20000,
-      .lock = &fx->lock,
-      .now = fake_now,
-      .mono_ms = fake_mono,
-      .random01 = fake_random,
-      .sleep_ms = fake_sleep,
-      .log = fake_log,
-      .ud = &fx->c,
-  };
+  fx->nsteps = n;
+  snprintf(fx->url, sizeof(fx->url), "%s/", fake_http_url(fx->srv));
+  snprintf(fx->host, sizeof(fx->host), "127.0.0.1:%d", fake_http_port(fx->srv));
+  fx->creds = fake_creds(&fx->c);
+  fx->cfg = fake_config(&fx->c, fx->creds, &fx->lock);
   return fx->creds != NULL ? 0 : -1;
 }
 
@@ -391,17 +268,6 @@ static cw_pipeline_stats_t fx_stats(fx_t *fx) {
   return st;
 }
 
-/* Adds message "<tag>-<i>" and checks the result. */
-static void add_ok(cw_logs_queue_t *q, const char *g, const char *s, int64_t ts,
-                   const char *tag, size_t i) {
-  char msg[64];
-  cw_logs_add_t r;
-  snprintf(msg, sizeof(msg), "%s-%05zu", tag, i);
-  r = cw_logs_queue_add(q, g, s, ts, msg, T0_MS);
-  if (r != CW_LOGS_ADDED)
-    T_OK(0, "add %s: result %d", msg, (int)r);
-}
-
 static void fx_add(fx_t *fx, const char *g, const char *s, int64_t ts,
                    const char *tag, size_t i) {
   pthread_mutex_lock(&fx->lock);
@@ -409,10 +275,9 @@ static void fx_add(fx_t *fx, const char *g, const char *s, int64_t ts,
   pthread_mutex_unlock(&fx->lock);
 }
 
+/* Stops the fake, checks its script was used up exactly, frees all. */
 static void fx_done(fx_t *fx, const char *what) {
-  char m[128];
-  snprintf(m, sizeof(m), "%s: every scripted reply used", what);
-  srv_stop(&fx->srv, m);
+  check_script_used(fx->srv, fx->nsteps, what);
   cw_pipeline_destroy(fx->p);
   cw_stream_logs_destroy(fx->l);
   aws_creds_provider_destroy(fx->creds);
@@ -428,66 +293,24 @@ static void fx_done(fx_t *fx, const char *what) {
   pthread_mutex_destroy(&fx->lock);
 }
 
-static int same_body(fx_t *fx, size_t a, size_t b) {
-  const req_t *x = &fx->srv.reqs[a], *y = &fx->srv.reqs[b];
-  return x->body != NULL && y->body != NULL && x->body_len == y->body_len &&
-         memcmp(x->body, y->body, x->body_len) == 0;
-}
-
-/* Request i: the line, headers and the signature (service "logs", signed
- * at when, X-Amz-Date amz_date), recomputed over the bytes received. */
+/* Request i was signed by key for CloudWatch Logs at when (X-Amz-Date
+ * amz_date; pipeline_fixture.h), not compressed, and sent with the queue
+ * unlocked. */
 static void check_signed_at(fx_t *fx, size_t i, const char *key,
                             const char *secret, const char *token, time_t when,
                             const char *amz_date, const char *what) {
-  const req_t *r = &fx->srv.reqs[i];
-  char v[4096], ct[128] = "", tg[128] = "", want[256], m[256];
-  aws_sigv4_header_t sh[2];
-  aws_sigv4_request_t req;
-  aws_sigv4_credentials_t sc = {key, secret, token};
-  aws_sigv4_result_t res;
-  const char *auth;
+  signed_at_t at = {
+      fx->host, "POST / HTTP/1.1\r\n", "logs", TARGET_PREFIX, 1, when,
+      amz_date};
+  const fake_http_request_t *r =
+      check_signature(fx->srv, i, &at, key, secret, token, what);
+  char v[64];
 
-  if (!T_OK(r->head != NULL, "%s: request %zu recorded", what, i))
+  if (r == NULL)
     return;
-#define MSG(text)                                                              \
-  (snprintf(m, sizeof(m), "%s: request %zu: %s", what, i, text), m)
-  T_OK(strncmp(r->head, "POST / HTTP/1.1\r\n", 17) == 0, "%s", MSG("POST /"));
-  T_EQ_STR(hdr(r, "Content-Type", ct, sizeof(ct)), CTYPE, MSG("Content-Type"));
-  T_OK(hdr(r, "X-Amz-Target", tg, sizeof(tg)) != NULL &&
-           strncmp(tg, TARGET_PREFIX, strlen(TARGET_PREFIX)) == 0,
-       "%s", MSG("X-Amz-Target Logs_20140328.*"));
-  T_OK(hdr(r, "Content-Encoding", v, sizeof(v)) == NULL, "%s",
-       MSG("not compressed"));
-  T_EQ_STR(hdr(r, "X-Amz-Date", v, sizeof(v)), amz_date, MSG("X-Amz-Date"));
-  if (token != NULL)
-    T_EQ_STR(hdr(r, "X-Amz-Security-Token", v, sizeof(v)), token,
-             MSG("X-Amz-Security-Token"));
-  snprintf(want, sizeof(want),
-           "AWS4-HMAC-SHA256 Credential=%s/" CRED_DATE "/" REGION
-           "/logs/aws4_request, ",
-           key);
-  auth = hdr(r, "Authorization", v, sizeof(v));
-  if (!T_OK(auth != NULL && strncmp(auth, want, strlen(want)) == 0, "%s",
-            MSG("Authorization for service logs")))
-    T_NOTE("Authorization: %s", auth ? auth : "(none)");
-  T_OK(r->lock_free, "%s", MSG("sent with the queue unlocked"));
-  sh[0] = (aws_sigv4_header_t){"Content-Type", ct};
-  sh[1] = (aws_sigv4_header_t){"X-Amz-Target", tg};
-  req = (aws_sigv4_request_t){.method = "POST",
-                              .host = fx->host,
-                              .path = "/",
-                              .headers = sh,
-                              .header_count = 2,
-                              .payload = r->body,
-                              .payload_len = r->body_len,
-                              .region = REGION,
-                              .service = "logs",
-                              .now = when};
-  if (T_OK(aws_sigv4_sign(&req, &sc, &res) == 0, "%s", MSG("re-sign")))
-    T_EQ_STR(auth, aws_sigv4_result_header(&res, "Authorization"),
-             MSG("signature over the bytes received"));
-#undef MSG
-  aws_sigv4_result_free(&res);
+  T_OK(fake_http_header(r, "Content-Encoding", v, sizeof(v)) == NULL,
+       "%s: request %zu: not compressed", what, i);
+  T_OK(r->lock_free, "%s: request %zu: sent with the queue unlocked", what, i);
 }
 
 static void check_signed(fx_t *fx, size_t i, const char *key,
@@ -496,37 +319,30 @@ static void check_signed(fx_t *fx, size_t i, const char *key,
   check_signed_at(fx, i, key, secret, token, T0, AMZ_DATE, what);
 }
 
-#define OK_CREATE                                                              \
-  { 200, "", NULL }
-#define OK_PUT                                                                 \
-  { 200, "{\"nextSequenceToken\":\"4963\"}", NULL }
+#define OK_CREATE ANSWER(200, "", NULL)
+#define OK_PUT ANSWER(200, "{\"nextSequenceToken\":\"4963\"}", NULL)
 #define EXISTS                                                                 \
-  {                                                                            \
-    400,                                                                       \
-        "{\"__type\":\"ResourceAlreadyExistsException\",\"message\":\"The "    \
-        "specified log group already exists\"}",                               \
-        NULL                                                                   \
-  }
+  ANSWER(400,                                                                  \
+         "{\"__type\":\"ResourceAlreadyExistsException\",\"message\":\"The "   \
+         "specified log group already exists\"}",                              \
+         NULL)
 #define NOT_FOUND                                                              \
-  {                                                                            \
-    400,                                                                       \
-        "{\"__type\":\"ResourceNotFoundException\",\"message\":\"The "         \
-        "specified "                                                           \
-        "log stream does not exist.\"}",                                       \
-        NULL                                                                   \
-  }
+  ANSWER(400,                                                                  \
+         "{\"__type\":\"ResourceNotFoundException\",\"message\":\"The "        \
+         "specified "                                                          \
+         "log stream does not exist.\"}",                                      \
+         NULL)
 #define THROTTLED                                                              \
-  {                                                                            \
-    400, "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}", \
-        NULL                                                                   \
-  }
-#define UNAVAILABLE                                                            \
-  { 503, "", NULL }
+  ANSWER(400,                                                                  \
+         "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}", \
+         NULL)
+#define UNAVAILABLE ANSWER(503, "", NULL)
 
 /* ============================================================== cases */
 
 static void test_first_send(void) {
-  static const step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT, OK_PUT};
+  static const fake_http_step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT,
+                                           OK_PUT};
   static const size_t first[] = {1, 2, 0}, second[] = {3, 4};
   fx_t fx;
   cw_pipeline_stats_t st;
@@ -535,18 +351,18 @@ static void test_first_send(void) {
             "first send: fixture"))
     return;
   T_EQ_INT(fx_run(&fx), 0, "empty queue: run returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 0, "empty queue: no request");
+  T_EQ_INT(srv_count(fx.srv), 0, "empty queue: no request");
   fx_add(&fx, GROUP, STREAM, T0_MS - 1000, "e", 0);
   fx_add(&fx, GROUP, STREAM, T0_MS - 3000, "e", 1);
   fx_add(&fx, GROUP, STREAM, T0_MS - 2000, "e", 2);
   T_EQ_INT(fx_run(&fx), 0, "first send: run returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 3, "first send: 3 requests");
-  check_create(&fx.srv, 0, GROUP, NULL, "first send");
-  check_create(&fx.srv, 1, GROUP, STREAM, "first send");
-  check_put(&fx.srv, 2, GROUP, STREAM, "e", first, 3, "first send");
+  T_EQ_INT(srv_count(fx.srv), 3, "first send: 3 requests");
+  check_create(fx.srv, 0, GROUP, NULL, "first send");
+  check_create(fx.srv, 1, GROUP, STREAM, "first send");
+  check_put(fx.srv, 2, GROUP, STREAM, "e", first, 3, "first send");
   {
     body_t b;
-    if (body_parse(&fx.srv, 2, &b) == 0 && body_num(&b) == 3)
+    if (body_parse(fx.srv, 2, &b) == 0 && body_num(&b) == 3)
       T_OK(body_ts(&b, 0) == T0_MS - 3000 && body_ts(&b, 1) == T0_MS - 2000 &&
                body_ts(&b, 2) == T0_MS - 1000,
            "first send: timestamps in ms, ascending");
@@ -559,8 +375,8 @@ static void test_first_send(void) {
   fx_add(&fx, GROUP, STREAM, T0_MS, "e", 4);
   fx_add(&fx, GROUP, STREAM, T0_MS - 1, "e", 3);
   T_EQ_INT(fx_run(&fx), 0, "next run: returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 4, "next run: PutLogEvents only");
-  check_put(&fx.srv, 3, GROUP, STREAM, "e", second, 2, "next run");
+  T_EQ_INT(srv_count(fx.srv), 4, "next run: PutLogEvents only");
+  check_put(fx.srv, 3, GROUP, STREAM, "e", second, 2, "next run");
   st = fx_stats(&fx);
   T_EQ_INT(st.requests, 4, "stats: 4 requests");
   T_EQ_INT(st.requests_failed, 0, "stats: none failed");
@@ -576,7 +392,8 @@ static void test_first_send(void) {
 }
 
 static void test_already_exists(void) {
-  static const step_t steps[] = {EXISTS, EXISTS, OK_PUT, OK_CREATE, OK_PUT};
+  static const fake_http_step_t steps[] = {EXISTS, EXISTS, OK_PUT, OK_CREATE,
+                                           OK_PUT};
   static const size_t one[] = {0}, two[] = {1};
   fx_t fx;
   cw_pipeline_stats_t st;
@@ -586,14 +403,14 @@ static void test_already_exists(void) {
     return;
   fx_add(&fx, GROUP, STREAM, T0_MS, "x", 0);
   T_EQ_INT(fx_run(&fx), 0, "already exists: run returns 0");
-  check_create(&fx.srv, 0, GROUP, NULL, "already exists");
-  check_create(&fx.srv, 1, GROUP, STREAM, "already exists");
-  check_put(&fx.srv, 2, GROUP, STREAM, "x", one, 1, "already exists");
+  check_create(fx.srv, 0, GROUP, NULL, "already exists");
+  check_create(fx.srv, 1, GROUP, STREAM, "already exists");
+  check_put(fx.srv, 2, GROUP, STREAM, "x", one, 1, "already exists");
   /* A second stream of the same group: its stream only. */
   fx_add(&fx, GROUP, STREAM2, T0_MS, "x", 1);
   T_EQ_INT(fx_run(&fx), 0, "second stream: run returns 0");
-  check_create(&fx.srv, 3, GROUP, STREAM2, "second stream, group known");
-  check_put(&fx.srv, 4, GROUP, STREAM2, "x", two, 1, "second stream");
+  check_create(fx.srv, 3, GROUP, STREAM2, "second stream, group known");
+  check_put(fx.srv, 4, GROUP, STREAM2, "x", two, 1, "second stream");
   st = fx_stats(&fx);
   /* Fails until "already exists" stops counting as a failed request (see
    * the report: the pipeline counts every answer but 2xx). */
@@ -608,8 +425,8 @@ static void test_already_exists(void) {
 }
 
 static void test_not_found(void) {
-  static const step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT, NOT_FOUND,
-                                 EXISTS,    OK_CREATE, OK_PUT};
+  static const fake_http_step_t steps[] = {
+      OK_CREATE, OK_CREATE, OK_PUT, NOT_FOUND, EXISTS, OK_CREATE, OK_PUT};
   static const size_t one[] = {0}, two[] = {1, 2};
   fx_t fx;
   cw_pipeline_stats_t st;
@@ -622,13 +439,13 @@ static void test_not_found(void) {
   fx_add(&fx, GROUP, STREAM, T0_MS, "n", 1);
   fx_add(&fx, GROUP, STREAM, T0_MS, "n", 2);
   T_EQ_INT(fx_run(&fx), 0, "not found: second run returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 7, "not found: 7 requests");
-  check_put(&fx.srv, 2, GROUP, STREAM, "n", one, 1, "not found");
-  check_put(&fx.srv, 3, GROUP, STREAM, "n", two, 2, "not found: refused");
-  check_create(&fx.srv, 4, GROUP, NULL, "not found: group again");
-  check_create(&fx.srv, 5, GROUP, STREAM, "not found: stream again");
-  check_put(&fx.srv, 6, GROUP, STREAM, "n", two, 2, "not found: retried");
-  T_OK(same_body(&fx, 3, 6), "not found: the same body again");
+  T_EQ_INT(srv_count(fx.srv), 7, "not found: 7 requests");
+  check_put(fx.srv, 2, GROUP, STREAM, "n", one, 1, "not found");
+  check_put(fx.srv, 3, GROUP, STREAM, "n", two, 2, "not found: refused");
+  check_create(fx.srv, 4, GROUP, NULL, "not found: group again");
+  check_create(fx.srv, 5, GROUP, STREAM, "not found: stream again");
+  check_put(fx.srv, 6, GROUP, STREAM, "n", two, 2, "not found: retried");
+  T_OK(srv_same_body(fx.srv, 3, 6), "not found: the same body again");
   st = fx_stats(&fx);
   T_EQ_INT(st.items_sent, 3, "stats: events sent once");
   T_EQ_INT(st.items_refused, 0, "stats: none refused");
@@ -640,8 +457,8 @@ static void test_not_found(void) {
 }
 
 static void test_not_found_twice(void) {
-  static const step_t steps[] = {OK_CREATE, OK_CREATE, NOT_FOUND,
-                                 OK_CREATE, OK_CREATE, NOT_FOUND};
+  static const fake_http_step_t steps[] = {OK_CREATE, OK_CREATE, NOT_FOUND,
+                                           OK_CREATE, OK_CREATE, NOT_FOUND};
   fx_t fx;
   cw_pipeline_stats_t st;
 
@@ -651,7 +468,7 @@ static void test_not_found_twice(void) {
   fx_add(&fx, GROUP, STREAM, T0_MS, "n", 0);
   fx_add(&fx, GROUP, STREAM, T0_MS, "n", 1);
   T_EQ_INT(fx_run(&fx), 0, "not found twice: run returns 0 (dropped)");
-  T_EQ_INT(srv_count(&fx.srv), 6, "not found twice: one re-creation only");
+  T_EQ_INT(srv_count(fx.srv), 6, "not found twice: one re-creation only");
   st = fx_stats(&fx);
   T_EQ_INT(st.items_refused, 2, "stats: 2 refused");
   T_EQ_INT(st.items_sent, 0, "stats: none sent");
@@ -664,8 +481,8 @@ static void test_not_found_twice(void) {
 }
 
 static void test_throttling(void) {
-  static const step_t steps[] = {OK_CREATE, THROTTLED, OK_CREATE, THROTTLED,
-                                 OK_PUT};
+  static const fake_http_step_t steps[] = {OK_CREATE, THROTTLED, OK_CREATE,
+                                           THROTTLED, OK_PUT};
   static const size_t all[] = {0, 1, 2};
   fx_t fx;
   cw_pipeline_stats_t st;
@@ -676,12 +493,12 @@ static void test_throttling(void) {
   for (size_t i = 0; i < 3; i++)
     fx_add(&fx, GROUP, STREAM, T0_MS + (int64_t)i, "t", i);
   T_EQ_INT(fx_run(&fx), 0, "throttling: run returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 5, "throttling: 5 requests");
-  check_create(&fx.srv, 1, GROUP, STREAM, "throttled CreateLogStream");
-  check_create(&fx.srv, 2, GROUP, STREAM, "CreateLogStream again");
-  check_put(&fx.srv, 3, GROUP, STREAM, "t", all, 3, "throttling");
-  check_put(&fx.srv, 4, GROUP, STREAM, "t", all, 3, "throttling: again");
-  T_OK(same_body(&fx, 3, 4), "throttling: the same body again");
+  T_EQ_INT(srv_count(fx.srv), 5, "throttling: 5 requests");
+  check_create(fx.srv, 1, GROUP, STREAM, "throttled CreateLogStream");
+  check_create(fx.srv, 2, GROUP, STREAM, "CreateLogStream again");
+  check_put(fx.srv, 3, GROUP, STREAM, "t", all, 3, "throttling");
+  check_put(fx.srv, 4, GROUP, STREAM, "t", all, 3, "throttling: again");
+  T_OK(srv_same_body(fx.srv, 3, 4), "throttling: the same body again");
   T_EQ_INT(fx.c.nsleeps, 2, "throttling: two backoff sleeps");
   T_EQ_INT(fx.c.sleeps[0], 100, "first delay: 0.5 of 200");
   T_EQ_INT(fx.c.sleeps[1], 200, "second delay: 0.5 of 400 (attempts shared)");
@@ -695,13 +512,14 @@ static void test_throttling(void) {
 }
 
 static void test_permanent(void) {
-  static const step_t steps[] = {
+  static const fake_http_step_t steps[] = {
       OK_CREATE,
       OK_CREATE,
-      {400,
-       "{\"__type\":\"InvalidParameterException\",\"message\":\"Log events "
-       "in a single PutLogEvents request must be in chronological order.\"}",
-       NULL},
+      ANSWER(
+          400,
+          "{\"__type\":\"InvalidParameterException\",\"message\":\"Log events "
+          "in a single PutLogEvents request must be in chronological order.\"}",
+          NULL),
       OK_CREATE,
       OK_CREATE,
       OK_PUT};
@@ -716,9 +534,9 @@ static void test_permanent(void) {
   fx_add(&fx, GROUP, STREAM, T0_MS, "p", 1);
   fx_add(&fx, GROUP2, STREAM2, T0_MS, "p", 2);
   T_EQ_INT(fx_run(&fx), 0, "permanent: run goes on (returns 0)");
-  T_EQ_INT(srv_count(&fx.srv), 6, "permanent: no retry of the refused batch");
-  check_put(&fx.srv, 2, GROUP, STREAM, "p", refused, 2, "permanent");
-  check_put(&fx.srv, 5, GROUP2, STREAM2, "p", next, 1,
+  T_EQ_INT(srv_count(fx.srv), 6, "permanent: no retry of the refused batch");
+  check_put(fx.srv, 2, GROUP, STREAM, "p", refused, 2, "permanent");
+  check_put(fx.srv, 5, GROUP2, STREAM2, "p", next, 1,
             "permanent: the next stream still sent");
   st = fx_stats(&fx);
   T_EQ_INT(st.items_refused, 2, "stats: 2 refused");
@@ -737,15 +555,14 @@ static void test_permanent(void) {
 }
 
 static void test_rejected(void) {
-  static const step_t steps[] = {
-      OK_CREATE,
-      OK_CREATE,
-      {200,
-       "{\"nextSequenceToken\":\"1\",\"rejectedLogEventsInfo\":{"
-       "\"tooOldLogEventEndIndex\":2,\"tooNewLogEventStartIndex\":5}}",
-       NULL},
-      {200, "{\"rejectedLogEventsInfo\":{\"expiredLogEventEndIndex\":1}}",
-       NULL},
+  static const fake_http_step_t steps[] = {
+      OK_CREATE, OK_CREATE,
+      ANSWER(200,
+             "{\"nextSequenceToken\":\"1\",\"rejectedLogEventsInfo\":{"
+             "\"tooOldLogEventEndIndex\":2,\"tooNewLogEventStartIndex\":5}}",
+             NULL),
+      ANSWER(200, "{\"rejectedLogEventsInfo\":{\"expiredLogEventEndIndex\":1}}",
+             NULL),
       OK_PUT};
   fx_t fx;
   cw_pipeline_stats_t st;
@@ -782,14 +599,8 @@ static void test_rejected(void) {
 }
 
 static void test_expired_token(void) {
-  static const step_t steps[] = {
-      {400,
-       "{\"__type\":\"ExpiredTokenException\",\"message\":\"The security "
-       "token included in the request is expired\"}",
-       NULL},
-      OK_CREATE,
-      OK_CREATE,
-      OK_PUT};
+  static const fake_http_step_t steps[] = {EXPIRED_TOKEN, OK_CREATE, OK_CREATE,
+                                           OK_PUT};
   static const size_t all[] = {0};
   fx_t fx;
 
@@ -800,12 +611,12 @@ static void test_expired_token(void) {
   fx.c.with_token = 1;
   fx_add(&fx, GROUP, STREAM, T0_MS, "k", 0);
   T_EQ_INT(fx_run(&fx), 0, "expired token: run returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 4, "expired token: 4 requests");
+  T_EQ_INT(srv_count(fx.srv), 4, "expired token: 4 requests");
   check_signed(&fx, 0, K1, S1, TOK1, "expired token: first");
   check_signed(&fx, 1, K2, S2, TOK2, "expired token: fresh keys");
   check_signed(&fx, 3, K2, S2, TOK2, "expired token: Put with fresh keys");
-  T_OK(same_body(&fx, 0, 1), "expired token: the same body again");
-  check_put(&fx.srv, 3, GROUP, STREAM, "k", all, 1, "expired token");
+  T_OK(srv_same_body(fx.srv, 0, 1), "expired token: the same body again");
+  check_put(fx.srv, 3, GROUP, STREAM, "k", all, 1, "expired token");
   T_EQ_INT(fx.c.id_reads, 2, "the environment was read again once");
   T_EQ_INT(fx.c.nsleeps, 0, "no sleep before the retry with fresh keys");
   T_EQ_INT(fx_stats(&fx).items_sent, 1, "stats: sent");
@@ -816,9 +627,9 @@ static void test_expired_token(void) {
 /* A batch that fails its attempts leaves the stream failing: the next run
  * probes with one attempt, without a backoff. */
 static void test_persistent(void) {
-  static const step_t steps[] = {OK_CREATE,   OK_CREATE,   UNAVAILABLE,
-                                 UNAVAILABLE, UNAVAILABLE, UNAVAILABLE,
-                                 OK_PUT};
+  static const fake_http_step_t steps[] = {
+      OK_CREATE,   OK_CREATE,   UNAVAILABLE, UNAVAILABLE,
+      UNAVAILABLE, UNAVAILABLE, OK_PUT};
   static const size_t all[] = {0, 1};
   fx_t fx;
 
@@ -830,7 +641,7 @@ static void test_persistent(void) {
   fx_add(&fx, GROUP, STREAM, T0_MS, "s", 0);
   fx_add(&fx, GROUP, STREAM, T0_MS, "s", 1);
   T_EQ_INT(fx_run(&fx), -1, "always 503: run returns -1");
-  T_EQ_INT(srv_count(&fx.srv), 5, "always 503: 3 attempts");
+  T_EQ_INT(srv_count(fx.srv), 5, "always 503: 3 attempts");
   T_EQ_INT(fx.c.nsleeps, 2, "always 503: 2 backoffs");
   T_EQ_INT(fx_qsize(&fx), 2, "always 503: events kept");
   T_EQ_INT(fx.c.err_logs, 1, "always 503: one error logged");
@@ -842,14 +653,14 @@ static void test_persistent(void) {
 
   fx.c.nsleeps = 0;
   T_EQ_INT(fx_run(&fx), -1, "failing: the probe fails: -1");
-  T_EQ_INT(srv_count(&fx.srv), 6, "failing: one attempt only");
+  T_EQ_INT(srv_count(fx.srv), 6, "failing: one attempt only");
   T_EQ_INT(fx.c.nsleeps, 0, "failing: no backoff");
   T_EQ_INT(fx_qsize(&fx), 2, "failing: events still kept");
   T_EQ_INT(fx.c.err_logs, 1, "failing: not logged again within a minute");
 
   T_EQ_INT(fx_run(&fx), 0, "server back: run returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 7, "server back: just the Put");
-  check_put(&fx.srv, 6, GROUP, STREAM, "s", all, 2, "server back");
+  T_EQ_INT(srv_count(fx.srv), 7, "server back: just the Put");
+  check_put(fx.srv, 6, GROUP, STREAM, "s", all, 2, "server back");
   T_EQ_INT(fx_stats(&fx).items_sent, 2, "stats: 2 sent");
   T_EQ_INT(fx_stats(&fx).items_refused, 0, "stats: none refused");
   T_EQ_INT(fx_stats(&fx).requests_failed, 4, "stats: 4 failed");
@@ -862,7 +673,8 @@ static void test_persistent(void) {
 }
 
 static void test_stop(void) {
-  static const step_t steps[] = {UNAVAILABLE, OK_CREATE, OK_CREATE, OK_PUT};
+  static const fake_http_step_t steps[] = {UNAVAILABLE, OK_CREATE, OK_CREATE,
+                                           OK_PUT};
   fx_t fx;
 
   if (!T_OK(fx_init(&fx, steps, 4) == 0 && fx_open(&fx) == 0, "stop: fixture"))
@@ -870,14 +682,14 @@ static void test_stop(void) {
   fx.c.stop = 1;
   fx_add(&fx, GROUP, STREAM, T0_MS, "s", 0);
   T_EQ_INT(fx_run(&fx), -1, "stop: run returns -1");
-  T_EQ_INT(srv_count(&fx.srv), 1, "stop: nothing after the first failure");
+  T_EQ_INT(srv_count(fx.srv), 1, "stop: nothing after the first failure");
   T_EQ_INT(fx_qsize(&fx), 1, "stop: event kept");
   T_EQ_INT(fx_stats(&fx).retries, 0, "stop: no retry counted");
   T_EQ_INT(fx.c.err_logs, 0, "stop: no failure logged");
   /* Told to stop is no failure of the destination: full attempts next. */
   fx.c.stop = 0;
   T_EQ_INT(fx_run(&fx), 0, "after stop: the next run sends");
-  T_EQ_INT(srv_count(&fx.srv), 4, "after stop: the group, stream and put");
+  T_EQ_INT(srv_count(fx.srv), 4, "after stop: the group, stream and put");
   fx_done(&fx, "stop");
 }
 
@@ -891,7 +703,7 @@ static void test_deadline(void) {
   fx_add(&fx, GROUP, STREAM, T0_MS, "d", 0);
   T_EQ_INT(cw_pipeline_run(fx.p, T0), -1,
            "at the deadline: -1, no request started");
-  T_EQ_INT(srv_count(&fx.srv), 0, "deadline: no request");
+  T_EQ_INT(srv_count(fx.srv), 0, "deadline: no request");
   T_EQ_INT(fx_qsize(&fx), 1, "deadline: event kept");
   T_EQ_INT(fx.c.err_logs, 0, "deadline: no failure logged");
   fx_done(&fx, "deadline");
@@ -900,7 +712,8 @@ static void test_deadline(void) {
 /* Events arrive while a batch is in flight (during the backoff sleep, as
  * collectd's threads would): the batch is sent unchanged, the queue bound
  * drops only what is not being sent, and the newcomers go next. */
-static void add_in_flight(fx_t *fx, size_t nth) {
+static void add_in_flight(void *arg, size_t nth) {
+  fx_t *fx = arg;
   if (nth != 0)
     return;
   pthread_mutex_lock(&fx->lock);
@@ -913,8 +726,8 @@ static void add_in_flight(fx_t *fx, size_t nth) {
 }
 
 static void test_in_flight(void) {
-  static const step_t steps[] = {OK_CREATE, OK_CREATE, UNAVAILABLE, OK_PUT,
-                                 OK_PUT};
+  static const fake_http_step_t steps[] = {OK_CREATE, OK_CREATE, UNAVAILABLE,
+                                           OK_PUT, OK_PUT};
   static const size_t batch[] = {0, 1, 2}, next[] = {4, 5};
   fx_t fx;
 
@@ -927,10 +740,10 @@ static void test_in_flight(void) {
   for (size_t i = 0; i < 3; i++)
     fx_add(&fx, GROUP, STREAM, T0_MS + (int64_t)i, "f", i);
   T_EQ_INT(fx_run(&fx), 0, "in flight: run returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 5, "in flight: 5 requests");
-  check_put(&fx.srv, 2, GROUP, STREAM, "f", batch, 3, "in flight: first try");
-  T_OK(same_body(&fx, 2, 3), "in flight: the retry is the same batch");
-  check_put(&fx.srv, 4, GROUP, STREAM, "f", next, 2,
+  T_EQ_INT(srv_count(fx.srv), 5, "in flight: 5 requests");
+  check_put(fx.srv, 2, GROUP, STREAM, "f", batch, 3, "in flight: first try");
+  T_OK(srv_same_body(fx.srv, 2, 3), "in flight: the retry is the same batch");
+  check_put(fx.srv, 4, GROUP, STREAM, "f", next, 2,
             "in flight: newcomers next, f-3 dropped for room");
   pthread_mutex_lock(&fx.lock);
   T_EQ_INT(cw_logs_queue_dropped(fx.q), 1, "in flight: 1 dropped for room");
@@ -940,8 +753,8 @@ static void test_in_flight(void) {
 }
 
 static void test_streams(void) {
-  static const step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT,
-                                 OK_CREATE, OK_CREATE, OK_PUT};
+  static const fake_http_step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT,
+                                           OK_CREATE, OK_CREATE, OK_PUT};
   static const size_t a[] = {1, 0, 3}, b[] = {2, 4};
   fx_t fx;
 
@@ -954,17 +767,18 @@ static void test_streams(void) {
   fx_add(&fx, GROUP2, STREAM2, T0_MS + 3, "m", 3);
   fx_add(&fx, GROUP, STREAM, T0_MS + 4, "m", 4);
   T_EQ_INT(fx_run(&fx), 0, "streams: run returns 0");
-  check_create(&fx.srv, 0, GROUP2, NULL, "streams");
-  check_create(&fx.srv, 1, GROUP2, STREAM2, "streams");
-  check_put(&fx.srv, 2, GROUP2, STREAM2, "m", a, 3, "streams: oldest first");
-  check_create(&fx.srv, 3, GROUP, NULL, "streams");
-  check_create(&fx.srv, 4, GROUP, STREAM, "streams");
-  check_put(&fx.srv, 5, GROUP, STREAM, "m", b, 2, "streams: then the other");
+  check_create(fx.srv, 0, GROUP2, NULL, "streams");
+  check_create(fx.srv, 1, GROUP2, STREAM2, "streams");
+  check_put(fx.srv, 2, GROUP2, STREAM2, "m", a, 3, "streams: oldest first");
+  check_create(fx.srv, 3, GROUP, NULL, "streams");
+  check_create(fx.srv, 4, GROUP, STREAM, "streams");
+  check_put(fx.srv, 5, GROUP, STREAM, "m", b, 2, "streams: then the other");
   fx_done(&fx, "streams");
 }
 
 static void test_big_batches(void) {
-  static const step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT, OK_PUT};
+  static const fake_http_step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT,
+                                           OK_PUT};
   fx_t fx;
   body_t b1, b2;
   size_t n = CW_LOGS_MAX_EVENTS + 1;
@@ -979,8 +793,8 @@ static void test_big_batches(void) {
     add_ok(fx.q, GROUP, STREAM, T0_MS - (int64_t)i, "big", i);
   pthread_mutex_unlock(&fx.lock);
   T_EQ_INT(fx_run(&fx), 0, "10,001: run returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 4, "10,001: two PutLogEvents");
-  if (body_parse(&fx.srv, 2, &b1) == 0 && body_parse(&fx.srv, 3, &b2) == 0) {
+  T_EQ_INT(srv_count(fx.srv), 4, "10,001: two PutLogEvents");
+  if (body_parse(fx.srv, 2, &b1) == 0 && body_parse(fx.srv, 3, &b2) == 0) {
     int sorted = 1;
     T_EQ_INT(body_num(&b1), CW_LOGS_MAX_EVENTS, "first request: 10,000");
     T_EQ_INT(body_num(&b2), 1, "second request: 1");
@@ -1002,7 +816,7 @@ static void test_big_batches(void) {
 }
 
 static void test_utf8_on_the_wire(void) {
-  static const step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT};
+  static const fake_http_step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT};
   fx_t fx;
   body_t b;
 
@@ -1013,7 +827,7 @@ static void test_utf8_on_the_wire(void) {
                     "error: \"bad\xFFinput\"\n\tat \xF0\x9F\x98\x80", T0_MS);
   pthread_mutex_unlock(&fx.lock);
   T_EQ_INT(fx_run(&fx), 0, "wire: run returns 0");
-  if (T_OK(body_parse(&fx.srv, 2, &b) == 0 && body_num(&b) == 1,
+  if (T_OK(body_parse(fx.srv, 2, &b) == 0 && body_num(&b) == 1,
            "wire: body parses"))
     T_EQ_STR(body_msg(&b, 0),
              "error: \"bad\xEF\xBF\xBDinput\"\n\tat \xF0\x9F\x98\x80",
@@ -1025,14 +839,12 @@ static void test_utf8_on_the_wire(void) {
 /* A refused CreateLogGroup (a role allowed to put, not to create) does not
  * stop PutLogEvents. */
 static void test_create_denied(void) {
-  static const step_t steps[] = {
-      {400,
-       "{\"__type\":\"AccessDeniedException\",\"message\":\"User is not "
-       "authorized to perform: logs:CreateLogGroup\"}",
-       NULL},
-      OK_CREATE,
-      OK_PUT,
-      OK_PUT};
+  static const fake_http_step_t steps[] = {
+      ANSWER(400,
+             "{\"__type\":\"AccessDeniedException\",\"message\":\"User is not "
+             "authorized to perform: logs:CreateLogGroup\"}",
+             NULL),
+      OK_CREATE, OK_PUT, OK_PUT};
   static const size_t one[] = {0}, two[] = {1};
   fx_t fx;
 
@@ -1041,19 +853,19 @@ static void test_create_denied(void) {
     return;
   fx_add(&fx, GROUP, STREAM, T0_MS, "d", 0);
   T_EQ_INT(fx_run(&fx), 0, "create denied: run returns 0");
-  check_put(&fx.srv, 2, GROUP, STREAM, "d", one, 1, "create denied");
+  check_put(fx.srv, 2, GROUP, STREAM, "d", one, 1, "create denied");
   T_EQ_INT(fx.c.warn_logs, 1, "create denied: one warning");
   T_OK(strstr(fx.c.log, "logs:CreateLogGroup") != NULL,
        "create denied: the service's message logged");
   fx_add(&fx, GROUP, STREAM, T0_MS, "d", 1);
   T_EQ_INT(fx_run(&fx), 0, "create denied: next run");
-  check_put(&fx.srv, 3, GROUP, STREAM, "d", two, 1,
+  check_put(fx.srv, 3, GROUP, STREAM, "d", two, 1,
             "create denied: not asked again");
   fx_done(&fx, "create denied");
 }
 
 static void test_too_old_at_send(void) {
-  static const step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT};
+  static const fake_http_step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT};
   static const size_t young[] = {1};
   fx_t fx;
 
@@ -1064,7 +876,7 @@ static void test_too_old_at_send(void) {
   fx_add(&fx, GROUP, STREAM, T0_MS - 1000, "o", 1);
   fx.c.now = T0 + 2 * 24 * 3600; /* two days without a run */
   T_EQ_INT(fx_run(&fx), 0, "too old at send: run returns 0");
-  check_put(&fx.srv, 2, GROUP, STREAM, "o", young, 1,
+  check_put(fx.srv, 2, GROUP, STREAM, "o", young, 1,
             "too old at send: left out");
   T_EQ_INT(fx_stats(&fx).items_expired, 1, "too old at send: counted");
   T_EQ_INT(fx_stats(&fx).items_sent, 1, "too old at send: 1 sent");
@@ -1165,20 +977,21 @@ out:
  * fails with an error naming the permission, probed once per run; the
  * complaint is repeated at doubling intervals. */
 static void test_denied(void) {
-  static const step_t steps[] = {
+  static const fake_http_step_t steps[] = {
       OK_CREATE,
       OK_CREATE,
-      {400,
-       "{\"__type\":\"AccessDeniedException\",\"message\":\"User: "
-       "arn:aws:sts::123456789012:assumed-role/r/i is not authorized to "
-       "perform: logs:PutLogEvents\"}",
-       NULL},
-      {400, "{\"__type\":\"AccessDeniedException\",\"message\":\"still not\"}",
-       NULL},
-      {403,
-       "{\"__type\":\"UnauthorizedOperation\",\"message\":\"You are not "
-       "authorized to perform this operation.\"}",
-       NULL},
+      ANSWER(400,
+             "{\"__type\":\"AccessDeniedException\",\"message\":\"User: "
+             "arn:aws:sts::123456789012:assumed-role/r/i is not authorized to "
+             "perform: logs:PutLogEvents\"}",
+             NULL),
+      ANSWER(400,
+             "{\"__type\":\"AccessDeniedException\",\"message\":\"still not\"}",
+             NULL),
+      ANSWER(403,
+             "{\"__type\":\"UnauthorizedOperation\",\"message\":\"You are not "
+             "authorized to perform this operation.\"}",
+             NULL),
       OK_PUT};
   static const size_t all[] = {0, 1};
   fx_t fx;
@@ -1190,7 +1003,7 @@ static void test_denied(void) {
   fx_add(&fx, GROUP, STREAM, T0_MS, "a", 0);
   fx_add(&fx, GROUP, STREAM, T0_MS + 1, "a", 1);
   T_EQ_INT(fx_run(&fx), -1, "denied: run returns -1");
-  T_EQ_INT(srv_count(&fx.srv), 3, "denied: one PutLogEvents, no retry");
+  T_EQ_INT(srv_count(fx.srv), 3, "denied: one PutLogEvents, no retry");
   T_EQ_INT(fx.c.nsleeps, 0, "denied: no backoff");
   T_EQ_INT(fx_qsize(&fx), 2, "denied: the events are kept");
   st = fx_stats(&fx);
@@ -1206,19 +1019,19 @@ static void test_denied(void) {
     T_NOTE("log: %s", fx.c.log);
 
   T_EQ_INT(fx_run(&fx), -1, "denied again: -1");
-  T_EQ_INT(srv_count(&fx.srv), 4, "denied again: one probe");
+  T_EQ_INT(srv_count(fx.srv), 4, "denied again: one probe");
   T_EQ_INT(fx.c.err_logs, 1, "denied again: not logged within a minute");
   fx.c.now += 61;
   T_EQ_INT(fx_run(&fx), -1, "UnauthorizedOperation: kept too");
-  T_EQ_INT(srv_count(&fx.srv), 5, "UnauthorizedOperation: one probe");
+  T_EQ_INT(srv_count(fx.srv), 5, "UnauthorizedOperation: one probe");
   T_EQ_INT(fx.c.err_logs, 2, "a minute later: logged again");
   if (!T_OK(strstr(fx.c.log, "3 failures so far") != NULL,
             "with the count of failures"))
     T_NOTE("log: %s", fx.c.log);
   T_EQ_INT(fx_stats(&fx).items_refused, 0, "still nothing refused");
   T_EQ_INT(fx_run(&fx), 0, "allowed again: sent");
-  check_put(&fx.srv, 5, GROUP, STREAM, "a", all, 2, "allowed again");
-  T_OK(same_body(&fx, 2, 5), "allowed again: the batch as first sent");
+  check_put(fx.srv, 5, GROUP, STREAM, "a", all, 2, "allowed again");
+  T_OK(srv_same_body(fx.srv, 2, 5), "allowed again: the batch as first sent");
   T_EQ_INT(fx_stats(&fx).items_sent, 2, "allowed again: 2 sent");
   T_OK(strstr(fx.c.log, "succeeds again") != NULL,
        "allowed again: a line says so");
@@ -1228,14 +1041,14 @@ static void test_denied(void) {
 /* Retry-After: the backoff is at least that long; beyond a minute, the
  * batch waits for the next run instead. */
 static void test_retry_after(void) {
-  static const step_t steps[] = {
+  static const fake_http_step_t steps[] = {
       OK_CREATE,
       OK_CREATE,
-      {400, "{\"__type\":\"ThrottlingException\",\"message\":\"Rate\"}",
-       "Retry-After: 3\r\n"},
-      {503, "", "Retry-After: 0\r\n"},
+      ANSWER(400, "{\"__type\":\"ThrottlingException\",\"message\":\"Rate\"}",
+             "Retry-After: 3\r\n"),
+      ANSWER(503, "", "Retry-After: 0\r\n"),
       OK_PUT,
-      {503, "", "Retry-After: 120\r\n"},
+      ANSWER(503, "", "Retry-After: 120\r\n"),
       OK_PUT};
   static const size_t first[] = {0}, second[] = {1};
   fx_t fx;
@@ -1245,21 +1058,21 @@ static void test_retry_after(void) {
     return;
   fx_add(&fx, GROUP, STREAM, T0_MS, "w", 0);
   T_EQ_INT(fx_run(&fx), 0, "retry after: run returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 5, "retry after: 3 puts");
+  T_EQ_INT(srv_count(fx.srv), 5, "retry after: 3 puts");
   T_EQ_INT(fx.c.nsleeps, 2, "retry after: 2 waits");
   T_EQ_INT(fx.c.sleeps[0], 3000, "Retry-After 3: 3 s, not the backoff's 100");
   T_EQ_INT(fx.c.sleeps[1], 200, "Retry-After 0: the backoff (200 ms)");
-  check_put(&fx.srv, 4, GROUP, STREAM, "w", first, 1, "retry after");
+  check_put(fx.srv, 4, GROUP, STREAM, "w", first, 1, "retry after");
   T_EQ_INT(fx_stats(&fx).retries, 2, "retry after: 2 retries");
 
   fx.c.nsleeps = 0;
   fx_add(&fx, GROUP, STREAM, T0_MS, "w", 1);
   T_EQ_INT(fx_run(&fx), -1, "Retry-After 120: not waited for: -1");
   T_EQ_INT(fx.c.nsleeps, 0, "Retry-After 120: no wait");
-  T_EQ_INT(srv_count(&fx.srv), 6, "Retry-After 120: one put");
+  T_EQ_INT(srv_count(fx.srv), 6, "Retry-After 120: one put");
   T_EQ_INT(fx_qsize(&fx), 1, "Retry-After 120: kept");
   T_EQ_INT(fx_run(&fx), 0, "next run: sent");
-  check_put(&fx.srv, 6, GROUP, STREAM, "w", second, 1, "next run");
+  check_put(fx.srv, 6, GROUP, STREAM, "w", second, 1, "next run");
   fx_done(&fx, "retry after");
 }
 
@@ -1267,21 +1080,13 @@ static void test_retry_after(void) {
  * with: the offset is taken, the request signed again and retried at once;
  * the next requests are signed with it too. */
 static void test_clock_skew(void) {
-  static const step_t steps[] = {
-      {400,
-       "{\"__type\":\"InvalidSignatureException\",\"message\":\"Signature "
-       "expired: 20251126T200030Z is now earlier than 20251126T200530Z "
-       "(20251126T201030Z - 5 min.)\"}",
-       "Date: Wed, 26 Nov 2025 20:10:30 GMT\r\n"},
-      OK_CREATE,
-      OK_CREATE,
-      OK_PUT,
-      OK_PUT,
+  static const fake_http_step_t steps[] = {
+      SIGNATURE_EXPIRED, OK_CREATE, OK_CREATE, OK_PUT, OK_PUT,
       /* 4 minutes off the corrected clock: the service's refusal */
-      {400,
-       "{\"__type\":\"InvalidSignatureException\",\"message\":\"The "
-       "request signature we calculated does not match\"}",
-       "Date: Wed, 26 Nov 2025 20:14:30 GMT\r\n"}};
+      ANSWER(400,
+             "{\"__type\":\"InvalidSignatureException\",\"message\":\"The "
+             "request signature we calculated does not match\"}",
+             "Date: Wed, 26 Nov 2025 20:14:30 GMT\r\n")};
   static const size_t one[] = {0}, two[] = {1};
   fx_t fx;
   cw_pipeline_stats_t st;
@@ -1291,17 +1096,17 @@ static void test_clock_skew(void) {
     return;
   fx_add(&fx, GROUP, STREAM, T0_MS, "c", 0);
   T_EQ_INT(fx_run(&fx), 0, "clock skew: run returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 4, "clock skew: 4 requests");
+  T_EQ_INT(srv_count(fx.srv), 4, "clock skew: 4 requests");
   T_EQ_INT(fx.c.nsleeps, 0, "clock skew: retried at once");
   check_signed(&fx, 0, K1, S1, NULL, "clock skew: first, local clock");
   check_signed_at(&fx, 1, K1, S1, NULL, T0 + 600, "20251126T201030Z",
                   "clock skew: signed again with the service's time");
-  T_OK(same_body(&fx, 0, 1), "clock skew: the same body again");
+  T_OK(srv_same_body(fx.srv, 0, 1), "clock skew: the same body again");
   check_signed_at(&fx, 2, K1, S1, NULL, T0 + 600, "20251126T201030Z",
                   "clock skew: CreateLogStream");
   check_signed_at(&fx, 3, K1, S1, NULL, T0 + 600, "20251126T201030Z",
                   "clock skew: PutLogEvents");
-  check_put(&fx.srv, 3, GROUP, STREAM, "c", one, 1, "clock skew");
+  check_put(fx.srv, 3, GROUP, STREAM, "c", one, 1, "clock skew");
   T_EQ_INT(cw_pipeline_clock_offset(fx.p), 600, "clock skew: offset 600 s");
   st = fx_stats(&fx);
   T_EQ_INT(st.retries, 1, "clock skew: 1 retry");
@@ -1316,11 +1121,11 @@ static void test_clock_skew(void) {
   T_EQ_INT(fx_run(&fx), 0, "next run: returns 0");
   check_signed_at(&fx, 4, K1, S1, NULL, T0 + 600, "20251126T201030Z",
                   "next run: still the service's time");
-  check_put(&fx.srv, 4, GROUP, STREAM, "c", two, 1, "next run");
+  check_put(fx.srv, 4, GROUP, STREAM, "c", two, 1, "next run");
 
   fx_add(&fx, GROUP, STREAM, T0_MS, "c", 2);
   T_EQ_INT(fx_run(&fx), 0, "4 minutes off: refused for good");
-  T_EQ_INT(srv_count(&fx.srv), 6, "4 minutes off: no retry");
+  T_EQ_INT(srv_count(fx.srv), 6, "4 minutes off: no retry");
   T_EQ_INT(cw_pipeline_clock_offset(fx.p), 600,
            "4 minutes off: the offset unchanged");
   T_EQ_INT(fx_stats(&fx).items_refused, 1, "4 minutes off: 1 refused");
@@ -1331,7 +1136,8 @@ static void test_clock_skew(void) {
 /* requests counts answered requests: one that got no answer is counted
  * apart, and retried. */
 static void test_unanswered(void) {
-  static const step_t steps[] = {OK_CREATE, OK_CREATE, {0, NULL, NULL}, OK_PUT};
+  static const fake_http_step_t steps[] = {OK_CREATE, OK_CREATE, SILENT,
+                                           OK_PUT};
   static const size_t all[] = {0};
   fx_t fx;
   cw_pipeline_stats_t st;
@@ -1344,9 +1150,9 @@ static void test_unanswered(void) {
     return;
   fx_add(&fx, GROUP, STREAM, T0_MS, "u", 0);
   T_EQ_INT(fx_run(&fx), 0, "unanswered: run returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 4, "unanswered: the put twice");
-  T_OK(same_body(&fx, 2, 3), "unanswered: the same body again");
-  check_put(&fx.srv, 3, GROUP, STREAM, "u", all, 1, "unanswered");
+  T_EQ_INT(srv_count(fx.srv), 4, "unanswered: the put twice");
+  T_OK(srv_same_body(fx.srv, 2, 3), "unanswered: the same body again");
+  check_put(fx.srv, 3, GROUP, STREAM, "u", all, 1, "unanswered");
   st = fx_stats(&fx);
   T_EQ_INT(st.requests, 3, "unanswered: 3 answered requests");
   T_EQ_INT(st.requests_unanswered, 1, "unanswered: 1 without an answer");
@@ -1355,7 +1161,7 @@ static void test_unanswered(void) {
   T_EQ_INT(fx.c.nsleeps, 1, "unanswered: after a backoff");
   for (size_t i = 0; i < 4; i++)
     if (i != 2)
-      answered += fx.srv.reqs[i].body_len;
+      answered += srv_req(fx.srv, i)->body_len;
   T_EQ_INT(st.bytes_sent, answered,
            "unanswered: bytes_sent counts the answered bodies");
   T_EQ_INT(st.bytes_raw, answered, "unanswered: bytes_raw too");
@@ -1381,8 +1187,8 @@ static char *line_i1(const char *message, size_t len, void *ud) {
 }
 
 static void test_pending(void) {
-  static const step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT, OK_CREATE,
-                                 OK_PUT};
+  static const fake_http_step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT,
+                                           OK_CREATE, OK_PUT};
   static const size_t named[] = {1};
   fx_t fx;
   body_t b;
@@ -1397,17 +1203,17 @@ static void test_pending(void) {
   pthread_mutex_unlock(&fx.lock);
   fx_add(&fx, GROUP, STREAM, T0_MS, "n", 1);
   T_EQ_INT(fx_run(&fx), -1, "pending: run returns -1 (one waits)");
-  T_EQ_INT(srv_count(&fx.srv), 3, "pending: only the named event sent");
-  check_put(&fx.srv, 2, GROUP, STREAM, "n", named, 1, "pending");
+  T_EQ_INT(srv_count(fx.srv), 3, "pending: only the named event sent");
+  check_put(fx.srv, 2, GROUP, STREAM, "n", named, 1, "pending");
   T_EQ_INT(fx_qsize(&fx), 1, "pending: held");
   pthread_mutex_lock(&fx.lock);
   T_EQ_INT(cw_logs_queue_resolve(fx.q, name_i1, line_i1, NULL, NULL), 0,
            "pending: resolved");
   pthread_mutex_unlock(&fx.lock);
   T_EQ_INT(fx_run(&fx), 0, "pending: then sent");
-  check_create(&fx.srv, 3, GROUP, "AllTraffic/i-1/data-log",
+  check_create(fx.srv, 3, GROUP, "AllTraffic/i-1/data-log",
                "pending: its stream");
-  if (T_OK(body_parse(&fx.srv, 4, &b) == 0 && body_num(&b) == 1 &&
+  if (T_OK(body_parse(fx.srv, 4, &b) == 0 && body_num(&b) == 1 &&
                b.stream != NULL,
            "pending: one event"))
     T_OK(strcmp(b.stream, "AllTraffic/i-1/data-log") == 0 &&
@@ -1526,8 +1332,8 @@ static uint64_t spool_items(fx_t *fx) {
  * run replays them to their log stream, the batches spooled meanwhile
  * merged with them into one request sorted by time. */
 static void test_spool_failing(void) {
-  static const step_t steps[] = {OK_CREATE, OK_CREATE, UNAVAILABLE, UNAVAILABLE,
-                                 OK_PUT};
+  static const fake_http_step_t steps[] = {OK_CREATE, OK_CREATE, UNAVAILABLE,
+                                           UNAVAILABLE, OK_PUT};
   static const size_t order[] = {3, 0, 1, 4, 2};
   static const int64_t order_ts[] = {T0_MS + 5, T0_MS + 10, T0_MS + 20,
                                      T0_MS + 25, T0_MS + 30};
@@ -1545,7 +1351,7 @@ static void test_spool_failing(void) {
   fx_add(&fx, GROUP, STREAM, T0_MS + 20, "s", 1);
   fx_add(&fx, GROUP, STREAM, T0_MS + 30, "s", 2);
   T_EQ_INT(fx_run(&fx), -1, "spool failing: run returns -1");
-  T_EQ_INT(srv_count(&fx.srv), 4, "spool failing: two attempts");
+  T_EQ_INT(srv_count(fx.srv), 4, "spool failing: two attempts");
   T_EQ_INT(fx_qsize(&fx), 0, "spool failing: the queue moved to the spool");
   if (T_OK(cw_spool_next(fx.sp, 0, CW_SPOOL_LOGS, NULL, &sb),
            "spool failing: a logs batch spooled")) {
@@ -1576,8 +1382,8 @@ static void test_spool_failing(void) {
   fx_add(&fx, GROUP, STREAM, T0_MS + 5, "s", 3);
   fx_add(&fx, GROUP, STREAM, T0_MS + 25, "s", 4);
   T_EQ_INT(fx_run(&fx), 0, "spool replay: run returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 5, "spool replay: one request");
-  check_put_ts(&fx.srv, 4, GROUP, STREAM, "s", order, order_ts, 5,
+  T_EQ_INT(srv_count(fx.srv), 5, "spool replay: one request");
+  check_put_ts(fx.srv, 4, GROUP, STREAM, "s", order, order_ts, 5,
                "spool replay: both batches merged, sorted by time");
   T_OK(!cw_spool_next(fx.sp, 0, CW_SPOOL_LOGS, NULL, &sb),
        "spool replay: the spool is empty");
@@ -1595,8 +1401,8 @@ static void test_spool_failing(void) {
  * time (equal times in the order spooled), never mixed with another's;
  * a metrics batch is left to the metrics stream. */
 static void test_spool_destinations(void) {
-  static const step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT,
-                                 OK_CREATE, OK_CREATE, OK_PUT};
+  static const fake_http_step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT,
+                                           OK_CREATE, OK_CREATE, OK_PUT};
   static const size_t a[] = {0, 2, 1, 3}, b[] = {0};
   static const int64_t a_ts[] = {T0_MS - 50, T0_MS - 30, T0_MS - 10,
                                  T0_MS - 10};
@@ -1626,14 +1432,14 @@ static void test_spool_destinations(void) {
   T_EQ_INT(rc, 0, "spool destinations: 4 batches spooled");
 
   T_EQ_INT(fx_run(&fx), 0, "spool destinations: run returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 6, "spool destinations: 6 requests");
-  check_create(&fx.srv, 0, GROUP, NULL, "spool destinations");
-  check_create(&fx.srv, 1, GROUP, STREAM, "spool destinations");
-  check_put_ts(&fx.srv, 2, GROUP, STREAM, "a", a, a_ts, 4,
+  T_EQ_INT(srv_count(fx.srv), 6, "spool destinations: 6 requests");
+  check_create(fx.srv, 0, GROUP, NULL, "spool destinations");
+  check_create(fx.srv, 1, GROUP, STREAM, "spool destinations");
+  check_put_ts(fx.srv, 2, GROUP, STREAM, "a", a, a_ts, 4,
                "spool destinations: the first and fourth batch merged");
-  check_create(&fx.srv, 3, GROUP2, NULL, "spool destinations");
-  check_create(&fx.srv, 4, GROUP2, STREAM2, "spool destinations");
-  check_put(&fx.srv, 5, GROUP2, STREAM2, "b", b, 1,
+  check_create(fx.srv, 3, GROUP2, NULL, "spool destinations");
+  check_create(fx.srv, 4, GROUP2, STREAM2, "spool destinations");
+  check_put(fx.srv, 5, GROUP2, STREAM2, "b", b, 1,
             "spool destinations: the second to its own stream");
   cw_spool_get_stats(fx.sp, &ss);
   T_OK(ss.files == 1 && ss.items[CW_SPOOL_LOGS] == 0 &&
@@ -1646,9 +1452,9 @@ static void test_spool_destinations(void) {
 /* Merging stops before a batch that would take the request beyond 10,000
  * events, 1,048,576 bytes or 24 hours: it goes in the next request. */
 static void test_spool_limits(void) {
-  static const step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT, OK_PUT,
-                                 OK_CREATE, OK_PUT,    OK_PUT, OK_CREATE,
-                                 OK_CREATE, OK_PUT,    OK_PUT};
+  static const fake_http_step_t steps[] = {
+      OK_CREATE, OK_CREATE, OK_PUT,    OK_PUT, OK_CREATE, OK_PUT,
+      OK_PUT,    OK_CREATE, OK_CREATE, OK_PUT, OK_PUT};
   fx_t fx;
   spb_t sb;
   int rc = 0;
@@ -1698,8 +1504,8 @@ static void test_spool_limits(void) {
   T_EQ_INT(rc, 0, "spool limits: 9 batches spooled");
 
   T_EQ_INT(fx_run(&fx), 0, "spool limits: run returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 11, "spool limits: 11 requests");
-  if (T_OK(body_parse(&fx.srv, 2, &b) == 0, "events: first request")) {
+  T_EQ_INT(srv_count(fx.srv), 11, "spool limits: 11 requests");
+  if (T_OK(body_parse(fx.srv, 2, &b) == 0, "events: first request")) {
     int sorted = 1;
     T_EQ_INT(body_num(&b), 10000, "events: 6,000 + 4,000 merged");
     for (size_t k = 1; k < body_num(&b); k++)
@@ -1710,11 +1516,11 @@ static void test_spool_limits(void) {
   body_free(&b);
   {
     static const size_t last[] = {10000};
-    check_put(&fx.srv, 3, GROUP, STREAM, "e", last, 1,
+    check_put(fx.srv, 3, GROUP, STREAM, "e", last, 1,
               "events: the 10,001st in the next request");
   }
-  check_create(&fx.srv, 4, GROUP, STREAM2, "bytes");
-  if (T_OK(body_parse(&fx.srv, 5, &b) == 0, "bytes: first request")) {
+  check_create(fx.srv, 4, GROUP, STREAM2, "bytes");
+  if (T_OK(body_parse(fx.srv, 5, &b) == 0, "bytes: first request")) {
     size_t bytes = 0;
     for (size_t k = 0; k < body_num(&b); k++)
       bytes += strlen(body_msg(&b, k)) + CW_LOGS_EVENT_OVERHEAD;
@@ -1722,18 +1528,18 @@ static void test_spool_limits(void) {
     T_EQ_INT(bytes, CW_LOGS_MAX_BYTES, "bytes: 1,048,576 bytes");
   }
   body_free(&b);
-  if (T_OK(body_parse(&fx.srv, 6, &b) == 0 && body_num(&b) == 1,
+  if (T_OK(body_parse(fx.srv, 6, &b) == 0 && body_num(&b) == 1,
            "bytes: the next request"))
     T_EQ_STR(body_msg(&b, 0), "z", "bytes: the small event");
   body_free(&b);
   {
     static const size_t day[] = {0, 1, 2}, over[] = {3};
     static const int64_t day_ts[] = {t, t + HOUR_MS, t + DAY_MS};
-    check_create(&fx.srv, 7, GROUP2, NULL, "span");
-    check_create(&fx.srv, 8, GROUP2, STREAM2, "span");
-    check_put_ts(&fx.srv, 9, GROUP2, STREAM2, "h", day, day_ts, 3,
+    check_create(fx.srv, 7, GROUP2, NULL, "span");
+    check_create(fx.srv, 8, GROUP2, STREAM2, "span");
+    check_put_ts(fx.srv, 9, GROUP2, STREAM2, "h", day, day_ts, 3,
                  "span: exactly 24 hours merged");
-    check_put(&fx.srv, 10, GROUP2, STREAM2, "h", over, 1,
+    check_put(fx.srv, 10, GROUP2, STREAM2, "h", over, 1,
               "span: 24 hours and 1 ms in the next request");
   }
   T_EQ_INT(spool_items(&fx), 0, "spool limits: all sent");
@@ -1746,7 +1552,7 @@ static void test_spool_limits(void) {
 /* Spooled events older than 14 days are dropped and counted as expired;
  * a batch of nothing else is removed without a request. */
 static void test_spool_expired(void) {
-  static const step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT};
+  static const fake_http_step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT};
   static const size_t young[] = {2, 3};
   fx_t fx;
   spb_t sb;
@@ -1769,10 +1575,10 @@ static void test_spool_expired(void) {
   rc |= spool_body(&fx, &sb);
   T_EQ_INT(rc, 0, "spool expired: 2 batches spooled");
   T_EQ_INT(fx_run(&fx), 0, "spool expired: run returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 3,
+  T_EQ_INT(srv_count(fx.srv), 3,
            "spool expired: no request for the old "
            "batch");
-  check_put(&fx.srv, 2, GROUP, STREAM, "o", young, 2,
+  check_put(fx.srv, 2, GROUP, STREAM, "o", young, 2,
             "spool expired: exactly 14 days old and younger sent");
   st = fx_stats(&fx);
   T_EQ_INT(st.items_expired, 3, "spool expired: 3 counted as expired");
@@ -1794,7 +1600,8 @@ static int occurrences(const char *hay, const char *needle) {
 /* A replay that fails keeps its batches, and reads them again next time:
  * their expired events must be counted once. */
 static void test_spool_expired_retried(void) {
-  static const step_t steps[] = {OK_CREATE, OK_CREATE, UNAVAILABLE, OK_PUT};
+  static const fake_http_step_t steps[] = {OK_CREATE, OK_CREATE, UNAVAILABLE,
+                                           OK_PUT};
   static const size_t young[] = {1};
   fx_t fx;
   spb_t sb;
@@ -1815,7 +1622,7 @@ static void test_spool_expired_retried(void) {
            "spool expired retried: not counted while its batch stays");
   T_EQ_INT(spool_items(&fx), 2, "spool expired retried: the batch stays");
   T_EQ_INT(fx_run(&fx), 0, "spool expired retried: the replay succeeds");
-  check_put(&fx.srv, 3, GROUP, STREAM, "o", young, 1,
+  check_put(fx.srv, 3, GROUP, STREAM, "o", young, 1,
             "spool expired retried: the young event");
   st = fx_stats(&fx);
   T_EQ_INT(st.items_expired, 1,
@@ -1831,7 +1638,7 @@ static void test_spool_expired_retried(void) {
  * its header says. Each is dropped, counted as refused and as a spool
  * error, and logged; the next batch of the destination still goes. */
 static void test_spool_unreadable(void) {
-  static const step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT};
+  static const fake_http_step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT};
   static const size_t good[] = {0, 1};
   fx_t fx;
   spb_t sb;
@@ -1861,8 +1668,8 @@ static void test_spool_unreadable(void) {
   T_EQ_INT(rc, 0, "spool unreadable: 4 batches spooled");
 
   T_EQ_INT(fx_run(&fx), 0, "spool unreadable: run returns 0");
-  T_EQ_INT(srv_count(&fx.srv), 3, "spool unreadable: one put");
-  check_put(&fx.srv, 2, GROUP, STREAM, "g", good, 2,
+  T_EQ_INT(srv_count(fx.srv), 3, "spool unreadable: one put");
+  check_put(fx.srv, 2, GROUP, STREAM, "g", good, 2,
             "spool unreadable: the good batch");
   st = fx_stats(&fx);
   T_EQ_INT(st.items_refused, 6, "spool unreadable: 2 + 3 + 1 refused");
@@ -1882,8 +1689,8 @@ static void test_spool_unreadable(void) {
  * spooled (and sent after the restart); pending events cannot be, and are
  * counted as not sent. */
 static void test_stop_spool(void) {
-  static const step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT,
-                                 OK_CREATE, OK_CREATE, OK_PUT};
+  static const fake_http_step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT,
+                                           OK_CREATE, OK_CREATE, OK_PUT};
   static const size_t a[] = {0, 2, 4}, b[] = {1, 3};
   fx_t fx;
   cw_spool_batch_t b1, b2;
@@ -1900,7 +1707,7 @@ static void test_stop_spool(void) {
   cw_logs_queue_add_pending(fx.q, GROUP, "AllTraffic", T0_MS, "p-00005", T0_MS);
   pthread_mutex_unlock(&fx.lock);
   cw_pipeline_stop(fx.p, T0 - 1);
-  T_EQ_INT(srv_count(&fx.srv), 0, "stop with a spool: no request");
+  T_EQ_INT(srv_count(fx.srv), 0, "stop with a spool: no request");
   st = fx_stats(&fx);
   T_EQ_INT(st.items_spooled, 5, "stop with a spool: 5 spooled");
   T_EQ_INT(st.items_unsent, 1, "stop with a spool: the pending one unsent");
@@ -1921,8 +1728,8 @@ static void test_stop_spool(void) {
   if (!T_OK(fx_pipeline(&fx) == 0, "restart: pipeline"))
     return;
   T_EQ_INT(fx_run(&fx), 0, "restart: run returns 0");
-  check_put(&fx.srv, 2, GROUP, STREAM, "t", a, 3, "restart: the first stream");
-  check_put(&fx.srv, 5, GROUP2, STREAM2, "t", b, 2,
+  check_put(fx.srv, 2, GROUP, STREAM, "t", a, 3, "restart: the first stream");
+  check_put(fx.srv, 5, GROUP2, STREAM2, "t", b, 2,
             "restart: the second stream");
   T_EQ_INT(spool_items(&fx), 0, "restart: the spool is empty");
   fx_done(&fx, "stop with a spool");
@@ -1952,7 +1759,8 @@ static void test_stop_no_spool(void) {
 
 /* Shutdown before the deadline: everything is sent, without pacing. */
 static void test_stop_sends(void) {
-  static const step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT, OK_PUT};
+  static const fake_http_step_t steps[] = {OK_CREATE, OK_CREATE, OK_PUT,
+                                           OK_PUT};
   static const size_t first[] = {0}, second[] = {1};
   fx_t fx;
   cw_pipeline_stats_t st;
@@ -1964,8 +1772,8 @@ static void test_stop_sends(void) {
   T_EQ_INT(fx_run(&fx), 0, "stop sends: a first run");
   fx_add(&fx, GROUP, STREAM, T0_MS, "v", 1);
   cw_pipeline_stop(fx.p, T0 + 60);
-  check_put(&fx.srv, 2, GROUP, STREAM, "v", first, 1, "stop sends: first");
-  check_put(&fx.srv, 3, GROUP, STREAM, "v", second, 1, "stop sends: at stop");
+  check_put(fx.srv, 2, GROUP, STREAM, "v", first, 1, "stop sends: first");
+  check_put(fx.srv, 3, GROUP, STREAM, "v", second, 1, "stop sends: at stop");
   st = fx_stats(&fx);
   T_EQ_INT(st.items_sent, 2, "stop sends: 2 sent");
   T_EQ_INT(st.items_unsent, 0, "stop sends: none left");
@@ -2097,7 +1905,7 @@ static void test_decode(void) {
 }
 
 int main(void) {
-  long t0 = now_ms();
+  long t0 = fake_http_now_ms();
 
   signal(SIGPIPE, SIG_IGN);
   /* The fake server is on 127.0.0.1: never through a proxy. */
@@ -2139,6 +1947,6 @@ int main(void) {
   test_stop_no_spool();
   test_stop_sends();
   curl_global_cleanup();
-  T_NOTE("%ld ms", now_ms() - t0);
+  T_NOTE("%ld ms", fake_http_now_ms() - t0);
   return t_done();
 }

@@ -481,7 +481,22 @@ static void test_decode_rejects(void) {
   sm_sketch_destroy(s);
 }
 
+/* Statistics loaded without the buckets that hold them: no Values, and
+ * no write outside the (empty) list of buckets. */
+static void test_stats_without_buckets(void) {
+  sm_sketch_t *s = sm_sketch_create(0.01, 4096);
+  double values[8], counts[8];
+
+  if (!T_OK(s != NULL, "loaded stats: a sketch"))
+    return;
+  sm_sketch_load_stats(s, 3, 0, 6, 1, 3, true, false);
+  T_EQ_INT(sm_sketch_values(s, values, counts, 8), 0,
+           "loaded stats without buckets: no Values");
+  sm_sketch_destroy(s);
+}
+
 int main(void) {
+  test_stats_without_buckets();
   test_edges();
   test_decode_rejects();
   test_bucket_bounds();

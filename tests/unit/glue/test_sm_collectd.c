@@ -1,45 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The table-driven option parser of the glue (plugin/sm_collectd.c),
- * against collectd's configuration items built by hand and a stub of
- * collectd's logging that keeps the last message: defaults, every type
+ * against collectd's configuration items built by hand and the stand-in
+ * of the daemon's logging (tests/fakes/collectd_stubs.h): defaults, every type
  * with its limits, custom setters, repeatable options, an option given
  * twice, unknown options, and the exact wording of each error in both
  * styles.
  */
-#include "sm_collectd.h"
+#include "collectd_stubs.h"
 
 #include <math.h>
-#include <stdarg.h>
 
 #include "tap.h"
 
-/* ------------------------------------------------ collectd, stubbed */
-
-static char last_log[1024];
-static int logged;
-
-void plugin_log(int level, const char *format, ...) {
-  va_list ap;
-  (void)level;
-  va_start(ap, format);
-  vsnprintf(last_log, sizeof(last_log), format, ap);
-  va_end(ap);
-  logged++;
-}
-
-char *sstrncpy(char *dest, const char *src, size_t n) {
-  snprintf(dest, n, "%s", src);
-  return dest;
-}
-
-int ssnprintf(char *str, size_t size, const char *format, ...) {
-  va_list ap;
-  int r;
-  va_start(ap, format);
-  r = vsnprintf(str, size, format, ap);
-  va_end(ap);
-  return r;
+/* The last line logged (the stand-in of the daemon keeps them). */
+static const char *last_log(void) {
+  size_t n = stub_log_count();
+  return n > 0 ? stub_log_line(n - 1, NULL) : "";
 }
 
 /* ------------------------------------------------------------ table */
@@ -131,14 +108,14 @@ static int read1(conf_t *c, const char *key, oconfig_value_t v) {
       .key = "Block", .children = &child, .children_num = 1};
   memset(c, 0, sizeof(*c));
   sm_collectd_options_defaults(opts, N, c, &where);
-  last_log[0] = 0;
+  stub_log_clear();
   return sm_collectd_options_read(opts, N, &block, c, &where, NULL);
 }
 
 static void refused(const char *key, oconfig_value_t v, const char *want) {
   conf_t c;
   T_EQ_INT(read1(&c, key, v), -1, key);
-  T_EQ_STR(last_log, want, "  the message");
+  T_EQ_STR(last_log(), want, "  the message");
   free(c.name);
 }
 
@@ -234,7 +211,7 @@ int main(void) {
     memset(&c, 0, sizeof(c));
     T_EQ_INT(sm_collectd_options_read(opts, N, &block, &c, &where, NULL), -1,
              "two values are refused");
-    T_EQ_STR(last_log,
+    T_EQ_STR(last_log(),
              "p plugin: <Block \"b\">: invalid value for Count: (several "
              "values) (expected an integer from 1 to 100)",
              "  the message");
@@ -247,7 +224,7 @@ int main(void) {
     memset(&c, 0, sizeof(c));
     T_EQ_INT(sm_collectd_options_read(opts, N, &block, &c, &where, NULL), -1,
              "an option given twice is refused");
-    T_EQ_STR(last_log,
+    T_EQ_STR(last_log(),
              "p plugin: <Block \"b\">: count is given twice; give it once",
              "  the message");
   }
@@ -263,7 +240,7 @@ int main(void) {
     memset(&c, 0, sizeof(c));
     T_EQ_INT(sm_collectd_options_read(opts, N, &block, &c, &w2, NULL), -1,
              "KEY VALUE wording");
-    T_EQ_STR(last_log, "q plugin: Count 0: expected an integer from 1 to 100",
+    T_EQ_STR(last_log(), "q plugin: Count 0: expected an integer from 1 to 100",
              "  the message");
   }
 
@@ -277,8 +254,8 @@ int main(void) {
                                                 .max = 100}};
     T_EQ_INT(sm_collectd_options_defaults(bad, 1, &c, &where), -1,
              "a default out of its limits is refused");
-    T_OK(strstr(last_log, "\"1000\" of Count") != NULL, "  and said: %s",
-         last_log);
+    T_OK(strstr(last_log(), "\"1000\" of Count") != NULL, "  and said: %s",
+         last_log());
   }
   T_OK(sm_collectd_option_find(opts, N, "WAIT") == &opts[5] &&
            sm_collectd_option_find(opts, N, "Nope") == NULL,

@@ -5,41 +5,14 @@
  */
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rt_agg.h"
+#include "rt_test_util.h"
 #include "tap.h"
-
-static rt_record_t rec(int64_t seq, rt_outcome_t o) {
-  rt_record_t r;
-  memset(&r, 0, sizeof(r));
-  r.seq = seq;
-  snprintf(r.inference_id, sizeof(r.inference_id), "id-%lld", (long long)seq);
-  r.outcome = o;
-  r.backlog_us = 1000 * seq;
-  r.total_ms = 10 * seq;
-  r.received_ms = 1764187200000;
-  r.completed_ms = r.received_ms + r.total_ms;
-  if (o == RT_OUTCOME_EXPIRED)
-    return r;
-  r.have |= RT_HAVE_DOWNLOAD_US | RT_HAVE_DOWNLOAD_OK;
-  r.download_us = 100 + seq;
-  r.download_ok = o != RT_OUTCOME_DOWNLOAD_FAILED;
-  r.notification = RT_NOTIFY_SENT;
-  if (o == RT_OUTCOME_DOWNLOAD_FAILED)
-    return r;
-  r.have |= RT_HAVE_MODEL_US;
-  r.model_us = 5000 + seq;
-  if (o == RT_OUTCOME_TIMEOUT || o == RT_OUTCOME_INTERNAL_ERROR)
-    return r;
-  r.have |= RT_HAVE_STATUS_CODE | RT_HAVE_UPLOAD_US | RT_HAVE_UPLOAD_OK;
-  r.status_code =
-      o == RT_OUTCOME_MODEL_ERROR ? 400 + (int)(seq % 2) * 100 : 200;
-  r.upload_us = 300 + seq;
-  r.upload_ok = o != RT_OUTCOME_UPLOAD_FAILED;
-  return r;
-}
 
 static void test_stat(void) {
   rt_agg_stat_t a, b;
@@ -64,6 +37,28 @@ static void test_stat(void) {
 }
 
 static void test_mapping(void) {
+  /* The statistic sets of the records below, from rec()'s values: seq 1
+   * success (200), 2 model_error (400), 3 download_failed, 4 upload_failed
+   * (200), 5 expired, 6 timeout, 7 internal_error. */
+  static const struct {
+    int k;
+    int64_t count;
+    double sum, min, max;
+    const char *what;
+  } stats[] = {
+      {SM_S_MODEL_LATENCY, 5, 5001 + 5002 + 5004 + 5006 + 5007, 5001, 5007,
+       "model latency: past the download"},
+      {SM_S_DOWNLOAD_LATENCY, 6, 101 + 102 + 103 + 104 + 106 + 107, 101, 107,
+       "download: not expired"},
+      {SM_S_UPLOAD_LATENCY, 3, 301 + 302 + 304, 301, 304,
+       "upload: past the model"},
+      {SM_S_TIME_IN_BACKLOG, 6, 1000.0 * (1 + 2 + 3 + 4 + 6 + 7), 1000, 7000,
+       "backlog time: not expired"},
+      {SM_S_TOTAL_PROCESSING_TIME, 6, 10.0 * (1 + 2 + 3 + 4 + 6 + 7), 10, 70,
+       "total time: not expired"},
+      {SM_S_4XX_ERRORS, 3, 1, 0, 1, "4xx: a sample per status, 400 once"},
+      {SM_S_5XX_ERRORS, 3, 0, 0, 0, "5xx: a sample per status, none"},
+  };
   rt_agg_t a = {0};
   rt_record_t r;
 
@@ -81,27 +76,19 @@ static void test_mapping(void) {
   T_EQ_INT(a.counts[SM_C_DOWNLOAD_FAILURES], 1, "download failures");
   T_EQ_INT(a.counts[SM_C_UPLOAD_FAILURES], 1, "upload failures");
   T_EQ_INT(a.counts[SM_C_NOTIFICATION_FAILURES], 0, "notification failures");
-  /* status codes: success 200, model_error 400 (seq 2), upload_failed 200 */
-  T_EQ_INT(a.stats[SM_S_4XX_ERRORS].count, 3, "4xx samples: with status");
-  T_EQ_DBL(a.stats[SM_S_4XX_ERRORS].sum, 1, "4xx sum");
-  T_EQ_DBL(a.stats[SM_S_4XX_ERRORS].max, 1, "4xx max");
-  T_EQ_DBL(a.stats[SM_S_4XX_ERRORS].min, 0, "4xx min");
-  T_EQ_DBL(a.stats[SM_S_5XX_ERRORS].sum, 0, "5xx sum");
-  /* model_us on success, model_error, upload_failed, timeout, internal */
-  T_EQ_INT(a.stats[SM_S_MODEL_LATENCY].count, 5, "model latency samples");
-  T_EQ_DBL(a.stats[SM_S_MODEL_LATENCY].sum, 5001 + 5002 + 5004 + 5006 + 5007,
-           "model latency sum");
-  T_EQ_DBL(a.stats[SM_S_MODEL_LATENCY].min, 5001, "model latency min");
-  T_EQ_DBL(a.stats[SM_S_MODEL_LATENCY].max, 5007, "model latency max");
-  T_EQ_INT(a.stats[SM_S_DOWNLOAD_LATENCY].count, 6, "download samples");
-  T_EQ_INT(a.stats[SM_S_UPLOAD_LATENCY].count, 3, "upload samples");
-  T_EQ_INT(a.stats[SM_S_TIME_IN_BACKLOG].count, 6, "backlog time: not expired");
-  T_EQ_DBL(a.stats[SM_S_TIME_IN_BACKLOG].max, 7000, "backlog time max");
-  T_EQ_DBL(a.stats[SM_S_TIME_IN_BACKLOG].sum, 1000.0 * (1 + 2 + 3 + 4 + 6 + 7),
-           "backlog time sum skips expired");
-  T_EQ_INT(a.stats[SM_S_TOTAL_PROCESSING_TIME].count, 6, "total: not expired");
-  T_EQ_DBL(a.stats[SM_S_TOTAL_PROCESSING_TIME].sum, 10.0 * 23,
-           "total time sum");
+  /* Each statistic set whole: the table above. */
+  for (size_t i = 0; i < sizeof(stats) / sizeof(stats[0]); i++) {
+    const rt_agg_stat_t *st = &a.stats[stats[i].k];
+    char m[4][96];
+    snprintf(m[0], sizeof(m[0]), "%s: count", stats[i].what);
+    snprintf(m[1], sizeof(m[1]), "%s: sum", stats[i].what);
+    snprintf(m[2], sizeof(m[2]), "%s: min", stats[i].what);
+    snprintf(m[3], sizeof(m[3]), "%s: max", stats[i].what);
+    T_EQ_INT(st->count, stats[i].count, m[0]);
+    T_EQ_DBL(st->sum, stats[i].sum, m[1]);
+    T_EQ_DBL(st->min, stats[i].min, m[2]);
+    T_EQ_DBL(st->max, stats[i].max, m[3]);
+  }
 
   r = rec(9, RT_OUTCOME_MODEL_ERROR); /* 500 */
   r.notification = RT_NOTIFY_FAILED;
@@ -175,9 +162,106 @@ static void test_merge_equals_single_pass(void) {
   rt_agg_free_sketches(&part);
 }
 
+/* The same sketch: same statistics and flags, same buckets (the text
+ * form writes them all). */
+static bool same_sketch(const sm_sketch_t *a, const sm_sketch_t *b) {
+  char *ta = sm_sketch_text_encode(a), *tb = sm_sketch_text_encode(b);
+  bool same = ta != NULL && tb != NULL && strcmp(ta, tb) == 0 &&
+              sm_sketch_collapsed(a) == sm_sketch_collapsed(b) &&
+              sm_sketch_ok(a) == sm_sketch_ok(b);
+  free(ta);
+  free(tb);
+  return same;
+}
+
+/* A page's kept samples, merged into an interval's sketches, give the
+ * sketches that adding every sample to them one by one gives: lognormal
+ * timings, zeros, a sample far above the rest (the array grows), a
+ * negative one (refused by both), and with few buckets (folded). */
+static void test_samples_into_sketches(size_t max_buckets, const char *how) {
+  rt_agg_t direct = {0}, interval = {0}, page = {0};
+  unsigned seed = 11;
+  int pages = 0;
+
+  T_OK(rt_agg_enable_sketches(&direct, 0.01, max_buckets) == 0 &&
+           rt_agg_enable_sketches(&interval, 0.01, max_buckets) == 0 &&
+           rt_agg_keep_samples(&page, 50) == 0,
+       "%s: sketches, and samples for pages of 50 records", how);
+  rt_agg_reset(&direct);
+  rt_agg_reset(&interval);
+  rt_agg_reset(&page);
+  for (int i = 1; i <= 2000; i++) {
+    rt_record_t r;
+    double g = 0;
+    seed = seed * 1103515245u + 12345u;
+    r = rec(i, (rt_outcome_t)((seed >> 16) % RT_OUTCOME_COUNT));
+    for (int k = 0; k < 12; k++) { /* about normal: lognormal timings */
+      seed = seed * 1103515245u + 12345u;
+      g += (double)((seed >> 8) & 0xffff) / 65536.0;
+    }
+    r.model_us = (int64_t)exp(10 + (g - 6));
+    r.download_us = i % 97 == 0 ? 0 : r.model_us / 3;
+    if (i == 1234)
+      r.upload_us = INT64_C(1) << 50;
+    if (i == 1500)
+      r.backlog_us = -5;
+    rt_agg_add_record(&direct, &r);
+    if (rt_agg_add_record(&page, &r) != 0 || page.records == 50 || i == 2000) {
+      rt_agg_merge(&interval, &page);
+      rt_agg_reset(&page);
+      pages++;
+    }
+  }
+  T_OK(pages == 40, "%s: 40 pages merged (%d)", how, pages);
+  T_OK(memcmp(direct.counts, interval.counts, sizeof(direct.counts)) == 0,
+       "%s: counts", how);
+  for (int i = 0; i < SM_S_NUM; i++) {
+    const sm_metric_t *m = sm_metrics_by_index(SM_KIND_STATS, i);
+    if (!sm_metrics_is_timing(m))
+      continue;
+    T_OK(direct.stats[i].count == interval.stats[i].count &&
+             direct.stats[i].sum == interval.stats[i].sum,
+         "%s: %s: statistic set", how, m->name);
+    T_OK(same_sketch(direct.sketch[i], interval.sketch[i]),
+         "%s: %s: the same sketch (%" PRIu64 " samples%s)", how, m->name,
+         sm_sketch_count(interval.sketch[i]),
+         sm_sketch_collapsed(interval.sketch[i]) ? ", folded" : "");
+  }
+  T_OK(sm_sketch_collapsed(interval.sketch[SM_S_UPLOAD_LATENCY]) ==
+           (max_buckets < 1000),
+       "%s: the upload sketch is folded only with few buckets", how);
+  rt_agg_free_sketches(&direct);
+  rt_agg_free_sketches(&interval);
+  rt_agg_free_samples(&page);
+}
+
+/* An aggregate that keeps samples takes as many records as it has room
+ * for, and no more. */
+static void test_samples_room(void) {
+  rt_agg_t a = {0};
+  rt_record_t r = rec(1, RT_OUTCOME_SUCCESS);
+
+  T_EQ_INT(rt_agg_keep_samples(&a, 3), 0, "room for 3 records");
+  rt_agg_reset(&a);
+  for (int i = 0; i < 3; i++)
+    T_OK(rt_agg_add_record(&a, &r) == 0, "record %d added", i + 1);
+  T_EQ_INT(rt_agg_add_record(&a, &r), -1, "a fourth is refused");
+  T_OK(a.records == 3 && a.stats[SM_S_MODEL_LATENCY].count == 3 &&
+           a.samples_num[SM_S_MODEL_LATENCY] == 3,
+       "  and not counted");
+  T_OK(a.samples[SM_S_4XX_ERRORS] == NULL, "no samples kept for 4XX");
+  rt_agg_reset(&a);
+  T_EQ_INT(rt_agg_add_record(&a, &r), 0, "room again after a reset");
+  rt_agg_free_samples(&a);
+  T_OK(a.samples[SM_S_MODEL_LATENCY] == NULL && a.samples_max == 0, "freed");
+}
+
 int main(void) {
   test_stat();
   test_mapping();
   test_merge_equals_single_pass();
+  test_samples_into_sketches(sm_sketch_buckets_for(0.01), "default buckets");
+  test_samples_into_sketches(64, "64 buckets");
+  test_samples_room();
   return t_done();
 }

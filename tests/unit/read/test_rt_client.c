@@ -1,19 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rt_client against a scripted server on a Unix socket: what a
- * runtime can do wrong (error status, early close, silence, garbage, a
- * body too large, no socket at all) and what it does right (chunked and
- * sized bodies, kept connections). Each answer checks the status, the
- * message and, for silence, that the deadline held. Then the check of
- * the socket file before connecting: owner, type, symbolic links. Last,
- * the check of the process behind a connected socket (SO_PEERCRED): a
+ * rt_client against the scripted server (tests/fakes/fake_http.h) on a
+ * Unix socket: what a runtime can do wrong (error status, early close,
+ * silence, garbage, a body too large, no socket at all) and what it does
+ * right (chunked and sized bodies, kept connections). Each answer checks
+ * the status, the message and, for silence, that the deadline held; the
+ * script is used up, and the paths asked for are the ones expected. Then the
+ * check of the socket file before connecting: owner, type, symbolic links.
+ * Last, the check of the process behind a connected socket (SO_PEERCRED): a
  * socket file of the right owner served by a process of another uid, as
  * after a swap between the file check and the connect, is refused before
  * a byte is sent.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,31 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fake_http.h"
 #include "rt_client.h"
 #include "tap.h"
-
-typedef enum {
-  R_SIZED,     /* 200 with Content-Length */
-  R_CHUNKED,   /* 200, chunked, in small pieces */
-  R_STATUS503, /* 503 {"error":"runtime starting"} */
-  R_CLOSE_MID, /* Content-Length promises more than is sent */
-  R_SILENT,    /* reads the request, never answers */
-  R_RAW,       /* body as given, 200 */
-} reply_kind_t;
-
-typedef struct {
-  reply_kind_t kind;
-  const char *body;
-  bool close_after;
-} reply_t;
-
-typedef struct {
-  int listen_fd;
-  const reply_t *replies;
-  size_t n;
-  int connections;
-  int served;
-} server_t;
 
 static const char SNAPSHOT[] =
     "{\"protocol\":1,\"boot_id\":\"b-1\",\"endpoint_name\":\"ep\","
@@ -64,130 +42,19 @@ static const char PAGE[] =
     "\"completed_ms\":2,\"outcome\":\"expired\",\"backlog_us\":3,"
     "\"total_ms\":4}]}";
 
-static void write_all(int fd, const char *buf, size_t len) {
-  while (len > 0) {
-    ssize_t w = write(fd, buf, len);
-    if (w <= 0)
-      return;
-    buf += w;
-    len -= (size_t)w;
-  }
-}
+/* Every answer of the runtime is JSON. */
+#define JSON_HEADERS "Content-Type: application/json\r\n"
 
-static int read_request(int fd) {
-  char buf[4096];
-  size_t have = 0;
-  while (have < sizeof(buf) - 1) {
-    ssize_t r = read(fd, buf + have, sizeof(buf) - 1 - have);
-    if (r <= 0)
-      return -1;
-    have += (size_t)r;
-    buf[have] = 0;
-    if (strstr(buf, "\r\n\r\n") != NULL)
-      return 0;
-  }
-  return -1;
-}
-
-static void answer(int fd, const reply_t *r) {
-  char head[256];
-  const char *body = r->body ? r->body : "";
-  size_t len = strlen(body);
-  const char *conn = r->close_after ? "Connection: close\r\n" : "";
-
-  switch (r->kind) {
-  case R_SIZED:
-  case R_RAW:
-    snprintf(head, sizeof(head),
-             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-             "%sContent-Length: %zu\r\n\r\n",
-             conn, len);
-    write_all(fd, head, strlen(head));
-    write_all(fd, body, len);
-    break;
-  case R_CHUNKED:
-    snprintf(head, sizeof(head),
-             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-             "%sTransfer-Encoding: chunked\r\n\r\n",
-             conn);
-    write_all(fd, head, strlen(head));
-    for (size_t off = 0, step = 1; off < len;
-         off += step, step = step % 7 + 1) {
-      char size[32];
-      if (step > len - off)
-        step = len - off;
-      snprintf(size, sizeof(size), "%zx\r\n", step);
-      write_all(fd, size, strlen(size));
-      write_all(fd, body + off, step);
-      write_all(fd, "\r\n", 2);
-    }
-    write_all(fd, "0\r\n\r\n", 5);
-    break;
-  case R_STATUS503:
-    body = "{\"error\":\"runtime starting\"}";
-    snprintf(head, sizeof(head),
-             "HTTP/1.1 503 Service Unavailable\r\n"
-             "%sContent-Length: %zu\r\n\r\n",
-             conn, strlen(body));
-    write_all(fd, head, strlen(head));
-    write_all(fd, body, strlen(body));
-    break;
-  case R_CLOSE_MID:
-    snprintf(head, sizeof(head),
-             "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", len + 100);
-    write_all(fd, head, strlen(head));
-    write_all(fd, body, len);
-    break;
-  case R_SILENT:
-    break;
-  }
-}
-
-static void *serve(void *arg) {
-  server_t *s = arg;
-  int fd = -1;
-
-  for (size_t i = 0; i < s->n; i++) {
-    const reply_t *r = &s->replies[i];
-    if (fd < 0) {
-      fd = accept(s->listen_fd, NULL, NULL);
-      if (fd < 0)
-        return NULL;
-      s->connections++;
-    }
-    if (read_request(fd) != 0) {
-      close(fd);
-      fd = -1;
-      i--; /* the client reconnects for the same reply */
-      continue;
-    }
-    answer(fd, r);
-    s->served++;
-    if (r->kind == R_SILENT) {
-      /* Wait for the client to give up, then hang up. */
-      char c;
-      while (read(fd, &c, 1) > 0)
-        ;
-    }
-    if (r->close_after || r->kind == R_CLOSE_MID || r->kind == R_SILENT) {
-      close(fd);
-      fd = -1;
-    }
-  }
-  if (fd >= 0)
-    close(fd);
-  return NULL;
-}
-
-static int listen_on(const char *path) {
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-  unlink(path);
-  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-  if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-      listen(fd, 4) != 0)
-    return -1;
-  return fd;
+/* The scripted runtime on a Unix socket at path, or NULL (said). */
+static fake_http_t *serve(const char *path, const fake_http_step_t *steps,
+                          size_t n) {
+  fake_http_config_t cfg = {
+      .unix_path = path, .steps = steps, .nsteps = n, .headers = JSON_HEADERS};
+  char err[256] = "";
+  fake_http_t *s = fake_http_start(&cfg, err, sizeof(err));
+  if (!T_OK(s != NULL, "listen on %s", path))
+    T_NOTE("%s", err);
+  return s;
 }
 
 static long elapsed_ms(const struct timespec *t0) {
@@ -206,7 +73,7 @@ static void test_socket_check(void) {
   char dir[] = "/tmp/sm-owner-test-XXXXXX";
   char sock[64], link_path[64], plain[64], msg[512];
   uid_t me = geteuid();
-  int fd;
+  fake_http_t *srv;
 
   if (mkdtemp(dir) == NULL) {
     T_OK(0, "mkdtemp: %s", strerror(errno));
@@ -218,7 +85,7 @@ static void test_socket_check(void) {
 
   T_EQ_INT(rt_client_socket_check(sock, me, NULL, msg, sizeof(msg)),
            RT_CLIENT_SOCKET_ABSENT, "owner check: nothing at the path");
-  fd = listen_on(sock);
+  srv = serve(sock, NULL, 0);
   T_EQ_INT(rt_client_socket_check(sock, me, NULL, msg, sizeof(msg)),
            RT_CLIENT_SOCKET_OK, "owner check: a socket of ours passes");
   if (me != 0) {
@@ -252,8 +119,7 @@ static void test_socket_check(void) {
            RT_CLIENT_SOCKET_REFUSED, "owner check: a regular file is refused");
   T_OK(strstr(msg, "not a socket") && strstr(msg, plain), "  and says so: %s",
        msg);
-  close(fd);
-  unlink(sock);
+  fake_http_free(srv); /* removes the socket file */
   unlink(link_path);
   unlink(plain);
   rmdir(dir);
@@ -289,8 +155,6 @@ static void test_peer_check(void) {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     int fd = socket(AF_UNIX, SOCK_STREAM, 0), conn;
     long n = 0;
-    char buf[512];
-    ssize_t r;
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
     if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
         chmod(sock, 0777) != 0 || setgid(65534) != 0 || setuid(65534) != 0 ||
@@ -301,18 +165,12 @@ static void test_peer_check(void) {
     /* Two connections: the client that refuses it, then one that
      * expects uid 65534 and gets a snapshot. */
     for (int k = 0; k < 2; k++) {
-      const reply_t snap = {R_SIZED, SNAPSHOT, true};
+      const fake_http_step_t snap = {.status = 200,
+                                     .headers = JSON_HEADERS,
+                                     .body = SNAPSHOT,
+                                     .close_after = 1};
       conn = accept(fd, NULL, NULL);
-      n = 0;
-      while (conn >= 0 &&
-             (r = read(conn, buf + n, sizeof(buf) - 1 - (size_t)n)) > 0) {
-        n += r;
-        buf[n] = 0;
-        if (strstr(buf, "\r\n\r\n") != NULL) {
-          answer(conn, &snap);
-          break;
-        }
-      }
+      n = conn >= 0 ? fake_http_serve_fd(conn, &snap, 10000, NULL) : -1;
       if (write(report[1], &n, sizeof(n)) != (ssize_t)sizeof(n))
         _exit(2);
       close(conn);
@@ -370,19 +228,21 @@ static void test_peer_check(void) {
 
 int main(void) {
   char path[108];
-  const reply_t script[] = {
-      {R_SIZED, SNAPSHOT, false},         /* 0: snapshot */
-      {R_CHUNKED, PAGE, false},           /* 1: page, same connection */
-      {R_STATUS503, NULL, false},         /* 2 */
-      {R_CLOSE_MID, PAGE, false},         /* 3 */
-      {R_SILENT, NULL, false},            /* 4 */
-      {R_RAW, "{\"protocol\":1,", false}, /* 5: truncated document */
-      {R_RAW, "[1,2]", false},            /* 6: not an object */
-      {R_SIZED, SNAPSHOT, true},          /* 7: then closes */
-      {R_SIZED, SNAPSHOT, false},         /* 8: needs a new connection */
+  char short_page[1024]; /* promises 100 bytes more than it holds */
+  const fake_http_step_t script[] = {
+      {.status = 200, .body = SNAPSHOT},           /* 0: snapshot */
+      {.status = 200, .body = PAGE, .chunked = 1}, /* 1: same connection */
+      {.status = 503, .body = "{\"error\":\"runtime starting\"}"}, /* 2 */
+      {.action = FAKE_HTTP_RAW, .raw = short_page}, /* 3: closes mid-body */
+      {.action = FAKE_HTTP_SILENT},                 /* 4 */
+      {.status = 200, .body = "{\"protocol\":1,"},  /* 5: truncated */
+      {.status = 200, .body = "[1,2]"},             /* 6: not an object */
+      {.status = 200, .body = SNAPSHOT, .close_after = 1}, /* 7: then closes */
+      {.status = 200, .body = SNAPSHOT}, /* 8: needs a new connection */
   };
-  server_t srv = {.replies = script, .n = sizeof(script) / sizeof(script[0])};
-  pthread_t th;
+  const size_t nscript = sizeof(script) / sizeof(script[0]);
+  fake_http_t *srv;
+  fake_http_stats_t st;
   rt_client_t *cl;
   rt_client_get_result_t res;
   rt_parser_t *p;
@@ -390,11 +250,13 @@ int main(void) {
   int records = 0;
   char longpath[200];
 
+  snprintf(short_page, sizeof(short_page),
+           "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
+           strlen(PAGE) + 100, PAGE);
   snprintf(path, sizeof(path), "/tmp/sm-client-test-%d.sock", (int)getpid());
-  srv.listen_fd = listen_on(path);
-  if (!T_OK(srv.listen_fd >= 0, "listen on %s", path))
+  srv = serve(path, script, nscript);
+  if (srv == NULL)
     return t_done();
-  pthread_create(&th, NULL, serve, &srv);
   cl = rt_client_create(path);
   T_OK(cl != NULL, "client created");
 
@@ -413,7 +275,7 @@ int main(void) {
   T_EQ_INT(res.status, RT_CLIENT_GET_OK,
            "chunked page in 1..7-byte chunks: ok");
   T_EQ_INT(records, 2, "both records delivered");
-  T_EQ_INT(srv.connections, 1, "the connection was kept");
+  T_EQ_INT(fake_http_stats(srv).connections, 1, "the connection was kept");
   rt_parser_destroy(p);
 
   p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, NULL);
@@ -464,12 +326,21 @@ int main(void) {
     rt_parser_destroy(p);
   }
 
-  pthread_join(th, NULL);
-  T_EQ_INT(srv.served, (int)srv.n, "every scripted reply was used");
-  close(srv.listen_fd);
+  st = fake_http_stats(srv);
+  T_EQ_INT(st.used, nscript, "every scripted reply was used");
+  T_EQ_INT(st.extra, 0, "nothing asked beyond the script");
+  T_OK(fake_http_request(srv, 0) != NULL &&
+           strcmp(fake_http_request(srv, 0)->target, "/v1/snapshot") == 0 &&
+           fake_http_request(srv, 1) != NULL &&
+           strcmp(fake_http_request(srv, 1)->target,
+                  "/v1/requests?after=1000&limit=10") == 0,
+       "the paths asked for");
+  T_OK(fake_http_request(srv, 8) != NULL &&
+           fake_http_request(srv, 8)->conn > fake_http_request(srv, 7)->conn,
+       "after Connection: close, a new connection");
+  fake_http_free(srv); /* removes the socket file */
 
   /* Nobody listening any more. */
-  unlink(path);
   clock_gettime(CLOCK_MONOTONIC, &t0);
   p = rt_parser_create(RT_DOC_SNAPSHOT, NULL, NULL, NULL);
   rt_client_get(cl, "/v1/snapshot", p, 2000, &res);
@@ -484,10 +355,8 @@ int main(void) {
   /* A page larger than the parser's byte cap. */
   {
     rt_limits_t lim = {.max_bytes = 64};
-    const reply_t big[] = {{R_SIZED, PAGE, false}};
-    server_t s2 = {.replies = big, .n = 1};
-    s2.listen_fd = listen_on(path);
-    pthread_create(&th, NULL, serve, &s2);
+    const fake_http_step_t big[] = {{.status = 200, .body = PAGE}};
+    fake_http_t *s2 = serve(path, big, 1);
     cl = rt_client_create(path);
     p = rt_parser_create(RT_DOC_REQUESTS, NULL, NULL, &lim);
     rt_client_get(cl, "/v1/requests", p, 2000, &res);
@@ -496,9 +365,7 @@ int main(void) {
     T_OK(strstr(res.message, "64") != NULL, "names the cap: %s", res.message);
     rt_parser_destroy(p);
     rt_client_destroy(cl);
-    pthread_join(th, NULL);
-    close(s2.listen_fd);
-    unlink(path);
+    fake_http_free(s2);
   }
 
   memset(longpath, 'x', sizeof(longpath) - 1);

@@ -8,28 +8,8 @@
 #include <string.h>
 
 #include "rt_collect.h"
+#include "rt_test_util.h"
 #include "tap.h"
-
-static rt_snapshot_t snap(const char *boot, int64_t next_seq) {
-  rt_snapshot_t s;
-  memset(&s, 0, sizeof(s));
-  s.protocol = 1;
-  snprintf(s.boot_id, sizeof(s.boot_id), "%s", boot);
-  s.instance_count = 1;
-  s.next_seq = next_seq;
-  return s;
-}
-
-static rt_record_t rec(int64_t seq, rt_outcome_t o) {
-  rt_record_t r;
-  memset(&r, 0, sizeof(r));
-  r.seq = seq;
-  snprintf(r.inference_id, sizeof(r.inference_id), "id-%lld", (long long)seq);
-  r.outcome = o;
-  r.backlog_us = seq;
-  r.total_ms = seq;
-  return r;
-}
 
 /* Stages the records [from, to] (skipping those in skip, if any) as one
  * page of boot, and commits it. */
@@ -56,6 +36,16 @@ static rt_collect_commit_t page(rt_collect_t *c, const char *boot,
     pg.records++;
   }
   return rt_collect_page_commit(c, &pg, more);
+}
+
+/* A collector of pages of at most max records that made first contact
+ * with boot at next_seq, in an interval begun. */
+static rt_collect_t *contacted(size_t max, const char *boot, int64_t next_seq) {
+  rt_collect_t *c = rt_collect_create(max);
+  rt_snapshot_t s = snap(boot, next_seq);
+  rt_collect_snapshot(c, &s);
+  rt_collect_begin_interval(c);
+  return c;
 }
 
 static void test_first_contact_and_paging(void) {
@@ -101,12 +91,9 @@ static void test_first_contact_and_paging(void) {
 }
 
 static void test_failed_page_is_not_accepted(void) {
-  rt_collect_t *c = rt_collect_create(100);
-  rt_snapshot_t s = snap("b", 1);
+  rt_collect_t *c = contacted(100, "b", 1);
   bool more;
 
-  rt_collect_snapshot(c, &s);
-  rt_collect_begin_interval(c);
   /* The transfer breaks after 5 records: abort, nothing counted. */
   rt_collect_page_begin(c);
   for (int64_t i = 1; i <= 5; i++) {
@@ -161,12 +148,9 @@ static void test_failed_page_is_not_accepted(void) {
 }
 
 static void test_ring_overflow_and_gaps(void) {
-  rt_collect_t *c = rt_collect_create(1000);
-  rt_snapshot_t s = snap("b", 1);
+  rt_collect_t *c = contacted(1000, "b", 1);
   bool more;
 
-  rt_collect_snapshot(c, &s);
-  rt_collect_begin_interval(c);
   T_EQ_INT(page(c, "b", 1, 101, 1, 100, 0, &more), RT_COLLECT_COMMITTED,
            "1..100");
   /* The ring moved on: 101..300 are gone, first_seq is 301. */
@@ -192,13 +176,11 @@ static void test_ring_overflow_and_gaps(void) {
 }
 
 static void test_restarts(void) {
-  rt_collect_t *c = rt_collect_create(1000);
-  rt_snapshot_t s = snap("old", 11);
+  rt_collect_t *c = contacted(1000, "old", 11);
+  rt_snapshot_t s;
   bool more;
   int64_t first, last;
 
-  rt_collect_snapshot(c, &s);
-  rt_collect_begin_interval(c);
   T_EQ_INT(page(c, "old", 1, 21, 11, 20, 0, &more), RT_COLLECT_COMMITTED,
            "old boot 11..20");
   /* The old boot completed up to 25 (a later snapshot said so) before it

@@ -1186,6 +1186,61 @@ static void test_strings(void) {
               "NUL in inference_id");
   sb_free(&b);
 
+  /* IDs of every length from 1 to 72 bytes come out as they went in (they
+   * are copied a word at a time from 8 to 64 bytes). */
+  {
+    int same = 0;
+    for (int n = 1; n <= 72; n++) {
+      static const char chars[] = "abcdefghijklmnopqrstuvwxyz"
+                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+      char id[80];
+      for (int i = 0; i < n; i++)
+        id[i] = chars[(i * 7 + n) % (sizeof(chars) - 1)];
+      id[n] = '\0';
+      sb_free(&v);
+      sb_add(&v, "\"");
+      sb_add(&v, id);
+      sb_add(&v, "\"");
+      build_page(&b, -1, -1, NULL, -1, 1, v.s);
+      r = check(RT_DOC_REQUESTS, b.s, "an ID of n bytes");
+      same += r->finish_rc == 0 && r->nrec == 1 &&
+              strcmp(r->recs[0].inference_id, id) == 0;
+      sb_free(&b);
+    }
+    T_OK(same == 72, "IDs of 1 to 72 bytes kept as given (%d of 72)", same);
+  }
+  sb_free(&v);
+
+  /* A NUL at every place of IDs of 8 bytes and more (read a word at a
+   * time), and bytes that are not NUL but look alike to a careless check
+   * (\u0001, \u0080 in UTF-8: C2 80, \u00ff: C3 BF). */
+  {
+    static const size_t lens[] = {8, 9, 15, 16, 17, 36};
+    int tried = 0;
+    for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++)
+      for (size_t at = 0; at < lens[l]; at++) {
+        char what[64];
+        sb_free(&v);
+        sb_add(&v, "\"");
+        sb_rep(&v, 'a', at);
+        sb_add(&v, "\\u0000");
+        sb_rep(&v, 'a', lens[l] - at - 1);
+        sb_add(&v, "\"");
+        build_page(&b, -1, -1, NULL, -1, 1, v.s);
+        snprintf(what, sizeof(what), "NUL at byte %zu of %zu", at, lens[l]);
+        expect_fail(RT_DOC_REQUESTS, b.s, "member inference_id contains a NUL",
+                    what);
+        sb_free(&b);
+        tried++;
+      }
+    T_OK(tried == 101, "NUL at each of the %d places tried", tried);
+  }
+  build_page(&b, -1, -1, NULL, -1, 1,
+             "\"\\u0001\\u0080\\u00ff\\u0001\\u0080\\u00ff-id\"");
+  expect_ok(RT_DOC_REQUESTS, b.s, "\\u0001, \\u0080, \\u00ff in an ID");
+  sb_free(&b);
+  sb_free(&v);
+
   /* boot_id length cap. */
   sb_add(&v, "\"");
   sb_rep(&v, 'b', RT_BOOT_ID_MAX);

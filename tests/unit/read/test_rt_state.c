@@ -17,6 +17,7 @@
 
 #include "rt_collect.h"
 #include "rt_state.h"
+#include "rt_test_util.h"
 #include "tap.h"
 
 /* A state written by hand, with its CRC-32 from an independent
@@ -318,6 +319,26 @@ static int file_exists(const char *path) {
   return lstat(path, &sb) == 0;
 }
 
+/* The file at path has mode 0600. */
+static void check_mode(const char *path, const char *what) {
+  struct stat sb;
+  memset(&sb, 0, sizeof(sb));
+  stat(path, &sb);
+  T_OK((sb.st_mode & 07777) == 0600, "%s: mode 0600 (%o)", what,
+       (unsigned)(sb.st_mode & 07777));
+}
+
+/* st saved again under umask mask: still mode 0600. */
+static void save_under(const char *path, const rt_state_t *st, mode_t mask) {
+  char err[PATH_MAX + 256], what[64];
+  snprintf(what, sizeof(what), "saved again under umask %04o", (unsigned)mask);
+  umask(mask);
+  T_OK(rt_state_prepare(path, st, err, sizeof(err)) == 0 &&
+           rt_state_commit(path, err, sizeof(err)) == 0,
+       "%s", what);
+  check_mode(path, what);
+}
+
 static void test_files(void) {
   char path[256], tmp[300], aside[300], other[256];
   char err[PATH_MAX + 256];
@@ -340,20 +361,10 @@ static void test_files(void) {
        "prepare writes only the temporary file");
   T_EQ_INT(rt_state_commit(path, err, sizeof(err)), 0, "commit");
   T_OK(!file_exists(tmp), "commit leaves no temporary file");
-  memset(&sb, 0, sizeof(sb));
-  stat(path, &sb);
-  T_OK((sb.st_mode & 07777) == 0600,
-       "created with mode 0600 under umask 0 (%o)",
-       (unsigned)(sb.st_mode & 07777));
-  umask(0277);
+  check_mode(path, "created under umask 0");
   st.seq = 1043;
-  T_OK(rt_state_prepare(path, &st, err, sizeof(err)) == 0 &&
-           rt_state_commit(path, err, sizeof(err)) == 0,
-       "saved again under umask 0277");
-  memset(&sb, 0, sizeof(sb));
-  stat(path, &sb);
-  T_OK((sb.st_mode & 07777) == 0600, "mode 0600 under umask 0277 too (%o)",
-       (unsigned)(sb.st_mode & 07777));
+  save_under(path, &st, 0277);
+  save_under(path, &st, 0477); /* the owner's read bit taken away */
   umask(old_umask);
   T_EQ_INT(rt_state_load(path, "main runtime", &back, err, sizeof(err)),
            RT_STATE_LOADED, "load");
@@ -411,6 +422,20 @@ static void test_files(void) {
   write_file(path, "garbage", 7);
   T_OK(rt_state_set_aside(path, err, sizeof(err)) == 0 && file_exists(aside),
        "  an older .corrupt is replaced");
+  /* A .corrupt name that cannot be replaced: the file goes anyway. */
+  unlink(aside);
+  write_file(path, "garbage", 7);
+  {
+    char inside[320];
+    snprintf(inside, sizeof(inside), "%s/x", aside);
+    mkdir(aside, 0700);
+    write_file(inside, "x", 1);
+    T_OK(rt_state_set_aside(path, err, sizeof(err)) == -1 &&
+             !file_exists(path) && strstr(err, "removed") != NULL,
+         "  when it cannot be renamed, it is removed: %s", err);
+    unlink(inside);
+    rmdir(aside);
+  }
   {
     char big[RT_STATE_FILE_MAX + 100];
     memset(big, 'a', sizeof(big));
@@ -458,16 +483,6 @@ static void test_files(void) {
 }
 
 /* ------------------------------------------------------ restored cursor */
-
-static rt_snapshot_t snap(const char *boot, int64_t next_seq) {
-  rt_snapshot_t s;
-  memset(&s, 0, sizeof(s));
-  s.protocol = 1;
-  snprintf(s.boot_id, sizeof(s.boot_id), "%s", boot);
-  s.instance_count = 1;
-  s.next_seq = next_seq;
-  return s;
-}
 
 static void test_restore(void) {
   rt_collect_t *c = rt_collect_create(10);
