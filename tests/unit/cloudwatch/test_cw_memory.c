@@ -316,7 +316,7 @@ static void test_schedule(void) {
   char err[256];
   cw_pipeline_t *p = cw_pipeline_create(&pc, err, sizeof(err));
   struct timespec wait = {0, 100 * 1000000L};
-  double longest = 0;
+  double longest = 0, shortest = 1e9;
   int waited = 0;
 
   pthread_mutex_lock(&lock);
@@ -337,12 +337,19 @@ static void test_schedule(void) {
     double gap = ms_between(&s.start[i - 1], &s.start[i]);
     if (gap > longest)
       longest = gap;
+    if (gap < shortest)
+      shortest = gap;
   }
   /* Counted from each flush's end, they would be 650 ms apart. */
   T_OK(s.n == FLUSHES && longest < INTERVAL_MS + FLUSH_MS / 2,
        "flushes of %d ms begin %d ms apart, not %d ms after the last ended "
        "(the longest gap: %.0f ms)",
        FLUSH_MS, INTERVAL_MS, INTERVAL_MS, longest);
+  /* and not sooner: a flush's length is not taken off the next wait twice. */
+  T_OK(s.n == FLUSHES && shortest >= INTERVAL_MS - 20,
+       "no flush begins less than %d ms after the last began (the shortest "
+       "gap: %.0f ms)",
+       INTERVAL_MS, shortest);
 }
 
 int main(void) {
