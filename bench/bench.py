@@ -25,14 +25,18 @@ by more than the differences being measured.
   sketch  bench_sketch: a timing's percentile sketch (insert, then its
           Values/Counts) beside exact percentiles by sorting every sample;
           values and datums per metric per interval.
-  memory  peak RSS of collectd with both plugins, the simulator at 10,000
-          requests/s, then an outage (the sink answers 503) until both
-          queues are full.
+  memory  RSS of collectd with both plugins beside collectd without them,
+          in the same run: at start (the simulator at 10,000 requests/s,
+          no other values; the baseline a do-nothing configuration), then
+          under bench_load's 10,000 generic values/s and through an outage
+          (the sink answers 503) until both queues are full (the baseline
+          bench_null under the same load, the simulator running unread).
   fresh   delay from a request's completion in the simulator to the sink
           accepting the PutMetricData that counts it.
 
 Results: a table on stdout and a CSV (section, figure, value, unit,
-min, max, rounds, note).
+min, max, rounds, note, and for the figures that have one: baseline,
+above (value - baseline), target, verdict).
 """
 import argparse
 import csv
@@ -64,6 +68,10 @@ RT_INTERVAL = 5          # sagemaker_async Interval (memory, freshness)
 FLUSH_INTERVAL = 5       # write_cloudwatch FlushInterval (memory, freshness)
 MAX_QUEUED_DATUMS = 100000    # write_cloudwatch's defaults
 MAX_QUEUED_LOG_EVENTS = 100000
+# Memory targets (issue #14): RSS at start at most this much above
+# collectd's own; peak RSS through the outage at most this much in all.
+MEM_START_ABOVE_MIB = 12
+MEM_OUTAGE_PEAK_MIB = 64
 
 
 def log(msg):
@@ -169,14 +177,17 @@ class Bench:
         return env
 
     def record(self, section, figure, value, unit, lo=None, hi=None,
-               rounds=None, note=""):
+               rounds=None, note="", baseline=None, target="",
+               verdict=""):
+        num = lambda x: "" if x is None else "%.6g" % x
         self.rows.append({
             "section": section, "figure": figure,
-            "value": "" if value is None else "%.6g" % value,
-            "unit": unit,
-            "min": "" if lo is None else "%.6g" % lo,
-            "max": "" if hi is None else "%.6g" % hi,
-            "rounds": "" if rounds is None else rounds, "note": note})
+            "value": num(value), "unit": unit, "min": num(lo), "max": num(hi),
+            "rounds": "" if rounds is None else rounds, "note": note,
+            "baseline": num(baseline),
+            "above": "" if baseline is None or value is None else
+            num(value - baseline),
+            "target": target, "verdict": verdict})
 
     def start_sink(self, name, bodies=False):
         port_file = self.path(name + ".port")
@@ -529,85 +540,156 @@ class Bench:
                     return None
         return None
 
-    def bench_memory(self):
-        steady, outage = (15, 30) if self.quick else (40, 75)
-        series = 10000
-        sec = "memory"
-        name = "memory"
-        sink, port = self.start_sink(name)
-        sim, sock = self.start_sim("memory-sim", [
-            "--rate", str(MEM_RATE), "--ring", "1000000", "--seed", "11"])
-        unixsock = self.path("memory.unixsock")
+    def mem_collectd(self, name, blocks):
+        """Starts collectd with blocks (and the unix socket), returns it."""
+        unixsock = self.path(name + ".unixsock")
         blocks = ["LoadPlugin unixsock", "<Plugin unixsock>",
-                  '  SocketFile "%s"' % unixsock, "</Plugin>"]
-        blocks += self.load_block(series, 1, self.path(name + ".count"))
-        blocks += self.plugin_dir() + [
+                  '  SocketFile "%s"' % unixsock, "</Plugin>"] + blocks
+        return self.start_collectd(name, self.collectd_conf(name, blocks)), \
+            unixsock
+
+    def sm_block(self, sock):
+        return self.plugin_dir() + [
             "LoadPlugin sagemaker_async", "<Plugin sagemaker_async>",
             '  <Runtime "bench">', '    Socket "%s"' % sock,
             "    Interval %d" % RT_INTERVAL, "  </Runtime>", "</Plugin>"]
-        blocks += self.cw_block(
+
+    def mem_cw_block(self, port):
+        return self.cw_block(
             port, GenericMetrics="true", StorageResolution=1,
             FlushInterval=FLUSH_INTERVAL,
             MaxQueuedDatums=MAX_QUEUED_DATUMS,
             MaxQueuedLogEvents=MAX_QUEUED_LOG_EVENTS)
-        cd = self.start_collectd(name, self.collectd_conf(name, blocks))
-        log("memory: %d s at %d requests/s (and %d generic values/s), "
-            "then %d s of outage" % (steady, MEM_RATE, series, outage))
+
+    def mem_start(self, plugins):
+        """RSS 1 s after start: collectd with both plugins (the simulator
+        at MEM_RATE, no other values), or a do-nothing configuration."""
+        name = "memory-start-" + ("plugins" if plugins else "baseline")
+        blocks = []
+        procs = []
+        if plugins:
+            sink, port = self.start_sink(name)
+            sim, sock = self.start_sim(name + "-sim", [
+                "--rate", str(MEM_RATE), "--ring", "1000000", "--seed", "11"])
+            procs = [sink, sim]
+            blocks = self.sm_block(sock) + self.mem_cw_block(port)
+        cd, _ = self.mem_collectd(name, blocks)
+        time.sleep(1)
+        rss, _ = rss_kib(cd.pid)
+        self.procs.stop(cd, timeout=30)
+        for p in procs:
+            self.procs.stop(p)
+        return rss
+
+    def mem_load(self, plugins, steady, outage):
+        """The load run: bench_load's generic values and the simulator, with
+        both plugins (then the outage) or with bench_null (the simulator
+        running unread, the same time)."""
+        series = 10000
+        name = "memory" if plugins else "memory-baseline"
+        sink, port = self.start_sink(name)
+        sim, sock = self.start_sim(name + "-sim", [
+            "--rate", str(MEM_RATE), "--ring", "1000000", "--seed", "11"])
+        blocks = self.load_block(series, 1, self.path(name + ".count"))
+        if plugins:
+            blocks += self.sm_block(sock) + self.mem_cw_block(port)
+        else:
+            blocks += self.plugin_dir("bench") + ["LoadPlugin bench_null"]
+        cd, unixsock = self.mem_collectd(name, blocks)
+        out = {"full_at": None, "rss_full": None, "max_d": 0, "max_l": 0}
         qd = "%s/write_cloudwatch-0/queue_length-datums" % HOST
         ql = "%s/write_cloudwatch-0/queue_length-log_events" % HOST
         qx = "%s/write_cloudwatch-0/derive-log_events_dropped-queue" % HOST
         time.sleep(1)
-        rss_start, _ = rss_kib(cd.pid)
+        out["rss_start"], _ = rss_kib(cd.pid)
         time.sleep(steady - 1)
-        _, hwm_steady = rss_kib(cd.pid)
-        os.kill(sink.pid, signal.SIGUSR1)  # the outage begins
+        _, out["hwm_steady"] = rss_kib(cd.pid)
+        if plugins:
+            os.kill(sink.pid, signal.SIGUSR1)  # the outage begins
         t0 = time.monotonic()
-        full_at = None
-        rss_full = None
-        max_d = max_l = 0
         while time.monotonic() - t0 < outage:
             time.sleep(1)
+            if not plugins:
+                continue
             d = self.getval(unixsock, qd) or 0
             lq = self.getval(unixsock, ql) or 0
-            max_d, max_l = max(max_d, d), max(max_l, lq)
+            out["max_d"] = max(out["max_d"], d)
+            out["max_l"] = max(out["max_l"], lq)
             # The log queue is full when it drops (its byte bound may
             # come before MaxQueuedLogEvents).
             log_full = lq >= MAX_QUEUED_LOG_EVENTS or \
                 (self.getval(unixsock, qx) or 0) > 0
             rss, _ = rss_kib(cd.pid)
-            if full_at is None and d >= MAX_QUEUED_DATUMS and log_full:
-                full_at, rss_full = time.monotonic() - t0, rss
-        _, hwm = rss_kib(cd.pid)
-        rss_end, _ = rss_kib(cd.pid)
-        os.kill(sink.pid, signal.SIGUSR1)  # and ends
+            if out["full_at"] is None and d >= MAX_QUEUED_DATUMS and \
+                    log_full:
+                out["full_at"] = time.monotonic() - t0
+                out["rss_full"] = rss
+        _, out["hwm"] = rss_kib(cd.pid)
+        if plugins:
+            os.kill(sink.pid, signal.SIGUSR1)  # and ends
         self.procs.stop(cd, timeout=30)
         self.procs.stop(sim)
         self.procs.stop(sink)
+        return out
+
+    def bench_memory(self):
+        steady, outage = (15, 30) if self.quick else (40, 75)
+        sec = "memory"
         mib = lambda kib: kib / 1024.0
-        self.record(sec, "RSS 1 s after start", mib(rss_start), "MiB")
-        self.record(sec, "peak RSS, sustained load, sink up", mib(hwm_steady),
-                    "MiB", note="%d requests/s, %d generic values/s" %
-                    (MEM_RATE, series))
-        self.record(sec, "peak RSS, through the outage", mib(hwm), "MiB",
-                    note="%d s of 503s" % outage)
-        self.record(sec, "datums queued at most", max_d, "datums",
+        verdict = lambda ok: "met" if ok else "missed"
+        log("memory: at start, collectd without and with both plugins")
+        start_base = mib(self.mem_start(False))
+        start = mib(self.mem_start(True))
+        log("memory: %d s at %d requests/s and %d generic values/s, then "
+            "%d s of outage; the baseline first (bench_null, the same load "
+            "and time)" % (steady, MEM_RATE, 10000, outage))
+        base = self.mem_load(False, steady, outage)
+        run = self.mem_load(True, steady, outage)
+
+        self.record(sec, "RSS at start, both plugins loaded", start, "MiB",
+                    note="1 s after start; the simulator at %d requests/s, "
+                    "no other values; baseline: collectd with a do-nothing "
+                    "configuration (logfile, unixsock)" % MEM_RATE,
+                    baseline=start_base,
+                    target="<= %d MiB above the baseline" %
+                    MEM_START_ABOVE_MIB,
+                    verdict=verdict(start - start_base <=
+                                    MEM_START_ABOVE_MIB))
+        load_note = "%d requests/s, %d generic values/s; baseline: " \
+            "bench_null instead of both plugins" % (MEM_RATE, 10000)
+        self.record(sec, "RSS 1 s after start, under load",
+                    mib(run["rss_start"]), "MiB", note=load_note,
+                    baseline=mib(base["rss_start"]))
+        self.record(sec, "peak RSS, sustained load, sink up",
+                    mib(run["hwm_steady"]), "MiB",
+                    note="%d s; " % steady + load_note,
+                    baseline=mib(base["hwm_steady"]))
+        self.record(sec, "peak RSS, through the outage", mib(run["hwm"]),
+                    "MiB", note="%d s of 503s; baseline: the same %d s" %
+                    (outage, steady + outage),
+                    baseline=mib(base["hwm"]),
+                    target="<= %d MiB" % MEM_OUTAGE_PEAK_MIB,
+                    verdict=verdict(mib(run["hwm"]) <= MEM_OUTAGE_PEAK_MIB))
+        self.record(sec, "datums queued at most", run["max_d"], "datums",
                     note="MaxQueuedDatums %d" % MAX_QUEUED_DATUMS)
-        self.record(sec, "data-log events queued at most", max_l, "events",
+        self.record(sec, "data-log events queued at most", run["max_l"],
+                    "events",
                     note="MaxQueuedLogEvents %d and 16 MiB of messages" %
                     MAX_QUEUED_LOG_EVENTS)
-        if rss_full is not None:
-            self.record(sec, "both queues full after", full_at, "s",
+        if run["rss_full"] is not None:
+            self.record(sec, "both queues full after", run["full_at"], "s",
                         note="into the outage")
             self.record(sec, "RSS when both queues were full",
-                        mib(rss_full), "MiB")
+                        mib(run["rss_full"]), "MiB")
             self.record(sec, "peak RSS above RSS at full queues",
-                        mib(hwm - rss_full), "MiB",
+                        mib(run["hwm"] - run["rss_full"]), "MiB",
                         note="growth once the bounds were reached")
         else:
             self.record(sec, "both queues full after", None, "s",
                         note="not full within the outage")
         self.record(sec, "RSS per queued datum or event, outage",
-                    (hwm - hwm_steady) * 1024.0 / max(1, max_d + max_l),
+                    (run["hwm"] - run["hwm_steady"]) * 1024.0 /
+                    max(1, run["max_d"] + run["max_l"]),
                     "bytes", note="(peak - steady peak) / items held")
 
     # ---------------------------------------------------------- 5. fresh
@@ -695,7 +777,8 @@ class Bench:
         with open(path, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=["section", "figure", "value",
                                               "unit", "min", "max", "rounds",
-                                              "note"])
+                                              "note", "baseline", "above",
+                                              "target", "verdict"])
             w.writeheader()
             for r in self.rows:
                 w.writerow(r)
@@ -706,7 +789,12 @@ class Bench:
                                             "unit", "min..max / note"))
         for r in self.rows:
             rng = "%s..%s" % (fmt(r["min"]), fmt(r["max"])) if r["min"] else ""
-            extra = "; ".join(x for x in (rng, r["note"]) if x)
+            base = "baseline %s, above %s %s" % (
+                fmt(r["baseline"]), fmt(r["above"]), r["unit"]) \
+                if r["baseline"] else ""
+            goal = "target %s: %s" % (r["target"], r["verdict"]) \
+                if r["target"] else ""
+            extra = "; ".join(x for x in (base, goal, rng, r["note"]) if x)
             print("%-8s %-62s %12s %-10s %s" % (r["section"], r["figure"],
                                                 fmt(r["value"]), r["unit"],
                                                 extra))

@@ -525,15 +525,14 @@ void cw_encode_destroy(cw_encode_t *e) {
 
 /* ---------------------------------------------------------------- gzip */
 
-cw_encode_gzip_result_t cw_encode_gzip(const void *in, size_t len, int level,
-                                       unsigned char **out, size_t *out_len) {
+cw_encode_gzip_result_t cw_encode_gzip_into(const void *in, size_t len,
+                                            int level, unsigned char **buf,
+                                            size_t *cap, size_t *out_len) {
   z_stream zs;
-  unsigned char *buf = NULL;
   cw_encode_gzip_result_t r = CW_ENCODE_GZIP_OK;
   int inited = 0;
   uLong bound = 0;
 
-  *out = NULL;
   *out_len = 0;
   memset(&zs, 0, sizeof(zs));
   if (len > CW_ENCODE_GZIP_MAX_INPUT || (in == NULL && len > 0) || level < -1 ||
@@ -554,28 +553,44 @@ cw_encode_gzip_result_t cw_encode_gzip(const void *in, size_t len, int level,
     /* deflateBound counts the gzip wrapper: with that much room one
      * deflate(Z_FINISH) call finishes the stream. */
     bound = deflateBound(&zs, (uLong)len);
-    buf = malloc(bound);
-    if (buf == NULL)
-      r = CW_ENCODE_GZIP_NOMEM;
+    if (*buf == NULL || *cap < bound) {
+      unsigned char *nb = realloc(*buf, bound);
+      if (nb == NULL) {
+        r = CW_ENCODE_GZIP_NOMEM;
+      } else {
+        *buf = nb;
+        *cap = bound;
+      }
+    }
   }
 
   if (r == CW_ENCODE_GZIP_OK) {
     zs.next_in = (Bytef *)(uintptr_t)in; /* zlib does not write to it */
     zs.avail_in = (uInt)len;
-    zs.next_out = buf;
+    zs.next_out = *buf;
     zs.avail_out = (uInt)bound;
     if (deflate(&zs, Z_FINISH) != Z_STREAM_END)
       r = CW_ENCODE_GZIP_ERROR;
-  }
-
-  if (r == CW_ENCODE_GZIP_OK) {
-    *out = buf;
-    *out_len = (size_t)zs.total_out;
-    buf = NULL;
+    else
+      *out_len = (size_t)zs.total_out;
   }
   if (inited)
     deflateEnd(&zs);
-  free(buf);
+  return r;
+}
+
+cw_encode_gzip_result_t cw_encode_gzip(const void *in, size_t len, int level,
+                                       unsigned char **out, size_t *out_len) {
+  size_t cap = 0;
+  cw_encode_gzip_result_t r;
+
+  *out = NULL;
+  r = cw_encode_gzip_into(in, len, level, out, &cap, out_len);
+  if (r != CW_ENCODE_GZIP_OK) {
+    free(*out);
+    *out = NULL;
+    *out_len = 0;
+  }
   return r;
 }
 

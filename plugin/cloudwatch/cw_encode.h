@@ -149,6 +149,19 @@ typedef enum {
 cw_encode_gzip_result_t cw_encode_gzip(const void *in, size_t len, int level,
                                        unsigned char **out, size_t *out_len);
 
+/* cw_encode_gzip into a buffer kept from one call to the next: *buf, of
+ * *cap bytes (NULL and 0 the first time), grows with realloc when a body
+ * may need more and is never made smaller; it is the caller's to free,
+ * whatever the result. A sender that compresses every request keeps one
+ * buffer instead of allocating and freeing one per request: with glibc,
+ * freeing a block it had mapped on its own (128 KiB and more) raises its
+ * mmap threshold for the whole process, and the arenas then keep what
+ * larger blocks leave behind. Only the pages written (the compressed
+ * stream) are ever touched. */
+cw_encode_gzip_result_t cw_encode_gzip_into(const void *in, size_t len,
+                                            int level, unsigned char **buf,
+                                            size_t *cap, size_t *out_len);
+
 /* Whether a body of len bytes should be compressed given a threshold: 1
  * when threshold > 0 and len >= threshold; 0 otherwise (threshold 0 means
  * never, for peers that cannot take gzip, moto_server among them). */

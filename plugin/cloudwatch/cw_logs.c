@@ -412,6 +412,11 @@ static lstream_t *stream_get(cw_logs_queue_t *q, const char *group,
   return s;
 }
 
+/* Messages repaired on the stack first, so that their event is allocated
+ * at its size: up to this many bytes in (a data-log line is a few hundred
+ * bytes). */
+#define EV_SHORT_MESSAGE 1024
+
 /* Makes an event: the message repaired and cut. NULL: out of memory. */
 static ev_t *ev_new(const char *message, int64_t timestamp_ms) {
   /* Every input byte yields at least one output byte, so no more than
@@ -421,17 +426,29 @@ static ev_t *ev_new(const char *message, int64_t timestamp_ms) {
   size_t cap = in_len <= CW_LOGS_MAX_MESSAGE / UTF8_REPLACEMENT_LEN
                    ? in_len * UTF8_REPLACEMENT_LEN
                    : CW_LOGS_MAX_MESSAGE;
-  ev_t *e = malloc(sizeof(*e) + cap + 1);
+  ev_t *e;
   size_t len;
 
-  if (e == NULL)
-    return NULL;
-  memset(e, 0, sizeof(*e));
-  len = cw_logs_utf8_repair(message, in_len, e->text, cap + 1);
-  if (len < cap) {
-    ev_t *smaller = realloc(e, sizeof(*e) + len + 1);
-    if (smaller != NULL)
-      e = smaller;
+  if (in_len <= EV_SHORT_MESSAGE) {
+    char text[EV_SHORT_MESSAGE * UTF8_REPLACEMENT_LEN + 1];
+    len = cw_logs_utf8_repair(message, in_len, text, sizeof(text));
+    e = malloc(sizeof(*e) + len + 1);
+    if (e == NULL)
+      return NULL;
+    memset(e, 0, sizeof(*e));
+    memcpy(e->text, text, len + 1);
+  } else {
+    /* Allocated for the worst case, then cut to its size. */
+    e = malloc(sizeof(*e) + cap + 1);
+    if (e == NULL)
+      return NULL;
+    memset(e, 0, sizeof(*e));
+    len = cw_logs_utf8_repair(message, in_len, e->text, cap + 1);
+    if (len < cap) {
+      ev_t *smaller = realloc(e, sizeof(*e) + len + 1);
+      if (smaller != NULL)
+        e = smaller;
+    }
   }
   e->pub.timestamp_ms = timestamp_ms;
   e->pub.message = e->text;

@@ -78,6 +78,9 @@ struct cw_pipeline_s {
   tries_t *tries;  /* its attempts */
   int64_t skew;    /* seconds added to the local clock to sign */
   int64_t skew_logged;
+  unsigned char *gz; /* compressed bodies, kept from one request to the
+                        next (cw_encode_gzip_into says why) */
+  size_t gz_cap;
 
   pthread_mutex_t stats_lock;
 };
@@ -265,6 +268,7 @@ void cw_pipeline_destroy(cw_pipeline_t *p) {
   }
   pthread_cond_destroy(&p->cond);
   pthread_mutex_destroy(&p->stats_lock);
+  free(p->gz);
   free(p);
 }
 
@@ -340,7 +344,6 @@ static int pace(cw_pipeline_t *p, stream_t *st) {
 static aws_http_class_t post(cw_pipeline_t *p, stream_t *st, const char *action,
                              const void *body, size_t len, const char *expected,
                              aws_http_result_t *res, aws_creds_t *used) {
-  unsigned char *gz = NULL;
   size_t gz_len = 0;
   char target[128], warn[1024];
   aws_sigv4_header_t sh[3] = {{"Content-Type", st->s.content_type},
@@ -367,9 +370,10 @@ static aws_http_class_t post(cw_pipeline_t *p, stream_t *st, const char *action,
 
   snprintf(target, sizeof(target), "%s%s", st->s.target_prefix, action);
   if (cw_encode_gzip_wanted(len, st->s.compress_threshold) &&
-      cw_encode_gzip(body, len, 6, &gz, &gz_len) == CW_ENCODE_GZIP_OK &&
+      cw_encode_gzip_into(body, len, 6, &p->gz, &p->gz_cap, &gz_len) ==
+          CW_ENCODE_GZIP_OK &&
       gz_len < len) {
-    req.payload = gz;
+    req.payload = p->gz;
     req.payload_len = gz_len;
     req.header_count = 3;
   }
@@ -388,7 +392,6 @@ static aws_http_class_t post(cw_pipeline_t *p, stream_t *st, const char *action,
     st->st.requests_unanswered++;
   }
   pthread_mutex_unlock(&p->stats_lock);
-  free(gz);
   /* The service's clock, whatever the answer (as the AWS SDKs do): a
    * Date five minutes or more away from the clock signed with becomes
    * the offset. */
@@ -823,20 +826,37 @@ int cw_pipeline_run(cw_pipeline_t *p, time_t deadline) {
   return left;
 }
 
+static void add_ms(struct timespec *t, uint64_t ms) {
+  t->tv_sec += (time_t)(ms / 1000);
+  t->tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (t->tv_nsec >= 1000000000L) {
+    t->tv_sec++;
+    t->tv_nsec -= 1000000000L;
+  }
+}
+
+static bool before(const struct timespec *a, const struct timespec *b) {
+  return a->tv_sec < b->tv_sec ||
+         (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* Flushes begin FlushInterval apart, however long each takes (pacing, a
+ * slow answer), so that what merges in the queues between two flushes is
+ * one interval's worth: counted from the end of each flush, a flush that
+ * took half the interval let half as much again pile up. A flush that
+ * took longer than the interval (retries) is followed by a full interval
+ * all the same, so that a failing destination is not asked again at
+ * once. */
 static void *sender_main(void *arg) {
   cw_pipeline_t *p = arg;
+  struct timespec until;
 
+  clock_gettime(CLOCK_REALTIME, &until);
+  add_ms(&until, p->cfg.flush_interval_ms);
   for (;;) {
-    struct timespec until;
+    struct timespec start, now;
     bool stop;
 
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += (time_t)(p->cfg.flush_interval_ms / 1000);
-    until.tv_nsec += (long)(p->cfg.flush_interval_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-      until.tv_sec++;
-      until.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(p->cfg.lock);
     while (!p->stopping && !p->flush_now)
       if (pthread_cond_timedwait(&p->cond, p->cfg.lock, &until) != 0)
@@ -846,11 +866,19 @@ static void *sender_main(void *arg) {
     pthread_mutex_unlock(p->cfg.lock);
     if (stop)
       break;
+    clock_gettime(CLOCK_REALTIME, &start);
     if (p->cfg.before_flush != NULL)
       p->cfg.before_flush(p->cfg.ud);
     cw_pipeline_run(p, 0);
     if (p->cfg.after_flush != NULL)
       p->cfg.after_flush(p->cfg.ud);
+    until = start;
+    add_ms(&until, p->cfg.flush_interval_ms);
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (!before(&now, &until)) {
+      until = now;
+      add_ms(&until, p->cfg.flush_interval_ms);
+    }
   }
   return NULL;
 }

@@ -11,10 +11,18 @@
  *     period, the statistic set, an optional sketch), found by (series,
  *     period) in an index of 32-bit slots; the series remembers its latest
  *     record, the usual target of the next value;
- *   - a ready datum is a fixed-size record in a ring of max_datums (the
- *     series, the period, the statistic set or the Values/Counts block),
- *     so no ready datum is a heap block of its own unless it carries
- *     values.
+ *   - a ready datum is a fixed-size record in a ring (the series, the
+ *     period, the statistic set or the Values/Counts block), so no ready
+ *     datum is a heap block of its own unless it carries values. The ring
+ *     grows with the datums it holds, up to max_datums (a ring's pages go
+ *     round and would all be touched in the end, were it allocated whole),
+ *     and shrinks back when it empties.
+ * Large arrays are grown and shrunk with realloc, never freed before the
+ * queue is: freeing a block glibc had mapped on its own (128 KiB and
+ * more) raises its mmap threshold for the whole process, as far as
+ * 32 MiB, after which the arenas of collectd's threads keep what large
+ * blocks leave behind; realloc moves and resizes such a block with mremap
+ * and leaves the threshold alone.
  * Datums are handed out as a view (cw_queue_ready_get), built from the
  * record and its series.
  */
@@ -75,7 +83,8 @@ struct cw_queue_s {
   size_t index_cap;
   uint32_t order;
 
-  ready_t *ready; /* ring of max_datums */
+  ready_t *ready; /* ring of ready_cap, at most max_datums */
+  size_t ready_cap;
   size_t ready_head;
   size_t ready_num;
   size_t claimed;      /* ready datums at the front being sent */
@@ -220,6 +229,11 @@ static void series_unref(cw_queue_t *q, series_t *s) {
 
 /* ------------------------------------------------------------ merging */
 
+/* Records kept across seals (64 KiB); beyond, the array shrinks back. */
+#define MERGING_KEEP 1024
+/* Ready records kept when the ring empties (14 KiB). */
+#define READY_KEEP 256
+
 static size_t index_slot(const cw_queue_t *q, const series_t *s,
                          double period) {
   size_t mask = q->index_cap - 1;
@@ -233,13 +247,17 @@ static size_t index_slot(const cw_queue_t *q, const series_t *s,
   return i;
 }
 
+/* Sizes the index to cap slots and fills it from the records. In place
+ * (realloc): the records say what it holds. */
 static int index_build(cw_queue_t *q, size_t cap) {
-  uint32_t *t = calloc(cap, sizeof(*t));
-  if (t == NULL)
-    return -1;
-  free(q->index);
-  q->index = t;
-  q->index_cap = cap;
+  if (cap != q->index_cap) {
+    uint32_t *t = realloc(q->index, cap * sizeof(*t));
+    if (t == NULL)
+      return -1;
+    q->index = t;
+    q->index_cap = cap;
+  }
+  memset(q->index, 0, cap * sizeof(*q->index));
   for (size_t r = 0; r < q->merging_used; r++)
     if (q->recs[r].s != NULL)
       q->index[index_slot(q, q->recs[r].s, q->recs[r].period)] =
@@ -287,7 +305,53 @@ static void merging_drop(cw_queue_t *q, size_t r) {
 /* ------------------------------------------------------------ ready */
 
 static ready_t *ready_at(const cw_queue_t *q, size_t i) {
-  return &q->ready[(q->ready_head + i) % q->max_datums];
+  return &q->ready[(q->ready_head + i) % q->ready_cap];
+}
+
+/* Makes room in the ring for n ready datums (n <= max_datums). 0, or -1
+ * when out of memory (the ring is as it was). */
+static int ready_reserve(cw_queue_t *q, size_t n) {
+  size_t cap = q->ready_cap * 2, old = q->ready_cap;
+  ready_t *r;
+
+  if (n <= q->ready_cap)
+    return 0;
+  if (cap < READY_KEEP)
+    cap = READY_KEEP;
+  if (cap < n)
+    cap = n;
+  if (cap > q->max_datums)
+    cap = q->max_datums;
+  if (cap < n)
+    return -1;
+  r = realloc(q->ready, cap * sizeof(*r));
+  if (r == NULL)
+    return -1;
+  q->ready = r;
+  q->ready_cap = cap;
+  /* A ring that wraps: the records from its head to the old end move to
+   * the new end, so that the ring goes on in order. */
+  if (q->ready_num > 0 && q->ready_head + q->ready_num > old) {
+    memmove(r + cap - (old - q->ready_head), r + q->ready_head,
+            (old - q->ready_head) * sizeof(*r));
+    q->ready_head += cap - old;
+  }
+  return 0;
+}
+
+/* An empty ring shrinks back to READY_KEEP records: the memory of a
+ * burst, or of an outage, is given back. */
+static void ready_shrink(cw_queue_t *q) {
+  ready_t *r;
+
+  if (q->ready_num > 0 || q->ready_cap <= READY_KEEP)
+    return;
+  r = realloc(q->ready, READY_KEEP * sizeof(*r));
+  if (r == NULL)
+    return;
+  q->ready = r;
+  q->ready_cap = READY_KEEP;
+  q->ready_head = 0;
 }
 
 static void ready_free(cw_queue_t *q, ready_t *r) {
@@ -314,9 +378,7 @@ cw_queue_t *cw_queue_create(size_t max_datums) {
   q->series = calloc(q->series_cap, sizeof(*q->series));
   q->index_cap = 128;
   q->index = calloc(q->index_cap, sizeof(*q->index));
-  /* Its pages are touched only as datums arrive. */
-  q->ready = calloc(max_datums, sizeof(*q->ready));
-  if (q->series == NULL || q->index == NULL || q->ready == NULL) {
+  if (q->series == NULL || q->index == NULL) {
     cw_queue_destroy(q);
     return NULL;
   }
@@ -350,7 +412,7 @@ static int drop_oldest(cw_queue_t *q) {
     ready_free(q, ready_at(q, q->claimed));
     for (size_t i = q->claimed; i > 0; i--)
       *ready_at(q, i) = *ready_at(q, i - 1);
-    q->ready_head = (q->ready_head + 1) % q->max_datums;
+    q->ready_head = (q->ready_head + 1) % q->ready_cap;
     q->ready_num--;
   } else {
     size_t oldest = q->merging_used;
@@ -466,6 +528,7 @@ static bool sketch_matches(const sm_sketch_t *k, const cw_statset_t *s) {
   return fabs(sum - s->sum) <= 1e-9 * fmax(fabs(sum), fabs(s->sum));
 }
 
+/* Appends r; the caller made room (ready_reserve). */
 static void ready_push(cw_queue_t *q, const ready_t *r) {
   *ready_at(q, q->ready_num) = *r;
   q->ready_num++;
@@ -473,9 +536,10 @@ static void ready_push(cw_queue_t *q, const ready_t *r) {
 
 /* Turns merging record m into ready datums: Values/Counts datums from its
  * sketch when it has a usable one and they fit in room, else its
- * statistic set. Its series' reference goes to the first datum; each
+ * statistic set. The ring has room for this record's datum and the left
+ * ones still merging. Its series' reference goes to the first datum; each
  * further one takes one more. Returns the datums made ready. */
-static size_t seal_one(cw_queue_t *q, merging_t *m, size_t room) {
+static size_t seal_one(cw_queue_t *q, merging_t *m, size_t room, size_t left) {
   size_t k, chunks, cap;
   double *values = NULL, *counts = NULL;
   double **blocks = NULL;
@@ -489,7 +553,8 @@ static size_t seal_one(cw_queue_t *q, merging_t *m, size_t room) {
     goto stats;
   k = sm_sketch_values(m->sketch, values, counts, cap);
   chunks = (k + CW_MAX_VALUES - 1) / CW_MAX_VALUES;
-  if (k == 0 || chunks > room)
+  if (k == 0 || chunks > room ||
+      ready_reserve(q, q->ready_num + chunks + left) != 0)
     goto stats;
   blocks = calloc(chunks, sizeof(*blocks));
   if (blocks == NULL)
@@ -537,60 +602,48 @@ stats:
   return 1;
 }
 
-static int by_order(const void *a, const void *b) {
-  const merging_t *x = *(merging_t *const *)a, *y = *(merging_t *const *)b;
-  return x->order < y->order ? -1 : x->order > y->order;
-}
-
+/* Records are taken in array order, which is arrival order: a new
+ * record always goes at the end, and none is reused before the seal. */
 size_t cw_queue_seal(cw_queue_t *q) {
-  merging_t **list;
-  size_t n = 0, num = 0;
+  size_t n = 0, left = q->merging;
 
   if (q->merging == 0)
     return 0;
-  list = malloc(q->merging * sizeof(*list));
-  for (size_t r = 0; r < q->merging_used; r++)
-    if (q->recs[r].s != NULL) {
-      if (list != NULL)
-        list[num++] = &q->recs[r];
-    }
-  if (list != NULL)
-    qsort(list, num, sizeof(*list), by_order);
+  /* Room for one datum each, or they wait for the next seal. */
+  if (ready_reserve(q, q->ready_num + q->merging) != 0)
+    return 0;
   /* Each merging datum holds a place in max_datums; the ones not sealed
-   * yet keep theirs while this one may take the rest. In arrival order
-   * (in record order when out of memory for the list). */
-  for (size_t i = 0, r = 0; i < q->merging; i++) {
-    merging_t *m;
-    if (list != NULL) {
-      m = list[i];
-    } else {
-      while (q->recs[r].s == NULL)
-        r++;
-      m = &q->recs[r++];
-    }
-    n += seal_one(q, m, q->max_datums - q->ready_num - (q->merging - i - 1));
+   * yet keep theirs while this one may take the rest. */
+  for (size_t r = 0; r < q->merging_used; r++) {
+    merging_t *m = &q->recs[r];
+    if (m->s == NULL)
+      continue;
+    left--;
+    n += seal_one(q, m, q->max_datums - q->ready_num - left, left);
     sm_sketch_destroy(m->sketch);
+    m->sketch = NULL;
     m->s->latest = -1;
+    m->s = NULL;
   }
-  free(list);
-  /* Every record is free again: the memory of a burst is given back. */
   q->merging = 0;
   q->merging_used = 0;
   q->order = 0;
-  if (q->merging_cap > 1024) {
-    free(q->recs);
-    q->recs = NULL;
-    q->merging_cap = 0;
-    free(q->index);
-    q->index = calloc(128, sizeof(*q->index));
-    q->index_cap = q->index != NULL ? 128 : 0;
-    if (q->index == NULL) { /* keep a usable index: the smallest */
-      q->index = calloc(2, sizeof(*q->index));
-      q->index_cap = 2;
+  /* Every record is free again: the memory of a burst is given back, by
+   * shrinking rather than freeing. Freeing a block glibc had mapped on its
+   * own raises its mmap threshold (to as much as 32 MiB) for the whole
+   * process, after which every allocation below that size comes from the
+   * arenas of the threads that make it, and their free memory stays
+   * resident; shrinking one returns its pages (mremap) and leaves the
+   * threshold as it was. */
+  if (q->merging_cap > MERGING_KEEP) {
+    merging_t *m = realloc(q->recs, MERGING_KEEP * sizeof(*m));
+    if (m != NULL) {
+      q->recs = m;
+      q->merging_cap = MERGING_KEEP;
     }
-  } else {
-    memset(q->index, 0, q->index_cap * sizeof(*q->index));
   }
+  if (q->index_cap <= 2 * MERGING_KEEP || index_build(q, 2 * MERGING_KEEP) != 0)
+    memset(q->index, 0, q->index_cap * sizeof(*q->index));
   return n;
 }
 
@@ -628,9 +681,10 @@ void cw_queue_release(cw_queue_t *q, int done) {
   if (done) {
     for (size_t i = 0; i < q->claimed; i++) {
       ready_free(q, ready_at(q, 0));
-      q->ready_head = (q->ready_head + 1) % q->max_datums;
+      q->ready_head = (q->ready_head + 1) % q->ready_cap;
       q->ready_num--;
     }
+    ready_shrink(q);
   }
   q->claimed = 0;
 }
@@ -651,5 +705,5 @@ size_t cw_queue_memory(const cw_queue_t *q) {
       sketches += sm_sketch_memory(q->recs[r].sketch);
   return sizeof(*q) + q->series_cap * sizeof(*q->series) + q->series_bytes +
          q->merging_cap * sizeof(*q->recs) + q->index_cap * sizeof(*q->index) +
-         sketches + q->ready_num * sizeof(*q->ready) + q->values_bytes;
+         sketches + q->ready_cap * sizeof(*q->ready) + q->values_bytes;
 }
