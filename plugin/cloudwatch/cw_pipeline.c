@@ -846,13 +846,20 @@ static bool before(const struct timespec *a, const struct timespec *b) {
  * took half the interval let half as much again pile up. A flush that
  * took longer than the interval (retries) is followed by a full interval
  * all the same, so that a failing destination is not asked again at
- * once. */
+ * once.
+ * The first flush comes a little later than one interval after the start
+ * (a quarter interval, at most a second): collectd runs each read callback
+ * an Interval apart from when it was registered, just before the writers'
+ * start, so with FlushInterval equal to Interval a flush exactly in step
+ * would begin a moment before every read and hold what it dispatched for
+ * a whole interval. */
 static void *sender_main(void *arg) {
   cw_pipeline_t *p = arg;
   struct timespec until;
+  uint64_t lag = p->cfg.flush_interval_ms / 4;
 
   clock_gettime(CLOCK_REALTIME, &until);
-  add_ms(&until, p->cfg.flush_interval_ms);
+  add_ms(&until, p->cfg.flush_interval_ms + (lag < 1000 ? lag : 1000));
   for (;;) {
     struct timespec start, now;
     bool stop;
