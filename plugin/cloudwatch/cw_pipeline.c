@@ -248,11 +248,11 @@ void cw_pipeline_set_spool(cw_pipeline_t *p, cw_spool_t *spool) {
   p->spool = spool;
 }
 
-void cw_pipeline_destroy(cw_pipeline_t *p) {
+/* Raises the stop flag and waits for the sender thread, if it runs: at
+ * most the request in flight, since every wait and loop sees the flag. */
+static void stop_thread(cw_pipeline_t *p) {
   bool join;
 
-  if (p == NULL)
-    return;
   pthread_mutex_lock(p->cfg.lock);
   p->stopping = true;
   join = p->running;
@@ -261,6 +261,12 @@ void cw_pipeline_destroy(cw_pipeline_t *p) {
   pthread_mutex_unlock(p->cfg.lock);
   if (join)
     pthread_join(p->thread, NULL);
+}
+
+void cw_pipeline_destroy(cw_pipeline_t *p) {
+  if (p == NULL)
+    return;
+  stop_thread(p);
   for (int i = 0; i < p->nstreams; i++) {
     aws_http_destroy(p->streams[i].http);
     free(p->streams[i].host);
@@ -915,17 +921,8 @@ void cw_pipeline_flush(cw_pipeline_t *p) {
 
 void cw_pipeline_stop(cw_pipeline_t *p, time_t deadline) {
   uint64_t spooled_before[CW_PIPELINE_MAX_STREAMS];
-  bool join;
 
-  pthread_mutex_lock(p->cfg.lock);
-  p->stopping = true;
-  join = p->running;
-  p->running = false;
-  pthread_cond_broadcast(&p->cond);
-  pthread_mutex_unlock(p->cfg.lock);
-  /* At most the request in flight: every wait and loop sees the flag. */
-  if (join)
-    pthread_join(p->thread, NULL);
+  stop_thread(p);
   if (p->cfg.before_stop != NULL)
     p->cfg.before_stop(p->cfg.ud);
 
