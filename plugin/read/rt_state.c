@@ -522,7 +522,14 @@ int rt_state_prepare(const char *path, const rt_state_t *st, char *err,
   return rc;
 }
 
-int rt_state_commit(const char *path, char *err, size_t err_size) {
+/* Runs op (sm_durable_commit or sm_durable_set_aside) on path in its
+ * directory. what says what was being done, for the error when the
+ * directory cannot be opened; with name_path, op's own error is prefixed
+ * with the path (it names the file by its name in the directory). */
+static int in_parent(const char *path,
+                     int (*op)(int, const char *, char *, size_t),
+                     const char *what, bool name_path, char *err,
+                     size_t err_size) {
   char why[PATH_MAX + 128];
   const char *name = NULL;
   int dir_fd, rc = 0;
@@ -530,37 +537,32 @@ int rt_state_commit(const char *path, char *err, size_t err_size) {
   sm_text_printf(err, err_size, "%s", "");
   dir_fd = open_parent(path, &name);
   if (dir_fd < 0) {
-    sm_text_printf(err, err_size,
-                   "rename %s" SM_DURABLE_TMP_SUFFIX " to %s: %s", path, path,
-                   strerror(errno));
+    sm_text_printf(err, err_size, "%s: %s", what, strerror(errno));
     return -1;
   }
-  if (sm_durable_commit(dir_fd, name, why, sizeof(why)) != 0) {
-    sm_text_printf(err, err_size, "%s: %s", path, why);
+  if (op(dir_fd, name, why, sizeof(why)) != 0) {
+    sm_text_printf(err, err_size, "%s%s%s", name_path ? path : "",
+                   name_path ? ": " : "", why);
     rc = -1;
   }
   close(dir_fd);
   return rc;
 }
 
-int rt_state_set_aside(const char *path, char *err, size_t err_size) {
-  char why[PATH_MAX + 128];
-  const char *name = NULL;
-  int dir_fd, rc = 0;
+int rt_state_commit(const char *path, char *err, size_t err_size) {
+  char what[PATH_MAX * 2 + 64];
 
-  sm_text_printf(err, err_size, "%s", "");
-  dir_fd = open_parent(path, &name);
-  if (dir_fd < 0) {
-    sm_text_printf(err, err_size, "rename to %s" SM_DURABLE_ASIDE_SUFFIX ": %s",
-                   path, strerror(errno));
-    return -1;
-  }
-  /* When the rename fails, sm_durable removes the file: it is not read
-   * again either way. */
-  if (sm_durable_set_aside(dir_fd, name, why, sizeof(why)) != 0) {
-    sm_text_printf(err, err_size, "%s", why);
-    rc = -1;
-  }
-  close(dir_fd);
-  return rc;
+  sm_text_printf(what, sizeof(what), "rename %s" SM_DURABLE_TMP_SUFFIX " to %s",
+                 path, path);
+  return in_parent(path, sm_durable_commit, what, true, err, err_size);
+}
+
+/* When the rename fails, sm_durable removes the file: it is not read
+ * again either way. */
+int rt_state_set_aside(const char *path, char *err, size_t err_size) {
+  char what[PATH_MAX + 64];
+
+  sm_text_printf(what, sizeof(what), "rename to %s" SM_DURABLE_ASIDE_SUFFIX,
+                 path);
+  return in_parent(path, sm_durable_set_aside, what, false, err, err_size);
 }
