@@ -4,7 +4,7 @@
 # (collectd, the runtime simulator, a local CloudWatch stand-in on
 # 127.0.0.1), prints a table and writes it as CSV. See bench/bench.py.
 #
-#   bench/run.sh                    # full run, about 15 minutes
+#   bench/run.sh                    # full run, about 13 minutes
 #   BENCH_QUICK=1 bench/run.sh      # smoke run, under 3 minutes
 #   bench/run.sh --csv FILE         # CSV path (default bench/results.csv)
 #   bench/run.sh --builddir DIR     # an existing build (default build/bench)
