@@ -133,6 +133,35 @@ def free_port():
     return port
 
 
+def listens(pid, port):
+    """Whether process pid listens on TCP port of 127.0.0.1 (or of every
+    address): a server started on a port free_port() gave may have lost
+    it to another test's server, which then answers in its place."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            if len(cols) > 9 and cols[3] == "0A" and \
+                    int(cols[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add("socket:[%s]" % cols[9])
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) in inodes:
+                return True
+        except OSError:
+            pass
+    return False
+
+
 def start_sim(work, args, name="sim"):
     """Starts the simulator; returns (process, socket path, ledger path)."""
     sock = work.file(name + ".sock")

@@ -6,7 +6,8 @@ import os
 import shutil
 import socket
 
-from harness import Tap, free_port, require_collectd, start, stop, wait_for
+from harness import (Tap, free_port, listens, require_collectd, start, stop,
+                     wait_for)
 
 
 def available():
@@ -32,18 +33,28 @@ def moto_tap():
 class Moto:
     def __init__(self, work, auth=True):
         import boto3
-        self.port = free_port()
-        self.url = "http://127.0.0.1:%d" % self.port
         env = dict(os.environ)
         if auth:
             # The first three actions (a user, its key, its policy) go
             # unauthenticated; from then on every request must be signed
             # with a key moto knows.
             env["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"
-        self.proc = start(["moto_server", "-H", "127.0.0.1", "-p",
-                           str(self.port)], work.file("moto.log"), env=env)
-        ok = wait_for(self._up, 30, step=0.2)
-        if not ok:
+        # Another test's server may take the port between free_port() and
+        # moto's bind, and would then answer in its place: the port must be
+        # this process's, else another one is tried.
+        for attempt in range(5):
+            self.port = free_port()
+            self.url = "http://127.0.0.1:%d" % self.port
+            self.proc = start(["moto_server", "-H", "127.0.0.1", "-p",
+                               str(self.port)],
+                              work.file("moto.log"), env=env)
+            wait_for(lambda: self.proc.poll() is not None or
+                     (self._up() and listens(self.proc.pid, self.port)),
+                     30, step=0.2)
+            if self.proc.poll() is None and listens(self.proc.pid, self.port):
+                break
+            stop(self.proc)
+        else:
             raise RuntimeError("moto_server did not start")
         self.key_id = "AKIDEXAMPLE"
         self.secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"

@@ -21,8 +21,8 @@ import urllib.request
 
 from fake_cloudwatch import FakeCloudWatch
 from harness import (PLUGIN_DIR, SYSTEM_PLUGIN_DIR, Tap, Workdir,
-                     collectd_conf, free_port, plugin_block, read_jsonl,
-                     read_text, require_collectd, runtime_block,
+                     collectd_conf, free_port, listens, plugin_block,
+                     read_jsonl, read_text, require_collectd, runtime_block,
                      sanitizer_reports, start_collectd, start_sim, stop,
                      wait_for)
 from ledger import COUNTS, Ledger, expected, read_ranges, reads_of
@@ -82,6 +82,13 @@ blocks = "\n".join([
 conf, out, log = collectd_conf(work, blocks)
 cd = start_collectd(work, conf)
 generated = time.monotonic() + 7  # the simulator's --duration, and 1 s
+# The page scraped below must be this collectd's (the port free_port()
+# gave could have gone to another test's server since).
+if not tap.ok(wait_for(lambda: listens(cd.pid, port), 15, step=0.2),
+              "write_prometheus listens on port %d" % port,
+              read_text(log)[-2000:]):
+    stop(cd)
+    tap.bail("write_prometheus is not serving")
 
 
 def captured():
