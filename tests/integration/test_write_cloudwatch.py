@@ -287,6 +287,17 @@ def run_bad_secret():
         wcw_block(moto, "  MaxAttempts 1\n  ShutdownTimeout 1"))
     os.environ["AWS_ACCESS_KEY_ID"] = moto.key_id
     os.environ["AWS_SECRET_ACCESS_KEY"] = moto.secret[:-1] + "X"
+    # The oracle first: this moto refuses the same wrong key from boto3.
+    import boto3
+    import botocore.exceptions
+    try:
+        boto3.client("cloudwatch", endpoint_url=moto.url,
+                     region_name="us-east-1", aws_access_key_id=moto.key_id,
+                     aws_secret_access_key=moto.secret[:-1] + "X").list_metrics()
+        refused = False
+    except botocore.exceptions.ClientError:
+        refused = True
+    tap.ok(refused, "moto_server refuses boto3's request signed with it")
     cd = start_collectd(work, conf)
     tap.ok(wait_for(lambda: "PutMetricData" in read_text(log), 15),
            "bad signature: the plugin logs the refusal")
