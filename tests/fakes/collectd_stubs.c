@@ -1448,10 +1448,15 @@ void stub_config_free(oconfig_item_t *root) {
 /* Each as collectd 5.12's src/daemon/configfile.c: the same type checks
  * and return values; the daemon's error messages are left out. */
 
+/* Whether ci holds exactly one value, of type t. */
+static bool one_value(const oconfig_item_t *ci, int t) {
+  return ci->values_num == 1 && ci->values[0].type == t;
+}
+
 int cf_util_get_string(const oconfig_item_t *ci, char **ret_string) {
   char *string;
 
-  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING)
+  if (!one_value(ci, OCONFIG_TYPE_STRING))
     return -1;
   string = strdup(ci->values[0].value.string);
   if (string == NULL)
@@ -1465,7 +1470,7 @@ int cf_util_get_string_buffer(const oconfig_item_t *ci, char *buffer,
                               size_t buffer_size) {
   if (ci == NULL || buffer == NULL || buffer_size < 1)
     return EINVAL;
-  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_STRING)
+  if (!one_value(ci, OCONFIG_TYPE_STRING))
     return -1;
   snprintf(buffer, buffer_size, "%s", ci->values[0].value.string);
   return 0;
@@ -1480,7 +1485,7 @@ int cf_util_get_int(const oconfig_item_t *ci, int *ret_value) {
 
   if (ci == NULL || ret_value == NULL)
     return EINVAL;
-  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER)
+  if (!one_value(ci, OCONFIG_TYPE_NUMBER))
     return -1;
   d = ci->values[0].value.number;
   *ret_value = (d > -2147483649.0 && d < 2147483648.0) ? (int)d : INT_MIN;
@@ -1490,7 +1495,7 @@ int cf_util_get_int(const oconfig_item_t *ci, int *ret_value) {
 int cf_util_get_double(const oconfig_item_t *ci, double *ret_value) {
   if (ci == NULL || ret_value == NULL)
     return EINVAL;
-  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER)
+  if (!one_value(ci, OCONFIG_TYPE_NUMBER))
     return -1;
   *ret_value = ci->values[0].value.number;
   return 0;
@@ -1541,7 +1546,7 @@ int cf_util_get_cdtime(const oconfig_item_t *ci, cdtime_t *ret_value) {
 
   if (ci == NULL || ret_value == NULL)
     return EINVAL;
-  if (ci->values_num != 1 || ci->values[0].type != OCONFIG_TYPE_NUMBER)
+  if (!one_value(ci, OCONFIG_TYPE_NUMBER))
     return -1;
   d = ci->values[0].value.number;
   if (d < 0.0)
