@@ -22,6 +22,7 @@
 
 #include "cw_encode.h"
 #include "sm_durable.h"
+#include "sm_text.h"
 
 #define MAGIC_V1 "cw-spool 1\n"
 #define MAGIC_V2 "cw-spool 2\n"
@@ -56,16 +57,6 @@ struct cw_spool_s {
   cw_spool_stats_t st;
 };
 
-__attribute__((format(printf, 3, 4))) static void
-set_err(char *err, size_t size, const char *fmt, ...) {
-  va_list ap;
-  if (err == NULL || size == 0)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(err, size, fmt, ap);
-  va_end(ap);
-}
-
 static void file_name(uint64_t seq, char *buf, size_t size) {
   snprintf(buf, size, "%020" PRIu64 SUFFIX, seq);
 }
@@ -84,13 +75,13 @@ static int gunzip(const unsigned char *in, size_t len, size_t max, char **out,
     cap = max + 1;
   buf = malloc(cap);
   if (buf == NULL) {
-    set_err(err, err_size, "out of memory");
+    sm_text_printf(err, err_size, "out of memory");
     return -1;
   }
   memset(&zs, 0, sizeof(zs));
   if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
     free(buf);
-    set_err(err, err_size, "zlib refused to start");
+    sm_text_printf(err, err_size, "zlib refused to start");
     return -1;
   }
   zs.next_in = (unsigned char *)(uintptr_t)in;
@@ -119,11 +110,12 @@ static int gunzip(const unsigned char *in, size_t len, size_t max, char **out,
       break; /* truncated */
   }
   if (rc != Z_STREAM_END || zs.avail_in != 0) {
-    set_err(err, err_size, "%s",
-            rc == Z_MEM_ERROR             ? "out of memory inflating the body"
-            : rc == Z_STREAM_END          ? "bytes after the gzip stream"
-            : zs.total_out + 1 >= max + 1 ? "body larger than a batch"
-                                          : "the gzip stream is damaged");
+    sm_text_printf(err, err_size, "%s",
+                   rc == Z_MEM_ERROR    ? "out of memory inflating the body"
+                   : rc == Z_STREAM_END ? "bytes after the gzip stream"
+                   : zs.total_out + 1 >= max + 1
+                       ? "body larger than a batch"
+                       : "the gzip stream is damaged");
     inflateEnd(&zs);
     free(buf);
     return -1;
@@ -194,71 +186,72 @@ static int parse_header(const unsigned char *data, size_t avail, size_t size,
              memcmp(p, MAGIC_V1, strlen(MAGIC_V1)) == 0) {
     v1 = true;
   } else {
-    set_err(err, err_size, "not a spool file (no \"cw-spool 2\" line)");
+    sm_text_printf(err, err_size, "not a spool file (no \"cw-spool 2\" line)");
     return -1;
   }
   p += strlen(MAGIC_V2);
   if (v1) {
     h->kind = CW_SPOOL_METRICS;
     if (!header_line(&p, end, "namespace", h->dest, sizeof(h->dest))) {
-      set_err(err, err_size, "bad namespace line");
+      sm_text_printf(err, err_size, "bad namespace line");
       return -1;
     }
   } else {
     if (!header_line(&p, end, "kind", v, sizeof(v))) {
-      set_err(err, err_size, "bad kind line");
+      sm_text_printf(err, err_size, "bad kind line");
       return -1;
     }
     for (h->kind = 0; h->kind < CW_SPOOL_KINDS; h->kind++)
       if (strcmp(v, kind_names[h->kind]) == 0)
         break;
     if (h->kind == CW_SPOOL_KINDS) {
-      set_err(err, err_size, "unknown kind \"%s\"", v);
+      sm_text_printf(err, err_size, "unknown kind \"%s\"", v);
       return -1;
     }
     if (!header_line(&p, end, "destination", h->dest, sizeof(h->dest))) {
-      set_err(err, err_size, "bad destination line");
+      sm_text_printf(err, err_size, "bad destination line");
       return -1;
     }
   }
   if (!header_line(&p, end, v1 ? "datums" : "items", v, sizeof(v)) ||
       !parse_u64(v, &h->items) || h->items == 0 ||
       h->items > CW_SPOOL_MAX_ITEMS) {
-    set_err(err, err_size, "bad %s line", v1 ? "datums" : "items");
+    sm_text_printf(err, err_size, "bad %s line", v1 ? "datums" : "items");
     return -1;
   }
   if (!header_line(&p, end, "oldest", v, sizeof(v))) {
-    set_err(err, err_size, "bad oldest line");
+    sm_text_printf(err, err_size, "bad oldest line");
     return -1;
   }
   errno = 0;
   h->oldest = strtod(v, &e);
   if (errno != 0 || *e != 0 || !isfinite(h->oldest)) {
-    set_err(err, err_size, "bad oldest line");
+    sm_text_printf(err, err_size, "bad oldest line");
     return -1;
   }
   if (!header_line(&p, end, "length", v, sizeof(v)) ||
       !parse_u64(v, &h->length)) {
-    set_err(err, err_size, "bad length line");
+    sm_text_printf(err, err_size, "bad length line");
     return -1;
   }
   if (!header_line(&p, end, "crc32", v, sizeof(v)) || strlen(v) != 8 ||
       strspn(v, "0123456789abcdef") != 8) {
-    set_err(err, err_size, "bad crc32 line");
+    sm_text_printf(err, err_size, "bad crc32 line");
     return -1;
   }
   crc = strtoull(v, NULL, 16);
   h->crc = (uint32_t)crc;
   if (p >= end || *p != '\n') {
-    set_err(err, err_size, "no blank line after the header");
+    sm_text_printf(err, err_size, "no blank line after the header");
     return -1;
   }
   p++;
   h->header_len = (size_t)(p - (const char *)data);
   if (h->length != size - h->header_len) {
-    set_err(err, err_size,
-            "length %" PRIu64 " but %zu bytes follow the header (truncated?)",
-            h->length, size - h->header_len);
+    sm_text_printf(err, err_size,
+                   "length %" PRIu64
+                   " but %zu bytes follow the header (truncated?)",
+                   h->length, size - h->header_len);
     return -1;
   }
   return 0;
@@ -278,8 +271,8 @@ int cw_spool_decode(const unsigned char *data, size_t size, char **body,
   crc = crc32(0L, Z_NULL, 0);
   crc = crc32(crc, payload, (uInt)h.length);
   if ((uint32_t)crc != h.crc) {
-    set_err(err, err_size, "CRC mismatch (%08x, header says %08x)",
-            (unsigned)crc, (unsigned)h.crc);
+    sm_text_printf(err, err_size, "CRC mismatch (%08x, header says %08x)",
+                   (unsigned)crc, (unsigned)h.crc);
     return -1;
   }
   if (gunzip(payload, h.length, CW_SPOOL_MAX_BODY, body, body_len, err,
@@ -408,7 +401,7 @@ static int read_header(int dir_fd, const char *name, header_t *h,
   int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 
   if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    set_err(why, why_size, "not a regular file");
+    sm_text_printf(why, why_size, "not a regular file");
     if (fd >= 0)
       close(fd);
     return -1;
@@ -416,7 +409,7 @@ static int read_header(int dir_fd, const char *name, header_t *h,
   got = read(fd, head, sizeof(head));
   close(fd);
   if (got < 0) {
-    set_err(why, why_size, "%s", strerror(errno));
+    sm_text_printf(why, why_size, "%s", strerror(errno));
     return -1;
   }
   *size = (uint64_t)st.st_size;
@@ -430,7 +423,8 @@ static int index_dir(cw_spool_t *sp, char **notes, char *err, size_t err_size) {
   struct dirent *de;
 
   if (d == NULL) {
-    set_err(err, err_size, "cannot list %s: %s", sp->dir, strerror(errno));
+    sm_text_printf(err, err_size, "cannot list %s: %s", sp->dir,
+                   strerror(errno));
     if (fd >= 0)
       close(fd);
     return -1;
@@ -456,7 +450,7 @@ static int index_dir(cw_spool_t *sp, char **notes, char *err, size_t err_size) {
     }
     if (entry_add(sp, seq, size, &h) != 0) {
       closedir(d);
-      set_err(err, err_size, "out of memory");
+      sm_text_printf(err, err_size, "out of memory");
       return -1;
     }
   }
@@ -548,17 +542,18 @@ cw_spool_t *cw_spool_open(const char *dir, uint64_t max_bytes, char **notes,
   if (notes != NULL)
     *notes = NULL;
   if (dir == NULL || dir[0] != '/') {
-    set_err(err, err_size, "the spool directory must be an absolute path");
+    sm_text_printf(err, err_size,
+                   "the spool directory must be an absolute path");
     return NULL;
   }
   if (max_bytes < CW_SPOOL_MIN_MAX_BYTES) {
-    set_err(err, err_size, "a spool needs at least %u bytes",
-            CW_SPOOL_MIN_MAX_BYTES);
+    sm_text_printf(err, err_size, "a spool needs at least %u bytes",
+                   CW_SPOOL_MIN_MAX_BYTES);
     return NULL;
   }
   sp = calloc(1, sizeof(*sp));
   if (sp == NULL) {
-    set_err(err, err_size, "out of memory");
+    sm_text_printf(err, err_size, "out of memory");
     return NULL;
   }
   sp->lock_fd = -1;
@@ -568,15 +563,15 @@ cw_spool_t *cw_spool_open(const char *dir, uint64_t max_bytes, char **notes,
   sp->dir_fd = sm_durable_open_dir(dir, 1, err, err_size);
   if (sp->dir == NULL || sp->dir_fd < 0) {
     if (sp->dir == NULL)
-      set_err(err, err_size, "out of memory");
+      sm_text_printf(err, err_size, "out of memory");
     cw_spool_close(sp);
     return NULL;
   }
   sp->lock_fd = openat(sp->dir_fd, ".lock",
                        O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (sp->lock_fd < 0 || flock(sp->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    set_err(err, err_size, "%s is in use by another spool (%s)", dir,
-            errno == EWOULDBLOCK ? "locked" : strerror(errno));
+    sm_text_printf(err, err_size, "%s is in use by another spool (%s)", dir,
+                   errno == EWOULDBLOCK ? "locked" : strerror(errno));
     cw_spool_close(sp);
     return NULL;
   }
@@ -632,11 +627,11 @@ int cw_spool_write(cw_spool_t *sp, cw_spool_kind_t kind, const char *dest,
   if (kind >= CW_SPOOL_KINDS || items == 0 || items > CW_SPOOL_MAX_ITEMS ||
       len > CW_SPOOL_MAX_BODY || !dest_ok(dest) ||
       cw_encode_format_timestamp(oldest, ts, sizeof(ts)) == 0) {
-    set_err(err, err_size, "not a batch that can be spooled");
+    sm_text_printf(err, err_size, "not a batch that can be spooled");
     return -1;
   }
   if (cw_encode_gzip(body, len, 6, &gz, &gz_len) != CW_ENCODE_GZIP_OK) {
-    set_err(err, err_size, "cannot compress the batch");
+    sm_text_printf(err, err_size, "cannot compress the batch");
     return -1;
   }
   crc = crc32(crc32(0L, Z_NULL, 0), gz, (uInt)gz_len);
@@ -646,14 +641,14 @@ int cw_spool_write(cw_spool_t *sp, cw_spool_kind_t kind, const char *dest,
                 kind_names[kind], dest, items, ts, gz_len, (unsigned long)crc);
   if (hl < 0 || (size_t)hl >= sizeof(header)) {
     free(gz);
-    set_err(err, err_size, "header too long");
+    sm_text_printf(err, err_size, "header too long");
     return -1;
   }
   size = (uint64_t)hl + gz_len;
   if (size > sp->max_bytes) {
     free(gz);
-    set_err(err, err_size, "a batch of %" PRIu64 " bytes exceeds the spool",
-            size);
+    sm_text_printf(err, err_size,
+                   "a batch of %" PRIu64 " bytes exceeds the spool", size);
     return -1;
   }
   /* Room: the oldest batches go first. */
@@ -669,7 +664,7 @@ int cw_spool_write(cw_spool_t *sp, cw_spool_kind_t kind, const char *dest,
   if (sm_durable_write(sp->dir_fd, name, iov, 2, err, err_size) != 0) {
     char why[512];
     snprintf(why, sizeof(why), "%s", err);
-    set_err(err, err_size, "spool %s: %s", sp->dir, why);
+    sm_text_printf(err, err_size, "spool %s: %s", sp->dir, why);
     free(gz);
     return -1;
   }
@@ -682,7 +677,7 @@ int cw_spool_write(cw_spool_t *sp, cw_spool_kind_t kind, const char *dest,
   if (entry_add(sp, sp->next_seq, size, &h) != 0) {
     /* On disk, not indexed: found at the next open. */
     sp->next_seq++;
-    set_err(err, err_size, "out of memory");
+    sm_text_printf(err, err_size, "out of memory");
     return -1;
   }
   sp->st.items_written[kind] += items;
@@ -712,7 +707,7 @@ int cw_spool_read(cw_spool_t *sp, uint64_t seq, char **body, size_t *len,
 
   *body = NULL;
   if (i == sp->num) {
-    set_err(err, err_size, "no batch %" PRIu64 " in the spool", seq);
+    sm_text_printf(err, err_size, "no batch %" PRIu64 " in the spool", seq);
     return -2;
   }
   file_name(seq, name, sizeof(name));
@@ -720,22 +715,22 @@ int cw_spool_read(cw_spool_t *sp, uint64_t seq, char **body, size_t *len,
   if (data == NULL) {
     if (errnum == ENOENT || errnum == EFBIG || errnum == ELOOP ||
         errnum == EINVAL) {
-      set_err(err, err_size, "%s/%s: %s; skipped", sp->dir, name,
-              strerror(errnum));
+      sm_text_printf(err, err_size, "%s/%s: %s; skipped", sp->dir, name,
+                     strerror(errnum));
       if (errnum != ENOENT)
         set_aside(sp, name);
       entry_drop(sp, i);
       return -2;
     }
-    set_err(err, err_size, "cannot read %s/%s: %s", sp->dir, name,
-            strerror(errnum));
+    sm_text_printf(err, err_size, "cannot read %s/%s: %s", sp->dir, name,
+                   strerror(errnum));
     return -1;
   }
   if (cw_spool_decode(data, size, body, len, NULL, NULL, 0, why, sizeof(why)) !=
       0) {
     free(data);
-    set_err(err, err_size, "%s/%s: %s; set aside as %s.corrupt", sp->dir, name,
-            why, name);
+    sm_text_printf(err, err_size, "%s/%s: %s; set aside as %s.corrupt", sp->dir,
+                   name, why, name);
     set_aside(sp, name);
     entry_drop(sp, i);
     return -2;
