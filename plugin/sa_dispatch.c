@@ -79,7 +79,7 @@ void sa_dispatch_interval(const sm_runtime_t *rt,
                  NULL);
   }
   for (int i = 0; i < SM_S_NUM; i++) {
-    const rt_agg_stat_t *s = &agg->stats[i];
+    const sm_stat_t *s = &agg->stats[i];
     value_t v[4] = {{.gauge = (gauge_t)s->count},
                     {.gauge = s->sum},
                     {.gauge = s->min},

@@ -19,6 +19,7 @@
  * the rounding of L (far below that, for any double) cannot cross it.
  */
 #include "sm_sketch.h"
+#include "sm_stat.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -63,9 +64,7 @@ struct sm_sketch_s {
   int64_t lo, hi; /* non-empty range; lo > hi when none */
 
   uint64_t zero_count;
-  uint64_t count;
-  double sum;
-  double min, max;
+  sm_stat_t st; /* of every sample added, zeros included */
   bool integral;
   bool collapsed;
   bool broken;
@@ -129,10 +128,7 @@ void sm_sketch_reset(sm_sketch_t *s) {
   s->lo = 1;
   s->hi = 0;
   s->zero_count = 0;
-  s->count = 0;
-  s->sum = 0;
-  s->min = NAN;
-  s->max = NAN;
+  sm_stat_reset(&s->st);
   s->integral = true;
   s->collapsed = false;
   s->broken = false;
@@ -273,15 +269,7 @@ int sm_sketch_add(sm_sketch_t *s, double v) {
 
   if (!(v >= 0 && v < INFINITY))
     return -1;
-  if (s->count == 0) {
-    s->min = v;
-    s->max = v;
-  } else if (v < s->min)
-    s->min = v;
-  else if (v > s->max)
-    s->max = v;
-  s->count++;
-  s->sum += v;
+  sm_stat_add(&s->st, v);
   /* An integer below 2^53, without a call to floor(). */
   if (s->integral && !(v < EXACT_LIMIT && (double)(int64_t)v == v))
     s->integral = false;
@@ -307,8 +295,8 @@ int sm_sketch_add_many(sm_sketch_t *s, const double *v, size_t n) {
   /* sm_sketch_add's steps, with the statistics and the array's bounds in
    * locals: a bucket's store cannot change them, except through
    * bucket_add(), around which they are written back and read again. */
-  uint64_t count = s->count, zero_count = s->zero_count;
-  double sum = s->sum, min = s->min, max = s->max;
+  uint64_t zero_count = s->zero_count;
+  sm_stat_t st = s->st;
   bool integral = s->integral;
   bucket_t *b = s->b;
   int64_t base = s->base, end = s->base + (int64_t)s->cap;
@@ -323,15 +311,7 @@ int sm_sketch_add_many(sm_sketch_t *s, const double *v, size_t n) {
       rc = -1;
       continue;
     }
-    if (count == 0) {
-      min = x;
-      max = x;
-    } else if (x < min)
-      min = x;
-    else if (x > max)
-      max = x;
-    count++;
-    sum += x;
+    sm_stat_add(&st, x);
     if (integral && !(x < EXACT_LIMIT && (double)(int64_t)x == x))
       integral = false;
     if (x == 0) {
@@ -360,11 +340,8 @@ int sm_sketch_add_many(sm_sketch_t *s, const double *v, size_t n) {
   }
   s->lo = lo;
   s->hi = hi;
-  s->count = count;
+  s->st = st;
   s->zero_count = zero_count;
-  s->sum = sum;
-  s->min = min;
-  s->max = max;
   s->integral = integral;
   return rc;
 }
@@ -374,14 +351,9 @@ int sm_sketch_merge(sm_sketch_t *dst, const sm_sketch_t *src) {
     dst->broken = true;
     return -1;
   }
-  if (src->count == 0)
+  if (src->st.count == 0)
     return 0;
-  if (dst->count == 0 || src->min < dst->min)
-    dst->min = src->min;
-  if (dst->count == 0 || src->max > dst->max)
-    dst->max = src->max;
-  dst->count += src->count;
-  dst->sum += src->sum;
+  sm_stat_merge(&dst->st, &src->st);
   dst->zero_count += src->zero_count;
   dst->integral = dst->integral && src->integral;
   dst->collapsed = dst->collapsed || src->collapsed;
@@ -428,10 +400,10 @@ sm_sketch_mapping_t sm_sketch_mapping(const sm_sketch_t *s) {
   return s->mapping;
 }
 uint64_t sm_sketch_zero_count(const sm_sketch_t *s) { return s->zero_count; }
-uint64_t sm_sketch_count(const sm_sketch_t *s) { return s->count; }
-double sm_sketch_sum(const sm_sketch_t *s) { return s->sum; }
-double sm_sketch_min(const sm_sketch_t *s) { return s->min; }
-double sm_sketch_max(const sm_sketch_t *s) { return s->max; }
+uint64_t sm_sketch_count(const sm_sketch_t *s) { return s->st.count; }
+double sm_sketch_sum(const sm_sketch_t *s) { return s->st.sum; }
+double sm_sketch_min(const sm_sketch_t *s) { return s->st.min; }
+double sm_sketch_max(const sm_sketch_t *s) { return s->st.max; }
 bool sm_sketch_integral(const sm_sketch_t *s) { return s->integral; }
 bool sm_sketch_collapsed(const sm_sketch_t *s) { return s->collapsed; }
 bool sm_sketch_ok(const sm_sketch_t *s) { return !s->broken; }
@@ -483,10 +455,10 @@ static rest_t *bucket_rests(const sm_sketch_t *s, size_t *n) {
     return NULL;
   }
   b[0].c--;
-  b[0].sum -= s->min;
-  if (s->count >= 2) {
+  b[0].sum -= s->st.min;
+  if (s->st.count >= 2) {
     b[bn - 1].c--;
-    b[bn - 1].sum -= s->max;
+    b[bn - 1].sum -= s->st.max;
   }
   *n = bn;
   return b;
@@ -573,10 +545,10 @@ static size_t mean_values(const sm_sketch_t *s, const rest_t *b, size_t bn,
       continue;
     m = b[j].sum / (double)b[j].c;
     /* Rounding must not push a value past the exact extremes. */
-    if (m < s->min)
-      m = s->min;
-    if (m > s->max)
-      m = s->max;
+    if (m < s->st.min)
+      m = s->st.min;
+    if (m > s->st.max)
+      m = s->st.max;
     values[k] = m;
     counts[k] = (double)b[j].c;
     k++;
@@ -615,8 +587,8 @@ static bool values_hold(const sm_sketch_t *s, const double *values,
       return false;
     total += counts[j];
   }
-  return values[0] == s->min && values[k - 1] == s->max &&
-         total == (double)s->count;
+  return values[0] == s->st.min && values[k - 1] == s->st.max &&
+         total == (double)s->st.count;
 }
 
 size_t sm_sketch_values(const sm_sketch_t *s, double *values, double *counts,
@@ -626,18 +598,18 @@ size_t sm_sketch_values(const sm_sketch_t *s, double *values, double *counts,
   bool ok = true;
 
   /* Counts beyond 2^53 are not exact in a double: no Values then. */
-  if (s->count == 0 || s->broken || max < sm_sketch_values_max(s) ||
-      (double)s->count >= EXACT_LIMIT)
+  if (s->st.count == 0 || s->broken || max < sm_sketch_values_max(s) ||
+      (double)s->st.count >= EXACT_LIMIT)
     return 0;
   b = bucket_rests(s, &bn);
   if (b == NULL)
     return 0;
 
-  values[k] = s->min;
+  values[k] = s->st.min;
   counts[k] = 1;
   k++;
   first_bucket = k;
-  if (s->integral && s->sum < EXACT_LIMIT) {
+  if (s->integral && s->st.sum < EXACT_LIMIT) {
     uint64_t d;
     ok = integer_floors(b, bn, values, counts, &k, &d) &&
          (d == 0 ||
@@ -647,8 +619,8 @@ size_t sm_sketch_values(const sm_sketch_t *s, double *values, double *counts,
   free(b);
   if (!ok)
     return 0;
-  if (s->count >= 2) {
-    values[k] = s->max;
+  if (s->st.count >= 2) {
+    values[k] = s->st.max;
     counts[k] = 1;
     k++;
   }
@@ -689,11 +661,8 @@ int sm_sketch_load_bucket(sm_sketch_t *s, int64_t idx, uint64_t count,
 void sm_sketch_load_stats(sm_sketch_t *s, uint64_t count, uint64_t zero_count,
                           double sum, double min, double max, bool integral,
                           bool collapsed) {
-  s->count = count;
+  s->st = (sm_stat_t){.count = count, .sum = sum, .min = min, .max = max};
   s->zero_count = zero_count;
-  s->sum = sum;
-  s->min = min;
-  s->max = max;
   s->integral = integral;
   s->collapsed = s->collapsed || collapsed;
 }

@@ -7,45 +7,12 @@
 #include <math.h>
 #include <stdlib.h>
 
-void rt_agg_stat_reset(rt_agg_stat_t *s) {
-  s->count = 0;
-  s->sum = 0;
-  s->min = NAN;
-  s->max = NAN;
-}
-
-/* Inlined where records are aggregated: seven samples a record. */
-static inline void stat_add(rt_agg_stat_t *s, double v) {
-  if (s->count == 0) {
-    s->min = v;
-    s->max = v;
-  } else if (v < s->min)
-    s->min = v;
-  else if (v > s->max)
-    s->max = v;
-  s->count++;
-  s->sum += v;
-}
-
-void rt_agg_stat_add(rt_agg_stat_t *s, double v) { stat_add(s, v); }
-
-void rt_agg_stat_merge(rt_agg_stat_t *dst, const rt_agg_stat_t *src) {
-  if (src->count == 0)
-    return;
-  if (dst->count == 0 || src->min < dst->min)
-    dst->min = src->min;
-  if (dst->count == 0 || src->max > dst->max)
-    dst->max = src->max;
-  dst->count += src->count;
-  dst->sum += src->sum;
-}
-
 void rt_agg_reset(rt_agg_t *a) {
   a->records = 0;
   for (int i = 0; i < SM_C_NUM; i++)
     a->counts[i] = 0;
   for (int i = 0; i < SM_S_NUM; i++) {
-    rt_agg_stat_reset(&a->stats[i]);
+    sm_stat_reset(&a->stats[i]);
     if (a->sketch[i] != NULL)
       sm_sketch_reset(a->sketch[i]);
     a->samples_num[i] = 0;
@@ -103,7 +70,7 @@ int rt_agg_keep_samples(rt_agg_t *a, size_t max_records) {
  * samples if any (a record adds at most one sample to each timing, and
  * rt_agg_add_record() takes at most samples_max records). */
 static inline void timing_add(rt_agg_t *a, int i, double v) {
-  stat_add(&a->stats[i], v);
+  sm_stat_add(&a->stats[i], v);
   if (a->sketch[i] != NULL)
     sm_sketch_add(a->sketch[i], v);
   else if (a->samples[i] != NULL)
@@ -152,8 +119,8 @@ int rt_agg_add_record(rt_agg_t *a, const rt_record_t *rec) {
 
   if (rec->have & RT_HAVE_STATUS_CODE) {
     int cls = rec->status_code / 100;
-    stat_add(&a->stats[SM_S_4XX_ERRORS], cls == 4 ? 1.0 : 0.0);
-    stat_add(&a->stats[SM_S_5XX_ERRORS], cls == 5 ? 1.0 : 0.0);
+    sm_stat_add(&a->stats[SM_S_4XX_ERRORS], cls == 4 ? 1.0 : 0.0);
+    sm_stat_add(&a->stats[SM_S_5XX_ERRORS], cls == 5 ? 1.0 : 0.0);
   }
   if (rec->have & RT_HAVE_MODEL_US)
     timing_add(a, SM_S_MODEL_LATENCY, (double)rec->model_us);
@@ -173,7 +140,7 @@ void rt_agg_merge(rt_agg_t *dst, const rt_agg_t *src) {
   for (int i = 0; i < SM_C_NUM; i++)
     dst->counts[i] += src->counts[i];
   for (int i = 0; i < SM_S_NUM; i++) {
-    rt_agg_stat_merge(&dst->stats[i], &src->stats[i]);
+    sm_stat_merge(&dst->stats[i], &src->stats[i]);
     if (dst->sketch[i] == NULL)
       continue;
     if (src->sketch[i] != NULL)

@@ -17,25 +17,12 @@
 #include "rt_parser.h"
 #include "sm_metrics.h"
 #include "sm_sketch.h"
-
-/* Count, sum, min and max of a set of samples. With count 0, sum is 0 and
- * min and max are NaN. Sums are doubles: exact for integer samples while
- * the sum stays below 2^53 (285 years of microseconds). */
-typedef struct {
-  uint64_t count;
-  double sum;
-  double min;
-  double max;
-} rt_agg_stat_t;
-
-void rt_agg_stat_reset(rt_agg_stat_t *s);
-void rt_agg_stat_add(rt_agg_stat_t *s, double v);
-void rt_agg_stat_merge(rt_agg_stat_t *dst, const rt_agg_stat_t *src);
+#include "sm_stat.h"
 
 typedef struct {
   uint64_t records;              /* records aggregated */
   uint64_t counts[SM_C_NUM];     /* indexed by SM_C_* */
-  rt_agg_stat_t stats[SM_S_NUM]; /* indexed by SM_S_* */
+  sm_stat_t stats[SM_S_NUM];     /* indexed by SM_S_* */
   sm_sketch_t *sketch[SM_S_NUM]; /* timings only; NULL when not enabled */
   /* Each timing's samples in record order, when kept instead of a sketch
    * (rt_agg_keep_samples): room for samples_max each. */

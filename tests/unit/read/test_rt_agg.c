@@ -15,23 +15,23 @@
 #include "tap.h"
 
 static void test_stat(void) {
-  rt_agg_stat_t a, b;
-  rt_agg_stat_reset(&a);
+  sm_stat_t a, b;
+  sm_stat_reset(&a);
   T_EQ_INT(a.count, 0, "empty count");
   T_OK(isnan(a.min) && isnan(a.max), "empty min/max are NaN");
-  rt_agg_stat_add(&a, 5);
-  rt_agg_stat_add(&a, -2);
-  rt_agg_stat_add(&a, 9);
+  sm_stat_add(&a, 5);
+  sm_stat_add(&a, -2);
+  sm_stat_add(&a, 9);
   T_EQ_INT(a.count, 3, "count");
   T_EQ_DBL(a.sum, 12, "sum");
   T_EQ_DBL(a.min, -2, "min");
   T_EQ_DBL(a.max, 9, "max");
-  rt_agg_stat_reset(&b);
-  rt_agg_stat_merge(&b, &a);
+  sm_stat_reset(&b);
+  sm_stat_merge(&b, &a);
   T_EQ_DBL(b.min, -2, "merge into empty: min");
   T_EQ_DBL(b.max, 9, "merge into empty: max");
-  rt_agg_stat_reset(&b);
-  rt_agg_stat_merge(&a, &b);
+  sm_stat_reset(&b);
+  sm_stat_merge(&a, &b);
   T_EQ_INT(a.count, 3, "merging an empty set changes nothing");
   T_EQ_DBL(a.min, -2, "merging an empty set keeps min");
 }
@@ -78,7 +78,7 @@ static void test_mapping(void) {
   T_EQ_INT(a.counts[SM_C_NOTIFICATION_FAILURES], 0, "notification failures");
   /* Each statistic set whole: the table above. */
   for (size_t i = 0; i < sizeof(stats) / sizeof(stats[0]); i++) {
-    const rt_agg_stat_t *st = &a.stats[stats[i].k];
+    const sm_stat_t *st = &a.stats[stats[i].k];
     char m[4][96];
     snprintf(m[0], sizeof(m[0]), "%s: count", stats[i].what);
     snprintf(m[1], sizeof(m[1]), "%s: sum", stats[i].what);
