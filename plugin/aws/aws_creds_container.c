@@ -142,36 +142,18 @@ static int container_token(const aws_creds_config_t *c, aws_text_buf_t *buf,
   return 0;
 }
 
-/* What the answer's body goes through: the cap, then the parser for a
- * 200. */
-typedef struct {
-  aws_creds_json_t *json;
-  size_t bytes;
-  bool over;    /* longer than AWS_CREDS_JSON_BODY_MAX */
-  bool refused; /* the parser refused it: aws_creds_json_finish says why */
-} body_t;
-
-static int body(void *ud, long status, const char *data, size_t len) {
-  body_t *b = ud;
-  if (len > AWS_CREDS_JSON_BODY_MAX - b->bytes) {
-    b->over = true;
-    return -1;
-  }
-  b->bytes += len;
-  if (status != 200)
-    return 0; /* not read: its text is not worth a message */
-  if (aws_creds_json_feed(b->json, data, len) != 0) {
-    b->refused = true;
-    return -1;
-  }
-  return 0;
+/* A 200's body goes to the parser; when it refuses, aws_creds_json_finish
+ * says why. */
+static int feed(void *ud, const char *data, size_t len) {
+  return aws_creds_json_feed(ud, data, len);
 }
 
-/* GETs url with the Authorization header (when token is not NULL) into
- * b. 0 when the answer came whole or the parser refused it, -1 with msg. */
+/* GETs url with the Authorization header (when token is not NULL), a 200's
+ * body into json. 0 when the answer came whole or the parser refused it,
+ * -1 with msg. */
 static int get(const aws_creds_config_t *c, const char *url, const char *shown,
-               const char *token, body_t *b, long *status, char *msg,
-               size_t size) {
+               const char *token, aws_creds_json_t *json, long *status,
+               char *msg, size_t size) {
   const char *what = "container credentials";
   char *line = NULL;
   const char *headers[2] = {NULL, NULL};
@@ -182,8 +164,9 @@ static int get(const aws_creds_config_t *c, const char *url, const char *shown,
                           .headers = headers,
                           .timeout_ms = c->timeout_ms,
                           .no_proxy = 1,
-                          .sink = body,
-                          .sink_ud = b};
+                          .sink = feed,
+                          .sink_ud = json,
+                          .sink_max = AWS_CREDS_JSON_BODY_MAX};
   int rc = -1;
 
   if (token != NULL) {
@@ -198,10 +181,10 @@ static int get(const aws_creds_config_t *c, const char *url, const char *shown,
   } else {
     aws_http_request(http, &r, &res);
     *status = res.status;
-    if (b->over)
+    if (res.too_long)
       snprintf(msg, size, "%s: %s: the answer is longer than %u bytes", what,
                shown, AWS_CREDS_JSON_BODY_MAX);
-    else if (res.transport_error && !b->refused)
+    else if (res.transport_error && !res.sink_stopped)
       snprintf(msg, size, "%s: %s: %s", what, shown, res.message);
     else
       rc = 0;
@@ -221,7 +204,7 @@ aws_creds_source_t aws_creds_container_fetch(const aws_creds_config_t *c,
   char url[URL_MAX], origin[URL_MAX / 2], shown[URL_MAX / 2 + 8];
   aws_text_buf_t tokbuf;
   const char *token = NULL;
-  body_t b = {0};
+  aws_creds_json_t *json = NULL;
   aws_creds_source_t rc = AWS_CREDS_ERROR;
   long status = 0;
   int ok = 0;
@@ -250,26 +233,26 @@ aws_creds_source_t aws_creds_container_fetch(const aws_creds_config_t *c,
   }
   if (ok) {
     snprintf(shown, sizeof(shown), "GET %s", origin);
-    b.json = aws_creds_json_create();
-    ok = b.json != NULL;
+    json = aws_creds_json_create();
+    ok = json != NULL;
     if (!ok)
       snprintf(msg, size, "%s: out of memory", what);
   }
   aws_text_buf_init(&tokbuf);
   if (ok)
     ok = container_token(c, &tokbuf, &token, msg, size) >= 0;
-  if (ok && get(c, url, shown, token, &b, &status, msg, size) == 0) {
-    if (status != 200 && !b.refused)
+  if (ok && get(c, url, shown, token, json, &status, msg, size) == 0) {
+    if (status != 200)
       snprintf(msg, size, "%s: %s: HTTP %ld", what, shown, status);
-    else if (aws_creds_json_finish(b.json) != 0)
+    else if (aws_creds_json_finish(json) != 0)
       snprintf(msg, size,
                "%s: %s: the answer is not a credentials document: %s", what,
-               shown, aws_creds_json_error(b.json));
-    else if ((rc = aws_creds_json_creds(b.json, c->clock_fn(c->clock_ud), what,
+               shown, aws_creds_json_error(json));
+    else if ((rc = aws_creds_json_creds(json, c->clock_fn(c->clock_ud), what,
                                         out, msg, size)) == AWS_CREDS_FOUND)
       snprintf(out->provider, sizeof(out->provider), "container");
   }
-  aws_creds_json_destroy(b.json);
+  aws_creds_json_destroy(json);
   aws_text_buf_free(&tokbuf);
   return rc;
 }

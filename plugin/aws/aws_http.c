@@ -20,6 +20,8 @@ struct aws_http_s {
   char curl_error[CURL_ERROR_SIZE];
   char body[AWS_HTTP_BODY_MAX];
   size_t body_len;
+  size_t sunk;                   /* bytes given to the request's sink */
+  bool too_long, sink_stopped;   /* why the sink aborted the transfer */
   char header_type[128];         /* from x-amzn-errortype */
   int64_t date;                  /* from Date */
   int64_t retry_after_ms;        /* from Retry-After; -1: none */
@@ -47,14 +49,21 @@ void aws_http_destroy(aws_http_t *h) {
 
 static size_t body_cb(char *data, size_t size, size_t nmemb, void *ud) {
   aws_http_t *h = ud;
+  const aws_http_request_t *r = h->req;
   size_t len = size * nmemb;
   size_t room = sizeof(h->body) - 1 - h->body_len;
   size_t take = len < room ? len : room;
+  long status = 0;
 
-  if (h->req->sink != NULL) {
-    long status = 0;
+  if (r->sink != NULL)
     curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
-    return h->req->sink(h->req->sink_ud, status, data, len) == 0 ? len : 0;
+  if (status == 200) {
+    h->too_long = r->sink_max > 0 && len > r->sink_max - h->sunk;
+    if (h->too_long)
+      return 0;
+    h->sunk += len;
+    h->sink_stopped = r->sink(r->sink_ud, data, len) != 0;
+    return h->sink_stopped ? 0 : len;
   }
   memcpy(h->body + h->body_len, data, take);
   h->body_len += take;
@@ -264,6 +273,9 @@ static void request_begin(aws_http_t *h, const aws_http_request_t *r,
   res->retry_after_ms = -1;
   h->body_len = 0;
   h->body[0] = 0;
+  h->sunk = 0;
+  h->too_long = false;
+  h->sink_stopped = false;
   h->header_type[0] = 0;
   h->curl_error[0] = 0;
   h->date = 0;
@@ -355,7 +367,13 @@ static void request_result(aws_http_t *h, const aws_http_request_t *r,
   res->bytes_sent = r->body_len;
   res->date = h->date;
   res->retry_after_ms = h->retry_after_ms;
-  if (rc != CURLE_OK) {
+  res->too_long = h->too_long;
+  res->sink_stopped = h->sink_stopped;
+  if (h->too_long) {
+    res->transport_error = 1;
+    snprintf(res->message, sizeof(res->message),
+             "the answer is longer than %zu bytes", r->sink_max);
+  } else if (rc != CURLE_OK) {
     res->transport_error = 1;
     snprintf(res->message, sizeof(res->message), "%s",
              h->curl_error[0] ? h->curl_error : curl_easy_strerror(rc));

@@ -29,6 +29,8 @@ typedef struct {
   size_t bytes_sent;      /* the body's bytes, when the request went out */
   int64_t date;           /* the answer's Date header (Unix time); 0: none */
   int64_t retry_after_ms; /* its Retry-After; -1: none */
+  int too_long;           /* a 200's body passed the request's sink_max */
+  int sink_stopped;       /* the request's sink returned non-zero */
 } aws_http_result_t;
 
 typedef enum {
@@ -48,11 +50,11 @@ typedef struct aws_http_s aws_http_t;
 aws_http_t *aws_http_create(void);
 void aws_http_destroy(aws_http_t *h);
 
-/* Where a response body goes when not kept: called with each piece (the
- * answer's status known); returns 0 to go on, -1 to abort the transfer
- * (a transport error). */
-typedef int (*aws_http_sink_t)(void *ud, long status, const char *data,
-                               size_t len);
+/* Where the body of a 200 answer goes instead of being kept: called with
+ * each piece; returns 0 to go on, non-zero to abort the transfer (the
+ * result says sink_stopped). Other answers' bodies are kept as without a
+ * sink, for their error type and message. */
+typedef int (*aws_http_sink_t)(void *ud, const char *data, size_t len);
 
 typedef struct {
   const char *method;         /* "GET", "PUT" or "POST" */
@@ -64,6 +66,7 @@ typedef struct {
   int no_proxy;         /* never through a proxy (link-local, loopback) */
   aws_http_sink_t sink; /* NULL: the body is kept (aws_http_response_body) */
   void *sink_ud;
+  size_t sink_max; /* with a sink: a longer body aborts (too_long); 0: none */
 } aws_http_request_t;
 
 /* One request, within r->timeout_ms. TLS peers are always verified;

@@ -58,32 +58,6 @@ void aws_imds_destroy(aws_imds_t *m) {
   free(m);
 }
 
-/* What a request's body goes through: the cap, then the caller's sink for
- * a 200. */
-typedef struct {
-  aws_imds_sink_t sink;
-  void *ud;
-  size_t bytes;
-  bool over;    /* longer than AWS_IMDS_BODY_MAX */
-  bool stopped; /* the caller's sink said stop */
-} body_t;
-
-static int body(void *ud, long status, const char *data, size_t len) {
-  body_t *b = ud;
-  if (len > AWS_IMDS_BODY_MAX - b->bytes) {
-    b->over = true;
-    return -1;
-  }
-  b->bytes += len;
-  if (status != 200)
-    return 0; /* not read: its text is not worth a message */
-  if (b->sink(b->ud, data, len) != 0) {
-    b->stopped = true;
-    return -1;
-  }
-  return 0;
-}
-
 /* One request; header NULL or one "Name: value" line. 0, 1 (the sink
  * stopped it) or -1 with msg; *status the answer's. */
 static int request(aws_imds_t *m, const char *method, const char *path,
@@ -91,14 +65,14 @@ static int request(aws_imds_t *m, const char *method, const char *path,
                    long *status, char *msg, size_t size) {
   char url[URL_MAX];
   const char *headers[2] = {header, NULL};
-  body_t b = {.sink = sink, .ud = ud};
   aws_http_request_t r = {.method = method,
                           .url = url,
                           .headers = headers,
                           .timeout_ms = m->timeout_ms,
                           .no_proxy = 1,
-                          .sink = body,
-                          .sink_ud = &b};
+                          .sink = sink,
+                          .sink_ud = ud,
+                          .sink_max = AWS_IMDS_BODY_MAX};
   aws_http_result_t res;
 
   *status = 0;
@@ -108,13 +82,13 @@ static int request(aws_imds_t *m, const char *method, const char *path,
   }
   aws_http_request(m->http, &r, &res);
   *status = res.status;
-  if (b.over) {
+  if (res.too_long) {
     snprintf(msg, size,
              "instance metadata: %s %s: the answer is longer than %u bytes",
              method, path, AWS_IMDS_BODY_MAX);
     return -1;
   }
-  if (b.stopped)
+  if (res.sink_stopped)
     return 1;
   if (res.transport_error) {
     snprintf(msg, size, "instance metadata: %s %s: %s", method, path,

@@ -219,17 +219,18 @@ static void test_post(void) {
 typedef struct {
   char got[256];
   size_t len;
-  long status;
+  int calls;
+  int stop; /* returned to aws_http */
 } sink_t;
 
-static int sink(void *ud, long status, const char *data, size_t len) {
+static int sink(void *ud, const char *data, size_t len) {
   sink_t *k = ud;
   size_t n = len < sizeof(k->got) - 1 - k->len ? len : 0;
-  k->status = status;
+  k->calls++;
   memcpy(k->got + k->len, data, n);
   k->len += n;
   k->got[k->len] = 0;
-  return n == len ? 0 : -1;
+  return n == len ? k->stop : -1;
 }
 
 /* Methods other than POST, a sink for the body, and the headers that
@@ -243,8 +244,13 @@ static void test_request(void) {
        .headers = "Retry-After: Thu, 01 Jan 1970 00:00:01 GMT\r\n",
        .close_after = 1},
       {.status = 200, .body = "i-0abc12345", .close_after = 1},
+      {.status = 404,
+       .body = "{\"__type\":\"NotFound\",\"message\":\"no such path\"}",
+       .close_after = 1},
+      {.status = 200, .body = "0123456789", .close_after = 1},
+      {.status = 200, .body = "0123456789", .close_after = 1},
   };
-  fake_http_t *srv = serve(steps, 3);
+  fake_http_t *srv = serve(steps, 6);
   const fake_http_request_t *q;
   aws_http_t *h = aws_http_create();
   aws_http_result_t r;
@@ -294,8 +300,31 @@ static void test_request(void) {
   aws_http_request(h, &req, &r);
   T_EQ_INT(r.status, 200, "sink: 200");
   T_EQ_STR(k.got, "i-0abc12345", "sink: the body, whole");
-  T_EQ_INT(k.status, 200, "sink: told the status");
+  T_OK(!r.transport_error && !r.too_long && !r.sink_stopped,
+       "sink: a 200 taken whole is no error");
   T_EQ_INT(r.retry_after_ms, -1, "no Retry-After: -1");
+
+  k = (sink_t){.len = 0};
+  aws_http_request(h, &req, &r);
+  T_EQ_INT(r.status, 404, "sink: 404");
+  T_EQ_INT(k.calls, 0, "sink: not given a 404's body");
+  T_EQ_STR(r.error_type, "NotFound", "sink: a 404's error type still read");
+  T_EQ_STR(r.message, "no such path", "sink: ... and its message");
+
+  req.sink_max = 9;
+  aws_http_request(h, &req, &r);
+  T_OK(r.too_long && r.transport_error,
+       "sink_max 9: a 10-byte body aborts the transfer");
+  T_OK(k.len <= 9, "sink_max 9: the sink got at most 9 bytes (%zu)", k.len);
+  T_EQ_STR(r.message, "the answer is longer than 9 bytes",
+           "sink_max: the message says why");
+
+  k = (sink_t){.len = 0, .stop = 1};
+  req.sink_max = 10;
+  aws_http_request(h, &req, &r);
+  T_OK(r.sink_stopped && r.transport_error && !r.too_long,
+       "a sink that says stop: sink_stopped");
+  T_EQ_INT(k.calls, 1, "... after one piece");
   serve_done(srv, "GET and PUT");
   fake_http_free(srv);
   aws_http_destroy(h);
