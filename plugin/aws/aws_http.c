@@ -15,6 +15,8 @@
 #include <curl/curl.h>
 #include <yajl/yajl_parse.h>
 
+#include "sm_curl.h"
+
 struct aws_http_s {
   CURL *curl;
   char curl_error[CURL_ERROR_SIZE];
@@ -322,7 +324,6 @@ static void request_options(aws_http_t *h, const aws_http_request_t *r,
                             struct curl_slist *list) {
   CURL *c = h->curl;
   bool post = strcmp(r->method, "POST") == 0;
-  long timeout_ms = r->timeout_ms > 0 ? r->timeout_ms : 1L;
 
   curl_easy_reset(c);
   curl_easy_setopt(c, CURLOPT_URL, r->url);
@@ -336,24 +337,13 @@ static void request_options(aws_http_t *h, const aws_http_request_t *r,
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
   if (r->no_proxy)
     curl_easy_setopt(c, CURLOPT_PROXY, "");
-#if LIBCURL_VERSION_NUM >= 0x075500
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS,
-                   (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
+  sm_curl_limits(c, "http,https", r->timeout_ms, h->curl_error);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_error);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "collectd-sagemaker");
 }
 
 /* Fills res with what the exchange that ended with rc brought: the

@@ -21,6 +21,8 @@
 
 #include <curl/curl.h>
 
+#include "sm_curl.h"
+
 /* An error body is short; more than this is not worth reading. */
 #define RT_ERROR_BODY_MAX 4096
 /* A message naming a socket path (at most 107 bytes) and two owners. */
@@ -226,20 +228,10 @@ static void set_options(rt_client_t *cl, rt_client_get_t *g, const char *url,
   curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, cl->socket_path);
   /* Never through a proxy, whatever the environment says. */
   curl_easy_setopt(c, CURLOPT_PROXY, "");
-#if LIBCURL_VERSION_NUM >= 0x075500
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
-#else
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
-#endif
+  sm_curl_limits(c, "http", timeout_ms, cl->curl_error);
   curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, g);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cl->curl_error);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "collectd-sagemaker");
   curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, prereq_cb);
   curl_easy_setopt(c, CURLOPT_PREREQDATA, cl);
   cl->peer_error[0] = 0;
