@@ -688,7 +688,8 @@ static result_t replay(cw_pipeline_t *p, stream_t *st) {
     if (!cw_spool_next(p->spool, 0, st->s.kind, NULL, &first))
       return R_DONE;
     memset(&b, 0, sizeof(b));
-    if (st->s.begin(st->s.ud, &b, first.dest) != 0) {
+    snprintf(b.dest, sizeof(b.dest), "%s", first.dest);
+    if (st->s.begin(st->s.ud, first.dest) != 0) {
       cw_pipeline_log(p, CW_LOG_ERR,
                       "spool: %" PRIu64 " %s for \"%s\" cannot be sent there; "
                       "dropped",

@@ -134,9 +134,10 @@ typedef struct {
   /* locked: ends the claim: the items go when done, else they stay at the
    * front. */
   void (*release)(void *ud, int done);
-  /* Starts an empty request for destination dest (replaying the spool).
-   * 0, or -1 when dest is not one of this kind (the batches are dropped). */
-  int (*begin)(void *ud, cw_batch_t *b, const char *dest);
+  /* Starts an empty request for destination dest (replaying the spool;
+   * the pipeline has set the batch's dest). 0, or -1 when dest is not one
+   * of this kind (the batches are dropped). */
+  int (*begin)(void *ud, const char *dest);
   /* Adds a spooled body's items to the request begun: 1 added, 0 they do
    * not fit (nothing added), -1 the body is unreadable (nothing added;
    * err says why). Items older than accepted are dropped and counted in

@@ -187,11 +187,9 @@ static void release(void *ud, int done) {
 
 /* ------------------------------------------------------------ the spool */
 
-static int begin(void *ud, cw_batch_t *b, const char *dest) {
+static int begin(void *ud, const char *dest) {
   cw_stream_logs_t *l = ud;
 
-  memset(b, 0, sizeof(*b));
-  snprintf(b->dest, sizeof(b->dest), "%s", dest);
   split_dest(dest, l->group, l->stream);
   l->from_spool = true;
   l->nrecs = 0;

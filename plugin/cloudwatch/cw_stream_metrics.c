@@ -102,10 +102,8 @@ static void release(void *ud, int done) {
   cw_queue_release(m->q, done);
 }
 
-static int begin(void *ud, cw_batch_t *b, const char *dest) {
+static int begin(void *ud, const char *dest) {
   cw_stream_metrics_t *m = ud;
-  memset(b, 0, sizeof(*b));
-  snprintf(b->dest, sizeof(b->dest), "%s", dest);
   return cw_encode_set_namespace(m->enc, dest, NULL, 0);
 }
 
