@@ -138,6 +138,15 @@ static const yajl_callbacks json_callbacks = {
     .yajl_end_array = json_close,
 };
 
+void aws_creds_json_destroy(aws_creds_json_t *j) {
+  if (j == NULL)
+    return;
+  yajl_free(j->yajl);
+  for (int i = 0; i < AWS_CREDS_JSON_FIELD_COUNT; i++)
+    aws_text_free_secret(j->values[i]);
+  free(j);
+}
+
 aws_creds_json_t *aws_creds_json_create(void) {
   aws_creds_json_t *j = calloc(1, sizeof(*j));
   if (j == NULL)
@@ -149,15 +158,6 @@ aws_creds_json_t *aws_creds_json_create(void) {
     return NULL;
   }
   return j;
-}
-
-void aws_creds_json_destroy(aws_creds_json_t *j) {
-  if (j == NULL)
-    return;
-  yajl_free(j->yajl);
-  for (int i = 0; i < AWS_CREDS_JSON_FIELD_COUNT; i++)
-    aws_text_free_secret(j->values[i]);
-  free(j);
 }
 
 /* After yajl refused the text: its message without the text quoted

@@ -30,6 +30,13 @@ struct aws_http_s {
   const aws_http_request_t *req; /* the request under way */
 };
 
+void aws_http_destroy(aws_http_t *h) {
+  if (h == NULL)
+    return;
+  curl_easy_cleanup(h->curl);
+  free(h);
+}
+
 aws_http_t *aws_http_create(void) {
   aws_http_t *h = calloc(1, sizeof(*h));
   if (h == NULL)
@@ -40,13 +47,6 @@ aws_http_t *aws_http_create(void) {
     return NULL;
   }
   return h;
-}
-
-void aws_http_destroy(aws_http_t *h) {
-  if (h == NULL)
-    return;
-  curl_easy_cleanup(h->curl);
-  free(h);
 }
 
 static size_t body_cb(char *data, size_t size, size_t nmemb, void *ud) {

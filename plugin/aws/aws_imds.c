@@ -30,6 +30,15 @@ bool aws_imds_disabled(const aws_creds_config_t *cfg) {
   return v != NULL && strcasecmp(v, "true") == 0;
 }
 
+void aws_imds_destroy(aws_imds_t *m) {
+  if (m == NULL)
+    return;
+  aws_text_buf_free(&m->token);
+  aws_http_destroy(m->http);
+  free(m->base);
+  free(m);
+}
+
 aws_imds_t *aws_imds_create(const aws_creds_config_t *cfg) {
   aws_creds_config_t c;
   aws_imds_t *m = calloc(1, sizeof(*m));
@@ -47,15 +56,6 @@ aws_imds_t *aws_imds_create(const aws_creds_config_t *cfg) {
     return NULL;
   }
   return m;
-}
-
-void aws_imds_destroy(aws_imds_t *m) {
-  if (m == NULL)
-    return;
-  aws_text_buf_free(&m->token);
-  aws_http_destroy(m->http);
-  free(m->base);
-  free(m);
 }
 
 /* One request; header NULL or one "Name: value" line. 0, 1 (the sink

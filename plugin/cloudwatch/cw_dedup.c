@@ -38,6 +38,15 @@ struct cw_dedup_s {
   size_t used;
 };
 
+void cw_dedup_destroy(cw_dedup_t *d) {
+  if (d == NULL)
+    return;
+  for (size_t i = 0; i < d->cap; i++)
+    free(d->slots[i].e);
+  free(d->slots);
+  free(d);
+}
+
 cw_dedup_t *cw_dedup_create(void) {
   cw_dedup_t *d = calloc(1, sizeof(*d));
   if (d == NULL)
@@ -49,15 +58,6 @@ cw_dedup_t *cw_dedup_create(void) {
     return NULL;
   }
   return d;
-}
-
-void cw_dedup_destroy(cw_dedup_t *d) {
-  if (d == NULL)
-    return;
-  for (size_t i = 0; i < d->cap; i++)
-    free(d->slots[i].e);
-  free(d->slots);
-  free(d);
 }
 
 /* The slot of id (hash h, length len), or the empty slot where it would

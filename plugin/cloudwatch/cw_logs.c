@@ -311,27 +311,6 @@ static int drop_oldest(cw_logs_queue_t *q) {
   return 0;
 }
 
-cw_logs_queue_t *cw_logs_queue_create(size_t max_events) {
-  cw_logs_queue_t *q;
-
-  if (max_events == 0)
-    return NULL;
-  q = calloc(1, sizeof(*q));
-  if (q == NULL)
-    return NULL;
-  q->max_events = max_events;
-  q->max_bytes = CW_LOGS_QUEUE_DEFAULT_MAX_BYTES;
-  /* A claim never holds more than a request or the queue. */
-  q->claim_cap =
-      max_events < CW_LOGS_MAX_EVENTS ? max_events : CW_LOGS_MAX_EVENTS;
-  q->claim = calloc(q->claim_cap, sizeof(*q->claim));
-  if (q->claim == NULL) {
-    free(q);
-    return NULL;
-  }
-  return q;
-}
-
 void cw_logs_queue_destroy(cw_logs_queue_t *q) {
   ev_t *e;
 
@@ -352,6 +331,27 @@ void cw_logs_queue_destroy(cw_logs_queue_t *q) {
   }
   free(q->claim);
   free(q);
+}
+
+cw_logs_queue_t *cw_logs_queue_create(size_t max_events) {
+  cw_logs_queue_t *q;
+
+  if (max_events == 0)
+    return NULL;
+  q = calloc(1, sizeof(*q));
+  if (q == NULL)
+    return NULL;
+  q->max_events = max_events;
+  q->max_bytes = CW_LOGS_QUEUE_DEFAULT_MAX_BYTES;
+  /* A claim never holds more than a request or the queue. */
+  q->claim_cap =
+      max_events < CW_LOGS_MAX_EVENTS ? max_events : CW_LOGS_MAX_EVENTS;
+  q->claim = calloc(q->claim_cap, sizeof(*q->claim));
+  if (q->claim == NULL) {
+    free(q);
+    return NULL;
+  }
+  return q;
 }
 
 void cw_logs_queue_set_max_bytes(cw_logs_queue_t *q, size_t max_bytes) {

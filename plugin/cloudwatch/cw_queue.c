@@ -365,6 +365,24 @@ static void ready_free(cw_queue_t *q, ready_t *r) {
 
 /* ------------------------------------------------------------ queue */
 
+void cw_queue_destroy(cw_queue_t *q) {
+  if (q == NULL)
+    return;
+  for (size_t r = 0; r < q->merging_used; r++)
+    if (q->recs[r].s != NULL)
+      sm_sketch_destroy(q->recs[r].sketch);
+  for (size_t i = 0; q->ready != NULL && i < q->ready_num; i++)
+    if (ready_at(q, i)->kind == CW_KIND_VALUES)
+      free(ready_at(q, i)->u.values);
+  for (size_t i = 0; q->series != NULL && i < q->series_cap; i++)
+    free(q->series[i]);
+  free(q->series);
+  free(q->recs);
+  free(q->index);
+  free(q->ready);
+  free(q);
+}
+
 cw_queue_t *cw_queue_create(size_t max_datums) {
   cw_queue_t *q;
 
@@ -383,24 +401,6 @@ cw_queue_t *cw_queue_create(size_t max_datums) {
     return NULL;
   }
   return q;
-}
-
-void cw_queue_destroy(cw_queue_t *q) {
-  if (q == NULL)
-    return;
-  for (size_t r = 0; r < q->merging_used; r++)
-    if (q->recs[r].s != NULL)
-      sm_sketch_destroy(q->recs[r].sketch);
-  for (size_t i = 0; q->ready != NULL && i < q->ready_num; i++)
-    if (ready_at(q, i)->kind == CW_KIND_VALUES)
-      free(ready_at(q, i)->u.values);
-  for (size_t i = 0; q->series != NULL && i < q->series_cap; i++)
-    free(q->series[i]);
-  free(q->series);
-  free(q->recs);
-  free(q->index);
-  free(q->ready);
-  free(q);
 }
 
 /* Makes room for one more datum by dropping the oldest that is not

@@ -17,6 +17,13 @@ struct cw_stream_metrics_s {
   char ns[CW_NAMESPACE_MAX + 1];
 };
 
+void cw_stream_metrics_destroy(cw_stream_metrics_t *m) {
+  if (m == NULL)
+    return;
+  cw_encode_destroy(m->enc);
+  free(m);
+}
+
 cw_stream_metrics_t *cw_stream_metrics_create(cw_queue_t *q, const char *ns,
                                               size_t max_bytes, char *err,
                                               size_t err_size) {
@@ -36,13 +43,6 @@ cw_stream_metrics_t *cw_stream_metrics_create(cw_queue_t *q, const char *ns,
     return NULL;
   }
   return m;
-}
-
-void cw_stream_metrics_destroy(cw_stream_metrics_t *m) {
-  if (m == NULL)
-    return;
-  cw_encode_destroy(m->enc);
-  free(m);
 }
 
 static bool too_old(const cw_datum_t *d, double now) {
