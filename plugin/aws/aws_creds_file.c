@@ -54,9 +54,16 @@ aws_creds_source_t aws_creds_file_fetch(const aws_creds_config_t *c,
                                         size_t size) {
   const char *origin;
   const char *profile = aws_profile_file_name(c, &origin);
-  aws_profile_parser_t *cred = NULL, *conf = NULL;
-  char *shown_cred = NULL, *shown_conf = NULL;
-  aws_file_rc_t frc = AWS_FILE_READ;
+  /* The two files, in the order the keys are looked for. */
+  static const struct {
+    aws_profile_kind_t kind;
+    const char *label, *usual;
+  } files[2] = {
+      {AWS_PROFILE_CREDENTIALS_FILE, "credentials", "~/.aws/credentials"},
+      {AWS_PROFILE_CONFIG_FILE, "config", "~/.aws/config"},
+  };
+  aws_profile_parser_t *parser[2] = {NULL, NULL};
+  char *shown[2];
   aws_creds_source_t rc = AWS_CREDS_ABSENT;
   char unsupported[32] = "";
   bool found = false;
@@ -68,42 +75,31 @@ aws_creds_source_t aws_creds_file_fetch(const aws_creds_config_t *c,
              origin, AWS_PROFILE_NAME_MAX);
     return AWS_CREDS_ERROR;
   }
-  shown_cred = malloc(AWS_PROFILE_FILE_PATH_MAX);
-  shown_conf = malloc(AWS_PROFILE_FILE_PATH_MAX);
-  if (shown_cred == NULL || shown_conf == NULL) {
+  shown[0] = malloc(AWS_PROFILE_FILE_PATH_MAX);
+  shown[1] = malloc(AWS_PROFILE_FILE_PATH_MAX);
+  if (shown[0] == NULL || shown[1] == NULL) {
     snprintf(msg, size, "shared files: out of memory");
     rc = AWS_CREDS_ERROR;
   }
-
-  if (rc == AWS_CREDS_ABSENT) {
-    frc = aws_profile_file_load(c, AWS_PROFILE_CREDENTIALS_FILE, profile, &cred,
-                                shown_cred, msg, size);
-    if (frc == AWS_FILE_ERROR)
+  for (int i = 0; i < 2 && rc == AWS_CREDS_ABSENT; i++) {
+    const aws_profile_t *r;
+    if (aws_profile_file_load(c, files[i].kind, profile, &parser[i], shown[i],
+                              msg, size) == AWS_FILE_ERROR) {
       rc = AWS_CREDS_ERROR;
-  }
-  if (rc == AWS_CREDS_ABSENT && cred != NULL) {
-    const aws_profile_t *r = aws_profile_parser_result(cred);
-    found = r->found;
-    snprintf(unsupported, sizeof(unsupported), "%s", r->unsupported);
-    rc = keys_from_profile(r, shown_cred, profile, "credentials", out, msg,
-                           size);
-  }
-  if (rc == AWS_CREDS_ABSENT) {
-    frc = aws_profile_file_load(c, AWS_PROFILE_CONFIG_FILE, profile, &conf,
-                                shown_conf, msg, size);
-    if (frc == AWS_FILE_ERROR)
-      rc = AWS_CREDS_ERROR;
-  }
-  if (rc == AWS_CREDS_ABSENT && conf != NULL) {
-    const aws_profile_t *r = aws_profile_parser_result(conf);
+      break;
+    }
+    if (parser[i] == NULL)
+      continue;
+    r = aws_profile_parser_result(parser[i]);
     found = found || r->found;
     if (unsupported[0] == '\0')
       snprintf(unsupported, sizeof(unsupported), "%s", r->unsupported);
-    rc = keys_from_profile(r, shown_conf, profile, "config", out, msg, size);
+    rc =
+        keys_from_profile(r, shown[i], profile, files[i].label, out, msg, size);
   }
   if (rc == AWS_CREDS_ABSENT) {
-    const char *a = shown_cred[0] != '\0' ? shown_cred : "~/.aws/credentials";
-    const char *b = shown_conf[0] != '\0' ? shown_conf : "~/.aws/config";
+    const char *a = shown[0][0] != '\0' ? shown[0] : files[0].usual;
+    const char *b = shown[1][0] != '\0' ? shown[1] : files[1].usual;
     if (!found && origin[0] != '\0') {
       snprintf(msg, size,
                "shared files: profile \"%s\" (from %s) is in neither %s nor %s",
@@ -122,9 +118,9 @@ aws_creds_source_t aws_creds_file_fetch(const aws_creds_config_t *c,
                a, b);
     }
   }
-  aws_profile_parser_destroy(cred);
-  aws_profile_parser_destroy(conf);
-  free(shown_cred);
-  free(shown_conf);
+  for (int i = 0; i < 2; i++) {
+    aws_profile_parser_destroy(parser[i]);
+    free(shown[i]);
+  }
   return rc;
 }

@@ -802,27 +802,17 @@ int aws_sigv4_sign(const aws_sigv4_request_t *req,
   sm_buf_init(&s.sts, 1024);
   sm_buf_init(&s.out, 2 * AWS_SIGV4_MAX_CANONICAL);
 
+  /* The steps of the signature, in order; each fails with a message. */
+  static int (*const steps[])(signer_t *) = {
+      check_inputs,         format_date,       hash_payload,
+      collect_headers,      collect_query,     build_canonical_request,
+      build_string_to_sign, compute_signature, build_output,
+  };
   int rc = 0;
   if (req == NULL || creds == NULL)
     rc = fail(&s, "no request or no credentials");
-  if (rc == 0)
-    rc = check_inputs(&s);
-  if (rc == 0)
-    rc = format_date(&s);
-  if (rc == 0)
-    rc = hash_payload(&s);
-  if (rc == 0)
-    rc = collect_headers(&s);
-  if (rc == 0)
-    rc = collect_query(&s);
-  if (rc == 0)
-    rc = build_canonical_request(&s);
-  if (rc == 0)
-    rc = build_string_to_sign(&s);
-  if (rc == 0)
-    rc = compute_signature(&s);
-  if (rc == 0)
-    rc = build_output(&s);
+  for (size_t i = 0; rc == 0 && i < sizeof(steps) / sizeof(steps[0]); i++)
+    rc = steps[i](&s);
   if (rc == 0 && (req->flags & AWS_SIGV4_KEEP_DEBUG)) {
     res->canonical_request = buf_take(&s.creq);
     res->string_to_sign = buf_take(&s.sts);

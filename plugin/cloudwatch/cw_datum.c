@@ -242,27 +242,24 @@ static cw_datum_reason_t check_dims(const cw_datum_t *d, char *msg,
     return CW_DATUM_E_DIMENSION;
   }
   for (size_t i = 0; i < d->num_dims; i++) {
-    str_check_t c = check_str(d->dims[i].name, CW_DIM_NAME_MAX, 1);
-    if (c != STR_OK) {
+    /* The name, then the value: what is checked and how it is named. */
+    const struct {
+      const char *s, *field;
+      size_t max;
+      int no_colon;
+    } part[2] = {{d->dims[i].name, "Name", CW_DIM_NAME_MAX, 1},
+                 {d->dims[i].value, "Value", CW_DIM_VALUE_MAX, 0}};
+    for (int k = 0; k < 2; k++) {
+      str_check_t c = check_str(part[k].s, part[k].max, part[k].no_colon);
       if (c == STR_TOO_LONG)
         set_msg(msg, msg_size, metric,
-                "Dimensions[%zu].Name: too long, at most %d", i,
-                CW_DIM_NAME_MAX);
-      else
-        set_msg(msg, msg_size, metric, "Dimensions[%zu].Name: %s", i,
-                str_check_text(c));
-      return CW_DATUM_E_DIMENSION;
-    }
-    c = check_str(d->dims[i].value, CW_DIM_VALUE_MAX, 0);
-    if (c != STR_OK) {
-      if (c == STR_TOO_LONG)
-        set_msg(msg, msg_size, metric,
-                "Dimensions[%zu].Value: too long, at most %d", i,
-                CW_DIM_VALUE_MAX);
-      else
-        set_msg(msg, msg_size, metric, "Dimensions[%zu].Value: %s", i,
-                str_check_text(c));
-      return CW_DATUM_E_DIMENSION;
+                "Dimensions[%zu].%s: too long, at most %zu", i, part[k].field,
+                part[k].max);
+      else if (c != STR_OK)
+        set_msg(msg, msg_size, metric, "Dimensions[%zu].%s: %s", i,
+                part[k].field, str_check_text(c));
+      if (c != STR_OK)
+        return CW_DATUM_E_DIMENSION;
     }
     /* At most 30 names: quadratic is cheaper than anything clever. */
     for (size_t j = 0; j < i; j++) {

@@ -265,20 +265,34 @@ static int index_build(cw_queue_t *q, size_t cap) {
   return 0;
 }
 
+/* arr (*cap elements of size bytes) grown to hold need > *cap: twice
+ * *cap, at least least, at most most. The new array (*cap updated), or
+ * NULL when it cannot be (arr and *cap as they were). */
+static void *array_grow(void *arr, size_t *cap, size_t need, size_t least,
+                        size_t most, size_t size) {
+  size_t c = *cap * 2;
+  void *p;
+
+  if (c < least)
+    c = least;
+  if (c < need)
+    c = need;
+  if (c > most)
+    c = most;
+  if (c < need || (p = realloc(arr, c * size)) == NULL)
+    return NULL;
+  *cap = c;
+  return p;
+}
+
 /* A free record; -1 when out of memory. */
 static int merging_new(cw_queue_t *q) {
   if (q->merging_used == q->merging_cap) {
-    size_t cap = q->merging_cap ? q->merging_cap * 2 : 64;
-    merging_t *m;
-    if (cap > q->max_datums + 1)
-      cap = q->max_datums + 1;
-    if (cap <= q->merging_used)
-      return -1;
-    m = realloc(q->recs, cap * sizeof(*m));
+    merging_t *m = array_grow(q->recs, &q->merging_cap, q->merging_used + 1, 64,
+                              q->max_datums + 1, sizeof(*m));
     if (m == NULL)
       return -1;
     q->recs = m;
-    q->merging_cap = cap;
   }
   if ((q->merging_used + 1) * 2 > q->index_cap &&
       index_build(q, q->index_cap * 2) != 0)
@@ -311,24 +325,17 @@ static ready_t *ready_at(const cw_queue_t *q, size_t i) {
 /* Makes room in the ring for n ready datums (n <= max_datums). 0, or -1
  * when out of memory (the ring is as it was). */
 static int ready_reserve(cw_queue_t *q, size_t n) {
-  size_t cap = q->ready_cap * 2, old = q->ready_cap;
+  size_t old = q->ready_cap, cap;
   ready_t *r;
 
   if (n <= q->ready_cap)
     return 0;
-  if (cap < READY_KEEP)
-    cap = READY_KEEP;
-  if (cap < n)
-    cap = n;
-  if (cap > q->max_datums)
-    cap = q->max_datums;
-  if (cap < n)
-    return -1;
-  r = realloc(q->ready, cap * sizeof(*r));
+  r = array_grow(q->ready, &q->ready_cap, n, READY_KEEP, q->max_datums,
+                 sizeof(*r));
   if (r == NULL)
     return -1;
   q->ready = r;
-  q->ready_cap = cap;
+  cap = q->ready_cap;
   /* A ring that wraps: the records from its head to the old end move to
    * the new end, so that the ring goes on in order. */
   if (q->ready_num > 0 && q->ready_head + q->ready_num > old) {

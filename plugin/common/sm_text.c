@@ -45,24 +45,16 @@ static size_t utf8_length(const unsigned char *p, size_t n) {
 static size_t escape_one(const unsigned char *p, size_t n, char *piece,
                          size_t *used) {
   static const char hex[] = "0123456789abcdef";
+  /* from[i] is written as a backslash and to[i]. */
+  static const char from[] = "\n\r\t\\", to[] = "nrt\\";
+  const char *c = p[0] != 0 ? strchr(from, p[0]) : NULL;
   size_t len;
 
   *used = 1;
-  switch (p[0]) {
-  case '\n':
-    memcpy(piece, "\\n", 2);
+  if (c != NULL) {
+    piece[0] = '\\';
+    piece[1] = to[c - from];
     return 2;
-  case '\r':
-    memcpy(piece, "\\r", 2);
-    return 2;
-  case '\t':
-    memcpy(piece, "\\t", 2);
-    return 2;
-  case '\\':
-    memcpy(piece, "\\\\", 2);
-    return 2;
-  default:
-    break;
   }
   if (p[0] >= 0x20 && p[0] < 0x7f) {
     piece[0] = (char)p[0];

@@ -125,8 +125,7 @@ rt_client_t *rt_client_create(const char *socket_path) {
 void rt_client_destroy(rt_client_t *cl) {
   if (cl == NULL)
     return;
-  if (cl->curl != NULL)
-    curl_easy_cleanup(cl->curl);
+  curl_easy_cleanup(cl->curl); /* does nothing with NULL */
   free(cl->socket_path);
   free(cl->owner_name);
   free(cl);
