@@ -583,67 +583,35 @@ static int add_canonical_query(sm_buf_t *b, const qparam_t *params, size_t n) {
 
 /* ------------------------------------------------------------- the steps */
 
+/* Method, path, query, headers, the signed headers' names and the
+ * payload's hash, one line each. */
 static int build_canonical_request(signer_t *s) {
   sm_buf_t *b = &s->creq;
-  int rc = sm_buf_adds(b, s->req->method);
-  if (rc == 0)
-    rc = sm_buf_addc(b, '\n');
-  if (rc == 0)
-    rc = add_canonical_path(s, b);
-  if (rc == 0)
-    rc = sm_buf_addc(b, '\n');
-  if (rc == 0)
-    rc = add_canonical_query(b, s->params, s->nparams);
-  if (rc == 0)
-    rc = sm_buf_addc(b, '\n');
-  if (rc == 0)
-    rc = add_canonical_headers(b, s->hdrs, s->nhdrs);
-  if (rc == 0)
-    rc = sm_buf_addc(b, '\n');
-  if (rc == 0)
-    rc = sm_buf_add(b, s->signed_headers.p, s->signed_headers.len);
-  if (rc == 0)
-    rc = sm_buf_addc(b, '\n');
-  if (rc == 0)
-    rc = sm_buf_adds(b, s->res->payload_hash);
-  if (rc != 0)
+  if (sm_buf_printf(b, "%s\n", s->req->method) != 0 ||
+      add_canonical_path(s, b) != 0 || sm_buf_addc(b, '\n') != 0 ||
+      add_canonical_query(b, s->params, s->nparams) != 0 ||
+      sm_buf_addc(b, '\n') != 0 ||
+      add_canonical_headers(b, s->hdrs, s->nhdrs) != 0 ||
+      sm_buf_addc(b, '\n') != 0 ||
+      sm_buf_add(b, s->signed_headers.p, s->signed_headers.len) != 0 ||
+      sm_buf_printf(b, "\n%s", s->res->payload_hash) != 0)
     return fail_buf(s, b, "canonical request");
   return 0;
 }
 
+/* The credential scope (date/region/service/aws4_request), then the
+ * algorithm, the time, the scope and the canonical request's hash. */
 static int build_string_to_sign(signer_t *s) {
   char creq_hash[AWS_SIGV4_HEX_SIZE];
+  sm_buf_t *sc = &s->scope, *b = &s->sts;
+
   if (sha256_hex(s->creq.p, s->creq.len, creq_hash) != 0)
     return fail(s, "libcrypto could not hash the canonical request");
-
-  sm_buf_t *sc = &s->scope;
-  int rc = sm_buf_adds(sc, s->date8);
-  if (rc == 0)
-    rc = sm_buf_addc(sc, '/');
-  if (rc == 0)
-    rc = sm_buf_adds(sc, s->req->region);
-  if (rc == 0)
-    rc = sm_buf_addc(sc, '/');
-  if (rc == 0)
-    rc = sm_buf_adds(sc, s->req->service);
-  if (rc == 0)
-    rc = sm_buf_adds(sc, "/" AWS_SIGV4_TERMINATOR);
-  if (rc != 0)
+  if (sm_buf_printf(sc, "%s/%s/%s/" AWS_SIGV4_TERMINATOR, s->date8,
+                    s->req->region, s->req->service) != 0)
     return fail_buf(s, sc, "credential scope");
-
-  sm_buf_t *b = &s->sts;
-  rc = sm_buf_adds(b, AWS_SIGV4_ALGORITHM "\n");
-  if (rc == 0)
-    rc = sm_buf_adds(b, s->res->amz_date);
-  if (rc == 0)
-    rc = sm_buf_addc(b, '\n');
-  if (rc == 0)
-    rc = sm_buf_add(b, sc->p, sc->len);
-  if (rc == 0)
-    rc = sm_buf_addc(b, '\n');
-  if (rc == 0)
-    rc = sm_buf_adds(b, creq_hash);
-  if (rc != 0)
+  if (sm_buf_printf(b, AWS_SIGV4_ALGORITHM "\n%s\n%s\n%s", s->res->amz_date,
+                    sc->p, creq_hash) != 0)
     return fail_buf(s, b, "string to sign");
   return 0;
 }
