@@ -94,7 +94,7 @@ void aws_creds_config_defaults(const aws_creds_config_t *in,
  * with msg. */
 static aws_creds_status_t run_chain(const aws_creds_config_t *c,
                                     aws_creds_t *out, char *msg, size_t size) {
-  static const aws_creds_fetch_fn chain[] = {
+  static aws_creds_fetch_fn *const chain[] = {
       aws_creds_env_fetch, aws_creds_file_fetch, aws_creds_container_fetch,
       aws_creds_imds_fetch};
   char notes[MSG_MAX] = "", one[MSG_MAX];

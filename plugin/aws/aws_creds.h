@@ -177,10 +177,11 @@ typedef enum {
   AWS_CREDS_ERROR,  /* configured but failed: msg says why; the chain ends */
 } aws_creds_source_t;
 
-/* A provider: c has its defaults filled in (aws_creds_config_defaults). */
-typedef aws_creds_source_t (*aws_creds_fetch_fn)(const aws_creds_config_t *c,
-                                                 aws_creds_t *out, char *msg,
-                                                 size_t size);
+/* A provider (a function of this type): c has its defaults filled in
+ * (aws_creds_config_defaults). */
+typedef aws_creds_source_t aws_creds_fetch_fn(const aws_creds_config_t *c,
+                                              aws_creds_t *out, char *msg,
+                                              size_t size);
 
 /* in with the defaults filled in; the strings still point into in. */
 void aws_creds_config_defaults(const aws_creds_config_t *in,
