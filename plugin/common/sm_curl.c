@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sm_curl: the options every libcurl handle gets (see sm_curl.h).
+ * sm_curl: the options every libcurl handle is given (see sm_curl.h).
  */
 #include "sm_curl.h"
 
