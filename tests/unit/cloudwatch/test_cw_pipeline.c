@@ -49,6 +49,7 @@
 
 #define CTYPE "application/x-amz-json-1.0"
 #include "pipeline_fixture.h"
+#include "pipeline_harness.h"
 
 #define NS "SageMaker/SenderTest"
 #define TARGET "GraniteServiceVersion20100801.PutMetricData"
@@ -283,8 +284,8 @@ typedef struct {
   cw_stream_metrics_t *m;
   cw_queue_t *q;
   pthread_mutex_t lock;
-  char url[64];
-  char host[64];
+  char url[FX_ADDR_MAX];
+  char host[FX_ADDR_MAX];
 } fx_t;
 
 static int fx_init(fx_t *fx, const fake_http_step_t *steps, size_t n) {
@@ -292,13 +293,10 @@ static int fx_init(fx_t *fx, const fake_http_step_t *steps, size_t n) {
   fx->c.now = T0;
   pthread_mutex_init(&fx->lock, NULL);
   fx->q = cw_queue_create(10000);
-  fx->srv = fake_server(steps, n, &fx->lock);
+  fx->nsteps = n;
+  fx->srv = fx->c.srv = fx_serve(steps, n, &fx->lock, fx->url, fx->host);
   if (fx->srv == NULL)
     return -1;
-  fx->nsteps = n;
-  snprintf(fx->url, sizeof(fx->url), "%s/", fake_http_url(fx->srv));
-  snprintf(fx->host, sizeof(fx->host), "127.0.0.1:%d", fake_http_port(fx->srv));
-  fx->c.srv = fx->srv;
   fx->creds = fake_creds(&fx->c);
   fx->cfg = (fx_cfg_t){
       .url = fx->url,
@@ -352,18 +350,16 @@ static int fx_drain(fx_t *fx, time_t deadline) {
   return cw_pipeline_run(fx->p, deadline);
 }
 
-static size_t fx_qsize(fx_t *fx) {
-  size_t n;
-  pthread_mutex_lock(&fx->lock);
-  n = cw_queue_size(fx->q);
-  pthread_mutex_unlock(&fx->lock);
-  return n;
+static cw_pipeline_stats_t fx_stats(fx_t *fx) {
+  return fx_stream_stats(fx->p, 0);
 }
 
-static cw_pipeline_stats_t fx_stats(fx_t *fx) {
-  cw_pipeline_stats_t st;
-  cw_pipeline_get_stats(fx->p, 0, &st);
-  return st;
+/* The datums queued, read under the lock. */
+static size_t fx_qsize(fx_t *fx) {
+  pthread_mutex_lock(&fx->lock);
+  size_t n = cw_queue_size(fx->q);
+  pthread_mutex_unlock(&fx->lock);
+  return n;
 }
 
 /* Stops the fake and checks its script was used up exactly. */
@@ -440,13 +436,9 @@ static void test_success(void) {
        "the queue lock is not held while the request is in flight");
   T_EQ_INT(fx_qsize(&fx), 0, "sent datums left the queue");
   st = fx_stats(&fx);
-  T_EQ_INT(st.requests, 1, "stats: 1 request");
-  T_EQ_INT(st.requests_failed, 0, "stats: none failed");
-  T_EQ_INT(st.items_sent, 5, "stats: 5 datums sent");
-  T_EQ_INT(st.items_refused, 0, "stats: none dropped");
-  T_EQ_INT(st.retries, 0, "stats: no retry");
-  T_EQ_INT(st.bytes_sent, len, "stats: bytes_sent is the body");
-  T_EQ_INT(st.bytes_raw, len, "stats: bytes_raw is the body");
+  CHECK_STATS(&st, "success", STAT(requests, 1), STAT(requests_failed, 0),
+              STAT(items_sent, 5), STAT(items_refused, 0), STAT(retries, 0),
+              STAT(bytes_sent, len), STAT(bytes_raw, len));
   T_EQ_INT(fx.c.nsleeps, 0, "no sleep");
   T_EQ_INT(fx.c.err_logs, 0, "nothing logged as an error");
 
@@ -523,8 +515,8 @@ static void test_gzip(void) {
     free(json);
   }
   st = fx_stats(&fx);
-  T_EQ_INT(st.bytes_sent, r->body_len, "stats: bytes_sent after gzip");
-  T_EQ_INT(st.bytes_raw, len0, "stats: bytes_raw before gzip");
+  CHECK_STATS(&st, "gzip", STAT(bytes_sent, r->body_len),
+              STAT(bytes_raw, len0));
 
   queue_datums(fx.q, &fx.lock, 40, 1, 0);
   T_EQ_INT(fx_drain(&fx, 0), 0, "gzip, small body: drain returns 0");
@@ -560,8 +552,8 @@ static void test_batching(void) {
   check_signed(&fx, 2, K1, S1, NULL, "2500 datums");
   T_EQ_INT(fx_qsize(&fx), 0, "queue empty");
   st = fx_stats(&fx);
-  T_EQ_INT(st.requests, 3, "stats: 3 requests");
-  T_EQ_INT(st.items_sent, 2500, "stats: 2500 datums");
+  CHECK_STATS(&st, "batching by count", STAT(requests, 3),
+              STAT(items_sent, 2500));
   fx_done(&fx, "batching by count");
 }
 
@@ -637,11 +629,8 @@ static void retry_then_ok(const fake_http_step_t *steps, const char *what) {
   check_signed(&fx, 2, K1, S1, NULL, what);
   T_EQ_INT(fx_qsize(&fx), 0, "queue empty");
   st = fx_stats(&fx);
-  T_EQ_INT(st.requests, 3, "stats: 3 requests");
-  T_EQ_INT(st.requests_failed, 2, "stats: 2 failed");
-  T_EQ_INT(st.items_sent, 7, "stats: datums sent once");
-  T_EQ_INT(st.items_refused, 0, "stats: none dropped");
-  T_EQ_INT(st.retries, 2, "stats: 2 retries");
+  CHECK_STATS(&st, what, STAT(requests, 3), STAT(requests_failed, 2),
+              STAT(items_sent, 7), STAT(items_refused, 0), STAT(retries, 2));
   T_EQ_INT(fx.c.nsleeps, 2, "slept twice");
   /* Full jitter: [0, min(cap, base * 2^n)), here random * ceiling. */
   T_OK(fx.c.sleeps[0] < 200, "first delay %" PRIu64 " < 200", fx.c.sleeps[0]);
@@ -653,26 +642,17 @@ static void retry_then_ok(const fake_http_step_t *steps, const char *what) {
 
 static void test_throttling(void) {
   static const fake_http_step_t steps[] = {
-      ANSWER(
-          400,
-          "{\"__type\":\"com.amazon.coral.availability#ThrottlingException\","
-          "\"message\":\"Rate exceeded\"}",
-          NULL),
-      ANSWER(
-          400,
-          "{\"__type\":\"com.amazon.coral.availability#ThrottlingException\","
-          "\"message\":\"Rate exceeded\"}",
-          NULL),
+      REFUSAL(400, "com.amazon.coral.availability#ThrottlingException",
+              "Rate exceeded"),
+      REFUSAL(400, "com.amazon.coral.availability#ThrottlingException",
+              "Rate exceeded"),
       OK_EMPTY};
   retry_then_ok(steps, "throttling");
 }
 
 static void test_5xx(void) {
   static const fake_http_step_t steps[] = {
-      ANSWER(500,
-             "{\"__type\":\"InternalServiceError\",\"message\":\"Internal "
-             "error\"}",
-             NULL),
+      REFUSAL(500, "InternalServiceError", "Internal error"),
       ANSWER(503, "", NULL), OK_EMPTY};
   retry_then_ok(steps, "5xx");
 }
@@ -699,9 +679,8 @@ static void test_expired_token(void) {
   T_EQ_INT(fx.c.nsleeps, 0, "no sleep before the retry with fresh keys");
   T_EQ_INT(fx_qsize(&fx), 0, "queue empty");
   st = fx_stats(&fx);
-  T_EQ_INT(st.items_sent, 3, "stats: datums sent");
-  T_EQ_INT(st.requests, 2, "stats: 2 requests");
-  T_EQ_INT(st.requests_failed, 1, "stats: 1 failed");
+  CHECK_STATS(&st, "expired token", STAT(items_sent, 3), STAT(requests, 2),
+              STAT(requests_failed, 1));
   fx_done(&fx, "expired token");
 }
 
@@ -729,10 +708,9 @@ static void test_expired_twice(void) {
 
 static void test_permanent(void) {
   static const fake_http_step_t steps[] = {
-      ANSWER(400,
-             "{\"__type\":\"InvalidParameterValue\",\"message\":\"The value "
-             "-Infinity for parameter MetricData.member.1.Value is invalid.\"}",
-             NULL)};
+      REFUSAL(400, "InvalidParameterValue",
+              "The value -Infinity for parameter MetricData.member.1.Value is "
+              "invalid.")};
   fx_t fx;
   cw_pipeline_stats_t st;
 
@@ -745,10 +723,8 @@ static void test_permanent(void) {
   T_EQ_INT(srv_count(fx.srv), 1, "permanent: 1 request, no retry");
   T_EQ_INT(fx_qsize(&fx), 0, "permanent: the batch is dropped");
   st = fx_stats(&fx);
-  T_EQ_INT(st.items_refused, 4, "stats: 4 datums dropped");
-  T_EQ_INT(st.items_sent, 0, "stats: none sent");
-  T_EQ_INT(st.requests_failed, 1, "stats: 1 failed");
-  T_EQ_INT(st.retries, 0, "stats: no retry");
+  CHECK_STATS(&st, "permanent", STAT(items_refused, 4), STAT(items_sent, 0),
+              STAT(requests_failed, 1), STAT(retries, 0));
   T_EQ_INT(fx.c.nsleeps, 0, "no sleep");
   T_EQ_INT(fx.c.err_logs, 1, "one error logged");
   if (!T_OK(strstr(fx.c.log, "The value -Infinity for parameter "
@@ -785,11 +761,9 @@ static void test_persistent(void) {
     T_NOTE("log: %s", fx.c.log);
   (void)err;
   st = fx_stats(&fx);
-  T_EQ_INT(st.requests, 3, "stats: 3 requests");
-  T_EQ_INT(st.requests_failed, 3, "stats: 3 failed");
-  T_EQ_INT(st.retries, 2, "stats: 2 retries");
-  T_EQ_INT(st.items_sent, 0, "stats: none sent");
-  T_EQ_INT(st.items_refused, 0, "stats: none dropped");
+  CHECK_STATS(&st, "persistent failure", STAT(requests, 3),
+              STAT(requests_failed, 3), STAT(retries, 2), STAT(items_sent, 0),
+              STAT(items_refused, 0));
 
   fx.c.nsleeps = 0;
   T_EQ_INT(fx_drain(&fx, 0), 0, "later drain, server back: returns 0");
@@ -1202,11 +1176,9 @@ static void test_clock_skew(void) {
  * and delivers. */
 static void test_denied(void) {
   static const fake_http_step_t steps[] = {
-      ANSWER(400,
-             "{\"__type\":\"AccessDenied\",\"message\":\"User: arn:aws:sts::"
-             "123456789012:assumed-role/r/i-1 is not authorized to perform: "
-             "cloudwatch:PutMetricData\"}",
-             NULL),
+      REFUSAL(400, "AccessDenied",
+              "User: arn:aws:sts::123456789012:assumed-role/r/i-1 is not "
+              "authorized to perform: cloudwatch:PutMetricData"),
       OK_EMPTY};
   fx_t fx;
 
@@ -1478,11 +1450,7 @@ static void test_thread(void) {
 }
 
 int main(void) {
-  signal(SIGPIPE, SIG_IGN);
-  /* The fake server is on 127.0.0.1: never through a proxy. */
-  setenv("NO_PROXY", "*", 1);
-  setenv("no_proxy", "*", 1);
-  curl_global_init(CURL_GLOBAL_DEFAULT);
+  fx_process_init();
   test_create();
   test_success();
   test_gzip();

@@ -45,6 +45,7 @@
 
 #define CTYPE "application/x-amz-json-1.1"
 #include "pipeline_fixture.h"
+#include "pipeline_harness.h"
 
 _Static_assert(T0_MS == (int64_t)T0 * 1000, "the fixture and the logs' T0");
 #define TARGET_PREFIX "Logs_20140328."
@@ -174,8 +175,8 @@ typedef struct {
   int st;
   size_t max_events;
   pthread_mutex_t lock;
-  char url[64];
-  char host[64];
+  char url[FX_ADDR_MAX];
+  char host[FX_ADDR_MAX];
   char dir[64];
 } fx_t;
 
@@ -189,12 +190,10 @@ static int fx_init(fx_t *fx, const fake_http_step_t *steps, size_t n) {
   fx->c.arg = fx;
   fx->max_events = 100;
   pthread_mutex_init(&fx->lock, NULL);
-  fx->srv = fake_server(steps, n, &fx->lock);
+  fx->nsteps = n;
+  fx->srv = fx_serve(steps, n, &fx->lock, fx->url, fx->host);
   if (fx->srv == NULL)
     return -1;
-  fx->nsteps = n;
-  snprintf(fx->url, sizeof(fx->url), "%s/", fake_http_url(fx->srv));
-  snprintf(fx->host, sizeof(fx->host), "127.0.0.1:%d", fake_http_port(fx->srv));
   fx->creds = fake_creds(&fx->c);
   fx->cfg = fake_config(&fx->c, fx->creds, &fx->lock);
   return fx->creds != NULL ? 0 : -1;
@@ -254,18 +253,16 @@ static int fx_spool(fx_t *fx) {
 
 static int fx_run(fx_t *fx) { return cw_pipeline_run(fx->p, 0); }
 
+/* The events queued, read under the lock. */
 static size_t fx_qsize(fx_t *fx) {
-  size_t n;
   pthread_mutex_lock(&fx->lock);
-  n = cw_logs_queue_size(fx->q);
+  size_t n = cw_logs_queue_size(fx->q);
   pthread_mutex_unlock(&fx->lock);
   return n;
 }
 
 static cw_pipeline_stats_t fx_stats(fx_t *fx) {
-  cw_pipeline_stats_t st;
-  cw_pipeline_get_stats(fx->p, fx->st, &st);
-  return st;
+  return fx_stream_stats(fx->p, fx->st);
 }
 
 static void fx_add(fx_t *fx, const char *g, const char *s, int64_t ts,
@@ -322,20 +319,12 @@ static void check_signed(fx_t *fx, size_t i, const char *key,
 #define OK_CREATE ANSWER(200, "", NULL)
 #define OK_PUT ANSWER(200, "{\"nextSequenceToken\":\"4963\"}", NULL)
 #define EXISTS                                                                 \
-  ANSWER(400,                                                                  \
-         "{\"__type\":\"ResourceAlreadyExistsException\",\"message\":\"The "   \
-         "specified log group already exists\"}",                              \
-         NULL)
+  REFUSAL(400, "ResourceAlreadyExistsException",                               \
+          "The specified log group already exists")
 #define NOT_FOUND                                                              \
-  ANSWER(400,                                                                  \
-         "{\"__type\":\"ResourceNotFoundException\",\"message\":\"The "        \
-         "specified "                                                          \
-         "log stream does not exist.\"}",                                      \
-         NULL)
-#define THROTTLED                                                              \
-  ANSWER(400,                                                                  \
-         "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}", \
-         NULL)
+  REFUSAL(400, "ResourceNotFoundException",                                    \
+          "The specified log stream does not exist.")
+#define THROTTLED REFUSAL(400, "ThrottlingException", "Rate exceeded")
 #define UNAVAILABLE ANSWER(503, "", NULL)
 
 /* ============================================================== cases */
@@ -378,15 +367,14 @@ static void test_first_send(void) {
   T_EQ_INT(srv_count(fx.srv), 4, "next run: PutLogEvents only");
   check_put(fx.srv, 3, GROUP, STREAM, "e", second, 2, "next run");
   st = fx_stats(&fx);
-  T_EQ_INT(st.requests, 4, "stats: 4 requests");
-  T_EQ_INT(st.requests_failed, 0, "stats: none failed");
-  T_EQ_INT(st.requests_unanswered, 0, "stats: all answered");
+  CHECK_STATS(&st, "first send", STAT(requests, 4), STAT(requests_failed, 0),
+              STAT(requests_unanswered, 0));
   T_EQ_INT(cw_stream_logs_created(fx.l), 2, "1 group and 1 stream created");
   T_EQ_INT(st.items_sent, 5, "stats: 5 events sent");
   T_EQ_INT(st.items_refused + st.items_expired + st.items_invalid, 0,
            "stats: none dropped");
-  T_EQ_INT(st.retries, 0, "stats: no retry");
-  T_EQ_INT(st.bytes_sent, st.bytes_raw, "stats: bodies not compressed");
+  CHECK_STATS(&st, "first send", STAT(retries, 0),
+              STAT(bytes_sent, st.bytes_raw));
   T_EQ_INT(fx.c.err_logs + fx.c.warn_logs, 0, "no warning or error logged");
   fx_done(&fx, "first send");
 }
@@ -414,12 +402,11 @@ static void test_already_exists(void) {
   st = fx_stats(&fx);
   /* Fails until "already exists" stops counting as a failed request (see
    * the report: the pipeline counts every answer but 2xx). */
-  T_EQ_INT(st.requests_failed, 0, "stats: \"already exists\" is no failure");
-  T_EQ_INT(st.requests, 5, "stats: 5 requests answered");
+  CHECK_STATS(&st, "already exists", STAT(requests_failed, 0),
+              STAT(requests, 5));
   T_EQ_INT(cw_stream_logs_created(fx.l), 1,
            "only the second stream was created");
-  T_EQ_INT(st.items_sent, 2, "stats: 2 sent");
-  T_EQ_INT(st.retries, 0, "stats: no retry");
+  CHECK_STATS(&st, "already exists", STAT(items_sent, 2), STAT(retries, 0));
   T_EQ_INT(fx.c.err_logs + fx.c.warn_logs, 0, "nothing logged as a problem");
   fx_done(&fx, "already exists");
 }
@@ -447,9 +434,8 @@ static void test_not_found(void) {
   check_put(fx.srv, 6, GROUP, STREAM, "n", two, 2, "not found: retried");
   T_OK(srv_same_body(fx.srv, 3, 6), "not found: the same body again");
   st = fx_stats(&fx);
-  T_EQ_INT(st.items_sent, 3, "stats: events sent once");
-  T_EQ_INT(st.items_refused, 0, "stats: none refused");
-  T_EQ_INT(st.retries, 1, "stats: the put again counts as a retry");
+  CHECK_STATS(&st, "not found", STAT(items_sent, 3), STAT(items_refused, 0),
+              STAT(retries, 1));
   T_EQ_INT(cw_stream_logs_created(fx.l), 3, "group once, stream twice created");
   T_EQ_INT(fx.c.err_logs, 0, "not found: no error logged");
   T_EQ_INT(fx_qsize(&fx), 0, "not found: queue empty");
@@ -470,8 +456,8 @@ static void test_not_found_twice(void) {
   T_EQ_INT(fx_run(&fx), 0, "not found twice: run returns 0 (dropped)");
   T_EQ_INT(srv_count(fx.srv), 6, "not found twice: one re-creation only");
   st = fx_stats(&fx);
-  T_EQ_INT(st.items_refused, 2, "stats: 2 refused");
-  T_EQ_INT(st.items_sent, 0, "stats: none sent");
+  CHECK_STATS(&st, "not found twice", STAT(items_refused, 2),
+              STAT(items_sent, 0));
   T_EQ_INT(fx.c.err_logs, 1, "one error logged");
   if (!T_OK(strstr(fx.c.log, "ResourceNotFoundException") != NULL,
             "the error names the service's error type"))
@@ -503,10 +489,8 @@ static void test_throttling(void) {
   T_EQ_INT(fx.c.sleeps[0], 100, "first delay: 0.5 of 200");
   T_EQ_INT(fx.c.sleeps[1], 200, "second delay: 0.5 of 400 (attempts shared)");
   st = fx_stats(&fx);
-  T_EQ_INT(st.items_sent, 3, "stats: events sent once");
-  T_EQ_INT(st.retries, 2, "stats: 2 retries");
-  T_EQ_INT(st.requests_failed, 2, "stats: 2 failed");
-  T_EQ_INT(st.requests, 5, "stats: 5 answered");
+  CHECK_STATS(&st, "throttling", STAT(items_sent, 3), STAT(retries, 2),
+              STAT(requests_failed, 2), STAT(requests, 5));
   T_EQ_INT(fx_qsize(&fx), 0, "throttling: queue empty");
   fx_done(&fx, "throttling");
 }
@@ -515,11 +499,9 @@ static void test_permanent(void) {
   static const fake_http_step_t steps[] = {
       OK_CREATE,
       OK_CREATE,
-      ANSWER(
-          400,
-          "{\"__type\":\"InvalidParameterException\",\"message\":\"Log events "
-          "in a single PutLogEvents request must be in chronological order.\"}",
-          NULL),
+      REFUSAL(400, "InvalidParameterException",
+              "Log events in a single PutLogEvents request must be in "
+              "chronological order."),
       OK_CREATE,
       OK_CREATE,
       OK_PUT};
@@ -539,9 +521,8 @@ static void test_permanent(void) {
   check_put(fx.srv, 5, GROUP2, STREAM2, "p", next, 1,
             "permanent: the next stream still sent");
   st = fx_stats(&fx);
-  T_EQ_INT(st.items_refused, 2, "stats: 2 refused");
-  T_EQ_INT(st.items_sent, 1, "stats: 1 sent");
-  T_EQ_INT(st.retries, 0, "stats: no retry");
+  CHECK_STATS(&st, "permanent", STAT(items_refused, 2), STAT(items_sent, 1),
+              STAT(retries, 0));
   T_EQ_INT(fx.c.nsleeps, 0, "permanent: no sleep");
   T_EQ_INT(fx.c.err_logs, 1, "one error logged");
   if (!T_OK(strstr(fx.c.log, "must be in chronological order") != NULL &&
@@ -574,8 +555,7 @@ static void test_rejected(void) {
     fx_add(&fx, GROUP, STREAM, T0_MS + (int64_t)i, "r", i);
   T_EQ_INT(fx_run(&fx), 0, "rejected: run returns 0");
   st = fx_stats(&fx);
-  T_EQ_INT(st.items_refused, 3, "too old [0,2) and too new [5,6): 3 refused");
-  T_EQ_INT(st.items_sent, 3, "3 accepted");
+  CHECK_STATS(&st, "rejected", STAT(items_refused, 3), STAT(items_sent, 3));
   T_EQ_INT(fx.c.warn_logs, 1, "one warning");
   if (!T_OK(strstr(fx.c.log, "refused 3 of 6") != NULL,
             "the warning counts them"))
@@ -584,8 +564,7 @@ static void test_rejected(void) {
   fx_add(&fx, GROUP, STREAM, T0_MS, "r", 7);
   T_EQ_INT(fx_run(&fx), 0, "expired: run returns 0");
   st = fx_stats(&fx);
-  T_EQ_INT(st.items_refused, 4, "expired [0,1): 1 more refused");
-  T_EQ_INT(st.items_sent, 4, "1 more accepted");
+  CHECK_STATS(&st, "rejected", STAT(items_refused, 4), STAT(items_sent, 4));
   T_EQ_INT(fx.c.warn_logs, 1, "not logged again");
   fx_add(&fx, GROUP, STREAM, T0_MS, "r", 8);
   T_EQ_INT(fx_run(&fx), 0, "all accepted: run returns 0");
@@ -840,10 +819,8 @@ static void test_utf8_on_the_wire(void) {
  * stop PutLogEvents. */
 static void test_create_denied(void) {
   static const fake_http_step_t steps[] = {
-      ANSWER(400,
-             "{\"__type\":\"AccessDeniedException\",\"message\":\"User is not "
-             "authorized to perform: logs:CreateLogGroup\"}",
-             NULL),
+      REFUSAL(400, "AccessDeniedException",
+              "User is not authorized to perform: logs:CreateLogGroup"),
       OK_CREATE, OK_PUT, OK_PUT};
   static const size_t one[] = {0}, two[] = {1};
   fx_t fx;
@@ -980,18 +957,12 @@ static void test_denied(void) {
   static const fake_http_step_t steps[] = {
       OK_CREATE,
       OK_CREATE,
-      ANSWER(400,
-             "{\"__type\":\"AccessDeniedException\",\"message\":\"User: "
-             "arn:aws:sts::123456789012:assumed-role/r/i is not authorized to "
-             "perform: logs:PutLogEvents\"}",
-             NULL),
-      ANSWER(400,
-             "{\"__type\":\"AccessDeniedException\",\"message\":\"still not\"}",
-             NULL),
-      ANSWER(403,
-             "{\"__type\":\"UnauthorizedOperation\",\"message\":\"You are not "
-             "authorized to perform this operation.\"}",
-             NULL),
+      REFUSAL(400, "AccessDeniedException",
+              "User: arn:aws:sts::123456789012:assumed-role/r/i is not "
+              "authorized to perform: logs:PutLogEvents"),
+      REFUSAL(400, "AccessDeniedException", "still not"),
+      REFUSAL(403, "UnauthorizedOperation",
+              "You are not authorized to perform this operation."),
       OK_PUT};
   static const size_t all[] = {0, 1};
   fx_t fx;
@@ -1007,8 +978,7 @@ static void test_denied(void) {
   T_EQ_INT(fx.c.nsleeps, 0, "denied: no backoff");
   T_EQ_INT(fx_qsize(&fx), 2, "denied: the events are kept");
   st = fx_stats(&fx);
-  T_EQ_INT(st.items_refused, 0, "denied: nothing counted as refused");
-  T_EQ_INT(st.requests_failed, 1, "denied: 1 failed request");
+  CHECK_STATS(&st, "denied", STAT(items_refused, 0), STAT(requests_failed, 1));
   T_EQ_INT(fx.c.err_logs, 1, "denied: one error");
   if (!T_OK(strstr(fx.c.log, "logs:PutLogEvents") != NULL &&
                 strstr(fx.c.log, "permission") != NULL &&
@@ -1109,8 +1079,7 @@ static void test_clock_skew(void) {
   check_put(fx.srv, 3, GROUP, STREAM, "c", one, 1, "clock skew");
   T_EQ_INT(cw_pipeline_clock_offset(fx.p), 600, "clock skew: offset 600 s");
   st = fx_stats(&fx);
-  T_EQ_INT(st.retries, 1, "clock skew: 1 retry");
-  T_EQ_INT(st.requests_failed, 1, "clock skew: 1 failed request");
+  CHECK_STATS(&st, "clock skew", STAT(retries, 1), STAT(requests_failed, 1));
   T_EQ_INT(fx.c.warn_logs, 1, "clock skew: one warning");
   if (!T_OK(strstr(fx.c.log, "600 s behind") != NULL &&
                 strstr(fx.c.log, "InvalidSignatureException") != NULL,
@@ -1154,17 +1123,15 @@ static void test_unanswered(void) {
   T_OK(srv_same_body(fx.srv, 2, 3), "unanswered: the same body again");
   check_put(fx.srv, 3, GROUP, STREAM, "u", all, 1, "unanswered");
   st = fx_stats(&fx);
-  T_EQ_INT(st.requests, 3, "unanswered: 3 answered requests");
-  T_EQ_INT(st.requests_unanswered, 1, "unanswered: 1 without an answer");
-  T_EQ_INT(st.requests_failed, 0, "unanswered: none answered with a failure");
-  T_EQ_INT(st.retries, 1, "unanswered: 1 retry");
+  CHECK_STATS(&st, "unanswered", STAT(requests, 3),
+              STAT(requests_unanswered, 1), STAT(requests_failed, 0),
+              STAT(retries, 1));
   T_EQ_INT(fx.c.nsleeps, 1, "unanswered: after a backoff");
   for (size_t i = 0; i < 4; i++)
     if (i != 2)
       answered += srv_req(fx.srv, i)->body_len;
-  T_EQ_INT(st.bytes_sent, answered,
-           "unanswered: bytes_sent counts the answered bodies");
-  T_EQ_INT(st.bytes_raw, answered, "unanswered: bytes_raw too");
+  CHECK_STATS(&st, "unanswered", STAT(bytes_sent, answered),
+              STAT(bytes_raw, answered));
   fx_done(&fx, "unanswered");
 }
 
@@ -1375,8 +1342,8 @@ static void test_spool_failing(void) {
     free(body);
   }
   st = fx_stats(&fx);
-  T_EQ_INT(st.items_spooled, 3, "spool failing: 3 spooled");
-  T_EQ_INT(st.items_sent, 0, "spool failing: none sent");
+  CHECK_STATS(&st, "spool failing", STAT(items_spooled, 3),
+              STAT(items_sent, 0));
 
   /* Earlier events come while it fails. */
   fx_add(&fx, GROUP, STREAM, T0_MS + 5, "s", 3);
@@ -1388,8 +1355,8 @@ static void test_spool_failing(void) {
   T_OK(!cw_spool_next(fx.sp, 0, CW_SPOOL_LOGS, NULL, &sb),
        "spool replay: the spool is empty");
   st = fx_stats(&fx);
-  T_EQ_INT(st.items_spooled, 5, "spool replay: the new events spooled first");
-  T_EQ_INT(st.items_sent, 5, "spool replay: 5 sent");
+  CHECK_STATS(&st, "spool failing", STAT(items_spooled, 5),
+              STAT(items_sent, 5));
   T_EQ_INT(fx_qsize(&fx), 0, "spool replay: queue empty");
   T_OK(strstr(fx.c.log, "succeeds again") != NULL,
        "spool replay: a line when it works again");
@@ -1581,8 +1548,8 @@ static void test_spool_expired(void) {
   check_put(fx.srv, 2, GROUP, STREAM, "o", young, 2,
             "spool expired: exactly 14 days old and younger sent");
   st = fx_stats(&fx);
-  T_EQ_INT(st.items_expired, 3, "spool expired: 3 counted as expired");
-  T_EQ_INT(st.items_sent, 2, "spool expired: 2 sent");
+  CHECK_STATS(&st, "spool expired", STAT(items_expired, 3),
+              STAT(items_sent, 2));
   T_EQ_INT(spool_items(&fx), 0, "spool expired: the spool is empty");
   T_OK(strstr(fx.c.log, "older than") != NULL,
        "spool expired: a warning says so");
@@ -1672,9 +1639,8 @@ static void test_spool_unreadable(void) {
   check_put(fx.srv, 2, GROUP, STREAM, "g", good, 2,
             "spool unreadable: the good batch");
   st = fx_stats(&fx);
-  T_EQ_INT(st.items_refused, 6, "spool unreadable: 2 + 3 + 1 refused");
-  T_EQ_INT(st.spool_errors, 3, "spool unreadable: 3 spool errors");
-  T_EQ_INT(st.items_sent, 2, "spool unreadable: 2 sent");
+  CHECK_STATS(&st, "spool unreadable", STAT(items_refused, 6),
+              STAT(spool_errors, 3), STAT(items_sent, 2));
   T_EQ_INT(fx.c.err_logs, 3, "spool unreadable: 3 errors logged");
   if (!T_OK(strstr(fx.c.log, "bad group:s") != NULL &&
                 strstr(fx.c.log, "not a PutLogEvents body") != NULL &&
@@ -1709,8 +1675,8 @@ static void test_stop_spool(void) {
   cw_pipeline_stop(fx.p, T0 - 1);
   T_EQ_INT(srv_count(fx.srv), 0, "stop with a spool: no request");
   st = fx_stats(&fx);
-  T_EQ_INT(st.items_spooled, 5, "stop with a spool: 5 spooled");
-  T_EQ_INT(st.items_unsent, 1, "stop with a spool: the pending one unsent");
+  CHECK_STATS(&st, "stop with a spool", STAT(items_spooled, 5),
+              STAT(items_unsent, 1));
   T_OK(cw_spool_next(fx.sp, 0, CW_SPOOL_LOGS, DEST, &b1) && b1.items == 3 &&
            cw_spool_next(fx.sp, 0, CW_SPOOL_LOGS, DEST2, &b2) && b2.items == 2,
        "stop with a spool: one batch per log stream");
@@ -1748,8 +1714,8 @@ static void test_stop_no_spool(void) {
            i);
   cw_pipeline_stop(fx.p, T0 - 1);
   st = fx_stats(&fx);
-  T_EQ_INT(st.items_unsent, 4, "stop without a spool: 4 unsent");
-  T_EQ_INT(st.items_spooled, 0, "stop without a spool: none spooled");
+  CHECK_STATS(&st, "stop without a spool", STAT(items_unsent, 4),
+              STAT(items_spooled, 0));
   T_EQ_INT(fx.c.warn_logs, 1, "stop without a spool: one warning");
   if (!T_OK(strstr(fx.c.log, "4 events of the data log not sent") != NULL,
             "stop without a spool: the exact number in the log"))
@@ -1775,8 +1741,7 @@ static void test_stop_sends(void) {
   check_put(fx.srv, 2, GROUP, STREAM, "v", first, 1, "stop sends: first");
   check_put(fx.srv, 3, GROUP, STREAM, "v", second, 1, "stop sends: at stop");
   st = fx_stats(&fx);
-  T_EQ_INT(st.items_sent, 2, "stop sends: 2 sent");
-  T_EQ_INT(st.items_unsent, 0, "stop sends: none left");
+  CHECK_STATS(&st, "stop sends", STAT(items_sent, 2), STAT(items_unsent, 0));
   T_EQ_INT(fx_qsize(&fx), 0, "stop sends: queue empty");
   fx_done(&fx, "stop sends");
 }
@@ -1907,11 +1872,7 @@ static void test_decode(void) {
 int main(void) {
   long t0 = fake_http_now_ms();
 
-  signal(SIGPIPE, SIG_IGN);
-  /* The fake server is on 127.0.0.1: never through a proxy. */
-  setenv("NO_PROXY", "*", 1);
-  setenv("no_proxy", "*", 1);
-  curl_global_init(CURL_GLOBAL_DEFAULT);
+  fx_process_init();
   test_rejected_info();
   test_decode();
   test_create_args();
