@@ -127,10 +127,19 @@ static void latency_stats(cw_datum_t *d) {
   d->dims = ep_dims;
   d->num_dims = 2;
   d->unit = CW_UNIT_MICROSECONDS;
-  d->stats.sample_count = 12;
-  d->stats.sum = 184467.5;
-  d->stats.minimum = 1021;
-  d->stats.maximum = 40960.25;
+  d->stats = (cw_statset_t){.sample_count = 12,
+                            .sum = 184467.5,
+                            .minimum = 1021,
+                            .maximum = 40960.25};
+}
+
+/* d carrying n values, each counts[i] times (counts NULL: once). */
+static void with_values(cw_datum_t *d, const double *values,
+                        const double *counts, size_t n) {
+  d->kind = CW_KIND_VALUES;
+  d->values = values;
+  d->counts = counts;
+  d->num_values = n;
 }
 
 /* A datum of about `size` bytes encoded, through one long dimension value
@@ -207,8 +216,7 @@ static void test_goldens(void) {
   datum(&d, "TotalProcessingTime", 1764187260.5, CW_KIND_STATS);
   d.unit = CW_UNIT_MILLISECONDS;
   d.storage_resolution = CW_RESOLUTION_HIGH;
-  d.stats.sample_count = 1;
-  d.stats.sum = d.stats.minimum = d.stats.maximum = 0.25;
+  d.stats = (cw_statset_t){1, 0.25, 0.25, 0.25};
   T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "add one without dimensions");
   check_golden(e, "statistic_set.json");
   T_EQ_INT(cw_encode_count(e), 2, "two datums");
@@ -217,18 +225,13 @@ static void test_goldens(void) {
   latency_stats(&d);
   d.metric_name = "TimeInBacklog";
   d.timestamp = 1764187320.001;
-  d.kind = CW_KIND_VALUES;
-  d.values = v1;
-  d.counts = c1;
-  d.num_values = 4;
+  with_values(&d, v1, c1, 4);
   T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "add values and counts");
   d.metric_name = "ApproximateAgeOfOldestRequest";
   d.num_dims = 1;
   d.timestamp = 1764187320.01;
   d.unit = CW_UNIT_SECONDS;
-  d.values = v2;
-  d.counts = NULL;
-  d.num_values = 2;
+  with_values(&d, v2, NULL, 2);
   T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_ADDED, "add values without counts");
   check_golden(e, "values_counts.json");
 
@@ -609,10 +612,39 @@ static void test_create_errors(void) {
   cw_encode_destroy(NULL);
 }
 
+/* single_value() spoilt in one way each: cw_encode_add refuses them all. */
+static const cw_dimension_t bad_utf8[] = {{"EndpointName", "caf\xc3"}};
+static void spoil_utf8(cw_datum_t *d) { d->dims = bad_utf8; }
+static void spoil_value(cw_datum_t *d) { d->value = NAN; }
+static void spoil_maximum(cw_datum_t *d) {
+  d->kind = CW_KIND_STATS;
+  d->stats = (cw_statset_t){
+      .sample_count = 1, .sum = 1, .minimum = 1, .maximum = INFINITY};
+}
+static void spoil_name(cw_datum_t *d) { d->metric_name = NULL; }
+static void spoil_dims(cw_datum_t *d) { d->dims = NULL; }
+static void spoil_unit(cw_datum_t *d) { d->unit = CW_UNIT_NUM; }
+static void spoil_kind(cw_datum_t *d) { d->kind = CW_KIND_UNSET; }
+static void spoil_timestamp(cw_datum_t *d) { d->timestamp = NAN; }
+static void spoil_values(cw_datum_t *d) {
+  d->kind = CW_KIND_VALUES;
+  d->num_values = 2;
+  d->values = NULL;
+}
+static const struct {
+  const char *what;
+  void (*spoil)(cw_datum_t *d);
+} invalid[] = {
+    {"invalid UTF-8", spoil_utf8},       {"NaN value", spoil_value},
+    {"infinite maximum", spoil_maximum}, {"NULL name", spoil_name},
+    {"NULL dims", spoil_dims},           {"bad unit", spoil_unit},
+    {"kind unset", spoil_kind},          {"NaN timestamp", spoil_timestamp},
+    {"NULL values", spoil_values},
+};
+
 static void test_invalid(void) {
   cw_encode_t *e = make(10, 4096);
   cw_datum_t d;
-  cw_dimension_t bad_utf8[] = {{"EndpointName", "caf\xc3"}};
   size_t len;
 
   if (!T_OK(e != NULL, "create"))
@@ -621,38 +653,14 @@ static void test_invalid(void) {
   cw_encode_add(e, &d);
   len = body_len(e);
 
-#define EXPECT_INVALID(what)                                                   \
-  do {                                                                         \
-    T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_INVALID, what);                   \
-    T_OK(body_len(e) == len && cw_encode_count(e) == 1, "%s: body unchanged",  \
-         what);                                                                \
-    single_value(&d);                                                          \
-  } while (0)
-
-  d.dims = bad_utf8;
-  EXPECT_INVALID("invalid UTF-8");
-  d.value = NAN;
-  EXPECT_INVALID("NaN value");
-  d.kind = CW_KIND_STATS;
-  d.stats.sample_count = 1;
-  d.stats.sum = d.stats.minimum = 1;
-  d.stats.maximum = INFINITY;
-  EXPECT_INVALID("infinite maximum");
-  d.metric_name = NULL;
-  EXPECT_INVALID("NULL name");
-  d.dims = NULL;
-  EXPECT_INVALID("NULL dims");
-  d.unit = CW_UNIT_NUM;
-  EXPECT_INVALID("bad unit");
-  d.kind = CW_KIND_UNSET;
-  EXPECT_INVALID("kind unset");
-  d.timestamp = NAN;
-  EXPECT_INVALID("NaN timestamp");
-  d.kind = CW_KIND_VALUES;
-  d.num_values = 2;
-  d.values = NULL;
-  EXPECT_INVALID("NULL values");
-#undef EXPECT_INVALID
+  for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
+    single_value(&d);
+    invalid[i].spoil(&d);
+    T_EQ_INT(cw_encode_add(e, &d), CW_ENCODE_INVALID, invalid[i].what);
+    T_OK(body_len(e) == len && cw_encode_count(e) == 1, "%s: body unchanged",
+         invalid[i].what);
+  }
+  single_value(&d);
 
   /* A failure mid-datum leaves the generator usable. */
   cw_encode_reset(e);

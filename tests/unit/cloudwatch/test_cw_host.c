@@ -55,6 +55,24 @@ static cw_host_result_t add(cw_host_t *h, const char *host, const char *plugin,
   return cw_host_add(h, &v, record, NULL);
 }
 
+/* A value of one read: its type instance (a state) and the value. */
+typedef struct {
+  const char *ti;
+  double value;
+} sv_t;
+
+/* One read at t of plugin's pi and type: each state of sv in turn. */
+static void read_states(cw_host_t *h, const char *host, const char *plugin,
+                        const char *pi, const char *type, double t,
+                        const sv_t *sv, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    add(h, host, plugin, pi, type, sv[i].ti, t, sv[i].value);
+}
+#define READ(h, host, plugin, pi, type, t, ...)                                \
+  read_states((h), (host), (plugin), (pi), (type), (t),                        \
+              (const sv_t[]){__VA_ARGS__},                                     \
+              sizeof((const sv_t[]){__VA_ARGS__}) / sizeof(sv_t))
+
 /* One read of the cpu plugin with ReportByState: every state of each
  * core, idle among them. */
 static void cpu_read(cw_host_t *h, const char *host, double t, size_t ncpu,
@@ -71,11 +89,49 @@ static void cpu_read(cw_host_t *h, const char *host, double t, size_t ncpu,
   }
 }
 
+/* n samples recorded, the last of value; what of each. */
+static void published(size_t n, double value, const char *what_n,
+                      const char *what_value) {
+  T_EQ_INT(got_num, n, what_n);
+  if (n > 0 && got_num >= n)
+    T_EQ_DBL(got[n - 1].value, value, what_value);
+  else
+    T_OK(0, "%s", what_value);
+}
+
+/* A cw_host of the default configuration, nothing recorded yet, host "a"
+ * named endpoint "ep" and the variant given. */
+static cw_host_t *host_named(const char *variant) {
+  cw_host_config_t cfg = {NULL, NULL, NULL, 0};
+  cw_host_t *h = cw_host_create(&cfg);
+
+  got_num = 0;
+  cw_host_set_names(h, "a", "ep", variant);
+  return h;
+}
+
 static cw_host_stats_t stats(const cw_host_t *h) {
   cw_host_stats_t s;
   cw_host_get_stats(h, &s);
   return s;
 }
+
+/* df's instance of a mount point or device, in a buffer of size bytes (0:
+ * 16); want NULL: refused. */
+static const struct {
+  const char *path;
+  size_t size;
+  const char *want;
+  const char *what;
+} disks[] = {
+    {"/", 0, "root", "df instance of / is root"},
+    {"/var/lib/", 0, "var-lib", "of /var/lib/ is var-lib"},
+    {"//", 0, "root", "of // is root"},
+    {"xvda1", 0, "xvda1", "a device name is taken as is"},
+    {"", 0, NULL, "empty refused"},
+    {"/a/very/long/mount/point", 0, NULL, "too long for the buffer refused"},
+    {"/", 4, NULL, "root needs 5 bytes"},
+};
 
 static void test_names(void) {
   char buf[16];
@@ -98,32 +154,21 @@ static void test_names(void) {
            !cw_host_wants("load", "percent") && !cw_host_wants("cpu", "gauge"),
        "not inodes, nor other types or plugins");
 
-  T_OK(cw_host_disk_instance("/", buf, sizeof(buf)) == 0 &&
-           strcmp(buf, "root") == 0,
-       "df instance of / is root");
-  T_OK(cw_host_disk_instance("/var/lib/", buf, sizeof(buf)) == 0 &&
-           strcmp(buf, "var-lib") == 0,
-       "of /var/lib/ is var-lib");
-  T_OK(cw_host_disk_instance("//", buf, sizeof(buf)) == 0 &&
-           strcmp(buf, "root") == 0,
-       "of // is root");
-  T_OK(cw_host_disk_instance("xvda1", buf, sizeof(buf)) == 0 &&
-           strcmp(buf, "xvda1") == 0,
-       "a device name is taken as is");
-  T_EQ_INT(cw_host_disk_instance("", buf, sizeof(buf)), -1, "empty refused");
-  T_EQ_INT(cw_host_disk_instance("/a/very/long/mount/point", buf, sizeof(buf)),
-           -1, "too long for the buffer refused");
-  T_EQ_INT(cw_host_disk_instance("/", buf, 4), -1, "root needs 5 bytes");
+  for (size_t i = 0; i < sizeof(disks) / sizeof(disks[0]); i++) {
+    int r = cw_host_disk_instance(disks[i].path, buf,
+                                  disks[i].size ? disks[i].size : sizeof(buf));
+    if (disks[i].want == NULL)
+      T_EQ_INT(r, -1, disks[i].what);
+    else
+      T_OK(r == 0 && strcmp(buf, disks[i].want) == 0, "%s", disks[i].what);
+  }
 }
 
 static void test_cpu(void) {
-  cw_host_config_t cfg = {NULL, NULL, NULL, 0};
-  cw_host_t *h = cw_host_create(&cfg);
+  cw_host_t *h = host_named("AllTraffic");
   double idle1[2] = {75, 40}, idle2[2] = {10, 0}, active[2] = {30, 50};
   double idle64[64], want64 = 0;
 
-  got_num = 0;
-  cw_host_set_names(h, "a", "ep", "AllTraffic");
   cpu_read(h, "a", 100, 2, idle1);
   T_EQ_INT(got_num, 0, "first read: nothing known yet, so not published");
   /* The second read's first value closes the first. */
@@ -141,10 +186,10 @@ static void test_cpu(void) {
   /* Core 1's idle arrives before an earlier-stamped value of core 0. */
   T_EQ_INT(add(h, "a", "cpu", "1", "percent", "idle", 110.000001, idle2[1]),
            CW_HOST_TAKEN, "idle of core 1 taken");
-  T_EQ_INT(got_num, 2,
-           "published as soon as every core of the last read "
-           "is in");
-  T_EQ_DBL(got[1].value, 90.0 + 100.0, "two busy cores: 90 + 100");
+  published(2, 90.0 + 100.0,
+            "published as soon as every core of the last read "
+            "is in",
+            "two busy cores: 90 + 100");
   T_EQ_DBL(got[1].time, 110.000001, "at the earliest time seen so far");
   T_EQ_INT(add(h, "a", "cpu", "1", "percent", "idle", 110.000001, 50),
            CW_HOST_IGNORED, "a repeat within a read is ignored");
@@ -157,10 +202,10 @@ static void test_cpu(void) {
   add(h, "a", "cpu", "0", "percent", "idle", 130, 20);
   T_EQ_INT(stats(h).reads_incomplete, 1,
            "closed by the next read: counted incomplete");
-  T_EQ_INT(got_num, 3,
-           "the next read expects core 0 only (it was all the "
-           "last read had) and is published");
-  T_EQ_DBL(got[2].value, 80.0, "80: one core");
+  published(3, 80.0,
+            "the next read expects core 0 only (it was all the "
+            "last read had) and is published",
+            "80: one core");
 
   /* A core coming online: published without it once, then with it. */
   add(h, "a", "cpu", "1", "percent", "idle", 130.1, 0);
@@ -170,8 +215,7 @@ static void test_cpu(void) {
   add(h, "a", "cpu", "0", "percent", "idle", 140, 0);
   T_EQ_INT(got_num, 3, "the next read waits for both cores");
   add(h, "a", "cpu", "1", "percent", "idle", 140.00001, 50);
-  T_EQ_INT(got_num, 4, "and is published with both");
-  T_EQ_DBL(got[3].value, 150.0, "100 + 50");
+  published(4, 150.0, "and is published with both", "100 + 50");
 
   /* Late values and a clock going back. */
   T_EQ_INT(add(h, "a", "cpu", "0", "percent", "idle", 134.9, 0), CW_HOST_LATE,
@@ -181,8 +225,7 @@ static void test_cpu(void) {
            "one more than 10 intervals older: the clock went back");
   T_EQ_INT(add(h, "a", "cpu", "1", "percent", "idle", 30.0001, 60),
            CW_HOST_TAKEN, "a new read begins there");
-  T_EQ_INT(got_num, 5, "and is published when complete");
-  T_EQ_DBL(got[4].value, 80.0, "40 + 40");
+  published(5, 80.0, "and is published when complete", "40 + 40");
   T_EQ_DBL(got[4].time, 30.0, "at the new time");
 
   /* ReportByState false: "active" per core. */
@@ -194,10 +237,10 @@ static void test_cpu(void) {
   }
   cw_host_set_names(h, "b", "ep-b", "v-b");
   cw_host_finish(h, record, NULL);
-  T_EQ_INT(got_num, 1,
-           "finish publishes host b's open read (host a's "
-           "went out already)");
-  T_EQ_DBL(got[0].value, 80.0, "active 30 + 50");
+  published(1, 80.0,
+            "finish publishes host b's open read (host a's "
+            "went out already)",
+            "active 30 + 50");
   T_EQ_STR(got[0].host, "b", "of host b");
   T_EQ_STR(got[0].endpoint, "ep-b", "with its own names");
 
@@ -220,8 +263,7 @@ static void test_cpu(void) {
   add(h, "d", "cpu", "0", "percent", "idle", 400, -1e-12);
   add(h, "d", "cpu", "1", "percent", "idle", 400, 100.0000000001);
   cw_host_finish(h, record, NULL);
-  T_EQ_INT(got_num, 1, "published");
-  T_EQ_DBL(got[0].value, 100.0, "each core within 0..100: 100 + 0");
+  published(1, 100.0, "published", "each core within 0..100: 100 + 0");
 
   /* What is not used, or beyond the limits. */
   T_EQ_INT(add(h, "e", "cpu", "1x", "percent", "idle", 500, 50),
@@ -240,20 +282,14 @@ static void test_cpu(void) {
 }
 
 static void test_memory_disk(void) {
-  cw_host_config_t cfg = {NULL, NULL, NULL, 0};
-  cw_host_t *h = cw_host_create(&cfg);
+  cw_host_t *h = host_named("v");
   /* What Debian's collectd 5.12 dispatched in one read. */
   double used = 2.5299690942702537, slab_unrecl = 0.12198947856952103;
   double dused = 6.710553169250488, dfree = 31.26544952392578;
 
-  got_num = 0;
-  cw_host_set_names(h, "a", "ep", "v");
-  add(h, "a", "memory", "", "percent", "used", 100, used);
-  add(h, "a", "memory", "", "percent", "buffered", 100, 0.05);
-  add(h, "a", "memory", "", "percent", "free", 100, 93.52);
-  add(h, "a", "memory", "", "percent", "slab_unrecl", 100, slab_unrecl);
-  add(h, "a", "memory", "", "percent", "slab_recl", 100, 0.77);
-  add(h, "a", "memory", "", "percent", "cached", 100, 3.0);
+  READ(h, "a", "memory", "", "percent", 100, {"used", used}, {"buffered", 0.05},
+       {"free", 93.52}, {"slab_unrecl", slab_unrecl}, {"slab_recl", 0.77},
+       {"cached", 3.0});
   add(h, "a", "df", "boot", "percent_bytes", "used", 100.0001, 90);
   add(h, "a", "df", "root", "percent_bytes", "free", 100.0002, dfree);
   add(h, "a", "df", "root", "percent_bytes", "reserved", 100.0003, 62.02);
@@ -270,11 +306,9 @@ static void test_memory_disk(void) {
   T_EQ_DBL(got[1].time, 100.0002, "at the earliest time of root's values");
   T_EQ_INT(got_num, 2, "memory waits for slab_unrecl, which it had before");
   add(h, "a", "memory", "", "percent", "slab_unrecl", 110, 2);
-  T_EQ_INT(got_num, 3, "then is published");
-  T_EQ_DBL(got[2].value, 32.0, "30 + 2");
+  published(3, 32.0, "then is published", "30 + 2");
   add(h, "a", "df", "root", "percent_bytes", "free", 110, 0);
-  T_EQ_INT(got_num, 4, "disk with used and free");
-  T_EQ_DBL(got[3].value, 100.0, "50 used, 0 free: 100");
+  published(4, 100.0, "disk with used and free", "50 used, 0 free: 100");
 
   /* A platform without slab_unrecl; a file system with nothing free
    * and nothing used. */
@@ -305,8 +339,8 @@ static void test_memory_disk(void) {
     add(h, "a", "df", "var-lib-docker", "percent_bytes", "used", 100, 30);
     add(h, "a", "df", "var-lib-docker", "percent_bytes", "free", 100, 10);
     cw_host_finish(h, record, NULL);
-    T_EQ_INT(got_num, 1, "only the configured file system");
-    T_EQ_DBL(got[0].value, 75.0, "var-lib-docker: 30 / 40");
+    published(1, 75.0, "only the configured file system",
+              "var-lib-docker: 30 / 40");
     cw_host_destroy(h);
   }
 }
@@ -374,9 +408,16 @@ static void jcore(cw_host_t *h, const char *host, double t, int core,
         c[s]);
 }
 
+/* One read of host b's core 0 with ReportGuestState: user, guest and idle
+ * jiffies only. */
+static void guest_read(cw_host_t *h, double t, double user, double guest,
+                       double idle) {
+  READ(h, "b", "cpu", "0", "cpu", t, {"user", user}, {"guest", guest},
+       {"idle", idle});
+}
+
 static void test_jiffies(void) {
-  cw_host_config_t cfg = {NULL, NULL, NULL, 0};
-  cw_host_t *h = cw_host_create(&cfg);
+  cw_host_t *h = host_named("v");
   /* user system wait nice interrupt softirq steal idle */
   static const double a0[JS] = {100, 50, 10, 0, 5, 5, 0, 1000},
                       a1[JS] = {200, 20, 0, 0, 0, 0, 0, 500},
@@ -396,8 +437,6 @@ static void test_jiffies(void) {
                       h1[JS] = {430, 110, 0, 0, 0, 0, 0, 760},
                       h2[JS] = {15, 15, 0, 0, 0, 0, 0, 170};
 
-  got_num = 0;
-  cw_host_set_names(h, "a", "ep", "v");
   jcore(h, "a", 100, 0, a0);
   jcore(h, "a", 100, 1, a1);
   T_EQ_INT(got_num, 0, "jiffies: the first read has nothing to compare with");
@@ -418,10 +457,9 @@ static void test_jiffies(void) {
 
   jcore(h, "a", 120, 0, c0);
   jcore(h, "a", 120, 1, c1);
-  T_EQ_INT(got_num, 2, "the third read");
-  T_EQ_DBL(got[1].value, 0.0 + 100.0,
-           "wait going back 2 jiffies counts as none: core 0 idle, core 1 "
-           "busy");
+  published(2, 0.0 + 100.0, "the third read",
+            "wait going back 2 jiffies counts as none: core 0 idle, core 1 "
+            "busy");
 
   /* Core 1 lost in one read: it and the next are not published. */
   jcore(h, "a", 130, 0, d0);
@@ -431,41 +469,33 @@ static void test_jiffies(void) {
   T_EQ_INT(got_num, 2, "the next has nothing complete to compare with");
   jcore(h, "a", 150, 0, f0);
   jcore(h, "a", 150, 1, f1);
-  T_EQ_INT(got_num, 3, "the one after is published");
-  T_EQ_DBL(got[2].value, 20.0 + 20.0, "20 + 20");
+  published(3, 20.0 + 20.0, "the one after is published", "20 + 20");
   T_EQ_INT(stats(h).reads_incomplete, 1, "only the lossy read counted");
 
   /* A core brought online counts from its second read. */
   jcore(h, "a", 160, 2, g2);
   jcore(h, "a", 160, 0, g0);
   jcore(h, "a", 160, 1, g1);
-  T_EQ_INT(got_num, 4, "a read with a new core");
-  T_EQ_DBL(got[3].value, 40.0, "is the sum over the cores known before");
+  published(4, 40.0, "a read with a new core",
+            "is the sum over the cores known before");
   jcore(h, "a", 170, 0, h0);
   jcore(h, "a", 170, 1, h1);
   T_EQ_INT(got_num, 4, "the next waits for the new core too");
   jcore(h, "a", 170, 2, h2);
-  T_EQ_INT(got_num, 5, "and has it");
-  T_EQ_DBL(got[4].value, 60.0, "20 + 20 + 20");
+  published(5, 60.0, "and has it", "20 + 20 + 20");
 
   got_num = 0;
   cw_host_set_names(h, "b", "ep", "v");
-  add(h, "b", "cpu", "0", "cpu", "user", 100, 1000);
-  add(h, "b", "cpu", "0", "cpu", "guest", 100, 1000);
-  add(h, "b", "cpu", "0", "cpu", "idle", 100, 1000);
+  guest_read(h, 100, 1000, 1000, 1000);
   T_EQ_INT(add(h, "b", "cpu", "0", "cpu", "foo", 100, 0), CW_HOST_IGNORED,
            "a state collectd does not have is ignored");
   T_EQ_INT(add(h, "b", "cpu", "0", "cpu", "active", 100, 0), CW_HOST_IGNORED,
            "so is active, which only percentages have");
-  add(h, "b", "cpu", "0", "cpu", "user", 110, 1010);
-  add(h, "b", "cpu", "0", "cpu", "guest", 110, 1030);
-  add(h, "b", "cpu", "0", "cpu", "idle", 110, 1060);
-  T_EQ_INT(got_num, 1, "published");
-  T_EQ_DBL(got[0].value, 40.0, "guest (ReportGuestState) is busy: 40 of 100");
+  guest_read(h, 110, 1010, 1030, 1060);
+  published(1, 40.0, "published",
+            "guest (ReportGuestState) is busy: 40 of 100");
   /* Nothing moved: no time to share out. */
-  add(h, "b", "cpu", "0", "cpu", "user", 120, 1010);
-  add(h, "b", "cpu", "0", "cpu", "guest", 120, 1030);
-  add(h, "b", "cpu", "0", "cpu", "idle", 120, 1060);
+  guest_read(h, 120, 1010, 1030, 1060);
   T_EQ_INT(add(h, "b", "cpu", "1024", "cpu", "idle", 120, 1), CW_HOST_DROPPED,
            "core 1024 is beyond CW_HOST_MAX_CPUS");
   T_EQ_INT(add(h, "b", "cpu", "", "cpu", "idle", 120, 1), CW_HOST_IGNORED,
@@ -477,11 +507,8 @@ static void test_jiffies(void) {
 }
 
 static void test_mean(void) {
-  cw_host_config_t cfg = {NULL, NULL, NULL, 0};
-  cw_host_t *h = cw_host_create(&cfg);
+  cw_host_t *h = host_named("v");
 
-  got_num = 0;
-  cw_host_set_names(h, "a", "ep", "v");
   /* The plugin's first read: the count, no percentages yet (they need
    * two reads of /proc/stat). */
   add(h, "a", "cpu", "", "count", "", 90, 4);
@@ -494,18 +521,16 @@ static void test_mean(void) {
   T_EQ_INT(add(h, "a", "cpu", "", "percent", "idle", 100.000002, 75),
            CW_HOST_TAKEN, "the mean's idle taken (ReportByCpu false)");
   add(h, "a", "cpu", "", "count", "", 110, 4);
-  T_EQ_INT(got_num, 1, "the first read published when the next begins");
-  T_EQ_DBL(got[0].value, 100.0, "(100 - 75) x 4 cores");
+  published(1, 100.0, "the first read published when the next begins",
+            "(100 - 75) x 4 cores");
   add(h, "a", "cpu", "", "percent", "idle", 110.000002, 60);
-  T_EQ_INT(got_num, 2, "the second as soon as it has both");
-  T_EQ_DBL(got[1].value, 160.0, "40 x 4");
+  published(2, 160.0, "the second as soon as it has both", "40 x 4");
 
   cw_host_set_names(h, "b", "ep", "v");
   add(h, "b", "cpu", "", "count", "", 100, 2);
   add(h, "b", "cpu", "", "percent", "active", 100, 30);
   cw_host_finish(h, record, NULL);
-  T_EQ_INT(got_num, 3, "ReportByState false");
-  T_EQ_DBL(got[2].value, 60.0, "active 30 x 2 cores");
+  published(3, 60.0, "ReportByState false", "active 30 x 2 cores");
 
   cw_host_set_names(h, "c", "ep", "v");
   for (int i = 0; i < 3; i++)
@@ -518,50 +543,38 @@ static void test_mean(void) {
 }
 
 static void test_memory_disk_bytes(void) {
-  cw_host_config_t cfg = {NULL, NULL, NULL, 0};
-  cw_host_t *h = cw_host_create(&cfg);
+  cw_host_t *h = host_named("v");
 
-  got_num = 0;
-  cw_host_set_names(h, "a", "ep", "v");
-  add(h, "a", "memory", "", "memory", "used", 100, 2000);
-  add(h, "a", "memory", "", "memory", "buffered", 100, 100);
-  add(h, "a", "memory", "", "memory", "cached", 100, 3000);
-  add(h, "a", "memory", "", "memory", "free", 100, 4000);
-  add(h, "a", "memory", "", "memory", "slab_recl", 100, 500);
-  add(h, "a", "memory", "", "memory", "slab_unrecl", 100, 400);
+  READ(h, "a", "memory", "", "memory", 100, {"used", 2000}, {"buffered", 100},
+       {"cached", 3000}, {"free", 4000}, {"slab_recl", 500},
+       {"slab_unrecl", 400});
   add(h, "a", "df", "boot", "df_complex", "used", 100, 900);
-  add(h, "a", "df", "root", "df_complex", "used", 100, 300);
-  add(h, "a", "df", "root", "df_complex", "reserved", 100, 100);
-  add(h, "a", "df", "root", "df_complex", "free", 100, 600);
+  READ(h, "a", "df", "root", "df_complex", 100, {"used", 300},
+       {"reserved", 100}, {"free", 600});
   T_EQ_INT(got_num, 0, "first reads wait for the next");
   add(h, "a", "memory", "", "memory", "used", 110, 5000);
   T_EQ_INT(got_num, 1, "memory published when its next read begins");
   T_EQ_STR(got[0].name, "MemoryUtilization", "MemoryUtilization");
   T_EQ_DBL(got[0].value, 24.0,
            "(used 2000 + slab_unrecl 400) / the states' sum 10000");
-  add(h, "a", "memory", "", "memory", "buffered", 110, 100);
-  add(h, "a", "memory", "", "memory", "cached", 110, 1000);
-  add(h, "a", "memory", "", "memory", "free", 110, 3500);
-  add(h, "a", "memory", "", "memory", "slab_recl", 110, 0);
+  READ(h, "a", "memory", "", "memory", 110, {"buffered", 100}, {"cached", 1000},
+       {"free", 3500}, {"slab_recl", 0});
   T_EQ_INT(got_num, 1, "the next waits for every state the last one had");
   add(h, "a", "memory", "", "memory", "slab_unrecl", 110, 400);
-  T_EQ_INT(got_num, 2, "then is published");
-  T_EQ_DBL(got[1].value, 54.0, "5400 of 10000");
+  published(2, 54.0, "then is published", "5400 of 10000");
   add(h, "a", "df", "root", "df_complex", "free", 110, 0);
   T_EQ_INT(got_num, 3, "disk published when its next read begins");
   T_EQ_STR(got[2].name, "DiskUtilization", "DiskUtilization");
   T_EQ_DBL(got[2].value, 100.0 * 300 / 900,
            "root: used / (used + free), reserved left out (33.3)");
   add(h, "a", "df", "root", "df_complex", "used", 110, 900);
-  T_EQ_INT(got_num, 4, "the next when it has used and free");
-  T_EQ_DBL(got[3].value, 100.0, "900 used, 0 free: 100");
+  published(4, 100.0, "the next when it has used and free",
+            "900 used, 0 free: 100");
 
   /* Without detailed slab: slab is in the total, not in use. */
   cw_host_set_names(h, "b", "ep", "v");
-  add(h, "b", "memory", "", "memory", "used", 100, 1000);
-  add(h, "b", "memory", "", "memory", "cached", 100, 1000);
-  add(h, "b", "memory", "", "memory", "free", 100, 7000);
-  add(h, "b", "memory", "", "memory", "slab", 100, 1000);
+  READ(h, "b", "memory", "", "memory", 100, {"used", 1000}, {"cached", 1000},
+       {"free", 7000}, {"slab", 1000});
   /* Without used: nothing to publish. */
   cw_host_set_names(h, "c", "ep", "v");
   add(h, "c", "memory", "", "memory", "free", 100, 7000);
@@ -569,24 +582,19 @@ static void test_memory_disk_bytes(void) {
   T_EQ_INT(add(h, "c", "memory", "", "memory", "swap", 100, 1), CW_HOST_IGNORED,
            "a state Linux's memory plugin does not have is ignored");
   cw_host_finish(h, record, NULL);
-  T_EQ_INT(got_num, 5, "b published at finish, c not");
-  T_EQ_DBL(got[4].value, 10.0, "1000 of 10000");
+  published(5, 10.0, "b published at finish, c not", "1000 of 10000");
   T_EQ_INT(stats(h).reads_incomplete, 1, "c's read without used counted");
   cw_host_destroy(h);
 }
 
 /* Bytes and percentages of one plugin: one source per metric. */
 static void test_one_source(void) {
-  cw_host_config_t cfg = {NULL, NULL, NULL, 0};
-  cw_host_t *h = cw_host_create(&cfg);
+  cw_host_t *h = host_named("v");
 
-  got_num = 0;
-  cw_host_set_names(h, "a", "ep", "v");
   for (int i = 0; i < 3; i++) {
     double t = 100 + 10 * i;
-    add(h, "a", "memory", "", "memory", "used", t, 2000 + i * 1000);
-    add(h, "a", "memory", "", "memory", "free", t, 7600 - i * 1000);
-    add(h, "a", "memory", "", "memory", "slab_unrecl", t, 400);
+    READ(h, "a", "memory", "", "memory", t, {"used", 2000 + i * 1000},
+         {"free", 7600 - i * 1000}, {"slab_unrecl", 400});
     T_EQ_INT(add(h, "a", "memory", "", "percent", "used", t, 20 + i * 10),
              i == 0 ? CW_HOST_TAKEN : CW_HOST_IGNORED,
              i == 0 ? "percentages taken while no source is chosen"
@@ -641,12 +649,27 @@ static const char *warned(size_t from, const char *host, cw_host_metric_t m) {
   return found;
 }
 
+/* Host named, then four reads a second apart from t, each of one value
+ * (50, of plugin's type and type instance ti) and a check: the warning
+ * about m they give (warned). */
+static const char *warned_after_four(cw_host_t *h, const char *host,
+                                     const char *plugin, const char *type,
+                                     const char *ti, double t,
+                                     cw_host_metric_t m) {
+  size_t n = warns_num;
+  cw_host_set_names(h, host, "ep", "v");
+  for (int i = 0; i < 4; i++) {
+    add(h, host, plugin, "", type, ti, t + i, 50);
+    check(h, host, t + i, 1);
+  }
+  return warned(n, host, m);
+}
+
 static void test_check(void) {
   cw_host_config_t cfg = {NULL, NULL, NULL, 0};
   cw_host_t *h = cw_host_create(&cfg);
   static const double j1[JS] = {10, 10, 0, 0, 0, 0, 0, 80},
                       j2[JS] = {20, 20, 0, 0, 0, 0, 0, 160};
-  const char *w;
   size_t n;
 
   /* Only sagemaker_async's values: nothing to compute from. */
@@ -706,27 +729,16 @@ static void test_check(void) {
            "DiskUtilization: the file system is named");
 
   /* The mean over cores without their number. */
-  n = warns_num;
-  cw_host_set_names(h, "c", "ep", "v");
-  for (int i = 0; i < 4; i++) {
-    add(h, "c", "cpu", "", "percent", "idle", 400 + i, 50);
-    check(h, "c", 400 + i, 1);
-  }
-  w = warned(n, "c", CW_HOST_CPU);
-  T_EQ_STR(w,
-           "the cpu plugin reports the mean over all cores, which does not "
-           "say how many there are (ReportByCpu true, its default, or "
-           "ReportNumCpu true)",
-           "CPUUtilization: ReportByCpu or ReportNumCpu");
+  T_EQ_STR(
+      warned_after_four(h, "c", "cpu", "percent", "idle", 400, CW_HOST_CPU),
+      "the cpu plugin reports the mean over all cores, which does not "
+      "say how many there are (ReportByCpu true, its default, or "
+      "ReportNumCpu true)",
+      "CPUUtilization: ReportByCpu or ReportNumCpu");
 
   /* Values that never make a complete read. */
-  n = warns_num;
-  cw_host_set_names(h, "f", "ep", "v");
-  for (int i = 0; i < 4; i++) {
-    add(h, "f", "memory", "", "memory", "free", 500 + i, 50);
-    check(h, "f", 500 + i, 1);
-  }
-  T_EQ_STR(warned(n, "f", CW_HOST_MEMORY),
+  T_EQ_STR(warned_after_four(h, "f", "memory", "memory", "free", 500,
+                             CW_HOST_MEMORY),
            "values of the memory plugin arrive, but none made a complete "
            "read (counted as incomplete reads)",
            "MemoryUtilization: no read complete");

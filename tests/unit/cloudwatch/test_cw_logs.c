@@ -191,6 +191,73 @@ static int claimed_are(cw_logs_queue_t *q, const char *tag, const size_t *idx,
   return cw_logs_queue_claimed(q, n) == NULL;
 }
 
+/* The claimed events are exactly want[0..n), in that order, and (when ts
+ * is not NULL) at those timestamps. */
+static int claimed_msgs(cw_logs_queue_t *q, const char *const *want,
+                        const int64_t *ts, size_t n) {
+  for (size_t k = 0; k < n; k++) {
+    const cw_logs_event_t *e = cw_logs_queue_claimed(q, k);
+    if (e == NULL || strcmp(e->message, want[k]) != 0 ||
+        e->len != strlen(want[k]) || (ts != NULL && e->timestamp_ms != ts[k])) {
+      T_NOTE("claimed %zu: %s at %lld, want %s", k, e ? e->message : "(none)",
+             e ? (long long)e->timestamp_ms : 0LL, want[k]);
+      return 0;
+    }
+  }
+  return cw_logs_queue_claimed(q, n) == NULL;
+}
+
+/* A claim at now takes n events (check what); it is left open. */
+static cw_logs_batch_t claim_at(cw_logs_queue_t *q, int64_t now, size_t n,
+                                const char *what) {
+  cw_logs_batch_t b;
+  T_EQ_INT(cw_logs_queue_claim(q, now, &b), n, what);
+  return b;
+}
+
+/* The same at T0_MS, of dest, "<group>:<stream>" (NULL: not checked). */
+static void claim_check(cw_logs_queue_t *q, const char *dest, size_t n,
+                        const char *what) {
+  cw_logs_batch_t b = claim_at(q, T0_MS, n, what);
+  char got[2 * CW_LOGS_MAX_NAME + 4];
+
+  if (dest == NULL)
+    return;
+  snprintf(got, sizeof(got), "%s:%s", b.group ? b.group : "(none)",
+           b.stream ? b.stream : "(none)");
+  T_EQ_STR(got, dest, what);
+}
+
+/* A claim at T0_MS of n events of dest (claim_check), released done (or
+ * undone) after the check of which: the messages "<tag>-<i>" for the i of
+ * idx (claim_tagged), or want[0..n) at ts[0..n) (ts NULL: any time;
+ * claim_msgs), in that order. */
+static void claim_tagged(cw_logs_queue_t *q, const char *dest, const char *tag,
+                         const size_t *idx, size_t n, int done,
+                         const char *what) {
+  claim_check(q, dest, n, what);
+  T_OK(claimed_are(q, tag, idx, n), "%s: the events, in order", what);
+  cw_logs_queue_release(q, done);
+}
+
+static void claim_msgs(cw_logs_queue_t *q, const char *dest,
+                       const char *const *want, const int64_t *ts, size_t n,
+                       int done, const char *what) {
+  claim_check(q, dest, n, what);
+  T_OK(claimed_msgs(q, want, ts, n), "%s: the events, in order", what);
+  cw_logs_queue_release(q, done);
+}
+
+/* The same, with the list written out: the events claimed are as many. */
+#define CLAIM_TAGGED(q, dest, tag, done, what, ...)                            \
+  claim_tagged((q), (dest), (tag), (const size_t[]){__VA_ARGS__},              \
+               sizeof((const size_t[]){__VA_ARGS__}) / sizeof(size_t), (done), \
+               (what))
+#define CLAIM_MSGS(q, dest, done, what, ...)                                   \
+  claim_msgs((q), (dest), (const char *const[]){__VA_ARGS__}, NULL,            \
+             sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *),      \
+             (done), (what))
+
 static void test_batch_count(void) {
   cw_logs_queue_t *q = cw_logs_queue_create(20000);
   cw_logs_batch_t b;
@@ -204,8 +271,8 @@ static void test_batch_count(void) {
     x = x * 6364136223846793005ull + 1442695040888963407ull;
     add_ok(q, GROUP, STREAM, T0_MS - (int64_t)((x >> 33) % HOUR_MS), "ev", i);
   }
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), CW_LOGS_MAX_EVENTS,
-           "10,001 events: the first request has 10,000");
+  b = claim_at(q, T0_MS, CW_LOGS_MAX_EVENTS,
+               "10,001 events: the first request has 10,000");
   T_EQ_STR(b.group, GROUP, "batch group");
   T_EQ_STR(b.stream, STREAM, "batch stream");
   for (size_t i = 0; i < b.num; i++) {
@@ -214,15 +281,14 @@ static void test_batch_count(void) {
     last = e->timestamp_ms;
   }
   T_OK(sorted, "first request chronological");
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 0,
-           "no second claim while one is open");
+  b = claim_at(q, T0_MS, 0, "no second claim while one is open");
   cw_logs_queue_release(q, 1);
   T_EQ_INT(cw_logs_queue_size(q), 1, "one left");
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 1, "second request: 1 event");
+  b = claim_at(q, T0_MS, 1, "second request: 1 event");
   T_OK(cw_logs_queue_claimed(q, 0)->timestamp_ms >= last,
        "second request not earlier than the first");
   cw_logs_queue_release(q, 1);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 0, "then empty");
+  b = claim_at(q, T0_MS, 0, "then empty");
   cw_logs_queue_destroy(q);
 }
 
@@ -239,12 +305,11 @@ static void test_batch_bytes(void) {
   for (int i = 0; i < 4; i++)
     cw_logs_queue_add(q, GROUP, STREAM, T0_MS + i, big, T0_MS);
   cw_logs_queue_add(q, GROUP, STREAM, T0_MS + 10, "z", T0_MS);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 4,
-           "4 largest messages fill 1,048,576 bytes exactly: 4 events");
+  b = claim_at(q, T0_MS, 4,
+               "4 largest messages fill 1,048,576 bytes exactly: 4 events");
   T_EQ_INT(b.bytes, CW_LOGS_MAX_BYTES, "batch bytes at the limit");
   cw_logs_queue_release(q, 1);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 1,
-           "the 1-byte event goes in the next request");
+  b = claim_at(q, T0_MS, 1, "the 1-byte event goes in the next request");
   T_EQ_INT(b.bytes, 27, "1 byte + 26");
   cw_logs_queue_release(q, 1);
 
@@ -253,11 +318,12 @@ static void test_batch_bytes(void) {
   cw_logs_queue_add(q, GROUP, STREAM, T0_MS + 3, m3, T0_MS);
   cw_logs_queue_add(q, GROUP, STREAM, T0_MS + 4, "z", T0_MS);
   cw_logs_queue_add(q, GROUP, STREAM, T0_MS + 5, "z", T0_MS);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 5,
-           "events summing to exactly 1,048,576 with overhead: one request");
+  b = claim_at(
+      q, T0_MS, 5,
+      "events summing to exactly 1,048,576 with overhead: one request");
   T_EQ_INT(b.bytes, CW_LOGS_MAX_BYTES, "exactly at the limit");
   cw_logs_queue_release(q, 1);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 1, "the rest: 1");
+  b = claim_at(q, T0_MS, 1, "the rest: 1");
   cw_logs_queue_release(q, 1);
 
   m3[last] = 0;
@@ -267,11 +333,11 @@ static void test_batch_bytes(void) {
       cw_logs_queue_add(q, GROUP, STREAM, T0_MS + i, big, T0_MS);
     cw_logs_queue_add(q, GROUP, STREAM, T0_MS + 3, m4, T0_MS);
     cw_logs_queue_add(q, GROUP, STREAM, T0_MS + 4, "z", T0_MS);
-    T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 4,
-             "one byte more: the last event waits for the next request");
+    b = claim_at(q, T0_MS, 4,
+                 "one byte more: the last event waits for the next request");
     T_EQ_INT(b.bytes, CW_LOGS_MAX_BYTES - 26, "1,048,550 bytes");
     cw_logs_queue_release(q, 1);
-    T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 1, "then 1");
+    b = claim_at(q, T0_MS, 1, "then 1");
     cw_logs_queue_release(q, 1);
     free(m4);
   }
@@ -282,31 +348,22 @@ static void test_batch_bytes(void) {
 
 static void test_batch_span(void) {
   cw_logs_queue_t *q = cw_logs_queue_create(100);
-  cw_logs_batch_t b;
   int64_t t = T0_MS - 3 * DAY_MS;
-  static const size_t first[] = {0, 1, 2}, second[] = {3, 4};
 
   add_ok(q, GROUP, STREAM, t + DAY_MS, "sp", 2);
   add_ok(q, GROUP, STREAM, t, "sp", 0);
   add_ok(q, GROUP, STREAM, t + DAY_MS + 1, "sp", 3);
   add_ok(q, GROUP, STREAM, t + 12 * HOUR_MS, "sp", 1);
   add_ok(q, GROUP, STREAM, t + 2 * DAY_MS, "sp", 4);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 3,
-           "span: exactly 24 h in one request, 24 h + 1 ms not");
-  T_OK(claimed_are(q, "sp", first, 3), "span: first request in order");
-  cw_logs_queue_release(q, 1);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 2, "span: the rest");
-  T_OK(claimed_are(q, "sp", second, 2), "span: second request in order");
-  cw_logs_queue_release(q, 1);
+  CLAIM_TAGGED(q, NULL, "sp", 1,
+               "span: exactly 24 h in one request, 24 h + 1 ms not", 0, 1, 2);
+  CLAIM_TAGGED(q, NULL, "sp", 1, "span: the rest", 3, 4);
   cw_logs_queue_destroy(q);
 }
 
 static void test_order_and_streams(void) {
   cw_logs_queue_t *q = cw_logs_queue_create(100);
-  cw_logs_batch_t b;
   /* arrival: a0(t+5) b1(t+1) a2(t+1) c3(t+0) a4(t+5) b5(t+0) a6(t+1) */
-  static const size_t a_want[] = {2, 6, 0, 4}, b_want[] = {5, 1},
-                      c_want[] = {3};
 
   add_ok(q, GROUP, STREAM, T0_MS + 5, "o", 0);
   add_ok(q, GROUP2, STREAM2, T0_MS + 1, "o", 1);
@@ -316,24 +373,13 @@ static void test_order_and_streams(void) {
   add_ok(q, GROUP2, STREAM2, T0_MS, "o", 5);
   add_ok(q, GROUP, STREAM, T0_MS + 1, "o", 6);
 
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 4,
-           "first: the stream of the oldest arrival");
-  T_OK(strcmp(b.group, GROUP) == 0 && strcmp(b.stream, STREAM) == 0,
-       "first: %s:%s", b.group, b.stream);
-  T_OK(claimed_are(q, "o", a_want, 4),
-       "by timestamp, equal timestamps in arrival order");
-  cw_logs_queue_release(q, 1);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 2, "second: 2 events");
-  T_OK(strcmp(b.group, GROUP2) == 0 && strcmp(b.stream, STREAM2) == 0,
-       "second: %s:%s", b.group, b.stream);
-  T_OK(claimed_are(q, "o", b_want, 2), "second stream in order");
-  cw_logs_queue_release(q, 1);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 1, "third: 1 event");
-  T_OK(strcmp(b.group, GROUP) == 0 && strcmp(b.stream, STREAM2) == 0,
-       "third: %s:%s, never mixed with a stream of the same name", b.group,
-       b.stream);
-  T_OK(claimed_are(q, "o", c_want, 1), "third stream");
-  cw_logs_queue_release(q, 1);
+  CLAIM_TAGGED(q, GROUP ":" STREAM, "o", 1,
+               "first: the stream of the oldest arrival; by timestamp, equal "
+               "timestamps in arrival order",
+               2, 6, 0, 4);
+  CLAIM_TAGGED(q, GROUP2 ":" STREAM2, "o", 1, "second: 2 events", 5, 1);
+  CLAIM_TAGGED(q, GROUP ":" STREAM2, "o", 1,
+               "third: 1 event, never mixed with a stream of the same name", 3);
   T_EQ_INT(cw_logs_queue_size(q), 0, "queue empty");
   cw_logs_queue_destroy(q);
 }
@@ -347,8 +393,7 @@ static void test_too_old_at_claim(void) {
   add_ok(q, GROUP2, STREAM2, T0_MS - 13 * DAY_MS - 1, "old", 1);
   add_ok(q, GROUP, STREAM, T0_MS - 10 * DAY_MS, "old", 2);
   /* Two days later, the first two are past 14 days. */
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS + 2 * DAY_MS, &b), 1,
-           "too old at send time: left out");
+  b = claim_at(q, T0_MS + 2 * DAY_MS, 1, "too old at send time: left out");
   T_EQ_INT(b.too_old, 2, "and counted in the batch");
   T_OK(claimed_are(q, "old", left, 1), "the young one claimed");
   cw_logs_queue_release(q, 0);
@@ -357,10 +402,27 @@ static void test_too_old_at_claim(void) {
   cw_logs_queue_destroy(q);
 }
 
+/* The byte bound (here 1) below one event: a largest event, pending or
+ * not, is still taken, and the next add drops it. */
+static cw_logs_queue_t *byte_floor(bool pending) {
+  cw_logs_queue_t *q = cw_logs_queue_create(100);
+  char *big = text_of(CW_LOGS_MAX_MESSAGE, 'q');
+
+  cw_logs_queue_set_max_bytes(q, 1);
+  T_EQ_INT(pending ? cw_logs_queue_add_pending(q, GROUP, "AllTraffic", T0_MS,
+                                               big, T0_MS)
+                   : cw_logs_queue_add(q, GROUP, STREAM, T0_MS, big, T0_MS),
+           CW_LOGS_ADDED,
+           pending ? "bytes: a largest pending event fits the floor"
+                   : "bytes: one largest event fits the floor");
+  T_EQ_INT(cw_logs_queue_add(q, GROUP, STREAM, T0_MS, "x", T0_MS),
+           CW_LOGS_ADDED_DROPPED_OLDEST, "bytes: the next drops it");
+  free(big);
+  return q;
+}
+
 static void test_bound(void) {
   cw_logs_queue_t *q = cw_logs_queue_create(5);
-  cw_logs_batch_t b;
-  static const size_t kept[] = {6, 5, 4, 3, 2};
   static const size_t claimed[] = {1, 0, 2};
   cw_logs_add_t r;
 
@@ -376,15 +438,13 @@ static void test_bound(void) {
   }
   T_EQ_INT(cw_logs_queue_size(q), 5, "bound: 5 held");
   T_EQ_INT(cw_logs_queue_dropped(q), 2, "bound: 2 dropped");
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 5, "bound: claim all");
-  T_OK(claimed_are(q, "b", kept, 5), "bound: the first two arrivals went");
-  cw_logs_queue_release(q, 1);
+  CLAIM_TAGGED(q, NULL, "b", 1, "bound: claim all", 6, 5, 4, 3, 2);
 
   /* Events being sent are not dropped to make room. */
   add_ok(q, GROUP, STREAM, T0_MS - 10, "c", 0);
   add_ok(q, GROUP, STREAM, T0_MS - 20, "c", 1);
   add_ok(q, GROUP, STREAM, T0_MS - 5, "c", 2);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 3, "claim 3");
+  claim_at(q, T0_MS, 3, "claim 3");
   add_ok(q, GROUP, STREAM, T0_MS - 30, "c", 3); /* before the claimed */
   add_ok(q, GROUP2, STREAM2, T0_MS, "c", 4);
   r = cw_logs_queue_add(q, GROUP, STREAM, T0_MS, "c-00005", T0_MS);
@@ -395,13 +455,8 @@ static void test_bound(void) {
   T_EQ_INT(cw_logs_queue_size(q), 2, "c-4 and c-5 left");
   T_EQ_INT(cw_logs_queue_dropped(q), 3, "c-3 was dropped");
   {
-    static const size_t s4[] = {4}, s5[] = {5};
-    T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 1, "next: GROUP2's");
-    T_OK(claimed_are(q, "c", s4, 1), "c-4");
-    cw_logs_queue_release(q, 1);
-    T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 1, "next: c-5");
-    T_OK(claimed_are(q, "c", s5, 1), "c-5");
-    cw_logs_queue_release(q, 1);
+    CLAIM_TAGGED(q, NULL, "c", 1, "next: GROUP2's", 4);
+    CLAIM_TAGGED(q, NULL, "c", 1, "next: c-5", 5);
   }
   cw_logs_queue_destroy(q);
 
@@ -409,7 +464,7 @@ static void test_bound(void) {
   q = cw_logs_queue_create(2);
   add_ok(q, GROUP, STREAM, T0_MS, "f", 0);
   add_ok(q, GROUP, STREAM, T0_MS, "f", 1);
-  cw_logs_queue_claim(q, T0_MS, &b);
+  claim_at(q, T0_MS, 2, "all being sent: both claimed");
   T_EQ_INT(cw_logs_queue_add(q, GROUP, STREAM, T0_MS, "x", T0_MS), CW_LOGS_FULL,
            "full of events being sent: FULL");
   T_EQ_INT(cw_logs_queue_dropped(q), 1, "and counted");
@@ -418,18 +473,8 @@ static void test_bound(void) {
            CW_LOGS_ADDED_DROPPED_OLDEST, "after release: drops the oldest");
   cw_logs_queue_destroy(q);
 
-  /* The byte bound. */
-  q = cw_logs_queue_create(100);
-  cw_logs_queue_set_max_bytes(q, 1);
-  {
-    char *big = text_of(CW_LOGS_MAX_MESSAGE, 'q');
-    T_EQ_INT(cw_logs_queue_add(q, GROUP, STREAM, T0_MS, big, T0_MS),
-             CW_LOGS_ADDED, "bytes: one largest event fits the floor");
-    T_EQ_INT(cw_logs_queue_add(q, GROUP, STREAM, T0_MS, "x", T0_MS),
-             CW_LOGS_ADDED_DROPPED_OLDEST, "bytes: the next drops it");
-    T_EQ_INT(cw_logs_queue_size(q), 1, "bytes: 1 held");
-    free(big);
-  }
+  q = byte_floor(false);
+  T_EQ_INT(cw_logs_queue_size(q), 1, "bytes: 1 held");
   cw_logs_queue_destroy(q);
 }
 
@@ -437,32 +482,24 @@ static void test_bound(void) {
  * next drops take it in turn. */
 static void test_release_order(void) {
   cw_logs_queue_t *q = cw_logs_queue_create(5);
-  cw_logs_batch_t b;
-  static const size_t a_claim[] = {0, 2, 4}, b_left[] = {3}, a_left[] = {4},
-                      c_left[] = {5, 6, 7};
+  static const size_t c_left[] = {5, 6, 7};
 
   add_ok(q, GROUP, STREAM, T0_MS, "r", 0);
   add_ok(q, GROUP2, STREAM2, T0_MS, "r", 1);
   add_ok(q, GROUP, STREAM, T0_MS, "r", 2);
   add_ok(q, GROUP2, STREAM2, T0_MS, "r", 3);
   add_ok(q, GROUP, STREAM, T0_MS, "r", 4);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 3, "release order: claim A");
-  T_OK(claimed_are(q, "r", a_claim, 3), "release order: r-0, r-2, r-4");
-  cw_logs_queue_release(q, 0);
+  CLAIM_TAGGED(q, NULL, "r", 0, "release order: claim A", 0, 2, 4);
   for (size_t i = 5; i < 8; i++) {
     char msg[32];
     snprintf(msg, sizeof(msg), "r-%05zu", i);
     T_EQ_INT(cw_logs_queue_add(q, GROUP, STREAM2, T0_MS, msg, T0_MS),
              CW_LOGS_ADDED_DROPPED_OLDEST, "release order: full, drop");
   }
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 1,
-           "release order: r-0, r-1, r-2 went; B's r-3 is oldest");
-  T_OK(claimed_are(q, "r", b_left, 1), "release order: r-3");
-  cw_logs_queue_release(q, 1);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 1, "release order: then A");
-  T_OK(claimed_are(q, "r", a_left, 1), "release order: r-4");
-  cw_logs_queue_release(q, 1);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 3, "release order: then C");
+  CLAIM_TAGGED(q, NULL, "r", 1,
+               "release order: r-0, r-1, r-2 went; B's r-3 is oldest", 3);
+  CLAIM_TAGGED(q, NULL, "r", 1, "release order: then A", 4);
+  claim_at(q, T0_MS, 3, "release order: then C");
   T_OK(claimed_are(q, "r", c_left, 3), "release order: r-5..r-7");
   /* Destroyed with a claim open: nothing leaks. */
   cw_logs_queue_destroy(q);
@@ -470,7 +507,6 @@ static void test_release_order(void) {
 
 static void test_message_cut(void) {
   cw_logs_queue_t *q = cw_logs_queue_create(10);
-  cw_logs_batch_t b;
   const cw_logs_event_t *e;
   size_t n4 = CW_LOGS_MAX_MESSAGE / 4 + 10;
   char *m = malloc(n4 * 4 + 1);
@@ -490,7 +526,7 @@ static void test_message_cut(void) {
   }
   cw_logs_queue_add(q, GROUP, STREAM, T0_MS + 3,
                     "bad \xC0\xAF here\xED\xA0\x80", T0_MS);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 4, "4 events");
+  claim_at(q, T0_MS, 4, "4 events");
   e = cw_logs_queue_claimed(q, 0);
   T_EQ_INT(e->len, (CW_LOGS_MAX_MESSAGE / 4) * 4,
            "4-byte chars cut to the last whole one (262,116 bytes)");
@@ -518,22 +554,6 @@ static void test_message_cut(void) {
 static void add_pending_ok(cw_logs_queue_t *q, const char *g, const char *key,
                            int64_t ts, const char *tag, size_t i) {
   add_msg(q, g, key, true, ts, tag, i);
-}
-
-/* The claimed events are exactly want[0..n), in that order, and (when ts
- * is not NULL) at those timestamps. */
-static int claimed_msgs(cw_logs_queue_t *q, const char *const *want,
-                        const int64_t *ts, size_t n) {
-  for (size_t k = 0; k < n; k++) {
-    const cw_logs_event_t *e = cw_logs_queue_claimed(q, k);
-    if (e == NULL || strcmp(e->message, want[k]) != 0 ||
-        e->len != strlen(want[k]) || (ts != NULL && e->timestamp_ms != ts[k])) {
-      T_NOTE("claimed %zu: %s at %lld, want %s", k, e ? e->message : "(none)",
-             e ? (long long)e->timestamp_ms : 0LL, want[k]);
-      return 0;
-    }
-  }
-  return cw_logs_queue_claimed(q, n) == NULL;
 }
 
 /* The namer and rewriter the glue would pass, made independent of
@@ -585,9 +605,7 @@ static char *rewriter(const char *message, size_t len, void *ud) {
 
 static void test_pending_add(void) {
   cw_logs_queue_t *q = cw_logs_queue_create(100);
-  cw_logs_batch_t b;
   char key[CW_LOGS_MAX_NAME + 2];
-  static const char *const s2[] = {"n-00001"}, *const s4[] = {"n-00004"};
 
   add_pending_ok(q, GROUP, "AllTraffic", T0_MS - 3, "p", 0);
   add_ok(q, GROUP, STREAM2, T0_MS, "n", 1);
@@ -597,19 +615,14 @@ static void test_pending_add(void) {
   add_ok(q, GROUP, "AllTraffic", T0_MS, "n", 4);
   T_EQ_INT(cw_logs_queue_pending(q), 3, "pending: 3 events wait for a name");
   T_EQ_INT(cw_logs_queue_size(q), 5, "pending: counted in the size");
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 1,
-           "pending: the oldest arrival is pending: the named stream first");
-  T_OK(strcmp(b.group, GROUP) == 0 && strcmp(b.stream, STREAM2) == 0 &&
-           claimed_msgs(q, s2, NULL, 1),
-       "pending: claim is %s:%s", b.group, b.stream);
-  cw_logs_queue_release(q, 1);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 1,
-           "pending: then the named stream called like a pending key");
-  T_OK(strcmp(b.stream, "AllTraffic") == 0 && claimed_msgs(q, s4, NULL, 1),
-       "pending: and only its own event");
-  cw_logs_queue_release(q, 1);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 0,
-           "pending: only pending events left: nothing to claim");
+  CLAIM_MSGS(q, GROUP ":" STREAM2, 1,
+             "pending: the oldest arrival is pending: the named stream first",
+             "n-00001");
+  CLAIM_MSGS(q, GROUP ":AllTraffic", 1,
+             "pending: then the named stream called like a pending key, "
+             "only its own event",
+             "n-00004");
+  claim_at(q, T0_MS, 0, "pending: only pending events left: nothing to claim");
   cw_logs_queue_release(q, 0);
   T_EQ_INT(cw_logs_queue_size(q), 3, "pending: all 3 still held");
   T_EQ_INT(cw_logs_queue_pending(q), 3, "pending: all 3 still pending");
@@ -644,14 +657,11 @@ static void test_pending_resolve(void) {
   cw_logs_batch_t b;
   namer_t nm = {.instance = "i-1"};
   size_t nomem = 99;
-  static const char *const before[] = {"n-00001", "n-00002"};
   static const char *const merged[] = {"p-00004@i-1", "p-00000@i-1",
                                        "n-00001",     "p-00005@i-1",
                                        "n-00002",     "p-00003@i-1"};
   static const int64_t merged_ts[] = {T0_MS + 5,  T0_MS + 10, T0_MS + 10,
                                       T0_MS + 20, T0_MS + 30, T0_MS + 30};
-  static const char *const other_group[] = {"p-00006@i-1"};
-  static const char *const kept[] = {"k-00007"};
 
   T_EQ_INT(cw_logs_queue_resolve(q, namer, rewriter, &nm, &nomem), 0,
            "resolve: nothing pending: nothing dropped");
@@ -669,10 +679,9 @@ static void test_pending_resolve(void) {
   add_pending_ok(q, GROUP2, "AllTraffic", T0_MS, "p", 6);
   add_pending_ok(q, GROUP, "variant-b", T0_MS + 1, "k", 7);
   T_EQ_INT(cw_logs_queue_pending(q), 6, "resolve: 6 pending before");
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 2,
-           "resolve: before it, only the named events are claimed");
-  T_OK(claimed_msgs(q, before, NULL, 2), "resolve: n-1, n-2");
-  cw_logs_queue_release(q, 0);
+  CLAIM_MSGS(q, NULL, 0,
+             "resolve: before it, only the named events are claimed", "n-00001",
+             "n-00002");
 
   T_EQ_INT(cw_logs_queue_resolve(q, namer, rewriter, &nm, &nomem), 0,
            "resolve: every name valid: nothing dropped");
@@ -686,8 +695,8 @@ static void test_pending_resolve(void) {
   T_EQ_INT(cw_logs_queue_pending(q), 0, "resolve: none pending after");
   T_EQ_INT(cw_logs_queue_size(q), 8, "resolve: all 8 held");
 
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 6,
-           "resolve: merged into the named stream of that name");
+  b = claim_at(q, T0_MS, 6,
+               "resolve: merged into the named stream of that name");
   T_OK(strcmp(b.group, GROUP) == 0 && strcmp(b.stream, NAMED) == 0,
        "resolve: claim is %s:%s", b.group, b.stream);
   T_OK(claimed_msgs(q, merged, merged_ts, 6),
@@ -698,17 +707,12 @@ static void test_pending_resolve(void) {
                4 * strlen("p-00000@i-1"),
            "resolve: the batch counts the rewritten messages' bytes");
   cw_logs_queue_release(q, 1);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 1,
-           "resolve: the same key in another group is another stream");
-  T_OK(strcmp(b.group, GROUP2) == 0 && strcmp(b.stream, NAMED) == 0 &&
-           claimed_msgs(q, other_group, NULL, 1),
-       "resolve: %s:%s", b.group, b.stream);
-  cw_logs_queue_release(q, 1);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 1, "resolve: a second key");
-  T_OK(strcmp(b.stream, "variant-b/i-1/data-log") == 0 &&
-           claimed_msgs(q, kept, NULL, 1),
-       "resolve: a rewriter's NULL keeps the message");
-  cw_logs_queue_release(q, 1);
+  CLAIM_MSGS(q, GROUP2 ":" NAMED, 1,
+             "resolve: the same key in another group is another stream",
+             "p-00006@i-1");
+  CLAIM_MSGS(q, GROUP ":variant-b/i-1/data-log", 1,
+             "resolve: a second key; a rewriter's NULL keeps the message",
+             "k-00007");
   T_EQ_INT(cw_logs_queue_size(q), 0, "resolve: all sent");
   T_EQ_INT(cw_logs_queue_dropped(q), 0, "resolve: none dropped");
 
@@ -716,18 +720,14 @@ static void test_pending_resolve(void) {
   add_pending_ok(q, GROUP, "AllTraffic", T0_MS, "p", 8);
   T_EQ_INT(cw_logs_queue_resolve(q, namer, NULL, &nm, NULL), 0,
            "resolve: no rewriter, no nomem");
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 1, "resolve: named");
-  T_OK(strcmp(b.stream, NAMED) == 0 &&
-           strcmp(cw_logs_queue_claimed(q, 0)->message, "p-00008") == 0,
-       "resolve: the message as it came");
-  cw_logs_queue_release(q, 1);
+  CLAIM_MSGS(q, GROUP ":" NAMED, 1, "resolve: named, the message as it came",
+             "p-00008");
   cw_logs_queue_destroy(q);
 }
 
 /* Two pending keys given the same name: one stream, in order. */
 static void test_pending_two_keys(void) {
   cw_logs_queue_t *q = cw_logs_queue_create(100);
-  cw_logs_batch_t b;
   namer_t nm = {.instance = "i-2", .same = NAMED};
   static const char *const want[] = {"p-00001@i-2", "p-00000@i-2",
                                      "p-00002@i-2", "p-00003@i-2"};
@@ -739,9 +739,7 @@ static void test_pending_two_keys(void) {
   add_pending_ok(q, GROUP, "a", T0_MS + 3, "p", 3);
   T_EQ_INT(cw_logs_queue_resolve(q, namer, rewriter, &nm, NULL), 0,
            "two keys: nothing dropped");
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 4, "two keys: one stream");
-  T_OK(claimed_msgs(q, want, ts, 4), "two keys: merged chronologically");
-  cw_logs_queue_release(q, 1);
+  claim_msgs(q, NULL, want, ts, 4, 1, "two keys: one stream");
   T_EQ_INT(cw_logs_queue_size(q), 0, "two keys: all claimed at once");
   cw_logs_queue_destroy(q);
 }
@@ -750,9 +748,7 @@ static void test_pending_two_keys(void) {
  * returned, not counted as queue drops. */
 static void test_pending_unnamed(void) {
   cw_logs_queue_t *q = cw_logs_queue_create(100);
-  cw_logs_batch_t b;
   static const char *const bad[] = {"a:b", "a*b", "", "bad\xFF"};
-  static const char *const named[] = {"n-00003"};
 
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     namer_t nm = {.instance = "i-1", .bad_key = "v2", .bad_name = bad[i]};
@@ -765,7 +761,7 @@ static void test_pending_unnamed(void) {
     if (!T_OK(nomem == 0, "unnamed: no memory trouble"))
       T_NOTE("name \"%s\"", bad[i]);
     T_EQ_INT(cw_logs_queue_size(q), 1, "unnamed: the valid one kept");
-    T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 1, "unnamed: it is claimed");
+    claim_at(q, T0_MS, 1, "unnamed: it is claimed");
     cw_logs_queue_release(q, 1);
   }
   {
@@ -778,9 +774,7 @@ static void test_pending_unnamed(void) {
              "unnamed: the namer has no name: 3 dropped");
     T_EQ_INT(cw_logs_queue_pending(q), 0, "unnamed: none pending");
     T_EQ_INT(cw_logs_queue_size(q), 1, "unnamed: the named event kept");
-    T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 1, "unnamed: claimed");
-    T_OK(claimed_msgs(q, named, NULL, 1), "unnamed: n-3");
-    cw_logs_queue_release(q, 1);
+    CLAIM_MSGS(q, NULL, 1, "unnamed: claimed", "n-00003");
   }
   T_EQ_INT(cw_logs_queue_dropped(q), 0,
            "unnamed: not counted as the queue's drops");
@@ -793,8 +787,6 @@ static void test_pending_bound(void) {
   cw_logs_queue_t *q = cw_logs_queue_create(3);
   cw_logs_batch_t b;
   namer_t nm = {.instance = "i-1"};
-  static const char *const named[] = {"n-00003", "n-00004"};
-  static const char *const resolved[] = {"p-00005@i-1"};
 
   add_pending_ok(q, GROUP, "AllTraffic", T0_MS, "p", 0);
   add_ok(q, GROUP, STREAM, T0_MS, "n", 1);
@@ -812,35 +804,19 @@ static void test_pending_bound(void) {
   T_EQ_INT(cw_logs_queue_dropped(q), 3, "bound: 3 dropped");
   T_EQ_INT(cw_logs_queue_resolve(q, namer, rewriter, &nm, NULL), 0,
            "bound: resolve");
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 2, "bound: n-3, n-4 first");
-  T_OK(claimed_msgs(q, named, NULL, 2), "bound: the named events");
-  cw_logs_queue_release(q, 1);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 1, "bound: then p-5");
-  T_OK(claimed_msgs(q, resolved, NULL, 1), "bound: rewritten");
-  cw_logs_queue_release(q, 1);
+  CLAIM_MSGS(q, NULL, 1, "bound: n-3, n-4 first", "n-00003", "n-00004");
+  CLAIM_MSGS(q, NULL, 1, "bound: then p-5", "p-00005@i-1");
   cw_logs_queue_destroy(q);
 
-  /* The byte bound. */
-  q = cw_logs_queue_create(100);
-  cw_logs_queue_set_max_bytes(q, 1);
-  {
-    char *big = text_of(CW_LOGS_MAX_MESSAGE, 'q');
-    T_EQ_INT(
-        cw_logs_queue_add_pending(q, GROUP, "AllTraffic", T0_MS, big, T0_MS),
-        CW_LOGS_ADDED, "bytes: a largest pending event fits the floor");
-    T_EQ_INT(cw_logs_queue_add(q, GROUP, STREAM, T0_MS, "x", T0_MS),
-             CW_LOGS_ADDED_DROPPED_OLDEST, "bytes: the next drops it");
-    T_EQ_INT(cw_logs_queue_pending(q), 0, "bytes: none pending");
-    free(big);
-  }
+  q = byte_floor(true);
+  T_EQ_INT(cw_logs_queue_pending(q), 0, "bytes: none pending");
   cw_logs_queue_destroy(q);
 
   /* Too old while waiting for a name. */
   q = cw_logs_queue_create(100);
   add_pending_ok(q, GROUP, "AllTraffic", T0_MS - 13 * DAY_MS, "p", 0);
   add_pending_ok(q, GROUP, "AllTraffic", T0_MS, "p", 1);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS + 2 * DAY_MS, &b), 0,
-           "too old: nothing named to claim");
+  b = claim_at(q, T0_MS + 2 * DAY_MS, 0, "too old: nothing named to claim");
   T_EQ_INT(b.too_old, 1, "too old: the old pending event counted");
   cw_logs_queue_release(q, 0);
   T_EQ_INT(cw_logs_queue_pending(q), 1, "too old: the other waits");
@@ -848,64 +824,52 @@ static void test_pending_bound(void) {
 }
 
 /* A resolve while a claim is open on the stream it merges into: the
- * claim is untouched, and both ends of it keep the queue's order. */
-static void test_pending_claim_open(void) {
+ * claim is untouched, and both ends of it keep the queue's order.
+ * resolved_under_claim: n-0, n-1 named and p-2, p-3 pending for the same
+ * stream, interleaved in time; resolved by nm while n-0, n-1 are claimed. */
+static cw_logs_queue_t *resolved_under_claim(namer_t *nm) {
   cw_logs_queue_t *q = cw_logs_queue_create(6);
-  cw_logs_batch_t b;
+
+  add_ok(q, GROUP, NAMED, T0_MS + 10, "n", 0);
+  add_ok(q, GROUP, NAMED, T0_MS + 20, "n", 1);
+  add_pending_ok(q, GROUP, "AllTraffic", T0_MS + 5, "p", 2);
+  add_pending_ok(q, GROUP, "AllTraffic", T0_MS + 15, "p", 3);
+  claim_at(q, T0_MS, 2, "claim open: n-0, n-1");
+  T_EQ_INT(cw_logs_queue_resolve(q, namer, rewriter, nm, NULL), 0,
+           "claim open: resolve into the claimed stream");
+  return q;
+}
+
+static void test_pending_claim_open(void) {
   namer_t nm = {.instance = "i-1"};
+  cw_logs_queue_t *q = resolved_under_claim(&nm);
   static const char *const claim1[] = {"n-00000", "n-00001"};
   static const char *const all[] = {"p-00002@i-1", "n-00000", "p-00003@i-1",
                                     "n-00001"};
   static const int64_t all_ts[] = {T0_MS + 5, T0_MS + 10, T0_MS + 15,
                                    T0_MS + 20};
-  static const char *const rest[] = {"p-00002@i-1", "p-00003@i-1"};
-  static const char *const p3[] = {"p-00003@i-1"};
-  static const char *const m[] = {"m-00004", "m-00005", "m-00006", "m-00007",
-                                  "m-00008"};
 
   /* Released undone: everything comes back in order. */
-  add_ok(q, GROUP, NAMED, T0_MS + 10, "n", 0);
-  add_ok(q, GROUP, NAMED, T0_MS + 20, "n", 1);
-  add_pending_ok(q, GROUP, "AllTraffic", T0_MS + 5, "p", 2);
-  add_pending_ok(q, GROUP, "AllTraffic", T0_MS + 15, "p", 3);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 2, "claim open: n-0, n-1");
-  T_EQ_INT(cw_logs_queue_resolve(q, namer, rewriter, &nm, NULL), 0,
-           "claim open: resolve into the claimed stream");
   T_OK(claimed_msgs(q, claim1, NULL, 2), "claim open: the claim untouched");
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 0,
-           "claim open: still one claim at a time");
+  claim_at(q, T0_MS, 0, "claim open: still one claim at a time");
   cw_logs_queue_release(q, 0);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 4,
-           "released undone: all four claimed");
-  T_OK(claimed_msgs(q, all, all_ts, 4), "released undone: chronological");
-  cw_logs_queue_release(q, 0);
+  claim_msgs(q, NULL, all, all_ts, 4, 0, "released undone: all four claimed");
   cw_logs_queue_destroy(q);
 
   /* Released done: only the claimed events go. */
-  q = cw_logs_queue_create(6);
-  add_ok(q, GROUP, NAMED, T0_MS + 10, "n", 0);
-  add_ok(q, GROUP, NAMED, T0_MS + 20, "n", 1);
-  add_pending_ok(q, GROUP, "AllTraffic", T0_MS + 5, "p", 2);
-  add_pending_ok(q, GROUP, "AllTraffic", T0_MS + 15, "p", 3);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 2, "claim open: claim");
-  T_EQ_INT(cw_logs_queue_resolve(q, namer, rewriter, &nm, NULL), 0,
-           "claim open: resolve");
+  q = resolved_under_claim(&nm);
   cw_logs_queue_release(q, 1);
   T_EQ_INT(cw_logs_queue_size(q), 2, "released done: the two merged left");
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 2, "released done: claim them");
-  T_OK(claimed_msgs(q, rest, NULL, 2), "released done: p-2, p-3 in order");
+  CLAIM_MSGS(q, NULL, 0, "released done: claim them", "p-00002@i-1",
+             "p-00003@i-1");
   /* Undone, they are back in arrival order: the next drop takes p-2. */
-  cw_logs_queue_release(q, 0);
   for (size_t i = 4; i < 8; i++)
     add_ok(q, GROUP2, STREAM2, T0_MS, "m", i);
   T_EQ_INT(cw_logs_queue_add(q, GROUP2, STREAM2, T0_MS, "m-00008", T0_MS),
            CW_LOGS_ADDED_DROPPED_OLDEST, "full: the oldest arrival dropped");
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 1, "full: p-2 went, p-3 next");
-  T_OK(claimed_msgs(q, p3, NULL, 1), "full: p-3");
-  cw_logs_queue_release(q, 1);
-  T_EQ_INT(cw_logs_queue_claim(q, T0_MS, &b), 5, "full: then the m events");
-  T_OK(claimed_msgs(q, m, NULL, 5), "full: m-4 to m-8");
-  cw_logs_queue_release(q, 1);
+  CLAIM_MSGS(q, NULL, 1, "full: p-2 went, p-3 next", "p-00003@i-1");
+  CLAIM_MSGS(q, NULL, 1, "full: then the m events", "m-00004", "m-00005",
+             "m-00006", "m-00007", "m-00008");
   T_EQ_INT(cw_logs_queue_size(q), 0, "full: empty");
   T_EQ_INT(cw_logs_queue_dropped(q), 1, "full: 1 dropped");
   cw_logs_queue_destroy(q);

@@ -49,6 +49,7 @@
 
 #define CTYPE "application/x-amz-json-1.0"
 #include "pipeline_fixture.h"
+#include "pipeline_harness.h"
 
 #define NS "SageMaker/SenderTest"
 #define TARGET "GraniteServiceVersion20100801.PutMetricData"
@@ -117,6 +118,12 @@ static int num_eq(yajl_val v, double want) {
 
 /* Checks a PutMetricData body holds exactly datums [first, first + n) in
  * order. 0, or -1 with why. */
+/* Member key of object v, of type t; NULL when there is none. */
+static yajl_val member(yajl_val v, const char *key, yajl_type t) {
+  const char *path[] = {key, NULL};
+  return yajl_tree_get(v, path, t);
+}
+
 static int check_datums(const char *json, size_t first, size_t n, int uniform,
                         char *why, size_t whysize) {
   char err[256];
@@ -144,18 +151,6 @@ static int check_datums(const char *json, size_t first, size_t n, int uniform,
   }
   for (size_t k = 0; k < n; k++) {
     yajl_val it = md->u.array.values[k], dims, sv, x;
-    static const char *p_name[] = {"MetricName", NULL};
-    static const char *p_dims[] = {"Dimensions", NULL};
-    static const char *p_ts[] = {"Timestamp", NULL};
-    static const char *p_unit[] = {"Unit", NULL};
-    static const char *p_res[] = {"StorageResolution", NULL};
-    static const char *p_sv[] = {"StatisticValues", NULL};
-    static const char *p_dn[] = {"Name", NULL};
-    static const char *p_dv[] = {"Value", NULL};
-    static const char *p_sc[] = {"SampleCount", NULL};
-    static const char *p_sum[] = {"Sum", NULL};
-    static const char *p_min[] = {"Minimum", NULL};
-    static const char *p_max[] = {"Maximum", NULL};
     char name[32];
     cw_datum_t d;
 
@@ -164,38 +159,39 @@ static int check_datums(const char *json, size_t first, size_t n, int uniform,
       snprintf(why, whysize, "datum %zu: not an object of 6 members", k);
       goto out;
     }
-    x = yajl_tree_get(it, p_name, yajl_t_string);
+    x = member(it, "MetricName", yajl_t_string);
     if (!str_is(x, name)) {
       snprintf(why, whysize, "datum %zu: MetricName %s, want %s", k, str_of(x),
                name);
       goto out;
     }
-    dims = yajl_tree_get(it, p_dims, yajl_t_array);
+    dims = member(it, "Dimensions", yajl_t_array);
     if (dims == NULL || dims->u.array.len != 1 ||
-        !str_is(yajl_tree_get(dims->u.array.values[0], p_dn, yajl_t_string),
+        !str_is(member(dims->u.array.values[0], "Name", yajl_t_string),
                 "Host") ||
-        !str_is(yajl_tree_get(dims->u.array.values[0], p_dv, yajl_t_string),
+        !str_is(member(dims->u.array.values[0], "Value", yajl_t_string),
                 "host-a") ||
         dims->u.array.values[0]->u.object.len != 2) {
       snprintf(why, whysize, "%s: Dimensions", name);
       goto out;
     }
-    if (!num_eq(yajl_tree_get(it, p_ts, yajl_t_number), period_of(DATUM_TS))) {
+    if (!num_eq(member(it, "Timestamp", yajl_t_number), period_of(DATUM_TS))) {
       snprintf(why, whysize, "%s: Timestamp", name);
       goto out;
     }
-    x = yajl_tree_get(it, p_unit, yajl_t_string);
+    x = member(it, "Unit", yajl_t_string);
     if (!str_is(x, "Milliseconds") ||
-        !num_eq(yajl_tree_get(it, p_res, yajl_t_number), 60)) {
+        !num_eq(member(it, "StorageResolution", yajl_t_number), 60)) {
       snprintf(why, whysize, "%s: Unit or StorageResolution", name);
       goto out;
     }
-    sv = yajl_tree_get(it, p_sv, yajl_t_object);
+    sv = member(it, "StatisticValues", yajl_t_object);
     if (sv == NULL || sv->u.object.len != 4 ||
-        !num_eq(yajl_tree_get(sv, p_sc, yajl_t_number), d.stats.sample_count) ||
-        !num_eq(yajl_tree_get(sv, p_sum, yajl_t_number), d.stats.sum) ||
-        !num_eq(yajl_tree_get(sv, p_min, yajl_t_number), d.stats.minimum) ||
-        !num_eq(yajl_tree_get(sv, p_max, yajl_t_number), d.stats.maximum)) {
+        !num_eq(member(sv, "SampleCount", yajl_t_number),
+                d.stats.sample_count) ||
+        !num_eq(member(sv, "Sum", yajl_t_number), d.stats.sum) ||
+        !num_eq(member(sv, "Minimum", yajl_t_number), d.stats.minimum) ||
+        !num_eq(member(sv, "Maximum", yajl_t_number), d.stats.maximum)) {
       snprintf(why, whysize, "%s: StatisticValues", name);
       goto out;
     }
@@ -283,8 +279,8 @@ typedef struct {
   cw_stream_metrics_t *m;
   cw_queue_t *q;
   pthread_mutex_t lock;
-  char url[64];
-  char host[64];
+  char url[FX_ADDR_MAX];
+  char host[FX_ADDR_MAX];
 } fx_t;
 
 static int fx_init(fx_t *fx, const fake_http_step_t *steps, size_t n) {
@@ -292,13 +288,10 @@ static int fx_init(fx_t *fx, const fake_http_step_t *steps, size_t n) {
   fx->c.now = T0;
   pthread_mutex_init(&fx->lock, NULL);
   fx->q = cw_queue_create(10000);
-  fx->srv = fake_server(steps, n, &fx->lock);
+  fx->nsteps = n;
+  fx->srv = fx->c.srv = fx_serve(steps, n, &fx->lock, fx->url, fx->host);
   if (fx->srv == NULL)
     return -1;
-  fx->nsteps = n;
-  snprintf(fx->url, sizeof(fx->url), "%s/", fake_http_url(fx->srv));
-  snprintf(fx->host, sizeof(fx->host), "127.0.0.1:%d", fake_http_port(fx->srv));
-  fx->c.srv = fx->srv;
   fx->creds = fake_creds(&fx->c);
   fx->cfg = (fx_cfg_t){
       .url = fx->url,
@@ -352,18 +345,95 @@ static int fx_drain(fx_t *fx, time_t deadline) {
   return cw_pipeline_run(fx->p, deadline);
 }
 
+static cw_pipeline_stats_t fx_stats(fx_t *fx) {
+  return fx_stream_stats(fx->p, 0);
+}
+
+/* fx_drain timed: *t0 and *t1 the fake's clock (ms) before and after. */
+static int fx_drain_timed(fx_t *fx, time_t deadline, long *t0, long *t1) {
+  int rc;
+  *t0 = fake_http_now_ms();
+  rc = fx_drain(fx, deadline);
+  *t1 = fake_http_now_ms();
+  return rc;
+}
+
+/* The datums queued, read under the lock. */
 static size_t fx_qsize(fx_t *fx) {
-  size_t n;
   pthread_mutex_lock(&fx->lock);
-  n = cw_queue_size(fx->q);
+  size_t n = cw_queue_size(fx->q);
   pthread_mutex_unlock(&fx->lock);
   return n;
 }
 
-static cw_pipeline_stats_t fx_stats(fx_t *fx) {
-  cw_pipeline_stats_t st;
-  cw_pipeline_get_stats(fx->p, 0, &st);
-  return st;
+/* What a case changes before its sender is made: cfg, whose url is the
+ * fixture's and whose fields left 0 keep its defaults, and
+ * ctx_t's fields of the same names. */
+typedef struct {
+  fx_cfg_t cfg;
+  const double *rnd;
+  size_t nrnd;
+  int rotate, with_token, stop, no_keys;
+} fx_opts_t;
+
+/* fx_init (checked as "<what>: fixture"), the changes of o (NULL: none),
+ * then fx_sender: 0 when the case can go on. */
+static int fx_start(fx_t *fx, const fake_http_step_t *steps, size_t n,
+                    const fx_opts_t *o, const char *what) {
+  static const fx_opts_t none;
+  fx_cfg_t c;
+
+  if (!T_OK(fx_init(fx, steps, n) == 0, "%s: fixture", what))
+    return -1;
+  o = o != NULL ? o : &none;
+  c = o->cfg;
+  c.url = fx->cfg.url;
+  if (c.compress_threshold == 0)
+    c.compress_threshold = fx->cfg.compress_threshold;
+  if (c.timeout_ms == 0)
+    c.timeout_ms = fx->cfg.timeout_ms;
+  if (c.max_attempts == 0)
+    c.max_attempts = fx->cfg.max_attempts;
+  fx->cfg = c;
+  fx->c.rnd = o->rnd;
+  fx->c.nrnd = o->nrnd;
+  fx->c.rotate = o->rotate;
+  fx->c.with_token = o->with_token;
+  fx->c.stop = o->stop;
+  fx->c.no_keys = o->no_keys;
+  return fx_sender(fx);
+}
+
+/* A spool in a new directory made from the template dir (mkdtemp, dir
+ * then names it); NULL, with a failed check, when either fails. */
+static cw_spool_t *spool_in(char *dir, const char *what) {
+  char err[512];
+  cw_spool_t *sp;
+
+  if (!T_OK(mkdtemp(dir) != NULL, "%s: a directory", what))
+    return NULL;
+  sp = cw_spool_open(dir, CW_SPOOL_DEFAULT_MAX_BYTES, NULL, err, sizeof(err));
+  if (!T_OK(sp != NULL, "%s: open %s", what, dir))
+    T_NOTE("%s", err);
+  return sp;
+}
+
+/* Closes sp (when not NULL) and removes its directory. */
+static void spool_remove(cw_spool_t *sp, const char *dir) {
+  char cmd[128];
+
+  if (sp != NULL)
+    cw_spool_close(sp);
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+  if (system(cmd) != 0)
+    T_NOTE("could not remove %s", dir);
+}
+
+/* One flush of n datums newly queued, without a deadline: the drain
+ * returns ret. */
+static void fx_flush(fx_t *fx, size_t n, int ret, const char *what) {
+  queue_datums(fx->q, &fx->lock, 0, n, 0);
+  T_EQ_INT(fx_drain(fx, 0), ret, what);
 }
 
 /* Stops the fake and checks its script was used up exactly. */
@@ -421,15 +491,12 @@ static void test_success(void) {
   size_t len;
   char v[64];
 
-  if (!T_OK(fx_init(&fx, steps, 2) == 0, "success: fixture"))
-    return;
-  if (fx_sender(&fx) != 0)
+  if (fx_start(&fx, steps, 2, NULL, "success") != 0)
     return;
   T_EQ_INT(fx_drain(&fx, 0), 0, "empty queue: drain returns 0");
   T_EQ_INT(srv_count(fx.srv), 0, "empty queue: no request");
 
-  queue_datums(fx.q, &fx.lock, 0, 5, 0);
-  T_EQ_INT(fx_drain(&fx, 0), 0, "success: drain returns 0");
+  fx_flush(&fx, 5, 0, "success: drain returns 0");
   T_EQ_INT(srv_count(fx.srv), 1, "success: one request");
   check_signed(&fx, 0, K1, S1, NULL, "success");
   T_OK(fake_http_header(srv_req(fx.srv, 0), "Content-Encoding", v, sizeof(v)) ==
@@ -440,13 +507,9 @@ static void test_success(void) {
        "the queue lock is not held while the request is in flight");
   T_EQ_INT(fx_qsize(&fx), 0, "sent datums left the queue");
   st = fx_stats(&fx);
-  T_EQ_INT(st.requests, 1, "stats: 1 request");
-  T_EQ_INT(st.requests_failed, 0, "stats: none failed");
-  T_EQ_INT(st.items_sent, 5, "stats: 5 datums sent");
-  T_EQ_INT(st.items_refused, 0, "stats: none dropped");
-  T_EQ_INT(st.retries, 0, "stats: no retry");
-  T_EQ_INT(st.bytes_sent, len, "stats: bytes_sent is the body");
-  T_EQ_INT(st.bytes_raw, len, "stats: bytes_raw is the body");
+  CHECK_STATS(&st, "success", STAT(requests, 1), STAT(requests_failed, 0),
+              STAT(items_sent, 5), STAT(items_refused, 0), STAT(retries, 0),
+              STAT(bytes_sent, len), STAT(bytes_raw, len));
   T_EQ_INT(fx.c.nsleeps, 0, "no sleep");
   T_EQ_INT(fx.c.err_logs, 0, "nothing logged as an error");
 
@@ -476,15 +539,12 @@ static void test_gzip(void) {
   size_t len0, len1;
   char v[64];
 
-  if (!T_OK(fx_init(&fx, steps, 2) == 0, "gzip: fixture"))
-    return;
-  fx.cfg.compress = 1;
-  fx.cfg.compress_threshold = 1024;
-  if (fx_sender(&fx) != 0)
+  if (fx_start(&fx, steps, 2,
+               &(fx_opts_t){.cfg.compress = 1, .cfg.compress_threshold = 1024},
+               "gzip") != 0)
     return;
 
-  queue_datums(fx.q, &fx.lock, 0, 40, 0);
-  T_EQ_INT(fx_drain(&fx, 0), 0, "gzip: drain returns 0");
+  fx_flush(&fx, 40, 0, "gzip: drain returns 0");
   r = srv_req(fx.srv, 0);
   T_EQ_STR(fake_http_header(r, "Content-Encoding", v, sizeof(v)), "gzip",
            "over the threshold: Content-Encoding: gzip");
@@ -523,8 +583,8 @@ static void test_gzip(void) {
     free(json);
   }
   st = fx_stats(&fx);
-  T_EQ_INT(st.bytes_sent, r->body_len, "stats: bytes_sent after gzip");
-  T_EQ_INT(st.bytes_raw, len0, "stats: bytes_raw before gzip");
+  CHECK_STATS(&st, "gzip", STAT(bytes_sent, r->body_len),
+              STAT(bytes_raw, len0));
 
   queue_datums(fx.q, &fx.lock, 40, 1, 0);
   T_EQ_INT(fx_drain(&fx, 0), 0, "gzip, small body: drain returns 0");
@@ -544,12 +604,9 @@ static void test_batching(void) {
   cw_pipeline_stats_t st;
   char v[64];
 
-  if (!T_OK(fx_init(&fx, steps, 3) == 0, "batching: fixture"))
+  if (fx_start(&fx, steps, 3, NULL, "batching") != 0)
     return;
-  if (fx_sender(&fx) != 0)
-    return;
-  queue_datums(fx.q, &fx.lock, 0, 2500, 0);
-  T_EQ_INT(fx_drain(&fx, 0), 0, "2500 datums: drain returns 0");
+  fx_flush(&fx, 2500, 0, "2500 datums: drain returns 0");
   T_EQ_INT(srv_count(fx.srv), 3, "2500 datums: 3 requests");
   check_body(&fx, 0, 0, 1000, 0, "2500 datums");
   check_body(&fx, 1, 1000, 1000, 0, "2500 datums");
@@ -560,8 +617,8 @@ static void test_batching(void) {
   check_signed(&fx, 2, K1, S1, NULL, "2500 datums");
   T_EQ_INT(fx_qsize(&fx), 0, "queue empty");
   st = fx_stats(&fx);
-  T_EQ_INT(st.requests, 3, "stats: 3 requests");
-  T_EQ_INT(st.items_sent, 2500, "stats: 2500 datums");
+  CHECK_STATS(&st, "batching by count", STAT(requests, 3),
+              STAT(items_sent, 2500));
   fx_done(&fx, "batching by count");
 }
 
@@ -596,10 +653,8 @@ static void test_batching_bytes(void) {
   inc = l2 - l1;
   max = l1 + 3 * inc + inc / 2;
 
-  if (!T_OK(fx_init(&fx, steps, 3) == 0, "batching by bytes: fixture"))
-    return;
-  fx.cfg.max_batch_bytes = max;
-  if (fx_sender(&fx) != 0)
+  if (fx_start(&fx, steps, 3, &(fx_opts_t){.cfg.max_batch_bytes = max},
+               "batching by bytes") != 0)
     return;
   queue_datums(fx.q, &fx.lock, 0, 10, 1);
   T_EQ_INT(fx_drain(&fx, 0), 0, "by bytes: drain returns 0");
@@ -621,11 +676,7 @@ static void retry_then_ok(const fake_http_step_t *steps, const char *what) {
   fx_t fx;
   cw_pipeline_stats_t st;
 
-  if (!T_OK(fx_init(&fx, steps, 3) == 0, "%s: fixture", what))
-    return;
-  fx.c.rnd = rnd;
-  fx.c.nrnd = 2;
-  if (fx_sender(&fx) != 0)
+  if (fx_start(&fx, steps, 3, &(fx_opts_t){.rnd = rnd, .nrnd = 2}, what) != 0)
     return;
   queue_datums(fx.q, &fx.lock, 0, 7, 0);
   /* A deadline still ahead does not stop the retries. */
@@ -637,11 +688,8 @@ static void retry_then_ok(const fake_http_step_t *steps, const char *what) {
   check_signed(&fx, 2, K1, S1, NULL, what);
   T_EQ_INT(fx_qsize(&fx), 0, "queue empty");
   st = fx_stats(&fx);
-  T_EQ_INT(st.requests, 3, "stats: 3 requests");
-  T_EQ_INT(st.requests_failed, 2, "stats: 2 failed");
-  T_EQ_INT(st.items_sent, 7, "stats: datums sent once");
-  T_EQ_INT(st.items_refused, 0, "stats: none dropped");
-  T_EQ_INT(st.retries, 2, "stats: 2 retries");
+  CHECK_STATS(&st, what, STAT(requests, 3), STAT(requests_failed, 2),
+              STAT(items_sent, 7), STAT(items_refused, 0), STAT(retries, 2));
   T_EQ_INT(fx.c.nsleeps, 2, "slept twice");
   /* Full jitter: [0, min(cap, base * 2^n)), here random * ceiling. */
   T_OK(fx.c.sleeps[0] < 200, "first delay %" PRIu64 " < 200", fx.c.sleeps[0]);
@@ -653,26 +701,17 @@ static void retry_then_ok(const fake_http_step_t *steps, const char *what) {
 
 static void test_throttling(void) {
   static const fake_http_step_t steps[] = {
-      ANSWER(
-          400,
-          "{\"__type\":\"com.amazon.coral.availability#ThrottlingException\","
-          "\"message\":\"Rate exceeded\"}",
-          NULL),
-      ANSWER(
-          400,
-          "{\"__type\":\"com.amazon.coral.availability#ThrottlingException\","
-          "\"message\":\"Rate exceeded\"}",
-          NULL),
+      REFUSAL(400, "com.amazon.coral.availability#ThrottlingException",
+              "Rate exceeded"),
+      REFUSAL(400, "com.amazon.coral.availability#ThrottlingException",
+              "Rate exceeded"),
       OK_EMPTY};
   retry_then_ok(steps, "throttling");
 }
 
 static void test_5xx(void) {
   static const fake_http_step_t steps[] = {
-      ANSWER(500,
-             "{\"__type\":\"InternalServiceError\",\"message\":\"Internal "
-             "error\"}",
-             NULL),
+      REFUSAL(500, "InternalServiceError", "Internal error"),
       ANSWER(503, "", NULL), OK_EMPTY};
   retry_then_ok(steps, "5xx");
 }
@@ -682,14 +721,10 @@ static void test_expired_token(void) {
   fx_t fx;
   cw_pipeline_stats_t st;
 
-  if (!T_OK(fx_init(&fx, steps, 2) == 0, "expired token: fixture"))
+  if (fx_start(&fx, steps, 2, &(fx_opts_t){.rotate = 1, .with_token = 1},
+               "expired token") != 0)
     return;
-  fx.c.rotate = 1;
-  fx.c.with_token = 1;
-  if (fx_sender(&fx) != 0)
-    return;
-  queue_datums(fx.q, &fx.lock, 0, 3, 0);
-  T_EQ_INT(fx_drain(&fx, 0), 0, "expired token: drain returns 0");
+  fx_flush(&fx, 3, 0, "expired token: drain returns 0");
   T_EQ_INT(srv_count(fx.srv), 2, "expired token: 2 requests");
   check_signed(&fx, 0, K1, S1, TOK1, "expired token: first");
   check_signed(&fx, 1, K2, S2, TOK2, "expired token: retry with fresh keys");
@@ -699,9 +734,8 @@ static void test_expired_token(void) {
   T_EQ_INT(fx.c.nsleeps, 0, "no sleep before the retry with fresh keys");
   T_EQ_INT(fx_qsize(&fx), 0, "queue empty");
   st = fx_stats(&fx);
-  T_EQ_INT(st.items_sent, 3, "stats: datums sent");
-  T_EQ_INT(st.requests, 2, "stats: 2 requests");
-  T_EQ_INT(st.requests_failed, 1, "stats: 1 failed");
+  CHECK_STATS(&st, "expired token", STAT(items_sent, 3), STAT(requests, 2),
+              STAT(requests_failed, 1));
   fx_done(&fx, "expired token");
 }
 
@@ -712,14 +746,10 @@ static void test_expired_twice(void) {
                                            EXPIRED_TOKEN};
   fx_t fx;
 
-  if (!T_OK(fx_init(&fx, steps, 3) == 0, "expired twice: fixture"))
+  if (fx_start(&fx, steps, 3, &(fx_opts_t){.rotate = 1, .cfg.max_attempts = 2},
+               "expired twice") != 0)
     return;
-  fx.c.rotate = 1;
-  fx.cfg.max_attempts = 2;
-  if (fx_sender(&fx) != 0)
-    return;
-  queue_datums(fx.q, &fx.lock, 0, 2, 0);
-  T_EQ_INT(fx_drain(&fx, 0), -1, "expired twice: drain returns -1");
+  fx_flush(&fx, 2, -1, "expired twice: drain returns -1");
   T_EQ_INT(srv_count(fx.srv), 3,
            "expired twice: refresh once, then max_attempts 2");
   T_EQ_INT(fx.c.nsleeps, 1, "one backoff sleep");
@@ -729,26 +759,20 @@ static void test_expired_twice(void) {
 
 static void test_permanent(void) {
   static const fake_http_step_t steps[] = {
-      ANSWER(400,
-             "{\"__type\":\"InvalidParameterValue\",\"message\":\"The value "
-             "-Infinity for parameter MetricData.member.1.Value is invalid.\"}",
-             NULL)};
+      REFUSAL(400, "InvalidParameterValue",
+              "The value -Infinity for parameter MetricData.member.1.Value is "
+              "invalid.")};
   fx_t fx;
   cw_pipeline_stats_t st;
 
-  if (!T_OK(fx_init(&fx, steps, 1) == 0, "permanent: fixture"))
+  if (fx_start(&fx, steps, 1, NULL, "permanent") != 0)
     return;
-  if (fx_sender(&fx) != 0)
-    return;
-  queue_datums(fx.q, &fx.lock, 0, 4, 0);
-  T_EQ_INT(fx_drain(&fx, 0), 0, "permanent: drain goes on (returns 0)");
+  fx_flush(&fx, 4, 0, "permanent: drain goes on (returns 0)");
   T_EQ_INT(srv_count(fx.srv), 1, "permanent: 1 request, no retry");
   T_EQ_INT(fx_qsize(&fx), 0, "permanent: the batch is dropped");
   st = fx_stats(&fx);
-  T_EQ_INT(st.items_refused, 4, "stats: 4 datums dropped");
-  T_EQ_INT(st.items_sent, 0, "stats: none sent");
-  T_EQ_INT(st.requests_failed, 1, "stats: 1 failed");
-  T_EQ_INT(st.retries, 0, "stats: no retry");
+  CHECK_STATS(&st, "permanent", STAT(items_refused, 4), STAT(items_sent, 0),
+              STAT(requests_failed, 1), STAT(retries, 0));
   T_EQ_INT(fx.c.nsleeps, 0, "no sleep");
   T_EQ_INT(fx.c.err_logs, 1, "one error logged");
   if (!T_OK(strstr(fx.c.log, "The value -Infinity for parameter "
@@ -768,13 +792,10 @@ static void test_persistent(void) {
   cw_pipeline_stats_t st;
   char err[1024];
 
-  if (!T_OK(fx_init(&fx, steps, 4) == 0, "persistent: fixture"))
+  if (fx_start(&fx, steps, 4, &(fx_opts_t){.cfg.max_attempts = 3},
+               "persistent") != 0)
     return;
-  fx.cfg.max_attempts = 3;
-  if (fx_sender(&fx) != 0)
-    return;
-  queue_datums(fx.q, &fx.lock, 0, 6, 0);
-  T_EQ_INT(fx_drain(&fx, 0), -1, "always 503: drain returns -1");
+  fx_flush(&fx, 6, -1, "always 503: drain returns -1");
   T_EQ_INT(srv_count(fx.srv), 3, "always 503: exactly 3 requests");
   T_EQ_INT(fx_qsize(&fx), 6, "always 503: datums still queued");
   T_EQ_INT(fx.c.nsleeps, 2, "slept between attempts only");
@@ -785,11 +806,9 @@ static void test_persistent(void) {
     T_NOTE("log: %s", fx.c.log);
   (void)err;
   st = fx_stats(&fx);
-  T_EQ_INT(st.requests, 3, "stats: 3 requests");
-  T_EQ_INT(st.requests_failed, 3, "stats: 3 failed");
-  T_EQ_INT(st.retries, 2, "stats: 2 retries");
-  T_EQ_INT(st.items_sent, 0, "stats: none sent");
-  T_EQ_INT(st.items_refused, 0, "stats: none dropped");
+  CHECK_STATS(&st, "persistent failure", STAT(requests, 3),
+              STAT(requests_failed, 3), STAT(retries, 2), STAT(items_sent, 0),
+              STAT(items_refused, 0));
 
   fx.c.nsleeps = 0;
   T_EQ_INT(fx_drain(&fx, 0), 0, "later drain, server back: returns 0");
@@ -811,18 +830,13 @@ static void test_slow(void) {
   fx_t fx;
   long t0, t1;
   int rc;
-  char err[1024];
 
-  if (!T_OK(fx_init(&fx, steps, 2) == 0, "slow: fixture"))
-    return;
-  fx.cfg.timeout_ms = 300;
-  fx.cfg.max_attempts = 2;
-  if (fx_sender(&fx) != 0)
+  if (fx_start(&fx, steps, 2,
+               &(fx_opts_t){.cfg.timeout_ms = 300, .cfg.max_attempts = 2},
+               "slow") != 0)
     return;
   queue_datums(fx.q, &fx.lock, 0, 3, 0);
-  t0 = fake_http_now_ms();
-  rc = fx_drain(&fx, 0);
-  t1 = fake_http_now_ms();
+  rc = fx_drain_timed(&fx, 0, &t0, &t1);
   T_EQ_INT(rc, -1, "silent server: drain returns -1");
   T_EQ_INT(srv_count(fx.srv), 2, "silent server: 2 attempts");
   T_EQ_INT(fx.c.nsleeps, 1, "silent server: a timeout is retried");
@@ -841,7 +855,6 @@ static void test_slow(void) {
   T_EQ_INT(fx_stats(&fx).requests_unanswered, 2,
            "stats: 2 requests without an answer");
   T_EQ_INT(fx_stats(&fx).requests, 0, "stats: none answered");
-  (void)err;
   fx_done(&fx, "slow answer");
 }
 
@@ -850,13 +863,9 @@ static void test_stop(void) {
   fx_t fx;
   cw_pipeline_stats_t st;
 
-  if (!T_OK(fx_init(&fx, steps, 1) == 0, "stop: fixture"))
+  if (fx_start(&fx, steps, 1, &(fx_opts_t){.stop = 1}, "stop") != 0)
     return;
-  fx.c.stop = 1;
-  if (fx_sender(&fx) != 0)
-    return;
-  queue_datums(fx.q, &fx.lock, 0, 3, 0);
-  T_EQ_INT(fx_drain(&fx, 0), -1, "stop: drain returns -1");
+  fx_flush(&fx, 3, -1, "stop: drain returns -1");
   T_EQ_INT(srv_count(fx.srv), 1, "stop: nothing after the first failure");
   T_EQ_INT(fx.c.nsleeps, 1, "stop: the one sleep said stop");
   T_EQ_INT(fx_qsize(&fx), 3, "stop: datums kept");
@@ -873,9 +882,7 @@ static void test_deadline(void) {
   fx_t fx;
 
   /* Shutdown's deadline has passed: no batch is started at all. */
-  if (!T_OK(fx_init(&fx, steps, 0) == 0, "deadline: fixture"))
-    return;
-  if (fx_sender(&fx) != 0)
+  if (fx_start(&fx, steps, 0, NULL, "deadline") != 0)
     return;
   queue_datums(fx.q, &fx.lock, 0, 3, 0);
   T_EQ_INT(fx_drain(&fx, T0 - 10), -1, "past deadline: drain returns -1");
@@ -893,16 +900,13 @@ static void test_deadline_caps_timeout(void) {
   fx_t fx;
   long t0, t1;
 
-  if (!T_OK(fx_init(&fx, steps, 1) == 0, "deadline cap: fixture"))
-    return;
-  fx.cfg.timeout_ms = 4000;
-  fx.cfg.max_attempts = 1;
-  if (fx_sender(&fx) != 0)
+  if (fx_start(&fx, steps, 1,
+               &(fx_opts_t){.cfg.timeout_ms = 4000, .cfg.max_attempts = 1},
+               "deadline cap") != 0)
     return;
   queue_datums(fx.q, &fx.lock, 0, 3, 0);
-  t0 = fake_http_now_ms();
-  T_EQ_INT(fx_drain(&fx, T0 + 1), -1, "deadline cap: drain returns -1");
-  t1 = fake_http_now_ms();
+  T_EQ_INT(fx_drain_timed(&fx, T0 + 1, &t0, &t1), -1,
+           "deadline cap: drain returns -1");
   T_EQ_INT(srv_count(fx.srv), 1, "deadline cap: one request");
   T_OK(t1 - t0 >= 800 && t1 - t0 <= 2000,
        "deadline cap: it ended at the deadline, not the Timeout (%ld ms)",
@@ -915,14 +919,10 @@ static void test_no_credentials(void) {
   fx_t fx;
   char err[1024];
 
-  if (!T_OK(fx_init(&fx, NULL, 0) == 0, "no credentials: fixture"))
+  if (fx_start(&fx, NULL, 0, &(fx_opts_t){.no_keys = 1, .cfg.max_attempts = 2},
+               "no credentials") != 0)
     return;
-  fx.c.no_keys = 1;
-  fx.cfg.max_attempts = 2;
-  if (fx_sender(&fx) != 0)
-    return;
-  queue_datums(fx.q, &fx.lock, 0, 2, 0);
-  T_EQ_INT(fx_drain(&fx, 0), -1, "no credentials: drain returns -1");
+  fx_flush(&fx, 2, -1, "no credentials: drain returns -1");
   T_EQ_INT(srv_count(fx.srv), 0, "no credentials: no request sent");
   T_EQ_INT(fx_qsize(&fx), 2, "no credentials: datums kept");
   T_EQ_INT(fx_stats(&fx).requests, 0, "stats: no request");
@@ -949,10 +949,9 @@ static void test_too_large(void) {
     return;
   memset(big, 'x', CW_DIM_VALUE_MAX);
 
-  if (!T_OK(fx_init(&fx, steps, 2) == 0, "too large: fixture"))
-    return;
-  fx.cfg.max_batch_bytes = l2; /* two uniform datums; not one with big */
-  if (fx_sender(&fx) != 0)
+  /* Bodies of two uniform datums; not of one with big. */
+  if (fx_start(&fx, steps, 2, &(fx_opts_t){.cfg.max_batch_bytes = l2},
+               "too large") != 0)
     return;
   pthread_mutex_lock(&fx.lock);
   for (size_t i = 0; i < 3; i++) {
@@ -1062,30 +1061,23 @@ static void test_spool(void) {
       ANSWER(503, "", NULL), ANSWER(503, "", NULL),
       ANSWER(503, "", NULL), OK_EMPTY,
       ANSWER(503, "", NULL), ANSWER(503, "", NULL)};
-  char dir[] = "/tmp/sm-spool-test.XXXXXX", err[512], cmd[128];
+  char dir[] = "/tmp/sm-spool-test.XXXXXX";
   cw_spool_t *sp;
   cw_spool_stats_t ss;
   cw_pipeline_stats_t st;
   fx_t fx;
   int spaced = 0;
 
-  if (!T_OK(mkdtemp(dir) != NULL, "spool: a directory") ||
-      !T_OK(fx_init(&fx, steps, 6) == 0, "spool: fixture"))
-    return;
-  sp = cw_spool_open(dir, CW_SPOOL_DEFAULT_MAX_BYTES, NULL, err, sizeof(err));
-  if (!T_OK(sp != NULL, "spool: open %s", dir)) {
-    T_NOTE("%s", err);
-    return;
-  }
-  fx.cfg.max_attempts = 2;
-  fx.cfg.spool = sp;
-  fx.cfg.max_requests_per_second = 2;
-  fx.cfg.fake_mono = 1;
-  if (fx_sender(&fx) != 0)
+  if ((sp = spool_in(dir, "spool")) == NULL ||
+      fx_start(&fx, steps, 6,
+               &(fx_opts_t){.cfg = {.max_attempts = 2,
+                                    .spool = sp,
+                                    .max_requests_per_second = 2,
+                                    .fake_mono = 1}},
+               "spool") != 0)
     return;
 
-  queue_datums(fx.q, &fx.lock, 0, 6, 0);
-  T_EQ_INT(fx_drain(&fx, 0), -1, "spool: CloudWatch down: drain returns -1");
+  fx_flush(&fx, 6, -1, "spool: CloudWatch down: drain returns -1");
   T_EQ_INT(srv_count(fx.srv), 2, "spool: two attempts");
   T_EQ_INT(fx_qsize(&fx), 0, "spool: the queue is empty");
   cw_spool_get_stats(sp, &ss);
@@ -1127,10 +1119,7 @@ static void test_spool(void) {
   cw_spool_get_stats(sp, &ss);
   T_EQ_INT(ss.files, 0, "spool: their batch is gone");
   fx_done(&fx, "spool");
-  cw_spool_close(sp);
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
-    T_NOTE("could not remove %s", dir);
+  spool_remove(sp, dir);
 }
 
 /* A host clock 10 minutes behind: CloudWatch refuses the signature and
@@ -1142,12 +1131,9 @@ static void test_clock_skew(void) {
   fx_t fx;
   char v[256], auth[1024];
 
-  if (!T_OK(fx_init(&fx, steps, 3) == 0, "clock skew: fixture"))
+  if (fx_start(&fx, steps, 3, NULL, "clock skew") != 0)
     return;
-  if (fx_sender(&fx) != 0)
-    return;
-  queue_datums(fx.q, &fx.lock, 0, 3, 0);
-  T_EQ_INT(fx_drain(&fx, 0), 0, "clock skew: delivered after the correction");
+  fx_flush(&fx, 3, 0, "clock skew: delivered after the correction");
   T_EQ_INT(srv_count(fx.srv), 2, "clock skew: refused once, then accepted");
   T_EQ_STR(fake_http_header(srv_req(fx.srv, 0), "X-Amz-Date", v, sizeof(v)),
            AMZ_DATE, "the first request is signed with the host's clock");
@@ -1202,20 +1188,15 @@ static void test_clock_skew(void) {
  * and delivers. */
 static void test_denied(void) {
   static const fake_http_step_t steps[] = {
-      ANSWER(400,
-             "{\"__type\":\"AccessDenied\",\"message\":\"User: arn:aws:sts::"
-             "123456789012:assumed-role/r/i-1 is not authorized to perform: "
-             "cloudwatch:PutMetricData\"}",
-             NULL),
+      REFUSAL(400, "AccessDenied",
+              "User: arn:aws:sts::123456789012:assumed-role/r/i-1 is not "
+              "authorized to perform: cloudwatch:PutMetricData"),
       OK_EMPTY};
   fx_t fx;
 
-  if (!T_OK(fx_init(&fx, steps, 2) == 0, "denied: fixture"))
+  if (fx_start(&fx, steps, 2, NULL, "denied") != 0)
     return;
-  if (fx_sender(&fx) != 0)
-    return;
-  queue_datums(fx.q, &fx.lock, 0, 4, 0);
-  T_EQ_INT(fx_drain(&fx, 0), -1, "denied: drain returns -1");
+  fx_flush(&fx, 4, -1, "denied: drain returns -1");
   T_EQ_INT(srv_count(fx.srv), 1, "denied: no retry within the flush");
   T_EQ_INT(fx_qsize(&fx), 4, "denied: the datums are kept");
   T_EQ_INT(fx_stats(&fx).items_refused, 0, "denied: nothing dropped");
@@ -1239,12 +1220,9 @@ static void test_retry_after(void) {
       ANSWER(429, "", "Retry-After: 120\r\n")};
   fx_t fx;
 
-  if (!T_OK(fx_init(&fx, steps, 3) == 0, "Retry-After: fixture"))
+  if (fx_start(&fx, steps, 3, NULL, "Retry-After") != 0)
     return;
-  if (fx_sender(&fx) != 0)
-    return;
-  queue_datums(fx.q, &fx.lock, 0, 2, 0);
-  T_EQ_INT(fx_drain(&fx, 0), 0, "Retry-After 3: delivered");
+  fx_flush(&fx, 2, 0, "Retry-After 3: delivered");
   T_EQ_INT(fx.c.nsleeps, 1, "one wait");
   T_EQ_INT(fx.c.sleeps[0], 3000, "of the 3 s the service asked for");
   queue_datums(fx.q, &fx.lock, 2, 2, 0);
@@ -1261,11 +1239,10 @@ static void test_shutdown_sends(void) {
   static const fake_http_step_t steps[] = {OK_EMPTY, OK_EMPTY, OK_EMPTY};
   fx_t fx;
 
-  if (!T_OK(fx_init(&fx, steps, 3) == 0, "shutdown: fixture"))
-    return;
-  fx.cfg.max_requests_per_second = 1;
-  fx.cfg.fake_mono = 1;
-  if (fx_sender(&fx) != 0)
+  if (fx_start(
+          &fx, steps, 3,
+          &(fx_opts_t){.cfg.max_requests_per_second = 1, .cfg.fake_mono = 1},
+          "shutdown") != 0)
     return;
   pthread_mutex_lock(&fx.lock);
   for (size_t i = 0; i < 2500; i++) { /* merging: the stop seals them */
@@ -1291,19 +1268,16 @@ static void test_shutdown_sends(void) {
  * without a spool, counted and logged with its number. */
 static void test_shutdown_keeps(void) {
   static const fake_http_step_t steps[] = {SILENT};
-  char dir[] = "/tmp/sm-stop-test.XXXXXX", err[512], cmd[128];
+  char dir[] = "/tmp/sm-stop-test.XXXXXX";
   cw_spool_t *sp;
   cw_spool_stats_t ss;
   fx_t fx;
   long t0;
 
-  if (!T_OK(mkdtemp(dir) != NULL, "shutdown: a directory") ||
-      !T_OK(fx_init(&fx, steps, 1) == 0, "shutdown, hung: fixture"))
-    return;
-  sp = cw_spool_open(dir, CW_SPOOL_DEFAULT_MAX_BYTES, NULL, err, sizeof(err));
-  fx.cfg.spool = sp;
-  fx.cfg.timeout_ms = 300;
-  if (fx_sender(&fx) != 0)
+  if ((sp = spool_in(dir, "shutdown")) == NULL ||
+      fx_start(&fx, steps, 1,
+               &(fx_opts_t){.cfg = {.spool = sp, .timeout_ms = 300}},
+               "shutdown, hung") != 0)
     return;
   queue_datums(fx.q, &fx.lock, 0, 1200, 0);
   t0 = fake_http_now_ms();
@@ -1319,12 +1293,10 @@ static void test_shutdown_keeps(void) {
   T_OK(strstr(fx.c.log, "shutdown: 1200 datums of the metrics spooled") != NULL,
        "shutdown: the log says how many were spooled");
   fx_done(&fx, "shutdown, hung, spool");
-  cw_spool_close(sp);
+  spool_remove(sp, dir);
 
   /* Without a spool: counted and logged. */
-  if (!T_OK(fx_init(&fx, NULL, 0) == 0, "shutdown, no spool: fixture"))
-    return;
-  if (fx_sender(&fx) != 0)
+  if (fx_start(&fx, NULL, 0, NULL, "shutdown, no spool") != 0)
     return;
   queue_datums(fx.q, &fx.lock, 0, 7, 0);
   cw_pipeline_stop(fx.p, T0 - 1);
@@ -1333,9 +1305,6 @@ static void test_shutdown_keeps(void) {
                         "SpoolDirectory)") != NULL,
        "no spool: logged with the exact number");
   fx_done(&fx, "shutdown, no spool");
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
-    T_NOTE("could not remove %s", dir);
 }
 
 /* Spooled batches go back to their own namespace (one spooled under
@@ -1343,15 +1312,14 @@ static void test_shutdown_keeps(void) {
  * requests: 3 batches of 400 datums make 800 + 400. */
 static void test_replay(void) {
   static const fake_http_step_t steps[] = {OK_EMPTY, OK_EMPTY, OK_EMPTY};
-  char dir[] = "/tmp/sm-replay-test.XXXXXX", err[512], cmd[128];
+  char dir[] = "/tmp/sm-replay-test.XXXXXX", err[512];
   cw_spool_t *sp;
   fx_t fx;
   int ok = 1;
 
-  if (!T_OK(mkdtemp(dir) != NULL, "replay: a directory") ||
+  if ((sp = spool_in(dir, "replay")) == NULL ||
       !T_OK(fx_init(&fx, steps, 3) == 0, "replay: fixture"))
     return;
-  sp = cw_spool_open(dir, CW_SPOOL_DEFAULT_MAX_BYTES, NULL, err, sizeof(err));
   for (size_t b = 0; b < 4; b++) {
     const char *ns = b == 1 ? "Other/Namespace" : NS;
     cw_encode_t *e = cw_encode_create(ns, 1000, 1000000, NULL, 0);
@@ -1394,10 +1362,7 @@ static void test_replay(void) {
   check_body(&fx, 2, 800, 400, 0, "replay: then the rest (400)");
   T_EQ_INT(fx_stats(&fx).items_sent, 1203, "replay: 1203 sent");
   fx_done(&fx, "replay");
-  cw_spool_close(sp);
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
-    T_NOTE("could not remove %s", dir);
+  spool_remove(sp, dir);
 }
 
 /* The sender thread: started on first use, flushed on demand, calls the
@@ -1408,21 +1373,22 @@ typedef struct {
   int before, after;
 } hooks_t;
 
-static void hook_before(void *ud) {
+/* Counts a call of a hook (the one after the request, or before), under
+ * the hooks' lock. */
+static void hook_count(void *ud, int after) {
   ctx_t *c = ud;
   hooks_t *h = c->arg;
   pthread_mutex_lock(&h->mu);
-  h->before++;
+  if (after)
+    h->after++;
+  else
+    h->before++;
   pthread_mutex_unlock(&h->mu);
 }
 
-static void hook_after(void *ud) {
-  ctx_t *c = ud;
-  hooks_t *h = c->arg;
-  pthread_mutex_lock(&h->mu);
-  h->after++;
-  pthread_mutex_unlock(&h->mu);
-}
+static void hook_before(void *ud) { hook_count(ud, 0); }
+
+static void hook_after(void *ud) { hook_count(ud, 1); }
 
 static void test_thread(void) {
   static const fake_http_step_t steps[] = {OK_EMPTY};
@@ -1478,11 +1444,7 @@ static void test_thread(void) {
 }
 
 int main(void) {
-  signal(SIGPIPE, SIG_IGN);
-  /* The fake server is on 127.0.0.1: never through a proxy. */
-  setenv("NO_PROXY", "*", 1);
-  setenv("no_proxy", "*", 1);
-  curl_global_init(CURL_GLOBAL_DEFAULT);
+  fx_process_init();
   test_create();
   test_success();
   test_gzip();
