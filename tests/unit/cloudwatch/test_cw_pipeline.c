@@ -49,7 +49,6 @@
 
 #define CTYPE "application/x-amz-json-1.0"
 #include "pipeline_fixture.h"
-#include "pipeline_harness.h"
 
 #define NS "SageMaker/SenderTest"
 #define TARGET "GraniteServiceVersion20100801.PutMetricData"

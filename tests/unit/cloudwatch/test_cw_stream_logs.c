@@ -45,7 +45,6 @@
 
 #define CTYPE "application/x-amz-json-1.1"
 #include "pipeline_fixture.h"
-#include "pipeline_harness.h"
 
 _Static_assert(T0_MS == (int64_t)T0 * 1000, "the fixture and the logs' T0");
 #define TARGET_PREFIX "Logs_20140328."
