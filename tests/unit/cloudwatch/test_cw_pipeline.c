@@ -115,14 +115,14 @@ static int num_eq(yajl_val v, double want) {
   return YAJL_IS_NUMBER(v) && YAJL_GET_DOUBLE(v) == want;
 }
 
-/* Checks a PutMetricData body holds exactly datums [first, first + n) in
- * order. 0, or -1 with why. */
 /* Member key of object v, of type t; NULL when there is none. */
 static yajl_val member(yajl_val v, const char *key, yajl_type t) {
   const char *path[] = {key, NULL};
   return yajl_tree_get(v, path, t);
 }
 
+/* Checks a PutMetricData body holds exactly datums [first, first + n) in
+ * order. 0, or -1 with why. */
 static int check_datums(const char *json, size_t first, size_t n, int uniform,
                         char *why, size_t whysize) {
   char err[256];
