@@ -19,6 +19,8 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
 
+#include "sm_json.h"
+
 #define LOGS_ALREADY_EXISTS "ResourceAlreadyExistsException"
 #define LOGS_NOT_FOUND "ResourceNotFoundException"
 
@@ -448,18 +450,17 @@ static int refusal_fixable(void *ud, const cw_batch_t *b,
 /* ------------------------------------------------- rejected events */
 
 typedef struct {
-  int depth;
   bool in_info;
-  int key; /* 1 old, 2 expired, 3 new */
-  long long old, expired, new_;
+  int key; /* 1 old, 2 expired, 3 new; -1 rejectedLogEventsInfo */
+  long long index[3];
 } rej_t;
 
-static int rej_map_key(void *ctx, const unsigned char *k, size_t len) {
+static int rej_key(void *ctx, unsigned depth, const char *k, size_t len) {
   rej_t *r = ctx;
   r->key = 0;
-  if (r->depth == 1 && len == 21 && memcmp(k, "rejectedLogEventsInfo", 21) == 0)
+  if (depth == 1 && len == 21 && memcmp(k, "rejectedLogEventsInfo", 21) == 0)
     r->key = -1;
-  else if (r->depth == 2 && r->in_info) {
+  else if (depth == 2 && r->in_info) {
     if (len == 22 && memcmp(k, "tooOldLogEventEndIndex", 22) == 0)
       r->key = 1;
     else if (len == 23 && memcmp(k, "expiredLogEventEndIndex", 23) == 0)
@@ -467,88 +468,55 @@ static int rej_map_key(void *ctx, const unsigned char *k, size_t len) {
     else if (len == 24 && memcmp(k, "tooNewLogEventStartIndex", 24) == 0)
       r->key = 3;
   }
-  return 1;
+  return 0;
 }
 
-static int rej_integer(void *ctx, long long v) {
+static int rej_scalar(void *ctx, unsigned depth, sm_json_type_t type,
+                      const char *s, size_t len) {
   rej_t *r = ctx;
-  if (r->depth == 2 && r->in_info) {
-    if (r->key == 1)
-      r->old = v;
-    else if (r->key == 2)
-      r->expired = v;
-    else if (r->key == 3)
-      r->new_ = v;
-  }
+  long long v;
+  if (type == SM_JSON_NUMBER && depth == 2 && r->in_info && r->key > 0 &&
+      sm_json_integer(s, len, &v) == 0)
+    r->index[r->key - 1] = v;
   r->key = 0;
-  return 1;
+  return 0;
 }
 
-static int rej_scalar(void *ctx) {
-  ((rej_t *)ctx)->key = 0;
-  return 1;
-}
-static int rej_null(void *ctx) { return rej_scalar(ctx); }
-static int rej_bool(void *ctx, int b) {
-  (void)b;
-  return rej_scalar(ctx);
-}
-static int rej_double(void *ctx, double d) {
-  (void)d;
-  return rej_scalar(ctx);
-}
-static int rej_string(void *ctx, const unsigned char *s, size_t l) {
-  (void)s;
-  (void)l;
-  return rej_scalar(ctx);
-}
-static int rej_open(void *ctx) {
+static int rej_open(void *ctx, unsigned depth, bool is_array) {
   rej_t *r = ctx;
-  if (r->depth == 1 && r->key == -1)
+  (void)is_array;
+  if (depth == 1 && r->key == -1)
     r->in_info = true;
   r->key = 0;
-  return ++r->depth <= 16;
+  return depth >= 16;
 }
-static int rej_close(void *ctx) {
+
+static int rej_close(void *ctx, unsigned depth, bool is_array) {
   rej_t *r = ctx;
-  if (--r->depth == 1)
+  (void)is_array;
+  if (depth == 1)
     r->in_info = false;
-  return 1;
+  return 0;
 }
 
 size_t cw_stream_logs_rejected(const char *resp, size_t len, size_t n,
                                size_t *old, size_t *expired, size_t *new_) {
-  static const yajl_callbacks cb = {
-      .yajl_null = rej_null,
-      .yajl_boolean = rej_bool,
-      .yajl_integer = rej_integer,
-      .yajl_double = rej_double,
-      .yajl_string = rej_string,
-      .yajl_start_map = rej_open,
-      .yajl_map_key = rej_map_key,
-      .yajl_end_map = rej_close,
-      .yajl_start_array = rej_open,
-      .yajl_end_array = rej_close,
-  };
-  rej_t r = {.old = -1, .expired = -1, .new_ = -1};
-  yajl_handle y = yajl_alloc(&cb, NULL, &r);
+  static const sm_json_events_t events = {rej_scalar, rej_key, rej_open,
+                                          rej_close};
+  rej_t r = {.index = {-1, -1, -1}};
   size_t prefix, start = n;
 
   *old = *expired = *new_ = 0;
-  if (y == NULL)
-    return 0;
   /* A body cut short still says what it said before the cut. */
-  if (yajl_parse(y, (const unsigned char *)resp, len) == yajl_status_ok)
-    yajl_complete_parse(y);
-  yajl_free(y);
+  sm_json_parse(&events, &r, resp, len, NULL, 0);
   /* [0, tooOld) and [0, expired) are exclusive ends, [tooNew, n) an
    * inclusive start; each event counted once. */
-  if (r.old > 0)
-    *old = (unsigned long long)r.old < n ? (size_t)r.old : n;
-  if (r.expired > 0)
-    *expired = (unsigned long long)r.expired < n ? (size_t)r.expired : n;
-  if (r.new_ >= 0 && (unsigned long long)r.new_ < n) {
-    start = (size_t)r.new_;
+  if (r.index[0] > 0)
+    *old = (unsigned long long)r.index[0] < n ? (size_t)r.index[0] : n;
+  if (r.index[1] > 0)
+    *expired = (unsigned long long)r.index[1] < n ? (size_t)r.index[1] : n;
+  if (r.index[2] >= 0 && (unsigned long long)r.index[2] < n) {
+    start = (size_t)r.index[2];
     *new_ = n - start;
   }
   prefix = *old > *expired ? *old : *expired;
