@@ -27,11 +27,14 @@ struct aws_creds_json_s {
   int field;        /* member whose value comes next at depth 1; -1 other */
   bool seen_object; /* the top-level value was an object */
   size_t bytes;
-  bool failed;
   bool finished;
   char *values[AWS_CREDS_JSON_FIELD_COUNT];
-  char error[128];
+  char error[128]; /* set once the document is refused */
 };
+
+static bool json_failed(const aws_creds_json_t *j) {
+  return j->error[0] != '\0';
+}
 
 /* Ends the parse with a message (from an event: stops sm_json). */
 __attribute__((format(printf, 2, 3))) static int
@@ -40,7 +43,6 @@ json_fail(aws_creds_json_t *j, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(j->error, sizeof(j->error), fmt, ap);
   va_end(ap);
-  j->failed = true;
   return -1;
 }
 
@@ -140,25 +142,27 @@ aws_creds_json_t *aws_creds_json_create(void) {
 
 /* After sm_json refused the text: its reason, unless ours came first. It
  * never quotes the text (a secret may be in it). */
-static int json_refused(aws_creds_json_t *j) {
-  if (!j->failed)
+static void json_refused(aws_creds_json_t *j) {
+  if (!json_failed(j))
     json_fail(j, "not valid JSON (%s)", sm_json_error(j->json));
-  return -1;
 }
 
 int aws_creds_json_feed(aws_creds_json_t *j, const char *data, size_t len) {
-  if (j->failed)
+  if (json_failed(j))
     return -1;
   if (j->finished)
-    return json_fail(j, "data after the end of the document");
-  if (len > AWS_CREDS_JSON_BODY_MAX - j->bytes)
-    return json_fail(j, "longer than %u bytes", AWS_CREDS_JSON_BODY_MAX);
-  j->bytes += len;
-  return sm_json_feed(j->json, data, len) == 0 ? 0 : json_refused(j);
+    json_fail(j, "data after the end of the document");
+  else if (len > AWS_CREDS_JSON_BODY_MAX - j->bytes)
+    json_fail(j, "longer than %u bytes", AWS_CREDS_JSON_BODY_MAX);
+  else if (sm_json_feed(j->json, data, len) != 0)
+    json_refused(j);
+  else
+    j->bytes += len;
+  return json_failed(j) ? -1 : 0;
 }
 
 int aws_creds_json_finish(aws_creds_json_t *j) {
-  if (!j->failed && !j->finished) {
+  if (!json_failed(j) && !j->finished) {
     if (j->bytes == 0)
       json_fail(j, "empty document");
     else if (sm_json_finish(j->json) != 0)
@@ -167,14 +171,15 @@ int aws_creds_json_finish(aws_creds_json_t *j) {
       json_fail(j, "empty document");
   }
   j->finished = true;
-  return j->failed ? -1 : 0;
+  return json_failed(j) ? -1 : 0;
 }
 
 const char *aws_creds_json_error(const aws_creds_json_t *j) { return j->error; }
 
 const char *aws_creds_json_get(const aws_creds_json_t *j,
                                aws_creds_json_field_t f) {
-  if (!j->finished || j->failed || (unsigned)f >= AWS_CREDS_JSON_FIELD_COUNT)
+  if (!j->finished || json_failed(j) ||
+      (unsigned)f >= AWS_CREDS_JSON_FIELD_COUNT)
     return NULL;
   return j->values[f];
 }

@@ -77,17 +77,11 @@ static int y_end_map(void *ud) { return close_(ud, false); }
 static int y_start_array(void *ud) { return open_(ud, true); }
 static int y_end_array(void *ud) { return close_(ud, true); }
 
+/* In yajl_callbacks' order; numbers come as text (yajl_number), so the
+ * integer and double callbacks are NULL. */
 static const yajl_callbacks callbacks = {
-    .yajl_null = y_null,
-    .yajl_boolean = y_boolean,
-    .yajl_number = y_number,
-    .yajl_string = y_string,
-    .yajl_start_map = y_start_map,
-    .yajl_map_key = y_key,
-    .yajl_end_map = y_end_map,
-    .yajl_start_array = y_start_array,
-    .yajl_end_array = y_end_array,
-};
+    y_null,      y_boolean, NULL,      NULL,          y_number,   y_string,
+    y_start_map, y_key,     y_end_map, y_start_array, y_end_array};
 
 void sm_json_destroy(sm_json_t *j) {
   if (j == NULL)
