@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yajl/yajl_parse.h>
+#include "sm_json.h"
 
 static const char *const json_names[AWS_CREDS_JSON_FIELD_COUNT] = {
     "AccessKeyId", "SecretAccessKey", "Token", "Expiration", "Code"};
@@ -23,59 +23,51 @@ static const size_t json_caps[AWS_CREDS_JSON_FIELD_COUNT] = {
     AWS_CREDS_JSON_SHORT_MAX};
 
 struct aws_creds_json_s {
-  yajl_handle yajl;
-  unsigned depth;   /* 1 inside the top-level object */
+  sm_json_t *json;
   int field;        /* member whose value comes next at depth 1; -1 other */
   bool seen_object; /* the top-level value was an object */
   size_t bytes;
-  bool failed;
   bool finished;
   char *values[AWS_CREDS_JSON_FIELD_COUNT];
-  char error[128];
+  char error[128]; /* set once the document is refused */
 };
 
-/* Ends the parse from a callback with a message. */
+static bool json_failed(const aws_creds_json_t *j) {
+  return j->error[0] != '\0';
+}
+
+/* Ends the parse with a message (from an event: stops sm_json). */
 __attribute__((format(printf, 2, 3))) static int
 json_fail(aws_creds_json_t *j, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(j->error, sizeof(j->error), fmt, ap);
   va_end(ap);
-  j->failed = true;
+  return -1;
+}
+
+/* A value that is not a known member's string: fine unless it is the
+ * top-level value or a known member's. */
+static int json_other(aws_creds_json_t *j, unsigned depth) {
+  if (depth == 0)
+    return json_fail(j, "not a JSON object");
+  if (depth == 1 && j->field >= 0)
+    return json_fail(j, "\"%s\" is not a string", json_names[j->field]);
   return 0;
 }
 
-/* Any value but a string: fine unless it is a known member's. */
-static int json_other(aws_creds_json_t *j) {
-  if (j->depth == 0)
-    return json_fail(j, "not a JSON object");
-  if (j->depth == 1 && j->field >= 0)
-    return json_fail(j, "\"%s\" is not a string", json_names[j->field]);
-  return 1;
-}
-
-static int json_null(void *ud) { return json_other(ud); }
-static int json_bool(void *ud, int b) {
-  (void)b;
-  return json_other(ud);
-}
-static int json_number(void *ud, const char *s, size_t len) {
-  (void)s;
-  (void)len;
-  return json_other(ud);
-}
-
-static int json_string(void *ud, const unsigned char *s, size_t len) {
+static int json_scalar(void *ud, unsigned depth, sm_json_type_t type,
+                       const char *s, size_t len) {
   aws_creds_json_t *j = ud;
   char *v;
 
-  if (j->depth != 1 || j->field < 0)
-    return json_other(j);
+  if (type != SM_JSON_STRING || depth != 1 || j->field < 0)
+    return json_other(j, depth);
   if (len > json_caps[j->field])
     return json_fail(j, "\"%s\" is longer than %zu bytes", json_names[j->field],
                      json_caps[j->field]);
   for (size_t i = 0; i < len; i++)
-    if (s[i] < 0x20 || s[i] > 0x7e)
+    if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
       return json_fail(j, "\"%s\" holds a character that cannot be sent",
                        json_names[j->field]);
   v = malloc(len + 1);
@@ -86,62 +78,50 @@ static int json_string(void *ud, const unsigned char *s, size_t len) {
   aws_text_free_secret(
       j->values[j->field]); /* a repeated member: the last wins */
   j->values[j->field] = v;
-  return 1;
+  return 0;
 }
 
-static int json_open(aws_creds_json_t *j, bool object) {
-  if (j->depth == 0) {
-    if (!object)
-      return json_fail(j, "not a JSON object");
-    j->seen_object = true;
-  } else if (j->depth == 1 && j->field >= 0) {
-    return json_fail(j, "\"%s\" is not a string", json_names[j->field]);
-  }
-  if (j->depth >= AWS_CREDS_JSON_DEPTH_MAX)
+static int json_open(void *ud, unsigned depth, bool is_array) {
+  aws_creds_json_t *j = ud;
+
+  /* The top-level value must be an object, a known member's a string. */
+  if ((depth > 0 || is_array) && json_other(j, depth) != 0)
+    return -1;
+  if (depth >= AWS_CREDS_JSON_DEPTH_MAX)
     return json_fail(j, "nested deeper than %u levels",
                      AWS_CREDS_JSON_DEPTH_MAX);
-  j->depth++;
+  if (depth == 0)
+    j->seen_object = true;
   j->field = -1;
-  return 1;
+  return 0;
 }
 
-static int json_start_map(void *ud) { return json_open(ud, true); }
-static int json_start_array(void *ud) { return json_open(ud, false); }
-
-static int json_close(void *ud) {
+static int json_close(void *ud, unsigned depth, bool is_array) {
   aws_creds_json_t *j = ud;
-  j->depth--;
+  (void)depth;
+  (void)is_array;
   j->field = -1;
-  return 1;
+  return 0;
 }
 
-static int json_key(void *ud, const unsigned char *s, size_t len) {
+static int json_key(void *ud, unsigned depth, const char *s, size_t len) {
   aws_creds_json_t *j = ud;
   j->field = -1;
-  if (j->depth != 1)
-    return 1;
+  if (depth != 1)
+    return 0;
   for (int i = 0; i < AWS_CREDS_JSON_FIELD_COUNT; i++)
     if (strlen(json_names[i]) == len && memcmp(json_names[i], s, len) == 0)
       j->field = i;
-  return 1;
+  return 0;
 }
 
-static const yajl_callbacks json_callbacks = {
-    .yajl_null = json_null,
-    .yajl_boolean = json_bool,
-    .yajl_number = json_number,
-    .yajl_string = json_string,
-    .yajl_start_map = json_start_map,
-    .yajl_map_key = json_key,
-    .yajl_end_map = json_close,
-    .yajl_start_array = json_start_array,
-    .yajl_end_array = json_close,
-};
+static const sm_json_events_t json_events = {json_scalar, json_key, json_open,
+                                             json_close};
 
 void aws_creds_json_destroy(aws_creds_json_t *j) {
   if (j == NULL)
     return;
-  yajl_free(j->yajl);
+  sm_json_destroy(j->json);
   for (int i = 0; i < AWS_CREDS_JSON_FIELD_COUNT; i++)
     aws_text_free_secret(j->values[i]);
   free(j);
@@ -152,72 +132,54 @@ aws_creds_json_t *aws_creds_json_create(void) {
   if (j == NULL)
     return NULL;
   j->field = -1;
-  j->yajl = yajl_alloc(&json_callbacks, NULL, j);
-  if (j->yajl == NULL) {
+  j->json = sm_json_create(&json_events, j);
+  if (j->json == NULL) {
     free(j);
     return NULL;
   }
   return j;
 }
 
-/* After yajl refused the text: its message without the text quoted
- * (verbose mode would show the bytes around the error, maybe a secret). */
-static void json_syntax_error(aws_creds_json_t *j) {
-  unsigned char *e = yajl_get_error(j->yajl, 0, NULL, 0);
-  size_t n;
-
-  j->failed = true;
-  if (e == NULL) {
-    snprintf(j->error, sizeof(j->error), "not valid JSON");
-    return;
-  }
-  n = strcspn((const char *)e, "\r\n");
-  snprintf(j->error, sizeof(j->error), "not valid JSON (%.*s)", (int)n,
-           (const char *)e);
-  yajl_free_error(j->yajl, e);
+/* After sm_json refused the text: its reason, unless ours came first. It
+ * never quotes the text (a secret may be in it). */
+static void json_refused(aws_creds_json_t *j) {
+  if (!json_failed(j))
+    json_fail(j, "not valid JSON (%s)", sm_json_error(j->json));
 }
 
 int aws_creds_json_feed(aws_creds_json_t *j, const char *data, size_t len) {
-  if (j->failed)
+  if (json_failed(j))
     return -1;
-  if (j->finished) {
+  if (j->finished)
     json_fail(j, "data after the end of the document");
-    return -1;
-  }
-  if (len > AWS_CREDS_JSON_BODY_MAX - j->bytes) {
+  else if (len > AWS_CREDS_JSON_BODY_MAX - j->bytes)
     json_fail(j, "longer than %u bytes", AWS_CREDS_JSON_BODY_MAX);
-    return -1;
-  }
-  j->bytes += len;
-  if (len == 0)
-    return 0;
-  yajl_status st = yajl_parse(j->yajl, (const unsigned char *)data, len);
-  if (st == yajl_status_ok)
-    return 0;
-  if (!j->failed)
-    json_syntax_error(j);
-  return -1;
+  else if (sm_json_feed(j->json, data, len) != 0)
+    json_refused(j);
+  else
+    j->bytes += len;
+  return json_failed(j) ? -1 : 0;
 }
 
 int aws_creds_json_finish(aws_creds_json_t *j) {
-  if (!j->failed && !j->finished && j->bytes == 0) {
-    json_fail(j, "empty document");
-  } else if (!j->failed && !j->finished) {
-    yajl_status st = yajl_complete_parse(j->yajl);
-    if (st != yajl_status_ok && !j->failed)
-      json_syntax_error(j);
-    else if (!j->failed && !j->seen_object)
+  if (!json_failed(j) && !j->finished) {
+    if (j->bytes == 0)
+      json_fail(j, "empty document");
+    else if (sm_json_finish(j->json) != 0)
+      json_refused(j);
+    else if (!j->seen_object)
       json_fail(j, "empty document");
   }
   j->finished = true;
-  return j->failed ? -1 : 0;
+  return json_failed(j) ? -1 : 0;
 }
 
 const char *aws_creds_json_error(const aws_creds_json_t *j) { return j->error; }
 
 const char *aws_creds_json_get(const aws_creds_json_t *j,
                                aws_creds_json_field_t f) {
-  if (!j->finished || j->failed || (unsigned)f >= AWS_CREDS_JSON_FIELD_COUNT)
+  if (!j->finished || json_failed(j) ||
+      (unsigned)f >= AWS_CREDS_JSON_FIELD_COUNT)
     return NULL;
   return j->values[f];
 }

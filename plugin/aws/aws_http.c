@@ -13,9 +13,9 @@
 #include <time.h>
 
 #include <curl/curl.h>
-#include <yajl/yajl_parse.h>
 
 #include "sm_curl.h"
+#include "sm_json.h"
 
 struct aws_http_s {
   CURL *curl;
@@ -146,31 +146,30 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud) {
 
 typedef struct {
   aws_http_result_t *res;
-  int depth;
   enum { K_NONE, K_TYPE, K_MESSAGE } key;
   bool found;
 } err_parse_t;
 
-static int ep_map_key(void *ctx, const unsigned char *k, size_t len) {
+static int ep_key(void *ctx, unsigned depth, const char *k, size_t len) {
   err_parse_t *ep = ctx;
   ep->key = K_NONE;
-  if (ep->depth != 1)
-    return 1;
+  if (depth != 1)
+    return 0;
   if (len == 6 && memcmp(k, "__type", 6) == 0)
     ep->key = K_TYPE;
   else if (len == 7 &&
            (memcmp(k, "message", 7) == 0 || memcmp(k, "Message", 7) == 0))
     ep->key = K_MESSAGE;
-  return 1;
+  return 0;
 }
 
-static int ep_string(void *ctx, const unsigned char *s, size_t len) {
+static int ep_scalar(void *ctx, unsigned depth, sm_json_type_t type,
+                     const char *s, size_t len) {
   err_parse_t *ep = ctx;
-  if (ep->depth == 1 && ep->key == K_TYPE) {
-    set_type(ep->res->error_type, sizeof(ep->res->error_type), (const char *)s,
-             len);
+  if (type == SM_JSON_STRING && depth == 1 && ep->key == K_TYPE) {
+    set_type(ep->res->error_type, sizeof(ep->res->error_type), s, len);
     ep->found = true;
-  } else if (ep->depth == 1 && ep->key == K_MESSAGE) {
+  } else if (type == SM_JSON_STRING && depth == 1 && ep->key == K_MESSAGE) {
     size_t n =
         len < sizeof(ep->res->message) - 1 ? len : sizeof(ep->res->message) - 1;
     memcpy(ep->res->message, s, n);
@@ -178,57 +177,24 @@ static int ep_string(void *ctx, const unsigned char *s, size_t len) {
     ep->found = true;
   }
   ep->key = K_NONE;
-  return 1;
+  return 0;
 }
 
-static int ep_scalar(void *ctx) {
-  ((err_parse_t *)ctx)->key = K_NONE;
-  return 1;
-}
-static int ep_null(void *ctx) { return ep_scalar(ctx); }
-static int ep_bool(void *ctx, int b) {
-  (void)b;
-  return ep_scalar(ctx);
-}
-static int ep_number(void *ctx, const char *s, size_t l) {
-  (void)s;
-  (void)l;
-  return ep_scalar(ctx);
-}
-static int ep_open(void *ctx) {
+static int ep_open(void *ctx, unsigned depth, bool is_array) {
   err_parse_t *ep = ctx;
+  (void)is_array;
   ep->key = K_NONE;
   /* Nothing we want is nested: refuse deep documents outright. */
-  return ++ep->depth <= 16;
-}
-static int ep_close(void *ctx) {
-  err_parse_t *ep = ctx;
-  ep->depth--;
-  return 1;
+  return depth >= 16;
 }
 
 int aws_http_parse_error_body(const char *body, size_t len,
                               aws_http_result_t *res) {
-  static const yajl_callbacks cb = {
-      .yajl_null = ep_null,
-      .yajl_boolean = ep_bool,
-      .yajl_number = ep_number,
-      .yajl_string = ep_string,
-      .yajl_start_map = ep_open,
-      .yajl_map_key = ep_map_key,
-      .yajl_end_map = ep_close,
-      .yajl_start_array = ep_open,
-      .yajl_end_array = ep_close,
-  };
+  static const sm_json_events_t events = {ep_scalar, ep_key, ep_open, NULL};
   err_parse_t ep = {.res = res};
-  yajl_handle y = yajl_alloc(&cb, NULL, &ep);
 
-  if (y == NULL)
-    return -1;
   /* Members already read count even if the body is cut short. */
-  if (yajl_parse(y, (const unsigned char *)body, len) == yajl_status_ok)
-    yajl_complete_parse(y);
-  yajl_free(y);
+  sm_json_parse(&events, &ep, body, len, NULL, 0);
   return ep.found ? 0 : -1;
 }
 

@@ -2,7 +2,8 @@
 /*
  * cw_decode: PutMetricData bodies read back (see cw_decode.h).
  *
- * The parser knows where it is by the depth and the key it is in:
+ * The parser knows where it is by the depth (sm_json's: the arrays and
+ * objects around) and the key it is in:
  *   1  the body object: Namespace, MetricData
  *   2  the MetricData array
  *   3  a datum object: MetricName, Dimensions, Timestamp, Value,
@@ -19,9 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yajl/yajl_parse.h>
-
 #include "cw_encode.h"
+#include "sm_json.h"
 
 typedef enum {
   K_NONE,
@@ -49,7 +49,6 @@ typedef struct {
   void *ud;
   char *ns;
   size_t ns_size;
-  int depth;
   key_t_ key;   /* the key at the current depth */
   key_t_ array; /* the datum's array or object open at depth 4 */
   bool have_ns, have_md;
@@ -57,6 +56,7 @@ typedef struct {
   char err[200];
 
   /* the datum being read */
+  bool in_datum;
   cw_datum_t d;
   bool have_name, have_ts, have_unit, have_res, have_counts;
   int forms;
@@ -77,18 +77,18 @@ static int fail(dec_t *p, const char *fmt, ...) {
   va_list ap;
   char what[160];
   if (p->err[0] != 0)
-    return 0;
+    return -1;
   va_start(ap, fmt);
   vsnprintf(what, sizeof(what), fmt, ap);
   va_end(ap);
-  if (p->depth >= 3)
+  if (p->in_datum)
     snprintf(p->err, sizeof(p->err), "MetricData[%ld]: %s", p->count, what);
   else
     snprintf(p->err, sizeof(p->err), "%s", what);
-  return 0; /* stops yajl */
+  return -1; /* stops sm_json */
 }
 
-static bool copy(char *dst, size_t size, const unsigned char *s, size_t len) {
+static bool copy(char *dst, size_t size, const char *s, size_t len) {
   if (len >= size || memchr(s, 0, len) != NULL)
     return false;
   memcpy(dst, s, len);
@@ -97,6 +97,7 @@ static bool copy(char *dst, size_t size, const unsigned char *s, size_t len) {
 }
 
 static void datum_begin(dec_t *p) {
+  p->in_datum = true;
   memset(&p->d, 0, sizeof(p->d));
   cw_datum_init(&p->d);
   p->have_name = p->have_ts = p->have_unit = p->have_res = false;
@@ -132,13 +133,12 @@ static int datum_end(dec_t *p) {
   if (p->cb != NULL && p->cb(&p->d, p->ud) != 0)
     return fail(p, "stopped");
   p->count++;
-  return 1;
+  return 0;
 }
 
 /* ------------------------------------------------------------ numbers */
 
-static int on_number(void *ctx, const char *s, size_t len) {
-  dec_t *p = ctx;
+static int on_number(dec_t *p, unsigned depth, const char *s, size_t len) {
   char buf[64];
   char *end;
   double v;
@@ -150,7 +150,7 @@ static int on_number(void *ctx, const char *s, size_t len) {
   v = strtod(buf, &end);
   if (*end != 0 || !isfinite(v))
     return fail(p, "not a finite number: %s", buf);
-  if (p->depth == 3) {
+  if (depth == 3) {
     switch (p->key) {
     case K_TIMESTAMP:
       p->d.timestamp = v;
@@ -171,9 +171,9 @@ static int on_number(void *ctx, const char *s, size_t len) {
       return fail(p, "an unexpected number");
     }
     p->key = K_NONE;
-    return 1;
+    return 0;
   }
-  if (p->depth == 4 && p->array == K_STATS) {
+  if (depth == 4 && p->array == K_STATS) {
     static const key_t_ order[] = {K_SAMPLE_COUNT, K_SUM, K_MINIMUM, K_MAXIMUM};
     for (unsigned i = 0; i < 4; i++)
       if (p->key == order[i]) {
@@ -182,52 +182,50 @@ static int on_number(void *ctx, const char *s, size_t len) {
         *dst[i] = v;
         p->stats_seen |= 1u << i;
         p->key = K_NONE;
-        return 1;
+        return 0;
       }
     return fail(p, "an unexpected number in StatisticValues");
   }
-  if (p->depth == 4 && p->array == K_VALUES) {
+  if (depth == 4 && p->array == K_VALUES) {
     if (p->nvalues >= CW_MAX_VALUES)
       return fail(p, "more than %d Values", CW_MAX_VALUES);
     p->values[p->nvalues++] = v;
-    return 1;
+    return 0;
   }
-  if (p->depth == 4 && p->array == K_COUNTS) {
+  if (depth == 4 && p->array == K_COUNTS) {
     if (p->ncounts >= CW_MAX_VALUES)
       return fail(p, "more than %d Counts", CW_MAX_VALUES);
     p->counts[p->ncounts++] = v;
-    return 1;
+    return 0;
   }
   return fail(p, "an unexpected number");
 }
 
 /* ------------------------------------------------------------ strings */
 
-static int on_string(void *ctx, const unsigned char *s, size_t len) {
-  dec_t *p = ctx;
-
-  if (p->depth == 1 && p->key == K_NAMESPACE) {
+static int on_string(dec_t *p, unsigned depth, const char *s, size_t len) {
+  if (depth == 1 && p->key == K_NAMESPACE) {
     char tmp[CW_NAMESPACE_MAX + 1];
     if (!copy(tmp, sizeof(tmp), s, len))
       return fail(p, "a bad Namespace");
     if (p->ns != NULL)
       snprintf(p->ns, p->ns_size, "%s", tmp);
     p->have_ns = true;
-  } else if (p->depth == 3 && p->key == K_NAME) {
+  } else if (depth == 3 && p->key == K_NAME) {
     if (!copy(p->name, sizeof(p->name), s, len) || len == 0)
       return fail(p, "a bad MetricName");
     p->have_name = true;
-  } else if (p->depth == 3 && p->key == K_UNIT) {
+  } else if (depth == 3 && p->key == K_UNIT) {
     char unit[64];
     if (!copy(unit, sizeof(unit), s, len) ||
         cw_datum_unit_from_name(unit, &p->d.unit) != 0)
       return fail(p, "an unknown Unit");
     p->have_unit = true;
-  } else if (p->depth == 5 && p->key == K_DIM_NAME) {
+  } else if (depth == 5 && p->key == K_DIM_NAME) {
     if (!copy(p->dim_names[p->ndims - 1], CW_DIM_NAME_MAX + 1, s, len))
       return fail(p, "a bad dimension Name");
     p->dim_name = true;
-  } else if (p->depth == 5 && p->key == K_DIM_VALUE) {
+  } else if (depth == 5 && p->key == K_DIM_VALUE) {
     if (!copy(p->dim_values[p->ndims - 1], CW_DIM_VALUE_MAX + 1, s, len))
       return fail(p, "a bad dimension Value");
     p->dim_value = true;
@@ -235,23 +233,23 @@ static int on_string(void *ctx, const unsigned char *s, size_t len) {
     return fail(p, "an unexpected string");
   }
   p->key = K_NONE;
-  return 1;
+  return 0;
 }
 
-static int on_other(void *ctx) {
+static int on_scalar(void *ctx, unsigned depth, sm_json_type_t type,
+                     const char *s, size_t len) {
+  if (type == SM_JSON_NUMBER)
+    return on_number(ctx, depth, s, len);
+  if (type == SM_JSON_STRING)
+    return on_string(ctx, depth, s, len);
   return fail(ctx, "an unexpected null, boolean or integer form");
-}
-static int on_null(void *ctx) { return on_other(ctx); }
-static int on_bool(void *ctx, int b) {
-  (void)b;
-  return on_other(ctx);
 }
 
 /* ----------------------------------------------------- keys and nesting */
 
-static int on_key(void *ctx, const unsigned char *k, size_t len) {
+static int on_key(void *ctx, unsigned depth, const char *k, size_t len) {
   static const struct {
-    int depth;
+    unsigned depth;
     const char *name;
     key_t_ key;
   } keys[] = {
@@ -276,82 +274,36 @@ static int on_key(void *ctx, const unsigned char *k, size_t len) {
   dec_t *p = ctx;
 
   for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-    if (keys[i].depth == p->depth && strlen(keys[i].name) == len &&
+    if (keys[i].depth == depth && strlen(keys[i].name) == len &&
         memcmp(keys[i].name, k, len) == 0) {
       p->key = keys[i].key;
-      return 1;
+      return 0;
     }
-  return fail(p, "unexpected member \"%.*s\"", (int)(len < 40 ? len : 40),
-              (const char *)k);
+  return fail(p, "unexpected member \"%.*s\"", (int)(len < 40 ? len : 40), k);
 }
 
-static int on_start_map(void *ctx) {
+/* An array or object opens: only where cw_encode writes one. */
+static int on_open(void *ctx, unsigned depth, bool is_array) {
   dec_t *p = ctx;
 
-  if (p->depth == 0) {
-    p->depth = 1;
-    return 1;
+  if (depth == 0 && !is_array)
+    return 0;
+  if (depth == 1 && is_array && p->key == K_METRIC_DATA && !p->have_md) {
+    p->have_md = true;
+    return 0;
   }
-  if (p->depth == 2) {
-    p->depth = 3;
+  if (depth == 2 && !is_array) {
     datum_begin(p);
-    return 1;
+    return 0;
   }
-  if (p->depth == 3 && p->key == K_STATS) {
+  if (depth == 3 && !is_array && p->key == K_STATS) {
     if (p->forms++ > 0 || p->stats_seen != 0)
       return fail(p, "a second value form");
     p->d.kind = CW_KIND_STATS;
     p->array = K_STATS;
-    p->depth = 4;
-    return 1;
+    return 0;
   }
-  if (p->depth == 4 && p->array == K_DIMENSIONS) {
-    if (p->ndims >= CW_MAX_DIMENSIONS)
-      return fail(p, "more than %d dimensions", CW_MAX_DIMENSIONS);
-    p->ndims++;
-    p->dim_name = p->dim_value = false;
-    p->depth = 5;
-    return 1;
-  }
-  return fail(p, "an unexpected object");
-}
-
-static int on_end_map(void *ctx) {
-  dec_t *p = ctx;
-
-  switch (p->depth) {
-  case 5:
-    if (!p->dim_name || !p->dim_value)
-      return fail(p, "a dimension needs a Name and a Value");
-    p->depth = 4;
-    p->key = K_NONE;
-    return 1;
-  case 4:
-    p->depth = 3;
-    p->key = K_NONE;
-    p->array = K_NONE;
-    return 1;
-  case 3: {
-    int rc = datum_end(p); /* at depth 3: its errors name the datum */
-    p->depth = 2;
-    return rc;
-  }
-  case 1:
-    p->depth = 0;
-    return 1;
-  }
-  return fail(p, "unbalanced");
-}
-
-static int on_start_array(void *ctx) {
-  dec_t *p = ctx;
-
-  if (p->depth == 1 && p->key == K_METRIC_DATA && !p->have_md) {
-    p->have_md = true;
-    p->depth = 2;
-    return 1;
-  }
-  if (p->depth == 3 &&
+  if (depth == 3 && is_array &&
       (p->key == K_DIMENSIONS || p->key == K_VALUES || p->key == K_COUNTS)) {
     if (p->key == K_VALUES) {
       if (p->forms++ > 0)
@@ -361,46 +313,48 @@ static int on_start_array(void *ctx) {
     if (p->key == K_COUNTS)
       p->have_counts = true;
     p->array = p->key;
-    p->depth = 4;
-    return 1;
+    return 0;
   }
-  return fail(p, "an unexpected array");
+  if (depth == 4 && !is_array && p->array == K_DIMENSIONS) {
+    if (p->ndims >= CW_MAX_DIMENSIONS)
+      return fail(p, "more than %d dimensions", CW_MAX_DIMENSIONS);
+    p->ndims++;
+    p->dim_name = p->dim_value = false;
+    return 0;
+  }
+  return fail(p, is_array ? "an unexpected array" : "an unexpected object");
 }
 
-static int on_end_array(void *ctx) {
+/* An array or object closes (only those on_open let through). */
+static int on_close(void *ctx, unsigned depth, bool is_array) {
   dec_t *p = ctx;
+  int rc;
 
-  if (p->depth == 4) {
-    p->depth = 3;
+  (void)is_array;
+  switch (depth) {
+  case 4: /* a dimension */
+    if (!p->dim_name || !p->dim_value)
+      return fail(p, "a dimension needs a Name and a Value");
+    break;
+  case 3: /* Dimensions, StatisticValues, Values or Counts */
     p->array = K_NONE;
-    p->key = K_NONE;
-    return 1;
+    break;
+  case 2: /* a datum: checked while in it, so that its errors name it */
+    rc = datum_end(p);
+    p->in_datum = false;
+    return rc;
   }
-  if (p->depth == 2) {
-    p->depth = 1;
-    p->key = K_NONE;
-    return 1;
-  }
-  return fail(p, "unbalanced");
+  p->key = K_NONE;
+  return 0;
 }
 
 long cw_decode_metrics(const char *body, size_t len, char *ns, size_t ns_size,
                        cw_decode_datum_cb cb, void *ud, char *err,
                        size_t err_size) {
-  static const yajl_callbacks callbacks = {
-      .yajl_null = on_null,
-      .yajl_boolean = on_bool,
-      .yajl_number = on_number,
-      .yajl_string = on_string,
-      .yajl_start_map = on_start_map,
-      .yajl_map_key = on_key,
-      .yajl_end_map = on_end_map,
-      .yajl_start_array = on_start_array,
-      .yajl_end_array = on_end_array,
-  };
+  static const sm_json_events_t events = {on_scalar, on_key, on_open, on_close};
   dec_t *p = calloc(1, sizeof(*p));
-  yajl_handle y;
-  yajl_status st;
+  char why[128];
+  int st;
   long rc = -1;
 
   if (p == NULL) {
@@ -411,28 +365,15 @@ long cw_decode_metrics(const char *body, size_t len, char *ns, size_t ns_size,
   p->ud = ud;
   p->ns = ns;
   p->ns_size = ns_size;
-  y = yajl_alloc(&callbacks, NULL, p);
-  if (y == NULL) {
-    free(p);
-    snprintf(err, err_size, "out of memory");
-    return -1;
-  }
-  st = yajl_parse(y, (const unsigned char *)body, len);
-  if (st == yajl_status_ok)
-    st = yajl_complete_parse(y);
-  if (p->err[0] != 0) {
+  st = sm_json_parse(&events, p, body, len, why, sizeof(why));
+  if (p->err[0] != 0)
     snprintf(err, err_size, "%s", p->err);
-  } else if (st != yajl_status_ok) {
-    unsigned char *e = yajl_get_error(y, 0, NULL, 0);
-    snprintf(err, err_size, "not JSON: %s", e != NULL ? (char *)e : "?");
-    if (e != NULL)
-      yajl_free_error(y, e);
-  } else if (!p->have_ns || !p->have_md || p->count == 0) {
+  else if (st != 0)
+    snprintf(err, err_size, "not JSON: %s", why);
+  else if (!p->have_ns || !p->have_md || p->count == 0)
     snprintf(err, err_size, "not a PutMetricData body with datums");
-  } else {
+  else
     rc = p->count;
-  }
-  yajl_free(y);
   free(p);
   return rc;
 }

@@ -17,7 +17,8 @@
 #include <string.h>
 
 #include <yajl/yajl_gen.h>
-#include <yajl/yajl_parse.h>
+
+#include "sm_json.h"
 
 #define LOGS_ALREADY_EXISTS "ResourceAlreadyExistsException"
 #define LOGS_NOT_FOUND "ResourceNotFoundException"
@@ -448,18 +449,17 @@ static int refusal_fixable(void *ud, const cw_batch_t *b,
 /* ------------------------------------------------- rejected events */
 
 typedef struct {
-  int depth;
   bool in_info;
-  int key; /* 1 old, 2 expired, 3 new */
-  long long old, expired, new_;
+  int key; /* 1 old, 2 expired, 3 new; -1 rejectedLogEventsInfo */
+  long long index[3];
 } rej_t;
 
-static int rej_map_key(void *ctx, const unsigned char *k, size_t len) {
+static int rej_key(void *ctx, unsigned depth, const char *k, size_t len) {
   rej_t *r = ctx;
   r->key = 0;
-  if (r->depth == 1 && len == 21 && memcmp(k, "rejectedLogEventsInfo", 21) == 0)
+  if (depth == 1 && len == 21 && memcmp(k, "rejectedLogEventsInfo", 21) == 0)
     r->key = -1;
-  else if (r->depth == 2 && r->in_info) {
+  else if (depth == 2 && r->in_info) {
     if (len == 22 && memcmp(k, "tooOldLogEventEndIndex", 22) == 0)
       r->key = 1;
     else if (len == 23 && memcmp(k, "expiredLogEventEndIndex", 23) == 0)
@@ -467,88 +467,55 @@ static int rej_map_key(void *ctx, const unsigned char *k, size_t len) {
     else if (len == 24 && memcmp(k, "tooNewLogEventStartIndex", 24) == 0)
       r->key = 3;
   }
-  return 1;
+  return 0;
 }
 
-static int rej_integer(void *ctx, long long v) {
+static int rej_scalar(void *ctx, unsigned depth, sm_json_type_t type,
+                      const char *s, size_t len) {
   rej_t *r = ctx;
-  if (r->depth == 2 && r->in_info) {
-    if (r->key == 1)
-      r->old = v;
-    else if (r->key == 2)
-      r->expired = v;
-    else if (r->key == 3)
-      r->new_ = v;
-  }
+  long long v;
+  if (type == SM_JSON_NUMBER && depth == 2 && r->in_info && r->key > 0 &&
+      sm_json_integer(s, len, &v) == 0)
+    r->index[r->key - 1] = v;
   r->key = 0;
-  return 1;
+  return 0;
 }
 
-static int rej_scalar(void *ctx) {
-  ((rej_t *)ctx)->key = 0;
-  return 1;
-}
-static int rej_null(void *ctx) { return rej_scalar(ctx); }
-static int rej_bool(void *ctx, int b) {
-  (void)b;
-  return rej_scalar(ctx);
-}
-static int rej_double(void *ctx, double d) {
-  (void)d;
-  return rej_scalar(ctx);
-}
-static int rej_string(void *ctx, const unsigned char *s, size_t l) {
-  (void)s;
-  (void)l;
-  return rej_scalar(ctx);
-}
-static int rej_open(void *ctx) {
+static int rej_open(void *ctx, unsigned depth, bool is_array) {
   rej_t *r = ctx;
-  if (r->depth == 1 && r->key == -1)
+  (void)is_array;
+  if (depth == 1 && r->key == -1)
     r->in_info = true;
   r->key = 0;
-  return ++r->depth <= 16;
+  return depth >= 16;
 }
-static int rej_close(void *ctx) {
+
+static int rej_close(void *ctx, unsigned depth, bool is_array) {
   rej_t *r = ctx;
-  if (--r->depth == 1)
+  (void)is_array;
+  if (depth == 1)
     r->in_info = false;
-  return 1;
+  return 0;
 }
 
 size_t cw_stream_logs_rejected(const char *resp, size_t len, size_t n,
                                size_t *old, size_t *expired, size_t *new_) {
-  static const yajl_callbacks cb = {
-      .yajl_null = rej_null,
-      .yajl_boolean = rej_bool,
-      .yajl_integer = rej_integer,
-      .yajl_double = rej_double,
-      .yajl_string = rej_string,
-      .yajl_start_map = rej_open,
-      .yajl_map_key = rej_map_key,
-      .yajl_end_map = rej_close,
-      .yajl_start_array = rej_open,
-      .yajl_end_array = rej_close,
-  };
-  rej_t r = {.old = -1, .expired = -1, .new_ = -1};
-  yajl_handle y = yajl_alloc(&cb, NULL, &r);
+  static const sm_json_events_t events = {rej_scalar, rej_key, rej_open,
+                                          rej_close};
+  rej_t r = {.index = {-1, -1, -1}};
   size_t prefix, start = n;
 
   *old = *expired = *new_ = 0;
-  if (y == NULL)
-    return 0;
   /* A body cut short still says what it said before the cut. */
-  if (yajl_parse(y, (const unsigned char *)resp, len) == yajl_status_ok)
-    yajl_complete_parse(y);
-  yajl_free(y);
+  sm_json_parse(&events, &r, resp, len, NULL, 0);
   /* [0, tooOld) and [0, expired) are exclusive ends, [tooNew, n) an
    * inclusive start; each event counted once. */
-  if (r.old > 0)
-    *old = (unsigned long long)r.old < n ? (size_t)r.old : n;
-  if (r.expired > 0)
-    *expired = (unsigned long long)r.expired < n ? (size_t)r.expired : n;
-  if (r.new_ >= 0 && (unsigned long long)r.new_ < n) {
-    start = (size_t)r.new_;
+  if (r.index[0] > 0)
+    *old = (unsigned long long)r.index[0] < n ? (size_t)r.index[0] : n;
+  if (r.index[1] > 0)
+    *expired = (unsigned long long)r.index[1] < n ? (size_t)r.index[1] : n;
+  if (r.index[2] >= 0 && (unsigned long long)r.index[2] < n) {
+    start = (size_t)r.index[2];
     *new_ = n - start;
   }
   prefix = *old > *expired ? *old : *expired;
@@ -569,10 +536,10 @@ static size_t refused(void *ud, const cw_batch_t *b, const char *resp,
 
 /* ------------------------------------------------- spooled bodies */
 
+/* Depths (sm_json's): 1 in the body, 2 in logEvents, 3 in an event. */
 typedef struct {
-  int depth;
   int key; /* see dkey_t */
-  bool have_group, have_stream, have_events, in_events;
+  bool have_group, have_stream, have_events, in_event;
   bool have_ts, have_msg;
   int64_t ts;
   char *msg;
@@ -588,40 +555,39 @@ enum { DK_NONE, DK_GROUP, DK_STREAM, DK_EVENTS, DK_TS, DK_MSG };
 
 static int dec_fail(dec_t *d, const char *what) {
   if (d->err[0] == 0) {
-    if (d->depth >= 3)
+    if (d->in_event)
       snprintf(d->err, sizeof(d->err), "logEvents[%ld]: %s", d->count, what);
     else
       snprintf(d->err, sizeof(d->err), "%s", what);
   }
-  return 0;
+  return -1;
 }
 
-static int dec_key(void *ctx, const unsigned char *k, size_t len) {
+static int dec_key(void *ctx, unsigned depth, const char *k, size_t len) {
   dec_t *d = ctx;
 #define IS(lit) (len == sizeof(lit) - 1 && memcmp(k, lit, len) == 0)
-  if (d->depth == 1 && IS("logGroupName"))
+  if (depth == 1 && IS("logGroupName"))
     d->key = DK_GROUP;
-  else if (d->depth == 1 && IS("logStreamName"))
+  else if (depth == 1 && IS("logStreamName"))
     d->key = DK_STREAM;
-  else if (d->depth == 1 && IS("logEvents"))
+  else if (depth == 1 && IS("logEvents"))
     d->key = DK_EVENTS;
-  else if (d->depth == 3 && IS("timestamp"))
+  else if (depth == 3 && IS("timestamp"))
     d->key = DK_TS;
-  else if (d->depth == 3 && IS("message"))
+  else if (depth == 3 && IS("message"))
     d->key = DK_MSG;
   else
     return dec_fail(d, "an unexpected member");
 #undef IS
-  return 1;
+  return 0;
 }
 
-static int dec_string(void *ctx, const unsigned char *s, size_t len) {
-  dec_t *d = ctx;
+static int dec_string(dec_t *d, unsigned depth, const char *s, size_t len) {
   char *dst = NULL;
 
-  if (d->depth == 1 && d->key == DK_GROUP)
+  if (depth == 1 && d->key == DK_GROUP)
     dst = d->group, d->have_group = true;
-  else if (d->depth == 1 && d->key == DK_STREAM)
+  else if (depth == 1 && d->key == DK_STREAM)
     dst = d->stream, d->have_stream = true;
   if (dst != NULL) {
     if (len > CW_LOGS_MAX_NAME || memchr(s, 0, len) != NULL)
@@ -629,9 +595,9 @@ static int dec_string(void *ctx, const unsigned char *s, size_t len) {
     memcpy(dst, s, len);
     dst[len] = 0;
     d->key = DK_NONE;
-    return 1;
+    return 0;
   }
-  if (d->depth == 3 && d->key == DK_MSG) {
+  if (depth == 3 && d->key == DK_MSG) {
     if (len == 0 || len > CW_LOGS_MAX_MESSAGE)
       return dec_fail(d, "a message that is empty or too long");
     if (grow((void **)&d->msg, &d->msg_cap, len + 1, 1) != 0)
@@ -641,48 +607,51 @@ static int dec_string(void *ctx, const unsigned char *s, size_t len) {
     d->msg_len = len;
     d->have_msg = true;
     d->key = DK_NONE;
-    return 1;
+    return 0;
   }
   return dec_fail(d, "an unexpected string");
 }
 
-static int dec_integer(void *ctx, long long v) {
+static int dec_scalar(void *ctx, unsigned depth, sm_json_type_t type,
+                      const char *s, size_t len) {
   dec_t *d = ctx;
-  if (d->depth == 3 && d->key == DK_TS && v >= 0) {
+  long long v;
+
+  if (type == SM_JSON_STRING)
+    return dec_string(d, depth, s, len);
+  if (type != SM_JSON_NUMBER || sm_json_integer(s, len, &v) != 0)
+    return dec_fail(d, "an unexpected value");
+  if (depth == 3 && d->key == DK_TS && v >= 0) {
     d->ts = v;
     d->have_ts = true;
     d->key = DK_NONE;
-    return 1;
+    return 0;
   }
   return dec_fail(d, "an unexpected number");
 }
 
-static int dec_other(void *ctx) { return dec_fail(ctx, "an unexpected value"); }
-static int dec_null(void *ctx) { return dec_other(ctx); }
-static int dec_bool(void *ctx, int b) {
-  (void)b;
-  return dec_other(ctx);
-}
-static int dec_double(void *ctx, double v) {
-  (void)v;
-  return dec_other(ctx);
-}
-
-static int dec_start_map(void *ctx) {
+static int dec_open(void *ctx, unsigned depth, bool is_array) {
   dec_t *d = ctx;
-  if (d->depth == 0 || (d->depth == 2 && d->in_events)) {
-    d->depth++;
+
+  if (!is_array && (depth == 0 || depth == 2)) { /* the body, an event */
+    d->in_event = depth == 2;
     d->have_ts = d->have_msg = false;
     d->key = DK_NONE;
-    return 1;
+    return 0;
   }
-  return dec_fail(d, "an unexpected object");
+  if (is_array && depth == 1 && d->key == DK_EVENTS && !d->have_events) {
+    d->have_events = true;
+    return 0;
+  }
+  return dec_fail(d, is_array ? "an unexpected array" : "an unexpected object");
 }
 
-static int dec_end_map(void *ctx) {
+static int dec_close(void *ctx, unsigned depth, bool is_array) {
   dec_t *d = ctx;
-  if (d->depth == 3) {
-    /* Checked at depth 3, so that a failure names the event. */
+
+  (void)is_array;
+  if (depth == 2) {
+    /* Checked while in the event, so that a failure names it. */
     if (!d->have_ts || !d->have_msg)
       return dec_fail(d, "an event needs a timestamp and a message");
     if (d->count >= CW_LOGS_MAX_EVENTS)
@@ -690,49 +659,20 @@ static int dec_end_map(void *ctx) {
     if (d->cb != NULL && d->cb(d->ts, d->msg, d->msg_len, d->ud) != 0)
       return dec_fail(d, "stopped");
     d->count++;
-    d->depth = 2;
-    return 1;
+    d->in_event = false;
   }
-  d->depth--;
-  return 1;
-}
-
-static int dec_start_array(void *ctx) {
-  dec_t *d = ctx;
-  if (d->depth == 1 && d->key == DK_EVENTS && !d->have_events) {
-    d->depth = 2;
-    d->in_events = d->have_events = true;
-    return 1;
-  }
-  return dec_fail(d, "an unexpected array");
-}
-
-static int dec_end_array(void *ctx) {
-  dec_t *d = ctx;
-  d->depth = 1;
-  d->in_events = false;
   d->key = DK_NONE;
-  return 1;
+  return 0;
 }
 
 long cw_stream_logs_decode(const char *body, size_t len, char *group,
                            char *stream, cw_stream_logs_event_cb cb, void *ud,
                            char *err, size_t err_size) {
-  static const yajl_callbacks callbacks = {
-      .yajl_null = dec_null,
-      .yajl_boolean = dec_bool,
-      .yajl_integer = dec_integer,
-      .yajl_double = dec_double,
-      .yajl_string = dec_string,
-      .yajl_start_map = dec_start_map,
-      .yajl_map_key = dec_key,
-      .yajl_end_map = dec_end_map,
-      .yajl_start_array = dec_start_array,
-      .yajl_end_array = dec_end_array,
-  };
+  static const sm_json_events_t events = {dec_scalar, dec_key, dec_open,
+                                          dec_close};
   dec_t d;
-  yajl_handle y;
-  yajl_status st;
+  char why[128];
+  int st;
   long rc = -1;
 
   memset(&d, 0, sizeof(d));
@@ -741,29 +681,15 @@ long cw_stream_logs_decode(const char *body, size_t len, char *group,
   d.cb = cb;
   d.ud = ud;
   group[0] = stream[0] = 0;
-  y = yajl_alloc(&callbacks, NULL, &d);
-  if (y == NULL) {
-    snprintf(err, err_size, "out of memory");
-    return -1;
-  }
-  yajl_config(y, yajl_dont_validate_strings, 0);
-  st = yajl_parse(y, (const unsigned char *)body, len);
-  if (st == yajl_status_ok)
-    st = yajl_complete_parse(y);
-  if (d.err[0] != 0) {
+  st = sm_json_parse(&events, &d, body, len, why, sizeof(why));
+  if (d.err[0] != 0)
     snprintf(err, err_size, "%s", d.err);
-  } else if (st != yajl_status_ok) {
-    unsigned char *e = yajl_get_error(y, 0, NULL, 0);
-    snprintf(err, err_size, "not JSON: %s", e != NULL ? (char *)e : "?");
-    if (e != NULL)
-      yajl_free_error(y, e);
-  } else if (!d.have_group || !d.have_stream || !d.have_events ||
-             d.count == 0) {
+  else if (st != 0)
+    snprintf(err, err_size, "not JSON: %s", why);
+  else if (!d.have_group || !d.have_stream || !d.have_events || d.count == 0)
     snprintf(err, err_size, "not a PutLogEvents body with events");
-  } else {
+  else
     rc = d.count;
-  }
-  yajl_free(y);
   free(d.msg);
   return rc;
 }
