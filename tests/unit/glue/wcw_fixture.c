@@ -7,16 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "aws_offline.h"
 #include "cw_logs.h"
-
-/* A diagnostic line for the TAP log (tap.h's T_NOTE; tap.h is the
- * test's). */
-#define NOTE(...)                                                              \
-  do {                                                                         \
-    printf("# ");                                                              \
-    printf(__VA_ARGS__);                                                       \
-    printf("\n");                                                              \
-  } while (0)
+#include "tap_note.h"
 
 #define SOURCE_MAX (4u << 20) /* README.md is about 60 KiB */
 
@@ -45,7 +38,7 @@ char *fx_source(const char *relpath) {
     fclose(f);
   }
   if (text == NULL) {
-    NOTE("cannot read %s (set SM_SRCDIR to the source tree)", path);
+    T_NOTE("cannot read %s (set SM_SRCDIR to the source tree)", path);
     return NULL;
   }
   text[len] = 0;
@@ -53,13 +46,7 @@ char *fx_source(const char *relpath) {
 }
 
 int fx_init(const char *extra_types) {
-  static const char *const unset[] = {"AWS_DEFAULT_REGION",
-                                      "AWS_PROFILE",
-                                      "AWS_SESSION_TOKEN",
-                                      "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                                      "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                                      "AWS_WEB_IDENTITY_TOKEN_FILE",
-                                      "AWS_ENDPOINT_URL",
+  static const char *const unset[] = {"AWS_ENDPOINT_URL",
                                       "AWS_ENDPOINT_URL_CLOUDWATCH",
                                       "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
                                       "AWS_USE_FIPS_ENDPOINT",
@@ -67,23 +54,19 @@ int fx_init(const char *extra_types) {
                                       "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"};
   char *types = fx_source("contrib/types.db");
 
-  /* Credentials from the environment, a region, and nothing to ask: no
-   * instance metadata, no shared files. */
+  /* Credentials from the environment, a region, nothing to ask
+   * (aws_offline.h) and the default endpoints. */
+  aws_offline();
   setenv("AWS_REGION", "eu-west-1", 1);
   setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
   setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
          1);
-  setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-  setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9", 1);
-  setenv("AWS_CONFIG_FILE", "/nonexistent/aws/config", 1);
-  setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws/credentials", 1);
-  setenv("HOME", "/nonexistent", 1);
   for (size_t i = 0; i < sizeof(unset) / sizeof(unset[0]); i++)
     unsetenv(unset[i]);
 
   if (types == NULL || stub_types_read(types) <= 0 ||
       (extra_types != NULL && stub_types_read(extra_types) <= 0)) {
-    NOTE("types.db lines not read");
+    T_NOTE("types.db lines not read");
     free(types);
     return -1;
   }
@@ -103,7 +86,7 @@ wcw_t *fx_block(const char *options, int *status) {
            options);
   root = stub_config_read(text);
   if (root == NULL || root->children_num != 1) {
-    NOTE("the stand-in cannot read this block:\n%s", text);
+    T_NOTE("the stand-in cannot read this block:\n%s", text);
     stub_config_free(root);
     if (status != NULL)
       *status = -1;
@@ -158,7 +141,7 @@ void fx_free_blocks(void) {
 const data_set_t *fx_ds(const char *type) {
   const data_set_t *ds = plugin_get_ds(type);
   if (ds == NULL)
-    NOTE("no type %s", type);
+    T_NOTE("no type %s", type);
   return ds;
 }
 
@@ -183,7 +166,7 @@ int fx_write(const char *host, const char *plugin, const char *pi,
   int failed;
 
   if (ds == NULL || ds->ds_num != n || n > 8) {
-    NOTE("%s: not %zu data sources", type, n);
+    T_NOTE("%s: not %zu data sources", type, n);
     meta_data_destroy(md);
     return -1;
   }
