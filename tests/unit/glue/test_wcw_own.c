@@ -679,11 +679,8 @@ static void remove_dir(const char *dir) {
 }
 
 static void notify(const char *variant, const char *instance) {
-  notification_t n;
-  fx_request(&n, SM_PLUGIN_ASYNC, SM_TYPE_REQUEST, variant, instance,
-             (int64_t)CDTIME_T_TO_MS(cdtime()));
-  stub_notify(&n);
-  plugin_notification_meta_free(n.meta);
+  fx_notify_request(SM_PLUGIN_ASYNC, SM_TYPE_REQUEST, variant, instance,
+                    (int64_t)CDTIME_T_TO_MS(cdtime()));
 }
 
 /* Host metrics, the data log and the spool. */

@@ -198,31 +198,35 @@ static void add_meta(notification_t *n, const char *key, const char *s) {
     plugin_notification_meta_add_string(n, key, s);
 }
 
-void fx_request(notification_t *n, const char *plugin, const char *type,
-                const char *variant, const char *instance,
-                int64_t completed_ms) {
-  memset(n, 0, sizeof(*n));
-  n->severity = NOTIF_FAILURE;
-  n->time = MS_TO_CDTIME_T(completed_ms);
-  sstrncpy(n->host, "h1", sizeof(n->host));
-  sstrncpy(n->plugin, plugin, sizeof(n->plugin));
-  sstrncpy(n->plugin_instance, "main", sizeof(n->plugin_instance));
-  sstrncpy(n->type, type, sizeof(n->type));
-  sstrncpy(n->type_instance, "model_error", sizeof(n->type_instance));
-  add_meta(n, SM_META_INFERENCE_ID, "req-1");
-  add_meta(n, SM_META_ENDPOINT_NAME, EP);
-  add_meta(n, SM_META_VARIANT_NAME, variant);
-  add_meta(n, SM_META_INSTANCE_ID, instance);
-  add_meta(n, SM_META_OUTCOME, "model_error");
-  add_meta(n, SM_META_STAGE, "model");
-  plugin_notification_meta_add_signed_int(n, SM_META_STATUS_CODE, 500);
-  add_meta(n, SM_META_ERROR, "container replied 500");
-  add_meta(n, SM_META_BOOT_ID, "boot-1");
-  plugin_notification_meta_add_signed_int(n, SM_META_SEQ, 1043);
-  plugin_notification_meta_add_signed_int(n, SM_META_RECEIVED_MS,
+void fx_notify_request(const char *plugin, const char *type,
+                       const char *variant, const char *instance,
+                       int64_t completed_ms) {
+  notification_t n;
+
+  memset(&n, 0, sizeof(n));
+  n.severity = NOTIF_FAILURE;
+  n.time = MS_TO_CDTIME_T(completed_ms);
+  sstrncpy(n.host, "h1", sizeof(n.host));
+  sstrncpy(n.plugin, plugin, sizeof(n.plugin));
+  sstrncpy(n.plugin_instance, "main", sizeof(n.plugin_instance));
+  sstrncpy(n.type, type, sizeof(n.type));
+  sstrncpy(n.type_instance, "model_error", sizeof(n.type_instance));
+  add_meta(&n, SM_META_INFERENCE_ID, "req-1");
+  add_meta(&n, SM_META_ENDPOINT_NAME, EP);
+  add_meta(&n, SM_META_VARIANT_NAME, variant);
+  add_meta(&n, SM_META_INSTANCE_ID, instance);
+  add_meta(&n, SM_META_OUTCOME, "model_error");
+  add_meta(&n, SM_META_STAGE, "model");
+  plugin_notification_meta_add_signed_int(&n, SM_META_STATUS_CODE, 500);
+  add_meta(&n, SM_META_ERROR, "container replied 500");
+  add_meta(&n, SM_META_BOOT_ID, "boot-1");
+  plugin_notification_meta_add_signed_int(&n, SM_META_SEQ, 1043);
+  plugin_notification_meta_add_signed_int(&n, SM_META_RECEIVED_MS,
                                           completed_ms - 2000);
-  plugin_notification_meta_add_signed_int(n, SM_META_COMPLETED_MS,
+  plugin_notification_meta_add_signed_int(&n, SM_META_COMPLETED_MS,
                                           completed_ms);
+  stub_notify(&n);
+  plugin_notification_meta_free(n.meta);
 }
 
 size_t fx_take(wcw_t *w, cw_queue_t *q, cw_datum_t **out, size_t max) {
