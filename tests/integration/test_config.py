@@ -98,22 +98,24 @@ tap.ok(res.returncode != 0 and not missing,
        "collectd -T fails (exit %d) and reports every error with its key and "
        "value" % res.returncode, missing)
 
-# write_cloudwatch's errors, each block on its own.
+# write_cloudwatch's errors, each block on its own: the error names the
+# option (its line's first word; said again only where it is more) and the
+# needles.
 WCW_BAD = [
-    ('Namespace "AWS/SageMaker"', ["Namespace", "AWS/"]),
+    ('Namespace "AWS/SageMaker"', ["AWS/"]),
     ('StorageResolution 30', ["StorageResolution 30", "1 (high resolution) or 60"]),
-    ('Endpoint "ftp://example.com/"', ["Endpoint", "http or https"]),
+    ('Endpoint "ftp://example.com/"', ["http or https"]),
     ('MaxQueuedDatums 10', ["block 1: MaxQueuedDatums 10", "from 1000 to 10000000"]),
     ('MaxQueuedDatums 1500.5', ["MaxQueuedDatums 1500.5", "a whole number"]),
     ('FlushInterval 0', ["block 1: FlushInterval 0", "seconds from 1 to 3600"]),
     ('FlushInterval 5\n  FlushInterval 6', ["FlushInterval is given twice"]),
-    ('Include "(unclosed"', ["Include", "(unclosed"]),
-    ('Dimension "OnlyName"', ["Dimension", "two strings"]),
+    ('Include "(unclosed"', ["(unclosed"]),
+    ('Dimension "OnlyName"', ["two strings"]),
     ('Regoin "us-east-1"', ['unknown option "Regoin"']),
     ('Percentiles 2', ["Percentiles 2", "true or false"]),
-    ('Include "^c+++++++++++++++++++++"', ["Include", "repetition of a repetition"]),
-    ('Exclude ".{32767}{32767}"', ["Exclude", "a bound above 255"]),
-    ('SpoolDirectory "relative/spool"', ["SpoolDirectory", "absolute path"]),
+    ('Include "^c+++++++++++++++++++++"', ["repetition of a repetition"]),
+    ('Exclude ".{32767}{32767}"', ["a bound above 255"]),
+    ('SpoolDirectory "relative/spool"', ["absolute path"]),
     ('SpoolMaxBytes 1000', ["SpoolMaxBytes 1000", "1048576"]),
     ('MaxRequestsPerSecond 0', ["MaxRequestsPerSecond 0", "from 0.1 to 1000"]),
     # The second block is named: a configuration may have several.
@@ -121,6 +123,9 @@ WCW_BAD = [
      '  Timeout 0', ["block 2: Timeout 0", "seconds from 0.1 to 300"]),
 ]
 for line, needles in WCW_BAD:
+    key = line.split("\n")[-1].split()[0]
+    if not any(key in n for n in needles):
+        needles = [key] + needles
     w = Workdir("config-wcw")
     conf, out, log = collectd_conf(w, """PluginDir "%s"
 LoadPlugin write_cloudwatch
