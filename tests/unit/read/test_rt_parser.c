@@ -374,6 +374,16 @@ static void ok_snap(int omit, int repl, const char *val, const char *what) {
   sb_free(&b);
 }
 
+/* The page with its record's field rec_repl given the value rec_val. */
+static void fail_rec(int rec_repl, const char *rec_val, const char *want,
+                     const char *what) {
+  fail_page(-1, -1, NULL, -1, rec_repl, rec_val, want, what);
+}
+
+static void ok_rec(int rec_repl, const char *rec_val, const char *what) {
+  ok_page(-1, -1, NULL, -1, rec_repl, rec_val, what);
+}
+
 /* How a message names build_page's record when its field i is at fault:
  * by its seq once that is read (field 0 is seq). */
 static const char *record_at(size_t i) {
@@ -861,13 +871,13 @@ static void test_wrong_types(void) {
       snprintf(what, sizeof(what), "record %s: %s", rec_fields[i].name, *v);
       snprintf(want, sizeof(want), "%s: member %s %s", record_at(i),
                rec_fields[i].name, type_word(rec_fields[i].kind));
-      fail_page(-1, -1, NULL, -1, (int)i, *v, want, what);
+      fail_rec((int)i, *v, want, what);
     }
 
   /* The error member of a record. */
-  fail_page(-1, -1, NULL, -1, 4, "\"success\",\"error\":17",
-            "record 1 (seq 1001): member error must be a string",
-            "record error: 17");
+  fail_rec(4, "\"success\",\"error\":17",
+           "record 1 (seq 1001): member error must be a string",
+           "record error: 17");
 
   /* Elements of requests that are not objects. */
   static const char *const elems[] = {"1",    "[]",   "\"x\"",
@@ -937,10 +947,9 @@ static void test_numbers(void) {
     snprintf(want, sizeof(want), "%s: member %s %s", record_at(i),
              rec_fields[i].name,
              k == K_INT ? "must not be negative" : "must be at least 1");
-    fail_page(-1, -1, NULL, -1, (int)i, "-1", want, what);
+    fail_rec((int)i, "-1", want, what);
   }
-  fail_page(-1, -1, NULL, -1, 0, "0", "record 1: member seq must be at least 1",
-            "record seq 0");
+  fail_rec(0, "0", "record 1: member seq must be at least 1", "record seq 0");
 
   /* status_code range. */
   static const struct {
@@ -962,13 +971,13 @@ static void test_numbers(void) {
   }
 
   /* Integer overflow, and the largest integer. */
-  fail_page(-1, -1, NULL, -1, 8, "9223372036854775808",
-            "record 1 (seq 1001): member model_us is out of range (integer "
-            "overflow)",
-            "model_us overflow");
-  fail_page(-1, -1, NULL, -1, 0, "99999999999999999999999",
-            "record 1: member seq is out of range (integer overflow)",
-            "seq overflow");
+  fail_rec(8, "9223372036854775808",
+           "record 1 (seq 1001): member model_us is out of range (integer "
+           "overflow)",
+           "model_us overflow");
+  fail_rec(0, "99999999999999999999999",
+           "record 1: member seq is out of range (integer overflow)",
+           "seq overflow");
   fail_snap(-1, 6, "-9223372036854775809",
             "snapshot: member time_ms is out of range (integer overflow)",
             "negative overflow");
@@ -1010,22 +1019,35 @@ static void test_numbers(void) {
         "12345678.5", "123456789e3",       "1234567812345678.25", "12345678E0",
         "1234567.0",  "123456789012345.0", "1234567890123e-3"};
     for (size_t i = 0; i < sizeof(not_int) / sizeof(not_int[0]); i++) {
-      fail_page(-1, -1, NULL, -1, 8, not_int[i],
-                "record 1 (seq 1001): member model_us must be an integer",
-                not_int[i]);
+      fail_rec(8, not_int[i],
+               "record 1 (seq 1001): member model_us must be an integer",
+               not_int[i]);
     }
   }
-  fail_page(-1, -1, NULL, -1, 8, "-123456789",
-            "record 1 (seq 1001): member model_us must not be negative",
-            "model_us -123456789");
+  fail_rec(8, "-123456789",
+           "record 1 (seq 1001): member model_us must not be negative",
+           "model_us -123456789");
 
   /* A double for an integer names the member. */
-  fail_page(-1, -1, NULL, -1, 8, "1.5",
-            "record 1 (seq 1001): member model_us must be an integer",
-            "model_us 1.5");
-  fail_page(-1, -1, NULL, -1, 8, "1e3",
-            "record 1 (seq 1001): member model_us must be an integer",
-            "model_us 1e3");
+  fail_rec(8, "1.5", "record 1 (seq 1001): member model_us must be an integer",
+           "model_us 1.5");
+  fail_rec(8, "1e3", "record 1 (seq 1001): member model_us must be an integer",
+           "model_us 1e3");
+}
+
+/* The record of the page whose record's field holds the string name (in
+ * quotes), parsed whole; NULL when the page is refused. */
+static const rt_record_t *quoted_in_record(int field, const char *name) {
+  sb_t b = {0}, v = {0};
+
+  sb_add(&v, "\"");
+  sb_add(&v, name);
+  sb_add(&v, "\"");
+  build_page(&b, -1, -1, NULL, -1, field, v.s);
+  run(R_chunk, RT_DOC_REQUESTS, b.s, b.len, 0, NULL, 0, true);
+  sb_free(&b);
+  sb_free(&v);
+  return R_chunk->finish_rc == 0 ? &R_chunk->recs[0] : NULL;
 }
 
 static void test_enums_protocol_dup(void) {
@@ -1037,46 +1059,38 @@ static void test_enums_protocol_dup(void) {
       "\"expired\\u0000\"", "\"a\\\"b\\nc\""};
   for (size_t i = 0; i < sizeof(bad_outcomes) / sizeof(bad_outcomes[0]); i++) {
     snprintf(what, sizeof(what), "outcome %s", bad_outcomes[i]);
-    fail_page(-1, -1, NULL, -1, 4, bad_outcomes[i],
-              "record 1 (seq 1001): unknown outcome", what);
+    fail_rec(4, bad_outcomes[i], "record 1 (seq 1001): unknown outcome", what);
   }
-  fail_page(-1, -1, NULL, -1, 4, "\"a\\\"b\\nc\"", "unknown outcome \"a?b?c\"",
-            "unknown outcome quoted plainly");
+  fail_rec(4, "\"a\\\"b\\nc\"", "unknown outcome \"a?b?c\"",
+           "unknown outcome quoted plainly");
   sb_t longv = {0};
   sb_add(&longv, "\"");
   sb_rep(&longv, 'x', 100);
   sb_add(&longv, "\"");
-  fail_page(-1, -1, NULL, -1, 4, longv.s,
-            "unknown outcome \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"",
-            "long unknown outcome quoted short");
+  fail_rec(4, longv.s, "unknown outcome \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"",
+           "long unknown outcome quoted short");
   sb_free(&longv);
 
   static const char *const bad_notes[] = {"\"maybe\"", "\"\"", "\"Sent\"",
                                           "\"absent\""};
   for (size_t i = 0; i < sizeof(bad_notes) / sizeof(bad_notes[0]); i++) {
     snprintf(what, sizeof(what), "notification %s", bad_notes[i]);
-    fail_page(-1, -1, NULL, -1, 12, bad_notes[i],
-              "record 1 (seq 1001): unknown notification", what);
+    fail_rec(12, bad_notes[i], "record 1 (seq 1001): unknown notification",
+             what);
   }
 
   /* Every outcome and notification name parses to its value. */
   for (int o = 0; o < RT_OUTCOME_COUNT; o++) {
-    char v[64];
-    snprintf(v, sizeof(v), "\"%s\"", rt_parser_outcome_name((rt_outcome_t)o));
-    build_page(&b, -1, -1, NULL, -1, 4, v);
-    run(R_chunk, RT_DOC_REQUESTS, b.s, b.len, 0, NULL, 0, true);
-    T_OK(R_chunk->finish_rc == 0 && (int)R_chunk->recs[0].outcome == o,
-         "outcome %s parses", v);
-    sb_free(&b);
+    const rt_record_t *rec =
+        quoted_in_record(4, rt_parser_outcome_name((rt_outcome_t)o));
+    T_OK(rec != NULL && (int)rec->outcome == o, "outcome \"%s\" parses",
+         rt_parser_outcome_name((rt_outcome_t)o));
   }
   for (int n = RT_NOTIFY_NONE; n <= RT_NOTIFY_FAILED; n++) {
-    char v[64];
-    snprintf(v, sizeof(v), "\"%s\"", rt_parser_notify_name((rt_notify_t)n));
-    build_page(&b, -1, -1, NULL, -1, 12, v);
-    run(R_chunk, RT_DOC_REQUESTS, b.s, b.len, 0, NULL, 0, true);
-    T_OK(R_chunk->finish_rc == 0 && (int)R_chunk->recs[0].notification == n,
-         "notification %s parses", v);
-    sb_free(&b);
+    const rt_record_t *rec =
+        quoted_in_record(12, rt_parser_notify_name((rt_notify_t)n));
+    T_OK(rec != NULL && (int)rec->notification == n,
+         "notification \"%s\" parses", rt_parser_notify_name((rt_notify_t)n));
   }
 
   /* protocol */
@@ -1103,8 +1117,8 @@ static void test_enums_protocol_dup(void) {
   sb_free(&b);
 
   /* Duplicates are errors. */
-  fail_page(-1, -1, NULL, -1, 13, "1500,\"seq\":7",
-            "record 1 (seq 1001): duplicate member seq", "duplicate seq");
+  fail_rec(13, "1500,\"seq\":7", "record 1 (seq 1001): duplicate member seq",
+           "duplicate seq");
   fail_snap(-1, 11, "1043,\"boot_id\":\"other\"",
             "snapshot: duplicate member boot_id", "duplicate boot_id");
   sb_add(&b, "{\"protocol\":1,\"boot_id\":\"b\",\"first_seq\":0,"
@@ -1112,8 +1126,7 @@ static void test_enums_protocol_dup(void) {
   expect_fail(RT_DOC_REQUESTS, b.s, "page: duplicate member requests",
               "duplicate requests");
   sb_free(&b);
-  ok_page(-1, -1, NULL, -1, 13, "1500,\"x\":1,\"x\":2",
-          "duplicate unknown members are fine");
+  ok_rec(13, "1500,\"x\":1,\"x\":2", "duplicate unknown members are fine");
 }
 
 static void test_strings(void) {
@@ -1149,17 +1162,17 @@ static void test_strings(void) {
   sb_free(&b);
   v.len--;
   sb_add(&v, "i\"");
-  fail_page(-1, -1, NULL, -1, 1, v.s,
-            "record 1 (seq 1001): member inference_id is longer than 256 "
-            "bytes",
-            "inference_id over the cap");
+  fail_rec(1, v.s,
+           "record 1 (seq 1001): member inference_id is longer than 256 "
+           "bytes",
+           "inference_id over the cap");
   sb_free(&v);
-  fail_page(-1, -1, NULL, -1, 1, "\"\"",
-            "record 1 (seq 1001): member inference_id must not be empty",
-            "empty inference_id");
-  fail_page(-1, -1, NULL, -1, 1, "\"ab\\u0000cd\"",
-            "record 1 (seq 1001): member inference_id contains a NUL",
-            "NUL in inference_id");
+  fail_rec(1, "\"\"",
+           "record 1 (seq 1001): member inference_id must not be empty",
+           "empty inference_id");
+  fail_rec(1, "\"ab\\u0000cd\"",
+           "record 1 (seq 1001): member inference_id contains a NUL",
+           "NUL in inference_id");
 
   /* IDs of every length from 1 to 72 bytes come out as they went in (they
    * are copied a word at a time from 8 to 64 bytes). */
@@ -1202,15 +1215,13 @@ static void test_strings(void) {
         sb_rep(&v, 'a', lens[l] - at - 1);
         sb_add(&v, "\"");
         snprintf(what, sizeof(what), "NUL at byte %zu of %zu", at, lens[l]);
-        fail_page(-1, -1, NULL, -1, 1, v.s,
-                  "member inference_id contains a NUL", what);
+        fail_rec(1, v.s, "member inference_id contains a NUL", what);
         tried++;
       }
     T_OK(tried == 101, "NUL at each of the %d places tried", tried);
   }
-  ok_page(-1, -1, NULL, -1, 1,
-          "\"\\u0001\\u0080\\u00ff\\u0001\\u0080\\u00ff-id\"",
-          "\\u0001, \\u0080, \\u00ff in an ID");
+  ok_rec(1, "\"\\u0001\\u0080\\u00ff\\u0001\\u0080\\u00ff-id\"",
+         "\\u0001, \\u0080, \\u00ff in an ID");
   sb_free(&v);
 
   /* boot_id length cap. */
@@ -1393,10 +1404,10 @@ static void test_malformed(void) {
               "snapshot: malformed JSON inside an unknown member: parse "
               "error: after key and value",
               "missing comma inside an unknown member");
-  fail_page(-1, -1, NULL, -1, 5, "1200000 true",
-            "record 1 (seq 1001): malformed JSON after member backlog_us: "
-            "parse error: after key and value",
-            "missing comma in a record");
+  fail_rec(5, "1200000 true",
+           "record 1 (seq 1001): malformed JSON after member backlog_us: "
+           "parse error: after key and value",
+           "missing comma in a record");
   expect_fail(RT_DOC_SNAPSHOT, "", "snapshot: empty document",
               "empty snapshot");
 }
