@@ -80,10 +80,44 @@ static void gen_value_meta(yajl_gen g, meta_data_t *md) {
   yajl_gen_map_close(g);
 }
 
-static void emit(yajl_gen g) {
+/* A line's object, opened: its kind, time and identifier (the five
+ * names a value list and a notification both have). NULL when out of
+ * memory. */
+static yajl_gen gen_open(const char *kind, cdtime_t time, const char *host,
+                         const char *plugin, const char *plugin_instance,
+                         const char *type, const char *type_instance) {
+  const char *const names[][2] = {{"host", host},
+                                  {"plugin", plugin},
+                                  {"plugin_instance", plugin_instance},
+                                  {"type", type},
+                                  {"type_instance", type_instance}};
+  yajl_gen g = yajl_gen_alloc(NULL);
+
+  if (g == NULL)
+    return NULL;
+  yajl_gen_map_open(g);
+  STR(g, "kind");
+  STR(g, kind);
+  STR(g, "time");
+  gen_time(g, time);
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    STR(g, names[i][0]);
+    STR(g, names[i][1]);
+  }
+  return g;
+}
+
+/* gen_open for a value_list_t or a notification_t x. */
+#define GEN_OPEN(kind, x)                                                      \
+  gen_open((kind), (x)->time, (x)->host, (x)->plugin, (x)->plugin_instance,    \
+           (x)->type, (x)->type_instance)
+
+/* Closes the line's object, appends it to the file and frees g. */
+static int gen_close(yajl_gen g) {
   const unsigned char *buf;
   size_t len;
 
+  yajl_gen_map_close(g);
   yajl_gen_get_buf(g, &buf, &len);
   pthread_mutex_lock(&lock);
   if (out != NULL) {
@@ -92,31 +126,18 @@ static void emit(yajl_gen g) {
     fflush(out);
   }
   pthread_mutex_unlock(&lock);
+  yajl_gen_free(g);
+  return 0;
 }
 
 static int capture_write(const data_set_t *ds, const value_list_t *vl,
                          user_data_t *ud) {
-  yajl_gen g = yajl_gen_alloc(NULL);
+  yajl_gen g = GEN_OPEN("value", vl);
   (void)ud;
   if (g == NULL)
     return ENOMEM;
-  yajl_gen_map_open(g);
-  STR(g, "kind");
-  STR(g, "value");
-  STR(g, "time");
-  gen_time(g, vl->time);
   STR(g, "interval");
   gen_time(g, vl->interval);
-  STR(g, "host");
-  STR(g, vl->host);
-  STR(g, "plugin");
-  STR(g, vl->plugin);
-  STR(g, "plugin_instance");
-  STR(g, vl->plugin_instance);
-  STR(g, "type");
-  STR(g, vl->type);
-  STR(g, "type_instance");
-  STR(g, vl->type_instance);
   STR(g, "dsnames");
   yajl_gen_array_open(g);
   for (size_t i = 0; i < ds->ds_num; i++)
@@ -135,34 +156,16 @@ static int capture_write(const data_set_t *ds, const value_list_t *vl,
   yajl_gen_array_close(g);
   STR(g, "meta");
   gen_value_meta(g, vl->meta);
-  yajl_gen_map_close(g);
-  emit(g);
-  yajl_gen_free(g);
-  return 0;
+  return gen_close(g);
 }
 
 static int capture_notification(const notification_t *n, user_data_t *ud) {
-  yajl_gen g = yajl_gen_alloc(NULL);
+  yajl_gen g = GEN_OPEN("notification", n);
   (void)ud;
   if (g == NULL)
     return ENOMEM;
-  yajl_gen_map_open(g);
-  STR(g, "kind");
-  STR(g, "notification");
-  STR(g, "time");
-  gen_time(g, n->time);
   STR(g, "severity");
   yajl_gen_integer(g, n->severity);
-  STR(g, "host");
-  STR(g, n->host);
-  STR(g, "plugin");
-  STR(g, n->plugin);
-  STR(g, "plugin_instance");
-  STR(g, n->plugin_instance);
-  STR(g, "type");
-  STR(g, n->type);
-  STR(g, "type_instance");
-  STR(g, n->type_instance);
   STR(g, "message");
   STR(g, n->message);
   STR(g, "meta");
@@ -188,10 +191,7 @@ static int capture_notification(const notification_t *n, user_data_t *ud) {
     }
   }
   yajl_gen_map_close(g);
-  yajl_gen_map_close(g);
-  emit(g);
-  yajl_gen_free(g);
-  return 0;
+  return gen_close(g);
 }
 
 static int capture_config(oconfig_item_t *ci) {

@@ -24,20 +24,33 @@ static pthread_cond_t dispatched = PTHREAD_COND_INITIALIZER;
 static bool strict;
 static cdtime_t fixed_time; /* 0: the real clock */
 
-void stub_strict(bool on) {
+/* *dst = *src (size bytes) under the lock. */
+static void copy_locked(void *dst, const void *src, size_t size) {
   pthread_mutex_lock(&lock);
-  strict = on;
+  memcpy(dst, src, size);
   pthread_mutex_unlock(&lock);
 }
+
+static size_t locked_size(const size_t *n) {
+  size_t v;
+  copy_locked(&v, n, sizeof(v));
+  return v;
+}
+
+static uint64_t locked_u64(const uint64_t *n) {
+  uint64_t v;
+  copy_locked(&v, n, sizeof(v));
+  return v;
+}
+
+void stub_strict(bool on) { copy_locked(&strict, &on, sizeof(on)); }
 
 /* In strict mode, what the configuration path reaches only by a bug: the
  * target's or the plugin's. */
 static void strict_reached(const char *what) {
   bool abort_now;
 
-  pthread_mutex_lock(&lock);
-  abort_now = strict;
-  pthread_mutex_unlock(&lock);
+  copy_locked(&abort_now, &strict, sizeof(strict));
   if (abort_now) {
     fprintf(stderr, "collectd_stubs: %s called on the configuration path\n",
             what);
@@ -61,32 +74,19 @@ static char *xstrdup(const char *s) {
 /* ------------------------------------------------------------ clocks */
 
 void stub_set_interval(cdtime_t interval) {
-  pthread_mutex_lock(&lock);
-  interval_g = interval;
-  pthread_mutex_unlock(&lock);
+  copy_locked(&interval_g, &interval, sizeof(interval));
 }
 
-cdtime_t plugin_get_interval(void) {
-  cdtime_t i;
-  pthread_mutex_lock(&lock);
-  i = interval_g;
-  pthread_mutex_unlock(&lock);
-  return i;
-}
+cdtime_t plugin_get_interval(void) { return locked_u64(&interval_g); }
 
 void stub_set_time(cdtime_t now) {
-  pthread_mutex_lock(&lock);
-  fixed_time = now;
-  pthread_mutex_unlock(&lock);
+  copy_locked(&fixed_time, &now, sizeof(now));
 }
 
 cdtime_t cdtime(void) {
+  cdtime_t t = locked_u64(&fixed_time);
   struct timespec ts;
-  cdtime_t t;
 
-  pthread_mutex_lock(&lock);
-  t = fixed_time;
-  pthread_mutex_unlock(&lock);
   if (t != 0)
     return t;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -474,23 +474,6 @@ void plugin_log(int level, const char *format, ...) {
   vsnprintf(msg, sizeof(msg), format, ap);
   va_end(ap);
   log_add(level, msg);
-}
-
-/* A count of the lock's state, read under it. */
-static size_t locked_size(const size_t *n) {
-  size_t v;
-  pthread_mutex_lock(&lock);
-  v = *n;
-  pthread_mutex_unlock(&lock);
-  return v;
-}
-
-static uint64_t locked_u64(const uint64_t *n) {
-  uint64_t v;
-  pthread_mutex_lock(&lock);
-  v = *n;
-  pthread_mutex_unlock(&lock);
-  return v;
 }
 
 size_t stub_log_count(void) { return locked_size(&log_num); }
@@ -1476,29 +1459,32 @@ int cf_util_get_string_buffer(const oconfig_item_t *ci, char *buffer,
   return 0;
 }
 
+/* The one number ci holds, as collectd's cf_util_get_* read one: EINVAL
+ * when ci or d is NULL, -1 unless ci holds exactly one value, a number. */
+static int get_number(const oconfig_item_t *ci, double *d) {
+  if (ci == NULL || d == NULL)
+    return EINVAL;
+  if (!one_value(ci, OCONFIG_TYPE_NUMBER))
+    return -1;
+  *d = ci->values[0].value.number;
+  return 0;
+}
+
 /* collectd converts with a plain (int) cast, which is undefined for a
  * number outside int's range or NaN (a config file can hold 1e99). This
  * stub gives what that cast gives on x86-64, INT_MIN, so that the fuzzer
  * judges the plugins, not the daemon. */
 int cf_util_get_int(const oconfig_item_t *ci, int *ret_value) {
   double d;
+  int status = ret_value != NULL ? get_number(ci, &d) : EINVAL;
 
-  if (ci == NULL || ret_value == NULL)
-    return EINVAL;
-  if (!one_value(ci, OCONFIG_TYPE_NUMBER))
-    return -1;
-  d = ci->values[0].value.number;
-  *ret_value = (d > -2147483649.0 && d < 2147483648.0) ? (int)d : INT_MIN;
-  return 0;
+  if (status == 0)
+    *ret_value = (d > -2147483649.0 && d < 2147483648.0) ? (int)d : INT_MIN;
+  return status;
 }
 
 int cf_util_get_double(const oconfig_item_t *ci, double *ret_value) {
-  if (ci == NULL || ret_value == NULL)
-    return EINVAL;
-  if (!one_value(ci, OCONFIG_TYPE_NUMBER))
-    return -1;
-  *ret_value = ci->values[0].value.number;
-  return 0;
+  return get_number(ci, ret_value);
 }
 
 int cf_util_get_boolean(const oconfig_item_t *ci, bool *ret_bool) {
@@ -1543,14 +1529,11 @@ int cf_util_get_flag(const oconfig_item_t *ci, unsigned int *ret_value,
  * stub saturates instead (see cf_util_get_int). */
 int cf_util_get_cdtime(const oconfig_item_t *ci, cdtime_t *ret_value) {
   double d;
+  int status = ret_value != NULL ? get_number(ci, &d) : EINVAL;
 
-  if (ci == NULL || ret_value == NULL)
-    return EINVAL;
-  if (!one_value(ci, OCONFIG_TYPE_NUMBER))
-    return -1;
-  d = ci->values[0].value.number;
-  if (d < 0.0)
-    return -1;
-  *ret_value = d < 17179869184.0 ? DOUBLE_TO_CDTIME_T(d) : UINT64_MAX;
-  return 0;
+  if (status == 0 && d < 0.0)
+    status = -1;
+  if (status == 0)
+    *ret_value = d < 17179869184.0 ? DOUBLE_TO_CDTIME_T(d) : UINT64_MAX;
+  return status;
 }

@@ -46,11 +46,7 @@ static void json_run(outcome_t *o, const char *doc, size_t len, size_t chunk) {
 
   CHECK(j != NULL);
   memset(o, 0, sizeof(*o));
-  FEED_IN_CHUNKS(o->feed_rc, aws_creds_json_feed, j, doc, len, chunk);
-  o->finish_rc = aws_creds_json_finish(j);
-  check_finish(o->feed_rc, o->finish_rc, aws_creds_json_finish(j),
-               aws_creds_json_error(j));
-  snprintf(o->error, sizeof(o->error), "%s", aws_creds_json_error(j));
+  FEED_AND_FINISH(o, error, aws_creds_json, j, doc, len, chunk);
   for (int f = 0; f < AWS_CREDS_JSON_FIELD_COUNT; f++) {
     const char *v = aws_creds_json_get(j, (aws_creds_json_field_t)f);
     if (o->finish_rc != 0)
@@ -95,11 +91,7 @@ static void profile_run(outcome_t *o, aws_profile_kind_t kind, const char *name,
 
   CHECK(p != NULL);
   memset(o, 0, sizeof(*o));
-  FEED_IN_CHUNKS(o->feed_rc, aws_profile_parser_feed, p, doc, len, chunk);
-  o->finish_rc = aws_profile_parser_finish(p);
-  check_finish(o->feed_rc, o->finish_rc, aws_profile_parser_finish(p),
-               aws_profile_parser_error(p));
-  snprintf(o->error, sizeof(o->error), "%s", aws_profile_parser_error(p));
+  FEED_AND_FINISH(o, error, aws_profile_parser, p, doc, len, chunk);
   r = aws_profile_parser_result(p);
   CHECK(r != NULL);
   if (o->finish_rc == 0) {

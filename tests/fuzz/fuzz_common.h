@@ -3,8 +3,8 @@
  * fuzz_common.h: what the libFuzzer targets share. The entry point's
  * prototype; CHECK, whose failure traps so that libFuzzer keeps the
  * input; for the parsers fed in chunks, the feeding and the contract
- * their finish and message keep; and an FNV-1a digest, to compare what a
- * whole parse and a chunked one produced.
+ * their finish and message keep (FEED_AND_FINISH does both); and an FNV-1a
+ * digest, to compare what a whole parse and a chunked one produced.
  */
 #ifndef SM_TESTS_FUZZ_COMMON_H
 #define SM_TESTS_FUZZ_COMMON_H 1
@@ -40,6 +40,19 @@ static inline void check_finish(int feed_rc, int finish_rc, int again_rc,
   CHECK(message != NULL);
   CHECK((message[0] == '\0') == (finish_rc == 0));
 }
+
+/* Feeds the len bytes of doc to p, a parser of api (api##_feed,
+ * api##_finish, api##_error), in pieces of chunk bytes (FEED_IN_CHUNKS),
+ * finishes it and checks the finish's contract (check_finish): o->feed_rc,
+ * o->finish_rc and o->message (a char array member) are what they gave. */
+#define FEED_AND_FINISH(o, message, api, p, doc, len, chunk)                   \
+  do {                                                                         \
+    FEED_IN_CHUNKS((o)->feed_rc, api##_feed, p, doc, len, chunk);              \
+    (o)->finish_rc = api##_finish(p);                                          \
+    check_finish((o)->feed_rc, (o)->finish_rc, api##_finish(p),                \
+                 api##_error(p));                                              \
+    snprintf((o)->message, sizeof((o)->message), "%s", api##_error(p));        \
+  } while (0)
 
 /* FNV-1a over the 8 bytes of v, over n such numbers, and over a string
  * (NULL apart from any string), each string closed by a byte no string

@@ -16,6 +16,7 @@
  * the AWS code nothing to ask (no instance metadata, no credential
  * files).
  */
+#include "aws_offline.h"
 #include "collectd_stubs.h"
 
 #include <stdint.h>
@@ -56,28 +57,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
-  static const char *const unset[] = {"AWS_DEFAULT_REGION",
-                                      "AWS_PROFILE",
-                                      "AWS_ACCESS_KEY_ID",
-                                      "AWS_SECRET_ACCESS_KEY",
-                                      "AWS_SESSION_TOKEN",
-                                      "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                                      "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                                      "AWS_WEB_IDENTITY_TOKEN_FILE"};
-
   (void)argc;
   (void)argv;
-  /* Nothing to ask: no instance metadata, no credential files, and an
-   * endpoint where nothing listens should anything try. A region, so
+  /* Nothing to ask (aws_offline.h), no credentials, and a region, so
    * that a block without Region gets past region discovery. */
-  setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-  setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9", 1);
-  setenv("AWS_CONFIG_FILE", "/nonexistent/aws/config", 1);
-  setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws/credentials", 1);
-  setenv("HOME", "/nonexistent", 1);
+  aws_offline();
+  unsetenv("AWS_ACCESS_KEY_ID");
+  unsetenv("AWS_SECRET_ACCESS_KEY");
   setenv("AWS_REGION", "us-east-1", 1);
-  for (size_t i = 0; i < sizeof(unset) / sizeof(unset[0]); i++)
-    unsetenv(unset[i]);
 
   /* A dispatch, a value cache lookup or meta data on this path is a bug. */
   stub_strict(true);

@@ -154,18 +154,13 @@ static uint64_t result_hash(const rt_parser_t *p, rt_doc_t kind,
 static void parse(outcome_t *o, rt_doc_t kind, const rt_limits_t *lim,
                   const char *doc, size_t len, size_t chunk, size_t stop_at) {
   rt_parser_t *p;
-  const char *msg;
 
   memset(o, 0, sizeof(*o));
   o->d.stop_at = stop_at;
   p = rt_parser_create(kind, record_cb, &o->d, lim);
   CHECK(p != NULL);
   o->d.parser = p;
-  FEED_IN_CHUNKS(o->feed_rc, rt_parser_feed, p, doc, len, chunk);
-  o->finish_rc = rt_parser_finish(p);
-  msg = rt_parser_error(p);
-  check_finish(o->feed_rc, o->finish_rc, rt_parser_finish(p), msg);
-  snprintf(o->message, sizeof(o->message), "%s", msg);
+  FEED_AND_FINISH(o, message, rt_parser, p, doc, len, chunk);
   o->result_hash = result_hash(p, kind, o->finish_rc);
   if (kind == RT_DOC_REQUESTS)
     CHECK(rt_parser_page(p)->records == o->d.records);

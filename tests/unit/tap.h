@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tap_note.h"
+
 static int t_count_;
 static int t_failed_;
 
@@ -58,14 +60,6 @@ t_ok_(int cond, const char *file, int line, const char *fmt, ...) {
     if (!T_OK(g_ != NULL && w_ != NULL && strcmp(g_, w_) == 0, "%s", what))    \
       printf("#   got \"%s\", want \"%s\"\n", g_ ? g_ : "(null)",              \
              w_ ? w_ : "(null)");                                              \
-  } while (0)
-
-/* Diagnostic line, shown by the TAP driver in the log. */
-#define T_NOTE(...)                                                            \
-  do {                                                                         \
-    printf("# ");                                                              \
-    printf(__VA_ARGS__);                                                       \
-    printf("\n");                                                              \
   } while (0)
 
 static inline int t_done(void) {

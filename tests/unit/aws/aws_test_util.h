@@ -117,14 +117,18 @@ static const char CONFIG_FILE[] = "[default]\n"
 
 /* ---- parsers fed in chunks ---- */
 
-/* rc = feed(p, piece, n) over the len bytes of text in pieces of chunk
- * bytes (0: all at once), for as long as it returns 0. */
-#define FEED_IN_CHUNKS(rc, feed, p, text, len, chunk)                          \
+/* Feeds the len bytes of text to p, a parser of api (api##_feed,
+ * api##_finish, api##_error), in pieces of chunk bytes (0: all at once)
+ * for as long as feeding returns 0, then finishes it: r->feed_rc,
+ * r->finish_rc and r->error are what they returned. */
+#define FEED_IN_CHUNKS(r, api, p, text, len, chunk)                            \
   do {                                                                         \
     size_t step_ = (chunk) > 0 ? (chunk) : (len) > 0 ? (len) : 1;              \
-    for (size_t off_ = 0; off_ < (len) && (rc) == 0; off_ += step_)            \
-      (rc) =                                                                   \
-          (feed)((p), (text) + off_, (len)-off_ < step_ ? (len)-off_ : step_); \
+    for (size_t off_ = 0; off_ < (len) && (r)->feed_rc == 0; off_ += step_)    \
+      (r)->feed_rc = api##_feed((p), (text) + off_,                            \
+                                (len)-off_ < step_ ? (len)-off_ : step_);      \
+    (r)->finish_rc = api##_finish(p);                                          \
+    snprintf((r)->error, sizeof((r)->error), "%s", api##_error(p));            \
   } while (0)
 
 /* The chunk sizes the parsers' outcomes are compared over: 1..MAX_CHUNK. */
@@ -139,6 +143,21 @@ static inline void check_chunked(int differ, const char *error,
        MAX_CHUNK);
   T_OK(clean(error), "%s: no secret in the message", what);
 }
+
+/* parse(r, ..., 0), the parse whole into *r (a type with an error
+ * member), then parse(&x, ..., c) in every chunk size c of 1..MAX_CHUNK,
+ * which must all give the same *r (check_chunked). */
+#define CHECK_EVERY_CHUNK(type, r, what, parse, ...)                           \
+  do {                                                                         \
+    int differ_ = 0;                                                           \
+    (parse)((r), __VA_ARGS__, 0);                                              \
+    for (size_t c_ = 1; c_ <= MAX_CHUNK; c_++) {                               \
+      type x_;                                                                 \
+      (parse)(&x_, __VA_ARGS__, c_);                                           \
+      differ_ += memcmp(&x_, (r), sizeof(x_)) != 0;                            \
+    }                                                                          \
+    check_chunked(differ_, (r)->error, (what));                                \
+  } while (0)
 
 /* A credentials document as instance metadata and the container endpoint
  * serve it; code NULL: no Code member. In one of 8 static buffers taken in

@@ -27,9 +27,7 @@ static void json_parse(json_run_t *r, const char *doc, size_t len,
   memset(r, 0, sizeof(*r));
   if (j == NULL)
     abort();
-  FEED_IN_CHUNKS(r->feed_rc, aws_creds_json_feed, j, doc, len, chunk);
-  r->finish_rc = aws_creds_json_finish(j);
-  snprintf(r->error, sizeof(r->error), "%s", aws_creds_json_error(j));
+  FEED_IN_CHUNKS(r, aws_creds_json, j, doc, len, chunk);
   for (int f = 0; f < AWS_CREDS_JSON_FIELD_COUNT; f++) {
     const char *v = aws_creds_json_get(j, (aws_creds_json_field_t)f);
     snprintf(r->v[f], sizeof(r->v[f]), "%s", v ? v : "-");
@@ -39,15 +37,7 @@ static void json_parse(json_run_t *r, const char *doc, size_t len,
 
 static void json_check(json_run_t *r, const char *doc, size_t len,
                        const char *what) {
-  int differ = 0;
-  json_parse(r, doc, len, 0);
-  for (size_t c = 1; c <= MAX_CHUNK; c++) {
-    json_run_t x;
-    json_parse(&x, doc, len, c);
-    if (memcmp(&x, r, sizeof(x)) != 0)
-      differ++;
-  }
-  check_chunked(differ, r->error, what);
+  CHECK_EVERY_CHUNK(json_run_t, r, what, json_parse, doc, len);
 }
 
 static void test_json_parser(void) {

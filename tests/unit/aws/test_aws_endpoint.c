@@ -65,6 +65,15 @@ static res_t resolve(const char *const *envp, const char *service_id,
   return r;
 }
 
+/* CloudWatch in region, CloudWatch Logs in eu-west-1. */
+static res_t resolve_cw(const char *const *envp, const char *region) {
+  return resolve(envp, "CloudWatch", "monitoring", NULL, region);
+}
+
+static res_t resolve_logs(const char *const *envp) {
+  return resolve(envp, "CloudWatch Logs", "logs", NULL, "eu-west-1");
+}
+
 /* Resolves CloudWatch in us-east-1 and checks the URL and its source. */
 static void expect(const char *const *envp, const char *explicit_url,
                    const char *url, const char *source, const char *what) {
@@ -79,6 +88,9 @@ static void expect(const char *const *envp, const char *explicit_url,
        "%s: signed for us-east-1 and monitoring (%s, %s)", what,
        r.e.signing_region, r.e.signing_service);
 }
+
+#define NOT_URL " is not an http or https URL with a host"
+#define NOT_BOOL " is neither true nor false"
 
 static void expect_error(const char *const *envp, const char *service_id,
                          const char *prefix, const char *region,
@@ -150,14 +162,14 @@ static void test_precedence(void) {
          "6. nothing configured: the region's default");
 
   /* The service's own names: CloudWatch Logs. */
-  r = resolve(all, "CloudWatch Logs", "logs", NULL, "eu-west-1");
+  r = resolve_logs(all);
   T_EQ_STR(r.e.url, "http://127.0.0.1:5200",
            "logs: AWS_ENDPOINT_URL_CLOUDWATCH is not CloudWatch Logs'");
   {
     const char *logs[] = {"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
                           "http://127.0.0.1:5300", "AWS_ENDPOINT_URL",
                           "http://127.0.0.1:5200", NULL};
-    r = resolve(logs, "CloudWatch Logs", "logs", NULL, "eu-west-1");
+    r = resolve_logs(logs);
     T_EQ_STR(r.e.url, "http://127.0.0.1:5300",
              "logs: AWS_ENDPOINT_URL_CLOUDWATCH_LOGS");
     T_EQ_STR(r.e.source, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
@@ -166,13 +178,13 @@ static void test_precedence(void) {
              strcmp(r.e.signing_service, "logs") == 0,
          "logs: signed for eu-west-1 and logs");
   }
-  r = resolve(dev, "CloudWatch Logs", "logs", NULL, "eu-west-1");
+  r = resolve_logs(dev);
   T_EQ_STR(r.e.url, "http://localhost:5001/",
            "logs: the services section's cloudwatch_logs");
   T_EQ_STR(r.e.source,
            "~/.aws/config line 10 ([services local] cloudwatch_logs)",
            "logs: named by file and line");
-  r = resolve(none, "CloudWatch Logs", "logs", NULL, "eu-west-1");
+  r = resolve_logs(none);
   T_EQ_STR(r.e.url, "https://logs.eu-west-1.amazonaws.com",
            "logs: the default");
 
@@ -261,7 +273,7 @@ static void test_defaults(void) {
       envp[n++] = cases[i].dual;
     }
     snprintf(what, sizeof(what), "default %zu: %s", i + 1, cases[i].url);
-    r = resolve(envp, "CloudWatch", "monitoring", NULL, cases[i].region);
+    r = resolve_cw(envp, cases[i].region);
     T_EQ_STR(r.e.url, cases[i].url, what);
     T_EQ_STR(r.e.source, cases[i].source, what);
     T_EQ_STR(r.e.note, "", "no note");
@@ -273,10 +285,10 @@ static void test_defaults(void) {
     const char *fips[] = {"AWS_PROFILE", "fips", NULL};
     const char *fips_off[] = {"AWS_PROFILE", "fips", "AWS_USE_FIPS_ENDPOINT",
                               "false", NULL};
-    r = resolve(fips, "CloudWatch", "monitoring", NULL, "us-west-2");
+    r = resolve_cw(fips, "us-west-2");
     T_EQ_STR(r.e.url, "https://monitoring-fips.us-west-2.api.aws",
              "the profile's use_fips_endpoint and use_dualstack_endpoint");
-    r = resolve(fips_off, "CloudWatch", "monitoring", NULL, "us-west-2");
+    r = resolve_cw(fips_off, "us-west-2");
     T_EQ_STR(r.e.url, "https://monitoring.us-west-2.api.aws",
              "AWS_USE_FIPS_ENDPOINT=false decides over the profile");
   }
@@ -284,7 +296,7 @@ static void test_defaults(void) {
     const char *fips_custom[] = {"AWS_USE_FIPS_ENDPOINT", "true",
                                  "AWS_ENDPOINT_URL", "http://127.0.0.1:5200",
                                  NULL};
-    r = resolve(fips_custom, "CloudWatch", "monitoring", NULL, "us-west-2");
+    r = resolve_cw(fips_custom, "us-west-2");
     T_EQ_STR(r.e.url, "http://127.0.0.1:5200",
              "FIPS does not change a configured URL");
     T_EQ_STR(r.e.note, "FIPS ignored: the endpoint comes from AWS_ENDPOINT_URL",
@@ -295,68 +307,62 @@ static void test_defaults(void) {
   config_file(NULL);
   {
     const char *none[] = {NULL};
-    r = resolve(none, "CloudWatch", "monitoring", NULL, "xx-moon-1");
+    r = resolve_cw(none, "xx-moon-1");
     T_OK(r.rc == 0, "unknown partition: resolved");
     T_EQ_STR(r.e.url, "https://monitoring.xx-moon-1.amazonaws.com",
              "unknown partition: aws's suffix");
     T_EQ_STR(r.e.note,
              "region xx-moon-1 matches no known partition: taken as aws's",
              "unknown partition: a note");
-    r = resolve(none, "CloudWatch", "monitoring", NULL, "cn-north-1x");
+    r = resolve_cw(none, "cn-north-1x");
     T_EQ_STR(r.e.url, "https://monitoring.cn-north-1x.amazonaws.com",
              "cn-north-1x is no aws-cn region (the pattern ends in digits)");
   }
 }
 
 static void test_errors(void) {
-  const char *ftp[] = {"AWS_ENDPOINT_URL_CLOUDWATCH", "ftp://127.0.0.1/", NULL};
-  const char *nohost[] = {"AWS_ENDPOINT_URL", "http://", NULL};
-  const char *space[] = {"AWS_ENDPOINT_URL", "http://a b", NULL};
-  const char *badurl[] = {"AWS_PROFILE", "badurl", NULL};
-  const char *badswitch[] = {"AWS_PROFILE", "badswitch", NULL};
-  const char *badenv[] = {"AWS_USE_FIPS_ENDPOINT", "yes", NULL};
-  const char *badignore[] = {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "1", NULL};
-  const char *dual[] = {"AWS_USE_DUALSTACK_ENDPOINT", "true", NULL};
+  /* CloudWatch in us-east-1 with one variable set (or none), CONFIG as
+   * ~/.aws/config. */
+  static const struct {
+    const char *var, *value, *region, *want, *what;
+  } bad[] = {
+      {"AWS_ENDPOINT_URL_CLOUDWATCH", "ftp://127.0.0.1/", "us-east-1",
+       "AWS_ENDPOINT_URL_CLOUDWATCH: \"ftp://127.0.0.1/\"" NOT_URL,
+       "a URL that is not http(s), named by its variable"},
+      {"AWS_ENDPOINT_URL", "http://", "us-east-1",
+       "AWS_ENDPOINT_URL: \"http://\"" NOT_URL, "a URL without a host"},
+      {"AWS_ENDPOINT_URL", "http://a b", "us-east-1",
+       "AWS_ENDPOINT_URL: \"http://a b\"" NOT_URL, "a URL with a blank"},
+      {"AWS_PROFILE", "badurl", "us-east-1",
+       "~/.aws/config line 21 (profile badurl): \"localhost:4000 x\"" NOT_URL,
+       "a bad endpoint_url, named by file and line"},
+      {"AWS_PROFILE", "badswitch", "us-east-1",
+       "~/.aws/config line 23: use_dualstack_endpoint: \"maybe\"" NOT_BOOL,
+       "a bad switch in the profile, named by file and line"},
+      {"AWS_USE_FIPS_ENDPOINT", "yes", "us-east-1",
+       "AWS_USE_FIPS_ENDPOINT: \"yes\"" NOT_BOOL,
+       "a bad switch in the environment"},
+      {"AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "1", "us-east-1",
+       "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: \"1\"" NOT_BOOL,
+       "a bad ignore switch"},
+      {"AWS_USE_DUALSTACK_ENDPOINT", "true", "us-iso-east-1",
+       "endpoint: dual-stack is set but partition aws-iso (region "
+       "us-iso-east-1) has no dual-stack endpoints",
+       "dual-stack where the partition has none"},
+      {NULL, NULL, "", "endpoint: bad arguments", "no region"},
+  };
   const char *none[] = {NULL};
   res_t r;
 
   config_file(CONFIG);
-  expect_error(ftp, "CloudWatch", "monitoring", "us-east-1",
-               "AWS_ENDPOINT_URL_CLOUDWATCH: \"ftp://127.0.0.1/\" is not an "
-               "http or https URL with a host",
-               "a URL that is not http(s), named by its variable");
-  expect_error(nohost, "CloudWatch", "monitoring", "us-east-1",
-               "AWS_ENDPOINT_URL: \"http://\" is not an http or https URL "
-               "with a host",
-               "a URL without a host");
-  expect_error(space, "CloudWatch", "monitoring", "us-east-1",
-               "AWS_ENDPOINT_URL: \"http://a b\" is not an http or https URL "
-               "with a host",
-               "a URL with a blank");
-  expect_error(badurl, "CloudWatch", "monitoring", "us-east-1",
-               "~/.aws/config line 21 (profile badurl): \"localhost:4000 x\" "
-               "is not an http or https URL with a host",
-               "a bad endpoint_url, named by file and line");
-  expect_error(badswitch, "CloudWatch", "monitoring", "us-east-1",
-               "~/.aws/config line 23: use_dualstack_endpoint: \"maybe\" is "
-               "neither true nor false",
-               "a bad switch in the profile, named by file and line");
-  expect_error(badenv, "CloudWatch", "monitoring", "us-east-1",
-               "AWS_USE_FIPS_ENDPOINT: \"yes\" is neither true nor false",
-               "a bad switch in the environment");
-  expect_error(badignore, "CloudWatch", "monitoring", "us-east-1",
-               "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: \"1\" is neither true nor "
-               "false",
-               "a bad ignore switch");
-  expect_error(dual, "CloudWatch", "monitoring", "us-iso-east-1",
-               "endpoint: dual-stack is set but partition aws-iso (region "
-               "us-iso-east-1) has no dual-stack endpoints",
-               "dual-stack where the partition has none");
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    const char *envp[] = {bad[i].var, bad[i].value, NULL};
+    expect_error(envp, "CloudWatch", "monitoring", bad[i].region, bad[i].want,
+                 bad[i].what);
+  }
   expect_error(none, "Cloud/Watch", "monitoring", "us-east-1",
                "endpoint: \"Cloud/Watch\" is not a service ID",
                "a bad service ID");
-  expect_error(none, "CloudWatch", "monitoring", "", "endpoint: bad arguments",
-               "no region");
   config_file("[default]\nendpoint_url\n");
   expect_error(none, "CloudWatch", "monitoring", "us-east-1",
                "~/.aws/config line 2: expected key = value",

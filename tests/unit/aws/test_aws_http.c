@@ -6,6 +6,7 @@
  * are read from body or header, a silent server costs at most the timeout,
  * every scripted reply is used.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,57 +64,78 @@ static aws_http_class_t cls(long status, const char *type, int transport) {
 }
 
 static void test_classify(void) {
-  T_EQ_INT(cls(200, "", 0), AWS_HTTP_OK, "200 ok");
-  T_EQ_INT(cls(0, "", 1), AWS_HTTP_RETRY, "network error: retry");
-  T_EQ_INT(cls(400, "Throttling", 0), AWS_HTTP_RETRY, "400 Throttling: retry");
-  T_EQ_INT(cls(400, "ThrottlingException", 0), AWS_HTTP_RETRY,
-           "ThrottlingException: retry");
-  T_EQ_INT(cls(429, "", 0), AWS_HTTP_RETRY, "429: retry");
-  T_EQ_INT(cls(500, "InternalServiceError", 0), AWS_HTTP_RETRY, "500: retry");
-  T_EQ_INT(cls(503, "", 0), AWS_HTTP_RETRY, "503: retry");
-  T_EQ_INT(cls(403, "ExpiredToken", 0), AWS_HTTP_CREDENTIALS,
-           "ExpiredToken: credentials");
-  T_EQ_INT(cls(400, "ExpiredTokenException", 0), AWS_HTTP_CREDENTIALS,
-           "ExpiredTokenException: credentials");
-  T_EQ_INT(cls(403, "InvalidClientTokenId", 0), AWS_HTTP_CREDENTIALS,
-           "InvalidClientTokenId: credentials");
-  T_EQ_INT(cls(400, "InvalidParameterValue", 0), AWS_HTTP_PERMANENT,
-           "InvalidParameterValue: permanent");
-  T_EQ_INT(cls(403, "AccessDenied", 0), AWS_HTTP_DENIED,
-           "AccessDenied: denied, kept for later");
-  T_EQ_INT(cls(400, "AccessDeniedException", 0), AWS_HTTP_DENIED,
-           "AccessDeniedException: denied");
-  T_EQ_INT(cls(403, "UnauthorizedOperation", 0), AWS_HTTP_DENIED,
-           "UnauthorizedOperation: denied");
+  /* Each named "status type: class" (what it must be). */
+  static const struct {
+    long status;
+    const char *type;
+    int transport;
+    aws_http_class_t want;
+  } rows[] = {
+      {200, "", 0, AWS_HTTP_OK},
+      {0, "", 1, AWS_HTTP_RETRY},
+      {400, "Throttling", 0, AWS_HTTP_RETRY},
+      {400, "ThrottlingException", 0, AWS_HTTP_RETRY},
+      {429, "", 0, AWS_HTTP_RETRY},
+      {500, "InternalServiceError", 0, AWS_HTTP_RETRY},
+      {503, "", 0, AWS_HTTP_RETRY},
+      {403, "ExpiredToken", 0, AWS_HTTP_CREDENTIALS},
+      {400, "ExpiredTokenException", 0, AWS_HTTP_CREDENTIALS},
+      {403, "InvalidClientTokenId", 0, AWS_HTTP_CREDENTIALS},
+      {400, "InvalidParameterValue", 0, AWS_HTTP_PERMANENT},
+      {403, "AccessDenied", 0, AWS_HTTP_DENIED}, /* kept for later */
+      {400, "AccessDeniedException", 0, AWS_HTTP_DENIED},
+      {403, "UnauthorizedOperation", 0, AWS_HTTP_DENIED},
+      {413, "", 0, AWS_HTTP_PERMANENT},
+  };
+  /* Clock skew: the code alone is not enough, the Date must be 5 minutes
+   * or more away from the clock the request was signed with (and no
+   * offset applied to that clock yet). */
+  static const struct {
+    const char *type;
+    int64_t date, now, offset;
+    aws_http_class_t want;
+    const char *what;
+  } at[] = {
+      {"InvalidSignatureException", 1000000, 1000000 - 301, 0,
+       AWS_HTTP_CLOCK_SKEW, "signature error, Date 301 s ahead: clock skew"},
+      {"InvalidSignatureException", 1000000, 1000000 + 300, 0,
+       AWS_HTTP_CLOCK_SKEW, "signature error, Date 300 s behind: clock skew"},
+      {"InvalidSignatureException", 1000000, 1000000 - 299, 0,
+       AWS_HTTP_PERMANENT,
+       "signature error, Date 299 s ahead: a bad signature"},
+      {"InvalidSignatureException", 1000000, 1000000 - 400, 400,
+       AWS_HTTP_PERMANENT, "an offset already applied: not skewed any more"},
+      {"InvalidSignatureException", 0, 1000000 - 900, 0, AWS_HTTP_PERMANENT,
+       "no Date header: not skew"},
+      {"RequestExpired", 1000000, 1000000 - 900, 0, AWS_HTTP_CLOCK_SKEW,
+       "RequestExpired with a skewed Date: clock skew"},
+      {"RequestExpired", 1000000, 1000000, 0, AWS_HTTP_CREDENTIALS,
+       "RequestExpired with a good clock: credentials"},
+      {"ThrottlingException", 1000000, 1000000 - 900, 0, AWS_HTTP_RETRY,
+       "throttling with a skewed Date: still throttling"},
+  };
+
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    char what[128];
+    snprintf(what, sizeof(what), "%ld%s%s%s: %s", rows[i].status,
+             rows[i].type[0] != 0 ? " " : "", rows[i].type,
+             rows[i].transport ? " network error" : "",
+             aws_http_class_name(rows[i].want));
+    T_EQ_INT(cls(rows[i].status, rows[i].type, rows[i].transport), rows[i].want,
+             what);
+  }
+  for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+    aws_http_result_t r = {.status = 400, .date = at[i].date};
+    snprintf(r.error_type, sizeof(r.error_type), "%s", at[i].type);
+    T_EQ_INT(aws_http_classify_at(&r, at[i].now, at[i].offset), at[i].want,
+             at[i].what);
+  }
   {
-    /* Clock skew: the code alone is not enough, the Date must be 5 minutes
-     * or more away from the clock the request was signed with. */
     aws_http_result_t r = {.status = 400, .date = 1000000};
     snprintf(r.error_type, sizeof(r.error_type), "InvalidSignatureException");
-    T_EQ_INT(aws_http_classify_at(&r, 1000000 - 301, 0), AWS_HTTP_CLOCK_SKEW,
-             "signature error, Date 301 s ahead: clock skew");
-    T_EQ_INT(aws_http_classify_at(&r, 1000000 + 300, 0), AWS_HTTP_CLOCK_SKEW,
-             "signature error, Date 300 s behind: clock skew");
-    T_EQ_INT(aws_http_classify_at(&r, 1000000 - 299, 0), AWS_HTTP_PERMANENT,
-             "signature error, Date 299 s ahead: a bad signature");
-    T_EQ_INT(aws_http_classify_at(&r, 1000000 - 400, 400), AWS_HTTP_PERMANENT,
-             "an offset already applied: not skewed any more");
     T_EQ_INT(aws_http_classify(&r), AWS_HTTP_PERMANENT,
              "no clock given: never skew");
-    r.date = 0;
-    T_EQ_INT(aws_http_classify_at(&r, 1000000 - 900, 0), AWS_HTTP_PERMANENT,
-             "no Date header: not skew");
-    r.date = 1000000;
-    snprintf(r.error_type, sizeof(r.error_type), "RequestExpired");
-    T_EQ_INT(aws_http_classify_at(&r, 1000000 - 900, 0), AWS_HTTP_CLOCK_SKEW,
-             "RequestExpired with a skewed Date: clock skew");
-    T_EQ_INT(aws_http_classify_at(&r, 1000000, 0), AWS_HTTP_CREDENTIALS,
-             "RequestExpired with a good clock: credentials");
-    snprintf(r.error_type, sizeof(r.error_type), "ThrottlingException");
-    T_EQ_INT(aws_http_classify_at(&r, 1000000 - 900, 0), AWS_HTTP_RETRY,
-             "throttling with a skewed Date: still throttling");
   }
-  T_EQ_INT(cls(413, "", 0), AWS_HTTP_PERMANENT, "413: permanent");
   T_EQ_STR(aws_http_class_name(AWS_HTTP_RETRY), "retry", "class name");
   T_EQ_STR(aws_http_class_name(AWS_HTTP_CLOCK_SKEW), "clock skew",
            "class name: clock skew");
@@ -123,23 +145,54 @@ static void test_classify(void) {
 
 static long ms_since(long t0) { return fake_http_now_ms() - t0; }
 
-/* The scripted server, or NULL (said) when it cannot listen. */
-static fake_http_t *serve(const fake_http_step_t *steps, size_t n) {
+/* A scripted server (tests/fakes/fake_http.h) and a client to ask it at
+ * url (its address and path). */
+typedef struct {
+  fake_http_t *srv;
+  aws_http_t *h;
+  char url[64];
+} client_t;
+
+/* False (said) when the server cannot listen or the client be made. */
+static bool client_start(client_t *c, const fake_http_step_t *steps, size_t n,
+                         const char *path) {
   fake_http_config_t cfg = {.steps = steps, .nsteps = n};
   char err[256] = "";
-  fake_http_t *s = fake_http_start(&cfg, err, sizeof(err));
-  if (!T_OK(s != NULL, "listen on 127.0.0.1"))
+
+  c->srv = fake_http_start(&cfg, err, sizeof(err));
+  c->h = aws_http_create();
+  if (!T_OK(c->srv != NULL && c->h != NULL, "listen on 127.0.0.1")) {
     T_NOTE("%s", err);
-  return s;
+    fake_http_free(c->srv);
+    aws_http_destroy(c->h);
+    return false;
+  }
+  snprintf(c->url, sizeof(c->url), "%s%s", fake_http_url(c->srv), path);
+  return true;
 }
 
-/* Every step used, nothing asked beyond them. */
-static void serve_done(fake_http_t *s, const char *what) {
-  fake_http_stats_t st = fake_http_stats(s);
+/* Stops the server: every step used, nothing asked beyond them. */
+static void client_stop_server(client_t *c, const char *what) {
+  fake_http_stats_t st = fake_http_stats(c->srv);
   T_OK(st.used == st.requests - st.extra && st.extra == 0,
        "%s: every scripted reply used, nothing more asked (%zu requests, "
        "%zu unscripted)",
        what, st.requests, st.extra);
+  fake_http_free(c->srv);
+  c->srv = NULL;
+}
+
+/* A PutMetricData request, as the client sends one. */
+static const char *const post_headers[] = {
+    "Content-Type: application/x-amz-json-1.0",
+    "X-Amz-Target: GraniteServiceVersion20100801."
+    "PutMetricData",
+    NULL};
+static const char post_body[] = "{\"Namespace\":\"x\"}";
+
+static void post(client_t *c, long timeout_ms, aws_http_result_t *r) {
+  aws_http_post(c->h, c->url, post_headers, post_body, sizeof(post_body) - 1,
+                timeout_ms, r);
 }
 
 static void test_post(void) {
@@ -156,28 +209,17 @@ static void test_post(void) {
        .close_after = 1},
       {.action = FAKE_HTTP_SILENT},
   };
-  fake_http_t *srv = serve(steps, 4);
+  client_t c;
   const fake_http_request_t *q;
-  aws_http_t *h = aws_http_create();
   aws_http_result_t r;
-  char url[64];
-  const char *headers[] = {"Content-Type: application/x-amz-json-1.0",
-                           "X-Amz-Target: GraniteServiceVersion20100801."
-                           "PutMetricData",
-                           NULL};
-  const char body[] = "{\"Namespace\":\"x\"}";
   long t0;
 
-  if (srv == NULL) {
-    aws_http_destroy(h);
+  if (!client_start(&c, steps, 4, "/"))
     return;
-  }
-  snprintf(url, sizeof(url), "%s/", fake_http_url(srv));
-
-  aws_http_post(h, url, headers, body, sizeof(body) - 1, 2000, &r);
+  post(&c, 2000, &r);
   T_EQ_INT(r.status, 200, "POST: 200");
   T_EQ_INT(aws_http_classify(&r), AWS_HTTP_OK, "POST: ok");
-  q = fake_http_request(srv, 0);
+  q = fake_http_request(c.srv, 0);
   T_OK(q != NULL && strstr(q->head, "POST / HTTP/1.1\r\n") == q->head,
        "request line");
   T_OK(q != NULL &&
@@ -185,35 +227,34 @@ static void test_post(void) {
                            "PutMetricData\r\n") != NULL,
        "target header sent as given");
   T_OK(q != NULL && strstr(q->head, "Expect:") == NULL, "no Expect header");
-  T_OK(q != NULL && q->body_len == sizeof(body) - 1 &&
-           memcmp(q->body, body, sizeof(body) - 1) == 0,
+  T_OK(q != NULL && q->body_len == sizeof(post_body) - 1 &&
+           memcmp(q->body, post_body, sizeof(post_body) - 1) == 0,
        "body sent byte for byte");
 
-  aws_http_post(h, url, headers, body, sizeof(body) - 1, 2000, &r);
+  post(&c, 2000, &r);
   T_EQ_INT(r.status, 400, "throttled: 400");
   T_EQ_STR(r.error_type, "ThrottlingException", "throttled: type from body");
   T_EQ_STR(r.message, "Rate exceeded", "throttled: message from body");
   T_EQ_INT(aws_http_classify(&r), AWS_HTTP_RETRY, "throttled: retry");
 
-  aws_http_post(h, url, headers, body, sizeof(body) - 1, 2000, &r);
+  post(&c, 2000, &r);
   T_EQ_STR(r.error_type, "ExpiredTokenException", "type from header");
   T_EQ_INT(aws_http_classify(&r), AWS_HTTP_CREDENTIALS,
            "expired token: credentials");
 
   t0 = fake_http_now_ms();
-  aws_http_post(h, url, headers, body, sizeof(body) - 1, 300, &r);
+  post(&c, 300, &r);
   T_OK(r.transport_error, "silent server: transport error");
   T_OK(ms_since(t0) < 1500, "silent server: gave up at the timeout (%ld ms)",
        ms_since(t0));
   T_EQ_INT(aws_http_classify(&r), AWS_HTTP_RETRY, "silent server: retry");
-  serve_done(srv, "POST");
-  fake_http_free(srv);
+  client_stop_server(&c, "POST");
 
   /* Nothing listens there any more. */
-  aws_http_post(h, url, headers, body, sizeof(body) - 1, 2000, &r);
+  post(&c, 2000, &r);
   T_OK(r.transport_error && r.message[0] != 0,
        "connection refused: transport error: %s", r.message);
-  aws_http_destroy(h);
+  aws_http_destroy(c.h);
 }
 
 typedef struct {
@@ -250,26 +291,21 @@ static void test_request(void) {
       {.status = 200, .body = "0123456789", .close_after = 1},
       {.status = 200, .body = "0123456789", .close_after = 1},
   };
-  fake_http_t *srv = serve(steps, 6);
+  client_t c;
   const fake_http_request_t *q;
-  aws_http_t *h = aws_http_create();
   aws_http_result_t r;
-  char url[64];
   const char *put_headers[] = {"X-aws-ec2-metadata-token-ttl-seconds: 60",
                                NULL};
   sink_t k = {.len = 0};
   aws_http_request_t req = {.method = "GET", .timeout_ms = 2000};
 
-  if (srv == NULL) {
-    aws_http_destroy(h);
+  if (!client_start(&c, steps, sizeof(steps) / sizeof(steps[0]), "/x"))
     return;
-  }
-  snprintf(url, sizeof(url), "%s/x", fake_http_url(srv));
-  req.url = url;
+  req.url = c.url;
 
-  aws_http_request(h, &req, &r);
+  aws_http_request(c.h, &req, &r);
   T_EQ_INT(r.status, 503, "GET: 503");
-  q = fake_http_request(srv, 0);
+  q = fake_http_request(c.srv, 0);
   T_OK(q != NULL && strncmp(q->head, "GET /x HTTP/1.1\r\n", 17) == 0,
        "GET: request line");
   /* 2026-12-08T10:11:12Z */
@@ -278,9 +314,9 @@ static void test_request(void) {
 
   req.method = "PUT";
   req.headers = put_headers;
-  aws_http_request(h, &req, &r);
+  aws_http_request(c.h, &req, &r);
   T_EQ_INT(r.status, 429, "PUT: 429");
-  q = fake_http_request(srv, 1);
+  q = fake_http_request(c.srv, 1);
   T_OK(q != NULL && strncmp(q->head, "PUT /x HTTP/1.1\r\n", 17) == 0,
        "PUT: request line");
   T_OK(q != NULL && strstr(q->head, "Content-Length: 0\r\n") != NULL &&
@@ -297,7 +333,7 @@ static void test_request(void) {
   req.no_proxy = 1;
   req.sink = sink;
   req.sink_ud = &k;
-  aws_http_request(h, &req, &r);
+  aws_http_request(c.h, &req, &r);
   T_EQ_INT(r.status, 200, "sink: 200");
   T_EQ_STR(k.got, "i-0abc12345", "sink: the body, whole");
   T_OK(!r.transport_error && !r.too_long && !r.sink_stopped,
@@ -305,14 +341,14 @@ static void test_request(void) {
   T_EQ_INT(r.retry_after_ms, -1, "no Retry-After: -1");
 
   k = (sink_t){.len = 0};
-  aws_http_request(h, &req, &r);
+  aws_http_request(c.h, &req, &r);
   T_EQ_INT(r.status, 404, "sink: 404");
   T_EQ_INT(k.calls, 0, "sink: not given a 404's body");
   T_EQ_STR(r.error_type, "NotFound", "sink: a 404's error type still read");
   T_EQ_STR(r.message, "no such path", "sink: ... and its message");
 
   req.sink_max = 9;
-  aws_http_request(h, &req, &r);
+  aws_http_request(c.h, &req, &r);
   T_OK(r.too_long && r.transport_error,
        "sink_max 9: a 10-byte body aborts the transfer");
   T_OK(k.len <= 9, "sink_max 9: the sink got at most 9 bytes (%zu)", k.len);
@@ -321,13 +357,12 @@ static void test_request(void) {
 
   k = (sink_t){.len = 0, .stop = 1};
   req.sink_max = 10;
-  aws_http_request(h, &req, &r);
+  aws_http_request(c.h, &req, &r);
   T_OK(r.sink_stopped && r.transport_error && !r.too_long,
        "a sink that says stop: sink_stopped");
   T_EQ_INT(k.calls, 1, "... after one piece");
-  serve_done(srv, "GET and PUT");
-  fake_http_free(srv);
-  aws_http_destroy(h);
+  client_stop_server(&c, "GET and PUT");
+  aws_http_destroy(c.h);
 }
 
 int main(void) {

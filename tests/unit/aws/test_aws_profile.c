@@ -41,9 +41,7 @@ static void prof_parse(prof_run_t *r, aws_profile_kind_t kind,
   memset(r, 0, sizeof(*r));
   if (p == NULL)
     abort();
-  FEED_IN_CHUNKS(r->feed_rc, aws_profile_parser_feed, p, text, len, chunk);
-  r->finish_rc = aws_profile_parser_finish(p);
-  snprintf(r->error, sizeof(r->error), "%s", aws_profile_parser_error(p));
+  FEED_IN_CHUNKS(r, aws_profile_parser, p, text, len, chunk);
   res = aws_profile_parser_result(p);
   r->found = res->found;
   snprintf(r->id, sizeof(r->id), "%s",
@@ -71,16 +69,31 @@ static void prof_parse(prof_run_t *r, aws_profile_kind_t kind,
 static void prof_check(prof_run_t *r, aws_profile_kind_t kind,
                        const char *profile, const char *text,
                        const char *what) {
-  size_t len = strlen(text);
-  int differ = 0;
-  prof_parse(r, kind, profile, text, len, 0);
-  for (size_t c = 1; c <= MAX_CHUNK; c++) {
-    prof_run_t x;
-    prof_parse(&x, kind, profile, text, len, c);
-    if (memcmp(&x, r, sizeof(x)) != 0)
-      differ++;
+  CHECK_EVERY_CHUNK(prof_run_t, r, what, prof_parse, kind, profile, text,
+                    strlen(text));
+}
+
+/* Files of this kind that the parser must refuse (as profile "default")
+ * with this message, which names the line and never quotes it; numbered
+ * from 1 after name. */
+typedef struct {
+  const char *text;
+  size_t len; /* 0: strlen(text) */
+  const char *want;
+} refused_t;
+
+static void check_refused(aws_profile_kind_t kind, const char *name,
+                          const refused_t *bad, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    prof_run_t r;
+    char what[64];
+    size_t len = bad[i].len > 0 ? bad[i].len : strlen(bad[i].text);
+    snprintf(what, sizeof(what), "%s %zu", name, i + 1);
+    CHECK_EVERY_CHUNK(prof_run_t, &r, what, prof_parse, kind, "default",
+                      bad[i].text, len);
+    T_OK(r.finish_rc == -1, "%s: refused", what);
+    T_EQ_STR(r.error, bad[i].want, what);
   }
-  check_chunked(differ, r->error, what);
 }
 
 static void test_profile_parser(void) {
@@ -125,36 +138,23 @@ static void test_profile_parser(void) {
              "config, assume");
   T_EQ_STR(r.unsupported, "role_arn", "config: role_arn noted as unsupported");
 
-  /* Malformed files: the line is named, its content never quoted. */
-  static const struct {
-    const char *text, *want;
-  } bad[] = {
+  /* Malformed files. */
+#define NUL_TEXT "[default]\nk=v\0x\n" /* strlen stops at the NUL */
+  static const refused_t bad[] = {
       {"[default]\naws_access_key_id = A\n# c\n\n[x]\nk = v\n"
        "aws_secret_access_key " FILE_SECRET "\n",
-       "line 7: expected key = value"},
-      {"aws_access_key_id = " FILE_ID "\n[default]\n",
+       0, "line 7: expected key = value"},
+      {"aws_access_key_id = " FILE_ID "\n[default]\n", 0,
        "line 1: key = value before any [section]"},
-      {"[default\nk=v\n", "line 1: expected ']' to close the section name"},
-      {"[default]\n[  ]\n", "line 2: empty section name"},
-      {"[default] x\n", "line 1: unexpected text after ']'"},
-      {"[default]\n = " FILE_SECRET "\n",
+      {"[default\nk=v\n", 0, "line 1: expected ']' to close the section name"},
+      {"[default]\n[  ]\n", 0, "line 2: empty section name"},
+      {"[default] x\n", 0, "line 1: unexpected text after ']'"},
+      {"[default]\n = " FILE_SECRET "\n", 0,
        "line 2: expected key = value (the key is missing)"},
-      {"[default]\nk=v\0x\n", "line 2: contains a NUL byte"},
+      {NUL_TEXT, sizeof(NUL_TEXT) - 1, "line 2: contains a NUL byte"},
   };
-  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-    char what[64];
-    snprintf(what, sizeof(what), "malformed file %zu", i + 1);
-    /* strlen stops at the NUL of the last case: feed its full length. */
-    if (i == 6) {
-      prof_parse(&r, AWS_PROFILE_CREDENTIALS_FILE, "default", bad[i].text,
-                 sizeof("[default]\nk=v\0x\n") - 1, 0);
-    } else {
-      prof_check(&r, AWS_PROFILE_CREDENTIALS_FILE, "default", bad[i].text,
-                 what);
-    }
-    T_OK(r.finish_rc == -1, "%s: refused", what);
-    T_EQ_STR(r.error, bad[i].want, what);
-  }
+  check_refused(AWS_PROFILE_CREDENTIALS_FILE, "malformed file", bad,
+                sizeof(bad) / sizeof(*bad));
 
   memset(big, 'a', sizeof(big) - 1);
   big[sizeof(big) - 1] = '\0';
@@ -252,21 +252,14 @@ static void test_endpoint_settings(void) {
        "credentials file: [services local] is the profile \"services "
        "local\"");
 
-  static const struct {
-    const char *text, *want;
-  } bad[] = {
-      {"[services s]\ncloudwatch =\n  endpoint_url http://x\n",
+  static const refused_t bad[] = {
+      {"[services s]\ncloudwatch =\n  endpoint_url http://x\n", 0,
        "line 3: expected key = value under \"cloudwatch =\""},
-      {"[services s]\ncloudwatch =\n  = http://x\n",
+      {"[services s]\ncloudwatch =\n  = http://x\n", 0,
        "line 3: expected key = value (the key is missing)"},
   };
-  for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-    char what[64];
-    snprintf(what, sizeof(what), "malformed services section %zu", i + 1);
-    prof_check(&r, AWS_PROFILE_CONFIG_FILE, "default", bad[i].text, what);
-    T_OK(r.finish_rc == -1, "%s: refused", what);
-    T_EQ_STR(r.error, bad[i].want, what);
-  }
+  check_refused(AWS_PROFILE_CONFIG_FILE, "malformed services section", bad,
+                sizeof(bad) / sizeof(*bad));
   /* Outside a services section indented lines stay skipped. */
   prof_check(&r, AWS_PROFILE_CONFIG_FILE, "default",
              "[default]\ns3 =\n  this line is no key value\n",

@@ -18,10 +18,11 @@
 #include "sm_text.h"
 #include "tap.h"
 
-static void check(const char *in, size_t len, const char *want,
+/* in escapes to want in an output buffer of size bytes (at most 256). */
+static void check(const char *in, size_t len, size_t size, const char *want,
                   const char *what) {
   char out[256];
-  size_t n = sm_text_escape(in, len, out, sizeof(out));
+  size_t n = sm_text_escape(in, len, out, size);
   T_EQ_STR(out, want, what);
   T_EQ_INT(n, strlen(want), "returns the length");
 }
@@ -103,65 +104,71 @@ static void test_exhaustive(void) {
 }
 
 static void test_cap(void) {
-  char out[16];
-  char in[64];
-  size_t n;
-
-  memset(in, 'a', sizeof(in));
-  n = sm_text_escape(in, sizeof(in), out, sizeof(out));
-  T_EQ_STR(out, "aaaaaaaaaaaa...", "cut at the cap with \"...\"");
-  T_EQ_INT(n, 15, "the output fills the buffer");
-
-  n = sm_text_escape("aaaaaaaaaaaaaaa", 15, out, sizeof(out));
-  T_EQ_STR(out, "aaaaaaaaaaaaaaa", "exactly the room: not cut");
-
-  n = sm_text_escape("aaaaaaaaaaa\n\n\n", 14, out, sizeof(out));
-  T_EQ_STR(out, "aaaaaaaaaaa...", "an escape is not cut in half");
-  T_EQ_INT(n, 14, "length of the cut output");
-
+  char as[64];
   /* Three "é" of 2 bytes after 11 a do not fit in 15; the first would,
    * but not with the "..." after it. */
-  n = sm_text_escape("aaaaaaaaaaa\xc3\xa9\xc3\xa9\xc3\xa9", 17, out,
-                     sizeof(out));
-  T_EQ_STR(out, "aaaaaaaaaaa...", "a character is not cut in half");
+  const char *e3 = "aaaaaaaaaaa\xc3\xa9\xc3\xa9\xc3\xa9";
+  const struct {
+    const char *in;
+    size_t len, size;
+    const char *want, *what;
+  } cut[] = {
+      {as, sizeof(as), 16, "aaaaaaaaaaaa...", "cut at the cap with \"...\""},
+      {"aaaaaaaaaaaaaaa", 15, 16, "aaaaaaaaaaaaaaa",
+       "exactly the room: not cut"},
+      {"aaaaaaaaaaa\n\n\n", 14, 16, "aaaaaaaaaaa...",
+       "an escape is not cut in half"},
+      {e3, 17, 16, "aaaaaaaaaaa...", "a character is not cut in half"},
+      {"abcdef", 6, 4, "...", "a buffer of 4 holds only \"...\""},
+      {"abcdef", 6, 2, ".", "a tiny buffer still ends in a NUL"},
+      {NULL, 0, 16, "", "no input: empty output"},
+  };
 
-  n = sm_text_escape("abcdef", 6, out, 4);
-  T_EQ_STR(out, "...", "a buffer of 4 holds only \"...\"");
-  n = sm_text_escape("abcdef", 6, out, 2);
-  T_EQ_STR(out, ".", "a tiny buffer still ends in a NUL");
-  T_EQ_INT(n, 1, "and says how much it wrote");
-  n = sm_text_escape("abcdef", 6, NULL, 0);
-  T_EQ_INT(n, 0, "no buffer: nothing written");
-  n = sm_text_escape(NULL, 0, out, sizeof(out));
-  T_EQ_STR(out, "", "no input: empty output");
+  memset(as, 'a', sizeof(as));
+  for (size_t i = 0; i < sizeof(cut) / sizeof(cut[0]); i++)
+    check(cut[i].in, cut[i].len, cut[i].size, cut[i].want, cut[i].what);
+  T_EQ_INT(sm_text_escape("abcdef", 6, NULL, 0), 0,
+           "no buffer: nothing written");
 }
 
+/* Each input (a string literal, all its bytes), the output wanted (NULL:
+ * the input as is). */
+#define IN(s) (s), sizeof(s) - 1
+static const struct {
+  const char *in;
+  size_t len;
+  const char *want, *what;
+} cases[] = {
+    {IN("runtime starting"), NULL, "plain text as is"},
+    {IN("a\nb"), "a\\nb", "newline"},
+    {IN("a\r\nb"), "a\\r\\nb", "CR LF"},
+    {IN("a\tb"), "a\\tb", "tab"},
+    {IN("\x1b[31mred"), "\\x1b[31mred", "ESC of a terminal sequence"},
+    {IN("\x01\x7f"), "\\x01\\x7f", "other C0 and DEL"},
+    {IN("a\\nb"), "a\\\\nb", "a backslash is doubled: no forged escape"},
+    {IN("a\0b"), "a\\x00b", "a NUL within the length"},
+    {IN("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), NULL,
+     "valid UTF-8 of 2, 3 and 4 bytes as is"},
+    {IN("\xc2\x9b"
+        "31m"),
+     "\\xc2\\x9b31m", "a C1 control (CSI) is escaped"},
+    {IN("\xc2\xa0"), NULL, "U+00A0 is kept"},
+    {IN("\xff\xfe"), "\\xff\\xfe", "bytes that are never UTF-8"},
+    {IN("\xc0\xaf"), "\\xc0\\xaf", "an overlong '/'"},
+    {IN("\xe0\x80\xaf"), "\\xe0\\x80\\xaf", "an overlong 3-byte form"},
+    {IN("\xed\xa0\x80"), "\\xed\\xa0\\x80", "a UTF-16 surrogate"},
+    {IN("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80", "past U+10FFFF"},
+    {IN("\xe2\x82"), "\\xe2\\x82", "a sequence cut short at the end"},
+    {IN("\xe2\x82z"), "\\xe2\\x82z", "a sequence cut short by ASCII"},
+    {IN("\x80z"), "\\x80z", "a stray continuation byte"},
+    {IN("\n[error] forged line"), "\\n[error] forged line",
+     "a forged log line stays on the line"},
+};
+
 int main(void) {
-  check("runtime starting", 16, "runtime starting", "plain text as is");
-  check("a\nb", 3, "a\\nb", "newline");
-  check("a\r\nb", 4, "a\\r\\nb", "CR LF");
-  check("a\tb", 3, "a\\tb", "tab");
-  check("\x1b[31mred", 8, "\\x1b[31mred", "ESC of a terminal sequence");
-  check("\x01\x7f", 2, "\\x01\\x7f", "other C0 and DEL");
-  check("a\\nb", 4, "a\\\\nb", "a backslash is doubled: no forged escape");
-  check("a\0b", 3, "a\\x00b", "a NUL within the length");
-  check("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14,
-        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
-        "valid UTF-8 of 2, 3 and 4 bytes as is");
-  check("\xc2\x9b"
-        "31m",
-        5, "\\xc2\\x9b31m", "a C1 control (CSI) is escaped");
-  check("\xc2\xa0", 2, "\xc2\xa0", "U+00A0 is kept");
-  check("\xff\xfe", 2, "\\xff\\xfe", "bytes that are never UTF-8");
-  check("\xc0\xaf", 2, "\\xc0\\xaf", "an overlong '/'");
-  check("\xe0\x80\xaf", 3, "\\xe0\\x80\\xaf", "an overlong 3-byte form");
-  check("\xed\xa0\x80", 3, "\\xed\\xa0\\x80", "a UTF-16 surrogate");
-  check("\xf4\x90\x80\x80", 4, "\\xf4\\x90\\x80\\x80", "past U+10FFFF");
-  check("\xe2\x82", 2, "\\xe2\\x82", "a sequence cut short at the end");
-  check("\xe2\x82z", 3, "\\xe2\\x82z", "a sequence cut short by ASCII");
-  check("\x80z", 2, "\\x80z", "a stray continuation byte");
-  check("\n[error] forged line", 20, "\\n[error] forged line",
-        "a forged log line stays on the line");
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    check(cases[i].in, cases[i].len, 256,
+          cases[i].want != NULL ? cases[i].want : cases[i].in, cases[i].what);
   test_cap();
   test_exhaustive();
   return t_done();

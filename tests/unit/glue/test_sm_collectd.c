@@ -40,41 +40,19 @@ static int set_item(const sm_collectd_option_t *opt, const oconfig_item_t *ci,
   return 0;
 }
 
-#define OFF(f) offsetof(conf_t, f)
+/* An option of conf_t's field f, without a setter or flags. */
+#define OPT(n, t, f, d, lo, hi)                                                \
+  {                                                                            \
+    .name = (n), .type = SM_COLLECTD_OPT_##t, .offset = offsetof(conf_t, f),   \
+    .def = (d), .min = (lo), .max = (hi)                                       \
+  }
 static const sm_collectd_option_t opts[] = {
-    {.name = "Name",
-     .type = SM_COLLECTD_OPT_STRING,
-     .offset = OFF(name),
-     .def = "dflt",
-     .min = 1,
-     .max = 8},
-    {.name = "Flag",
-     .type = SM_COLLECTD_OPT_BOOLEAN,
-     .offset = OFF(flag),
-     .def = "true"},
-    {.name = "Count",
-     .type = SM_COLLECTD_OPT_INT,
-     .offset = OFF(count),
-     .def = "10",
-     .min = 1,
-     .max = 100},
-    {.name = "Bytes",
-     .type = SM_COLLECTD_OPT_SIZE,
-     .offset = OFF(bytes),
-     .def = "4096",
-     .min = 4096,
-     .max = 1073741824},
-    {.name = "Ratio",
-     .type = SM_COLLECTD_OPT_DOUBLE,
-     .offset = OFF(ratio),
-     .def = "0.5",
-     .min = 0,
-     .max = 1},
-    {.name = "Wait",
-     .type = SM_COLLECTD_OPT_SECONDS,
-     .offset = OFF(wait),
-     .min = 0.001,
-     .max = 60},
+    OPT("Name", STRING, name, "dflt", 1, 8),
+    OPT("Flag", BOOLEAN, flag, "true", 0, 0),
+    OPT("Count", INT, count, "10", 1, 100),
+    OPT("Bytes", SIZE, bytes, "4096", 4096, 1073741824),
+    OPT("Ratio", DOUBLE, ratio, "0.5", 0, 1),
+    OPT("Wait", SECONDS, wait, NULL, 0.001, 60),
     {.name = "Item",
      .type = SM_COLLECTD_OPT_CUSTOM,
      .set = set_item,
@@ -100,23 +78,38 @@ static oconfig_value_t boolean(bool b) {
   return (oconfig_value_t){.value.boolean = b, .type = OCONFIG_TYPE_BOOLEAN};
 }
 
-/* Reads a block of one option (key, one value) into a fresh conf with its
- * defaults; returns the parser's result. */
-static int read1(conf_t *c, const char *key, oconfig_value_t v) {
-  oconfig_item_t child = {.key = (char *)key, .values = &v, .values_num = 1};
-  oconfig_item_t block = {
-      .key = "Block", .children = &child, .children_num = 1};
+/* Reads a block of these n items into *c, fresh with its defaults, in
+ * this wording; returns the parser's result (given as the parser's). */
+static int read_items(conf_t *c, oconfig_item_t *ch, int n,
+                      const sm_collectd_where_t *w, bool *given) {
+  oconfig_item_t block = {.key = "Block", .children = ch, .children_num = n};
   memset(c, 0, sizeof(*c));
-  sm_collectd_options_defaults(opts, N, c, &where);
+  sm_collectd_options_defaults(opts, N, c, w);
   stub_log_clear();
-  return sm_collectd_options_read(opts, N, &block, c, &where, NULL);
+  return sm_collectd_options_read(opts, N, &block, c, w, given);
 }
 
-static void refused(const char *key, oconfig_value_t v, const char *want) {
+/* A block of one option (key, one value). */
+static int read1(conf_t *c, const char *key, oconfig_value_t v) {
+  oconfig_item_t child = {.key = (char *)key, .values = &v, .values_num = 1};
+  return read_items(c, &child, 1, &where, NULL);
+}
+
+/* The block of these items is refused, and the last line logged is want. */
+static void refused(oconfig_item_t *ch, int n, const sm_collectd_where_t *w,
+                    const char *want, const char *what) {
   conf_t c;
-  T_EQ_INT(read1(&c, key, v), -1, key);
+  T_EQ_INT(read_items(&c, ch, n, w, NULL), -1, what);
   T_EQ_STR(last_log(), want, "  the message");
   free(c.name);
+}
+
+/* A block of one option refused with this message (the invalid value's
+ * message after INVALID). */
+#define INVALID "p plugin: <Block \"b\">: invalid value for "
+static void refused1(const char *key, oconfig_value_t v, const char *want) {
+  oconfig_item_t child = {.key = (char *)key, .values = &v, .values_num = 1};
+  refused(&child, 1, &where, want, key);
 }
 
 int main(void) {
@@ -145,10 +138,7 @@ int main(void) {
         {.key = "Item", .values = &v[6], .values_num = 1},
         {.key = "Item", .values = &v[7], .values_num = 1},
     };
-    oconfig_item_t block = {.key = "Block", .children = ch, .children_num = 8};
-    memset(&c, 0, sizeof(c));
-    sm_collectd_options_defaults(opts, N, &c, &where);
-    T_EQ_INT(sm_collectd_options_read(opts, N, &block, &c, &where, given), 0,
+    T_EQ_INT(read_items(&c, ch, 8, &where, given), 0,
              "a block of every option, names in any case");
     T_EQ_STR(c.name, "abc", "string replaced (the default is freed)");
     T_OK(!c.flag, "boolean from the string \"off\"");
@@ -168,65 +158,46 @@ int main(void) {
   T_OK(c.flag, "  true");
   free(c.name);
 
-  refused("Count", num(0),
-          "p plugin: <Block \"b\">: invalid value for Count: 0 (expected an "
-          "integer from 1 to 100)");
-  refused("Count", num(2.5),
-          "p plugin: <Block \"b\">: invalid value for Count: 2.5 (expected "
-          "an integer from 1 to 100)");
-  refused("Count", num(NAN),
-          "p plugin: <Block \"b\">: invalid value for Count: nan (expected "
-          "an integer from 1 to 100)");
-  refused("Count", str("5"),
-          "p plugin: <Block \"b\">: invalid value for Count: \"5\" (expected "
-          "an integer from 1 to 100)");
-  refused("Bytes", num(-1),
-          "p plugin: <Block \"b\">: invalid value for Bytes: -1 (expected a "
-          "whole number from 4096 to 1073741824)");
-  refused("Ratio", num(1.5),
-          "p plugin: <Block \"b\">: invalid value for Ratio: 1.5 (expected a "
-          "number from 0 to 1)");
-  refused("Wait", num(0),
-          "p plugin: <Block \"b\">: invalid value for Wait: 0 (expected a "
-          "number of seconds from 0.001 to 60)");
-  refused("Name", str("toolongname"),
-          "p plugin: <Block \"b\">: invalid value for Name: \"toolongname\" "
-          "(expected a string of 1 to 8 bytes)");
-  refused("Name", num(3),
-          "p plugin: <Block \"b\">: invalid value for Name: 3 (expected a "
-          "string of 1 to 8 bytes)");
-  refused("Flag", str("maybe"),
-          "p plugin: <Block \"b\">: invalid value for Flag: \"maybe\" "
-          "(expected true or false)");
-  refused("Item", num(1),
-          "p plugin: <Block \"b\">: invalid value for Item: 1 (expected one "
-          "string)");
-  refused("Nmae", str("x"), "p plugin: <Block \"b\">: unknown option \"Nmae\"");
+  refused1("Count", num(0),
+           INVALID "Count: 0 (expected an integer from 1 to 100)");
+  refused1("Count", num(2.5),
+           INVALID "Count: 2.5 (expected an integer from 1 to 100)");
+  refused1("Count", num(NAN),
+           INVALID "Count: nan (expected an integer from 1 to 100)");
+  refused1("Count", str("5"),
+           INVALID "Count: \"5\" (expected an integer from 1 to 100)");
+  refused1("Bytes", num(-1),
+           INVALID "Bytes: -1 (expected a whole number from 4096 to "
+                   "1073741824)");
+  refused1("Ratio", num(1.5),
+           INVALID "Ratio: 1.5 (expected a number from 0 to 1)");
+  refused1("Wait", num(0),
+           INVALID "Wait: 0 (expected a number of seconds from 0.001 to 60)");
+  refused1("Name", str("toolongname"),
+           INVALID "Name: \"toolongname\" (expected a string of 1 to 8 "
+                   "bytes)");
+  refused1("Name", num(3),
+           INVALID "Name: 3 (expected a string of 1 to 8 bytes)");
+  refused1("Flag", str("maybe"),
+           INVALID "Flag: \"maybe\" (expected true or false)");
+  refused1("Item", num(1), INVALID "Item: 1 (expected one string)");
+  refused1("Nmae", str("x"),
+           "p plugin: <Block \"b\">: unknown option \"Nmae\"");
 
   /* Two values, and a non-repeatable option given twice. */
   {
     oconfig_value_t v[] = {num(1), num(2)};
-    oconfig_item_t ch[] = {{.key = "Count", .values = v, .values_num = 2}};
-    oconfig_item_t block = {.key = "Block", .children = ch, .children_num = 1};
-    memset(&c, 0, sizeof(c));
-    T_EQ_INT(sm_collectd_options_read(opts, N, &block, &c, &where, NULL), -1,
-             "two values are refused");
-    T_EQ_STR(last_log(),
-             "p plugin: <Block \"b\">: invalid value for Count: (several "
-             "values) (expected an integer from 1 to 100)",
-             "  the message");
-  }
-  {
-    oconfig_value_t v[] = {num(1), num(2)};
-    oconfig_item_t ch[] = {{.key = "Count", .values = &v[0], .values_num = 1},
-                           {.key = "count", .values = &v[1], .values_num = 1}};
-    oconfig_item_t block = {.key = "Block", .children = ch, .children_num = 2};
-    memset(&c, 0, sizeof(c));
-    T_EQ_INT(sm_collectd_options_read(opts, N, &block, &c, &where, NULL), -1,
-             "an option given twice is refused");
-    T_EQ_STR(last_log(),
-             "p plugin: <Block \"b\">: count is given twice; give it once",
-             "  the message");
+    oconfig_item_t two[] = {{.key = "Count", .values = v, .values_num = 2}};
+    oconfig_item_t twice[] = {
+        {.key = "Count", .values = &v[0], .values_num = 1},
+        {.key = "count", .values = &v[1], .values_num = 1}};
+    refused(two, 1, &where,
+            INVALID "Count: (several values) (expected an integer from 1 to "
+                    "100)",
+            "two values are refused");
+    refused(twice, 2, &where,
+            "p plugin: <Block \"b\">: count is given twice; give it once",
+            "an option given twice is refused");
   }
 
   /* write_cloudwatch's wording, for the plugin's own block. */
@@ -235,23 +206,14 @@ int main(void) {
                               .style = SM_COLLECTD_MSG_KEY_VALUE};
     oconfig_value_t v = num(0);
     oconfig_item_t ch = {.key = "Count", .values = &v, .values_num = 1};
-    oconfig_item_t block = {
-        .key = "Plugin", .children = &ch, .children_num = 1};
-    memset(&c, 0, sizeof(c));
-    T_EQ_INT(sm_collectd_options_read(opts, N, &block, &c, &w2, NULL), -1,
-             "KEY VALUE wording");
-    T_EQ_STR(last_log(), "q plugin: Count 0: expected an integer from 1 to 100",
-             "  the message");
+    refused(&ch, 1, &w2, "q plugin: Count 0: expected an integer from 1 to 100",
+            "KEY VALUE wording");
   }
 
   /* A default its own limits refuse is a mistake of the table. */
   {
-    static const sm_collectd_option_t bad[] = {{.name = "Count",
-                                                .type = SM_COLLECTD_OPT_INT,
-                                                .offset = OFF(count),
-                                                .def = "1000",
-                                                .min = 1,
-                                                .max = 100}};
+    static const sm_collectd_option_t bad[] = {
+        OPT("Count", INT, count, "1000", 1, 100)};
     T_EQ_INT(sm_collectd_options_defaults(bad, 1, &c, &where), -1,
              "a default out of its limits is refused");
     T_OK(strstr(last_log(), "\"1000\" of Count") != NULL, "  and said: %s",

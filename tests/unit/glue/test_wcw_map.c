@@ -620,10 +620,12 @@ static void check_event(wcw_t *w, int64_t ms, const char *instance,
   pthread_mutex_unlock(&w->lock);
 }
 
-static size_t log_events(wcw_t *w) {
+/* The events the block's data log holds: all, or only those waiting for
+ * their stream's name. */
+static size_t log_events(wcw_t *w, bool waiting) {
   size_t n;
   pthread_mutex_lock(&w->lock);
-  n = cw_logs_queue_size(w->logq);
+  n = waiting ? cw_logs_queue_pending(w->logq) : cw_logs_queue_size(w->logq);
   pthread_mutex_unlock(&w->lock);
   return n;
 }
@@ -645,26 +647,18 @@ static char *name_line(const char *line, size_t len, void *ud) {
 static void test_datalog(void) {
   wcw_t *w = fx_block(FX_LOCAL, NULL);
   int64_t ms = (int64_t)CDTIME_T_TO_MS(t0) + 123;
-  notification_t n;
-  size_t pending;
 
   if (!T_OK(w != NULL && w->logq != NULL, "a block with the data log"))
     return;
-  fx_request(&n, SM_PLUGIN_ASYNC, SM_TYPE_REQUEST, VARIANT,
-             "i-0123456789abcdef0", ms);
-  stub_notify(&n);
-  plugin_notification_meta_free(n.meta);
+  fx_notify_request(SM_PLUGIN_ASYNC, SM_TYPE_REQUEST, VARIANT,
+                    "i-0123456789abcdef0", ms);
   check_event(w, ms, "i-0123456789abcdef0",
               "a request's notification: one event");
 
   /* No instance ID from the runtime, none known yet: it waits. */
-  fx_request(&n, SM_PLUGIN_ASYNC, SM_TYPE_REQUEST, VARIANT, NULL, ms);
-  stub_notify(&n);
-  plugin_notification_meta_free(n.meta);
-  pthread_mutex_lock(&w->lock);
-  pending = cw_logs_queue_pending(w->logq);
-  pthread_mutex_unlock(&w->lock);
-  T_EQ_INT(pending, 1, "no instance ID known: the event waits for it");
+  fx_notify_request(SM_PLUGIN_ASYNC, SM_TYPE_REQUEST, VARIANT, NULL, ms);
+  T_EQ_INT(log_events(w, true), 1,
+           "no instance ID known: the event waits for it");
   T_EQ_INT(own(w, "queue_length-log_events_unnamed"), 1,
            "  counted in queue_length-log_events_unnamed");
 
@@ -678,30 +672,22 @@ static void test_datalog(void) {
   pthread_mutex_unlock(&w->lock);
   check_event(w, ms, "i-0fedcba9876543210",
               "  then it is one event with that instance ID");
-  fx_request(&n, SM_PLUGIN_ASYNC, SM_TYPE_REQUEST, VARIANT, NULL, ms + 1);
-  stub_notify(&n);
-  plugin_notification_meta_free(n.meta);
+  fx_notify_request(SM_PLUGIN_ASYNC, SM_TYPE_REQUEST, VARIANT, NULL, ms + 1);
   check_event(w, ms + 1, "i-0fedcba9876543210",
               "the instance ID known: the event carries it");
 
   /* Other notifications: nothing. */
-  fx_request(&n, "other_plugin", SM_TYPE_REQUEST, VARIANT, "i-1", ms);
-  stub_notify(&n);
-  plugin_notification_meta_free(n.meta);
-  fx_request(&n, SM_PLUGIN_ASYNC, "other_type", VARIANT, "i-1", ms);
-  stub_notify(&n);
-  plugin_notification_meta_free(n.meta);
-  T_EQ_INT(log_events(w), 0,
+  fx_notify_request("other_plugin", SM_TYPE_REQUEST, VARIANT, "i-1", ms);
+  fx_notify_request(SM_PLUGIN_ASYNC, "other_type", VARIANT, "i-1", ms);
+  T_EQ_INT(log_events(w, false), 0,
            "another plugin's or type's notification: no event");
 
   /* No variant and no instance: no stream can be named. */
   pthread_mutex_lock(&w->lock);
   w->instance_known = false;
   pthread_mutex_unlock(&w->lock);
-  fx_request(&n, SM_PLUGIN_ASYNC, SM_TYPE_REQUEST, NULL, NULL, ms);
-  stub_notify(&n);
-  plugin_notification_meta_free(n.meta);
-  T_EQ_INT(log_events(w), 0, "no variant, no instance ID: no event");
+  fx_notify_request(SM_PLUGIN_ASYNC, SM_TYPE_REQUEST, NULL, NULL, ms);
+  T_EQ_INT(log_events(w, false), 0, "no variant, no instance ID: no event");
   T_EQ_INT(own(w, "log_events_dropped-invalid"), 1,
            "  counted in log_events_dropped-invalid");
 }

@@ -167,6 +167,8 @@ static void answer(reply_t r, fake_http_step_t *a) {
   a->headers = ANSWER_HEADERS;
 }
 
+/* Answers req as scripted, and marks it with the status answered (0:
+ * none). */
 static fake_http_pick_t pick(void *ud, fake_http_request_t *req, size_t nth,
                              fake_http_step_t *a) {
   bool logs = strstr(req->head, "Logs_20140328.PutLogEvents") != NULL;
@@ -175,6 +177,7 @@ static fake_http_pick_t pick(void *ud, fake_http_request_t *req, size_t nth,
   (void)ud;
   (void)nth;
   if (strstr(req->head, "Logs_20140328.CreateLog") != NULL) {
+    req->mark = 200;
     answer((reply_t){200, ""}, a);
     return FAKE_HTTP_PICKED;
   }
@@ -190,6 +193,7 @@ static fake_http_pick_t pick(void *ud, fake_http_request_t *req, size_t nth,
     r = (reply_t){status, status == 200 ? OK_BODY : ""};
   }
   pthread_mutex_unlock(&script.lock);
+  req->mark = r.status;
   answer(r, a);
   return FAKE_HTTP_PICKED;
 }
@@ -261,14 +265,11 @@ typedef struct {
   size_t events_accepted;              /* in PutLogEvents answered 200 */
 } got_t;
 
-/* What the fake received since its last reset: the scenario says what
- * its PutMetricData and PutLogEvents requests were answered, in order
- * (0: not at all; beyond the lists: 200). */
-static got_t received(const int *metrics_status, size_t nm,
-                      const int *logs_status, size_t nl) {
+/* What the fake received since its last reset, and answered (pick's
+ * mark). */
+static got_t received(void) {
   got_t g;
   fake_http_stats_t st = fake_http_stats(srv);
-  size_t im = 0, il = 0;
 
   memset(&g, 0, sizeof(g));
   for (size_t i = 0; i < st.requests; i++) {
@@ -282,11 +283,10 @@ static got_t received(const int *metrics_status, size_t nm,
     if (strstr(r->head, "Logs_20140328.") != NULL) {
       g.logs_requests++;
       if (strstr(r->head, "Logs_20140328.PutLogEvents") == NULL) {
-        g.answered_logs++;
+        g.answered_logs += r->mark != 0;
         continue;
       }
-      status = il < nl ? logs_status[il] : 200;
-      il++;
+      status = r->mark;
       g.answered_logs += status != 0;
       if (status == 200) {
         raw_length(r, &raw);
@@ -296,8 +296,7 @@ static got_t received(const int *metrics_status, size_t nm,
       continue;
     }
     g.metrics_requests++;
-    status = im < nm ? metrics_status[im] : 200;
-    im++;
+    status = r->mark;
     len = raw_length(r, &raw);
     if (status != 0) {
       g.answered_metrics++;
@@ -420,6 +419,66 @@ static void check_moves(const owns_t *before, const owns_t *after,
   T_OK(all && after->n > 0, "%s: each own value moved as it should", what);
 }
 
+/* A scenario's block: its own values at the flush before the last and at
+ * the last, and what the fake received since its last reset. */
+typedef struct {
+  const wcw_t *w;
+  size_t n; /* own values dispatched at each flush */
+  owns_t before, after;
+  got_t g;
+} scene_t;
+
+/* A flush (see flush): false when its own values did not come. */
+static bool scene_flush(scene_t *s) {
+  bool ok;
+  s->before = s->after;
+  ok = flush(s->w, s->n, &s->after);
+  s->g = received();
+  return ok;
+}
+
+/* The block's first flush, from no own values at all. */
+static bool scene_start(scene_t *s, const wcw_t *w, size_t n) {
+  memset(s, 0, sizeof(*s));
+  s->w = w;
+  s->n = n;
+  return scene_flush(s);
+}
+
+/* Since the flush before: every own value moved as moves says. */
+static void moved(const scene_t *s, const move_t *moves, size_t n,
+                  const char *what) {
+  check_moves(&s->before, &s->after, moves, n, what);
+}
+
+/* moved, with these further moves. */
+static void moved_plus(const scene_t *s, const move_t *moves, size_t n,
+                       const move_t *plus, size_t nplus, const char *what) {
+  move_t m[16];
+
+  if (n + nplus > 16) {
+    T_OK(0, "%s: more than 16 moves", what);
+    return;
+  }
+  memcpy(m, moves, n * sizeof(*m));
+  memcpy(m + n, plus, nplus * sizeof(*m));
+  moved(s, m, n + nplus, what);
+}
+
+/* moved, with the data log's requests: those the fake answered. */
+static void moved_logs(const scene_t *s, const move_t *moves, size_t n,
+                       const char *what) {
+  move_t plus = {"log_requests", (int64_t)s->g.answered_logs};
+  moved_plus(s, moves, n, &plus, 1, what);
+}
+
+/* The moves of the PutMetricData requests answered since the last reset:
+ * the bytes the fake got, and gunzipped. */
+#define BYTES_MOVED(g)                                                         \
+  {"bytes_sent", (int64_t)(g).metrics_bytes}, {                                \
+    "bytes_uncompressed", (int64_t)(g).metrics_raw                             \
+  }
+
 /* --------------------------------------------------------- scenarios */
 
 /* Now, at the start of its minute plus a second: values of one scenario
@@ -438,14 +497,76 @@ static void write_memory(const char *host, const char *ti, double v,
   fx_write(host, "memory", "", "memory", ti, &v, 1, t, NULL);
 }
 
+/* A send of memory series (instance, value) that the fake answers with
+ * replies (a status of 0: no answer), one a PutMetricData request, and
+ * that moves the own values so, with the bytes sent. */
+typedef struct {
+  const char *what;
+  reply_t replies[2];
+  size_t requests; /* the replies scripted, each used once */
+  struct {
+    const char *ti;
+    double v;
+  } writes[2];
+  move_t moves[4]; /* up to a NULL name */
+} send_t;
+
+static const send_t sends[] = {
+    {"a batch refused for good",
+     {{400, REFUSED_METRICS}},
+     1,
+     {{"r1", 1}, {"r2", 2}},
+     {{"datums_dropped-refused", 2}, {"requests", 1}, {"requests_failed", 1}}},
+    {"a request unanswered, then accepted",
+     {{0, NULL}, {200, OK_BODY}},
+     2,
+     {{"u1", 1}},
+     {{"datums_sent", 1},
+      {"requests", 1},
+      {"requests_unanswered", 1},
+      {"retries", 1}}},
+    {"a 500, then accepted",
+     {{500, ""}, {200, OK_BODY}},
+     2,
+     {{"f1", 1}},
+     {{"datums_sent", 1},
+      {"requests", 2},
+      {"requests_failed", 1},
+      {"retries", 1}}},
+    {"a batch failing its attempts: kept",
+     {{503, ""}, {503, ""}},
+     2,
+     {{"k1", 1}, {"k2", 1}},
+     {{"queue_length-datums", 2},
+      {"requests", 2},
+      {"requests_failed", 2},
+      {"retries", 1}}},
+};
+
+static void check_send(scene_t *s, const send_t *c, cdtime_t t) {
+  size_t n = 0;
+  char what[128];
+
+  fake_http_reset(srv, NULL, 0);
+  script_metrics(c->replies, c->requests);
+  for (size_t i = 0; i < 2 && c->writes[i].ti != NULL; i++)
+    write_memory("h1", c->writes[i].ti, c->writes[i].v, t);
+  scene_flush(s);
+  while (n < 4 && c->moves[n].name != NULL)
+    n++;
+  snprintf(what, sizeof(what), "%s: the fake got %zu requests", c->what,
+           c->requests);
+  T_EQ_INT(s->g.metrics_requests, c->requests, what);
+  moved_plus(s, c->moves, n, (move_t[]){BYTES_MOVED(s->g)}, 2, c->what);
+}
+
 /* The counters of the metrics, without a spool, host metrics or data
  * log. */
 static void test_metrics(const char *url) {
   char options[1024];
-  owns_t a, b;
+  scene_t s;
   size_t n = expected_num(false, false, false);
   wcw_t *w;
-  got_t g;
   cdtime_t t = now_t();
 
   snprintf(options, sizeof(options),
@@ -457,28 +578,20 @@ static void test_metrics(const char *url) {
   if (!T_OK(w != NULL, "a block without spool, host metrics, data log"))
     return;
   check_names(w, false, false, false, "without spool, host, data log");
-  if (!flush(w, n, &a))
+  if (!scene_start(&s, w, n))
     return;
-  {
-    static const owns_t zero;
-    move_t m[] = {{NULL, 0}};
-    check_moves(&zero, &a, m, 0, "at first: all 0");
-  }
+  moved(&s, NULL, 0, "at first: all 0");
 
   /* Sent: three SageMaker series in one request. */
   fake_http_reset(srv, NULL, 0);
   write_sm_count("InvocationFailures", 1, t);
   write_sm_count("ExpiredRequests", 2, t);
   write_sm_count("InvocationsProcesssed", 3, t);
-  flush(w, n, &b);
-  g = received(NULL, 0, NULL, 0);
+  scene_flush(&s);
   {
-    move_t m[] = {{"datums_sent", 3},
-                  {"requests", 1},
-                  {"bytes_sent", (int64_t)g.metrics_bytes},
-                  {"bytes_uncompressed", (int64_t)g.metrics_raw}};
-    T_EQ_INT(g.datums_accepted, 3, "the fake got three datums");
-    check_moves(&a, &b, m, 4, "three datums sent");
+    move_t m[] = {{"datums_sent", 3}, {"requests", 1}, BYTES_MOVED(s.g)};
+    T_EQ_INT(s.g.datums_accepted, 3, "the fake got three datums");
+    moved(&s, m, 4, "three datums sent");
   }
 
   /* The queue full: 1001 series, the oldest dropped; 1000 sent, gzipped. */
@@ -488,18 +601,17 @@ static void test_metrics(const char *url) {
     snprintf(ti, sizeof(ti), "m%d", i);
     write_memory("h1", ti, i, t);
   }
-  flush(w, n, &a);
-  g = received(NULL, 0, NULL, 0);
+  scene_flush(&s);
   {
     move_t m[] = {{"datums_sent", 1000},
                   {"datums_dropped-queue_full", 1},
-                  {"requests", (int64_t)g.answered_metrics},
-                  {"bytes_sent", (int64_t)g.metrics_bytes},
-                  {"bytes_uncompressed", (int64_t)g.metrics_raw}};
-    T_EQ_INT(g.datums_accepted, 1000, "the fake got 1000 datums");
-    T_OK(g.metrics_bytes < g.metrics_raw, "  gzipped: %" PRIu64 " < %" PRIu64,
-         g.metrics_bytes, g.metrics_raw);
-    check_moves(&b, &a, m, 5, "1001 series in a queue of 1000");
+                  {"requests", (int64_t)s.g.answered_metrics},
+                  BYTES_MOVED(s.g)};
+    T_EQ_INT(s.g.datums_accepted, 1000, "the fake got 1000 datums");
+    T_OK(s.g.metrics_bytes < s.g.metrics_raw,
+         "  gzipped: %" PRIu64 " < %" PRIu64, s.g.metrics_bytes,
+         s.g.metrics_raw);
+    moved(&s, m, 5, "1001 series in a queue of 1000");
   }
 
   /* Invalid: no endpoint name; a timestamp three weeks back. */
@@ -512,84 +624,22 @@ static void test_metrics(const char *url) {
              &v, 1, t + TIME_T_TO_CDTIME_T(2), fx_sm_meta(NULL, VARIANT, NULL));
     write_memory("h1", "old", 1, t - TIME_T_TO_CDTIME_T(21 * 86400));
   }
-  flush(w, n, &b);
+  scene_flush(&s);
   {
     move_t m[] = {{"datums_dropped-invalid", 2}};
-    check_moves(&a, &b, m, 1, "two datums CloudWatch would refuse");
+    moved(&s, m, 1, "two datums CloudWatch would refuse");
   }
 
-  /* Refused: 400 for good. */
+  /* Refused: 400 for good. No answer, then accepted; a 500, then
+   * accepted. Kept: failed twice (MaxAttempts 2), then sent at the next
+   * flush. */
+  for (size_t i = 0; i < sizeof(sends) / sizeof(sends[0]); i++)
+    check_send(&s, &sends[i], t);
   fake_http_reset(srv, NULL, 0);
-  script_metrics((reply_t[]){{400, REFUSED_METRICS}}, 1);
-  write_memory("h1", "r1", 1, t);
-  write_memory("h1", "r2", 2, t);
-  flush(w, n, &a);
-  g = received((int[]){400}, 1, NULL, 0);
+  scene_flush(&s);
   {
-    move_t m[] = {{"datums_dropped-refused", 2},
-                  {"requests", 1},
-                  {"requests_failed", 1},
-                  {"bytes_sent", (int64_t)g.metrics_bytes},
-                  {"bytes_uncompressed", (int64_t)g.metrics_raw}};
-    check_moves(&b, &a, m, 5, "a batch refused for good");
-  }
-
-  /* No answer, then 500, then accepted. */
-  fake_http_reset(srv, NULL, 0);
-  script_metrics((reply_t[]){{0, NULL}, {200, OK_BODY}}, 2);
-  write_memory("h1", "u1", 1, t);
-  flush(w, n, &b);
-  g = received((int[]){0, 200}, 2, NULL, 0);
-  {
-    move_t m[] = {{"datums_sent", 1},
-                  {"requests", 1},
-                  {"requests_unanswered", 1},
-                  {"retries", 1},
-                  {"bytes_sent", (int64_t)g.metrics_bytes},
-                  {"bytes_uncompressed", (int64_t)g.metrics_raw}};
-    T_EQ_INT(g.metrics_requests, 2, "the fake got the request twice");
-    check_moves(&a, &b, m, 6, "a request unanswered, then accepted");
-  }
-  fake_http_reset(srv, NULL, 0);
-  script_metrics((reply_t[]){{500, ""}, {200, OK_BODY}}, 2);
-  write_memory("h1", "f1", 1, t);
-  flush(w, n, &a);
-  g = received((int[]){500, 200}, 2, NULL, 0);
-  {
-    move_t m[] = {{"datums_sent", 1},
-                  {"requests", 2},
-                  {"requests_failed", 1},
-                  {"retries", 1},
-                  {"bytes_sent", (int64_t)g.metrics_bytes},
-                  {"bytes_uncompressed", (int64_t)g.metrics_raw}};
-    check_moves(&b, &a, m, 6, "a 500, then accepted");
-  }
-
-  /* Kept: failed twice (MaxAttempts 2), then sent at the next flush. */
-  fake_http_reset(srv, NULL, 0);
-  script_metrics((reply_t[]){{503, ""}, {503, ""}}, 2);
-  write_memory("h1", "k1", 1, t);
-  write_memory("h1", "k2", 1, t);
-  flush(w, n, &b);
-  g = received((int[]){503, 503}, 2, NULL, 0);
-  {
-    move_t m[] = {{"queue_length-datums", 2},
-                  {"requests", 2},
-                  {"requests_failed", 2},
-                  {"retries", 1},
-                  {"bytes_sent", (int64_t)g.metrics_bytes},
-                  {"bytes_uncompressed", (int64_t)g.metrics_raw}};
-    check_moves(&a, &b, m, 6, "a batch failing its attempts: kept");
-  }
-  fake_http_reset(srv, NULL, 0);
-  flush(w, n, &a);
-  g = received(NULL, 0, NULL, 0);
-  {
-    move_t m[] = {{"datums_sent", 2},
-                  {"requests", 1},
-                  {"bytes_sent", (int64_t)g.metrics_bytes},
-                  {"bytes_uncompressed", (int64_t)g.metrics_raw}};
-    check_moves(&b, &a, m, 4, "  sent at the next flush");
+    move_t m[] = {{"datums_sent", 2}, {"requests", 1}, BYTES_MOVED(s.g)};
+    moved(&s, m, 4, "  sent at the next flush");
   }
 
   /* Expired while it waited: written when the clock said 15 days ago. */
@@ -597,22 +647,20 @@ static void test_metrics(const char *url) {
   stub_set_time(t - TIME_T_TO_CDTIME_T(15 * 86400));
   write_memory("h1", "e1", 1, t - TIME_T_TO_CDTIME_T(15 * 86400));
   stub_set_time(0);
-  flush(w, n, &b);
-  g = received(NULL, 0, NULL, 0);
+  scene_flush(&s);
   {
     move_t m[] = {{"datums_dropped-expired", 1},
-                  {"requests", (int64_t)g.answered_metrics},
-                  {"bytes_sent", (int64_t)g.metrics_bytes},
-                  {"bytes_uncompressed", (int64_t)g.metrics_raw}};
-    T_EQ_INT(g.metrics_requests, 0, "  nothing sent");
-    check_moves(&a, &b, m, 4, "a datum older than two weeks at the flush");
+                  {"requests", (int64_t)s.g.answered_metrics},
+                  BYTES_MOVED(s.g)};
+    T_EQ_INT(s.g.metrics_requests, 0, "  nothing sent");
+    moved(&s, m, 4, "a datum older than two weeks at the flush");
   }
 
   /* A repeat; a timing with and without a sketch in one period; an
    * unreadable sketch. */
   fake_http_reset(srv, NULL, 0);
   {
-    double s[4] = {1, 100, 100, 100};
+    double st[4] = {1, 100, 100, 100};
     sm_sketch_t *sk = sm_sketch_create(0.01, sm_sketch_buckets_for(0.01));
     char *text;
     sm_sketch_add(sk, 100);
@@ -620,26 +668,24 @@ static void test_metrics(const char *url) {
     sm_sketch_destroy(sk);
     write_memory("h1", "rep", 1, t);
     write_memory("h1", "rep", 1, t);
-    fx_write("h1", SM_PLUGIN_ASYNC, "main", SM_TYPE_STATS, "ModelLatency", s, 4,
-             t, fx_sm_meta(EP, VARIANT, text));
-    fx_write("h1", SM_PLUGIN_ASYNC, "main", SM_TYPE_STATS, "ModelLatency", s, 4,
-             t + TIME_T_TO_CDTIME_T(1), fx_sm_meta(EP, VARIANT, NULL));
-    fx_write("h1", SM_PLUGIN_ASYNC, "main", SM_TYPE_STATS, "TimeInBacklog", s,
+    fx_write("h1", SM_PLUGIN_ASYNC, "main", SM_TYPE_STATS, "ModelLatency", st,
+             4, t, fx_sm_meta(EP, VARIANT, text));
+    fx_write("h1", SM_PLUGIN_ASYNC, "main", SM_TYPE_STATS, "ModelLatency", st,
+             4, t + TIME_T_TO_CDTIME_T(1), fx_sm_meta(EP, VARIANT, NULL));
+    fx_write("h1", SM_PLUGIN_ASYNC, "main", SM_TYPE_STATS, "TimeInBacklog", st,
              4, t, fx_sm_meta(EP, VARIANT, "sketch 9 garbage"));
     free(text);
   }
-  flush(w, n, &a);
-  g = received(NULL, 0, NULL, 0);
+  scene_flush(&s);
   {
     move_t m[] = {{"values_repeated", 1},
                   {"percentiles_dropped-fallback", 1},
                   {"percentiles_dropped-unreadable", 1},
                   {"datums_sent", 3},
                   {"requests", 1},
-                  {"bytes_sent", (int64_t)g.metrics_bytes},
-                  {"bytes_uncompressed", (int64_t)g.metrics_raw}};
-    T_EQ_INT(g.datums_accepted, 3, "  the fake got three datums");
-    check_moves(&b, &a, m, 7, "a repeat, a fallback, an unreadable sketch");
+                  BYTES_MOVED(s.g)};
+    T_EQ_INT(s.g.datums_accepted, 3, "  the fake got three datums");
+    moved(&s, m, 7, "a repeat, a fallback, an unreadable sketch");
   }
   fx_free_blocks();
 }
@@ -679,20 +725,16 @@ static void remove_dir(const char *dir) {
 }
 
 static void notify(const char *variant, const char *instance) {
-  notification_t n;
-  fx_request(&n, SM_PLUGIN_ASYNC, SM_TYPE_REQUEST, variant, instance,
-             (int64_t)CDTIME_T_TO_MS(cdtime()));
-  stub_notify(&n);
-  plugin_notification_meta_free(n.meta);
+  fx_notify_request(SM_PLUGIN_ASYNC, SM_TYPE_REQUEST, variant, instance,
+                    (int64_t)CDTIME_T_TO_MS(cdtime()));
 }
 
 /* Host metrics, the data log and the spool. */
 static void test_all(const char *url) {
   char options[2048], dir[256];
-  owns_t a, b;
+  scene_t s;
   size_t n = expected_num(true, true, true);
   wcw_t *w;
-  got_t g;
   cdtime_t t = now_t();
 
   if (!T_OK(make_spool(dir, sizeof(dir)) == 0, "a spool directory"))
@@ -710,12 +752,11 @@ static void test_all(const char *url) {
     return;
   }
   check_names(w, true, true, true, "with spool, host metrics, data log");
-  if (!flush(w, n, &a))
+  if (!scene_start(&s, w, n))
     return;
   {
-    static const owns_t zero;
     move_t m[] = {{"spool_errors", 1}};
-    check_moves(&zero, &a, m, 1, "at first: the damaged file set aside");
+    moved(&s, m, 1, "at first: the damaged file set aside");
   }
 
   /* Host metrics: a host without names, one with a read missing a value,
@@ -753,78 +794,66 @@ static void test_all(const char *url) {
                NULL);
     }
   }
-  flush(w, n, &b);
-  g = received(NULL, 0, NULL, 0);
+  scene_flush(&s);
   {
     /* README: hosts beyond 64 are dropped; u1 and h1 are two of them. */
     move_t m[] = {{"host_reads_dropped-unnamed", 1},
                   {"host_reads_dropped-incomplete", 1},
                   {"host_values_dropped-late", 1},
                   {"host_values_dropped-limit", 70 - 62},
-                  {"datums_sent", (int64_t)g.datums_accepted},
-                  {"requests", (int64_t)g.answered_metrics},
-                  {"bytes_sent", (int64_t)g.metrics_bytes},
-                  {"bytes_uncompressed", (int64_t)g.metrics_raw}};
-    T_OK(g.datums_accepted >= 2, "  the fake got %zu datums",
-         g.datums_accepted);
-    check_moves(&a, &b, m, 8, "host metrics");
+                  {"datums_sent", (int64_t)s.g.datums_accepted},
+                  {"requests", (int64_t)s.g.answered_metrics},
+                  BYTES_MOVED(s.g)};
+    T_OK(s.g.datums_accepted >= 2, "  the fake got %zu datums",
+         s.g.datums_accepted);
+    moved(&s, m, 8, "host metrics");
   }
 
   /* The data log: sent (creating its group and stream), retried,
    * refused, invalid, beyond its queue, waiting for its instance. */
   fake_http_reset(srv, NULL, 0);
   notify(VARIANT, "i-1");
-  flush(w, n, &a);
-  g = received(NULL, 0, NULL, 0);
+  scene_flush(&s);
   {
-    move_t m[] = {{"log_events_sent", 1},
-                  {"log_requests", (int64_t)g.answered_logs}};
-    T_EQ_INT(g.events_accepted, 1, "the fake got one event");
-    check_moves(&b, &a, m, 2, "a data-log event sent");
+    move_t m[] = {{"log_events_sent", 1}};
+    T_EQ_INT(s.g.events_accepted, 1, "the fake got one event");
+    moved_logs(&s, m, 1, "a data-log event sent");
   }
   fake_http_reset(srv, NULL, 0);
   script_logs((reply_t[]){{503, ""}, {200, OK_BODY}}, 2);
   notify(VARIANT, "i-1");
-  flush(w, n, &b);
-  g = received(NULL, 0, (int[]){503, 200}, 2);
+  scene_flush(&s);
   {
-    move_t m[] = {{"log_events_sent", 1},
-                  {"log_retries", 1},
-                  {"log_requests", (int64_t)g.answered_logs}};
-    check_moves(&a, &b, m, 3, "a data-log event retried");
+    move_t m[] = {{"log_events_sent", 1}, {"log_retries", 1}};
+    moved_logs(&s, m, 2, "a data-log event retried");
   }
   fake_http_reset(srv, NULL, 0);
   script_logs((reply_t[]){{400, REFUSED_LOGS}}, 1);
   notify(VARIANT, "i-1");
   notify(NULL, NULL);
-  flush(w, n, &a);
-  g = received(NULL, 0, (int[]){400}, 1);
+  scene_flush(&s);
   {
     move_t m[] = {{"log_events_dropped-refused", 1},
-                  {"log_events_dropped-invalid", 1},
-                  {"log_requests", (int64_t)g.answered_logs}};
-    check_moves(&b, &a, m, 3, "a data-log event refused, one unnamable");
+                  {"log_events_dropped-invalid", 1}};
+    moved_logs(&s, m, 2, "a data-log event refused, one unnamable");
   }
   fake_http_reset(srv, NULL, 0);
   for (int i = 0; i <= 1000; i++)
     notify(VARIANT, "i-1");
-  flush(w, n, &b);
-  g = received(NULL, 0, NULL, 0);
+  scene_flush(&s);
   {
-    move_t m[] = {{"log_events_sent", 1000},
-                  {"log_events_dropped-queue", 1},
-                  {"log_requests", (int64_t)g.answered_logs}};
-    T_EQ_INT(g.events_accepted, 1000, "the fake got 1000 events");
-    check_moves(&a, &b, m, 3, "1001 events in a queue of 1000");
+    move_t m[] = {{"log_events_sent", 1000}, {"log_events_dropped-queue", 1}};
+    T_EQ_INT(s.g.events_accepted, 1000, "the fake got 1000 events");
+    moved_logs(&s, m, 2, "1001 events in a queue of 1000");
   }
   fake_http_reset(srv, NULL, 0);
   notify(VARIANT, NULL);
-  flush(w, n, &a);
+  scene_flush(&s);
   {
     move_t m[] = {{"queue_length-log_events", 1},
                   {"queue_length-log_events_unnamed", 1}};
     T_EQ_INT(fake_http_stats(srv).requests, 0, "  nothing sent");
-    check_moves(&b, &a, m, 2, "an event waiting for its instance ID");
+    moved(&s, m, 2, "an event waiting for its instance ID");
   }
 
   /* The spool: both services failing; then more than it holds. */
@@ -833,8 +862,7 @@ static void test_all(const char *url) {
   write_memory("h1", "s1", 1, t);
   write_memory("h1", "s2", 1, t);
   notify(VARIANT, "i-1");
-  flush(w, n, &b);
-  g = received((int[]){503, 503}, 2, (int[]){503, 503}, 2);
+  scene_flush(&s);
   {
     move_t m[] = {{"datums_spooled", 2},
                   {"queue_length-spool_datums", 2},
@@ -842,22 +870,21 @@ static void test_all(const char *url) {
                   {"queue_length-spool_log_events", 1},
                   {"queue_length-log_events", 1},
                   {"queue_length-log_events_unnamed", 1},
-                  {"requests", (int64_t)g.answered_metrics},
-                  {"requests_failed", (int64_t)g.answered_metrics},
-                  {"retries", (int64_t)g.answered_metrics / 2},
-                  {"log_requests", (int64_t)g.answered_logs},
+                  {"requests", (int64_t)s.g.answered_metrics},
+                  {"requests_failed", (int64_t)s.g.answered_metrics},
+                  {"retries", (int64_t)s.g.answered_metrics / 2},
+                  {"log_requests", (int64_t)s.g.answered_logs},
                   {"log_retries", 1},
-                  {"bytes_sent", (int64_t)g.metrics_bytes},
-                  {"bytes_uncompressed", (int64_t)g.metrics_raw}};
-    check_moves(&a, &b, m, 13, "both failing: spooled");
+                  BYTES_MOVED(s.g)};
+    moved(&s, m, 13, "both failing: spooled");
     /* README ("Sending"): a batch not sent within its attempts goes to
      * the spool and its destination is failing: later sends try one
      * request. The host metrics' stream replays the metrics' spool too
      * (one kind), at once, with its own attempts. */
-    T_EQ_INT(g.metrics_requests, 2,
+    T_EQ_INT(s.g.metrics_requests, 2,
              "  a batch failing its 2 attempts is not tried again in the "
              "same flush (with HostMetrics)");
-    T_EQ_INT(g.logs_requests, 2, "  nor is the data log's");
+    T_EQ_INT(s.g.logs_requests, 2, "  nor is the data log's");
   }
   fake_http_reset(srv, NULL, 0);
   {
@@ -874,19 +901,20 @@ static void test_all(const char *url) {
       fx_write("h1", "memory", pi, "memory", "used", (double[]){1}, 1, t, NULL);
     }
   }
-  flush(w, n, &a);
+  scene_flush(&s);
   {
-    uint64_t spooled = own(&a, "datums_spooled") - own(&b, "datums_spooled");
-    uint64_t full = own(&a, "datums_dropped-spool_full") -
-                    own(&b, "datums_dropped-spool_full");
-    uint64_t held = own(&a, "queue_length-spool_datums");
+    uint64_t spooled =
+        own(&s.after, "datums_spooled") - own(&s.before, "datums_spooled");
+    uint64_t full = own(&s.after, "datums_dropped-spool_full") -
+                    own(&s.before, "datums_dropped-spool_full");
+    uint64_t held = own(&s.after, "queue_length-spool_datums");
     T_EQ_INT(spooled, 20000, "20000 more datums spooled");
     T_OK(full > 0, "  the spool full: %" PRIu64 " dropped", full);
     T_EQ_INT(held + full, 2 + spooled,
              "  what it holds and what it dropped: all it took");
-    T_EQ_INT(own(&a, "log_events_dropped-spool_full"), 1,
+    T_EQ_INT(own(&s.after, "log_events_dropped-spool_full"), 1,
              "  the oldest batches go first: the data log's too");
-    T_EQ_INT(own(&a, "queue_length-spool_log_events"), 0,
+    T_EQ_INT(own(&s.after, "queue_length-spool_log_events"), 0,
              "  so it holds no event");
   }
   script_defaults(200, 200);

@@ -7,16 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "aws_offline.h"
 #include "cw_logs.h"
-
-/* A diagnostic line for the TAP log (tap.h's T_NOTE; tap.h is the
- * test's). */
-#define NOTE(...)                                                              \
-  do {                                                                         \
-    printf("# ");                                                              \
-    printf(__VA_ARGS__);                                                       \
-    printf("\n");                                                              \
-  } while (0)
+#include "tap_note.h"
 
 #define SOURCE_MAX (4u << 20) /* README.md is about 60 KiB */
 
@@ -45,7 +38,7 @@ char *fx_source(const char *relpath) {
     fclose(f);
   }
   if (text == NULL) {
-    NOTE("cannot read %s (set SM_SRCDIR to the source tree)", path);
+    T_NOTE("cannot read %s (set SM_SRCDIR to the source tree)", path);
     return NULL;
   }
   text[len] = 0;
@@ -53,13 +46,7 @@ char *fx_source(const char *relpath) {
 }
 
 int fx_init(const char *extra_types) {
-  static const char *const unset[] = {"AWS_DEFAULT_REGION",
-                                      "AWS_PROFILE",
-                                      "AWS_SESSION_TOKEN",
-                                      "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                                      "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                                      "AWS_WEB_IDENTITY_TOKEN_FILE",
-                                      "AWS_ENDPOINT_URL",
+  static const char *const unset[] = {"AWS_ENDPOINT_URL",
                                       "AWS_ENDPOINT_URL_CLOUDWATCH",
                                       "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
                                       "AWS_USE_FIPS_ENDPOINT",
@@ -67,23 +54,19 @@ int fx_init(const char *extra_types) {
                                       "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"};
   char *types = fx_source("contrib/types.db");
 
-  /* Credentials from the environment, a region, and nothing to ask: no
-   * instance metadata, no shared files. */
+  /* Credentials from the environment, a region, nothing to ask
+   * (aws_offline.h) and the default endpoints. */
+  aws_offline();
   setenv("AWS_REGION", "eu-west-1", 1);
   setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
   setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
          1);
-  setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-  setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9", 1);
-  setenv("AWS_CONFIG_FILE", "/nonexistent/aws/config", 1);
-  setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws/credentials", 1);
-  setenv("HOME", "/nonexistent", 1);
   for (size_t i = 0; i < sizeof(unset) / sizeof(unset[0]); i++)
     unsetenv(unset[i]);
 
   if (types == NULL || stub_types_read(types) <= 0 ||
       (extra_types != NULL && stub_types_read(extra_types) <= 0)) {
-    NOTE("types.db lines not read");
+    T_NOTE("types.db lines not read");
     free(types);
     return -1;
   }
@@ -103,7 +86,7 @@ wcw_t *fx_block(const char *options, int *status) {
            options);
   root = stub_config_read(text);
   if (root == NULL || root->children_num != 1) {
-    NOTE("the stand-in cannot read this block:\n%s", text);
+    T_NOTE("the stand-in cannot read this block:\n%s", text);
     stub_config_free(root);
     if (status != NULL)
       *status = -1;
@@ -158,7 +141,7 @@ void fx_free_blocks(void) {
 const data_set_t *fx_ds(const char *type) {
   const data_set_t *ds = plugin_get_ds(type);
   if (ds == NULL)
-    NOTE("no type %s", type);
+    T_NOTE("no type %s", type);
   return ds;
 }
 
@@ -183,7 +166,7 @@ int fx_write(const char *host, const char *plugin, const char *pi,
   int failed;
 
   if (ds == NULL || ds->ds_num != n || n > 8) {
-    NOTE("%s: not %zu data sources", type, n);
+    T_NOTE("%s: not %zu data sources", type, n);
     meta_data_destroy(md);
     return -1;
   }
@@ -215,31 +198,35 @@ static void add_meta(notification_t *n, const char *key, const char *s) {
     plugin_notification_meta_add_string(n, key, s);
 }
 
-void fx_request(notification_t *n, const char *plugin, const char *type,
-                const char *variant, const char *instance,
-                int64_t completed_ms) {
-  memset(n, 0, sizeof(*n));
-  n->severity = NOTIF_FAILURE;
-  n->time = MS_TO_CDTIME_T(completed_ms);
-  sstrncpy(n->host, "h1", sizeof(n->host));
-  sstrncpy(n->plugin, plugin, sizeof(n->plugin));
-  sstrncpy(n->plugin_instance, "main", sizeof(n->plugin_instance));
-  sstrncpy(n->type, type, sizeof(n->type));
-  sstrncpy(n->type_instance, "model_error", sizeof(n->type_instance));
-  add_meta(n, SM_META_INFERENCE_ID, "req-1");
-  add_meta(n, SM_META_ENDPOINT_NAME, EP);
-  add_meta(n, SM_META_VARIANT_NAME, variant);
-  add_meta(n, SM_META_INSTANCE_ID, instance);
-  add_meta(n, SM_META_OUTCOME, "model_error");
-  add_meta(n, SM_META_STAGE, "model");
-  plugin_notification_meta_add_signed_int(n, SM_META_STATUS_CODE, 500);
-  add_meta(n, SM_META_ERROR, "container replied 500");
-  add_meta(n, SM_META_BOOT_ID, "boot-1");
-  plugin_notification_meta_add_signed_int(n, SM_META_SEQ, 1043);
-  plugin_notification_meta_add_signed_int(n, SM_META_RECEIVED_MS,
+void fx_notify_request(const char *plugin, const char *type,
+                       const char *variant, const char *instance,
+                       int64_t completed_ms) {
+  notification_t n;
+
+  memset(&n, 0, sizeof(n));
+  n.severity = NOTIF_FAILURE;
+  n.time = MS_TO_CDTIME_T(completed_ms);
+  sstrncpy(n.host, "h1", sizeof(n.host));
+  sstrncpy(n.plugin, plugin, sizeof(n.plugin));
+  sstrncpy(n.plugin_instance, "main", sizeof(n.plugin_instance));
+  sstrncpy(n.type, type, sizeof(n.type));
+  sstrncpy(n.type_instance, "model_error", sizeof(n.type_instance));
+  add_meta(&n, SM_META_INFERENCE_ID, "req-1");
+  add_meta(&n, SM_META_ENDPOINT_NAME, EP);
+  add_meta(&n, SM_META_VARIANT_NAME, variant);
+  add_meta(&n, SM_META_INSTANCE_ID, instance);
+  add_meta(&n, SM_META_OUTCOME, "model_error");
+  add_meta(&n, SM_META_STAGE, "model");
+  plugin_notification_meta_add_signed_int(&n, SM_META_STATUS_CODE, 500);
+  add_meta(&n, SM_META_ERROR, "container replied 500");
+  add_meta(&n, SM_META_BOOT_ID, "boot-1");
+  plugin_notification_meta_add_signed_int(&n, SM_META_SEQ, 1043);
+  plugin_notification_meta_add_signed_int(&n, SM_META_RECEIVED_MS,
                                           completed_ms - 2000);
-  plugin_notification_meta_add_signed_int(n, SM_META_COMPLETED_MS,
+  plugin_notification_meta_add_signed_int(&n, SM_META_COMPLETED_MS,
                                           completed_ms);
+  stub_notify(&n);
+  plugin_notification_meta_free(n.meta);
 }
 
 size_t fx_take(wcw_t *w, cw_queue_t *q, cw_datum_t **out, size_t max) {

@@ -58,15 +58,15 @@ meta_data_t *fx_sm_meta(const char *endpoint, const char *variant,
 int fx_write(const char *host, const char *plugin, const char *pi,
              const char *type, const char *ti, const double *v, size_t n,
              cdtime_t t, meta_data_t *md);
-/* A notification as sagemaker_async sends one for a failed request (see
- * README "What it dispatches"): inference ID "req-1" on EP/variant,
- * outcome model_error in stage model, status 500, error "container
- * replied 500", boot "boot-1", seq 1043, received 2 s before completed_ms;
- * variant and instance left out when NULL. Free its meta data with
- * plugin_notification_meta_free. */
-void fx_request(notification_t *n, const char *plugin, const char *type,
-                const char *variant, const char *instance,
-                int64_t completed_ms);
+/* Sends the notification sagemaker_async sends for a failed request (see
+ * README "What it dispatches") to the notification callbacks
+ * (stub_notify), then frees it: from plugin, of type, inference ID "req-1"
+ * on EP/variant, outcome model_error in stage model, status 500, error
+ * "container replied 500", boot "boot-1", seq 1043, received 2 s before
+ * completed_ms; variant and instance left out when NULL. */
+void fx_notify_request(const char *plugin, const char *type,
+                       const char *variant, const char *instance,
+                       int64_t completed_ms);
 
 /* The datums the block queued, sealed as the sender seals them at a
  * flush, copied into out (at most max; free each with cw_datum_free),

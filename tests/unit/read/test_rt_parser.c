@@ -338,6 +338,72 @@ static void build_page(sb_t *b, int page_omit, int page_repl,
   sb_free(&req);
 }
 
+/* Documents that must be refused with want (found in the message), or
+ * accepted: build_page's page (the arguments after b), build_obj's
+ * snapshot of snap_fields (omit, repl, repl_val). */
+static void fail_page(int page_omit, int page_repl, const char *page_val,
+                      int rec_omit, int rec_repl, const char *rec_val,
+                      const char *want, const char *what) {
+  sb_t b = {0};
+  build_page(&b, page_omit, page_repl, page_val, rec_omit, rec_repl, rec_val);
+  expect_fail(RT_DOC_REQUESTS, b.s, want, what);
+  sb_free(&b);
+}
+
+static void ok_page(int page_omit, int page_repl, const char *page_val,
+                    int rec_omit, int rec_repl, const char *rec_val,
+                    const char *what) {
+  sb_t b = {0};
+  build_page(&b, page_omit, page_repl, page_val, rec_omit, rec_repl, rec_val);
+  expect_ok(RT_DOC_REQUESTS, b.s, what);
+  sb_free(&b);
+}
+
+static void fail_snap(int omit, int repl, const char *val, const char *want,
+                      const char *what) {
+  sb_t b = {0};
+  build_obj(&b, snap_fields, N_SNAP, omit, repl, val, NULL);
+  expect_fail(RT_DOC_SNAPSHOT, b.s, want, what);
+  sb_free(&b);
+}
+
+static void ok_snap(int omit, int repl, const char *val, const char *what) {
+  sb_t b = {0};
+  build_obj(&b, snap_fields, N_SNAP, omit, repl, val, NULL);
+  expect_ok(RT_DOC_SNAPSHOT, b.s, what);
+  sb_free(&b);
+}
+
+/* The page with its record's field rec_repl given the value rec_val. */
+static void fail_rec(int rec_repl, const char *rec_val, const char *want,
+                     const char *what) {
+  fail_page(-1, -1, NULL, -1, rec_repl, rec_val, want, what);
+}
+
+static void ok_rec(int rec_repl, const char *rec_val, const char *what) {
+  ok_page(-1, -1, NULL, -1, rec_repl, rec_val, what);
+}
+
+/* How a message names build_page's record when its field i is at fault:
+ * by its seq once that is read (field 0 is seq). */
+static const char *record_at(size_t i) {
+  return i == 0 ? "record 1" : "record 1 (seq 1001)";
+}
+
+/* Appends an object of the n fields in reverse order. */
+static void build_reversed(sb_t *b, const field_t *f, size_t n) {
+  sb_add(b, "{");
+  for (size_t i = n; i-- > 0;) {
+    sb_add(b, "\"");
+    sb_add(b, f[i].name);
+    sb_add(b, "\":");
+    sb_add(b, f[i].value);
+    if (i > 0)
+      sb_add(b, ",");
+  }
+  sb_add(b, "}");
+}
+
 /* ---- the tests ---- */
 
 static const char SNAPSHOT_EXAMPLE[] =
@@ -576,16 +642,9 @@ static void test_order_and_unknown(void) {
   const run_t *r;
 
   /* Members in reverse order everywhere; boot_id after requests. */
-  sb_add(&b, "{\"requests\":[{");
-  for (size_t i = N_REC; i-- > 0;) {
-    sb_add(&b, "\"");
-    sb_add(&b, rec_fields[i].name);
-    sb_add(&b, "\":");
-    sb_add(&b, rec_fields[i].value);
-    if (i > 0)
-      sb_add(&b, ",");
-  }
-  sb_add(&b, "}],\"next_seq\":1043,\"first_seq\":1000,\"boot_id\":\"late\","
+  sb_add(&b, "{\"requests\":[");
+  build_reversed(&b, rec_fields, N_REC);
+  sb_add(&b, "],\"next_seq\":1043,\"first_seq\":1000,\"boot_id\":\"late\","
              "\"protocol\":1}");
   r = check(RT_DOC_REQUESTS, b.s, "shuffled page");
   T_OK(r->finish_rc == 0 && r->nrec == 1, "shuffled page accepted");
@@ -598,16 +657,7 @@ static void test_order_and_unknown(void) {
   sb_free(&b);
 
   /* Snapshot members in reverse order. */
-  sb_add(&b, "{");
-  for (size_t i = N_SNAP; i-- > 0;) {
-    sb_add(&b, "\"");
-    sb_add(&b, snap_fields[i].name);
-    sb_add(&b, "\":");
-    sb_add(&b, snap_fields[i].value);
-    if (i > 0)
-      sb_add(&b, ",");
-  }
-  sb_add(&b, "}");
+  build_reversed(&b, snap_fields, N_SNAP);
   r = check(RT_DOC_SNAPSHOT, b.s, "reversed snapshot");
   T_OK(r->finish_rc == 0 && r->snap.next_seq == 1043 &&
            strcmp(r->snap.boot_id, BOOT) == 0,
@@ -741,19 +791,17 @@ static void test_missing(void) {
     sb_free(&b);
   }
   for (size_t i = 0; i < N_PAGE; i++) {
-    build_page(&b, (int)i, -1, NULL, -1, -1, NULL);
     snprintf(what, sizeof(what), "page without %s", page_fields[i].name);
     snprintf(want, sizeof(want), "page: missing member %s",
              page_fields[i].name);
-    expect_fail(RT_DOC_REQUESTS, b.s, want, what);
-    sb_free(&b);
+    fail_page((int)i, -1, NULL, -1, -1, NULL, want, what);
   }
   for (size_t i = 0; i < N_REC; i++) {
     build_page(&b, -1, -1, NULL, (int)i, -1, NULL);
     snprintf(what, sizeof(what), "record without %s", rec_fields[i].name);
     if (rec_fields[i].required) {
-      snprintf(want, sizeof(want), "%s: missing member %s",
-               i == 0 ? "record 1" : "record 1 (seq 1001)", rec_fields[i].name);
+      snprintf(want, sizeof(want), "%s: missing member %s", record_at(i),
+               rec_fields[i].name);
       expect_fail(RT_DOC_REQUESTS, b.s, want, what);
     } else {
       expect_ok(RT_DOC_REQUESTS, b.s, what);
@@ -806,39 +854,30 @@ static void test_wrong_types(void) {
 
   for (size_t i = 0; i < N_SNAP; i++)
     for (const char *const *v = wrong_values(snap_fields[i].kind); *v; v++) {
-      build_obj(&b, snap_fields, N_SNAP, -1, (int)i, *v, NULL);
       snprintf(what, sizeof(what), "snapshot %s: %s", snap_fields[i].name, *v);
       snprintf(want, sizeof(want), "snapshot: member %s %s",
                snap_fields[i].name, type_word(snap_fields[i].kind));
-      expect_fail(RT_DOC_SNAPSHOT, b.s, want, what);
-      sb_free(&b);
+      fail_snap(-1, (int)i, *v, want, what);
     }
   for (size_t i = 0; i < N_PAGE; i++)
     for (const char *const *v = wrong_values(page_fields[i].kind); *v; v++) {
-      build_page(&b, -1, (int)i, *v, -1, -1, NULL);
       snprintf(what, sizeof(what), "page %s: %s", page_fields[i].name, *v);
       snprintf(want, sizeof(want), "page: member %s %s", page_fields[i].name,
                type_word(page_fields[i].kind));
-      expect_fail(RT_DOC_REQUESTS, b.s, want, what);
-      sb_free(&b);
+      fail_page(-1, (int)i, *v, -1, -1, NULL, want, what);
     }
   for (size_t i = 0; i < N_REC; i++)
     for (const char *const *v = wrong_values(rec_fields[i].kind); *v; v++) {
-      build_page(&b, -1, -1, NULL, -1, (int)i, *v);
       snprintf(what, sizeof(what), "record %s: %s", rec_fields[i].name, *v);
-      snprintf(want, sizeof(want), "%s: member %s %s",
-               i == 0 ? "record 1" : "record 1 (seq 1001)", rec_fields[i].name,
-               type_word(rec_fields[i].kind));
-      expect_fail(RT_DOC_REQUESTS, b.s, want, what);
-      sb_free(&b);
+      snprintf(want, sizeof(want), "%s: member %s %s", record_at(i),
+               rec_fields[i].name, type_word(rec_fields[i].kind));
+      fail_rec((int)i, *v, want, what);
     }
 
   /* The error member of a record. */
-  build_page(&b, -1, -1, NULL, -1, 4, "\"success\",\"error\":17");
-  expect_fail(RT_DOC_REQUESTS, b.s,
-              "record 1 (seq 1001): member error must be a string",
-              "record error: 17");
-  sb_free(&b);
+  fail_rec(4, "\"success\",\"error\":17",
+           "record 1 (seq 1001): member error must be a string",
+           "record error: 17");
 
   /* Elements of requests that are not objects. */
   static const char *const elems[] = {"1",    "[]",   "\"x\"",
@@ -880,48 +919,37 @@ static void test_numbers(void) {
     int k = snap_fields[i].kind;
     if (k != K_INT && k != K_INT1)
       continue;
-    build_obj(&b, snap_fields, N_SNAP, -1, (int)i, "-1", NULL);
     snprintf(what, sizeof(what), "snapshot %s -1", snap_fields[i].name);
     snprintf(want, sizeof(want), "snapshot: member %s %s", snap_fields[i].name,
              k == K_INT ? "must not be negative" : "must be at least 1");
-    expect_fail(RT_DOC_SNAPSHOT, b.s, want, what);
-    sb_free(&b);
+    fail_snap(-1, (int)i, "-1", want, what);
     if (k == K_INT1) {
-      build_obj(&b, snap_fields, N_SNAP, -1, (int)i, "0", NULL);
       snprintf(what, sizeof(what), "snapshot %s 0", snap_fields[i].name);
       snprintf(want, sizeof(want), "snapshot: member %s must be at least 1",
                snap_fields[i].name);
-      expect_fail(RT_DOC_SNAPSHOT, b.s, want, what);
-      sb_free(&b);
+      fail_snap(-1, (int)i, "0", want, what);
     }
   }
   for (size_t i = 0; i < N_PAGE; i++) {
     int k = page_fields[i].kind;
     if (k != K_INT && k != K_INT1)
       continue;
-    build_page(&b, -1, (int)i, "-5", -1, -1, NULL);
     snprintf(what, sizeof(what), "page %s -5", page_fields[i].name);
     snprintf(want, sizeof(want), "page: member %s %s", page_fields[i].name,
              k == K_INT ? "must not be negative" : "must be at least 1");
-    expect_fail(RT_DOC_REQUESTS, b.s, want, what);
-    sb_free(&b);
+    fail_page(-1, (int)i, "-5", -1, -1, NULL, want, what);
   }
   for (size_t i = 0; i < N_REC; i++) {
     int k = rec_fields[i].kind;
     if (k != K_INT && k != K_INT1)
       continue;
-    build_page(&b, -1, -1, NULL, -1, (int)i, "-1");
     snprintf(what, sizeof(what), "record %s -1", rec_fields[i].name);
-    snprintf(want, sizeof(want), "%s: member %s %s",
-             i == 0 ? "record 1" : "record 1 (seq 1001)", rec_fields[i].name,
+    snprintf(want, sizeof(want), "%s: member %s %s", record_at(i),
+             rec_fields[i].name,
              k == K_INT ? "must not be negative" : "must be at least 1");
-    expect_fail(RT_DOC_REQUESTS, b.s, want, what);
-    sb_free(&b);
+    fail_rec((int)i, "-1", want, what);
   }
-  build_page(&b, -1, -1, NULL, -1, 0, "0");
-  expect_fail(RT_DOC_REQUESTS, b.s, "record 1: member seq must be at least 1",
-              "record seq 0");
-  sb_free(&b);
+  fail_rec(0, "0", "record 1: member seq must be at least 1", "record seq 0");
 
   /* status_code range. */
   static const struct {
@@ -943,31 +971,23 @@ static void test_numbers(void) {
   }
 
   /* Integer overflow, and the largest integer. */
-  build_page(&b, -1, -1, NULL, -1, 8, "9223372036854775808");
-  expect_fail(RT_DOC_REQUESTS, b.s,
-              "record 1 (seq 1001): member model_us is out of range (integer "
-              "overflow)",
-              "model_us overflow");
-  sb_free(&b);
-  build_page(&b, -1, -1, NULL, -1, 0, "99999999999999999999999");
-  expect_fail(RT_DOC_REQUESTS, b.s,
-              "record 1: member seq is out of range (integer overflow)",
-              "seq overflow");
-  sb_free(&b);
-  build_obj(&b, snap_fields, N_SNAP, -1, 6, "-9223372036854775809", NULL);
-  expect_fail(RT_DOC_SNAPSHOT, b.s,
-              "snapshot: member time_ms is out of range (integer overflow)",
-              "negative overflow");
-  sb_free(&b);
+  fail_rec(8, "9223372036854775808",
+           "record 1 (seq 1001): member model_us is out of range (integer "
+           "overflow)",
+           "model_us overflow");
+  fail_rec(0, "99999999999999999999999",
+           "record 1: member seq is out of range (integer overflow)",
+           "seq overflow");
+  fail_snap(-1, 6, "-9223372036854775809",
+            "snapshot: member time_ms is out of range (integer overflow)",
+            "negative overflow");
   build_obj(&b, snap_fields, N_SNAP, -1, 6, "9223372036854775807", NULL);
   r = check(RT_DOC_SNAPSHOT, b.s, "INT64_MAX");
   T_OK(r->finish_rc == 0 && r->snap.time_ms == INT64_MAX, "INT64_MAX accepted");
   sb_free(&b);
-  build_obj(&b, snap_fields, N_SNAP, -1, 6, "99999999999999999999.5", NULL);
-  expect_fail(RT_DOC_SNAPSHOT, b.s,
-              "snapshot: member time_ms must be an integer",
-              "huge double is a double");
-  sb_free(&b);
+  fail_snap(-1, 6, "99999999999999999999.5",
+            "snapshot: member time_ms must be an integer",
+            "huge double is a double");
   build_obj(&b, snap_fields, N_SNAP, -1, 6, "-0", NULL);
   r = check(RT_DOC_SNAPSHOT, b.s, "-0");
   T_OK(r->finish_rc == 0 && r->snap.time_ms == 0, "-0 is the integer 0");
@@ -999,30 +1019,35 @@ static void test_numbers(void) {
         "12345678.5", "123456789e3",       "1234567812345678.25", "12345678E0",
         "1234567.0",  "123456789012345.0", "1234567890123e-3"};
     for (size_t i = 0; i < sizeof(not_int) / sizeof(not_int[0]); i++) {
-      build_page(&b, -1, -1, NULL, -1, 8, not_int[i]);
-      expect_fail(RT_DOC_REQUESTS, b.s,
-                  "record 1 (seq 1001): member model_us must be an integer",
-                  not_int[i]);
-      sb_free(&b);
+      fail_rec(8, not_int[i],
+               "record 1 (seq 1001): member model_us must be an integer",
+               not_int[i]);
     }
   }
-  build_page(&b, -1, -1, NULL, -1, 8, "-123456789");
-  expect_fail(RT_DOC_REQUESTS, b.s,
-              "record 1 (seq 1001): member model_us must not be negative",
-              "model_us -123456789");
-  sb_free(&b);
+  fail_rec(8, "-123456789",
+           "record 1 (seq 1001): member model_us must not be negative",
+           "model_us -123456789");
 
   /* A double for an integer names the member. */
-  build_page(&b, -1, -1, NULL, -1, 8, "1.5");
-  expect_fail(RT_DOC_REQUESTS, b.s,
-              "record 1 (seq 1001): member model_us must be an integer",
-              "model_us 1.5");
+  fail_rec(8, "1.5", "record 1 (seq 1001): member model_us must be an integer",
+           "model_us 1.5");
+  fail_rec(8, "1e3", "record 1 (seq 1001): member model_us must be an integer",
+           "model_us 1e3");
+}
+
+/* The record of the page whose record's field holds the string name (in
+ * quotes), parsed whole; NULL when the page is refused. */
+static const rt_record_t *quoted_in_record(int field, const char *name) {
+  sb_t b = {0}, v = {0};
+
+  sb_add(&v, "\"");
+  sb_add(&v, name);
+  sb_add(&v, "\"");
+  build_page(&b, -1, -1, NULL, -1, field, v.s);
+  run(R_chunk, RT_DOC_REQUESTS, b.s, b.len, 0, NULL, 0, true);
   sb_free(&b);
-  build_page(&b, -1, -1, NULL, -1, 8, "1e3");
-  expect_fail(RT_DOC_REQUESTS, b.s,
-              "record 1 (seq 1001): member model_us must be an integer",
-              "model_us 1e3");
-  sb_free(&b);
+  sb_free(&v);
+  return R_chunk->finish_rc == 0 ? &R_chunk->recs[0] : NULL;
 }
 
 static void test_enums_protocol_dup(void) {
@@ -1033,76 +1058,52 @@ static void test_enums_protocol_dup(void) {
       "\"SUCCESS\"",        "\"\"",          "\"succes\"", "\"success \"",
       "\"expired\\u0000\"", "\"a\\\"b\\nc\""};
   for (size_t i = 0; i < sizeof(bad_outcomes) / sizeof(bad_outcomes[0]); i++) {
-    build_page(&b, -1, -1, NULL, -1, 4, bad_outcomes[i]);
     snprintf(what, sizeof(what), "outcome %s", bad_outcomes[i]);
-    expect_fail(RT_DOC_REQUESTS, b.s, "record 1 (seq 1001): unknown outcome",
-                what);
-    sb_free(&b);
+    fail_rec(4, bad_outcomes[i], "record 1 (seq 1001): unknown outcome", what);
   }
-  build_page(&b, -1, -1, NULL, -1, 4, "\"a\\\"b\\nc\"");
-  expect_fail(RT_DOC_REQUESTS, b.s, "unknown outcome \"a?b?c\"",
-              "unknown outcome quoted plainly");
-  sb_free(&b);
+  fail_rec(4, "\"a\\\"b\\nc\"", "unknown outcome \"a?b?c\"",
+           "unknown outcome quoted plainly");
   sb_t longv = {0};
   sb_add(&longv, "\"");
   sb_rep(&longv, 'x', 100);
   sb_add(&longv, "\"");
-  build_page(&b, -1, -1, NULL, -1, 4, longv.s);
-  expect_fail(RT_DOC_REQUESTS, b.s,
-              "unknown outcome \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"",
-              "long unknown outcome quoted short");
-  sb_free(&b);
+  fail_rec(4, longv.s, "unknown outcome \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"",
+           "long unknown outcome quoted short");
   sb_free(&longv);
 
   static const char *const bad_notes[] = {"\"maybe\"", "\"\"", "\"Sent\"",
                                           "\"absent\""};
   for (size_t i = 0; i < sizeof(bad_notes) / sizeof(bad_notes[0]); i++) {
-    build_page(&b, -1, -1, NULL, -1, 12, bad_notes[i]);
     snprintf(what, sizeof(what), "notification %s", bad_notes[i]);
-    expect_fail(RT_DOC_REQUESTS, b.s,
-                "record 1 (seq 1001): unknown notification", what);
-    sb_free(&b);
+    fail_rec(12, bad_notes[i], "record 1 (seq 1001): unknown notification",
+             what);
   }
 
   /* Every outcome and notification name parses to its value. */
   for (int o = 0; o < RT_OUTCOME_COUNT; o++) {
-    char v[64];
-    snprintf(v, sizeof(v), "\"%s\"", rt_parser_outcome_name((rt_outcome_t)o));
-    build_page(&b, -1, -1, NULL, -1, 4, v);
-    run(R_chunk, RT_DOC_REQUESTS, b.s, b.len, 0, NULL, 0, true);
-    T_OK(R_chunk->finish_rc == 0 && (int)R_chunk->recs[0].outcome == o,
-         "outcome %s parses", v);
-    sb_free(&b);
+    const rt_record_t *rec =
+        quoted_in_record(4, rt_parser_outcome_name((rt_outcome_t)o));
+    T_OK(rec != NULL && (int)rec->outcome == o, "outcome \"%s\" parses",
+         rt_parser_outcome_name((rt_outcome_t)o));
   }
   for (int n = RT_NOTIFY_NONE; n <= RT_NOTIFY_FAILED; n++) {
-    char v[64];
-    snprintf(v, sizeof(v), "\"%s\"", rt_parser_notify_name((rt_notify_t)n));
-    build_page(&b, -1, -1, NULL, -1, 12, v);
-    run(R_chunk, RT_DOC_REQUESTS, b.s, b.len, 0, NULL, 0, true);
-    T_OK(R_chunk->finish_rc == 0 && (int)R_chunk->recs[0].notification == n,
-         "notification %s parses", v);
-    sb_free(&b);
+    const rt_record_t *rec =
+        quoted_in_record(12, rt_parser_notify_name((rt_notify_t)n));
+    T_OK(rec != NULL && (int)rec->notification == n,
+         "notification \"%s\" parses", rt_parser_notify_name((rt_notify_t)n));
   }
 
   /* protocol */
-  build_page(&b, -1, 0, "2", -1, -1, NULL);
-  expect_fail(RT_DOC_REQUESTS, b.s,
-              "page: protocol 2 is not supported (version 1 expected)",
-              "page protocol 2");
-  sb_free(&b);
-  build_obj(&b, snap_fields, N_SNAP, -1, 0, "2", NULL);
-  expect_fail(RT_DOC_SNAPSHOT, b.s,
-              "snapshot: protocol 2 is not supported (version 1 expected)",
-              "snapshot protocol 2");
-  sb_free(&b);
-  build_obj(&b, snap_fields, N_SNAP, -1, 0, "0", NULL);
-  expect_fail(RT_DOC_SNAPSHOT, b.s, "snapshot: protocol 0 is not supported",
-              "snapshot protocol 0");
-  sb_free(&b);
-  build_obj(&b, snap_fields, N_SNAP, -1, 0, "-1", NULL);
-  expect_fail(RT_DOC_SNAPSHOT, b.s, "snapshot: protocol -1 is not supported",
-              "snapshot protocol -1");
-  sb_free(&b);
+  fail_page(-1, 0, "2", -1, -1, NULL,
+            "page: protocol 2 is not supported (version 1 expected)",
+            "page protocol 2");
+  fail_snap(-1, 0, "2",
+            "snapshot: protocol 2 is not supported (version 1 expected)",
+            "snapshot protocol 2");
+  fail_snap(-1, 0, "0", "snapshot: protocol 0 is not supported",
+            "snapshot protocol 0");
+  fail_snap(-1, 0, "-1", "snapshot: protocol -1 is not supported",
+            "snapshot protocol -1");
   /* protocol after the records: the records came, the page fails. */
   build_page(&b, 0, -1, NULL, -1, -1, NULL);
   b.s[b.len - 1] = ',';
@@ -1116,23 +1117,16 @@ static void test_enums_protocol_dup(void) {
   sb_free(&b);
 
   /* Duplicates are errors. */
-  build_page(&b, -1, -1, NULL, -1, 13, "1500,\"seq\":7");
-  expect_fail(RT_DOC_REQUESTS, b.s, "record 1 (seq 1001): duplicate member seq",
-              "duplicate seq");
-  sb_free(&b);
-  build_obj(&b, snap_fields, N_SNAP, -1, 11, "1043,\"boot_id\":\"other\"",
-            NULL);
-  expect_fail(RT_DOC_SNAPSHOT, b.s, "snapshot: duplicate member boot_id",
-              "duplicate boot_id");
-  sb_free(&b);
+  fail_rec(13, "1500,\"seq\":7", "record 1 (seq 1001): duplicate member seq",
+           "duplicate seq");
+  fail_snap(-1, 11, "1043,\"boot_id\":\"other\"",
+            "snapshot: duplicate member boot_id", "duplicate boot_id");
   sb_add(&b, "{\"protocol\":1,\"boot_id\":\"b\",\"first_seq\":0,"
              "\"next_seq\":1,\"requests\":[],\"requests\":[]}");
   expect_fail(RT_DOC_REQUESTS, b.s, "page: duplicate member requests",
               "duplicate requests");
   sb_free(&b);
-  build_page(&b, -1, -1, NULL, -1, 13, "1500,\"x\":1,\"x\":2");
-  expect_ok(RT_DOC_REQUESTS, b.s, "duplicate unknown members are fine");
-  sb_free(&b);
+  ok_rec(13, "1500,\"x\":1,\"x\":2", "duplicate unknown members are fine");
 }
 
 static void test_strings(void) {
@@ -1168,23 +1162,17 @@ static void test_strings(void) {
   sb_free(&b);
   v.len--;
   sb_add(&v, "i\"");
-  build_page(&b, -1, -1, NULL, -1, 1, v.s);
-  expect_fail(RT_DOC_REQUESTS, b.s,
-              "record 1 (seq 1001): member inference_id is longer than 256 "
-              "bytes",
-              "inference_id over the cap");
-  sb_free(&b);
+  fail_rec(1, v.s,
+           "record 1 (seq 1001): member inference_id is longer than 256 "
+           "bytes",
+           "inference_id over the cap");
   sb_free(&v);
-  build_page(&b, -1, -1, NULL, -1, 1, "\"\"");
-  expect_fail(RT_DOC_REQUESTS, b.s,
-              "record 1 (seq 1001): member inference_id must not be empty",
-              "empty inference_id");
-  sb_free(&b);
-  build_page(&b, -1, -1, NULL, -1, 1, "\"ab\\u0000cd\"");
-  expect_fail(RT_DOC_REQUESTS, b.s,
-              "record 1 (seq 1001): member inference_id contains a NUL",
-              "NUL in inference_id");
-  sb_free(&b);
+  fail_rec(1, "\"\"",
+           "record 1 (seq 1001): member inference_id must not be empty",
+           "empty inference_id");
+  fail_rec(1, "\"ab\\u0000cd\"",
+           "record 1 (seq 1001): member inference_id contains a NUL",
+           "NUL in inference_id");
 
   /* IDs of every length from 1 to 72 bytes come out as they went in (they
    * are copied a word at a time from 8 to 64 bytes). */
@@ -1226,53 +1214,35 @@ static void test_strings(void) {
         sb_add(&v, "\\u0000");
         sb_rep(&v, 'a', lens[l] - at - 1);
         sb_add(&v, "\"");
-        build_page(&b, -1, -1, NULL, -1, 1, v.s);
         snprintf(what, sizeof(what), "NUL at byte %zu of %zu", at, lens[l]);
-        expect_fail(RT_DOC_REQUESTS, b.s, "member inference_id contains a NUL",
-                    what);
-        sb_free(&b);
+        fail_rec(1, v.s, "member inference_id contains a NUL", what);
         tried++;
       }
     T_OK(tried == 101, "NUL at each of the %d places tried", tried);
   }
-  build_page(&b, -1, -1, NULL, -1, 1,
-             "\"\\u0001\\u0080\\u00ff\\u0001\\u0080\\u00ff-id\"");
-  expect_ok(RT_DOC_REQUESTS, b.s, "\\u0001, \\u0080, \\u00ff in an ID");
-  sb_free(&b);
+  ok_rec(1, "\"\\u0001\\u0080\\u00ff\\u0001\\u0080\\u00ff-id\"",
+         "\\u0001, \\u0080, \\u00ff in an ID");
   sb_free(&v);
 
   /* boot_id length cap. */
   sb_add(&v, "\"");
   sb_rep(&v, 'b', RT_BOOT_ID_MAX);
   sb_add(&v, "\"");
-  build_obj(&b, snap_fields, N_SNAP, -1, 1, v.s, NULL);
-  expect_ok(RT_DOC_SNAPSHOT, b.s, "boot_id at the cap");
-  sb_free(&b);
+  ok_snap(-1, 1, v.s, "boot_id at the cap");
   v.len--;
   sb_add(&v, "b\"");
-  build_obj(&b, snap_fields, N_SNAP, -1, 1, v.s, NULL);
-  expect_fail(RT_DOC_SNAPSHOT, b.s,
-              "snapshot: member boot_id is longer than 128 bytes",
-              "boot_id over the cap");
-  sb_free(&b);
-  build_page(&b, -1, 1, v.s, -1, -1, NULL);
-  expect_fail(RT_DOC_REQUESTS, b.s,
-              "page: member boot_id is longer than 128 bytes",
-              "page boot_id over the cap");
-  sb_free(&b);
+  fail_snap(-1, 1, v.s, "snapshot: member boot_id is longer than 128 bytes",
+            "boot_id over the cap");
+  fail_page(-1, 1, v.s, -1, -1, NULL,
+            "page: member boot_id is longer than 128 bytes",
+            "page boot_id over the cap");
   sb_free(&v);
-  build_obj(&b, snap_fields, N_SNAP, -1, 1, "\"\"", NULL);
-  expect_fail(RT_DOC_SNAPSHOT, b.s, "snapshot: member boot_id must not be",
-              "empty boot_id");
-  sb_free(&b);
-  build_obj(&b, snap_fields, N_SNAP, -1, 1, "\"\\u0000\"", NULL);
-  expect_fail(RT_DOC_SNAPSHOT, b.s, "snapshot: member boot_id contains a NUL",
-              "NUL boot_id");
-  sb_free(&b);
-  build_obj(&b, snap_fields, N_SNAP, -1, 4, "\"i-1\\u0000\"", NULL);
-  expect_fail(RT_DOC_SNAPSHOT, b.s,
-              "snapshot: member instance_id contains a NUL", "NUL instance_id");
-  sb_free(&b);
+  fail_snap(-1, 1, "\"\"", "snapshot: member boot_id must not be",
+            "empty boot_id");
+  fail_snap(-1, 1, "\"\\u0000\"", "snapshot: member boot_id contains a NUL",
+            "NUL boot_id");
+  fail_snap(-1, 4, "\"i-1\\u0000\"",
+            "snapshot: member instance_id contains a NUL", "NUL instance_id");
 
   /* Truncation on a UTF-8 boundary: a 2-, 3- and 4-byte character
    * straddling the cap, raw or escaped. */
@@ -1434,15 +1404,10 @@ static void test_malformed(void) {
               "snapshot: malformed JSON inside an unknown member: parse "
               "error: after key and value",
               "missing comma inside an unknown member");
-  {
-    sb_t b = {0};
-    build_page(&b, -1, -1, NULL, -1, 5, "1200000 true");
-    expect_fail(RT_DOC_REQUESTS, b.s,
-                "record 1 (seq 1001): malformed JSON after member backlog_us: "
-                "parse error: after key and value",
-                "missing comma in a record");
-    sb_free(&b);
-  }
+  fail_rec(5, "1200000 true",
+           "record 1 (seq 1001): malformed JSON after member backlog_us: "
+           "parse error: after key and value",
+           "missing comma in a record");
   expect_fail(RT_DOC_SNAPSHOT, "", "snapshot: empty document",
               "empty snapshot");
 }
