@@ -40,7 +40,7 @@ for t in $targets; do
       libs="-lcurl -lyajl -lcrypto -lpthread -lm" ;;
     cw_logs|cw_spool) srcs="$(layers cloudwatch aws common)"
       libs="-lcurl -lyajl -lz -lcrypto -lpthread -lm" ;;
-    sm_sketch) srcs="$(layers common)" libs="-lm" ;;
+    sm_sketch) srcs="$(layers common)" libs="-lcurl -lyajl -lm" ;;
     rt_state) srcs="$(layers read common)" libs="-lcurl -lyajl -lz -lm" ;;
     config) # both plugins' collectd glue over the whole core, against
       # stubs of the daemon; collectd's headers and a build header
