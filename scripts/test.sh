@@ -6,11 +6,14 @@
 # threads run under ThreadSanitizer, the unit tests under valgrind, and the
 # release tarball is checked with make distcheck.
 # Last, the Debian package is built, installed, run and purged.
-# The last line is "N passed, N failed, N skipped".
+# Each stage prints its heading and, after it, the seconds it took; the
+# last line is "N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
 jobs=${JOBS:-2}
+t_start=$(date +%s) # for the time each stage takes, and the whole
+t_stage=$t_start
 
 scripts/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 ./autogen.sh > build-autogen.log 2>&1 || {
@@ -42,6 +45,13 @@ tap() { # add one TAP log's results; $2 is the exit status of its test
   skipped=$((skipped + s))
 }
 
+stage() { # a heading, after the time the step before it took
+  now=$(date +%s)
+  echo "   ($((now - t_stage)) s)"
+  t_stage=$now
+  echo "== $*"
+}
+
 step() { # one pass/fail step that is not a test suite
   if [ "$1" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 }
@@ -50,16 +60,16 @@ build() { # build NAME CONFIGURE-ARGS...: configure, make, make check
   name=$1; shift
   dir=$top/build/$name
   rm -rf "$dir"; mkdir -p "$dir"
-  echo "== $name: configure $*"
+  stage "$name: configure $*"
   if ! (cd "$dir" && "$top/configure" "$@" > configure.log 2>&1); then
     tail -n 30 "$dir/configure.log"; step 1; return 1
   fi
-  echo "== $name: make"
+  stage "$name: make"
   if ! make -C "$dir" -j"$jobs" > "$dir/make.log" 2>&1; then
     grep -E 'error|warning' "$dir/make.log" | head -n 40; step 1; return 1
   fi
   step 0
-  echo "== $name: make check"
+  stage "$name: make check"
   make -C "$dir" -j"$jobs" check > "$dir/check.log" 2>&1
   grep -E '^(PASS|FAIL|ERROR|SKIP|XPASS):' "$dir/check.log" |
     grep -v '^PASS' | head -n 60
@@ -88,7 +98,7 @@ SM_SLOW_TESTS=1 SM_FUZZ_SECONDS=0 build sanitizers CC=gcc --enable-sanitizers
 # test, concurrent credential refreshes), built with clang's
 # ThreadSanitizer: the build is one step, each test counts its TAP results,
 # and any ThreadSanitizer report fails that test.
-echo "== tsan: unit tests that start threads"
+stage "tsan: unit tests that start threads"
 tsan=$top/build/tsan
 tsan_tests=$(grep -l -e pthread_create -e '"fake_http.h"' tests/unit/*/test_*.c |
   sed 's|\.c$||')
@@ -118,7 +128,7 @@ else
   step 1
 fi
 
-echo "== valgrind: unit tests"
+stage "valgrind: unit tests"
 for t in "$top"/build/gcc/tests/unit/*/test_*; do
   case "$t" in *.log|*.trs|*.o) continue ;; esac
   [ -x "$t" ] || continue
@@ -132,7 +142,7 @@ for t in "$top"/build/gcc/tests/unit/*/test_*; do
   fi
 done
 
-echo "== make distcheck"
+stage "make distcheck"
 if make -C "$top/build/gcc" distcheck \
     DISTCHECK_CONFIGURE_FLAGS="CC=gcc" SM_FUZZ_SECONDS=0 SM_SLOW_TESTS=0 \
     > "$top/build/distcheck.log" 2>&1; then
@@ -141,12 +151,13 @@ else
   tail -n 40 "$top/build/distcheck.log"; step 1
 fi
 
-echo "== Debian package: build, install, run, remove"
+stage "Debian package: build, install, run, remove"
 JOBS=$jobs python3 tests/integration/test_deb.py > "$top/build/deb.log" 2>&1
 rc=$?
 grep -E '^(not ok|Bail out!|1\.\.0)|# SKIP' "$top/build/deb.log"
 [ "$rc" = 0 ] || tail -n 40 "$top/build/deb.log"
 tap "$top/build/deb.log" "$rc"
 
+stage "all done in $(($(date +%s) - t_start)) s"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
