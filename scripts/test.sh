@@ -6,8 +6,8 @@
 # threads run under ThreadSanitizer, the unit tests under valgrind, and the
 # release tarball is checked with make distcheck.
 # Last, the Debian package is built, installed, run and purged.
-# Each stage prints its heading and, after it, the seconds it took; the
-# last line is "N passed, N failed, N skipped".
+# Each stage ends with the seconds it took; the last line is
+# "N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
