@@ -526,9 +526,10 @@ cw_queue_result_t cw_queue_add_hashed(cw_queue_t *q, const cw_datum_t *d,
 /* Whether a period's sketch describes exactly the samples of its
  * statistic set. */
 static bool sketch_matches(const sm_sketch_t *k, const cw_statset_t *s) {
-  double sum = sm_sketch_sum(k);
-  if (!sm_sketch_ok(k) || (double)sm_sketch_count(k) != s->sample_count ||
-      sm_sketch_min(k) != s->minimum || sm_sketch_max(k) != s->maximum)
+  const sm_stat_t *st = sm_sketch_stat(k);
+  double sum = st->sum;
+  if (!sm_sketch_ok(k) || (double)st->count != s->sample_count ||
+      st->min != s->minimum || st->max != s->maximum)
     return false;
   if (sm_sketch_integral(k))
     return sum == s->sum;

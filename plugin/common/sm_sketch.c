@@ -19,7 +19,6 @@
  * the rounding of L (far below that, for any double) cannot cross it.
  */
 #include "sm_sketch.h"
-#include "sm_stat.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -400,10 +399,7 @@ sm_sketch_mapping_t sm_sketch_mapping(const sm_sketch_t *s) {
   return s->mapping;
 }
 uint64_t sm_sketch_zero_count(const sm_sketch_t *s) { return s->zero_count; }
-uint64_t sm_sketch_count(const sm_sketch_t *s) { return s->st.count; }
-double sm_sketch_sum(const sm_sketch_t *s) { return s->st.sum; }
-double sm_sketch_min(const sm_sketch_t *s) { return s->st.min; }
-double sm_sketch_max(const sm_sketch_t *s) { return s->st.max; }
+const sm_stat_t *sm_sketch_stat(const sm_sketch_t *s) { return &s->st; }
 bool sm_sketch_integral(const sm_sketch_t *s) { return s->integral; }
 bool sm_sketch_collapsed(const sm_sketch_t *s) { return s->collapsed; }
 bool sm_sketch_ok(const sm_sketch_t *s) { return !s->broken; }

@@ -59,6 +59,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sm_stat.h"
+
 /* The relative-error bound: default and limits. */
 #define SM_SKETCH_DEFAULT_ACCURACY 0.01
 #define SM_SKETCH_MIN_ACCURACY 0.001
@@ -113,12 +115,9 @@ sm_sketch_t *sm_sketch_clone(const sm_sketch_t *s);
 
 double sm_sketch_accuracy(const sm_sketch_t *s);
 sm_sketch_mapping_t sm_sketch_mapping(const sm_sketch_t *s);
-uint64_t sm_sketch_count(const sm_sketch_t *s);
-/* Sum of the samples: exact for integers while below 2^53. */
-double sm_sketch_sum(const sm_sketch_t *s);
-/* Exact minimum and maximum; NaN when empty. */
-double sm_sketch_min(const sm_sketch_t *s);
-double sm_sketch_max(const sm_sketch_t *s);
+/* The samples' count, sum (exact for integers while below 2^53), and
+ * exact minimum and maximum (NaN when empty). */
+const sm_stat_t *sm_sketch_stat(const sm_sketch_t *s);
 /* Whether every sample was an integer below 2^53 (and so Values/Counts
  * reproduce the sum exactly). */
 bool sm_sketch_integral(const sm_sketch_t *s);

@@ -35,16 +35,17 @@ char *sm_sketch_text_encode(const sm_sketch_t *s) {
   double bsum;
   bool first = true;
   bool integral = sm_sketch_integral(s), collapsed = sm_sketch_collapsed(s);
+  const sm_stat_t *st = sm_sketch_stat(s);
 
-  if (sm_sketch_count(s) == 0 || !sm_sketch_ok(s))
+  if (st->count == 0 || !sm_sketch_ok(s))
     return NULL;
   sm_buf_init(&sb, SM_SKETCH_TEXT_MAX);
   /* The version is the mapping: 1 and 2 as in sm_sketch_mapping_t. */
   sm_buf_printf(&sb, "%d %.17g %s%s%s %.17g %.17g %.17g %" PRIu64,
                 (int)sm_sketch_mapping(s), sm_sketch_accuracy(s),
                 integral ? "i" : "", collapsed ? "c" : "",
-                (integral || collapsed) ? "" : "-", sm_sketch_sum(s),
-                sm_sketch_min(s), sm_sketch_max(s), sm_sketch_zero_count(s));
+                (integral || collapsed) ? "" : "-", st->sum, st->min, st->max,
+                sm_sketch_zero_count(s));
   while (sm_sketch_bucket_next(s, idx, &idx, &c, &bsum)) {
     sm_buf_printf(&sb, " %" PRId64 ":%" PRIu64 ":%.17g",
                   first ? idx : idx - prev, c, bsum);

@@ -29,14 +29,15 @@ static void check(const sm_sketch_t *s, int lenient) {
     free(c);
     return;
   }
-  if (k == 0 || v[0] != sm_sketch_min(s) || v[k - 1] != sm_sketch_max(s))
+  if (k == 0 || v[0] != sm_sketch_stat(s)->min ||
+      v[k - 1] != sm_sketch_stat(s)->max)
     abort();
   for (size_t i = 0; i < k; i++) {
     if (!(c[i] >= 1) || (i > 0 && !(v[i] > v[i - 1])))
       abort();
     total += c[i];
   }
-  if (total != (double)sm_sketch_count(s))
+  if (total != (double)sm_sketch_stat(s)->count)
     abort();
   free(v);
   free(c);
@@ -64,15 +65,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (again == NULL)
     abort();
   t = sm_sketch_text_decode(again, 4096, err, sizeof(err));
-  if (t == NULL || sm_sketch_count(t) != sm_sketch_count(s) ||
-      sm_sketch_min(t) != sm_sketch_min(s) ||
-      sm_sketch_max(t) != sm_sketch_max(s))
+  if (t == NULL || sm_sketch_stat(t)->count != sm_sketch_stat(s)->count ||
+      sm_sketch_stat(t)->min != sm_sketch_stat(s)->min ||
+      sm_sketch_stat(t)->max != sm_sketch_stat(s)->max)
     abort();
   if (sm_sketch_merge(t, s) != 0 ||
-      sm_sketch_count(t) != 2 * sm_sketch_count(s))
+      sm_sketch_stat(t)->count != 2 * sm_sketch_stat(s)->count)
     abort();
   /* Beyond 2^53 samples a sketch has no exact Values (by design). */
-  if ((double)sm_sketch_count(t) < 9007199254740992.0)
+  if ((double)sm_sketch_stat(t)->count < 9007199254740992.0)
     check(t, !sm_sketch_integral(t));
   free(again);
   sm_sketch_destroy(t);

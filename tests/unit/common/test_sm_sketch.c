@@ -142,7 +142,7 @@ static void check_values(const sm_sketch_t *s, const double *x, size_t n,
          what);
     sum->failures++;
   }
-  if (total != n || sm_sketch_count(s) != n) {
+  if (total != n || sm_sketch_stat(s)->count != n) {
     T_OK(0, "%s: SampleCount %" PRIu64 " == %zu", what, total, n);
     sum->failures++;
   }
@@ -394,7 +394,7 @@ static void test_edges(void) {
   T_OK(sm_sketch_add(s, -1) == -1 && sm_sketch_add(s, NAN) == -1 &&
            sm_sketch_add(s, INFINITY) == -1,
        "negative, NaN and infinite samples refused");
-  T_EQ_INT(sm_sketch_count(s), 0, "... and not counted");
+  T_EQ_INT(sm_sketch_stat(s)->count, 0, "... and not counted");
   T_EQ_INT(sm_sketch_values(s, v, c, 8), 0, "an empty sketch has no values");
   T_OK(sm_sketch_text_encode(s) == NULL, "nor a text form");
 
@@ -414,7 +414,7 @@ static void test_edges(void) {
   T_EQ_INT(sm_sketch_values(s, v, c, 8), 0, "a broken sketch has no values");
   T_OK(sm_sketch_text_encode(s) == NULL, "nor a text form");
   sm_sketch_reset(s);
-  T_OK(sm_sketch_ok(s) && sm_sketch_count(s) == 0, "reset clears it");
+  T_OK(sm_sketch_ok(s) && sm_sketch_stat(s)->count == 0, "reset clears it");
 
   /* Integer representatives (100 and 101 share a bucket at 10%). */
   sm_sketch_destroy(o);
@@ -476,7 +476,8 @@ static void test_decode_rejects(void) {
        sizeof(bad) / sizeof(bad[0]));
   sm_sketch_t *s = sm_sketch_text_decode("1 0.01 i 10 10 10 0 232:1:10", 4096,
                                          err, sizeof(err));
-  T_OK(s != NULL && sm_sketch_count(s) == 1 && sm_sketch_sum(s) == 10,
+  T_OK(s != NULL && sm_sketch_stat(s)->count == 1 &&
+           sm_sketch_stat(s)->sum == 10,
        "a well-formed text decodes (%s)", s ? "ok" : err);
   sm_sketch_destroy(s);
 }

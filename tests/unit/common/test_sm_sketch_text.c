@@ -72,8 +72,9 @@ static void test_reads_both(void) {
     if (s == NULL)
       continue;
     T_EQ_INT(sm_sketch_mapping(s), cases[i].mapping, "... with its mapping");
-    T_OK(sm_sketch_count(s) == NSAMPLES && sm_sketch_sum(s) == 14467 &&
-             sm_sketch_min(s) == 1 && sm_sketch_max(s) == 12345,
+    T_OK(sm_sketch_stat(s)->count == NSAMPLES &&
+             sm_sketch_stat(s)->sum == 14467 && sm_sketch_stat(s)->min == 1 &&
+             sm_sketch_stat(s)->max == 12345,
          "... count, sum, minimum and maximum");
     values_of(s, got, sizeof(got));
     T_OK(strcmp(got, "1*1 10*1 11*1 100*1 1000*2 12345*1") == 0,
@@ -121,7 +122,7 @@ static void test_versions_kept_apart(void) {
   err[0] = 0;
   s = sm_sketch_text_decode("2 0.01 i 10 10 10 0 234:1:10", 4096, err,
                             sizeof(err));
-  T_OK(s != NULL && sm_sketch_count(s) == 1, "... and with its own read");
+  T_OK(s != NULL && sm_sketch_stat(s)->count == 1, "... and with its own read");
   sm_sketch_destroy(s);
   err[0] = 0;
   s = sm_sketch_text_decode("3 0.01 i 10 10 10 0 234:1:10", 4096, err,

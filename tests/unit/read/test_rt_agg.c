@@ -149,10 +149,10 @@ static void test_merge_equals_single_pass(void) {
       T_OK(k == NULL, "%s: no sketch", m->name);
       continue;
     }
-    T_OK(k != NULL && sm_sketch_count(k) == merged.stats[i].count &&
-             sm_sketch_sum(k) == merged.stats[i].sum &&
-             sm_sketch_min(k) == merged.stats[i].min &&
-             sm_sketch_max(k) == merged.stats[i].max,
+    T_OK(k != NULL && sm_sketch_stat(k)->count == merged.stats[i].count &&
+             sm_sketch_stat(k)->sum == merged.stats[i].sum &&
+             sm_sketch_stat(k)->min == merged.stats[i].min &&
+             sm_sketch_stat(k)->max == merged.stats[i].max,
          "%s: the merged sketch holds the statistic set's %" PRIu64
          " samples, sum, min and max",
          m->name, merged.stats[i].count);
@@ -224,7 +224,7 @@ static void test_samples_into_sketches(size_t max_buckets, const char *how) {
          "%s: %s: statistic set", how, m->name);
     T_OK(same_sketch(direct.sketch[i], interval.sketch[i]),
          "%s: %s: the same sketch (%" PRIu64 " samples%s)", how, m->name,
-         sm_sketch_count(interval.sketch[i]),
+         sm_sketch_stat(interval.sketch[i])->count,
          sm_sketch_collapsed(interval.sketch[i]) ? ", folded" : "");
   }
   T_OK(sm_sketch_collapsed(interval.sketch[SM_S_UPLOAD_LATENCY]) ==
