@@ -265,9 +265,10 @@ static int index_build(cw_queue_t *q, size_t cap) {
   return 0;
 }
 
-/* arr (*cap elements of size bytes) grown to hold need > *cap: twice
- * *cap, at least least, at most most. The new array (*cap updated), or
- * NULL when it cannot be (arr and *cap as they were). */
+/* arr (*cap elements of size bytes) grown to hold need > *cap: to twice
+ * *cap, but no fewer than least (nor than need) and no more than most.
+ * The new array (*cap updated), or NULL when need is over most or memory
+ * is short (arr and *cap as they were). */
 static void *array_grow(void *arr, size_t *cap, size_t need, size_t least,
                         size_t most, size_t size) {
   size_t c = *cap * 2;
